@@ -1,0 +1,122 @@
+# recite — build, test, demo, bench, install.
+#   make            library (static + shared) and the `recite` command, in build/
+#   make demo       install Debian dependencies if missing, build, index a library made from
+#                   texts Debian ships, check sample outputs, print the report
+#   make test       every test: unit (cmocka), property, CLI; then again under ASan+UBSan;
+#                   unit tests under valgrind; a clang -Werror build when clang is present
+#   make bench      benchmarks against baselines (not a test; takes minutes)
+#   make install PREFIX=/usr/local
+
+CC      ?= cc
+PREFIX  ?= /usr/local
+BUILD   ?= build
+WERROR  ?= 1
+
+PKGS     := libxxhash libutf8proc libzstd jansson
+DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson)
+
+WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
+           -Wformat=2
+ifeq ($(WERROR),1)
+WARN    += -Werror
+endif
+OPT     ?= -O2 -g
+CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+LDLIBS_ALL := $(DEP_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
+
+LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c \
+                      src/match/*.c src/report/*.c)
+CLI_SRC := $(wildcard src/cli/*.c)
+LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
+CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
+UNIT_SRC := $(wildcard tests/unit/test_*.c)
+UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
+HDRS    := $(wildcard include/*.h src/*/*.h)
+
+.PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang bench install \
+        clean format format-check
+
+all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so $(BUILD)/recite.pc
+
+$(BUILD)/obj/%.o: %.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -c $< -o $@
+
+$(BUILD)/librecite.a: $(LIB_OBJ)
+	@mkdir -p $(dir $@)
+	rm -f $@ && ar rcs $@ $^
+
+$(BUILD)/librecite.so: $(LIB_OBJ)
+	$(CC) -shared -Wl,-soname,librecite.so.0 -o $@ $^ $(LDLIBS_ALL)
+
+$(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL)
+
+$(BUILD)/recite.pc: Makefile
+	@mkdir -p $(BUILD)
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: recite\nDescription: recitation checker: finds reproduced spans of protected works\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lrecite\nLibs.private: -lpthread -lm\nCflags: -I$${includedir}\n' \
+	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' > $@
+
+# ---- tests ----
+
+$(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL) -lcmocka
+
+deps:
+	@scripts/deps.sh
+
+test: deps
+	$(MAKE) test-unit test-cli
+	$(MAKE) test-san
+	$(MAKE) test-valgrind
+	$(MAKE) test-clang
+	@echo "all tests passed"
+
+test-unit: $(UNIT_BIN) $(BUILD)/recite
+	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
+
+test-cli: $(BUILD)/recite
+	tests/cli/run.sh $(BUILD)/recite
+
+# The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
+SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
+test-san:
+	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
+	  test-unit test-cli
+
+test-valgrind: $(UNIT_BIN)
+	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
+	  RECITE_TEST_QUICK=1 valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
+	tests/cli/valgrind.sh $(BUILD)/recite
+
+test-clang:
+	@if command -v clang >/dev/null; then \
+	  $(MAKE) BUILD=build/clang CC=clang all; \
+	else echo "clang not installed: skipping the clang build" >&2; exit 1; fi
+
+demo: deps all
+	scripts/demo.sh $(BUILD)/recite
+
+bench: deps all
+	bench/run.sh $(BUILD)/recite
+
+install: all
+	install -d $(DESTDIR)$(PREFIX)/bin $(DESTDIR)$(PREFIX)/lib $(DESTDIR)$(PREFIX)/include \
+	  $(DESTDIR)$(PREFIX)/lib/pkgconfig
+	install -m 755 $(BUILD)/recite $(DESTDIR)$(PREFIX)/bin/recite
+	install -m 644 include/recite.h $(DESTDIR)$(PREFIX)/include/recite.h
+	install -m 644 $(BUILD)/librecite.a $(DESTDIR)$(PREFIX)/lib/librecite.a
+	install -m 755 $(BUILD)/librecite.so $(DESTDIR)$(PREFIX)/lib/librecite.so.0
+	ln -sf librecite.so.0 $(DESTDIR)$(PREFIX)/lib/librecite.so
+	install -m 644 $(BUILD)/recite.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
+
+format:
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+
+format-check:
+	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+
+clean:
+	rm -rf build

@@ -1,0 +1,254 @@
+/*
+ * recite.h — the public C API of recite, a recitation checker.
+ *
+ * recite holds an immutable index of protected works (prose and source code) and tells, for a
+ * piece of text (typically language-model output), which spans reproduce which work, where, and
+ * how closely. This is the only public header: the `recite` command and every binding use it.
+ *
+ * Conventions (see STYLE.md): functions return a recite_status (RECITE_OK == 0, errors < 0) and
+ * take an optional caller-owned recite_error for a one-line message. The library never prints,
+ * never exits and never aborts on bad input. A loaded recite_index is immutable and may be shared
+ * by any number of threads; a recite_checker is mutable and belongs to one thread at a time.
+ */
+#ifndef RECITE_H
+#define RECITE_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#define RECITE_VERSION_MAJOR 0
+#define RECITE_VERSION_MINOR 1
+#define RECITE_VERSION_PATCH 0
+#define RECITE_VERSION_STRING "0.1.0"
+
+/* ==== errors ==== */
+
+typedef enum {
+    RECITE_OK = 0,
+    RECITE_ENOMEM = -1,   /* out of memory */
+    RECITE_EIO = -2,      /* a file could not be read or written */
+    RECITE_EFORMAT = -3,  /* malformed input or corrupt index */
+    RECITE_EVERSION = -4, /* index written by an incompatible format version */
+    RECITE_EINVAL = -5,   /* invalid argument or option */
+    RECITE_ELIMIT = -6,   /* a documented size limit was exceeded */
+    RECITE_EEMPTY = -7    /* nothing to do: no works were found in the inputs */
+} recite_status;
+
+/* Caller-owned error detail. Functions that take one fill it when they fail (and leave it alone
+ * on success). `message` is a single line without a trailing newline, naming the file (and line,
+ * for JSONL) concerned. */
+typedef struct recite_error {
+    int code;
+    char message[512];
+} recite_error;
+
+/* Static text for a status code; never NULL. Thread-safe. */
+const char *recite_strerror(int code);
+
+/* The library version, e.g. "0.1.0". Thread-safe. */
+const char *recite_version(void);
+
+/* ==== tokenization modes ==== */
+
+typedef enum {
+    RECITE_MODE_PROSE = 0, /* words; normalization of case, Unicode, quotes, dashes, ... */
+    RECITE_MODE_CODE = 1,  /* reserved for the code lexer (not yet available) */
+    RECITE_MODE_AUTO = 2   /* by file extension */
+} recite_mode;
+
+/* ==== building an index ==== */
+
+typedef struct recite_build_progress {
+    uint64_t works_done, works_total;
+    uint64_t bytes_done, bytes_total;
+    double seconds; /* since the build started */
+} recite_build_progress;
+
+/* Kinds of notes the builder reports about individual inputs (the build goes on). */
+typedef enum {
+    RECITE_NOTE_SKIPPED_HIDDEN = 1,
+    RECITE_NOTE_SKIPPED_BINARY = 2,
+    RECITE_NOTE_SKIPPED_EMPTY = 3,
+    RECITE_NOTE_SKIPPED_SPECIAL = 4, /* not a regular file or directory */
+    RECITE_NOTE_INVALID_UTF8 = 5,    /* indexed; invalid bytes decoded as Windows-1252 */
+    RECITE_NOTE_DUPLICATE = 6        /* identical to an earlier work; clustered with it */
+} recite_note_kind;
+
+#define RECITE_BUILD_OPTIONS_VERSION 1
+
+typedef struct recite_build_options {
+    unsigned version;     /* RECITE_BUILD_OPTIONS_VERSION */
+    unsigned jobs;        /* worker threads; 0 = number of online CPUs */
+    uint64_t mem_budget;  /* bytes of memory the build may use; 0 = 1 GiB */
+    unsigned min_tokens;  /* guaranteed detection length in tokens; 0 = 12 */
+    recite_mode mode;     /* only RECITE_MODE_PROSE for now */
+    const char *tmp_dir;  /* where spill files go; NULL = next to the output directory */
+    /* Called from the building thread about twice a second; may be NULL. */
+    void (*progress)(const recite_build_progress *p, void *user);
+    /* Called for each input that is skipped or flagged; may be NULL. */
+    void (*note)(recite_note_kind kind, const char *path, const char *detail, void *user);
+    void *user;
+} recite_build_options;
+
+#define RECITE_BUILD_OPTIONS_INIT {RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL}
+
+typedef struct recite_build_stats {
+    uint64_t works;        /* work ids in the index */
+    uint64_t clusters;     /* distinct texts */
+    uint64_t bytes;        /* bytes of distinct text */
+    uint64_t tokens;       /* tokens of distinct text */
+    uint64_t fingerprints; /* postings */
+    uint64_t index_bytes;  /* size of the published index */
+    uint64_t spill_runs;   /* sorted runs written to disk (0 = fitted in memory) */
+    uint64_t peak_sort_bytes;
+    double seconds;
+} recite_build_stats;
+
+/* Builds an index of the works found under `paths` (files, directories, .jsonl files) and
+ * publishes it atomically at `out_dir` (an existing index there is replaced only once the new
+ * one is complete and synced). `stats` may be NULL. Not reentrant with itself on the same
+ * out_dir. Returns RECITE_OK, or an error with `err` filled. */
+int recite_index_build(const char *const *paths, size_t npaths, const char *out_dir,
+                       const recite_build_options *opt, recite_build_stats *stats,
+                       recite_error *err);
+
+/* ==== a loaded index ==== */
+
+typedef struct recite_index recite_index;
+
+/* Opens (memory-maps) and validates the index at `dir`: magic, format version, section bounds
+ * and checksums. The result is immutable and thread-safe; close it with recite_index_close. */
+int recite_index_open(recite_index **out, const char *dir, recite_error *err);
+
+/* Releases an index; accepts NULL. No checker created from it may be used afterwards. */
+void recite_index_close(recite_index *idx);
+
+typedef struct recite_index_stats {
+    uint32_t format_version;
+    uint64_t works, clusters, tokens, text_bytes, fingerprints;
+    unsigned kgram, window, min_tokens; /* min_tokens = kgram + window - 1, the guarantee */
+    uint64_t created_unix;
+    uint64_t bytes_total;          /* size of the index file */
+    uint64_t bytes_postings;       /* fingerprint table */
+    uint64_t bytes_text;           /* compressed text blocks */
+    uint64_t bytes_works;          /* work table, ids and metadata */
+    uint64_t bytes_checkpoints;    /* token-to-byte checkpoints */
+    uint64_t text_blocks, text_block_size;
+} recite_index_stats;
+
+void recite_index_get_stats(const recite_index *idx, recite_index_stats *out);
+
+/* One work, as given to the index. Strings point into the index and live as long as it;
+ * metadata fields are NULL when absent. */
+typedef struct recite_work_info {
+    const char *id;
+    const char *title, *author, *license, *copyright, *source, *url;
+    const char *metadata_json; /* every metadata field given in JSONL, as a JSON object, or NULL */
+    uint64_t bytes;            /* length of the work's text */
+    uint64_t tokens;
+    uint32_t cluster;          /* works with identical text share a cluster */
+    uint32_t representative;   /* the cluster's first work (whose text is stored) */
+} recite_work_info;
+
+uint32_t recite_index_work_count(const recite_index *idx);
+int recite_index_work(const recite_index *idx, uint32_t work, recite_work_info *out);
+/* Works of a cluster, in index order; `*count` receives how many. The pointer lives with idx. */
+const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t cluster,
+                                             uint32_t *count);
+
+/* Copies bytes [start, end) of a work's text into a new malloc'd buffer (caller frees) that is
+ * NUL-terminated; `*len` receives end - start. Thread-safe. */
+int recite_index_work_text(const recite_index *idx, uint32_t work, uint64_t start, uint64_t end,
+                           char **out, size_t *len, recite_error *err);
+
+/* ==== checking text ==== */
+
+typedef enum {
+    RECITE_KIND_EXACT = 0,      /* identical bytes */
+    RECITE_KIND_NORMALIZED = 1, /* identical after normalization */
+    RECITE_KIND_NEAR = 2        /* same words; punctuation (or, later, a few words) differs */
+} recite_kind;
+
+typedef struct recite_match {
+    uint32_t work;                 /* representative work of the cluster */
+    uint64_t out_start, out_end;   /* byte offsets in the checked text, end exclusive */
+    uint64_t src_start, src_end;   /* byte offsets in the work's text, end exclusive */
+    uint64_t src_token;            /* index of the first matched token in the work */
+    uint32_t tokens;               /* matched tokens of the checked text */
+    recite_kind kind;
+    double similarity;             /* 1.0 for exact and normalized */
+    int common;                    /* boilerplate: not yet computed, always 0 */
+} recite_match;
+
+typedef struct recite_work_hit {
+    uint32_t work;            /* representative work */
+    uint32_t matches;         /* separate spans reported for it */
+    uint64_t tokens_covered;  /* distinct tokens of the work covered by the spans */
+    uint32_t longest_tokens;
+    double coverage;          /* tokens_covered / work tokens */
+} recite_work_hit;
+
+typedef struct recite_result {
+    uint64_t tokens;            /* tokens of the checked text */
+    uint64_t bytes;
+    const recite_match *matches; /* sorted by out_start, then work */
+    size_t nmatches;
+    const recite_work_hit *works; /* one per matched work, by decreasing tokens_covered */
+    size_t nworks;
+    int truncated;              /* a limit was hit; the result may be incomplete */
+    uint64_t invalid_utf8;      /* bytes that were not valid UTF-8 */
+} recite_result;
+
+#define RECITE_CHECK_OPTIONS_VERSION 1
+
+typedef struct recite_check_options {
+    unsigned version;     /* RECITE_CHECK_OPTIONS_VERSION */
+    unsigned min_tokens;  /* 0 = the index's guarantee; below it is refused with RECITE_EINVAL */
+    uint32_t max_matches; /* 0 = 10000; further matches set `truncated` */
+    uint32_t max_postings;/* 0 = 100000; seeds beyond this per check set `truncated` */
+} recite_check_options;
+
+#define RECITE_CHECK_OPTIONS_INIT {RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0}
+
+typedef struct recite_checker recite_checker;
+
+/* Creates a checker over `idx` (which must outlive it). One checker per thread. */
+int recite_checker_create(recite_checker **out, const recite_index *idx,
+                          const recite_check_options *opt, recite_error *err);
+void recite_checker_free(recite_checker *c);
+
+/* Streaming: feed text in any pieces (UTF-8 may be split anywhere), then finish. Tokens are
+ * produced and looked up as they become complete. The result stays valid until the next feed,
+ * reset, check or free. `finish` resets the stream for the next text. */
+int recite_checker_feed(recite_checker *c, const char *bytes, size_t len, recite_error *err);
+int recite_checker_finish(recite_checker *c, const recite_result **out, recite_error *err);
+void recite_checker_reset(recite_checker *c);
+
+/* Batch: the same as one feed of the whole text followed by finish. */
+int recite_check_text(recite_checker *c, const char *text, size_t len,
+                      const recite_result **out, recite_error *err);
+
+/* The text fed since the last reset (what the offsets of a result refer to). */
+const char *recite_checker_text(const recite_checker *c, size_t *len);
+
+/* ==== reports ==== */
+
+/* Renders a result as the JSON object of the contract (INTERFACE.md). `text` is the checked
+ * text. Returns a malloc'd NUL-terminated string in *out (caller frees). */
+int recite_report_json(const recite_index *idx, const char *input_name, const char *text,
+                       size_t len, const recite_result *res, char **out, recite_error *err);
+
+/* Renders a result as grep-like lines, one per match:
+ *   out.txt:120-498  lib/a.txt:10233-10611  61 tokens  exact  "first words … last words"
+ * followed by one summary line per work. Returns a malloc'd string in *out (caller frees). */
+int recite_report_text(const recite_index *idx, const char *input_name, const char *text,
+                       size_t len, const recite_result *res, char **out, recite_error *err);
+
+#ifdef __cplusplus
+}
+#endif
+#endif /* RECITE_H */

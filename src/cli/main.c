@@ -1,0 +1,422 @@
+/*
+ * main.c — the `recite` command: argument parsing, progress and notes on stderr, reports on
+ * stdout, exit status (0 nothing found, 1 recitation found, 2 usage or input error). Uses only
+ * the public API in include/recite.h; everything it says to people is decided here.
+ */
+#include "recite.h"
+
+#include <errno.h>
+#include <getopt.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#define EXIT_FOUND 1
+#define EXIT_USAGE 2
+
+static const char usage_text[] =
+    "usage:\n"
+    "  recite index --out DIR [--prose|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
+    "               [--quiet] PATH...\n"
+    "  recite check --index DIR [--json] [--min-tokens N] [FILE|-]...\n"
+    "  recite stats --index DIR [--json]\n"
+    "  recite --version | --help\n"
+    "\n"
+    "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
+    "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically\n"
+    "check   report the spans of each FILE (or standard input) that reproduce indexed works\n"
+    "stats   describe an index\n"
+    "\n"
+    "exit status: 0 nothing found, 1 recitation found, 2 error\n";
+
+static void die_usage(const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    fputs("recite: ", stderr);
+    vfprintf(stderr, fmt, ap);
+    fputs(" (see recite --help)\n", stderr);
+    va_end(ap);
+    exit(EXIT_USAGE);
+}
+
+/* getopt_long returned '?' (unknown option) or ':' (missing value). */
+static void bad_option(int c, char **argv)
+{
+    const char *arg = argv[optind - 1];
+    if (c == ':')
+        die_usage("option '%s' needs a value", arg);
+    if (optopt && strncmp(arg, "--", 2) != 0)
+        die_usage("unknown option '-%c'", optopt);
+    die_usage("unknown option '%.*s'", (int)strcspn(arg, "="), arg);
+}
+
+static int fail(const recite_error *err)
+{
+    fprintf(stderr, "recite: %s\n", err->message[0] ? err->message : recite_strerror(err->code));
+    return EXIT_USAGE;
+}
+
+static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigned max)
+{
+    char *end;
+    errno = 0;
+    unsigned long v = strtoul(s, &end, 10);
+    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+        die_usage("%s expects a whole number from %u to %u, not '%s'", opt, min, max, s);
+    return (unsigned)v;
+}
+
+static uint64_t parse_size(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    uint64_t mult = 1;
+    if (*end == 'k' || *end == 'K')
+        mult = 1ull << 10, end++;
+    else if (*end == 'm' || *end == 'M')
+        mult = 1ull << 20, end++;
+    else if (*end == 'g' || *end == 'G')
+        mult = 1ull << 30, end++;
+    if (*end == 'i' || *end == 'B' || *end == 'b')
+        end++;
+    if (*end == 'B')
+        end++;
+    if (errno || end == s || *end || v <= 0 || v * (double)mult > 1e15)
+        die_usage("%s expects a size such as 512M or 2G, not '%s'", opt, s);
+    return (uint64_t)(v * (double)mult);
+}
+
+/* ==== index ==== */
+
+typedef struct index_ui {
+    bool tty, quiet;
+    unsigned long long duplicates, skipped;
+    bool progress_shown;
+} index_ui;
+
+static void on_progress(const recite_build_progress *p, void *user)
+{
+    index_ui *ui = user;
+    if (!ui->tty || ui->quiet)
+        return;
+    double mb = (double)p->bytes_done / 1e6, total = (double)p->bytes_total / 1e6;
+    double rate = p->seconds > 0 ? mb / p->seconds : 0;
+    double eta = rate > 0 ? (total - mb) / rate : 0;
+    fprintf(stderr, "\r\033[Kindexing: %llu/%llu works, %.1f/%.1f MB, %.1f MB/s, ETA %.0fs",
+            (unsigned long long)p->works_done, (unsigned long long)p->works_total, mb, total, rate,
+            eta < 0 ? 0 : eta);
+    ui->progress_shown = true;
+}
+
+static void on_note(recite_note_kind kind, const char *path, const char *detail, void *user)
+{
+    index_ui *ui = user;
+    if (kind == RECITE_NOTE_DUPLICATE) {
+        ui->duplicates++;
+        return;
+    }
+    if (kind != RECITE_NOTE_INVALID_UTF8)
+        ui->skipped++;
+    if (ui->quiet)
+        return;
+    if (ui->progress_shown)
+        fputs("\r\033[K", stderr);
+    const char *what = kind == RECITE_NOTE_INVALID_UTF8 ? "note" : "skipped";
+    fprintf(stderr, "recite: %s: %s (%s)\n", what, path, detail);
+}
+
+static int cmd_index(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'},   {"jobs", required_argument, 0, 'j'},
+        {"mem", required_argument, 0, 'm'},   {"min-tokens", required_argument, 0, 'n'},
+        {"prose", no_argument, 0, 'P'},       {"code", no_argument, 0, 'C'},
+        {"auto", no_argument, 0, 'A'},        {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    const char *out = NULL;
+    index_ui ui = {isatty(2) != 0, false, 0, 0, false};
+    int c;
+    while ((c = getopt_long(argc, argv, "+:o:j:m:n:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'o': out = optarg; break;
+        case 'j': opt.jobs = parse_uint("--jobs", optarg, 1, 256); break;
+        case 'm': opt.mem_budget = parse_size("--mem", optarg); break;
+        case 'n': opt.min_tokens = parse_uint("--min-tokens", optarg, 1, 261); break;
+        case 'P': opt.mode = RECITE_MODE_PROSE; break;
+        case 'A': opt.mode = RECITE_MODE_PROSE; break; /* only prose exists yet: every file is prose */
+        case 'C': opt.mode = RECITE_MODE_CODE; break;
+        case 'q': ui.quiet = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: bad_option(c, argv);
+        }
+    }
+    if (!out)
+        die_usage("index: --out DIR is required");
+    if (optind >= argc)
+        die_usage("index: no PATH to index");
+    opt.progress = on_progress;
+    opt.note = on_note;
+    opt.user = &ui;
+    recite_build_stats st;
+    recite_error err = {0};
+    int rc = recite_index_build((const char *const *)argv + optind, (size_t)(argc - optind), out,
+                                &opt, &st, &err);
+    if (ui.progress_shown)
+        fputs("\r\033[K", stderr);
+    if (rc != RECITE_OK)
+        return fail(&err);
+    if (!ui.quiet) {
+        printf("indexed %llu works (%llu distinct texts, %.1f MB, %llu tokens) into %s: "
+               "%.1f MB index (%.2fx the text), %.2f s\n",
+               (unsigned long long)st.works, (unsigned long long)st.clusters, (double)st.bytes / 1e6,
+               (unsigned long long)st.tokens, out, (double)st.index_bytes / 1e6,
+               st.bytes ? (double)st.index_bytes / (double)st.bytes : 0.0, st.seconds);
+        if (ui.duplicates)
+            printf("%llu works were identical to an earlier one and share its entry\n",
+                   ui.duplicates);
+        if (ui.skipped)
+            printf("%llu inputs were skipped (see the notes above)\n", ui.skipped);
+    }
+    return 0;
+}
+
+/* ==== check ==== */
+
+typedef struct input {
+    const char *name;
+    char *data;
+    size_t len;
+} input;
+
+static int read_input(const char *name, input *in, recite_error *err)
+{
+    FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
+    in->name = strcmp(name, "-") == 0 ? "-" : name;
+    in->data = NULL;
+    in->len = 0;
+    if (!f) {
+        snprintf(err->message, sizeof err->message, "%s: cannot open: %s", name, strerror(errno));
+        return -1;
+    }
+    size_t cap = 0;
+    for (;;) {
+        if (in->len + 65536 + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 131072;
+            char *p = realloc(in->data, ncap);
+            if (!p) {
+                snprintf(err->message, sizeof err->message, "%s: out of memory", name);
+                goto bad;
+            }
+            in->data = p;
+            cap = ncap;
+        }
+        size_t got = fread(in->data + in->len, 1, cap - in->len - 1, f);
+        in->len += got;
+        if (got == 0)
+            break;
+    }
+    if (ferror(f)) {
+        snprintf(err->message, sizeof err->message, "%s: read error: %s", name, strerror(errno));
+        goto bad;
+    }
+    if (f != stdin)
+        fclose(f);
+    in->data[in->len] = 0;
+    if (memchr(in->data, 0, in->len < 8000 ? in->len : 8000)) {
+        snprintf(err->message, sizeof err->message,
+                 "%s: binary input (contains NUL bytes); recite checks text", name);
+        return -1;
+    }
+    return 0;
+bad:
+    if (f != stdin)
+        fclose(f);
+    return -1;
+}
+
+static int cmd_check(int argc, char **argv)
+{
+    static const struct option opts[] = {
+        {"index", required_argument, 0, 'i'}, {"json", no_argument, 0, 'J'},
+        {"min-tokens", required_argument, 0, 'n'}, {"policy", required_argument, 0, 'p'},
+        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    const char *index_dir = NULL;
+    bool json = false;
+    recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:i:n:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': index_dir = optarg; break;
+        case 'J': json = true; break;
+        case 'n': copt.min_tokens = parse_uint("--min-tokens", optarg, 1, 1000000); break;
+        case 'p':
+            fprintf(stderr, "recite: --policy is not supported yet (planned)\n");
+            return EXIT_USAGE;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: bad_option(c, argv);
+        }
+    }
+    if (!index_dir)
+        die_usage("check: --index DIR is required");
+
+    recite_error err = {0};
+    recite_index *idx = NULL;
+    recite_checker *chk = NULL;
+    int status = EXIT_USAGE;
+    size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;
+    input *inputs = calloc(ninputs, sizeof *inputs);
+    if (!inputs) {
+        fprintf(stderr, "recite: out of memory\n");
+        return EXIT_USAGE;
+    }
+    /* Read every input first: a bad one fails the run before anything is printed. */
+    for (size_t i = 0; i < ninputs; i++) {
+        if (read_input(optind < argc ? argv[optind + (int)i] : "-", &inputs[i], &err) != 0) {
+            fprintf(stderr, "recite: %s\n", err.message);
+            goto done;
+        }
+    }
+    if (recite_index_open(&idx, index_dir, &err) != RECITE_OK ||
+        recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
+        fail(&err);
+        goto done;
+    }
+    bool found = false;
+    if (json && ninputs > 1)
+        fputs("[", stdout);
+    for (size_t i = 0; i < ninputs; i++) {
+        const recite_result *res;
+        char *report = NULL;
+        if (recite_check_text(chk, inputs[i].data, inputs[i].len, &res, &err) != RECITE_OK ||
+            (json ? recite_report_json(idx, inputs[i].name, inputs[i].data, inputs[i].len, res,
+                                       &report, &err)
+                  : recite_report_text(idx, inputs[i].name, inputs[i].data, inputs[i].len, res,
+                                       &report, &err)) != RECITE_OK) {
+            fflush(stdout);
+            fail(&err);
+            goto done;
+        }
+        found |= res->nmatches > 0;
+        if (json)
+            printf("%s%s", i ? "," : "", report);
+        else
+            fputs(report, stdout);
+        free(report);
+    }
+    if (json)
+        fputs(ninputs > 1 ? "]\n" : "\n", stdout);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "recite: cannot write the report: %s\n", strerror(errno));
+        goto done;
+    }
+    status = found ? EXIT_FOUND : 0;
+done:
+    for (size_t i = 0; i < ninputs; i++)
+        free(inputs[i].data);
+    free(inputs);
+    recite_checker_free(chk);
+    recite_index_close(idx);
+    return status;
+}
+
+/* ==== stats ==== */
+
+static int cmd_stats(int argc, char **argv)
+{
+    static const struct option opts[] = {{"index", required_argument, 0, 'i'},
+                                         {"json", no_argument, 0, 'J'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *index_dir = NULL;
+    bool json = false;
+    int c;
+    while ((c = getopt_long(argc, argv, "+:i:h", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': index_dir = optarg; break;
+        case 'J': json = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: bad_option(c, argv);
+        }
+    }
+    if (!index_dir)
+        die_usage("stats: --index DIR is required");
+    if (optind < argc)
+        die_usage("stats: unexpected argument '%s'", argv[optind]);
+    recite_index *idx;
+    recite_error err = {0};
+    if (recite_index_open(&idx, index_dir, &err) != RECITE_OK)
+        return fail(&err);
+    recite_index_stats s;
+    recite_index_get_stats(idx, &s);
+    if (json) {
+        printf("{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
+               "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
+               "\"min_tokens\":%u,\"created_unix\":%llu,\"text_blocks\":%llu,"
+               "\"text_block_size\":%llu,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
+               "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
+               s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
+               (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
+               (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
+               (unsigned long long)s.created_unix, (unsigned long long)s.text_blocks,
+               (unsigned long long)s.text_block_size, (unsigned long long)s.bytes_total,
+               (unsigned long long)s.bytes_postings, (unsigned long long)s.bytes_text,
+               (unsigned long long)s.bytes_works, (unsigned long long)s.bytes_checkpoints);
+    } else {
+        double tb = s.text_bytes ? (double)s.text_bytes : 1.0;
+        printf("index          %s (format %u)\n", index_dir, s.format_version);
+        printf("works          %llu in %llu clusters of identical text\n",
+               (unsigned long long)s.works, (unsigned long long)s.clusters);
+        printf("text           %.1f MB, %llu tokens\n", (double)s.text_bytes / 1e6,
+               (unsigned long long)s.tokens);
+        printf("fingerprints   %llu (k-gram %u, window %u: spans of %u+ tokens guaranteed)\n",
+               (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens);
+        printf("on disk        %.1f MB total (%.2fx the text)\n", (double)s.bytes_total / 1e6,
+               (double)s.bytes_total / tb);
+        printf("  postings     %.1f MB\n", (double)s.bytes_postings / 1e6);
+        printf("  text         %.1f MB in %llu blocks of %llu KiB\n", (double)s.bytes_text / 1e6,
+               (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size / 1024);
+        printf("  works        %.1f MB\n", (double)s.bytes_works / 1e6);
+        printf("  checkpoints  %.1f MB\n", (double)s.bytes_checkpoints / 1e6);
+    }
+    recite_index_close(idx);
+    return 0;
+}
+
+int main(int argc, char **argv)
+{
+    signal(SIGPIPE, SIG_IGN);
+    if (argc < 2) {
+        fputs(usage_text, stderr);
+        return EXIT_USAGE;
+    }
+    const char *cmd = argv[1];
+    if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
+        printf("recite %s\n", recite_version());
+        return 0;
+    }
+    if (strcmp(cmd, "--help") == 0 || strcmp(cmd, "-h") == 0 || strcmp(cmd, "help") == 0) {
+        fputs(usage_text, stdout);
+        return 0;
+    }
+    opterr = 0;
+    optind = 1;
+    if (strcmp(cmd, "index") == 0)
+        return cmd_index(argc - 1, argv + 1);
+    if (strcmp(cmd, "check") == 0)
+        return cmd_check(argc - 1, argv + 1);
+    if (strcmp(cmd, "stats") == 0)
+        return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "serve") == 0) {
+        fprintf(stderr, "recite: serve is not available in this version (planned)\n");
+        return EXIT_USAGE;
+    }
+    die_usage("unknown command '%s'", cmd);
+    return EXIT_USAGE;
+}

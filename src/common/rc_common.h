@@ -1,0 +1,119 @@
+/*
+ * rc_common.h — internal helpers every module may use: error reporting into recite_error,
+ * checked allocation and size arithmetic, a growable array, little-endian I/O.
+ * Depends on nothing but the C library and the public header (for the status codes).
+ */
+#ifndef RC_COMMON_H
+#define RC_COMMON_H
+
+#include "recite.h"
+
+#include <stdarg.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+
+#if defined(__GNUC__) || defined(__clang__)
+#define RC_PRINTF(a, b) __attribute__((format(printf, a, b)))
+#define RC_LIKELY(x) __builtin_expect(!!(x), 1)
+#define RC_UNLIKELY(x) __builtin_expect(!!(x), 0)
+#else
+#define RC_PRINTF(a, b)
+#define RC_LIKELY(x) (x)
+#define RC_UNLIKELY(x) (x)
+#endif
+
+#define RC_MIN(a, b) ((a) < (b) ? (a) : (b))
+#define RC_MAX(a, b) ((a) > (b) ? (a) : (b))
+#define RC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+/* ==== errors ==== */
+
+/* Fills `err` (if not NULL) with `code` and a formatted one-line message; returns `code`. */
+int rc_error_set(recite_error *err, int code, const char *fmt, ...) RC_PRINTF(3, 4);
+
+/* Same, appending ": strerror(errnum)". */
+int rc_error_errno(recite_error *err, int code, int errnum, const char *fmt, ...) RC_PRINTF(4, 5);
+
+/* ==== checked sizes ==== */
+
+static inline bool rc_mul_overflows(size_t a, size_t b, size_t *out)
+{
+    return __builtin_mul_overflow(a, b, out);
+}
+
+static inline bool rc_add_overflows(size_t a, size_t b, size_t *out)
+{
+    return __builtin_add_overflow(a, b, out);
+}
+
+/* ==== growable arrays ====
+ * rc_grow ensures room for `need` elements of `elem` bytes in *ptr (capacity *cap), doubling.
+ * Returns RECITE_OK or RECITE_ENOMEM (the old buffer is kept on failure). */
+int rc_grow(void **ptr, size_t *cap, size_t need, size_t elem);
+
+#define RC_VEC(T)                                                                                  \
+    struct {                                                                                       \
+        T *v;                                                                                      \
+        size_t n, cap;                                                                             \
+    }
+#define RC_VEC_RESERVE(vec, need) rc_grow((void **)&(vec).v, &(vec).cap, (need), sizeof(*(vec).v))
+#define RC_VEC_PUSH(vec, x)                                                                        \
+    (((vec).n < (vec).cap || RC_VEC_RESERVE((vec), (vec).n + 1) == RECITE_OK)                     \
+         ? ((vec).v[(vec).n++] = (x), RECITE_OK)                                                   \
+         : RECITE_ENOMEM)
+#define RC_VEC_FREE(vec) (free((vec).v), (vec).v = NULL, (vec).n = (vec).cap = 0)
+
+/* ==== little-endian fixed-width I/O (the on-disk format is little-endian) ==== */
+
+static inline void rc_put_u16(uint8_t *p, uint16_t v)
+{
+    p[0] = (uint8_t)v;
+    p[1] = (uint8_t)(v >> 8);
+}
+static inline void rc_put_u32(uint8_t *p, uint32_t v)
+{
+    for (int i = 0; i < 4; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline void rc_put_u64(uint8_t *p, uint64_t v)
+{
+    for (int i = 0; i < 8; i++)
+        p[i] = (uint8_t)(v >> (8 * i));
+}
+static inline uint16_t rc_get_u16(const uint8_t *p)
+{
+    return (uint16_t)(p[0] | (p[1] << 8));
+}
+static inline uint32_t rc_get_u32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t rc_get_u64(const uint8_t *p)
+{
+    return (uint64_t)rc_get_u32(p) | ((uint64_t)rc_get_u32(p + 4) << 32);
+}
+
+/* ==== hashing (xxHash) ==== */
+
+uint64_t rc_hash64(const void *data, size_t len, uint64_t seed);
+
+/* 128-bit content hash, for identifying identical works. */
+typedef struct rc_hash128 {
+    uint64_t lo, hi;
+} rc_hash128;
+rc_hash128 rc_hash128_of(const void *data, size_t len);
+
+/* A strong 64-bit mixer (bijective), for deriving hashes from hashes. */
+static inline uint64_t rc_mix64(uint64_t x)
+{
+    x ^= x >> 33;
+    x *= 0xff51afd7ed558ccdULL;
+    x ^= x >> 33;
+    x *= 0xc4ceb9fe1a85ec53ULL;
+    x ^= x >> 33;
+    return x;
+}
+
+#endif /* RC_COMMON_H */

@@ -1,0 +1,43 @@
+/*
+ * rc_fingerprint.h — k-gram hashing over token hashes and winnowing (Schleimer, Wilkerson,
+ * Aiken 2003). The builder keeps one k-gram per window of w consecutive k-grams (the rightmost
+ * minimum), so any run of at least w + k - 1 shared tokens shares at least one fingerprint at
+ * the same relative offset; the checker hashes every k-gram of its input (dense) and looks
+ * each one up.
+ */
+#ifndef RC_FINGERPRINT_H
+#define RC_FINGERPRINT_H
+
+#include "../common/rc_common.h"
+
+#define RC_KGRAM_MAX 16
+#define RC_WINDOW_MAX 256
+#define RC_KGRAM_SEED 0x6b6772616d2d3031ULL
+
+/* Chooses k and w for a guaranteed detection length of `min_tokens` tokens
+ * (w + k - 1 == min_tokens). Returns RECITE_EINVAL when min_tokens is out of range. */
+int rc_fingerprint_params(unsigned min_tokens, unsigned *k, unsigned *w);
+
+/* Hash of the k token hashes starting at `toks`. */
+uint64_t rc_kgram_hash(const uint64_t *toks, unsigned k);
+
+/* Streaming winnower: push token hashes one at a time; fingerprints come out as (hash, position
+ * of the k-gram's first token). */
+typedef struct rc_winnow {
+    unsigned k, w;
+    uint64_t ntok;                 /* tokens pushed */
+    uint64_t tok[RC_KGRAM_MAX];    /* ring of the last k token hashes */
+    uint64_t win[RC_WINDOW_MAX];   /* ring of the last w k-gram hashes */
+    uint64_t sel;                  /* position of the last selected k-gram + 1 (0 = none) */
+} rc_winnow;
+
+void rc_winnow_init(rc_winnow *wn, unsigned k, unsigned w);
+
+/* Pushes one token hash. Returns 1 and fills (*fp, *pos) when a fingerprint is selected. */
+int rc_winnow_push(rc_winnow *wn, uint64_t token_hash, uint64_t *fp, uint64_t *pos);
+
+/* Ends the text: a text with at least k but fewer than w + k - 1 tokens has no full window; its
+ * smallest k-gram is selected so short works are still findable. Returns 1 with a fingerprint. */
+int rc_winnow_finish(rc_winnow *wn, uint64_t *fp, uint64_t *pos);
+
+#endif /* RC_FINGERPRINT_H */

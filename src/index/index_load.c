@@ -1,0 +1,567 @@
+/*
+ * index_load.c — opens an index: maps recite.idx read-only, checks magic, versions, section
+ * bounds, checksums and every cross-reference before anything trusts an offset. After open the
+ * index is immutable; all readers below are thread-safe given their own rc_text_reader.
+ */
+#include "rc_index.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+/* ==== open and validate ==== */
+
+static int corrupt(recite_error *err, const char *path, const char *what)
+{
+    return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (%s)", path, what);
+}
+
+static const struct {
+    unsigned id;
+    uint64_t elem; /* record size, for the length check */
+} section_kinds[] = {
+    {RC_SEC_TEXT_DATA, 1}, {RC_SEC_TEXT_BLOCKS, 16}, {RC_SEC_CLUSTERS, RC_CLUSTER_REC_SIZE},
+    {RC_SEC_WORKS, RC_WORK_REC_SIZE}, {RC_SEC_MEMBERS, 4}, {RC_SEC_STRINGS, 1},
+    {RC_SEC_CHECKPOINTS, 8}, {RC_SEC_POST_DIR, 4}, {RC_SEC_POST_REM, 2}, {RC_SEC_POST_POS, 4},
+};
+
+void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
+{
+    const uint8_t *p = idx->sec[RC_SEC_CLUSTERS].data + (uint64_t)i * RC_CLUSTER_REC_SIZE;
+    out->text_offset = rc_get_u64(p);
+    out->text_len = rc_get_u64(p + 8);
+    out->token_base = rc_get_u64(p + 16);
+    out->ntokens = rc_get_u64(p + 24);
+    out->checkpoint0 = rc_get_u64(p + 32);
+    out->member0 = rc_get_u32(p + 40);
+    out->nmembers = rc_get_u32(p + 44);
+}
+
+static uint64_t work_str(const recite_index *idx, uint32_t w, unsigned field)
+{
+    return rc_get_u64(idx->sec[RC_SEC_WORKS].data + (uint64_t)w * RC_WORK_REC_SIZE + 8 * field);
+}
+
+static uint32_t work_cluster(const recite_index *idx, uint32_t w)
+{
+    return rc_get_u32(idx->sec[RC_SEC_WORKS].data + (uint64_t)w * RC_WORK_REC_SIZE + 64);
+}
+
+/* Cross-checks every record so that later reads need no bounds checks. */
+static int validate_tables(const recite_index *idx, const char *path, recite_error *err)
+{
+    const rc_section *s = idx->sec;
+    if (s[RC_SEC_WORKS].len != idx->nworks * RC_WORK_REC_SIZE ||
+        s[RC_SEC_CLUSTERS].len != idx->nclusters * RC_CLUSTER_REC_SIZE ||
+        s[RC_SEC_MEMBERS].len != idx->nworks * 4 || s[RC_SEC_POST_REM].len != idx->npostings * 2 ||
+        s[RC_SEC_POST_POS].len != idx->npostings * 4 || s[RC_SEC_TEXT_BLOCKS].len < 16 ||
+        s[RC_SEC_TEXT_BLOCKS].len % 16 != 0)
+        return corrupt(err, path, "section sizes disagree with the header");
+    if (idx->bucket_bits > 32 || s[RC_SEC_POST_DIR].len != (((uint64_t)1 << idx->bucket_bits) + 1) * 4)
+        return corrupt(err, path, "bad fingerprint directory");
+    if (idx->kgram < 1 || idx->kgram > 16 || idx->window < 1 || idx->window > 256)
+        return corrupt(err, path, "bad fingerprint parameters");
+
+    /* Strings: offset 0 must be the empty string and the section must end with a NUL. */
+    const rc_section *str = &s[RC_SEC_STRINGS];
+    if (str->len < 1 || str->data[0] != 0 || str->data[str->len - 1] != 0)
+        return corrupt(err, path, "bad string table");
+
+    /* Text blocks: offsets increase and end at the sizes of the text stream. */
+    const uint8_t *tb = s[RC_SEC_TEXT_BLOCKS].data;
+    uint64_t nb = s[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
+    for (uint64_t b = 0; b < nb; b++) {
+        uint64_t r0 = rc_get_u64(tb + 16 * b), c0 = rc_get_u64(tb + 16 * b + 8);
+        uint64_t r1 = rc_get_u64(tb + 16 * b + 16), c1 = rc_get_u64(tb + 16 * b + 24);
+        if (r1 <= r0 || c1 <= c0 || r1 - r0 > idx->block_size)
+            return corrupt(err, path, "bad text block table");
+    }
+    if (rc_get_u64(tb) != 0 || rc_get_u64(tb + 8) != 0 || rc_get_u64(tb + 16 * nb) != idx->text_bytes ||
+        rc_get_u64(tb + 16 * nb + 8) != s[RC_SEC_TEXT_DATA].len)
+        return corrupt(err, path, "text block table does not cover the text");
+
+    /* Clusters tile the text and the token space in order. */
+    uint64_t ncp = s[RC_SEC_CHECKPOINTS].len / 8, text_end = 0, tok_end = 0, cp_end = 0, mem_end = 0;
+    for (uint64_t c = 0; c < idx->nclusters; c++) {
+        rc_cluster cl;
+        rc_index_cluster(idx, (uint32_t)c, &cl);
+        uint64_t want_cp = cl.ntokens ? (cl.ntokens - 1) / RC_CHECKPOINT_EVERY + 1 : 0;
+        if (cl.text_offset != text_end || cl.token_base != tok_end || cl.checkpoint0 != cp_end ||
+            cl.member0 != mem_end || cl.nmembers == 0 || cl.text_len == 0)
+            return corrupt(err, path, "clusters do not tile the text");
+        text_end += cl.text_len;
+        tok_end += cl.ntokens;
+        cp_end += want_cp;
+        mem_end += cl.nmembers;
+        if (cp_end > ncp || text_end > idx->text_bytes || mem_end > idx->nworks)
+            return corrupt(err, path, "cluster out of range");
+        const uint8_t *cp = s[RC_SEC_CHECKPOINTS].data + 8 * cl.checkpoint0;
+        uint64_t prev = 0;
+        for (uint64_t k = 0; k < want_cp; k++) {
+            uint64_t off = rc_get_u64(cp + 8 * k);
+            if (off < prev || off > cl.text_len || (k == 0 && off != 0))
+                return corrupt(err, path, "bad checkpoint");
+            prev = off;
+        }
+        const uint8_t *mem = s[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0;
+        for (uint32_t m = 0; m < cl.nmembers; m++) {
+            uint32_t w = rc_get_u32(mem + 4 * m);
+            if (w >= idx->nworks || work_cluster(idx, w) != c)
+                return corrupt(err, path, "bad cluster member");
+        }
+    }
+    if (text_end != idx->text_bytes || tok_end != idx->ntokens || cp_end != ncp || mem_end != idx->nworks)
+        return corrupt(err, path, "clusters do not cover the text");
+
+    for (uint64_t w = 0; w < idx->nworks; w++) {
+        if (work_cluster(idx, (uint32_t)w) >= idx->nclusters)
+            return corrupt(err, path, "work refers to a missing cluster");
+        for (unsigned f = 0; f < RC_WS_COUNT_; f++)
+            if (work_str(idx, (uint32_t)w, f) >= str->len)
+                return corrupt(err, path, "work string out of range");
+        if (work_str(idx, (uint32_t)w, RC_WS_ID) == 0)
+            return corrupt(err, path, "work without id");
+    }
+
+    /* Postings: the directory is monotonic and every position is a real token. */
+    const uint8_t *dir = s[RC_SEC_POST_DIR].data;
+    uint64_t nbk = (uint64_t)1 << idx->bucket_bits, prev = 0;
+    for (uint64_t b = 0; b <= nbk; b++) {
+        uint64_t v = rc_get_u32(dir + 4 * b);
+        if (v < prev || (b == 0 && v != 0))
+            return corrupt(err, path, "fingerprint directory not monotonic");
+        prev = v;
+    }
+    if (prev != idx->npostings)
+        return corrupt(err, path, "fingerprint directory does not cover the postings");
+    const uint8_t *pos = s[RC_SEC_POST_POS].data;
+    for (uint64_t i = 0; i < idx->npostings; i++)
+        if (rc_get_u32(pos + 4 * i) >= idx->ntokens)
+            return corrupt(err, path, "fingerprint position out of range");
+    return RECITE_OK;
+}
+
+static int parse_header(recite_index *idx, const char *path, recite_error *err)
+{
+    const uint8_t *h = idx->map;
+    if (idx->map_len < RC_DATA_OFFSET || memcmp(h, RC_INDEX_MAGIC, 8) != 0)
+        return rc_error_set(err, RECITE_EFORMAT, "%s: not a recite index (bad magic)", path);
+    uint32_t version = rc_get_u32(h + RC_H_VERSION);
+    if (version != RC_FORMAT_VERSION)
+        return rc_error_set(err, RECITE_EVERSION,
+                            "%s: index format version %u, this recite reads version %u; rebuild "
+                            "the index with this version",
+                            path, version, RC_FORMAT_VERSION);
+    uint8_t copy[RC_HEADER_SIZE];
+    memcpy(copy, h, RC_HEADER_SIZE);
+    memset(copy + RC_H_CHECKSUM, 0, 8);
+    if (XXH3_64bits(copy, RC_HEADER_SIZE) != rc_get_u64(h + RC_H_CHECKSUM))
+        return corrupt(err, path, "header checksum mismatch");
+    if (rc_get_u32(h + RC_H_TOKENIZER) != RC_TOKENIZER_VERSION)
+        return rc_error_set(err, RECITE_EVERSION,
+                            "%s: index built with tokenizer version %u, this recite uses %u; "
+                            "rebuild the index",
+                            path, rc_get_u32(h + RC_H_TOKENIZER), RC_TOKENIZER_VERSION);
+    if (rc_get_u64(h + RC_H_FILE_SIZE) != idx->map_len)
+        return rc_error_set(err, RECITE_EFORMAT,
+                            "%s: corrupt index (file is %zu bytes, header says %llu: truncated?)",
+                            path, idx->map_len, (unsigned long long)rc_get_u64(h + RC_H_FILE_SIZE));
+    idx->created = rc_get_u64(h + RC_H_CREATED);
+    idx->kgram = rc_get_u32(h + RC_H_KGRAM);
+    idx->window = rc_get_u32(h + RC_H_WINDOW);
+    idx->mode = rc_get_u32(h + RC_H_MODE);
+    idx->nworks = rc_get_u64(h + RC_H_NWORKS);
+    idx->nclusters = rc_get_u64(h + RC_H_NCLUSTERS);
+    idx->ntokens = rc_get_u64(h + RC_H_NTOKENS);
+    idx->text_bytes = rc_get_u64(h + RC_H_TEXT_BYTES);
+    idx->npostings = rc_get_u64(h + RC_H_NPOSTINGS);
+    idx->bucket_bits = rc_get_u32(h + RC_H_BUCKET_BITS);
+    idx->block_size = rc_get_u32(h + RC_H_BLOCK_SIZE);
+    if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks || idx->ntokens > UINT32_MAX ||
+        idx->block_size == 0)
+        return corrupt(err, path, "implausible counts");
+
+    uint32_t nsec = rc_get_u32(h + RC_H_NSECTIONS);
+    if (nsec > RC_MAX_SECTIONS)
+        return corrupt(err, path, "too many sections");
+    for (uint32_t i = 0; i < nsec; i++) {
+        const uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
+        uint32_t id = rc_get_u32(e);
+        uint64_t off = rc_get_u64(e + 8), len = rc_get_u64(e + 16), sum = rc_get_u64(e + 24);
+        if (id == 0 || id >= RC_SEC_COUNT_ || idx->sec[id].data)
+            return corrupt(err, path, "bad section table");
+        if (off < RC_DATA_OFFSET || off > idx->map_len || len > idx->map_len - off)
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "%s: corrupt index (section %u extends past the end of the file: "
+                                "truncated?)",
+                                path, id);
+        if (XXH3_64bits(idx->map + off, len) != sum)
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "%s: corrupt index (checksum mismatch in section %u)", path, id);
+        idx->sec[id] = (rc_section){idx->map + off, len};
+    }
+    for (size_t k = 0; k < RC_ARRAY_LEN(section_kinds); k++) {
+        const rc_section *s = &idx->sec[section_kinds[k].id];
+        if (!s->data)
+            return corrupt(err, path, "missing section");
+        if (s->len % section_kinds[k].elem)
+            return corrupt(err, path, "section length is not a whole number of records");
+    }
+    idx->nblocks = idx->sec[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
+    return RECITE_OK;
+}
+
+int recite_index_open(recite_index **out, const char *dir, recite_error *err)
+{
+    *out = NULL;
+    if (!dir)
+        return rc_error_set(err, RECITE_EINVAL, "no index directory given");
+    char path[4096];
+    if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, RC_INDEX_FILE) >= sizeof path)
+        return rc_error_set(err, RECITE_EINVAL, "%s: path too long", dir);
+    recite_index *idx = calloc(1, sizeof *idx);
+    if (!idx)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    idx->fd = -1;
+    int rc;
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot open index", dir);
+        goto fail;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s: not an index directory", dir);
+        goto fail;
+    }
+    idx->fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (idx->fd < 0) {
+        rc = rc_error_errno(err, errno == ENOENT ? RECITE_EFORMAT : RECITE_EIO, errno,
+                            "%s: not a recite index (cannot open %s)", dir, RC_INDEX_FILE);
+        goto fail;
+    }
+    if (fstat(idx->fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s: not a regular file", path);
+        goto fail;
+    }
+    if ((uint64_t)st.st_size < RC_DATA_OFFSET) {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (only %lld bytes: truncated?)",
+                          path, (long long)st.st_size);
+        goto fail;
+    }
+    idx->map_len = (size_t)st.st_size;
+    void *m = mmap(NULL, idx->map_len, PROT_READ, MAP_PRIVATE, idx->fd, 0);
+    if (m == MAP_FAILED) {
+        rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot map", path);
+        goto fail;
+    }
+    idx->map = m;
+    if ((rc = parse_header(idx, path, err)) != RECITE_OK)
+        goto fail;
+    if ((rc = validate_tables(idx, path, err)) != RECITE_OK)
+        goto fail;
+    *out = idx;
+    return RECITE_OK;
+fail:
+    recite_index_close(idx);
+    return rc;
+}
+
+void recite_index_close(recite_index *idx)
+{
+    if (!idx)
+        return;
+    if (idx->map)
+        munmap((void *)idx->map, idx->map_len);
+    if (idx->fd >= 0)
+        close(idx->fd);
+    free(idx);
+}
+
+/* ==== queries on the tables ==== */
+
+void recite_index_get_stats(const recite_index *idx, recite_index_stats *out)
+{
+    memset(out, 0, sizeof *out);
+    out->format_version = RC_FORMAT_VERSION;
+    out->works = idx->nworks;
+    out->clusters = idx->nclusters;
+    out->tokens = idx->ntokens;
+    out->text_bytes = idx->text_bytes;
+    out->fingerprints = idx->npostings;
+    out->kgram = idx->kgram;
+    out->window = idx->window;
+    out->min_tokens = idx->kgram + idx->window - 1;
+    out->created_unix = idx->created;
+    out->bytes_total = idx->map_len;
+    const rc_section *s = idx->sec;
+    out->bytes_postings = s[RC_SEC_POST_DIR].len + s[RC_SEC_POST_REM].len + s[RC_SEC_POST_POS].len;
+    out->bytes_text = s[RC_SEC_TEXT_DATA].len + s[RC_SEC_TEXT_BLOCKS].len;
+    out->bytes_works = s[RC_SEC_WORKS].len + s[RC_SEC_CLUSTERS].len + s[RC_SEC_MEMBERS].len +
+                       s[RC_SEC_STRINGS].len;
+    out->bytes_checkpoints = s[RC_SEC_CHECKPOINTS].len;
+    out->text_blocks = idx->nblocks;
+    out->text_block_size = idx->block_size;
+}
+
+uint32_t recite_index_work_count(const recite_index *idx)
+{
+    return (uint32_t)idx->nworks;
+}
+
+int recite_index_work(const recite_index *idx, uint32_t w, recite_work_info *out)
+{
+    memset(out, 0, sizeof *out);
+    if (w >= idx->nworks)
+        return RECITE_EINVAL;
+    const char *str = (const char *)idx->sec[RC_SEC_STRINGS].data;
+    const char **fields[RC_WS_COUNT_] = {&out->id,        &out->title,  &out->author,
+                                         &out->license,   &out->copyright, &out->source,
+                                         &out->url,       &out->metadata_json};
+    for (unsigned f = 0; f < RC_WS_COUNT_; f++) {
+        uint64_t off = work_str(idx, w, f);
+        *fields[f] = off ? str + off : NULL;
+    }
+    out->cluster = work_cluster(idx, w);
+    rc_cluster cl;
+    rc_index_cluster(idx, out->cluster, &cl);
+    out->bytes = cl.text_len;
+    out->tokens = cl.ntokens;
+    out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+    return RECITE_OK;
+}
+
+const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t cluster,
+                                             uint32_t *count)
+{
+    *count = 0;
+    if (cluster >= idx->nclusters)
+        return NULL;
+    rc_cluster cl;
+    rc_index_cluster(idx, cluster, &cl);
+    *count = cl.nmembers;
+    /* MEMBERS is 4-aligned within a 64-aligned section: safe to view as u32 on little-endian. */
+    return (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+}
+
+uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
+{
+    uint64_t lo = 0, hi = idx->nclusters; /* invariant: answer in [lo, hi) */
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        uint64_t base = rc_get_u64(idx->sec[RC_SEC_CLUSTERS].data + mid * RC_CLUSTER_REC_SIZE + 16);
+        if (base <= gpos)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    /* Clusters with no tokens share a base with their successor; step to the one holding gpos. */
+    rc_cluster cl;
+    rc_index_cluster(idx, (uint32_t)lo, &cl);
+    while (cl.ntokens == 0 || gpos >= cl.token_base + cl.ntokens) {
+        if (lo + 1 >= idx->nclusters)
+            break;
+        rc_index_cluster(idx, (uint32_t)++lo, &cl);
+    }
+    return (uint32_t)lo;
+}
+
+/* ==== stored text ==== */
+
+int rc_text_reader_init(rc_text_reader *r, const recite_index *idx)
+{
+    memset(r, 0, sizeof *r);
+    r->idx = idx;
+    r->dctx = ZSTD_createDCtx();
+    return r->dctx ? RECITE_OK : RECITE_ENOMEM;
+}
+
+void rc_text_reader_free(rc_text_reader *r)
+{
+    if (!r)
+        return;
+    for (unsigned i = 0; i < RC_BLOCK_CACHE; i++)
+        free(r->cache[i].data);
+    ZSTD_freeDCtx(r->dctx);
+    memset(r, 0, sizeof *r);
+}
+
+static uint64_t block_of(const recite_index *idx, uint64_t off)
+{
+    const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
+    uint64_t lo = 0, hi = idx->nblocks;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (rc_get_u64(tb + 16 * mid) <= off)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return lo;
+}
+
+/* Decoded block b, from the cache or decompressed into it. */
+static int get_block(rc_text_reader *r, uint64_t b, const uint8_t **data, size_t *len,
+                     recite_error *err)
+{
+    unsigned victim = 0;
+    for (unsigned i = 0; i < RC_BLOCK_CACHE; i++) {
+        if (r->cache[i].block == b + 1) {
+            r->cache[i].stamp = ++r->clock;
+            *data = r->cache[i].data;
+            *len = r->cache[i].len;
+            return RECITE_OK;
+        }
+        if (r->cache[i].stamp < r->cache[victim].stamp)
+            victim = i;
+    }
+    const recite_index *idx = r->idx;
+    const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
+    uint64_t raw = rc_get_u64(tb + 16 * (b + 1)) - rc_get_u64(tb + 16 * b);
+    uint64_t c0 = rc_get_u64(tb + 16 * b + 8), c1 = rc_get_u64(tb + 16 * b + 24);
+    if (!r->cache[victim].data) {
+        r->cache[victim].data = malloc(idx->block_size);
+        if (!r->cache[victim].data)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    r->cache[victim].block = 0;
+    size_t got = ZSTD_decompressDCtx(r->dctx, r->cache[victim].data, idx->block_size,
+                                     idx->sec[RC_SEC_TEXT_DATA].data + c0, c1 - c0);
+    if (ZSTD_isError(got) || got != raw)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block %llu: %s)",
+                            (unsigned long long)b,
+                            ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong length");
+    r->cache[victim].block = b + 1;
+    r->cache[victim].len = got;
+    r->cache[victim].stamp = ++r->clock;
+    *data = r->cache[victim].data;
+    *len = got;
+    return RECITE_OK;
+}
+
+int rc_text_read(rc_text_reader *r, uint64_t start, uint64_t end, uint8_t *out, recite_error *err)
+{
+    const recite_index *idx = r->idx;
+    const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
+    if (end > idx->text_bytes || start > end)
+        return rc_error_set(err, RECITE_EINVAL, "text range out of bounds");
+    uint64_t off = start;
+    while (off < end) {
+        uint64_t b = block_of(idx, off);
+        const uint8_t *data = NULL;
+        size_t len = 0;
+        int rc = get_block(r, b, &data, &len, err);
+        if (rc != RECITE_OK)
+            return rc;
+        uint64_t base = rc_get_u64(tb + 16 * b);
+        uint64_t n = RC_MIN(end, base + len) - off;
+        memcpy(out + (off - start), data + (off - base), n);
+        off += n;
+    }
+    return RECITE_OK;
+}
+
+int recite_index_work_text(const recite_index *idx, uint32_t work, uint64_t start, uint64_t end,
+                           char **out, size_t *len, recite_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    if (work >= idx->nworks)
+        return rc_error_set(err, RECITE_EINVAL, "no work %u in this index", work);
+    rc_cluster cl;
+    rc_index_cluster(idx, work_cluster(idx, work), &cl);
+    if (start > end || end > cl.text_len)
+        return rc_error_set(err, RECITE_EINVAL, "byte range %llu-%llu outside the work",
+                            (unsigned long long)start, (unsigned long long)end);
+    char *buf = malloc(end - start + 1);
+    if (!buf)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    rc_text_reader r;
+    int rc = rc_text_reader_init(&r, idx);
+    if (rc == RECITE_OK)
+        rc = rc_text_read(&r, cl.text_offset + start, cl.text_offset + end, (uint8_t *)buf, err);
+    rc_text_reader_free(&r);
+    if (rc != RECITE_OK) {
+        free(buf);
+        return rc == RECITE_ENOMEM ? rc_error_set(err, rc, "out of memory") : rc;
+    }
+    buf[end - start] = 0;
+    *out = buf;
+    *len = end - start;
+    return RECITE_OK;
+}
+
+/* ==== tokens of a stored text ==== */
+
+void rc_source_window_free(rc_source_window *sw)
+{
+    RC_VEC_FREE(sw->toks);
+    RC_VEC_FREE(sw->bytes);
+}
+
+int rc_source_window_load(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
+                          uint32_t cluster, uint64_t t_from, uint64_t t_to, recite_error *err)
+{
+    const recite_index *idx = r->idx;
+    rc_cluster cl;
+    rc_index_cluster(idx, cluster, &cl);
+    if (t_to > cl.ntokens)
+        t_to = cl.ntokens;
+    if (t_from > t_to)
+        t_from = t_to;
+    sw->cluster = cluster;
+    sw->toks.n = 0;
+    sw->bytes.n = 0;
+    sw->t_from = t_from;
+    sw->t_to = t_from;
+    if (t_from == t_to) {
+        sw->bytes_base = 0;
+        return RECITE_OK;
+    }
+    /* Restart at the checkpoint at or before t_from: byte offset and token number. */
+    uint64_t cpi = t_from / RC_CHECKPOINT_EVERY;
+    uint64_t byte0 = rc_get_u64(idx->sec[RC_SEC_CHECKPOINTS].data + 8 * (cl.checkpoint0 + cpi));
+    uint64_t tok = cpi * RC_CHECKPOINT_EVERY;
+    sw->bytes_base = byte0;
+    rc_tok_state st = {0, byte0 == 0};
+    uint64_t have = byte0; /* local offset of the end of bytes loaded */
+    const uint64_t chunk = 16 * 1024;
+    rc_token tmp[256];
+    int rc;
+    while (tok < t_to) {
+        bool final = have == cl.text_len;
+        if (!final) {
+            uint64_t want = RC_MIN(cl.text_len, have + chunk);
+            if ((rc = RC_VEC_RESERVE(sw->bytes, want - byte0)) != RECITE_OK)
+                return rc_error_set(err, rc, "out of memory");
+            if ((rc = rc_text_read(r, cl.text_offset + have, cl.text_offset + want,
+                                   sw->bytes.v + (have - byte0), err)) != RECITE_OK)
+                return rc;
+            have = want;
+            sw->bytes.n = have - byte0;
+            final = have == cl.text_len;
+        }
+        for (;;) {
+            size_t cap = (size_t)RC_MIN((uint64_t)RC_ARRAY_LEN(tmp), t_to - tok);
+            size_t n = rc_tokenize_prose(tz, sw->bytes.v, sw->bytes.n, final, &st, tmp, cap);
+            for (size_t k = 0; k < n; k++, tok++) {
+                if (tok < t_from)
+                    continue;
+                rc_token t = {tmp[k].hash, tmp[k].start + byte0, tmp[k].end + byte0};
+                if ((rc = RC_VEC_PUSH(sw->toks, t)) != RECITE_OK)
+                    return rc_error_set(err, rc, "out of memory");
+            }
+            if (n < cap || tok >= t_to)
+                break;
+        }
+        if (final && tok < t_to)
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (cluster %u has fewer tokens than recorded)", cluster);
+    }
+    sw->t_to = tok;
+    return RECITE_OK;
+}

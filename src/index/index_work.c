@@ -1,0 +1,205 @@
+/*
+ * index_work.c — loads one work for the builder: reads a file or parses a JSONL line
+ * (jansson), keeps its metadata, rejects binary input, hashes the content (to cluster identical
+ * works) and computes its winnowed fingerprints and tokenizer checkpoints. Runs on worker
+ * threads: everything here is per-call state.
+ */
+#include "rc_build.h"
+#include "../fingerprint/rc_fingerprint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void rc_work_out_free(rc_work_out *out)
+{
+    if (!out)
+        return;
+    for (unsigned i = 0; i < RC_WS_COUNT_; i++)
+        free(out->strs[i]);
+    free(out->text);
+    RC_VEC_FREE(out->fps);
+    RC_VEC_FREE(out->checkpoints);
+    memset(out, 0, sizeof *out);
+}
+
+static int read_range(const char *path, uint64_t offset, uint64_t length, bool whole,
+                      uint8_t **data, size_t *len, recite_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot open", path);
+    int rc = RECITE_OK;
+    if (whole) {
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot stat", path);
+            goto done;
+        }
+        length = (uint64_t)st.st_size; /* the file may have changed since it was listed */
+    }
+    if (length > SIZE_MAX - 1) {
+        rc = rc_error_set(err, RECITE_ELIMIT, "%s: too large", path);
+        goto done;
+    }
+    uint8_t *buf = malloc((size_t)length + 1);
+    if (!buf) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "%s: out of memory reading %llu bytes", path,
+                          (unsigned long long)length);
+        goto done;
+    }
+    size_t got = 0;
+    while (got < length) {
+        ssize_t r = pread(fd, buf + got, (size_t)length - got, (off_t)(offset + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = rc_error_errno(err, RECITE_EIO, errno, "%s: read error", path);
+            free(buf);
+            goto done;
+        }
+        if (r == 0)
+            break; /* shrank while we read: index what is there */
+        got += (size_t)r;
+    }
+    buf[got] = 0;
+    *data = buf;
+    *len = got;
+done:
+    close(fd);
+    return rc;
+}
+
+static char *dup_json_value(json_t *v)
+{
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return strndup(json_string_value(v), json_string_length(v));
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+static const char *const meta_keys[RC_WS_COUNT_] = {
+    [RC_WS_TITLE] = "title",   [RC_WS_AUTHOR] = "author", [RC_WS_LICENSE] = "license",
+    [RC_WS_COPYRIGHT] = "copyright", [RC_WS_SOURCE] = "source", [RC_WS_URL] = "url",
+};
+
+static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *line, size_t len,
+                       rc_work_out *out, recite_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)line, len, JSON_ALLOW_NUL, &jerr);
+    if (!root)
+        return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: invalid JSON at column %d: %s", path,
+                            (unsigned long long)src->line, jerr.column, jerr.text);
+    int rc = RECITE_OK;
+    if (!json_is_object(root)) {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s:%llu: expected a JSON object", path,
+                          (unsigned long long)src->line);
+        goto done;
+    }
+    json_t *id = json_object_get(root, "id"), *text = json_object_get(root, "text");
+    if (json_is_integer(id)) {
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(id));
+        out->strs[RC_WS_ID] = strdup(num);
+    } else if (json_is_string(id) && json_string_length(id) > 0) {
+        out->strs[RC_WS_ID] = strndup(json_string_value(id), json_string_length(id));
+    } else {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s:%llu: missing or empty string field \"id\"",
+                          path, (unsigned long long)src->line);
+        goto done;
+    }
+    if (!json_is_string(text)) {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s:%llu: missing string field \"text\"", path,
+                          (unsigned long long)src->line);
+        goto done;
+    }
+    size_t tl = json_string_length(text);
+    out->text = malloc(tl + 1);
+    if (!out->text || !out->strs[RC_WS_ID]) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(out->text, json_string_value(text), tl);
+    out->text[tl] = 0;
+    out->text_len = tl;
+    for (unsigned f = RC_WS_TITLE; f < RC_WS_META; f++)
+        out->strs[f] = dup_json_value(json_object_get(root, meta_keys[f]));
+    json_object_del(root, "id");
+    json_object_del(root, "text");
+    if (json_object_size(root) > 0)
+        out->strs[RC_WS_META] = json_dumps(root, JSON_COMPACT);
+done:
+    json_decref(root);
+    return rc;
+}
+
+int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
+{
+    rc_winnow wn;
+    rc_winnow_init(&wn, ctx->kgram, ctx->window);
+    rc_tok_state st = {0, true};
+    uint64_t t = 0, prev_end = 0;
+    for (;;) {
+        size_t n = rc_tokenize_prose(&ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
+                                     RC_ARRAY_LEN(ctx->toks));
+        for (size_t i = 0; i < n; i++, t++) {
+            if (t % RC_CHECKPOINT_EVERY == 0 &&
+                RC_VEC_PUSH(out->checkpoints, t ? prev_end : 0) != RECITE_OK)
+                return RECITE_ENOMEM;
+            prev_end = ctx->toks[i].end;
+            rc_fp fp;
+            if (rc_winnow_push(&wn, ctx->toks[i].hash, &fp.hash, &fp.pos) &&
+                RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
+                return RECITE_ENOMEM;
+        }
+        if (n < RC_ARRAY_LEN(ctx->toks))
+            break;
+    }
+    rc_fp fp;
+    if (rc_winnow_finish(&wn, &fp.hash, &fp.pos) && RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
+        return RECITE_ENOMEM;
+    out->ntokens = t;
+    return RECITE_OK;
+}
+
+int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc_work_out *out,
+                 recite_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *path = in->paths.v[src->path];
+    int rc;
+    if (src->kind == RC_SRC_JSONL) {
+        uint8_t *line;
+        size_t len;
+        if ((rc = read_range(path, src->offset, src->length, false, &line, &len, err)) != RECITE_OK)
+            return rc;
+        rc = parse_jsonl(path, src, line, len, out, err);
+        free(line);
+        if (rc != RECITE_OK)
+            return rc;
+    } else {
+        if ((rc = read_range(path, 0, 0, true, &out->text, &out->text_len, err)) != RECITE_OK)
+            return rc;
+        if (!(out->strs[RC_WS_ID] = strdup(path)))
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        /* Binary: a NUL byte near the start, as git and grep decide. */
+        if (memchr(out->text, 0, RC_MIN(out->text_len, (size_t)8000))) {
+            out->status = RC_WORK_SKIP_BINARY;
+            return RECITE_OK;
+        }
+    }
+    if (out->text_len == 0) {
+        out->status = RC_WORK_SKIP_EMPTY;
+        return RECITE_OK;
+    }
+    out->content = rc_hash128_of(out->text, out->text_len);
+    out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
+    if (rc_work_fingerprint(ctx, out) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
+    return RECITE_OK;
+}

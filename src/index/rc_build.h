@@ -1,0 +1,123 @@
+/*
+ * rc_build.h — internals of the index builder shared by its files: enumerating the inputs
+ * (index_walk.c), loading one work's text and metadata (index_work.c), the memory-bounded
+ * external sort of fingerprints (index_sort.c) and the orchestration (index_build.c).
+ */
+#ifndef RC_BUILD_H
+#define RC_BUILD_H
+
+#include "rc_index.h"
+
+#include <stdio.h>
+
+/* ==== inputs ==== */
+
+enum { RC_SRC_FILE = 1, RC_SRC_JSONL = 2 };
+
+typedef struct rc_source {
+    uint32_t path;     /* index into rc_inputs.paths */
+    uint8_t kind;      /* RC_SRC_FILE or RC_SRC_JSONL */
+    uint8_t explicit_; /* named on the command line (not found in a directory) */
+    uint64_t offset;   /* JSONL: byte range of the line */
+    uint64_t length;   /* bytes (file size or line length) */
+    uint64_t line;     /* JSONL: 1-based line number */
+} rc_source;
+
+typedef struct rc_inputs {
+    RC_VEC(char *) paths; /* file paths, as reached from the arguments: the work ids of files */
+    RC_VEC(rc_source) sources;
+    uint64_t total_bytes;
+} rc_inputs;
+
+typedef void (*rc_note_fn)(recite_note_kind kind, const char *path, const char *detail,
+                           void *user);
+
+/* Walks `paths` (files, directories recursively in byte order of names, .jsonl files split into
+ * lines) into a list of sources. Hidden entries and non-regular files inside directories are
+ * skipped with a note. Missing or unreadable arguments are errors. */
+int rc_inputs_collect(rc_inputs *in, const char *const *paths, size_t npaths, rc_note_fn note,
+                      void *user, recite_error *err);
+void rc_inputs_free(rc_inputs *in);
+
+/* True for names ending in .jsonl or .ndjson. */
+bool rc_is_jsonl_path(const char *path);
+
+/* ==== one loaded work ==== */
+
+enum rc_work_status {
+    RC_WORK_OK = 0,
+    RC_WORK_SKIP_EMPTY,
+    RC_WORK_SKIP_BINARY,
+};
+
+typedef struct rc_fp {
+    uint64_t hash;
+    uint64_t pos; /* token number within the work */
+} rc_fp;
+
+typedef struct rc_work_out {
+    int status;                       /* rc_work_status */
+    char *strs[RC_WS_COUNT_];         /* id, title, ..., metadata JSON; NULL when absent */
+    uint8_t *text;                    /* the work's bytes (malloc'd) */
+    size_t text_len;
+    rc_hash128 content;               /* hash of the bytes: identical works share it */
+    uint64_t ntokens;
+    uint64_t invalid_utf8;
+    RC_VEC(rc_fp) fps;                /* winnowed fingerprints */
+    RC_VEC(uint64_t) checkpoints;     /* byte offset to restart at for tokens 0, 128, 256, ... */
+} rc_work_out;
+
+/* Per-thread scratch for loading works. */
+typedef struct rc_work_ctx {
+    rc_tokenizer tz;
+    rc_token toks[4096];
+    unsigned kgram, window;
+} rc_work_ctx;
+
+/* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)
+ * return a status with `err` filled; skips are reported through out->status. */
+int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc_work_out *out,
+                 recite_error *err);
+void rc_work_out_free(rc_work_out *out);
+
+/* Tokenizes and winnows text already in out->text (used by rc_work_load; exposed for tests). */
+int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);
+
+/* ==== external sort of postings ==== */
+
+typedef struct rc_posting_rec {
+    uint64_t hash;
+    uint32_t gpos;
+    uint32_t cluster;
+} rc_posting_rec;
+
+struct rc_merge;
+
+typedef struct rc_sorter {
+    rc_posting_rec *buf, *tmp; /* records, and the radix sort's scratch of the same size */
+    size_t *counts;            /* radix histogram (65536 entries) */
+    size_t n, cap;
+    const char *dir;           /* where runs are spilled */
+    RC_VEC(char *) runs;
+    RC_VEC(uint64_t) run_lens;
+    struct rc_merge *merge;    /* after rc_sorter_finish, when runs were spilled */
+    size_t next;               /* after rc_sorter_finish, when everything fitted in memory */
+    uint64_t total;
+    uint64_t peak_bytes;
+} rc_sorter;
+
+/* A sorter that keeps at most `mem_bytes` of records in memory before spilling a sorted run to
+ * a file in `dir`. */
+int rc_sorter_init(rc_sorter *s, size_t mem_bytes, const char *dir, recite_error *err);
+int rc_sorter_add(rc_sorter *s, const rc_posting_rec *r, recite_error *err);
+/* Sorts what remains; then rc_sorter_next yields every record in (hash, gpos) order. */
+int rc_sorter_finish(rc_sorter *s, recite_error *err);
+/* Returns 1 with *out filled, 0 at the end, or an error. */
+int rc_sorter_next(rc_sorter *s, rc_posting_rec *out, recite_error *err);
+void rc_sorter_free(rc_sorter *s); /* also deletes the run files */
+
+/* Sorts records by hash, stable (LSD radix); exposed for tests. `tmp` has room for n records,
+ * `counts` for 65536 entries. */
+void rc_radix_sort(rc_posting_rec *a, rc_posting_rec *tmp, size_t n, size_t *counts);
+
+#endif /* RC_BUILD_H */

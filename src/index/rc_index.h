@@ -1,0 +1,163 @@
+/*
+ * rc_index.h — the on-disk index (docs/FORMAT.md) and the internal interface of a loaded index
+ * used by the matcher: fingerprint lookup, cluster of a token position, and tokenizing a range
+ * of a stored text. The builder (index_build.c) writes this format; index_load.c validates and
+ * maps it. Little-endian, fixed-width fields, 64-byte aligned sections, XXH3-64 checksums.
+ */
+#ifndef RC_INDEX_H
+#define RC_INDEX_H
+
+#include "../common/rc_common.h"
+#include "../text/rc_text.h"
+
+#include <zstd.h>
+
+#define RC_INDEX_FILE "recite.idx"
+#define RC_INDEX_MAGIC "RECITEIX"
+#define RC_FORMAT_VERSION 1u
+#define RC_HEADER_SIZE 128u
+#define RC_SECTION_ENTRY_SIZE 32u
+#define RC_MAX_SECTIONS 16u
+#define RC_SECTIONS_OFFSET RC_HEADER_SIZE
+#define RC_DATA_OFFSET (RC_HEADER_SIZE + RC_MAX_SECTIONS * RC_SECTION_ENTRY_SIZE) /* 640 */
+#define RC_SECTION_ALIGN 64u
+
+#define RC_TEXT_BLOCK_SIZE (32u * 1024u)
+#define RC_CHECKPOINT_EVERY 128u
+#define RC_POSTING_REM_BITS 16u
+
+enum rc_section_id {
+    RC_SEC_TEXT_DATA = 1,   /* zstd frames, one per text block */
+    RC_SEC_TEXT_BLOCKS = 2, /* (nblocks + 1) x {u64 raw_offset, u64 compressed_offset} */
+    RC_SEC_CLUSTERS = 3,    /* nclusters x rc_cluster_rec (48 bytes) */
+    RC_SEC_WORKS = 4,       /* nworks x rc_work_rec (72 bytes) */
+    RC_SEC_MEMBERS = 5,     /* u32 work numbers, grouped by cluster */
+    RC_SEC_STRINGS = 6,     /* NUL-terminated UTF-8 strings; offset 0 is the empty string */
+    RC_SEC_CHECKPOINTS = 7, /* u64 byte offsets, local to a cluster's text */
+    RC_SEC_POST_DIR = 8,    /* (nbuckets + 1) x u32: first posting of each bucket */
+    RC_SEC_POST_REM = 9,    /* npostings x u16: hash bits after the bucket bits */
+    RC_SEC_POST_POS = 10,   /* npostings x u32: global token position of the k-gram */
+    RC_SEC_COUNT_ = 11
+};
+
+/* Header fields (offsets into the 128-byte header). */
+enum {
+    RC_H_MAGIC = 0,         /* 8 bytes "RECITEIX" */
+    RC_H_VERSION = 8,       /* u32 format version */
+    RC_H_TOKENIZER = 12,    /* u32 tokenizer version */
+    RC_H_FLAGS = 16,        /* u64, reserved (0) */
+    RC_H_FILE_SIZE = 24,    /* u64 */
+    RC_H_CREATED = 32,      /* u64 unix seconds */
+    RC_H_KGRAM = 40,        /* u32 */
+    RC_H_WINDOW = 44,       /* u32 */
+    RC_H_MODE = 48,         /* u32 recite_mode */
+    RC_H_NSECTIONS = 52,    /* u32 */
+    RC_H_NWORKS = 56,       /* u64 */
+    RC_H_NCLUSTERS = 64,    /* u64 */
+    RC_H_NTOKENS = 72,      /* u64 tokens of all cluster texts */
+    RC_H_TEXT_BYTES = 80,   /* u64 bytes of all cluster texts */
+    RC_H_NPOSTINGS = 88,    /* u64 */
+    RC_H_BUCKET_BITS = 96,  /* u32 */
+    RC_H_BLOCK_SIZE = 100,  /* u32 raw bytes per text block (the last of a batch may be shorter) */
+    RC_H_CHECKSUM = 120     /* u64 XXH3-64 of the header with this field zeroed */
+};
+
+/* A cluster: one distinct text, held by one or more works. */
+#define RC_CLUSTER_REC_SIZE 48u
+typedef struct rc_cluster {
+    uint64_t text_offset;  /* in the global text stream */
+    uint64_t text_len;
+    uint64_t token_base;   /* global token number of its first token */
+    uint64_t ntokens;
+    uint64_t checkpoint0;  /* index of its first checkpoint */
+    uint32_t member0;      /* index into MEMBERS */
+    uint32_t nmembers;
+} rc_cluster;
+
+#define RC_WORK_REC_SIZE 72u
+enum rc_work_str { RC_WS_ID, RC_WS_TITLE, RC_WS_AUTHOR, RC_WS_LICENSE, RC_WS_COPYRIGHT,
+                   RC_WS_SOURCE, RC_WS_URL, RC_WS_META, RC_WS_COUNT_ };
+/* Work record: 8 x u64 string offsets (0 = absent, except id), u32 cluster, u32 flags. */
+
+/* ==== a loaded index (index_load.c) ==== */
+
+typedef struct rc_section {
+    const uint8_t *data;
+    uint64_t len;
+} rc_section;
+
+struct recite_index {
+    int fd;
+    const uint8_t *map;
+    size_t map_len;
+    rc_section sec[RC_SEC_COUNT_];
+    unsigned kgram, window, mode;
+    uint64_t created;
+    uint64_t nworks, nclusters, ntokens, text_bytes, npostings;
+    uint64_t nblocks;
+    unsigned bucket_bits;
+    uint64_t block_size;
+};
+
+/* Cluster record i (i < nclusters). */
+void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out);
+
+/* The cluster holding global token `gpos` (gpos < ntokens). */
+uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos);
+
+/* Calls fn(gpos, user) for each posting whose fingerprint matches `h`. Returns the number of
+ * postings. Thread-safe. */
+static inline uint64_t rc_index_bucket(const recite_index *idx, uint64_t h, uint64_t *first,
+                                       uint64_t *end)
+{
+    uint64_t b = idx->bucket_bits ? h >> (64 - idx->bucket_bits) : 0;
+    const uint8_t *dir = idx->sec[RC_SEC_POST_DIR].data;
+    *first = rc_get_u32(dir + 4 * b);
+    *end = rc_get_u32(dir + 4 * (b + 1));
+    return *end - *first;
+}
+
+static inline uint16_t rc_posting_rem(uint64_t h, unsigned bucket_bits)
+{
+    return (uint16_t)(h >> (64 - bucket_bits - RC_POSTING_REM_BITS));
+}
+
+/* ==== reading stored text ==== */
+
+/* Per-thread reader state: a decompression context and a small cache of decoded blocks. */
+#define RC_BLOCK_CACHE 8
+typedef struct rc_text_reader {
+    const recite_index *idx;
+    ZSTD_DCtx *dctx;
+    struct {
+        uint64_t block; /* block number + 1; 0 = empty slot */
+        uint64_t stamp;
+        uint8_t *data;
+        size_t len;
+    } cache[RC_BLOCK_CACHE];
+    uint64_t clock;
+} rc_text_reader;
+
+int rc_text_reader_init(rc_text_reader *r, const recite_index *idx);
+void rc_text_reader_free(rc_text_reader *r);
+
+/* Copies global text bytes [start, end) into out (which has room for end - start bytes). */
+int rc_text_read(rc_text_reader *r, uint64_t start, uint64_t end, uint8_t *out,
+                 recite_error *err);
+
+/* Tokens [t_from, t_to) of a cluster (local token numbers, clipped to the cluster), with byte
+ * offsets local to the cluster's text. The bytes read are kept in `bytes` starting at local
+ * offset `*bytes_base`, so callers can compare and quote them. */
+typedef struct rc_source_window {
+    uint32_t cluster;
+    uint64_t t_from, t_to;           /* tokens held: [t_from, t_to) */
+    RC_VEC(rc_token) toks;
+    RC_VEC(uint8_t) bytes;
+    uint64_t bytes_base;             /* local byte offset of bytes.v[0] */
+} rc_source_window;
+
+int rc_source_window_load(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
+                          uint32_t cluster, uint64_t t_from, uint64_t t_to, recite_error *err);
+void rc_source_window_free(rc_source_window *sw);
+
+#endif /* RC_INDEX_H */

@@ -1,0 +1,311 @@
+/*
+ * report.c — renders a check result for people and programs: the JSON object of the contract
+ * (INTERFACE.md, built with jansson) and the grep-like text report. Last stage of the pipeline;
+ * reads the index only for work ids, metadata and cluster members.
+ */
+#include "../index/rc_index.h"
+
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#define WHOLE_WORK_COVERAGE 0.9
+
+static const char *kind_name(recite_kind k)
+{
+    switch (k) {
+    case RECITE_KIND_EXACT: return "exact";
+    case RECITE_KIND_NORMALIZED: return "normalized";
+    default: return "near";
+    }
+}
+
+/* Verdict under the default policy: anything found is flagged for review. */
+static const char *verdict_of(const recite_result *res)
+{
+    for (size_t i = 0; i < res->nmatches; i++)
+        if (!res->matches[i].common)
+            return "flag";
+    return "pass";
+}
+
+static json_t *str_or_null(const char *s)
+{
+    return s ? json_string(s) : json_null();
+}
+
+/* ==== JSON ==== */
+
+static int set(json_t *obj, const char *key, json_t *v)
+{
+    return v && json_object_set_new(obj, key, v) == 0 ? 0 : -1;
+}
+
+static json_t *also_of(const recite_index *idx, uint32_t work)
+{
+    json_t *arr = json_array();
+    recite_work_info info;
+    if (!arr || recite_index_work(idx, work, &info) != RECITE_OK)
+        return arr;
+    uint32_t n;
+    const uint32_t *members = recite_index_cluster_members(idx, info.cluster, &n);
+    for (uint32_t i = 0; i < n; i++) {
+        recite_work_info other;
+        if (members[i] != work && recite_index_work(idx, members[i], &other) == RECITE_OK)
+            json_array_append_new(arr, json_string(other.id));
+    }
+    return arr;
+}
+
+static json_t *match_json(const recite_index *idx, const recite_match *m)
+{
+    recite_work_info info;
+    if (recite_index_work(idx, m->work, &info) != RECITE_OK)
+        return NULL;
+    json_t *o = json_object();
+    json_t *out = json_object(), *src = json_object();
+    int bad = !o || !out || !src;
+    bad |= set(out, "start", json_integer((json_int_t)m->out_start));
+    bad |= set(out, "end", json_integer((json_int_t)m->out_end));
+    bad |= set(src, "start", json_integer((json_int_t)m->src_start));
+    bad |= set(src, "end", json_integer((json_int_t)m->src_end));
+    bad |= set(o, "work", json_string(info.id));
+    bad |= set(o, "output", out);
+    bad |= set(o, "source", src);
+    bad |= set(o, "tokens", json_integer(m->tokens));
+    bad |= set(o, "kind", json_string(kind_name(m->kind)));
+    bad |= set(o, "similarity", json_real(m->similarity));
+    bad |= set(o, "common", json_boolean(m->common));
+    bad |= set(o, "also", also_of(idx, m->work));
+    bad |= set(o, "source_token", json_integer((json_int_t)m->src_token));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
+{
+    recite_work_info info;
+    if (recite_index_work(idx, h->work, &info) != RECITE_OK)
+        return NULL;
+    json_t *o = json_object();
+    int bad = !o;
+    bad |= set(o, "work", json_string(info.id));
+    bad |= set(o, "title", str_or_null(info.title));
+    bad |= set(o, "author", str_or_null(info.author));
+    bad |= set(o, "license", str_or_null(info.license));
+    bad |= set(o, "copyright", str_or_null(info.copyright));
+    bad |= set(o, "cmi", json_null()); /* CMI extraction is not built yet: unknown, not "none" */
+    bad |= set(o, "source", json_string(info.source ? info.source : "unknown"));
+    bad |= set(o, "coverage", json_real(h->coverage));
+    bad |= set(o, "longest_tokens", json_integer(h->longest_tokens));
+    bad |= set(o, "spans", json_integer(h->matches));
+    bad |= set(o, "tokens_covered", json_integer((json_int_t)h->tokens_covered));
+    bad |= set(o, "work_tokens", json_integer((json_int_t)info.tokens));
+    bad |= set(o, "extent", json_string(h->coverage >= WHOLE_WORK_COVERAGE ? "whole" : "portion"));
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+static json_t *result_json(const recite_index *idx, const char *input_name,
+                           const recite_result *res)
+{
+    json_t *o = json_object(), *ms = json_array(), *ws = json_array();
+    int bad = !o || !ms || !ws;
+    for (size_t i = 0; i < res->nmatches && !bad; i++) {
+        json_t *m = match_json(idx, &res->matches[i]);
+        bad |= !m || json_array_append_new(ms, m) != 0;
+    }
+    for (size_t i = 0; i < res->nworks && !bad; i++) {
+        json_t *w = work_json(idx, &res->works[i]);
+        bad |= !w || json_array_append_new(ws, w) != 0;
+    }
+    bad |= set(o, "input", json_string(input_name ? input_name : "-"));
+    bad |= set(o, "verdict", json_string(verdict_of(res)));
+    bad |= set(o, "tokens", json_integer((json_int_t)res->tokens));
+    bad |= set(o, "bytes", json_integer((json_int_t)res->bytes));
+    bad |= set(o, "matches", ms);
+    ms = NULL;
+    bad |= set(o, "works", ws);
+    ws = NULL;
+    bad |= set(o, "truncated", json_boolean(res->truncated));
+    bad |= set(o, "invalid_utf8_bytes", json_integer((json_int_t)res->invalid_utf8));
+    json_decref(ms);
+    json_decref(ws);
+    if (bad) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
+int recite_report_json(const recite_index *idx, const char *input_name, const char *text,
+                       size_t len, const recite_result *res, char **out, recite_error *err)
+{
+    (void)text;
+    (void)len;
+    *out = NULL;
+    json_t *o = result_json(idx, input_name, res);
+    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
+    json_decref(o);
+    if (!s)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory rendering JSON");
+    *out = s;
+    return RECITE_OK;
+}
+
+/* ==== text ==== */
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+    bool oom;
+} sbuf;
+
+static void sb_printf(sbuf *b, const char *fmt, ...) RC_PRINTF(2, 3);
+static void sb_printf(sbuf *b, const char *fmt, ...)
+{
+    if (b->oom)
+        return;
+    for (;;) {
+        va_list ap;
+        va_start(ap, fmt);
+        int k = vsnprintf(b->s ? b->s + b->n : NULL, b->s ? b->cap - b->n : 0, fmt, ap);
+        va_end(ap);
+        if (k < 0) {
+            b->oom = true;
+            return;
+        }
+        if (b->s && b->n + (size_t)k < b->cap) {
+            b->n += (size_t)k;
+            return;
+        }
+        if (rc_grow((void **)&b->s, &b->cap, b->n + (size_t)k + 1, 1) != RECITE_OK) {
+            b->oom = true;
+            return;
+        }
+    }
+}
+
+/* Appends text[a, b) with runs of whitespace and controls shown as one space. */
+static void sb_flat(sbuf *sb, const char *text, size_t a, size_t b)
+{
+    bool space = false;
+    for (size_t i = a; i < b; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch < 0x20 || ch == 0x7f || ch == ' ') {
+            space = true;
+            continue;
+        }
+        if (space)
+            sb_printf(sb, " ");
+        space = false;
+        sb_printf(sb, "%c", ch);
+    }
+}
+
+/* Position after the first `words` words of text[a, b) (or before the last ones, from the end). */
+static size_t word_cut(const char *text, size_t a, size_t b, int words, bool from_end)
+{
+    int seen = 0;
+    bool in_word = false;
+    if (!from_end) {
+        for (size_t i = a; i < b; i++) {
+            bool sp = (unsigned char)text[i] <= ' ';
+            if (!sp && !in_word && ++seen > words)
+                return i;
+            in_word = !sp;
+        }
+        return b;
+    }
+    for (size_t i = b; i > a; i--) {
+        bool sp = (unsigned char)text[i - 1] <= ' ';
+        if (!sp && !in_word && ++seen > words)
+            return i;
+        in_word = !sp;
+    }
+    return a;
+}
+
+static void snippet(sbuf *sb, const char *text, size_t a, size_t b)
+{
+    const int words = 5;
+    size_t head = word_cut(text, a, b, words, false);
+    size_t tail = word_cut(text, a, b, words, true);
+    /* Keep a UTF-8 sequence whole at the cuts. */
+    while (head < b && ((unsigned char)text[head] & 0xc0) == 0x80)
+        head++;
+    while (tail > a && tail < b && ((unsigned char)text[tail] & 0xc0) == 0x80)
+        tail--;
+    sb_printf(sb, "\"");
+    if (head >= tail || head - a > 120 || b - tail > 120) {
+        size_t cut = RC_MIN(b, a + 60);
+        while (cut < b && ((unsigned char)text[cut] & 0xc0) == 0x80)
+            cut++;
+        sb_flat(sb, text, a, cut);
+        if (cut < b)
+            sb_printf(sb, " …");
+    } else {
+        sb_flat(sb, text, a, head);
+        sb_printf(sb, " … ");
+        sb_flat(sb, text, tail, b);
+    }
+    sb_printf(sb, "\"");
+}
+
+int recite_report_text(const recite_index *idx, const char *input_name, const char *text,
+                       size_t len, const recite_result *res, char **out, recite_error *err)
+{
+    *out = NULL;
+    sbuf sb = {0};
+    const char *in = input_name ? input_name : "-";
+    for (size_t i = 0; i < res->nmatches; i++) {
+        const recite_match *m = &res->matches[i];
+        recite_work_info info;
+        recite_index_work(idx, m->work, &info);
+        sb_printf(&sb, "%s:%llu-%llu  %s:%llu-%llu  %u tokens  %s", in,
+                  (unsigned long long)m->out_start, (unsigned long long)m->out_end, info.id,
+                  (unsigned long long)m->src_start, (unsigned long long)m->src_end, m->tokens,
+                  kind_name(m->kind));
+        if (m->kind == RECITE_KIND_NEAR)
+            sb_printf(&sb, " %.2f", m->similarity);
+        uint32_t nmem;
+        recite_index_cluster_members(idx, info.cluster, &nmem);
+        if (nmem > 1)
+            sb_printf(&sb, "  (+%u identical)", nmem - 1);
+        sb_printf(&sb, "  ");
+        if (m->out_end <= len)
+            snippet(&sb, text, m->out_start, m->out_end);
+        sb_printf(&sb, "\n");
+    }
+    for (size_t i = 0; i < res->nworks; i++) {
+        const recite_work_hit *h = &res->works[i];
+        recite_work_info info;
+        recite_index_work(idx, h->work, &info);
+        sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu tokens (%.1f%%), longest %u, %s\n", in,
+                  info.id, h->matches, h->matches == 1 ? "" : "s",
+                  (unsigned long long)h->tokens_covered, (unsigned long long)info.tokens,
+                  100.0 * h->coverage, h->longest_tokens,
+                  h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion");
+    }
+    if (res->nmatches)
+        sb_printf(&sb, "%s: %s  %zu match%s in %zu work%s; %llu tokens checked%s\n", in,
+                  verdict_of(res), res->nmatches, res->nmatches == 1 ? "" : "es", res->nworks,
+                  res->nworks == 1 ? "" : "s", (unsigned long long)res->tokens,
+                  res->truncated ? "; TRUNCATED: limits reached, report incomplete" : "");
+    else
+        sb_printf(&sb, "%s: pass  no recitation found; %llu tokens checked%s\n", in,
+                  (unsigned long long)res->tokens,
+                  res->truncated ? "; TRUNCATED: limits reached, report incomplete" : "");
+    if (sb.oom) {
+        free(sb.s);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory rendering the report");
+    }
+    *out = sb.s;
+    return RECITE_OK;
+}

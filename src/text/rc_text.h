@@ -1,0 +1,67 @@
+/*
+ * rc_text.h — UTF-8 decoding and tokenization: the first stage of both the index builder and
+ * the checker, which must agree byte for byte. A token is a 64-bit hash of a normalized word and
+ * the byte span [start, end) of the word in the original text.
+ */
+#ifndef RC_TEXT_H
+#define RC_TEXT_H
+
+#include "../common/rc_common.h"
+
+/* Bumped whenever the tokens produced for some text change; the index records it. */
+#define RC_TOKENIZER_VERSION 1
+
+/* Longest word, in code points, before it is cut into several tokens. Keeps the scratch space
+ * bounded and pathological inputs (a 50 MB run of letters) linear. */
+#define RC_MAX_TOKEN_CP 256
+
+typedef struct rc_token {
+    uint64_t hash;
+    uint64_t start, end;
+} rc_token;
+
+/* Where tokenizing resumes. Restartable at any token end: {end of previous token, false}, or at
+ * the beginning of a text: {0, true}. */
+typedef struct rc_tok_state {
+    uint64_t pos;
+    bool line_start;
+} rc_tok_state;
+
+/* Scratch space of a tokenizer; one per thread. */
+typedef struct rc_tokenizer {
+    uint8_t raw[RC_MAX_TOKEN_CP * 4 + 8];
+    int32_t cps[RC_MAX_TOKEN_CP * 18 + 8];
+    uint8_t norm[RC_MAX_TOKEN_CP * 18 * 4 + 8];
+} rc_tokenizer;
+
+/* Decodes one code point at s[i] (i < len). Invalid or overlong sequences decode one byte as
+ * Windows-1252 (so Latin-1 files still make sense). Returns the byte length consumed, or 0 when
+ * !final and a valid sequence is cut by the end of the buffer. `*invalid` is set when the byte
+ * was not valid UTF-8. */
+size_t rc_utf8_decode(const uint8_t *s, size_t len, size_t i, bool final, int32_t *cp,
+                      bool *invalid);
+
+/* Number of bytes of s that are not part of a valid UTF-8 sequence. */
+uint64_t rc_utf8_count_invalid(const uint8_t *s, size_t len);
+
+/* Tokenizes prose from st->pos, writing at most `cap` tokens to `out`, and returns how many.
+ * When !final, a token that could still change with more input (a word touching the end of the
+ * buffer, a hyphen before a possible line break) is not emitted. st is advanced to where the
+ * next call should resume. Normalization: Unicode NFKD + case folding, apostrophes and hyphens
+ * inside words dropped, words hyphenated across a line break joined, a 1-3 digit number at the
+ * start of a line (line numbers of court filings and listings) skipped, CJK characters one
+ * token each. */
+size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool final,
+                         rc_tok_state *st, rc_token *out, size_t cap);
+
+/* Hash of a normalized word: the seed is part of the format. */
+#define RC_TOKEN_SEED 0x7265636974653031ULL
+
+/* Appends the normalized punctuation found in s[from, to) to `out` (at most cap bytes; returns
+ * the length). Whitespace, word characters, line-number furniture and hyphens at a line break are
+ * dropped; quotes become ' or ", dashes -, ellipses "...". Two spans whose words match are
+ * `normalized` copies when their signatures are equal too. */
+size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, uint8_t *out,
+                          size_t cap);
+
+#endif /* RC_TEXT_H */
