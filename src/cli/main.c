@@ -143,7 +143,7 @@ static int cmd_index(int argc, char **argv)
     const char *out = NULL;
     index_ui ui = {isatty(2) != 0, false, 0, 0, false};
     int c;
-    while ((c = getopt_long(argc, argv, "+:o:j:m:n:qh", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":o:j:m:n:qh", opts, NULL)) != -1) {
         switch (c) {
         case 'o': out = optarg; break;
         case 'j': opt.jobs = parse_uint("--jobs", optarg, 1, 256); break;
@@ -251,7 +251,7 @@ static int cmd_check(int argc, char **argv)
     bool json = false;
     recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
     int c;
-    while ((c = getopt_long(argc, argv, "+:i:n:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:n:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i': index_dir = optarg; break;
         case 'J': json = true; break;
@@ -337,7 +337,7 @@ static int cmd_stats(int argc, char **argv)
     const char *index_dir = NULL;
     bool json = false;
     int c;
-    while ((c = getopt_long(argc, argv, "+:i:h", opts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":i:h", opts, NULL)) != -1) {
         switch (c) {
         case 'i': index_dir = optarg; break;
         case 'J': json = true; break;

@@ -64,6 +64,10 @@ int rc_winnow_push(rc_winnow *wn, uint64_t token_hash, uint64_t *fp, uint64_t *p
     if (g + 1 < wn->w)
         return 0;
     uint64_t m = window_min(wn, g, wn->w);
+    /* Robust winnowing: on a tie, keep the k-gram already selected while it is still in the
+     * window, so that low-entropy text ("la la la ...") does not select every position. */
+    if (wn->sel && wn->sel - 1 + wn->w > g && wn->win[(wn->sel - 1) % wn->w] == wn->win[m % wn->w])
+        return 0;
     if (wn->sel == m + 1)
         return 0;
     wn->sel = m + 1;

@@ -599,6 +599,19 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
     return RECITE_OK;
 }
 
+/* Build time, or SOURCE_DATE_EPOCH when set, so that identical inputs give identical files. */
+static uint64_t created_time(void)
+{
+    const char *e = getenv("SOURCE_DATE_EPOCH");
+    if (e && *e) {
+        char *end;
+        unsigned long long v = strtoull(e, &end, 10);
+        if (!*end)
+            return v;
+    }
+    return (uint64_t)time(NULL);
+}
+
 static int write_header(builder *b, const section_entry *sec, size_t nsec, uint64_t file_size,
                         unsigned bits, recite_error *err)
 {
@@ -608,7 +621,7 @@ static int write_header(builder *b, const section_entry *sec, size_t nsec, uint6
     rc_put_u32(h + RC_H_VERSION, RC_FORMAT_VERSION);
     rc_put_u32(h + RC_H_TOKENIZER, RC_TOKENIZER_VERSION);
     rc_put_u64(h + RC_H_FILE_SIZE, file_size);
-    rc_put_u64(h + RC_H_CREATED, (uint64_t)time(NULL));
+    rc_put_u64(h + RC_H_CREATED, created_time());
     rc_put_u32(h + RC_H_KGRAM, b->kgram);
     rc_put_u32(h + RC_H_WINDOW, b->window);
     rc_put_u32(h + RC_H_MODE, (uint32_t)b->opt->mode);
@@ -627,7 +640,7 @@ static int write_header(builder *b, const section_entry *sec, size_t nsec, uint6
         rc_put_u64(e + 16, sec[i].length);
         rc_put_u64(e + 24, sec[i].checksum);
     }
-    rc_put_u64(h + RC_H_CHECKSUM, XXH3_64bits(h, RC_HEADER_SIZE));
+    rc_put_u64(h + RC_H_CHECKSUM, XXH3_64bits(h, RC_DATA_OFFSET));
     if (pwrite(b->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
         return rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", b->idx_path);
     /* Pad the file to its recorded size (the last section may end short of an aligned size). */
@@ -1002,6 +1015,7 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     close(b->fd);
     b->fd = -1;
     fsync_path(b->tmp_dir);
+    uint64_t spill_runs = b->sorter.runs.n, peak_sort = b->sorter.peak_bytes;
     rc_sorter_free(&b->sorter); /* removes spill files before the directory moves */
     if ((rc = publish(b->tmp_dir, out_dir, err)) != RECITE_OK)
         goto fail;
@@ -1022,6 +1036,8 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
             if (sec[i].id == RC_SEC_POST_POS)
                 stats->fingerprints = sec[i].length / 4;
         stats->index_bytes = file_size;
+        stats->spill_runs = spill_runs;
+        stats->peak_sort_bytes = peak_sort;
         stats->seconds = now_seconds() - b->t0;
     }
     free(b->tmp_dir);

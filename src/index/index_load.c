@@ -157,10 +157,10 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
                             "%s: index format version %u, this recite reads version %u; rebuild "
                             "the index with this version",
                             path, version, RC_FORMAT_VERSION);
-    uint8_t copy[RC_HEADER_SIZE];
-    memcpy(copy, h, RC_HEADER_SIZE);
+    uint8_t copy[RC_DATA_OFFSET];
+    memcpy(copy, h, RC_DATA_OFFSET);
     memset(copy + RC_H_CHECKSUM, 0, 8);
-    if (XXH3_64bits(copy, RC_HEADER_SIZE) != rc_get_u64(h + RC_H_CHECKSUM))
+    if (XXH3_64bits(copy, RC_DATA_OFFSET) != rc_get_u64(h + RC_H_CHECKSUM))
         return corrupt(err, path, "header checksum mismatch");
     if (rc_get_u32(h + RC_H_TOKENIZER) != RC_TOKENIZER_VERSION)
         return rc_error_set(err, RECITE_EVERSION,

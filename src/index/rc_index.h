@@ -59,7 +59,7 @@ enum {
     RC_H_NPOSTINGS = 88,    /* u64 */
     RC_H_BUCKET_BITS = 96,  /* u32 */
     RC_H_BLOCK_SIZE = 100,  /* u32 raw bytes per text block (the last of a batch may be shorter) */
-    RC_H_CHECKSUM = 120     /* u64 XXH3-64 of the header with this field zeroed */
+    RC_H_CHECKSUM = 120     /* u64 XXH3-64 of header + section table, this field zeroed */
 };
 
 /* A cluster: one distinct text, held by one or more works. */
@@ -105,8 +105,8 @@ void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out);
 /* The cluster holding global token `gpos` (gpos < ntokens). */
 uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos);
 
-/* Calls fn(gpos, user) for each posting whose fingerprint matches `h`. Returns the number of
- * postings. Thread-safe. */
+/* The range [*first, *end) of postings in the bucket of fingerprint `h`; the caller compares
+ * rc_posting_rem(h) with each posting's stored remainder. Returns the bucket size. */
 static inline uint64_t rc_index_bucket(const recite_index *idx, uint64_t h, uint64_t *first,
                                        uint64_t *end)
 {

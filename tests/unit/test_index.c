@@ -1,0 +1,443 @@
+/*
+ * test_index.c — the index (src/index/): build from files, directories and JSONL; round trip of
+ * works, metadata, clusters and stored text; the external sort against qsort; stored tokens
+ * against a one-pass tokenization; and corrupt, truncated or foreign-version files rejected.
+ */
+#include "test_util.h"
+
+#include "index/rc_build.h"
+
+#include <fcntl.h>
+
+typedef struct fixture {
+    char *dir, *lib, *idx;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tmp_dir_make();
+    f->lib = path_join(f->dir, "lib");
+    f->idx = path_join(f->dir, "idx");
+    mkdir(f->lib, 0755);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    rm_rf(f->dir);
+    free(f->dir);
+    free(f->lib);
+    free(f->idx);
+    free(f);
+    return 0;
+}
+
+static void put(const fixture *f, const char *name, const char *text)
+{
+    char *p = path_join(f->lib, name);
+    write_file(p, text, strlen(text));
+    free(p);
+}
+
+typedef struct notes {
+    int hidden, binary, empty, invalid, dup;
+} notes;
+
+static void on_note(recite_note_kind kind, const char *path, const char *detail, void *user)
+{
+    (void)path;
+    (void)detail;
+    notes *n = user;
+    switch (kind) {
+    case RECITE_NOTE_SKIPPED_HIDDEN: n->hidden++; break;
+    case RECITE_NOTE_SKIPPED_BINARY: n->binary++; break;
+    case RECITE_NOTE_SKIPPED_EMPTY: n->empty++; break;
+    case RECITE_NOTE_INVALID_UTF8: n->invalid++; break;
+    case RECITE_NOTE_DUPLICATE: n->dup++; break;
+    default: break;
+    }
+}
+
+static int build(const fixture *f, const char *const *paths, size_t n, notes *nt, unsigned jobs,
+                 uint64_t mem, recite_error *err)
+{
+    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    opt.note = on_note;
+    opt.user = nt;
+    opt.jobs = jobs;
+    opt.mem_budget = mem;
+    return recite_index_build(paths, n, f->idx, &opt, NULL, err);
+}
+
+static const char *find_work(const recite_index *idx, const char *id, recite_work_info *info)
+{
+    for (uint32_t w = 0; w < recite_index_work_count(idx); w++) {
+        assert_int_equal(recite_index_work(idx, w, info), RECITE_OK);
+        if (strcmp(info->id, id) == 0)
+            return info->id;
+    }
+    return NULL;
+}
+
+static void test_build_and_read_back(void **state)
+{
+    fixture *f = *state;
+    const char *gpl = "This program is free software: you can redistribute it and/or modify it "
+                      "under the terms of the licence.\n";
+    put(f, "a.txt", gpl);
+    put(f, "b.txt", "A different text about tokens, fingerprints and windows.\n");
+    put(f, "copy-of-a.txt", gpl);
+    put(f, ".hidden", "not indexed");
+    put(f, "empty.txt", "");
+    write_file("/dev/null", "", 0);
+    char *bin = path_join(f->lib, "bin.dat");
+    write_file(bin, "abc\0def", 7);
+    free(bin);
+    char *jsonl = path_join(f->dir, "works.jsonl");
+    const char *j = "{\"id\":\"book-1\",\"text\":\"Call me Ishmael. Some years ago\",\"title\":\"T\","
+                    "\"author\":\"A\",\"license\":\"CC0-1.0\",\"source\":\"scanned\",\"runs\":[\"r1\"]}\n"
+                    "\n"
+                    "{\"id\":7,\"text\":\"caf\\u00e9 cr\\u00e8me\"}\n";
+    write_file(jsonl, j, strlen(j));
+    const char *paths[] = {f->lib, jsonl};
+    notes nt = {0};
+    recite_error err = {0};
+    int rc = build(f, paths, 2, &nt, 2, 0, &err);
+    if (rc != RECITE_OK)
+        fail_msg("build: %s", err.message);
+    assert_int_equal(nt.hidden, 1);
+    assert_int_equal(nt.binary, 1);
+    assert_int_equal(nt.empty, 1);
+    assert_int_equal(nt.dup, 1);
+
+    recite_index *idx;
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
+    recite_index_stats st;
+    recite_index_get_stats(idx, &st);
+    assert_int_equal(st.works, 5);
+    assert_int_equal(st.clusters, 4);
+    assert_int_equal(st.min_tokens, 12);
+
+    recite_work_info a, c, book;
+    char *ida = path_join(f->lib, "a.txt"), *idc = path_join(f->lib, "copy-of-a.txt");
+    assert_non_null(find_work(idx, ida, &a));
+    assert_non_null(find_work(idx, idc, &c));
+    assert_int_equal(a.cluster, c.cluster);
+    assert_int_equal(c.representative, a.representative);
+    uint32_t nmem;
+    const uint32_t *mem = recite_index_cluster_members(idx, a.cluster, &nmem);
+    assert_int_equal(nmem, 2);
+    assert_int_equal(mem[0], a.representative);
+    assert_int_equal(a.bytes, strlen(gpl));
+
+    char *text;
+    size_t len;
+    assert_int_equal(recite_index_work_text(idx, a.representative, 0, a.bytes, &text, &len, &err),
+                     RECITE_OK);
+    assert_int_equal(len, strlen(gpl));
+    assert_memory_equal(text, gpl, len);
+    free(text);
+    assert_int_equal(recite_index_work_text(idx, a.representative, 5, a.bytes + 1, &text, &len, &err),
+                     RECITE_EINVAL);
+
+    assert_non_null(find_work(idx, "book-1", &book));
+    assert_string_equal(book.title, "T");
+    assert_string_equal(book.author, "A");
+    assert_string_equal(book.license, "CC0-1.0");
+    assert_string_equal(book.source, "scanned");
+    assert_null(book.copyright);
+    assert_non_null(strstr(book.metadata_json, "\"runs\""));
+    assert_null(strstr(book.metadata_json, "Ishmael"));
+    recite_work_info seven;
+    assert_non_null(find_work(idx, "7", &seven));
+    assert_int_equal(seven.bytes, strlen("caf\xc3\xa9 cr\xc3\xa8me"));
+    recite_index_close(idx);
+    free(ida);
+    free(idc);
+    free(jsonl);
+}
+
+static void expect_build_error(const fixture *f, const char *path, int code, const char *needle)
+{
+    const char *paths[] = {path};
+    notes nt = {0};
+    recite_error err = {0};
+    assert_int_equal(build(f, paths, 1, &nt, 1, 0, &err), code);
+    if (!strstr(err.message, needle))
+        fail_msg("message '%s' lacks '%s'", err.message, needle);
+    struct stat st;
+    assert_int_not_equal(stat(f->idx, &st), 0); /* nothing published */
+}
+
+static void test_bad_inputs(void **state)
+{
+    fixture *f = *state;
+    char *p = path_join(f->dir, "bad.jsonl");
+    write_file(p, "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":}\n", 44);
+    expect_build_error(f, p, RECITE_EFORMAT, "bad.jsonl:2:");
+    write_file(p, "{\"text\":\"x\"}\n", 13);
+    expect_build_error(f, p, RECITE_EFORMAT, "bad.jsonl:1: missing");
+    write_file(p, "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"a\",\"text\":\"y\"}\n", 44);
+    expect_build_error(f, p, RECITE_EFORMAT, "duplicate work id");
+    write_file(p, "[1,2]\n", 6);
+    expect_build_error(f, p, RECITE_EFORMAT, "expected a JSON object");
+    free(p);
+    p = path_join(f->dir, "empty.txt");
+    write_file(p, "", 0);
+    expect_build_error(f, p, RECITE_EFORMAT, "file is empty");
+    free(p);
+    p = path_join(f->dir, "missing.txt");
+    expect_build_error(f, p, RECITE_EIO, "cannot access");
+    free(p);
+    /* A directory holding nothing indexable. */
+    p = path_join(f->dir, "nothing");
+    mkdir(p, 0755);
+    expect_build_error(f, p, RECITE_EEMPTY, "no works");
+    /* Refuse to replace a directory that is not an index. */
+    mkdir(f->idx, 0755);
+    char *keep = path_join(f->idx, "precious.txt");
+    write_file(keep, "x", 1);
+    put(f, "w.txt", "some words here");
+    const char *paths[] = {f->lib};
+    recite_error err = {0};
+    notes nt = {0};
+    assert_int_equal(build(f, paths, 1, &nt, 1, 0, &err), RECITE_EINVAL);
+    assert_non_null(strstr(err.message, "refusing"));
+    struct stat st;
+    assert_int_equal(stat(keep, &st), 0);
+    free(keep);
+    free(p);
+}
+
+/* ==== external sort ==== */
+
+static int cmp_rec(const void *a, const void *b)
+{
+    const rc_posting_rec *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return (x->gpos > y->gpos) - (x->gpos < y->gpos);
+}
+
+static void test_sorter_spills_and_merges(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(21);
+    for (int round = 0; round < 3; round++) {
+        size_t n = round == 0 ? 1000 : 50000 + rng_below(&r, 20000);
+        rc_posting_rec *v = malloc(n * sizeof *v);
+        for (size_t i = 0; i < n; i++) /* positions increase, as the builder adds them */
+            v[i] = (rc_posting_rec){rng_below(&r, round == 2 ? 50 : UINT64_MAX), (uint32_t)i, 0};
+        rc_sorter s;
+        recite_error err;
+        /* 4096-record buffer: several spilled runs for the larger rounds. */
+        assert_int_equal(rc_sorter_init(&s, 4096 * 2 * sizeof(rc_posting_rec), f->dir, &err), 0);
+        for (size_t i = 0; i < n; i++)
+            assert_int_equal(rc_sorter_add(&s, &v[i], &err), 0);
+        assert_int_equal(rc_sorter_finish(&s, &err), 0);
+        if (round)
+            assert_true(s.runs.n > 1);
+        qsort(v, n, sizeof *v, cmp_rec);
+        rc_posting_rec got;
+        size_t k = 0;
+        int more;
+        while ((more = rc_sorter_next(&s, &got, &err)) == 1) {
+            assert_true(k < n);
+            assert_int_equal(got.hash, v[k].hash);
+            assert_int_equal(got.gpos, v[k].gpos);
+            k++;
+        }
+        assert_int_equal(more, 0);
+        assert_int_equal(k, n);
+        rc_sorter_free(&s);
+        free(v);
+    }
+}
+
+/* ==== builds are deterministic whatever the threads and memory ==== */
+
+static char *file_bytes(const char *dir, size_t *len)
+{
+    char *p = path_join(dir, RC_INDEX_FILE);
+    char *b = read_file(p, len);
+    free(p);
+    return b;
+}
+
+static void write_library(const fixture *f, rng *r, size_t nfiles)
+{
+    static const char *words[] = {"the", "court", "found", "that", "recitation", "of", "text",
+                                  "model", "output", "library", "work", "license", "notice",
+                                  "copy", "verbatim", "span", "tokens", "author", "title", "year"};
+    for (size_t i = 0; i < nfiles; i++) {
+        size_t n = 20 + rng_below(r, 4000);
+        char *buf = malloc(n * 12 + 1), name[32];
+        size_t len = 0;
+        for (size_t k = 0; k < n; k++)
+            len += (size_t)sprintf(buf + len, "%s%s", words[rng_below(r, 20)],
+                                   rng_below(r, 12) ? " " : ".\n");
+        snprintf(name, sizeof name, "f%04zu.txt", i);
+        char *p = path_join(f->lib, name);
+        write_file(p, buf, len);
+        free(p);
+        free(buf);
+    }
+}
+
+static void test_deterministic_builds(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(22);
+    write_library(f, &r, (size_t)iterations(700));
+    setenv("SOURCE_DATE_EPOCH", "1", 1);
+    const char *paths[] = {f->lib};
+    notes nt = {0};
+    recite_error err = {0};
+    assert_int_equal(build(f, paths, 1, &nt, 1, 0, &err), RECITE_OK);
+    size_t la, lb;
+    char *a = file_bytes(f->idx, &la);
+    /* Two threads and a 16 MiB budget that forces spilled runs: same bytes. */
+    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    opt.jobs = 2;
+    opt.mem_budget = 16u << 20;
+    recite_build_stats bs;
+    assert_int_equal(recite_index_build(paths, 1, f->idx, &opt, &bs, &err), RECITE_OK);
+    char *b = file_bytes(f->idx, &lb);
+    assert_int_equal(la, lb);
+    assert_memory_equal(a, b, la);
+    assert_int_equal(bs.index_bytes, lb);
+    if (!getenv("RECITE_TEST_QUICK"))
+        assert_true(bs.spill_runs > 1);
+    free(a);
+    free(b);
+    unsetenv("SOURCE_DATE_EPOCH");
+}
+
+/* ==== stored tokens equal a one-pass tokenization, from any starting token ==== */
+
+static void test_source_windows(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(23);
+    write_library(f, &r, 20);
+    const char *paths[] = {f->lib};
+    notes nt = {0};
+    recite_error err = {0};
+    assert_int_equal(build(f, paths, 1, &nt, 2, 0, &err), RECITE_OK);
+    recite_index *idx;
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
+    rc_text_reader rd;
+    assert_int_equal(rc_text_reader_init(&rd, idx), RECITE_OK);
+    static rc_tokenizer tz;
+    rc_source_window sw = {0};
+    for (uint32_t c = 0; c < idx->nclusters; c++) {
+        rc_cluster cl;
+        rc_index_cluster(idx, c, &cl);
+        char *text = malloc(cl.text_len + 1);
+        assert_int_equal(rc_text_read(&rd, cl.text_offset, cl.text_offset + cl.text_len,
+                                      (uint8_t *)text, &err), RECITE_OK);
+        toklist all = tokenize_all(text, cl.text_len);
+        assert_int_equal(all.n, cl.ntokens);
+        for (int k = 0; k < 20; k++) {
+            uint64_t a = rng_below(&r, cl.ntokens), b = a + rng_below(&r, 600);
+            assert_int_equal(rc_source_window_load(&rd, &tz, &sw, c, a, b, &err), RECITE_OK);
+            uint64_t want = (b < cl.ntokens ? b : cl.ntokens) - a;
+            assert_int_equal(sw.toks.n, want);
+            for (uint64_t i = 0; i < want; i++) {
+                assert_int_equal(sw.toks.v[i].hash, all.v[a + i].hash);
+                assert_int_equal(sw.toks.v[i].start, all.v[a + i].start);
+                assert_int_equal(sw.toks.v[i].end, all.v[a + i].end);
+            }
+        }
+        for (uint64_t t = 0; t < cl.ntokens; t += 97)
+            assert_int_equal(rc_index_cluster_of_token(idx, cl.token_base + t), c);
+        free(all.v);
+        free(text);
+    }
+    rc_source_window_free(&sw);
+    rc_text_reader_free(&rd);
+    recite_index_close(idx);
+}
+
+/* ==== damaged indexes ==== */
+
+static void rewrite(const char *path, const char *data, size_t len)
+{
+    write_file(path, data, len);
+}
+
+static void test_corrupt_truncated_version(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(24);
+    write_library(f, &r, 10);
+    const char *paths[] = {f->lib};
+    notes nt = {0};
+    recite_error err = {0};
+    assert_int_equal(build(f, paths, 1, &nt, 1, 0, &err), RECITE_OK);
+    size_t len;
+    char *orig = file_bytes(f->idx, &len);
+    char *path = path_join(f->idx, RC_INDEX_FILE);
+    char *copy = malloc(len);
+    recite_index *idx;
+
+    /* Every byte flipped in turn (sampled): rejected or, for padding bytes, still consistent. */
+    for (int it = 0; it < iterations(400); it++) {
+        memcpy(copy, orig, len);
+        size_t at = rng_below(&r, len);
+        copy[at] ^= (char)(1 + rng_below(&r, 255));
+        rewrite(path, copy, len);
+        int rc = recite_index_open(&idx, f->idx, &err);
+        if (rc == RECITE_OK) {
+            /* Only alignment padding between sections is not covered by a checksum. */
+            recite_index_close(idx);
+            assert_true(at >= RC_DATA_OFFSET);
+        } else {
+            assert_true(rc == RECITE_EFORMAT || rc == RECITE_EVERSION);
+            assert_null(idx);
+        }
+    }
+    /* Truncated anywhere. */
+    for (int it = 0; it < iterations(100); it++) {
+        size_t cut = rng_below(&r, len);
+        rewrite(path, orig, cut);
+        assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_EFORMAT);
+    }
+    rewrite(path, orig, 0);
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_EFORMAT);
+    /* Another format version. */
+    memcpy(copy, orig, len);
+    rc_put_u32((uint8_t *)copy + RC_H_VERSION, RC_FORMAT_VERSION + 1);
+    rewrite(path, copy, len);
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_EVERSION);
+    assert_non_null(strstr(err.message, "format version"));
+    /* Not an index at all. */
+    rewrite(path, "hello", 5);
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_EFORMAT);
+    unlink(path);
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_EFORMAT);
+    assert_int_not_equal(recite_index_open(&idx, "/nonexistent/idx", &err), RECITE_OK);
+    /* Intact again: opens. */
+    rewrite(path, orig, len);
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
+    recite_index_close(idx);
+    free(copy);
+    free(orig);
+    free(path);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_build_and_read_back, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_sorter_spills_and_merges, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_deterministic_builds, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_source_windows, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_corrupt_truncated_version, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

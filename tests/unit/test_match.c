@@ -1,0 +1,634 @@
+/*
+ * test_match.c — the checker (src/match/): exact, normalized and punctuation-near matches with
+ * byte offsets on both sides, the min-tokens guarantee and its refusal, streaming equals batch,
+ * coverage, truncation; and the property test: on random texts and on the license texts Debian
+ * ships, with planted spans of random lengths and random normalizations, the checker reports
+ * exactly the maximal shared runs a brute-force reference finds (after the documented merge of
+ * runs contained in a longer run of the same work).
+ */
+#include "test_util.h"
+
+#include "index/rc_build.h"
+
+#include <ctype.h>
+
+typedef struct fixture {
+    char *dir, *lib, *idx;
+    recite_index *index;
+    recite_checker *chk;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tmp_dir_make();
+    f->lib = path_join(f->dir, "lib");
+    f->idx = path_join(f->dir, "idx");
+    mkdir(f->lib, 0755);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    recite_checker_free(f->chk);
+    recite_index_close(f->index);
+    rm_rf(f->dir);
+    free(f->dir);
+    free(f->lib);
+    free(f->idx);
+    free(f);
+    return 0;
+}
+
+static void put(const fixture *f, const char *name, const char *text, size_t len)
+{
+    char *p = path_join(f->lib, name);
+    write_file(p, text, len);
+    free(p);
+}
+
+static void open_index(fixture *f, unsigned min_tokens)
+{
+    const char *paths[] = {f->lib};
+    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    opt.min_tokens = min_tokens;
+    opt.jobs = 2;
+    recite_error err = {0};
+    if (recite_index_build(paths, 1, f->idx, &opt, NULL, &err) != RECITE_OK)
+        fail_msg("build: %s", err.message);
+    recite_checker_free(f->chk);
+    recite_index_close(f->index);
+    f->chk = NULL;
+    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
+    assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+}
+
+static const recite_result *check(fixture *f, const char *text)
+{
+    const recite_result *res;
+    recite_error err = {0};
+    if (recite_check_text(f->chk, text, strlen(text), &res, &err) != RECITE_OK)
+        fail_msg("check: %s", err.message);
+    return res;
+}
+
+static const char *work_id(const fixture *f, uint32_t w)
+{
+    recite_work_info info;
+    assert_int_equal(recite_index_work(f->index, w, &info), RECITE_OK);
+    return info.id;
+}
+
+static const char *SONNET =
+    "Shall I compare thee to a summer's day? Thou art more lovely and more temperate: Rough "
+    "winds do shake the darling buds of May, And summer's lease hath all too short a date; "
+    "Sometime too hot the eye of heaven shines, And often is his gold complexion dimm'd.\n";
+
+/* ==== basic behaviour ==== */
+
+static void test_exact_span_offsets(void **state)
+{
+    fixture *f = *state;
+    put(f, "sonnet.txt", SONNET, strlen(SONNET));
+    put(f, "other.txt", "An unrelated text about the weather in the city today.\n", 55);
+    open_index(f, 0);
+    const char *span = "Rough winds do shake the darling buds of May, And summer's lease hath";
+    char out[512];
+    snprintf(out, sizeof out, "As the poet wrote: %s. Nice.", span);
+    const recite_result *res = check(f, out);
+    assert_int_equal(res->nmatches, 1);
+    const recite_match *m = &res->matches[0];
+    assert_int_equal(m->kind, RECITE_KIND_EXACT);
+    assert_int_equal(m->tokens, 13);
+    assert_int_equal(m->out_start, strlen("As the poet wrote: "));
+    assert_int_equal(m->out_end, m->out_start + strlen(span));
+    const char *at = strstr(SONNET, "Rough");
+    assert_int_equal(m->src_start, (uint64_t)(at - SONNET));
+    assert_int_equal(m->src_end, m->src_start + strlen(span));
+    assert_true(m->similarity == 1.0);
+    assert_non_null(strstr(work_id(f, m->work), "sonnet.txt"));
+    assert_int_equal(res->nworks, 1);
+    assert_int_equal(res->works[0].longest_tokens, 13);
+    assert_false(res->truncated);
+}
+
+static void test_threshold_is_exact(void **state)
+{
+    fixture *f = *state;
+    put(f, "sonnet.txt", SONNET, strlen(SONNET));
+    open_index(f, 0);
+    /* 12 tokens: found; 11 tokens: not. */
+    assert_int_equal(check(f, "x Shall I compare thee to a summer's day? Thou art more lovely y")->nmatches, 1);
+    assert_int_equal(check(f, "x Shall I compare thee to a summer's day? Thou art more y")->nmatches, 0);
+    assert_int_equal(check(f, "")->nmatches, 0);
+    assert_int_equal(check(f, "")->tokens, 0);
+}
+
+static void test_normalized_and_near(void **state)
+{
+    fixture *f = *state;
+    put(f, "sonnet.txt", SONNET, strlen(SONNET));
+    open_index(f, 0);
+    const recite_result *res = check(
+        f, "1  SHALL I COMPARE THEE TO A SUMMER\xe2\x80\x99S DAY? Thou art more\n"
+           "2  lovely and more tem-\n3  perate: Rough winds");
+    assert_int_equal(res->nmatches, 1);
+    assert_int_equal(res->matches[0].kind, RECITE_KIND_NORMALIZED);
+    assert_int_equal(res->matches[0].tokens, 17);
+    assert_true(res->matches[0].similarity == 1.0);
+    assert_int_equal(res->matches[0].out_start, 3);
+    /* Commas and colon dropped: same words, different punctuation. */
+    res = check(f, "Thou art more lovely and more temperate Rough winds do shake the darling buds");
+    assert_int_equal(res->nmatches, 1);
+    assert_int_equal(res->matches[0].kind, RECITE_KIND_NEAR);
+    assert_true(res->matches[0].similarity < 1.0 && res->matches[0].similarity > 0.8);
+}
+
+static void test_min_tokens_guarantee(void **state)
+{
+    fixture *f = *state;
+    put(f, "sonnet.txt", SONNET, strlen(SONNET));
+    open_index(f, 20);
+    recite_checker *c = NULL;
+    recite_error err = {0};
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.min_tokens = 12;
+    assert_int_equal(recite_checker_create(&c, f->index, &opt, &err), RECITE_EINVAL);
+    assert_non_null(strstr(err.message, "below this index's guarantee of 20"));
+    assert_null(c);
+    opt.min_tokens = 25;
+    assert_int_equal(recite_checker_create(&c, f->index, &opt, &err), RECITE_OK);
+    const char *t22 = "Shall I compare thee to a summer's day? Thou art more lovely and more "
+                      "temperate: Rough winds do shake the darling buds";
+    const char *t26 = "Shall I compare thee to a summer's day? Thou art more lovely and more "
+                      "temperate: Rough winds do shake the darling buds of May, And summer's";
+    const recite_result *res;
+    assert_int_equal(recite_check_text(c, t22, strlen(t22), &res, &err), RECITE_OK);
+    assert_int_equal(res->nmatches, 0);
+    assert_int_equal(recite_check_text(c, t26, strlen(t26), &res, &err), RECITE_OK);
+    assert_int_equal(res->nmatches, 1);
+    assert_int_equal(res->matches[0].tokens, 26);
+    recite_checker_free(c);
+}
+
+static void test_whole_work_coverage_and_clusters(void **state)
+{
+    fixture *f = *state;
+    put(f, "a.txt", SONNET, strlen(SONNET));
+    put(f, "b.txt", SONNET, strlen(SONNET));
+    open_index(f, 0);
+    const recite_result *res = check(f, SONNET);
+    assert_int_equal(res->nmatches, 1); /* once per cluster of identical works */
+    assert_int_equal(res->nworks, 1);
+    assert_true(res->works[0].coverage == 1.0);
+    recite_work_info info;
+    recite_index_work(f->index, res->matches[0].work, &info);
+    uint32_t n;
+    recite_index_cluster_members(f->index, info.cluster, &n);
+    assert_int_equal(n, 2);
+}
+
+static void test_repetitive_text_is_bounded(void **state)
+{
+    fixture *f = *state;
+    size_t n = 4000;
+    char *rep = malloc(n * 3 + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(rep + 3 * i, "la ", 3);
+    rep[3 * n] = 0;
+    put(f, "la.txt", rep, strlen(rep));
+    open_index(f, 0);
+    const recite_result *res = check(f, rep);
+    /* One run covers the output; shifted copies of it are contained and merged away. */
+    assert_true(res->nmatches >= 1);
+    assert_int_equal(res->matches[0].tokens, n);
+    recite_checker *c;
+    recite_error err = {0};
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.max_postings = 100;
+    assert_int_equal(recite_checker_create(&c, f->index, &opt, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(c, rep, strlen(rep), &res, &err), RECITE_OK);
+    assert_true(res->truncated);
+    recite_checker_free(c);
+    free(rep);
+}
+
+/* ==== the brute-force reference ==== */
+
+typedef struct run {
+    uint32_t work; /* representative */
+    uint64_t q0, s0, len;
+} run;
+
+typedef struct runs {
+    run *v;
+    size_t n, cap;
+} runs;
+
+static void runs_push(runs *r, run x)
+{
+    if (r->n == r->cap) {
+        r->cap = r->cap ? 2 * r->cap : 64;
+        r->v = realloc(r->v, r->cap * sizeof *r->v);
+    }
+    r->v[r->n++] = x;
+}
+
+typedef struct hp {
+    uint64_t hash, pos;
+} hp;
+
+static int cmp_hp(const void *a, const void *b)
+{
+    const hp *x = a, *y = b;
+    if (x->hash != y->hash)
+        return x->hash < y->hash ? -1 : 1;
+    return (x->pos > y->pos) - (x->pos < y->pos);
+}
+
+static int cmp_run(const void *a, const void *b)
+{
+    const run *x = a, *y = b;
+    if (x->work != y->work)
+        return x->work < y->work ? -1 : 1;
+    if (x->q0 != y->q0)
+        return x->q0 < y->q0 ? -1 : 1;
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1;
+    return (x->s0 > y->s0) - (x->s0 < y->s0);
+}
+
+/* Every maximal run of equal tokens of length >= min between out and work. */
+static void brute_force(const toklist *out, const toklist *work, uint32_t work_id, uint64_t min,
+                        runs *r)
+{
+    hp *idx = malloc((work->n + 1) * sizeof *idx);
+    for (size_t j = 0; j < work->n; j++)
+        idx[j] = (hp){work->v[j].hash, j};
+    qsort(idx, work->n, sizeof *idx, cmp_hp);
+    for (size_t i = 0; i < out->n; i++) {
+        size_t lo = 0, hi = work->n;
+        while (lo < hi) {
+            size_t mid = (lo + hi) / 2;
+            if (idx[mid].hash < out->v[i].hash)
+                lo = mid + 1;
+            else
+                hi = mid;
+        }
+        for (size_t k = lo; k < work->n && idx[k].hash == out->v[i].hash; k++) {
+            size_t j = idx[k].pos;
+            if (i > 0 && j > 0 && out->v[i - 1].hash == work->v[j - 1].hash)
+                continue; /* not left-maximal */
+            uint64_t L = 0;
+            while (i + L < out->n && j + L < work->n && out->v[i + L].hash == work->v[j + L].hash)
+                L++;
+            if (L >= min)
+                runs_push(r, (run){work_id, i, j, L});
+        }
+    }
+    free(idx);
+}
+
+/* The checker's documented merge: per work, drop runs contained (in the output) in a run that
+ * sorts before them (longer, or equal and earlier in the work). */
+static void drop_contained(runs *r)
+{
+    qsort(r->v, r->n, sizeof *r->v, cmp_run);
+    size_t keep = 0;
+    uint32_t w = UINT32_MAX;
+    uint64_t reach = 0;
+    for (size_t i = 0; i < r->n; i++) {
+        if (r->v[i].work != w) {
+            w = r->v[i].work;
+            reach = 0;
+        }
+        if (r->v[i].q0 + r->v[i].len <= reach)
+            continue;
+        reach = r->v[i].q0 + r->v[i].len;
+        r->v[keep++] = r->v[i];
+    }
+    r->n = keep;
+}
+
+/* A library of texts held in memory alongside the index. */
+typedef struct lib {
+    char **ids, **texts;
+    size_t *lens;
+    size_t n;
+} lib;
+
+static void lib_add(lib *l, const char *id, const char *text, size_t len)
+{
+    l->ids = realloc(l->ids, (l->n + 1) * sizeof *l->ids);
+    l->texts = realloc(l->texts, (l->n + 1) * sizeof *l->texts);
+    l->lens = realloc(l->lens, (l->n + 1) * sizeof *l->lens);
+    l->ids[l->n] = strdup(id);
+    l->texts[l->n] = malloc(len + 1);
+    memcpy(l->texts[l->n], text, len);
+    l->texts[l->n][len] = 0;
+    l->lens[l->n] = len;
+    l->n++;
+}
+
+static void lib_free(lib *l)
+{
+    for (size_t i = 0; i < l->n; i++) {
+        free(l->ids[i]);
+        free(l->texts[i]);
+    }
+    free(l->ids);
+    free(l->texts);
+    free(l->lens);
+}
+
+/* ==== building outputs with planted, normalized spans ==== */
+
+typedef struct sbuf {
+    char *s;
+    size_t n, cap;
+} sbuf;
+
+static void sb_add(sbuf *b, const char *p, size_t n)
+{
+    if (b->n + n + 1 > b->cap) {
+        b->cap = (b->n + n + 1) * 2;
+        b->s = realloc(b->s, b->cap);
+    }
+    memcpy(b->s + b->n, p, n);
+    b->n += n;
+    b->s[b->n] = 0;
+}
+
+static void sb_str(sbuf *b, const char *p)
+{
+    sb_add(b, p, strlen(p));
+}
+
+/* Appends text[a, b) transformed by one random normalization (or none). Each transformation
+ * keeps the token sequence: that is what "normalized" means. */
+static void add_normalized(rng *r, sbuf *out, const char *text, size_t a, size_t b)
+{
+    int mode = (int)rng_below(r, 7);
+    bool line_start = true;
+    for (size_t i = a; i < b; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        switch (mode) {
+        case 1: /* upper case */
+            ch = (unsigned char)toupper(ch);
+            break;
+        case 2: /* reflow: spaces become line breaks and runs of spaces */
+            if (ch == ' ' || ch == '\n') {
+                sb_str(out, rng_below(r, 3) ? "\n" : "   ");
+                continue;
+            }
+            break;
+        case 3: /* curly quotes and apostrophes, em dashes */
+            if (ch == '\'') {
+                sb_str(out, "\xe2\x80\x99");
+                continue;
+            }
+            if (ch == '"') {
+                sb_str(out, rng_below(r, 2) ? "\xe2\x80\x9c" : "\xe2\x80\x9d");
+                continue;
+            }
+            if (ch == '-' && i + 1 < b && text[i + 1] == '-') {
+                sb_str(out, "\xe2\x80\x94");
+                i++;
+                continue;
+            }
+            break;
+        case 4: /* numbered lines, as in court filings */
+            if (line_start) {
+                char num[16];
+                snprintf(num, sizeof num, "%u  ", (unsigned)(1 + rng_below(r, 999)));
+                sb_str(out, num);
+            }
+            line_start = ch == '\n';
+            if (ch == ' ' && !rng_below(r, 8)) {
+                sb_str(out, "\n");
+                line_start = true;
+                continue;
+            }
+            break;
+        case 5: /* hyphenate a long word across a line break */
+            if (isalpha(ch) && i + 2 < b && isalpha((unsigned char)text[i + 1]) &&
+                isalpha((unsigned char)text[i + 2]) && i > a && isalpha((unsigned char)text[i - 1]) &&
+                !rng_below(r, 15)) {
+                sb_add(out, (const char *)&ch, 1);
+                sb_str(out, "-\n");
+                continue;
+            }
+            break;
+        case 6: /* title case */
+            if (i == a || text[i - 1] == ' ')
+                ch = (unsigned char)toupper(ch);
+            break;
+        default:
+            break;
+        }
+        sb_add(out, (const char *)&ch, 1);
+    }
+}
+
+/* Runs the checker on `text` and compares with the brute force over every distinct work. */
+static void compare_with_reference(fixture *f, const lib *l, const char *text, size_t len,
+                                   unsigned min_tokens, rng *r)
+{
+    toklist out = tokenize_all(text, len);
+    runs want = {0};
+    for (uint32_t w = 0; w < recite_index_work_count(f->index); w++) {
+        recite_work_info info;
+        recite_index_work(f->index, w, &info);
+        if (info.representative != w)
+            continue; /* identical texts are reported once, under the first work */
+        size_t k = 0;
+        while (k < l->n && strcmp(l->ids[k], info.id) != 0)
+            k++;
+        assert_true(k < l->n);
+        toklist wt = tokenize_all(l->texts[k], l->lens[k]);
+        assert_int_equal(wt.n, info.tokens);
+        brute_force(&out, &wt, w, min_tokens, &want);
+        free(wt.v);
+    }
+    drop_contained(&want);
+
+    /* Batch and streamed (random pieces) must agree with the reference. */
+    for (int pass = 0; pass < 2; pass++) {
+        const recite_result *res;
+        recite_error err = {0};
+        if (pass == 0) {
+            assert_int_equal(recite_check_text(f->chk, text, len, &res, &err), RECITE_OK);
+        } else {
+            size_t at = 0;
+            while (at < len) {
+                size_t n = 1 + rng_below(r, 300);
+                if (n > len - at)
+                    n = len - at;
+                assert_int_equal(recite_checker_feed(f->chk, text + at, n, &err), RECITE_OK);
+                at += n;
+            }
+            assert_int_equal(recite_checker_finish(f->chk, &res, &err), RECITE_OK);
+        }
+        assert_false(res->truncated);
+        if (res->nmatches != want.n)
+            fail_msg("checker found %zu runs, reference %zu (pass %d)", res->nmatches, want.n, pass);
+        for (size_t i = 0; i < want.n; i++) {
+            const run *x = &want.v[i];
+            uint64_t ob = out.v[x->q0].start, oe = out.v[x->q0 + x->len - 1].end;
+            bool hit = false;
+            for (size_t k = 0; k < res->nmatches && !hit; k++) {
+                const recite_match *m = &res->matches[k];
+                hit = m->work == x->work && m->out_start == ob && m->out_end == oe &&
+                      m->src_token == x->s0 && m->tokens == x->len;
+            }
+            if (!hit)
+                fail_msg("missed run: work %u out %llu-%llu src token %llu, %llu tokens", x->work,
+                         (unsigned long long)ob, (unsigned long long)oe,
+                         (unsigned long long)x->s0, (unsigned long long)x->len);
+        }
+        /* Kind: exact iff the bytes are identical. */
+        for (size_t k = 0; k < res->nmatches; k++) {
+            const recite_match *m = &res->matches[k];
+            char *src;
+            size_t sl;
+            assert_int_equal(recite_index_work_text(f->index, m->work, m->src_start, m->src_end,
+                                                    &src, &sl, &err), RECITE_OK);
+            bool same = sl == m->out_end - m->out_start && memcmp(src, text + m->out_start, sl) == 0;
+            assert_int_equal(same, m->kind == RECITE_KIND_EXACT);
+            assert_true(m->kind == RECITE_KIND_NEAR || m->similarity == 1.0);
+            free(src);
+        }
+    }
+    free(want.v);
+    free(out.v);
+}
+
+/* Output: filler words and planted spans of the works, some normalized. */
+static char *make_output(rng *r, const lib *l, const char *const *filler, size_t nfiller,
+                         size_t *len)
+{
+    sbuf out = {0};
+    int parts = 1 + (int)rng_below(r, 6);
+    for (int p = 0; p < parts; p++) {
+        size_t nf = rng_below(r, 40);
+        for (size_t i = 0; i < nf; i++) {
+            sb_str(&out, filler[rng_below(r, nfiller)]);
+            sb_str(&out, " ");
+        }
+        size_t w = rng_below(r, l->n);
+        toklist wt = tokenize_all(l->texts[w], l->lens[w]);
+        if (wt.n < 2) {
+            free(wt.v);
+            continue;
+        }
+        size_t ntok = 1 + rng_below(r, wt.n < 80 ? wt.n : 80);
+        size_t start = rng_below(r, wt.n - ntok + 1);
+        add_normalized(r, &out, l->texts[w], wt.v[start].start, wt.v[start + ntok - 1].end);
+        sb_str(&out, rng_below(r, 2) ? " " : "\n");
+        free(wt.v);
+    }
+    *len = out.n;
+    if (!out.s)
+        out.s = strdup("");
+    return out.s;
+}
+
+static const char *const filler_words[] = {
+    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
+    "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"};
+
+static void test_property_random_texts(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(31);
+    lib l = {0};
+    /* Works over a small vocabulary, so that short coincidental runs are common too. */
+    for (int w = 0; w < 40; w++) {
+        sbuf t = {0};
+        size_t n = 5 + rng_below(&r, 600);
+        for (size_t i = 0; i < n; i++) {
+            sb_str(&t, filler_words[rng_below(&r, 8)]);
+            sb_str(&t, rng_below(&r, 10) ? " " : (rng_below(&r, 2) ? ", \"it's\" " : ".\n"));
+        }
+        char id[64];
+        snprintf(id, sizeof id, "w%02d.txt", w);
+        put(f, id, t.s, t.n);
+        char *full = path_join(f->lib, id);
+        lib_add(&l, full, t.s, t.n);
+        if (w == 7) { /* an identical copy: reported once, under the first */
+            put(f, "w07-copy.txt", t.s, t.n);
+            char *cp = path_join(f->lib, "w07-copy.txt");
+            lib_add(&l, cp, t.s, t.n);
+            free(cp);
+        }
+        free(full);
+        free(t.s);
+    }
+    for (unsigned min_tokens = 12; min_tokens <= 13; min_tokens++) {
+        open_index(f, min_tokens);
+        for (int it = 0; it < iterations(150); it++) {
+            size_t len;
+            char *out = make_output(&r, &l, filler_words, 20, &len);
+            compare_with_reference(f, &l, out, len, min_tokens, &r);
+            free(out);
+        }
+    }
+    lib_free(&l);
+}
+
+static void test_property_debian_licenses(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(32);
+    lib l = {0};
+    const char *dir = "/usr/share/common-licenses";
+    DIR *d = opendir(dir);
+    assert_non_null(d); /* base-files ships these on every Debian system */
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        char *src = path_join(dir, e->d_name);
+        size_t len;
+        char *text = read_file(src, &len);
+        free(src);
+        if (!text || len == 0) {
+            free(text);
+            continue;
+        }
+        put(f, e->d_name, text, len);
+        char *id = path_join(f->lib, e->d_name);
+        lib_add(&l, id, text, len);
+        free(id);
+        free(text);
+    }
+    closedir(d);
+    assert_true(l.n >= 10);
+    open_index(f, 0);
+    static const char *const prose[] = {"the", "model", "said", "that", "in", "summary", "and",
+                                        "however", "we", "note", "license", "terms"};
+    for (int it = 0; it < iterations(60); it++) {
+        size_t len;
+        char *out = make_output(&r, &l, prose, 12, &len);
+        compare_with_reference(f, &l, out, len, 12, &r);
+        free(out);
+    }
+    lib_free(&l);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test_setup_teardown(test_exact_span_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_threshold_is_exact, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_normalized_and_near, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_min_tokens_guarantee, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_whole_work_coverage_and_clusters, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_repetitive_text_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_property_random_texts, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_property_debian_licenses, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}

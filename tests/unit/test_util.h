@@ -1,0 +1,190 @@
+/*
+ * test_util.h — helpers shared by the unit tests: a seeded PRNG, temporary directories, files,
+ * and tokenizing a whole buffer. Header-only; each test binary includes it once.
+ */
+#ifndef TEST_UTIL_H
+#define TEST_UTIL_H
+
+#include <dirent.h>
+#include <errno.h>
+#include <setjmp.h>
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include <cmocka.h>
+
+#include "text/rc_text.h"
+
+/* ==== PRNG (xorshift64*) ==== */
+
+typedef struct rng {
+    uint64_t s;
+} rng;
+
+static inline uint64_t rng_next(rng *r)
+{
+    r->s ^= r->s >> 12;
+    r->s ^= r->s << 25;
+    r->s ^= r->s >> 27;
+    return r->s * 0x2545F4914F6CDD1DULL;
+}
+
+static inline uint64_t rng_below(rng *r, uint64_t n)
+{
+    return n ? rng_next(r) % n : 0;
+}
+
+/* Seed from RECITE_TEST_SEED when set (to reproduce a failure), else `def`. */
+static inline rng rng_seeded(uint64_t def)
+{
+    const char *e = getenv("RECITE_TEST_SEED");
+    rng r = {e ? strtoull(e, NULL, 0) : def};
+    if (!r.s)
+        r.s = 0x9e3779b97f4a7c15ULL;
+    return r;
+}
+
+/* Fewer iterations under valgrind (RECITE_TEST_QUICK=1): same checks, smaller samples. */
+static inline int iterations(int normal)
+{
+    return getenv("RECITE_TEST_QUICK") ? (normal / 20 > 0 ? normal / 20 : 1) : normal;
+}
+
+/* ==== files ==== */
+
+static inline char *tmp_dir_make(void)
+{
+    char tmpl[] = "/tmp/recite-test-XXXXXX";
+    char *d = mkdtemp(tmpl);
+    assert_non_null(d);
+    return strdup(d);
+}
+
+static inline void rm_rf(const char *path)
+{
+    struct stat st;
+    if (lstat(path, &st) != 0)
+        return;
+    if (S_ISDIR(st.st_mode)) {
+        DIR *d = opendir(path);
+        if (d) {
+            struct dirent *e;
+            while ((e = readdir(d)) != NULL) {
+                if (!strcmp(e->d_name, ".") || !strcmp(e->d_name, ".."))
+                    continue;
+                char *child;
+                if (asprintf(&child, "%s/%s", path, e->d_name) >= 0) {
+                    rm_rf(child);
+                    free(child);
+                }
+            }
+            closedir(d);
+        }
+        rmdir(path);
+    } else {
+        unlink(path);
+    }
+}
+
+static inline char *path_join(const char *a, const char *b)
+{
+    char *p;
+    assert_true(asprintf(&p, "%s/%s", a, b) >= 0);
+    return p;
+}
+
+static inline void write_file(const char *path, const void *data, size_t len)
+{
+    FILE *f = fopen(path, "wb");
+    assert_non_null(f);
+    assert_int_equal(fwrite(data, 1, len, f), len);
+    assert_int_equal(fclose(f), 0);
+}
+
+/* Reads a whole file; NULL if it cannot. */
+static inline char *read_file(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap + 1);
+    size_t got;
+    while ((got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            cap *= 2;
+            buf = realloc(buf, cap + 1);
+        }
+    }
+    fclose(f);
+    buf[n] = 0;
+    *len = n;
+    return buf;
+}
+
+/* ==== tokens ==== */
+
+typedef struct toklist {
+    rc_token *v;
+    size_t n;
+} toklist;
+
+/* Tokenizes a whole buffer (final). */
+static inline toklist tokenize_all(const char *s, size_t len)
+{
+    static rc_tokenizer tz;
+    toklist tl = {NULL, 0};
+    size_t cap = 64;
+    tl.v = malloc(cap * sizeof *tl.v);
+    rc_tok_state st = {0, true};
+    for (;;) {
+        if (tl.n + 64 > cap) {
+            cap *= 2;
+            tl.v = realloc(tl.v, cap * sizeof *tl.v);
+        }
+        size_t n = rc_tokenize_prose(&tz, (const uint8_t *)s, len, true, &st, tl.v + tl.n, 64);
+        tl.n += n;
+        if (n < 64)
+            break;
+    }
+    return tl;
+}
+
+static inline toklist tokenize_str(const char *s)
+{
+    return tokenize_all(s, strlen(s));
+}
+
+/* Hash of one word, tokenized mid-line (so a number is not taken for a line number). */
+static inline uint64_t word_hash(const char *w)
+{
+    char *s;
+    assert_true(asprintf(&s, "x %s", w) >= 0);
+    toklist tl = tokenize_str(s);
+    assert_int_equal(tl.n, 2);
+    uint64_t h = tl.v[1].hash;
+    free(tl.v);
+    free(s);
+    return h;
+}
+
+/* True when a and b tokenize to the same hash sequence. */
+static inline int same_tokens(const char *a, const char *b)
+{
+    toklist x = tokenize_str(a), y = tokenize_str(b);
+    int same = x.n == y.n;
+    for (size_t i = 0; same && i < x.n; i++)
+        same = x.v[i].hash == y.v[i].hash;
+    free(x.v);
+    free(y.v);
+    return same;
+}
+
+#endif /* TEST_UTIL_H */
