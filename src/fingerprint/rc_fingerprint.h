@@ -10,6 +10,9 @@
 
 #include "../common/rc_common.h"
 
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
 #define RC_KGRAM_MAX 16
 #define RC_WINDOW_MAX 256
 #define RC_KGRAM_SEED 0x6b6772616d2d3031ULL
@@ -18,17 +21,24 @@
  * (w + k - 1 == min_tokens). Returns RECITE_EINVAL when min_tokens is out of range. */
 int rc_fingerprint_params(unsigned min_tokens, unsigned *k, unsigned *w);
 
-/* Hash of the k token hashes starting at `toks`. */
-uint64_t rc_kgram_hash(const uint64_t *toks, unsigned k);
+/* Hash of the k token hashes starting at `toks` (inlined: it runs once per token). */
+static inline uint64_t rc_kgram_hash(const uint64_t *toks, unsigned k)
+{
+    return XXH3_64bits_withSeed(toks, (size_t)k * sizeof *toks, RC_KGRAM_SEED);
+}
 
 /* Streaming winnower: push token hashes one at a time; fingerprints come out as (hash, position
  * of the k-gram's first token). */
+/* The rings are mirrored (each value written at slot i and i + size) so that the last k tokens
+ * and the last w k-grams are always contiguous, oldest first, without modulo arithmetic. */
 typedef struct rc_winnow {
     unsigned k, w;
-    uint64_t ntok;                 /* tokens pushed */
-    uint64_t tok[RC_KGRAM_MAX];    /* ring of the last k token hashes */
-    uint64_t win[RC_WINDOW_MAX];   /* ring of the last w k-gram hashes */
-    uint64_t sel;                  /* position of the last selected k-gram + 1 (0 = none) */
+    unsigned tslot, wslot;            /* slot of the newest token / k-gram */
+    uint64_t ntok;                    /* tokens pushed */
+    uint64_t tok[2 * RC_KGRAM_MAX];   /* last k token hashes: tok[tslot + 1 .. tslot + k] */
+    uint64_t win[2 * RC_WINDOW_MAX];  /* last w k-gram hashes: win[wslot + 1 .. wslot + w] */
+    uint64_t sel;                     /* number of the last selected k-gram + 1 (0 = none) */
+    uint64_t sel_hash;
 } rc_winnow;
 
 void rc_winnow_init(rc_winnow *wn, unsigned k, unsigned w);

@@ -5,7 +5,6 @@
  */
 #include "rc_fingerprint.h"
 
-#include <xxhash.h>
 
 int rc_fingerprint_params(unsigned min_tokens, unsigned *k, unsigned *w)
 {
@@ -23,55 +22,44 @@ int rc_fingerprint_params(unsigned min_tokens, unsigned *k, unsigned *w)
     return RECITE_OK;
 }
 
-uint64_t rc_kgram_hash(const uint64_t *toks, unsigned k)
-{
-    return XXH3_64bits_withSeed(toks, (size_t)k * sizeof *toks, RC_KGRAM_SEED);
-}
-
 void rc_winnow_init(rc_winnow *wn, unsigned k, unsigned w)
 {
     memset(wn, 0, sizeof *wn);
     wn->k = k;
     wn->w = w;
-}
-
-/* Position (k-gram index) of the rightmost minimum of the window ending at k-gram `last`. */
-static uint64_t window_min(const rc_winnow *wn, uint64_t last, unsigned width)
-{
-    uint64_t best = last, bh = wn->win[last % wn->w];
-    for (unsigned d = 1; d < width; d++) {
-        uint64_t p = last - d;
-        uint64_t h = wn->win[p % wn->w];
-        if (h < bh) {
-            bh = h;
-            best = p;
-        }
-    }
-    return best;
+    wn->tslot = k - 1; /* the first token goes to slot 0 */
+    wn->wslot = w - 1;
 }
 
 int rc_winnow_push(rc_winnow *wn, uint64_t token_hash, uint64_t *fp, uint64_t *pos)
 {
-    wn->tok[wn->ntok % wn->k] = token_hash;
-    wn->ntok++;
-    if (wn->ntok < wn->k)
+    unsigned k = wn->k, w = wn->w;
+    wn->tslot = wn->tslot + 1 == k ? 0 : wn->tslot + 1;
+    wn->tok[wn->tslot] = wn->tok[wn->tslot + k] = token_hash;
+    if (++wn->ntok < k)
         return 0;
-    uint64_t g = wn->ntok - wn->k; /* index of the new k-gram */
-    uint64_t buf[RC_KGRAM_MAX];
-    for (unsigned j = 0; j < wn->k; j++)
-        buf[j] = wn->tok[(g + j) % wn->k];
-    wn->win[g % wn->w] = rc_kgram_hash(buf, wn->k);
-    if (g + 1 < wn->w)
+    uint64_t g = wn->ntok - k; /* number of the new k-gram */
+    uint64_t h = rc_kgram_hash(&wn->tok[wn->tslot + 1], k);
+    wn->wslot = wn->wslot + 1 == w ? 0 : wn->wslot + 1;
+    wn->win[wn->wslot] = wn->win[wn->wslot + w] = h;
+    if (g + 1 < w)
         return 0;
-    uint64_t m = window_min(wn, g, wn->w);
+    /* Rightmost minimum of the window, oldest to newest. */
+    const uint64_t *v = &wn->win[wn->wslot + 1];
+    unsigned best = 0;
+    for (unsigned j = 1; j < w; j++)
+        if (v[j] <= v[best])
+            best = j;
+    uint64_t m = g - (w - 1) + best;
     /* Robust winnowing: on a tie, keep the k-gram already selected while it is still in the
      * window, so that low-entropy text ("la la la ...") does not select every position. */
-    if (wn->sel && wn->sel - 1 + wn->w > g && wn->win[(wn->sel - 1) % wn->w] == wn->win[m % wn->w])
+    if (wn->sel && wn->sel - 1 + w > g && wn->sel_hash == v[best])
         return 0;
     if (wn->sel == m + 1)
         return 0;
     wn->sel = m + 1;
-    *fp = wn->win[m % wn->w];
+    wn->sel_hash = v[best];
+    *fp = v[best];
     *pos = m;
     return 1;
 }
@@ -83,8 +71,12 @@ int rc_winnow_finish(rc_winnow *wn, uint64_t *fp, uint64_t *pos)
     uint64_t nk = wn->ntok - wn->k + 1;
     if (nk >= wn->w)
         return 0; /* full windows were seen: already winnowed */
-    uint64_t m = window_min(wn, nk - 1, (unsigned)nk);
-    *fp = wn->win[m % wn->w];
-    *pos = m;
+    /* k-grams 0 .. nk-1 sit in slots 0 .. nk-1. */
+    unsigned best = 0;
+    for (unsigned j = 1; j < nk; j++)
+        if (wn->win[j] <= wn->win[best])
+            best = j;
+    *fp = wn->win[best];
+    *pos = best;
     return 1;
 }

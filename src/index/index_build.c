@@ -234,9 +234,9 @@ typedef struct builder {
     uint64_t tokens_total, text_total, works_done, bytes_done;
 
     /* text blocks */
-    ZSTD_CCtx *cctx;
-    uint8_t *block, *zbuf;
-    size_t block_n, zcap;
+    void *dict;                   /* zstd dictionary of the text, or NULL */
+    size_t dict_len;
+    ZSTD_CDict *cdict;
     RC_VEC(uint64_t) block_table; /* raw, compressed offset pairs */
     secw *text_w;
 
@@ -268,6 +268,14 @@ static void *worker_main(void *arg)
 {
     builder *b = arg;
     rc_work_ctx *ctx = malloc(sizeof *ctx);
+    if (ctx) {
+        ctx->cctx = ZSTD_createCCtx();
+        ctx->cdict = b->cdict;
+        if (!ctx->cctx) {
+            free(ctx);
+            ctx = NULL;
+        }
+    }
     pthread_mutex_lock(&b->mu);
     for (;;) {
         while (!b->stop && b->next_batch < b->nbatches &&
@@ -297,44 +305,32 @@ static void *worker_main(void *arg)
         pthread_cond_broadcast(&b->cond_done);
     }
     pthread_mutex_unlock(&b->mu);
+    if (ctx)
+        ZSTD_freeCCtx(ctx->cctx);
     free(ctx);
     return NULL;
 }
 
 /* ==== committing works (calling thread, input order) ==== */
 
-static int flush_block(builder *b, recite_error *err)
+/* Appends a work's compressed blocks to the text stream. */
+static int append_text(builder *b, const rc_work_out *w, recite_error *err)
 {
-    if (b->block_n == 0)
-        return RECITE_OK;
-    size_t z = ZSTD_compressCCtx(b->cctx, b->zbuf, b->zcap, b->block, b->block_n, 3);
-    if (ZSTD_isError(z))
-        return rc_error_set(err, RECITE_EIO, "compression failed: %s", ZSTD_getErrorName(z));
-    secw_write(b->text_w, b->zbuf, z);
+    secw_write(b->text_w, w->zdata.v, w->zdata.n);
     if (b->text_w->errnum)
         return rc_error_errno(err, RECITE_EIO, b->text_w->errnum, "%s: write failed", b->idx_path);
-    uint64_t raw_end = b->block_table.v[b->block_table.n - 2] + b->block_n;
-    uint64_t comp_end = b->block_table.v[b->block_table.n - 1] + z;
-    if (RC_VEC_PUSH(b->block_table, raw_end) != RECITE_OK ||
-        RC_VEC_PUSH(b->block_table, comp_end) != RECITE_OK)
+    uint64_t raw = b->block_table.v[b->block_table.n - 2];
+    uint64_t comp = b->block_table.v[b->block_table.n - 1];
+    size_t left = w->text_len;
+    if (RC_VEC_RESERVE(b->block_table, b->block_table.n + 2 * w->zblocks.n) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    b->block_n = 0;
-    return RECITE_OK;
-}
-
-static int append_text(builder *b, const uint8_t *p, size_t len, recite_error *err)
-{
-    while (len) {
-        size_t k = RC_MIN(len, (size_t)RC_TEXT_BLOCK_SIZE - b->block_n);
-        memcpy(b->block + b->block_n, p, k);
-        b->block_n += k;
-        p += k;
-        len -= k;
-        if (b->block_n == RC_TEXT_BLOCK_SIZE) {
-            int rc = flush_block(b, err);
-            if (rc != RECITE_OK)
-                return rc;
-        }
+    for (size_t i = 0; i < w->zblocks.n; i++) {
+        size_t n = RC_MIN(left, (size_t)RC_TEXT_BLOCK_SIZE);
+        raw += n;
+        comp += w->zblocks.v[i];
+        left -= n;
+        b->block_table.v[b->block_table.n++] = raw;
+        b->block_table.v[b->block_table.n++] = comp;
     }
     return RECITE_OK;
 }
@@ -416,7 +412,7 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
                           b->checkpoints.n, w->content, wnum, 0};
         if (RC_VEC_PUSH(b->clusters, cr) != RECITE_OK || table_put(&b->contents, ch, cluster) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        if ((rc = append_text(b, w->text, w->text_len, err)) != RECITE_OK)
+        if ((rc = append_text(b, w, err)) != RECITE_OK)
             return rc;
         for (size_t i = 0; i < w->fps.n; i++) {
             rc_posting_rec r = {w->fps.v[i].hash, (uint32_t)(b->tokens_total + w->fps.v[i].pos),
@@ -816,9 +812,8 @@ static void builder_free(builder *b)
     table_free(&b->ids);
     table_free(&b->contents);
     rc_sorter_free(&b->sorter);
-    ZSTD_freeCCtx(b->cctx);
-    free(b->block);
-    free(b->zbuf);
+    ZSTD_freeCDict(b->cdict);
+    free(b->dict);
     if (b->text_w) {
         XXH3_freeState(b->text_w->xs);
         free(b->text_w);
@@ -862,10 +857,15 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
         return rc_error_set(err, RECITE_EINVAL, "--min-tokens %u out of range (1-%u)",
                             min_tokens, RC_WINDOW_MAX + 5);
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
-    b->max_inflight = 2 * (size_t)b->jobs;
     uint64_t mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
     if (mem < (16u << 20))
         return rc_error_set(err, RECITE_EINVAL, "--mem must be at least 16 MiB");
+    /* Batches vary a lot in cost (512 small files or one 4 MB file), so workers need room to
+     * run ahead of the in-order commit: up to 8 batches per worker, within a quarter of the
+     * budget (a batch holds about 2 x BATCH_BYTES with its fingerprints). */
+    b->max_inflight = RC_MIN(8 * (size_t)b->jobs, (size_t)(mem / 4 / (2 * BATCH_BYTES)));
+    if (b->max_inflight < (size_t)b->jobs + 1)
+        b->max_inflight = (size_t)b->jobs + 1;
 
     int rc = check_target(out_dir, err);
     if (rc != RECITE_OK)
@@ -908,13 +908,15 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     if ((rc = rc_sorter_init(&b->sorter, (size_t)(mem / 2),
                              opt->tmp_dir ? opt->tmp_dir : b->tmp_dir, err)) != RECITE_OK)
         goto fail;
-    b->cctx = ZSTD_createCCtx();
-    b->zcap = ZSTD_compressBound(RC_TEXT_BLOCK_SIZE);
-    b->block = malloc(RC_TEXT_BLOCK_SIZE);
-    b->zbuf = malloc(b->zcap);
+    if ((rc = rc_text_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
+        goto fail;
+    if (b->dict && !(b->cdict = ZSTD_createCDict(b->dict, b->dict_len, RC_TEXT_LEVEL))) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto fail;
+    }
     b->text_w = malloc(sizeof *b->text_w);
     b->batches = calloc(b->in.sources.n + 1, sizeof *b->batches);
-    if (!b->cctx || !b->block || !b->zbuf || !b->text_w || !b->batches ||
+    if (!b->text_w || !b->batches ||
         !(b->text_w->xs = XXH3_createState()) || RC_VEC_PUSH(b->strings, 0) != RECITE_OK ||
         RC_VEC_PUSH(b->block_table, 0) != RECITE_OK || RC_VEC_PUSH(b->block_table, 0) != RECITE_OK) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -992,13 +994,14 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
                                               "or hidden)");
         goto fail;
     }
-    if ((rc = flush_block(b, err)) != RECITE_OK)
-        goto fail;
-
     section_entry sec[RC_MAX_SECTIONS];
     size_t nsec = 0;
     sec[nsec++] = secw_end(b->text_w, RC_SEC_TEXT_DATA);
-    uint64_t off = b->text_w->off;
+    uint64_t off = align_up(b->text_w->off);
+    secw_begin(b->text_w, b->fd, off);
+    secw_write(b->text_w, b->dict, b->dict_len);
+    sec[nsec++] = secw_end(b->text_w, RC_SEC_TEXT_DICT);
+    off = b->text_w->off;
     unsigned bits = 0;
     if ((rc = write_tables(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
         goto fail;

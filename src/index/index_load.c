@@ -28,6 +28,7 @@ static const struct {
     {RC_SEC_TEXT_DATA, 1}, {RC_SEC_TEXT_BLOCKS, 16}, {RC_SEC_CLUSTERS, RC_CLUSTER_REC_SIZE},
     {RC_SEC_WORKS, RC_WORK_REC_SIZE}, {RC_SEC_MEMBERS, 4}, {RC_SEC_STRINGS, 1},
     {RC_SEC_CHECKPOINTS, 8}, {RC_SEC_POST_DIR, 4}, {RC_SEC_POST_REM, 2}, {RC_SEC_POST_POS, 4},
+    {RC_SEC_TEXT_DICT, 1},
 };
 
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
@@ -264,6 +265,13 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
         goto fail;
     if ((rc = validate_tables(idx, path, err)) != RECITE_OK)
         goto fail;
+    if (idx->sec[RC_SEC_TEXT_DICT].len) {
+        idx->ddict = ZSTD_createDDict(idx->sec[RC_SEC_TEXT_DICT].data, idx->sec[RC_SEC_TEXT_DICT].len);
+        if (!idx->ddict) {
+            rc = corrupt(err, path, "bad text dictionary");
+            goto fail;
+        }
+    }
     *out = idx;
     return RECITE_OK;
 fail:
@@ -275,6 +283,7 @@ void recite_index_close(recite_index *idx)
 {
     if (!idx)
         return;
+    ZSTD_freeDDict(idx->ddict);
     if (idx->map)
         munmap((void *)idx->map, idx->map_len);
     if (idx->fd >= 0)
@@ -408,37 +417,36 @@ static uint64_t block_of(const recite_index *idx, uint64_t off)
 static int get_block(rc_text_reader *r, uint64_t b, const uint8_t **data, size_t *len,
                      recite_error *err)
 {
-    unsigned victim = 0;
-    for (unsigned i = 0; i < RC_BLOCK_CACHE; i++) {
-        if (r->cache[i].block == b + 1) {
-            r->cache[i].stamp = ++r->clock;
-            *data = r->cache[i].data;
-            *len = r->cache[i].len;
-            return RECITE_OK;
-        }
-        if (r->cache[i].stamp < r->cache[victim].stamp)
-            victim = i;
+    unsigned slot = (unsigned)(b % RC_BLOCK_CACHE);
+    if (r->cache[slot].block == b + 1) {
+        r->hits++;
+        *data = r->cache[slot].data;
+        *len = r->cache[slot].len;
+        return RECITE_OK;
     }
+    r->misses++;
     const recite_index *idx = r->idx;
     const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
     uint64_t raw = rc_get_u64(tb + 16 * (b + 1)) - rc_get_u64(tb + 16 * b);
     uint64_t c0 = rc_get_u64(tb + 16 * b + 8), c1 = rc_get_u64(tb + 16 * b + 24);
-    if (!r->cache[victim].data) {
-        r->cache[victim].data = malloc(idx->block_size);
-        if (!r->cache[victim].data)
+    if (!r->cache[slot].data) {
+        r->cache[slot].data = malloc(idx->block_size);
+        if (!r->cache[slot].data)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
-    r->cache[victim].block = 0;
-    size_t got = ZSTD_decompressDCtx(r->dctx, r->cache[victim].data, idx->block_size,
-                                     idx->sec[RC_SEC_TEXT_DATA].data + c0, c1 - c0);
+    r->cache[slot].block = 0;
+    const uint8_t *src = idx->sec[RC_SEC_TEXT_DATA].data + c0;
+    size_t got = idx->ddict ? ZSTD_decompress_usingDDict(r->dctx, r->cache[slot].data,
+                                                         idx->block_size, src, c1 - c0, idx->ddict)
+                            : ZSTD_decompressDCtx(r->dctx, r->cache[slot].data, idx->block_size,
+                                                  src, c1 - c0);
     if (ZSTD_isError(got) || got != raw)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block %llu: %s)",
                             (unsigned long long)b,
                             ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong length");
-    r->cache[victim].block = b + 1;
-    r->cache[victim].len = got;
-    r->cache[victim].stamp = ++r->clock;
-    *data = r->cache[victim].data;
+    r->cache[slot].block = b + 1;
+    r->cache[slot].len = got;
+    *data = r->cache[slot].data;
     *len = got;
     return RECITE_OK;
 }
@@ -503,65 +511,72 @@ void rc_source_window_free(rc_source_window *sw)
     RC_VEC_FREE(sw->bytes);
 }
 
+int rc_source_window_grow(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
+                          uint64_t t_to, recite_error *err)
+{
+    const rc_cluster *cl = &sw->info;
+    const uint64_t chunk = 4096;
+    rc_token tmp[128];
+    int rc;
+    if (t_to > cl->ntokens)
+        t_to = cl->ntokens;
+    while (sw->t_to < t_to) {
+        uint64_t have = sw->bytes_base + sw->bytes.n; /* local offset of the end of bytes read */
+        bool final = have == cl->text_len;
+        /* Tokens come out from the restart point on: the first `skip` precede t_from. */
+        size_t cap = (size_t)RC_MIN((uint64_t)RC_ARRAY_LEN(tmp), t_to - sw->t_to + sw->skip);
+        size_t n = rc_tokenize_prose(tz, sw->bytes.v, sw->bytes.n, final, &sw->st, tmp, cap);
+        for (size_t k = 0; k < n; k++) {
+            if (sw->skip) {
+                sw->skip--;
+                continue;
+            }
+            rc_token t = {tmp[k].hash, tmp[k].start + sw->bytes_base, tmp[k].end + sw->bytes_base};
+            if ((rc = RC_VEC_PUSH(sw->toks, t)) != RECITE_OK)
+                return rc_error_set(err, rc, "out of memory");
+            sw->t_to++;
+        }
+        if (n == cap)
+            continue;
+        if (final) /* the whole text was tokenized and the token count falls short */
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (cluster %u has fewer tokens than recorded)",
+                                sw->cluster);
+        /* The tokenizer needs more bytes to finish the next token. */
+        uint64_t want = RC_MIN(cl->text_len, have + chunk);
+        if ((rc = RC_VEC_RESERVE(sw->bytes, want - sw->bytes_base)) != RECITE_OK)
+            return rc_error_set(err, rc, "out of memory");
+        if ((rc = rc_text_read(r, cl->text_offset + have, cl->text_offset + want,
+                               sw->bytes.v + sw->bytes.n, err)) != RECITE_OK)
+            return rc;
+        sw->bytes.n = want - sw->bytes_base;
+    }
+    return RECITE_OK;
+}
+
 int rc_source_window_load(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
                           uint32_t cluster, uint64_t t_from, uint64_t t_to, recite_error *err)
 {
     const recite_index *idx = r->idx;
-    rc_cluster cl;
-    rc_index_cluster(idx, cluster, &cl);
-    if (t_to > cl.ntokens)
-        t_to = cl.ntokens;
+    sw->valid = false;
+    sw->cluster = cluster;
+    rc_index_cluster(idx, cluster, &sw->info);
+    if (t_to > sw->info.ntokens)
+        t_to = sw->info.ntokens;
     if (t_from > t_to)
         t_from = t_to;
-    sw->cluster = cluster;
+    /* Restart at the checkpoint at or before t_from. */
+    uint64_t cpi = t_from / RC_CHECKPOINT_EVERY;
+    uint64_t byte0 = 0;
+    if (sw->info.ntokens)
+        byte0 = rc_get_u64(idx->sec[RC_SEC_CHECKPOINTS].data + 8 * (sw->info.checkpoint0 + cpi));
     sw->toks.n = 0;
     sw->bytes.n = 0;
-    sw->t_from = t_from;
-    sw->t_to = t_from;
-    if (t_from == t_to) {
-        sw->bytes_base = 0;
-        return RECITE_OK;
-    }
-    /* Restart at the checkpoint at or before t_from: byte offset and token number. */
-    uint64_t cpi = t_from / RC_CHECKPOINT_EVERY;
-    uint64_t byte0 = rc_get_u64(idx->sec[RC_SEC_CHECKPOINTS].data + 8 * (cl.checkpoint0 + cpi));
-    uint64_t tok = cpi * RC_CHECKPOINT_EVERY;
     sw->bytes_base = byte0;
-    rc_tok_state st = {0, byte0 == 0};
-    uint64_t have = byte0; /* local offset of the end of bytes loaded */
-    const uint64_t chunk = 16 * 1024;
-    rc_token tmp[256];
-    int rc;
-    while (tok < t_to) {
-        bool final = have == cl.text_len;
-        if (!final) {
-            uint64_t want = RC_MIN(cl.text_len, have + chunk);
-            if ((rc = RC_VEC_RESERVE(sw->bytes, want - byte0)) != RECITE_OK)
-                return rc_error_set(err, rc, "out of memory");
-            if ((rc = rc_text_read(r, cl.text_offset + have, cl.text_offset + want,
-                                   sw->bytes.v + (have - byte0), err)) != RECITE_OK)
-                return rc;
-            have = want;
-            sw->bytes.n = have - byte0;
-            final = have == cl.text_len;
-        }
-        for (;;) {
-            size_t cap = (size_t)RC_MIN((uint64_t)RC_ARRAY_LEN(tmp), t_to - tok);
-            size_t n = rc_tokenize_prose(tz, sw->bytes.v, sw->bytes.n, final, &st, tmp, cap);
-            for (size_t k = 0; k < n; k++, tok++) {
-                if (tok < t_from)
-                    continue;
-                rc_token t = {tmp[k].hash, tmp[k].start + byte0, tmp[k].end + byte0};
-                if ((rc = RC_VEC_PUSH(sw->toks, t)) != RECITE_OK)
-                    return rc_error_set(err, rc, "out of memory");
-            }
-            if (n < cap || tok >= t_to)
-                break;
-        }
-        if (final && tok < t_to)
-            return rc_error_set(err, RECITE_EFORMAT,
-                                "corrupt index (cluster %u has fewer tokens than recorded)", cluster);
-    }
-    sw->t_to = tok;
-    return RECITE_OK;
+    sw->st = (rc_tok_state){0, byte0 == 0};
+    sw->t_from = sw->t_to = t_from;
+    sw->skip = t_from - cpi * RC_CHECKPOINT_EVERY;
+    int rc = rc_source_window_grow(r, tz, sw, t_to, err);
+    sw->valid = rc == RECITE_OK;
+    return rc;
 }

@@ -23,6 +23,8 @@ void rc_work_out_free(rc_work_out *out)
     free(out->text);
     RC_VEC_FREE(out->fps);
     RC_VEC_FREE(out->checkpoints);
+    RC_VEC_FREE(out->zdata);
+    RC_VEC_FREE(out->zblocks);
     memset(out, 0, sizeof *out);
 }
 
@@ -199,7 +201,8 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     }
     out->content = rc_hash128_of(out->text, out->text_len);
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
-    if (rc_work_fingerprint(ctx, out) != RECITE_OK)
+    if (rc_work_fingerprint(ctx, out) != RECITE_OK ||
+        rc_text_compress(ctx->cctx, ctx->cdict, out->text, out->text_len, out) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
     return RECITE_OK;
 }

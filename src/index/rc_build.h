@@ -65,6 +65,9 @@ typedef struct rc_work_out {
     uint64_t invalid_utf8;
     RC_VEC(rc_fp) fps;                /* winnowed fingerprints */
     RC_VEC(uint64_t) checkpoints;     /* byte offset to restart at for tokens 0, 128, 256, ... */
+    RC_VEC(uint8_t) zdata;            /* the text as zstd frames, one per block */
+    RC_VEC(uint32_t) zblocks;         /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
+                                         the last one the rest) */
 } rc_work_out;
 
 /* Per-thread scratch for loading works. */
@@ -72,6 +75,8 @@ typedef struct rc_work_ctx {
     rc_tokenizer tz;
     rc_token toks[4096];
     unsigned kgram, window;
+    ZSTD_CCtx *cctx;
+    const ZSTD_CDict *cdict; /* shared by all workers; NULL without a dictionary */
 } rc_work_ctx;
 
 /* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)
@@ -82,6 +87,18 @@ void rc_work_out_free(rc_work_out *out);
 
 /* Tokenizes and winnows text already in out->text (used by rc_work_load; exposed for tests). */
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);
+
+/* ==== stored text (index_text.c) ==== */
+
+/* Trains a zstd dictionary on a deterministic sample of the inputs (pieces of
+ * RC_TEXT_BLOCK_SIZE spread over all bytes), so that small blocks compress about as well as
+ * large ones. Leaves *dict NULL (no dictionary) for small libraries. */
+int rc_text_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_error *err);
+
+/* Compresses text into blocks of RC_TEXT_BLOCK_SIZE bytes (the last may be shorter), one zstd
+ * frame each, appending to out->zdata and out->zblocks. */
+int rc_text_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
+                     rc_work_out *out);
 
 /* ==== external sort of postings ==== */
 

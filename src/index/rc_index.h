@@ -22,7 +22,8 @@
 #define RC_DATA_OFFSET (RC_HEADER_SIZE + RC_MAX_SECTIONS * RC_SECTION_ENTRY_SIZE) /* 640 */
 #define RC_SECTION_ALIGN 64u
 
-#define RC_TEXT_BLOCK_SIZE (32u * 1024u)
+#define RC_TEXT_BLOCK_SIZE 4096u
+#define RC_TEXT_LEVEL 3
 #define RC_CHECKPOINT_EVERY 128u
 #define RC_POSTING_REM_BITS 16u
 
@@ -37,7 +38,8 @@ enum rc_section_id {
     RC_SEC_POST_DIR = 8,    /* (nbuckets + 1) x u32: first posting of each bucket */
     RC_SEC_POST_REM = 9,    /* npostings x u16: hash bits after the bucket bits */
     RC_SEC_POST_POS = 10,   /* npostings x u32: global token position of the k-gram */
-    RC_SEC_COUNT_ = 11
+    RC_SEC_TEXT_DICT = 11,  /* zstd dictionary of the text blocks (may be empty) */
+    RC_SEC_COUNT_ = 12
 };
 
 /* Header fields (offsets into the 128-byte header). */
@@ -97,6 +99,7 @@ struct recite_index {
     uint64_t nblocks;
     unsigned bucket_bits;
     uint64_t block_size;
+    ZSTD_DDict *ddict; /* NULL when the index has no dictionary */
 };
 
 /* Cluster record i (i < nclusters). */
@@ -124,18 +127,19 @@ static inline uint16_t rc_posting_rem(uint64_t h, unsigned bucket_bits)
 
 /* ==== reading stored text ==== */
 
-/* Per-thread reader state: a decompression context and a small cache of decoded blocks. */
-#define RC_BLOCK_CACHE 8
+/* Per-thread reader state: a decompression context and a direct-mapped cache of decoded
+ * blocks (slot = block mod size; slots are allocated on first use). Boilerplate makes the same
+ * blocks come back check after check, so the cache pays for itself in a serving loop. */
+#define RC_BLOCK_CACHE 2048 /* x 4 KiB = 8 MiB per reader at most */
 typedef struct rc_text_reader {
     const recite_index *idx;
     ZSTD_DCtx *dctx;
     struct {
         uint64_t block; /* block number + 1; 0 = empty slot */
-        uint64_t stamp;
         uint8_t *data;
         size_t len;
     } cache[RC_BLOCK_CACHE];
-    uint64_t clock;
+    uint64_t hits, misses;
 } rc_text_reader;
 
 int rc_text_reader_init(rc_text_reader *r, const recite_index *idx);
@@ -146,18 +150,27 @@ int rc_text_read(rc_text_reader *r, uint64_t start, uint64_t end, uint8_t *out,
                  recite_error *err);
 
 /* Tokens [t_from, t_to) of a cluster (local token numbers, clipped to the cluster), with byte
- * offsets local to the cluster's text. The bytes read are kept in `bytes` starting at local
- * offset `*bytes_base`, so callers can compare and quote them. */
+ * offsets local to the cluster's text. The bytes read are kept in `bytes`, starting at local
+ * offset `bytes_base`, so callers can compare and quote them. A window can grow to the right
+ * without tokenizing again what it holds. */
 typedef struct rc_source_window {
     uint32_t cluster;
+    rc_cluster info;
     uint64_t t_from, t_to;           /* tokens held: [t_from, t_to) */
     RC_VEC(rc_token) toks;
     RC_VEC(uint8_t) bytes;
     uint64_t bytes_base;             /* local byte offset of bytes.v[0] */
+    rc_tok_state st;                 /* where tokenizing continues, relative to bytes.v */
+    uint64_t skip;                   /* tokens still to drop before t_from (after a restart) */
+    bool valid;
 } rc_source_window;
 
+/* Loads tokens [t_from, t_to) of `cluster`, restarting at the checkpoint before t_from. */
 int rc_source_window_load(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
                           uint32_t cluster, uint64_t t_from, uint64_t t_to, recite_error *err);
+/* Extends a loaded window up to token t_to (clipped to the cluster). */
+int rc_source_window_grow(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
+                          uint64_t t_to, recite_error *err);
 void rc_source_window_free(rc_source_window *sw);
 
 #endif /* RC_INDEX_H */

@@ -197,21 +197,26 @@ int recite_checker_feed(recite_checker *c, const char *bytes, size_t len, recite
 
 /* ==== extension against the stored text ==== */
 
-/* Source token t of cluster cl, loading the window around it when needed; `ahead` says which
- * way extension is going so the window extends in that direction. */
+/* Source token t of cluster cl. The window grows geometrically ahead of an extension going
+ * right and is reloaded from an earlier checkpoint for one going left, so a run of n tokens
+ * costs O(n) tokenizing; most seeds (chance k-grams, short boilerplate) need only a few dozen. */
 static int src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
                    recite_error *err)
 {
     rc_source_window *sw = &c->sw;
-    if (sw->cluster != cl || t < sw->t_from || t >= sw->t_to || sw->toks.n == 0) {
-        uint64_t from = ahead ? (t > 64 ? t - 64 : 0) : (t > 1024 ? t - 1024 : 0);
-        uint64_t to = ahead ? t + 1024 : t + 64;
-        int rc = rc_source_window_load(&c->reader, &c->tz, sw, cl, from, to, err);
-        if (rc != RECITE_OK)
-            return rc;
-        if (t < sw->t_from || t >= sw->t_to)
-            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
+    int rc = RECITE_OK;
+    if (!sw->valid || sw->cluster != cl || t < sw->t_from || t > sw->t_to + 256) {
+        uint64_t back = ahead ? 16 : 256;
+        rc = rc_source_window_load(&c->reader, &c->tz, sw, cl, t > back ? t - back : 0,
+                                   t + (ahead ? 64 : 16), err);
+    } else if (t >= sw->t_to) {
+        uint64_t held = sw->t_to - sw->t_from;
+        rc = rc_source_window_grow(&c->reader, &c->tz, sw, t + RC_MAX(held, (uint64_t)64), err);
     }
+    if (rc != RECITE_OK)
+        return rc;
+    if (t < sw->t_from || t >= sw->t_to)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
     *out = &sw->toks.v[t - sw->t_from];
     return RECITE_OK;
 }

@@ -8,6 +8,7 @@
 #include "rc_text.h"
 
 #include <utf8proc.h>
+#define XXH_INLINE_ALL
 #include <xxhash.h>
 
 /* ==== UTF-8 decoding ==== */
@@ -69,6 +70,14 @@ uint64_t rc_utf8_count_invalid(const uint8_t *s, size_t len)
     uint64_t n = 0;
     size_t i = 0;
     while (i < len) {
+        if (i + 8 <= len) { /* skip ASCII eight bytes at a time */
+            uint64_t v;
+            memcpy(&v, s + i, 8);
+            if (!(v & 0x8080808080808080ULL)) {
+                i += 8;
+                continue;
+            }
+        }
         if (s[i] < 0x80) {
             i++;
             continue;
