@@ -181,7 +181,9 @@ typedef struct recite_match {
     uint32_t tokens;               /* matched tokens of the checked text */
     recite_kind kind;
     double similarity;             /* 1.0 for exact and normalized */
-    int common;                    /* boilerplate: not yet computed, always 0 */
+    int common;                    /* common language: most of its k-grams occur in 64 or more
+                                      distinct texts of the index, and the output does not
+                                      reproduce most of the work (coverage < 0.5) */
 } recite_match;
 
 typedef struct recite_work_hit {
@@ -190,6 +192,7 @@ typedef struct recite_work_hit {
     uint64_t tokens_covered;  /* distinct tokens of the work covered by the spans */
     uint32_t longest_tokens;
     double coverage;          /* tokens_covered / work tokens */
+    int common;               /* every span reported for it is common language */
 } recite_work_hit;
 
 typedef struct recite_result {
@@ -201,6 +204,8 @@ typedef struct recite_result {
     size_t nworks;
     int truncated;              /* a limit was hit; the result may be incomplete */
     uint64_t invalid_utf8;      /* bytes that were not valid UTF-8 */
+    uint64_t common_others;     /* further works that share only common language with the text:
+                                   counted, not itemized (a few such works are itemized) */
 } recite_result;
 
 #define RECITE_CHECK_OPTIONS_VERSION 1
@@ -210,9 +215,12 @@ typedef struct recite_check_options {
     unsigned min_tokens;  /* 0 = the index's guarantee; below it is refused with RECITE_EINVAL */
     uint32_t max_matches; /* 0 = 10000; further matches set `truncated` */
     uint32_t max_postings;/* 0 = 100000; seeds beyond this per check set `truncated` */
+    uint32_t max_candidates; /* 0 = 1000: works verified per check beyond which the rest (with
+                                the fewest seeds) are dropped and `truncated` is set */
+    uint32_t common_sample;  /* 0 = 8: works itemized for spans of common language only */
 } recite_check_options;
 
-#define RECITE_CHECK_OPTIONS_INIT {RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0}
+#define RECITE_CHECK_OPTIONS_INIT {RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0}
 
 typedef struct recite_checker recite_checker;
 

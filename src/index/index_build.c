@@ -559,16 +559,38 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
     uint64_t pos_off = align_up(rem_off + n * 2);
     secw_begin(w, b->fd, rem_off);
     secw_begin(pos_w, b->fd, pos_off);
+    /* Postings come out grouped by fingerprint; each group is held until its number of
+     * distinct texts (clusters, increasing within a group) is known. */
+    RC_VEC(rc_posting_rec) group = {0};
     rc_posting_rec r;
-    while ((rc = rc_sorter_next(&b->sorter, &r, err)) == 1) {
-        uint64_t bk = bits ? r.hash >> (64 - bits) : 0;
-        dir[bk + 1]++;
-        uint8_t v[4];
-        rc_put_u16(v, rc_posting_rem(r.hash, bits));
-        secw_write(w, v, 2);
-        rc_put_u32(v, r.gpos);
-        secw_write(pos_w, v, 4);
+    for (;;) {
+        rc = rc_sorter_next(&b->sorter, &r, err);
+        if (rc < 0)
+            break;
+        if (group.n && (rc == 0 || r.hash != group.v[0].hash)) {
+            uint64_t texts = 1;
+            for (size_t i = 1; i < group.n; i++)
+                texts += group.v[i].cluster != group.v[i - 1].cluster;
+            unsigned df = rc_df_class(texts);
+            for (size_t i = 0; i < group.n; i++) {
+                uint64_t bk = bits ? group.v[i].hash >> (64 - bits) : 0;
+                dir[bk + 1]++;
+                uint8_t v[4];
+                rc_put_u16(v, rc_posting_rem(group.v[i].hash, bits, df));
+                secw_write(w, v, 2);
+                rc_put_u32(v, group.v[i].gpos);
+                secw_write(pos_w, v, 4);
+            }
+            group.n = 0;
+        }
+        if (rc == 0)
+            break;
+        if (RC_VEC_PUSH(group, r) != RECITE_OK) {
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            break;
+        }
     }
+    RC_VEC_FREE(group);
     section_entry rem = secw_end(w, RC_SEC_POST_REM);
     section_entry pos = secw_end(pos_w, RC_SEC_POST_POS);
     int werr = w->errnum ? w->errnum : pos_w->errnum;

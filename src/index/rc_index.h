@@ -25,7 +25,15 @@
 #define RC_TEXT_BLOCK_SIZE 4096u
 #define RC_TEXT_LEVEL 3
 #define RC_CHECKPOINT_EVERY 128u
-#define RC_POSTING_REM_BITS 16u
+#define RC_POSTING_REM_BITS 14u /* hash bits kept per posting after the bucket bits */
+
+/* Document frequency of a fingerprint (distinct texts holding it), kept as a 2-bit class in the
+ * low bits of each posting's u16: 0 = one text, 1 = 2-7, 2 = 8-63, 3 = 64 or more (common). */
+#define RC_DF_COMMON 3u
+static inline unsigned rc_df_class(uint64_t texts)
+{
+    return texts <= 1 ? 0u : texts < 8 ? 1u : texts < 64 ? 2u : 3u;
+}
 
 enum rc_section_id {
     RC_SEC_TEXT_DATA = 1,   /* zstd frames, one per text block */
@@ -36,7 +44,7 @@ enum rc_section_id {
     RC_SEC_STRINGS = 6,     /* NUL-terminated UTF-8 strings; offset 0 is the empty string */
     RC_SEC_CHECKPOINTS = 7, /* u64 byte offsets, local to a cluster's text */
     RC_SEC_POST_DIR = 8,    /* (nbuckets + 1) x u32: first posting of each bucket */
-    RC_SEC_POST_REM = 9,    /* npostings x u16: hash bits after the bucket bits */
+    RC_SEC_POST_REM = 9,    /* npostings x u16: 14 hash bits after the bucket bits, 2 bits DF */
     RC_SEC_POST_POS = 10,   /* npostings x u32: global token position of the k-gram */
     RC_SEC_TEXT_DICT = 11,  /* zstd dictionary of the text blocks (may be empty) */
     RC_SEC_COUNT_ = 12
@@ -120,9 +128,11 @@ static inline uint64_t rc_index_bucket(const recite_index *idx, uint64_t h, uint
     return *end - *first;
 }
 
-static inline uint16_t rc_posting_rem(uint64_t h, unsigned bucket_bits)
+/* The u16 stored for a posting of fingerprint h: 14 hash bits, then the DF class. */
+static inline uint16_t rc_posting_rem(uint64_t h, unsigned bucket_bits, unsigned df_class)
 {
-    return (uint16_t)(h >> (64 - bucket_bits - RC_POSTING_REM_BITS));
+    uint64_t rem = (h >> (64 - bucket_bits - RC_POSTING_REM_BITS)) & ((1u << RC_POSTING_REM_BITS) - 1);
+    return (uint16_t)((rem << 2) | df_class);
 }
 
 /* ==== reading stored text ==== */

@@ -105,6 +105,7 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
     bad |= set(o, "tokens_covered", json_integer((json_int_t)h->tokens_covered));
     bad |= set(o, "work_tokens", json_integer((json_int_t)info.tokens));
     bad |= set(o, "extent", json_string(h->coverage >= WHOLE_WORK_COVERAGE ? "whole" : "portion"));
+    bad |= set(o, "common", json_boolean(h->common));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -134,6 +135,7 @@ static json_t *result_json(const recite_index *idx, const char *input_name,
     bad |= set(o, "works", ws);
     ws = NULL;
     bad |= set(o, "truncated", json_boolean(res->truncated));
+    bad |= set(o, "common_others", json_integer((json_int_t)res->common_others));
     bad |= set(o, "invalid_utf8_bytes", json_integer((json_int_t)res->invalid_utf8));
     json_decref(ms);
     json_decref(ws);
@@ -274,6 +276,8 @@ int recite_report_text(const recite_index *idx, const char *input_name, const ch
                   kind_name(m->kind));
         if (m->kind == RECITE_KIND_NEAR)
             sb_printf(&sb, " %.2f", m->similarity);
+        if (m->common)
+            sb_printf(&sb, "  common");
         uint32_t nmem;
         recite_index_cluster_members(idx, info.cluster, &nmem);
         if (nmem > 1)
@@ -287,12 +291,16 @@ int recite_report_text(const recite_index *idx, const char *input_name, const ch
         const recite_work_hit *h = &res->works[i];
         recite_work_info info;
         recite_index_work(idx, h->work, &info);
-        sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu tokens (%.1f%%), longest %u, %s\n", in,
+        sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu tokens (%.1f%%), longest %u, %s%s\n", in,
                   info.id, h->matches, h->matches == 1 ? "" : "s",
                   (unsigned long long)h->tokens_covered, (unsigned long long)info.tokens,
                   100.0 * h->coverage, h->longest_tokens,
-                  h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion");
+                  h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion",
+                  h->common ? ", common language only" : "");
     }
+    if (res->common_others)
+        sb_printf(&sb, "%s: %llu more works share only common language with it (not listed)\n", in,
+                  (unsigned long long)res->common_others);
     if (res->nmatches)
         sb_printf(&sb, "%s: %s  %zu match%s in %zu work%s; %llu tokens checked%s\n", in,
                   verdict_of(res), res->nmatches, res->nmatches == 1 ? "" : "es", res->nworks,

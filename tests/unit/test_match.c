@@ -215,6 +215,55 @@ static void test_repetitive_text_is_bounded(void **state)
     free(rep);
 }
 
+/* A header shared by 100 works is common language: it does not raise the verdict, a sample of
+ * the works holding it is itemized and the rest counted; the work whose own body is copied is
+ * reported as a specific match. */
+static void test_boilerplate_fanout(void **state)
+{
+    fixture *f = *state;
+    const char *header = "This file is part of the example library. It is distributed in the "
+                         "hope that it will be useful, but without any warranty; without even "
+                         "the implied warranty of merchantability or fitness for a purpose.\n";
+    char body[1024], name[32], *target = NULL;
+    for (int i = 0; i < 100; i++) {
+        /* The header is a minor part of each work (coverage < 0.5 when only it is copied). */
+        snprintf(body, sizeof body, "%sThe body of file %d computes value%d from input%d using "
+                 "method%d and reports result%d to caller%d with flag%d set. Then it frees "
+                 "buffer%d, closes handle%d, logs event%d, updates counter%d and returns "
+                 "status%d to its caller%d, which retries operation%d at most limit%d times "
+                 "before giving up on request%d for good.\n",
+                 header, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i, i);
+        snprintf(name, sizeof name, "f%03d.c", i);
+        put(f, name, body, strlen(body));
+        if (i == 42)
+            target = strdup(body);
+    }
+    open_index(f, 0);
+    const recite_result *res = check(f, header);
+    assert_true(res->nmatches >= 1);
+    for (size_t i = 0; i < res->nmatches; i++)
+        assert_true(res->matches[i].common);
+    assert_int_equal(res->nworks, 8);
+    assert_int_equal(res->common_others, 92);
+    assert_false(res->truncated);
+
+    res = check(f, target);
+    bool specific = false;
+    for (size_t i = 0; i < res->nmatches; i++) {
+        const recite_match *m = &res->matches[i];
+        if (!m->common) {
+            specific = true;
+            assert_non_null(strstr(work_id(f, m->work), "f042.c"));
+            assert_int_equal(m->out_start, 0);
+            assert_int_equal(m->out_end, strlen(target) - 2); /* up to "good" */
+        }
+    }
+    assert_true(specific);
+    assert_true(res->works[0].coverage == 1.0);
+    assert_false(res->works[0].common);
+    free(target);
+}
+
 /* ==== the brute-force reference ==== */
 
 typedef struct run {
@@ -627,6 +676,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_min_tokens_guarantee, setup, teardown),
         cmocka_unit_test_setup_teardown(test_whole_work_coverage_and_clusters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repetitive_text_is_bounded, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_boilerplate_fanout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_random_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_debian_licenses, setup, teardown),
     };

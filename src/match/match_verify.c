@@ -1,0 +1,190 @@
+/*
+ * match_verify.c — turns seeds into verified runs: each group of seeds on one diagonal of one
+ * work is extended token by token against the work's stored text (decompressed and tokenized
+ * on demand around the seed), so a hash collision can never produce a match; then each run is
+ * classified as exact (same bytes), normalized (same words and normalized punctuation) or near
+ * (same words, different punctuation).
+ */
+#include "rc_match.h"
+
+#include <stdlib.h>
+
+#define MAX_COMPARE_STEPS (64u << 20) /* token comparisons per check before `truncated` */
+
+/* ==== extension against the stored text ==== */
+
+/* Source token t of cluster cl. The window grows geometrically ahead of an extension going
+ * right and is reloaded from an earlier checkpoint for one going left, so a run of n tokens
+ * costs O(n) tokenizing; most seeds (chance k-grams, short boilerplate) need only a few dozen. */
+static int src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
+                   recite_error *err)
+{
+    rc_source_window *sw = &c->sw;
+    int rc = RECITE_OK;
+    if (!sw->valid || sw->cluster != cl || t < sw->t_from || t > sw->t_to + 256) {
+        uint64_t back = ahead ? 16 : 256;
+        rc = rc_source_window_load(&c->reader, &c->tz, sw, cl, t > back ? t - back : 0,
+                                   t + (ahead ? 64 : 16), err);
+    } else if (t >= sw->t_to) {
+        uint64_t held = sw->t_to - sw->t_from;
+        rc = rc_source_window_grow(&c->reader, &c->tz, sw, t + RC_MAX(held, (uint64_t)64), err);
+    }
+    if (rc != RECITE_OK)
+        return rc;
+    if (t < sw->t_from || t >= sw->t_to)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
+    *out = &sw->toks.v[t - sw->t_from];
+    return RECITE_OK;
+}
+
+static int extend(recite_checker *c, uint32_t cl, const rc_cluster *info, uint32_t q, uint64_t s,
+                  rc_raw_match *m, recite_error *err)
+{
+    const rc_token *t;
+    int rc;
+    uint64_t nq = c->toks.n;
+    uint64_t right = 0, left = 0;
+    while (q + right < nq && s + right < info->ntokens) {
+        if ((rc = src_tok(c, cl, s + right, true, &t, err)) != RECITE_OK)
+            return rc;
+        if (t->hash != c->toks.v[q + right].hash)
+            break;
+        right++;
+    }
+    uint64_t end_byte = 0;
+    if (right) {
+        if ((rc = src_tok(c, cl, s + right - 1, false, &t, err)) != RECITE_OK)
+            return rc;
+        end_byte = t->end;
+    }
+    while (left < q && left < s) {
+        if ((rc = src_tok(c, cl, s - left - 1, false, &t, err)) != RECITE_OK)
+            return rc;
+        if (t->hash != c->toks.v[q - left - 1].hash)
+            break;
+        left++;
+    }
+    c->steps += left + right + 1;
+    m->cluster = cl;
+    m->common = false;
+    m->q0 = (uint32_t)(q - left);
+    m->len = (uint32_t)(left + right);
+    m->s0 = s - left;
+    if (m->len == 0)
+        return RECITE_OK;
+    if ((rc = src_tok(c, cl, m->s0, true, &t, err)) != RECITE_OK)
+        return rc;
+    m->src_start = t->start;
+    if (!right) {
+        if ((rc = src_tok(c, cl, m->s0 + m->len - 1, false, &t, err)) != RECITE_OK)
+            return rc;
+        end_byte = t->end;
+    }
+    m->src_end = end_byte;
+    return RECITE_OK;
+}
+
+int rc_match_find_runs(recite_checker *c, recite_error *err)
+{
+    size_t i = 0;
+    while (i < c->seeds.n) {
+        uint32_t cl = c->seeds.v[i].cluster;
+        rc_cluster info;
+        rc_index_cluster(c->idx, cl, &info);
+        int64_t diag = (int64_t)c->seeds.v[i].gpos - (int64_t)c->seeds.v[i].q;
+        uint64_t covered = 0; /* output tokens below this are inside a run on this diagonal */
+        for (; i < c->seeds.n && c->seeds.v[i].cluster == cl &&
+               (int64_t)c->seeds.v[i].gpos - (int64_t)c->seeds.v[i].q == diag;
+             i++) {
+            const rc_seed *sd = &c->seeds.v[i];
+            if (sd->q < covered)
+                continue;
+            if (c->steps > MAX_COMPARE_STEPS || c->raw.n >= (size_t)c->max_matches * 4) {
+                c->truncated = true;
+                return RECITE_OK;
+            }
+            rc_raw_match m;
+            int rc = extend(c, cl, &info, sd->q, sd->gpos - info.token_base, &m, err);
+            if (rc != RECITE_OK)
+                return rc;
+            covered = (uint64_t)sd->q + 1;
+            if (m.q0 + m.len > covered)
+                covered = m.q0 + m.len;
+            if (m.len >= c->min_tokens && RC_VEC_PUSH(c->raw, m) != RECITE_OK)
+                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        }
+    }
+    return RECITE_OK;
+}
+
+/* ==== classification ==== */
+
+/* Compares the punctuation of the two spans token by token; returns how many tokens differ. */
+static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *src, uint64_t src_base,
+                       uint64_t *diffs, recite_error *err)
+{
+    *diffs = 0;
+    const rc_token *st, *st_next;
+    for (uint32_t i = 0; i < m->len; i++) {
+        const rc_token *ot = &c->toks.v[m->q0 + i];
+        uint64_t o_end = i + 1 < m->len ? c->toks.v[m->q0 + i + 1].start : ot->end;
+        int rc = src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+        if (rc != RECITE_OK)
+            return rc;
+        uint64_t s_start = st->start, s_end = st->end;
+        if (i + 1 < m->len) {
+            if ((rc = src_tok(c, m->cluster, m->s0 + i + 1, true, &st_next, err)) != RECITE_OK)
+                return rc;
+            s_end = st_next->start;
+        }
+        size_t na = rc_punct_signature(c->text.v, c->text.n, ot->start, o_end, c->sig_a, RC_SIG_CAP);
+        size_t nb = rc_punct_signature(src, (size_t)(m->src_end - src_base),
+                                       (size_t)(s_start - src_base), (size_t)(s_end - src_base),
+                                       c->sig_b, RC_SIG_CAP);
+        if (na != nb || memcmp(c->sig_a, c->sig_b, na) != 0)
+            (*diffs)++;
+    }
+    return RECITE_OK;
+}
+
+int rc_match_classify(recite_checker *c, const rc_raw_match *m, recite_match *out,
+                          recite_error *err)
+{
+    rc_cluster info;
+    rc_index_cluster(c->idx, m->cluster, &info);
+    const uint32_t *members = (const uint32_t *)(const void *)(c->idx->sec[RC_SEC_MEMBERS].data +
+                                                               4 * (uint64_t)info.member0);
+    out->work = members[0];
+    out->out_start = c->toks.v[m->q0].start;
+    out->out_end = c->toks.v[m->q0 + m->len - 1].end;
+    out->src_start = m->src_start;
+    out->src_end = m->src_end;
+    out->src_token = m->s0;
+    out->tokens = m->len;
+    out->common = m->common;
+    out->similarity = 1.0;
+
+    uint64_t slen = m->src_end - m->src_start;
+    if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    int rc = rc_text_read(&c->reader, info.text_offset + m->src_start, info.text_offset + m->src_end,
+                          c->srcbuf.v, err);
+    if (rc != RECITE_OK)
+        return rc;
+    if (slen == out->out_end - out->out_start &&
+        memcmp(c->srcbuf.v, c->text.v + out->out_start, slen) == 0) {
+        out->kind = RECITE_KIND_EXACT;
+        return RECITE_OK;
+    }
+    uint64_t diffs;
+    if ((rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, &diffs, err)) != RECITE_OK)
+        return rc;
+    if (diffs == 0) {
+        out->kind = RECITE_KIND_NORMALIZED;
+    } else {
+        out->kind = RECITE_KIND_NEAR;
+        out->similarity = (double)m->len / (double)(m->len + diffs);
+    }
+    return RECITE_OK;
+}
+

@@ -1,0 +1,66 @@
+/*
+ * rc_match.h — internals of the checker shared by its two files: checker.c (the stream, seed
+ * lookup, candidate selection, merging and figures) and match_verify.c (extension of seeds
+ * against the stored text and classification of the runs found).
+ */
+#ifndef RC_MATCH_H
+#define RC_MATCH_H
+
+#include "../fingerprint/rc_fingerprint.h"
+#include "../index/rc_index.h"
+
+#define RC_SIG_CAP 256
+#define RC_NO_POSTINGS 0xff /* kgram_df value of an output k-gram found nowhere in the index */
+
+typedef struct rc_seed {
+    uint64_t gpos;    /* global token number in the index */
+    uint32_t q;       /* token number in the checked text */
+    uint32_t cluster; /* filled in by candidate selection */
+} rc_seed;
+
+typedef struct rc_raw_match {
+    uint32_t cluster;
+    uint32_t q0, len;
+    uint64_t s0; /* local token number in the cluster */
+    uint64_t src_start, src_end;
+    bool common;
+} rc_raw_match;
+
+struct recite_checker {
+    const recite_index *idx;
+    unsigned min_tokens;
+    uint32_t max_matches, max_postings, max_candidates, common_sample;
+
+    rc_tokenizer tz;
+    rc_text_reader reader;
+    rc_source_window sw;
+
+    /* the stream */
+    RC_VEC(uint8_t) text;
+    rc_tok_state st;
+    RC_VEC(rc_token) toks;
+    RC_VEC(uint8_t) kgram_df; /* per output k-gram: DF class of its postings, or RC_NO_POSTINGS */
+    RC_VEC(rc_seed) seeds;
+    bool truncated;
+    bool finished; /* finish() ran: the next feed starts a new text */
+    uint64_t steps;
+    uint64_t common_others;
+
+    /* results */
+    RC_VEC(rc_raw_match) raw;
+    RC_VEC(recite_match) matches;
+    RC_VEC(recite_work_hit) works;
+    RC_VEC(uint8_t) srcbuf;
+    recite_result result;
+    uint8_t sig_a[RC_SIG_CAP], sig_b[RC_SIG_CAP];
+};
+
+/* Extends the seeds (sorted by cluster, diagonal, output position) into maximal runs of equal
+ * tokens, appending those of at least min_tokens to c->raw. */
+int rc_match_find_runs(recite_checker *c, recite_error *err);
+
+/* Fills `out` for a run: offsets, representative work, kind and similarity. */
+int rc_match_classify(recite_checker *c, const rc_raw_match *m, recite_match *out,
+                      recite_error *err);
+
+#endif /* RC_MATCH_H */
