@@ -81,12 +81,12 @@ typedef enum {
 #define RECITE_BUILD_OPTIONS_VERSION 1
 
 typedef struct recite_build_options {
-    unsigned version;     /* RECITE_BUILD_OPTIONS_VERSION */
-    unsigned jobs;        /* worker threads; 0 = number of online CPUs */
-    uint64_t mem_budget;  /* bytes of memory the build may use; 0 = 1 GiB */
-    unsigned min_tokens;  /* guaranteed detection length in tokens; 0 = 12 */
-    recite_mode mode;     /* only RECITE_MODE_PROSE for now */
-    const char *tmp_dir;  /* where spill files go; NULL = next to the output directory */
+    unsigned version;    /* RECITE_BUILD_OPTIONS_VERSION */
+    unsigned jobs;       /* worker threads; 0 = number of online CPUs */
+    uint64_t mem_budget; /* bytes of memory the build may use; 0 = 1 GiB */
+    unsigned min_tokens; /* guaranteed detection length in tokens; 0 = 12 */
+    recite_mode mode;    /* only RECITE_MODE_PROSE for now */
+    const char *tmp_dir; /* where spill files go; NULL = next to the output directory */
     /* Called from the building thread about twice a second; may be NULL. */
     void (*progress)(const recite_build_progress *p, void *user);
     /* Called for each input that is skipped or flagged; may be NULL. */
@@ -94,7 +94,10 @@ typedef struct recite_build_options {
     void *user;
 } recite_build_options;
 
-#define RECITE_BUILD_OPTIONS_INIT {RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL}
+#define RECITE_BUILD_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL           \
+    }
 
 typedef struct recite_build_stats {
     uint64_t works;        /* work ids in the index */
@@ -132,11 +135,11 @@ typedef struct recite_index_stats {
     uint64_t works, clusters, tokens, text_bytes, fingerprints;
     unsigned kgram, window, min_tokens; /* min_tokens = kgram + window - 1, the guarantee */
     uint64_t created_unix;
-    uint64_t bytes_total;          /* size of the index file */
-    uint64_t bytes_postings;       /* fingerprint table */
-    uint64_t bytes_text;           /* compressed text blocks */
-    uint64_t bytes_works;          /* work table, ids and metadata */
-    uint64_t bytes_checkpoints;    /* token-to-byte checkpoints */
+    uint64_t bytes_total;       /* size of the index file */
+    uint64_t bytes_postings;    /* fingerprint table */
+    uint64_t bytes_text;        /* compressed text blocks */
+    uint64_t bytes_works;       /* work table, ids and metadata */
+    uint64_t bytes_checkpoints; /* token-to-byte checkpoints */
     uint64_t text_blocks, text_block_size;
 } recite_index_stats;
 
@@ -150,8 +153,8 @@ typedef struct recite_work_info {
     const char *metadata_json; /* every metadata field given in JSONL, as a JSON object, or NULL */
     uint64_t bytes;            /* length of the work's text */
     uint64_t tokens;
-    uint32_t cluster;          /* works with identical text share a cluster */
-    uint32_t representative;   /* the cluster's first work (whose text is stored) */
+    uint32_t cluster;        /* works with identical text share a cluster */
+    uint32_t representative; /* the cluster's first work (whose text is stored) */
 } recite_work_info;
 
 uint32_t recite_index_work_count(const recite_index *idx);
@@ -174,53 +177,56 @@ typedef enum {
 } recite_kind;
 
 typedef struct recite_match {
-    uint32_t work;                 /* representative work of the cluster */
-    uint64_t out_start, out_end;   /* byte offsets in the checked text, end exclusive */
-    uint64_t src_start, src_end;   /* byte offsets in the work's text, end exclusive */
-    uint64_t src_token;            /* index of the first matched token in the work */
-    uint32_t tokens;               /* matched tokens of the checked text */
+    uint32_t work;               /* representative work of the cluster */
+    uint64_t out_start, out_end; /* byte offsets in the checked text, end exclusive */
+    uint64_t src_start, src_end; /* byte offsets in the work's text, end exclusive */
+    uint64_t src_token;          /* index of the first matched token in the work */
+    uint32_t tokens;             /* matched tokens of the checked text */
     recite_kind kind;
-    double similarity;             /* 1.0 for exact and normalized */
-    int common;                    /* common language: most of its k-grams occur in 64 or more
-                                      distinct texts of the index, and the output does not
-                                      reproduce most of the work (coverage < 0.5) */
+    double similarity; /* 1.0 for exact and normalized */
+    int common;        /* common language: most of its k-grams occur in 64 or more
+                          distinct texts of the index, and the output does not
+                          reproduce most of the work (coverage < 0.5) */
 } recite_match;
 
 typedef struct recite_work_hit {
-    uint32_t work;            /* representative work */
-    uint32_t matches;         /* separate spans reported for it */
-    uint64_t tokens_covered;  /* distinct tokens of the work covered by the spans */
+    uint32_t work;           /* representative work */
+    uint32_t matches;        /* separate spans reported for it */
+    uint64_t tokens_covered; /* distinct tokens of the work covered by the spans */
     uint32_t longest_tokens;
-    double coverage;          /* tokens_covered / work tokens */
-    int common;               /* every span reported for it is common language */
+    double coverage; /* tokens_covered / work tokens */
+    int common;      /* every span reported for it is common language */
 } recite_work_hit;
 
 typedef struct recite_result {
-    uint64_t tokens;            /* tokens of the checked text */
+    uint64_t tokens; /* tokens of the checked text */
     uint64_t bytes;
     const recite_match *matches; /* sorted by out_start, then work */
     size_t nmatches;
     const recite_work_hit *works; /* one per matched work, by decreasing tokens_covered */
     size_t nworks;
-    int truncated;              /* a limit was hit; the result may be incomplete */
-    uint64_t invalid_utf8;      /* bytes that were not valid UTF-8 */
-    uint64_t common_others;     /* further works that share only common language with the text:
-                                   counted, not itemized (a few such works are itemized) */
+    int truncated;          /* a limit was hit; the result may be incomplete */
+    uint64_t invalid_utf8;  /* bytes that were not valid UTF-8 */
+    uint64_t common_others; /* further works that share only common language with the text:
+                               counted, not itemized (a few such works are itemized) */
 } recite_result;
 
 #define RECITE_CHECK_OPTIONS_VERSION 1
 
 typedef struct recite_check_options {
-    unsigned version;     /* RECITE_CHECK_OPTIONS_VERSION */
-    unsigned min_tokens;  /* 0 = the index's guarantee; below it is refused with RECITE_EINVAL */
-    uint32_t max_matches; /* 0 = 10000; further matches set `truncated` */
-    uint32_t max_postings;/* 0 = 100000; seeds beyond this per check set `truncated` */
+    unsigned version;        /* RECITE_CHECK_OPTIONS_VERSION */
+    unsigned min_tokens;     /* 0 = the index's guarantee; below it is refused with RECITE_EINVAL */
+    uint32_t max_matches;    /* 0 = 10000; further matches set `truncated` */
+    uint32_t max_postings;   /* 0 = 100000; seeds beyond this per check set `truncated` */
     uint32_t max_candidates; /* 0 = 1000: works verified per check beyond which the rest (with
                                 the fewest seeds) are dropped and `truncated` is set */
     uint32_t common_sample;  /* 0 = 8: works itemized for spans of common language only */
 } recite_check_options;
 
-#define RECITE_CHECK_OPTIONS_INIT {RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0}
+#define RECITE_CHECK_OPTIONS_INIT                                                                  \
+    {                                                                                              \
+        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0                                                \
+    }
 
 typedef struct recite_checker recite_checker;
 
@@ -237,8 +243,8 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
 void recite_checker_reset(recite_checker *c);
 
 /* Batch: the same as one feed of the whole text followed by finish. */
-int recite_check_text(recite_checker *c, const char *text, size_t len,
-                      const recite_result **out, recite_error *err);
+int recite_check_text(recite_checker *c, const char *text, size_t len, const recite_result **out,
+                      recite_error *err);
 
 /* The text fed since the last reset (what the offsets of a result refer to). */
 const char *recite_checker_text(const recite_checker *c, size_t *len);

@@ -134,11 +134,11 @@ static void on_note(recite_note_kind kind, const char *path, const char *detail,
 static int cmd_index(int argc, char **argv)
 {
     static const struct option opts[] = {
-        {"out", required_argument, 0, 'o'},   {"jobs", required_argument, 0, 'j'},
-        {"mem", required_argument, 0, 'm'},   {"min-tokens", required_argument, 0, 'n'},
-        {"prose", no_argument, 0, 'P'},       {"code", no_argument, 0, 'C'},
-        {"auto", no_argument, 0, 'A'},        {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
+        {"out", required_argument, 0, 'o'}, {"jobs", required_argument, 0, 'j'},
+        {"mem", required_argument, 0, 'm'}, {"min-tokens", required_argument, 0, 'n'},
+        {"prose", no_argument, 0, 'P'},     {"code", no_argument, 0, 'C'},
+        {"auto", no_argument, 0, 'A'},      {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
     const char *out = NULL;
     index_ui ui = {isatty(2) != 0, false, 0, 0, false};
@@ -150,7 +150,9 @@ static int cmd_index(int argc, char **argv)
         case 'm': opt.mem_budget = parse_size("--mem", optarg); break;
         case 'n': opt.min_tokens = parse_uint("--min-tokens", optarg, 1, 261); break;
         case 'P': opt.mode = RECITE_MODE_PROSE; break;
-        case 'A': opt.mode = RECITE_MODE_PROSE; break; /* only prose exists yet: every file is prose */
+        case 'A':
+            opt.mode = RECITE_MODE_PROSE;
+            break; /* only prose exists yet: every file is prose */
         case 'C': opt.mode = RECITE_MODE_CODE; break;
         case 'q': ui.quiet = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
@@ -175,8 +177,9 @@ static int cmd_index(int argc, char **argv)
     if (!ui.quiet) {
         printf("indexed %llu works (%llu distinct texts, %.1f MB, %llu tokens) into %s: "
                "%.1f MB index (%.2fx the text), %.2f s\n",
-               (unsigned long long)st.works, (unsigned long long)st.clusters, (double)st.bytes / 1e6,
-               (unsigned long long)st.tokens, out, (double)st.index_bytes / 1e6,
+               (unsigned long long)st.works, (unsigned long long)st.clusters,
+               (double)st.bytes / 1e6, (unsigned long long)st.tokens, out,
+               (double)st.index_bytes / 1e6,
                st.bytes ? (double)st.index_bytes / (double)st.bytes : 0.0, st.seconds);
         if (ui.duplicates)
             printf("%llu works were identical to an earlier one and share its entry\n",
@@ -243,10 +246,12 @@ bad:
 
 static int cmd_check(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"index", required_argument, 0, 'i'}, {"json", no_argument, 0, 'J'},
-        {"min-tokens", required_argument, 0, 'n'}, {"policy", required_argument, 0, 'p'},
-        {"help", no_argument, 0, 'h'}, {0, 0, 0, 0}};
+    static const struct option opts[] = {{"index", required_argument, 0, 'i'},
+                                         {"json", no_argument, 0, 'J'},
+                                         {"min-tokens", required_argument, 0, 'n'},
+                                         {"policy", required_argument, 0, 'p'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     const char *index_dir = NULL;
     bool json = false;
     recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;

@@ -60,7 +60,7 @@ int rc_grow(void **ptr, size_t *cap, size_t need, size_t elem);
     }
 #define RC_VEC_RESERVE(vec, need) rc_grow((void **)&(vec).v, &(vec).cap, (need), sizeof(*(vec).v))
 #define RC_VEC_PUSH(vec, x)                                                                        \
-    (((vec).n < (vec).cap || RC_VEC_RESERVE((vec), (vec).n + 1) == RECITE_OK)                     \
+    (((vec).n < (vec).cap || RC_VEC_RESERVE((vec), (vec).n + 1) == RECITE_OK)                      \
          ? ((vec).v[(vec).n++] = (x), RECITE_OK)                                                   \
          : RECITE_ENOMEM)
 #define RC_VEC_FREE(vec) (free((vec).v), (vec).v = NULL, (vec).n = (vec).cap = 0)

@@ -33,11 +33,11 @@ static inline uint64_t rc_kgram_hash(const uint64_t *toks, unsigned k)
  * and the last w k-grams are always contiguous, oldest first, without modulo arithmetic. */
 typedef struct rc_winnow {
     unsigned k, w;
-    unsigned tslot, wslot;            /* slot of the newest token / k-gram */
-    uint64_t ntok;                    /* tokens pushed */
-    uint64_t tok[2 * RC_KGRAM_MAX];   /* last k token hashes: tok[tslot + 1 .. tslot + k] */
-    uint64_t win[2 * RC_WINDOW_MAX];  /* last w k-gram hashes: win[wslot + 1 .. wslot + w] */
-    uint64_t sel;                     /* number of the last selected k-gram + 1 (0 = none) */
+    unsigned tslot, wslot;           /* slot of the newest token / k-gram */
+    uint64_t ntok;                   /* tokens pushed */
+    uint64_t tok[2 * RC_KGRAM_MAX];  /* last k token hashes: tok[tslot + 1 .. tslot + k] */
+    uint64_t win[2 * RC_WINDOW_MAX]; /* last w k-gram hashes: win[wslot + 1 .. wslot + w] */
+    uint64_t sel;                    /* number of the last selected k-gram + 1 (0 = none) */
     uint64_t sel_hash;
 } rc_winnow;
 

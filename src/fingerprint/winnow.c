@@ -5,7 +5,6 @@
  */
 #include "rc_fingerprint.h"
 
-
 int rc_fingerprint_params(unsigned min_tokens, unsigned *k, unsigned *w)
 {
     if (min_tokens < 1 || min_tokens > RC_WINDOW_MAX + 5)

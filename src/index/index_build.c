@@ -116,7 +116,7 @@ static uint64_t align_up(uint64_t x)
 /* ==== hash tables for work ids and contents ==== */
 
 typedef struct slot_table {
-    uint64_t *keys;  /* hash; 0 marks an empty slot (hashes are forced non-zero) */
+    uint64_t *keys; /* hash; 0 marks an empty slot (hashes are forced non-zero) */
     uint32_t *vals;
     size_t cap, n;
 } slot_table;
@@ -234,7 +234,7 @@ typedef struct builder {
     uint64_t tokens_total, text_total, works_done, bytes_done;
 
     /* text blocks */
-    void *dict;                   /* zstd dictionary of the text, or NULL */
+    void *dict; /* zstd dictionary of the text, or NULL */
     size_t dict_len;
     ZSTD_CDict *cdict;
     RC_VEC(uint64_t) block_table; /* raw, compressed offset pairs */
@@ -358,8 +358,9 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
         const char *why = w->status == RC_WORK_SKIP_EMPTY ? "empty" : "binary (contains NUL bytes)";
         if (src->explicit_ && src->kind == RC_SRC_FILE)
             return rc_error_set(err, RECITE_EFORMAT, "%s: cannot index: file is %s", path, why);
-        note(b, w->status == RC_WORK_SKIP_EMPTY ? RECITE_NOTE_SKIPPED_EMPTY
-                                                : RECITE_NOTE_SKIPPED_BINARY,
+        note(b,
+             w->status == RC_WORK_SKIP_EMPTY ? RECITE_NOTE_SKIPPED_EMPTY
+                                             : RECITE_NOTE_SKIPPED_BINARY,
              id ? id : path, why);
         return RECITE_OK;
     }
@@ -408,9 +409,16 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
                                 "shard; split it into several indexes",
                                 id);
         cluster = (uint32_t)b->clusters.n;
-        cluster_rec cr = {b->text_total, w->text_len, b->tokens_total, w->ntokens,
-                          b->checkpoints.n, w->content, wnum, 0};
-        if (RC_VEC_PUSH(b->clusters, cr) != RECITE_OK || table_put(&b->contents, ch, cluster) != RECITE_OK)
+        cluster_rec cr = {b->text_total,
+                          w->text_len,
+                          b->tokens_total,
+                          w->ntokens,
+                          b->checkpoints.n,
+                          w->content,
+                          wnum,
+                          0};
+        if (RC_VEC_PUSH(b->clusters, cr) != RECITE_OK ||
+            table_put(&b->contents, ch, cluster) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         if ((rc = append_text(b, w, err)) != RECITE_OK)
             return rc;
@@ -735,8 +743,9 @@ static int check_target(const char *out_dir, recite_error *err)
 {
     struct stat st;
     if (lstat(out_dir, &st) != 0)
-        return errno == ENOENT ? RECITE_OK
-                               : rc_error_errno(err, RECITE_EIO, errno, "%s: cannot access", out_dir);
+        return errno == ENOENT
+                   ? RECITE_OK
+                   : rc_error_errno(err, RECITE_EIO, errno, "%s: cannot access", out_dir);
     if (!S_ISDIR(st.st_mode))
         return rc_error_set(err, RECITE_EINVAL, "%s: exists and is not a directory", out_dir);
     char *path;
@@ -876,8 +885,8 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     b->t0 = now_seconds();
     unsigned min_tokens = opt->min_tokens ? opt->min_tokens : 12;
     if (rc_fingerprint_params(min_tokens, &b->kgram, &b->window) != RECITE_OK)
-        return rc_error_set(err, RECITE_EINVAL, "--min-tokens %u out of range (1-%u)",
-                            min_tokens, RC_WINDOW_MAX + 5);
+        return rc_error_set(err, RECITE_EINVAL, "--min-tokens %u out of range (1-%u)", min_tokens,
+                            RC_WINDOW_MAX + 5);
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
     uint64_t mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
     if (mem < (16u << 20))
@@ -900,8 +909,8 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     bool sync_ready = false;
     char base[256];
     char *parent = parent_of(out_dir);
-    if (!parent || asprintf(&b->tmp_dir, "%s/.%s.tmp-XXXXXX",
-                            parent, base_of(out_dir, base, sizeof base)) < 0) {
+    if (!parent || asprintf(&b->tmp_dir, "%s/.%s.tmp-XXXXXX", parent,
+                            base_of(out_dir, base, sizeof base)) < 0) {
         b->tmp_dir = NULL;
         free(parent);
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -938,9 +947,9 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     }
     b->text_w = malloc(sizeof *b->text_w);
     b->batches = calloc(b->in.sources.n + 1, sizeof *b->batches);
-    if (!b->text_w || !b->batches ||
-        !(b->text_w->xs = XXH3_createState()) || RC_VEC_PUSH(b->strings, 0) != RECITE_OK ||
-        RC_VEC_PUSH(b->block_table, 0) != RECITE_OK || RC_VEC_PUSH(b->block_table, 0) != RECITE_OK) {
+    if (!b->text_w || !b->batches || !(b->text_w->xs = XXH3_createState()) ||
+        RC_VEC_PUSH(b->strings, 0) != RECITE_OK || RC_VEC_PUSH(b->block_table, 0) != RECITE_OK ||
+        RC_VEC_PUSH(b->block_table, 0) != RECITE_OK) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto fail;
     }
@@ -1012,8 +1021,9 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     progress(b, true);
 
     if (b->works.n == 0) {
-        rc = rc_error_set(err, RECITE_EEMPTY, "no works to index (all inputs were empty, binary "
-                                              "or hidden)");
+        rc = rc_error_set(err, RECITE_EEMPTY,
+                          "no works to index (all inputs were empty, binary "
+                          "or hidden)");
         goto fail;
     }
     section_entry sec[RC_MAX_SECTIONS];

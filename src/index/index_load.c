@@ -25,9 +25,16 @@ static const struct {
     unsigned id;
     uint64_t elem; /* record size, for the length check */
 } section_kinds[] = {
-    {RC_SEC_TEXT_DATA, 1}, {RC_SEC_TEXT_BLOCKS, 16}, {RC_SEC_CLUSTERS, RC_CLUSTER_REC_SIZE},
-    {RC_SEC_WORKS, RC_WORK_REC_SIZE}, {RC_SEC_MEMBERS, 4}, {RC_SEC_STRINGS, 1},
-    {RC_SEC_CHECKPOINTS, 8}, {RC_SEC_POST_DIR, 4}, {RC_SEC_POST_REM, 2}, {RC_SEC_POST_POS, 4},
+    {RC_SEC_TEXT_DATA, 1},
+    {RC_SEC_TEXT_BLOCKS, 16},
+    {RC_SEC_CLUSTERS, RC_CLUSTER_REC_SIZE},
+    {RC_SEC_WORKS, RC_WORK_REC_SIZE},
+    {RC_SEC_MEMBERS, 4},
+    {RC_SEC_STRINGS, 1},
+    {RC_SEC_CHECKPOINTS, 8},
+    {RC_SEC_POST_DIR, 4},
+    {RC_SEC_POST_REM, 2},
+    {RC_SEC_POST_POS, 4},
     {RC_SEC_TEXT_DICT, 1},
 };
 
@@ -63,7 +70,8 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         s[RC_SEC_POST_POS].len != idx->npostings * 4 || s[RC_SEC_TEXT_BLOCKS].len < 16 ||
         s[RC_SEC_TEXT_BLOCKS].len % 16 != 0)
         return corrupt(err, path, "section sizes disagree with the header");
-    if (idx->bucket_bits > 32 || s[RC_SEC_POST_DIR].len != (((uint64_t)1 << idx->bucket_bits) + 1) * 4)
+    if (idx->bucket_bits > 32 ||
+        s[RC_SEC_POST_DIR].len != (((uint64_t)1 << idx->bucket_bits) + 1) * 4)
         return corrupt(err, path, "bad fingerprint directory");
     if (idx->kgram < 1 || idx->kgram > 16 || idx->window < 1 || idx->window > 256)
         return corrupt(err, path, "bad fingerprint parameters");
@@ -82,12 +90,14 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         if (r1 <= r0 || c1 <= c0 || r1 - r0 > idx->block_size)
             return corrupt(err, path, "bad text block table");
     }
-    if (rc_get_u64(tb) != 0 || rc_get_u64(tb + 8) != 0 || rc_get_u64(tb + 16 * nb) != idx->text_bytes ||
+    if (rc_get_u64(tb) != 0 || rc_get_u64(tb + 8) != 0 ||
+        rc_get_u64(tb + 16 * nb) != idx->text_bytes ||
         rc_get_u64(tb + 16 * nb + 8) != s[RC_SEC_TEXT_DATA].len)
         return corrupt(err, path, "text block table does not cover the text");
 
     /* Clusters tile the text and the token space in order. */
-    uint64_t ncp = s[RC_SEC_CHECKPOINTS].len / 8, text_end = 0, tok_end = 0, cp_end = 0, mem_end = 0;
+    uint64_t ncp = s[RC_SEC_CHECKPOINTS].len / 8, text_end = 0, tok_end = 0, cp_end = 0,
+             mem_end = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
         rc_cluster cl;
         rc_index_cluster(idx, (uint32_t)c, &cl);
@@ -116,7 +126,8 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
                 return corrupt(err, path, "bad cluster member");
         }
     }
-    if (text_end != idx->text_bytes || tok_end != idx->ntokens || cp_end != ncp || mem_end != idx->nworks)
+    if (text_end != idx->text_bytes || tok_end != idx->ntokens || cp_end != ncp ||
+        mem_end != idx->nworks)
         return corrupt(err, path, "clusters do not cover the text");
 
     for (uint64_t w = 0; w < idx->nworks; w++) {
@@ -266,7 +277,8 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
     if ((rc = validate_tables(idx, path, err)) != RECITE_OK)
         goto fail;
     if (idx->sec[RC_SEC_TEXT_DICT].len) {
-        idx->ddict = ZSTD_createDDict(idx->sec[RC_SEC_TEXT_DICT].data, idx->sec[RC_SEC_TEXT_DICT].len);
+        idx->ddict =
+            ZSTD_createDDict(idx->sec[RC_SEC_TEXT_DICT].data, idx->sec[RC_SEC_TEXT_DICT].len);
         if (!idx->ddict) {
             rc = corrupt(err, path, "bad text dictionary");
             goto fail;
@@ -328,9 +340,9 @@ int recite_index_work(const recite_index *idx, uint32_t w, recite_work_info *out
     if (w >= idx->nworks)
         return RECITE_EINVAL;
     const char *str = (const char *)idx->sec[RC_SEC_STRINGS].data;
-    const char **fields[RC_WS_COUNT_] = {&out->id,        &out->title,  &out->author,
-                                         &out->license,   &out->copyright, &out->source,
-                                         &out->url,       &out->metadata_json};
+    const char **fields[RC_WS_COUNT_] = {&out->id,      &out->title,        &out->author,
+                                         &out->license, &out->copyright,    &out->source,
+                                         &out->url,     &out->metadata_json};
     for (unsigned f = 0; f < RC_WS_COUNT_; f++) {
         uint64_t off = work_str(idx, w, f);
         *fields[f] = off ? str + off : NULL;
@@ -354,7 +366,8 @@ const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t c
     rc_index_cluster(idx, cluster, &cl);
     *count = cl.nmembers;
     /* MEMBERS is 4-aligned within a 64-aligned section: safe to view as u32 on little-endian. */
-    return (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+    return (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data +
+                                            4 * (uint64_t)cl.member0);
 }
 
 uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
@@ -511,8 +524,8 @@ void rc_source_window_free(rc_source_window *sw)
     RC_VEC_FREE(sw->bytes);
 }
 
-int rc_source_window_grow(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
-                          uint64_t t_to, recite_error *err)
+int rc_source_window_grow(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw, uint64_t t_to,
+                          recite_error *err)
 {
     const rc_cluster *cl = &sw->info;
     const uint64_t chunk = 4096;

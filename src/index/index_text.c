@@ -27,7 +27,7 @@ int rc_text_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *te
         if (RC_VEC_RESERVE(out->zdata, out->zdata.n + bound) != RECITE_OK)
             return RECITE_ENOMEM;
         size_t z = cdict ? ZSTD_compress_usingCDict(cctx, out->zdata.v + out->zdata.n, bound,
-                                                   text + off, n, cdict)
+                                                    text + off, n, cdict)
                          : ZSTD_compressCCtx(cctx, out->zdata.v + out->zdata.n, bound, text + off,
                                              n, RC_TEXT_LEVEL);
         if (ZSTD_isError(z))
@@ -102,9 +102,9 @@ int rc_text_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_err
     p.f = 20;
     p.accel = 5;
     p.zParams.compressionLevel = RC_TEXT_LEVEL;
-    size_t got = n >= 16 ? ZDICT_trainFromBuffer_fastCover(buf, capacity, samples, sizes,
-                                                           (unsigned)n, p)
-                         : 0;
+    size_t got =
+        n >= 16 ? ZDICT_trainFromBuffer_fastCover(buf, capacity, samples, sizes, (unsigned)n, p)
+                : 0;
     free(samples);
     free(sizes);
     if (n < 16 || ZDICT_isError(got)) { /* too little or too uniform text: go without */

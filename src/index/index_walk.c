@@ -81,8 +81,9 @@ static int add_jsonl(rc_inputs *in, const char *path, bool explicit_, recite_err
             uint8_t b = buf[i];
             if (b == '\n') {
                 uint64_t end = off + (uint64_t)i;
-                if (!blank && (rc = add_source(in, (rc_source){pidx, RC_SRC_JSONL, explicit_,
-                                                                line_start, end - line_start, line},
+                if (!blank && (rc = add_source(in,
+                                               (rc_source){pidx, RC_SRC_JSONL, explicit_,
+                                                           line_start, end - line_start, line},
                                                err)) != RECITE_OK)
                     goto done;
                 line++;
@@ -94,9 +95,10 @@ static int add_jsonl(rc_inputs *in, const char *path, bool explicit_, recite_err
         }
         if (got == 0) {
             if (!blank)
-                rc = add_source(in, (rc_source){pidx, RC_SRC_JSONL, explicit_, line_start,
-                                                off - line_start, line},
-                                err);
+                rc = add_source(
+                    in,
+                    (rc_source){pidx, RC_SRC_JSONL, explicit_, line_start, off - line_start, line},
+                    err);
             goto done;
         }
         off += (uint64_t)got;

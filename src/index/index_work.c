@@ -85,7 +85,7 @@ static char *dup_json_value(json_t *v)
 }
 
 static const char *const meta_keys[RC_WS_COUNT_] = {
-    [RC_WS_TITLE] = "title",   [RC_WS_AUTHOR] = "author", [RC_WS_LICENSE] = "license",
+    [RC_WS_TITLE] = "title",         [RC_WS_AUTHOR] = "author", [RC_WS_LICENSE] = "license",
     [RC_WS_COPYRIGHT] = "copyright", [RC_WS_SOURCE] = "source", [RC_WS_URL] = "url",
 };
 

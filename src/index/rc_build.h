@@ -29,8 +29,7 @@ typedef struct rc_inputs {
     uint64_t total_bytes;
 } rc_inputs;
 
-typedef void (*rc_note_fn)(recite_note_kind kind, const char *path, const char *detail,
-                           void *user);
+typedef void (*rc_note_fn)(recite_note_kind kind, const char *path, const char *detail, void *user);
 
 /* Walks `paths` (files, directories recursively in byte order of names, .jsonl files split into
  * lines) into a list of sources. Hidden entries and non-regular files inside directories are
@@ -56,18 +55,19 @@ typedef struct rc_fp {
 } rc_fp;
 
 typedef struct rc_work_out {
-    int status;                       /* rc_work_status */
-    char *strs[RC_WS_COUNT_];         /* id, title, ..., metadata JSON; NULL when absent */
-    uint8_t *text;                    /* the work's bytes (malloc'd) */
+    int status;               /* rc_work_status */
+    char *strs[RC_WS_COUNT_]; /* id, title, ..., metadata JSON; NULL when absent */
+    uint8_t *text;            /* the work's bytes (malloc'd) */
     size_t text_len;
-    rc_hash128 content;               /* hash of the bytes: identical works share it */
+    rc_hash128 content; /* hash of the bytes: identical works share it */
     uint64_t ntokens;
     uint64_t invalid_utf8;
-    RC_VEC(rc_fp) fps;                /* winnowed fingerprints */
-    RC_VEC(uint64_t) checkpoints;     /* byte offset to restart at for tokens 0, 128, 256, ... */
-    RC_VEC(uint8_t) zdata;            /* the text as zstd frames, one per block */
-    RC_VEC(uint32_t) zblocks;         /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
-                                         the last one the rest) */
+    RC_VEC(rc_fp) fps;            /* winnowed fingerprints */
+    RC_VEC(uint64_t) checkpoints; /* byte offset to restart at for tokens 0, 128, 256, ... */
+    RC_VEC(uint8_t) zdata;        /* the text as zstd frames, one per block */
+    RC_VEC(uint32_t)
+    zblocks; /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
+                the last one the rest) */
 } rc_work_out;
 
 /* Per-thread scratch for loading works. */
@@ -114,11 +114,11 @@ typedef struct rc_sorter {
     rc_posting_rec *buf, *tmp; /* records, and the radix sort's scratch of the same size */
     size_t *counts;            /* radix histogram (65536 entries) */
     size_t n, cap;
-    const char *dir;           /* where runs are spilled */
+    const char *dir; /* where runs are spilled */
     RC_VEC(char *) runs;
     RC_VEC(uint64_t) run_lens;
-    struct rc_merge *merge;    /* after rc_sorter_finish, when runs were spilled */
-    size_t next;               /* after rc_sorter_finish, when everything fitted in memory */
+    struct rc_merge *merge; /* after rc_sorter_finish, when runs were spilled */
+    size_t next;            /* after rc_sorter_finish, when everything fitted in memory */
     uint64_t total;
     uint64_t peak_bytes;
 } rc_sorter;

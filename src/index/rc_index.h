@@ -52,41 +52,50 @@ enum rc_section_id {
 
 /* Header fields (offsets into the 128-byte header). */
 enum {
-    RC_H_MAGIC = 0,         /* 8 bytes "RECITEIX" */
-    RC_H_VERSION = 8,       /* u32 format version */
-    RC_H_TOKENIZER = 12,    /* u32 tokenizer version */
-    RC_H_FLAGS = 16,        /* u64, reserved (0) */
-    RC_H_FILE_SIZE = 24,    /* u64 */
-    RC_H_CREATED = 32,      /* u64 unix seconds */
-    RC_H_KGRAM = 40,        /* u32 */
-    RC_H_WINDOW = 44,       /* u32 */
-    RC_H_MODE = 48,         /* u32 recite_mode */
-    RC_H_NSECTIONS = 52,    /* u32 */
-    RC_H_NWORKS = 56,       /* u64 */
-    RC_H_NCLUSTERS = 64,    /* u64 */
-    RC_H_NTOKENS = 72,      /* u64 tokens of all cluster texts */
-    RC_H_TEXT_BYTES = 80,   /* u64 bytes of all cluster texts */
-    RC_H_NPOSTINGS = 88,    /* u64 */
-    RC_H_BUCKET_BITS = 96,  /* u32 */
-    RC_H_BLOCK_SIZE = 100,  /* u32 raw bytes per text block (the last of a batch may be shorter) */
-    RC_H_CHECKSUM = 120     /* u64 XXH3-64 of header + section table, this field zeroed */
+    RC_H_MAGIC = 0,        /* 8 bytes "RECITEIX" */
+    RC_H_VERSION = 8,      /* u32 format version */
+    RC_H_TOKENIZER = 12,   /* u32 tokenizer version */
+    RC_H_FLAGS = 16,       /* u64, reserved (0) */
+    RC_H_FILE_SIZE = 24,   /* u64 */
+    RC_H_CREATED = 32,     /* u64 unix seconds */
+    RC_H_KGRAM = 40,       /* u32 */
+    RC_H_WINDOW = 44,      /* u32 */
+    RC_H_MODE = 48,        /* u32 recite_mode */
+    RC_H_NSECTIONS = 52,   /* u32 */
+    RC_H_NWORKS = 56,      /* u64 */
+    RC_H_NCLUSTERS = 64,   /* u64 */
+    RC_H_NTOKENS = 72,     /* u64 tokens of all cluster texts */
+    RC_H_TEXT_BYTES = 80,  /* u64 bytes of all cluster texts */
+    RC_H_NPOSTINGS = 88,   /* u64 */
+    RC_H_BUCKET_BITS = 96, /* u32 */
+    RC_H_BLOCK_SIZE = 100, /* u32 raw bytes per text block (the last of a batch may be shorter) */
+    RC_H_CHECKSUM = 120    /* u64 XXH3-64 of header + section table, this field zeroed */
 };
 
 /* A cluster: one distinct text, held by one or more works. */
 #define RC_CLUSTER_REC_SIZE 48u
 typedef struct rc_cluster {
-    uint64_t text_offset;  /* in the global text stream */
+    uint64_t text_offset; /* in the global text stream */
     uint64_t text_len;
-    uint64_t token_base;   /* global token number of its first token */
+    uint64_t token_base; /* global token number of its first token */
     uint64_t ntokens;
-    uint64_t checkpoint0;  /* index of its first checkpoint */
-    uint32_t member0;      /* index into MEMBERS */
+    uint64_t checkpoint0; /* index of its first checkpoint */
+    uint32_t member0;     /* index into MEMBERS */
     uint32_t nmembers;
 } rc_cluster;
 
 #define RC_WORK_REC_SIZE 72u
-enum rc_work_str { RC_WS_ID, RC_WS_TITLE, RC_WS_AUTHOR, RC_WS_LICENSE, RC_WS_COPYRIGHT,
-                   RC_WS_SOURCE, RC_WS_URL, RC_WS_META, RC_WS_COUNT_ };
+enum rc_work_str {
+    RC_WS_ID,
+    RC_WS_TITLE,
+    RC_WS_AUTHOR,
+    RC_WS_LICENSE,
+    RC_WS_COPYRIGHT,
+    RC_WS_SOURCE,
+    RC_WS_URL,
+    RC_WS_META,
+    RC_WS_COUNT_
+};
 /* Work record: 8 x u64 string offsets (0 = absent, except id), u32 cluster, u32 flags. */
 
 /* ==== a loaded index (index_load.c) ==== */
@@ -131,7 +140,8 @@ static inline uint64_t rc_index_bucket(const recite_index *idx, uint64_t h, uint
 /* The u16 stored for a posting of fingerprint h: 14 hash bits, then the DF class. */
 static inline uint16_t rc_posting_rem(uint64_t h, unsigned bucket_bits, unsigned df_class)
 {
-    uint64_t rem = (h >> (64 - bucket_bits - RC_POSTING_REM_BITS)) & ((1u << RC_POSTING_REM_BITS) - 1);
+    uint64_t rem =
+        (h >> (64 - bucket_bits - RC_POSTING_REM_BITS)) & ((1u << RC_POSTING_REM_BITS) - 1);
     return (uint16_t)((rem << 2) | df_class);
 }
 
@@ -156,8 +166,7 @@ int rc_text_reader_init(rc_text_reader *r, const recite_index *idx);
 void rc_text_reader_free(rc_text_reader *r);
 
 /* Copies global text bytes [start, end) into out (which has room for end - start bytes). */
-int rc_text_read(rc_text_reader *r, uint64_t start, uint64_t end, uint8_t *out,
-                 recite_error *err);
+int rc_text_read(rc_text_reader *r, uint64_t start, uint64_t end, uint8_t *out, recite_error *err);
 
 /* Tokens [t_from, t_to) of a cluster (local token numbers, clipped to the cluster), with byte
  * offsets local to the cluster's text. The bytes read are kept in `bytes`, starting at local
@@ -166,12 +175,12 @@ int rc_text_read(rc_text_reader *r, uint64_t start, uint64_t end, uint8_t *out,
 typedef struct rc_source_window {
     uint32_t cluster;
     rc_cluster info;
-    uint64_t t_from, t_to;           /* tokens held: [t_from, t_to) */
+    uint64_t t_from, t_to; /* tokens held: [t_from, t_to) */
     RC_VEC(rc_token) toks;
     RC_VEC(uint8_t) bytes;
-    uint64_t bytes_base;             /* local byte offset of bytes.v[0] */
-    rc_tok_state st;                 /* where tokenizing continues, relative to bytes.v */
-    uint64_t skip;                   /* tokens still to drop before t_from (after a restart) */
+    uint64_t bytes_base; /* local byte offset of bytes.v[0] */
+    rc_tok_state st;     /* where tokenizing continues, relative to bytes.v */
+    uint64_t skip;       /* tokens still to drop before t_from (after a restart) */
     bool valid;
 } rc_source_window;
 
@@ -179,8 +188,8 @@ typedef struct rc_source_window {
 int rc_source_window_load(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
                           uint32_t cluster, uint64_t t_from, uint64_t t_to, recite_error *err);
 /* Extends a loaded window up to token t_to (clipped to the cluster). */
-int rc_source_window_grow(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw,
-                          uint64_t t_to, recite_error *err);
+int rc_source_window_grow(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw, uint64_t t_to,
+                          recite_error *err);
 void rc_source_window_free(rc_source_window *sw);
 
 #endif /* RC_INDEX_H */

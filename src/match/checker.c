@@ -14,7 +14,7 @@
 #define DEFAULT_MAX_POSTINGS 100000u
 #define DEFAULT_MAX_CANDIDATES 1000u
 #define DEFAULT_COMMON_SAMPLE 8u
-#define COMMON_SHARE 0.8     /* a run is common when this share of its k-grams is common ... */
+#define COMMON_SHARE 0.8      /* a run is common when this share of its k-grams is common ... */
 #define OWN_TEXT_COVERAGE 0.5 /* ... unless the output reproduces this much of the work */
 
 int recite_checker_create(recite_checker **out, const recite_index *idx,
@@ -394,8 +394,8 @@ static int work_figures(recite_checker *c, recite_error *err)
             m->common = coverage < OWN_TEXT_COVERAGE && run_is_common(c, m);
             all_common &= m->common;
         }
-        recite_work_hit h = {representative(c->idx, &info), count, covered, longest, coverage,
-                             all_common};
+        recite_work_hit h = {
+            representative(c->idx, &info), count, covered, longest, coverage, all_common};
         if (RC_VEC_PUSH(c->works, h) != RECITE_OK) {
             rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
             goto done;
@@ -438,10 +438,10 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
     c->matches.n = c->raw.n;
     qsort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
 
-    c->result = (recite_result){c->toks.n,    c->text.n,    c->matches.v,
-                                c->matches.n, c->works.v,   c->works.n,
-                                c->truncated, rc_utf8_count_invalid(c->text.v, c->text.n),
-                                c->common_others};
+    c->result = (recite_result){
+        c->toks.n,       c->text.n,  c->matches.v, c->matches.n,
+        c->works.v,      c->works.n, c->truncated, rc_utf8_count_invalid(c->text.v, c->text.n),
+        c->common_others};
     /* The result and the text stay readable until the next feed starts a new text. */
     c->finished = true;
     *out = &c->result;

@@ -120,8 +120,8 @@ int rc_match_find_runs(recite_checker *c, recite_error *err)
 /* ==== classification ==== */
 
 /* Compares the punctuation of the two spans token by token; returns how many tokens differ. */
-static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *src, uint64_t src_base,
-                       uint64_t *diffs, recite_error *err)
+static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *src,
+                       uint64_t src_base, uint64_t *diffs, recite_error *err)
 {
     *diffs = 0;
     const rc_token *st, *st_next;
@@ -137,10 +137,11 @@ static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *
                 return rc;
             s_end = st_next->start;
         }
-        size_t na = rc_punct_signature(c->text.v, c->text.n, ot->start, o_end, c->sig_a, RC_SIG_CAP);
-        size_t nb = rc_punct_signature(src, (size_t)(m->src_end - src_base),
-                                       (size_t)(s_start - src_base), (size_t)(s_end - src_base),
-                                       c->sig_b, RC_SIG_CAP);
+        size_t na =
+            rc_punct_signature(c->text.v, c->text.n, ot->start, o_end, c->sig_a, RC_SIG_CAP);
+        size_t nb =
+            rc_punct_signature(src, (size_t)(m->src_end - src_base), (size_t)(s_start - src_base),
+                               (size_t)(s_end - src_base), c->sig_b, RC_SIG_CAP);
         if (na != nb || memcmp(c->sig_a, c->sig_b, na) != 0)
             (*diffs)++;
     }
@@ -148,7 +149,7 @@ static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *
 }
 
 int rc_match_classify(recite_checker *c, const rc_raw_match *m, recite_match *out,
-                          recite_error *err)
+                      recite_error *err)
 {
     rc_cluster info;
     rc_index_cluster(c->idx, m->cluster, &info);
@@ -167,8 +168,8 @@ int rc_match_classify(recite_checker *c, const rc_raw_match *m, recite_match *ou
     uint64_t slen = m->src_end - m->src_start;
     if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    int rc = rc_text_read(&c->reader, info.text_offset + m->src_start, info.text_offset + m->src_end,
-                          c->srcbuf.v, err);
+    int rc = rc_text_read(&c->reader, info.text_offset + m->src_start,
+                          info.text_offset + m->src_end, c->srcbuf.v, err);
     if (rc != RECITE_OK)
         return rc;
     if (slen == out->out_end - out->out_start &&
@@ -187,4 +188,3 @@ int rc_match_classify(recite_checker *c, const rc_raw_match *m, recite_match *ou
     }
     return RECITE_OK;
 }
-

@@ -103,32 +103,35 @@ enum {
 };
 
 static const uint8_t ascii_class[128] = {
-    ['\t'] = C_HSPACE, ['\n'] = C_NEWLINE, ['\v'] = C_NEWLINE, ['\f'] = C_NEWLINE,
-    ['\r'] = C_NEWLINE, [' '] = C_HSPACE, ['\''] = C_APOS, ['-'] = C_HYPHEN,
-    ['0'] = C_WORD, ['1'] = C_WORD, ['2'] = C_WORD, ['3'] = C_WORD, ['4'] = C_WORD,
-    ['5'] = C_WORD, ['6'] = C_WORD, ['7'] = C_WORD, ['8'] = C_WORD, ['9'] = C_WORD,
-    ['A'] = C_WORD, ['B'] = C_WORD, ['C'] = C_WORD, ['D'] = C_WORD, ['E'] = C_WORD,
-    ['F'] = C_WORD, ['G'] = C_WORD, ['H'] = C_WORD, ['I'] = C_WORD, ['J'] = C_WORD,
-    ['K'] = C_WORD, ['L'] = C_WORD, ['M'] = C_WORD, ['N'] = C_WORD, ['O'] = C_WORD,
-    ['P'] = C_WORD, ['Q'] = C_WORD, ['R'] = C_WORD, ['S'] = C_WORD, ['T'] = C_WORD,
-    ['U'] = C_WORD, ['V'] = C_WORD, ['W'] = C_WORD, ['X'] = C_WORD, ['Y'] = C_WORD,
-    ['Z'] = C_WORD, ['a'] = C_WORD, ['b'] = C_WORD, ['c'] = C_WORD, ['d'] = C_WORD,
-    ['e'] = C_WORD, ['f'] = C_WORD, ['g'] = C_WORD, ['h'] = C_WORD, ['i'] = C_WORD,
-    ['j'] = C_WORD, ['k'] = C_WORD, ['l'] = C_WORD, ['m'] = C_WORD, ['n'] = C_WORD,
-    ['o'] = C_WORD, ['p'] = C_WORD, ['q'] = C_WORD, ['r'] = C_WORD, ['s'] = C_WORD,
-    ['t'] = C_WORD, ['u'] = C_WORD, ['v'] = C_WORD, ['w'] = C_WORD, ['x'] = C_WORD,
-    ['y'] = C_WORD, ['z'] = C_WORD,
+    ['\t'] = C_HSPACE,  ['\n'] = C_NEWLINE, ['\v'] = C_NEWLINE, ['\f'] = C_NEWLINE,
+    ['\r'] = C_NEWLINE, [' '] = C_HSPACE,   ['\''] = C_APOS,    ['-'] = C_HYPHEN,
+    ['0'] = C_WORD,     ['1'] = C_WORD,     ['2'] = C_WORD,     ['3'] = C_WORD,
+    ['4'] = C_WORD,     ['5'] = C_WORD,     ['6'] = C_WORD,     ['7'] = C_WORD,
+    ['8'] = C_WORD,     ['9'] = C_WORD,     ['A'] = C_WORD,     ['B'] = C_WORD,
+    ['C'] = C_WORD,     ['D'] = C_WORD,     ['E'] = C_WORD,     ['F'] = C_WORD,
+    ['G'] = C_WORD,     ['H'] = C_WORD,     ['I'] = C_WORD,     ['J'] = C_WORD,
+    ['K'] = C_WORD,     ['L'] = C_WORD,     ['M'] = C_WORD,     ['N'] = C_WORD,
+    ['O'] = C_WORD,     ['P'] = C_WORD,     ['Q'] = C_WORD,     ['R'] = C_WORD,
+    ['S'] = C_WORD,     ['T'] = C_WORD,     ['U'] = C_WORD,     ['V'] = C_WORD,
+    ['W'] = C_WORD,     ['X'] = C_WORD,     ['Y'] = C_WORD,     ['Z'] = C_WORD,
+    ['a'] = C_WORD,     ['b'] = C_WORD,     ['c'] = C_WORD,     ['d'] = C_WORD,
+    ['e'] = C_WORD,     ['f'] = C_WORD,     ['g'] = C_WORD,     ['h'] = C_WORD,
+    ['i'] = C_WORD,     ['j'] = C_WORD,     ['k'] = C_WORD,     ['l'] = C_WORD,
+    ['m'] = C_WORD,     ['n'] = C_WORD,     ['o'] = C_WORD,     ['p'] = C_WORD,
+    ['q'] = C_WORD,     ['r'] = C_WORD,     ['s'] = C_WORD,     ['t'] = C_WORD,
+    ['u'] = C_WORD,     ['v'] = C_WORD,     ['w'] = C_WORD,     ['x'] = C_WORD,
+    ['y'] = C_WORD,     ['z'] = C_WORD,
 };
 
 static bool is_cjk(int32_t c)
 {
-    return (c >= 0x3040 && c <= 0x30ff) ||   /* hiragana, katakana */
-           (c >= 0x31f0 && c <= 0x31ff) ||   /* katakana extensions */
-           (c >= 0x3400 && c <= 0x4dbf) ||   /* CJK extension A */
-           (c >= 0x4e00 && c <= 0x9fff) ||   /* CJK unified ideographs */
-           (c >= 0xf900 && c <= 0xfaff) ||   /* compatibility ideographs */
-           (c >= 0xff66 && c <= 0xff9f) ||   /* halfwidth katakana */
-           (c >= 0x20000 && c <= 0x3134f);   /* extensions B.. */
+    return (c >= 0x3040 && c <= 0x30ff) || /* hiragana, katakana */
+           (c >= 0x31f0 && c <= 0x31ff) || /* katakana extensions */
+           (c >= 0x3400 && c <= 0x4dbf) || /* CJK extension A */
+           (c >= 0x4e00 && c <= 0x9fff) || /* CJK unified ideographs */
+           (c >= 0xf900 && c <= 0xfaff) || /* compatibility ideographs */
+           (c >= 0xff66 && c <= 0xff9f) || /* halfwidth katakana */
+           (c >= 0x20000 && c <= 0x3134f); /* extensions B.. */
 }
 
 static int classify(int32_t c)
@@ -136,29 +139,36 @@ static int classify(int32_t c)
     if (c < 0x80)
         return ascii_class[c];
     switch (c) {
-    case 0x00ad: case 0x2010: case 0x2011:
-        return C_HYPHEN;
-    case 0x2018: case 0x2019: case 0x02bc: case 0xff07:
-        return C_APOS;
-    case 0x0085: case 0x2028: case 0x2029:
-        return C_NEWLINE;
-    default:
-        break;
+    case 0x00ad:
+    case 0x2010:
+    case 0x2011: return C_HYPHEN;
+    case 0x2018:
+    case 0x2019:
+    case 0x02bc:
+    case 0xff07: return C_APOS;
+    case 0x0085:
+    case 0x2028:
+    case 0x2029: return C_NEWLINE;
+    default: break;
     }
     if (is_cjk(c))
         return C_CJK;
     switch (utf8proc_category(c)) {
-    case UTF8PROC_CATEGORY_LU: case UTF8PROC_CATEGORY_LL: case UTF8PROC_CATEGORY_LT:
-    case UTF8PROC_CATEGORY_LM: case UTF8PROC_CATEGORY_LO: case UTF8PROC_CATEGORY_MN:
-    case UTF8PROC_CATEGORY_MC: case UTF8PROC_CATEGORY_ME: case UTF8PROC_CATEGORY_ND:
-    case UTF8PROC_CATEGORY_NL: case UTF8PROC_CATEGORY_NO:
-        return C_WORD;
-    case UTF8PROC_CATEGORY_ZS:
-        return C_HSPACE;
-    case UTF8PROC_CATEGORY_ZL: case UTF8PROC_CATEGORY_ZP:
-        return C_NEWLINE;
-    default:
-        return C_OTHER;
+    case UTF8PROC_CATEGORY_LU:
+    case UTF8PROC_CATEGORY_LL:
+    case UTF8PROC_CATEGORY_LT:
+    case UTF8PROC_CATEGORY_LM:
+    case UTF8PROC_CATEGORY_LO:
+    case UTF8PROC_CATEGORY_MN:
+    case UTF8PROC_CATEGORY_MC:
+    case UTF8PROC_CATEGORY_ME:
+    case UTF8PROC_CATEGORY_ND:
+    case UTF8PROC_CATEGORY_NL:
+    case UTF8PROC_CATEGORY_NO: return C_WORD;
+    case UTF8PROC_CATEGORY_ZS: return C_HSPACE;
+    case UTF8PROC_CATEGORY_ZL:
+    case UTF8PROC_CATEGORY_ZP: return C_NEWLINE;
+    default: return C_OTHER;
     }
 }
 
@@ -186,7 +196,8 @@ static uint64_t hash_word(rc_tokenizer *tz, size_t rawlen, bool ascii)
         tz->raw, (utf8proc_ssize_t)rawlen, tz->cps, (utf8proc_ssize_t)RC_ARRAY_LEN(tz->cps),
         UTF8PROC_DECOMPOSE | UTF8PROC_COMPAT | UTF8PROC_CASEFOLD | UTF8PROC_IGNORE);
     if (n < 0 || (size_t)n > RC_ARRAY_LEN(tz->cps))
-        return XXH3_64bits_withSeed(tz->raw, rawlen, RC_TOKEN_SEED); /* cannot happen: raw is valid */
+        return XXH3_64bits_withSeed(tz->raw, rawlen,
+                                    RC_TOKEN_SEED); /* cannot happen: raw is valid */
     size_t m = 0;
     for (utf8proc_ssize_t k = 0; k < n; k++)
         m += (size_t)utf8proc_encode_char(tz->cps[k], tz->norm + m);
@@ -395,14 +406,9 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
             line_start = false;
             break;
         }
-        case C_NEWLINE:
-            line_start = true;
-            break;
-        case C_HSPACE:
-            break;
-        default:
-            line_start = false;
-            break;
+        case C_NEWLINE: line_start = true; break;
+        case C_HSPACE: break;
+        default: line_start = false; break;
         }
         i += n;
         resume = (rc_tok_state){i, line_start};
@@ -436,11 +442,11 @@ size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, 
         int c = class_at(s, len, i, true, &n, &cp);
         bool dash = false;
         switch (c) {
-        case C_WORD: case C_CJK: case C_HSPACE: case C_NEWLINE:
-            break;
-        case C_APOS:
-            m = put_sig(out, m, cap, "'", 1);
-            break;
+        case C_WORD:
+        case C_CJK:
+        case C_HSPACE:
+        case C_NEWLINE: break;
+        case C_APOS: m = put_sig(out, m, cap, "'", 1); break;
         case C_HYPHEN: {
             if (cp == 0x00ad)
                 break; /* soft hyphen: invisible */
@@ -456,15 +462,33 @@ size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, 
         }
         default:
             switch (cp) {
-            case '"': case 0x201c: case 0x201d: case 0x201e: case 0x201f: case 0x00ab:
-            case 0x00bb: case 0x2033: case 0x301d: case 0x301e: case 0xff02:
-                m = put_sig(out, m, cap, "\"", 1);
-                break;
-            case 0x201a: case 0x201b: case 0x2032: case 0x2039: case 0x203a: case '`':
-                m = put_sig(out, m, cap, "'", 1);
-                break;
-            case 0x2012: case 0x2013: case 0x2014: case 0x2015: case 0x2212: case 0x2e3a:
-            case 0x2e3b: case 0xfe58: case 0xfe63: case 0xff0d:
+            case '"':
+            case 0x201c:
+            case 0x201d:
+            case 0x201e:
+            case 0x201f:
+            case 0x00ab:
+            case 0x00bb:
+            case 0x2033:
+            case 0x301d:
+            case 0x301e:
+            case 0xff02: m = put_sig(out, m, cap, "\"", 1); break;
+            case 0x201a:
+            case 0x201b:
+            case 0x2032:
+            case 0x2039:
+            case 0x203a:
+            case '`': m = put_sig(out, m, cap, "'", 1); break;
+            case 0x2012:
+            case 0x2013:
+            case 0x2014:
+            case 0x2015:
+            case 0x2212:
+            case 0x2e3a:
+            case 0x2e3b:
+            case 0xfe58:
+            case 0xfe63:
+            case 0xff0d:
                 dash = true;
                 if (!last_dash)
                     m = put_sig(out, m, cap, "-", 1);

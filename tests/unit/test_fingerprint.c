@@ -195,9 +195,13 @@ static void test_short_texts(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_known_answers),   cmocka_unit_test(test_params),
-        cmocka_unit_test(test_stream_matches_reference), cmocka_unit_test(test_guarantee),
-        cmocka_unit_test(test_density),         cmocka_unit_test(test_low_entropy_text_is_sparse),         cmocka_unit_test(test_short_texts),
+        cmocka_unit_test(test_known_answers),
+        cmocka_unit_test(test_params),
+        cmocka_unit_test(test_stream_matches_reference),
+        cmocka_unit_test(test_guarantee),
+        cmocka_unit_test(test_density),
+        cmocka_unit_test(test_low_entropy_text_is_sparse),
+        cmocka_unit_test(test_short_texts),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

@@ -97,10 +97,11 @@ static void test_build_and_read_back(void **state)
     write_file(bin, "abc\0def", 7);
     free(bin);
     char *jsonl = path_join(f->dir, "works.jsonl");
-    const char *j = "{\"id\":\"book-1\",\"text\":\"Call me Ishmael. Some years ago\",\"title\":\"T\","
-                    "\"author\":\"A\",\"license\":\"CC0-1.0\",\"source\":\"scanned\",\"runs\":[\"r1\"]}\n"
-                    "\n"
-                    "{\"id\":7,\"text\":\"caf\\u00e9 cr\\u00e8me\"}\n";
+    const char *j =
+        "{\"id\":\"book-1\",\"text\":\"Call me Ishmael. Some years ago\",\"title\":\"T\","
+        "\"author\":\"A\",\"license\":\"CC0-1.0\",\"source\":\"scanned\",\"runs\":[\"r1\"]}\n"
+        "\n"
+        "{\"id\":7,\"text\":\"caf\\u00e9 cr\\u00e8me\"}\n";
     write_file(jsonl, j, strlen(j));
     const char *paths[] = {f->lib, jsonl};
     notes nt = {0};
@@ -140,8 +141,9 @@ static void test_build_and_read_back(void **state)
     assert_int_equal(len, strlen(gpl));
     assert_memory_equal(text, gpl, len);
     free(text);
-    assert_int_equal(recite_index_work_text(idx, a.representative, 5, a.bytes + 1, &text, &len, &err),
-                     RECITE_EINVAL);
+    assert_int_equal(
+        recite_index_work_text(idx, a.representative, 5, a.bytes + 1, &text, &len, &err),
+        RECITE_EINVAL);
 
     assert_non_null(find_work(idx, "book-1", &book));
     assert_string_equal(book.title, "T");
@@ -269,9 +271,10 @@ static char *file_bytes(const char *dir, size_t *len)
 
 static void write_library(const fixture *f, rng *r, size_t nfiles)
 {
-    static const char *words[] = {"the", "court", "found", "that", "recitation", "of", "text",
-                                  "model", "output", "library", "work", "license", "notice",
-                                  "copy", "verbatim", "span", "tokens", "author", "title", "year"};
+    static const char *words[] = {"the",  "court",   "found",  "that",   "recitation",
+                                  "of",   "text",    "model",  "output", "library",
+                                  "work", "license", "notice", "copy",   "verbatim",
+                                  "span", "tokens",  "author", "title",  "year"};
     for (size_t i = 0; i < nfiles; i++) {
         size_t n = 20 + rng_below(r, 4000);
         char *buf = malloc(n * 12 + 1), name[32];
@@ -337,8 +340,9 @@ static void test_source_windows(void **state)
         rc_cluster cl;
         rc_index_cluster(idx, c, &cl);
         char *text = malloc(cl.text_len + 1);
-        assert_int_equal(rc_text_read(&rd, cl.text_offset, cl.text_offset + cl.text_len,
-                                      (uint8_t *)text, &err), RECITE_OK);
+        assert_int_equal(
+            rc_text_read(&rd, cl.text_offset, cl.text_offset + cl.text_len, (uint8_t *)text, &err),
+            RECITE_OK);
         toklist all = tokenize_all(text, cl.text_len);
         assert_int_equal(all.n, cl.ntokens);
         for (int k = 0; k < 20; k++) {

@@ -120,8 +120,10 @@ static void test_threshold_is_exact(void **state)
     put(f, "sonnet.txt", SONNET, strlen(SONNET));
     open_index(f, 0);
     /* 12 tokens: found; 11 tokens: not. */
-    assert_int_equal(check(f, "x Shall I compare thee to a summer's day? Thou art more lovely y")->nmatches, 1);
-    assert_int_equal(check(f, "x Shall I compare thee to a summer's day? Thou art more y")->nmatches, 0);
+    assert_int_equal(
+        check(f, "x Shall I compare thee to a summer's day? Thou art more lovely y")->nmatches, 1);
+    assert_int_equal(
+        check(f, "x Shall I compare thee to a summer's day? Thou art more y")->nmatches, 0);
     assert_int_equal(check(f, "")->nmatches, 0);
     assert_int_equal(check(f, "")->tokens, 0);
 }
@@ -131,9 +133,9 @@ static void test_normalized_and_near(void **state)
     fixture *f = *state;
     put(f, "sonnet.txt", SONNET, strlen(SONNET));
     open_index(f, 0);
-    const recite_result *res = check(
-        f, "1  SHALL I COMPARE THEE TO A SUMMER\xe2\x80\x99S DAY? Thou art more\n"
-           "2  lovely and more tem-\n3  perate: Rough winds");
+    const recite_result *res =
+        check(f, "1  SHALL I COMPARE THEE TO A SUMMER\xe2\x80\x99S DAY? Thou art more\n"
+                 "2  lovely and more tem-\n3  perate: Rough winds");
     assert_int_equal(res->nmatches, 1);
     assert_int_equal(res->matches[0].kind, RECITE_KIND_NORMALIZED);
     assert_int_equal(res->matches[0].tokens, 17);
@@ -227,7 +229,8 @@ static void test_boilerplate_fanout(void **state)
     char body[1024], name[32], *target = NULL;
     for (int i = 0; i < 100; i++) {
         /* The header is a minor part of each work (coverage < 0.5 when only it is copied). */
-        snprintf(body, sizeof body, "%sThe body of file %d computes value%d from input%d using "
+        snprintf(body, sizeof body,
+                 "%sThe body of file %d computes value%d from input%d using "
                  "method%d and reports result%d to caller%d with flag%d set. Then it frees "
                  "buffer%d, closes handle%d, logs event%d, updates counter%d and returns "
                  "status%d to its caller%d, which retries operation%d at most limit%d times "
@@ -424,9 +427,7 @@ static void add_normalized(rng *r, sbuf *out, const char *text, size_t a, size_t
     for (size_t i = a; i < b; i++) {
         unsigned char ch = (unsigned char)text[i];
         switch (mode) {
-        case 1: /* upper case */
-            ch = (unsigned char)toupper(ch);
-            break;
+        case 1: /* upper case */ ch = (unsigned char)toupper(ch); break;
         case 2: /* reflow: spaces become line breaks and runs of spaces */
             if (ch == ' ' || ch == '\n') {
                 sb_str(out, rng_below(r, 3) ? "\n" : "   ");
@@ -463,8 +464,8 @@ static void add_normalized(rng *r, sbuf *out, const char *text, size_t a, size_t
             break;
         case 5: /* hyphenate a long word across a line break */
             if (isalpha(ch) && i + 2 < b && isalpha((unsigned char)text[i + 1]) &&
-                isalpha((unsigned char)text[i + 2]) && i > a && isalpha((unsigned char)text[i - 1]) &&
-                !rng_below(r, 15)) {
+                isalpha((unsigned char)text[i + 2]) && i > a &&
+                isalpha((unsigned char)text[i - 1]) && !rng_below(r, 15)) {
                 sb_add(out, (const char *)&ch, 1);
                 sb_str(out, "-\n");
                 continue;
@@ -474,8 +475,7 @@ static void add_normalized(rng *r, sbuf *out, const char *text, size_t a, size_t
             if (i == a || text[i - 1] == ' ')
                 ch = (unsigned char)toupper(ch);
             break;
-        default:
-            break;
+        default: break;
         }
         sb_add(out, (const char *)&ch, 1);
     }
@@ -522,7 +522,8 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
         }
         assert_false(res->truncated);
         if (res->nmatches != want.n)
-            fail_msg("checker found %zu runs, reference %zu (pass %d)", res->nmatches, want.n, pass);
+            fail_msg("checker found %zu runs, reference %zu (pass %d)", res->nmatches, want.n,
+                     pass);
         for (size_t i = 0; i < want.n; i++) {
             const run *x = &want.v[i];
             uint64_t ob = out.v[x->q0].start, oe = out.v[x->q0 + x->len - 1].end;
@@ -534,8 +535,8 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
             }
             if (!hit)
                 fail_msg("missed run: work %u out %llu-%llu src token %llu, %llu tokens", x->work,
-                         (unsigned long long)ob, (unsigned long long)oe,
-                         (unsigned long long)x->s0, (unsigned long long)x->len);
+                         (unsigned long long)ob, (unsigned long long)oe, (unsigned long long)x->s0,
+                         (unsigned long long)x->len);
         }
         /* Kind: exact iff the bytes are identical. */
         for (size_t k = 0; k < res->nmatches; k++) {
@@ -543,8 +544,10 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
             char *src;
             size_t sl;
             assert_int_equal(recite_index_work_text(f->index, m->work, m->src_start, m->src_end,
-                                                    &src, &sl, &err), RECITE_OK);
-            bool same = sl == m->out_end - m->out_start && memcmp(src, text + m->out_start, sl) == 0;
+                                                    &src, &sl, &err),
+                             RECITE_OK);
+            bool same =
+                sl == m->out_end - m->out_start && memcmp(src, text + m->out_start, sl) == 0;
             assert_int_equal(same, m->kind == RECITE_KIND_EXACT);
             assert_true(m->kind == RECITE_KIND_NEAR || m->similarity == 1.0);
             free(src);
@@ -584,9 +587,10 @@ static char *make_output(rng *r, const lib *l, const char *const *filler, size_t
     return out.s;
 }
 
-static const char *const filler_words[] = {
-    "alpha", "bravo", "charlie", "delta", "echo", "foxtrot", "golf", "hotel", "india", "juliet",
-    "kilo", "lima", "mike", "november", "oscar", "papa", "quebec", "romeo", "sierra", "tango"};
+static const char *const filler_words[] = {"alpha",   "bravo",  "charlie", "delta",    "echo",
+                                           "foxtrot", "golf",   "hotel",   "india",    "juliet",
+                                           "kilo",    "lima",   "mike",    "november", "oscar",
+                                           "papa",    "quebec", "romeo",   "sierra",   "tango"};
 
 static void test_property_random_texts(void **state)
 {
@@ -656,8 +660,8 @@ static void test_property_debian_licenses(void **state)
     closedir(d);
     assert_true(l.n >= 10);
     open_index(f, 0);
-    static const char *const prose[] = {"the", "model", "said", "that", "in", "summary", "and",
-                                        "however", "we", "note", "license", "terms"};
+    static const char *const prose[] = {"the", "model",   "said", "that", "in",      "summary",
+                                        "and", "however", "we",   "note", "license", "terms"};
     for (int it = 0; it < iterations(60); it++) {
         size_t len;
         char *out = make_output(&r, &l, prose, 12, &len);

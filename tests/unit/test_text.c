@@ -42,11 +42,14 @@ static void test_case_and_unicode_forms(void **state)
 {
     (void)state;
     assert_true(same_tokens("HELLO World", "hello world"));
-    assert_true(same_tokens("Stra\xc3\x9f" "e", "STRASSE"));          /* ß case-folds to ss */
-    assert_true(same_tokens("\xef\xac\x81ne", "fine"));                /* ﬁ ligature */
+    assert_true(same_tokens("Stra\xc3\x9f"
+                            "e",
+                            "STRASSE"));                /* ß case-folds to ss */
+    assert_true(same_tokens("\xef\xac\x81ne", "fine")); /* ﬁ ligature */
     assert_true(same_tokens("\xef\xbc\xa1\xef\xbc\xa2\xef\xbc\xa3", "abc")); /* fullwidth */
-    assert_true(same_tokens("caf\xc3\xa9", "cafe\xcc\x81"));           /* é composed/decomposed */
-    assert_true(same_tokens("\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91", "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1"));
+    assert_true(same_tokens("caf\xc3\xa9", "cafe\xcc\x81")); /* é composed/decomposed */
+    assert_true(same_tokens("\xce\xa3\xce\x9f\xce\xa6\xce\x99\xce\x91",
+                            "\xcf\x83\xce\xbf\xcf\x86\xce\xb9\xce\xb1"));
     assert_false(same_tokens("cafe", "caf\xc3\xa9")); /* accents are kept */
     assert_true(same_tokens("x\xc2\xb2", "x2"));      /* superscript two */
 }
@@ -68,8 +71,12 @@ static void test_whitespace_and_line_breaks(void **state)
 {
     (void)state;
     assert_true(same_tokens("a  b\n\nc\td\r\ne", "a b c d e"));
-    assert_true(same_tokens("a\xc2\xa0" "b", "a b"));       /* no-break space */
-    assert_true(same_tokens("a\xe2\x80\xa8" "b", "a b"));   /* line separator */
+    assert_true(same_tokens("a\xc2\xa0"
+                            "b",
+                            "a b")); /* no-break space */
+    assert_true(same_tokens("a\xe2\x80\xa8"
+                            "b",
+                            "a b")); /* line separator */
     assert_true(same_tokens("one\ftwo\vthree", "one two three"));
 }
 
@@ -96,15 +103,16 @@ static void test_hyphenation(void **state)
 static void test_line_number_furniture(void **state)
 {
     (void)state;
-    assert_true(same_tokens("1  The plaintiff\n2  alleges that\n 3 the", "The plaintiff alleges that the"));
+    assert_true(
+        same_tokens("1  The plaintiff\n2  alleges that\n 3 the", "The plaintiff alleges that the"));
     assert_true(same_tokens("  12\tfoo", "foo"));
     assert_true(same_tokens("999 foo", "foo"));
-    assert_true(same_tokens("7\nfoo", "foo"));               /* a number alone on its line */
-    expect_tokens("1000 foo", "1000 foo", NULL);             /* four digits: content */
+    assert_true(same_tokens("7\nfoo", "foo"));                /* a number alone on its line */
+    expect_tokens("1000 foo", "1000 foo", NULL);              /* four digits: content */
     expect_tokens("1. Introduction", "1 introduction", NULL); /* a numbered heading */
     expect_tokens("12th night", "12th night", NULL);
-    expect_tokens("page 12 of", "page 12 of", NULL);         /* mid-line */
-    expect_tokens("(12) foo", "12 foo", NULL);               /* punctuation first */
+    expect_tokens("page 12 of", "page 12 of", NULL); /* mid-line */
+    expect_tokens("(12) foo", "12 foo", NULL);       /* punctuation first */
     expect_tokens("12-year term", "12year term", NULL);
     /* Only the first number of a line is furniture. */
     expect_tokens("12 34 foo", "34 foo", NULL);
@@ -133,8 +141,17 @@ static void test_invalid_utf8(void **state)
     /* Windows-1252 quotes (0x93/0x94) are quotes, not letters. */
     assert_true(same_tokens("\x93quoted\x94", "quoted"));
     /* Overlong, surrogate, out of range, stray continuation, truncated: never a crash. */
-    const char *bad[] = {"a\xc0\xaf" "b", "a\xed\xa0\x80" "b", "a\xf4\x90\x80\x80" "b", "a\x80" "b",
-                         "ab\xe2\x82", "\xff\xfe", "\xf0\x9f"};
+    const char *bad[] = {"a\xc0\xaf"
+                         "b",
+                         "a\xed\xa0\x80"
+                         "b",
+                         "a\xf4\x90\x80\x80"
+                         "b",
+                         "a\x80"
+                         "b",
+                         "ab\xe2\x82",
+                         "\xff\xfe",
+                         "\xf0\x9f"};
     for (size_t i = 0; i < sizeof bad / sizeof *bad; i++) {
         toklist tl = tokenize_str(bad[i]);
         for (size_t k = 0; k < tl.n; k++) {
@@ -170,9 +187,14 @@ static void test_long_words_are_cut(void **state)
 /* ==== streaming and restarting give the same tokens as one pass ==== */
 
 static const char *const pieces[] = {
-    "the ", "The ", "recita-\n", "tion ", "\n12  ", "don\xe2\x80\x99t ", "caf\xc3\xa9 ", "\xe6\x97\xa5",
-    "\xe2\x80\x94", "well-known ", "  ", "\n", "1. ", "word, ", "\xe9 ", "\r\n", "x-\n 3  y ",
-    "\xef\xac\x81ne ", "- ", "''", "42 ", "end.",
+    "the ",         "The ",         "recita-\n",
+    "tion ",        "\n12  ",       "don\xe2\x80\x99t ",
+    "caf\xc3\xa9 ", "\xe6\x97\xa5", "\xe2\x80\x94",
+    "well-known ",  "  ",           "\n",
+    "1. ",          "word, ",       "\xe9 ",
+    "\r\n",         "x-\n 3  y ",   "\xef\xac\x81ne ",
+    "- ",           "''",           "42 ",
+    "end.",
 };
 
 static char *random_text(rng *r, size_t npieces, size_t *len)
@@ -279,7 +301,8 @@ static int same_sig(const char *a, const char *b)
 static void test_punct_signature(void **state)
 {
     (void)state;
-    assert_true(same_sig("Hello, \xe2\x80\x9cworld\xe2\x80\x9d\xe2\x80\x94yes", "Hello, \"world\" -- yes"));
+    assert_true(
+        same_sig("Hello, \xe2\x80\x9cworld\xe2\x80\x9d\xe2\x80\x94yes", "Hello, \"world\" -- yes"));
     assert_true(same_sig("it\xe2\x80\x99s", "it's"));
     assert_true(same_sig("wait\xe2\x80\xa6", "wait..."));
     assert_true(same_sig("recita-\ntion", "recitation"));
