@@ -34,10 +34,10 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang bench install \
+.PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang test-install bench install \
         clean format format-check
 
-all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so $(BUILD)/recite.pc
+all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
 
 $(BUILD)/obj/%.o: %.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -53,11 +53,6 @@ $(BUILD)/librecite.so: $(LIB_OBJ)
 $(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
 	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL)
 
-$(BUILD)/recite.pc: Makefile
-	@mkdir -p $(BUILD)
-	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: recite\nDescription: recitation checker: finds reproduced spans of protected works\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lrecite\nLibs.private: -lpthread -lm\nCflags: -I$${includedir}\n' \
-	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' > $@
-
 # ---- tests ----
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/librecite.a
@@ -68,7 +63,9 @@ deps:
 	@scripts/deps.sh
 
 test: deps
+	$(MAKE) format-check
 	$(MAKE) test-unit test-cli
+	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
 	$(MAKE) test-clang
@@ -96,6 +93,21 @@ test-clang:
 	  $(MAKE) BUILD=build/clang CC=clang all; \
 	else echo "clang not installed: skipping the clang build" >&2; exit 1; fi
 
+# The public header compiles alone; an installed library links through pkg-config, statically
+# and shared, and runs.
+test-install: all
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	$(CC) -std=c17 -Wall -Wextra -Wpedantic -Werror -fsyntax-only -x c include/recite.h; \
+	$(MAKE) -s install PREFIX="$$tmp" >/dev/null; \
+	printf '#include <recite.h>\n#include <string.h>\nint main(void) { return strcmp(recite_version(), RECITE_VERSION_STRING) != 0; }\n' > "$$tmp/t.c"; \
+	export PKG_CONFIG_PATH="$$tmp/lib/pkgconfig"; \
+	$(CC) -std=c17 -Wall -Werror $$(pkg-config --cflags recite) "$$tmp/t.c" -o "$$tmp/t-shared" $$(pkg-config --libs recite); \
+	LD_LIBRARY_PATH="$$tmp/lib" "$$tmp/t-shared"; \
+	$(CC) -std=c17 -Wall -Werror $$(pkg-config --cflags recite) "$$tmp/t.c" -o "$$tmp/t-static" "$$tmp/lib/librecite.a" $$(pkg-config --libs-only-l --static recite | sed 's/-lrecite//'); \
+	"$$tmp/t-static"; \
+	"$$tmp/bin/recite" --version >/dev/null; \
+	echo "install: header, static and shared library, pkg-config and binary work"
+
 demo: deps all
 	scripts/demo.sh $(BUILD)/recite
 
@@ -110,7 +122,9 @@ install: all
 	install -m 644 $(BUILD)/librecite.a $(DESTDIR)$(PREFIX)/lib/librecite.a
 	install -m 755 $(BUILD)/librecite.so $(DESTDIR)$(PREFIX)/lib/librecite.so.0
 	ln -sf librecite.so.0 $(DESTDIR)$(PREFIX)/lib/librecite.so
-	install -m 644 $(BUILD)/recite.pc $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
+	printf 'prefix=%s\nlibdir=$${prefix}/lib\nincludedir=$${prefix}/include\n\nName: recite\nDescription: recitation checker: finds reproduced spans of protected works\nVersion: %s\nRequires.private: %s\nLibs: -L$${libdir} -lrecite\nLibs.private: -lpthread -lm\nCflags: -I$${includedir}\n' \
+	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' \
+	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
 format:
 	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
