@@ -123,6 +123,19 @@ static const uint8_t ascii_class[128] = {
     ['y'] = C_WORD,     ['z'] = C_WORD,
 };
 
+/* For bytes that are ASCII letters or digits: the byte in lower case; 0 for every other byte. */
+static const uint8_t ascii_lower_word[256] = {
+    ['0'] = '0', ['1'] = '1', ['2'] = '2', ['3'] = '3', ['4'] = '4', ['5'] = '5', ['6'] = '6',
+    ['7'] = '7', ['8'] = '8', ['9'] = '9', ['A'] = 'a', ['B'] = 'b', ['C'] = 'c', ['D'] = 'd',
+    ['E'] = 'e', ['F'] = 'f', ['G'] = 'g', ['H'] = 'h', ['I'] = 'i', ['J'] = 'j', ['K'] = 'k',
+    ['L'] = 'l', ['M'] = 'm', ['N'] = 'n', ['O'] = 'o', ['P'] = 'p', ['Q'] = 'q', ['R'] = 'r',
+    ['S'] = 's', ['T'] = 't', ['U'] = 'u', ['V'] = 'v', ['W'] = 'w', ['X'] = 'x', ['Y'] = 'y',
+    ['Z'] = 'z', ['a'] = 'a', ['b'] = 'b', ['c'] = 'c', ['d'] = 'd', ['e'] = 'e', ['f'] = 'f',
+    ['g'] = 'g', ['h'] = 'h', ['i'] = 'i', ['j'] = 'j', ['k'] = 'k', ['l'] = 'l', ['m'] = 'm',
+    ['n'] = 'n', ['o'] = 'o', ['p'] = 'p', ['q'] = 'q', ['r'] = 'r', ['s'] = 's', ['t'] = 't',
+    ['u'] = 'u', ['v'] = 'v', ['w'] = 'w', ['x'] = 'x', ['y'] = 'y', ['z'] = 'z',
+};
+
 static bool is_cjk(int32_t c)
 {
     return (c >= 0x3040 && c <= 0x30ff) || /* hiragana, katakana */
@@ -305,12 +318,23 @@ static void append_cp(rc_tokenizer *tz, word_scan *w, int32_t cp)
 static bool scan_word(rc_tokenizer *tz, const uint8_t *s, size_t len, bool final, size_t i,
                       word_scan *w)
 {
-    size_t ncp = 0, ndigits = 0;
+    size_t ncp = 0;
     bool joined = false;
     w->rawlen = 0;
     w->ascii = true;
     w->end = i;
     for (;;) {
+        /* Fast path: a run of ASCII letters and digits, the bulk of most text. */
+        size_t room = RC_MAX_TOKEN_CP - ncp, start = i;
+        size_t stop = len - i < room ? len : i + room;
+        uint8_t *raw = tz->raw + w->rawlen;
+        while (i < stop && ascii_lower_word[s[i]])
+            *raw++ = ascii_lower_word[s[i++]];
+        if (i != start) {
+            ncp += i - start;
+            w->rawlen += i - start;
+            w->end = i;
+        }
         if (i >= len) {
             if (!final)
                 return false;
@@ -326,7 +350,6 @@ static bool scan_word(rc_tokenizer *tz, const uint8_t *s, size_t len, bool final
                 break;
             append_cp(tz, w, cp);
             ncp++;
-            ndigits += (cp >= '0' && cp <= '9');
             i += n;
             w->end = i;
             continue;
@@ -359,7 +382,10 @@ static bool scan_word(rc_tokenizer *tz, const uint8_t *s, size_t len, bool final
         joined = true;
         i = k;
     }
-    w->short_num = !joined && ndigits == ncp && ncp >= 1 && ncp <= 3;
+    /* A candidate line number: 1-3 ASCII digits and nothing else. */
+    w->short_num = !joined && ncp >= 1 && ncp <= 3 && w->rawlen == ncp;
+    for (size_t k = 0; w->short_num && k < ncp; k++)
+        w->short_num = tz->raw[k] >= '0' && tz->raw[k] <= '9';
     return true;
 }
 
