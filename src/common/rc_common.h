@@ -12,6 +12,7 @@
 #include <stdbool.h>
 #include <stddef.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #if defined(__GNUC__) || defined(__clang__)
@@ -46,6 +47,14 @@ static inline bool rc_mul_overflows(size_t a, size_t b, size_t *out)
 static inline bool rc_add_overflows(size_t a, size_t b, size_t *out)
 {
     return __builtin_add_overflow(a, b, out);
+}
+
+/* qsort that accepts n == 0 with a NULL base (qsort itself may not be given NULL). */
+static inline void rc_sort(void *base, size_t n, size_t size,
+                           int (*cmp)(const void *, const void *))
+{
+    if (n > 1)
+        qsort(base, n, size, cmp);
 }
 
 /* ==== growable arrays ====

@@ -13,6 +13,7 @@
 #include <fcntl.h>
 #include <limits.h>
 #include <pthread.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -738,6 +739,45 @@ static void remove_tmp_dir(const char *dir)
     rmdir(dir);
 }
 
+/* Temporary directories of builds that were killed (their process is gone) are removed: they
+ * are named .<base>.tmp-<pid>-XXXXXX and hold only recite.idx and run-*.tmp files. */
+static void remove_stale_tmp_dirs(const char *parent, const char *base)
+{
+    DIR *d = opendir(parent);
+    if (!d)
+        return;
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
+    size_t plen = strlen(prefix);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (strncmp(e->d_name, prefix, plen) != 0)
+            continue;
+        char *end;
+        long pid = strtol(e->d_name + plen, &end, 10);
+        if (end == e->d_name + plen || *end != '-' || pid <= 0 ||
+            !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+            continue;
+        char *dir;
+        if (asprintf(&dir, "%s/%s", parent, e->d_name) < 0)
+            continue;
+        DIR *sub = opendir(dir);
+        struct dirent *f;
+        while (sub && (f = readdir(sub)) != NULL) {
+            size_t n = strlen(f->d_name);
+            if (strcmp(f->d_name, RC_INDEX_FILE) == 0 ||
+                (strncmp(f->d_name, "run-", 4) == 0 && n > 4 &&
+                 strcmp(f->d_name + n - 4, ".tmp") == 0))
+                unlink_in(dir, f->d_name);
+        }
+        if (sub)
+            closedir(sub);
+        rmdir(dir);
+        free(dir);
+    }
+    closedir(d);
+}
+
 /* An existing target must be an index (or an empty directory) before we replace it. */
 static int check_target(const char *out_dir, recite_error *err)
 {
@@ -909,8 +949,11 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     bool sync_ready = false;
     char base[256];
     char *parent = parent_of(out_dir);
-    if (!parent || asprintf(&b->tmp_dir, "%s/.%s.tmp-XXXXXX", parent,
-                            base_of(out_dir, base, sizeof base)) < 0) {
+    base_of(out_dir, base, sizeof base);
+    if (parent)
+        remove_stale_tmp_dirs(parent, base);
+    if (!parent ||
+        asprintf(&b->tmp_dir, "%s/.%s.tmp-%ld-XXXXXX", parent, base, (long)getpid()) < 0) {
         b->tmp_dir = NULL;
         free(parent);
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");

@@ -161,7 +161,7 @@ static int walk_dir(walk *wk, const char *dir, recite_error *err)
         rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot read directory", dir);
         goto done;
     }
-    qsort(names.v, names.n, sizeof *names.v, cmp_names);
+    rc_sort(names.v, names.n, sizeof *names.v, cmp_names);
     size_t dlen = strlen(dir);
     bool slash = dlen > 0 && dir[dlen - 1] == '/';
     for (size_t i = 0; i < names.n && rc == RECITE_OK; i++) {

@@ -84,6 +84,16 @@ static char *dup_json_value(json_t *v)
     return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
+bool rc_is_source_kind(const char *s)
+{
+    static const char *const kinds[] = {"purchased",     "scanned",        "licensed",
+                                        "public-domain", "shadow-library", "unknown"};
+    for (size_t i = 0; i < RC_ARRAY_LEN(kinds); i++)
+        if (strcmp(s, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
 static const char *const meta_keys[RC_WS_COUNT_] = {
     [RC_WS_TITLE] = "title",         [RC_WS_AUTHOR] = "author", [RC_WS_LICENSE] = "license",
     [RC_WS_COPYRIGHT] = "copyright", [RC_WS_SOURCE] = "source", [RC_WS_URL] = "url",
@@ -131,6 +141,14 @@ static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *li
     out->text_len = tl;
     for (unsigned f = RC_WS_TITLE; f < RC_WS_META; f++)
         out->strs[f] = dup_json_value(json_object_get(root, meta_keys[f]));
+    const char *src_kind = out->strs[RC_WS_SOURCE];
+    if (src_kind && !rc_is_source_kind(src_kind)) {
+        rc = rc_error_set(err, RECITE_EFORMAT,
+                          "%s:%llu: \"source\" must be one of purchased, scanned, licensed, "
+                          "public-domain, shadow-library, unknown (not \"%.40s\")",
+                          path, (unsigned long long)src->line, src_kind);
+        goto done;
+    }
     json_object_del(root, "id");
     json_object_del(root, "text");
     if (json_object_size(root) > 0)

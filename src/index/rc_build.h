@@ -85,6 +85,10 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
                  recite_error *err);
 void rc_work_out_free(rc_work_out *out);
 
+/* Whether s is one of the provenance kinds of the contract (purchased, scanned, licensed,
+ * public-domain, shadow-library, unknown). */
+bool rc_is_source_kind(const char *s);
+
 /* Tokenizes and winnows text already in out->text (used by rc_work_load; exposed for tests). */
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);
 

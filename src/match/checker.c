@@ -214,7 +214,7 @@ static int cmp_candidate_cluster(const void *a, const void *b)
  * what costs (decompression, tokenizing); counting seeds per work is cheap. */
 static int select_candidates(recite_checker *c, recite_error *err)
 {
-    qsort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_gpos);
+    rc_sort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_gpos);
     RC_VEC(candidate) cands = {0};
     rc_cluster info = {0};
     uint32_t cl = UINT32_MAX;
@@ -234,7 +234,7 @@ static int select_candidates(recite_checker *c, recite_error *err)
         cd->seeds++;
         cd->specific |= c->kgram_df.v[s->q] != RC_DF_COMMON;
     }
-    qsort(cands.v, cands.n, sizeof *cands.v, cmp_candidate);
+    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate);
     uint32_t specific = 0, sampled = 0;
     for (size_t i = 0; i < cands.n; i++) {
         candidate *cd = &cands.v[i];
@@ -246,7 +246,7 @@ static int select_candidates(recite_checker *c, recite_error *err)
             c->common_others += !cd->keep;
         }
     }
-    qsort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_cluster);
+    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_cluster);
     /* Keep the seeds of the chosen works (seeds are in cluster order, as are cands now). */
     size_t keep = 0, k = 0;
     for (size_t i = 0; i < c->seeds.n; i++) {
@@ -257,7 +257,7 @@ static int select_candidates(recite_checker *c, recite_error *err)
     }
     c->seeds.n = keep;
     RC_VEC_FREE(cands);
-    qsort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_diag);
+    rc_sort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_diag);
     return RECITE_OK;
 }
 
@@ -316,7 +316,7 @@ static int cmp_interval(const void *a, const void *b)
 /* Keeps, per cluster, the runs not contained (in the output) in a longer run. */
 static void drop_contained(recite_checker *c)
 {
-    qsort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw);
+    rc_sort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw);
     size_t keep = 0;
     uint32_t cl = UINT32_MAX;
     uint64_t reach = 0;
@@ -373,7 +373,7 @@ static int work_figures(recite_checker *c, recite_error *err)
             longest = RC_MAX(longest, m->len);
             count++;
         }
-        qsort(ivs.v, ivs.n, sizeof *ivs.v, cmp_interval);
+        rc_sort(ivs.v, ivs.n, sizeof *ivs.v, cmp_interval);
         uint64_t covered = 0, cur_a = 0, cur_b = 0;
         for (size_t k = 0; k < ivs.n; k++) {
             if (k == 0 || ivs.v[k].a > cur_b) {
@@ -401,7 +401,7 @@ static int work_figures(recite_checker *c, recite_error *err)
             goto done;
         }
     }
-    qsort(c->works.v, c->works.n, sizeof *c->works.v, cmp_hit);
+    rc_sort(c->works.v, c->works.n, sizeof *c->works.v, cmp_hit);
 done:
     RC_VEC_FREE(ivs);
     return rc;
@@ -423,9 +423,9 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
     if (c->raw.n > c->max_matches) {
         /* Keep the longest runs, then restore the (cluster, position) order. */
         c->truncated = true;
-        qsort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw_longest);
+        rc_sort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw_longest);
         c->raw.n = c->max_matches;
-        qsort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw);
+        rc_sort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw);
     }
     if ((rc = work_figures(c, err)) != RECITE_OK)
         return rc;
@@ -436,7 +436,7 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
             return rc;
     }
     c->matches.n = c->raw.n;
-    qsort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
+    rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
 
     c->result = (recite_result){
         c->toks.n,       c->text.n,  c->matches.v, c->matches.n,

@@ -6,6 +6,7 @@
 #include "../index/rc_index.h"
 
 #include <jansson.h>
+#include <utf8proc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -29,9 +30,31 @@ static const char *verdict_of(const recite_result *res)
     return "pass";
 }
 
+/* A JSON string from bytes that should be UTF-8 but may not be (file names are bytes): invalid
+ * bytes are read as Windows-1252, as the tokenizer reads them. */
+static json_t *text_json(const char *s)
+{
+    size_t n = strlen(s);
+    if (rc_utf8_count_invalid((const uint8_t *)s, n) == 0)
+        return json_stringn(s, n);
+    char *buf = malloc(3 * n + 1); /* a fallback byte becomes at most 3 bytes */
+    if (!buf)
+        return NULL;
+    size_t m = 0;
+    for (size_t i = 0; i < n;) {
+        int32_t cp;
+        bool invalid;
+        i += rc_utf8_decode((const uint8_t *)s, n, i, true, &cp, &invalid);
+        m += (size_t)utf8proc_encode_char(cp, (uint8_t *)buf + m);
+    }
+    json_t *j = json_stringn(buf, m);
+    free(buf);
+    return j;
+}
+
 static json_t *str_or_null(const char *s)
 {
-    return s ? json_string(s) : json_null();
+    return s ? text_json(s) : json_null();
 }
 
 /* ==== JSON ==== */
@@ -52,7 +75,7 @@ static json_t *also_of(const recite_index *idx, uint32_t work)
     for (uint32_t i = 0; i < n; i++) {
         recite_work_info other;
         if (members[i] != work && recite_index_work(idx, members[i], &other) == RECITE_OK)
-            json_array_append_new(arr, json_string(other.id));
+            json_array_append_new(arr, text_json(other.id));
     }
     return arr;
 }
@@ -69,7 +92,7 @@ static json_t *match_json(const recite_index *idx, const recite_match *m)
     bad |= set(out, "end", json_integer((json_int_t)m->out_end));
     bad |= set(src, "start", json_integer((json_int_t)m->src_start));
     bad |= set(src, "end", json_integer((json_int_t)m->src_end));
-    bad |= set(o, "work", json_string(info.id));
+    bad |= set(o, "work", text_json(info.id));
     bad |= set(o, "output", out);
     bad |= set(o, "source", src);
     bad |= set(o, "tokens", json_integer(m->tokens));
@@ -92,13 +115,13 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
         return NULL;
     json_t *o = json_object();
     int bad = !o;
-    bad |= set(o, "work", json_string(info.id));
+    bad |= set(o, "work", text_json(info.id));
     bad |= set(o, "title", str_or_null(info.title));
     bad |= set(o, "author", str_or_null(info.author));
     bad |= set(o, "license", str_or_null(info.license));
     bad |= set(o, "copyright", str_or_null(info.copyright));
     bad |= set(o, "cmi", json_null()); /* CMI extraction is not built yet: unknown, not "none" */
-    bad |= set(o, "source", json_string(info.source ? info.source : "unknown"));
+    bad |= set(o, "source", text_json(info.source ? info.source : "unknown"));
     bad |= set(o, "coverage", json_real(h->coverage));
     bad |= set(o, "longest_tokens", json_integer(h->longest_tokens));
     bad |= set(o, "spans", json_integer(h->matches));
@@ -126,7 +149,7 @@ static json_t *result_json(const recite_index *idx, const char *input_name,
         json_t *w = work_json(idx, &res->works[i]);
         bad |= !w || json_array_append_new(ws, w) != 0;
     }
-    bad |= set(o, "input", json_string(input_name ? input_name : "-"));
+    bad |= set(o, "input", text_json(input_name ? input_name : "-"));
     bad |= set(o, "verdict", json_string(verdict_of(res)));
     bad |= set(o, "tokens", json_integer((json_int_t)res->tokens));
     bad |= set(o, "bytes", json_integer((json_int_t)res->bytes));

@@ -178,13 +178,13 @@ static void test_bad_inputs(void **state)
 {
     fixture *f = *state;
     char *p = path_join(f->dir, "bad.jsonl");
-    write_file(p, "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":}\n", 44);
+    write_str(p, "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"b\",\"text\":}\n");
     expect_build_error(f, p, RECITE_EFORMAT, "bad.jsonl:2:");
-    write_file(p, "{\"text\":\"x\"}\n", 13);
+    write_str(p, "{\"text\":\"x\"}\n");
     expect_build_error(f, p, RECITE_EFORMAT, "bad.jsonl:1: missing");
-    write_file(p, "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"a\",\"text\":\"y\"}\n", 44);
+    write_str(p, "{\"id\":\"a\",\"text\":\"x\"}\n{\"id\":\"a\",\"text\":\"y\"}\n");
     expect_build_error(f, p, RECITE_EFORMAT, "duplicate work id");
-    write_file(p, "[1,2]\n", 6);
+    write_str(p, "[1,2]\n");
     expect_build_error(f, p, RECITE_EFORMAT, "expected a JSON object");
     free(p);
     p = path_join(f->dir, "empty.txt");

@@ -107,6 +107,11 @@ static inline void write_file(const char *path, const void *data, size_t len)
     assert_int_equal(fclose(f), 0);
 }
 
+static inline void write_str(const char *path, const char *text)
+{
+    write_file(path, text, strlen(text));
+}
+
 /* Reads a whole file; NULL if it cannot. */
 static inline char *read_file(const char *path, size_t *len)
 {
