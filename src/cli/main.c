@@ -33,6 +33,7 @@ static const char usage_text[] =
     "\n"
     "exit status: 0 nothing found, 1 recitation found, 2 error\n";
 
+static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_usage(const char *fmt, ...)
 {
     va_list ap;

@@ -29,7 +29,7 @@ const char *recite_version(void)
     return RECITE_VERSION_STRING;
 }
 
-static void vset(recite_error *err, int code, const char *fmt, va_list ap)
+RC_PRINTF(3, 0) static void vset(recite_error *err, int code, const char *fmt, va_list ap)
 {
     err->code = code;
     vsnprintf(err->message, sizeof err->message, fmt, ap);

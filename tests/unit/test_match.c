@@ -319,7 +319,7 @@ static void brute_force(const toklist *out, const toklist *work, uint32_t work_i
     hp *idx = malloc((work->n + 1) * sizeof *idx);
     for (size_t j = 0; j < work->n; j++)
         idx[j] = (hp){work->v[j].hash, j};
-    qsort(idx, work->n, sizeof *idx, cmp_hp);
+    rc_sort(idx, work->n, sizeof *idx, cmp_hp);
     for (size_t i = 0; i < out->n; i++) {
         size_t lo = 0, hi = work->n;
         while (lo < hi) {
@@ -347,7 +347,7 @@ static void brute_force(const toklist *out, const toklist *work, uint32_t work_i
  * sorts before them (longer, or equal and earlier in the work). */
 static void drop_contained(runs *r)
 {
-    qsort(r->v, r->n, sizeof *r->v, cmp_run);
+    rc_sort(r->v, r->n, sizeof *r->v, cmp_run);
     size_t keep = 0;
     uint32_t w = UINT32_MAX;
     uint64_t reach = 0;
