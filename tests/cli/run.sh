@@ -431,6 +431,22 @@ t_index_quiet() {
     [ ! -s "$OUT" ] || bad "--quiet still prints: $(snippet "$OUT")"
 }
 
+t_index_progress_on_terminal() {
+    # `script` gives recite a terminal for stderr: a progress line (works, MB, MB/s, ETA) shows;
+    # without a terminal (every other test) stderr stays free of it.
+    NASSERT=$((NASSERT + 1))
+    if ! command -v script >/dev/null; then
+        bad "script(1) (bsdutils) is missing: cannot give recite a terminal"
+        return
+    fi
+    script -qec "'$BIN' index --out progress lib" /dev/null >tty.log 2>&1
+    expect_grep tty.log 'indexing: [0-9]+/[0-9]+ works, [0-9.]+/[0-9.]+ MB, [0-9.]+ MB/s, ETA'
+    run index --out progress2 lib
+    expect_rc 0
+    NASSERT=$((NASSERT + 1))
+    ! grep -q 'indexing:' "$ERR" || bad "progress printed without a terminal"
+}
+
 t_index_special_entries() {
     # A FIFO must be skipped, not opened (which would block); a symlink loop must end.
     mkdir -p special/sub
@@ -907,7 +923,7 @@ TESTS=(
     index_error_duplicate_id index_error_code_mode index_error_min_tokens_zero
     index_error_unknown_option index_error_missing_out index_error_nothing_to_index
     index_refuses_foreign_directory index_refuses_regular_file_as_out index_into_empty_directory index_error_keeps_existing
-    rebuild_replaces index_quiet index_special_entries index_mode_options
+    rebuild_replaces index_quiet index_progress_on_terminal index_special_entries index_mode_options
     check_exact_json check_text_report check_pass
     norm_case norm_curly_quotes norm_em_dash norm_reflow norm_hyphenation norm_line_numbers
     norm_latin1_work norm_crlf norm_unicode_nfd norm_ligature norm_curly_apostrophe
