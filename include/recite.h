@@ -220,7 +220,7 @@ typedef struct recite_check_options {
     uint32_t max_postings;   /* 0 = 100000; seeds beyond this per check set `truncated` */
     uint32_t max_candidates; /* 0 = 1000: works verified per check beyond which the rest (with
                                 the fewest seeds) are dropped and `truncated` is set */
-    uint32_t common_sample;  /* 0 = 8: works itemized for spans of common language only */
+    uint32_t common_sample;  /* 0 = 3: works itemized per passage of common language (max 255) */
 } recite_check_options;
 
 #define RECITE_CHECK_OPTIONS_INIT                                                                  \

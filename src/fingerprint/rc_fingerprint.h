@@ -27,6 +27,24 @@ static inline uint64_t rc_kgram_hash(const uint64_t *toks, unsigned k)
     return XXH3_64bits_withSeed(toks, (size_t)k * sizeof *toks, RC_KGRAM_SEED);
 }
 
+/* ==== context hashes ====
+ * A run of at least w + k - 1 shared tokens extends at least w - 1 tokens beyond any k-gram of
+ * it, so at least rc_context_len(w) tokens on one side. Each posting keeps an 8-bit hash of the
+ * up-to-that-many tokens before and after its k-gram (fewer at the ends of a text); a seed whose
+ * two context hashes both differ from the checked text's cannot lie in such a run and is
+ * dropped before any stored text is read. */
+#define RC_CONTEXT_SEED 0x636f6e7465787431ULL
+
+static inline unsigned rc_context_len(unsigned w)
+{
+    return w / 2; /* = ceil((w - 1) / 2) */
+}
+
+static inline unsigned rc_context8(const uint64_t *toks, unsigned n)
+{
+    return (unsigned)(XXH3_64bits_withSeed(toks, (size_t)n * sizeof *toks, RC_CONTEXT_SEED) >> 56);
+}
+
 /* Streaming winnower: push token hashes one at a time; fingerprints come out as (hash, position
  * of the k-gram's first token). */
 /* The rings are mirrored (each value written at slot i and i + size) so that the last k tokens

@@ -211,6 +211,9 @@ typedef struct work_rec {
     uint32_t cluster;
 } work_rec;
 
+typedef struct builder builder;
+static uint32_t cluster_of_gpos(const builder *b, uint32_t gpos);
+
 typedef struct builder {
     const recite_build_options *opt;
     unsigned kgram, window, jobs;
@@ -229,7 +232,7 @@ typedef struct builder {
     RC_VEC(cluster_rec) clusters;
     RC_VEC(work_rec) works;
     RC_VEC(uint8_t) strings;
-    RC_VEC(uint64_t) checkpoints;
+    RC_VEC(uint32_t) checkpoints;
     slot_table ids, contents;
     rc_sorter sorter;
     uint64_t tokens_total, text_total, works_done, bytes_done;
@@ -425,7 +428,7 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
             return rc;
         for (size_t i = 0; i < w->fps.n; i++) {
             rc_posting_rec r = {w->fps.v[i].hash, (uint32_t)(b->tokens_total + w->fps.v[i].pos),
-                                cluster};
+                                w->fps.v[i].ctx, 0};
             if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
                 return rc;
         }
@@ -523,12 +526,29 @@ static int write_tables(builder *b, secw *w, section_entry *sec, size_t *nsec, u
 
     secw_begin(w, b->fd, *off);
     for (size_t i = 0; i < b->checkpoints.n; i++)
-        secw_u64(w, b->checkpoints.v[i]);
+        secw_u32(w, b->checkpoints.v[i]);
     sec[(*nsec)++] = secw_end(w, RC_SEC_CHECKPOINTS);
     *off = align_up(w->off);
     if (w->errnum)
         return rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path);
     return RECITE_OK;
+}
+
+/* The cluster holding global token gpos (clusters are in token order). */
+static uint32_t cluster_of_gpos(const builder *b, uint32_t gpos)
+{
+    size_t lo = 0, hi = b->clusters.n;
+    while (hi - lo > 1) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (b->clusters.v[mid].token_base <= gpos)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    /* Empty clusters share a base with the next one. */
+    while (lo + 1 < b->clusters.n && b->clusters.v[lo + 1].token_base <= gpos)
+        lo++;
+    return (uint32_t)lo;
 }
 
 static unsigned bucket_bits_for(uint64_t npostings)
@@ -565,11 +585,11 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
     }
     uint64_t dir_off = *off;
     uint64_t rem_off = align_up(dir_off + (nb + 1) * 4);
-    uint64_t pos_off = align_up(rem_off + n * 2);
+    uint64_t pos_off = align_up(rem_off + n * 4);
     secw_begin(w, b->fd, rem_off);
     secw_begin(pos_w, b->fd, pos_off);
     /* Postings come out grouped by fingerprint; each group is held until its number of
-     * distinct texts (clusters, increasing within a group) is known. */
+     * distinct texts (clusters, increasing with the position within a group) is known. */
     RC_VEC(rc_posting_rec) group = {0};
     rc_posting_rec r;
     for (;;) {
@@ -578,15 +598,20 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
             break;
         if (group.n && (rc == 0 || r.hash != group.v[0].hash)) {
             uint64_t texts = 1;
-            for (size_t i = 1; i < group.n; i++)
-                texts += group.v[i].cluster != group.v[i - 1].cluster;
+            uint32_t prev = group.n > 1 ? cluster_of_gpos(b, group.v[0].gpos) : 0;
+            for (size_t i = 1; i < group.n && texts < 64; i++) {
+                uint32_t cl = cluster_of_gpos(b, group.v[i].gpos);
+                texts += cl != prev;
+                prev = cl;
+            }
             unsigned df = rc_df_class(texts);
             for (size_t i = 0; i < group.n; i++) {
                 uint64_t bk = bits ? group.v[i].hash >> (64 - bits) : 0;
                 dir[bk + 1]++;
                 uint8_t v[4];
-                rc_put_u16(v, rc_posting_rem(group.v[i].hash, bits, df));
-                secw_write(w, v, 2);
+                rc_put_u32(v, rc_posting_key(group.v[i].hash, bits, df, group.v[i].ctx >> 8,
+                                             group.v[i].ctx & 0xff));
+                secw_write(w, v, 4);
                 rc_put_u32(v, group.v[i].gpos);
                 secw_write(pos_w, v, 4);
             }
@@ -600,7 +625,7 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
         }
     }
     RC_VEC_FREE(group);
-    section_entry rem = secw_end(w, RC_SEC_POST_REM);
+    section_entry rem = secw_end(w, RC_SEC_POST_KEY);
     section_entry pos = secw_end(pos_w, RC_SEC_POST_POS);
     int werr = w->errnum ? w->errnum : pos_w->errnum;
     XXH3_freeState(pos_w->xs);

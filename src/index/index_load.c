@@ -31,9 +31,9 @@ static const struct {
     {RC_SEC_WORKS, RC_WORK_REC_SIZE},
     {RC_SEC_MEMBERS, 4},
     {RC_SEC_STRINGS, 1},
-    {RC_SEC_CHECKPOINTS, 8},
+    {RC_SEC_CHECKPOINTS, 4},
     {RC_SEC_POST_DIR, 4},
-    {RC_SEC_POST_REM, 2},
+    {RC_SEC_POST_KEY, 4},
     {RC_SEC_POST_POS, 4},
     {RC_SEC_TEXT_DICT, 1},
 };
@@ -66,7 +66,7 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
     const rc_section *s = idx->sec;
     if (s[RC_SEC_WORKS].len != idx->nworks * RC_WORK_REC_SIZE ||
         s[RC_SEC_CLUSTERS].len != idx->nclusters * RC_CLUSTER_REC_SIZE ||
-        s[RC_SEC_MEMBERS].len != idx->nworks * 4 || s[RC_SEC_POST_REM].len != idx->npostings * 2 ||
+        s[RC_SEC_MEMBERS].len != idx->nworks * 4 || s[RC_SEC_POST_KEY].len != idx->npostings * 4 ||
         s[RC_SEC_POST_POS].len != idx->npostings * 4 || s[RC_SEC_TEXT_BLOCKS].len < 16 ||
         s[RC_SEC_TEXT_BLOCKS].len % 16 != 0)
         return corrupt(err, path, "section sizes disagree with the header");
@@ -96,14 +96,15 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         return corrupt(err, path, "text block table does not cover the text");
 
     /* Clusters tile the text and the token space in order. */
-    uint64_t ncp = s[RC_SEC_CHECKPOINTS].len / 8, text_end = 0, tok_end = 0, cp_end = 0,
+    uint64_t ncp = s[RC_SEC_CHECKPOINTS].len / 4, text_end = 0, tok_end = 0, cp_end = 0,
              mem_end = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
         rc_cluster cl;
         rc_index_cluster(idx, (uint32_t)c, &cl);
         uint64_t want_cp = cl.ntokens ? (cl.ntokens - 1) / RC_CHECKPOINT_EVERY + 1 : 0;
         if (cl.text_offset != text_end || cl.token_base != tok_end || cl.checkpoint0 != cp_end ||
-            cl.member0 != mem_end || cl.nmembers == 0 || cl.text_len == 0)
+            cl.member0 != mem_end || cl.nmembers == 0 || cl.text_len == 0 ||
+            cl.text_len > UINT32_MAX)
             return corrupt(err, path, "clusters do not tile the text");
         text_end += cl.text_len;
         tok_end += cl.ntokens;
@@ -111,10 +112,10 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         mem_end += cl.nmembers;
         if (cp_end > ncp || text_end > idx->text_bytes || mem_end > idx->nworks)
             return corrupt(err, path, "cluster out of range");
-        const uint8_t *cp = s[RC_SEC_CHECKPOINTS].data + 8 * cl.checkpoint0;
+        const uint8_t *cp = s[RC_SEC_CHECKPOINTS].data + 4 * cl.checkpoint0;
         uint64_t prev = 0;
         for (uint64_t k = 0; k < want_cp; k++) {
-            uint64_t off = rc_get_u64(cp + 8 * k);
+            uint64_t off = rc_get_u32(cp + 4 * k);
             if (off < prev || off > cl.text_len || (k == 0 && off != 0))
                 return corrupt(err, path, "bad checkpoint");
             prev = off;
@@ -320,7 +321,7 @@ void recite_index_get_stats(const recite_index *idx, recite_index_stats *out)
     out->created_unix = idx->created;
     out->bytes_total = idx->map_len;
     const rc_section *s = idx->sec;
-    out->bytes_postings = s[RC_SEC_POST_DIR].len + s[RC_SEC_POST_REM].len + s[RC_SEC_POST_POS].len;
+    out->bytes_postings = s[RC_SEC_POST_DIR].len + s[RC_SEC_POST_KEY].len + s[RC_SEC_POST_POS].len;
     out->bytes_text = s[RC_SEC_TEXT_DATA].len + s[RC_SEC_TEXT_BLOCKS].len;
     out->bytes_works = s[RC_SEC_WORKS].len + s[RC_SEC_CLUSTERS].len + s[RC_SEC_MEMBERS].len +
                        s[RC_SEC_STRINGS].len;
@@ -582,7 +583,7 @@ int rc_source_window_load(rc_text_reader *r, rc_tokenizer *tz, rc_source_window 
     uint64_t cpi = t_from / RC_CHECKPOINT_EVERY;
     uint64_t byte0 = 0;
     if (sw->info.ntokens)
-        byte0 = rc_get_u64(idx->sec[RC_SEC_CHECKPOINTS].data + 8 * (sw->info.checkpoint0 + cpi));
+        byte0 = rc_get_u32(idx->sec[RC_SEC_CHECKPOINTS].data + 4 * (sw->info.checkpoint0 + cpi));
     sw->toks.n = 0;
     sw->bytes.n = 0;
     sw->bytes_base = byte0;

@@ -158,31 +158,69 @@ done:
     return rc;
 }
 
+/* Hash of tokens [from, from + n) of the work, taken from the history ring. */
+static unsigned context_of(const uint64_t *hist, uint64_t from, unsigned n)
+{
+    uint64_t tmp[RC_WINDOW_MAX];
+    for (unsigned i = 0; i < n; i++)
+        tmp[i] = hist[(from + i) & (RC_HISTORY - 1)];
+    return rc_context8(tmp, n);
+}
+
+/* Fills the right context of the fingerprints from *pending on whose tokens are all known
+ * (or, at the end of the text, whatever tokens there are). */
+static void complete_right(rc_work_ctx *ctx, rc_work_out *out, size_t *pending, uint64_t ntok,
+                           unsigned c, bool end)
+{
+    for (; *pending < out->fps.n; (*pending)++) {
+        rc_fp *fp = &out->fps.v[*pending];
+        uint64_t from = fp->pos + ctx->kgram;
+        if (!end && from + c > ntok)
+            break;
+        unsigned n = (unsigned)RC_MIN((uint64_t)c, ntok - from);
+        fp->ctx |= (uint16_t)context_of(ctx->history, from, n);
+    }
+}
+
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
 {
+    if (out->text_len > UINT32_MAX)
+        return RECITE_ELIMIT;
     rc_winnow wn;
     rc_winnow_init(&wn, ctx->kgram, ctx->window);
+    unsigned c = rc_context_len(ctx->window);
     rc_tok_state st = {0, true};
     uint64_t t = 0, prev_end = 0;
+    size_t pending = 0;
+    rc_fp fp;
     for (;;) {
         size_t n = rc_tokenize_prose(&ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
                                      RC_ARRAY_LEN(ctx->toks));
-        for (size_t i = 0; i < n; i++, t++) {
+        for (size_t i = 0; i < n; i++) {
             if (t % RC_CHECKPOINT_EVERY == 0 &&
-                RC_VEC_PUSH(out->checkpoints, t ? prev_end : 0) != RECITE_OK)
+                RC_VEC_PUSH(out->checkpoints, (uint32_t)(t ? prev_end : 0)) != RECITE_OK)
                 return RECITE_ENOMEM;
             prev_end = ctx->toks[i].end;
-            rc_fp fp;
-            if (rc_winnow_push(&wn, ctx->toks[i].hash, &fp.hash, &fp.pos) &&
-                RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
-                return RECITE_ENOMEM;
+            ctx->history[t & (RC_HISTORY - 1)] = ctx->toks[i].hash;
+            t++;
+            if (rc_winnow_push(&wn, ctx->toks[i].hash, &fp.hash, &fp.pos)) {
+                unsigned left = (unsigned)RC_MIN((uint64_t)c, fp.pos);
+                fp.ctx = (uint16_t)(context_of(ctx->history, fp.pos - left, left) << 8);
+                if (RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
+                    return RECITE_ENOMEM;
+            }
+            complete_right(ctx, out, &pending, t, c, false);
         }
         if (n < RC_ARRAY_LEN(ctx->toks))
             break;
     }
-    rc_fp fp;
-    if (rc_winnow_finish(&wn, &fp.hash, &fp.pos) && RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
-        return RECITE_ENOMEM;
+    if (rc_winnow_finish(&wn, &fp.hash, &fp.pos)) {
+        unsigned left = (unsigned)RC_MIN((uint64_t)c, fp.pos);
+        fp.ctx = (uint16_t)(context_of(ctx->history, fp.pos - left, left) << 8);
+        if (RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
+            return RECITE_ENOMEM;
+    }
+    complete_right(ctx, out, &pending, t, c, true);
     out->ntokens = t;
     return RECITE_OK;
 }
@@ -219,7 +257,10 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     }
     out->content = rc_hash128_of(out->text, out->text_len);
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
-    if (rc_work_fingerprint(ctx, out) != RECITE_OK ||
+    rc = rc_work_fingerprint(ctx, out);
+    if (rc == RECITE_ELIMIT)
+        return rc_error_set(err, rc, "%s: larger than 4 GiB, the limit for one work", path);
+    if (rc != RECITE_OK ||
         rc_text_compress(ctx->cctx, ctx->cdict, out->text, out->text_len, out) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
     return RECITE_OK;

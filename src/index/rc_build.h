@@ -52,6 +52,7 @@ enum rc_work_status {
 typedef struct rc_fp {
     uint64_t hash;
     uint64_t pos; /* token number within the work */
+    uint16_t ctx; /* context hashes: left << 8 | right */
 } rc_fp;
 
 typedef struct rc_work_out {
@@ -63,7 +64,7 @@ typedef struct rc_work_out {
     uint64_t ntokens;
     uint64_t invalid_utf8;
     RC_VEC(rc_fp) fps;            /* winnowed fingerprints */
-    RC_VEC(uint64_t) checkpoints; /* byte offset to restart at for tokens 0, 128, 256, ... */
+    RC_VEC(uint32_t) checkpoints; /* byte offset to restart at for tokens 0, 32, 64, ... */
     RC_VEC(uint8_t) zdata;        /* the text as zstd frames, one per block */
     RC_VEC(uint32_t)
     zblocks; /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
@@ -71,9 +72,12 @@ typedef struct rc_work_out {
 } rc_work_out;
 
 /* Per-thread scratch for loading works. */
+#define RC_HISTORY 1024 /* token hashes a work's fingerprinting keeps (>= w + k + 2c) */
+
 typedef struct rc_work_ctx {
     rc_tokenizer tz;
     rc_token toks[4096];
+    uint64_t history[RC_HISTORY];
     unsigned kgram, window;
     ZSTD_CCtx *cctx;
     const ZSTD_CDict *cdict; /* shared by all workers; NULL without a dictionary */
@@ -109,7 +113,8 @@ int rc_text_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *te
 typedef struct rc_posting_rec {
     uint64_t hash;
     uint32_t gpos;
-    uint32_t cluster;
+    uint16_t ctx;
+    uint16_t unused;
 } rc_posting_rec;
 
 struct rc_merge;

@@ -24,7 +24,7 @@
 
 #define RC_TEXT_BLOCK_SIZE 4096u
 #define RC_TEXT_LEVEL 3
-#define RC_CHECKPOINT_EVERY 128u
+#define RC_CHECKPOINT_EVERY 32u
 #define RC_POSTING_REM_BITS 14u /* hash bits kept per posting after the bucket bits */
 
 /* Document frequency of a fingerprint (distinct texts holding it), kept as a 2-bit class in the
@@ -42,9 +42,9 @@ enum rc_section_id {
     RC_SEC_WORKS = 4,       /* nworks x rc_work_rec (72 bytes) */
     RC_SEC_MEMBERS = 5,     /* u32 work numbers, grouped by cluster */
     RC_SEC_STRINGS = 6,     /* NUL-terminated UTF-8 strings; offset 0 is the empty string */
-    RC_SEC_CHECKPOINTS = 7, /* u64 byte offsets, local to a cluster's text */
+    RC_SEC_CHECKPOINTS = 7, /* u32 byte offsets, local to a cluster's text */
     RC_SEC_POST_DIR = 8,    /* (nbuckets + 1) x u32: first posting of each bucket */
-    RC_SEC_POST_REM = 9,    /* npostings x u16: 14 hash bits after the bucket bits, 2 bits DF */
+    RC_SEC_POST_KEY = 9,    /* npostings x u32: DF class, hash bits, context hashes */
     RC_SEC_POST_POS = 10,   /* npostings x u32: global token position of the k-gram */
     RC_SEC_TEXT_DICT = 11,  /* zstd dictionary of the text blocks (may be empty) */
     RC_SEC_COUNT_ = 12
@@ -137,13 +137,18 @@ static inline uint64_t rc_index_bucket(const recite_index *idx, uint64_t h, uint
     return *end - *first;
 }
 
-/* The u16 stored for a posting of fingerprint h: 14 hash bits, then the DF class. */
-static inline uint16_t rc_posting_rem(uint64_t h, unsigned bucket_bits, unsigned df_class)
+/* The u32 key stored with each posting: bits 0-1 the DF class of the fingerprint, bits 2-15 the
+ * 14 fingerprint bits after the bucket bits, bits 16-23 and 24-31 the context hashes of the
+ * tokens just before and just after the k-gram (rc_context8). */
+static inline uint32_t rc_posting_key(uint64_t h, unsigned bucket_bits, unsigned df_class,
+                                      unsigned left8, unsigned right8)
 {
     uint64_t rem =
         (h >> (64 - bucket_bits - RC_POSTING_REM_BITS)) & ((1u << RC_POSTING_REM_BITS) - 1);
-    return (uint16_t)((rem << 2) | df_class);
+    return (uint32_t)df_class | (uint32_t)(rem << 2) | ((uint32_t)left8 << 16) |
+           ((uint32_t)right8 << 24);
 }
+#define RC_KEY_HASH_MASK 0xfffcu
 
 /* ==== reading stored text ==== */
 

@@ -13,7 +13,7 @@
 #define DEFAULT_MAX_MATCHES 10000u
 #define DEFAULT_MAX_POSTINGS 100000u
 #define DEFAULT_MAX_CANDIDATES 1000u
-#define DEFAULT_COMMON_SAMPLE 8u
+#define DEFAULT_COMMON_SAMPLE 3u
 #define COMMON_SHARE 0.8      /* a run is common when this share of its k-grams is common ... */
 #define OWN_TEXT_COVERAGE 0.5 /* ... unless the output reproduces this much of the work */
 
@@ -45,7 +45,8 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
     c->max_matches = opt->max_matches ? opt->max_matches : DEFAULT_MAX_MATCHES;
     c->max_postings = opt->max_postings ? opt->max_postings : DEFAULT_MAX_POSTINGS;
     c->max_candidates = opt->max_candidates ? opt->max_candidates : DEFAULT_MAX_CANDIDATES;
-    c->common_sample = opt->common_sample ? opt->common_sample : DEFAULT_COMMON_SAMPLE;
+    c->common_sample =
+        opt->common_sample ? RC_MIN(opt->common_sample, 255u) : DEFAULT_COMMON_SAMPLE;
     if (rc_text_reader_init(&c->reader, idx) != RECITE_OK) {
         free(c);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -85,6 +86,7 @@ void recite_checker_reset(recite_checker *c)
     c->finished = false;
     c->steps = 0;
     c->common_others = 0;
+    c->common_postings_max = 0;
     c->st = (rc_tok_state){0, true};
     memset(&c->result, 0, sizeof c->result);
 }
@@ -97,37 +99,88 @@ const char *recite_checker_text(const recite_checker *c, size_t *len)
 
 /* ==== tokens and seeds ==== */
 
-static int lookup_kgrams(recite_checker *c)
+static unsigned context_of(const rc_token *toks, size_t from, size_t n)
+{
+    uint64_t tmp[RC_WINDOW_MAX];
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = toks[from + i].hash;
+    return rc_context8(tmp, (unsigned)n);
+}
+
+/* One k-gram of the text on its way through the lookup pipeline. */
+typedef struct probe {
+    uint64_t hash;
+    uint64_t first, end; /* its bucket of postings */
+    uint32_t left, right;
+} probe;
+
+#define PROBE_BATCH 32
+
+/* Looks up every k-gram whose context is complete (all of them when `final`). Lookups are
+ * batched: hash a batch, prefetch its directory entries, then its postings, then scan them, so
+ * the cache misses of a batch overlap instead of queueing one behind another.
+ * Postings whose context hashes both differ from the text's cannot start a run of min_tokens
+ * (see rc_fingerprint.h) and make no seed; a common k-gram contributes its first
+ * RC_COMMON_POSTINGS postings only (the same early works for every k-gram of a passage). */
+static int lookup_kgrams(recite_checker *c, bool final)
 {
     const recite_index *idx = c->idx;
-    unsigned k = idx->kgram;
-    const uint8_t *rem = idx->sec[RC_SEC_POST_REM].data;
+    unsigned k = idx->kgram, cc = rc_context_len(idx->window), bits = idx->bucket_bits;
+    const uint8_t *dir = idx->sec[RC_SEC_POST_DIR].data;
+    const uint8_t *keys = idx->sec[RC_SEC_POST_KEY].data;
     const uint8_t *pos = idx->sec[RC_SEC_POST_POS].data;
+    size_t n = c->toks.n;
+    size_t last = n >= k ? n - k + 1 : 0; /* k-grams that exist */
+    if (!final)
+        last = n >= k + cc ? n - k - cc + 1 : 0; /* ... and have their right context */
     uint64_t hs[RC_KGRAM_MAX];
-    while (c->kgram_df.n + k <= c->toks.n) {
-        size_t q = c->kgram_df.n;
-        for (unsigned j = 0; j < k; j++)
-            hs[j] = c->toks.v[q + j].hash;
-        uint64_t h = rc_kgram_hash(hs, k);
-        uint64_t first, end;
-        rc_index_bucket(idx, h, &first, &end);
-        uint16_t want = rc_posting_rem(h, idx->bucket_bits, 0);
-        uint8_t df = RC_NO_POSTINGS;
-        for (uint64_t i = first; i < end; i++) {
-            uint16_t r = rc_get_u16(rem + 2 * i);
-            if ((r & ~3u) != want)
-                continue;
-            df = (uint8_t)(r & 3u);
-            if (c->seeds.n >= c->max_postings) {
-                c->truncated = true;
-                break;
+    probe pr[PROBE_BATCH];
+    while (c->kgram_df.n < last) {
+        size_t q0 = c->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
+        for (size_t j = 0; j < nb; j++) {
+            size_t q = q0 + j;
+            for (unsigned t = 0; t < k; t++)
+                hs[t] = c->toks.v[q + t].hash;
+            pr[j].hash = rc_kgram_hash(hs, k);
+            size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
+            pr[j].left = context_of(c->toks.v, q - nl, nl);
+            pr[j].right = context_of(c->toks.v, q + k, nr);
+            uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
+            __builtin_prefetch(dir + 4 * bk);
+        }
+        for (size_t j = 0; j < nb; j++) {
+            rc_index_bucket(idx, pr[j].hash, &pr[j].first, &pr[j].end);
+            __builtin_prefetch(keys + 4 * pr[j].first);
+        }
+        for (size_t j = 0; j < nb; j++) {
+            size_t q = q0 + j;
+            uint32_t want = rc_posting_key(pr[j].hash, bits, 0, 0, 0);
+            uint8_t df = RC_NO_POSTINGS;
+            uint64_t postings = 0, taken = 0;
+            for (uint64_t i = pr[j].first; i < pr[j].end; i++) {
+                uint32_t key = rc_get_u32(keys + 4 * i);
+                if ((key & RC_KEY_HASH_MASK) != want)
+                    continue;
+                df = (uint8_t)(key & 3u);
+                postings++;
+                if (((key >> 16) & 0xffu) != pr[j].left && (key >> 24) != pr[j].right)
+                    continue;
+                if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS)
+                    continue;
+                taken++;
+                if (c->seeds.n >= c->max_postings) {
+                    c->truncated = true;
+                    break;
+                }
+                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0};
+                if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
+                    return RECITE_ENOMEM;
             }
-            rc_seed s = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0};
-            if (RC_VEC_PUSH(c->seeds, s) != RECITE_OK)
+            if (df == RC_DF_COMMON && postings > c->common_postings_max)
+                c->common_postings_max = postings;
+            if (RC_VEC_PUSH(c->kgram_df, df) != RECITE_OK)
                 return RECITE_ENOMEM;
         }
-        if (RC_VEC_PUSH(c->kgram_df, df) != RECITE_OK)
-            return RECITE_ENOMEM;
     }
     return RECITE_OK;
 }
@@ -145,7 +198,7 @@ static int tokenize_more(recite_checker *c, bool final)
         if (n < 1024)
             break;
     }
-    return lookup_kgrams(c);
+    return lookup_kgrams(c, final);
 }
 
 int recite_checker_feed(recite_checker *c, const char *bytes, size_t len, recite_error *err)
@@ -170,6 +223,7 @@ int recite_checker_feed(recite_checker *c, const char *bytes, size_t len, recite
 typedef struct candidate {
     uint32_t cluster;
     uint32_t seeds;
+    size_t first;  /* its seeds are seeds[first .. first + seeds) while sorted by position */
     bool specific; /* has a seed whose k-gram is not common language */
     bool keep;
 } candidate;
@@ -209,13 +263,18 @@ static int cmp_candidate_cluster(const void *a, const void *b)
 
 /* Seeds come from every work sharing a k-gram with the text. Works with a seed of specific
  * language (a k-gram held by fewer than 64 texts) are all verified, most-seeded first, up to
- * max_candidates; works sharing only common language (license headers, boilerplate) are
- * verified for the `common_sample` most-seeded ones and counted for the rest. Verification is
- * what costs (decompression, tokenizing); counting seeds per work is cheap. */
+ * max_candidates. Works sharing only common language (license headers, boilerplate) are
+ * sampled: most-seeded first, a work is kept while it covers a position of the text that fewer
+ * than `common_sample` kept works cover. So every passage of common language is attributed to
+ * a few works holding it and the cost stays bounded; the other works are counted. Verification
+ * is what costs (decompression, tokenizing); counting seeds per work is cheap. */
 static int select_candidates(recite_checker *c, recite_error *err)
 {
     rc_sort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_gpos);
     RC_VEC(candidate) cands = {0};
+    uint8_t *cover = calloc(c->kgram_df.n + 1, 1);
+    if (!cover)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     rc_cluster info = {0};
     uint32_t cl = UINT32_MAX;
     for (size_t i = 0; i < c->seeds.n; i++) {
@@ -223,9 +282,10 @@ static int select_candidates(recite_checker *c, recite_error *err)
         if (cl == UINT32_MAX || s->gpos >= info.token_base + info.ntokens) {
             cl = rc_index_cluster_of_token(c->idx, s->gpos);
             rc_index_cluster(c->idx, cl, &info);
-            candidate cd = {cl, 0, false, false};
+            candidate cd = {cl, 0, i, false, false};
             if (RC_VEC_PUSH(cands, cd) != RECITE_OK) {
                 RC_VEC_FREE(cands);
+                free(cover);
                 return rc_error_set(err, RECITE_ENOMEM, "out of memory");
             }
         }
@@ -241,11 +301,22 @@ static int select_candidates(recite_checker *c, recite_error *err)
         if (cd->specific) {
             cd->keep = ++specific <= c->max_candidates;
             c->truncated |= !cd->keep;
-        } else {
-            cd->keep = ++sampled <= c->common_sample;
-            c->common_others += !cd->keep;
+            continue;
         }
+        for (size_t k = cd->first; k < cd->first + cd->seeds && !cd->keep; k++)
+            cd->keep = cover[c->seeds.v[k].q] < c->common_sample;
+        if (!cd->keep)
+            continue;
+        sampled++;
+        for (size_t k = cd->first; k < cd->first + cd->seeds; k++)
+            if (cover[c->seeds.v[k].q] < c->common_sample)
+                cover[c->seeds.v[k].q]++;
     }
+    free(cover);
+    /* Works sharing the common passages beyond those kept: estimated from the longest posting
+     * list of a common k-gram (postings of a fingerprint >= works holding it). */
+    if (c->common_postings_max > sampled)
+        c->common_others = c->common_postings_max - sampled;
     rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_cluster);
     /* Keep the seeds of the chosen works (seeds are in cluster order, as are cands now). */
     size_t keep = 0, k = 0;
@@ -272,6 +343,10 @@ static int cmp_raw(const void *a, const void *b)
         return x->q0 < y->q0 ? -1 : 1;
     if (x->len != y->len)
         return x->len > y->len ? -1 : 1; /* longest first */
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1; /* then exact, normalized, near */
+    if (x->similarity != y->similarity)
+        return x->similarity > y->similarity ? -1 : 1;
     return (x->s0 > y->s0) - (x->s0 < y->s0);
 }
 
@@ -407,6 +482,24 @@ done:
     return rc;
 }
 
+static uint32_t representative(const recite_index *idx, const rc_cluster *info);
+
+static recite_match to_match(const recite_checker *c, const rc_raw_match *m)
+{
+    rc_cluster info;
+    rc_index_cluster(c->idx, m->cluster, &info);
+    return (recite_match){representative(c->idx, &info),
+                          c->toks.v[m->q0].start,
+                          c->toks.v[m->q0 + m->len - 1].end,
+                          m->src_start,
+                          m->src_end,
+                          m->s0,
+                          m->len,
+                          m->kind,
+                          m->similarity,
+                          m->common};
+}
+
 int recite_checker_finish(recite_checker *c, const recite_result **out, recite_error *err)
 {
     *out = NULL;
@@ -419,6 +512,10 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
         return rc;
     if ((rc = rc_match_find_runs(c, err)) != RECITE_OK)
         return rc;
+    /* Classify before merging, so that of two runs over the same output the exact one wins. */
+    for (size_t i = 0; i < c->raw.n; i++)
+        if ((rc = rc_match_classify(c, &c->raw.v[i], err)) != RECITE_OK)
+            return rc;
     drop_contained(c);
     if (c->raw.n > c->max_matches) {
         /* Keep the longest runs, then restore the (cluster, position) order. */
@@ -431,10 +528,8 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
         return rc;
     if (RC_VEC_RESERVE(c->matches, c->raw.n) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    for (size_t i = 0; i < c->raw.n; i++) {
-        if ((rc = rc_match_classify(c, &c->raw.v[i], &c->matches.v[i], err)) != RECITE_OK)
-            return rc;
-    }
+    for (size_t i = 0; i < c->raw.n; i++)
+        c->matches.v[i] = to_match(c, &c->raw.v[i]);
     c->matches.n = c->raw.n;
     rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
 

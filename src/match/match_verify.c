@@ -148,43 +148,30 @@ static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *
     return RECITE_OK;
 }
 
-int rc_match_classify(recite_checker *c, const rc_raw_match *m, recite_match *out,
-                      recite_error *err)
+int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
 {
     rc_cluster info;
     rc_index_cluster(c->idx, m->cluster, &info);
-    const uint32_t *members = (const uint32_t *)(const void *)(c->idx->sec[RC_SEC_MEMBERS].data +
-                                                               4 * (uint64_t)info.member0);
-    out->work = members[0];
-    out->out_start = c->toks.v[m->q0].start;
-    out->out_end = c->toks.v[m->q0 + m->len - 1].end;
-    out->src_start = m->src_start;
-    out->src_end = m->src_end;
-    out->src_token = m->s0;
-    out->tokens = m->len;
-    out->common = m->common;
-    out->similarity = 1.0;
-
+    uint64_t out_start = c->toks.v[m->q0].start, out_end = c->toks.v[m->q0 + m->len - 1].end;
     uint64_t slen = m->src_end - m->src_start;
+    m->kind = RECITE_KIND_EXACT;
+    m->similarity = 1.0;
     if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     int rc = rc_text_read(&c->reader, info.text_offset + m->src_start,
                           info.text_offset + m->src_end, c->srcbuf.v, err);
     if (rc != RECITE_OK)
         return rc;
-    if (slen == out->out_end - out->out_start &&
-        memcmp(c->srcbuf.v, c->text.v + out->out_start, slen) == 0) {
-        out->kind = RECITE_KIND_EXACT;
+    if (slen == out_end - out_start && memcmp(c->srcbuf.v, c->text.v + out_start, slen) == 0)
         return RECITE_OK;
-    }
     uint64_t diffs;
     if ((rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, &diffs, err)) != RECITE_OK)
         return rc;
     if (diffs == 0) {
-        out->kind = RECITE_KIND_NORMALIZED;
+        m->kind = RECITE_KIND_NORMALIZED;
     } else {
-        out->kind = RECITE_KIND_NEAR;
-        out->similarity = (double)m->len / (double)(m->len + diffs);
+        m->kind = RECITE_KIND_NEAR;
+        m->similarity = (double)m->len / (double)(m->len + diffs);
     }
     return RECITE_OK;
 }

@@ -10,7 +10,8 @@
 #include "../index/rc_index.h"
 
 #define RC_SIG_CAP 256
-#define RC_NO_POSTINGS 0xff /* kgram_df value of an output k-gram found nowhere in the index */
+#define RC_NO_POSTINGS 0xff   /* kgram_df value of an output k-gram found nowhere in the index */
+#define RC_COMMON_POSTINGS 16 /* postings taken from one common k-gram (the first in the index) */
 
 typedef struct rc_seed {
     uint64_t gpos;    /* global token number in the index */
@@ -24,6 +25,8 @@ typedef struct rc_raw_match {
     uint64_t s0; /* local token number in the cluster */
     uint64_t src_start, src_end;
     bool common;
+    recite_kind kind; /* set by rc_match_classify */
+    double similarity;
 } rc_raw_match;
 
 struct recite_checker {
@@ -45,6 +48,7 @@ struct recite_checker {
     bool finished; /* finish() ran: the next feed starts a new text */
     uint64_t steps;
     uint64_t common_others;
+    uint64_t common_postings_max; /* most postings of one common k-gram of the text */
 
     /* results */
     RC_VEC(rc_raw_match) raw;
@@ -59,8 +63,7 @@ struct recite_checker {
  * tokens, appending those of at least min_tokens to c->raw. */
 int rc_match_find_runs(recite_checker *c, recite_error *err);
 
-/* Fills `out` for a run: offsets, representative work, kind and similarity. */
-int rc_match_classify(recite_checker *c, const rc_raw_match *m, recite_match *out,
-                      recite_error *err);
+/* Sets the kind and similarity of a run. */
+int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err);
 
 #endif /* RC_MATCH_H */

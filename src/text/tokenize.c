@@ -459,7 +459,7 @@ size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, 
                           size_t cap)
 {
     size_t m = 0, i = from;
-    bool last_dash = false;
+    bool last_dash = false, after_word = false;
     if (to > len)
         to = len;
     while (i < to) {
@@ -479,8 +479,8 @@ size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, 
             size_t k = skip_hspace(s, len, i + n, true);
             size_t n2;
             int32_t cp2;
-            if (k < len && class_at(s, len, k, true, &n2, &cp2) == C_NEWLINE)
-                break; /* hyphenation at a line break */
+            if (after_word && k < len && class_at(s, len, k, true, &n2, &cp2) == C_NEWLINE)
+                break; /* a word hyphenated at a line break (not a dash after a space) */
             dash = true;
             if (!last_dash)
                 m = put_sig(out, m, cap, "-", 1);
@@ -537,6 +537,7 @@ size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, 
             }
         }
         last_dash = dash || (last_dash && (c == C_HSPACE));
+        after_word = c == C_WORD || c == C_CJK;
         i += n;
     }
     return m;

@@ -232,7 +232,7 @@ static void test_sorter_spills_and_merges(void **state)
         size_t n = round == 0 ? 1000 : 50000 + rng_below(&r, 20000);
         rc_posting_rec *v = malloc(n * sizeof *v);
         for (size_t i = 0; i < n; i++) /* positions increase, as the builder adds them */
-            v[i] = (rc_posting_rec){rng_below(&r, round == 2 ? 50 : UINT64_MAX), (uint32_t)i, 0};
+            v[i] = (rc_posting_rec){rng_below(&r, round == 2 ? 50 : UINT64_MAX), (uint32_t)i, 0, 0};
         rc_sorter s;
         recite_error err;
         /* 4096-record buffer: several spilled runs for the larger rounds. */

@@ -310,6 +310,9 @@ static void test_punct_signature(void **state)
     assert_false(same_sig("Hello, world", "Hello world"));
     assert_false(same_sig("a; b", "a, b"));
     assert_false(same_sig("'a'", "\"a\""));
+    /* A dash after a space at the end of a line is a dash, not a hyphenation. */
+    assert_true(same_sig("then -\nruns", "then\n- runs"));
+    assert_false(same_sig("then -\nruns", "then runs"));
 }
 
 int main(void)
