@@ -221,11 +221,13 @@ typedef struct recite_check_options {
     uint32_t max_candidates; /* 0 = 1000: works verified per check beyond which the rest (with
                                 the fewest seeds) are dropped and `truncated` is set */
     uint32_t common_sample;  /* 0 = 3: works itemized per passage of common language (max 255) */
+    int all_works;           /* itemize every work sharing a span, common language included:
+                                complete attribution for audits, at a cost in time */
 } recite_check_options;
 
 #define RECITE_CHECK_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0                                                \
+        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0                                             \
     }
 
 typedef struct recite_checker recite_checker;

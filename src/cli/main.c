@@ -22,13 +22,15 @@ static const char usage_text[] =
     "usage:\n"
     "  recite index --out DIR [--prose|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
     "               [--quiet] PATH...\n"
-    "  recite check --index DIR [--json] [--min-tokens N] [FILE|-]...\n"
+    "  recite check --index DIR [--json] [--min-tokens N] [--all-works] [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
     "  recite --version | --help\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
     "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically\n"
-    "check   report the spans of each FILE (or standard input) that reproduce indexed works\n"
+    "check   report the spans of each FILE (or standard input) that reproduce indexed works;\n"
+    "        --all-works lists every work sharing a passage of common language (license\n"
+    "        headers, boilerplate), not just three of them\n"
     "stats   describe an index\n"
     "\n"
     "exit status: 0 nothing found, 1 recitation found, 2 error\n";
@@ -251,6 +253,7 @@ static int cmd_check(int argc, char **argv)
                                          {"json", no_argument, 0, 'J'},
                                          {"min-tokens", required_argument, 0, 'n'},
                                          {"policy", required_argument, 0, 'p'},
+                                         {"all-works", no_argument, 0, 'W'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *index_dir = NULL;
@@ -262,6 +265,7 @@ static int cmd_check(int argc, char **argv)
         case 'i': index_dir = optarg; break;
         case 'J': json = true; break;
         case 'n': copt.min_tokens = parse_uint("--min-tokens", optarg, 1, 1000000); break;
+        case 'W': copt.all_works = 1; break;
         case 'p':
             fprintf(stderr, "recite: --policy is not supported yet (planned)\n");
             return EXIT_USAGE;

@@ -47,6 +47,11 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
     c->max_candidates = opt->max_candidates ? opt->max_candidates : DEFAULT_MAX_CANDIDATES;
     c->common_sample =
         opt->common_sample ? RC_MIN(opt->common_sample, 255u) : DEFAULT_COMMON_SAMPLE;
+    c->all_works = opt->all_works != 0;
+    if (c->all_works) { /* complete attribution: no sampling, no cap on works */
+        c->max_candidates = UINT32_MAX;
+        c->common_sample = 255;
+    }
     if (rc_text_reader_init(&c->reader, idx) != RECITE_OK) {
         free(c);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -165,7 +170,7 @@ static int lookup_kgrams(recite_checker *c, bool final)
                 postings++;
                 if (((key >> 16) & 0xffu) != pr[j].left && (key >> 24) != pr[j].right)
                     continue;
-                if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS)
+                if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works)
                     continue;
                 taken++;
                 if (c->seeds.n >= c->max_postings) {
@@ -303,6 +308,7 @@ static int select_candidates(recite_checker *c, recite_error *err)
             c->truncated |= !cd->keep;
             continue;
         }
+        cd->keep = c->all_works;
         for (size_t k = cd->first; k < cd->first + cd->seeds && !cd->keep; k++)
             cd->keep = cover[c->seeds.v[k].q] < c->common_sample;
         if (!cd->keep)
@@ -315,7 +321,7 @@ static int select_candidates(recite_checker *c, recite_error *err)
     free(cover);
     /* Works sharing the common passages beyond those kept: estimated from the longest posting
      * list of a common k-gram (postings of a fingerprint >= works holding it). */
-    if (c->common_postings_max > sampled)
+    if (c->common_postings_max > sampled && !c->all_works)
         c->common_others = c->common_postings_max - sampled;
     rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_cluster);
     /* Keep the seeds of the chosen works (seeds are in cluster order, as are cands now). */

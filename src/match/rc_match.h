@@ -33,6 +33,7 @@ struct recite_checker {
     const recite_index *idx;
     unsigned min_tokens;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
+    bool all_works; /* no sampling of common language, no candidate cap */
 
     rc_tokenizer tz;
     rc_text_reader reader;

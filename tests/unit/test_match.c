@@ -250,6 +250,17 @@ static void test_boilerplate_fanout(void **state)
     assert_int_equal(res->common_others, 97); /* ... and the 97 others are counted */
     assert_false(res->truncated);
 
+    /* Complete attribution on request. */
+    recite_checker *all;
+    recite_error err = {0};
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.all_works = 1;
+    assert_int_equal(recite_checker_create(&all, f->index, &opt, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(all, header, strlen(header), &res, &err), RECITE_OK);
+    assert_int_equal(res->nworks, 100);
+    assert_int_equal(res->common_others, 0);
+    recite_checker_free(all);
+
     res = check(f, target);
     bool specific = false;
     for (size_t i = 0; i < res->nmatches; i++) {
