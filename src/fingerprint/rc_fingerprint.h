@@ -21,10 +21,18 @@
  * (w + k - 1 == min_tokens). Returns RECITE_EINVAL when min_tokens is out of range. */
 int rc_fingerprint_params(unsigned min_tokens, unsigned *k, unsigned *w);
 
-/* Hash of the k token hashes starting at `toks` (inlined: it runs once per token). */
+/* Hash of the k token hashes starting at `toks`: a polynomial in an odd constant over the
+ * (already uniformly random) token hashes, mod 2^64, then a bijective mixer. Being a polynomial,
+ * it can be updated in O(1) as the k-gram slides (rc_winnow does); this direct form is what the
+ * checker uses, and tests check both agree. */
+#define RC_KGRAM_BASE 0x9e3779b97f4a7c15ULL
+
 static inline uint64_t rc_kgram_hash(const uint64_t *toks, unsigned k)
 {
-    return XXH3_64bits_withSeed(toks, (size_t)k * sizeof *toks, RC_KGRAM_SEED);
+    uint64_t h = 0;
+    for (unsigned j = 0; j < k; j++)
+        h = h * RC_KGRAM_BASE + toks[j];
+    return rc_mix64(h ^ RC_KGRAM_SEED);
 }
 
 /* ==== context hashes ====
@@ -47,16 +55,21 @@ static inline unsigned rc_context8(const uint64_t *toks, unsigned n)
 
 /* Streaming winnower: push token hashes one at a time; fingerprints come out as (hash, position
  * of the k-gram's first token). */
-/* The rings are mirrored (each value written at slot i and i + size) so that the last k tokens
- * and the last w k-grams are always contiguous, oldest first, without modulo arithmetic. */
+/* The last k token hashes are kept in a mirrored ring (each written at slot i and i + k) so the
+ * k-gram is always contiguous; the window minimum comes from a monotonic deque of k-grams with
+ * increasing hashes (amortized O(1) per token). */
 typedef struct rc_winnow {
     unsigned k, w;
-    unsigned tslot, wslot;           /* slot of the newest token / k-gram */
+    unsigned tslot;                  /* slot of the newest token */
     uint64_t ntok;                   /* tokens pushed */
     uint64_t tok[2 * RC_KGRAM_MAX];  /* last k token hashes: tok[tslot + 1 .. tslot + k] */
-    uint64_t win[2 * RC_WINDOW_MAX]; /* last w k-gram hashes: win[wslot + 1 .. wslot + w] */
-    uint64_t sel;                    /* number of the last selected k-gram + 1 (0 = none) */
+    uint64_t dq_hash[RC_WINDOW_MAX]; /* deque (ring of w) of k-grams, increasing hashes */
+    uint64_t dq_pos[RC_WINDOW_MAX];
+    unsigned dq_head, dq_len;
+    uint64_t sel; /* number of the last selected k-gram + 1 (0 = none) */
     uint64_t sel_hash;
+    uint64_t poly;    /* polynomial of the last k tokens (see rc_kgram_hash) */
+    uint64_t base_k1; /* RC_KGRAM_BASE^(k-1) */
 } rc_winnow;
 
 void rc_winnow_init(rc_winnow *wn, unsigned k, unsigned w);

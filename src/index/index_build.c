@@ -211,9 +211,6 @@ typedef struct work_rec {
     uint32_t cluster;
 } work_rec;
 
-typedef struct builder builder;
-static uint32_t cluster_of_gpos(const builder *b, uint32_t gpos);
-
 typedef struct builder {
     const recite_build_options *opt;
     unsigned kgram, window, jobs;
@@ -427,8 +424,8 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
         if ((rc = append_text(b, w, err)) != RECITE_OK)
             return rc;
         for (size_t i = 0; i < w->fps.n; i++) {
-            rc_posting_rec r = {w->fps.v[i].hash, (uint32_t)(b->tokens_total + w->fps.v[i].pos),
-                                w->fps.v[i].ctx, 0};
+            rc_posting_rec r = {(w->fps.v[i].hash & ~(uint64_t)0xffff) | w->fps.v[i].ctx,
+                                (uint32_t)(b->tokens_total + w->fps.v[i].pos), cluster};
             if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
                 return rc;
         }
@@ -534,23 +531,6 @@ static int write_tables(builder *b, secw *w, section_entry *sec, size_t *nsec, u
     return RECITE_OK;
 }
 
-/* The cluster holding global token gpos (clusters are in token order). */
-static uint32_t cluster_of_gpos(const builder *b, uint32_t gpos)
-{
-    size_t lo = 0, hi = b->clusters.n;
-    while (hi - lo > 1) {
-        size_t mid = lo + (hi - lo) / 2;
-        if (b->clusters.v[mid].token_base <= gpos)
-            lo = mid;
-        else
-            hi = mid;
-    }
-    /* Empty clusters share a base with the next one. */
-    while (lo + 1 < b->clusters.n && b->clusters.v[lo + 1].token_base <= gpos)
-        lo++;
-    return (uint32_t)lo;
-}
-
 static unsigned bucket_bits_for(uint64_t npostings)
 {
     unsigned bits = 0;
@@ -596,21 +576,17 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
         rc = rc_sorter_next(&b->sorter, &r, err);
         if (rc < 0)
             break;
-        if (group.n && (rc == 0 || r.hash != group.v[0].hash)) {
+        if (group.n && (rc == 0 || RC_SORT_KEY(r.hash) != RC_SORT_KEY(group.v[0].hash))) {
             uint64_t texts = 1;
-            uint32_t prev = group.n > 1 ? cluster_of_gpos(b, group.v[0].gpos) : 0;
-            for (size_t i = 1; i < group.n && texts < 64; i++) {
-                uint32_t cl = cluster_of_gpos(b, group.v[i].gpos);
-                texts += cl != prev;
-                prev = cl;
-            }
+            for (size_t i = 1; i < group.n; i++)
+                texts += group.v[i].cluster != group.v[i - 1].cluster;
             unsigned df = rc_df_class(texts);
             for (size_t i = 0; i < group.n; i++) {
                 uint64_t bk = bits ? group.v[i].hash >> (64 - bits) : 0;
                 dir[bk + 1]++;
                 uint8_t v[4];
-                rc_put_u32(v, rc_posting_key(group.v[i].hash, bits, df, group.v[i].ctx >> 8,
-                                             group.v[i].ctx & 0xff));
+                unsigned ctx = (unsigned)(group.v[i].hash & 0xffff);
+                rc_put_u32(v, rc_posting_key(group.v[i].hash, bits, df, ctx >> 8, ctx & 0xff));
                 secw_write(w, v, 4);
                 rc_put_u32(v, group.v[i].gpos);
                 secw_write(pos_w, v, 4);

@@ -111,11 +111,14 @@ int rc_text_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *te
 /* ==== external sort of postings ==== */
 
 typedef struct rc_posting_rec {
-    uint64_t hash;
-    uint32_t gpos;
-    uint16_t ctx;
-    uint16_t unused;
+    uint64_t hash;    /* top 48 bits: the fingerprint's; low 16 bits: its context hashes */
+    uint32_t gpos;    /* global token number of the k-gram */
+    uint32_t cluster; /* the text holding it, for document frequency */
 } rc_posting_rec;
+
+/* Postings are ordered (and grouped per fingerprint) by the top 48 bits of the fingerprint:
+ * the index keeps fewer bits than that, and three radix passes instead of four. */
+#define RC_SORT_KEY(h) ((h) >> 16)
 
 struct rc_merge;
 
@@ -142,8 +145,8 @@ int rc_sorter_finish(rc_sorter *s, recite_error *err);
 int rc_sorter_next(rc_sorter *s, rc_posting_rec *out, recite_error *err);
 void rc_sorter_free(rc_sorter *s); /* also deletes the run files */
 
-/* Sorts records by hash, stable (LSD radix); exposed for tests. `tmp` has room for n records,
- * `counts` for 65536 entries. */
+/* Sorts records by RC_SORT_KEY(hash), stable (LSD radix); exposed for tests. `tmp` has room for n
+ * records, `counts` for 65536 entries. */
 void rc_radix_sort(rc_posting_rec *a, rc_posting_rec *tmp, size_t n, size_t *counts);
 
 #endif /* RC_BUILD_H */

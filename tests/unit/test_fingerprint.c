@@ -11,7 +11,7 @@ static void test_known_answers(void **state)
 {
     (void)state;
     uint64_t t[6] = {1, 2, 3, 4, 5, 6};
-    assert_int_equal(rc_kgram_hash(t, 6), 0x21dae6492b791864ULL);
+    assert_int_equal(rc_kgram_hash(t, 6), 0xdbb6e3b2d4fed732ULL);
     toklist tl = tokenize_str("Hello caf\xc3\xa9");
     assert_int_equal(tl.n, 2);
     assert_int_equal(tl.v[0].hash, 0xc6c002b7a6c3b8a8ULL);
