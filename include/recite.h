@@ -173,7 +173,7 @@ int recite_index_work_text(const recite_index *idx, uint32_t work, uint64_t star
 typedef enum {
     RECITE_KIND_EXACT = 0,      /* identical bytes */
     RECITE_KIND_NORMALIZED = 1, /* identical after normalization */
-    RECITE_KIND_NEAR = 2        /* same words; punctuation (or, later, a few words) differs */
+    RECITE_KIND_NEAR = 2        /* edit-tolerant: a few words differ, or only punctuation */
 } recite_kind;
 
 typedef struct recite_match {
@@ -223,11 +223,14 @@ typedef struct recite_check_options {
     uint32_t common_sample;  /* 0 = 3: works itemized per passage of common language (max 255) */
     int all_works;           /* itemize every work sharing a span, common language included:
                                 complete attribution for audits, at a cost in time */
+    int exact_only;          /* report exact and normalized spans only (no near-verbatim) */
+    double min_similarity;   /* 0 = 0.8: of near-verbatim spans, matched tokens over the tokens
+                                of the longer side */
 } recite_check_options;
 
 #define RECITE_CHECK_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0                                             \
+        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0                                     \
     }
 
 typedef struct recite_checker recite_checker;

@@ -22,13 +22,16 @@ static const char usage_text[] =
     "usage:\n"
     "  recite index --out DIR [--prose|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
     "               [--quiet] PATH...\n"
-    "  recite check --index DIR [--json] [--min-tokens N] [--all-works] [FILE|-]...\n"
+    "  recite check --index DIR [--json] [--min-tokens N] [--min-similarity X] [--exact-only]\n"
+    "               [--all-works] [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
     "  recite --version | --help\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
     "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically\n"
-    "check   report the spans of each FILE (or standard input) that reproduce indexed works;\n"
+    "check   report the spans of each FILE (or standard input) that reproduce indexed works,\n"
+    "        exactly, after normalization, or with a few words changed (near, similarity at\n"
+    "        least X, default 0.8; --exact-only turns near matching off);\n"
     "        --all-works lists every work sharing a passage of common language (license\n"
     "        headers, boilerplate), not just three of them\n"
     "stats   describe an index\n"
@@ -72,6 +75,16 @@ static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigne
     if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
         die_usage("%s expects a whole number from %u to %u, not '%s'", opt, min, max, s);
     return (unsigned)v;
+}
+
+static double parse_fraction(const char *opt, const char *s)
+{
+    char *end;
+    errno = 0;
+    double v = strtod(s, &end);
+    if (errno || end == s || *end || !(v > 0.0 && v <= 1.0))
+        die_usage("%s expects a number in (0, 1], not '%s'", opt, s);
+    return v;
 }
 
 static uint64_t parse_size(const char *opt, const char *s)
@@ -254,6 +267,8 @@ static int cmd_check(int argc, char **argv)
                                          {"min-tokens", required_argument, 0, 'n'},
                                          {"policy", required_argument, 0, 'p'},
                                          {"all-works", no_argument, 0, 'W'},
+                                         {"exact-only", no_argument, 0, 'E'},
+                                         {"min-similarity", required_argument, 0, 'S'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *index_dir = NULL;
@@ -266,6 +281,8 @@ static int cmd_check(int argc, char **argv)
         case 'J': json = true; break;
         case 'n': copt.min_tokens = parse_uint("--min-tokens", optarg, 1, 1000000); break;
         case 'W': copt.all_works = 1; break;
+        case 'E': copt.exact_only = 1; break;
+        case 'S': copt.min_similarity = parse_fraction("--min-similarity", optarg); break;
         case 'p':
             fprintf(stderr, "recite: --policy is not supported yet (planned)\n");
             return EXIT_USAGE;

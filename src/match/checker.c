@@ -14,8 +14,10 @@
 #define DEFAULT_MAX_POSTINGS 100000u
 #define DEFAULT_MAX_CANDIDATES 1000u
 #define DEFAULT_COMMON_SAMPLE 3u
-#define COMMON_SHARE 0.8      /* a run is common when this share of its k-grams is common ... */
-#define OWN_TEXT_COVERAGE 0.5 /* ... unless the output reproduces this much of the work */
+#define DEFAULT_MIN_SIMILARITY 0.8
+#define NEAR_SEEDS_PER_KGRAM 8 /* postings of one k-gram kept as near seeds */
+#define COMMON_SHARE 0.8       /* a run is common when this share of its k-grams is common ... */
+#define OWN_TEXT_COVERAGE 0.5  /* ... unless the output reproduces this much of the work */
 
 int recite_checker_create(recite_checker **out, const recite_index *idx,
                           const recite_check_options *opt, recite_error *err)
@@ -48,6 +50,13 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
     c->common_sample =
         opt->common_sample ? RC_MIN(opt->common_sample, 255u) : DEFAULT_COMMON_SAMPLE;
     c->all_works = opt->all_works != 0;
+    c->near = !opt->exact_only;
+    c->min_similarity = opt->min_similarity > 0 ? opt->min_similarity : DEFAULT_MIN_SIMILARITY;
+    if (c->min_similarity > 1.0) {
+        free(c);
+        return rc_error_set(err, RECITE_EINVAL, "--min-similarity must be in (0, 1], not %g",
+                            opt->min_similarity);
+    }
     if (c->all_works) { /* complete attribution: no sampling, no cap on works */
         c->max_candidates = UINT32_MAX;
         c->common_sample = 255;
@@ -161,23 +170,30 @@ static int lookup_kgrams(recite_checker *c, bool final)
             size_t q = q0 + j;
             uint32_t want = rc_posting_key(pr[j].hash, bits, 0, 0, 0);
             uint8_t df = RC_NO_POSTINGS;
-            uint64_t postings = 0, taken = 0;
+            uint64_t postings = 0, taken = 0, near_taken = 0;
             for (uint64_t i = pr[j].first; i < pr[j].end; i++) {
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
                     continue;
                 df = (uint8_t)(key & 3u);
                 postings++;
-                if (((key >> 16) & 0xffu) != pr[j].left && (key >> 24) != pr[j].right)
+                bool exact = ((key >> 16) & 0xffu) == pr[j].left || (key >> 24) == pr[j].right;
+                if (!exact) {
+                    /* Cannot start a run of min_tokens, but may anchor a near-verbatim span:
+                     * kept, a few per k-gram, when it is not common language. */
+                    if (!c->near || df == RC_DF_COMMON || near_taken == NEAR_SEEDS_PER_KGRAM)
+                        continue;
+                    near_taken++;
+                } else if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
                     continue;
-                if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works)
-                    continue;
-                taken++;
+                } else {
+                    taken++;
+                }
                 if (c->seeds.n >= c->max_postings) {
                     c->truncated = true;
                     break;
                 }
-                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0};
+                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, exact};
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
                     return RECITE_ENOMEM;
             }
@@ -229,7 +245,8 @@ typedef struct candidate {
     uint32_t cluster;
     uint32_t seeds;
     size_t first;  /* its seeds are seeds[first .. first + seeds) while sorted by position */
-    bool specific; /* has a seed whose k-gram is not common language */
+    bool specific; /* has an exact seed whose k-gram is not common language */
+    bool exact;    /* has an exact seed */
     bool keep;
 } candidate;
 
@@ -287,7 +304,7 @@ static int select_candidates(recite_checker *c, recite_error *err)
         if (cl == UINT32_MAX || s->gpos >= info.token_base + info.ntokens) {
             cl = rc_index_cluster_of_token(c->idx, s->gpos);
             rc_index_cluster(c->idx, cl, &info);
-            candidate cd = {cl, 0, i, false, false};
+            candidate cd = {cl, 0, i, false, false, false};
             if (RC_VEC_PUSH(cands, cd) != RECITE_OK) {
                 RC_VEC_FREE(cands);
                 free(cover);
@@ -297,25 +314,29 @@ static int select_candidates(recite_checker *c, recite_error *err)
         s->cluster = cl;
         candidate *cd = &cands.v[cands.n - 1];
         cd->seeds++;
-        cd->specific |= c->kgram_df.v[s->q] != RC_DF_COMMON;
+        cd->exact |= s->exact;
+        cd->specific |= s->exact && c->kgram_df.v[s->q] != RC_DF_COMMON;
     }
     rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate);
     uint32_t specific = 0, sampled = 0;
     for (size_t i = 0; i < cands.n; i++) {
         candidate *cd = &cands.v[i];
-        if (cd->specific) {
+        if (cd->specific || !cd->exact) {
+            /* Specific language; or only near seeds: worth aligning when there are two. */
+            if (!cd->specific && cd->seeds < 2)
+                continue;
             cd->keep = ++specific <= c->max_candidates;
             c->truncated |= !cd->keep;
             continue;
         }
         cd->keep = c->all_works;
         for (size_t k = cd->first; k < cd->first + cd->seeds && !cd->keep; k++)
-            cd->keep = cover[c->seeds.v[k].q] < c->common_sample;
+            cd->keep = c->seeds.v[k].exact && cover[c->seeds.v[k].q] < c->common_sample;
         if (!cd->keep)
             continue;
         sampled++;
         for (size_t k = cd->first; k < cd->first + cd->seeds; k++)
-            if (cover[c->seeds.v[k].q] < c->common_sample)
+            if (c->seeds.v[k].exact && cover[c->seeds.v[k].q] < c->common_sample)
                 cover[c->seeds.v[k].q]++;
     }
     free(cover);
@@ -447,7 +468,7 @@ static int work_figures(recite_checker *c, recite_error *err)
         uint32_t longest = 0, count = 0;
         for (; i < c->raw.n && c->raw.v[i].cluster == cl; i++) {
             const rc_raw_match *m = &c->raw.v[i];
-            if (RC_VEC_PUSH(ivs, ((interval){m->s0, m->s0 + m->len})) != RECITE_OK) {
+            if (RC_VEC_PUSH(ivs, ((interval){m->s0, m->s0 + m->src_len})) != RECITE_OK) {
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
                 goto done;
             }
@@ -522,6 +543,9 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
     for (size_t i = 0; i < c->raw.n; i++)
         if ((rc = rc_match_classify(c, &c->raw.v[i], err)) != RECITE_OK)
             return rc;
+    /* Near-verbatim spans; the exact runs inside one are merged into it below. */
+    if (c->near && (rc = rc_match_near(c, err)) != RECITE_OK)
+        return rc;
     drop_contained(c);
     if (c->raw.n > c->max_matches) {
         /* Keep the longest runs, then restore the (cluster, position) order. */

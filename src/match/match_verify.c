@@ -16,8 +16,8 @@
 /* Source token t of cluster cl. The window grows geometrically ahead of an extension going
  * right and is reloaded from an earlier checkpoint for one going left, so a run of n tokens
  * costs O(n) tokenizing; most seeds (chance k-grams, short boilerplate) need only a few dozen. */
-static int src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
-                   recite_error *err)
+int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
+                     recite_error *err)
 {
     rc_source_window *sw = &c->sw;
     int rc = RECITE_OK;
@@ -45,7 +45,7 @@ static int extend(recite_checker *c, uint32_t cl, const rc_cluster *info, uint32
     uint64_t nq = c->toks.n;
     uint64_t right = 0, left = 0;
     while (q + right < nq && s + right < info->ntokens) {
-        if ((rc = src_tok(c, cl, s + right, true, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s + right, true, &t, err)) != RECITE_OK)
             return rc;
         if (t->hash != c->toks.v[q + right].hash)
             break;
@@ -53,12 +53,12 @@ static int extend(recite_checker *c, uint32_t cl, const rc_cluster *info, uint32
     }
     uint64_t end_byte = 0;
     if (right) {
-        if ((rc = src_tok(c, cl, s + right - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s + right - 1, false, &t, err)) != RECITE_OK)
             return rc;
         end_byte = t->end;
     }
     while (left < q && left < s) {
-        if ((rc = src_tok(c, cl, s - left - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s - left - 1, false, &t, err)) != RECITE_OK)
             return rc;
         if (t->hash != c->toks.v[q - left - 1].hash)
             break;
@@ -67,16 +67,18 @@ static int extend(recite_checker *c, uint32_t cl, const rc_cluster *info, uint32
     c->steps += left + right + 1;
     m->cluster = cl;
     m->common = false;
+    m->aligned = false;
     m->q0 = (uint32_t)(q - left);
     m->len = (uint32_t)(left + right);
     m->s0 = s - left;
+    m->src_len = m->len;
     if (m->len == 0)
         return RECITE_OK;
-    if ((rc = src_tok(c, cl, m->s0, true, &t, err)) != RECITE_OK)
+    if ((rc = rc_match_src_tok(c, cl, m->s0, true, &t, err)) != RECITE_OK)
         return rc;
     m->src_start = t->start;
     if (!right) {
-        if ((rc = src_tok(c, cl, m->s0 + m->len - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, m->s0 + m->len - 1, false, &t, err)) != RECITE_OK)
             return rc;
         end_byte = t->end;
     }
@@ -97,7 +99,7 @@ int rc_match_find_runs(recite_checker *c, recite_error *err)
                (int64_t)c->seeds.v[i].gpos - (int64_t)c->seeds.v[i].q == diag;
              i++) {
             const rc_seed *sd = &c->seeds.v[i];
-            if (sd->q < covered)
+            if (sd->q < covered || !sd->exact)
                 continue;
             if (c->steps > MAX_COMPARE_STEPS || c->raw.n >= (size_t)c->max_matches * 4) {
                 c->truncated = true;
@@ -128,12 +130,13 @@ static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *
     for (uint32_t i = 0; i < m->len; i++) {
         const rc_token *ot = &c->toks.v[m->q0 + i];
         uint64_t o_end = i + 1 < m->len ? c->toks.v[m->q0 + i + 1].start : ot->end;
-        int rc = src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
         if (rc != RECITE_OK)
             return rc;
         uint64_t s_start = st->start, s_end = st->end;
         if (i + 1 < m->len) {
-            if ((rc = src_tok(c, m->cluster, m->s0 + i + 1, true, &st_next, err)) != RECITE_OK)
+            if ((rc = rc_match_src_tok(c, m->cluster, m->s0 + i + 1, true, &st_next, err)) !=
+                RECITE_OK)
                 return rc;
             s_end = st_next->start;
         }

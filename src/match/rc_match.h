@@ -1,7 +1,8 @@
 /*
- * rc_match.h — internals of the checker shared by its two files: checker.c (the stream, seed
- * lookup, candidate selection, merging and figures) and match_verify.c (extension of seeds
- * against the stored text and classification of the runs found).
+ * rc_match.h — internals of the checker shared by its files: checker.c (the stream, seed
+ * lookup, candidate selection, merging and figures), match_verify.c (extension of seeds
+ * against the stored text and classification of the runs found) and match_near.c (chaining
+ * seeds across edits and aligning near-verbatim spans).
  */
 #ifndef RC_MATCH_H
 #define RC_MATCH_H
@@ -17,14 +18,17 @@ typedef struct rc_seed {
     uint64_t gpos;    /* global token number in the index */
     uint32_t q;       /* token number in the checked text */
     uint32_t cluster; /* filled in by candidate selection */
+    bool exact;       /* passed the context filter: may start a run of min_tokens */
 } rc_seed;
 
 typedef struct rc_raw_match {
     uint32_t cluster;
-    uint32_t q0, len;
-    uint64_t s0; /* local token number in the cluster */
+    uint32_t q0, len; /* output tokens */
+    uint64_t s0;      /* local token number in the cluster */
+    uint32_t src_len; /* source tokens (== len but for near spans) */
     uint64_t src_start, src_end;
     bool common;
+    bool aligned;     /* found by alignment (near): kind and similarity already set */
     recite_kind kind; /* set by rc_match_classify */
     double similarity;
 } rc_raw_match;
@@ -33,7 +37,9 @@ struct recite_checker {
     const recite_index *idx;
     unsigned min_tokens;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
-    bool all_works; /* no sampling of common language, no candidate cap */
+    bool all_works;        /* no sampling of common language, no candidate cap */
+    bool near;             /* look for near-verbatim spans too */
+    double min_similarity; /* of near spans */
 
     rc_tokenizer tz;
     rc_text_reader reader;
@@ -63,6 +69,28 @@ struct recite_checker {
 /* Extends the seeds (sorted by cluster, diagonal, output position) into maximal runs of equal
  * tokens, appending those of at least min_tokens to c->raw. */
 int rc_match_find_runs(recite_checker *c, recite_error *err);
+
+/* Chains the seeds of each candidate work (sorted by cluster, diagonal, position) across small
+ * edits, aligns each chain against the stored text (banded local alignment in token space) and
+ * appends the near-verbatim spans of at least min_tokens and min_similarity to c->raw. */
+int rc_match_near(recite_checker *c, recite_error *err);
+
+/* A local alignment of two token sequences: a[a0..a1) with b[b0..b1). */
+typedef struct rc_alignment {
+    size_t a0, a1, b0, b1;
+    uint32_t matches, edits; /* edits: substitutions, insertions and deletions */
+    int32_t score;           /* +1 a match, -2 a mismatch or a gap */
+} rc_alignment;
+
+/* Best local alignment (Smith-Waterman: match +1, mismatch -2, gap -2) of a and b within the
+ * diagonals dlo..dhi (b index = a index + d). Returns RECITE_ELIMIT when the band is too large
+ * (over 64 M cells), RECITE_ENOMEM. *out is all zero when nothing aligns. */
+int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, int64_t dlo,
+                   int64_t dhi, rc_alignment *out);
+
+/* Token t of cluster cl, from the checker's source window (loaded or grown as needed). */
+int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
+                     recite_error *err);
 
 /* Sets the kind and similarity of a run. */
 int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err);

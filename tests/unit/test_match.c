@@ -15,7 +15,8 @@
 typedef struct fixture {
     char *dir, *lib, *idx;
     recite_index *index;
-    recite_checker *chk;
+    recite_checker *chk;   /* default options */
+    recite_checker *exact; /* exact_only: what the brute-force reference finds */
 } fixture;
 
 static int setup(void **state)
@@ -33,6 +34,7 @@ static int teardown(void **state)
 {
     fixture *f = *state;
     recite_checker_free(f->chk);
+    recite_checker_free(f->exact);
     recite_index_close(f->index);
     rm_rf(f->dir);
     free(f->dir);
@@ -59,10 +61,14 @@ static void open_index(fixture *f, unsigned min_tokens)
     if (recite_index_build(paths, 1, f->idx, &opt, NULL, &err) != RECITE_OK)
         fail_msg("build: %s", err.message);
     recite_checker_free(f->chk);
+    recite_checker_free(f->exact);
     recite_index_close(f->index);
-    f->chk = NULL;
+    f->chk = f->exact = NULL;
     assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
     assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+    recite_check_options eopt = RECITE_CHECK_OPTIONS_INIT;
+    eopt.exact_only = 1;
+    assert_int_equal(recite_checker_create(&f->exact, f->index, &eopt, &err), RECITE_OK);
 }
 
 static const recite_result *check(fixture *f, const char *text)
@@ -519,17 +525,17 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
         const recite_result *res;
         recite_error err = {0};
         if (pass == 0) {
-            assert_int_equal(recite_check_text(f->chk, text, len, &res, &err), RECITE_OK);
+            assert_int_equal(recite_check_text(f->exact, text, len, &res, &err), RECITE_OK);
         } else {
             size_t at = 0;
             while (at < len) {
                 size_t n = 1 + rng_below(r, 300);
                 if (n > len - at)
                     n = len - at;
-                assert_int_equal(recite_checker_feed(f->chk, text + at, n, &err), RECITE_OK);
+                assert_int_equal(recite_checker_feed(f->exact, text + at, n, &err), RECITE_OK);
                 at += n;
             }
-            assert_int_equal(recite_checker_finish(f->chk, &res, &err), RECITE_OK);
+            assert_int_equal(recite_checker_finish(f->exact, &res, &err), RECITE_OK);
         }
         assert_false(res->truncated);
         if (res->nmatches != want.n)

@@ -1,0 +1,281 @@
+/*
+ * match_near.c — near-verbatim spans: the output reproduces a work with small edits (words
+ * substituted, inserted or dropped, typos). Exact runs between edits are short, so seeds of such
+ * a span lie on nearby diagonals with gaps between them. Per candidate work the seeds are
+ * chained (increasing in both texts, small drift of the diagonal, bounded gaps), and each chain
+ * is aligned against the stored text with a banded local alignment in token space; the aligned
+ * span is reported as `near` when long and similar enough. Runs after the exact matcher.
+ */
+#include "rc_match.h"
+
+#include <stdlib.h>
+
+#define NEAR_MAX_GAP 64       /* output tokens between two chained seeds */
+#define NEAR_MAX_DRIFT 12     /* change of diagonal between two chained seeds (net indels) */
+#define NEAR_BAND 8           /* extra diagonals aligned beyond those the chain visits */
+#define NEAR_PAD 16           /* tokens aligned before the first and after the last seed */
+#define NEAR_LOOKBACK 64      /* seeds considered as predecessors in the chaining */
+#define NEAR_MAX_ANCHORS 4096 /* seeds chained per work */
+#define NEAR_MAX_CHAINS 32    /* chains aligned per work */
+#define SCORE_MATCH 1
+#define SCORE_MISMATCH (-2)
+#define SCORE_GAP (-2)
+
+typedef struct anchor {
+    uint32_t q;
+    uint32_t used;
+    uint64_t s; /* local token number in the work */
+    int32_t score, prev;
+} anchor;
+
+static int cmp_anchor(const void *a, const void *b)
+{
+    const anchor *x = a, *y = b;
+    if (x->q != y->q)
+        return x->q < y->q ? -1 : 1;
+    return (x->s > y->s) - (x->s < y->s);
+}
+
+static int64_t diag_of(const anchor *a)
+{
+    return (int64_t)a->s - (int64_t)a->q;
+}
+
+/* Chaining: each seed's best predecessor among the previous NEAR_LOOKBACK (increasing in both
+ * texts, within the gap and drift limits); the score counts the output tokens the chain covers,
+ * less the drift. */
+static void chain(anchor *a, size_t n, unsigned k)
+{
+    for (size_t i = 0; i < n; i++) {
+        a[i].score = (int32_t)k;
+        a[i].prev = -1;
+        a[i].used = 0;
+        size_t from = i > NEAR_LOOKBACK ? i - NEAR_LOOKBACK : 0;
+        for (size_t j = from; j < i; j++) {
+            if (a[j].q >= a[i].q || a[j].s >= a[i].s || a[i].q - a[j].q > NEAR_MAX_GAP)
+                continue;
+            int64_t drift = llabs(diag_of(&a[i]) - diag_of(&a[j]));
+            if (drift > NEAR_MAX_DRIFT)
+                continue;
+            int32_t gain = (int32_t)RC_MIN((uint32_t)k, a[i].q - a[j].q) - (int32_t)drift;
+            if (a[j].score + gain > a[i].score) {
+                a[i].score = a[j].score + gain;
+                a[i].prev = (int32_t)j;
+            }
+        }
+    }
+}
+
+/* ==== banded local alignment ==== */
+
+enum { FROM_NONE = 0, FROM_DIAG = 1, FROM_UP = 2, FROM_LEFT = 3 };
+
+int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, int64_t dlo,
+                   int64_t dhi, rc_alignment *out)
+{
+    memset(out, 0, sizeof *out);
+    if (na == 0 || nb == 0 || dhi < dlo)
+        return RECITE_OK;
+    size_t width = (size_t)(dhi - dlo + 1), stride = width + 2, cells;
+    if (rc_mul_overflows(na + 1, stride, &cells) || cells > (64u << 20))
+        return RECITE_ELIMIT;
+    int32_t *h = calloc(cells, sizeof *h);
+    uint8_t *from = calloc(cells, 1);
+    if (!h || !from) {
+        free(h);
+        free(from);
+        return RECITE_ENOMEM;
+    }
+    /* Cell (i, c), i in [1, na], c in [1, width]: a[i-1] against b[j], j = i - 1 + dlo + c - 1.
+     * Row 0 and the columns 0 and width + 1 stay 0 (borders). Moves: diagonal (i-1, c); a[i-1]
+     * unmatched (i-1, c+1); b[j] unmatched (i, c-1). */
+    int32_t best = 0;
+    size_t bi = 0, bc = 0;
+    for (size_t i = 1; i <= na; i++) {
+        for (size_t c = 1; c <= width; c++) {
+            int64_t j = (int64_t)i - 1 + dlo + (int64_t)c - 1;
+            size_t at = i * stride + c;
+            if (j < 0 || (uint64_t)j >= nb)
+                continue;
+            int32_t v = 0, d = h[at - stride] + (a[i - 1] == b[j] ? SCORE_MATCH : SCORE_MISMATCH);
+            uint8_t f = FROM_NONE;
+            if (d > v)
+                v = d, f = FROM_DIAG;
+            int32_t up = h[at - stride + 1] + SCORE_GAP;
+            if (c < width && up > v)
+                v = up, f = FROM_UP;
+            int32_t left = h[at - 1] + SCORE_GAP;
+            if (c > 1 && left > v)
+                v = left, f = FROM_LEFT;
+            h[at] = v;
+            from[at] = f;
+            if (v > best)
+                best = v, bi = i, bc = c;
+        }
+    }
+    if (best > 0) {
+        /* Back from the best cell (a match: the score peaks on one) through the cells of
+         * positive score; the earliest match reached is where the alignment starts. */
+        out->a1 = bi;
+        out->b1 = (size_t)((int64_t)bi - 1 + dlo + (int64_t)bc - 1) + 1;
+        size_t i = bi, c = bc;
+        for (;;) {
+            size_t at = i * stride + c;
+            if (from[at] == FROM_NONE || h[at] <= 0)
+                break;
+            size_t j = (size_t)((int64_t)i - 1 + dlo + (int64_t)c - 1);
+            if (from[at] == FROM_DIAG) {
+                if (h[at] - h[at - stride] == SCORE_MATCH) {
+                    out->matches++;
+                    out->a0 = i - 1;
+                    out->b0 = j;
+                } else {
+                    out->edits++;
+                }
+                i--;
+            } else if (from[at] == FROM_UP) {
+                out->edits++;
+                i--;
+                c++;
+            } else {
+                out->edits++;
+                c--;
+            }
+        }
+        out->score = best;
+    }
+    free(h);
+    free(from);
+    return RECITE_OK;
+}
+
+/* Aligns output tokens [qa, qb) of the text with the source diagonals [dlo, dhi] of cluster cl
+ * (source token s = q + d); results in output and source token numbers. */
+static int align_band(recite_checker *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32_t qb,
+                      int64_t dlo, int64_t dhi, rc_alignment *al, recite_error *err)
+{
+    int64_t slo = RC_MAX((int64_t)qa + dlo, (int64_t)0);
+    int64_t shi = RC_MIN((int64_t)qb + dhi, (int64_t)ntok); /* exclusive */
+    memset(al, 0, sizeof *al);
+    if (shi <= slo)
+        return RECITE_OK;
+    size_t na = qb - qa, nb = (size_t)(shi - slo);
+    uint64_t *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
+    int rc = RECITE_OK;
+    if (!a || !b) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (size_t i = 0; i < na; i++)
+        a[i] = c->toks.v[qa + i].hash;
+    for (size_t j = 0; j < nb; j++) {
+        const rc_token *t;
+        if ((rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, true, &t, err)) != RECITE_OK)
+            goto done;
+        b[j] = t->hash;
+    }
+    /* In array terms: b index = a index + (qa + d - slo). */
+    int64_t shift = (int64_t)qa - slo;
+    rc = rc_align_local(a, na, b, nb, dlo + shift, dhi + shift, al);
+    if (rc == RECITE_ELIMIT) {
+        rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher */
+        memset(al, 0, sizeof *al);
+    } else if (rc != RECITE_OK) {
+        rc = rc_error_set(err, rc, "out of memory");
+    }
+    al->a0 += qa;
+    al->a1 += qa;
+    al->b0 += (size_t)slo;
+    al->b1 += (size_t)slo;
+done:
+    free(a);
+    free(b);
+    return rc;
+}
+
+/* ==== per work ==== */
+
+static int near_in_cluster(recite_checker *c, uint32_t cl, anchor *a, size_t n, recite_error *err)
+{
+    unsigned k = c->idx->kgram;
+    rc_cluster info;
+    rc_index_cluster(c->idx, cl, &info);
+    rc_sort(a, n, sizeof *a, cmp_anchor);
+    chain(a, n, k);
+    for (unsigned round = 0; round < NEAR_MAX_CHAINS; round++) {
+        /* The best chain not yet used. */
+        size_t top = n;
+        for (size_t i = 0; i < n; i++)
+            if (!a[i].used && (top == n || a[i].score > a[top].score))
+                top = i;
+        if (top == n || a[top].score < (int32_t)c->min_tokens / 2)
+            break;
+        uint32_t qfirst = a[top].q, qlast = a[top].q;
+        int64_t dmin = diag_of(&a[top]), dmax = dmin;
+        size_t seeds = 0;
+        for (int32_t i = (int32_t)top; i >= 0 && !a[i].used; i = a[i].prev) {
+            a[i].used = 1;
+            seeds++;
+            qfirst = a[i].q;
+            dmin = RC_MIN(dmin, diag_of(&a[i]));
+            dmax = RC_MAX(dmax, diag_of(&a[i]));
+        }
+        /* A lone seed: an exact run, if anything (the exact matcher has it). */
+        if (seeds < 2)
+            continue;
+        uint32_t qa = qfirst > NEAR_PAD ? qfirst - NEAR_PAD : 0;
+        uint32_t qb = (uint32_t)RC_MIN((uint64_t)qlast + k + NEAR_PAD, (uint64_t)c->toks.n);
+        rc_alignment al;
+        int rc =
+            align_band(c, cl, info.ntokens, qa, qb, dmin - NEAR_BAND, dmax + NEAR_BAND, &al, err);
+        if (rc != RECITE_OK)
+            return rc;
+        if (al.matches == 0 || al.edits == 0)
+            continue;
+        uint32_t qlen = (uint32_t)(al.a1 - al.a0);
+        uint64_t slen = al.b1 - al.b0;
+        double sim = (double)al.matches / (double)RC_MAX((uint64_t)qlen, slen);
+        if (qlen < c->min_tokens || sim < c->min_similarity)
+            continue;
+        const rc_token *t0, *t1;
+        if ((rc = rc_match_src_tok(c, cl, al.b0, false, &t0, err)) != RECITE_OK)
+            return rc;
+        uint64_t src_start = t0->start;
+        if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, true, &t1, err)) != RECITE_OK)
+            return rc;
+        rc_raw_match m = {cl,        (uint32_t)al.a0, qlen,  al.b0, (uint32_t)slen,
+                          src_start, t1->end,         false, true,  RECITE_KIND_NEAR,
+                          sim};
+        if (RC_VEC_PUSH(c->raw, m) != RECITE_OK)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    return RECITE_OK;
+}
+
+int rc_match_near(recite_checker *c, recite_error *err)
+{
+    RC_VEC(anchor) a = {0};
+    int rc = RECITE_OK;
+    size_t i = 0;
+    while (i < c->seeds.n) {
+        uint32_t cl = c->seeds.v[i].cluster;
+        rc_cluster info;
+        rc_index_cluster(c->idx, cl, &info);
+        a.n = 0;
+        for (; i < c->seeds.n && c->seeds.v[i].cluster == cl; i++) {
+            const rc_seed *sd = &c->seeds.v[i];
+            if (a.n >= NEAR_MAX_ANCHORS)
+                continue;
+            anchor an = {sd->q, 0, sd->gpos - info.token_base, 0, -1};
+            if (RC_VEC_PUSH(a, an) != RECITE_OK) {
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                goto done;
+            }
+        }
+        if (a.n >= 2 && (rc = near_in_cluster(c, cl, a.v, a.n, err)) != RECITE_OK)
+            goto done;
+    }
+done:
+    RC_VEC_FREE(a);
+    return rc;
+}

@@ -1,0 +1,342 @@
+/*
+ * test_near.c — near-verbatim matching (src/match/match_near.c): the banded local alignment on
+ * hand-built cases with a known optimal alignment, and end to end on the license texts Debian
+ * ships with planted edits (substitutions, insertions, deletions): found with the right offsets
+ * and similarity, exact runs inside not reported twice, unrelated text not matched, and
+ * --min-similarity honoured.
+ */
+#include "test_util.h"
+
+#include "match/rc_match.h"
+
+#include <ctype.h>
+
+/* ==== alignment ==== */
+
+static void seq(uint64_t *v, const char *s)
+{
+    for (size_t i = 0; s[i]; i++)
+        v[i] = (uint64_t)(unsigned char)s[i];
+}
+
+static rc_alignment align(const char *a, const char *b, int64_t dlo, int64_t dhi)
+{
+    uint64_t x[256], y[256];
+    seq(x, a);
+    seq(y, b);
+    rc_alignment al;
+    assert_int_equal(rc_align_local(x, strlen(a), y, strlen(b), dlo, dhi, &al), RECITE_OK);
+    return al;
+}
+
+static void expect_alignment(rc_alignment al, size_t a0, size_t a1, size_t b0, size_t b1,
+                             uint32_t matches, uint32_t edits)
+{
+    assert_int_equal(al.a0, a0);
+    assert_int_equal(al.a1, a1);
+    assert_int_equal(al.b0, b0);
+    assert_int_equal(al.b1, b1);
+    assert_int_equal(al.matches, matches);
+    assert_int_equal(al.edits, edits);
+}
+
+static void test_align_hand_built(void **state)
+{
+    (void)state;
+    /* Identical. */
+    expect_alignment(align("abcdefghij", "abcdefghij", -3, 3), 0, 10, 0, 10, 10, 0);
+    /* One substitution in the middle: still one alignment (10 - 2 > 0 on each side). */
+    expect_alignment(align("abcdefXhijklmno", "abcdefghijklmno", -3, 3), 0, 15, 0, 15, 14, 1);
+    /* An inserted token in a: a is one longer. */
+    expect_alignment(align("abcdefgXhijklmn", "abcdefghijklmn", -3, 3), 0, 15, 0, 14, 14, 1);
+    /* A deleted token: b is one longer. */
+    expect_alignment(align("abcdefhijklmn", "abcdefghijklmn", -3, 3), 0, 13, 0, 14, 13, 1);
+    /* Unrelated flanks are trimmed (a local alignment). */
+    expect_alignment(align("XYZabcdefghijUV", "abcdefghij", -5, 0), 3, 13, 0, 10, 10, 0);
+    /* The band limits the diagonals: b = a shifted by 4 needs d = 4. */
+    expect_alignment(align("abcdefghij", "WXYZabcdefghij", 4, 4), 0, 10, 4, 14, 10, 0);
+    rc_alignment none = align("abcdefghij", "WXYZabcdefghij", -1, 1);
+    assert_int_equal(none.matches, 0);
+    /* Too many edits to bridge: the better half alone. */
+    expect_alignment(align("abcdefghijXYXYXklm", "abcdefghijPQPQPklm", -2, 2), 0, 10, 0, 10, 10, 0);
+    /* Nothing in common. */
+    assert_int_equal(align("abcdef", "uvwxyz", -3, 3).matches, 0);
+    rc_alignment empty;
+    assert_int_equal(rc_align_local(NULL, 0, NULL, 0, 0, 0, &empty), RECITE_OK);
+    assert_int_equal(empty.matches, 0);
+}
+
+/* ==== end to end ==== */
+
+typedef struct fixture {
+    char *dir, *lib, *idx;
+    recite_index *index;
+    recite_checker *chk;
+    char *gpl;
+    size_t gpl_len;
+} fixture;
+
+static int setup(void **state)
+{
+    fixture *f = calloc(1, sizeof *f);
+    f->dir = tmp_dir_make();
+    f->lib = path_join(f->dir, "lib");
+    f->idx = path_join(f->dir, "idx");
+    mkdir(f->lib, 0755);
+    static const char *names[] = {"GPL-3", "Apache-2.0", "MPL-2.0", "Artistic", "LGPL-2.1"};
+    for (size_t i = 0; i < RC_ARRAY_LEN(names); i++) {
+        char *src = path_join("/usr/share/common-licenses", names[i]);
+        size_t len = 0;
+        char *text = read_file(src, &len);
+        assert_non_null(text); /* base-files ships these */
+        char *dst = path_join(f->lib, names[i]);
+        write_file(dst, text, len);
+        if (i == 0) {
+            f->gpl = text;
+            f->gpl_len = len;
+        } else {
+            free(text);
+        }
+        free(src);
+        free(dst);
+    }
+    const char *paths[] = {f->lib};
+    recite_error err = {0};
+    assert_int_equal(recite_index_build(paths, 1, f->idx, NULL, NULL, &err), RECITE_OK);
+    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
+    assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+    *state = f;
+    return 0;
+}
+
+static int teardown(void **state)
+{
+    fixture *f = *state;
+    recite_checker_free(f->chk);
+    recite_index_close(f->index);
+    rm_rf(f->dir);
+    free(f->dir);
+    free(f->lib);
+    free(f->idx);
+    free(f->gpl);
+    free(f);
+    return 0;
+}
+
+typedef struct edited {
+    char *text;
+    size_t span_start, span_end; /* bytes of the edited passage in text */
+    size_t words;
+} edited;
+
+static const char *const replacements[] = {"banana", "purple", "quickly", "seventeen", "harbor"};
+
+/* "Model output" with nwords words of GPL-3 from word `from`, one edit every `every` words on
+ * average (substitution, insertion or deletion), between two unrelated sentences. */
+static edited make_edited(const fixture *f, rng *r, size_t from, size_t nwords, unsigned every)
+{
+    edited e = {0};
+    size_t cap = f->gpl_len * 2 + 256, n = 0;
+    e.text = malloc(cap);
+    n += (size_t)sprintf(e.text, "Here is my answer to your question about software. ");
+    e.span_start = n;
+    /* Walk the words of GPL-3. */
+    size_t w = 0, i = 0;
+    while (i < f->gpl_len && w < from + nwords) {
+        while (i < f->gpl_len && isspace((unsigned char)f->gpl[i]))
+            i++;
+        size_t s = i;
+        while (i < f->gpl_len && !isspace((unsigned char)f->gpl[i]))
+            i++;
+        if (s == i)
+            break;
+        if (w++ < from)
+            continue;
+        unsigned roll = (unsigned)rng_below(r, every * 3);
+        if (roll == 0) { /* substitute */
+            n += (size_t)sprintf(e.text + n, "%s ", replacements[rng_below(r, 5)]);
+        } else if (roll == 1) { /* insert */
+            n += (size_t)sprintf(e.text + n, "%.*s %s ", (int)(i - s), f->gpl + s,
+                                 replacements[rng_below(r, 5)]);
+        } else if (roll == 2) { /* delete */
+        } else {
+            n += (size_t)sprintf(e.text + n, "%.*s ", (int)(i - s), f->gpl + s);
+        }
+    }
+    e.span_end = n - 1;
+    e.words = nwords;
+    n += (size_t)sprintf(e.text + n, "I hope this helps.\n");
+    return e;
+}
+
+static const recite_match *near_match(const recite_result *res)
+{
+    for (size_t i = 0; i < res->nmatches; i++)
+        if (res->matches[i].kind == RECITE_KIND_NEAR && res->matches[i].similarity < 1.0)
+            return &res->matches[i];
+    return NULL;
+}
+
+static void test_near_found_with_offsets(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(41);
+    int found = 0, trials = iterations(60);
+    for (int t = 0; t < trials; t++) {
+        size_t from = 100 + rng_below(&r, 4000), nwords = 40 + rng_below(&r, 120);
+        edited e = make_edited(f, &r, from, nwords, 10);
+        const recite_result *res;
+        recite_error err = {0};
+        assert_int_equal(recite_check_text(f->chk, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        const recite_match *m = near_match(res);
+        bool ok = false;
+        for (size_t i = 0; i < res->nmatches; i++) {
+            const recite_match *x = &res->matches[i];
+            /* The passage is covered by a match of GPL-3 (near, or exact if no edit fell). */
+            size_t ov0 = RC_MAX((size_t)x->out_start, e.span_start);
+            size_t ov1 = RC_MIN((size_t)x->out_end, e.span_end);
+            if (ov1 > ov0 && ov1 - ov0 >= (e.span_end - e.span_start) * 8 / 10)
+                ok = true;
+        }
+        found += ok;
+        if (m) {
+            /* Offsets: within the passage in the output, within GPL-3 in the source, and the
+             * source bytes start and end with the words the output's span starts and ends
+             * with (the alignment starts and ends on matching tokens). */
+            assert_true(m->out_start >= e.span_start && m->out_end <= e.span_end);
+            assert_true(m->src_end <= f->gpl_len && m->src_start < m->src_end);
+            assert_true(m->similarity >= 0.8 && m->similarity < 1.0);
+            size_t wl = 0;
+            while (m->out_start + wl < m->out_end &&
+                   !isspace((unsigned char)e.text[m->out_start + wl]) &&
+                   isalnum((unsigned char)e.text[m->out_start + wl]))
+                wl++;
+            assert_true(wl > 0);
+            assert_true(strncasecmp(e.text + m->out_start, f->gpl + m->src_start, wl) == 0);
+        }
+        free(e.text);
+    }
+    /* The target: recall >= 0.9 at one edit per 10 tokens for spans >= 40 tokens. */
+    if (found < trials * 9 / 10)
+        fail_msg("near recall %d/%d below 0.9", found, trials);
+}
+
+static void test_exact_runs_inside_not_repeated(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(42);
+    for (int t = 0; t < iterations(20); t++) {
+        edited e = make_edited(f, &r, 500 + rng_below(&r, 3000), 150, 12);
+        const recite_result *res;
+        recite_error err = {0};
+        assert_int_equal(recite_check_text(f->chk, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        const recite_match *m = near_match(res);
+        if (m) /* no other match of the same work inside the near span */
+            for (size_t i = 0; i < res->nmatches; i++) {
+                const recite_match *x = &res->matches[i];
+                if (x != m && x->work == m->work)
+                    assert_false(x->out_start >= m->out_start && x->out_end <= m->out_end);
+            }
+        free(e.text);
+    }
+}
+
+static void test_unrelated_text_not_matched(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(43);
+    /* Same vocabulary (words of GPL-3 in random order), no shared phrases. */
+    char *words[4000];
+    size_t nw = 0, i = 0;
+    while (i < f->gpl_len && nw < 4000) {
+        while (i < f->gpl_len && isspace((unsigned char)f->gpl[i]))
+            i++;
+        size_t s = i;
+        while (i < f->gpl_len && !isspace((unsigned char)f->gpl[i]))
+            i++;
+        if (i > s)
+            words[nw++] = strndup(f->gpl + s, i - s);
+    }
+    int near = 0, tokens = 0;
+    for (int t = 0; t < iterations(100); t++) {
+        char text[8192];
+        size_t n = 0;
+        while (n < 4000) {
+            const char *w = words[rng_below(&r, nw)];
+            n += (size_t)snprintf(text + n, sizeof text - n, "%s ", w);
+        }
+        const recite_result *res;
+        recite_error err = {0};
+        assert_int_equal(recite_check_text(f->chk, text, n, &res, &err), RECITE_OK);
+        tokens += (int)res->tokens;
+        for (size_t k = 0; k < res->nmatches; k++)
+            near += res->matches[k].kind == RECITE_KIND_NEAR;
+    }
+    for (size_t k = 0; k < nw; k++)
+        free(words[k]);
+    /* The target: at most 1 false positive per 100 000 tokens. */
+    if ((double)near > (double)tokens / 100000.0)
+        fail_msg("%d near matches in %d tokens of unrelated text", near, tokens);
+}
+
+static void test_min_similarity(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(44);
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.min_similarity = 0.97;
+    recite_checker *strict;
+    recite_error err = {0};
+    assert_int_equal(recite_checker_create(&strict, f->index, &opt, &err), RECITE_OK);
+    int loose_found = 0, strict_found = 0;
+    for (int t = 0; t < iterations(20); t++) {
+        edited e = make_edited(f, &r, 200 + rng_below(&r, 3000), 120, 8);
+        const recite_result *res;
+        assert_int_equal(recite_check_text(f->chk, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        const recite_match *m = near_match(res);
+        loose_found += m != NULL;
+        assert_int_equal(recite_check_text(strict, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        for (size_t i = 0; i < res->nmatches; i++)
+            if (res->matches[i].kind == RECITE_KIND_NEAR && res->matches[i].similarity < 1.0)
+                assert_true(res->matches[i].similarity >= 0.97 || res->matches[i].tokens < 12);
+        strict_found += near_match(res) != NULL;
+        free(e.text);
+    }
+    assert_true(loose_found > strict_found);
+    opt.min_similarity = 1.5;
+    recite_checker *bad = NULL;
+    assert_int_equal(recite_checker_create(&bad, f->index, &opt, &err), RECITE_EINVAL);
+    recite_checker_free(strict);
+}
+
+static void test_exact_only_option(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(45);
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.exact_only = 1;
+    recite_checker *ex;
+    recite_error err = {0};
+    assert_int_equal(recite_checker_create(&ex, f->index, &opt, &err), RECITE_OK);
+    for (int t = 0; t < iterations(10); t++) {
+        edited e = make_edited(f, &r, 300 + rng_below(&r, 3000), 100, 10);
+        const recite_result *res;
+        assert_int_equal(recite_check_text(ex, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        assert_null(near_match(res));
+        free(e.text);
+    }
+    recite_checker_free(ex);
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_align_hand_built),
+        cmocka_unit_test_setup_teardown(test_near_found_with_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exact_runs_inside_not_repeated, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_unrelated_text_not_matched, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_min_similarity, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_exact_only_option, setup, teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
