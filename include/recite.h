@@ -56,8 +56,8 @@ const char *recite_version(void);
 
 typedef enum {
     RECITE_MODE_PROSE = 0, /* words; normalization of case, Unicode, quotes, dashes, ... */
-    RECITE_MODE_CODE = 1,  /* reserved for the code lexer (not yet available) */
-    RECITE_MODE_AUTO = 2   /* by file extension */
+    RECITE_MODE_CODE = 1,  /* lexemes of source code; shapes for renamed copies */
+    RECITE_MODE_AUTO = 2   /* by file extension (JSONL: a "mode" field, else the id's) */
 } recite_mode;
 
 /* ==== building an index ==== */
@@ -92,11 +92,12 @@ typedef struct recite_build_options {
     /* Called for each input that is skipped or flagged; may be NULL. */
     void (*note)(recite_note_kind kind, const char *path, const char *detail, void *user);
     void *user;
+    unsigned code_min_tokens; /* guaranteed detection length for code, in lexemes; 0 = 65 */
 } recite_build_options;
 
 #define RECITE_BUILD_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL           \
+        RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL, 0        \
     }
 
 typedef struct recite_build_stats {
@@ -133,7 +134,9 @@ void recite_index_close(recite_index *idx);
 typedef struct recite_index_stats {
     uint32_t format_version;
     uint64_t works, clusters, tokens, text_bytes, fingerprints;
-    unsigned kgram, window, min_tokens; /* min_tokens = kgram + window - 1, the guarantee */
+    unsigned kgram, window, min_tokens; /* prose: min_tokens = kgram + window - 1, the guarantee */
+    uint64_t code_fingerprints, shape_fingerprints;    /* postings of code works: lexemes, shapes */
+    unsigned code_kgram, code_window, code_min_tokens; /* the same for code (in lexemes) */
     uint64_t created_unix;
     uint64_t bytes_total;       /* size of the index file */
     uint64_t bytes_postings;    /* fingerprint table */
@@ -155,6 +158,7 @@ typedef struct recite_work_info {
     uint64_t tokens;
     uint32_t cluster;        /* works with identical text share a cluster */
     uint32_t representative; /* the cluster's first work (whose text is stored) */
+    recite_mode mode;        /* RECITE_MODE_PROSE (tokens are words) or _CODE (lexemes) */
 } recite_work_info;
 
 uint32_t recite_index_work_count(const recite_index *idx);
@@ -209,28 +213,31 @@ typedef struct recite_result {
     uint64_t invalid_utf8;  /* bytes that were not valid UTF-8 */
     uint64_t common_others; /* further works that share only common language with the text:
                                counted, not itemized (a few such works are itemized) */
+    uint64_t code_tokens;   /* lexemes of the checked text (when the index holds code) */
 } recite_result;
 
 #define RECITE_CHECK_OPTIONS_VERSION 1
 
 typedef struct recite_check_options {
-    unsigned version;        /* RECITE_CHECK_OPTIONS_VERSION */
-    unsigned min_tokens;     /* 0 = the index's guarantee; below it is refused with RECITE_EINVAL */
-    uint32_t max_matches;    /* 0 = 10000; further matches set `truncated` */
-    uint32_t max_postings;   /* 0 = 100000; seeds beyond this per check set `truncated` */
-    uint32_t max_candidates; /* 0 = 1000: works verified per check beyond which the rest (with
-                                the fewest seeds) are dropped and `truncated` is set */
-    uint32_t common_sample;  /* 0 = 3: works itemized per passage of common language (max 255) */
-    int all_works;           /* itemize every work sharing a span, common language included:
-                                complete attribution for audits, at a cost in time */
-    int exact_only;          /* report exact and normalized spans only (no near-verbatim) */
-    double min_similarity;   /* 0 = 0.8: of near-verbatim spans, matched tokens over the tokens
-                                of the longer side */
+    unsigned version;    /* RECITE_CHECK_OPTIONS_VERSION */
+    unsigned min_tokens; /* 0 = the index's guarantee; below it is refused with RECITE_EINVAL */
+    /* (the same for code, in lexemes: see code_min_tokens at the end) */
+    uint32_t max_matches;     /* 0 = 10000; further matches set `truncated` */
+    uint32_t max_postings;    /* 0 = 100000; seeds beyond this per check set `truncated` */
+    uint32_t max_candidates;  /* 0 = 1000: works verified per check beyond which the rest (with
+                                 the fewest seeds) are dropped and `truncated` is set */
+    uint32_t common_sample;   /* 0 = 3: works itemized per passage of common language (max 255) */
+    int all_works;            /* itemize every work sharing a span, common language included:
+                                 complete attribution for audits, at a cost in time */
+    int exact_only;           /* report exact and normalized spans only (no near-verbatim) */
+    double min_similarity;    /* 0 = 0.8: of near-verbatim spans, matched tokens over the tokens
+                                 of the longer side */
+    unsigned code_min_tokens; /* 0 = the index's code guarantee (lexemes); below it: EINVAL */
 } recite_check_options;
 
 #define RECITE_CHECK_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0                                     \
+        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0                                  \
     }
 
 typedef struct recite_checker recite_checker;

@@ -20,15 +20,17 @@
 
 static const char usage_text[] =
     "usage:\n"
-    "  recite index --out DIR [--prose|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
-    "               [--quiet] PATH...\n"
-    "  recite check --index DIR [--json] [--min-tokens N] [--min-similarity X] [--exact-only]\n"
-    "               [--all-works] [FILE|-]...\n"
+    "  recite index --out DIR [--prose|--code|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
+    "               [--code-min-tokens N] [--quiet] PATH...\n"
+    "  recite check --index DIR [--json] [--min-tokens N] [--code-min-tokens N]\n"
+    "               [--min-similarity X] [--exact-only] [--all-works] [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
     "  recite --version | --help\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
-    "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically\n"
+    "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically;\n"
+    "        works are prose (words, default) or code (lexemes, with shapes that renamed\n"
+    "        copies share): --code, or --auto by file extension\n"
     "check   report the spans of each FILE (or standard input) that reproduce indexed works,\n"
     "        exactly, after normalization, or with a few words changed (near, similarity at\n"
     "        least X, default 0.8; --exact-only turns near matching off);\n"
@@ -149,12 +151,17 @@ static void on_note(recite_note_kind kind, const char *path, const char *detail,
 
 static int cmd_index(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"out", required_argument, 0, 'o'}, {"jobs", required_argument, 0, 'j'},
-        {"mem", required_argument, 0, 'm'}, {"min-tokens", required_argument, 0, 'n'},
-        {"prose", no_argument, 0, 'P'},     {"code", no_argument, 0, 'C'},
-        {"auto", no_argument, 0, 'A'},      {"quiet", no_argument, 0, 'q'},
-        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"jobs", required_argument, 0, 'j'},
+                                         {"mem", required_argument, 0, 'm'},
+                                         {"min-tokens", required_argument, 0, 'n'},
+                                         {"prose", no_argument, 0, 'P'},
+                                         {"code", no_argument, 0, 'C'},
+                                         {"auto", no_argument, 0, 'A'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"code-min-tokens", required_argument, 0, 'K'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
     const char *out = NULL;
     index_ui ui = {isatty(2) != 0, false, 0, 0, false};
@@ -165,10 +172,9 @@ static int cmd_index(int argc, char **argv)
         case 'j': opt.jobs = parse_uint("--jobs", optarg, 1, 256); break;
         case 'm': opt.mem_budget = parse_size("--mem", optarg); break;
         case 'n': opt.min_tokens = parse_uint("--min-tokens", optarg, 1, 261); break;
+        case 'K': opt.code_min_tokens = parse_uint("--code-min-tokens", optarg, 1, 271); break;
         case 'P': opt.mode = RECITE_MODE_PROSE; break;
-        case 'A':
-            opt.mode = RECITE_MODE_PROSE;
-            break; /* only prose exists yet: every file is prose */
+        case 'A': opt.mode = RECITE_MODE_AUTO; break;
         case 'C': opt.mode = RECITE_MODE_CODE; break;
         case 'q': ui.quiet = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
@@ -269,6 +275,7 @@ static int cmd_check(int argc, char **argv)
                                          {"all-works", no_argument, 0, 'W'},
                                          {"exact-only", no_argument, 0, 'E'},
                                          {"min-similarity", required_argument, 0, 'S'},
+                                         {"code-min-tokens", required_argument, 0, 'K'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *index_dir = NULL;
@@ -281,6 +288,7 @@ static int cmd_check(int argc, char **argv)
         case 'J': json = true; break;
         case 'n': copt.min_tokens = parse_uint("--min-tokens", optarg, 1, 1000000); break;
         case 'W': copt.all_works = 1; break;
+        case 'K': copt.code_min_tokens = parse_uint("--code-min-tokens", optarg, 1, 1000000); break;
         case 'E': copt.exact_only = 1; break;
         case 'S': copt.min_similarity = parse_fraction("--min-similarity", optarg); break;
         case 'p':
@@ -385,16 +393,20 @@ static int cmd_stats(int argc, char **argv)
     if (json) {
         printf("{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
                "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
-               "\"min_tokens\":%u,\"created_unix\":%llu,\"text_blocks\":%llu,"
+               "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
+               "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,"
+               "\"created_unix\":%llu,\"text_blocks\":%llu,"
                "\"text_block_size\":%llu,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
                "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
                s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
                (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
                (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
-               (unsigned long long)s.created_unix, (unsigned long long)s.text_blocks,
-               (unsigned long long)s.text_block_size, (unsigned long long)s.bytes_total,
-               (unsigned long long)s.bytes_postings, (unsigned long long)s.bytes_text,
-               (unsigned long long)s.bytes_works, (unsigned long long)s.bytes_checkpoints);
+               (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
+               s.code_kgram, s.code_window, s.code_min_tokens, (unsigned long long)s.created_unix,
+               (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size,
+               (unsigned long long)s.bytes_total, (unsigned long long)s.bytes_postings,
+               (unsigned long long)s.bytes_text, (unsigned long long)s.bytes_works,
+               (unsigned long long)s.bytes_checkpoints);
     } else {
         double tb = s.text_bytes ? (double)s.text_bytes : 1.0;
         printf("index          %s (format %u)\n", index_dir, s.format_version);
@@ -404,6 +416,12 @@ static int cmd_stats(int argc, char **argv)
                (unsigned long long)s.tokens);
         printf("fingerprints   %llu (k-gram %u, window %u: spans of %u+ tokens guaranteed)\n",
                (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens);
+        if (s.code_fingerprints)
+            printf("code           %llu lexeme + %llu shape fingerprints (k-gram %u, window %u: "
+                   "spans of %u+ lexemes guaranteed)\n",
+                   (unsigned long long)s.code_fingerprints,
+                   (unsigned long long)s.shape_fingerprints, s.code_kgram, s.code_window,
+                   s.code_min_tokens);
         printf("on disk        %.1f MB total (%.2fx the text)\n", (double)s.bytes_total / 1e6,
                (double)s.bytes_total / tb);
         printf("  postings     %.1f MB\n", (double)s.bytes_postings / 1e6);

@@ -21,6 +21,10 @@
  * (w + k - 1 == min_tokens). Returns RECITE_EINVAL when min_tokens is out of range. */
 int rc_fingerprint_params(unsigned min_tokens, unsigned *k, unsigned *w);
 
+/* The same for code lexemes: longer k-grams (a lexeme carries less than a word: `(`, `;`), up to
+ * RC_KGRAM_MAX. */
+int rc_fingerprint_params_code(unsigned min_tokens, unsigned *k, unsigned *w);
+
 /* Hash of the k token hashes starting at `toks`: a polynomial in an odd constant over the
  * (already uniformly random) token hashes, mod 2^64, then a bijective mixer. Being a polynomial,
  * it can be updated in O(1) as the k-gram slides (rc_winnow does); this direct form is what the

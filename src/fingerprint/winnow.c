@@ -21,6 +21,20 @@ int rc_fingerprint_params(unsigned min_tokens, unsigned *k, unsigned *w)
     return RECITE_OK;
 }
 
+int rc_fingerprint_params_code(unsigned min_tokens, unsigned *k, unsigned *w)
+{
+    if (min_tokens < 1 || min_tokens > RC_WINDOW_MAX + RC_KGRAM_MAX - 1)
+        return RECITE_EINVAL;
+    unsigned kk = min_tokens / 4;
+    if (kk > RC_KGRAM_MAX)
+        kk = RC_KGRAM_MAX;
+    if (kk < 1)
+        kk = 1;
+    *k = kk;
+    *w = min_tokens - kk + 1;
+    return *w <= RC_WINDOW_MAX ? RECITE_OK : RECITE_EINVAL;
+}
+
 void rc_winnow_init(rc_winnow *wn, unsigned k, unsigned w)
 {
     memset(wn, 0, sizeof *wn);

@@ -203,7 +203,7 @@ typedef struct batch {
 typedef struct cluster_rec {
     uint64_t text_offset, text_len, token_base, ntokens, checkpoint0;
     rc_hash128 content;
-    uint32_t member0, nmembers;
+    uint32_t member0, nmembers, mode;
 } cluster_rec;
 
 typedef struct work_rec {
@@ -213,7 +213,8 @@ typedef struct work_rec {
 
 typedef struct builder {
     const recite_build_options *opt;
-    unsigned kgram, window, jobs;
+    unsigned kgram[RC_CHANNELS], window[RC_CHANNELS], jobs;
+    uint64_t postings[RC_CHANNELS]; /* per channel, as committed */
     rc_inputs in;
     char *tmp_dir, *idx_path;
     int fd;
@@ -293,8 +294,9 @@ static void *worker_main(void *arg)
         if (!ctx || !bt->outs) {
             rc = rc_error_set(&err, RECITE_ENOMEM, "out of memory");
         } else {
-            ctx->kgram = b->kgram;
-            ctx->window = b->window;
+            memcpy(ctx->kgram, b->kgram, sizeof ctx->kgram);
+            memcpy(ctx->window, b->window, sizeof ctx->window);
+            ctx->mode = (int)b->opt->mode;
             for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++)
                 rc = rc_work_load(ctx, &b->in, &b->in.sources.v[bt->first + i], &bt->outs[i], &err);
         }
@@ -410,22 +412,20 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
                                 "shard; split it into several indexes",
                                 id);
         cluster = (uint32_t)b->clusters.n;
-        cluster_rec cr = {b->text_total,
-                          w->text_len,
-                          b->tokens_total,
-                          w->ntokens,
-                          b->checkpoints.n,
-                          w->content,
-                          wnum,
-                          0};
+        cluster_rec cr = {
+            b->text_total, w->text_len, b->tokens_total,  w->ntokens, b->checkpoints.n, w->content,
+            wnum,          0,           (uint32_t)w->mode};
         if (RC_VEC_PUSH(b->clusters, cr) != RECITE_OK ||
             table_put(&b->contents, ch, cluster) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         if ((rc = append_text(b, w, err)) != RECITE_OK)
             return rc;
         for (size_t i = 0; i < w->fps.n; i++) {
-            rc_posting_rec r = {(w->fps.v[i].hash & ~(uint64_t)0xffff) | w->fps.v[i].ctx,
-                                (uint32_t)(b->tokens_total + w->fps.v[i].pos), cluster};
+            /* Sort key: channel (2 bits), fingerprint (46 bits); then the contexts (16 bits). */
+            const rc_fp *fp = &w->fps.v[i];
+            rc_posting_rec r = {((uint64_t)fp->channel << 62) | ((fp->hash >> 18) << 16) | fp->ctx,
+                                (uint32_t)(b->tokens_total + fp->pos), cluster};
+            b->postings[fp->channel]++;
             if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
                 return rc;
         }
@@ -495,6 +495,8 @@ static int write_tables(builder *b, secw *w, section_entry *sec, size_t *nsec, u
         secw_u64(w, cr->checkpoint0);
         secw_u32(w, cr->member0);
         secw_u32(w, cr->nmembers);
+        secw_u32(w, cr->mode);
+        secw_u32(w, 0);
     }
     sec[(*nsec)++] = secw_end(w, RC_SEC_CLUSTERS);
     *off = align_up(w->off);
@@ -539,59 +541,100 @@ static unsigned bucket_bits_for(uint64_t npostings)
     return bits;
 }
 
+/* The fingerprint in a sort record: its top 46 bits (the low bits are not kept). */
+static uint64_t rec_fingerprint(const rc_posting_rec *r)
+{
+    return ((r->hash >> 16) & (((uint64_t)1 << 46) - 1)) << 18;
+}
+
+static unsigned rec_channel(const rc_posting_rec *r)
+{
+    return (unsigned)(r->hash >> 62);
+}
+
+/* The three posting sections of one channel, written while its postings stream by. */
+typedef struct channel_out {
+    unsigned bits;
+    uint64_t n, nb;
+    uint32_t *dir;
+    uint64_t dir_off, key_off, pos_off;
+} channel_out;
+
+/* Writes a group of postings with one fingerprint, now that its document frequency (the
+ * number of distinct texts, clusters increasing with the position) is known. */
+static void write_group(channel_out *co, secw *key_w, secw *pos_w, const rc_posting_rec *g,
+                        size_t n)
+{
+    uint64_t texts = 1;
+    for (size_t i = 1; i < n; i++)
+        texts += g[i].cluster != g[i - 1].cluster;
+    unsigned df = rc_df_class(texts);
+    for (size_t i = 0; i < n; i++) {
+        uint64_t fp = rec_fingerprint(&g[i]);
+        co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
+        unsigned ctx = (unsigned)(g[i].hash & 0xffff);
+        uint8_t v[4];
+        rc_put_u32(v, rc_posting_key(fp, co->bits, df, ctx >> 8, ctx & 0xff));
+        secw_write(key_w, v, 4);
+        rc_put_u32(v, g[i].gpos);
+        secw_write(pos_w, v, 4);
+    }
+}
+
+/* Postings come out of the sort grouped by channel, then by fingerprint. Each channel's
+ * sections are laid out in advance (its posting count is known) and filled as they stream. */
 static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec, uint64_t *off,
-                          unsigned *bits_out, recite_error *err)
+                          recite_error *err)
 {
     int rc = rc_sorter_finish(&b->sorter, err);
     if (rc != RECITE_OK)
         return rc;
-    uint64_t n = b->sorter.total;
-    if (n > UINT32_MAX)
-        return rc_error_set(err, RECITE_ELIMIT, "more than 2^32 fingerprints in one index");
-    unsigned bits = bucket_bits_for(n);
-    uint64_t nb = (uint64_t)1 << bits;
-    uint32_t *dir = calloc(nb + 1, sizeof *dir);
+    channel_out co[RC_CHANNELS];
+    memset(co, 0, sizeof co);
     secw *pos_w = malloc(sizeof *pos_w);
-    if (!dir || !pos_w) {
-        free(dir);
+    if (!pos_w || !(pos_w->xs = XXH3_createState())) {
         free(pos_w);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
-    pos_w->xs = XXH3_createState();
-    if (!pos_w->xs) {
-        free(dir);
-        free(pos_w);
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        co[c].n = b->postings[c];
+        if (co[c].n > UINT32_MAX) {
+            rc = rc_error_set(err, RECITE_ELIMIT, "more than 2^32 fingerprints in one index");
+            goto done;
+        }
+        co[c].bits = bucket_bits_for(co[c].n);
+        co[c].nb = (uint64_t)1 << co[c].bits;
+        if (!(co[c].dir = calloc(co[c].nb + 1, sizeof *co[c].dir))) {
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            goto done;
+        }
+        co[c].dir_off = *off;
+        co[c].key_off = align_up(co[c].dir_off + (co[c].nb + 1) * 4);
+        co[c].pos_off = align_up(co[c].key_off + co[c].n * 4);
+        *off = align_up(co[c].pos_off + co[c].n * 4);
     }
-    uint64_t dir_off = *off;
-    uint64_t rem_off = align_up(dir_off + (nb + 1) * 4);
-    uint64_t pos_off = align_up(rem_off + n * 4);
-    secw_begin(w, b->fd, rem_off);
-    secw_begin(pos_w, b->fd, pos_off);
-    /* Postings come out grouped by fingerprint; each group is held until its number of
-     * distinct texts (clusters, increasing with the position within a group) is known. */
     RC_VEC(rc_posting_rec) group = {0};
-    rc_posting_rec r;
+    unsigned cur = 0;
+    secw_begin(w, b->fd, co[0].key_off);
+    secw_begin(pos_w, b->fd, co[0].pos_off);
     for (;;) {
+        rc_posting_rec r;
         rc = rc_sorter_next(&b->sorter, &r, err);
         if (rc < 0)
             break;
         if (group.n && (rc == 0 || RC_SORT_KEY(r.hash) != RC_SORT_KEY(group.v[0].hash))) {
-            uint64_t texts = 1;
-            for (size_t i = 1; i < group.n; i++)
-                texts += group.v[i].cluster != group.v[i - 1].cluster;
-            unsigned df = rc_df_class(texts);
-            for (size_t i = 0; i < group.n; i++) {
-                uint64_t bk = bits ? group.v[i].hash >> (64 - bits) : 0;
-                dir[bk + 1]++;
-                uint8_t v[4];
-                unsigned ctx = (unsigned)(group.v[i].hash & 0xffff);
-                rc_put_u32(v, rc_posting_key(group.v[i].hash, bits, df, ctx >> 8, ctx & 0xff));
-                secw_write(w, v, 4);
-                rc_put_u32(v, group.v[i].gpos);
-                secw_write(pos_w, v, 4);
-            }
+            write_group(&co[cur], w, pos_w, group.v, group.n);
             group.n = 0;
+        }
+        /* Close the sections of the channels before this record's (or of all at the end). */
+        unsigned next = rc == 0 ? RC_CHANNELS : rec_channel(&r);
+        while (cur < next) {
+            sec[(*nsec)++] = secw_end(w, RC_SEC_POST_KEY(cur));
+            sec[(*nsec)++] = secw_end(pos_w, RC_SEC_POST_POS(cur));
+            if (++cur < RC_CHANNELS) {
+                secw_begin(w, b->fd, co[cur].key_off);
+                secw_begin(pos_w, b->fd, co[cur].pos_off);
+            }
         }
         if (rc == 0)
             break;
@@ -601,30 +644,41 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
         }
     }
     RC_VEC_FREE(group);
-    section_entry rem = secw_end(w, RC_SEC_POST_KEY);
-    section_entry pos = secw_end(pos_w, RC_SEC_POST_POS);
-    int werr = w->errnum ? w->errnum : pos_w->errnum;
+    if (rc < 0)
+        goto done;
+    if (w->errnum || pos_w->errnum) {
+        rc = rc_error_errno(err, RECITE_EIO, w->errnum ? w->errnum : pos_w->errnum,
+                            "%s: write failed", b->idx_path);
+        goto done;
+    }
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        for (uint64_t i = 1; i <= co[c].nb; i++)
+            co[c].dir[i] += co[c].dir[i - 1];
+        secw_begin(w, b->fd, co[c].dir_off);
+        for (uint64_t i = 0; i <= co[c].nb; i++)
+            secw_u32(w, co[c].dir[i]);
+        sec[(*nsec)++] = secw_end(w, RC_SEC_POST_DIR(c));
+    }
+    /* The channel table. */
+    secw_begin(w, b->fd, *off);
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        secw_u32(w, b->kgram[c]);
+        secw_u32(w, b->window[c]);
+        secw_u32(w, co[c].bits);
+        secw_u32(w, 0);
+        secw_u64(w, co[c].n);
+        secw_u64(w, 0);
+    }
+    sec[(*nsec)++] = secw_end(w, RC_SEC_CHANNELS);
+    *off = w->off;
+    rc = w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path)
+                   : RECITE_OK;
+done:
+    for (unsigned c = 0; c < RC_CHANNELS; c++)
+        free(co[c].dir);
     XXH3_freeState(pos_w->xs);
     free(pos_w);
-    if (rc < 0) {
-        free(dir);
-        return rc;
-    }
-    for (uint64_t i = 1; i <= nb; i++)
-        dir[i] += dir[i - 1];
-    secw_begin(w, b->fd, dir_off);
-    for (uint64_t i = 0; i <= nb; i++)
-        secw_u32(w, dir[i]);
-    free(dir);
-    sec[(*nsec)++] = secw_end(w, RC_SEC_POST_DIR);
-    sec[(*nsec)++] = rem;
-    sec[(*nsec)++] = pos;
-    *off = pos.offset + pos.length;
-    *bits_out = bits;
-    if (werr || w->errnum)
-        return rc_error_errno(err, RECITE_EIO, werr ? werr : w->errnum, "%s: write failed",
-                              b->idx_path);
-    return RECITE_OK;
+    return rc;
 }
 
 /* Build time, or SOURCE_DATE_EPOCH when set, so that identical inputs give identical files. */
@@ -641,7 +695,7 @@ static uint64_t created_time(void)
 }
 
 static int write_header(builder *b, const section_entry *sec, size_t nsec, uint64_t file_size,
-                        unsigned bits, recite_error *err)
+                        recite_error *err)
 {
     uint8_t h[RC_DATA_OFFSET];
     memset(h, 0, sizeof h);
@@ -650,16 +704,12 @@ static int write_header(builder *b, const section_entry *sec, size_t nsec, uint6
     rc_put_u32(h + RC_H_TOKENIZER, RC_TOKENIZER_VERSION);
     rc_put_u64(h + RC_H_FILE_SIZE, file_size);
     rc_put_u64(h + RC_H_CREATED, created_time());
-    rc_put_u32(h + RC_H_KGRAM, b->kgram);
-    rc_put_u32(h + RC_H_WINDOW, b->window);
     rc_put_u32(h + RC_H_MODE, (uint32_t)b->opt->mode);
     rc_put_u32(h + RC_H_NSECTIONS, (uint32_t)nsec);
     rc_put_u64(h + RC_H_NWORKS, b->works.n);
     rc_put_u64(h + RC_H_NCLUSTERS, b->clusters.n);
     rc_put_u64(h + RC_H_NTOKENS, b->tokens_total);
     rc_put_u64(h + RC_H_TEXT_BYTES, b->text_total);
-    rc_put_u64(h + RC_H_NPOSTINGS, b->sorter.total);
-    rc_put_u32(h + RC_H_BUCKET_BITS, bits);
     rc_put_u32(h + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
     for (size_t i = 0; i < nsec; i++) {
         uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
@@ -915,8 +965,9 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
         return rc_error_set(err, RECITE_EINVAL, "no output directory given");
     if (npaths == 0)
         return rc_error_set(err, RECITE_EINVAL, "no input paths given");
-    if (opt->mode == RECITE_MODE_CODE)
-        return rc_error_set(err, RECITE_EINVAL, "code mode is not available yet; use --prose");
+    if (opt->mode != RECITE_MODE_PROSE && opt->mode != RECITE_MODE_CODE &&
+        opt->mode != RECITE_MODE_AUTO)
+        return rc_error_set(err, RECITE_EINVAL, "unknown mode %d", (int)opt->mode);
 
     builder B;
     memset(&B, 0, sizeof B);
@@ -925,9 +976,17 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     b->opt = opt;
     b->t0 = now_seconds();
     unsigned min_tokens = opt->min_tokens ? opt->min_tokens : 12;
-    if (rc_fingerprint_params(min_tokens, &b->kgram, &b->window) != RECITE_OK)
+    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : 65;
+    if (rc_fingerprint_params(min_tokens, &b->kgram[RC_CH_PROSE], &b->window[RC_CH_PROSE]) !=
+        RECITE_OK)
         return rc_error_set(err, RECITE_EINVAL, "--min-tokens %u out of range (1-%u)", min_tokens,
                             RC_WINDOW_MAX + 5);
+    if (rc_fingerprint_params_code(code_min, &b->kgram[RC_CH_CODE], &b->window[RC_CH_CODE]) !=
+        RECITE_OK)
+        return rc_error_set(err, RECITE_EINVAL, "--code-min-tokens %u out of range (1-%u)",
+                            code_min, RC_WINDOW_MAX + RC_KGRAM_MAX - 1);
+    b->kgram[RC_CH_SHAPE] = b->kgram[RC_CH_CODE];
+    b->window[RC_CH_SHAPE] = b->window[RC_CH_CODE];
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
     uint64_t mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
     if (mem < (16u << 20))
@@ -1078,14 +1137,13 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     secw_write(b->text_w, b->dict, b->dict_len);
     sec[nsec++] = secw_end(b->text_w, RC_SEC_TEXT_DICT);
     off = b->text_w->off;
-    unsigned bits = 0;
     if ((rc = write_tables(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
         goto fail;
     off = align_up(off);
-    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, &bits, err)) != RECITE_OK)
+    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
         goto fail;
     uint64_t file_size = align_up(off);
-    if ((rc = write_header(b, sec, nsec, file_size, bits, err)) != RECITE_OK)
+    if ((rc = write_header(b, sec, nsec, file_size, err)) != RECITE_OK)
         goto fail;
     if (fsync(b->fd) != 0) {
         rc = rc_error_errno(err, RECITE_EIO, errno, "%s: fsync failed", b->idx_path);
@@ -1110,10 +1168,8 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
         stats->clusters = b->clusters.n;
         stats->bytes = b->text_total;
         stats->tokens = b->tokens_total;
-        stats->fingerprints = 0;
-        for (size_t i = 0; i < nsec; i++)
-            if (sec[i].id == RC_SEC_POST_POS)
-                stats->fingerprints = sec[i].length / 4;
+        stats->fingerprints =
+            b->postings[RC_CH_PROSE] + b->postings[RC_CH_CODE] + b->postings[RC_CH_SHAPE];
         stats->index_bytes = file_size;
         stats->spill_runs = spill_runs;
         stats->peak_sort_bytes = peak_sort;

@@ -32,10 +32,17 @@ static const struct {
     {RC_SEC_MEMBERS, 4},
     {RC_SEC_STRINGS, 1},
     {RC_SEC_CHECKPOINTS, 4},
-    {RC_SEC_POST_DIR, 4},
-    {RC_SEC_POST_KEY, 4},
-    {RC_SEC_POST_POS, 4},
     {RC_SEC_TEXT_DICT, 1},
+    {RC_SEC_CHANNELS, RC_CHANNEL_REC_SIZE},
+    {RC_SEC_POST_DIR(RC_CH_PROSE), 4},
+    {RC_SEC_POST_KEY(RC_CH_PROSE), 4},
+    {RC_SEC_POST_POS(RC_CH_PROSE), 4},
+    {RC_SEC_POST_DIR(RC_CH_CODE), 4},
+    {RC_SEC_POST_KEY(RC_CH_CODE), 4},
+    {RC_SEC_POST_POS(RC_CH_CODE), 4},
+    {RC_SEC_POST_DIR(RC_CH_SHAPE), 4},
+    {RC_SEC_POST_KEY(RC_CH_SHAPE), 4},
+    {RC_SEC_POST_POS(RC_CH_SHAPE), 4},
 };
 
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
@@ -48,6 +55,7 @@ void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
     out->checkpoint0 = rc_get_u64(p + 32);
     out->member0 = rc_get_u32(p + 40);
     out->nmembers = rc_get_u32(p + 44);
+    out->mode = rc_get_u32(p + 48);
 }
 
 static uint64_t work_str(const recite_index *idx, uint32_t w, unsigned field)
@@ -66,16 +74,9 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
     const rc_section *s = idx->sec;
     if (s[RC_SEC_WORKS].len != idx->nworks * RC_WORK_REC_SIZE ||
         s[RC_SEC_CLUSTERS].len != idx->nclusters * RC_CLUSTER_REC_SIZE ||
-        s[RC_SEC_MEMBERS].len != idx->nworks * 4 || s[RC_SEC_POST_KEY].len != idx->npostings * 4 ||
-        s[RC_SEC_POST_POS].len != idx->npostings * 4 || s[RC_SEC_TEXT_BLOCKS].len < 16 ||
+        s[RC_SEC_MEMBERS].len != idx->nworks * 4 || s[RC_SEC_TEXT_BLOCKS].len < 16 ||
         s[RC_SEC_TEXT_BLOCKS].len % 16 != 0)
         return corrupt(err, path, "section sizes disagree with the header");
-    if (idx->bucket_bits > 32 ||
-        s[RC_SEC_POST_DIR].len != (((uint64_t)1 << idx->bucket_bits) + 1) * 4)
-        return corrupt(err, path, "bad fingerprint directory");
-    if (idx->kgram < 1 || idx->kgram > 16 || idx->window < 1 || idx->window > 256)
-        return corrupt(err, path, "bad fingerprint parameters");
-
     /* Strings: offset 0 must be the empty string and the section must end with a NUL. */
     const rc_section *str = &s[RC_SEC_STRINGS];
     if (str->len < 1 || str->data[0] != 0 || str->data[str->len - 1] != 0)
@@ -104,7 +105,8 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         uint64_t want_cp = cl.ntokens ? (cl.ntokens - 1) / RC_CHECKPOINT_EVERY + 1 : 0;
         if (cl.text_offset != text_end || cl.token_base != tok_end || cl.checkpoint0 != cp_end ||
             cl.member0 != mem_end || cl.nmembers == 0 || cl.text_len == 0 ||
-            cl.text_len > UINT32_MAX)
+            cl.text_len > UINT32_MAX ||
+            (cl.mode != RECITE_MODE_PROSE && cl.mode != RECITE_MODE_CODE))
             return corrupt(err, path, "clusters do not tile the text");
         text_end += cl.text_len;
         tok_end += cl.ntokens;
@@ -141,21 +143,24 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
             return corrupt(err, path, "work without id");
     }
 
-    /* Postings: the directory is monotonic and every position is a real token. */
-    const uint8_t *dir = s[RC_SEC_POST_DIR].data;
-    uint64_t nbk = (uint64_t)1 << idx->bucket_bits, prev = 0;
-    for (uint64_t b = 0; b <= nbk; b++) {
-        uint64_t v = rc_get_u32(dir + 4 * b);
-        if (v < prev || (b == 0 && v != 0))
-            return corrupt(err, path, "fingerprint directory not monotonic");
-        prev = v;
+    /* Postings of each channel: the directory is monotonic and every position is a token of
+     * a cluster of the channel's mode (checked where the cluster is found, at lookup). */
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        const rc_channel_info *ch = &idx->ch[c];
+        const uint8_t *dir = ch->dir;
+        uint64_t nbk = (uint64_t)1 << ch->bucket_bits, prev = 0;
+        for (uint64_t b = 0; b <= nbk; b++) {
+            uint64_t v = rc_get_u32(dir + 4 * b);
+            if (v < prev || (b == 0 && v != 0))
+                return corrupt(err, path, "fingerprint directory not monotonic");
+            prev = v;
+        }
+        if (prev != ch->npostings)
+            return corrupt(err, path, "fingerprint directory does not cover the postings");
+        for (uint64_t i = 0; i < ch->npostings; i++)
+            if (rc_get_u32(ch->pos + 4 * i) >= idx->ntokens)
+                return corrupt(err, path, "fingerprint position out of range");
     }
-    if (prev != idx->npostings)
-        return corrupt(err, path, "fingerprint directory does not cover the postings");
-    const uint8_t *pos = s[RC_SEC_POST_POS].data;
-    for (uint64_t i = 0; i < idx->npostings; i++)
-        if (rc_get_u32(pos + 4 * i) >= idx->ntokens)
-            return corrupt(err, path, "fingerprint position out of range");
     return RECITE_OK;
 }
 
@@ -185,15 +190,11 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
                             "%s: corrupt index (file is %zu bytes, header says %llu: truncated?)",
                             path, idx->map_len, (unsigned long long)rc_get_u64(h + RC_H_FILE_SIZE));
     idx->created = rc_get_u64(h + RC_H_CREATED);
-    idx->kgram = rc_get_u32(h + RC_H_KGRAM);
-    idx->window = rc_get_u32(h + RC_H_WINDOW);
     idx->mode = rc_get_u32(h + RC_H_MODE);
     idx->nworks = rc_get_u64(h + RC_H_NWORKS);
     idx->nclusters = rc_get_u64(h + RC_H_NCLUSTERS);
     idx->ntokens = rc_get_u64(h + RC_H_NTOKENS);
     idx->text_bytes = rc_get_u64(h + RC_H_TEXT_BYTES);
-    idx->npostings = rc_get_u64(h + RC_H_NPOSTINGS);
-    idx->bucket_bits = rc_get_u32(h + RC_H_BUCKET_BITS);
     idx->block_size = rc_get_u32(h + RC_H_BLOCK_SIZE);
     if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks || idx->ntokens > UINT32_MAX ||
         idx->block_size == 0)
@@ -226,6 +227,27 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
             return corrupt(err, path, "section length is not a whole number of records");
     }
     idx->nblocks = idx->sec[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
+    if (idx->sec[RC_SEC_CHANNELS].len != RC_CHANNELS * RC_CHANNEL_REC_SIZE)
+        return corrupt(err, path, "bad channel table");
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        const uint8_t *rec = idx->sec[RC_SEC_CHANNELS].data + c * RC_CHANNEL_REC_SIZE;
+        rc_channel_info *ch = &idx->ch[c];
+        ch->kgram = rc_get_u32(rec);
+        ch->window = rc_get_u32(rec + 4);
+        ch->bucket_bits = rc_get_u32(rec + 8);
+        ch->npostings = rc_get_u64(rec + 16);
+        if (ch->kgram < 1 || ch->kgram > 16 || ch->window < 1 || ch->window > 256 ||
+            ch->bucket_bits > 32)
+            return corrupt(err, path, "bad fingerprint parameters");
+        const rc_section *d = &idx->sec[RC_SEC_POST_DIR(c)], *k = &idx->sec[RC_SEC_POST_KEY(c)],
+                         *p = &idx->sec[RC_SEC_POST_POS(c)];
+        if (d->len != (((uint64_t)1 << ch->bucket_bits) + 1) * 4 || k->len != ch->npostings * 4 ||
+            p->len != ch->npostings * 4)
+            return corrupt(err, path, "fingerprint sections disagree with their parameters");
+        ch->dir = d->data;
+        ch->key = k->data;
+        ch->pos = p->data;
+    }
     return RECITE_OK;
 }
 
@@ -314,14 +336,22 @@ void recite_index_get_stats(const recite_index *idx, recite_index_stats *out)
     out->clusters = idx->nclusters;
     out->tokens = idx->ntokens;
     out->text_bytes = idx->text_bytes;
-    out->fingerprints = idx->npostings;
-    out->kgram = idx->kgram;
-    out->window = idx->window;
-    out->min_tokens = idx->kgram + idx->window - 1;
+    const rc_channel_info *pr = &idx->ch[RC_CH_PROSE], *co = &idx->ch[RC_CH_CODE];
+    out->fingerprints = pr->npostings;
+    out->kgram = pr->kgram;
+    out->window = pr->window;
+    out->min_tokens = pr->kgram + pr->window - 1;
+    out->code_fingerprints = co->npostings;
+    out->shape_fingerprints = idx->ch[RC_CH_SHAPE].npostings;
+    out->code_kgram = co->kgram;
+    out->code_window = co->window;
+    out->code_min_tokens = co->kgram + co->window - 1;
     out->created_unix = idx->created;
     out->bytes_total = idx->map_len;
     const rc_section *s = idx->sec;
-    out->bytes_postings = s[RC_SEC_POST_DIR].len + s[RC_SEC_POST_KEY].len + s[RC_SEC_POST_POS].len;
+    for (unsigned c = 0; c < RC_CHANNELS; c++)
+        out->bytes_postings +=
+            s[RC_SEC_POST_DIR(c)].len + s[RC_SEC_POST_KEY(c)].len + s[RC_SEC_POST_POS(c)].len;
     out->bytes_text = s[RC_SEC_TEXT_DATA].len + s[RC_SEC_TEXT_BLOCKS].len;
     out->bytes_works = s[RC_SEC_WORKS].len + s[RC_SEC_CLUSTERS].len + s[RC_SEC_MEMBERS].len +
                        s[RC_SEC_STRINGS].len;
@@ -354,6 +384,7 @@ int recite_index_work(const recite_index *idx, uint32_t w, recite_work_info *out
     out->bytes = cl.text_len;
     out->tokens = cl.ntokens;
     out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+    out->mode = (recite_mode)cl.mode;
     return RECITE_OK;
 }
 
@@ -539,13 +570,15 @@ int rc_source_window_grow(rc_text_reader *r, rc_tokenizer *tz, rc_source_window 
         bool final = have == cl->text_len;
         /* Tokens come out from the restart point on: the first `skip` precede t_from. */
         size_t cap = (size_t)RC_MIN((uint64_t)RC_ARRAY_LEN(tmp), t_to - sw->t_to + sw->skip);
-        size_t n = rc_tokenize_prose(tz, sw->bytes.v, sw->bytes.n, final, &sw->st, tmp, cap);
+        size_t n =
+            rc_tokenize((int)cl->mode, tz, sw->bytes.v, sw->bytes.n, final, &sw->st, tmp, cap);
         for (size_t k = 0; k < n; k++) {
             if (sw->skip) {
                 sw->skip--;
                 continue;
             }
-            rc_token t = {tmp[k].hash, tmp[k].start + sw->bytes_base, tmp[k].end + sw->bytes_base};
+            rc_token t = {tmp[k].hash, tmp[k].shape, tmp[k].start + sw->bytes_base,
+                          tmp[k].end + sw->bytes_base};
             if ((rc = RC_VEC_PUSH(sw->toks, t)) != RECITE_OK)
                 return rc_error_set(err, rc, "out of memory");
             sw->t_to++;

@@ -141,6 +141,19 @@ static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *li
     out->text_len = tl;
     for (unsigned f = RC_WS_TITLE; f < RC_WS_META; f++)
         out->strs[f] = dup_json_value(json_object_get(root, meta_keys[f]));
+    json_t *mode = json_object_get(root, "mode");
+    if (mode) {
+        const char *m = json_is_string(mode) ? json_string_value(mode) : "";
+        if (strcmp(m, "code") == 0 || strcmp(m, "prose") == 0) {
+            out->mode = strcmp(m, "code") == 0 ? RECITE_MODE_CODE : RECITE_MODE_PROSE;
+            out->mode_given = true;
+        } else {
+            rc =
+                rc_error_set(err, RECITE_EFORMAT, "%s:%llu: \"mode\" must be \"code\" or \"prose\"",
+                             path, (unsigned long long)src->line);
+            goto done;
+        }
+    }
     const char *src_kind = out->strs[RC_WS_SOURCE];
     if (src_kind && !rc_is_source_kind(src_kind)) {
         rc = rc_error_set(err, RECITE_EFORMAT,
@@ -158,7 +171,7 @@ done:
     return rc;
 }
 
-/* Hash of tokens [from, from + n) of the work, taken from the history ring. */
+/* Hash of tokens [from, from + n) of the work, taken from a channel's history ring. */
 static unsigned context_of(const uint64_t *hist, uint64_t from, unsigned n)
 {
     uint64_t tmp[RC_WINDOW_MAX];
@@ -167,62 +180,117 @@ static unsigned context_of(const uint64_t *hist, uint64_t from, unsigned n)
     return rc_context8(tmp, n);
 }
 
-/* Fills the right context of the fingerprints from *pending on whose tokens are all known
- * (or, at the end of the text, whatever tokens there are). */
-static void complete_right(rc_work_ctx *ctx, rc_work_out *out, size_t *pending, uint64_t ntok,
-                           unsigned c, bool end)
+static void chan_init(rc_chan_state *cs, int channel, unsigned k, unsigned w)
 {
-    for (; *pending < out->fps.n; (*pending)++) {
-        rc_fp *fp = &out->fps.v[*pending];
-        uint64_t from = fp->pos + ctx->kgram;
-        if (!end && from + c > ntok)
+    cs->channel = channel;
+    cs->kgram = k;
+    cs->window = w;
+    cs->context = rc_context_len(w);
+    cs->pending = SIZE_MAX; /* set to the first fingerprint of this channel when one comes */
+    rc_winnow_init(&cs->wn, k, w);
+}
+
+/* Fills the right context of this channel's fingerprints whose tokens are all known (or, at
+ * the end of the text, whatever tokens there are). Fingerprints of both channels of a code work
+ * interleave in out->fps; each channel walks its own. */
+static void complete_right(rc_chan_state *cs, rc_work_out *out, uint64_t ntok, bool end)
+{
+    for (; cs->pending < out->fps.n; cs->pending++) {
+        rc_fp *fp = &out->fps.v[cs->pending];
+        if (fp->channel != cs->channel)
+            continue;
+        uint64_t from = fp->pos + cs->kgram;
+        if (!end && from + cs->context > ntok)
             break;
-        unsigned n = (unsigned)RC_MIN((uint64_t)c, ntok - from);
-        fp->ctx |= (uint16_t)context_of(ctx->history, from, n);
+        unsigned n = (unsigned)RC_MIN((uint64_t)cs->context, ntok - from);
+        fp->ctx |= (uint16_t)context_of(cs->history, from, n);
     }
+}
+
+static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t pos)
+{
+    unsigned left = (unsigned)RC_MIN((uint64_t)cs->context, pos);
+    rc_fp fp = {hash, pos, (uint16_t)(context_of(cs->history, pos - left, left) << 8),
+                (uint8_t)cs->channel};
+    if (RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
+        return RECITE_ENOMEM;
+    if (cs->pending == SIZE_MAX)
+        cs->pending = out->fps.n - 1;
+    return RECITE_OK;
 }
 
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
 {
     if (out->text_len > UINT32_MAX)
         return RECITE_ELIMIT;
-    rc_winnow wn;
-    rc_winnow_init(&wn, ctx->kgram, ctx->window);
-    unsigned c = rc_context_len(ctx->window);
+    /* Prose works feed one channel (word hashes); code works two (lexeme and shape hashes). */
+    unsigned nch = 1;
+    if (out->mode == RECITE_MODE_CODE) {
+        chan_init(&ctx->chans[0], RC_CH_CODE, ctx->kgram[RC_CH_CODE], ctx->window[RC_CH_CODE]);
+        chan_init(&ctx->chans[1], RC_CH_SHAPE, ctx->kgram[RC_CH_SHAPE], ctx->window[RC_CH_SHAPE]);
+        nch = 2;
+    } else {
+        chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
+    }
     rc_tok_state st = {0, true};
-    uint64_t t = 0, prev_end = 0;
-    size_t pending = 0;
-    rc_fp fp;
+    uint64_t t = 0, prev_end = 0, hash, pos;
     for (;;) {
-        size_t n = rc_tokenize_prose(&ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
-                                     RC_ARRAY_LEN(ctx->toks));
+        size_t n = rc_tokenize(out->mode, &ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
+                               RC_ARRAY_LEN(ctx->toks));
         for (size_t i = 0; i < n; i++) {
             if (t % RC_CHECKPOINT_EVERY == 0 &&
                 RC_VEC_PUSH(out->checkpoints, (uint32_t)(t ? prev_end : 0)) != RECITE_OK)
                 return RECITE_ENOMEM;
             prev_end = ctx->toks[i].end;
-            ctx->history[t & (RC_HISTORY - 1)] = ctx->toks[i].hash;
-            t++;
-            if (rc_winnow_push(&wn, ctx->toks[i].hash, &fp.hash, &fp.pos)) {
-                unsigned left = (unsigned)RC_MIN((uint64_t)c, fp.pos);
-                fp.ctx = (uint16_t)(context_of(ctx->history, fp.pos - left, left) << 8);
-                if (RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
+            for (unsigned c = 0; c < nch; c++) {
+                rc_chan_state *cs = &ctx->chans[c];
+                uint64_t h = cs->channel == RC_CH_SHAPE ? ctx->toks[i].shape : ctx->toks[i].hash;
+                cs->history[t & (RC_HISTORY - 1)] = h;
+                if (rc_winnow_push(&cs->wn, h, &hash, &pos) && add_fp(cs, out, hash, pos))
                     return RECITE_ENOMEM;
             }
-            complete_right(ctx, out, &pending, t, c, false);
+            t++;
+            for (unsigned c = 0; c < nch; c++)
+                complete_right(&ctx->chans[c], out, t, false);
         }
         if (n < RC_ARRAY_LEN(ctx->toks))
             break;
     }
-    if (rc_winnow_finish(&wn, &fp.hash, &fp.pos)) {
-        unsigned left = (unsigned)RC_MIN((uint64_t)c, fp.pos);
-        fp.ctx = (uint16_t)(context_of(ctx->history, fp.pos - left, left) << 8);
-        if (RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
+    for (unsigned c = 0; c < nch; c++) {
+        rc_chan_state *cs = &ctx->chans[c];
+        if (rc_winnow_finish(&cs->wn, &hash, &pos) && add_fp(cs, out, hash, pos))
             return RECITE_ENOMEM;
+        complete_right(cs, out, t, true);
     }
-    complete_right(ctx, out, &pending, t, c, true);
     out->ntokens = t;
     return RECITE_OK;
+}
+
+/* ==== modes ==== */
+
+int rc_mode_of_path(const char *path)
+{
+    static const char *const code_ext[] = {
+        "c",    "h",      "cc",     "cpp",   "cxx", "hh", "hpp",   "hxx",    "c++",  "h++",   "cs",
+        "java", "js",     "jsx",    "mjs",   "cjs", "ts", "tsx",   "go",     "rs",   "py",    "pyi",
+        "pyx",  "rb",     "pl",     "pm",    "php", "sh", "bash",  "zsh",    "ksh",  "swift", "kt",
+        "kts",  "scala",  "m",      "mm",    "lua", "r",  "sql",   "css",    "scss", "less",  "vue",
+        "dart", "groovy", "gradle", "cmake", "mk",  "el", "clj",   "hs",     "ml",   "mli",   "f90",
+        "f",    "for",    "jl",     "zig",   "nim", "v",  "sv",    "vhd",    "asm",  "s",     "S",
+        "awk",  "tcl",    "ps1",    "bat",   "y",   "l",  "proto", "thrift",
+    };
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strcmp(base, "Makefile") == 0 || strcmp(base, "makefile") == 0 ||
+        strcmp(base, "CMakeLists.txt") == 0 || strcmp(base, "Dockerfile") == 0)
+        return RECITE_MODE_CODE;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        return RECITE_MODE_PROSE;
+    for (size_t i = 0; i < RC_ARRAY_LEN(code_ext); i++)
+        if (strcmp(dot + 1, code_ext[i]) == 0)
+            return RECITE_MODE_CODE;
+    return RECITE_MODE_PROSE;
 }
 
 int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc_work_out *out,
@@ -255,7 +323,13 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
         out->status = RC_WORK_SKIP_EMPTY;
         return RECITE_OK;
     }
+    /* A JSONL "mode" wins; then --code or --prose; --auto goes by the file name (or id). */
+    if (!out->mode_given)
+        out->mode = ctx->mode != RECITE_MODE_AUTO
+                        ? ctx->mode
+                        : rc_mode_of_path(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path);
     out->content = rc_hash128_of(out->text, out->text_len);
+    out->content.hi ^= (uint64_t)out->mode * 0x9e3779b97f4a7c15ULL; /* same bytes, other mode */
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
     rc = rc_work_fingerprint(ctx, out);
     if (rc == RECITE_ELIMIT)

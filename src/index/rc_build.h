@@ -7,6 +7,7 @@
 #define RC_BUILD_H
 
 #include "rc_index.h"
+#include "../fingerprint/rc_fingerprint.h"
 
 #include <stdio.h>
 
@@ -51,8 +52,9 @@ enum rc_work_status {
 
 typedef struct rc_fp {
     uint64_t hash;
-    uint64_t pos; /* token number within the work */
-    uint16_t ctx; /* context hashes: left << 8 | right */
+    uint64_t pos;    /* token number within the work */
+    uint16_t ctx;    /* context hashes: left << 8 | right */
+    uint8_t channel; /* enum rc_channel */
 } rc_fp;
 
 typedef struct rc_work_out {
@@ -63,6 +65,8 @@ typedef struct rc_work_out {
     rc_hash128 content; /* hash of the bytes: identical works share it */
     uint64_t ntokens;
     uint64_t invalid_utf8;
+    int mode;                     /* RECITE_MODE_PROSE or RECITE_MODE_CODE */
+    bool mode_given;              /* by the JSONL "mode" field */
     RC_VEC(rc_fp) fps;            /* winnowed fingerprints */
     RC_VEC(uint32_t) checkpoints; /* byte offset to restart at for tokens 0, 32, 64, ... */
     RC_VEC(uint8_t) zdata;        /* the text as zstd frames, one per block */
@@ -72,16 +76,29 @@ typedef struct rc_work_out {
 } rc_work_out;
 
 /* Per-thread scratch for loading works. */
-#define RC_HISTORY 1024 /* token hashes a work's fingerprinting keeps (>= w + k + 2c) */
+#define RC_HISTORY 1024 /* token hashes a channel keeps for contexts (>= w + k + 2c) */
+
+/* Winnowing state of one channel while a work is fingerprinted. */
+typedef struct rc_chan_state {
+    int channel;
+    unsigned kgram, window, context;
+    rc_winnow wn;
+    size_t pending; /* first fingerprint whose right context is not filled in yet */
+    uint64_t history[RC_HISTORY];
+} rc_chan_state;
 
 typedef struct rc_work_ctx {
     rc_tokenizer tz;
     rc_token toks[4096];
-    uint64_t history[RC_HISTORY];
-    unsigned kgram, window;
+    rc_chan_state chans[2];                           /* prose; or code and shape */
+    unsigned kgram[RC_CHANNELS], window[RC_CHANNELS]; /* parameters of each channel */
+    int mode;                                         /* RECITE_MODE_PROSE, _CODE or _AUTO */
     ZSTD_CCtx *cctx;
     const ZSTD_CDict *cdict; /* shared by all workers; NULL without a dictionary */
 } rc_work_ctx;
+
+/* The mode of a file by its name: RECITE_MODE_CODE for source code extensions. */
+int rc_mode_of_path(const char *path);
 
 /* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)
  * return a status with `err` filled; skips are reported through out->status. */

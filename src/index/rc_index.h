@@ -17,9 +17,9 @@
 #define RC_FORMAT_VERSION 1u
 #define RC_HEADER_SIZE 128u
 #define RC_SECTION_ENTRY_SIZE 32u
-#define RC_MAX_SECTIONS 16u
+#define RC_MAX_SECTIONS 32u
 #define RC_SECTIONS_OFFSET RC_HEADER_SIZE
-#define RC_DATA_OFFSET (RC_HEADER_SIZE + RC_MAX_SECTIONS * RC_SECTION_ENTRY_SIZE) /* 640 */
+#define RC_DATA_OFFSET (RC_HEADER_SIZE + RC_MAX_SECTIONS * RC_SECTION_ENTRY_SIZE) /* 1152 */
 #define RC_SECTION_ALIGN 64u
 
 #define RC_TEXT_BLOCK_SIZE 4096u
@@ -35,20 +35,31 @@ static inline unsigned rc_df_class(uint64_t texts)
     return texts <= 1 ? 0u : texts < 8 ? 1u : texts < 64 ? 2u : 3u;
 }
 
+/* Fingerprint channels: each has its own tokens, parameters and posting tables. Prose works
+ * feed the prose channel; code works feed both code channels (exact lexemes, and their shapes,
+ * which renamed copies share). */
+enum rc_channel { RC_CH_PROSE = 0, RC_CH_CODE = 1, RC_CH_SHAPE = 2, RC_CHANNELS = 3 };
+
 enum rc_section_id {
     RC_SEC_TEXT_DATA = 1,   /* zstd frames, one per text block */
     RC_SEC_TEXT_BLOCKS = 2, /* (nblocks + 1) x {u64 raw_offset, u64 compressed_offset} */
-    RC_SEC_CLUSTERS = 3,    /* nclusters x rc_cluster_rec (48 bytes) */
-    RC_SEC_WORKS = 4,       /* nworks x rc_work_rec (72 bytes) */
+    RC_SEC_CLUSTERS = 3,    /* nclusters x cluster records (56 bytes) */
+    RC_SEC_WORKS = 4,       /* nworks x work records (72 bytes) */
     RC_SEC_MEMBERS = 5,     /* u32 work numbers, grouped by cluster */
     RC_SEC_STRINGS = 6,     /* NUL-terminated UTF-8 strings; offset 0 is the empty string */
     RC_SEC_CHECKPOINTS = 7, /* u32 byte offsets, local to a cluster's text */
-    RC_SEC_POST_DIR = 8,    /* (nbuckets + 1) x u32: first posting of each bucket */
-    RC_SEC_POST_KEY = 9,    /* npostings x u32: DF class, hash bits, context hashes */
-    RC_SEC_POST_POS = 10,   /* npostings x u32: global token position of the k-gram */
-    RC_SEC_TEXT_DICT = 11,  /* zstd dictionary of the text blocks (may be empty) */
-    RC_SEC_COUNT_ = 12
+    RC_SEC_TEXT_DICT = 8,   /* zstd dictionary of the text blocks (may be empty) */
+    RC_SEC_CHANNELS = 9,    /* RC_CHANNELS x 32 bytes: parameters of each channel */
+    RC_SEC_POST_BASE = 10,  /* per channel c, sections 10 + 3c, 11 + 3c, 12 + 3c: */
+    RC_SEC_COUNT_ = RC_SEC_POST_BASE + 3 * RC_CHANNELS
 };
+/* (nbuckets + 1) x u32: first posting of each bucket */
+#define RC_SEC_POST_DIR(ch) (RC_SEC_POST_BASE + 3 * (ch))
+/* npostings x u32: DF class, hash bits, context hashes */
+#define RC_SEC_POST_KEY(ch) (RC_SEC_POST_BASE + 3 * (ch) + 1)
+/* npostings x u32: global token number of the k-gram */
+#define RC_SEC_POST_POS(ch) (RC_SEC_POST_BASE + 3 * (ch) + 2)
+#define RC_CHANNEL_REC_SIZE 32u /* u32 k, u32 w, u32 bucket bits, u32 0, u64 postings, u64 0 */
 
 /* Header fields (offsets into the 128-byte header). */
 enum {
@@ -58,30 +69,27 @@ enum {
     RC_H_FLAGS = 16,       /* u64, reserved (0) */
     RC_H_FILE_SIZE = 24,   /* u64 */
     RC_H_CREATED = 32,     /* u64 unix seconds */
-    RC_H_KGRAM = 40,       /* u32 */
-    RC_H_WINDOW = 44,      /* u32 */
-    RC_H_MODE = 48,        /* u32 recite_mode */
+    RC_H_MODE = 48,        /* u32 recite_mode the index was built with */
     RC_H_NSECTIONS = 52,   /* u32 */
     RC_H_NWORKS = 56,      /* u64 */
     RC_H_NCLUSTERS = 64,   /* u64 */
     RC_H_NTOKENS = 72,     /* u64 tokens of all cluster texts */
     RC_H_TEXT_BYTES = 80,  /* u64 bytes of all cluster texts */
-    RC_H_NPOSTINGS = 88,   /* u64 */
-    RC_H_BUCKET_BITS = 96, /* u32 */
-    RC_H_BLOCK_SIZE = 100, /* u32 raw bytes per text block (the last of a batch may be shorter) */
+    RC_H_BLOCK_SIZE = 100, /* u32 raw bytes per text block (a text's last one may be shorter) */
     RC_H_CHECKSUM = 120    /* u64 XXH3-64 of header + section table, this field zeroed */
 };
 
 /* A cluster: one distinct text, held by one or more works. */
-#define RC_CLUSTER_REC_SIZE 48u
+#define RC_CLUSTER_REC_SIZE 56u
 typedef struct rc_cluster {
     uint64_t text_offset; /* in the global text stream */
     uint64_t text_len;
-    uint64_t token_base; /* global token number of its first token */
-    uint64_t ntokens;
+    uint64_t token_base;  /* global token number of its first token */
+    uint64_t ntokens;     /* words (prose) or lexemes (code) */
     uint64_t checkpoint0; /* index of its first checkpoint */
     uint32_t member0;     /* index into MEMBERS */
     uint32_t nmembers;
+    uint32_t mode; /* RECITE_MODE_PROSE or RECITE_MODE_CODE: how its tokens are made */
 } rc_cluster;
 
 #define RC_WORK_REC_SIZE 72u
@@ -105,16 +113,22 @@ typedef struct rc_section {
     uint64_t len;
 } rc_section;
 
+typedef struct rc_channel_info {
+    unsigned kgram, window, bucket_bits;
+    uint64_t npostings;
+    const uint8_t *dir, *key, *pos; /* its posting sections */
+} rc_channel_info;
+
 struct recite_index {
     int fd;
     const uint8_t *map;
     size_t map_len;
     rc_section sec[RC_SEC_COUNT_];
-    unsigned kgram, window, mode;
+    rc_channel_info ch[RC_CHANNELS];
+    unsigned mode;
     uint64_t created;
-    uint64_t nworks, nclusters, ntokens, text_bytes, npostings;
+    uint64_t nworks, nclusters, ntokens, text_bytes;
     uint64_t nblocks;
-    unsigned bucket_bits;
     uint64_t block_size;
     ZSTD_DDict *ddict; /* NULL when the index has no dictionary */
 };
@@ -127,13 +141,12 @@ uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos);
 
 /* The range [*first, *end) of postings in the bucket of fingerprint `h`; the caller compares
  * rc_posting_rem(h) with each posting's stored remainder. Returns the bucket size. */
-static inline uint64_t rc_index_bucket(const recite_index *idx, uint64_t h, uint64_t *first,
+static inline uint64_t rc_index_bucket(const rc_channel_info *ch, uint64_t h, uint64_t *first,
                                        uint64_t *end)
 {
-    uint64_t b = idx->bucket_bits ? h >> (64 - idx->bucket_bits) : 0;
-    const uint8_t *dir = idx->sec[RC_SEC_POST_DIR].data;
-    *first = rc_get_u32(dir + 4 * b);
-    *end = rc_get_u32(dir + 4 * (b + 1));
+    uint64_t b = ch->bucket_bits ? h >> (64 - ch->bucket_bits) : 0;
+    *first = rc_get_u32(ch->dir + 4 * b);
+    *end = rc_get_u32(ch->dir + 4 * (b + 1));
     return *end - *first;
 }
 

@@ -31,19 +31,38 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
     if (opt->version != RECITE_CHECK_OPTIONS_VERSION)
         return rc_error_set(err, RECITE_EINVAL, "check options version %u not supported",
                             opt->version);
-    unsigned guarantee = idx->kgram + idx->window - 1;
+    const rc_channel_info *pr = &idx->ch[RC_CH_PROSE], *co = &idx->ch[RC_CH_CODE];
+    unsigned guarantee = pr->kgram + pr->window - 1, code_guarantee = co->kgram + co->window - 1;
     unsigned min_tokens = opt->min_tokens ? opt->min_tokens : guarantee;
+    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : code_guarantee;
     if (min_tokens < guarantee)
         return rc_error_set(err, RECITE_EINVAL,
                             "--min-tokens %u is below this index's guarantee of %u tokens: "
                             "shorter spans could be missed; rebuild the index with "
                             "`recite index --min-tokens %u`",
                             min_tokens, guarantee, min_tokens);
+    if (code_min < code_guarantee)
+        return rc_error_set(err, RECITE_EINVAL,
+                            "--code-min-tokens %u is below this index's guarantee of %u lexemes: "
+                            "shorter spans could be missed; rebuild the index with "
+                            "`recite index --code-min-tokens %u`",
+                            code_min, code_guarantee, code_min);
     recite_checker *c = calloc(1, sizeof *c);
     if (!c)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     c->idx = idx;
-    c->min_tokens = min_tokens;
+    /* Words feed the prose channel; lexemes (made only when the index holds code) feed the
+     * code channel by their exact hashes and the shape channel by their shapes. */
+    c->streams[0].mode = RECITE_MODE_PROSE;
+    c->streams[1].mode = RECITE_MODE_CODE;
+    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+        rc_chan *ch = &c->chans[k];
+        ch->info = &idx->ch[k];
+        ch->stream = &c->streams[k == RC_CH_PROSE ? 0 : 1];
+        ch->shape = k == RC_CH_SHAPE;
+        ch->active = idx->ch[k].npostings > 0;
+        ch->min_tokens = k == RC_CH_PROSE ? min_tokens : code_min;
+    }
     c->max_matches = opt->max_matches ? opt->max_matches : DEFAULT_MAX_MATCHES;
     c->max_postings = opt->max_postings ? opt->max_postings : DEFAULT_MAX_POSTINGS;
     c->max_candidates = opt->max_candidates ? opt->max_candidates : DEFAULT_MAX_CANDIDATES;
@@ -65,7 +84,7 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
         free(c);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
-    c->st = (rc_tok_state){0, true};
+    recite_checker_reset(c);
     *out = c;
     return RECITE_OK;
 }
@@ -77,8 +96,10 @@ void recite_checker_free(recite_checker *c)
     rc_text_reader_free(&c->reader);
     rc_source_window_free(&c->sw);
     RC_VEC_FREE(c->text);
-    RC_VEC_FREE(c->toks);
-    RC_VEC_FREE(c->kgram_df);
+    for (unsigned k = 0; k < 2; k++)
+        RC_VEC_FREE(c->streams[k].toks);
+    for (unsigned k = 0; k < RC_CHANNELS; k++)
+        RC_VEC_FREE(c->chans[k].kgram_df);
     RC_VEC_FREE(c->seeds);
     RC_VEC_FREE(c->raw);
     RC_VEC_FREE(c->matches);
@@ -90,8 +111,14 @@ void recite_checker_free(recite_checker *c)
 void recite_checker_reset(recite_checker *c)
 {
     c->text.n = 0;
-    c->toks.n = 0;
-    c->kgram_df.n = 0;
+    for (unsigned k = 0; k < 2; k++) {
+        c->streams[k].toks.n = 0;
+        c->streams[k].st = (rc_tok_state){0, true};
+    }
+    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+        c->chans[k].kgram_df.n = 0;
+        c->chans[k].common_postings_max = 0;
+    }
     c->seeds.n = 0;
     c->raw.n = 0;
     c->matches.n = 0;
@@ -100,8 +127,6 @@ void recite_checker_reset(recite_checker *c)
     c->finished = false;
     c->steps = 0;
     c->common_others = 0;
-    c->common_postings_max = 0;
-    c->st = (rc_tok_state){0, true};
     memset(&c->result, 0, sizeof c->result);
 }
 
@@ -113,11 +138,11 @@ const char *recite_checker_text(const recite_checker *c, size_t *len)
 
 /* ==== tokens and seeds ==== */
 
-static unsigned context_of(const rc_token *toks, size_t from, size_t n)
+static unsigned context_of(const rc_chan *ch, size_t from, size_t n)
 {
     uint64_t tmp[RC_WINDOW_MAX];
     for (size_t i = 0; i < n; i++)
-        tmp[i] = toks[from + i].hash;
+        tmp[i] = rc_chan_hash(ch, &ch->stream->toks.v[from + i]);
     return rc_context8(tmp, (unsigned)n);
 }
 
@@ -136,34 +161,34 @@ typedef struct probe {
  * Postings whose context hashes both differ from the text's cannot start a run of min_tokens
  * (see rc_fingerprint.h) and make no seed; a common k-gram contributes its first
  * RC_COMMON_POSTINGS postings only (the same early works for every k-gram of a passage). */
-static int lookup_kgrams(recite_checker *c, bool final)
+static int lookup_kgrams(recite_checker *c, unsigned chn, bool final)
 {
-    const recite_index *idx = c->idx;
-    unsigned k = idx->kgram, cc = rc_context_len(idx->window), bits = idx->bucket_bits;
-    const uint8_t *dir = idx->sec[RC_SEC_POST_DIR].data;
-    const uint8_t *keys = idx->sec[RC_SEC_POST_KEY].data;
-    const uint8_t *pos = idx->sec[RC_SEC_POST_POS].data;
-    size_t n = c->toks.n;
+    rc_chan *ch = &c->chans[chn];
+    const rc_channel_info *info = ch->info;
+    unsigned k = info->kgram, cc = rc_context_len(info->window), bits = info->bucket_bits;
+    const uint8_t *dir = info->dir, *keys = info->key, *pos = info->pos;
+    const rc_token *toks = ch->stream->toks.v;
+    size_t n = ch->stream->toks.n;
     size_t last = n >= k ? n - k + 1 : 0; /* k-grams that exist */
     if (!final)
         last = n >= k + cc ? n - k - cc + 1 : 0; /* ... and have their right context */
     uint64_t hs[RC_KGRAM_MAX];
     probe pr[PROBE_BATCH];
-    while (c->kgram_df.n < last) {
-        size_t q0 = c->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
+    while (ch->kgram_df.n < last) {
+        size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
             for (unsigned t = 0; t < k; t++)
-                hs[t] = c->toks.v[q + t].hash;
+                hs[t] = rc_chan_hash(ch, &toks[q + t]);
             pr[j].hash = rc_kgram_hash(hs, k);
             size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-            pr[j].left = context_of(c->toks.v, q - nl, nl);
-            pr[j].right = context_of(c->toks.v, q + k, nr);
+            pr[j].left = context_of(ch, q - nl, nl);
+            pr[j].right = context_of(ch, q + k, nr);
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
             __builtin_prefetch(dir + 4 * bk);
         }
         for (size_t j = 0; j < nb; j++) {
-            rc_index_bucket(idx, pr[j].hash, &pr[j].first, &pr[j].end);
+            rc_index_bucket(info, pr[j].hash, &pr[j].first, &pr[j].end);
             __builtin_prefetch(keys + 4 * pr[j].first);
         }
         for (size_t j = 0; j < nb; j++) {
@@ -193,13 +218,13 @@ static int lookup_kgrams(recite_checker *c, bool final)
                     c->truncated = true;
                     break;
                 }
-                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, exact};
+                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, (uint8_t)chn, exact};
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
                     return RECITE_ENOMEM;
             }
-            if (df == RC_DF_COMMON && postings > c->common_postings_max)
-                c->common_postings_max = postings;
-            if (RC_VEC_PUSH(c->kgram_df, df) != RECITE_OK)
+            if (df == RC_DF_COMMON && postings > ch->common_postings_max)
+                ch->common_postings_max = postings;
+            if (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK)
                 return RECITE_ENOMEM;
         }
     }
@@ -208,18 +233,30 @@ static int lookup_kgrams(recite_checker *c, bool final)
 
 static int tokenize_more(recite_checker *c, bool final)
 {
-    for (;;) {
-        if (RC_VEC_RESERVE(c->toks, c->toks.n + 1024) != RECITE_OK)
-            return RECITE_ENOMEM;
-        size_t n = rc_tokenize_prose(&c->tz, c->text.v, c->text.n, final, &c->st,
-                                     c->toks.v + c->toks.n, 1024);
-        c->toks.n += n;
-        if (c->toks.n > UINT32_MAX - 1024)
-            return RECITE_ELIMIT;
-        if (n < 1024)
-            break;
+    for (unsigned k = 0; k < 2; k++) {
+        rc_stream *st = &c->streams[k];
+        if (k == 1 && !c->chans[RC_CH_CODE].active && !c->chans[RC_CH_SHAPE].active)
+            break; /* no code in the index: no lexemes needed */
+        for (;;) {
+            if (RC_VEC_RESERVE(st->toks, st->toks.n + 1024) != RECITE_OK)
+                return RECITE_ENOMEM;
+            size_t n = rc_tokenize(st->mode, &c->tz, c->text.v, c->text.n, final, &st->st,
+                                   st->toks.v + st->toks.n, 1024);
+            st->toks.n += n;
+            if (st->toks.n > UINT32_MAX - 1024)
+                return RECITE_ELIMIT;
+            if (n < 1024)
+                break;
+        }
     }
-    return lookup_kgrams(c, final);
+    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+        if (!c->chans[k].active)
+            continue;
+        int rc = lookup_kgrams(c, k, final);
+        if (rc != RECITE_OK)
+            return rc;
+    }
+    return RECITE_OK;
 }
 
 int recite_checker_feed(recite_checker *c, const char *bytes, size_t len, recite_error *err)
@@ -261,6 +298,8 @@ static int cmp_seed_diag(const void *a, const void *b)
     const rc_seed *x = a, *y = b;
     if (x->cluster != y->cluster)
         return x->cluster < y->cluster ? -1 : 1;
+    if (x->channel != y->channel)
+        return x->channel < y->channel ? -1 : 1;
     int64_t dx = (int64_t)x->gpos - (int64_t)x->q, dy = (int64_t)y->gpos - (int64_t)y->q;
     if (dx != dy)
         return dx < dy ? -1 : 1;
@@ -294,9 +333,14 @@ static int select_candidates(recite_checker *c, recite_error *err)
 {
     rc_sort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_gpos);
     RC_VEC(candidate) cands = {0};
-    uint8_t *cover = calloc(c->kgram_df.n + 1, 1);
-    if (!cover)
+    /* How many kept works cover each k-gram of each stream (words, lexemes). */
+    uint8_t *cover[2] = {calloc(c->chans[RC_CH_PROSE].kgram_df.n + 1, 1),
+                         calloc(c->chans[RC_CH_CODE].kgram_df.n + 1, 1)};
+    if (!cover[0] || !cover[1]) {
+        free(cover[0]);
+        free(cover[1]);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
     rc_cluster info = {0};
     uint32_t cl = UINT32_MAX;
     for (size_t i = 0; i < c->seeds.n; i++) {
@@ -307,7 +351,8 @@ static int select_candidates(recite_checker *c, recite_error *err)
             candidate cd = {cl, 0, i, false, false, false};
             if (RC_VEC_PUSH(cands, cd) != RECITE_OK) {
                 RC_VEC_FREE(cands);
-                free(cover);
+                free(cover[0]);
+                free(cover[1]);
                 return rc_error_set(err, RECITE_ENOMEM, "out of memory");
             }
         }
@@ -315,7 +360,7 @@ static int select_candidates(recite_checker *c, recite_error *err)
         candidate *cd = &cands.v[cands.n - 1];
         cd->seeds++;
         cd->exact |= s->exact;
-        cd->specific |= s->exact && c->kgram_df.v[s->q] != RC_DF_COMMON;
+        cd->specific |= s->exact && c->chans[s->channel].kgram_df.v[s->q] != RC_DF_COMMON;
     }
     rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate);
     uint32_t specific = 0, sampled = 0;
@@ -330,20 +375,29 @@ static int select_candidates(recite_checker *c, recite_error *err)
             continue;
         }
         cd->keep = c->all_works;
-        for (size_t k = cd->first; k < cd->first + cd->seeds && !cd->keep; k++)
-            cd->keep = c->seeds.v[k].exact && cover[c->seeds.v[k].q] < c->common_sample;
+        for (size_t k = cd->first; k < cd->first + cd->seeds && !cd->keep; k++) {
+            const rc_seed *sd = &c->seeds.v[k];
+            cd->keep = sd->exact && cover[sd->channel != RC_CH_PROSE][sd->q] < c->common_sample;
+        }
         if (!cd->keep)
             continue;
         sampled++;
-        for (size_t k = cd->first; k < cd->first + cd->seeds; k++)
-            if (c->seeds.v[k].exact && cover[c->seeds.v[k].q] < c->common_sample)
-                cover[c->seeds.v[k].q]++;
+        for (size_t k = cd->first; k < cd->first + cd->seeds; k++) {
+            const rc_seed *sd = &c->seeds.v[k];
+            uint8_t *cv = &cover[sd->channel != RC_CH_PROSE][sd->q];
+            if (sd->exact && *cv < c->common_sample)
+                (*cv)++;
+        }
     }
-    free(cover);
+    free(cover[0]);
+    free(cover[1]);
     /* Works sharing the common passages beyond those kept: estimated from the longest posting
      * list of a common k-gram (postings of a fingerprint >= works holding it). */
-    if (c->common_postings_max > sampled && !c->all_works)
-        c->common_others = c->common_postings_max - sampled;
+    uint64_t most = 0;
+    for (unsigned k = 0; k < RC_CHANNELS; k++)
+        most = RC_MAX(most, c->chans[k].common_postings_max);
+    if (most > sampled && !c->all_works)
+        c->common_others = most - sampled;
     rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_cluster);
     /* Keep the seeds of the chosen works (seeds are in cluster order, as are cands now). */
     size_t keep = 0, k = 0;
@@ -440,10 +494,11 @@ static void drop_contained(recite_checker *c)
 /* Whether most k-grams of the run (those the index knows) are common language. */
 static bool run_is_common(const recite_checker *c, const rc_raw_match *m)
 {
-    unsigned k = c->idx->kgram;
+    const rc_chan *ch = &c->chans[m->channel];
+    unsigned k = ch->info->kgram;
     uint64_t known = 0, common = 0;
-    for (uint64_t q = m->q0; q + k <= (uint64_t)m->q0 + m->len; q++) {
-        uint8_t df = c->kgram_df.v[q];
+    for (uint64_t q = m->q0; q + k <= (uint64_t)m->q0 + m->len && q < ch->kgram_df.n; q++) {
+        uint8_t df = ch->kgram_df.v[q];
         known += df != RC_NO_POSTINGS;
         common += df == RC_DF_COMMON;
     }
@@ -515,9 +570,10 @@ static recite_match to_match(const recite_checker *c, const rc_raw_match *m)
 {
     rc_cluster info;
     rc_index_cluster(c->idx, m->cluster, &info);
+    const rc_token *qt = c->chans[m->channel].stream->toks.v;
     return (recite_match){representative(c->idx, &info),
-                          c->toks.v[m->q0].start,
-                          c->toks.v[m->q0 + m->len - 1].end,
+                          qt[m->q0].start,
+                          qt[m->q0 + m->len - 1].end,
                           m->src_start,
                           m->src_end,
                           m->s0,
@@ -563,10 +619,11 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
     c->matches.n = c->raw.n;
     rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
 
-    c->result = (recite_result){
-        c->toks.n,       c->text.n,  c->matches.v, c->matches.n,
-        c->works.v,      c->works.n, c->truncated, rc_utf8_count_invalid(c->text.v, c->text.n),
-        c->common_others};
+    c->result = (recite_result){c->streams[0].toks.n, c->text.n,
+                                c->matches.v,         c->matches.n,
+                                c->works.v,           c->works.n,
+                                c->truncated,         rc_utf8_count_invalid(c->text.v, c->text.n),
+                                c->common_others,     c->streams[1].toks.n};
     /* The result and the text stay readable until the next feed starts a new text. */
     c->finished = true;
     *out = &c->result;

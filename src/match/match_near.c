@@ -151,8 +151,8 @@ int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, i
 
 /* Aligns output tokens [qa, qb) of the text with the source diagonals [dlo, dhi] of cluster cl
  * (source token s = q + d); results in output and source token numbers. */
-static int align_band(recite_checker *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32_t qb,
-                      int64_t dlo, int64_t dhi, rc_alignment *al, recite_error *err)
+static int align_band(recite_checker *c, const rc_chan *ch, uint32_t cl, uint64_t ntok, uint32_t qa,
+                      uint32_t qb, int64_t dlo, int64_t dhi, rc_alignment *al, recite_error *err)
 {
     int64_t slo = RC_MAX((int64_t)qa + dlo, (int64_t)0);
     int64_t shi = RC_MIN((int64_t)qb + dhi, (int64_t)ntok); /* exclusive */
@@ -167,12 +167,12 @@ static int align_band(recite_checker *c, uint32_t cl, uint64_t ntok, uint32_t qa
         goto done;
     }
     for (size_t i = 0; i < na; i++)
-        a[i] = c->toks.v[qa + i].hash;
+        a[i] = rc_chan_hash(ch, &ch->stream->toks.v[qa + i]);
     for (size_t j = 0; j < nb; j++) {
         const rc_token *t;
         if ((rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, true, &t, err)) != RECITE_OK)
             goto done;
-        b[j] = t->hash;
+        b[j] = rc_chan_hash(ch, t);
     }
     /* In array terms: b index = a index + (qa + d - slo). */
     int64_t shift = (int64_t)qa - slo;
@@ -195,9 +195,11 @@ done:
 
 /* ==== per work ==== */
 
-static int near_in_cluster(recite_checker *c, uint32_t cl, anchor *a, size_t n, recite_error *err)
+static int near_in_cluster(recite_checker *c, unsigned chn, uint32_t cl, anchor *a, size_t n,
+                           recite_error *err)
 {
-    unsigned k = c->idx->kgram;
+    const rc_chan *ch = &c->chans[chn];
+    unsigned k = ch->info->kgram;
     rc_cluster info;
     rc_index_cluster(c->idx, cl, &info);
     rc_sort(a, n, sizeof *a, cmp_anchor);
@@ -208,7 +210,7 @@ static int near_in_cluster(recite_checker *c, uint32_t cl, anchor *a, size_t n, 
         for (size_t i = 0; i < n; i++)
             if (!a[i].used && (top == n || a[i].score > a[top].score))
                 top = i;
-        if (top == n || a[top].score < (int32_t)c->min_tokens / 2)
+        if (top == n || a[top].score < (int32_t)ch->min_tokens / 2)
             break;
         uint32_t qfirst = a[top].q, qlast = a[top].q;
         int64_t dmin = diag_of(&a[top]), dmax = dmin;
@@ -224,10 +226,11 @@ static int near_in_cluster(recite_checker *c, uint32_t cl, anchor *a, size_t n, 
         if (seeds < 2)
             continue;
         uint32_t qa = qfirst > NEAR_PAD ? qfirst - NEAR_PAD : 0;
-        uint32_t qb = (uint32_t)RC_MIN((uint64_t)qlast + k + NEAR_PAD, (uint64_t)c->toks.n);
+        uint32_t qb =
+            (uint32_t)RC_MIN((uint64_t)qlast + k + NEAR_PAD, (uint64_t)ch->stream->toks.n);
         rc_alignment al;
-        int rc =
-            align_band(c, cl, info.ntokens, qa, qb, dmin - NEAR_BAND, dmax + NEAR_BAND, &al, err);
+        int rc = align_band(c, ch, cl, info.ntokens, qa, qb, dmin - NEAR_BAND, dmax + NEAR_BAND,
+                            &al, err);
         if (rc != RECITE_OK)
             return rc;
         if (al.matches == 0 || al.edits == 0)
@@ -235,7 +238,7 @@ static int near_in_cluster(recite_checker *c, uint32_t cl, anchor *a, size_t n, 
         uint32_t qlen = (uint32_t)(al.a1 - al.a0);
         uint64_t slen = al.b1 - al.b0;
         double sim = (double)al.matches / (double)RC_MAX((uint64_t)qlen, slen);
-        if (qlen < c->min_tokens || sim < c->min_similarity)
+        if (qlen < ch->min_tokens || sim < c->min_similarity)
             continue;
         const rc_token *t0, *t1;
         if ((rc = rc_match_src_tok(c, cl, al.b0, false, &t0, err)) != RECITE_OK)
@@ -243,9 +246,18 @@ static int near_in_cluster(recite_checker *c, uint32_t cl, anchor *a, size_t n, 
         uint64_t src_start = t0->start;
         if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, true, &t1, err)) != RECITE_OK)
             return rc;
-        rc_raw_match m = {cl,        (uint32_t)al.a0, qlen,  al.b0, (uint32_t)slen,
-                          src_start, t1->end,         false, true,  RECITE_KIND_NEAR,
-                          sim};
+        rc_raw_match m = {.cluster = cl,
+                          .channel = (uint8_t)chn,
+                          .q0 = (uint32_t)al.a0,
+                          .len = qlen,
+                          .s0 = al.b0,
+                          .src_len = (uint32_t)slen,
+                          .src_start = src_start,
+                          .src_end = t1->end,
+                          .common = false,
+                          .aligned = true,
+                          .kind = RECITE_KIND_NEAR,
+                          .similarity = sim};
         if (RC_VEC_PUSH(c->raw, m) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
@@ -259,10 +271,11 @@ int rc_match_near(recite_checker *c, recite_error *err)
     size_t i = 0;
     while (i < c->seeds.n) {
         uint32_t cl = c->seeds.v[i].cluster;
+        uint8_t chn = c->seeds.v[i].channel;
         rc_cluster info;
         rc_index_cluster(c->idx, cl, &info);
         a.n = 0;
-        for (; i < c->seeds.n && c->seeds.v[i].cluster == cl; i++) {
+        for (; i < c->seeds.n && c->seeds.v[i].cluster == cl && c->seeds.v[i].channel == chn; i++) {
             const rc_seed *sd = &c->seeds.v[i];
             if (a.n >= NEAR_MAX_ANCHORS)
                 continue;
@@ -272,7 +285,9 @@ int rc_match_near(recite_checker *c, recite_error *err)
                 goto done;
             }
         }
-        if (a.n >= 2 && (rc = near_in_cluster(c, cl, a.v, a.n, err)) != RECITE_OK)
+        /* Shapes match renamed copies as runs already; alignment is on words and lexemes. */
+        if (chn != RC_CH_SHAPE && a.n >= 2 &&
+            (rc = near_in_cluster(c, chn, cl, a.v, a.n, err)) != RECITE_OK)
             goto done;
     }
 done:

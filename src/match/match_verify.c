@@ -2,8 +2,9 @@
  * match_verify.c — turns seeds into verified runs: each group of seeds on one diagonal of one
  * work is extended token by token against the work's stored text (decompressed and tokenized
  * on demand around the seed), so a hash collision can never produce a match; then each run is
- * classified as exact (same bytes), normalized (same words and normalized punctuation) or near
- * (same words, different punctuation).
+ * classified as exact (same bytes), normalized (same words and normalized punctuation; for
+ * code, same lexemes) or near (same words, different punctuation; for code, same shapes with
+ * some lexemes different: a renamed copy).
  */
 #include "rc_match.h"
 
@@ -37,17 +38,18 @@ int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, con
     return RECITE_OK;
 }
 
-static int extend(recite_checker *c, uint32_t cl, const rc_cluster *info, uint32_t q, uint64_t s,
-                  rc_raw_match *m, recite_error *err)
+static int extend(recite_checker *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
+                  uint32_t q, uint64_t s, rc_raw_match *m, recite_error *err)
 {
     const rc_token *t;
+    const rc_token *qt = ch->stream->toks.v;
     int rc;
-    uint64_t nq = c->toks.n;
+    uint64_t nq = ch->stream->toks.n;
     uint64_t right = 0, left = 0;
     while (q + right < nq && s + right < info->ntokens) {
         if ((rc = rc_match_src_tok(c, cl, s + right, true, &t, err)) != RECITE_OK)
             return rc;
-        if (t->hash != c->toks.v[q + right].hash)
+        if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q + right]))
             break;
         right++;
     }
@@ -60,12 +62,13 @@ static int extend(recite_checker *c, uint32_t cl, const rc_cluster *info, uint32
     while (left < q && left < s) {
         if ((rc = rc_match_src_tok(c, cl, s - left - 1, false, &t, err)) != RECITE_OK)
             return rc;
-        if (t->hash != c->toks.v[q - left - 1].hash)
+        if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q - left - 1]))
             break;
         left++;
     }
     c->steps += left + right + 1;
     m->cluster = cl;
+    m->channel = (uint8_t)(ch - c->chans);
     m->common = false;
     m->aligned = false;
     m->q0 = (uint32_t)(q - left);
@@ -91,11 +94,13 @@ int rc_match_find_runs(recite_checker *c, recite_error *err)
     size_t i = 0;
     while (i < c->seeds.n) {
         uint32_t cl = c->seeds.v[i].cluster;
+        uint8_t chn = c->seeds.v[i].channel;
+        const rc_chan *ch = &c->chans[chn];
         rc_cluster info;
         rc_index_cluster(c->idx, cl, &info);
         int64_t diag = (int64_t)c->seeds.v[i].gpos - (int64_t)c->seeds.v[i].q;
         uint64_t covered = 0; /* output tokens below this are inside a run on this diagonal */
-        for (; i < c->seeds.n && c->seeds.v[i].cluster == cl &&
+        for (; i < c->seeds.n && c->seeds.v[i].cluster == cl && c->seeds.v[i].channel == chn &&
                (int64_t)c->seeds.v[i].gpos - (int64_t)c->seeds.v[i].q == diag;
              i++) {
             const rc_seed *sd = &c->seeds.v[i];
@@ -106,13 +111,13 @@ int rc_match_find_runs(recite_checker *c, recite_error *err)
                 return RECITE_OK;
             }
             rc_raw_match m;
-            int rc = extend(c, cl, &info, sd->q, sd->gpos - info.token_base, &m, err);
+            int rc = extend(c, ch, cl, &info, sd->q, sd->gpos - info.token_base, &m, err);
             if (rc != RECITE_OK)
                 return rc;
             covered = (uint64_t)sd->q + 1;
             if (m.q0 + m.len > covered)
                 covered = m.q0 + m.len;
-            if (m.len >= c->min_tokens && RC_VEC_PUSH(c->raw, m) != RECITE_OK)
+            if (m.len >= ch->min_tokens && RC_VEC_PUSH(c->raw, m) != RECITE_OK)
                 return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         }
     }
@@ -126,10 +131,10 @@ static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *
                        uint64_t src_base, uint64_t *diffs, recite_error *err)
 {
     *diffs = 0;
-    const rc_token *st, *st_next;
+    const rc_token *st, *st_next, *qt = c->chans[m->channel].stream->toks.v;
     for (uint32_t i = 0; i < m->len; i++) {
-        const rc_token *ot = &c->toks.v[m->q0 + i];
-        uint64_t o_end = i + 1 < m->len ? c->toks.v[m->q0 + i + 1].start : ot->end;
+        const rc_token *ot = &qt[m->q0 + i];
+        uint64_t o_end = i + 1 < m->len ? qt[m->q0 + i + 1].start : ot->end;
         int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
         if (rc != RECITE_OK)
             return rc;
@@ -151,11 +156,28 @@ static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *
     return RECITE_OK;
 }
 
+/* Of a run of equal shapes (code), the share of lexemes that are equal too. */
+static int shape_similarity(recite_checker *c, const rc_raw_match *m, double *sim,
+                            recite_error *err)
+{
+    const rc_token *qt = c->chans[m->channel].stream->toks.v, *st;
+    uint64_t same = 0;
+    for (uint32_t i = 0; i < m->len; i++) {
+        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+        if (rc != RECITE_OK)
+            return rc;
+        same += st->hash == qt[m->q0 + i].hash;
+    }
+    *sim = m->len ? (double)same / (double)m->len : 1.0;
+    return RECITE_OK;
+}
+
 int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
 {
     rc_cluster info;
     rc_index_cluster(c->idx, m->cluster, &info);
-    uint64_t out_start = c->toks.v[m->q0].start, out_end = c->toks.v[m->q0 + m->len - 1].end;
+    const rc_token *qt = c->chans[m->channel].stream->toks.v;
+    uint64_t out_start = qt[m->q0].start, out_end = qt[m->q0 + m->len - 1].end;
     uint64_t slen = m->src_end - m->src_start;
     m->kind = RECITE_KIND_EXACT;
     m->similarity = 1.0;
@@ -167,6 +189,16 @@ int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
         return rc;
     if (slen == out_end - out_start && memcmp(c->srcbuf.v, c->text.v + out_start, slen) == 0)
         return RECITE_OK;
+    if (m->channel != RC_CH_PROSE) {
+        /* Code: the same lexemes with other whitespace or comments is normalized; the same
+         * shapes with other lexemes (renamed identifiers, changed literals) is near. */
+        double sim = 1.0;
+        if (m->channel == RC_CH_SHAPE && (rc = shape_similarity(c, m, &sim, err)) != RECITE_OK)
+            return rc;
+        m->kind = sim < 1.0 ? RECITE_KIND_NEAR : RECITE_KIND_NORMALIZED;
+        m->similarity = sim;
+        return RECITE_OK;
+    }
     uint64_t diffs;
     if ((rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, &diffs, err)) != RECITE_OK)
         return rc;

@@ -16,13 +16,39 @@
 
 typedef struct rc_seed {
     uint64_t gpos;    /* global token number in the index */
-    uint32_t q;       /* token number in the checked text */
+    uint32_t q;       /* token number in the checked text (in its channel's stream) */
     uint32_t cluster; /* filled in by candidate selection */
+    uint8_t channel;  /* enum rc_channel */
     bool exact;       /* passed the context filter: may start a run of min_tokens */
 } rc_seed;
 
+/* One tokenization of the checked text: words (prose) or lexemes (code). */
+typedef struct rc_stream {
+    int mode;
+    rc_tok_state st;
+    RC_VEC(rc_token) toks;
+} rc_stream;
+
+/* One channel of the index being looked up with a stream's tokens. */
+typedef struct rc_chan {
+    const rc_channel_info *info;
+    rc_stream *stream;
+    bool shape;               /* compares shape hashes (renamed copies) */
+    bool active;              /* the index has postings in it */
+    unsigned min_tokens;      /* the run length reported for this channel */
+    RC_VEC(uint8_t) kgram_df; /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
+    uint64_t common_postings_max;
+} rc_chan;
+
+/* The hash a channel compares. */
+static inline uint64_t rc_chan_hash(const rc_chan *ch, const rc_token *t)
+{
+    return ch->shape ? t->shape : t->hash;
+}
+
 typedef struct rc_raw_match {
     uint32_t cluster;
+    uint8_t channel;
     uint32_t q0, len; /* output tokens */
     uint64_t s0;      /* local token number in the cluster */
     uint32_t src_len; /* source tokens (== len but for near spans) */
@@ -35,7 +61,6 @@ typedef struct rc_raw_match {
 
 struct recite_checker {
     const recite_index *idx;
-    unsigned min_tokens;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
     bool all_works;        /* no sampling of common language, no candidate cap */
     bool near;             /* look for near-verbatim spans too */
@@ -45,17 +70,15 @@ struct recite_checker {
     rc_text_reader reader;
     rc_source_window sw;
 
-    /* the stream */
+    /* the text, its tokenizations and the channels looking them up */
     RC_VEC(uint8_t) text;
-    rc_tok_state st;
-    RC_VEC(rc_token) toks;
-    RC_VEC(uint8_t) kgram_df; /* per output k-gram: DF class of its postings, or RC_NO_POSTINGS */
+    rc_stream streams[2]; /* words; lexemes (when the index holds code) */
+    rc_chan chans[RC_CHANNELS];
     RC_VEC(rc_seed) seeds;
     bool truncated;
     bool finished; /* finish() ran: the next feed starts a new text */
     uint64_t steps;
     uint64_t common_others;
-    uint64_t common_postings_max; /* most postings of one common k-gram of the text */
 
     /* results */
     RC_VEC(rc_raw_match) raw;

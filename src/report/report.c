@@ -128,6 +128,7 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
     bad |= set(o, "tokens_covered", json_integer((json_int_t)h->tokens_covered));
     bad |= set(o, "work_tokens", json_integer((json_int_t)info.tokens));
     bad |= set(o, "extent", json_string(h->coverage >= WHOLE_WORK_COVERAGE ? "whole" : "portion"));
+    bad |= set(o, "mode", json_string(info.mode == RECITE_MODE_CODE ? "code" : "prose"));
     bad |= set(o, "common", json_boolean(h->common));
     if (bad) {
         json_decref(o);
@@ -152,6 +153,7 @@ static json_t *result_json(const recite_index *idx, const char *input_name,
     bad |= set(o, "input", text_json(input_name ? input_name : "-"));
     bad |= set(o, "verdict", json_string(verdict_of(res)));
     bad |= set(o, "tokens", json_integer((json_int_t)res->tokens));
+    bad |= set(o, "code_tokens", json_integer((json_int_t)res->code_tokens));
     bad |= set(o, "bytes", json_integer((json_int_t)res->bytes));
     bad |= set(o, "matches", ms);
     ms = NULL;
@@ -293,10 +295,10 @@ int recite_report_text(const recite_index *idx, const char *input_name, const ch
         const recite_match *m = &res->matches[i];
         recite_work_info info;
         recite_index_work(idx, m->work, &info);
-        sb_printf(&sb, "%s:%llu-%llu  %s:%llu-%llu  %u tokens  %s", in,
+        sb_printf(&sb, "%s:%llu-%llu  %s:%llu-%llu  %u %s  %s", in,
                   (unsigned long long)m->out_start, (unsigned long long)m->out_end, info.id,
                   (unsigned long long)m->src_start, (unsigned long long)m->src_end, m->tokens,
-                  kind_name(m->kind));
+                  info.mode == RECITE_MODE_CODE ? "lexemes" : "tokens", kind_name(m->kind));
         if (m->kind == RECITE_KIND_NEAR)
             sb_printf(&sb, " %.2f", m->similarity);
         if (m->common)
@@ -314,11 +316,11 @@ int recite_report_text(const recite_index *idx, const char *input_name, const ch
         const recite_work_hit *h = &res->works[i];
         recite_work_info info;
         recite_index_work(idx, h->work, &info);
-        sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu tokens (%.1f%%), longest %u, %s%s\n", in,
+        sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu %s (%.1f%%), longest %u, %s%s\n", in,
                   info.id, h->matches, h->matches == 1 ? "" : "s",
                   (unsigned long long)h->tokens_covered, (unsigned long long)info.tokens,
-                  100.0 * h->coverage, h->longest_tokens,
-                  h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion",
+                  info.mode == RECITE_MODE_CODE ? "lexemes" : "tokens", 100.0 * h->coverage,
+                  h->longest_tokens, h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion",
                   h->common ? ", common language only" : "");
     }
     if (res->common_others)

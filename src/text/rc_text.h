@@ -16,8 +16,10 @@
 #define RC_MAX_TOKEN_CP 256
 
 typedef struct rc_token {
-    uint64_t hash;
-    uint64_t start, end;
+    uint64_t hash;       /* of the normalized word (prose) or the lexeme's bytes (code) */
+    uint64_t shape;      /* code: of the lexeme's class (identifier, number, string) or itself;
+                            prose: equal to hash */
+    uint64_t start, end; /* byte offsets in the text, end exclusive */
 } rc_token;
 
 /* Where tokenizing resumes. Restartable at any token end: {end of previous token, false}, or at
@@ -53,6 +55,19 @@ uint64_t rc_utf8_count_invalid(const uint8_t *s, size_t len);
  * token each. */
 size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool final,
                          rc_tok_state *st, rc_token *out, size_t cap);
+
+/* Lexes source code from st->pos like rc_tokenize_prose (same resume contract): comments and
+ * whitespace skipped; identifiers, numbers, string literals and punctuation characters are
+ * lexemes, with an exact and a shape hash. See lex_code.c for the rules. */
+size_t rc_lex_code(const uint8_t *buf, size_t len, bool final, rc_tok_state *st, rc_token *out,
+                   size_t cap);
+
+/* Tokenizes in the given mode (RECITE_MODE_PROSE or RECITE_MODE_CODE). */
+size_t rc_tokenize(int mode, rc_tokenizer *tz, const uint8_t *buf, size_t len, bool final,
+                   rc_tok_state *st, rc_token *out, size_t cap);
+
+/* Whether a code point is a letter, mark or digit (part of a word or identifier). */
+bool rc_cp_is_word(int32_t cp);
 
 /* Hash of a normalized word: the seed is part of the format. */
 #define RC_TOKEN_SEED 0x7265636974653031ULL

@@ -185,6 +185,19 @@ static int classify(int32_t c)
     }
 }
 
+bool rc_cp_is_word(int32_t cp)
+{
+    int c = classify(cp);
+    return c == C_WORD || c == C_CJK;
+}
+
+size_t rc_tokenize(int mode, rc_tokenizer *tz, const uint8_t *buf, size_t len, bool final,
+                   rc_tok_state *st, rc_token *out, size_t cap)
+{
+    return mode == RECITE_MODE_CODE ? rc_lex_code(buf, len, final, st, out, cap)
+                                    : rc_tokenize_prose(tz, buf, len, final, st, out, cap);
+}
+
 /* Class of the code point at s[i]; *n receives its length, 0 when more input is needed. */
 static inline int class_at(const uint8_t *s, size_t len, size_t i, bool final, size_t *n,
                            int32_t *cp)
@@ -419,7 +432,8 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
                     continue;
                 }
             }
-            out[ntok++] = (rc_token){hash_word(tz, w.rawlen, w.ascii), i, w.end};
+            uint64_t h = hash_word(tz, w.rawlen, w.ascii);
+            out[ntok++] = (rc_token){h, h, i, w.end};
             line_start = false;
             i = w.end;
             resume = (rc_tok_state){i, false};
@@ -428,7 +442,8 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
         case C_CJK: {
             word_scan w = {.rawlen = 0, .ascii = true};
             append_cp(tz, &w, cp);
-            out[ntok++] = (rc_token){hash_word(tz, w.rawlen, w.ascii), i, i + n};
+            uint64_t h = hash_word(tz, w.rawlen, w.ascii);
+            out[ntok++] = (rc_token){h, h, i, i + n};
             line_start = false;
             break;
         }

@@ -355,7 +355,44 @@ t_index_error_duplicate_id() {
     printf '{"id":"a","text":"alpha beta"}\n{"id":"a","text":"gamma delta"}\n' >bad4.jsonl
     index_fails e7 'duplicate work id' bad4.jsonl
 }
-t_index_error_code_mode() { index_fails e8 'code' --code lib; }
+t_index_error_jsonl_mode() {
+    printf '%s\n' '{"id":"m","text":"int main(void) { return 0; }","mode":"binary"}' >mode.jsonl
+    index_fails e8 '"mode" must be' mode.jsonl
+}
+
+# ==== code ====
+
+# A function of Python's standard library, copied with every local renamed and its comments
+# and docstring dropped, inside a Markdown fence: found through the shape channel as `near`.
+t_code_renamed_function() {
+    mkdir -p codelib
+    cp /usr/lib/python3*/textwrap.py codelib/textwrap.py
+    cp /usr/include/stdio.h codelib/stdio.h
+    cp lib/licenses/apache.txt codelib/apache.txt
+    run index --auto --out codeidx codelib
+    expect_rc 0
+    "$PY" - codelib/textwrap.py >p/renamed.md <<'PYEOF'
+import re, sys
+src = open(sys.argv[1]).read()
+a = src.index("    def _wrap_chunks(self, chunks):")
+f = src[a:src.index("    def _split_chunks", a)]
+f = re.sub(r'"""[\s\S]*?"""', "", f, count=1)
+f = re.sub(r"#.*", "", f)
+for old, new in [("chunks", "pieces"), ("lines", "out"), ("cur_line", "current"),
+                 ("cur_len", "clen"), ("width", "w"), ("indent", "ind")]:
+    f = re.sub(r"\b%s\b" % old, new, f)
+print("Sure, here is a line wrapper:\n```python\n" + f + "```\nIt wraps lines.")
+PYEOF
+    run check --index codeidx --json p/renamed.md
+    expect_rc 1
+    expect_json "$OUT" 'need(any(m["work"] == "codelib/textwrap.py" and m["kind"] == "near" and m["tokens"] >= 300 and 0.5 < m["similarity"] < 1 for m in r["matches"]), "no near match of textwrap.py: %r" % [(m["work"], m["kind"], m["tokens"]) for m in r["matches"]])'
+    expect_json "$OUT" 'need(work_entry(r, "codelib/textwrap.py")["mode"] == "code", "mode is not code")'
+    run check --index codeidx p/renamed.md
+    expect_out 'codelib/textwrap.py:[0-9]+-[0-9]+  [0-9]+ lexemes  near 0\.[0-9]+'
+    # The prose work is prose; stats report both kinds of fingerprints.
+    run stats --index codeidx --json
+    expect_json "$OUT" 'need(r["code_fingerprints"] > 0 and r["shape_fingerprints"] > 0 and r["fingerprints"] > 0 and r["code_min_tokens"] == 65, "stats: %r" % r)'
+}
 t_index_error_min_tokens_zero() { index_fails e9 'min-tokens' --min-tokens 0 lib; }
 t_index_error_unknown_option() { index_fails e10 "unknown option '--foo'" --foo lib; }
 t_index_error_missing_out() {
@@ -920,7 +957,7 @@ TESTS=(
     jsonl_offsets_into_utf8_text jsonl_source_outside_contract
     index_error_missing_path index_error_empty_file index_error_binary_file
     index_error_jsonl_invalid index_error_jsonl_missing_id index_error_jsonl_missing_text
-    index_error_duplicate_id index_error_code_mode index_error_min_tokens_zero
+    index_error_duplicate_id index_error_jsonl_mode index_error_min_tokens_zero
     index_error_unknown_option index_error_missing_out index_error_nothing_to_index
     index_refuses_foreign_directory index_refuses_regular_file_as_out index_into_empty_directory index_error_keeps_existing
     rebuild_replaces index_quiet index_progress_on_terminal index_special_entries index_mode_options
@@ -937,6 +974,7 @@ TESTS=(
     stats_text stats_json stats_errors
     corrupt_flipped_byte corrupt_flip_anywhere_never_crashes corrupt_truncated
     corrupt_format_version corrupt_no_index_file corrupt_empty_index_file
+    code_renamed_function
     reproducible_jobs reproducible_mem
     big_single_line_file interrupted_rebuild_keeps_index
 )

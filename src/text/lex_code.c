@@ -1,0 +1,250 @@
+/*
+ * lex_code.c — the code lexer, the counterpart of the prose tokenizer for source code. One
+ * lexer for every language (C family, Python, JavaScript/TypeScript, Java, Go, Rust, shell, ...),
+ * so that a piece of code lexes the same whatever file or model output it appears in and no
+ * language detection is needed: comments and whitespace are skipped; identifiers and keywords,
+ * numbers, string literals and single punctuation characters are lexemes. Each lexeme has an
+ * exact hash (its bytes) and a shape hash (identifiers -> I, numbers -> N, strings -> S,
+ * keywords and punctuation as they are), so renamed copies share shapes.
+ *
+ * Rules: `//` line and slash-star block comments everywhere; `#` starts a line comment when
+ * followed by whitespace, `!` or `#` or at the end of a line (Python, shell, Perl, Ruby, `#!`)
+ * and is a lexeme otherwise (C's #include, #define); strings are "...", '...' and `...` with
+ * backslash escapes, and Python's triple quotes; a "..." or '...' that does not close on its
+ * line is a lone quote lexeme (Rust lifetimes, apostrophes); a block comment or triple-quoted
+ * string that never closes is punctuation; Markdown fences (```lang) are skipped like comments.
+ */
+#include "rc_text.h"
+
+#define XXH_INLINE_ALL
+#include <xxhash.h>
+
+#define LEX_SEED 0x636f64656c657831ULL   /* exact hashes of lexemes */
+#define SHAPE_SEED 0x7368617065303031ULL /* shape hashes */
+#define NEED_MORE SIZE_MAX
+
+/* Keywords of the languages recite lexes keep their identity in the shape hash (so that `for`
+ * and `while` differ), while other identifiers all become I. */
+static const char *const keywords[] = {
+    "abstract",   "and",      "as",       "async",     "auto",       "await",    "bool",
+    "boolean",    "break",    "byte",     "case",      "catch",      "chan",     "char",
+    "class",      "const",    "continue", "def",       "default",    "defer",    "del",
+    "delete",     "do",       "done",     "double",    "elif",       "else",     "enum",
+    "esac",       "except",   "export",   "extends",   "extern",     "false",    "fi",
+    "final",      "finally",  "float",    "fn",        "for",        "foreach",  "from",
+    "func",       "function", "global",   "go",        "goto",       "if",       "impl",
+    "implements", "import",   "in",       "inline",    "instanceof", "int",      "interface",
+    "is",         "lambda",   "let",      "local",     "long",       "loop",     "map",
+    "match",      "mod",      "mut",      "namespace", "new",        "nil",      "None",
+    "nonlocal",   "not",      "null",     "or",        "package",    "pass",     "private",
+    "protected",  "pub",      "public",   "raise",     "range",      "register", "return",
+    "select",     "short",    "signed",   "sizeof",    "static",     "struct",   "super",
+    "switch",     "template", "then",     "this",      "throw",      "throws",   "trait",
+    "True",       "true",     "False",    "try",       "type",       "typedef",  "typename",
+    "typeof",     "union",    "unsafe",   "unsigned",  "use",        "using",    "var",
+    "virtual",    "void",     "volatile", "where",     "while",      "with",     "yield",
+};
+
+static bool is_keyword(const uint8_t *s, size_t n)
+{
+    if (n < 2 || n > 10)
+        return false;
+    for (size_t i = 0; i < RC_ARRAY_LEN(keywords); i++)
+        if (strlen(keywords[i]) == n && memcmp(keywords[i], s, n) == 0)
+            return true;
+    return false;
+}
+
+/* ==== character classes ==== */
+
+/* The code point at s[i]; *n its length in bytes, 0 when cut by the end of a non-final buffer. */
+static inline int32_t cp_at(const uint8_t *s, size_t len, size_t i, bool final, size_t *n)
+{
+    if (s[i] < 0x80) {
+        *n = 1;
+        return s[i];
+    }
+    int32_t cp;
+    bool inv;
+    *n = rc_utf8_decode(s, len, i, final, &cp, &inv);
+    return cp;
+}
+
+static bool is_space(int32_t c)
+{
+    return c == ' ' || c == '\t' || c == '\n' || c == '\r' || c == '\v' || c == '\f' ||
+           c == 0x00a0 || c == 0xfeff || c == 0x2028 || c == 0x2029;
+}
+
+static bool ident_start(int32_t c)
+{
+    if (c < 0x80)
+        return (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || c == '_' || c == '$';
+    return rc_cp_is_word(c);
+}
+
+static bool ident_part(int32_t c)
+{
+    return ident_start(c) || (c >= '0' && c <= '9');
+}
+
+/* ==== scanning ==== */
+
+/* End of the string opened by quote q at s[i]: after the closing quote; 0 when it does not
+ * close on its line (backquotes may span lines); NEED_MORE when the buffer ends first. */
+static size_t string_end(const uint8_t *s, size_t len, size_t i, bool final, uint8_t q)
+{
+    for (size_t k = i + 1; k < len; k++) {
+        if (s[k] == '\\') {
+            k++;
+            continue;
+        }
+        if (s[k] == q)
+            return k + 1;
+        if ((s[k] == '\n' || s[k] == '\r') && q != '`')
+            return 0;
+    }
+    return final ? 0 : NEED_MORE;
+}
+
+/* Position after the first `close` at or after `from`; 0 if there is none (final) or
+ * NEED_MORE. */
+static size_t find_close(const uint8_t *s, size_t len, size_t from, bool final, const char *close)
+{
+    size_t cl = strlen(close);
+    for (size_t k = from; k + cl <= len; k++)
+        if (memcmp(s + k, close, cl) == 0)
+            return k + cl;
+    return final ? 0 : NEED_MORE;
+}
+
+/* End of the line comment starting at s[i]: its newline (excluded), or the end of the text. */
+static size_t line_comment_end(const uint8_t *s, size_t len, size_t i, bool final)
+{
+    const uint8_t *nl = memchr(s + i, '\n', len - i);
+    if (nl)
+        return (size_t)(nl - s);
+    return final ? len : NEED_MORE;
+}
+
+/* Where the comment starting at s[i] ends; 0 when there is no comment at i; NEED_MORE. A
+ * Markdown code fence (three or more backquotes or tildes, and the rest of its line: ```python)
+ * counts as a comment: model output wraps code in them. */
+static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final)
+{
+    if (s[i] == '`' || s[i] == '~') {
+        size_t k = i;
+        while (k < len && s[k] == s[i])
+            k++;
+        if (k == len && !final)
+            return NEED_MORE;
+        return k - i >= 3 ? line_comment_end(s, len, k, final) : 0;
+    }
+    if (s[i] != '/' && s[i] != '#')
+        return 0;
+    if (i + 1 >= len)
+        return final ? (s[i] == '#' ? len : 0) : NEED_MORE;
+    uint8_t b1 = s[i + 1];
+    if (s[i] == '/') {
+        if (b1 == '/')
+            return line_comment_end(s, len, i, final);
+        if (b1 == '*')
+            return find_close(s, len, i + 2, final, "*/"); /* 0: never closes, punctuation */
+        return 0;
+    }
+    if (b1 == ' ' || b1 == '\t' || b1 == '!' || b1 == '#' || b1 == '\n' || b1 == '\r')
+        return line_comment_end(s, len, i, final);
+    return 0;
+}
+
+static uint64_t shape_hash(const void *p, size_t n)
+{
+    return XXH3_64bits_withSeed(p, n, SHAPE_SEED);
+}
+
+size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, rc_token *out,
+                   size_t cap)
+{
+    /* Class shapes use a byte no lexeme starts with, so they never equal a lexeme's shape. */
+    const uint64_t shape_ident = shape_hash("\1I", 2), shape_num = shape_hash("\1N", 2),
+                   shape_str = shape_hash("\1S", 2);
+    size_t i = (size_t)st->pos, ntok = 0;
+    rc_tok_state resume = *st;
+    while (i < len && ntok < cap) {
+        size_t n;
+        int32_t c = cp_at(s, len, i, final, &n);
+        if (!n)
+            break;
+        if (is_space(c)) {
+            i += n;
+            resume = (rc_tok_state){i, false};
+            continue;
+        }
+        size_t e = comment_end(s, len, i, final);
+        if (e == NEED_MORE)
+            break;
+        if (e) {
+            i = e;
+            resume = (rc_tok_state){i, false};
+            continue;
+        }
+        uint64_t shape;
+        if (ident_start(c)) {
+            e = i + n;
+            for (;;) {
+                if (e >= len) {
+                    if (!final)
+                        goto done;
+                    break;
+                }
+                size_t m;
+                int32_t d = cp_at(s, len, e, final, &m);
+                if (!m)
+                    goto done;
+                if (!ident_part(d) || e - i >= 4 * RC_MAX_TOKEN_CP)
+                    break;
+                e += m;
+            }
+            shape = is_keyword(s + i, e - i) ? shape_hash(s + i, e - i) : shape_ident;
+        } else if (c >= '0' && c <= '9') {
+            /* Digits, letters (0x1f, 1e10, 10UL), underscores, and a dot before a digit. */
+            e = i + 1;
+            while (e < len && e - i < 4 * RC_MAX_TOKEN_CP &&
+                   ((s[e] < 0x80 && ident_part(s[e])) ||
+                    (s[e] == '.' && e + 1 < len && s[e + 1] >= '0' && s[e + 1] <= '9')))
+                e++;
+            if ((e == len || (s[e] == '.' && e + 1 == len)) && !final)
+                goto done;
+            shape = shape_num;
+        } else if (c == '"' || c == '\'' || c == '`') {
+            if (i + 2 >= len && !final)
+                goto done;
+            bool triple = c != '`' && i + 2 < len && s[i + 1] == c && s[i + 2] == c;
+            if (triple) {
+                char close[4] = {(char)c, (char)c, (char)c, 0};
+                e = find_close(s, len, i + 3, final, close);
+            } else {
+                e = string_end(s, len, i, final, (uint8_t)c);
+            }
+            if (e == NEED_MORE)
+                goto done;
+            if (e) {
+                shape = shape_str;
+            } else { /* unclosed: a lone quote */
+                e = i + 1;
+                shape = shape_hash(s + i, 1);
+            }
+        } else {
+            e = i + n; /* punctuation and anything else: one character */
+            shape = shape_hash(s + i, n);
+        }
+        out[ntok++] = (rc_token){XXH3_64bits_withSeed(s + i, e - i, LEX_SEED), shape, i, e};
+        i = e;
+        resume = (rc_tok_state){i, false};
+    }
+    if (i >= len && final)
+        resume = (rc_tok_state){i, false};
+done:
+    *st = resume;
+    return ntok;
+}
