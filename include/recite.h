@@ -198,8 +198,10 @@ typedef struct recite_work_hit {
     uint32_t matches;        /* separate spans reported for it */
     uint64_t tokens_covered; /* distinct tokens of the work covered by the spans */
     uint32_t longest_tokens;
-    double coverage; /* tokens_covered / work tokens */
-    int common;      /* every span reported for it is common language */
+    double coverage;   /* tokens_covered / work tokens */
+    int common;        /* every span reported for it is common language */
+    double similarity; /* of its spans, weighted by their tokens: 1.0 when all are exact or
+                          normalized */
 } recite_work_hit;
 
 typedef struct recite_result {

@@ -204,6 +204,7 @@ typedef struct cluster_rec {
     uint64_t text_offset, text_len, token_base, ntokens, checkpoint0;
     rc_hash128 content;
     uint32_t member0, nmembers, mode;
+    uint32_t family; /* first cluster of its family of near-duplicates */
 } cluster_rec;
 
 typedef struct work_rec {
@@ -231,6 +232,8 @@ typedef struct builder {
     RC_VEC(work_rec) works;
     RC_VEC(uint8_t) strings;
     RC_VEC(uint32_t) checkpoints;
+    RC_VEC(uint32_t) minhash; /* RC_MINHASH per cluster */
+    RC_VEC(bool) minhash_usable;
     slot_table ids, contents;
     rc_sorter sorter;
     uint64_t tokens_total, text_total, works_done, bytes_done;
@@ -412,9 +415,16 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
                                 "shard; split it into several indexes",
                                 id);
         cluster = (uint32_t)b->clusters.n;
-        cluster_rec cr = {
-            b->text_total, w->text_len, b->tokens_total,  w->ntokens, b->checkpoints.n, w->content,
-            wnum,          0,           (uint32_t)w->mode};
+        cluster_rec cr = {.text_offset = b->text_total,
+                          .text_len = w->text_len,
+                          .token_base = b->tokens_total,
+                          .ntokens = w->ntokens,
+                          .checkpoint0 = b->checkpoints.n,
+                          .content = w->content,
+                          .member0 = wnum,
+                          .nmembers = 0,
+                          .mode = (uint32_t)w->mode,
+                          .family = cluster};
         if (RC_VEC_PUSH(b->clusters, cr) != RECITE_OK ||
             table_put(&b->contents, ch, cluster) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -436,6 +446,11 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
         b->checkpoints.n += w->checkpoints.n;
         b->text_total += w->text_len;
         b->tokens_total += w->ntokens;
+        if (RC_VEC_RESERVE(b->minhash, b->minhash.n + RC_MINHASH) != RECITE_OK ||
+            RC_VEC_PUSH(b->minhash_usable, w->minhash_usable) != RECITE_OK)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        memcpy(b->minhash.v + b->minhash.n, w->minhash, sizeof w->minhash);
+        b->minhash.n += RC_MINHASH;
     }
     if (w->invalid_utf8) {
         char msg[96];
@@ -449,6 +464,24 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     if (RC_VEC_PUSH(b->works, wr) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    return RECITE_OK;
+}
+
+/* ==== families ==== */
+
+static int compute_families(builder *b, recite_error *err)
+{
+    uint32_t *family = malloc((b->clusters.n + 1) * sizeof *family);
+    if (!family)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    if (rc_families(b->minhash.v, b->minhash_usable.v, (uint32_t)b->clusters.n, family) !=
+        RECITE_OK) {
+        free(family);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    for (size_t c = 0; c < b->clusters.n; c++)
+        b->clusters.v[c].family = family[c];
+    free(family);
     return RECITE_OK;
 }
 
@@ -496,7 +529,7 @@ static int write_tables(builder *b, secw *w, section_entry *sec, size_t *nsec, u
         secw_u32(w, cr->member0);
         secw_u32(w, cr->nmembers);
         secw_u32(w, cr->mode);
-        secw_u32(w, 0);
+        secw_u32(w, cr->family);
     }
     sec[(*nsec)++] = secw_end(w, RC_SEC_CLUSTERS);
     *off = align_up(w->off);
@@ -562,13 +595,31 @@ typedef struct channel_out {
 
 /* Writes a group of postings with one fingerprint, now that its document frequency (the
  * number of distinct texts, clusters increasing with the position) is known. */
-static void write_group(channel_out *co, secw *key_w, secw *pos_w, const rc_posting_rec *g,
-                        size_t n)
+static int cmp_u32(const void *a, const void *b)
 {
-    uint64_t texts = 1;
-    for (size_t i = 1; i < n; i++)
-        texts += g[i].cluster != g[i - 1].cluster;
-    unsigned df = rc_df_class(texts);
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Distinct families among the clusters of a group of postings (scratch: room for n). */
+static uint64_t distinct_families(const builder *b, const rc_posting_rec *g, size_t n,
+                                  uint32_t *scratch)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || g[i].cluster != g[i - 1].cluster)
+            scratch[m++] = b->clusters.v[g[i].cluster].family;
+    rc_sort(scratch, m, sizeof *scratch, cmp_u32);
+    uint64_t distinct = m ? 1 : 0;
+    for (size_t i = 1; i < m; i++)
+        distinct += scratch[i] != scratch[i - 1];
+    return distinct;
+}
+
+static void write_group(const builder *b, channel_out *co, secw *key_w, secw *pos_w,
+                        const rc_posting_rec *g, size_t n, uint32_t *scratch)
+{
+    unsigned df = rc_df_class(n == 1 ? 1 : distinct_families(b, g, n, scratch));
     for (size_t i = 0; i < n; i++) {
         uint64_t fp = rec_fingerprint(&g[i]);
         co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
@@ -614,6 +665,7 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
         *off = align_up(co[c].pos_off + co[c].n * 4);
     }
     RC_VEC(rc_posting_rec) group = {0};
+    RC_VEC(uint32_t) scratch = {0};
     unsigned cur = 0;
     secw_begin(w, b->fd, co[0].key_off);
     secw_begin(pos_w, b->fd, co[0].pos_off);
@@ -623,7 +675,11 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
         if (rc < 0)
             break;
         if (group.n && (rc == 0 || RC_SORT_KEY(r.hash) != RC_SORT_KEY(group.v[0].hash))) {
-            write_group(&co[cur], w, pos_w, group.v, group.n);
+            if (RC_VEC_RESERVE(scratch, group.n) != RECITE_OK) {
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                break;
+            }
+            write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v);
             group.n = 0;
         }
         /* Close the sections of the channels before this record's (or of all at the end). */
@@ -644,6 +700,7 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
         }
     }
     RC_VEC_FREE(group);
+    RC_VEC_FREE(scratch);
     if (rc < 0)
         goto done;
     if (w->errnum || pos_w->errnum) {
@@ -930,6 +987,8 @@ static void builder_free(builder *b)
     RC_VEC_FREE(b->works);
     RC_VEC_FREE(b->strings);
     RC_VEC_FREE(b->checkpoints);
+    RC_VEC_FREE(b->minhash);
+    RC_VEC_FREE(b->minhash_usable);
     RC_VEC_FREE(b->block_table);
     table_free(&b->ids);
     table_free(&b->contents);
@@ -1129,6 +1188,8 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
                           "or hidden)");
         goto fail;
     }
+    if ((rc = compute_families(b, err)) != RECITE_OK)
+        goto fail;
     section_entry sec[RC_MAX_SECTIONS];
     size_t nsec = 0;
     sec[nsec++] = secw_end(b->text_w, RC_SEC_TEXT_DATA);

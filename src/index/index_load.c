@@ -56,6 +56,7 @@ void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
     out->member0 = rc_get_u32(p + 40);
     out->nmembers = rc_get_u32(p + 44);
     out->mode = rc_get_u32(p + 48);
+    out->family = rc_get_u32(p + 52);
 }
 
 static uint64_t work_str(const recite_index *idx, uint32_t w, unsigned field)
@@ -105,7 +106,7 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         uint64_t want_cp = cl.ntokens ? (cl.ntokens - 1) / RC_CHECKPOINT_EVERY + 1 : 0;
         if (cl.text_offset != text_end || cl.token_base != tok_end || cl.checkpoint0 != cp_end ||
             cl.member0 != mem_end || cl.nmembers == 0 || cl.text_len == 0 ||
-            cl.text_len > UINT32_MAX ||
+            cl.text_len > UINT32_MAX || cl.family > c ||
             (cl.mode != RECITE_MODE_PROSE && cl.mode != RECITE_MODE_CODE))
             return corrupt(err, path, "clusters do not tile the text");
         text_end += cl.text_len;

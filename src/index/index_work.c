@@ -263,6 +263,7 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
         complete_right(cs, out, t, true);
     }
     out->ntokens = t;
+    rc_minhash(out->fps.v, out->fps.n, out->minhash, &out->minhash_usable);
     return RECITE_OK;
 }
 

@@ -50,6 +50,8 @@ enum rc_work_status {
     RC_WORK_SKIP_BINARY,
 };
 
+#define RC_MINHASH 32 /* values in a text's MinHash signature */
+
 typedef struct rc_fp {
     uint64_t hash;
     uint64_t pos;    /* token number within the work */
@@ -69,6 +71,8 @@ typedef struct rc_work_out {
     bool mode_given;              /* by the JSONL "mode" field */
     RC_VEC(rc_fp) fps;            /* winnowed fingerprints */
     RC_VEC(uint32_t) checkpoints; /* byte offset to restart at for tokens 0, 32, 64, ... */
+    uint32_t minhash[RC_MINHASH]; /* signature of its fingerprints (index_family.c) */
+    bool minhash_usable;          /* enough fingerprints for the signature to mean much */
     RC_VEC(uint8_t) zdata;        /* the text as zstd frames, one per block */
     RC_VEC(uint32_t)
     zblocks; /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
@@ -124,6 +128,16 @@ int rc_text_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_err
  * frame each, appending to out->zdata and out->zblocks. */
 int rc_text_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
                      rc_work_out *out);
+
+/* ==== families of near-duplicate texts (index_family.c) ==== */
+
+/* MinHash signature of the fingerprints of a text (RC_MINHASH values); *usable is false when
+ * there are too few fingerprints for it to mean much. */
+void rc_minhash(const rc_fp *fps, size_t n, uint32_t *sig, bool *usable);
+
+/* Families of n texts from their signatures (n x RC_MINHASH values): family[i] is the first
+ * text of i's family. Returns RECITE_OK or RECITE_ENOMEM. */
+int rc_families(const uint32_t *sigs, const bool *usable, uint32_t n, uint32_t *family);
 
 /* ==== external sort of postings ==== */
 

@@ -89,7 +89,8 @@ typedef struct rc_cluster {
     uint64_t checkpoint0; /* index of its first checkpoint */
     uint32_t member0;     /* index into MEMBERS */
     uint32_t nmembers;
-    uint32_t mode; /* RECITE_MODE_PROSE or RECITE_MODE_CODE: how its tokens are made */
+    uint32_t mode;   /* RECITE_MODE_PROSE or RECITE_MODE_CODE: how its tokens are made */
+    uint32_t family; /* first cluster of its family of near-duplicates (forks, copies) */
 } rc_cluster;
 
 #define RC_WORK_REC_SIZE 72u

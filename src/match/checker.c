@@ -546,13 +546,17 @@ static int work_figures(recite_checker *c, recite_error *err)
         rc_index_cluster(c->idx, cl, &info);
         double coverage = info.ntokens ? (double)covered / (double)info.ntokens : 0.0;
         bool all_common = true;
+        double weighted = 0, weight = 0;
         for (size_t k = first; k < i; k++) {
             rc_raw_match *m = &c->raw.v[k];
             m->common = coverage < OWN_TEXT_COVERAGE && run_is_common(c, m);
             all_common &= m->common;
+            weighted += m->similarity * m->len;
+            weight += m->len;
         }
         recite_work_hit h = {
-            representative(c->idx, &info), count, covered, longest, coverage, all_common};
+            representative(c->idx, &info),       count, covered, longest, coverage, all_common,
+            weight > 0 ? weighted / weight : 1.0};
         if (RC_VEC_PUSH(c->works, h) != RECITE_OK) {
             rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
             goto done;

@@ -130,6 +130,7 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
     bad |= set(o, "extent", json_string(h->coverage >= WHOLE_WORK_COVERAGE ? "whole" : "portion"));
     bad |= set(o, "mode", json_string(info.mode == RECITE_MODE_CODE ? "code" : "prose"));
     bad |= set(o, "common", json_boolean(h->common));
+    bad |= set(o, "similarity", json_real(h->similarity));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -316,12 +317,14 @@ int recite_report_text(const recite_index *idx, const char *input_name, const ch
         const recite_work_hit *h = &res->works[i];
         recite_work_info info;
         recite_index_work(idx, h->work, &info);
-        sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu %s (%.1f%%), longest %u, %s%s\n", in,
-                  info.id, h->matches, h->matches == 1 ? "" : "s",
-                  (unsigned long long)h->tokens_covered, (unsigned long long)info.tokens,
+        sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu %s (%.1f%%), longest %u, %s", in, info.id,
+                  h->matches, h->matches == 1 ? "" : "s", (unsigned long long)h->tokens_covered,
+                  (unsigned long long)info.tokens,
                   info.mode == RECITE_MODE_CODE ? "lexemes" : "tokens", 100.0 * h->coverage,
-                  h->longest_tokens, h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion",
-                  h->common ? ", common language only" : "");
+                  h->longest_tokens, h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion");
+        if (h->similarity < 1.0)
+            sb_printf(&sb, ", similarity %.2f", h->similarity);
+        sb_printf(&sb, "%s\n", h->common ? ", common language only" : "");
     }
     if (res->common_others)
         sb_printf(&sb, "%s: %llu more works share only common language with it (not listed)\n", in,

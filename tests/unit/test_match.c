@@ -284,6 +284,53 @@ static void test_boilerplate_fanout(void **state)
     free(target);
 }
 
+/* 100 forks of one text (a few words changed each) are one family: their shared text is not
+ * common language, and reproducing it is flagged, against the forks, not sampled away. */
+static void test_forks_are_not_common(void **state)
+{
+    fixture *f = *state;
+    size_t len = 0;
+    char *mpl = read_file("/usr/share/common-licenses/MPL-2.0", &len);
+    assert_non_null(mpl);
+    rng r = rng_seeded(33);
+    for (int i = 0; i < 100; i++) {
+        char *fork = malloc(len + 64), name[32];
+        memcpy(fork, mpl, len);
+        /* Change a few words (letters in place), as a fork would. */
+        for (int e = 0; e < 5; e++) {
+            size_t at = rng_below(&r, len);
+            while (at < len && !isalpha((unsigned char)fork[at]))
+                at++;
+            if (at < len)
+                fork[at] = (char)('a' + (fork[at] - 'a' + 1 + i) % 26);
+        }
+        snprintf(name, sizeof name, "fork%03d", i);
+        char *dir = path_join(f->lib, name);
+        mkdir(dir, 0755);
+        free(dir);
+        snprintf(name, sizeof name, "fork%03d/LICENSE", i);
+        put(f, name, fork, len);
+        free(fork);
+    }
+    open_index(f, 0);
+    /* Every text is in the family of the first fork. */
+    for (uint32_t c = 0; c < f->index->nclusters; c++) {
+        rc_cluster cl;
+        rc_index_cluster(f->index, c, &cl);
+        assert_int_equal(cl.family, 0);
+    }
+    /* A passage of the license: specific language, reported against many forks. */
+    const char *passage = strstr(mpl, "Each Contributor hereby grants");
+    assert_non_null(passage);
+    char out[800];
+    snprintf(out, sizeof out, "The license says: %.600s", passage);
+    const recite_result *res = check(f, out);
+    assert_true(res->nmatches > 3);
+    for (size_t i = 0; i < res->nmatches; i++)
+        assert_false(res->matches[i].common);
+    free(mpl);
+}
+
 /* ==== the brute-force reference ==== */
 
 typedef struct run {
@@ -698,6 +745,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_whole_work_coverage_and_clusters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repetitive_text_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boilerplate_fanout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_forks_are_not_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_random_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_debian_licenses, setup, teardown),
     };
