@@ -235,11 +235,13 @@ typedef struct recite_check_options {
     double min_similarity;    /* 0 = 0.8: of near-verbatim spans, matched tokens over the tokens
                                  of the longer side */
     unsigned code_min_tokens; /* 0 = the index's code guarantee (lexemes); below it: EINVAL */
+    const recite_index *background; /* NULL, or an index of public text: a span that also
+                                       occurs there (80% of its bytes) is common language */
 } recite_check_options;
 
 #define RECITE_CHECK_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0                                  \
+        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, NULL                            \
     }
 
 typedef struct recite_checker recite_checker;

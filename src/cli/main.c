@@ -23,7 +23,8 @@ static const char usage_text[] =
     "  recite index --out DIR [--prose|--code|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
     "               [--code-min-tokens N] [--quiet] PATH...\n"
     "  recite check --index DIR [--json] [--min-tokens N] [--code-min-tokens N]\n"
-    "               [--min-similarity X] [--exact-only] [--all-works] [FILE|-]...\n"
+    "               [--min-similarity X] [--exact-only] [--all-works] [--background DIR]\n"
+    "               [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
     "  recite --version | --help\n"
     "\n"
@@ -35,7 +36,8 @@ static const char usage_text[] =
     "        exactly, after normalization, or with a few words changed (near, similarity at\n"
     "        least X, default 0.8; --exact-only turns near matching off);\n"
     "        --all-works lists every work sharing a passage of common language (license\n"
-    "        headers, boilerplate), not just three of them\n"
+    "        headers, boilerplate), not just three of them; --background DIR: an index of\n"
+    "        public text, spans also found there are common language\n"
     "stats   describe an index\n"
     "\n"
     "exit status: 0 nothing found, 1 recitation found, 2 error\n";
@@ -276,9 +278,10 @@ static int cmd_check(int argc, char **argv)
                                          {"exact-only", no_argument, 0, 'E'},
                                          {"min-similarity", required_argument, 0, 'S'},
                                          {"code-min-tokens", required_argument, 0, 'K'},
+                                         {"background", required_argument, 0, 'B'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *index_dir = NULL;
+    const char *index_dir = NULL, *background_dir = NULL;
     bool json = false;
     recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
     int c;
@@ -288,6 +291,7 @@ static int cmd_check(int argc, char **argv)
         case 'J': json = true; break;
         case 'n': copt.min_tokens = parse_uint("--min-tokens", optarg, 1, 1000000); break;
         case 'W': copt.all_works = 1; break;
+        case 'B': background_dir = optarg; break;
         case 'K': copt.code_min_tokens = parse_uint("--code-min-tokens", optarg, 1, 1000000); break;
         case 'E': copt.exact_only = 1; break;
         case 'S': copt.min_similarity = parse_fraction("--min-similarity", optarg); break;
@@ -302,7 +306,7 @@ static int cmd_check(int argc, char **argv)
         die_usage("check: --index DIR is required");
 
     recite_error err = {0};
-    recite_index *idx = NULL;
+    recite_index *idx = NULL, *bg = NULL;
     recite_checker *chk = NULL;
     int status = EXIT_USAGE;
     size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;
@@ -318,6 +322,11 @@ static int cmd_check(int argc, char **argv)
             goto done;
         }
     }
+    if (background_dir && recite_index_open(&bg, background_dir, &err) != RECITE_OK) {
+        fail(&err);
+        goto done;
+    }
+    copt.background = bg;
     if (recite_index_open(&idx, index_dir, &err) != RECITE_OK ||
         recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
         fail(&err);
@@ -358,6 +367,7 @@ done:
     free(inputs);
     recite_checker_free(chk);
     recite_index_close(idx);
+    recite_index_close(bg);
     return status;
 }
 

@@ -84,6 +84,18 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
         free(c);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
+    if (opt->background) {
+        /* Exact spans are enough to know the text is public; one work per passage suffices. */
+        recite_check_options bo = RECITE_CHECK_OPTIONS_INIT;
+        bo.exact_only = 1;
+        bo.common_sample = 1;
+        int rc = recite_checker_create(&c->bg, opt->background, &bo, err);
+        if (rc != RECITE_OK) {
+            rc_text_reader_free(&c->reader);
+            free(c);
+            return rc;
+        }
+    }
     recite_checker_reset(c);
     *out = c;
     return RECITE_OK;
@@ -93,6 +105,7 @@ void recite_checker_free(recite_checker *c)
 {
     if (!c)
         return;
+    recite_checker_free(c->bg);
     rc_text_reader_free(&c->reader);
     rc_source_window_free(&c->sw);
     RC_VEC_FREE(c->text);
@@ -587,6 +600,40 @@ static recite_match to_match(const recite_checker *c, const rc_raw_match *m)
                           m->common};
 }
 
+/* Marks as common the matches whose output bytes occur, for at least 80% of them, in the
+ * background index (public text), and the works all of whose matches are then common. */
+static int apply_background(recite_checker *c, recite_error *err)
+{
+    const recite_result *bres;
+    int rc = recite_check_text(c->bg, (const char *)c->text.v, c->text.n, &bres, err);
+    if (rc != RECITE_OK)
+        return rc;
+    c->truncated |= bres->truncated;
+    for (size_t i = 0; i < c->matches.n; i++) {
+        recite_match *m = &c->matches.v[i];
+        /* Bytes of m covered by the background's spans (which are sorted by start). */
+        uint64_t covered = 0, reach = m->out_start;
+        for (size_t k = 0; k < bres->nmatches; k++) {
+            uint64_t a = RC_MAX(bres->matches[k].out_start, reach);
+            uint64_t b = RC_MIN(bres->matches[k].out_end, m->out_end);
+            if (b > a) {
+                covered += b - a;
+                reach = b;
+            }
+        }
+        if (covered * 5 >= (m->out_end - m->out_start) * 4)
+            m->common = 1;
+    }
+    for (size_t w = 0; w < c->works.n; w++) {
+        bool all = true;
+        for (size_t i = 0; i < c->matches.n && all; i++)
+            if (c->matches.v[i].work == c->works.v[w].work)
+                all = c->matches.v[i].common;
+        c->works.v[w].common = all;
+    }
+    return RECITE_OK;
+}
+
 int recite_checker_finish(recite_checker *c, const recite_result **out, recite_error *err)
 {
     *out = NULL;
@@ -622,6 +669,8 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
         c->matches.v[i] = to_match(c, &c->raw.v[i]);
     c->matches.n = c->raw.n;
     rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
+    if (c->bg && c->matches.n && (rc = apply_background(c, err)) != RECITE_OK)
+        return rc;
 
     c->result = (recite_result){c->streams[0].toks.n, c->text.n,
                                 c->matches.v,         c->matches.n,

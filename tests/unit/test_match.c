@@ -331,6 +331,49 @@ static void test_forks_are_not_common(void **state)
     free(mpl);
 }
 
+/* With a background index of public text, a span also found there is common language. */
+static void test_background_marks_common(void **state)
+{
+    fixture *f = *state;
+    put(f, "sonnet.txt", SONNET, strlen(SONNET));
+    const char *other = "The quick brown fox jumps over the lazy dog while the cat sleeps on "
+                        "the warm windowsill and the rain keeps falling on the old tin roof.\n";
+    put(f, "fox.txt", other, strlen(other));
+    open_index(f, 0);
+    /* The background holds the sonnet only. */
+    char *bgdir = path_join(f->dir, "bg"), *bglib = path_join(f->dir, "bglib");
+    mkdir(bglib, 0755);
+    char *p = path_join(bglib, "public.txt");
+    write_file(p, SONNET, strlen(SONNET));
+    const char *paths[] = {bglib};
+    recite_error err = {0};
+    assert_int_equal(recite_index_build(paths, 1, bgdir, NULL, NULL, &err), RECITE_OK);
+    recite_index *bg;
+    assert_int_equal(recite_index_open(&bg, bgdir, &err), RECITE_OK);
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.background = bg;
+    recite_checker *c;
+    assert_int_equal(recite_checker_create(&c, f->index, &opt, &err), RECITE_OK);
+    char text[1024];
+    snprintf(text, sizeof text, "%s\n%s", SONNET, other);
+    const recite_result *res;
+    assert_int_equal(recite_check_text(c, text, strlen(text), &res, &err), RECITE_OK);
+    assert_int_equal(res->nmatches, 2);
+    for (size_t i = 0; i < res->nmatches; i++) {
+        bool is_sonnet = strstr(work_id(f, res->matches[i].work), "sonnet") != NULL;
+        assert_int_equal(res->matches[i].common, is_sonnet);
+    }
+    /* Without the background, neither is common. */
+    res = check(f, text);
+    for (size_t i = 0; i < res->nmatches; i++)
+        assert_false(res->matches[i].common);
+    recite_checker_free(c);
+    recite_index_close(bg);
+    free(p);
+    free(bgdir);
+    free(bglib);
+}
+
 /* ==== the brute-force reference ==== */
 
 typedef struct run {
@@ -746,6 +789,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repetitive_text_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boilerplate_fanout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forks_are_not_common, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_background_marks_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_random_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_debian_licenses, setup, teardown),
     };
