@@ -1,12 +1,12 @@
 #!/bin/sh
 # deps.sh — installs the Debian packages recite needs, when they are missing. Idempotent and
 # quiet when everything is present. `deps.sh bench` adds what the benchmarks compare against.
-#   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson
+#   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3
 #   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers)
 #   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils
 set -eu
 
-pkgs="gcc make pkg-config libxxhash-dev libutf8proc-dev libzstd-dev libjansson-dev \
+pkgs="gcc make pkg-config libxxhash-dev libutf8proc-dev libzstd-dev libjansson-dev libsqlite3-dev \
 libcmocka-dev clang clang-format valgrind strace python3"
 if [ "${1:-}" = bench ]; then
     pkgs="$pkgs similarity-tester zstd time xz-utils linux-source"
