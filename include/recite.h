@@ -278,6 +278,63 @@ int recite_report_json(const recite_index *idx, const char *input_name, const ch
 int recite_report_text(const recite_index *idx, const char *input_name, const char *text,
                        size_t len, const recite_result *res, char **out, recite_error *err);
 
+/* ==== provenance catalogue (src/catalog/) ====
+ * A SQLite database beside the index file (DIR/catalog.sqlite): one row per work with its
+ * metadata and provenance, the training runs that used it, and an append-only audit log of
+ * deletions. The index file is immutable; the catalogue is the mutable part of an index
+ * directory. Every change is one transaction: on any error the catalogue is unchanged. */
+
+typedef struct recite_catalog recite_catalog;
+
+/* (Re)creates DIR/catalog.sqlite from the index at DIR (works, metadata, runs from the JSONL
+ * "runs" field), atomically (temporary file + rename). Called by `recite index`. */
+int recite_catalog_build(const char *index_dir, recite_error *err);
+
+/* Opens DIR/catalog.sqlite; `writable` for deletions. A missing, locked or corrupt database is
+ * an error (RECITE_EIO / RECITE_EFORMAT) with a one-line message. */
+int recite_catalog_open(recite_catalog **out, const char *index_dir, int writable,
+                        recite_error *err);
+void recite_catalog_close(recite_catalog *cat); /* accepts NULL */
+
+typedef struct recite_catalog_filter {
+    const char *source;  /* NULL = any */
+    const char *license; /* NULL = any */
+    const char *run;     /* NULL = any */
+    int include_deleted;
+} recite_catalog_filter;
+
+typedef struct recite_catalog_work {
+    const char *id, *title, *author, *license, *copyright, *source, *url;
+    const char *content_hash; /* hex */
+    uint64_t bytes, tokens;
+    uint32_t cluster;
+    const char *runs;         /* comma-separated run names, "" when none */
+    const char *deleted_at;   /* ISO 8601 UTC, NULL when not deleted */
+    const char *deleted_by, *deleted_why;
+} recite_catalog_work;
+
+/* Calls fn for each work passing the filter, in index order; fn returns 0 to go on. Strings
+ * live until fn returns. */
+int recite_catalog_list(recite_catalog *cat, const recite_catalog_filter *filter,
+                        int (*fn)(const recite_catalog_work *w, void *user), void *user,
+                        recite_error *err);
+
+/* Calls fn for each training run with the number of (not deleted) works it used. */
+int recite_catalog_runs(recite_catalog *cat,
+                        int (*fn)(const char *run, uint64_t works, void *user), void *user,
+                        recite_error *err);
+
+/* Marks a work deleted (its stored text is purged at the next compaction) and appends to the
+ * audit log who, when and why. RECITE_EINVAL for an unknown or already deleted work. */
+int recite_catalog_delete(recite_catalog *cat, const char *work_id, const char *who,
+                          const char *why, recite_error *err);
+
+/* Calls fn for each audit log entry, oldest first. */
+int recite_catalog_audit(recite_catalog *cat,
+                         int (*fn)(const char *at, const char *who, const char *action,
+                                   const char *work_id, const char *why, void *user),
+                         void *user, recite_error *err);
+
 #ifdef __cplusplus
 }
 #endif
