@@ -93,11 +93,13 @@ typedef struct recite_build_options {
     void (*note)(recite_note_kind kind, const char *path, const char *detail, void *user);
     void *user;
     unsigned code_min_tokens; /* guaranteed detection length for code, in lexemes; 0 = 65 */
+    int skip_cmi;             /* no CMI extraction or license identification (and no license
+                                 index in DIR/licenses) */
 } recite_build_options;
 
 #define RECITE_BUILD_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL, 0        \
+        RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL, 0, 0     \
     }
 
 typedef struct recite_build_stats {
@@ -154,6 +156,9 @@ typedef struct recite_work_info {
     const char *id;
     const char *title, *author, *license, *copyright, *source, *url;
     const char *metadata_json; /* every metadata field given in JSONL, as a JSON object, or NULL */
+    const char *cmi_json;      /* CMI found in the text, as a JSON object, or NULL: "notices"
+                                  [{text, holder, years, start, end}], "spdx", "license" {id,
+                                  score, from}, "rights_reserved", "title", "author" */
     uint64_t bytes;            /* length of the work's text */
     uint64_t tokens;
     uint32_t cluster;        /* works with identical text share a cluster */
@@ -193,6 +198,22 @@ typedef struct recite_match {
                           reproduce most of the work (coverage < 0.5) */
 } recite_match;
 
+typedef enum {
+    RECITE_CMI_UNKNOWN = 0, /* the index was built without CMI (skip_cmi) */
+    RECITE_CMI_NONE,        /* the work carries no copyright notice or license */
+    RECITE_CMI_PRESENT,     /* the output carries the work's notice (or license) */
+    RECITE_CMI_ABSENT,      /* the output reproduces the work without its notice */
+    RECITE_CMI_ALTERED      /* the output shows a different notice, holder, years or license */
+} recite_cmi_verdict;
+
+typedef enum {
+    RECITE_FROM_NONE = 0,
+    RECITE_FROM_METADATA, /* given in the JSONL metadata (wins over what the text says) */
+    RECITE_FROM_SPDX,     /* an SPDX-License-Identifier tag in the text */
+    RECITE_FROM_HEADER,   /* identified from the license notice in the work's header */
+    RECITE_FROM_TEXT      /* the work is (mostly) the license text itself */
+} recite_info_source;
+
 typedef struct recite_work_hit {
     uint32_t work;           /* representative work */
     uint32_t matches;        /* separate spans reported for it */
@@ -202,6 +223,15 @@ typedef struct recite_work_hit {
     int common;        /* every span reported for it is common language */
     double similarity; /* of its spans, weighted by their tokens: 1.0 when all are exact or
                           normalized */
+    /* Copyright-management information */
+    recite_cmi_verdict cmi;
+    char license[64];     /* SPDX id: from the metadata, else identified; "" unknown */
+    double license_score; /* share of the header's words that are the license's */
+    recite_info_source license_from;
+    char copyright[256]; /* the work's notice: metadata, else its first notice */
+    recite_info_source copyright_from;
+    char cmi_found[256]; /* the notice (or license) found in the output, "" none */
+    uint64_t cmi_found_start, cmi_found_end; /* its bytes in the output */
 } recite_work_hit;
 
 typedef struct recite_result {
@@ -308,8 +338,8 @@ typedef struct recite_catalog_work {
     const char *content_hash; /* hex */
     uint64_t bytes, tokens;
     uint32_t cluster;
-    const char *runs;         /* comma-separated run names, "" when none */
-    const char *deleted_at;   /* ISO 8601 UTC, NULL when not deleted */
+    const char *runs;       /* comma-separated run names, "" when none */
+    const char *deleted_at; /* ISO 8601 UTC, NULL when not deleted */
     const char *deleted_by, *deleted_why;
 } recite_catalog_work;
 
@@ -320,9 +350,8 @@ int recite_catalog_list(recite_catalog *cat, const recite_catalog_filter *filter
                         recite_error *err);
 
 /* Calls fn for each training run with the number of (not deleted) works it used. */
-int recite_catalog_runs(recite_catalog *cat,
-                        int (*fn)(const char *run, uint64_t works, void *user), void *user,
-                        recite_error *err);
+int recite_catalog_runs(recite_catalog *cat, int (*fn)(const char *run, uint64_t works, void *user),
+                        void *user, recite_error *err);
 
 /* Marks a work deleted (its stored text is purged at the next compaction) and appends to the
  * audit log who, when and why. RECITE_EINVAL for an unknown or already deleted work. */

@@ -238,6 +238,8 @@ typedef struct builder {
     rc_sorter sorter;
     uint64_t tokens_total, text_total, works_done, bytes_done;
 
+    recite_index *lic; /* the license index built in the temporary directory, or NULL */
+
     /* text blocks */
     void *dict; /* zstd dictionary of the text, or NULL */
     size_t dict_len;
@@ -272,11 +274,13 @@ static void note(builder *b, recite_note_kind kind, const char *path, const char
 static void *worker_main(void *arg)
 {
     builder *b = arg;
-    rc_work_ctx *ctx = malloc(sizeof *ctx);
+    rc_work_ctx *ctx = calloc(1, sizeof *ctx);
     if (ctx) {
         ctx->cctx = ZSTD_createCCtx();
         ctx->cdict = b->cdict;
-        if (!ctx->cctx) {
+        if (!ctx->cctx || (!b->opt->skip_cmi && rc_work_cmi_init(ctx, b->lic) != RECITE_OK)) {
+            rc_work_cmi_free(ctx);
+            ZSTD_freeCCtx(ctx->cctx);
             free(ctx);
             ctx = NULL;
         }
@@ -311,8 +315,10 @@ static void *worker_main(void *arg)
         pthread_cond_broadcast(&b->cond_done);
     }
     pthread_mutex_unlock(&b->mu);
-    if (ctx)
+    if (ctx) {
+        rc_work_cmi_free(ctx);
         ZSTD_freeCCtx(ctx->cctx);
+    }
     free(ctx);
     return NULL;
 }
@@ -844,6 +850,13 @@ static void remove_tmp_dir(const char *dir)
     if (!dir)
         return;
     unlink_in(dir, RC_INDEX_FILE);
+    unlink_in(dir, "licenses/" RC_INDEX_FILE);
+    unlink_in(dir, "licenses.jsonl");
+    char *sub;
+    if (asprintf(&sub, "%s/licenses", dir) >= 0) {
+        rmdir(sub);
+        free(sub);
+    }
     rmdir(dir);
 }
 
@@ -993,6 +1006,7 @@ static void builder_free(builder *b)
     table_free(&b->ids);
     table_free(&b->contents);
     rc_sorter_free(&b->sorter);
+    recite_index_close(b->lic);
     ZSTD_freeCDict(b->cdict);
     free(b->dict);
     if (b->text_w) {
@@ -1101,6 +1115,18 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     if ((rc = rc_sorter_init(&b->sorter, (size_t)(mem / 2),
                              opt->tmp_dir ? opt->tmp_dir : b->tmp_dir, err)) != RECITE_OK)
         goto fail;
+    if (!opt->skip_cmi) {
+        bool built;
+        if ((rc = rc_license_index_build(b->tmp_dir, b->jobs, &built, err)) != RECITE_OK)
+            goto fail;
+        char *lic;
+        if (built && asprintf(&lic, "%s/licenses", b->tmp_dir) >= 0) {
+            rc = recite_index_open(&b->lic, lic, err);
+            free(lic);
+            if (rc != RECITE_OK)
+                goto fail;
+        }
+    }
     if ((rc = rc_text_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
         goto fail;
     if (b->dict && !(b->cdict = ZSTD_createCDict(b->dict, b->dict_len, RC_TEXT_LEVEL))) {
@@ -1213,6 +1239,8 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     close(b->fd);
     b->fd = -1;
     fsync_path(b->tmp_dir);
+    recite_index_close(b->lic);
+    b->lic = NULL;
     uint64_t spill_runs = b->sorter.runs.n, peak_sort = b->sorter.peak_bytes;
     rc_sorter_free(&b->sorter); /* removes spill files before the directory moves */
     if ((rc = publish(b->tmp_dir, out_dir, err)) != RECITE_OK)

@@ -66,7 +66,8 @@ static uint64_t work_str(const recite_index *idx, uint32_t w, unsigned field)
 
 static uint32_t work_cluster(const recite_index *idx, uint32_t w)
 {
-    return rc_get_u32(idx->sec[RC_SEC_WORKS].data + (uint64_t)w * RC_WORK_REC_SIZE + 64);
+    return rc_get_u32(idx->sec[RC_SEC_WORKS].data + (uint64_t)w * RC_WORK_REC_SIZE +
+                      8 * RC_WS_COUNT_);
 }
 
 /* Cross-checks every record so that later reads need no bounds checks. */
@@ -300,6 +301,19 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
         goto fail;
     if ((rc = validate_tables(idx, path, err)) != RECITE_OK)
         goto fail;
+    /* The license texts (DIR/licenses), when the build found some: for CMI at check time. */
+    char *lic;
+    struct stat lst;
+    if (asprintf(&lic, "%s/licenses/%s", dir, RC_INDEX_FILE) >= 0) {
+        if (stat(lic, &lst) == 0) {
+            lic[strlen(lic) - strlen(RC_INDEX_FILE) - 1] = 0;
+            if ((rc = recite_index_open(&idx->licenses, lic, err)) != RECITE_OK) {
+                free(lic);
+                goto fail;
+            }
+        }
+        free(lic);
+    }
     if (idx->sec[RC_SEC_TEXT_DICT].len) {
         idx->ddict =
             ZSTD_createDDict(idx->sec[RC_SEC_TEXT_DICT].data, idx->sec[RC_SEC_TEXT_DICT].len);
@@ -319,6 +333,7 @@ void recite_index_close(recite_index *idx)
 {
     if (!idx)
         return;
+    recite_index_close(idx->licenses);
     ZSTD_freeDDict(idx->ddict);
     if (idx->map)
         munmap((void *)idx->map, idx->map_len);
@@ -372,9 +387,9 @@ int recite_index_work(const recite_index *idx, uint32_t w, recite_work_info *out
     if (w >= idx->nworks)
         return RECITE_EINVAL;
     const char *str = (const char *)idx->sec[RC_SEC_STRINGS].data;
-    const char **fields[RC_WS_COUNT_] = {&out->id,      &out->title,        &out->author,
-                                         &out->license, &out->copyright,    &out->source,
-                                         &out->url,     &out->metadata_json};
+    const char **fields[RC_WS_COUNT_] = {&out->id,      &out->title,         &out->author,
+                                         &out->license, &out->copyright,     &out->source,
+                                         &out->url,     &out->metadata_json, &out->cmi_json};
     for (unsigned f = 0; f < RC_WS_COUNT_; f++) {
         uint64_t off = work_str(idx, w, f);
         *fields[f] = off ? str + off : NULL;

@@ -97,6 +97,12 @@ typedef struct rc_work_ctx {
     rc_chan_state chans[2];                           /* prose; or code and shape */
     unsigned kgram[RC_CHANNELS], window[RC_CHANNELS]; /* parameters of each channel */
     int mode;                                         /* RECITE_MODE_PROSE, _CODE or _AUTO */
+    /* CMI: the license index and a checker of it, a cache of identified license headers,
+     * scratch for a work's header (NULL: no CMI extraction). */
+    const recite_index *lic;
+    recite_checker *lic_chk;
+    struct rc_license_cache *lic_cache;
+    char *header;
     ZSTD_CCtx *cctx;
     const ZSTD_CDict *cdict; /* shared by all workers; NULL without a dictionary */
 } rc_work_ctx;
@@ -113,6 +119,16 @@ void rc_work_out_free(rc_work_out *out);
 /* Whether s is one of the provenance kinds of the contract (purchased, scanned, licensed,
  * public-domain, shadow-library, unknown). */
 bool rc_is_source_kind(const char *s);
+
+/* Fills out->strs[RC_WS_CMI] for a loaded work (extraction and, with ctx->lic, license
+ * identification); index_cmi.c. */
+int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out);
+int rc_work_cmi_init(rc_work_ctx *ctx, const recite_index *lic);
+void rc_work_cmi_free(rc_work_ctx *ctx);
+
+/* Builds the license index at dir/licenses from the license texts on this machine; *built is
+ * false when there are none. index_cmi.c. */
+int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_error *err);
 
 /* Tokenizes and winnows text already in out->text (used by rc_work_load; exposed for tests). */
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);

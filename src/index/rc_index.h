@@ -93,7 +93,7 @@ typedef struct rc_cluster {
     uint32_t family; /* first cluster of its family of near-duplicates (forks, copies) */
 } rc_cluster;
 
-#define RC_WORK_REC_SIZE 72u
+#define RC_WORK_REC_SIZE 80u
 enum rc_work_str {
     RC_WS_ID,
     RC_WS_TITLE,
@@ -103,9 +103,10 @@ enum rc_work_str {
     RC_WS_SOURCE,
     RC_WS_URL,
     RC_WS_META,
+    RC_WS_CMI, /* CMI found in the text (JSON): notices, SPDX tag, identified license */
     RC_WS_COUNT_
 };
-/* Work record: 8 x u64 string offsets (0 = absent, except id), u32 cluster, u32 flags. */
+/* Work record: 9 x u64 string offsets (0 = absent, except id), u32 cluster, u32 flags. */
 
 /* ==== a loaded index (index_load.c) ==== */
 
@@ -131,7 +132,8 @@ struct recite_index {
     uint64_t nworks, nclusters, ntokens, text_bytes;
     uint64_t nblocks;
     uint64_t block_size;
-    ZSTD_DDict *ddict; /* NULL when the index has no dictionary */
+    ZSTD_DDict *ddict;      /* NULL when the index has no dictionary */
+    recite_index *licenses; /* DIR/licenses: the license texts, or NULL */
 };
 
 /* Cluster record i (i < nclusters). */

@@ -106,6 +106,7 @@ void recite_checker_free(recite_checker *c)
     if (!c)
         return;
     recite_checker_free(c->bg);
+    recite_checker_free(c->lic_chk);
     rc_text_reader_free(&c->reader);
     rc_source_window_free(&c->sw);
     RC_VEC_FREE(c->text);
@@ -567,9 +568,15 @@ static int work_figures(recite_checker *c, recite_error *err)
             weighted += m->similarity * m->len;
             weight += m->len;
         }
-        recite_work_hit h = {
-            representative(c->idx, &info),       count, covered, longest, coverage, all_common,
-            weight > 0 ? weighted / weight : 1.0};
+        recite_work_hit h;
+        memset(&h, 0, sizeof h);
+        h.work = representative(c->idx, &info);
+        h.matches = count;
+        h.tokens_covered = covered;
+        h.longest_tokens = longest;
+        h.coverage = coverage;
+        h.common = all_common;
+        h.similarity = weight > 0 ? weighted / weight : 1.0;
         if (RC_VEC_PUSH(c->works, h) != RECITE_OK) {
             rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
             goto done;
@@ -670,6 +677,8 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
     c->matches.n = c->raw.n;
     rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
     if (c->bg && c->matches.n && (rc = apply_background(c, err)) != RECITE_OK)
+        return rc;
+    if ((rc = rc_match_cmi(c, err)) != RECITE_OK)
         return rc;
 
     c->result = (recite_result){c->streams[0].toks.n, c->text.n,

@@ -62,10 +62,11 @@ typedef struct rc_raw_match {
 struct recite_checker {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
-    bool all_works;        /* no sampling of common language, no candidate cap */
-    bool near;             /* look for near-verbatim spans too */
-    recite_checker *bg;    /* checker of the background index, or NULL */
-    double min_similarity; /* of near spans */
+    bool all_works;          /* no sampling of common language, no candidate cap */
+    bool near;               /* look for near-verbatim spans too */
+    recite_checker *bg;      /* checker of the background index, or NULL */
+    recite_checker *lic_chk; /* checker of the license index (made on first use), or NULL */
+    double min_similarity;   /* of near spans */
 
     rc_tokenizer tz;
     rc_text_reader reader;
@@ -115,6 +116,9 @@ int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, i
 /* Token t of cluster cl, from the checker's source window (loaded or grown as needed). */
 int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
                      recite_error *err);
+
+/* Sets the CMI verdict and the license and copyright of each matched work (match_cmi.c). */
+int rc_match_cmi(recite_checker *c, recite_error *err);
 
 /* Sets the kind and similarity of a run. */
 int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err);

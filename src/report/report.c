@@ -21,6 +21,28 @@ static const char *kind_name(recite_kind k)
     }
 }
 
+static const char *cmi_name(recite_cmi_verdict v)
+{
+    switch (v) {
+    case RECITE_CMI_NONE: return "none";
+    case RECITE_CMI_PRESENT: return "present";
+    case RECITE_CMI_ABSENT: return "absent";
+    case RECITE_CMI_ALTERED: return "altered";
+    default: return "unknown";
+    }
+}
+
+static const char *from_name(recite_info_source f)
+{
+    switch (f) {
+    case RECITE_FROM_METADATA: return "metadata";
+    case RECITE_FROM_SPDX: return "spdx";
+    case RECITE_FROM_HEADER: return "header";
+    case RECITE_FROM_TEXT: return "text";
+    default: return "none";
+    }
+}
+
 /* Verdict under the default policy: anything found is flagged for review. */
 static const char *verdict_of(const recite_result *res)
 {
@@ -113,14 +135,41 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
     recite_work_info info;
     if (recite_index_work(idx, h->work, &info) != RECITE_OK)
         return NULL;
+    /* Title and author: the metadata's, else "Title:" / "Author:" lines of the text. */
+    json_t *cmi = info.cmi_json ? json_loads(info.cmi_json, 0, NULL) : NULL;
+    const char *title = info.title ? info.title : json_string_value(json_object_get(cmi, "title"));
+    const char *author =
+        info.author ? info.author : json_string_value(json_object_get(cmi, "author"));
     json_t *o = json_object();
     int bad = !o;
     bad |= set(o, "work", text_json(info.id));
-    bad |= set(o, "title", str_or_null(info.title));
-    bad |= set(o, "author", str_or_null(info.author));
-    bad |= set(o, "license", str_or_null(info.license));
-    bad |= set(o, "copyright", str_or_null(info.copyright));
-    bad |= set(o, "cmi", json_null()); /* CMI extraction is not built yet: unknown, not "none" */
+    bad |= set(o, "title", str_or_null(title));
+    bad |= set(o, "author", str_or_null(author));
+    bad |= set(o, "license", str_or_null(h->license[0] ? h->license : NULL));
+    bad |= set(o, "license_from", json_string(from_name(h->license_from)));
+    if (h->license[0])
+        bad |= set(o, "license_score", json_real(h->license_score));
+    bad |= set(o, "copyright", str_or_null(h->copyright[0] ? h->copyright : NULL));
+    bad |= set(o, "copyright_from", json_string(from_name(h->copyright_from)));
+    if (h->cmi == RECITE_CMI_UNKNOWN)
+        bad |= set(o, "cmi", json_null()); /* an index built without CMI: not known */
+    else
+        bad |= set(o, "cmi", json_string(cmi_name(h->cmi)));
+    if (h->cmi == RECITE_CMI_PRESENT || h->cmi == RECITE_CMI_ABSENT ||
+        h->cmi == RECITE_CMI_ALTERED) {
+        json_t *ev = json_object();
+        bad |= !ev;
+        bad |=
+            set(ev, "expected",
+                str_or_null(h->copyright[0] ? h->copyright : (h->license[0] ? h->license : NULL)));
+        bad |= set(ev, "found", str_or_null(h->cmi_found[0] ? h->cmi_found : NULL));
+        if (h->cmi_found[0])
+            bad |= set(ev, "found_at",
+                       json_pack("{s:I, s:I}", "start", (json_int_t)h->cmi_found_start, "end",
+                                 (json_int_t)h->cmi_found_end));
+        bad |= set(o, "cmi_evidence", ev);
+    }
+    json_decref(cmi);
     bad |= set(o, "source", text_json(info.source ? info.source : "unknown"));
     bad |= set(o, "coverage", json_real(h->coverage));
     bad |= set(o, "longest_tokens", json_integer(h->longest_tokens));
@@ -324,6 +373,14 @@ int recite_report_text(const recite_index *idx, const char *input_name, const ch
                   h->longest_tokens, h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion");
         if (h->similarity < 1.0)
             sb_printf(&sb, ", similarity %.2f", h->similarity);
+        if (h->license[0])
+            sb_printf(&sb, ", %s", h->license);
+        if (h->cmi != RECITE_CMI_UNKNOWN)
+            sb_printf(&sb, ", CMI %s", cmi_name(h->cmi));
+        if (h->cmi == RECITE_CMI_ABSENT && h->copyright[0])
+            sb_printf(&sb, " (expected \"%s\")", h->copyright);
+        else if (h->cmi == RECITE_CMI_ALTERED && h->cmi_found[0])
+            sb_printf(&sb, " (found \"%s\")", h->cmi_found);
         sb_printf(&sb, "%s\n", h->common ? ", common language only" : "");
     }
     if (res->common_others)

@@ -305,7 +305,9 @@ t_jsonl_offsets_into_utf8_text() {
     plant lgpl - --jsonl meta.jsonl --id jsonl/two --ntok 40 --at 0.5 "${UNIQ[@]}"
     check_planted lgpl jsonl/two exact
     expect_json p/lgpl.report 'work_entry(r, "jsonl/two")["source"] == "unknown"' \
-        'work_entry(r, "jsonl/two")["title"] is None' 'work_entry(r, "jsonl/two")["license"] is None'
+        'work_entry(r, "jsonl/two")["title"] is None' \
+        'work_entry(r, "jsonl/two")["license"] == "LGPL-2.1-only"' \
+        'work_entry(r, "jsonl/two")["license_from"] == "text"'
 }
 t_jsonl_source_outside_contract() {
     # works[].source is one of six values (INTERFACE.md). A JSONL "source" outside them must be

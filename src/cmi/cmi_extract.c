@@ -1,0 +1,413 @@
+/*
+ * cmi_extract.c — finds copyright-management information in a text: copyright lines with their
+ * years and holder, SPDX-License-Identifier tags, "All rights reserved", title and author lines,
+ * and the header where a license notice would be. Plain byte scanning (the markers are ASCII,
+ * plus the UTF-8 copyright sign); runs on every work at index time and on checked texts.
+ */
+#include "rc_cmi.h"
+#include "../text/rc_text.h"
+
+#include <ctype.h>
+#include <stdlib.h>
+#include <utf8proc.h>
+
+#define HEAD_BYTES (64u * 1024u)
+#define TAIL_BYTES (16u * 1024u)
+#define MAX_NOTICE_LINE 240
+
+/* Case-insensitive search for an ASCII needle in s[0, n). */
+static const uint8_t *find_ci(const uint8_t *s, size_t n, const char *needle)
+{
+    size_t m = strlen(needle);
+    for (size_t i = 0; i + m <= n; i++) {
+        size_t k = 0;
+        while (k < m && tolower(s[i + k]) == needle[k])
+            k++;
+        if (k == m)
+            return s + i;
+    }
+    return NULL;
+}
+
+/* Copies s[0, n) into out (cap bytes), collapsing whitespace, as valid UTF-8 (a byte that is
+ * not is read as Windows-1252, as the tokenizer reads it); returns the length. */
+static size_t copy_clean(char *out, size_t cap, const uint8_t *s, size_t n)
+{
+    size_t m = 0;
+    bool space = false;
+    for (size_t i = 0; i < n && m + 1 < cap;) {
+        if (isspace(s[i])) {
+            space = m > 0;
+            i++;
+            continue;
+        }
+        if (space && m + 2 < cap)
+            out[m++] = ' ';
+        space = false;
+        int32_t cp;
+        bool invalid;
+        size_t k = rc_utf8_decode(s, n, i, true, &cp, &invalid);
+        uint8_t enc[4];
+        size_t e = (size_t)utf8proc_encode_char(cp, enc);
+        if (m + e >= cap)
+            break;
+        memcpy(out + m, enc, e);
+        m += e;
+        i += k;
+    }
+    out[m] = 0;
+    return m;
+}
+
+/* Characters trimmed from the end of a comment line. */
+static bool is_trailer(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '*' || c == '/' || c == '#' || c == '\r';
+}
+
+/* Characters trimmed from the start of a comment line: comment markers, quotes, bullets. */
+static bool is_marker(uint8_t c)
+{
+    return c == ' ' || c == '\t' || c == '*' || c == '/' || c == '#' || c == ';' || c == '%' ||
+           c == '!' || c == '>' || c == '|' || c == '-' || c == '"' || c == '\'' || c == '\r';
+}
+
+/* Parses years (1900-2099) at s, returns how far they go; updates *lo and *hi. */
+static size_t parse_years(const uint8_t *s, size_t n, unsigned *lo, unsigned *hi)
+{
+    size_t i = 0, last = 0;
+    while (i < n) {
+        if (i + 4 <= n && isdigit(s[i]) && isdigit(s[i + 1]) && isdigit(s[i + 2]) &&
+            isdigit(s[i + 3]) && (i + 4 == n || !isdigit(s[i + 4]))) {
+            unsigned y = (unsigned)((s[i] - '0') * 1000 + (s[i + 1] - '0') * 100 +
+                                    (s[i + 2] - '0') * 10 + (s[i + 3] - '0'));
+            if (y < 1900 || y > 2099)
+                break;
+            if (!*lo || y < *lo)
+                *lo = y;
+            if (y > *hi)
+                *hi = y;
+            i += 4;
+            last = i;
+            continue;
+        }
+        /* Separators between years: spaces, commas, dashes (ASCII or UTF-8 en/em), slashes. */
+        if (s[i] == ' ' || s[i] == ',' || s[i] == '-' || s[i] == '/' || s[i] == '\t') {
+            i++;
+            continue;
+        }
+        if (i + 3 <= n && s[i] == 0xe2 && s[i + 1] == 0x80 &&
+            (s[i + 2] == 0x93 || s[i + 2] == 0x94)) {
+            i += 3;
+            continue;
+        }
+        break;
+    }
+    return last;
+}
+
+/* Skips the copyright keywords and symbols at s: "Copyright", "(C)", "©", "Copr.". */
+static size_t skip_keywords(const uint8_t *s, size_t n)
+{
+    size_t i = 0;
+    for (;;) {
+        while (i < n && (s[i] == ' ' || s[i] == '\t' || s[i] == ':' || s[i] == ','))
+            i++;
+        if (i + 9 <= n && find_ci(s + i, 9, "copyright") == s + i)
+            i += 9;
+        else if (i + 3 <= n && s[i] == '(' && tolower(s[i + 1]) == 'c' && s[i + 2] == ')')
+            i += 3;
+        else if (i + 2 <= n && s[i] == 0xc2 && s[i + 1] == 0xa9)
+            i += 2;
+        else if (i + 5 <= n && find_ci(s + i, 5, "copr.") == s + i)
+            i += 5;
+        else
+            return i;
+    }
+}
+
+static bool is_template(const uint8_t *s, size_t n)
+{
+    static const char *const marks[] = {"<year",      "[year",     "{year",  "yyyy",
+                                        "<name",      "[name",     "<owner", "[owner",
+                                        "<copyright", "[fullname", "<author"};
+    for (size_t i = 0; i < RC_ARRAY_LEN(marks); i++)
+        if (find_ci(s, n, marks[i]))
+            return true;
+    return false;
+}
+
+/* One line s[0, n) at offset `off` of the text: a copyright notice? */
+static void notice_line(const uint8_t *s, size_t n, uint64_t off, rc_cmi *out)
+{
+    size_t a = 0;
+    while (a < n && is_marker(s[a]))
+        a++;
+    while (n > a && is_trailer(s[n - 1]))
+        n--;
+    if (n - a > MAX_NOTICE_LINE || n <= a)
+        return;
+    const uint8_t *l = s + a;
+    size_t ln = n - a;
+    const uint8_t *kw = find_ci(l, ln, "copyright");
+    const uint8_t *sym = find_ci(l, ln, "(c)");
+    const uint8_t *sign = NULL;
+    for (size_t i = 0; i + 1 < ln; i++)
+        if (l[i] == 0xc2 && l[i + 1] == 0xa9)
+            sign = l + i;
+    const uint8_t *start = kw;
+    if (!start || (sym && sym < start))
+        start = sym;
+    if (!start || (sign && sign < start))
+        start = sign;
+    if (!start || is_template(l, ln))
+        return;
+    size_t from = (size_t)(start - l), i = from + skip_keywords(start, ln - from);
+    unsigned lo = 0, hi = 0;
+    i += parse_years(l + i, ln - i, &lo, &hi);
+    /* A notice has a year, or the word and a sign ("Copyright (C) Foo"), or the © sign: not
+     * "Copyright law ..." nor a list item "(c) You must ...". */
+    if (!lo && !(kw && (sym || sign)) && !sign)
+        return;
+    /* The holder: after the years and a "by". */
+    size_t h = i;
+    while (h < ln && (l[h] == ' ' || l[h] == ',' || l[h] == ':' || l[h] == '.'))
+        h++;
+    if (ln - h >= 3 && find_ci(l + h, 3, "by ") == l + h)
+        h += 3;
+    size_t he = ln;
+    const uint8_t *arr = find_ci(l + h, ln - h, "all rights reserved");
+    if (arr) {
+        he = (size_t)(arr - l);
+        out->rights_reserved = true;
+    }
+    while (he > h && (l[he - 1] == ' ' || l[he - 1] == '.' || l[he - 1] == ',' || l[he - 1] == ';'))
+        he--;
+    if (he <= h && !lo)
+        return;
+    if (out->nnotices >= RC_CMI_MAX_NOTICES)
+        return;
+    rc_notice *nt = &out->notices[out->nnotices++];
+    copy_clean(nt->text, sizeof nt->text, l + from, ln - from);
+    copy_clean(nt->holder, sizeof nt->holder, l + h, he > h ? he - h : 0);
+    nt->year_min = lo;
+    nt->year_max = hi;
+    nt->start = off + a + from;
+    nt->end = off + a + ln;
+}
+
+static void scan_region(const uint8_t *text, size_t from, size_t to, rc_cmi *out, bool head)
+{
+    size_t i = from, line = 0;
+    while (i < to) {
+        const uint8_t *nl = memchr(text + i, '\n', to - i);
+        size_t e = nl ? (size_t)(nl - text) : to;
+        const uint8_t *l = text + i;
+        size_t n = e - i;
+        if (find_ci(l, n, "copyright") || find_ci(l, n, "(c)") || (n >= 2 && memchr(l, 0xc2, n)))
+            notice_line(l, n, i, out);
+        if (find_ci(l, n, "all rights reserved"))
+            out->rights_reserved = true;
+        const uint8_t *tag = find_ci(l, n, "spdx-license-identifier:");
+        if (tag && !out->spdx[0]) {
+            size_t k = (size_t)(tag - l) + 24, m = 0;
+            while (k < n && l[k] == ' ')
+                k++;
+            size_t s0 = k;
+            while (k < n && m + 1 < sizeof out->spdx && l[k] != '\r' &&
+                   !(l[k] == '*' && k + 1 < n && l[k + 1] == '/') &&
+                   !(l[k] == '-' && k + 2 < n && l[k + 1] == '-' && l[k + 2] == '>'))
+                out->spdx[m++] = (char)l[k++];
+            while (m > 0 && (out->spdx[m - 1] == ' ' || out->spdx[m - 1] == '\t'))
+                m--;
+            out->spdx[m] = 0;
+            out->spdx_start = i + s0;
+            out->spdx_end = i + s0 + m;
+        }
+        if (head && line < 200) {
+            size_t a = 0;
+            while (a < n && is_marker(l[a]))
+                a++;
+            if (n - a > 6 && !out->title[0] && find_ci(l + a, 6, "title:") == l + a)
+                copy_clean(out->title, sizeof out->title, l + a + 6, n - a - 6);
+            if (n - a > 7 && !out->author[0] && find_ci(l + a, 7, "author:") == l + a)
+                copy_clean(out->author, sizeof out->author, l + a + 7, n - a - 7);
+        }
+        line++;
+        i = e + 1;
+    }
+}
+
+void rc_cmi_extract(const uint8_t *text, size_t len, rc_cmi *out)
+{
+    memset(out, 0, sizeof *out);
+    size_t head = RC_MIN(len, (size_t)HEAD_BYTES);
+    scan_region(text, 0, head, out, true);
+    if (len > head) {
+        size_t tail = len - RC_MIN(len - head, (size_t)TAIL_BYTES);
+        /* Start at a line boundary. */
+        const uint8_t *nl = memchr(text + tail, '\n', len - tail);
+        if (nl)
+            scan_region(text, (size_t)(nl - text) + 1, len, out, false);
+    }
+}
+
+/* ==== the header ==== */
+
+/* Appends s[0, n) to out as one line of plain text. */
+static size_t put_line(char *out, size_t m, size_t cap, const uint8_t *s, size_t n)
+{
+    size_t a = 0;
+    while (a < n && is_marker(s[a]))
+        a++;
+    while (n > a && is_trailer(s[n - 1]))
+        n--;
+    for (size_t i = a; i < n && m + 2 < cap; i++)
+        out[m++] = (char)s[i];
+    if (m + 1 < cap)
+        out[m++] = '\n';
+    return m;
+}
+
+size_t rc_cmi_header(const uint8_t *text, size_t len, int mode, char *out, size_t cap)
+{
+    size_t m = 0;
+    if (cap == 0)
+        return 0;
+    if (mode != RECITE_MODE_CODE) {
+        m = RC_MIN(len, RC_MIN(cap - 1, (size_t)65536));
+        memcpy(out, text, m);
+        out[m] = 0;
+        return m;
+    }
+    /* Leading comments of code: //, #, -- and ; lines, block comments and a leading docstring. */
+    size_t i = 0;
+    while (i < len && m + 2 < cap) {
+        while (i < len && isspace(text[i]))
+            i++;
+        if (i >= len)
+            break;
+        const uint8_t *rest = text + i;
+        size_t rn = len - i;
+        const uint8_t *nl = memchr(rest, '\n', rn);
+        size_t line = nl ? (size_t)(nl - rest) : rn;
+        if ((rn >= 2 && rest[0] == '/' && rest[1] == '/') || rest[0] == '#' ||
+            (rn >= 2 && rest[0] == '-' && rest[1] == '-') || rest[0] == ';') {
+            if (!(rest[0] == '#' && rn > 1 && isalpha(rest[1]))) /* #include is code */
+                m = put_line(out, m, cap, rest, line);
+            else
+                break;
+            i += line;
+            continue;
+        }
+        const char *close = NULL;
+        size_t open = 0;
+        if (rn >= 2 && rest[0] == '/' && rest[1] == '*')
+            close = "*/", open = 2;
+        else if (rn >= 3 && (memcmp(rest, "\"\"\"", 3) == 0 || memcmp(rest, "'''", 3) == 0))
+            close = rest[0] == '"' ? "\"\"\"" : "'''", open = 3;
+        if (!close)
+            break;
+        size_t k = open, cl = strlen(close);
+        while (k + cl <= rn && memcmp(rest + k, close, cl) != 0)
+            k++;
+        /* The block's lines, without their markers. */
+        size_t s = open;
+        while (s < k && m + 2 < cap) {
+            const uint8_t *e = memchr(rest + s, '\n', k - s);
+            size_t le = e ? (size_t)(e - rest) : k;
+            m = put_line(out, m, cap, rest + s, le - s);
+            s = le + 1;
+        }
+        i += RC_MIN(rn, k + cl);
+    }
+    out[m] = 0;
+    return m;
+}
+
+/* ==== comparisons ==== */
+
+/* Lower-case words of s, without legal-form and filler words, into words[]; returns count. */
+static size_t holder_words(const char *s, char words[][32], size_t max)
+{
+    static const char *const drop[] = {
+        "inc", "ltd",          "llc",     "corp",         "corporation", "co",   "the",
+        "and", "contributors", "authors", "et",           "al",          "gmbh", "ag",
+        "sa",  "limited",      "company", "incorporated", "by"};
+    size_t n = 0;
+    for (size_t i = 0; s[i] && n < max;) {
+        while (s[i] && !isalnum((unsigned char)s[i]) && !((unsigned char)s[i] & 0x80))
+            i++;
+        size_t k = 0;
+        char w[32];
+        while (s[i] && (isalnum((unsigned char)s[i]) || ((unsigned char)s[i] & 0x80))) {
+            if (k + 1 < sizeof w)
+                w[k++] = (char)tolower((unsigned char)s[i]);
+            i++;
+        }
+        w[k] = 0;
+        if (!k)
+            continue;
+        bool skip = false;
+        for (size_t d = 0; d < RC_ARRAY_LEN(drop) && !skip; d++)
+            skip = strcmp(w, drop[d]) == 0;
+        /* E-mail addresses and URLs name the holder too, but vary: keep the words only. */
+        if (!skip)
+            memcpy(words[n++], w, k + 1);
+    }
+    return n;
+}
+
+/* Equal, or (for words of 5+ letters) one typo apart: a letter changed, added or dropped. */
+static bool same_word(const char *x, const char *y)
+{
+    if (strcmp(x, y) == 0)
+        return true;
+    size_t nx = strlen(x), ny = strlen(y);
+    if (nx < 5 || ny < 5 || (nx > ny ? nx - ny : ny - nx) > 1)
+        return false;
+    size_t i = 0;
+    while (i < nx && i < ny && x[i] == y[i])
+        i++;
+    if (nx == ny)
+        return strcmp(x + i + 1, y + i + 1) == 0;
+    return nx > ny ? strcmp(x + i + 1, y + i) == 0 : strcmp(x + i, y + i + 1) == 0;
+}
+
+bool rc_cmi_same_holder(const char *a, const char *b)
+{
+    char wa[32][32], wb[32][32];
+    size_t na = holder_words(a, wa, 32), nb = holder_words(b, wb, 32);
+    if (!na || !nb)
+        return na == nb;
+    size_t common = 0;
+    for (size_t i = 0; i < na; i++)
+        for (size_t j = 0; j < nb; j++)
+            if (same_word(wa[i], wb[j])) {
+                common++;
+                break;
+            }
+    /* All the words of the shorter name appear in the other, or most words are shared. */
+    size_t shorter = RC_MIN(na, nb), longer = RC_MAX(na, nb);
+    return common == shorter || (double)common >= 0.75 * (double)longer;
+}
+
+bool rc_cmi_or_later(const uint8_t *text, size_t len)
+{
+    /* Collapse whitespace and case so that line breaks inside the phrase do not matter. */
+    char buf[8192];
+    size_t m = 0;
+    bool space = false;
+    for (size_t i = 0; i < len && m + 2 < sizeof buf; i++) {
+        if (isspace(text[i])) {
+            space = true;
+            continue;
+        }
+        if (space && m)
+            buf[m++] = ' ';
+        space = false;
+        buf[m++] = (char)tolower(text[i]);
+    }
+    buf[m] = 0;
+    return strstr(buf, "any later version") != NULL || strstr(buf, "or later version") != NULL;
+}

@@ -1,0 +1,374 @@
+/*
+ * cmi_license.c — license identification by the matcher itself. The license texts found on the
+ * machine (Debian's /usr/share/common-licenses and the SPDX license list the deps script fetches
+ * from npm) become a small recite index in each index directory (DIR/licenses); a header or a
+ * text is checked against it, and the license that explains most of its words wins: an SPDX id
+ * and a score (the share of the text's words that are that license's). GPL-family notices get
+ * "-or-later" when they say "any later version", "-only" otherwise; a full license text gets
+ * "-only". Nothing matched well enough stays unknown.
+ */
+#include "rc_cmi_license.h"
+
+#include <dirent.h>
+#include <errno.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#define DEBIAN_LICENSES "/usr/share/common-licenses"
+#define DEFAULT_SPDX_DIR "/usr/local/share/recite/spdx-license-list/licenses"
+#define MIN_MATCHED 12 /* words of a license a text must hold to be identified */
+#define MIN_SCORE 0.2  /* ... and that share of its words */
+#define FULL_TEXT 0.5  /* a text holding this share of a license is that license's text */
+
+/* Debian file names to SPDX ids (the unversioned names are symlinks to the latest version). */
+static const struct {
+    const char *file, *spdx;
+} debian_ids[] = {
+    {"Apache-2.0", "Apache-2.0"},  {"Artistic", "Artistic-1.0-Perl"},
+    {"BSD", "BSD-3-Clause"},       {"CC0-1.0", "CC0-1.0"},
+    {"GFDL-1.2", "GFDL-1.2-only"}, {"GFDL-1.3", "GFDL-1.3-only"},
+    {"GPL-1", "GPL-1.0-only"},     {"GPL-2", "GPL-2.0-only"},
+    {"GPL-3", "GPL-3.0-only"},     {"LGPL-2", "LGPL-2.0-only"},
+    {"LGPL-2.1", "LGPL-2.1-only"}, {"LGPL-3", "LGPL-3.0-only"},
+    {"MPL-1.1", "MPL-1.1"},        {"MPL-2.0", "MPL-2.0"},
+};
+
+const char *rc_license_spdx_dir(void)
+{
+    const char *e = getenv("RECITE_SPDX_DIR");
+    return e && *e ? e : DEFAULT_SPDX_DIR;
+}
+
+static int put_license(FILE *f, const char *id, const char *title, const char *text, size_t len)
+{
+    json_t *o = json_object();
+    if (!o)
+        return -1;
+    json_object_set_new(o, "id", json_string(id));
+    json_object_set_new(o, "text", json_stringn_nocheck(text, len));
+    if (title)
+        json_object_set_new(o, "title", json_string(title));
+    json_object_set_new(o, "license", json_string(id));
+    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    if (!line)
+        return -1;
+    int r = fprintf(f, "%s\n", line) < 0 ? -1 : 0;
+    free(line);
+    return r;
+}
+
+static char *slurp(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f)
+        return NULL;
+    size_t cap = 1 << 16, n = 0;
+    char *buf = malloc(cap);
+    size_t got;
+    while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
+        n += got;
+        if (n == cap) {
+            char *nb = realloc(buf, cap *= 2);
+            if (!nb) {
+                free(buf);
+                buf = NULL;
+            }
+            buf = nb;
+        }
+    }
+    fclose(f);
+    *len = n;
+    return buf;
+}
+
+/* SPDX ids whose text another id already carries: deprecated aliases ("GPL-2.0", "GPL-2.0+")
+ * and the "-or-later" twins of "-only" texts (the wording decides between them later). */
+static bool redundant_spdx(const char *dir, const char *id)
+{
+    size_t n = strlen(id);
+    if (n && id[n - 1] == '+')
+        return true;
+    if (n > 9 && strcmp(id + n - 9, "-or-later") == 0)
+        return true;
+    char path[4096];
+    snprintf(path, sizeof path, "%s/%s-only.json", dir, id);
+    return access(path, R_OK) == 0;
+}
+
+static int cmp_str(const void *a, const void *b)
+{
+    return strcmp(*(char *const *)a, *(char *const *)b);
+}
+
+int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error *err)
+{
+    *count = 0;
+    FILE *f = fopen(jsonl_path, "we");
+    if (!f)
+        return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot create", jsonl_path);
+    int rc = RECITE_OK;
+    for (size_t i = 0; i < RC_ARRAY_LEN(debian_ids); i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", DEBIAN_LICENSES, debian_ids[i].file);
+        size_t len;
+        char *text = slurp(path, &len);
+        if (!text)
+            continue;
+        if (len && put_license(f, debian_ids[i].spdx, NULL, text, len) == 0)
+            (*count)++;
+        free(text);
+    }
+    /* The SPDX list, in name order (deterministic), skipping what Debian already gave. */
+    const char *dir = rc_license_spdx_dir();
+    DIR *d = opendir(dir);
+    RC_VEC(char *) names = {0};
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (n > 5 && strcmp(e->d_name + n - 5, ".json") == 0) {
+            char *nm = strndup(e->d_name, n - 5);
+            if (!nm || RC_VEC_PUSH(names, nm) != RECITE_OK)
+                free(nm);
+        }
+    }
+    if (d)
+        closedir(d);
+    rc_sort(names.v, names.n, sizeof *names.v, cmp_str);
+    for (size_t i = 0; i < names.n; i++) {
+        const char *id = names.v[i];
+        bool have = false;
+        for (size_t k = 0; k < RC_ARRAY_LEN(debian_ids) && !have; k++)
+            have = strcmp(debian_ids[k].spdx, id) == 0;
+        if (have || redundant_spdx(dir, id))
+            continue;
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s.json", dir, id);
+        json_error_t jerr;
+        json_t *o = json_load_file(path, 0, &jerr);
+        json_t *text = o ? json_object_get(o, "licenseText") : NULL;
+        json_t *name = o ? json_object_get(o, "name") : NULL;
+        if (json_is_string(text) && json_string_length(text) > 0 &&
+            put_license(f, id, json_is_string(name) ? json_string_value(name) : NULL,
+                        json_string_value(text), json_string_length(text)) == 0)
+            (*count)++;
+        json_decref(o);
+    }
+    for (size_t i = 0; i < names.n; i++)
+        free(names.v[i]);
+    RC_VEC_FREE(names);
+    if (fclose(f) != 0)
+        rc = rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", jsonl_path);
+    return rc;
+}
+
+/* ==== identification ==== */
+
+static bool gpl_family(const char *id)
+{
+    return strncmp(id, "GPL-", 4) == 0 || strncmp(id, "LGPL-", 5) == 0 ||
+           strncmp(id, "AGPL-", 5) == 0 || strncmp(id, "GFDL-", 5) == 0;
+}
+
+/* "GPL-2.0-only" -> "GPL-2.0" in out. */
+static void family_of(const char *id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", id);
+    size_t n = strlen(out);
+    if (n > 5 && strcmp(out + n - 5, "-only") == 0)
+        out[n - 5] = 0;
+    else if (n > 9 && strcmp(out + n - 9, "-or-later") == 0)
+        out[n - 9] = 0;
+}
+
+/* Licenses named outright ("under the terms of the MIT license"): the evidence when the text
+ * only points to its license. Patterns are lower case, whitespace collapsed. */
+static const struct {
+    const char *pattern, *id;
+} mentions[] = {
+    {"gnu affero general public license", "AGPL-3.0"},
+    {"gnu lesser general public license", "LGPL"},
+    {"gnu library general public license", "LGPL-2.0"},
+    {"gnu general public license", "GPL"},
+    {"apache license, version 2.0", "Apache-2.0"},
+    {"apache license version 2.0", "Apache-2.0"},
+    {"apache license 2.0", "Apache-2.0"},
+    {"mozilla public license, v. 2.0", "MPL-2.0"},
+    {"mozilla public license version 2.0", "MPL-2.0"},
+    {"the mit license", "MIT"},
+    {"mit license", "MIT"},
+    {"mit licence", "MIT"},
+    {"isc license", "ISC"},
+    {"the unlicense", "Unlicense"},
+    {"creative commons attribution 4.0", "CC-BY-4.0"},
+    {"cc0 1.0", "CC0-1.0"},
+    {"python software foundation license", "PSF-2.0"},
+    {"boost software license", "BSL-1.0"},
+    {"eclipse public license", "EPL-2.0"},
+};
+
+/* Lower-cased, whitespace-collapsed copy of text (at most cap - 1 bytes). */
+static size_t collapse(const char *text, size_t len, char *out, size_t cap)
+{
+    size_t m = 0;
+    bool space = false;
+    for (size_t i = 0; i < len && m + 2 < cap; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '*' || ch == '#') {
+            space = m > 0;
+            continue;
+        }
+        if (space)
+            out[m++] = ' ';
+        space = false;
+        out[m++] = (char)(ch < 0x80 ? (ch >= 'A' && ch <= 'Z' ? ch + 32 : ch) : ch);
+    }
+    out[m] = 0;
+    return m;
+}
+
+/* The GNU version named after position p: "version 2", "v3", "2.1". */
+static const char *gnu_version(const char *p)
+{
+    const char *v = strstr(p, "version ");
+    if (!v || v - p > 160)
+        return NULL;
+    v += 8;
+    if (strncmp(v, "2.1", 3) == 0)
+        return "2.1";
+    if (*v == '2')
+        return "2.0";
+    if (*v == '3')
+        return "3.0";
+    if (*v == '1')
+        return "1.0";
+    return NULL;
+}
+
+static bool mention_of(const char *text, size_t len, char *id, size_t cap)
+{
+    char buf[8192];
+    collapse(text, len, buf, sizeof buf);
+    for (size_t i = 0; i < RC_ARRAY_LEN(mentions); i++) {
+        const char *p = strstr(buf, mentions[i].pattern);
+        if (!p)
+            continue;
+        const char *m = mentions[i].id;
+        if (strcmp(m, "GPL") == 0 || strcmp(m, "LGPL") == 0) {
+            const char *v = gnu_version(p);
+            if (!v)
+                continue;
+            bool later = strstr(p, "later version") != NULL;
+            snprintf(id, cap, "%s-%s-%s", m, v, later ? "or-later" : "only");
+        } else if (strcmp(m, "AGPL-3.0") == 0 || strcmp(m, "LGPL-2.0") == 0) {
+            snprintf(id, cap, "%s-%s", m, strstr(p, "later version") ? "or-later" : "only");
+        } else {
+            snprintf(id, cap, "%s", m);
+        }
+        return true;
+    }
+    return false;
+}
+
+int rc_license_identify(const recite_index *lic, recite_checker *chk, const char *text, size_t len,
+                        rc_license_id *out, recite_error *err)
+{
+    memset(out, 0, sizeof *out);
+    if (!lic || !chk || len == 0)
+        return RECITE_OK;
+    const recite_result *res;
+    int rc = recite_check_text(chk, text, len, &res, err);
+    if (rc != RECITE_OK)
+        return rc;
+    /* The license whose matches explain the most words of the text (weighted by similarity).
+     * Many licenses are variants of one another (BSD, MIT, zlib families; Apache and Pixar):
+     * among those that explain nearly as much, the best fit both ways wins (Dice coefficient:
+     * 2 matched / (text + license words)), so a full text picks the identical license, not a
+     * longer variant that contains it. */
+    double best = 0;
+    for (size_t w = 0; w < res->nworks; w++) {
+        double matched = 0;
+        for (size_t i = 0; i < res->nmatches; i++)
+            if (res->matches[i].work == res->works[w].work)
+                matched += res->matches[i].tokens * res->matches[i].similarity;
+        best = RC_MAX(best, matched);
+    }
+    char named[64];
+    bool has_name = mention_of(text, len, named, sizeof named);
+    uint32_t best_work = UINT32_MAX;
+    double best_fit = -1, best_matched = 0, best_cov = 0;
+    for (size_t w = 0; w < res->nworks && best > 0; w++) {
+        const recite_work_hit *h = &res->works[w];
+        double matched = 0;
+        for (size_t i = 0; i < res->nmatches; i++)
+            if (res->matches[i].work == h->work)
+                matched += res->matches[i].tokens * res->matches[i].similarity;
+        recite_work_info wi;
+        if (matched < 0.95 * best || recite_index_work(lic, h->work, &wi) != RECITE_OK)
+            continue;
+        double fit = 2.0 * matched / ((double)res->tokens + (double)wi.tokens);
+        /* A license the text names (with its version) is preferred among the close ones. */
+        if (has_name && rc_license_same_family(named, wi.id))
+            fit += 2.0;
+        if (fit > best_fit) {
+            best_fit = fit;
+            best_work = h->work;
+            best_matched = matched;
+            best_cov = h->coverage;
+        }
+    }
+    double score = res->tokens ? RC_MIN(1.0, best_matched / (double)res->tokens) : 0;
+    recite_work_info info;
+    bool matched_ok = best_work != UINT32_MAX && best_matched >= MIN_MATCHED &&
+                      score >= MIN_SCORE && recite_index_work(lic, best_work, &info) == RECITE_OK;
+    /* A text that names its license goes by the name, unless it is almost wholly another
+     * license's text (a shared phrase like "is free software; you can redistribute it" is
+     * not evidence against "under the terms of the MIT license"). */
+    if (has_name && (!matched_ok || (score < 0.9 && !rc_license_same_family(named, info.id)))) {
+        snprintf(out->id, sizeof out->id, "%s", named);
+        out->score = matched_ok && rc_license_same_family(named, info.id) ? score : 0;
+        out->from = RC_LICENSE_FROM_HEADER;
+        return RECITE_OK;
+    }
+    if (!matched_ok)
+        return RECITE_OK;
+    out->score = score;
+    out->full_text = best_cov >= FULL_TEXT;
+    out->start = UINT64_MAX;
+    for (size_t i = 0; i < res->nmatches; i++)
+        if (res->matches[i].work == best_work) {
+            out->start = RC_MIN(out->start, res->matches[i].out_start);
+            out->end = RC_MAX(out->end, res->matches[i].out_end);
+        }
+    if (out->start == UINT64_MAX)
+        out->start = 0;
+    out->from = out->full_text ? RC_LICENSE_FROM_TEXT : RC_LICENSE_FROM_HEADER;
+    if (has_name && rc_license_same_family(named, info.id) && !out->full_text) {
+        snprintf(out->id, sizeof out->id, "%s", named); /* the version the text names */
+    } else if (gpl_family(info.id)) {
+        char fam[48];
+        family_of(info.id, fam, sizeof fam);
+        bool later = !out->full_text && rc_cmi_or_later((const uint8_t *)text, len);
+        snprintf(out->id, sizeof out->id, "%.47s-%s", fam, later ? "or-later" : "only");
+    } else {
+        snprintf(out->id, sizeof out->id, "%s", info.id);
+    }
+    return RECITE_OK;
+}
+
+bool rc_license_same_family(const char *a, const char *b)
+{
+    char fa[64], fb[64];
+    family_of(a, fa, sizeof fa);
+    family_of(b, fb, sizeof fb);
+    /* Treat "GPL-2.0+" as "GPL-2.0" and ignore case. */
+    size_t na = strlen(fa), nb = strlen(fb);
+    if (na && fa[na - 1] == '+')
+        fa[--na] = 0;
+    if (nb && fb[nb - 1] == '+')
+        fb[--nb] = 0;
+    return strcasecmp(fa, fb) == 0;
+}

@@ -1,0 +1,44 @@
+/*
+ * rc_cmi_license.h — the license library (texts of licenses, indexed with recite itself) and
+ * license identification against it. See cmi_license.c.
+ */
+#ifndef RC_CMI_LICENSE_H
+#define RC_CMI_LICENSE_H
+
+#include "rc_cmi.h"
+
+enum {
+    RC_LICENSE_FROM_NONE = 0,
+    RC_LICENSE_FROM_SPDX,
+    RC_LICENSE_FROM_HEADER,
+    RC_LICENSE_FROM_TEXT,
+    RC_LICENSE_FROM_METADATA
+};
+
+typedef struct rc_license_id {
+    char id[64];    /* SPDX id; "" when unknown */
+    double score;   /* share of the text's words that are the license's (1.0 for an SPDX tag) */
+    int from;       /* RC_LICENSE_FROM_* */
+    bool full_text; /* the text is the license itself, not a notice pointing to it */
+    uint64_t start, end; /* bytes of the text that are the license's (its matches) */
+} rc_license_id;
+
+/* Directory of the SPDX license list (one JSON per license): $RECITE_SPDX_DIR, or where
+ * scripts/deps.sh puts it. */
+const char *rc_license_spdx_dir(void);
+
+/* Writes a JSONL of the license texts found on this machine (Debian's common-licenses under
+ * their SPDX ids, then the SPDX list without aliases and -or-later twins); *count of them. */
+int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error *err);
+
+/* Identifies the license of text[0, len) with a checker of the license index `lic` (the
+ * checker should itemize all works: recite_check_options.all_works). out->id is "" when
+ * unknown. */
+int rc_license_identify(const recite_index *lic, recite_checker *chk, const char *text, size_t len,
+                        rc_license_id *out, recite_error *err);
+
+/* Whether two SPDX ids name the same license family ("GPL-2.0-only" ~ "GPL-2.0-or-later" ~
+ * "GPL-2.0+"). */
+bool rc_license_same_family(const char *a, const char *b);
+
+#endif /* RC_CMI_LICENSE_H */

@@ -1,0 +1,259 @@
+/*
+ * index_cmi.c — the builder's side of copyright-management information: builds the license
+ * index (DIR/licenses) from the license texts on the machine, and for each work extracts its
+ * notices and identifies its license (cached by the license part of the header, which repeats
+ * across files while copyright lines do not), stored as JSON with the work.
+ */
+#include "rc_build.h"
+#include "../cmi/rc_cmi_license.h"
+
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <xxhash.h>
+
+#define HEADER_CAP (64u * 1024u)
+#define CACHE_SLOTS 4096u
+
+struct rc_license_cache {
+    uint64_t key[CACHE_SLOTS]; /* 0 = empty */
+    rc_license_id val[CACHE_SLOTS];
+};
+
+/* Copies file `from` to `to` (created exclusively); false on any failure. */
+static bool copy_file(const char *from, const char *to)
+{
+    int in = open(from, O_RDONLY | O_CLOEXEC);
+    if (in < 0)
+        return false;
+    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
+    bool ok = out >= 0;
+    char buf[1 << 16];
+    ssize_t n;
+    while (ok && (n = read(in, buf, sizeof buf)) > 0)
+        ok = write(out, buf, (size_t)n) == n;
+    ok = ok && n == 0 && fsync(out) == 0;
+    close(in);
+    if (out >= 0)
+        close(out);
+    if (!ok)
+        unlink(to);
+    return ok;
+}
+
+/* Where built license indexes are kept for the next build: $RECITE_CACHE, else
+ * $XDG_CACHE_HOME/recite, else $HOME/.cache/recite; NULL when none is usable. */
+static char *cache_dir(void)
+{
+    const char *e = getenv("RECITE_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    char *d = NULL;
+    if (e && *e)
+        d = strdup(e);
+    else if ((xdg && *xdg && asprintf(&d, "%s/recite", xdg) < 0) ||
+             (!(xdg && *xdg) && home && *home && asprintf(&d, "%s/.cache/recite", home) < 0))
+        d = NULL;
+    if (!d)
+        return NULL;
+    /* mkdir -p of the last two levels is enough for the defaults. */
+    char *slash = strrchr(d, '/');
+    if (slash && slash != d) {
+        *slash = 0;
+        mkdir(d, 0755);
+        *slash = '/';
+    }
+    mkdir(d, 0755);
+    return d;
+}
+
+int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_error *err)
+{
+    *built = false;
+    char *jsonl = NULL, *out = NULL, *outfile = NULL, *cache = cache_dir(), *cached = NULL;
+    int rc = RECITE_OK;
+    if (asprintf(&jsonl, "%s/licenses.jsonl", dir) < 0 || asprintf(&out, "%s/licenses", dir) < 0 ||
+        asprintf(&outfile, "%s/licenses/%s", dir, RC_INDEX_FILE) < 0) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto done;
+    }
+    size_t count = 0;
+    if ((rc = rc_license_library_write(jsonl, &count, err)) != RECITE_OK || count == 0)
+        goto done;
+    /* The same license texts give the same index: reuse one built before, keyed by them. */
+    size_t len = 0;
+    char *texts = NULL;
+    FILE *f = fopen(jsonl, "rb");
+    if (f) {
+        fseek(f, 0, SEEK_END);
+        long n = ftell(f);
+        rewind(f);
+        if (n > 0 && (texts = malloc((size_t)n)) != NULL)
+            len = fread(texts, 1, (size_t)n, f);
+        fclose(f);
+    }
+    if (cache && texts &&
+        asprintf(&cached, "%s/licenses-%016llx-v%u.idx", cache,
+                 (unsigned long long)XXH3_64bits(texts, len), RC_FORMAT_VERSION) < 0)
+        cached = NULL;
+    free(texts);
+    if (cached && mkdir(out, 0755) == 0) {
+        if (copy_file(cached, outfile)) {
+            *built = true;
+            goto done;
+        }
+        rmdir(out);
+    }
+    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    opt.jobs = jobs;
+    opt.skip_cmi = 1;
+    const char *paths[] = {jsonl};
+    if ((rc = recite_index_build(paths, 1, out, &opt, NULL, err)) != RECITE_OK)
+        goto done;
+    *built = true;
+    if (cached) { /* for next time: copy, then rename into place (best effort) */
+        char *tmp;
+        if (asprintf(&tmp, "%s.%ld.tmp", cached, (long)getpid()) >= 0) {
+            if (!copy_file(outfile, tmp) || rename(tmp, cached) != 0)
+                unlink(tmp);
+            free(tmp);
+        }
+    }
+done:
+    if (jsonl)
+        unlink(jsonl);
+    free(jsonl);
+    free(out);
+    free(outfile);
+    free(cache);
+    free(cached);
+    return rc;
+}
+
+int rc_work_cmi_init(rc_work_ctx *ctx, const recite_index *lic)
+{
+    ctx->lic = lic;
+    ctx->lic_chk = NULL;
+    ctx->lic_cache = NULL;
+    ctx->header = malloc(HEADER_CAP + 1);
+    if (!ctx->header)
+        return RECITE_ENOMEM;
+    if (!lic)
+        return RECITE_OK;
+    ctx->lic_cache = calloc(1, sizeof *ctx->lic_cache);
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.all_works = 1; /* license texts are variants of each other: compare them all */
+    opt.min_similarity = 0.7;
+    if (!ctx->lic_cache || recite_checker_create(&ctx->lic_chk, lic, &opt, NULL) != RECITE_OK)
+        return RECITE_ENOMEM;
+    return RECITE_OK;
+}
+
+void rc_work_cmi_free(rc_work_ctx *ctx)
+{
+    recite_checker_free(ctx->lic_chk);
+    free(ctx->lic_cache);
+    free(ctx->header);
+    ctx->lic_chk = NULL;
+    ctx->lic_cache = NULL;
+    ctx->header = NULL;
+}
+
+/* The header without its copyright lines: the license part, the same across files. */
+static size_t strip_notices(char *h, size_t n)
+{
+    size_t m = 0, i = 0;
+    while (i < n) {
+        char *nl = memchr(h + i, '\n', n - i);
+        size_t e = nl ? (size_t)(nl - h) + 1 : n;
+        rc_cmi one;
+        rc_cmi_extract((const uint8_t *)h + i, e - i, &one);
+        if (!one.nnotices && !one.spdx[0]) {
+            memmove(h + m, h + i, e - i);
+            m += e - i;
+        }
+        i = e;
+    }
+    h[m] = 0;
+    return m;
+}
+
+static int identify(rc_work_ctx *ctx, const char *text, size_t len, rc_license_id *id)
+{
+    memset(id, 0, sizeof *id);
+    if (!ctx->lic_chk || len == 0)
+        return RECITE_OK;
+    uint64_t key = XXH3_64bits(text, len) | 1;
+    size_t slot = key % CACHE_SLOTS;
+    if (ctx->lic_cache->key[slot] == key) {
+        *id = ctx->lic_cache->val[slot];
+        return RECITE_OK;
+    }
+    int rc = rc_license_identify(ctx->lic, ctx->lic_chk, text, len, id, NULL);
+    if (rc != RECITE_OK)
+        return rc;
+    ctx->lic_cache->key[slot] = key;
+    ctx->lic_cache->val[slot] = *id;
+    return RECITE_OK;
+}
+
+static const char *from_name(int from)
+{
+    switch (from) {
+    case RC_LICENSE_FROM_SPDX: return "spdx";
+    case RC_LICENSE_FROM_HEADER: return "header";
+    case RC_LICENSE_FROM_TEXT: return "text";
+    default: return "none";
+    }
+}
+
+int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out)
+{
+    rc_cmi cmi;
+    rc_cmi_extract(out->text, out->text_len, &cmi);
+    rc_license_id id;
+    memset(&id, 0, sizeof id);
+    if (cmi.spdx[0]) {
+        snprintf(id.id, sizeof id.id, "%.63s", cmi.spdx);
+        id.score = 1.0;
+        id.from = RC_LICENSE_FROM_SPDX;
+    } else {
+        size_t n = rc_cmi_header(out->text, out->text_len, out->mode, ctx->header, HEADER_CAP + 1);
+        n = strip_notices(ctx->header, n);
+        int rc = identify(ctx, ctx->header, n, &id);
+        if (rc != RECITE_OK)
+            return rc;
+    }
+    if (!cmi.nnotices && !id.id[0] && !cmi.rights_reserved && !cmi.title[0] && !cmi.author[0])
+        return RECITE_OK; /* nothing to record */
+    json_t *o = json_object(), *ns = json_array();
+    if (!o || !ns) {
+        json_decref(o);
+        json_decref(ns);
+        return RECITE_ENOMEM;
+    }
+    for (unsigned i = 0; i < cmi.nnotices; i++) {
+        const rc_notice *nt = &cmi.notices[i];
+        json_t *n = json_pack("{s:s, s:s, s:[i,i], s:I, s:I}", "text", nt->text, "holder",
+                              nt->holder, "years", (int)nt->year_min, (int)nt->year_max, "start",
+                              (json_int_t)nt->start, "end", (json_int_t)nt->end);
+        if (n)
+            json_array_append_new(ns, n);
+    }
+    json_object_set_new(o, "notices", ns);
+    if (cmi.spdx[0])
+        json_object_set_new(o, "spdx", json_string(cmi.spdx));
+    if (id.id[0])
+        json_object_set_new(o, "license",
+                            json_pack("{s:s, s:f, s:s}", "id", id.id, "score", id.score, "from",
+                                      from_name(id.from)));
+    json_object_set_new(o, "rights_reserved", json_boolean(cmi.rights_reserved));
+    if (cmi.title[0])
+        json_object_set_new(o, "title", json_string(cmi.title));
+    if (cmi.author[0])
+        json_object_set_new(o, "author", json_string(cmi.author));
+    out->strs[RC_WS_CMI] = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    json_decref(o);
+    return out->strs[RC_WS_CMI] ? RECITE_OK : RECITE_ENOMEM;
+}

@@ -1,0 +1,303 @@
+/*
+ * match_cmi.c — the CMI verdict of each matched work: does the checked text carry the work's
+ * copyright notice and license (present), reproduce the work without them (absent), or show
+ * different ones — another holder, changed years, another license (altered)? The work's CMI
+ * comes from the index (metadata first, then what was found in its text); the text's from the
+ * same extractor and, for license language, the license index.
+ */
+#include "rc_match.h"
+#include "../cmi/rc_cmi_license.h"
+
+#include <ctype.h>
+#include <jansson.h>
+#include <stdlib.h>
+
+#define MAX_LICENSES 8
+#define REGION_CAP (16u * 1024u)
+
+/* What the checked text carries. */
+typedef struct text_cmi {
+    rc_cmi cmi;
+    struct {
+        char id[64];
+        uint64_t start, end;
+    } lic[MAX_LICENSES];
+    unsigned nlic;
+} text_cmi;
+
+static void add_license(text_cmi *t, const char *id, uint64_t start, uint64_t end)
+{
+    for (unsigned i = 0; i < t->nlic; i++)
+        if (rc_license_same_family(t->lic[i].id, id))
+            return;
+    if (t->nlic < MAX_LICENSES) {
+        snprintf(t->lic[t->nlic].id, sizeof t->lic[0].id, "%s", id);
+        t->lic[t->nlic].start = start;
+        t->lic[t->nlic].end = end;
+        t->nlic++;
+    }
+}
+
+static bool license_words(const uint8_t *l, size_t n)
+{
+    static const char *const words[] = {"licen",       "permission", "warranty",
+                                        "redistribut", "copyright",  "free software"};
+    for (size_t w = 0; w < RC_ARRAY_LEN(words); w++) {
+        size_t m = strlen(words[w]);
+        for (size_t i = 0; i + m <= n; i++) {
+            size_t k = 0;
+            while (k < m && tolower(l[i + k]) == words[w][k])
+                k++;
+            if (k == m)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The lines of license language in the text, each with its two neighbours on either side (a
+ * notice's sentence spans lines without the keywords), which is all the license index needs to
+ * see: most texts have none and cost nothing. */
+static size_t license_region(const uint8_t *s, size_t len, char *out, size_t cap, uint64_t *first)
+{
+    enum { AROUND = 2 };
+    size_t m = 0, i = 0, line = 0, take_until = 0;
+    *first = UINT64_MAX;
+    /* Offsets of the last AROUND lines, to take them when a keyword line comes. */
+    size_t back[AROUND + 1] = {0}, backn = 0;
+    while (i < len && m + 2 < cap) {
+        const uint8_t *nl = memchr(s + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - s) + 1 : len;
+        size_t from = i;
+        if (license_words(s + i, e - i)) {
+            take_until = line + AROUND + 1;
+            if (backn) /* the preceding lines not taken yet */
+                from = back[0];
+            backn = 0;
+        }
+        if (line < take_until) {
+            if (*first == UINT64_MAX)
+                *first = from;
+            size_t k = RC_MIN(e - from, cap - 1 - m);
+            memcpy(out + m, s + from, k);
+            m += k;
+            backn = 0;
+        } else {
+            if (backn == AROUND)
+                memmove(back, back + 1, (AROUND - 1) * sizeof *back), backn--;
+            back[backn++] = i;
+        }
+        line++;
+        i = e;
+    }
+    out[m] = 0;
+    return m;
+}
+
+static int text_cmi_of(recite_checker *c, text_cmi *t, recite_error *err)
+{
+    memset(t, 0, sizeof *t);
+    rc_cmi_extract(c->text.v, c->text.n, &t->cmi);
+    if (t->cmi.spdx[0])
+        add_license(t, t->cmi.spdx, t->cmi.spdx_start, t->cmi.spdx_end);
+    const recite_index *lic = c->idx->licenses;
+    if (!lic)
+        return RECITE_OK;
+    char *region = malloc(REGION_CAP);
+    if (!region)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    uint64_t first;
+    size_t n = license_region(c->text.v, c->text.n, region, REGION_CAP, &first);
+    int rc = RECITE_OK;
+    if (n > 0) {
+        if (!c->lic_chk) {
+            recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+            opt.all_works = 1;
+            opt.min_similarity = 0.7;
+            rc = recite_checker_create(&c->lic_chk, lic, &opt, err);
+        }
+        rc_license_id id;
+        if (rc == RECITE_OK &&
+            (rc = rc_license_identify(lic, c->lic_chk, region, n, &id, err)) == RECITE_OK &&
+            id.id[0])
+            /* Offsets of the region are not the text's: point at where license language starts. */
+            add_license(t, id.id, first, first + (id.end - id.start));
+    }
+    free(region);
+    return rc;
+}
+
+/* ==== what each work carries ==== */
+
+typedef struct work_cmi {
+    char license[64];
+    double license_score;
+    recite_info_source license_from;
+    char copyright[256];
+    recite_info_source copyright_from;
+    rc_cmi holders; /* notices whose holders and years are the work's */
+} work_cmi;
+
+static recite_info_source from_of(const char *s)
+{
+    if (!s)
+        return RECITE_FROM_NONE;
+    if (strcmp(s, "spdx") == 0)
+        return RECITE_FROM_SPDX;
+    if (strcmp(s, "header") == 0)
+        return RECITE_FROM_HEADER;
+    if (strcmp(s, "text") == 0)
+        return RECITE_FROM_TEXT;
+    return RECITE_FROM_NONE;
+}
+
+static void work_cmi_of(const recite_index *idx, uint32_t work, work_cmi *w)
+{
+    memset(w, 0, sizeof *w);
+    recite_work_info info;
+    if (recite_index_work(idx, work, &info) != RECITE_OK)
+        return;
+    json_t *root = info.cmi_json ? json_loads(info.cmi_json, 0, NULL) : NULL;
+    if (info.license) {
+        snprintf(w->license, sizeof w->license, "%s", info.license);
+        w->license_score = 1.0;
+        w->license_from = RECITE_FROM_METADATA;
+    } else if (root) {
+        json_t *l = json_object_get(root, "license");
+        if (json_is_string(json_object_get(l, "id"))) {
+            snprintf(w->license, sizeof w->license, "%s",
+                     json_string_value(json_object_get(l, "id")));
+            w->license_score = json_number_value(json_object_get(l, "score"));
+            w->license_from = from_of(json_string_value(json_object_get(l, "from")));
+        }
+    }
+    if (info.copyright) {
+        /* The metadata's notice wins; its holder and years come from the same extractor. */
+        snprintf(w->copyright, sizeof w->copyright, "%s", info.copyright);
+        w->copyright_from = RECITE_FROM_METADATA;
+        rc_cmi_extract((const uint8_t *)info.copyright, strlen(info.copyright), &w->holders);
+        if (!w->holders.nnotices) { /* "Jane Doe" alone: the holder */
+            snprintf(w->holders.notices[0].holder, sizeof w->holders.notices[0].holder, "%s",
+                     info.copyright);
+            w->holders.nnotices = 1;
+        }
+    } else if (root) {
+        json_t *ns = json_object_get(root, "notices");
+        size_t k;
+        json_t *n;
+        json_array_foreach(ns, k, n)
+        {
+            if (w->holders.nnotices >= RC_CMI_MAX_NOTICES)
+                break;
+            rc_notice *nt = &w->holders.notices[w->holders.nnotices++];
+            const char *text = json_string_value(json_object_get(n, "text"));
+            const char *holder = json_string_value(json_object_get(n, "holder"));
+            snprintf(nt->text, sizeof nt->text, "%s", text ? text : "");
+            snprintf(nt->holder, sizeof nt->holder, "%s", holder ? holder : "");
+            json_t *y = json_object_get(n, "years");
+            nt->year_min = (unsigned)json_integer_value(json_array_get(y, 0));
+            nt->year_max = (unsigned)json_integer_value(json_array_get(y, 1));
+        }
+        if (w->holders.nnotices) {
+            snprintf(w->copyright, sizeof w->copyright, "%s", w->holders.notices[0].text);
+            w->copyright_from = RECITE_FROM_TEXT;
+        }
+    }
+    json_decref(root);
+}
+
+static void set_found(recite_work_hit *h, const char *what, uint64_t start, uint64_t end)
+{
+    snprintf(h->cmi_found, sizeof h->cmi_found, "%s", what);
+    h->cmi_found_start = start;
+    h->cmi_found_end = end;
+}
+
+int rc_match_cmi(recite_checker *c, recite_error *err)
+{
+    if (!c->works.n)
+        return RECITE_OK;
+    work_cmi *wc = calloc(c->works.n, sizeof *wc);
+    text_cmi *t = malloc(sizeof *t);
+    int rc = RECITE_OK;
+    if (!wc || !t) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = text_cmi_of(c, t, err)) != RECITE_OK)
+        goto done;
+    for (size_t i = 0; i < c->works.n; i++)
+        work_cmi_of(c->idx, c->works.v[i].work, &wc[i]);
+    for (size_t i = 0; i < c->works.n; i++) {
+        recite_work_hit *h = &c->works.v[i];
+        const work_cmi *w = &wc[i];
+        snprintf(h->license, sizeof h->license, "%s", w->license);
+        h->license_score = w->license_score;
+        h->license_from = w->license_from;
+        snprintf(h->copyright, sizeof h->copyright, "%s", w->copyright);
+        h->copyright_from = w->copyright_from;
+        if (!w->holders.nnotices && !w->license[0]) {
+            h->cmi = RECITE_CMI_NONE;
+            continue;
+        }
+        bool holder_present = false, changed_years = false, foreign = false;
+        for (unsigned k = 0; k < t->cmi.nnotices; k++) {
+            const rc_notice *on = &t->cmi.notices[k];
+            bool mine = false;
+            for (unsigned j = 0; j < w->holders.nnotices && !mine; j++) {
+                const rc_notice *wn = &w->holders.notices[j];
+                if (!rc_cmi_same_holder(on->holder, wn->holder))
+                    continue;
+                mine = true;
+                if (wn->year_min && on->year_min &&
+                    (wn->year_min != on->year_min || wn->year_max != on->year_max)) {
+                    changed_years = true;
+                    set_found(h, on->text, on->start, on->end);
+                }
+            }
+            if (mine && !changed_years && !holder_present) {
+                holder_present = true;
+                set_found(h, on->text, on->start, on->end);
+            }
+            /* A notice of nobody whose work the text reproduces is a replacement. */
+            bool anyones = mine;
+            for (size_t o = 0; o < c->works.n && !anyones; o++)
+                for (unsigned j = 0; j < wc[o].holders.nnotices && !anyones; j++)
+                    anyones = rc_cmi_same_holder(on->holder, wc[o].holders.notices[j].holder);
+            if (!anyones && w->holders.nnotices && !holder_present) {
+                foreign = true;
+                set_found(h, on->text, on->start, on->end);
+            }
+        }
+        bool license_present = false, license_other = false;
+        for (unsigned k = 0; k < t->nlic; k++) {
+            if (w->license[0] && rc_license_same_family(t->lic[k].id, w->license)) {
+                license_present = true;
+                if (!holder_present)
+                    set_found(h, t->lic[k].id, t->lic[k].start, t->lic[k].end);
+            } else {
+                bool anyones = false;
+                for (size_t o = 0; o < c->works.n && !anyones; o++)
+                    anyones =
+                        wc[o].license[0] && rc_license_same_family(t->lic[k].id, wc[o].license);
+                if (!anyones && w->license[0]) {
+                    license_other = true;
+                    if (!holder_present)
+                        set_found(h, t->lic[k].id, t->lic[k].start, t->lic[k].end);
+                }
+            }
+        }
+        if (changed_years || (foreign && !holder_present) || (license_other && !license_present))
+            h->cmi = RECITE_CMI_ALTERED;
+        else if (w->holders.nnotices ? holder_present : license_present)
+            h->cmi = RECITE_CMI_PRESENT;
+        else
+            h->cmi = RECITE_CMI_ABSENT;
+        if (h->cmi == RECITE_CMI_ABSENT)
+            h->cmi_found[0] = 0;
+    }
+done:
+    free(wc);
+    free(t);
+    return rc;
+}
