@@ -6,11 +6,19 @@
 #   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils
 set -eu
 
-pkgs="gcc make pkg-config libxxhash-dev libutf8proc-dev libzstd-dev libjansson-dev libsqlite3-dev \
+pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
+libjansson-dev libsqlite3-dev \
 libcmocka-dev clang clang-format valgrind strace python3"
 if [ "${1:-}" = bench ]; then
     pkgs="$pkgs similarity-tester zstd time xz-utils linux-source"
 fi
+
+# The SPDX license list (the full text of every license, for license identification): the npm
+# package spdx-license-list, fetched from the npm registry, checked, unpacked under
+# /usr/local/share/recite (RECITE_SPDX_DIR overrides where recite looks for it).
+SPDX_VERSION=6.12.0
+SPDX_SHA256=54cc8d13086187333ca1457c8edaa06d9a412144f076aa7f7c1b59c4f3b0a1ef
+SPDX_HOME=${RECITE_DATA:-/usr/local/share/recite}/spdx-license-list
 
 missing=""
 for p in $pkgs; do
@@ -18,13 +26,35 @@ for p in $pkgs; do
         missing="$missing $p"
     fi
 done
-[ -z "$missing" ] && exit 0
+fetch_spdx() {
+    [ -f "$SPDX_HOME/licenses/MIT.json" ] && return 0
+    echo "deps: fetching the SPDX license list $SPDX_VERSION from the npm registry" >&2
+    tmp=$(mktemp -d)
+    url=https://registry.npmjs.org/spdx-license-list/-/spdx-license-list-$SPDX_VERSION.tgz
+    if ! curl -sSfL --retry 3 -o "$tmp/spdx.tgz" "$url" ||
+        ! echo "$SPDX_SHA256  $tmp/spdx.tgz" | sha256sum -c --status ||
+        ! tar xzf "$tmp/spdx.tgz" -C "$tmp"; then
+        rm -rf "$tmp"
+        echo "deps: cannot fetch $url" >&2
+        exit 2
+    fi
+    $SUDO mkdir -p "$(dirname "$SPDX_HOME")"
+    $SUDO rm -rf "$SPDX_HOME"
+    $SUDO mv "$tmp/package" "$SPDX_HOME"
+    rm -rf "$tmp"
+}
+
+SUDO=""
+[ "$(id -u)" = 0 ] || SUDO=sudo
+if [ -z "$missing" ]; then
+    fetch_spdx
+    exit 0
+fi
 
 echo "deps: installing$missing" >&2
-SUDO=""
-if [ "$(id -u)" != 0 ]; then
-    command -v sudo >/dev/null || { echo "deps: need root (or sudo) to install$missing" >&2; exit 2; }
-    SUDO=sudo
+if [ -n "$SUDO" ] && ! command -v sudo >/dev/null; then
+    echo "deps: need root (or sudo) to install$missing" >&2
+    exit 2
 fi
 export DEBIAN_FRONTEND=noninteractive
 log=$(mktemp)
@@ -41,3 +71,4 @@ if ! $SUDO apt-get install -y -q --no-install-recommends $missing >"$log" 2>&1; 
     fi
 fi
 rm -f "$log"
+fetch_spdx
