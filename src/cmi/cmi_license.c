@@ -313,6 +313,8 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
         /* A license the text names (with its version) is preferred among the close ones. */
         if (has_name && rc_license_same_family(named, wi.id))
             fit += 2.0;
+        if (out->nalt < RC_LICENSE_MAX_ALT)
+            snprintf(out->alt[out->nalt++], sizeof out->alt[0], "%s", wi.id);
         if (fit > best_fit) {
             best_fit = fit;
             best_work = h->work;
@@ -320,6 +322,8 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
             best_cov = h->coverage;
         }
     }
+    if (best_fit >= 2.0) /* the text's own words chose among the variants */
+        out->nalt = 0;
     double score = res->tokens ? RC_MIN(1.0, best_matched / (double)res->tokens) : 0;
     recite_work_info info;
     bool matched_ok = best_work != UINT32_MAX && best_matched >= MIN_MATCHED &&
@@ -329,12 +333,15 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
      * not evidence against "under the terms of the MIT license"). */
     if (has_name && (!matched_ok || (score < 0.9 && !rc_license_same_family(named, info.id)))) {
         snprintf(out->id, sizeof out->id, "%s", named);
+        out->nalt = 0;
         out->score = matched_ok && rc_license_same_family(named, info.id) ? score : 0;
         out->from = RC_LICENSE_FROM_HEADER;
         return RECITE_OK;
     }
-    if (!matched_ok)
+    if (!matched_ok) {
+        out->nalt = 0;
         return RECITE_OK;
+    }
     out->score = score;
     out->full_text = best_cov >= FULL_TEXT;
     out->start = UINT64_MAX;
@@ -357,6 +364,16 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
         snprintf(out->id, sizeof out->id, "%s", info.id);
     }
     return RECITE_OK;
+}
+
+bool rc_license_consistent(const rc_license_id *id, const char *license)
+{
+    if (rc_license_same_family(id->id, license))
+        return true;
+    for (unsigned i = 0; i < id->nalt; i++)
+        if (rc_license_same_family(id->alt[i], license))
+            return true;
+    return false;
 }
 
 bool rc_license_same_family(const char *a, const char *b)

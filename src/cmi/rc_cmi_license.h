@@ -15,12 +15,19 @@ enum {
     RC_LICENSE_FROM_METADATA
 };
 
+#define RC_LICENSE_MAX_ALT 8
+
 typedef struct rc_license_id {
     char id[64];    /* SPDX id; "" when unknown */
     double score;   /* share of the text's words that are the license's (1.0 for an SPDX tag) */
     int from;       /* RC_LICENSE_FROM_* */
     bool full_text; /* the text is the license itself, not a notice pointing to it */
     uint64_t start, end; /* bytes of the text that are the license's (its matches) */
+    /* Licenses the text fits nearly as well (variants sharing the matched words: GFDL 1.2 and
+     * 1.3, BSD and MIT variants), the chosen one included: a text consistent with any of them
+     * does not contradict it. */
+    char alt[RC_LICENSE_MAX_ALT][64];
+    unsigned nalt;
 } rc_license_id;
 
 /* Directory of the SPDX license list (one JSON per license): $RECITE_SPDX_DIR, or where
@@ -40,5 +47,8 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
 /* Whether two SPDX ids name the same license family ("GPL-2.0-only" ~ "GPL-2.0-or-later" ~
  * "GPL-2.0+"). */
 bool rc_license_same_family(const char *a, const char *b);
+
+/* Whether id, or one of its alternatives, is of the family of `license`. */
+bool rc_license_consistent(const rc_license_id *id, const char *license);
 
 #endif /* RC_CMI_LICENSE_H */

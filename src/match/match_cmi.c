@@ -18,24 +18,17 @@
 /* What the checked text carries. */
 typedef struct text_cmi {
     rc_cmi cmi;
-    struct {
-        char id[64];
-        uint64_t start, end;
-    } lic[MAX_LICENSES];
+    rc_license_id lic[MAX_LICENSES]; /* id, alternatives, start and end are used */
     unsigned nlic;
 } text_cmi;
 
-static void add_license(text_cmi *t, const char *id, uint64_t start, uint64_t end)
+static void add_license(text_cmi *t, const rc_license_id *id)
 {
     for (unsigned i = 0; i < t->nlic; i++)
-        if (rc_license_same_family(t->lic[i].id, id))
+        if (rc_license_same_family(t->lic[i].id, id->id))
             return;
-    if (t->nlic < MAX_LICENSES) {
-        snprintf(t->lic[t->nlic].id, sizeof t->lic[0].id, "%s", id);
-        t->lic[t->nlic].start = start;
-        t->lic[t->nlic].end = end;
-        t->nlic++;
-    }
+    if (t->nlic < MAX_LICENSES)
+        t->lic[t->nlic++] = *id;
 }
 
 static bool license_words(const uint8_t *l, size_t n)
@@ -98,8 +91,11 @@ static int text_cmi_of(recite_checker *c, text_cmi *t, recite_error *err)
 {
     memset(t, 0, sizeof *t);
     rc_cmi_extract(c->text.v, c->text.n, &t->cmi);
-    if (t->cmi.spdx[0])
-        add_license(t, t->cmi.spdx, t->cmi.spdx_start, t->cmi.spdx_end);
+    if (t->cmi.spdx[0]) {
+        rc_license_id tag = {.start = t->cmi.spdx_start, .end = t->cmi.spdx_end};
+        snprintf(tag.id, sizeof tag.id, "%.63s", t->cmi.spdx);
+        add_license(t, &tag);
+    }
     const recite_index *lic = c->idx->licenses;
     if (!lic)
         return RECITE_OK;
@@ -119,9 +115,12 @@ static int text_cmi_of(recite_checker *c, text_cmi *t, recite_error *err)
         rc_license_id id;
         if (rc == RECITE_OK &&
             (rc = rc_license_identify(lic, c->lic_chk, region, n, &id, err)) == RECITE_OK &&
-            id.id[0])
+            id.id[0]) {
             /* Offsets of the region are not the text's: point at where license language starts. */
-            add_license(t, id.id, first, first + (id.end - id.start));
+            id.end = first + (id.end - id.start);
+            id.start = first;
+            add_license(t, &id);
+        }
     }
     free(region);
     return rc;
@@ -271,18 +270,17 @@ int rc_match_cmi(recite_checker *c, recite_error *err)
         }
         bool license_present = false, license_other = false;
         for (unsigned k = 0; k < t->nlic; k++) {
-            if (w->license[0] && rc_license_same_family(t->lic[k].id, w->license)) {
+            if (w->license[0] && rc_license_consistent(&t->lic[k], w->license)) {
                 license_present = true;
-                if (!holder_present)
+                if (!h->cmi_found[0])
                     set_found(h, t->lic[k].id, t->lic[k].start, t->lic[k].end);
             } else {
                 bool anyones = false;
                 for (size_t o = 0; o < c->works.n && !anyones; o++)
-                    anyones =
-                        wc[o].license[0] && rc_license_same_family(t->lic[k].id, wc[o].license);
+                    anyones = wc[o].license[0] && rc_license_consistent(&t->lic[k], wc[o].license);
                 if (!anyones && w->license[0]) {
                     license_other = true;
-                    if (!holder_present)
+                    if (!h->cmi_found[0] || holder_present) /* the replacement is the news */
                         set_found(h, t->lic[k].id, t->lic[k].start, t->lic[k].end);
                 }
             }

@@ -928,8 +928,6 @@ t_corrupt_empty_index_file() {
 }
 
 # ==== CMI (INTERFACE.md: works[].cmi is present | absent | altered | none) ====
-# Not in TESTS yet: CMI extraction and the verdict are issue 5; until then works[].cmi is null.
-# These two tests are ready for it: add them to TESTS when it lands.
 
 t_cmi_values() {
     plant cmi lib/licenses/apache.txt --ntok 40 --at 0.3 "${UNIQ[@]}"
@@ -976,7 +974,7 @@ TESTS=(
     stats_text stats_json stats_errors
     corrupt_flipped_byte corrupt_flip_anywhere_never_crashes corrupt_truncated
     corrupt_format_version corrupt_no_index_file corrupt_empty_index_file
-    code_renamed_function
+    code_renamed_function cmi_values cmi_absent_and_present
     reproducible_jobs reproducible_mem
     big_single_line_file interrupted_rebuild_keeps_index
 )

@@ -1,0 +1,442 @@
+/*
+ * test_cmi.c — copyright-management information: notice and SPDX extraction (src/cmi/
+ * cmi_extract.c), holder comparison, license identification against the license index on every
+ * license text Debian ships and on the headers of installed libraries (src/cmi/cmi_license.c),
+ * and the CMI verdict of a check (src/match/match_cmi.c): the same span of code with its header,
+ * without it, with another holder's notice, with changed years, with another license.
+ */
+#include "test_util.h"
+
+#include "cmi/rc_cmi.h"
+#include "cmi/rc_cmi_license.h"
+#include "index/rc_index.h"
+
+#define LICENSES "/usr/share/common-licenses"
+
+static rc_cmi extract(const char *s)
+{
+    rc_cmi c;
+    rc_cmi_extract((const uint8_t *)s, strlen(s), &c);
+    return c;
+}
+
+/* ==== extraction ==== */
+
+static void test_extract_notices(void **state)
+{
+    (void)state;
+    const char *c_file = "/* hello.c -- greets.\n"
+                         "   Copyright (C) 1998-2004, 2011 Ada Example Labs, Inc.\n"
+                         "   This file is part of hello. */\n#include <stdio.h>\n";
+    rc_cmi c = extract(c_file);
+    assert_int_equal(c.nnotices, 1);
+    assert_true(rc_cmi_same_holder(c.notices[0].holder, "Ada Example Labs, Inc."));
+    assert_int_equal(c.notices[0].year_min, 1998);
+    assert_int_equal(c.notices[0].year_max, 2011);
+    /* Offsets point at the notice in the text. */
+    assert_int_equal(c.notices[0].start, (uint64_t)(strstr(c_file, "Copyright") - c_file));
+    assert_true(c.notices[0].end > c.notices[0].start);
+    assert_memory_equal(c_file + c.notices[0].start, "Copyright", 9);
+    assert_non_null(strstr(c.notices[0].text, "Ada Example Labs"));
+    assert_null(strstr(c.notices[0].text, "*/"));
+
+    /* The copyright sign, a year list and an e-mail address; a shell comment marker. */
+    c = extract("#!/bin/sh\n# \xc2\xa9 2019, 2021 Jane Q. Sample <jane@example.org>\necho hi\n");
+    assert_int_equal(c.nnotices, 1);
+    assert_non_null(strstr(c.notices[0].holder, "Jane Q. Sample"));
+    assert_int_equal(c.notices[0].year_min, 2019);
+    assert_int_equal(c.notices[0].year_max, 2021);
+
+    /* Two holders, two notices. */
+    c = extract("// Copyright 2020 First Holder Ltd\n// Copyright (c) 2022 Second Holder\nint x;\n");
+    assert_int_equal(c.nnotices, 2);
+    assert_true(rc_cmi_same_holder(c.notices[0].holder, "First Holder Ltd"));
+    assert_true(rc_cmi_same_holder(c.notices[1].holder, "Second Holder"));
+
+    /* Templates in license texts are not notices. */
+    c = extract("    Copyright (C) <year>  <name of author>\n");
+    assert_int_equal(c.nnotices, 0);
+    c = extract("Copyright [yyyy] [name of copyright owner]\n");
+    assert_int_equal(c.nnotices, 0);
+
+    /* Words about copyright are not notices. */
+    c = extract("The copyright holders disclaim all warranties. Copyright law applies.\n");
+    assert_int_equal(c.nnotices, 0);
+    c = extract("Plain text with no rights information at all.\n");
+    assert_int_equal(c.nnotices, 0);
+    assert_string_equal(c.spdx, "");
+    assert_false(c.rights_reserved);
+}
+
+static void test_extract_spdx_and_rights(void **state)
+{
+    (void)state;
+    const char *s = "// SPDX-License-Identifier: GPL-2.0-or-later OR MIT\n"
+                    "// Copyright 2001 Example Org. All rights reserved.\nint y;\n";
+    rc_cmi c = extract(s);
+    assert_string_equal(c.spdx, "GPL-2.0-or-later OR MIT");
+    assert_true(c.spdx_end > c.spdx_start);
+    assert_non_null(strstr(s + c.spdx_start, "GPL-2.0-or-later"));
+    assert_true(c.rights_reserved);
+    assert_int_equal(c.nnotices, 1);
+    /* "All rights reserved." is not part of the holder. */
+    assert_true(rc_cmi_same_holder(c.notices[0].holder, "Example Org."));
+}
+
+static void test_extract_regions(void **state)
+{
+    (void)state;
+    /* A notice at the end of a long text is found; one buried in the middle of it is not (only
+     * the first 64 KiB and the last 16 KiB are read, where notices are). */
+    size_t n = 300 * 1024;
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    for (size_t i = 0; i < n; i++)
+        s[i] = (i % 61 == 60) ? '\n' : "lorem ipsum dolor "[i % 18];
+    const char *mid = "\nCopyright 1999 Middle Holder\n";
+    memcpy(s + n / 2, mid, strlen(mid));
+    const char *end = "\nCopyright 2005 Tail Holder\n";
+    memcpy(s + n - strlen(end), end, strlen(end));
+    s[n] = 0;
+    rc_cmi c = extract(s);
+    assert_int_equal(c.nnotices, 1);
+    assert_true(rc_cmi_same_holder(c.notices[0].holder, "Tail Holder"));
+    assert_int_equal(c.notices[0].start, n - strlen(end) + 1);
+    free(s);
+}
+
+static void test_same_holder(void **state)
+{
+    (void)state;
+    assert_true(rc_cmi_same_holder("Free Software Foundation, Inc.", "free software foundation inc"));
+    assert_true(rc_cmi_same_holder("Jane Doe and contributors", "Jane Doe"));
+    assert_true(rc_cmi_same_holder("Acme Ltd.", "ACME Ltd"));
+    assert_false(rc_cmi_same_holder("Jane Doe", "John Roe"));
+    assert_false(rc_cmi_same_holder("Free Software Foundation, Inc.", "Example Corp."));
+    assert_false(rc_cmi_same_holder("", "Example Corp."));
+}
+
+static void test_or_later(void **state)
+{
+    (void)state;
+    const char *a = "either version 2 of the License, or\n (at your option) any later version.";
+    const char *b = "version 2 of the License only, as published";
+    assert_true(rc_cmi_or_later((const uint8_t *)a, strlen(a)));
+    assert_false(rc_cmi_or_later((const uint8_t *)b, strlen(b)));
+    assert_true(rc_license_same_family("GPL-2.0-only", "GPL-2.0-or-later"));
+    assert_true(rc_license_same_family("GPL-2.0+", "GPL-2.0-only"));
+    assert_false(rc_license_same_family("GPL-2.0-only", "GPL-3.0-only"));
+    assert_false(rc_license_same_family("LGPL-2.1-only", "GPL-2.0-only"));
+}
+
+/* ==== identification (a license index built from this machine's license texts) ==== */
+
+typedef struct lic_fixture {
+    char *dir, *lib, *idx;
+    recite_index *index;
+    recite_checker *chk; /* of the license index */
+} lic_fixture;
+
+static int lic_setup(void **state)
+{
+    lic_fixture *f = calloc(1, sizeof *f);
+    f->dir = tmp_dir_make();
+    f->lib = path_join(f->dir, "lib");
+    f->idx = path_join(f->dir, "idx");
+    mkdir(f->lib, 0755);
+    char *w = path_join(f->lib, "work.txt");
+    write_str(w, "A work of a single sentence, long enough to be indexed by the library builder "
+                 "without complaint about its size or its content, and nothing more than that.\n");
+    free(w);
+    const char *paths[] = {f->lib};
+    recite_error err = {0};
+    assert_int_equal(recite_index_build(paths, 1, f->idx, NULL, NULL, &err), RECITE_OK);
+    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
+    assert_non_null(f->index->licenses); /* built from /usr/share/common-licenses at least */
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.all_works = 1;
+    opt.min_similarity = 0.7;
+    assert_int_equal(recite_checker_create(&f->chk, f->index->licenses, &opt, &err), RECITE_OK);
+    *state = f;
+    return 0;
+}
+
+static int lic_teardown(void **state)
+{
+    lic_fixture *f = *state;
+    recite_checker_free(f->chk);
+    recite_index_close(f->index);
+    rm_rf(f->dir);
+    free(f->dir);
+    free(f->lib);
+    free(f->idx);
+    free(f);
+    return 0;
+}
+
+static rc_license_id identify(lic_fixture *f, const char *text, size_t len)
+{
+    rc_license_id id;
+    recite_error err = {0};
+    assert_int_equal(rc_license_identify(f->index->licenses, f->chk, text, len, &id, &err),
+                     RECITE_OK);
+    return id;
+}
+
+/* Every license text Debian ships (symlinks resolve to the version they point to) is identified
+ * as itself, as a full text. */
+static void test_identify_debian_texts(void **state)
+{
+    lic_fixture *f = *state;
+    static const struct {
+        const char *file, *id;
+    } expect[] = {
+        {"Apache-2.0", "Apache-2.0"},   {"Artistic", "Artistic-1.0-Perl"},
+        {"BSD", "BSD-3-Clause"},        {"CC0-1.0", "CC0-1.0"},
+        {"GFDL", "GFDL-1.3-only"},      {"GFDL-1.2", "GFDL-1.2-only"},
+        {"GFDL-1.3", "GFDL-1.3-only"},  {"GPL", "GPL-3.0-only"},
+        {"GPL-1", "GPL-1.0-only"},      {"GPL-2", "GPL-2.0-only"},
+        {"GPL-3", "GPL-3.0-only"},      {"LGPL", "LGPL-3.0-only"},
+        {"LGPL-2", "LGPL-2.0-only"},    {"LGPL-2.1", "LGPL-2.1-only"},
+        {"LGPL-3", "LGPL-3.0-only"},    {"MPL-1.1", "MPL-1.1"},
+        {"MPL-2.0", "MPL-2.0"},
+    };
+    size_t tested = 0;
+    DIR *d = opendir(LICENSES);
+    assert_non_null(d);
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL) {
+        if (e->d_name[0] == '.')
+            continue;
+        const char *want = NULL;
+        for (size_t i = 0; i < RC_ARRAY_LEN(expect); i++)
+            if (strcmp(expect[i].file, e->d_name) == 0)
+                want = expect[i].id;
+        if (!want) /* a license this test does not know: it must still be identified */
+            fprintf(stderr, "# %s/%s: no expected id in this test\n", LICENSES, e->d_name);
+        char *p = path_join(LICENSES, e->d_name);
+        size_t len = 0;
+        char *text = read_file(p, &len);
+        assert_non_null(text);
+        rc_license_id id = identify(f, text, len);
+        if (!want || strcmp(id.id, want) != 0)
+            fail_msg("%s identified as \"%s\", expected \"%s\"", p, id.id, want ? want : "?");
+        assert_true(id.full_text);
+        assert_true(id.score > 0.9);
+        free(text);
+        free(p);
+        tested++;
+    }
+    closedir(d);
+    assert_true(tested >= RC_ARRAY_LEN(expect));
+}
+
+/* The first comment of an installed header, as the header extractor gives it. */
+static char *header_of(const char *path, size_t *n)
+{
+    size_t len = 0;
+    char *text = read_file(path, &len);
+    if (!text)
+        fail_msg("%s is missing (scripts/deps.sh installs it)", path);
+    char *h = malloc(64 * 1024);
+    assert_non_null(h);
+    *n = rc_cmi_header((const uint8_t *)text, len, RECITE_MODE_CODE, h, 64 * 1024);
+    free(text);
+    return h;
+}
+
+/* License notices in the headers of libraries recite builds with (installed by deps.sh). */
+static void test_identify_installed_headers(void **state)
+{
+    lic_fixture *f = *state;
+    static const struct {
+        const char *path, *id;
+    } expect[] = {
+        {"/usr/include/stdio.h", "LGPL-2.1-or-later"}, /* notice: "either version 2.1 ..." */
+        {"/usr/include/xxhash.h", "BSD-2-Clause"},      /* the license text in the header */
+        {"/usr/include/utf8proc.h", "MIT"},             /* the license text in the header */
+        {"/usr/include/cmocka.h", "Apache-2.0"},        /* notice naming the Apache License */
+        {"/usr/include/jansson.h", "MIT"},              /* "under the terms of the MIT license" */
+    };
+    for (size_t i = 0; i < RC_ARRAY_LEN(expect); i++) {
+        size_t n = 0;
+        char *h = header_of(expect[i].path, &n);
+        assert_true(n > 0);
+        rc_license_id id = identify(f, h, n);
+        if (strcmp(id.id, expect[i].id) != 0)
+            fail_msg("%s: identified \"%s\", expected \"%s\"", expect[i].path, id.id,
+                     expect[i].id);
+        assert_false(id.full_text && strstr(expect[i].id, "GPL"));
+        free(h);
+    }
+    /* Text that is not a license is unknown. */
+    const char *plain = "The quick brown fox jumps over the lazy dog, again and again, while the "
+                        "farmer counts his sheep and the miller grinds the corn into flour.";
+    assert_string_equal(identify(f, plain, strlen(plain)).id, "");
+}
+
+/* ==== the verdict of a check ==== */
+
+typedef struct verdict_fixture {
+    char *dir, *lib, *idx;
+    recite_index *index;
+    recite_checker *chk;
+    char *hdr, *body; /* stdio.h's leading comment (as in the file) and a span of its code */
+    size_t hdr_len, body_len;
+} verdict_fixture;
+
+static int verdict_setup(void **state)
+{
+    verdict_fixture *f = calloc(1, sizeof *f);
+    f->dir = tmp_dir_make();
+    f->lib = path_join(f->dir, "lib");
+    f->idx = path_join(f->dir, "idx");
+    mkdir(f->lib, 0755);
+    size_t len = 0;
+    char *text = read_file("/usr/include/stdio.h", &len);
+    assert_non_null(text);
+    char *dst = path_join(f->lib, "stdio.h");
+    write_file(dst, text, len);
+    free(dst);
+    /* A work without any CMI, to see "none". */
+    char *plain = path_join(f->lib, "plain.txt");
+    write_str(plain, "Seven small boats sailed past the lighthouse at dawn, their red sails "
+                     "bright against the grey water, while gulls circled the harbour wall and a "
+                     "boy on the pier counted them twice to be sure none was missing that day.\n");
+    free(plain);
+    /* The header: from the start to the end of the first comment. */
+    const char *close = strstr(text, "*/");
+    assert_non_null(close);
+    f->hdr_len = (size_t)(close + 2 - text) + 1;
+    f->hdr = strndup(text, f->hdr_len);
+    f->hdr[f->hdr_len - 1] = '\n';
+    /* The body: 3000 bytes from the middle, cut at line starts. */
+    const char *b = strchr(text + len / 2, '\n') + 1;
+    const char *e = strchr(b + 3000, '\n') + 1;
+    f->body_len = (size_t)(e - b);
+    f->body = strndup(b, f->body_len);
+    free(text);
+    const char *paths[] = {f->lib};
+    recite_build_options bo = RECITE_BUILD_OPTIONS_INIT;
+    bo.mode = RECITE_MODE_AUTO;
+    recite_error err = {0};
+    assert_int_equal(recite_index_build(paths, 1, f->idx, &bo, NULL, &err), RECITE_OK);
+    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
+    assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+    *state = f;
+    return 0;
+}
+
+static int verdict_teardown(void **state)
+{
+    verdict_fixture *f = *state;
+    recite_checker_free(f->chk);
+    recite_index_close(f->index);
+    rm_rf(f->dir);
+    free(f->dir);
+    free(f->lib);
+    free(f->idx);
+    free(f->hdr);
+    free(f->body);
+    free(f);
+    return 0;
+}
+
+/* Checks prefix + body and returns the hit of stdio.h (which must be found). */
+static const recite_work_hit *check_with(verdict_fixture *f, const char *prefix)
+{
+    size_t n = strlen(prefix) + f->body_len;
+    char *s = malloc(n + 1);
+    assert_non_null(s);
+    memcpy(s, prefix, strlen(prefix));
+    memcpy(s + strlen(prefix), f->body, f->body_len);
+    const recite_result *res;
+    recite_error err = {0};
+    assert_int_equal(recite_check_text(f->chk, s, n, &res, &err), RECITE_OK);
+    free(s);
+    for (size_t i = 0; i < res->nworks; i++) {
+        recite_work_info wi;
+        assert_int_equal(recite_index_work(f->index, res->works[i].work, &wi), RECITE_OK);
+        if (strstr(wi.id, "stdio.h"))
+            return &res->works[i];
+    }
+    fail_msg("stdio.h not found in the checked text");
+    return NULL;
+}
+
+static void test_verdict_code_span(void **state)
+{
+    verdict_fixture *f = *state;
+    /* Without its header: absent, and what was expected is the work's notice and license. */
+    const recite_work_hit *h = check_with(f, "");
+    assert_int_equal(h->cmi, RECITE_CMI_ABSENT);
+    assert_string_equal(h->license, "LGPL-2.1-or-later");
+    assert_non_null(strstr(h->copyright, "Free Software Foundation"));
+    assert_string_equal(h->cmi_found, "");
+
+    /* With it: present, with the notice's offsets in the output. */
+    h = check_with(f, f->hdr);
+    assert_int_equal(h->cmi, RECITE_CMI_PRESENT);
+    assert_non_null(strstr(h->cmi_found, "Free Software Foundation"));
+    assert_memory_equal(f->hdr + h->cmi_found_start, "Copyright", 9);
+
+    /* Another holder's notice and another license: altered, pointing at the replacement. */
+    const char *other = "/* Copyright (C) 2023 Example Widgets Corp.\n"
+                        "   SPDX-License-Identifier: MIT */\n";
+    h = check_with(f, other);
+    assert_int_equal(h->cmi, RECITE_CMI_ALTERED);
+    assert_non_null(strstr(h->cmi_found, "Example Widgets"));
+    assert_int_equal(h->cmi_found_start, (uint64_t)(strstr(other, "Copyright") - other));
+
+    /* The right holder with other years: altered. */
+    char *years = strdup(f->hdr);
+    char *c = strstr(years, "Copyright (C) 1991-");
+    assert_non_null(c);
+    memcpy(c + strlen("Copyright (C) "), "1997", 4);
+    h = check_with(f, years);
+    assert_int_equal(h->cmi, RECITE_CMI_ALTERED);
+    assert_non_null(strstr(h->cmi_found, "1997-"));
+    free(years);
+
+    /* The right notice with an MIT license tag instead of the LGPL: altered. */
+    char *lic;
+    assert_true(asprintf(&lic, "// SPDX-License-Identifier: MIT\n%s", f->hdr) > 0);
+    char *notice_end = strstr(lic, "Inc.");
+    assert_non_null(notice_end);
+    notice_end[4] = 0; /* the notice line alone: no LGPL wording after it */
+    assert_true(asprintf(&c, "%s\n */\n", lic) > 0);
+    h = check_with(f, c);
+    assert_int_equal(h->cmi, RECITE_CMI_ALTERED);
+    assert_string_equal(h->cmi_found, "MIT");
+    free(lic);
+    free(c);
+}
+
+static void test_verdict_none(void **state)
+{
+    verdict_fixture *f = *state;
+    const char *s = "Seven small boats sailed past the lighthouse at dawn, their red sails bright "
+                    "against the grey water, while gulls circled the harbour wall.";
+    const recite_result *res;
+    recite_error err = {0};
+    assert_int_equal(recite_check_text(f->chk, s, strlen(s), &res, &err), RECITE_OK);
+    assert_int_equal(res->nworks, 1);
+    assert_int_equal(res->works[0].cmi, RECITE_CMI_NONE);
+    assert_string_equal(res->works[0].license, "");
+}
+
+int main(void)
+{
+    const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_extract_notices),
+        cmocka_unit_test(test_extract_spdx_and_rights),
+        cmocka_unit_test(test_extract_regions),
+        cmocka_unit_test(test_same_holder),
+        cmocka_unit_test(test_or_later),
+        cmocka_unit_test_setup_teardown(test_identify_debian_texts, lic_setup, lic_teardown),
+        cmocka_unit_test_setup_teardown(test_identify_installed_headers, lic_setup, lic_teardown),
+        cmocka_unit_test_setup_teardown(test_verdict_code_span, verdict_setup, verdict_teardown),
+        cmocka_unit_test_setup_teardown(test_verdict_none, verdict_setup, verdict_teardown),
+    };
+    return cmocka_run_group_tests(tests, NULL, NULL);
+}
