@@ -12,9 +12,9 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 WERROR  ?= 1
 
-PKGS     := libxxhash libutf8proc libzstd jansson sqlite3
+PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3)
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium)
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wformat=2

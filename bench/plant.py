@@ -1,9 +1,19 @@
 #!/usr/bin/python3
-"""plant.py CORPUS OUT N [SEED] — makes N model-like outputs with planted recitations.
+"""plant.py CORPUS OUT N [SEED] [--filler library|shuffled] — makes N model-like outputs with
+planted recitations.
 
 CORPUS holds lib/ (indexed works; ids are "lib/..." when indexed from CORPUS) and held/ (never
-indexed). Each output is about 4 KB: filler drawn from held/ with 1-3 planted spans copied from
-random works of lib/, each 12-300 tokens long (a length bucket is drawn uniformly from 12-19,
+indexed). Each output is about 4 KB: filler with 1-3 planted spans copied from random works of
+lib/. The filler comes from held/, in one of two ways:
+  library   (default) passages of held-out files as they are. Held-out files share a lot of real
+            text with the library (license boilerplate, man page translations, kernel headers):
+            each output also holds some 50 genuine matches besides the planted spans.
+  shuffled  words (whitespace-separated, at most 3 tokens each) drawn at random from held-out
+            text, wrapped into lines of 40-100 characters: the vocabulary is kept, word n-grams
+            are not, so the filler shares no 12-token run with the library except by rare chance.
+The spans, their transforms and the layout (where the spans go, how much filler between them)
+depend only on SEED, not on the filler: output i of both kinds holds the same planted spans at
+comparable places. Spans are 12-300 tokens long (a length bucket is drawn uniformly from 12-19,
 20-39, 40-99, 100-300, then a length in it). Half the spans are exact byte copies; the other
 half get 1-3 of: case change, straight<->curly quotes, -- <-> em dash, reflowed whitespace, a
 word hyphenated across a line break, line-number prefixes ("12  " on each line).
@@ -23,12 +33,34 @@ import re
 import sys
 import unicodedata
 
-W = r"(?:[^\W_]|[\u0300-\u036f])"
+# Ideographs and kana: one token each (as recite's tokenizer has them).
+CJK_BMP = "\u3040-\u30ff\u31f0-\u31ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\uff66-\uff9f"
+CJK_ASTRAL = "\U00020000-\U0003134f"
+CJK = "[" + CJK_BMP + CJK_ASTRAL + "]"
+
+
+def _marks():
+    """The combining marks (categories Mn, Mc, Me) of the BMP as a character class body of
+    ranges; Python's \\w leaves them out, recite counts them as word characters. (Marks beyond
+    the BMP, of historic scripts, are left out: a class holding them makes every match slow.)"""
+    out = []
+    for c in range(0x300, 0x10000):
+        if unicodedata.category(chr(c))[0] == "M":
+            if out and out[-1][1] == c - 1:
+                out[-1][1] = c
+            else:
+                out.append([c, c])
+    return "".join(chr(a) if a == b else chr(a) + "-" + chr(b) for a, b in out)
+
+
+# Word characters: letters and digits (not CJK, not U+02BC, an apostrophe to recite) and marks.
+W = "(?:[^\\W_" + CJK_BMP + CJK_ASTRAL + "\u02bc]|[" + _marks() + "])"
 APOS_HY = "['\u2018\u2019\u02bc\uff07\\-\u00ad\u2010\u2011]"
 HY = "[\\-\u00ad\u2010\u2011]"
 NL = "(?:\r\n|[\n\r\v\f\x85\u2028\u2029])"
 TOKEN = re.compile(
-    W + "+(?:(?:" + APOS_HY + "|" + HY + "[ \t]*" + NL + "[ \t]*(?:[0-9]{1,3}[ \t]+)?)" + W + "+)*")
+    W + "+(?:(?:" + APOS_HY + "|" + HY + "[ \t]*" + NL + "[ \t]*(?:[0-9]{1,3}[ \t]+)?)" + W + "+)*|"
+    + CJK)
 SHORTNUM = re.compile(r"[0-9]{1,3}\Z")
 BUCKETS = [(12, 19), (20, 39), (40, 99), (100, 300)]
 OUTPUT_BYTES = 4096
@@ -45,8 +77,8 @@ def tokens(s):
     """Token spans (start, end) of s (char offsets), s starting at a line start."""
     out = []
     for m in TOKEN.finditer(s):
-        a, b = m.start(), m.end()
-        if SHORTNUM.match(m.group()):
+        a, b = m.span()
+        if b - a <= 3 and SHORTNUM.match(s, a, b):
             ls = max(s.rfind("\n", 0, a), s.rfind("\r", 0, a))
             if s[ls + 1:a].strip(" \t") == "" and (b == len(s) or s[b] in " \t\n\r\v\f"):
                 continue  # line-number furniture
@@ -58,18 +90,29 @@ JOIN = re.compile(HY + "[ \t]*" + NL + "[ \t]*(?:[0-9]{1,3}[ \t]+)?|" + APOS_HY)
 
 
 def norm_words(data, a, b):
-    """The normalized words of bytes [a, b) of a UTF-8 text, read the way recite's prose
-    tokenizer reads them (the line containing `a` gives the line-start context): apostrophes,
-    hyphens and line breaks inside words dropped, line-number furniture skipped, NFKD +
-    case folding. Used to tell whether a planted copy is still a normalized copy."""
+    """The normalized words of the tokens that start in bytes [a, b) of a UTF-8 text, read the
+    way recite's prose tokenizer reads them in context: the line containing `a` gives the
+    line-start context, the text after `b` up to the end of the next line the context that can
+    change the last token (a word hyphenated across a line break continues; a 1-3 digit number
+    alone at the end of a line is line-number furniture, "3)" is not). Apostrophes, hyphens and
+    line breaks inside words dropped, line-number furniture skipped, NFKD + case folding. Used to
+    tell whether a planted copy is still a normalized copy, and whether a match is genuine."""
     ls = data.rfind(b"\n", 0, a) + 1
+    e = data.find(b"\n", b)
+    e = data.find(b"\n", e + 1) if e >= 0 else -1
+    e = len(data) if e < 0 else e
     pre = len(data[ls:a].decode("utf-8", "replace"))
-    s = data[ls:b].decode("utf-8", "replace")
+    end = len(data[ls:b].decode("utf-8", "replace"))
+    s = data[ls:e].decode("utf-8", "replace")
     out = []
     for x, y in tokens(s):
+        if x >= end:
+            break
         if x >= pre:
-            w = JOIN.sub("", s[x:y])
-            out.append(unicodedata.normalize("NFKD", w).casefold())
+            w = s[x:y]
+            if not w.isalnum():
+                w = JOIN.sub("", w)
+            out.append(w.lower() if w.isascii() else unicodedata.normalize("NFKD", w).casefold())
     return out
 
 
@@ -239,11 +282,67 @@ def filler(rng, held, nchars):
     return "lorem " * (nchars // 6)
 
 
+def word_pool(rng, held, nwords=300000):
+    """Words (runs of non-space) of held-out text, read from random places of random held-out
+    files. A word of more than 3 tokens (a path, a URL, a dotted name) is left out: it could
+    carry a run of library text by itself."""
+    pool = []
+    for _ in range(100000):
+        if len(pool) >= nwords:
+            break
+        s = held.text(rng.choice(held.paths))
+        off = rng.randrange(max(1, len(s) - 4000))
+        words = s[off:off + 4000].split()[1:-1]  # the first and last may be cut
+        pool.extend(w for w in words if len(w) <= 40 and w.isprintable() and
+                    len(TOKEN.findall(w)) <= 3)
+    if not pool:
+        raise SystemExit("plant: no held-out words")
+    return pool
+
+
+def shuffled_filler(rng, pool, nchars):
+    """About nchars characters of words drawn at random from the pool, in lines of 40-100."""
+    out, line, n = [], [], 0
+    width = rng.randint(40, 100)
+    while n < nchars:
+        w = rng.choice(pool)
+        line.append(w)
+        n += len(w) + 1
+        if sum(len(x) + 1 for x in line) > width:
+            out.append(" ".join(line))
+            line = []
+            width = rng.randint(40, 100)
+    if line:
+        out.append(" ".join(line))
+    return "\n".join(out)
+
+
+def no_join(s):
+    """Filler that goes before a span: a hyphen (or apostrophe) ending it would join its last
+    word with the span's first word across the line break ("foo-\\nBar" is one token)."""
+    return re.sub(APOS_HY + "+$", "", s.rstrip()) or "filler"
+
+
 def main():
-    corpus, out, n = sys.argv[1], sys.argv[2], int(sys.argv[3])
-    seed = int(sys.argv[4]) if len(sys.argv) > 4 else 7
-    rng = random.Random(seed)
+    args, mode = sys.argv[1:], "library"
+    if "--filler" in args:
+        i = args.index("--filler")
+        if i + 1 >= len(args) or args[i + 1] not in ("library", "shuffled"):
+            raise SystemExit("plant: --filler library|shuffled")
+        mode = args[i + 1]
+        del args[i:i + 2]
+    if len(args) not in (3, 4):
+        raise SystemExit("usage: plant.py CORPUS OUT N [SEED] [--filler library|shuffled]")
+    corpus, out, n = args[0], args[1], int(args[2])
+    seed = int(args[3]) if len(args) > 3 else 7
+    rng = random.Random(seed)  # spans and layout
+    frng = random.Random(seed * 1000003 + 1)  # filler text
     lib, held = Files(corpus, "lib"), Files(corpus, "held")
+    if mode == "shuffled":
+        pool = word_pool(random.Random(seed * 1000003 + 2), held)
+        make_filler = lambda nchars: shuffled_filler(frng, pool, nchars)
+    else:
+        make_filler = lambda nchars: filler(frng, held, nchars)
     os.makedirs(os.path.join(out, "outputs"), exist_ok=True)
     truth, paths = [], []
     for i in range(n):
@@ -269,7 +368,7 @@ def main():
         shares = [b - a for a, b in zip([0.0] + cuts, cuts + [1.0])]
         buf = bytearray()
         for j, sp in enumerate(spans):
-            buf += filler(rng, held, max(60, int(budget * shares[j]))).encode("utf-8")
+            buf += no_join(make_filler(max(60, int(budget * shares[j])))).encode("utf-8")
             # A span that starts a line in its work starts a line here too; one that starts
             # mid-line follows the filler on the same line (line-number furniture depends on it).
             buf += b"\n" if sp["at_line_start"] else b" "
@@ -280,7 +379,7 @@ def main():
             sp["out_end"] = len(buf)
             del sp["prefix"], sp["at_line_start"]
             buf += b"\n" if rng.random() < 0.5 else b" "
-        buf += filler(rng, held, max(60, int(budget * shares[-1]))).encode("utf-8") + b"\n"
+        buf += make_filler(max(60, int(budget * shares[-1]))).encode("utf-8") + b"\n"
         path = os.path.join(out, "outputs", "%05d.txt" % i)
         with open(path, "wb") as f:
             f.write(buf)
@@ -291,8 +390,8 @@ def main():
     with open(os.path.join(out, "truth.json"), "w") as f:
         json.dump(truth, f, indent=0)
     nsp = sum(len(t["spans"]) for t in truth)
-    print("planted %d spans in %d outputs (%.1f MB)" % (
-        nsp, n, sum(t["bytes"] for t in truth) / 1e6))
+    print("planted %d spans in %d outputs (%.1f MB), %s filler" % (
+        nsp, n, sum(t["bytes"] for t in truth) / 1e6, mode))
 
 
 if __name__ == "__main__":

@@ -6,17 +6,25 @@
 # third-party is committed. Work files go to $BENCH_DIR (default bench/out/, gitignored).
 #
 #   BENCH_MB=300        size of the indexed library in MB (BENCH_MB=30 for a quick run)
-#   BENCH_OUTPUTS=2000  generated outputs of ~4 KB with 1-3 planted spans each
+#   BENCH_OUTPUTS=2000  generated outputs of ~4 KB with 1-3 planted spans each, in filler taken
+#                       from held-out files ("library filler": it shares real text with the
+#                       library, so each output also holds ~50 genuine matches)
+#   BENCH_OUTPUTS_UNREL=1000  outputs with the same planted spans in filler of held-out words
+#                       drawn at random ("unrelated filler": no run of library text besides the
+#                       planted spans); 0 skips this set
 #   BENCH_PASSES=3      timed passes of the check benchmark (latency = best of them)
-#   BENCH_FULL=1        also check once with full attribution (every work sharing a span
-#                       itemized: common_sample and max_candidates raised); 0 skips it
+#   BENCH_FULL=1        also check each set once with full attribution (BENCH_ALL_WORKS=1, the
+#                       library's all_works option: every work sharing a span itemized); 0 skips it
+#   BENCH_FULL_SECONDS=150  time limit of each full-attribution pass: it checks the first outputs
+#                       of the set until then (the report says how many); 0 = no limit
 #   SIM_OUTPUTS=300     outputs given to the sim_text baseline (with the works of their spans)
 #   SIM_OTHERS=3000     further random works given to sim_text
 #   BENCH_DIR           work directory
 #
 # Steps: corpus (cached) -> index build timed against zstd -3 -T1 over the same bytes ->
-# index size -> planted outputs (cached) -> check throughput/latency/recall with the library
-# (bench/bench_check.c) -> sim_text baseline on a subset -> summary table (bench/report.py).
+# index size -> planted outputs, two sets (cached) -> check throughput/latency/recall with the
+# library (bench/bench_check.c), each set -> sim_text baseline on a subset (library filler) ->
+# summary table (bench/report.py).
 set -euo pipefail
 
 RECITE=${1:?usage: bench/run.sh path/to/recite}
@@ -26,6 +34,7 @@ BUILD_DIR=$(dirname "$RECITE")
 BENCH_DIR=${BENCH_DIR:-$ROOT/bench/out}
 BENCH_MB=${BENCH_MB:-300}
 BENCH_OUTPUTS=${BENCH_OUTPUTS:-2000}
+BENCH_OUTPUTS_UNREL=${BENCH_OUTPUTS_UNREL:-1000}
 BENCH_PASSES=${BENCH_PASSES:-3}
 SIM_OUTPUTS=${SIM_OUTPUTS:-300}
 SIM_OTHERS=${SIM_OTHERS:-3000}
@@ -76,7 +85,8 @@ R=$BENCH_DIR/run
 rm -rf "$R"
 mkdir -p "$R"
 cat > "$R/params.json" <<EOF
-{"bench_mb": $BENCH_MB, "outputs": $BENCH_OUTPUTS, "passes": $BENCH_PASSES,
+{"bench_mb": $BENCH_MB, "outputs": $BENCH_OUTPUTS, "outputs_unrel": $BENCH_OUTPUTS_UNREL,
+ "passes": $BENCH_PASSES,
  "sim_outputs": $SIM_OUTPUTS, "sim_others": $SIM_OTHERS, "corpus": "$CORPUS",
  "recite": "$RECITE", "nproc": $(nproc)}
 EOF
@@ -125,33 +135,58 @@ du -sb lib | cut -f1 > "$R/lib.du"
 du -sb "$R/idx" | cut -f1 > "$R/idx.du"
 "$RECITE" stats --index "$R/idx" | sed 's/^/    /'
 
-# ---- 4. planted outputs (cached per corpus, count and version of plant.py) ----
-PLANT=$CORPUS/plant-$BENCH_OUTPUTS-$(md5sum < "$ROOT/bench/plant.py" | cut -c1-8)
-say "outputs: $BENCH_OUTPUTS of ~4 KB with planted spans, in $PLANT"
-if [ ! -f "$PLANT/truth.json" ]; then # truth.json is written last
-    rm -rf "$CORPUS"/plant-* # older versions
-    "$PY" "$ROOT/bench/plant.py" "$CORPUS" "$PLANT" "$BENCH_OUTPUTS"
-else
-    echo "reusing the outputs generated earlier"
+# ---- 4. planted outputs, two sets (cached per corpus, count and version of plant.py) ----
+# plant-N-MD5: library filler; plant-unrel-N-MD5: unrelated filler (the same spans, same seed).
+PMD5=$(md5sum < "$ROOT/bench/plant.py" | cut -c1-8)
+PLANT=$CORPUS/plant-$BENCH_OUTPUTS-$PMD5
+PLANT_UNREL=$CORPUS/plant-unrel-$BENCH_OUTPUTS_UNREL-$PMD5
+plant() { # dir, count, glob of older versions of that set, plant.py options...
+    local dir=$1 n=$2 old=$3
+    shift 3
+    if [ ! -f "$dir/truth.json" ]; then # truth.json is written last
+        rm -rf "$CORPUS"/$old
+        "$PY" "$ROOT/bench/plant.py" "$CORPUS" "$dir" "$n" "$@"
+    else
+        echo "reusing the outputs generated earlier"
+    fi
+}
+say "outputs, library filler: $BENCH_OUTPUTS of ~4 KB with planted spans, in $PLANT"
+plant "$PLANT" "$BENCH_OUTPUTS" 'plant-[0-9]*' --filler library
+if [ "$BENCH_OUTPUTS_UNREL" != 0 ]; then
+    say "outputs, unrelated filler: $BENCH_OUTPUTS_UNREL of ~4 KB with the same planted spans, in $PLANT_UNREL"
+    plant "$PLANT_UNREL" "$BENCH_OUTPUTS_UNREL" 'plant-unrel-*' --filler shuffled
 fi
 
-# ---- 5. check throughput, latency, recall (library API, one thread) ----
-say "check: bench_check over $BENCH_OUTPUTS outputs, 1 warm-up + $BENCH_PASSES timed passes, one thread"
-# shellcheck disable=SC2046
+# ---- 5. check throughput, latency, recall (library API, one thread), each set ----
+# Linked like the Makefile links the library (its PKGS line: the dependencies of librecite.a).
+PKGS=$(sed -n 's/^PKGS *:= *//p' "$ROOT/Makefile")
+# shellcheck disable=SC2046,SC2086
 cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_check" "$ROOT/bench/bench_check.c" \
-    "$BUILD_DIR/librecite.a" $(pkg-config --libs libxxhash libutf8proc libzstd jansson) -lpthread -lm
-/usr/bin/time -v -o "$R/check.time" "$R/bench_check" "$R/idx" "$PLANT/list.txt" \
-    "$R/matches.tsv" "$R/works.tsv" "$R/latency.tsv" "$BENCH_PASSES" > "$R/check.json"
-cat "$R/check.json"
-if [ "${BENCH_FULL:-1}" != 0 ]; then
-    # The same outputs with every work that shares a span itemized (the library's defaults
-    # itemize a sample of 8 works for spans of common language and verify at most 1000 works per
-    # check): the recall of full attribution and what it costs.
-    echo "full attribution: BENCH_COMMON_SAMPLE=BENCH_MAX_CANDIDATES=1000000, 1 pass, no warm-up"
-    BENCH_WARMUP=0 BENCH_COMMON_SAMPLE=1000000 BENCH_MAX_CANDIDATES=1000000 "$R/bench_check" \
-        "$R/idx" "$PLANT/list.txt" "$R/matches_full.tsv" "$R/works.tsv" "$R/latency_full.tsv" 1 \
-        > "$R/check_full.json"
-    cat "$R/check_full.json"
+    "$BUILD_DIR/librecite.a" $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) \
+    -lpthread -lm
+run_check() { # label, outputs dir, file suffix ("" or "_unrel")
+    local label=$1 dir=$2 s=$3 n
+    n=$(wc -l < "$dir/list.txt")
+    say "check, $label: bench_check over $n outputs, 1 warm-up + $BENCH_PASSES timed passes, one thread"
+    /usr/bin/time -v -o "$R/check$s.time" "$R/bench_check" "$R/idx" "$dir/list.txt" \
+        "$R/matches$s.tsv" "$R/works.tsv" "$R/latency$s.tsv" "$BENCH_PASSES" > "$R/check$s.json"
+    cat "$R/check$s.json"
+    if [ "${BENCH_FULL:-1}" != 0 ]; then
+        # The same outputs with every work that shares a span itemized (by default a passage of
+        # common language is itemized with 3 works, the others counted): the recall of full
+        # attribution and what it costs.
+        echo "full attribution: BENCH_ALL_WORKS=1 (recite check --all-works), 1 pass, no warm-up," \
+            "time limit ${BENCH_FULL_SECONDS:-150} s"
+        BENCH_WARMUP=0 BENCH_ALL_WORKS=1 BENCH_TIME_LIMIT=${BENCH_FULL_SECONDS:-150} \
+            "$R/bench_check" "$R/idx" "$dir/list.txt" \
+            "$R/matches${s}_full.tsv" "$R/works.tsv" "$R/latency${s}_full.tsv" 1 \
+            > "$R/check${s}_full.json"
+        cat "$R/check${s}_full.json"
+    fi
+}
+run_check "library filler" "$PLANT" ""
+if [ "$BENCH_OUTPUTS_UNREL" != 0 ]; then
+    run_check "unrelated filler" "$PLANT_UNREL" "_unrel"
 fi
 
 # ---- 6. baseline: sim_text on a subset ----
@@ -180,4 +215,7 @@ echo "recite index (subset): $(cat "$R/simidx.sec") s; recite check (subset): $(
 
 # ---- 7. report ----
 say "results"
-"$PY" "$ROOT/bench/report.py" report "$R" "$PLANT/truth.json" "$CORPUS" | tee "$R/report.txt"
+UNREL_TRUTH=()
+[ "$BENCH_OUTPUTS_UNREL" = 0 ] || UNREL_TRUTH=("$PLANT_UNREL/truth.json")
+"$PY" "$ROOT/bench/report.py" report "$R" "$PLANT/truth.json" "$CORPUS" "${UNREL_TRUTH[@]}" \
+    | tee "$R/report.txt"

@@ -35,7 +35,9 @@ typedef enum {
     RECITE_EVERSION = -4, /* index written by an incompatible format version */
     RECITE_EINVAL = -5,   /* invalid argument or option */
     RECITE_ELIMIT = -6,   /* a documented size limit was exceeded */
-    RECITE_EEMPTY = -7    /* nothing to do: no works were found in the inputs */
+    RECITE_EEMPTY = -7,   /* nothing to do: no works were found in the inputs */
+    RECITE_EKEY = -8,     /* a text-free index: its key is missing or wrong */
+    RECITE_ENOTEXT = -9   /* a text-free index stores no text of its works */
 } recite_status;
 
 /* Caller-owned error detail. Functions that take one fill it when they fail (and leave it alone
@@ -95,11 +97,17 @@ typedef struct recite_build_options {
     unsigned code_min_tokens; /* guaranteed detection length for code, in lexemes; 0 = 65 */
     int skip_cmi;             /* no CMI extraction or license identification (and no license
                                  index in DIR/licenses) */
+    /* Text-free index: when not NULL, the works' text is not stored, only keyed hashes of their
+     * tokens and the tokens' offsets; the key is made from these bytes (at least 16, e.g. a file
+     * of random bytes) and is needed to check against the index (recite_index_open_keyed). */
+    const void *text_free_key;
+    size_t text_free_key_len;
 } recite_build_options;
 
 #define RECITE_BUILD_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL, 0, 0     \
+        RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL, 0, 0,    \
+            NULL, 0                                                                                \
     }
 
 typedef struct recite_build_stats {
@@ -130,6 +138,13 @@ typedef struct recite_index recite_index;
  * and checksums. The result is immutable and thread-safe; close it with recite_index_close. */
 int recite_index_open(recite_index **out, const char *dir, recite_error *err);
 
+/* Opens a text-free index with its key (the bytes it was built with): RECITE_EKEY when the key
+ * is not the index's. Checking against a text-free index needs it; recite_index_open alone
+ * allows everything else (stats, works, catalogue). Also opens an ordinary index (the key is
+ * then ignored). */
+int recite_index_open_keyed(recite_index **out, const char *dir, const void *key, size_t key_len,
+                            recite_error *err);
+
 /* Releases an index; accepts NULL. No checker created from it may be used afterwards. */
 void recite_index_close(recite_index *idx);
 
@@ -146,6 +161,7 @@ typedef struct recite_index_stats {
     uint64_t bytes_works;       /* work table, ids and metadata */
     uint64_t bytes_checkpoints; /* token-to-byte checkpoints */
     uint64_t text_blocks, text_block_size;
+    int text_free; /* no text stored: bytes_text holds token records (keyed hashes, offsets) */
 } recite_index_stats;
 
 void recite_index_get_stats(const recite_index *idx, recite_index_stats *out);
@@ -173,7 +189,8 @@ const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t c
                                              uint32_t *count);
 
 /* Copies bytes [start, end) of a work's text into a new malloc'd buffer (caller frees) that is
- * NUL-terminated; `*len` receives end - start. Thread-safe. */
+ * NUL-terminated; `*len` receives end - start. Thread-safe. RECITE_ENOTEXT for a text-free
+ * index. */
 int recite_index_work_text(const recite_index *idx, uint32_t work, uint64_t start, uint64_t end,
                            char **out, size_t *len, recite_error *err);
 
@@ -246,6 +263,8 @@ typedef struct recite_result {
     uint64_t common_others; /* further works that share only common language with the text:
                                counted, not itemized (a few such works are itemized) */
     uint64_t code_tokens;   /* lexemes of the checked text (when the index holds code) */
+    int text_free;          /* the index stores no text: source offsets are exact, but the
+                               works' text cannot be quoted */
 } recite_result;
 
 #define RECITE_CHECK_OPTIONS_VERSION 1
@@ -308,6 +327,40 @@ int recite_report_json(const recite_index *idx, const char *input_name, const ch
 int recite_report_text(const recite_index *idx, const char *input_name, const char *text,
                        size_t len, const recite_result *res, char **out, recite_error *err);
 
+/* ==== license identification (src/index/index_cmi.c) ====
+ * The license and copyright notices of one text, exactly as `recite index` records them for a
+ * work (its cmi_json): an SPDX-License-Identifier tag first, else the license its header states
+ * or is, identified against the license texts of this machine. */
+
+#define RECITE_LICENSE_MAX_NOTICES 16
+
+typedef struct recite_license_info {
+    char license[64];        /* SPDX id (a tag's expression); "" when unknown */
+    double score;            /* share of the header's words that are the license's; 1.0 for a tag */
+    recite_info_source from; /* RECITE_FROM_SPDX, _HEADER or _TEXT; RECITE_FROM_NONE unknown */
+    int full_text;           /* the text is the license itself, not a notice pointing to it */
+    char spdx_tag[128];      /* the SPDX-License-Identifier expression, "" when none */
+    unsigned ncopyright;
+    char copyright[RECITE_LICENSE_MAX_NOTICES][256]; /* the copyright notices, as written */
+} recite_license_info;
+
+typedef struct recite_license_checker recite_license_checker;
+
+/* Loads the license index of this machine's license texts (Debian's common-licenses and the
+ * SPDX list): taken from the per-machine cache `recite index` keeps ($RECITE_CACHE, else
+ * $XDG_CACHE_HOME/recite, else ~/.cache/recite), or built (with `jobs` threads, 0 = all) in a
+ * temporary directory and cached. RECITE_EEMPTY when the machine has no license texts. The
+ * checker belongs to one thread at a time; free it with recite_license_checker_free. */
+int recite_license_checker_create(recite_license_checker **out, unsigned jobs, recite_error *err);
+void recite_license_checker_free(recite_license_checker *lc); /* accepts NULL */
+
+/* Identifies the license and copyright notices of text[0, len). `mode` is RECITE_MODE_CODE
+ * (the header is the leading comments), _PROSE, or _AUTO (by the extension of `name`, which
+ * may be NULL). Fills *out; out->license is "" when unknown. */
+int recite_license_identify(recite_license_checker *lc, const char *name, const char *text,
+                            size_t len, recite_mode mode, recite_license_info *out,
+                            recite_error *err);
+
 /* ==== provenance catalogue (src/catalog/) ====
  * A SQLite database beside the index file (DIR/catalog.sqlite): one row per work with its
  * metadata and provenance, the training runs that used it, and an append-only audit log of
@@ -363,6 +416,58 @@ int recite_catalog_audit(recite_catalog *cat,
                          int (*fn)(const char *at, const char *who, const char *action,
                                    const char *work_id, const char *why, void *user),
                          void *user, recite_error *err);
+
+/* ==== policy (src/policy/, docs/POLICY.md) ====
+ * A policy decides what a recitation means: for each matched work, the action of the first of
+ * its rules whose conditions (license, source, CMI verdict, kind, common language, extent,
+ * longest span, coverage) the work meets, else the policy's default. The verdict of a check is
+ * the most severe action of its works (allow < cite < flag < block; allow is "pass"). Without
+ * a policy (NULL) the default policy applies: common language is allowed, anything else is
+ * flagged. A loaded policy is immutable and may be shared by any number of threads. */
+
+typedef struct recite_policy recite_policy;
+
+typedef enum {
+    RECITE_ACTION_ALLOW = 0, /* allowed (the verdict "pass") */
+    RECITE_ACTION_CITE = 1,  /* allowed with attribution */
+    RECITE_ACTION_FLAG = 2,  /* for review */
+    RECITE_ACTION_BLOCK = 3
+} recite_action;
+
+/* Reads and validates the policy file at `path` (JSON, at most 1 MiB). Errors name the file,
+ * line and column: malformed JSON, wrong types, unknown keys or values, unknown license ids,
+ * rules that can never apply (RECITE_EFORMAT); a missing or unreadable file (RECITE_EIO); too
+ * large (RECITE_ELIMIT). Free the policy with recite_policy_free. */
+int recite_policy_load(recite_policy **out, const char *path, recite_error *err);
+
+/* The same from json[0, len); `name` (may be NULL) names it in messages and reports. */
+int recite_policy_parse(recite_policy **out, const char *json, size_t len, const char *name,
+                        recite_error *err);
+
+/* Releases a policy; accepts NULL. */
+void recite_policy_free(recite_policy *p);
+
+/* "allow", "cite", "flag" or "block"; never NULL. */
+const char *recite_action_name(recite_action a);
+
+/* Decides a result under policy `p` (NULL: the default policy). `idx` (may be NULL: every
+ * source is then "unknown") gives the works' sources. When not NULL, work_actions[i] receives
+ * the action for res->works[i] and rules[i] the 1-based rule that decided it (0: the policy's
+ * default). Returns the verdict: the most severe action, RECITE_ACTION_ALLOW for no works.
+ * Thread-safe. */
+recite_action recite_policy_decide(const recite_policy *p, const recite_index *idx,
+                                   const recite_result *res, recite_action *work_actions,
+                                   int *rules);
+
+/* recite_report_json and recite_report_text under a policy (NULL: the default policy, the same
+ * as those functions): the verdict follows it; each works[] entry gets its "action" (and the
+ * "rule" that decided it), and the text report the reasons. */
+int recite_report_json_policy(const recite_index *idx, const recite_policy *policy,
+                              const char *input_name, const char *text, size_t len,
+                              const recite_result *res, char **out, recite_error *err);
+int recite_report_text_policy(const recite_index *idx, const recite_policy *policy,
+                              const char *input_name, const char *text, size_t len,
+                              const recite_result *res, char **out, recite_error *err);
 
 #ifdef __cplusplus
 }

@@ -1,13 +1,14 @@
 #!/bin/sh
 # deps.sh — installs the Debian packages recite needs, when they are missing. Idempotent and
 # quiet when everything is present. `deps.sh bench` adds what the benchmarks compare against.
-#   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3
+#   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3,
+#           libsodium (keyed hashes of text-free indexes)
 #   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers)
 #   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils
 set -eu
 
 pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
-libjansson-dev libsqlite3-dev \
+libjansson-dev libsqlite3-dev libsodium-dev \
 libcmocka-dev clang clang-format valgrind strace python3"
 if [ "${1:-}" = bench ]; then
     pkgs="$pkgs similarity-tester zstd time xz-utils linux-source"

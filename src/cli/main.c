@@ -15,30 +15,40 @@
 #include <string.h>
 #include <unistd.h>
 
+int recite_cli_license(int argc, char **argv); /* cli_license.c */
+
 #define EXIT_FOUND 1
 #define EXIT_USAGE 2
 
 static const char usage_text[] =
     "usage:\n"
     "  recite index --out DIR [--prose|--code|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
-    "               [--code-min-tokens N] [--quiet] PATH...\n"
+    "               [--code-min-tokens N] [--no-cmi] [--text-free --key FILE] [--quiet] PATH...\n"
     "  recite check --index DIR [--json] [--min-tokens N] [--code-min-tokens N]\n"
     "               [--min-similarity X] [--exact-only] [--all-works] [--background DIR]\n"
+    "               [--key FILE] [--policy FILE]\n"
     "               [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
+    "  recite license [--json] [--mode prose|code|auto] FILE...\n"
     "  recite --version | --help\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
     "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically;\n"
     "        works are prose (words, default) or code (lexemes, with shapes that renamed\n"
-    "        copies share): --code, or --auto by file extension\n"
+    "        copies share): --code, or --auto by file extension; --no-cmi: no copyright\n"
+    "        notices or license identification (no CMI verdicts from the works' text);\n"
+    "        --text-free: store no text, only token hashes keyed with the secret in FILE\n"
+    "        (16+ bytes, e.g. head -c 32 /dev/urandom) and offsets; check needs --key FILE\n"
     "check   report the spans of each FILE (or standard input) that reproduce indexed works,\n"
     "        exactly, after normalization, or with a few words changed (near, similarity at\n"
     "        least X, default 0.8; --exact-only turns near matching off);\n"
     "        --all-works lists every work sharing a passage of common language (license\n"
     "        headers, boilerplate), not just three of them; --background DIR: an index of\n"
-    "        public text, spans also found there are common language\n"
+    "        public text, spans also found there are common language; --policy FILE:\n"
+    "        rules by license, source, CMI and extent that decide the verdict (pass, cite,\n"
+    "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged\n"
     "stats   describe an index\n"
+    "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
     "\n"
     "exit status: 0 nothing found, 1 recitation found, 2 error\n";
 
@@ -151,6 +161,30 @@ static void on_note(recite_note_kind kind, const char *path, const char *detail,
     fprintf(stderr, "recite: %s: %s (%s)\n", what, path, detail);
 }
 
+/* The secret of a text-free index: the bytes of FILE (at least 16, at most 4 KiB). */
+static char *read_key(const char *path, size_t *len)
+{
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        fprintf(stderr, "recite: %s: cannot read the key: %s\n", path, strerror(errno));
+        exit(EXIT_USAGE);
+    }
+    char *buf = malloc(4097);
+    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
+    bool bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n < 16 || n > 4096) {
+        free(buf);
+        fprintf(stderr, "recite: %s: %s\n", path,
+                bad ? "cannot read the key"
+                    : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
+                             : "key too long: at most 4096 bytes");
+        exit(EXIT_USAGE);
+    }
+    *len = n;
+    return buf;
+}
+
 static int cmd_index(int argc, char **argv)
 {
     static const struct option opts[] = {{"out", required_argument, 0, 'o'},
@@ -161,11 +195,15 @@ static int cmd_index(int argc, char **argv)
                                          {"code", no_argument, 0, 'C'},
                                          {"auto", no_argument, 0, 'A'},
                                          {"quiet", no_argument, 0, 'q'},
+                                         {"no-cmi", no_argument, 0, 'X'},
                                          {"code-min-tokens", required_argument, 0, 'K'},
+                                         {"text-free", no_argument, 0, 'T'},
+                                         {"key", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
-    const char *out = NULL;
+    const char *out = NULL, *key_file = NULL;
+    bool text_free = false;
     index_ui ui = {isatty(2) != 0, false, 0, 0, false};
     int c;
     while ((c = getopt_long(argc, argv, ":o:j:m:n:qh", opts, NULL)) != -1) {
@@ -179,6 +217,9 @@ static int cmd_index(int argc, char **argv)
         case 'A': opt.mode = RECITE_MODE_AUTO; break;
         case 'C': opt.mode = RECITE_MODE_CODE; break;
         case 'q': ui.quiet = true; break;
+        case 'X': opt.skip_cmi = 1; break;
+        case 'T': text_free = true; break;
+        case 'k': key_file = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: bad_option(c, argv);
         }
@@ -187,6 +228,14 @@ static int cmd_index(int argc, char **argv)
         die_usage("index: --out DIR is required");
     if (optind >= argc)
         die_usage("index: no PATH to index");
+    if (text_free != (key_file != NULL))
+        die_usage(text_free ? "index: --text-free needs --key FILE"
+                            : "index: --key is only for --text-free indexes");
+    char *key = NULL;
+    if (key_file) {
+        key = read_key(key_file, &opt.text_free_key_len);
+        opt.text_free_key = key;
+    }
     opt.progress = on_progress;
     opt.note = on_note;
     opt.user = &ui;
@@ -194,6 +243,7 @@ static int cmd_index(int argc, char **argv)
     recite_error err = {0};
     int rc = recite_index_build((const char *const *)argv + optind, (size_t)(argc - optind), out,
                                 &opt, &st, &err);
+    free(key);
     if (ui.progress_shown)
         fputs("\r\033[K", stderr);
     if (rc != RECITE_OK)
@@ -279,10 +329,13 @@ static int cmd_check(int argc, char **argv)
                                          {"min-similarity", required_argument, 0, 'S'},
                                          {"code-min-tokens", required_argument, 0, 'K'},
                                          {"background", required_argument, 0, 'B'},
+                                         {"key", required_argument, 0, 'k'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
-    const char *index_dir = NULL, *background_dir = NULL;
+    const char *index_dir = NULL, *background_dir = NULL, *key_file = NULL;
+    const char *policy_file = NULL;
     bool json = false;
+    int rc;
     recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
     int c;
     while ((c = getopt_long(argc, argv, ":i:n:h", opts, NULL)) != -1) {
@@ -292,12 +345,11 @@ static int cmd_check(int argc, char **argv)
         case 'n': copt.min_tokens = parse_uint("--min-tokens", optarg, 1, 1000000); break;
         case 'W': copt.all_works = 1; break;
         case 'B': background_dir = optarg; break;
+        case 'k': key_file = optarg; break;
         case 'K': copt.code_min_tokens = parse_uint("--code-min-tokens", optarg, 1, 1000000); break;
         case 'E': copt.exact_only = 1; break;
         case 'S': copt.min_similarity = parse_fraction("--min-similarity", optarg); break;
-        case 'p':
-            fprintf(stderr, "recite: --policy is not supported yet (planned)\n");
-            return EXIT_USAGE;
+        case 'p': policy_file = optarg; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: bad_option(c, argv);
         }
@@ -308,6 +360,7 @@ static int cmd_check(int argc, char **argv)
     recite_error err = {0};
     recite_index *idx = NULL, *bg = NULL;
     recite_checker *chk = NULL;
+    recite_policy *policy = NULL;
     int status = EXIT_USAGE;
     size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;
     input *inputs = calloc(ninputs, sizeof *inputs);
@@ -315,7 +368,12 @@ static int cmd_check(int argc, char **argv)
         fprintf(stderr, "recite: out of memory\n");
         return EXIT_USAGE;
     }
-    /* Read every input first: a bad one fails the run before anything is printed. */
+    /* The policy (loaded once, shared by every input), then every input: a bad one fails the
+     * run before anything is printed. */
+    if (policy_file && recite_policy_load(&policy, policy_file, &err) != RECITE_OK) {
+        fail(&err);
+        goto done;
+    }
     for (size_t i = 0; i < ninputs; i++) {
         if (read_input(optind < argc ? argv[optind + (int)i] : "-", &inputs[i], &err) != 0) {
             fprintf(stderr, "recite: %s\n", err.message);
@@ -327,8 +385,12 @@ static int cmd_check(int argc, char **argv)
         goto done;
     }
     copt.background = bg;
-    if (recite_index_open(&idx, index_dir, &err) != RECITE_OK ||
-        recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
+    size_t key_len = 0;
+    char *key = key_file ? read_key(key_file, &key_len) : NULL;
+    rc = key ? recite_index_open_keyed(&idx, index_dir, key, key_len, &err)
+             : recite_index_open(&idx, index_dir, &err);
+    free(key);
+    if (rc != RECITE_OK || recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
         fail(&err);
         goto done;
     }
@@ -339,10 +401,10 @@ static int cmd_check(int argc, char **argv)
         const recite_result *res;
         char *report = NULL;
         if (recite_check_text(chk, inputs[i].data, inputs[i].len, &res, &err) != RECITE_OK ||
-            (json ? recite_report_json(idx, inputs[i].name, inputs[i].data, inputs[i].len, res,
-                                       &report, &err)
-                  : recite_report_text(idx, inputs[i].name, inputs[i].data, inputs[i].len, res,
-                                       &report, &err)) != RECITE_OK) {
+            (json ? recite_report_json_policy(idx, policy, inputs[i].name, inputs[i].data,
+                                              inputs[i].len, res, &report, &err)
+                  : recite_report_text_policy(idx, policy, inputs[i].name, inputs[i].data,
+                                              inputs[i].len, res, &report, &err)) != RECITE_OK) {
             fflush(stdout);
             fail(&err);
             goto done;
@@ -368,6 +430,7 @@ done:
     recite_checker_free(chk);
     recite_index_close(idx);
     recite_index_close(bg);
+    recite_policy_free(policy);
     return status;
 }
 
@@ -406,7 +469,7 @@ static int cmd_stats(int argc, char **argv)
                "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
                "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,"
                "\"created_unix\":%llu,\"text_blocks\":%llu,"
-               "\"text_block_size\":%llu,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
+               "\"text_block_size\":%llu,\"text_free\":%s,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
                "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
                s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
                (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
@@ -414,7 +477,7 @@ static int cmd_stats(int argc, char **argv)
                (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
                s.code_kgram, s.code_window, s.code_min_tokens, (unsigned long long)s.created_unix,
                (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size,
-               (unsigned long long)s.bytes_total, (unsigned long long)s.bytes_postings,
+               s.text_free ? "true" : "false", (unsigned long long)s.bytes_total, (unsigned long long)s.bytes_postings,
                (unsigned long long)s.bytes_text, (unsigned long long)s.bytes_works,
                (unsigned long long)s.bytes_checkpoints);
     } else {
@@ -435,8 +498,12 @@ static int cmd_stats(int argc, char **argv)
         printf("on disk        %.1f MB total (%.2fx the text)\n", (double)s.bytes_total / 1e6,
                (double)s.bytes_total / tb);
         printf("  postings     %.1f MB\n", (double)s.bytes_postings / 1e6);
-        printf("  text         %.1f MB in %llu blocks of %llu KiB\n", (double)s.bytes_text / 1e6,
+        printf("  %s %.1f MB in %llu blocks of %llu KiB\n",
+               s.text_free ? "tokens      " : "text        ", (double)s.bytes_text / 1e6,
                (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size / 1024);
+        if (s.text_free)
+            printf("text-free      no text stored: keyed token hashes and offsets (checking "
+                   "needs the key)\n");
         printf("  works        %.1f MB\n", (double)s.bytes_works / 1e6);
         printf("  checkpoints  %.1f MB\n", (double)s.bytes_checkpoints / 1e6);
     }
@@ -468,6 +535,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "license") == 0)
+        return recite_cli_license(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) {
         fprintf(stderr, "recite: serve is not available in this version (planned)\n");
         return EXIT_USAGE;

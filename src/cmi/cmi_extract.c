@@ -15,13 +15,23 @@
 #define TAIL_BYTES (16u * 1024u)
 #define MAX_NOTICE_LINE 240
 
-/* Case-insensitive search for an ASCII needle in s[0, n). */
+static inline uint8_t lower_ascii(uint8_t c)
+{
+    return c >= 'A' && c <= 'Z' ? (uint8_t)(c + 32) : c;
+}
+
+/* Case-insensitive search for a lower-case ASCII needle in s[0, n). Every line of every work
+ * goes through here several times at index time: the first byte is tested inline, without
+ * locale calls. */
 static const uint8_t *find_ci(const uint8_t *s, size_t n, const char *needle)
 {
     size_t m = strlen(needle);
+    uint8_t lo = (uint8_t)needle[0], up = lo >= 'a' && lo <= 'z' ? (uint8_t)(lo - 32) : lo;
     for (size_t i = 0; i + m <= n; i++) {
-        size_t k = 0;
-        while (k < m && tolower(s[i + k]) == needle[k])
+        if (s[i] != lo && s[i] != up)
+            continue;
+        size_t k = 1;
+        while (k < m && lower_ascii(s[i + k]) == (uint8_t)needle[k])
             k++;
         if (k == m)
             return s + i;

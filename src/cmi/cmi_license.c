@@ -189,6 +189,8 @@ static void family_of(const char *id, char *out, size_t cap)
 static const struct {
     const char *pattern, *id;
 } mentions[] = {
+    /* Perl's own terms, "either the GPL or the Artistic License", whatever else is named */
+    {"same terms as perl itself", "Artistic-1.0-Perl OR GPL-1.0-or-later"},
     {"gnu affero general public license", "AGPL-3.0"},
     {"gnu lesser general public license", "LGPL"},
     {"gnu library general public license", "LGPL-2.0"},

@@ -237,6 +237,9 @@ typedef struct builder {
     slot_table ids, contents;
     rc_sorter sorter;
     uint64_t tokens_total, text_total, works_done, bytes_done;
+    uint64_t work_bytes; /* of the distinct texts (text_total counts the stored bytes) */
+    rc_key key;          /* text-free: the key of the token hashes */
+    bool text_free;
 
     recite_index *lic; /* the license index built in the temporary directory, or NULL */
 
@@ -278,6 +281,7 @@ static void *worker_main(void *arg)
     if (ctx) {
         ctx->cctx = ZSTD_createCCtx();
         ctx->cdict = b->cdict;
+        ctx->key = b->text_free ? &b->key : NULL;
         if (!ctx->cctx || (!b->opt->skip_cmi && rc_work_cmi_init(ctx, b->lic) != RECITE_OK)) {
             rc_work_cmi_free(ctx);
             ZSTD_freeCCtx(ctx->cctx);
@@ -333,7 +337,7 @@ static int append_text(builder *b, const rc_work_out *w, recite_error *err)
         return rc_error_errno(err, RECITE_EIO, b->text_w->errnum, "%s: write failed", b->idx_path);
     uint64_t raw = b->block_table.v[b->block_table.n - 2];
     uint64_t comp = b->block_table.v[b->block_table.n - 1];
-    size_t left = w->text_len;
+    size_t left = rc_work_stored_len(w);
     if (RC_VEC_RESERVE(b->block_table, b->block_table.n + 2 * w->zblocks.n) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     for (size_t i = 0; i < w->zblocks.n; i++) {
@@ -450,7 +454,8 @@ static int commit_work(builder *b, const rc_source *src, rc_work_out *w, recite_
         memcpy(b->checkpoints.v + b->checkpoints.n, w->checkpoints.v,
                w->checkpoints.n * sizeof *w->checkpoints.v);
         b->checkpoints.n += w->checkpoints.n;
-        b->text_total += w->text_len;
+        b->text_total += rc_work_stored_len(w);
+        b->work_bytes += w->text_len;
         b->tokens_total += w->ntokens;
         if (RC_VEC_RESERVE(b->minhash, b->minhash.n + RC_MINHASH) != RECITE_OK ||
             RC_VEC_PUSH(b->minhash_usable, w->minhash_usable) != RECITE_OK)
@@ -773,6 +778,11 @@ static int write_header(builder *b, const section_entry *sec, size_t nsec, uint6
     rc_put_u64(h + RC_H_NCLUSTERS, b->clusters.n);
     rc_put_u64(h + RC_H_NTOKENS, b->tokens_total);
     rc_put_u64(h + RC_H_TEXT_BYTES, b->text_total);
+    rc_put_u64(h + RC_H_WORK_BYTES, b->work_bytes);
+    if (b->text_free) {
+        rc_put_u64(h + RC_H_FLAGS, RC_FLAG_TEXT_FREE);
+        rc_put_u64(h + RC_H_KEY_CHECK, b->key.check);
+    }
     rc_put_u32(h + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
     for (size_t i = 0; i < nsec; i++) {
         uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
@@ -1060,6 +1070,13 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
                             code_min, RC_WINDOW_MAX + RC_KGRAM_MAX - 1);
     b->kgram[RC_CH_SHAPE] = b->kgram[RC_CH_CODE];
     b->window[RC_CH_SHAPE] = b->window[RC_CH_CODE];
+    if (opt->text_free_key) {
+        if (rc_key_derive(&b->key, opt->text_free_key, opt->text_free_key_len) != RECITE_OK)
+            return rc_error_set(err, RECITE_EINVAL,
+                                "the key of a text-free index must have at least %d bytes",
+                                RC_KEY_MIN_SECRET);
+        b->text_free = true;
+    }
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
     uint64_t mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
     if (mem < (16u << 20))
@@ -1127,7 +1144,8 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
                 goto fail;
         }
     }
-    if ((rc = rc_text_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
+    /* A dictionary is made of pieces of the texts: a text-free index has none. */
+    if (!b->text_free && (rc = rc_text_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
         goto fail;
     if (b->dict && !(b->cdict = ZSTD_createCDict(b->dict, b->dict_len, RC_TEXT_LEVEL))) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -1255,7 +1273,7 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
         memset(stats, 0, sizeof *stats);
         stats->works = b->works.n;
         stats->clusters = b->clusters.n;
-        stats->bytes = b->text_total;
+        stats->bytes = b->work_bytes;
         stats->tokens = b->tokens_total;
         stats->fingerprints =
             b->postings[RC_CH_PROSE] + b->postings[RC_CH_CODE] + b->postings[RC_CH_SHAPE];

@@ -2,11 +2,14 @@
  * index_cmi.c — the builder's side of copyright-management information: builds the license
  * index (DIR/licenses) from the license texts on the machine, and for each work extracts its
  * notices and identifies its license (cached by the license part of the header, which repeats
- * across files while copyright lines do not), stored as JSON with the work.
+ * across files while copyright lines do not), stored as JSON with the work. The same
+ * identification of one text is public as recite_license_identify (`recite license`).
  */
 #include "rc_build.h"
 #include "../cmi/rc_cmi_license.h"
 
+#include <assert.h>
+#include <errno.h>
 #include <fcntl.h>
 #include <jansson.h>
 #include <stdio.h>
@@ -99,10 +102,16 @@ int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_e
         cached = NULL;
     free(texts);
     if (cached && mkdir(out, 0755) == 0) {
-        if (copy_file(cached, outfile)) {
+        /* A cached copy that does not open (damaged, or written by a build of another
+         * format under the same version number) is replaced, not trusted. */
+        recite_index *probe = NULL;
+        if (copy_file(cached, outfile) && recite_index_open(&probe, out, NULL) == RECITE_OK) {
+            recite_index_close(probe);
             *built = true;
             goto done;
         }
+        unlink(outfile);
+        unlink(cached);
         rmdir(out);
     }
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
@@ -190,6 +199,7 @@ static int identify(rc_work_ctx *ctx, const char *text, size_t len, rc_license_i
         *id = ctx->lic_cache->val[slot];
         return RECITE_OK;
     }
+    if (getenv("RC_DBG")) fprintf(stderr, "MISS %zu %.60s\n", len, text);
     int rc = rc_license_identify(ctx->lic, ctx->lic_chk, text, len, id, NULL);
     if (rc != RECITE_OK)
         return rc;
@@ -208,23 +218,29 @@ static const char *from_name(int from)
     }
 }
 
+int rc_text_cmi(rc_work_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_cmi *cmi,
+                rc_license_id *id)
+{
+    rc_cmi_extract(text, len, cmi);
+    memset(id, 0, sizeof *id);
+    if (cmi->spdx[0]) {
+        snprintf(id->id, sizeof id->id, "%.63s", cmi->spdx);
+        id->score = 1.0;
+        id->from = RC_LICENSE_FROM_SPDX;
+        return RECITE_OK;
+    }
+    size_t n = rc_cmi_header(text, len, mode, ctx->header, HEADER_CAP + 1);
+    n = strip_notices(ctx->header, n);
+    return identify(ctx, ctx->header, n, id);
+}
+
 int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out)
 {
     rc_cmi cmi;
-    rc_cmi_extract(out->text, out->text_len, &cmi);
     rc_license_id id;
-    memset(&id, 0, sizeof id);
-    if (cmi.spdx[0]) {
-        snprintf(id.id, sizeof id.id, "%.63s", cmi.spdx);
-        id.score = 1.0;
-        id.from = RC_LICENSE_FROM_SPDX;
-    } else {
-        size_t n = rc_cmi_header(out->text, out->text_len, out->mode, ctx->header, HEADER_CAP + 1);
-        n = strip_notices(ctx->header, n);
-        int rc = identify(ctx, ctx->header, n, &id);
-        if (rc != RECITE_OK)
-            return rc;
-    }
+    int rc = rc_text_cmi(ctx, out->text, out->text_len, out->mode, &cmi, &id);
+    if (rc != RECITE_OK)
+        return rc;
     if (!cmi.nnotices && !id.id[0] && !cmi.rights_reserved && !cmi.title[0] && !cmi.author[0])
         return RECITE_OK; /* nothing to record */
     json_t *o = json_object(), *ns = json_array();
@@ -256,4 +272,123 @@ int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out)
     out->strs[RC_WS_CMI] = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     json_decref(o);
     return out->strs[RC_WS_CMI] ? RECITE_OK : RECITE_ENOMEM;
+}
+
+/* ==== recite_license_identify: the same identification for one text (`recite license`) ==== */
+
+struct recite_license_checker {
+    recite_index *lic;
+    rc_work_ctx *ctx; /* only its CMI part is used */
+};
+
+/* Removes what rc_license_index_build leaves in dir (the opened index stays mapped). */
+static void remove_license_dir(const char *dir)
+{
+    char *p;
+    if (asprintf(&p, "%s/licenses/%s", dir, RC_INDEX_FILE) >= 0) {
+        unlink(p);
+        p[strlen(p) - strlen(RC_INDEX_FILE) - 1] = 0;
+        rmdir(p);
+        free(p);
+    }
+    if (asprintf(&p, "%s/licenses.jsonl", dir) >= 0) {
+        unlink(p);
+        free(p);
+    }
+    rmdir(dir);
+}
+
+int recite_license_checker_create(recite_license_checker **out, unsigned jobs, recite_error *err)
+{
+    *out = NULL;
+    recite_license_checker *lc = calloc(1, sizeof *lc);
+    char *tmp = NULL, *licdir = NULL;
+    const char *base = getenv("TMPDIR");
+    int rc = RECITE_OK;
+    if (!lc || !(lc->ctx = calloc(1, sizeof *lc->ctx)) ||
+        asprintf(&tmp, "%s/recite-license.XXXXXX", base && *base ? base : "/tmp") < 0) {
+        tmp = NULL;
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto done;
+    }
+    if (!mkdtemp(tmp)) {
+        rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot create", tmp);
+        free(tmp);
+        tmp = NULL;
+        goto done;
+    }
+    bool built;
+    if ((rc = rc_license_index_build(tmp, jobs, &built, err)) != RECITE_OK)
+        goto done;
+    if (!built) {
+        rc = rc_error_set(err, RECITE_EEMPTY,
+                          "no license texts on this machine (%s, %s): install them with "
+                          "scripts/deps.sh",
+                          "/usr/share/common-licenses", rc_license_spdx_dir());
+        goto done;
+    }
+    if (asprintf(&licdir, "%s/licenses", tmp) < 0) {
+        licdir = NULL;
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto done;
+    }
+    if ((rc = recite_index_open(&lc->lic, licdir, err)) != RECITE_OK)
+        goto done;
+    if (rc_work_cmi_init(lc->ctx, lc->lic) != RECITE_OK)
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+done:
+    if (tmp)
+        remove_license_dir(tmp);
+    free(tmp);
+    free(licdir);
+    if (rc != RECITE_OK) {
+        recite_license_checker_free(lc);
+        return rc;
+    }
+    *out = lc;
+    return RECITE_OK;
+}
+
+void recite_license_checker_free(recite_license_checker *lc)
+{
+    if (!lc)
+        return;
+    if (lc->ctx)
+        rc_work_cmi_free(lc->ctx);
+    free(lc->ctx);
+    recite_index_close(lc->lic);
+    free(lc);
+}
+
+int recite_license_identify(recite_license_checker *lc, const char *name, const char *text,
+                            size_t len, recite_mode mode, recite_license_info *out,
+                            recite_error *err)
+{
+    assert(lc && out && (text || len == 0));
+    memset(out, 0, sizeof *out);
+    int m = mode == RECITE_MODE_AUTO ? (name ? rc_mode_of_path(name) : RECITE_MODE_PROSE)
+                                     : (int)mode;
+    rc_cmi *cmi = malloc(sizeof *cmi);
+    if (!cmi)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    rc_license_id id;
+    int rc = rc_text_cmi(lc->ctx, (const uint8_t *)text, len, m, cmi, &id);
+    if (rc != RECITE_OK) {
+        free(cmi);
+        return rc_error_set(err, rc, "%s: license identification failed: %s",
+                            name ? name : "text", recite_strerror(rc));
+    }
+    snprintf(out->license, sizeof out->license, "%s", id.id);
+    out->score = id.score;
+    out->from = id.from == RC_LICENSE_FROM_SPDX     ? RECITE_FROM_SPDX
+                : id.from == RC_LICENSE_FROM_HEADER ? RECITE_FROM_HEADER
+                : id.from == RC_LICENSE_FROM_TEXT   ? RECITE_FROM_TEXT
+                                                    : RECITE_FROM_NONE;
+    out->full_text = id.full_text;
+    snprintf(out->spdx_tag, sizeof out->spdx_tag, "%s", cmi->spdx);
+    for (unsigned i = 0; i < cmi->nnotices && i < RECITE_LICENSE_MAX_NOTICES; i++)
+        snprintf(out->copyright[out->ncopyright++], sizeof out->copyright[0], "%s",
+                 cmi->notices[i].text);
+    free(cmi);
+    return RECITE_OK;
 }

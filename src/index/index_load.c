@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sodium.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/mman.h>
@@ -100,17 +101,27 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
 
     /* Clusters tile the text and the token space in order. */
     uint64_t ncp = s[RC_SEC_CHECKPOINTS].len / 4, text_end = 0, tok_end = 0, cp_end = 0,
-             mem_end = 0;
+             mem_end = 0, work_end = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
         rc_cluster cl;
         rc_index_cluster(idx, (uint32_t)c, &cl);
         uint64_t want_cp = cl.ntokens ? (cl.ntokens - 1) / RC_CHECKPOINT_EVERY + 1 : 0;
+        /* A text-free cluster's records run to the next cluster's (token records, not text). */
+        uint64_t stored = idx->text_free ? (c + 1 < idx->nclusters
+                                                ? rc_get_u64(s[RC_SEC_CLUSTERS].data +
+                                                             (c + 1) * RC_CLUSTER_REC_SIZE)
+                                                : idx->text_bytes) -
+                                               cl.text_offset
+                                         : cl.text_len;
+        if (stored > idx->text_bytes || (idx->text_free && stored < cl.ntokens * 7))
+            return corrupt(err, path, "clusters do not tile the text");
+        work_end += cl.text_len;
         if (cl.text_offset != text_end || cl.token_base != tok_end || cl.checkpoint0 != cp_end ||
             cl.member0 != mem_end || cl.nmembers == 0 || cl.text_len == 0 ||
             cl.text_len > UINT32_MAX || cl.family > c ||
             (cl.mode != RECITE_MODE_PROSE && cl.mode != RECITE_MODE_CODE))
             return corrupt(err, path, "clusters do not tile the text");
-        text_end += cl.text_len;
+        text_end += stored;
         tok_end += cl.ntokens;
         cp_end += want_cp;
         mem_end += cl.nmembers;
@@ -120,7 +131,7 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         uint64_t prev = 0;
         for (uint64_t k = 0; k < want_cp; k++) {
             uint64_t off = rc_get_u32(cp + 4 * k);
-            if (off < prev || off > cl.text_len || (k == 0 && off != 0))
+            if (off < prev || off > stored || (k == 0 && off != 0))
                 return corrupt(err, path, "bad checkpoint");
             prev = off;
         }
@@ -132,7 +143,7 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         }
     }
     if (text_end != idx->text_bytes || tok_end != idx->ntokens || cp_end != ncp ||
-        mem_end != idx->nworks)
+        mem_end != idx->nworks || work_end != idx->work_bytes)
         return corrupt(err, path, "clusters do not cover the text");
 
     for (uint64_t w = 0; w < idx->nworks; w++) {
@@ -197,7 +208,16 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     idx->nclusters = rc_get_u64(h + RC_H_NCLUSTERS);
     idx->ntokens = rc_get_u64(h + RC_H_NTOKENS);
     idx->text_bytes = rc_get_u64(h + RC_H_TEXT_BYTES);
+    idx->work_bytes = rc_get_u64(h + RC_H_WORK_BYTES);
     idx->block_size = rc_get_u32(h + RC_H_BLOCK_SIZE);
+    uint64_t flags = rc_get_u64(h + RC_H_FLAGS);
+    if (flags & ~(uint64_t)RC_FLAG_TEXT_FREE)
+        return rc_error_set(err, RECITE_EVERSION,
+                            "%s: index uses features this recite does not know (flags %#llx)", path,
+                            (unsigned long long)flags);
+    idx->text_free = flags & RC_FLAG_TEXT_FREE;
+    if (!idx->text_free && idx->work_bytes != idx->text_bytes)
+        return corrupt(err, path, "text sizes disagree");
     if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks || idx->ntokens > UINT32_MAX ||
         idx->block_size == 0)
         return corrupt(err, path, "implausible counts");
@@ -250,6 +270,23 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
         ch->key = k->data;
         ch->pos = p->data;
     }
+    return RECITE_OK;
+}
+
+int recite_index_open_keyed(recite_index **out, const char *dir, const void *key, size_t key_len,
+                            recite_error *err)
+{
+    int rc = recite_index_open(out, dir, err);
+    if (rc != RECITE_OK || !(*out)->text_free)
+        return rc;
+    recite_index *idx = *out;
+    if (rc_key_derive(&idx->key, key, key ? key_len : 0) != RECITE_OK ||
+        idx->key.check != rc_get_u64(idx->map + RC_H_KEY_CHECK)) {
+        recite_index_close(idx);
+        *out = NULL;
+        return rc_error_set(err, RECITE_EKEY, "%s: wrong key for this text-free index", dir);
+    }
+    idx->has_key = true;
     return RECITE_OK;
 }
 
@@ -335,6 +372,7 @@ void recite_index_close(recite_index *idx)
         return;
     recite_index_close(idx->licenses);
     ZSTD_freeDDict(idx->ddict);
+    sodium_memzero(&idx->key, sizeof idx->key);
     if (idx->map)
         munmap((void *)idx->map, idx->map_len);
     if (idx->fd >= 0)
@@ -351,7 +389,8 @@ void recite_index_get_stats(const recite_index *idx, recite_index_stats *out)
     out->works = idx->nworks;
     out->clusters = idx->nclusters;
     out->tokens = idx->ntokens;
-    out->text_bytes = idx->text_bytes;
+    out->text_bytes = idx->work_bytes;
+    out->text_free = idx->text_free;
     const rc_channel_info *pr = &idx->ch[RC_CH_PROSE], *co = &idx->ch[RC_CH_CODE];
     out->fingerprints = pr->npostings;
     out->kgram = pr->kgram;
@@ -441,6 +480,21 @@ uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
 }
 
 /* ==== stored text ==== */
+
+uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster)
+{
+    rc_cluster cl;
+    rc_index_cluster(idx, cluster, &cl);
+    if (!idx->text_free)
+        return cl.text_len;
+    uint64_t end = idx->text_bytes;
+    if ((uint64_t)cluster + 1 < idx->nclusters) {
+        rc_cluster next;
+        rc_index_cluster(idx, cluster + 1, &next);
+        end = next.text_offset;
+    }
+    return end - cl.text_offset;
+}
 
 int rc_text_reader_init(rc_text_reader *r, const recite_index *idx)
 {
@@ -539,6 +593,9 @@ int recite_index_work_text(const recite_index *idx, uint32_t work, uint64_t star
 {
     *out = NULL;
     *len = 0;
+    if (idx->text_free)
+        return rc_error_set(err, RECITE_ENOTEXT,
+                            "the index is text-free: it stores no text of its works");
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in this index", work);
     rc_cluster cl;
@@ -569,13 +626,60 @@ int recite_index_work_text(const recite_index *idx, uint32_t work, uint64_t star
 void rc_source_window_free(rc_source_window *sw)
 {
     RC_VEC_FREE(sw->toks);
+    RC_VEC_FREE(sw->tokx);
     RC_VEC_FREE(sw->bytes);
+}
+
+/* Text-free: decodes token records instead of tokenizing text. sw->st.pos is where the next
+ * record starts in sw->bytes. */
+static int records_grow(rc_text_reader *r, rc_source_window *sw, uint64_t t_to, recite_error *err)
+{
+    const rc_cluster *cl = &sw->info;
+    uint64_t stored = rc_index_stored_len(r->idx, sw->cluster);
+    bool code = cl->mode == RECITE_MODE_CODE;
+    int rc;
+    while (sw->t_to < t_to) {
+        uint64_t have = sw->bytes_base + sw->bytes.n;
+        size_t at = (size_t)sw->st.pos, avail = sw->bytes.n - at;
+        rc_token t;
+        rc_tokx x;
+        bool cp = sw->next_tok % RC_CHECKPOINT_EVERY == 0;
+        size_t n = avail ? rc_tokrec_decode(sw->bytes.v + at, avail, sw->prev_end, cp, code, &t, &x)
+                         : 0;
+        if (n == SIZE_MAX || (n == 0 && have == stored) || (n > 0 && t.end > cl->text_len))
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (bad token record in cluster %u)", sw->cluster);
+        if (n == 0) { /* the record continues past the bytes read: read more */
+            uint64_t want = RC_MIN(stored, have + 4096);
+            if ((rc = RC_VEC_RESERVE(sw->bytes, want - sw->bytes_base)) != RECITE_OK)
+                return rc_error_set(err, rc, "out of memory");
+            if ((rc = rc_text_read(r, cl->text_offset + have, cl->text_offset + want,
+                                   sw->bytes.v + sw->bytes.n, err)) != RECITE_OK)
+                return rc;
+            sw->bytes.n = want - sw->bytes_base;
+            continue;
+        }
+        sw->st.pos += n;
+        sw->prev_end = t.end;
+        sw->next_tok++;
+        if (sw->skip) {
+            sw->skip--;
+            continue;
+        }
+        if ((rc = RC_VEC_PUSH(sw->toks, t)) != RECITE_OK ||
+            (rc = RC_VEC_PUSH(sw->tokx, x)) != RECITE_OK)
+            return rc_error_set(err, rc, "out of memory");
+        sw->t_to++;
+    }
+    return RECITE_OK;
 }
 
 int rc_source_window_grow(rc_text_reader *r, rc_tokenizer *tz, rc_source_window *sw, uint64_t t_to,
                           recite_error *err)
 {
     const rc_cluster *cl = &sw->info;
+    if (r->idx->text_free)
+        return records_grow(r, sw, t_to > cl->ntokens ? cl->ntokens : t_to, err);
     const uint64_t chunk = 4096;
     rc_token tmp[128];
     int rc;
@@ -634,9 +738,12 @@ int rc_source_window_load(rc_text_reader *r, rc_tokenizer *tz, rc_source_window 
     if (sw->info.ntokens)
         byte0 = rc_get_u32(idx->sec[RC_SEC_CHECKPOINTS].data + 4 * (sw->info.checkpoint0 + cpi));
     sw->toks.n = 0;
+    sw->tokx.n = 0;
     sw->bytes.n = 0;
     sw->bytes_base = byte0;
     sw->st = (rc_tok_state){0, byte0 == 0};
+    sw->prev_end = 0;
+    sw->next_tok = cpi * RC_CHECKPOINT_EVERY;
     sw->t_from = sw->t_to = t_from;
     sw->skip = t_from - cpi * RC_CHECKPOINT_EVERY;
     int rc = rc_source_window_grow(r, tz, sw, t_to, err);

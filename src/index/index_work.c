@@ -23,6 +23,7 @@ void rc_work_out_free(rc_work_out *out)
     free(out->text);
     RC_VEC_FREE(out->fps);
     RC_VEC_FREE(out->checkpoints);
+    RC_VEC_FREE(out->records);
     RC_VEC_FREE(out->zdata);
     RC_VEC_FREE(out->zblocks);
     memset(out, 0, sizeof *out);
@@ -219,6 +220,24 @@ static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t p
     return RECITE_OK;
 }
 
+/* Text-free: appends the record of token number ti, whose next token starts at next_start. */
+static int put_record(rc_work_ctx *ctx, rc_work_out *out, const rc_token *t, uint64_t ti,
+                      uint64_t next_start, uint64_t *prev_end)
+{
+    bool cp = ti % RC_CHECKPOINT_EVERY == 0;
+    if (out->records.n > UINT32_MAX - RC_TOKREC_MAX)
+        return RECITE_ELIMIT;
+    if ((cp && RC_VEC_PUSH(out->checkpoints, (uint32_t)out->records.n) != RECITE_OK) ||
+        RC_VEC_RESERVE(out->records, out->records.n + RC_TOKREC_MAX) != RECITE_OK)
+        return RECITE_ENOMEM;
+    rc_tokx x;
+    rc_tokx_of(ctx->key, out->text, out->text_len, t->start, t->end, next_start, ctx->sig, &x);
+    out->records.n += rc_tokrec_encode(out->records.v + out->records.n, t, &x, *prev_end, cp,
+                                       out->mode == RECITE_MODE_CODE);
+    *prev_end = t->end;
+    return RECITE_OK;
+}
+
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
 {
     if (out->text_len > UINT32_MAX)
@@ -234,13 +253,26 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
     }
     rc_tok_state st = {0, true};
     uint64_t t = 0, prev_end = 0, hash, pos;
+    /* Text-free: each token's record is written when the next token's start is known. */
+    out->text_free = ctx->key != NULL;
+    rc_token pending = {0};
+    uint64_t rec_end = 0;
+    int rc;
     for (;;) {
         size_t n = rc_tokenize(out->mode, &ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
                                RC_ARRAY_LEN(ctx->toks));
+        if (ctx->key)
+            rc_key_tokens(ctx->key, ctx->toks, n);
         for (size_t i = 0; i < n; i++) {
-            if (t % RC_CHECKPOINT_EVERY == 0 &&
-                RC_VEC_PUSH(out->checkpoints, (uint32_t)(t ? prev_end : 0)) != RECITE_OK)
+            if (ctx->key) {
+                if (t > 0 && (rc = put_record(ctx, out, &pending, t - 1, ctx->toks[i].start,
+                                              &rec_end)) != RECITE_OK)
+                    return rc;
+                pending = ctx->toks[i];
+            } else if (t % RC_CHECKPOINT_EVERY == 0 &&
+                       RC_VEC_PUSH(out->checkpoints, (uint32_t)(t ? prev_end : 0)) != RECITE_OK) {
                 return RECITE_ENOMEM;
+            }
             prev_end = ctx->toks[i].end;
             for (unsigned c = 0; c < nch; c++) {
                 rc_chan_state *cs = &ctx->chans[c];
@@ -256,6 +288,9 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
         if (n < RC_ARRAY_LEN(ctx->toks))
             break;
     }
+    if (ctx->key && t > 0 &&
+        (rc = put_record(ctx, out, &pending, t - 1, out->text_len, &rec_end)) != RECITE_OK)
+        return rc;
     for (unsigned c = 0; c < nch; c++) {
         rc_chan_state *cs = &ctx->chans[c];
         if (rc_winnow_finish(&cs->wn, &hash, &pos) && add_fp(cs, out, hash, pos))
@@ -335,8 +370,13 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     rc = rc_work_fingerprint(ctx, out);
     if (rc == RECITE_ELIMIT)
         return rc_error_set(err, rc, "%s: larger than 4 GiB, the limit for one work", path);
+    if (rc == RECITE_ELIMIT)
+        return rc_error_set(err, rc, "%s: too many tokens for one work of a text-free index", path);
     if (rc != RECITE_OK ||
-        rc_text_compress(ctx->cctx, ctx->cdict, out->text, out->text_len, out) != RECITE_OK ||
+        (out->text_free
+             ? rc_text_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
+             : rc_text_compress(ctx->cctx, ctx->cdict, out->text, out->text_len, out)) !=
+            RECITE_OK ||
         (ctx->header && rc_work_cmi(ctx, out) != RECITE_OK))
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
     return RECITE_OK;

@@ -8,6 +8,8 @@
 
 #include "rc_index.h"
 #include "../fingerprint/rc_fingerprint.h"
+#include "../text/rc_keyed.h"
+#include "../cmi/rc_cmi_license.h"
 
 #include <stdio.h>
 
@@ -73,7 +75,9 @@ typedef struct rc_work_out {
     RC_VEC(uint32_t) checkpoints; /* byte offset to restart at for tokens 0, 32, 64, ... */
     uint32_t minhash[RC_MINHASH]; /* signature of its fingerprints (index_family.c) */
     bool minhash_usable;          /* enough fingerprints for the signature to mean much */
-    RC_VEC(uint8_t) zdata;        /* the text as zstd frames, one per block */
+    bool text_free;               /* records are stored instead of the text */
+    RC_VEC(uint8_t) records;      /* text-free: the token records (index_tokrec.c) */
+    RC_VEC(uint8_t) zdata;        /* the stored bytes as zstd frames, one per block */
     RC_VEC(uint32_t)
     zblocks; /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
                 the last one the rest) */
@@ -105,6 +109,8 @@ typedef struct rc_work_ctx {
     char *header;
     ZSTD_CCtx *cctx;
     const ZSTD_CDict *cdict; /* shared by all workers; NULL without a dictionary */
+    const rc_key *key;       /* text-free: the key of the token hashes; NULL: store the text */
+    uint8_t sig[RC_TOKX_SIG_CAP];
 } rc_work_ctx;
 
 /* The mode of a file by its name: RECITE_MODE_CODE for source code extensions. */
@@ -124,11 +130,22 @@ bool rc_is_source_kind(const char *s);
  * identification); index_cmi.c. */
 int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out);
 int rc_work_cmi_init(rc_work_ctx *ctx, const recite_index *lic);
+/* The CMI of text[0, len) as rc_work_cmi records it: its notices in *cmi, and in *id its SPDX
+ * tag, else the license identified from its header (mode: RECITE_MODE_PROSE or _CODE) without
+ * the copyright lines. Needs rc_work_cmi_init. */
+int rc_text_cmi(rc_work_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_cmi *cmi,
+                rc_license_id *id);
 void rc_work_cmi_free(rc_work_ctx *ctx);
 
 /* Builds the license index at dir/licenses from the license texts on this machine; *built is
  * false when there are none. index_cmi.c. */
 int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_error *err);
+
+/* The bytes stored for a loaded work: its text, or (text-free) its token records. */
+static inline size_t rc_work_stored_len(const rc_work_out *w)
+{
+    return w->text_free ? w->records.n : w->text_len;
+}
 
 /* Tokenizes and winnows text already in out->text (used by rc_work_load; exposed for tests). */
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);

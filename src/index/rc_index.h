@@ -8,13 +8,14 @@
 #define RC_INDEX_H
 
 #include "../common/rc_common.h"
+#include "../text/rc_keyed.h"
 #include "../text/rc_text.h"
 
 #include <zstd.h>
 
 #define RC_INDEX_FILE "recite.idx"
 #define RC_INDEX_MAGIC "RECITEIX"
-#define RC_FORMAT_VERSION 1u
+#define RC_FORMAT_VERSION 2u
 #define RC_HEADER_SIZE 128u
 #define RC_SECTION_ENTRY_SIZE 32u
 #define RC_MAX_SECTIONS 32u
@@ -66,9 +67,10 @@ enum {
     RC_H_MAGIC = 0,        /* 8 bytes "RECITEIX" */
     RC_H_VERSION = 8,      /* u32 format version */
     RC_H_TOKENIZER = 12,   /* u32 tokenizer version */
-    RC_H_FLAGS = 16,       /* u64, reserved (0) */
+    RC_H_FLAGS = 16,       /* u64: RC_FLAG_* */
     RC_H_FILE_SIZE = 24,   /* u64 */
     RC_H_CREATED = 32,     /* u64 unix seconds */
+    RC_H_KEY_CHECK = 40,   /* u64 text-free: rc_key.check of the key (0 otherwise) */
     RC_H_MODE = 48,        /* u32 recite_mode the index was built with */
     RC_H_NSECTIONS = 52,   /* u32 */
     RC_H_NWORKS = 56,      /* u64 */
@@ -76,14 +78,18 @@ enum {
     RC_H_NTOKENS = 72,     /* u64 tokens of all cluster texts */
     RC_H_TEXT_BYTES = 80,  /* u64 bytes of all cluster texts */
     RC_H_BLOCK_SIZE = 100, /* u32 raw bytes per text block (a text's last one may be shorter) */
+    RC_H_WORK_BYTES = 104, /* u64 bytes of all cluster texts as indexed (= TEXT_BYTES unless
+                              text-free, where the stored stream holds token records) */
     RC_H_CHECKSUM = 120    /* u64 XXH3-64 of header + section table, this field zeroed */
 };
+
+#define RC_FLAG_TEXT_FREE 1u /* no text stored: token records (keyed hashes and offsets) */
 
 /* A cluster: one distinct text, held by one or more works. */
 #define RC_CLUSTER_REC_SIZE 56u
 typedef struct rc_cluster {
-    uint64_t text_offset; /* in the global text stream */
-    uint64_t text_len;
+    uint64_t text_offset; /* in the global stored stream (text, or token records if text-free) */
+    uint64_t text_len;    /* bytes of the text as indexed */
     uint64_t token_base;  /* global token number of its first token */
     uint64_t ntokens;     /* words (prose) or lexemes (code) */
     uint64_t checkpoint0; /* index of its first checkpoint */
@@ -129,7 +135,12 @@ struct recite_index {
     rc_channel_info ch[RC_CHANNELS];
     unsigned mode;
     uint64_t created;
-    uint64_t nworks, nclusters, ntokens, text_bytes;
+    uint64_t nworks, nclusters, ntokens;
+    uint64_t text_bytes; /* of the stored stream (token records if text-free) */
+    uint64_t work_bytes; /* of the texts as indexed */
+    bool text_free;
+    bool has_key;  /* text-free and opened with its key */
+    rc_key key;
     uint64_t nblocks;
     uint64_t block_size;
     ZSTD_DDict *ddict;      /* NULL when the index has no dictionary */
@@ -166,6 +177,36 @@ static inline uint32_t rc_posting_key(uint64_t h, unsigned bucket_bits, unsigned
 }
 #define RC_KEY_HASH_MASK 0xfffcu
 
+/* Bytes a cluster occupies in the stored stream. */
+uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
+
+/* ==== token records of text-free indexes (index_tokrec.c) ==== */
+
+/* Per token, besides its keyed hashes and offsets: short keyed hashes of its bytes, of the gap
+ * up to the next token, and of the punctuation signature of token and gap, which tell exact
+ * from normalized from near copies without the text. */
+#define RC_TOKX_SIG_CAP 256
+#define RC_TOKREC_MAX 32 /* longest encoded record */
+enum { RC_KD_TOKEN = 1, RC_KD_GAP = 2, RC_KD_PUNCT = 3 };
+typedef struct rc_tokx {
+    uint16_t xtok;
+    uint8_t xgap, pgap;
+} rc_tokx;
+
+/* The extras of the token text[start, end) whose next token starts at next_start (or len). */
+void rc_tokx_of(const rc_key *key, const uint8_t *text, size_t len, uint64_t start, uint64_t end,
+                uint64_t next_start, uint8_t *sig, rc_tokx *x);
+
+/* Encodes token t (keyed hashes) into out (RC_TOKREC_MAX bytes); a checkpoint token (every
+ * RC_CHECKPOINT_EVERY-th) stores its start whole, the others the gap after prev_end. Returns
+ * the length. */
+size_t rc_tokrec_encode(uint8_t *out, const rc_token *t, const rc_tokx *x, uint64_t prev_end,
+                        bool checkpoint, bool code);
+/* Decodes a record from in[0, avail): its length, 0 if avail is too short for it, SIZE_MAX if
+ * it is malformed. */
+size_t rc_tokrec_decode(const uint8_t *in, size_t avail, uint64_t prev_end, bool checkpoint,
+                        bool code, rc_token *t, rc_tokx *x);
+
 /* ==== reading stored text ==== */
 
 /* Per-thread reader state: a decompression context and a direct-mapped cache of decoded
@@ -198,9 +239,13 @@ typedef struct rc_source_window {
     rc_cluster info;
     uint64_t t_from, t_to; /* tokens held: [t_from, t_to) */
     RC_VEC(rc_token) toks;
+    RC_VEC(rc_tokx) tokx; /* text-free: the extras of each token in toks */
     RC_VEC(uint8_t) bytes;
     uint64_t bytes_base; /* local byte offset of bytes.v[0] */
-    rc_tok_state st;     /* where tokenizing continues, relative to bytes.v */
+    rc_tok_state st;     /* where tokenizing continues, relative to bytes.v (text-free: st.pos
+                            is where decoding continues, and prev_end the last token's end) */
+    uint64_t prev_end;
+    uint64_t next_tok;   /* text-free: number of the next token to decode */
     uint64_t skip;       /* tokens still to drop before t_from (after a restart) */
     bool valid;
 } rc_source_window;

@@ -31,6 +31,9 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
     if (opt->version != RECITE_CHECK_OPTIONS_VERSION)
         return rc_error_set(err, RECITE_EINVAL, "check options version %u not supported",
                             opt->version);
+    if (idx->text_free && !idx->has_key)
+        return rc_error_set(err, RECITE_EKEY,
+                            "the index is text-free: checking needs its key (--key FILE)");
     const rc_channel_info *pr = &idx->ch[RC_CH_PROSE], *co = &idx->ch[RC_CH_CODE];
     unsigned guarantee = pr->kgram + pr->window - 1, code_guarantee = co->kgram + co->window - 1;
     unsigned min_tokens = opt->min_tokens ? opt->min_tokens : guarantee;
@@ -256,6 +259,8 @@ static int tokenize_more(recite_checker *c, bool final)
                 return RECITE_ENOMEM;
             size_t n = rc_tokenize(st->mode, &c->tz, c->text.v, c->text.n, final, &st->st,
                                    st->toks.v + st->toks.n, 1024);
+            if (c->idx->text_free) /* its hashes are keyed: so must ours be */
+                rc_key_tokens(&c->idx->key, st->toks.v + st->toks.n, n);
             st->toks.n += n;
             if (st->toks.n > UINT32_MAX - 1024)
                 return RECITE_ELIMIT;
@@ -685,7 +690,8 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
                                 c->matches.v,         c->matches.n,
                                 c->works.v,           c->works.n,
                                 c->truncated,         rc_utf8_count_invalid(c->text.v, c->text.n),
-                                c->common_others,     c->streams[1].toks.n};
+                                c->common_others,     c->streams[1].toks.n,
+                                c->idx->text_free};
     /* The result and the text stay readable until the next feed starts a new text. */
     c->finished = true;
     *out = &c->result;

@@ -172,6 +172,46 @@ static int shape_similarity(recite_checker *c, const rc_raw_match *m, double *si
     return RECITE_OK;
 }
 
+/* Text-free: the run's tokens compared by their keyed extras (rc_tokx) — bytes of each token,
+ * of the gaps between them, punctuation signatures — and their lengths: *exact when all are
+ * equal, *punct the tokens whose punctuation differs. */
+static int compare_keyed(recite_checker *c, const rc_raw_match *m, bool *exact, uint64_t *punct,
+                         recite_error *err)
+{
+    const rc_stream *stream = c->chans[m->channel].stream;
+    const rc_token *qt = stream->toks.v;
+    *exact = true;
+    *punct = 0;
+    rc_token prev = {0};
+    rc_tokx prevx = {0}, ox;
+    for (uint32_t i = 0; i <= m->len; i++) {
+        const rc_token *st = NULL;
+        if (i < m->len) {
+            int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+            if (rc != RECITE_OK)
+                return rc;
+        }
+        if (i > 0) { /* token i - 1 and the gap after it */
+            const rc_token *ot = &qt[m->q0 + i - 1];
+            uint64_t o_next = m->q0 + i < stream->toks.n ? qt[m->q0 + i].start : c->text.n;
+            rc_tokx_of(&c->idx->key, c->text.v, c->text.n, ot->start, ot->end, o_next, c->sig_a,
+                       &ox);
+            if (ox.xtok != prevx.xtok || ot->end - ot->start != prev.end - prev.start)
+                *exact = false;
+            if (st) { /* a gap inside the run */
+                if (ox.xgap != prevx.xgap || o_next - ot->end != st->start - prev.end)
+                    *exact = false;
+                *punct += ox.pgap != prevx.pgap;
+            }
+        }
+        if (st) {
+            prev = *st;
+            prevx = c->sw.tokx.v[m->s0 + i - c->sw.t_from];
+        }
+    }
+    return RECITE_OK;
+}
+
 int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
 {
     rc_cluster info;
@@ -181,14 +221,21 @@ int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
     uint64_t slen = m->src_end - m->src_start;
     m->kind = RECITE_KIND_EXACT;
     m->similarity = 1.0;
-    if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    int rc = rc_text_read(&c->reader, info.text_offset + m->src_start,
-                          info.text_offset + m->src_end, c->srcbuf.v, err);
-    if (rc != RECITE_OK)
-        return rc;
-    if (slen == out_end - out_start && memcmp(c->srcbuf.v, c->text.v + out_start, slen) == 0)
-        return RECITE_OK;
+    int rc;
+    uint64_t diffs = 0;
+    if (c->idx->text_free) {
+        bool exact;
+        if ((rc = compare_keyed(c, m, &exact, &diffs, err)) != RECITE_OK || exact)
+            return rc;
+    } else {
+        if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        if ((rc = rc_text_read(&c->reader, info.text_offset + m->src_start,
+                               info.text_offset + m->src_end, c->srcbuf.v, err)) != RECITE_OK)
+            return rc;
+        if (slen == out_end - out_start && memcmp(c->srcbuf.v, c->text.v + out_start, slen) == 0)
+            return RECITE_OK;
+    }
     if (m->channel != RC_CH_PROSE) {
         /* Code: the same lexemes with other whitespace or comments is normalized; the same
          * shapes with other lexemes (renamed identifiers, changed literals) is near. */
@@ -199,8 +246,8 @@ int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
         m->similarity = sim;
         return RECITE_OK;
     }
-    uint64_t diffs;
-    if ((rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, &diffs, err)) != RECITE_OK)
+    if (!c->idx->text_free &&
+        (rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, &diffs, err)) != RECITE_OK)
         return rc;
     if (diffs == 0) {
         m->kind = RECITE_KIND_NORMALIZED;

@@ -4,13 +4,14 @@
  * reads the index only for work ids, metadata and cluster members.
  */
 #include "../index/rc_index.h"
+#include "../policy/rc_policy.h"
 
 #include <jansson.h>
 #include <utf8proc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
-#define WHOLE_WORK_COVERAGE 0.9
+#define WHOLE_WORK_COVERAGE RC_WHOLE_WORK_COVERAGE
 
 static const char *kind_name(recite_kind k)
 {
@@ -43,13 +44,38 @@ static const char *from_name(recite_info_source f)
     }
 }
 
-/* Verdict under the default policy: anything found is flagged for review. */
-static const char *verdict_of(const recite_result *res)
+/* The policy's decision for each work of a result (see src/policy). */
+typedef struct decision {
+    recite_action verdict;
+    recite_action *actions; /* per works[] entry */
+    int *rules;             /* the 1-based rule that decided, 0 the policy's default */
+} decision;
+
+static int decide(const recite_index *idx, const recite_policy *policy, const recite_result *res,
+                  decision *d, recite_error *err)
 {
-    for (size_t i = 0; i < res->nmatches; i++)
-        if (!res->matches[i].common)
-            return "flag";
-    return "pass";
+    size_t n = res->nworks ? res->nworks : 1;
+    d->actions = calloc(n, sizeof *d->actions);
+    d->rules = calloc(n, sizeof *d->rules);
+    if (!d->actions || !d->rules) {
+        free(d->actions);
+        free(d->rules);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory applying the policy");
+    }
+    d->verdict = recite_policy_decide(policy, idx, res, d->actions, d->rules);
+    return RECITE_OK;
+}
+
+static void decision_free(decision *d)
+{
+    free(d->actions);
+    free(d->rules);
+}
+
+/* The verdict: the most severe action; "pass" when everything is allowed. */
+static const char *verdict_name(recite_action a)
+{
+    return a == RECITE_ACTION_ALLOW ? "pass" : recite_action_name(a);
 }
 
 /* A JSON string from bytes that should be UTF-8 but may not be (file names are bytes): invalid
@@ -130,7 +156,8 @@ static json_t *match_json(const recite_index *idx, const recite_match *m)
     return o;
 }
 
-static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
+static json_t *work_json(const recite_index *idx, const recite_work_hit *h, recite_action action,
+                         int rule)
 {
     recite_work_info info;
     if (recite_index_work(idx, h->work, &info) != RECITE_OK)
@@ -180,6 +207,9 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
     bad |= set(o, "mode", json_string(info.mode == RECITE_MODE_CODE ? "code" : "prose"));
     bad |= set(o, "common", json_boolean(h->common));
     bad |= set(o, "similarity", json_real(h->similarity));
+    bad |= set(o, "action", json_string(recite_action_name(action)));
+    if (rule > 0)
+        bad |= set(o, "rule", json_integer(rule));
     if (bad) {
         json_decref(o);
         return NULL;
@@ -187,8 +217,8 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h)
     return o;
 }
 
-static json_t *result_json(const recite_index *idx, const char *input_name,
-                           const recite_result *res)
+static json_t *result_json(const recite_index *idx, const recite_policy *policy,
+                           const char *input_name, const recite_result *res, const decision *d)
 {
     json_t *o = json_object(), *ms = json_array(), *ws = json_array();
     int bad = !o || !ms || !ws;
@@ -197,11 +227,12 @@ static json_t *result_json(const recite_index *idx, const char *input_name,
         bad |= !m || json_array_append_new(ms, m) != 0;
     }
     for (size_t i = 0; i < res->nworks && !bad; i++) {
-        json_t *w = work_json(idx, &res->works[i]);
+        json_t *w = work_json(idx, &res->works[i], d->actions[i], d->rules[i]);
         bad |= !w || json_array_append_new(ws, w) != 0;
     }
     bad |= set(o, "input", text_json(input_name ? input_name : "-"));
-    bad |= set(o, "verdict", json_string(verdict_of(res)));
+    bad |= set(o, "verdict", json_string(verdict_name(d->verdict)));
+    bad |= set(o, "policy", text_json(rc_policy_name(policy)));
     bad |= set(o, "tokens", json_integer((json_int_t)res->tokens));
     bad |= set(o, "code_tokens", json_integer((json_int_t)res->code_tokens));
     bad |= set(o, "bytes", json_integer((json_int_t)res->bytes));
@@ -212,6 +243,9 @@ static json_t *result_json(const recite_index *idx, const char *input_name,
     bad |= set(o, "truncated", json_boolean(res->truncated));
     bad |= set(o, "common_others", json_integer((json_int_t)res->common_others));
     bad |= set(o, "invalid_utf8_bytes", json_integer((json_int_t)res->invalid_utf8));
+    /* A text-free index: offsets into the works are exact, their text is not available. */
+    if (res->text_free)
+        bad |= set(o, "source_text", json_string("not available (text-free index)"));
     json_decref(ms);
     json_decref(ws);
     if (bad) {
@@ -221,19 +255,31 @@ static json_t *result_json(const recite_index *idx, const char *input_name,
     return o;
 }
 
-int recite_report_json(const recite_index *idx, const char *input_name, const char *text,
-                       size_t len, const recite_result *res, char **out, recite_error *err)
+int recite_report_json_policy(const recite_index *idx, const recite_policy *policy,
+                              const char *input_name, const char *text, size_t len,
+                              const recite_result *res, char **out, recite_error *err)
 {
     (void)text;
     (void)len;
     *out = NULL;
-    json_t *o = result_json(idx, input_name, res);
+    decision d;
+    int rc = decide(idx, policy, res, &d, err);
+    if (rc != RECITE_OK)
+        return rc;
+    json_t *o = result_json(idx, policy, input_name, res, &d);
+    decision_free(&d);
     char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
     json_decref(o);
     if (!s)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory rendering JSON");
     *out = s;
     return RECITE_OK;
+}
+
+int recite_report_json(const recite_index *idx, const char *input_name, const char *text,
+                       size_t len, const recite_result *res, char **out, recite_error *err)
+{
+    return recite_report_json_policy(idx, NULL, input_name, text, len, res, out, err);
 }
 
 /* ==== text ==== */
@@ -335,10 +381,15 @@ static void snippet(sbuf *sb, const char *text, size_t a, size_t b)
     sb_printf(sb, "\"");
 }
 
-int recite_report_text(const recite_index *idx, const char *input_name, const char *text,
-                       size_t len, const recite_result *res, char **out, recite_error *err)
+int recite_report_text_policy(const recite_index *idx, const recite_policy *policy,
+                              const char *input_name, const char *text, size_t len,
+                              const recite_result *res, char **out, recite_error *err)
 {
     *out = NULL;
+    decision d;
+    int rc = decide(idx, policy, res, &d, err);
+    if (rc != RECITE_OK)
+        return rc;
     sbuf sb = {0};
     const char *in = input_name ? input_name : "-";
     for (size_t i = 0; i < res->nmatches; i++) {
@@ -381,24 +432,44 @@ int recite_report_text(const recite_index *idx, const char *input_name, const ch
             sb_printf(&sb, " (expected \"%s\")", h->copyright);
         else if (h->cmi == RECITE_CMI_ALTERED && h->cmi_found[0])
             sb_printf(&sb, " (found \"%s\")", h->cmi_found);
-        sb_printf(&sb, "%s\n", h->common ? ", common language only" : "");
+        sb_printf(&sb, "%s", h->common ? ", common language only" : "");
+        /* The reasons, when a policy was given (the default one is documented). */
+        if (policy && d.rules[i])
+            sb_printf(&sb, "; %s by rule %d (%s)", recite_action_name(d.actions[i]), d.rules[i],
+                      rc_policy_rule_text(policy, d.rules[i]));
+        else if (policy)
+            sb_printf(&sb, "; %s by the policy's default", recite_action_name(d.actions[i]));
+        sb_printf(&sb, "\n");
     }
     if (res->common_others)
         sb_printf(&sb, "%s: %llu more works share only common language with it (not listed)\n", in,
                   (unsigned long long)res->common_others);
+    if (res->text_free && res->nmatches)
+        sb_printf(&sb, "%s: (text-free index: offsets into the works are exact; their text is not "
+                       "stored)\n",
+                  in);
     if (res->nmatches)
-        sb_printf(&sb, "%s: %s  %zu match%s in %zu work%s; %llu tokens checked%s\n", in,
-                  verdict_of(res), res->nmatches, res->nmatches == 1 ? "" : "es", res->nworks,
-                  res->nworks == 1 ? "" : "s", (unsigned long long)res->tokens,
+        sb_printf(&sb, "%s: %s  %zu match%s in %zu work%s; %llu tokens checked%s%s%s\n", in,
+                  verdict_name(d.verdict), res->nmatches, res->nmatches == 1 ? "" : "es",
+                  res->nworks, res->nworks == 1 ? "" : "s", (unsigned long long)res->tokens,
+                  policy ? "; policy " : "", policy ? rc_policy_name(policy) : "",
                   res->truncated ? "; TRUNCATED: limits reached, report incomplete" : "");
     else
-        sb_printf(&sb, "%s: pass  no recitation found; %llu tokens checked%s\n", in,
-                  (unsigned long long)res->tokens,
+        sb_printf(&sb, "%s: pass  no recitation found; %llu tokens checked%s%s%s\n", in,
+                  (unsigned long long)res->tokens, policy ? "; policy " : "",
+                  policy ? rc_policy_name(policy) : "",
                   res->truncated ? "; TRUNCATED: limits reached, report incomplete" : "");
+    decision_free(&d);
     if (sb.oom) {
         free(sb.s);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory rendering the report");
     }
     *out = sb.s;
     return RECITE_OK;
+}
+
+int recite_report_text(const recite_index *idx, const char *input_name, const char *text,
+                       size_t len, const recite_result *res, char **out, recite_error *err)
+{
+    return recite_report_text_policy(idx, NULL, input_name, text, len, res, out, err);
 }
