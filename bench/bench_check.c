@@ -132,7 +132,17 @@ int main(int argc, char **argv)
     char *line = NULL;
     size_t linecap = 0;
 
-    if (recite_index_open(&idx, argv[1], &err) != RECITE_OK) {
+    /* BENCH_KEY: the key file of a text-free index. */
+    char key[4096];
+    size_t key_len = 0;
+    if (getenv("BENCH_KEY")) {
+        FILE *kf = fopen(getenv("BENCH_KEY"), "rb");
+        key_len = kf ? fread(key, 1, sizeof key, kf) : 0;
+        if (kf)
+            fclose(kf);
+    }
+    if ((key_len ? recite_index_open_keyed(&idx, argv[1], key, key_len, &err)
+                 : recite_index_open(&idx, argv[1], &err)) != RECITE_OK) {
         fprintf(stderr, "bench_check: %s\n", err.message);
         goto out;
     }

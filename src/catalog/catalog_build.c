@@ -68,6 +68,7 @@ typedef struct builder {
     recite_catalog *old; /* the previous catalogue, or NULL */
     mode_t mode;
     XXH3_state_t *xxh;
+    bool text_free; /* the index stores no text (no content hashes) */
     sqlite3_stmt *ins_work, *ins_run, *ins_work_run, *get_hash;
 } builder;
 
@@ -250,9 +251,9 @@ static int add_works(builder *b, recite_error *err)
         recite_work_info info;
         if (recite_index_work(b->idx, w, &info) != RECITE_OK || !info.id)
             return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (work %u)", b->dir, w);
-        char hex[33];
-        rc = content_hash(b, w, &info, hex, err);
-        if (rc != RECITE_OK)
+        /* A text-free index has no text to hash: its works have no content hash. */
+        char hex[33] = "";
+        if (!b->text_free && (rc = content_hash(b, w, &info, hex, err)) != RECITE_OK)
             return rc;
         sqlite3_stmt *st = b->ins_work;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)w);
@@ -263,7 +264,7 @@ static int add_works(builder *b, recite_error *err)
         bind_opt(st, 6, info.copyright);
         sqlite3_bind_text(st, 7, info.source ? info.source : "unknown", -1, SQLITE_STATIC);
         bind_opt(st, 8, info.url);
-        sqlite3_bind_text(st, 9, hex, -1, SQLITE_STATIC);
+        bind_opt(st, 9, hex[0] ? hex : NULL);
         sqlite3_bind_int64(st, 10, (sqlite3_int64)info.bytes);
         sqlite3_bind_int64(st, 11, (sqlite3_int64)info.tokens);
         sqlite3_bind_int64(st, 12, (sqlite3_int64)info.cluster);
@@ -417,6 +418,9 @@ int recite_catalog_build(const char *index_dir, recite_error *err)
     rc = recite_index_open(&b.idx, index_dir, err);
     if (rc != RECITE_OK)
         goto done;
+    recite_index_stats ist;
+    recite_index_get_stats(b.idx, &ist);
+    b.text_free = ist.text_free != 0;
     b.xxh = XXH3_createState();
     if (!b.xxh) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");

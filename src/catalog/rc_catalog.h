@@ -7,11 +7,11 @@
 #define RC_CATALOG_H
 
 #include "../common/rc_common.h"
+#include "../index/rc_index.h" /* RC_CATALOG_FILE */
 
 #include <sqlite3.h>
 #include <sys/types.h>
 
-#define RC_CATALOG_FILE "catalog.sqlite"
 /* PRAGMA application_id: "RCTC" — tells a recite catalogue from any other SQLite file. */
 #define RC_CATALOG_APP_ID 0x52435443
 /* meta.schema_version (and PRAGMA user_version); bump on any incompatible schema change. */

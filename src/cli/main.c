@@ -16,6 +16,7 @@
 #include <unistd.h>
 
 int recite_cli_license(int argc, char **argv); /* cli_license.c */
+int recite_cli_catalog(int argc, char **argv); /* cli_catalog.c */
 
 #define EXIT_FOUND 1
 #define EXIT_USAGE 2
@@ -30,6 +31,7 @@ static const char usage_text[] =
     "               [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
     "  recite license [--json] [--mode prose|code|auto] FILE...\n"
+    "  recite catalog list|runs|delete|audit --index DIR ... (recite catalog --help)\n"
     "  recite --version | --help\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
@@ -49,6 +51,8 @@ static const char usage_text[] =
     "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged\n"
     "stats   describe an index\n"
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
+    "catalog the provenance catalogue of an index (DIR/catalog.sqlite): list works by source,\n"
+    "        license or training run, list runs, mark a work deleted, read the audit log\n"
     "\n"
     "exit status: 0 nothing found, 1 recitation found, 2 error\n";
 
@@ -247,6 +251,9 @@ static int cmd_index(int argc, char **argv)
     if (ui.progress_shown)
         fputs("\r\033[K", stderr);
     if (rc != RECITE_OK)
+        return fail(&err);
+    /* The provenance catalogue of the new index, carrying over deletions and the audit log. */
+    if (recite_catalog_build(out, &err) != RECITE_OK)
         return fail(&err);
     if (!ui.quiet) {
         printf("indexed %llu works (%llu distinct texts, %.1f MB, %llu tokens) into %s: "
@@ -537,6 +544,8 @@ int main(int argc, char **argv)
         return cmd_stats(argc - 1, argv + 1);
     if (strcmp(cmd, "license") == 0)
         return recite_cli_license(argc - 1, argv + 1);
+    if (strcmp(cmd, "catalog") == 0)
+        return recite_cli_catalog(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) {
         fprintf(stderr, "recite: serve is not available in this version (planned)\n");
         return EXIT_USAGE;

@@ -206,6 +206,47 @@ static void notice_line(const uint8_t *s, size_t n, uint64_t off, rc_cmi *out)
     nt->end = off + a + ln;
 }
 
+/* Whether the lower-case ASCII needle is at s (of n bytes), in any case. */
+static bool at_ci(const uint8_t *s, size_t n, const char *needle)
+{
+    size_t k = 0;
+    while (needle[k] && k < n && lower_ascii(s[k]) == (uint8_t)needle[k])
+        k++;
+    return !needle[k];
+}
+
+enum { MARK_NOTICE = 1, MARK_RIGHTS = 2, MARK_SPDX = 4 };
+
+/* What a line may hold, in one pass over it (every line of every work comes here): a notice
+ * ("copyright", "(c)", a byte 0xc2 as of "©"), "all rights reserved", an SPDX tag (whose first
+ * position goes to *spdx). Pairs of bytes are tested first, with ASCII case folded by OR 0x20
+ * (which leaves "(" alone): most positions fail that one comparison chain. */
+static unsigned line_marks(const uint8_t *l, size_t n, const uint8_t **spdx)
+{
+    unsigned m = 0;
+    if (n >= 2 && memchr(l, 0xc2, n))
+        m |= MARK_NOTICE;
+    for (size_t i = 0; i + 1 < n; i++) {
+        unsigned pair = (unsigned)(l[i] | 0x20) << 8 | (l[i + 1] | 0x20);
+        if (pair == ('c' << 8 | 'o')) {
+            if (!(m & MARK_NOTICE) && at_ci(l + i, n - i, "copyright"))
+                m |= MARK_NOTICE;
+        } else if (pair == ('(' << 8 | 'c')) {
+            if (at_ci(l + i, n - i, "(c)"))
+                m |= MARK_NOTICE;
+        } else if (pair == ('a' << 8 | 'l')) {
+            if (!(m & MARK_RIGHTS) && at_ci(l + i, n - i, "all rights reserved"))
+                m |= MARK_RIGHTS;
+        } else if (pair == ('s' << 8 | 'p')) {
+            if (!(m & MARK_SPDX) && at_ci(l + i, n - i, "spdx-license-identifier:")) {
+                m |= MARK_SPDX;
+                *spdx = l + i;
+            }
+        }
+    }
+    return m;
+}
+
 static void scan_region(const uint8_t *text, size_t from, size_t to, rc_cmi *out, bool head)
 {
     size_t i = from, line = 0;
@@ -214,11 +255,12 @@ static void scan_region(const uint8_t *text, size_t from, size_t to, rc_cmi *out
         size_t e = nl ? (size_t)(nl - text) : to;
         const uint8_t *l = text + i;
         size_t n = e - i;
-        if (find_ci(l, n, "copyright") || find_ci(l, n, "(c)") || (n >= 2 && memchr(l, 0xc2, n)))
+        const uint8_t *tag = NULL;
+        unsigned marks = line_marks(l, n, &tag);
+        if (marks & MARK_NOTICE)
             notice_line(l, n, i, out);
-        if (find_ci(l, n, "all rights reserved"))
+        if (marks & MARK_RIGHTS)
             out->rights_reserved = true;
-        const uint8_t *tag = find_ci(l, n, "spdx-license-identifier:");
         if (tag && !out->spdx[0]) {
             size_t k = (size_t)(tag - l) + 24, m = 0;
             while (k < n && l[k] == ' ')

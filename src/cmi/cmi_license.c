@@ -16,6 +16,7 @@
 #include <stdlib.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <xxhash.h>
 
 #define DEBIAN_LICENSES "/usr/share/common-licenses"
 #define DEFAULT_SPDX_DIR "/usr/local/share/recite/spdx-license-list/licenses"
@@ -163,6 +164,60 @@ int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error
     if (fclose(f) != 0)
         rc = rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", jsonl_path);
     return rc;
+}
+
+/* Bump when rc_license_library_write selects or writes its texts differently. */
+#define LIBRARY_VERSION 1
+
+static void key_add(XXH3_state_t *st, const char *path)
+{
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return;
+    char meta[64];
+    int n = snprintf(meta, sizeof meta, "|%lld|%lld.%09ld\n", (long long)sb.st_size,
+                     (long long)sb.st_mtim.tv_sec, (long)sb.st_mtim.tv_nsec);
+    XXH3_64bits_update(st, path, strlen(path));
+    XXH3_64bits_update(st, meta, (size_t)n);
+}
+
+uint64_t rc_license_library_key(void)
+{
+    XXH3_state_t *st = XXH3_createState();
+    if (!st || XXH3_64bits_reset(st) == XXH_ERROR) {
+        XXH3_freeState(st);
+        return 0;
+    }
+    char head[32];
+    int n = snprintf(head, sizeof head, "recite-licenses-%d\n", LIBRARY_VERSION);
+    XXH3_64bits_update(st, head, (size_t)n);
+    for (size_t i = 0; i < RC_ARRAY_LEN(debian_ids); i++) {
+        char path[512];
+        snprintf(path, sizeof path, "%s/%s", DEBIAN_LICENSES, debian_ids[i].file);
+        key_add(st, path);
+    }
+    const char *dir = rc_license_spdx_dir();
+    DIR *d = opendir(dir);
+    RC_VEC(char *) names = {0};
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char *nm = e->d_name[0] != '.' ? strdup(e->d_name) : NULL;
+        if (nm && RC_VEC_PUSH(names, nm) != RECITE_OK)
+            free(nm);
+    }
+    if (d)
+        closedir(d);
+    rc_sort(names.v, names.n, sizeof *names.v, cmp_str); /* readdir order is the disk's */
+    for (size_t i = 0; i < names.n; i++) {
+        char path[4096];
+        snprintf(path, sizeof path, "%s/%s", dir, names.v[i]);
+        key_add(st, path);
+        free(names.v[i]);
+    }
+    RC_VEC_FREE(names);
+    uint64_t key = XXH3_64bits_digest(st);
+    XXH3_freeState(st);
+    return key;
 }
 
 /* ==== identification ==== */

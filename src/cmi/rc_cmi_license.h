@@ -38,6 +38,11 @@ const char *rc_license_spdx_dir(void);
  * their SPDX ids, then the SPDX list without aliases and -or-later twins); *count of them. */
 int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error *err);
 
+/* A key of the library rc_license_library_write would write now, from the names, sizes and
+ * modification times of its sources (not their bytes, ~600 files): the key of the cached
+ * license index. */
+uint64_t rc_license_library_key(void);
+
 /* Identifies the license of text[0, len) with a checker of the license index `lic` (the
  * checker should itemize all works: recite_check_options.all_works). out->id is "" when
  * unknown. */

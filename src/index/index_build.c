@@ -862,6 +862,7 @@ static void remove_tmp_dir(const char *dir)
     unlink_in(dir, RC_INDEX_FILE);
     unlink_in(dir, "licenses/" RC_INDEX_FILE);
     unlink_in(dir, "licenses.jsonl");
+    unlink_in(dir, RC_CATALOG_FILE);
     char *sub;
     if (asprintf(&sub, "%s/licenses", dir) >= 0) {
         rmdir(sub);
@@ -871,7 +872,8 @@ static void remove_tmp_dir(const char *dir)
 }
 
 /* Temporary directories of builds that were killed (their process is gone) are removed: they
- * are named .<base>.tmp-<pid>-XXXXXX and hold only recite.idx and run-*.tmp files. */
+ * are named .<base>.tmp-<pid>-XXXXXX and hold recite.idx, run-*.tmp files, the license index
+ * and a link to the catalogue. */
 static void remove_stale_tmp_dirs(const char *parent, const char *base)
 {
     DIR *d = opendir(parent);
@@ -896,14 +898,13 @@ static void remove_stale_tmp_dirs(const char *parent, const char *base)
         struct dirent *f;
         while (sub && (f = readdir(sub)) != NULL) {
             size_t n = strlen(f->d_name);
-            if (strcmp(f->d_name, RC_INDEX_FILE) == 0 ||
-                (strncmp(f->d_name, "run-", 4) == 0 && n > 4 &&
-                 strcmp(f->d_name + n - 4, ".tmp") == 0))
+            if (strncmp(f->d_name, "run-", 4) == 0 && n > 4 &&
+                strcmp(f->d_name + n - 4, ".tmp") == 0)
                 unlink_in(dir, f->d_name);
         }
         if (sub)
             closedir(sub);
-        rmdir(dir);
+        remove_tmp_dir(dir); /* the index, license index and catalogue link, then the dir */
         free(dir);
     }
     closedir(d);
@@ -946,10 +947,33 @@ static int check_target(const char *out_dir, recite_error *err)
                         "%s: exists and is not a recite index; refusing to replace it", out_dir);
 }
 
+/* The provenance catalogue (deletions, audit log) outlives rebuilds: the new directory gets a
+ * hard link to it, so a deletion recorded during the build lands in the same file, and the
+ * catalogue build that follows (recite_catalog_build) carries it over. */
+static int keep_catalogue(const char *tmp_dir, const char *out_dir, recite_error *err)
+{
+    char *from, *to;
+    if (asprintf(&from, "%s/%s", out_dir, RC_CATALOG_FILE) < 0)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    if (asprintf(&to, "%s/%s", tmp_dir, RC_CATALOG_FILE) < 0) {
+        free(from);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    int rc = RECITE_OK;
+    if (link(from, to) != 0 && errno != ENOENT)
+        rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot keep the catalogue", from);
+    free(from);
+    free(to);
+    return rc;
+}
+
 static int publish(const char *tmp_dir, const char *out_dir, recite_error *err)
 {
     struct stat st;
     if (lstat(out_dir, &st) == 0) {
+        int rc = keep_catalogue(tmp_dir, out_dir, err);
+        if (rc != RECITE_OK)
+            return rc;
         /* Swap atomically, then delete the old index, now at tmp_dir. */
         if (renameat2(AT_FDCWD, tmp_dir, AT_FDCWD, out_dir, RENAME_EXCHANGE) == 0) {
             remove_tmp_dir(tmp_dir);

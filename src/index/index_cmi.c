@@ -20,6 +20,8 @@
 
 #define HEADER_CAP (64u * 1024u)
 #define CACHE_SLOTS 4096u
+#define FIRST_PART (8u * 1024u) /* of a license part, identified before the whole */
+#define MOSTLY_LICENSE 0.5      /* score of a start that is mostly license language */
 
 struct rc_license_cache {
     uint64_t key[CACHE_SLOTS]; /* 0 = empty */
@@ -81,26 +83,10 @@ int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_e
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto done;
     }
-    size_t count = 0;
-    if ((rc = rc_license_library_write(jsonl, &count, err)) != RECITE_OK || count == 0)
-        goto done;
-    /* The same license texts give the same index: reuse one built before, keyed by them. */
-    size_t len = 0;
-    char *texts = NULL;
-    FILE *f = fopen(jsonl, "rb");
-    if (f) {
-        fseek(f, 0, SEEK_END);
-        long n = ftell(f);
-        rewind(f);
-        if (n > 0 && (texts = malloc((size_t)n)) != NULL)
-            len = fread(texts, 1, (size_t)n, f);
-        fclose(f);
-    }
-    if (cache && texts &&
-        asprintf(&cached, "%s/licenses-%016llx-v%u.idx", cache,
-                 (unsigned long long)XXH3_64bits(texts, len), RC_FORMAT_VERSION) < 0)
+    /* The same license sources give the same index: reuse one built before, keyed by them. */
+    if (cache && asprintf(&cached, "%s/licenses-%016llx-v%u.idx", cache,
+                          (unsigned long long)rc_license_library_key(), RC_FORMAT_VERSION) < 0)
         cached = NULL;
-    free(texts);
     if (cached && mkdir(out, 0755) == 0) {
         /* A cached copy that does not open (damaged, or written by a build of another
          * format under the same version number) is replaced, not trusted. */
@@ -114,6 +100,9 @@ int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_e
         unlink(cached);
         rmdir(out);
     }
+    size_t count = 0;
+    if ((rc = rc_license_library_write(jsonl, &count, err)) != RECITE_OK || count == 0)
+        goto done;
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
     opt.jobs = jobs;
     opt.skip_cmi = 1;
@@ -169,23 +158,65 @@ void rc_work_cmi_free(rc_work_ctx *ctx)
     ctx->header = NULL;
 }
 
-/* The header without its copyright lines: the license part, the same across files. */
-static size_t strip_notices(char *h, size_t n)
+static char lower_ascii(char c)
 {
-    size_t m = 0, i = 0;
+    return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
+}
+
+/* Whether l[0, n) holds one of the lower-case ASCII words, in any case; with `word_start`, only
+ * at the start of a word ("notice", not "unnoticed"). */
+static bool has_word(const char *l, size_t n, const char *const *words, size_t nwords,
+                     bool word_start)
+{
+    for (size_t i = 0; i < n; i++) {
+        char c = lower_ascii(l[i]);
+        if (word_start && i > 0 && lower_ascii(l[i - 1]) >= 'a' && lower_ascii(l[i - 1]) <= 'z')
+            continue;
+        for (size_t w = 0; w < nwords; w++) {
+            if (c != words[w][0])
+                continue;
+            size_t k = 1;
+            while (words[w][k] && i + k < n && lower_ascii(l[i + k]) == words[w][k])
+                k++;
+            if (!words[w][k])
+                return true;
+        }
+    }
+    return false;
+}
+
+/* The license part of a header, what is identified (and the key of the cache): from its first
+ * to its last line of license language, without copyright lines and SPDX tags. What differs
+ * from file to file — notices, the title and description lines before and after the license —
+ * is left out, so that the files sharing a license notice share one identification. */
+static size_t license_part(char *h, size_t n)
+{
+    static const char *const license_words[] = {
+        "licen", "permi",  "warrant", "redistribut",   "free software",
+        "terms", "notice", "liab",    "public domain", "copyright"};
+    static const char *const notice_words[] = {"copyright", "(c)", "\xc2\xa9", "spdx-license"};
+    size_t m = 0, i = 0, last = 0; /* last: the output's length after its last license line */
     while (i < n) {
         char *nl = memchr(h + i, '\n', n - i);
         size_t e = nl ? (size_t)(nl - h) + 1 : n;
-        rc_cmi one;
-        rc_cmi_extract((const uint8_t *)h + i, e - i, &one);
-        if (!one.nnotices && !one.spdx[0]) {
+        bool notice = false;
+        if (has_word(h + i, e - i, notice_words, RC_ARRAY_LEN(notice_words), false)) {
+            rc_cmi one;
+            rc_cmi_extract((const uint8_t *)h + i, e - i, &one);
+            notice = one.nnotices || one.spdx[0];
+        }
+        bool license =
+            !notice && has_word(h + i, e - i, license_words, RC_ARRAY_LEN(license_words), true);
+        if (!notice && (license || m > 0)) { /* nothing before the first license line */
             memmove(h + m, h + i, e - i);
             m += e - i;
+            if (license)
+                last = m;
         }
         i = e;
     }
-    h[m] = 0;
-    return m;
+    h[last] = 0;
+    return last;
 }
 
 static int identify(rc_work_ctx *ctx, const char *text, size_t len, rc_license_id *id)
@@ -199,7 +230,14 @@ static int identify(rc_work_ctx *ctx, const char *text, size_t len, rc_license_i
         *id = ctx->lic_cache->val[slot];
         return RECITE_OK;
     }
-    if (getenv("RC_DBG")) fprintf(stderr, "MISS %zu %.60s\n", len, text);
+    if (getenv("RC_DBG")) {
+        char t[61];
+        snprintf(t, sizeof t, "%.60s", text);
+        for (char *q = t; *q; q++)
+            if (*q == '\n')
+                *q = '|';
+        fprintf(stderr, "MISS %zu %s\n", len, t);
+    }
     int rc = rc_license_identify(ctx->lic, ctx->lic_chk, text, len, id, NULL);
     if (rc != RECITE_OK)
         return rc;
@@ -230,7 +268,19 @@ int rc_text_cmi(rc_work_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_
         return RECITE_OK;
     }
     size_t n = rc_cmi_header(text, len, mode, ctx->header, HEADER_CAP + 1);
-    n = strip_notices(ctx->header, n);
+    n = license_part(ctx->header, n);
+    /* A long license part (a document that mentions licenses here and there, or a license
+     * text) is identified by its start first, and as a whole only when that start is mostly
+     * license language: a license text, told from a notice by how much of the license it
+     * holds. Documents cost a few KiB of identification, not 64. */
+    if (n > FIRST_PART) {
+        size_t cut = FIRST_PART;
+        while (cut > FIRST_PART / 2 && ctx->header[cut - 1] != '\n')
+            cut--;
+        int rc = identify(ctx, ctx->header, cut, id);
+        if (rc != RECITE_OK || id->score < MOSTLY_LICENSE)
+            return rc;
+    }
     return identify(ctx, ctx->header, n, id);
 }
 
@@ -366,8 +416,8 @@ int recite_license_identify(recite_license_checker *lc, const char *name, const 
 {
     assert(lc && out && (text || len == 0));
     memset(out, 0, sizeof *out);
-    int m = mode == RECITE_MODE_AUTO ? (name ? rc_mode_of_path(name) : RECITE_MODE_PROSE)
-                                     : (int)mode;
+    int m =
+        mode == RECITE_MODE_AUTO ? (name ? rc_mode_of_path(name) : RECITE_MODE_PROSE) : (int)mode;
     rc_cmi *cmi = malloc(sizeof *cmi);
     if (!cmi)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -375,8 +425,8 @@ int recite_license_identify(recite_license_checker *lc, const char *name, const 
     int rc = rc_text_cmi(lc->ctx, (const uint8_t *)text, len, m, cmi, &id);
     if (rc != RECITE_OK) {
         free(cmi);
-        return rc_error_set(err, rc, "%s: license identification failed: %s",
-                            name ? name : "text", recite_strerror(rc));
+        return rc_error_set(err, rc, "%s: license identification failed: %s", name ? name : "text",
+                            recite_strerror(rc));
     }
     snprintf(out->license, sizeof out->license, "%s", id.id);
     out->score = id.score;

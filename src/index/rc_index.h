@@ -14,6 +14,7 @@
 #include <zstd.h>
 
 #define RC_INDEX_FILE "recite.idx"
+#define RC_CATALOG_FILE "catalog.sqlite" /* the provenance catalogue beside it (src/catalog) */
 #define RC_INDEX_MAGIC "RECITEIX"
 #define RC_FORMAT_VERSION 2u
 #define RC_HEADER_SIZE 128u

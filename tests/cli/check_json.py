@@ -85,8 +85,15 @@ def shape(r):
         need(isinstance(w["coverage"], (int, float)) and 0 <= w["coverage"] <= 1, "coverage")
     need(set(m["work"] for m in r["matches"]) == set(w["work"] for w in r["works"]),
          "works[] does not list exactly the matched works")
-    need((r["verdict"] == "pass") == (not r["matches"]),
+    need(r["matches"] or r["verdict"] == "pass",
          f"verdict {r['verdict']} with {len(r['matches'])} matches")
+    # The verdict is the most severe action of the works (allow is "pass"), under any policy.
+    severity = ["allow", "cite", "flag", "block"]
+    actions = [w.get("action") for w in r["works"]]
+    need(all(a in severity for a in actions), f"works[].action {actions}")
+    worst = max((severity.index(a) for a in actions), default=0)
+    need(r["verdict"] == ("pass" if worst == 0 else severity[worst]),
+         f"verdict {r['verdict']} with works[].action {actions}")
     return True
 
 

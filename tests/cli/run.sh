@@ -829,7 +829,106 @@ t_check_error_index_is_a_file() { check_fails '^recite: ' --index idx/recite.idx
 t_check_error_missing_index() { check_fails '^recite: ' --index no-such-index p/pass.txt; }
 t_check_error_missing_index_option() { check_fails '--index' p/pass.txt; }
 t_check_error_below_guarantee() { check_fails "below this index's guarantee" --index idx --min-tokens 11 p/pass.txt; }
-t_check_error_policy() { check_fails 'policy' --index idx --policy pol.txt p/pass.txt; }
+
+# ==== check --policy (docs/POLICY.md) ====
+
+# policy_input: p/pol.txt holds 40 tokens of jsonl/one (GFDL-1.3-only, source "licensed").
+policy_input() {
+    [ -s p/pol.txt ] || plant pol - --jsonl meta.jsonl --id jsonl/one --ntok 40 --at 0.3 "${UNIQ[@]}"
+}
+t_policy_blocks() {
+    policy_input
+    cat >pol-block.json <<'JSON'
+{"version": 1, "default": "allow",
+ "rules": [
+   {"common": true, "action": "allow"},
+   {"source": "licensed", "min_tokens": 12, "action": "block"}]}
+JSON
+    run check --index idx --json --policy pol-block.json p/pol.txt
+    expect_rc 1 "a recitation was found"
+    expect_json "$OUT" 'shape(r)' 'r["verdict"] == "block"' 'r["policy"] == "pol-block.json"' \
+        'work_entry(r, "jsonl/one")["action"] == "block"' 'work_entry(r, "jsonl/one")["rule"] == 2'
+    run check --index idx --policy pol-block.json p/pol.txt
+    expect_rc 1
+    expect_out '^p/pol\.txt: jsonl/one  .*; block by rule 2 \(source licensed, min_tokens 12\)$'
+    expect_out '^p/pol\.txt: block  1 match in 1 work; [0-9]+ tokens checked; policy pol-block\.json$'
+}
+t_policy_allows() {
+    policy_input
+    printf '%s\n' '{"version": 1, "rules": [{"license": "copyleft", "action": "allow"}]}' >pol-allow.json
+    run check --index idx --json --policy pol-allow.json p/pol.txt
+    expect_rc 1 "a recitation was found, even if allowed"
+    expect_json "$OUT" 'shape(r)' 'r["verdict"] == "pass"' \
+        'work_entry(r, "jsonl/one")["action"] == "allow"' 'work_entry(r, "jsonl/one")["rule"] == 1'
+    run check --index idx --policy pol-allow.json p/pol.txt
+    expect_out '^p/pol\.txt: pass  1 match in 1 work; '
+}
+t_policy_cite_by_family_and_default() {
+    policy_input
+    plant polmpl lib/licenses/mpl2.txt --ntok 30 --at 0.5 "${UNIQ[@]}"
+    # jsonl/one is GFDL-1.3-only: "GFDL-1.3-or-later" is the same license family.
+    printf '%s\n' '{"version": 1, "default": "cite", "rules": [{"license": "GFDL-1.3-or-later", "source": "licensed", "action": "cite"}, {"source": "unknown", "action": "flag"}]}' >pol-cite.json
+    run check --index idx --json --policy pol-cite.json p/pol.txt p/polmpl.txt
+    expect_rc 1
+    expect_json "$OUT" '[x["verdict"] for x in r] == ["cite", "flag"]' \
+        'work_entry(r[0], "jsonl/one")["action"] == "cite"' \
+        'work_entry(r[1], "lib/licenses/mpl2.txt")["action"] == "flag"' \
+        'work_entry(r[1], "lib/licenses/mpl2.txt")["rule"] == 2'
+    # Without --policy: the default policy (common language passes, anything else is flagged).
+    run check --index idx --json p/pol.txt
+    expect_json "$OUT" 'r["verdict"] == "flag"' 'r["policy"] == "default"' \
+        'work_entry(r, "jsonl/one")["action"] == "flag"' '"rule" not in work_entry(r, "jsonl/one")'
+}
+t_policy_example_file() {
+    policy_input
+    run check --index idx --json --policy "$HERE/../../examples/policy.json" p/pol.txt
+    expect_rc 1
+    expect_json "$OUT" 'shape(r)' 'work_entry(r, "jsonl/one")["action"] in ("allow", "cite", "flag", "block")'
+}
+# policy_fails REGEX POLICY_FILE: check exits 2 with one matching line and prints nothing.
+policy_fails() {
+    policy_input
+    check_fails "$1" --index idx --json --policy "$2" p/pol.txt
+    NASSERT=$((NASSERT + 1))
+    [ ! -s "$OUT" ] || bad "stdout is not empty: $(snippet "$OUT")"
+}
+t_policy_error_malformed() {
+    printf '{"version": 1,\n "rules": [\n  {"action": "allow"},\n]}\n' >pol-syntax.json
+    policy_fails '^recite: pol-syntax\.json:4:1: invalid JSON: ' pol-syntax.json
+    printf '{"version": 1,\n "rules": [\n  {"action": "allow",\n   "sorce": "scanned"}]}\n' >pol-key.json
+    policy_fails '^recite: pol-key\.json:4:4: rule 1: unknown key "sorce"' pol-key.json
+    printf '{"version": 1,\n "rules": [{"source": "stolen", "action": "deny"}]}\n' >pol-value.json
+    policy_fails '^recite: pol-value\.json:2:[0-9]+: rule 1: ' pol-value.json
+    printf '{"version": 1, "rules": [{"min_tokens": "12", "action": "block"}]}' >pol-type.json
+    policy_fails '^recite: pol-type\.json:1:41: rule 1: "min_tokens" must be a whole number' pol-type.json
+    printf '{"version": 1\0}' >pol-nul.json
+    policy_fails '^recite: pol-nul\.json:1:14: binary data' pol-nul.json
+}
+t_policy_error_conflict() {
+    cat >pol-conflict.json <<'JSON'
+{"version": 1,
+ "rules": [
+   {"source": "shadow-library", "action": "block"},
+   {"license": "permissive", "action": "allow"},
+   {"source": "shadow-library", "min_tokens": 40, "action": "flag"}]}
+JSON
+    policy_fails '^recite: pol-conflict\.json:5:4: rule 3 can never apply: rule 1 \(line 3\) matches everything it matches with another action$' pol-conflict.json
+    printf '{"version": 1, "rules": [\n {"cmi": "absent", "action": "cite"},\n {"cmi": "absent", "action": "cite"}]}' >pol-dup.json
+    policy_fails '^recite: pol-dup\.json:3:2: rule 2 duplicates rule 1 \(line 2\)$' pol-dup.json
+}
+t_policy_error_unknown_license() {
+    printf '{"version": 1, "rules": [\n {"license": ["MIT",\n   "GPL-9.0-only"], "action": "cite"}]}' >pol-lic.json
+    policy_fails "^recite: pol-lic\.json:3:4: rule 1: unknown license id 'GPL-9\.0-only'" pol-lic.json
+}
+t_policy_error_files() {
+    policy_fails '^recite: no-such-policy\.json: cannot open the policy file: No such file' no-such-policy.json
+    mkdir -p pol-dir
+    policy_fails '^recite: pol-dir: cannot read the policy file: Is a directory' pol-dir
+    head -c 1100000 /dev/zero | tr '\0' ' ' >pol-huge.json
+    policy_fails '^recite: pol-huge\.json: a policy file is at most 1 MiB' pol-huge.json
+    : >pol-empty.json
+    policy_fails '^recite: pol-empty\.json:1:1: invalid JSON' pol-empty.json
+}
 
 # ==== stats ====
 
@@ -948,13 +1047,6 @@ t_cmi_absent_and_present() {
 }
 
 # ==== catalogue (issue 5, item 4) ====
-# Not in TESTS yet: they need `recite catalog` dispatched by main.c and `recite index` building
-# the catalogue (recite_catalog_build). Add these names to TESTS when it lands:
-#   catalog_built_by_index catalog_list_table catalog_list_csv catalog_list_json
-#   catalog_list_filters catalog_runs catalog_delete_and_audit catalog_errors
-#   catalog_corrupt_unchanged catalog_locked_unchanged
-# and, once the index publish carries DIR/catalog.sqlite into the new directory:
-#   catalog_reindex_keeps_audit
 
 # catalog_fixture: catidx/, an index of lib/licenses and cat.jsonl (works with provenance and
 # training runs) with its catalogue; cat/d is a copy of cat/a's text.
@@ -1212,6 +1304,51 @@ db.execute("ROLLBACK")' catlock/catalog.sqlite &
     expect_rc 0 "the deletion after the lock was released"
 }
 
+# ==== text-free indexes ====
+
+# The same planted span is found at the same offsets with the same kind as in idx, the report
+# says the works' text is not available, and the index file holds none of the span's words.
+t_textfree_same_report() {
+    head -c 32 /dev/urandom >tf.key
+    run index --quiet --text-free --key tf.key --out tfidx lib meta.jsonl
+    expect_rc 0
+    run stats --index tfidx --json
+    expect_json "$OUT" 'r["text_free"] is True'
+    plant tf lib/licenses/apache.txt --ntok 60 --at 0.4 "${UNIQ[@]}"
+    run check --index idx --json p/tf.txt
+    cp "$OUT" p/tf.plain
+    run check --index tfidx --key tf.key --json p/tf.txt
+    expect_rc 1
+    expect_json "$OUT" 'shape(r)' "planted(r, 'p/tf.json', 'lib/licenses/apache.txt', 'exact', 'p/tf.txt')" \
+        'r["source_text"].startswith("not available")'
+    expect_json "$OUT" "[(m['work'], m['output'], m['source'], m['kind']) for m in r['matches']] == [(m['work'], m['output'], m['source'], m['kind']) for m in load('p/tf.plain')['matches']]"
+    NASSERT=$((NASSERT + 1))
+    local w
+    for w in $(tr -cs 'A-Za-z' '\n' <p/tf.txt | awk 'length($0) >= 8' | sort -u | head -20); do
+        if grep -qaF -- "$w" tfidx/recite.idx; then bad "the word '$w' is in the text-free index file"; fi
+    done
+}
+t_textfree_key_errors() {
+    [ -d tfidx ] || run index --quiet --text-free --key tf.key --out tfidx lib meta.jsonl
+    check_fails 'text-free.*--key' --index tfidx p/tf.txt
+    head -c 32 /dev/urandom >tf-other.key
+    check_fails 'wrong key' --index tfidx --key tf-other.key p/tf.txt
+    head -c 8 /dev/urandom >tf-short.key
+    check_fails 'too short' --index tfidx --key tf-short.key p/tf.txt
+    check_fails 'cannot read the key' --index tfidx --key no-such.key p/tf.txt
+    run index --quiet --text-free --out tf-bad lib
+    expect_rc 2
+    expect_err 'needs --key'
+    expect_no_index tf-bad
+    run index --quiet --key tf.key --out tf-bad lib
+    expect_rc 2
+    expect_err 'only for --text-free'
+    run index --quiet --text-free --key tf-short.key --out tf-bad lib
+    expect_rc 2
+    expect_err 'too short'
+    expect_no_index tf-bad
+}
+
 # ==== main ====
 
 setup_library
@@ -1235,11 +1372,17 @@ TESTS=(
     check_empty_input check_stdin check_several_inputs check_invalid_utf8_input
     check_error_missing_input check_error_binary_input check_error_directory_input
     check_error_index_is_a_file check_error_missing_index
-    check_error_missing_index_option check_error_below_guarantee check_error_policy
+    check_error_missing_index_option check_error_below_guarantee
+    policy_blocks policy_allows policy_cite_by_family_and_default policy_example_file
+    policy_error_malformed policy_error_conflict policy_error_unknown_license policy_error_files
     stats_text stats_json stats_errors
     corrupt_flipped_byte corrupt_flip_anywhere_never_crashes corrupt_truncated
     corrupt_format_version corrupt_no_index_file corrupt_empty_index_file
     code_renamed_function cmi_values cmi_absent_and_present
+    textfree_same_report textfree_key_errors
+    catalog_built_by_index catalog_list_table catalog_list_csv catalog_list_json
+    catalog_list_filters catalog_runs catalog_delete_and_audit catalog_errors
+    catalog_corrupt_unchanged catalog_locked_unchanged catalog_reindex_keeps_audit
     reproducible_jobs reproducible_mem
     big_single_line_file interrupted_rebuild_keeps_index
 )
