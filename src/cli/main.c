@@ -32,6 +32,7 @@ static const char usage_text[] =
     "  recite stats --index DIR [--json]\n"
     "  recite license [--json] [--mode prose|code|auto] FILE...\n"
     "  recite catalog list|runs|delete|audit --index DIR ... (recite catalog --help)\n"
+    "  recite compact --index DIR [--jobs N] [--mem SIZE] [--quiet]\n"
     "  recite --version | --help\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
@@ -53,6 +54,8 @@ static const char usage_text[] =
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
     "catalog the provenance catalogue of an index (DIR/catalog.sqlite): list works by source,\n"
     "        license or training run, list runs, mark a work deleted, read the audit log\n"
+    "compact rebuild the index without the works marked deleted in its catalogue: their text,\n"
+    "        fingerprints and compression dictionary are purged\n"
     "\n"
     "exit status: 0 nothing found, 1 recitation found, 2 error\n";
 
@@ -269,6 +272,123 @@ static int cmd_index(int argc, char **argv)
             printf("%llu inputs were skipped (see the notes above)\n", ui.skipped);
     }
     return 0;
+}
+
+/* ==== compact ==== */
+
+typedef struct id_list {
+    char **v;
+    size_t n, cap;
+    bool oom;
+} id_list;
+
+static int collect_deleted(const recite_catalog_work *w, void *user)
+{
+    id_list *l = user;
+    if (!w->deleted_at)
+        return 0;
+    if (l->n == l->cap) {
+        size_t cap = l->cap ? l->cap * 2 : 16;
+        char **v = realloc(l->v, cap * sizeof *v);
+        if (!v) {
+            l->oom = true;
+            return 1;
+        }
+        l->v = v;
+        l->cap = cap;
+    }
+    if (!(l->v[l->n] = strdup(w->id))) {
+        l->oom = true;
+        return 1;
+    }
+    l->n++;
+    return 0;
+}
+
+static int cmd_compact(int argc, char **argv)
+{
+    static const struct option opts[] = {{"index", required_argument, 0, 'i'},
+                                         {"jobs", required_argument, 0, 'j'},
+                                         {"mem", required_argument, 0, 'm'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
+    const char *dir = NULL;
+    bool quiet = false;
+    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    int c;
+    while ((c = getopt_long(argc, argv, ":i:j:m:qh", opts, NULL)) != -1) {
+        switch (c) {
+        case 'i': dir = optarg; break;
+        case 'j': opt.jobs = parse_uint("--jobs", optarg, 1, 256); break;
+        case 'm': opt.mem_budget = parse_size("--mem", optarg); break;
+        case 'q': quiet = true; break;
+        case 'h': fputs(usage_text, stdout); return 0;
+        default: bad_option(c, argv);
+        }
+    }
+    if (!dir)
+        die_usage("compact: --index DIR is required");
+    if (optind < argc)
+        die_usage("compact: unexpected argument '%s'", argv[optind]);
+    recite_error err = {0};
+    recite_catalog *cat = NULL;
+    recite_catalog_filter all = {NULL, NULL, NULL, 1};
+    id_list del = {0};
+    int status = EXIT_USAGE;
+    if (recite_catalog_open(&cat, dir, 0, &err) != RECITE_OK ||
+        recite_catalog_list(cat, &all, collect_deleted, &del, &err) != RECITE_OK) {
+        fail(&err);
+        goto done;
+    }
+    recite_catalog_close(cat);
+    cat = NULL;
+    if (del.oom) {
+        fprintf(stderr, "recite: out of memory\n");
+        goto done;
+    }
+    /* Works deleted by an earlier compaction are not in the index any more: nothing to do for
+     * them, and an index that holds none of the deleted works is left as it is. */
+    recite_index *idx;
+    if (recite_index_open(&idx, dir, &err) != RECITE_OK) {
+        fail(&err);
+        goto done;
+    }
+    size_t present = 0;
+    uint32_t nworks = recite_index_work_count(idx);
+    for (uint32_t w = 0; w < nworks; w++) {
+        recite_work_info info;
+        recite_index_work(idx, w, &info);
+        for (size_t i = 0; i < del.n; i++)
+            present += strcmp(del.v[i], info.id) == 0;
+    }
+    recite_index_close(idx);
+    if (present == 0) {
+        if (!quiet)
+            printf("%s: no deleted work is left in the index; nothing to compact\n", dir);
+        status = 0;
+        goto done;
+    }
+    recite_build_stats st;
+    uint64_t dropped = 0;
+    if (recite_index_compact(dir, (const char *const *)del.v, del.n, &opt, &st, &dropped, &err) !=
+            RECITE_OK ||
+        recite_catalog_build(dir, &err) != RECITE_OK) {
+        fail(&err);
+        goto done;
+    }
+    if (!quiet)
+        printf("compacted %s: %llu deleted works purged, %llu works left (%.1f MB of text), "
+               "%.1f MB index, %.2f s\n",
+               dir, (unsigned long long)dropped, (unsigned long long)st.works,
+               (double)st.bytes / 1e6, (double)st.index_bytes / 1e6, st.seconds);
+    status = 0;
+done:
+    recite_catalog_close(cat);
+    for (size_t i = 0; i < del.n; i++)
+        free(del.v[i]);
+    free(del.v);
+    return status;
 }
 
 /* ==== check ==== */
@@ -546,6 +666,8 @@ int main(int argc, char **argv)
         return recite_cli_license(argc - 1, argv + 1);
     if (strcmp(cmd, "catalog") == 0)
         return recite_cli_catalog(argc - 1, argv + 1);
+    if (strcmp(cmd, "compact") == 0)
+        return cmd_compact(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) {
         fprintf(stderr, "recite: serve is not available in this version (planned)\n");
         return EXIT_USAGE;

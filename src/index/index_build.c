@@ -1059,7 +1059,31 @@ static unsigned online_cpus(void)
     return n > 0 ? (unsigned)RC_MIN(n, 256) : 1;
 }
 
-int recite_index_build(const char *const *paths, size_t npaths, const char *out_dir,
+/* The works of an existing index as the inputs of a build (compaction). */
+static int inputs_from_index(rc_inputs *in, const recite_index *from, const char *dir,
+                             const uint32_t *works, size_t nworks, recite_error *err)
+{
+    memset(in, 0, sizeof *in);
+    in->from = from;
+    char *d = strdup(dir);
+    if (!d || RC_VEC_PUSH(in->paths, d) != RECITE_OK) {
+        free(d);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < nworks; i++) {
+        recite_work_info info;
+        if (recite_index_work(from, works[i], &info) != RECITE_OK)
+            return rc_error_set(err, RECITE_EINVAL, "no work %u in %s", works[i], dir);
+        rc_source src = {0, RC_SRC_INDEX, 1, works[i], info.bytes, 0};
+        if (RC_VEC_PUSH(in->sources, src) != RECITE_OK)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        in->total_bytes += info.bytes;
+    }
+    return RECITE_OK;
+}
+
+static int build_index(const char *const *paths, size_t npaths, const recite_index *from,
+                       const uint32_t *works, size_t nworks, const char *out_dir,
                        const recite_build_options *opt_in, recite_build_stats *stats,
                        recite_error *err)
 {
@@ -1070,7 +1094,7 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
                             opt->version);
     if (!out_dir || !*out_dir)
         return rc_error_set(err, RECITE_EINVAL, "no output directory given");
-    if (npaths == 0)
+    if (npaths == 0 && !from)
         return rc_error_set(err, RECITE_EINVAL, "no input paths given");
     if (opt->mode != RECITE_MODE_PROSE && opt->mode != RECITE_MODE_CODE &&
         opt->mode != RECITE_MODE_AUTO)
@@ -1115,8 +1139,12 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
     int rc = check_target(out_dir, err);
     if (rc != RECITE_OK)
         return rc;
-    if ((rc = rc_inputs_collect(&b->in, paths, npaths, opt->note, opt->user, err)) != RECITE_OK)
+    if ((rc = from ? inputs_from_index(&b->in, from, out_dir, works, nworks, err)
+                   : rc_inputs_collect(&b->in, paths, npaths, opt->note, opt->user, err)) !=
+        RECITE_OK) {
+        rc_inputs_free(&b->in);
         return rc;
+    }
 
     pthread_t *threads = NULL;
     size_t nthreads = 0;
@@ -1339,5 +1367,66 @@ fail:
     rc_sorter_free(&b->sorter);
     remove_tmp_dir(b->tmp_dir);
     builder_free(b);
+    return rc;
+}
+
+int recite_index_build(const char *const *paths, size_t npaths, const char *out_dir,
+                       const recite_build_options *opt, recite_build_stats *stats,
+                       recite_error *err)
+{
+    return build_index(paths, npaths, NULL, NULL, 0, out_dir, opt, stats, err);
+}
+
+/* ==== compaction ==== */
+
+int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
+                         const recite_build_options *opt_in, recite_build_stats *stats,
+                         uint64_t *dropped, recite_error *err)
+{
+    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    if (opt_in)
+        opt = *opt_in;
+    if (dropped)
+        *dropped = 0;
+    recite_index *from;
+    int rc = recite_index_open(&from, dir, err);
+    if (rc != RECITE_OK)
+        return rc;
+    if (from->text_free) {
+        recite_index_close(from);
+        return rc_error_set(err, RECITE_ENOTEXT,
+                            "%s: a text-free index cannot be compacted (it has no text to index "
+                            "again): rebuild it from the sources without the deleted works",
+                            dir);
+    }
+    /* The same guarantees as before; works keep their modes. */
+    recite_index_stats st;
+    recite_index_get_stats(from, &st);
+    opt.min_tokens = st.min_tokens;
+    opt.code_min_tokens = st.code_min_tokens;
+    opt.text_free_key = NULL;
+    uint32_t n = recite_index_work_count(from);
+    uint32_t *keep = malloc(((size_t)n + 1) * sizeof *keep);
+    if (!keep) {
+        recite_index_close(from);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    size_t nkeep = 0;
+    for (uint32_t w = 0; w < n; w++) {
+        recite_work_info info;
+        recite_index_work(from, w, &info);
+        bool gone = false;
+        for (size_t i = 0; i < ndrop && !gone; i++)
+            gone = strcmp(drop[i], info.id) == 0;
+        if (!gone)
+            keep[nkeep++] = w;
+    }
+    if (dropped)
+        *dropped = n - nkeep;
+    rc = nkeep == 0 ? rc_error_set(err, RECITE_EEMPTY,
+                                   "%s: every work is deleted: nothing would be left to index", dir)
+                    : build_index(NULL, 0, from, keep, nkeep, dir, &opt, stats, err);
+    free(keep);
+    recite_index_close(from);
     return rc;
 }

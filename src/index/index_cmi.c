@@ -20,7 +20,7 @@
 
 #define HEADER_CAP (64u * 1024u)
 #define CACHE_SLOTS 4096u
-#define FIRST_PART (8u * 1024u) /* of a license part, identified before the whole */
+#define FIRST_PART (4u * 1024u) /* of a license part, identified before the whole */
 #define MOSTLY_LICENSE 0.5      /* score of a start that is mostly license language */
 
 struct rc_license_cache {
@@ -163,26 +163,78 @@ static char lower_ascii(char c)
     return c >= 'A' && c <= 'Z' ? (char)(c + 32) : c;
 }
 
-/* Whether l[0, n) holds one of the lower-case ASCII words, in any case; with `word_start`, only
- * at the start of a word ("notice", not "unnoticed"). */
-static bool has_word(const char *l, size_t n, const char *const *words, size_t nwords,
-                     bool word_start)
+/* Whether the lower-case ASCII word is at l (of n bytes), in any case. */
+static bool at_word(const char *l, size_t n, const char *w)
 {
+    size_t k = 0;
+    while (w[k] && k < n && lower_ascii(l[k]) == w[k])
+        k++;
+    return !w[k];
+}
+
+enum { LINE_NOTICE = 1, LINE_LICENSE = 2 };
+
+/* What a line of a header may be, in one pass: a notice or SPDX tag (LINE_NOTICE: "copyright",
+ * "(c)", "©", "spdx-license" anywhere), license language (LINE_LICENSE: a word starting with
+ * "licen", "liab", "permi", "public domain", "warrant", "redistribut", "free software",
+ * "terms", "notice" or "copyright" — "notice", not "unnoticed"). */
+static unsigned line_kind(const char *l, size_t n)
+{
+    unsigned k = 0;
     for (size_t i = 0; i < n; i++) {
         char c = lower_ascii(l[i]);
-        if (word_start && i > 0 && lower_ascii(l[i - 1]) >= 'a' && lower_ascii(l[i - 1]) <= 'z')
-            continue;
-        for (size_t w = 0; w < nwords; w++) {
-            if (c != words[w][0])
-                continue;
-            size_t k = 1;
-            while (words[w][k] && i + k < n && lower_ascii(l[i + k]) == words[w][k])
-                k++;
-            if (!words[w][k])
-                return true;
+        bool start = i == 0 || !(lower_ascii(l[i - 1]) >= 'a' && lower_ascii(l[i - 1]) <= 'z');
+        const char *p = l + i;
+        size_t r = n - i;
+        switch (c) {
+        case 'c':
+            if (at_word(p, r, "copyright"))
+                k |= LINE_NOTICE | (start ? LINE_LICENSE : 0);
+            break;
+        case '(':
+            if (at_word(p, r, "(c)"))
+                k |= LINE_NOTICE;
+            break;
+        case '\xc2':
+            if (r > 1 && p[1] == '\xa9')
+                k |= LINE_NOTICE;
+            break;
+        case 's':
+            if (at_word(p, r, "spdx-license"))
+                k |= LINE_NOTICE;
+            break;
+        case 'l':
+            if (start && (at_word(p, r, "licen") || at_word(p, r, "liab")))
+                k |= LINE_LICENSE;
+            break;
+        case 'p':
+            if (start && (at_word(p, r, "permi") || at_word(p, r, "public domain")))
+                k |= LINE_LICENSE;
+            break;
+        case 'w':
+            if (start && at_word(p, r, "warrant"))
+                k |= LINE_LICENSE;
+            break;
+        case 'r':
+            if (start && at_word(p, r, "redistribut"))
+                k |= LINE_LICENSE;
+            break;
+        case 'f':
+            if (start && at_word(p, r, "free software"))
+                k |= LINE_LICENSE;
+            break;
+        case 't':
+            if (start && at_word(p, r, "terms"))
+                k |= LINE_LICENSE;
+            break;
+        case 'n':
+            if (start && at_word(p, r, "notice"))
+                k |= LINE_LICENSE;
+            break;
+        default: break;
         }
     }
-    return false;
+    return k;
 }
 
 /* The license part of a header, what is identified (and the key of the cache): from its first
@@ -191,22 +243,18 @@ static bool has_word(const char *l, size_t n, const char *const *words, size_t n
  * is left out, so that the files sharing a license notice share one identification. */
 static size_t license_part(char *h, size_t n)
 {
-    static const char *const license_words[] = {
-        "licen", "permi",  "warrant", "redistribut",   "free software",
-        "terms", "notice", "liab",    "public domain", "copyright"};
-    static const char *const notice_words[] = {"copyright", "(c)", "\xc2\xa9", "spdx-license"};
     size_t m = 0, i = 0, last = 0; /* last: the output's length after its last license line */
     while (i < n) {
         char *nl = memchr(h + i, '\n', n - i);
         size_t e = nl ? (size_t)(nl - h) + 1 : n;
+        unsigned kind = line_kind(h + i, e - i);
         bool notice = false;
-        if (has_word(h + i, e - i, notice_words, RC_ARRAY_LEN(notice_words), false)) {
+        if (kind & LINE_NOTICE) {
             rc_cmi one;
             rc_cmi_extract((const uint8_t *)h + i, e - i, &one);
             notice = one.nnotices || one.spdx[0];
         }
-        bool license =
-            !notice && has_word(h + i, e - i, license_words, RC_ARRAY_LEN(license_words), true);
+        bool license = !notice && (kind & LINE_LICENSE);
         if (!notice && (license || m > 0)) { /* nothing before the first license line */
             memmove(h + m, h + i, e - i);
             m += e - i;

@@ -43,6 +43,17 @@ int rc_text_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *te
 static size_t read_piece(const rc_inputs *in, const rc_source *s, uint64_t offset, uint8_t *buf,
                          size_t len)
 {
+    if (s->kind == RC_SRC_INDEX) {
+        char *text;
+        size_t got;
+        uint64_t end = RC_MIN(s->length, offset + len);
+        if (offset >= end || recite_index_work_text(in->from, (uint32_t)s->offset, offset, end,
+                                                    &text, &got, NULL) != RECITE_OK)
+            return 0;
+        memcpy(buf, text, got);
+        free(text);
+        return got;
+    }
     int fd = open(in->paths.v[s->path], O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;

@@ -329,13 +329,47 @@ int rc_mode_of_path(const char *path)
     return RECITE_MODE_PROSE;
 }
 
+/* A work of an existing index, with its id, metadata and mode (compaction). */
+static int load_from_index(const recite_index *from, uint32_t w, rc_work_out *out,
+                           recite_error *err)
+{
+    recite_work_info info;
+    int rc = recite_index_work(from, w, &info);
+    if (rc != RECITE_OK)
+        return rc_error_set(err, rc, "no work %u in the index", w);
+    char *text;
+    size_t len;
+    if ((rc = recite_index_work_text(from, w, 0, info.bytes, &text, &len, err)) != RECITE_OK)
+        return rc;
+    out->text = (uint8_t *)text;
+    out->text_len = len;
+    const char *fields[RC_WS_COUNT_] = {0};
+    fields[RC_WS_ID] = info.id;
+    fields[RC_WS_TITLE] = info.title;
+    fields[RC_WS_AUTHOR] = info.author;
+    fields[RC_WS_LICENSE] = info.license;
+    fields[RC_WS_COPYRIGHT] = info.copyright;
+    fields[RC_WS_SOURCE] = info.source;
+    fields[RC_WS_URL] = info.url;
+    fields[RC_WS_META] = info.metadata_json;
+    for (unsigned f = 0; f < RC_WS_COUNT_; f++)
+        if (fields[f] && !(out->strs[f] = strdup(fields[f])))
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    out->mode = info.mode;
+    out->mode_given = true;
+    return RECITE_OK;
+}
+
 int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc_work_out *out,
                  recite_error *err)
 {
     memset(out, 0, sizeof *out);
     const char *path = in->paths.v[src->path];
     int rc;
-    if (src->kind == RC_SRC_JSONL) {
+    if (src->kind == RC_SRC_INDEX) {
+        if ((rc = load_from_index(in->from, (uint32_t)src->offset, out, err)) != RECITE_OK)
+            return rc;
+    } else if (src->kind == RC_SRC_JSONL) {
         uint8_t *line;
         size_t len;
         if ((rc = read_range(path, src->offset, src->length, false, &line, &len, err)) != RECITE_OK)

@@ -15,7 +15,11 @@
 
 /* ==== inputs ==== */
 
-enum { RC_SRC_FILE = 1, RC_SRC_JSONL = 2 };
+enum {
+    RC_SRC_FILE = 1,
+    RC_SRC_JSONL = 2,
+    RC_SRC_INDEX = 3 /* a work of an existing index (compaction): offset is its number */
+};
 
 typedef struct rc_source {
     uint32_t path;     /* index into rc_inputs.paths */
@@ -30,6 +34,7 @@ typedef struct rc_inputs {
     RC_VEC(char *) paths; /* file paths, as reached from the arguments: the work ids of files */
     RC_VEC(rc_source) sources;
     uint64_t total_bytes;
+    const recite_index *from; /* the index of RC_SRC_INDEX sources */
 } rc_inputs;
 
 typedef void (*rc_note_fn)(recite_note_kind kind, const char *path, const char *detail, void *user);

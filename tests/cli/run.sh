@@ -1349,6 +1349,47 @@ t_textfree_key_errors() {
     expect_no_index tf-bad
 }
 
+# ==== compaction ====
+
+t_compact_purges_deleted() {
+    rm -rf cpidx
+    run index --quiet --out cpidx lib meta.jsonl
+    plant cp - --jsonl meta.jsonl --id jsonl/one --ntok 40 --at 0.3 "${UNIQ[@]}"
+    run check --index cpidx p/cp.txt
+    expect_rc 1 "the span is found before the deletion"
+    run catalog delete --index cpidx --work jsonl/one --why "takedown 17" --who cli-test
+    expect_rc 0
+    run compact --index cpidx
+    expect_rc 0
+    expect_out '1 deleted works purged'
+    run check --index cpidx --json p/cp.txt
+    expect_rc 0 "nothing of the deleted work is found after compaction"
+    run check --index cpidx --json p/probe.txt
+    expect_rc 1 "the other works are still found"
+    expect_json "$OUT" "planted(r, 'p/probe.json', 'lib/licenses/apache.txt', 'exact', 'p/probe.txt')"
+    run catalog audit --index cpidx --format json
+    expect_json "$OUT" 'any(e["work"] == "jsonl/one" and e["why"] == "takedown 17" for e in r)'
+    run compact --index cpidx
+    expect_rc 0
+    expect_out 'nothing to compact'
+    expect_no_tmp cpidx
+}
+t_compact_errors() {
+    run compact
+    expect_rc 2
+    expect_one_error_line
+    expect_err '--index'
+    run compact --index no-such-index
+    expect_rc 2
+    expect_one_error_line
+    [ -d tfidx ] || run index --quiet --text-free --key tf.key --out tfidx lib meta.jsonl
+    run catalog delete --index tfidx --work jsonl/one --why test
+    run compact --index tfidx
+    expect_rc 2
+    expect_one_error_line
+    expect_err 'text-free'
+}
+
 # ==== main ====
 
 setup_library
@@ -1379,7 +1420,7 @@ TESTS=(
     corrupt_flipped_byte corrupt_flip_anywhere_never_crashes corrupt_truncated
     corrupt_format_version corrupt_no_index_file corrupt_empty_index_file
     code_renamed_function cmi_values cmi_absent_and_present
-    textfree_same_report textfree_key_errors
+    textfree_same_report textfree_key_errors compact_purges_deleted compact_errors
     catalog_built_by_index catalog_list_table catalog_list_csv catalog_list_json
     catalog_list_filters catalog_runs catalog_delete_and_audit catalog_errors
     catalog_corrupt_unchanged catalog_locked_unchanged catalog_reindex_keeps_audit
