@@ -151,6 +151,7 @@ int main(int argc, char **argv)
     copt.max_candidates = env_u32("BENCH_MAX_CANDIDATES");
     copt.all_works = (int)env_u32("BENCH_ALL_WORKS");
     copt.max_postings = env_u32("BENCH_MAX_POSTINGS");
+    copt.exact_only = (int)env_u32("BENCH_EXACT");
     int warmup = getenv("BENCH_WARMUP") == NULL || atoi(getenv("BENCH_WARMUP")) != 0;
     if (recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
         fprintf(stderr, "bench_check: %s\n", err.message);
