@@ -183,9 +183,9 @@ static char *read_key(const char *path, size_t *len)
     if (bad || n < 16 || n > 4096) {
         free(buf);
         fprintf(stderr, "recite: %s: %s\n", path,
-                bad ? "cannot read the key"
-                    : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
-                             : "key too long: at most 4096 bytes");
+                bad      ? "cannot read the key"
+                : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
+                         : "key too long: at most 4096 bytes");
         exit(EXIT_USAGE);
     }
     *len = n;
@@ -194,20 +194,14 @@ static char *read_key(const char *path, size_t *len)
 
 static int cmd_index(int argc, char **argv)
 {
-    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
-                                         {"jobs", required_argument, 0, 'j'},
-                                         {"mem", required_argument, 0, 'm'},
-                                         {"min-tokens", required_argument, 0, 'n'},
-                                         {"prose", no_argument, 0, 'P'},
-                                         {"code", no_argument, 0, 'C'},
-                                         {"auto", no_argument, 0, 'A'},
-                                         {"quiet", no_argument, 0, 'q'},
-                                         {"no-cmi", no_argument, 0, 'X'},
-                                         {"code-min-tokens", required_argument, 0, 'K'},
-                                         {"text-free", no_argument, 0, 'T'},
-                                         {"key", required_argument, 0, 'k'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"out", required_argument, 0, 'o'}, {"jobs", required_argument, 0, 'j'},
+        {"mem", required_argument, 0, 'm'}, {"min-tokens", required_argument, 0, 'n'},
+        {"prose", no_argument, 0, 'P'},     {"code", no_argument, 0, 'C'},
+        {"auto", no_argument, 0, 'A'},      {"quiet", no_argument, 0, 'q'},
+        {"no-cmi", no_argument, 0, 'X'},    {"code-min-tokens", required_argument, 0, 'K'},
+        {"text-free", no_argument, 0, 'T'}, {"key", required_argument, 0, 'k'},
+        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
     const char *out = NULL, *key_file = NULL;
     bool text_free = false;
@@ -307,12 +301,10 @@ static int collect_deleted(const recite_catalog_work *w, void *user)
 
 static int cmd_compact(int argc, char **argv)
 {
-    static const struct option opts[] = {{"index", required_argument, 0, 'i'},
-                                         {"jobs", required_argument, 0, 'j'},
-                                         {"mem", required_argument, 0, 'm'},
-                                         {"quiet", no_argument, 0, 'q'},
-                                         {"help", no_argument, 0, 'h'},
-                                         {0, 0, 0, 0}};
+    static const struct option opts[] = {
+        {"index", required_argument, 0, 'i'}, {"jobs", required_argument, 0, 'j'},
+        {"mem", required_argument, 0, 'm'},   {"quiet", no_argument, 0, 'q'},
+        {"help", no_argument, 0, 'h'},        {0, 0, 0, 0}};
     const char *dir = NULL;
     bool quiet = false;
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
@@ -591,22 +583,23 @@ static int cmd_stats(int argc, char **argv)
     recite_index_stats s;
     recite_index_get_stats(idx, &s);
     if (json) {
-        printf("{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
-               "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
-               "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
-               "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,"
-               "\"created_unix\":%llu,\"text_blocks\":%llu,"
-               "\"text_block_size\":%llu,\"text_free\":%s,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
-               "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
-               s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
-               (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
-               (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
-               (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
-               s.code_kgram, s.code_window, s.code_min_tokens, (unsigned long long)s.created_unix,
-               (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size,
-               s.text_free ? "true" : "false", (unsigned long long)s.bytes_total, (unsigned long long)s.bytes_postings,
-               (unsigned long long)s.bytes_text, (unsigned long long)s.bytes_works,
-               (unsigned long long)s.bytes_checkpoints);
+        printf(
+            "{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
+            "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
+            "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
+            "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,"
+            "\"created_unix\":%llu,\"text_blocks\":%llu,"
+            "\"text_block_size\":%llu,\"text_free\":%s,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
+            "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
+            s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
+            (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
+            (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
+            (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
+            s.code_kgram, s.code_window, s.code_min_tokens, (unsigned long long)s.created_unix,
+            (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size,
+            s.text_free ? "true" : "false", (unsigned long long)s.bytes_total,
+            (unsigned long long)s.bytes_postings, (unsigned long long)s.bytes_text,
+            (unsigned long long)s.bytes_works, (unsigned long long)s.bytes_checkpoints);
     } else {
         double tb = s.text_bytes ? (double)s.text_bytes : 1.0;
         printf("index          %s (format %u)\n", index_dir, s.format_version);

@@ -1197,7 +1197,8 @@ static int build_index(const char *const *paths, size_t npaths, const recite_ind
         }
     }
     /* A dictionary is made of pieces of the texts: a text-free index has none. */
-    if (!b->text_free && (rc = rc_text_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
+    if (!b->text_free &&
+        (rc = rc_text_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
         goto fail;
     if (b->dict && !(b->cdict = ZSTD_createCDict(b->dict, b->dict_len, RC_TEXT_LEVEL))) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");

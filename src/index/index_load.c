@@ -107,12 +107,13 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         rc_index_cluster(idx, (uint32_t)c, &cl);
         uint64_t want_cp = cl.ntokens ? (cl.ntokens - 1) / RC_CHECKPOINT_EVERY + 1 : 0;
         /* A text-free cluster's records run to the next cluster's (token records, not text). */
-        uint64_t stored = idx->text_free ? (c + 1 < idx->nclusters
-                                                ? rc_get_u64(s[RC_SEC_CLUSTERS].data +
-                                                             (c + 1) * RC_CLUSTER_REC_SIZE)
-                                                : idx->text_bytes) -
-                                               cl.text_offset
-                                         : cl.text_len;
+        uint64_t stored =
+            idx->text_free
+                ? (c + 1 < idx->nclusters
+                       ? rc_get_u64(s[RC_SEC_CLUSTERS].data + (c + 1) * RC_CLUSTER_REC_SIZE)
+                       : idx->text_bytes) -
+                      cl.text_offset
+                : cl.text_len;
         if (stored > idx->text_bytes || (idx->text_free && stored < cl.ntokens * 7))
             return corrupt(err, path, "clusters do not tile the text");
         work_end += cl.text_len;
@@ -644,8 +645,8 @@ static int records_grow(rc_text_reader *r, rc_source_window *sw, uint64_t t_to, 
         rc_token t;
         rc_tokx x;
         bool cp = sw->next_tok % RC_CHECKPOINT_EVERY == 0;
-        size_t n = avail ? rc_tokrec_decode(sw->bytes.v + at, avail, sw->prev_end, cp, code, &t, &x)
-                         : 0;
+        size_t n =
+            avail ? rc_tokrec_decode(sw->bytes.v + at, avail, sw->prev_end, cp, code, &t, &x) : 0;
         if (n == SIZE_MAX || (n == 0 && have == stored) || (n > 0 && t.end > cl->text_len))
             return rc_error_set(err, RECITE_EFORMAT,
                                 "corrupt index (bad token record in cluster %u)", sw->cluster);

@@ -21,8 +21,8 @@ void rc_tokx_of(const rc_key *key, const uint8_t *text, size_t len, uint64_t sta
         end = next_start;
     x->xtok = (uint16_t)rc_key_bytes(key, RC_KD_TOKEN, text + start, (size_t)(end - start));
     x->xgap = (uint8_t)rc_key_bytes(key, RC_KD_GAP, text + end, (size_t)(next_start - end));
-    size_t n = rc_punct_signature(text, len, (size_t)start, (size_t)next_start, sig,
-                                  RC_TOKX_SIG_CAP);
+    size_t n =
+        rc_punct_signature(text, len, (size_t)start, (size_t)next_start, sig, RC_TOKX_SIG_CAP);
     x->pgap = (uint8_t)rc_key_bytes(key, RC_KD_PUNCT, sig, n);
 }
 

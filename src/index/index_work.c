@@ -407,9 +407,8 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     if (rc == RECITE_ELIMIT)
         return rc_error_set(err, rc, "%s: too many tokens for one work of a text-free index", path);
     if (rc != RECITE_OK ||
-        (out->text_free
-             ? rc_text_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
-             : rc_text_compress(ctx->cctx, ctx->cdict, out->text, out->text_len, out)) !=
+        (out->text_free ? rc_text_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
+                        : rc_text_compress(ctx->cctx, ctx->cdict, out->text, out->text_len, out)) !=
             RECITE_OK ||
         (ctx->header && rc_work_cmi(ctx, out) != RECITE_OK))
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);

@@ -140,7 +140,7 @@ struct recite_index {
     uint64_t text_bytes; /* of the stored stream (token records if text-free) */
     uint64_t work_bytes; /* of the texts as indexed */
     bool text_free;
-    bool has_key;  /* text-free and opened with its key */
+    bool has_key; /* text-free and opened with its key */
     rc_key key;
     uint64_t nblocks;
     uint64_t block_size;
@@ -246,8 +246,8 @@ typedef struct rc_source_window {
     rc_tok_state st;     /* where tokenizing continues, relative to bytes.v (text-free: st.pos
                             is where decoding continues, and prev_end the last token's end) */
     uint64_t prev_end;
-    uint64_t next_tok;   /* text-free: number of the next token to decode */
-    uint64_t skip;       /* tokens still to drop before t_from (after a restart) */
+    uint64_t next_tok; /* text-free: number of the next token to decode */
+    uint64_t skip;     /* tokens still to drop before t_from (after a restart) */
     bool valid;
 } rc_source_window;
 

@@ -445,8 +445,9 @@ int recite_report_text_policy(const recite_index *idx, const recite_policy *poli
         sb_printf(&sb, "%s: %llu more works share only common language with it (not listed)\n", in,
                   (unsigned long long)res->common_others);
     if (res->text_free && res->nmatches)
-        sb_printf(&sb, "%s: (text-free index: offsets into the works are exact; their text is not "
-                       "stored)\n",
+        sb_printf(&sb,
+                  "%s: (text-free index: offsets into the works are exact; their text is not "
+                  "stored)\n",
                   in);
     if (res->nmatches)
         sb_printf(&sb, "%s: %s  %zu match%s in %zu work%s; %llu tokens checked%s%s%s\n", in,

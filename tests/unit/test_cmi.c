@@ -48,7 +48,8 @@ static void test_extract_notices(void **state)
     assert_int_equal(c.notices[0].year_max, 2021);
 
     /* Two holders, two notices. */
-    c = extract("// Copyright 2020 First Holder Ltd\n// Copyright (c) 2022 Second Holder\nint x;\n");
+    c = extract(
+        "// Copyright 2020 First Holder Ltd\n// Copyright (c) 2022 Second Holder\nint x;\n");
     assert_int_equal(c.nnotices, 2);
     assert_true(rc_cmi_same_holder(c.notices[0].holder, "First Holder Ltd"));
     assert_true(rc_cmi_same_holder(c.notices[1].holder, "Second Holder"));
@@ -108,7 +109,8 @@ static void test_extract_regions(void **state)
 static void test_same_holder(void **state)
 {
     (void)state;
-    assert_true(rc_cmi_same_holder("Free Software Foundation, Inc.", "free software foundation inc"));
+    assert_true(
+        rc_cmi_same_holder("Free Software Foundation, Inc.", "free software foundation inc"));
     assert_true(rc_cmi_same_holder("Jane Doe and contributors", "Jane Doe"));
     assert_true(rc_cmi_same_holder("Acme Ltd.", "ACME Ltd"));
     assert_false(rc_cmi_same_holder("Jane Doe", "John Roe"));
@@ -191,14 +193,14 @@ static void test_identify_debian_texts(void **state)
     static const struct {
         const char *file, *id;
     } expect[] = {
-        {"Apache-2.0", "Apache-2.0"},   {"Artistic", "Artistic-1.0-Perl"},
-        {"BSD", "BSD-3-Clause"},        {"CC0-1.0", "CC0-1.0"},
-        {"GFDL", "GFDL-1.3-only"},      {"GFDL-1.2", "GFDL-1.2-only"},
-        {"GFDL-1.3", "GFDL-1.3-only"},  {"GPL", "GPL-3.0-only"},
-        {"GPL-1", "GPL-1.0-only"},      {"GPL-2", "GPL-2.0-only"},
-        {"GPL-3", "GPL-3.0-only"},      {"LGPL", "LGPL-3.0-only"},
-        {"LGPL-2", "LGPL-2.0-only"},    {"LGPL-2.1", "LGPL-2.1-only"},
-        {"LGPL-3", "LGPL-3.0-only"},    {"MPL-1.1", "MPL-1.1"},
+        {"Apache-2.0", "Apache-2.0"},  {"Artistic", "Artistic-1.0-Perl"},
+        {"BSD", "BSD-3-Clause"},       {"CC0-1.0", "CC0-1.0"},
+        {"GFDL", "GFDL-1.3-only"},     {"GFDL-1.2", "GFDL-1.2-only"},
+        {"GFDL-1.3", "GFDL-1.3-only"}, {"GPL", "GPL-3.0-only"},
+        {"GPL-1", "GPL-1.0-only"},     {"GPL-2", "GPL-2.0-only"},
+        {"GPL-3", "GPL-3.0-only"},     {"LGPL", "LGPL-3.0-only"},
+        {"LGPL-2", "LGPL-2.0-only"},   {"LGPL-2.1", "LGPL-2.1-only"},
+        {"LGPL-3", "LGPL-3.0-only"},   {"MPL-1.1", "MPL-1.1"},
         {"MPL-2.0", "MPL-2.0"},
     };
     size_t tested = 0;
@@ -253,10 +255,10 @@ static void test_identify_installed_headers(void **state)
         const char *path, *id;
     } expect[] = {
         {"/usr/include/stdio.h", "LGPL-2.1-or-later"}, /* notice: "either version 2.1 ..." */
-        {"/usr/include/xxhash.h", "BSD-2-Clause"},      /* the license text in the header */
-        {"/usr/include/utf8proc.h", "MIT"},             /* the license text in the header */
-        {"/usr/include/cmocka.h", "Apache-2.0"},        /* notice naming the Apache License */
-        {"/usr/include/jansson.h", "MIT"},              /* "under the terms of the MIT license" */
+        {"/usr/include/xxhash.h", "BSD-2-Clause"},     /* the license text in the header */
+        {"/usr/include/utf8proc.h", "MIT"},            /* the license text in the header */
+        {"/usr/include/cmocka.h", "Apache-2.0"},       /* notice naming the Apache License */
+        {"/usr/include/jansson.h", "MIT"},             /* "under the terms of the MIT license" */
     };
     for (size_t i = 0; i < RC_ARRAY_LEN(expect); i++) {
         size_t n = 0;
@@ -264,8 +266,7 @@ static void test_identify_installed_headers(void **state)
         assert_true(n > 0);
         rc_license_id id = identify(f, h, n);
         if (strcmp(id.id, expect[i].id) != 0)
-            fail_msg("%s: identified \"%s\", expected \"%s\"", expect[i].path, id.id,
-                     expect[i].id);
+            fail_msg("%s: identified \"%s\", expected \"%s\"", expect[i].path, id.id, expect[i].id);
         assert_false(id.full_text && strstr(expect[i].id, "GPL"));
         free(h);
     }

@@ -50,8 +50,8 @@ static int setup(void **state)
     bo.text_free_key_len = sizeof secret - 1;
     assert_int_equal(recite_index_build(paths, 1, f->tfidx, &bo, NULL, &err), RECITE_OK);
     assert_int_equal(recite_index_open(&f->plain, f->idx, &err), RECITE_OK);
-    assert_int_equal(
-        recite_index_open_keyed(&f->tf, f->tfidx, secret, sizeof secret - 1, &err), RECITE_OK);
+    assert_int_equal(recite_index_open_keyed(&f->tf, f->tfidx, secret, sizeof secret - 1, &err),
+                     RECITE_OK);
     recite_check_options co = RECITE_CHECK_OPTIONS_INIT;
     co.exact_only = 1; /* near matching seeds on fingerprints, which the key reshuffles */
     co.all_works = 1;
@@ -259,8 +259,8 @@ static void test_record_codec(void **state)
         for (int i = 0; i < 64; i++) {
             pos += rng_below(&r, i % 7 == 0 ? 100000 : 4);
             uint64_t len = 1 + rng_below(&r, i % 5 == 0 ? 70000 : 12);
-            toks[i] = (rc_token){rng_next(&r) & 0xffffffffu,
-                                 code ? rng_next(&r) & 0xffffffffu : 0, pos, pos + len};
+            toks[i] = (rc_token){rng_next(&r) & 0xffffffffu, code ? rng_next(&r) & 0xffffffffu : 0,
+                                 pos, pos + len};
             if (!code)
                 toks[i].shape = toks[i].hash;
             xs[i] = (rc_tokx){(uint16_t)rng_next(&r), (uint8_t)rng_next(&r), (uint8_t)rng_next(&r)};
