@@ -212,11 +212,12 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     idx->work_bytes = rc_get_u64(h + RC_H_WORK_BYTES);
     idx->block_size = rc_get_u32(h + RC_H_BLOCK_SIZE);
     uint64_t flags = rc_get_u64(h + RC_H_FLAGS);
-    if (flags & ~(uint64_t)RC_FLAG_TEXT_FREE)
+    if (flags & ~(uint64_t)(RC_FLAG_TEXT_FREE | RC_FLAG_CMI))
         return rc_error_set(err, RECITE_EVERSION,
                             "%s: index uses features this recite does not know (flags %#llx)", path,
                             (unsigned long long)flags);
     idx->text_free = flags & RC_FLAG_TEXT_FREE;
+    idx->cmi = flags & RC_FLAG_CMI;
     if (!idx->text_free && idx->work_bytes != idx->text_bytes)
         return corrupt(err, path, "text sizes disagree");
     if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks || idx->ntokens > UINT32_MAX ||

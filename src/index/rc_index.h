@@ -85,6 +85,7 @@ enum {
 };
 
 #define RC_FLAG_TEXT_FREE 1u /* no text stored: token records (keyed hashes and offsets) */
+#define RC_FLAG_CMI 2u       /* CMI was extracted from the works (not --no-cmi) */
 
 /* A cluster: one distinct text, held by one or more works. */
 #define RC_CLUSTER_REC_SIZE 56u
@@ -140,6 +141,7 @@ struct recite_index {
     uint64_t text_bytes; /* of the stored stream (token records if text-free) */
     uint64_t work_bytes; /* of the texts as indexed */
     bool text_free;
+    bool cmi; /* CMI was extracted at build time */
     bool has_key; /* text-free and opened with its key */
     rc_key key;
     uint64_t nblocks;

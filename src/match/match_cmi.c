@@ -135,6 +135,7 @@ typedef struct work_cmi {
     char copyright[256];
     recite_info_source copyright_from;
     rc_cmi holders; /* notices whose holders and years are the work's */
+    bool known;     /* CMI was extracted at index time, or given as metadata */
 } work_cmi;
 
 static recite_info_source from_of(const char *s)
@@ -157,6 +158,7 @@ static void work_cmi_of(const recite_index *idx, uint32_t work, work_cmi *w)
     if (recite_index_work(idx, work, &info) != RECITE_OK)
         return;
     json_t *root = info.cmi_json ? json_loads(info.cmi_json, 0, NULL) : NULL;
+    w->known = idx->cmi || info.license || info.copyright;
     if (info.license) {
         snprintf(w->license, sizeof w->license, "%s", info.license);
         w->license_score = 1.0;
@@ -236,7 +238,7 @@ int rc_match_cmi(recite_checker *c, recite_error *err)
         snprintf(h->copyright, sizeof h->copyright, "%s", w->copyright);
         h->copyright_from = w->copyright_from;
         if (!w->holders.nnotices && !w->license[0]) {
-            h->cmi = RECITE_CMI_NONE;
+            h->cmi = w->known ? RECITE_CMI_NONE : RECITE_CMI_UNKNOWN; /* --no-cmi */
             continue;
         }
         bool holder_present = false, changed_years = false, foreign = false;
