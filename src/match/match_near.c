@@ -285,8 +285,8 @@ int rc_match_near(recite_checker *c, recite_error *err)
                 goto done;
             }
         }
-        /* Shapes match renamed copies as runs already; alignment is on words and lexemes. */
-        if (chn != RC_CH_SHAPE && a.n >= 2 &&
+        /* Words, lexemes, and shapes: a renamed copy with lines inserted or deleted. */
+        if (a.n >= 2 &&
             (rc = near_in_cluster(c, chn, cl, a.v, a.n, err)) != RECITE_OK)
             goto done;
     }
