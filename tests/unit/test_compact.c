@@ -34,22 +34,10 @@ static char *unique_text(rng *r, size_t words, size_t *len)
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir_make();
-    f->lib = path_join(f->dir, "lib");
-    f->idx = path_join(f->dir, "idx");
-    mkdir(f->lib, 0755);
+    test_dirs_make(&f->dir, &f->lib, &f->idx);
     static const char *const names[] = {"GPL-3", "Apache-2.0", "MPL-2.0", "Artistic"};
-    for (size_t i = 0; i < RC_ARRAY_LEN(names); i++) {
-        size_t len = 0;
-        char *src = path_join("/usr/share/common-licenses", names[i]);
-        char *text = read_file(src, &len);
-        assert_non_null(text);
-        char *dst = path_join(f->lib, names[i]);
-        write_file(dst, text, len);
-        free(text);
-        free(src);
-        free(dst);
-    }
+    for (size_t i = 0; i < RC_ARRAY_LEN(names); i++)
+        free(test_put_license(f->lib, names[i], NULL));
     /* Latin-1 bytes (not UTF-8) must survive the round trip byte for byte. */
     char *latin = path_join(f->lib, "latin1.txt");
     write_str(latin, "Caf\xe9 cr\xe8"
@@ -73,9 +61,7 @@ static int setup(void **state)
                 "{ for (int i = 0; i < 10; i++) printf(\\\"%%d\\\\n\\\", i * i); return 0; }\"}\n");
     assert_int_equal(fclose(fp), 0);
     free(jl);
-    const char *paths[] = {f->lib};
-    recite_error err = {0};
-    assert_int_equal(recite_index_build(paths, 1, f->idx, NULL, NULL, &err), RECITE_OK);
+    test_build(f->lib, f->idx, NULL);
     *state = f;
     return 0;
 }
@@ -83,10 +69,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->lib);
-    free(f->idx);
+    test_dirs_free(f->dir, f->lib, f->idx);
     free(f->secret_text);
     free(f);
     return 0;

@@ -16,10 +16,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir_make();
-    f->lib = path_join(f->dir, "lib");
-    f->idx = path_join(f->dir, "idx");
-    mkdir(f->lib, 0755);
+    test_dirs_make(&f->dir, &f->lib, &f->idx);
     *state = f;
     return 0;
 }
@@ -27,10 +24,7 @@ static int setup(void **state)
 static int teardown(void **state)
 {
     fixture *f = *state;
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->lib);
-    free(f->idx);
+    test_dirs_free(f->dir, f->lib, f->idx);
     free(f);
     return 0;
 }

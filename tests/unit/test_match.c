@@ -22,10 +22,7 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir_make();
-    f->lib = path_join(f->dir, "lib");
-    f->idx = path_join(f->dir, "idx");
-    mkdir(f->lib, 0755);
+    test_dirs_make(&f->dir, &f->lib, &f->idx);
     *state = f;
     return 0;
 }
@@ -36,10 +33,7 @@ static int teardown(void **state)
     recite_checker_free(f->chk);
     recite_checker_free(f->exact);
     recite_index_close(f->index);
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->lib);
-    free(f->idx);
+    test_dirs_free(f->dir, f->lib, f->idx);
     free(f);
     return 0;
 }
@@ -53,13 +47,11 @@ static void put(const fixture *f, const char *name, const char *text, size_t len
 
 static void open_index(fixture *f, unsigned min_tokens)
 {
-    const char *paths[] = {f->lib};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
     opt.min_tokens = min_tokens;
     opt.jobs = 2;
+    test_build(f->lib, f->idx, &opt);
     recite_error err = {0};
-    if (recite_index_build(paths, 1, f->idx, &opt, NULL, &err) != RECITE_OK)
-        fail_msg("build: %s", err.message);
     recite_checker_free(f->chk);
     recite_checker_free(f->exact);
     recite_index_close(f->index);

@@ -79,30 +79,13 @@ typedef struct fixture {
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir_make();
-    f->lib = path_join(f->dir, "lib");
-    f->idx = path_join(f->dir, "idx");
-    mkdir(f->lib, 0755);
-    static const char *names[] = {"GPL-3", "Apache-2.0", "MPL-2.0", "Artistic", "LGPL-2.1"};
-    for (size_t i = 0; i < RC_ARRAY_LEN(names); i++) {
-        char *src = path_join("/usr/share/common-licenses", names[i]);
-        size_t len = 0;
-        char *text = read_file(src, &len);
-        assert_non_null(text); /* base-files ships these */
-        char *dst = path_join(f->lib, names[i]);
-        write_file(dst, text, len);
-        if (i == 0) {
-            f->gpl = text;
-            f->gpl_len = len;
-        } else {
-            free(text);
-        }
-        free(src);
-        free(dst);
-    }
-    const char *paths[] = {f->lib};
+    test_dirs_make(&f->dir, &f->lib, &f->idx);
+    static const char *names[] = {"Apache-2.0", "MPL-2.0", "Artistic", "LGPL-2.1"};
+    f->gpl = test_put_license(f->lib, "GPL-3", &f->gpl_len);
+    for (size_t i = 0; i < RC_ARRAY_LEN(names); i++)
+        free(test_put_license(f->lib, names[i], NULL));
+    test_build(f->lib, f->idx, NULL);
     recite_error err = {0};
-    assert_int_equal(recite_index_build(paths, 1, f->idx, NULL, NULL, &err), RECITE_OK);
     assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
     assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
     *state = f;
@@ -114,10 +97,7 @@ static int teardown(void **state)
     fixture *f = *state;
     recite_checker_free(f->chk);
     recite_index_close(f->index);
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->lib);
-    free(f->idx);
+    test_dirs_free(f->dir, f->lib, f->idx);
     free(f->gpl);
     free(f);
     return 0;

@@ -25,30 +25,23 @@ static const char secret[] = "0123456789abcdef-a test key, not a secret";
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir_make();
-    f->lib = path_join(f->dir, "lib");
-    f->idx = path_join(f->dir, "idx");
+    test_dirs_make(&f->dir, &f->lib, &f->idx);
     f->tfidx = path_join(f->dir, "tfidx");
-    mkdir(f->lib, 0755);
-    for (size_t i = 0; i < 6; i++) {
-        char *src = i < 5 ? path_join("/usr/share/common-licenses", prose_files[i])
-                          : strdup("/usr/include/stdio.h");
-        f->texts[i] = read_file(src, &f->lens[i]);
-        assert_non_null(f->texts[i]);
-        char *dst = path_join(f->lib, i < 5 ? prose_files[i] : "stdio.h");
-        write_file(dst, f->texts[i], f->lens[i]);
-        free(src);
-        free(dst);
-    }
-    const char *paths[] = {f->lib};
+    for (size_t i = 0; i < 5; i++)
+        f->texts[i] = test_put_license(f->lib, prose_files[i], &f->lens[i]);
+    f->texts[5] = read_file("/usr/include/stdio.h", &f->lens[5]);
+    assert_non_null(f->texts[5]);
+    char *dst = path_join(f->lib, "stdio.h");
+    write_file(dst, f->texts[5], f->lens[5]);
+    free(dst);
     recite_build_options bo = RECITE_BUILD_OPTIONS_INIT;
     bo.mode = RECITE_MODE_AUTO;
     bo.skip_cmi = 1;
-    recite_error err = {0};
-    assert_int_equal(recite_index_build(paths, 1, f->idx, &bo, NULL, &err), RECITE_OK);
+    test_build(f->lib, f->idx, &bo);
     bo.text_free_key = secret;
     bo.text_free_key_len = sizeof secret - 1;
-    assert_int_equal(recite_index_build(paths, 1, f->tfidx, &bo, NULL, &err), RECITE_OK);
+    test_build(f->lib, f->tfidx, &bo);
+    recite_error err = {0};
     assert_int_equal(recite_index_open(&f->plain, f->idx, &err), RECITE_OK);
     assert_int_equal(recite_index_open_keyed(&f->tf, f->tfidx, secret, sizeof secret - 1, &err),
                      RECITE_OK);
@@ -68,12 +61,9 @@ static int teardown(void **state)
     recite_checker_free(f->ctf);
     recite_index_close(f->plain);
     recite_index_close(f->tf);
-    rm_rf(f->dir);
     for (size_t i = 0; i < 6; i++)
         free(f->texts[i]);
-    free(f->dir);
-    free(f->lib);
-    free(f->idx);
+    test_dirs_free(f->dir, f->lib, f->idx);
     free(f->tfidx);
     free(f);
     return 0;

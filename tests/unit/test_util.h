@@ -134,6 +134,55 @@ static inline char *read_file(const char *path, size_t *len)
     return buf;
 }
 
+/* ==== a library and its index in a temporary directory ==== */
+
+/* Makes a temporary directory *dir with an empty *lib = dir/lib for the works, and names
+ * *idx = dir/idx for their index. */
+static inline void test_dirs_make(char **dir, char **lib, char **idx)
+{
+    *dir = tmp_dir_make();
+    *lib = path_join(*dir, "lib");
+    *idx = path_join(*dir, "idx");
+    assert_int_equal(mkdir(*lib, 0755), 0);
+}
+
+/* Removes the directory and frees the three names. */
+static inline void test_dirs_free(char *dir, char *lib, char *idx)
+{
+    rm_rf(dir);
+    free(dir);
+    free(lib);
+    free(idx);
+}
+
+/* Copies /usr/share/common-licenses/NAME (base-files ships them) to lib/NAME and returns its
+ * text (the caller frees it), with its length in *len when len is not NULL. */
+static inline char *test_put_license(const char *lib, const char *name, size_t *len)
+{
+    char *src = path_join("/usr/share/common-licenses", name);
+    size_t n = 0;
+    char *text = read_file(src, &n);
+    if (!text)
+        fail_msg("%s is missing", src);
+    char *dst = path_join(lib, name);
+    write_file(dst, text, n);
+    free(src);
+    free(dst);
+    if (len)
+        *len = n;
+    return text;
+}
+
+/* Builds the index of lib at idx (opt may be NULL), failing the test with the builder's
+ * message. */
+static inline void test_build(const char *lib, const char *idx, const recite_build_options *opt)
+{
+    const char *paths[] = {lib};
+    recite_error err = {0};
+    if (recite_index_build(paths, 1, idx, opt, NULL, &err) != RECITE_OK)
+        fail_msg("build of %s: %s", lib, err.message);
+}
+
 /* ==== tokens ==== */
 
 typedef struct toklist {
