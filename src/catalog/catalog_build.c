@@ -81,15 +81,9 @@ static void remove_stale_tmp(const char *dir)
     DIR *d = opendir(dir);
     if (!d)
         return;
-    size_t plen = strlen(TMP_PREFIX);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, TMP_PREFIX, plen) != 0)
-            continue;
-        char *end;
-        long pid = strtol(e->d_name + plen, &end, 10);
-        if (end == e->d_name + plen || *end != '-' || pid <= 0 ||
-            !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+        if (!rc_tmp_is_stale(e->d_name, TMP_PREFIX))
             continue;
         char *p;
         if (asprintf(&p, "%s/%s", dir, e->d_name) >= 0) {

@@ -37,6 +37,10 @@ int rc_error_set(recite_error *err, int code, const char *fmt, ...) RC_PRINTF(3,
 /* Same, appending ": strerror(errnum)". */
 int rc_error_errno(recite_error *err, int code, int errnum, const char *fmt, ...) RC_PRINTF(4, 5);
 
+/* Whether `name` is prefix + PID + "-..." of a process that is gone: a temporary file or
+ * directory a killed writer left behind (tmpfiles.c). */
+bool rc_tmp_is_stale(const char *name, const char *prefix);
+
 /* ==== checked sizes ==== */
 
 static inline bool rc_mul_overflows(size_t a, size_t b, size_t *out)

@@ -881,15 +881,9 @@ static void remove_stale_tmp_dirs(const char *parent, const char *base)
         return;
     char prefix[300];
     snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
-    size_t plen = strlen(prefix);
     struct dirent *e;
     while ((e = readdir(d)) != NULL) {
-        if (strncmp(e->d_name, prefix, plen) != 0)
-            continue;
-        char *end;
-        long pid = strtol(e->d_name + plen, &end, 10);
-        if (end == e->d_name + plen || *end != '-' || pid <= 0 ||
-            !(kill((pid_t)pid, 0) != 0 && errno == ESRCH))
+        if (!rc_tmp_is_stale(e->d_name, prefix))
             continue;
         char *dir;
         if (asprintf(&dir, "%s/%s", parent, e->d_name) < 0)
