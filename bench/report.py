@@ -469,9 +469,13 @@ class Report:
                       len(dmisses), len(dm_in),
                       ", ".join("%s %d" % kv for kv in sorted(by_status.items()))))
             for t, sp, status, m in (dm_in + [x for x in dmisses if not x[1]["in_contract"]])[:12]:
-                near = [x for x in st.matches.get(t["output"], [])
-                        if overlap(x["out_start"], x["out_end"], sp["out_start"] - 200,
-                                   sp["out_end"] + 200) > 0]
+                # what recite reported there: the matches overlapping the span most, then those
+                # within 200 bytes of it
+                near = sorted((x for x in st.matches.get(t["output"], [])
+                               if overlap(x["out_start"], x["out_end"], sp["out_start"] - 200,
+                                          sp["out_end"] + 200) > 0),
+                              key=lambda x: -overlap(x["out_start"], x["out_end"],
+                                                     sp["out_start"], sp["out_end"]))
                 print("    %s output %d [%d, %d) %s %d tokens %s %s%s%s <- %s [%d, %d)" % (
                     t["file"], t["output"], sp["out_start"], sp["out_end"], sp["kind"],
                     sp["tokens"], "+".join(sp["transforms"]) or "-", status,
@@ -626,7 +630,7 @@ class Report:
         rows("check p99, outputs <= 3 matches", cl("p99_ms", "%.3f ms"), "<= 2 ms",
              lambda v: v <= 2, only="lib")
         fl = lambda k, f: lambda st: (f % st.full[k], st.full[k]) if st.full else None
-        rows("check MB/s, all works", fl("mb_per_s", "%.2f"), ">= 50 MB/s", lambda v: v >= 50)
+        rows("check MB/s, all works", fl("mb_per_s", "%.3f"), ">= 50 MB/s", lambda v: v >= 50)
         rows("check p99, all works", fl("p99_ms", "%.3f ms"), "<= 2 ms", lambda v: v <= 2)
         full_keys = ["all", "exact", "normalized", "in contract"] + ["bucket " + b
                                                                      for b in BUCKETS]
