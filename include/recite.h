@@ -190,6 +190,8 @@ typedef struct recite_work_info {
     uint32_t cluster;        /* works with identical text share a cluster */
     uint32_t representative; /* the cluster's first work (whose text is stored) */
     recite_mode mode;        /* RECITE_MODE_PROSE (tokens are words) or _CODE (lexemes) */
+    const char *content_hash; /* XXH3-128 of the text as 32 hex digits (high 64 bits first);
+                                 NULL in a text-free index */
 } recite_work_info;
 
 uint32_t recite_index_work_count(const recite_index *idx);

@@ -14,13 +14,12 @@
 #include <stdio.h>
 #include <sys/stat.h>
 #include <unistd.h>
-#include <xxhash.h>
 
 /* ==== schema (version 1; docs/CATALOG.md) ====
  *
  * works: one row per work of the index; `num` is its number in the index (index order),
  * `content_hash` the XXH3-128 of its text (32 hex digits, canonical big-endian order, as
- * xxh128sum prints it), `cluster` the index's cluster of identical texts, `source` one of
+ * xxh128sum prints it; computed by the index builder; NULL in a text-free index), `cluster` the index's cluster of identical texts, `source` one of
  * purchased, scanned, licensed, public-domain, shadow-library, unknown. deleted_* stay NULL
  * until the work is deleted, then never change (a trigger refuses).
  *
@@ -57,7 +56,6 @@ static const char schema_sql[] =
 
 #define TMP_PREFIX "." RC_CATALOG_FILE ".tmp-"
 /* Text is hashed in pieces of this size, so a 4 GiB work does not need 4 GiB of memory. */
-#define HASH_CHUNK ((uint64_t)4 << 20)
 #define MAX_RUN_BYTES 256
 
 typedef struct builder {
@@ -67,9 +65,7 @@ typedef struct builder {
     recite_catalog out;  /* the new database (at tmp_path; messages name path) */
     recite_catalog *old; /* the previous catalogue, or NULL */
     mode_t mode;
-    XXH3_state_t *xxh;
-    bool text_free; /* the index stores no text (no content hashes) */
-    sqlite3_stmt *ins_work, *ins_run, *ins_work_run, *get_hash;
+    sqlite3_stmt *ins_work, *ins_run, *ins_work_run;
 } builder;
 
 /* ==== temporary files ==== */
@@ -142,46 +138,6 @@ static int step_done(builder *b, sqlite3_stmt *st, recite_error *err)
     return rc_catalog_db_error(b->out.db, src, b->path, err);
 }
 
-/* The XXH3-128 of a work's stored text, read in pieces. A cluster's text is hashed once, at
- * its representative (its first work); later members take the hash from its row. */
-static int content_hash(builder *b, uint32_t w, const recite_work_info *info, char hex[33],
-                        recite_error *err)
-{
-    if (info->representative < w) {
-        sqlite3_stmt *st = b->get_hash;
-        sqlite3_bind_int64(st, 1, (sqlite3_int64)info->representative);
-        int src = sqlite3_step(st);
-        const char *h = src == SQLITE_ROW ? (const char *)sqlite3_column_text(st, 0) : NULL;
-        bool ok = h && strlen(h) == 32;
-        if (ok)
-            memcpy(hex, h, 33);
-        sqlite3_reset(st);
-        if (ok)
-            return RECITE_OK;
-        if (src != SQLITE_ROW && src != SQLITE_DONE)
-            return rc_catalog_db_error(b->out.db, src, b->path, err);
-        return rc_error_set(err, RECITE_EFORMAT,
-                            "%s: corrupt index (work '%.200s': representative %u)", b->dir,
-                            info->id, info->representative);
-    }
-    if (XXH3_128bits_reset(b->xxh) != XXH_OK)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    for (uint64_t at = 0; at < info->bytes;) {
-        uint64_t end = info->bytes - at > HASH_CHUNK ? at + HASH_CHUNK : info->bytes;
-        char *text;
-        size_t len;
-        int rc = recite_index_work_text(b->idx, w, at, end, &text, &len, err);
-        if (rc != RECITE_OK)
-            return rc;
-        XXH3_128bits_update(b->xxh, text, len);
-        free(text);
-        at = end;
-    }
-    XXH128_hash_t h = XXH3_128bits_digest(b->xxh);
-    snprintf(hex, 33, "%016llx%016llx", (unsigned long long)h.high64, (unsigned long long)h.low64);
-    return RECITE_OK;
-}
-
 /* One run name: printable, no comma (the API lists a work's runs comma-separated). */
 static int add_run(builder *b, sqlite3_int64 num, const char *id, json_t *name, recite_error *err)
 {
@@ -245,10 +201,7 @@ static int add_works(builder *b, recite_error *err)
         recite_work_info info;
         if (recite_index_work(b->idx, w, &info) != RECITE_OK || !info.id)
             return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (work %u)", b->dir, w);
-        /* A text-free index has no text to hash: its works have no content hash. */
-        char hex[33] = "";
-        if (!b->text_free && (rc = content_hash(b, w, &info, hex, err)) != RECITE_OK)
-            return rc;
+
         sqlite3_stmt *st = b->ins_work;
         sqlite3_bind_int64(st, 1, (sqlite3_int64)w);
         sqlite3_bind_text(st, 2, info.id, -1, SQLITE_STATIC);
@@ -258,7 +211,7 @@ static int add_works(builder *b, recite_error *err)
         bind_opt(st, 6, info.copyright);
         sqlite3_bind_text(st, 7, info.source ? info.source : "unknown", -1, SQLITE_STATIC);
         bind_opt(st, 8, info.url);
-        bind_opt(st, 9, hex[0] ? hex : NULL);
+        bind_opt(st, 9, info.content_hash); /* NULL in a text-free index */
         sqlite3_bind_int64(st, 10, (sqlite3_int64)info.bytes);
         sqlite3_bind_int64(st, 11, (sqlite3_int64)info.tokens);
         sqlite3_bind_int64(st, 12, (sqlite3_int64)info.cluster);
@@ -363,9 +316,6 @@ static int write_catalog(builder *b, recite_error *err)
         rc = rc_catalog_prepare(&b->out, "INSERT OR IGNORE INTO work_runs(work, run) VALUES (?, ?)",
                                 &b->ins_work_run, err);
     if (rc == RECITE_OK)
-        rc = rc_catalog_prepare(&b->out, "SELECT content_hash FROM works WHERE num = ?",
-                                &b->get_hash, err);
-    if (rc == RECITE_OK)
         rc = add_meta(b, err);
     if (rc == RECITE_OK)
         rc = add_works(b, err);
@@ -374,8 +324,7 @@ static int write_catalog(builder *b, recite_error *err)
     sqlite3_finalize(b->ins_work);
     sqlite3_finalize(b->ins_run);
     sqlite3_finalize(b->ins_work_run);
-    sqlite3_finalize(b->get_hash);
-    b->ins_work = b->ins_run = b->ins_work_run = b->get_hash = NULL;
+    b->ins_work = b->ins_run = b->ins_work_run = NULL;
     if (rc == RECITE_OK)
         rc = rc_catalog_exec(&b->out, "COMMIT", err);
     src = sqlite3_close(b->out.db);
@@ -412,14 +361,6 @@ int recite_catalog_build(const char *index_dir, recite_error *err)
     rc = recite_index_open(&b.idx, index_dir, err);
     if (rc != RECITE_OK)
         goto done;
-    recite_index_stats ist;
-    recite_index_get_stats(b.idx, &ist);
-    b.text_free = ist.text_free != 0;
-    b.xxh = XXH3_createState();
-    if (!b.xxh) {
-        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        goto done;
-    }
     remove_stale_tmp(index_dir);
     /* A previous catalogue is read first, and one we cannot read is not replaced: its audit
      * log must survive the rebuild. */
@@ -449,7 +390,6 @@ done:
     }
     recite_catalog_close(b.old); /* rolls back: releases the lock after the rename */
     recite_index_close(b.idx);
-    XXH3_freeState(b.xxh);
     free(b.path);
     return rc;
 }

@@ -399,6 +399,12 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
                         ? ctx->mode
                         : rc_mode_of_path(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path);
     out->content = rc_hash128_of(out->text, out->text_len);
+    if (!ctx->key && /* a text-free index keeps nothing that confirms a guessed text */
+        asprintf(&out->strs[RC_WS_HASH], "%016llx%016llx", (unsigned long long)out->content.hi,
+                 (unsigned long long)out->content.lo) < 0) {
+        out->strs[RC_WS_HASH] = NULL;
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
     out->content.hi ^= (uint64_t)out->mode * 0x9e3779b97f4a7c15ULL; /* same bytes, other mode */
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
     rc = rc_work_fingerprint(ctx, out);

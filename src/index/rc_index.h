@@ -101,7 +101,7 @@ typedef struct rc_cluster {
     uint32_t family; /* first cluster of its family of near-duplicates (forks, copies) */
 } rc_cluster;
 
-#define RC_WORK_REC_SIZE 80u
+#define RC_WORK_REC_SIZE 88u
 enum rc_work_str {
     RC_WS_ID,
     RC_WS_TITLE,
@@ -111,10 +111,11 @@ enum rc_work_str {
     RC_WS_SOURCE,
     RC_WS_URL,
     RC_WS_META,
-    RC_WS_CMI, /* CMI found in the text (JSON): notices, SPDX tag, identified license */
+    RC_WS_CMI,  /* CMI found in the text (JSON): notices, SPDX tag, identified license */
+    RC_WS_HASH, /* XXH3-128 of the text, 32 hex digits (absent in text-free indexes) */
     RC_WS_COUNT_
 };
-/* Work record: 9 x u64 string offsets (0 = absent, except id), u32 cluster, u32 flags. */
+/* Work record: 10 x u64 string offsets (0 = absent, except id), u32 cluster, u32 flags. */
 
 /* ==== a loaded index (index_load.c) ==== */
 
