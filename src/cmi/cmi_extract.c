@@ -170,14 +170,15 @@ static void notice_line(const uint8_t *s, size_t n, uint64_t off, rc_cmi *out)
         start = sym;
     if (!start || (sign && sign < start))
         start = sign;
-    if (!start || is_template(l, ln))
+    if (!start)
         return;
     size_t from = (size_t)(start - l), i = from + skip_keywords(start, ln - from);
     unsigned lo = 0, hi = 0;
     i += parse_years(l + i, ln - i, &lo, &hi);
     /* A notice has a year, or the word and a sign ("Copyright (C) Foo"), or the © sign: not
-     * "Copyright law ..." nor a list item "(c) You must ...". */
-    if (!lo && !(kw && (sym || sign)) && !sign)
+     * "Copyright law ..." nor a list item "(c) You must ..." (nor code calling f(c), the most
+     * common case, hence this test before the template's). */
+    if ((!lo && !(kw && (sym || sign)) && !sign) || is_template(l, ln))
         return;
     /* The holder: after the years and a "by". */
     size_t h = i;
@@ -217,30 +218,54 @@ static bool at_ci(const uint8_t *s, size_t n, const char *needle)
 
 enum { MARK_NOTICE = 1, MARK_RIGHTS = 2, MARK_SPDX = 4 };
 
-/* What a line may hold, in one pass over it (every line of every work comes here): a notice
- * ("copyright", "(c)", a byte 0xc2 as of "©"), "all rights reserved", an SPDX tag (whose first
- * position goes to *spdx). Pairs of bytes are tested first, with ASCII case folded by OR 0x20
- * (which leaves "(" alone): most positions fail that one comparison chain. */
+#define ONES 0x0101010101010101ull
+
+/* Whether a byte of x is zero (exact as a yes/no; which byte, not). */
+static inline bool any_zero_byte(uint64_t x)
+{
+    return ((x - ONES) & ~x & (ONES * 0x80)) != 0;
+}
+
+/* What a line may hold (every line of every work comes here): a notice ("copyright", "(c)", a
+ * byte 0xc2 as of "©"), "all rights reserved", an SPDX tag (whose first position goes to
+ * *spdx). Candidates are the positions of the first two bytes of these, ASCII case folded by
+ * OR 0x20 (which leaves "(" alone), found eight positions at a time. */
 static unsigned line_marks(const uint8_t *l, size_t n, const uint8_t **spdx)
 {
     unsigned m = 0;
     if (n >= 2 && memchr(l, 0xc2, n))
         m |= MARK_NOTICE;
-    for (size_t i = 0; i + 1 < n; i++) {
-        unsigned pair = (unsigned)(l[i] | 0x20) << 8 | (l[i + 1] | 0x20);
-        if (pair == ('c' << 8 | 'o')) {
-            if (!(m & MARK_NOTICE) && at_ci(l + i, n - i, "copyright"))
-                m |= MARK_NOTICE;
-        } else if (pair == ('(' << 8 | 'c')) {
-            if (at_ci(l + i, n - i, "(c)"))
-                m |= MARK_NOTICE;
-        } else if (pair == ('a' << 8 | 'l')) {
-            if (!(m & MARK_RIGHTS) && at_ci(l + i, n - i, "all rights reserved"))
-                m |= MARK_RIGHTS;
-        } else if (pair == ('s' << 8 | 'p')) {
-            if (!(m & MARK_SPDX) && at_ci(l + i, n - i, "spdx-license-identifier:")) {
-                m |= MARK_SPDX;
-                *spdx = l + i;
+    for (size_t i = 0; i + 1 < n;) {
+        if (i + 9 <= n) {
+            uint64_t a, b;
+            memcpy(&a, l + i, 8);
+            memcpy(&b, l + i + 1, 8);
+            a |= ONES * 0x20;
+            b |= ONES * 0x20;
+            if (!any_zero_byte((a ^ ONES * 'c') | (b ^ ONES * 'o')) &&
+                !any_zero_byte((a ^ ONES * '(') | (b ^ ONES * 'c')) &&
+                !any_zero_byte((a ^ ONES * 'a') | (b ^ ONES * 'l')) &&
+                !any_zero_byte((a ^ ONES * 's') | (b ^ ONES * 'p'))) {
+                i += 8;
+                continue;
+            }
+        }
+        for (size_t end = RC_MIN(i + 8, n - 1); i < end; i++) {
+            unsigned pair = (unsigned)(l[i] | 0x20) << 8 | (l[i + 1] | 0x20);
+            if (pair == ('c' << 8 | 'o')) {
+                if (!(m & MARK_NOTICE) && at_ci(l + i, n - i, "copyright"))
+                    m |= MARK_NOTICE;
+            } else if (pair == ('(' << 8 | 'c')) {
+                if (at_ci(l + i, n - i, "(c)"))
+                    m |= MARK_NOTICE;
+            } else if (pair == ('a' << 8 | 'l')) {
+                if (!(m & MARK_RIGHTS) && at_ci(l + i, n - i, "all rights reserved"))
+                    m |= MARK_RIGHTS;
+            } else if (pair == ('s' << 8 | 'p')) {
+                if (!(m & MARK_SPDX) && at_ci(l + i, n - i, "spdx-license-identifier:")) {
+                    m |= MARK_SPDX;
+                    *spdx = l + i;
+                }
             }
         }
     }
@@ -426,22 +451,33 @@ static bool same_word(const char *x, const char *y)
     return nx > ny ? strcmp(x + i + 1, y + i) == 0 : strcmp(x + i, y + i + 1) == 0;
 }
 
-bool rc_cmi_same_holder(const char *a, const char *b)
+void rc_holder_key_of(const char *holder, rc_holder_key *k)
 {
-    char wa[32][32], wb[32][32];
-    size_t na = holder_words(a, wa, 32), nb = holder_words(b, wb, 32);
-    if (!na || !nb)
-        return na == nb;
+    k->n = (unsigned)holder_words(holder, k->w, RC_HOLDER_WORDS);
+}
+
+bool rc_holder_key_same(const rc_holder_key *a, const rc_holder_key *b)
+{
+    if (!a->n || !b->n)
+        return a->n == b->n;
     size_t common = 0;
-    for (size_t i = 0; i < na; i++)
-        for (size_t j = 0; j < nb; j++)
-            if (same_word(wa[i], wb[j])) {
+    for (size_t i = 0; i < a->n; i++)
+        for (size_t j = 0; j < b->n; j++)
+            if (same_word(a->w[i], b->w[j])) {
                 common++;
                 break;
             }
     /* All the words of the shorter name appear in the other, or most words are shared. */
-    size_t shorter = RC_MIN(na, nb), longer = RC_MAX(na, nb);
+    size_t shorter = RC_MIN(a->n, b->n), longer = RC_MAX(a->n, b->n);
     return common == shorter || (double)common >= 0.75 * (double)longer;
+}
+
+bool rc_cmi_same_holder(const char *a, const char *b)
+{
+    rc_holder_key ka, kb;
+    rc_holder_key_of(a, &ka);
+    rc_holder_key_of(b, &kb);
+    return rc_holder_key_same(&ka, &kb);
 }
 
 bool rc_cmi_or_later(const uint8_t *text, size_t len)

@@ -41,6 +41,16 @@ size_t rc_cmi_header(const uint8_t *text, size_t len, int mode, char *out, size_
  * punctuation, "Inc."/"Inc", "Ltd", "and contributors", word order). */
 bool rc_cmi_same_holder(const char *a, const char *b);
 
+/* The same comparison with the names split into words once (a check compares every notice of
+ * the output with every holder of every matched work). */
+#define RC_HOLDER_WORDS 16
+typedef struct rc_holder_key {
+    char w[RC_HOLDER_WORDS][32]; /* lower-cased words, legal-form words dropped */
+    unsigned n;
+} rc_holder_key;
+void rc_holder_key_of(const char *holder, rc_holder_key *k);
+bool rc_holder_key_same(const rc_holder_key *a, const rc_holder_key *b);
+
 /* Whether the text says "or (at your option) any later version" (GPL family wording). */
 bool rc_cmi_or_later(const uint8_t *text, size_t len);
 

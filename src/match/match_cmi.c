@@ -216,20 +216,48 @@ static void set_found(recite_work_hit *h, const char *what, uint64_t start, uint
 
 int rc_match_cmi(recite_checker *c, recite_error *err)
 {
-    if (!c->works.n)
+    size_t nw = c->works.n;
+    if (!nw)
         return RECITE_OK;
-    work_cmi *wc = calloc(c->works.n, sizeof *wc);
+    work_cmi *wc = calloc(nw, sizeof *wc);
     text_cmi *t = malloc(sizeof *t);
+    size_t *wk0 = malloc((nw + 1) * sizeof *wk0); /* first key of each work's holders */
+    rc_holder_key *tk = NULL, *wk = NULL;
     int rc = RECITE_OK;
-    if (!wc || !t) {
+    if (!wc || !t || !wk0) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto done;
     }
     if ((rc = text_cmi_of(c, t, err)) != RECITE_OK)
         goto done;
-    for (size_t i = 0; i < c->works.n; i++)
+    wk0[0] = 0;
+    for (size_t i = 0; i < nw; i++) {
         work_cmi_of(c->idx, c->works.v[i].work, &wc[i]);
-    for (size_t i = 0; i < c->works.n; i++) {
+        wk0[i + 1] = wk0[i] + wc[i].holders.nnotices;
+    }
+    /* Holder names split into words once: every notice of the text is compared with every
+     * holder of every work. */
+    tk = malloc((t->cmi.nnotices + 1) * sizeof *tk);
+    wk = malloc((wk0[nw] + 1) * sizeof *wk);
+    if (!tk || !wk) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto done;
+    }
+    for (unsigned k = 0; k < t->cmi.nnotices; k++)
+        rc_holder_key_of(t->cmi.notices[k].holder, &tk[k]);
+    for (size_t i = 0; i < nw; i++)
+        for (unsigned j = 0; j < wc[i].holders.nnotices; j++)
+            rc_holder_key_of(wc[i].holders.notices[j].holder, &wk[wk0[i] + j]);
+    /* Notices and licenses of the text that belong to some matched work: not replacements. */
+    bool known[RC_CMI_MAX_NOTICES] = {false}, lic_known[MAX_LICENSES] = {false};
+    for (unsigned k = 0; k < t->cmi.nnotices; k++)
+        for (size_t j = 0; j < wk0[nw] && !known[k]; j++)
+            known[k] = rc_holder_key_same(&tk[k], &wk[j]);
+    for (unsigned k = 0; k < t->nlic; k++)
+        for (size_t o = 0; o < nw && !lic_known[k]; o++)
+            lic_known[k] = wc[o].license[0] && rc_license_consistent(&t->lic[k], wc[o].license);
+
+    for (size_t i = 0; i < nw; i++) {
         recite_work_hit *h = &c->works.v[i];
         const work_cmi *w = &wc[i];
         snprintf(h->license, sizeof h->license, "%s", w->license);
@@ -247,7 +275,7 @@ int rc_match_cmi(recite_checker *c, recite_error *err)
             bool mine = false;
             for (unsigned j = 0; j < w->holders.nnotices && !mine; j++) {
                 const rc_notice *wn = &w->holders.notices[j];
-                if (!rc_cmi_same_holder(on->holder, wn->holder))
+                if (!rc_holder_key_same(&tk[k], &wk[wk0[i] + j]))
                     continue;
                 mine = true;
                 if (wn->year_min && on->year_min &&
@@ -261,11 +289,7 @@ int rc_match_cmi(recite_checker *c, recite_error *err)
                 set_found(h, on->text, on->start, on->end);
             }
             /* A notice of nobody whose work the text reproduces is a replacement. */
-            bool anyones = mine;
-            for (size_t o = 0; o < c->works.n && !anyones; o++)
-                for (unsigned j = 0; j < wc[o].holders.nnotices && !anyones; j++)
-                    anyones = rc_cmi_same_holder(on->holder, wc[o].holders.notices[j].holder);
-            if (!anyones && w->holders.nnotices && !holder_present) {
+            if (!known[k] && w->holders.nnotices && !holder_present) {
                 foreign = true;
                 set_found(h, on->text, on->start, on->end);
             }
@@ -276,15 +300,10 @@ int rc_match_cmi(recite_checker *c, recite_error *err)
                 license_present = true;
                 if (!h->cmi_found[0])
                     set_found(h, t->lic[k].id, t->lic[k].start, t->lic[k].end);
-            } else {
-                bool anyones = false;
-                for (size_t o = 0; o < c->works.n && !anyones; o++)
-                    anyones = wc[o].license[0] && rc_license_consistent(&t->lic[k], wc[o].license);
-                if (!anyones && w->license[0]) {
-                    license_other = true;
-                    if (!h->cmi_found[0] || holder_present) /* the replacement is the news */
-                        set_found(h, t->lic[k].id, t->lic[k].start, t->lic[k].end);
-                }
+            } else if (!lic_known[k] && w->license[0]) {
+                license_other = true;
+                if (!h->cmi_found[0] || holder_present) /* the replacement is the news */
+                    set_found(h, t->lic[k].id, t->lic[k].start, t->lic[k].end);
             }
         }
         if (changed_years || (foreign && !holder_present) || (license_other && !license_present))
@@ -299,5 +318,8 @@ int rc_match_cmi(recite_checker *c, recite_error *err)
 done:
     free(wc);
     free(t);
+    free(wk0);
+    free(tk);
+    free(wk);
     return rc;
 }
