@@ -187,9 +187,9 @@ typedef struct recite_work_info {
                                   score, from}, "rights_reserved", "title", "author" */
     uint64_t bytes;            /* length of the work's text */
     uint64_t tokens;
-    uint32_t cluster;        /* works with identical text share a cluster */
-    uint32_t representative; /* the cluster's first work (whose text is stored) */
-    recite_mode mode;        /* RECITE_MODE_PROSE (tokens are words) or _CODE (lexemes) */
+    uint32_t cluster;         /* works with identical text share a cluster */
+    uint32_t representative;  /* the cluster's first work (whose text is stored) */
+    recite_mode mode;         /* RECITE_MODE_PROSE (tokens are words) or _CODE (lexemes) */
     const char *content_hash; /* XXH3-128 of the text as 32 hex digits (high 64 bits first);
                                  NULL in a text-free index */
 } recite_work_info;

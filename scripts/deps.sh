@@ -4,14 +4,15 @@
 #   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3,
 #           libsodium (keyed hashes of text-free indexes)
 #   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers)
-#   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils
+#   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils,
+#           licensecheck (license identification baseline, bench/cmi.sh)
 set -eu
 
 pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
 libjansson-dev libsqlite3-dev libsodium-dev \
 libcmocka-dev clang clang-format valgrind strace python3"
 if [ "${1:-}" = bench ]; then
-    pkgs="$pkgs similarity-tester zstd time xz-utils linux-source"
+    pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck"
 fi
 
 # The SPDX license list (the full text of every license, for license identification): the npm

@@ -19,9 +19,10 @@
  *
  * works: one row per work of the index; `num` is its number in the index (index order),
  * `content_hash` the XXH3-128 of its text (32 hex digits, canonical big-endian order, as
- * xxh128sum prints it; computed by the index builder; NULL in a text-free index), `cluster` the index's cluster of identical texts, `source` one of
- * purchased, scanned, licensed, public-domain, shadow-library, unknown. deleted_* stay NULL
- * until the work is deleted, then never change (a trigger refuses).
+ * xxh128sum prints it; computed by the index builder; NULL in a text-free index), `cluster` the
+ * index's cluster of identical texts, `source` one of purchased, scanned, licensed, public-domain,
+ * shadow-library, unknown. deleted_* stay NULL until the work is deleted, then never change (a
+ * trigger refuses).
  *
  * runs: the training runs named by any work; work_runs: which works each run used.
  *

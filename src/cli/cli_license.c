@@ -91,8 +91,7 @@ static bool read_one(const char *name, lic_input *in)
     if (!std_in)
         fclose(f);
     if (ok && memchr(in->data, 0, in->len < 8000 ? in->len : 8000)) {
-        fprintf(stderr, "recite: %s: binary input (contains NUL bytes); recite reads text\n",
-                name);
+        fprintf(stderr, "recite: %s: binary input (contains NUL bytes); recite reads text\n", name);
         ok = false;
     }
     if (ok)

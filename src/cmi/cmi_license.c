@@ -14,6 +14,7 @@
 #include <jansson.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
 #include <xxhash.h>
@@ -23,18 +24,22 @@
 #define MIN_MATCHED 12 /* words of a license a text must hold to be identified */
 #define MIN_SCORE 0.2  /* ... and that share of its words */
 #define FULL_TEXT 0.5  /* a text holding this share of a license is that license's text */
+#define FIT_TIE 0.01   /* fits this close are a tie, decided by the words explained */
 
-/* Debian file names to SPDX ids (the unversioned names are symlinks to the latest version). */
+/* Debian file names to SPDX ids (the unversioned names are symlinks to the latest version).
+ * `variant`: Debian's text is one variant of what the id covers (its BSD is the University of
+ * California's, "THE REGENTS AND CONTRIBUTORS"), so the SPDX list's text is added as well. */
 static const struct {
     const char *file, *spdx;
+    bool variant;
 } debian_ids[] = {
-    {"Apache-2.0", "Apache-2.0"},  {"Artistic", "Artistic-1.0-Perl"},
-    {"BSD", "BSD-3-Clause"},       {"CC0-1.0", "CC0-1.0"},
-    {"GFDL-1.2", "GFDL-1.2-only"}, {"GFDL-1.3", "GFDL-1.3-only"},
-    {"GPL-1", "GPL-1.0-only"},     {"GPL-2", "GPL-2.0-only"},
-    {"GPL-3", "GPL-3.0-only"},     {"LGPL-2", "LGPL-2.0-only"},
-    {"LGPL-2.1", "LGPL-2.1-only"}, {"LGPL-3", "LGPL-3.0-only"},
-    {"MPL-1.1", "MPL-1.1"},        {"MPL-2.0", "MPL-2.0"},
+    {"Apache-2.0", "Apache-2.0", false},  {"Artistic", "Artistic-1.0-Perl", false},
+    {"BSD", "BSD-3-Clause", true},        {"CC0-1.0", "CC0-1.0", false},
+    {"GFDL-1.2", "GFDL-1.2-only", false}, {"GFDL-1.3", "GFDL-1.3-only", false},
+    {"GPL-1", "GPL-1.0-only", false},     {"GPL-2", "GPL-2.0-only", false},
+    {"GPL-3", "GPL-3.0-only", false},     {"LGPL-2", "LGPL-2.0-only", false},
+    {"LGPL-2.1", "LGPL-2.1-only", false}, {"LGPL-3", "LGPL-3.0-only", false},
+    {"MPL-1.1", "MPL-1.1", false},        {"MPL-2.0", "MPL-2.0", false},
 };
 
 const char *rc_license_spdx_dir(void)
@@ -43,13 +48,51 @@ const char *rc_license_spdx_dir(void)
     return e && *e ? e : DEFAULT_SPDX_DIR;
 }
 
-static int put_license(FILE *f, const char *id, const char *title, const char *text, size_t len)
+/* Whether a line of a license text is a copyright notice or its template ("Copyright (C)
+ * 2007 Free Software Foundation", "Copyright (c) <year> <owner>."): a word, sign or "(c)"
+ * first, then a digit or a template bracket. */
+static bool notice_line(const char *l, size_t n)
 {
+    size_t i = 0;
+    while (i < n && (l[i] == ' ' || l[i] == '\t' || l[i] == '#' || l[i] == '*' || l[i] == '/'))
+        i++;
+    if (!(n - i >= 9 && strncasecmp(l + i, "copyright", 9) == 0) &&
+        !(n - i >= 3 && strncasecmp(l + i, "(c)", 3) == 0) &&
+        !(n - i >= 2 && memcmp(l + i, "\xc2\xa9", 2) == 0))
+        return false;
+    for (; i < n; i++)
+        if ((l[i] >= '0' && l[i] <= '9') || l[i] == '<' || l[i] == '[' || l[i] == '{')
+            return true;
+    return false;
+}
+
+/* One license text as a JSONL work: its id is the work's (unique), `license` the SPDX id
+ * identification reports (several texts may carry one license). Its notice lines are left
+ * out, as they are from the headers identified against it (index_cmi.c): a template line the
+ * headers never hold would count against the licenses that have one. */
+static int put_license(FILE *f, const char *work, const char *id, const char *title,
+                       const char *text, size_t len)
+{
+    char *kept = malloc(len + 1);
     json_t *o = json_object();
-    if (!o)
+    if (!o || !kept) {
+        json_decref(o);
+        free(kept);
         return -1;
-    json_object_set_new(o, "id", json_string(id));
-    json_object_set_new(o, "text", json_stringn_nocheck(text, len));
+    }
+    size_t m = 0;
+    for (size_t i = 0; i < len;) {
+        const char *nl = memchr(text + i, '\n', len - i);
+        size_t e = nl ? (size_t)(nl - text) + 1 : len;
+        if (!notice_line(text + i, e - i)) {
+            memcpy(kept + m, text + i, e - i);
+            m += e - i;
+        }
+        i = e;
+    }
+    json_object_set_new(o, "id", json_string(work));
+    json_object_set_new(o, "text", json_stringn_nocheck(kept, m));
+    free(kept);
     if (title)
         json_object_set_new(o, "title", json_string(title));
     json_object_set_new(o, "license", json_string(id));
@@ -119,7 +162,7 @@ int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error
         char *text = slurp(path, &len);
         if (!text)
             continue;
-        if (len && put_license(f, debian_ids[i].spdx, NULL, text, len) == 0)
+        if (len && put_license(f, debian_ids[i].spdx, debian_ids[i].spdx, NULL, text, len) == 0)
             (*count)++;
         free(text);
     }
@@ -141,11 +184,14 @@ int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error
     rc_sort(names.v, names.n, sizeof *names.v, cmp_str);
     for (size_t i = 0; i < names.n; i++) {
         const char *id = names.v[i];
-        bool have = false;
+        bool have = false, variant = false;
         for (size_t k = 0; k < RC_ARRAY_LEN(debian_ids) && !have; k++)
-            have = strcmp(debian_ids[k].spdx, id) == 0;
-        if (have || redundant_spdx(dir, id))
+            if ((have = strcmp(debian_ids[k].spdx, id) == 0))
+                variant = debian_ids[k].variant;
+        if ((have && !variant) || redundant_spdx(dir, id))
             continue;
+        char work[300];
+        snprintf(work, sizeof work, "%s%s", id, variant ? " (SPDX)" : "");
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.json", dir, id);
         json_error_t jerr;
@@ -153,7 +199,7 @@ int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error
         json_t *text = o ? json_object_get(o, "licenseText") : NULL;
         json_t *name = o ? json_object_get(o, "name") : NULL;
         if (json_is_string(text) && json_string_length(text) > 0 &&
-            put_license(f, id, json_is_string(name) ? json_string_value(name) : NULL,
+            put_license(f, work, id, json_is_string(name) ? json_string_value(name) : NULL,
                         json_string_value(text), json_string_length(text)) == 0)
             (*count)++;
         json_decref(o);
@@ -167,7 +213,7 @@ int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error
 }
 
 /* Bump when rc_license_library_write selects or writes its texts differently. */
-#define LIBRARY_VERSION 1
+#define LIBRARY_VERSION 3
 
 static void key_add(XXH3_state_t *st, const char *path)
 {
@@ -244,8 +290,11 @@ static void family_of(const char *id, char *out, size_t cap)
 static const struct {
     const char *pattern, *id;
 } mentions[] = {
-    /* Perl's own terms, "either the GPL or the Artistic License", whatever else is named */
+    /* Perl's own terms: either the GPL or the Artistic License */
     {"same terms as perl itself", "Artistic-1.0-Perl OR GPL-1.0-or-later"},
+    {"same terms as the perl 5 programming language", "Artistic-1.0-Perl OR GPL-1.0-or-later"},
+    {"same terms as python itself", "PSF-2.0"},
+    {"freetype project license", "FTL"},
     {"gnu affero general public license", "AGPL-3.0"},
     {"gnu lesser general public license", "LGPL"},
     {"gnu library general public license", "LGPL-2.0"},
@@ -305,13 +354,16 @@ static const char *gnu_version(const char *p)
     return NULL;
 }
 
+/* The license the text names first ("... the GNU General Public License, version 2 ...; the
+ * library it uses is under the GNU Lesser General Public License" names the GPL). */
 static bool mention_of(const char *text, size_t len, char *id, size_t cap)
 {
     char buf[8192];
     collapse(text, len, buf, sizeof buf);
+    const char *first = NULL;
     for (size_t i = 0; i < RC_ARRAY_LEN(mentions); i++) {
         const char *p = strstr(buf, mentions[i].pattern);
-        if (!p)
+        if (!p || (first && p >= first))
             continue;
         const char *m = mentions[i].id;
         if (strcmp(m, "GPL") == 0 || strcmp(m, "LGPL") == 0) {
@@ -325,9 +377,29 @@ static bool mention_of(const char *text, size_t len, char *id, size_t cap)
         } else {
             snprintf(id, cap, "%s", m);
         }
-        return true;
+        first = p;
     }
-    return false;
+    return first != NULL;
+}
+
+/* Words of the text a license work explains: its matches' tokens, weighted by similarity,
+ * each part of the text counted once (a license holding a passage twice, as Sleepycat holds
+ * two BSD licenses, matches the text's passage twice). Matches come sorted by output start. */
+static double matched_words(const recite_result *res, uint32_t work)
+{
+    double matched = 0;
+    uint64_t covered = 0; /* output bytes before this are counted */
+    for (size_t i = 0; i < res->nmatches; i++) {
+        const recite_match *m = &res->matches[i];
+        if (m->work != work || m->out_end <= covered)
+            continue;
+        double part = m->out_start >= covered
+                          ? 1.0
+                          : (double)(m->out_end - covered) / (double)(m->out_end - m->out_start);
+        matched += m->tokens * m->similarity * part;
+        covered = m->out_end;
+    }
+    return matched;
 }
 
 int rc_license_identify(const recite_index *lic, recite_checker *chk, const char *text, size_t len,
@@ -344,39 +416,41 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
      * Many licenses are variants of one another (BSD, MIT, zlib families; Apache and Pixar):
      * among those that explain nearly as much, the best fit both ways wins (Dice coefficient:
      * 2 matched / (text + license words)), so a full text picks the identical license, not a
-     * longer variant that contains it. */
+     * longer variant that contains it; and of fits within FIT_TIE of the best, the one that
+     * explains more of the text (a BSD text naming its own holder fits the canonical BSD and
+     * a shorter variant about as well: the variant's own words are the ones it lacks). */
     double best = 0;
-    for (size_t w = 0; w < res->nworks; w++) {
-        double matched = 0;
-        for (size_t i = 0; i < res->nmatches; i++)
-            if (res->matches[i].work == res->works[w].work)
-                matched += res->matches[i].tokens * res->matches[i].similarity;
-        best = RC_MAX(best, matched);
-    }
+    for (size_t w = 0; w < res->nworks; w++)
+        best = RC_MAX(best, matched_words(res, res->works[w].work));
     char named[64];
     bool has_name = mention_of(text, len, named, sizeof named);
     uint32_t best_work = UINT32_MAX;
-    double best_fit = -1, best_matched = 0, best_cov = 0;
-    for (size_t w = 0; w < res->nworks && best > 0; w++) {
-        const recite_work_hit *h = &res->works[w];
-        double matched = 0;
-        for (size_t i = 0; i < res->nmatches; i++)
-            if (res->matches[i].work == h->work)
-                matched += res->matches[i].tokens * res->matches[i].similarity;
-        recite_work_info wi;
-        if (matched < 0.95 * best || recite_index_work(lic, h->work, &wi) != RECITE_OK)
-            continue;
-        double fit = 2.0 * matched / ((double)res->tokens + (double)wi.tokens);
-        /* A license the text names (with its version) is preferred among the close ones. */
-        if (has_name && rc_license_same_family(named, wi.id))
-            fit += 2.0;
-        if (out->nalt < RC_LICENSE_MAX_ALT)
-            snprintf(out->alt[out->nalt++], sizeof out->alt[0], "%s", wi.id);
-        if (fit > best_fit) {
-            best_fit = fit;
-            best_work = h->work;
-            best_matched = matched;
-            best_cov = h->coverage;
+    double best_fit = -1, top_fit = -1, best_matched = 0, best_cov = 0;
+    for (int pass = 0; pass < 2; pass++) {
+        for (size_t w = 0; w < res->nworks && best > 0; w++) {
+            const recite_work_hit *h = &res->works[w];
+            double matched = matched_words(res, h->work);
+            recite_work_info wi;
+            if (matched < 0.95 * best || recite_index_work(lic, h->work, &wi) != RECITE_OK)
+                continue;
+            double fit = 2.0 * matched / ((double)res->tokens + (double)wi.tokens);
+            /* A license the text names (with its version) is preferred among the close ones. */
+            const char *wl = wi.license ? wi.license : wi.id; /* the SPDX id of the text */
+            if (has_name && rc_license_same_family(named, wl))
+                fit += 2.0;
+            if (pass == 0) {
+                top_fit = RC_MAX(top_fit, fit);
+                continue;
+            }
+            if (out->nalt < RC_LICENSE_MAX_ALT)
+                snprintf(out->alt[out->nalt++], sizeof out->alt[0], "%s", wl);
+            if (fit >= top_fit - FIT_TIE && (best_work == UINT32_MAX || matched > best_matched ||
+                                             (matched == best_matched && fit > best_fit))) {
+                best_fit = fit;
+                best_work = h->work;
+                best_matched = matched;
+                best_cov = h->coverage;
+            }
         }
     }
     if (best_fit >= 2.0) /* the text's own words chose among the variants */
@@ -385,13 +459,17 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
     recite_work_info info;
     bool matched_ok = best_work != UINT32_MAX && best_matched >= MIN_MATCHED &&
                       score >= MIN_SCORE && recite_index_work(lic, best_work, &info) == RECITE_OK;
+    const char *lid = matched_ok ? (info.license ? info.license : info.id) : "";
+    bool full = matched_ok && best_cov >= FULL_TEXT;
     /* A text that names its license goes by the name, unless it is almost wholly another
-     * license's text (a shared phrase like "is free software; you can redistribute it" is
-     * not evidence against "under the terms of the MIT license"). */
-    if (has_name && (!matched_ok || (score < 0.9 && !rc_license_same_family(named, info.id)))) {
+     * license's full text: neither a shared phrase ("is free software; you can redistribute
+     * it" against "under the terms of the MIT license") nor the words of a notice (the LGPL's
+     * is the GPL's with "Lesser" added) are evidence against the name it gives. */
+    if (has_name &&
+        (!matched_ok || (!(full && score >= 0.9) && !rc_license_same_family(named, lid)))) {
         snprintf(out->id, sizeof out->id, "%s", named);
         out->nalt = 0;
-        out->score = matched_ok && rc_license_same_family(named, info.id) ? score : 0;
+        out->score = matched_ok && rc_license_same_family(named, lid) ? score : 0;
         out->from = RC_LICENSE_FROM_HEADER;
         return RECITE_OK;
     }
@@ -400,7 +478,7 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
         return RECITE_OK;
     }
     out->score = score;
-    out->full_text = best_cov >= FULL_TEXT;
+    out->full_text = full;
     out->start = UINT64_MAX;
     for (size_t i = 0; i < res->nmatches; i++)
         if (res->matches[i].work == best_work) {
@@ -410,15 +488,15 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
     if (out->start == UINT64_MAX)
         out->start = 0;
     out->from = out->full_text ? RC_LICENSE_FROM_TEXT : RC_LICENSE_FROM_HEADER;
-    if (has_name && rc_license_same_family(named, info.id) && !out->full_text) {
+    if (has_name && rc_license_same_family(named, lid) && !out->full_text) {
         snprintf(out->id, sizeof out->id, "%s", named); /* the version the text names */
-    } else if (gpl_family(info.id)) {
+    } else if (gpl_family(lid)) {
         char fam[48];
-        family_of(info.id, fam, sizeof fam);
+        family_of(lid, fam, sizeof fam);
         bool later = !out->full_text && rc_cmi_or_later((const uint8_t *)text, len);
         snprintf(out->id, sizeof out->id, "%.47s-%s", fam, later ? "or-later" : "only");
     } else {
-        snprintf(out->id, sizeof out->id, "%s", info.id);
+        snprintf(out->id, sizeof out->id, "%s", lid);
     }
     return RECITE_OK;
 }

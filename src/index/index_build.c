@@ -779,8 +779,8 @@ static int write_header(builder *b, const section_entry *sec, size_t nsec, uint6
     rc_put_u64(h + RC_H_NTOKENS, b->tokens_total);
     rc_put_u64(h + RC_H_TEXT_BYTES, b->text_total);
     rc_put_u64(h + RC_H_WORK_BYTES, b->work_bytes);
-    rc_put_u64(h + RC_H_FLAGS, (b->text_free ? RC_FLAG_TEXT_FREE : 0) |
-                                   (b->opt->skip_cmi ? 0 : RC_FLAG_CMI));
+    rc_put_u64(h + RC_H_FLAGS,
+               (b->text_free ? RC_FLAG_TEXT_FREE : 0) | (b->opt->skip_cmi ? 0 : RC_FLAG_CMI));
     if (b->text_free)
         rc_put_u64(h + RC_H_KEY_CHECK, b->key.check);
     rc_put_u32(h + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);

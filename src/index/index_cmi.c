@@ -20,6 +20,7 @@
 
 #define HEADER_CAP (64u * 1024u)
 #define CACHE_SLOTS 4096u
+#define TAIL_CAP (16u * 1024u)  /* of a code text, looked at when its header has no license */
 #define FIRST_PART (4u * 1024u) /* of a license part, identified before the whole */
 #define MOSTLY_LICENSE 0.5      /* score of a start that is mostly license language */
 
@@ -172,12 +173,15 @@ static bool at_word(const char *l, size_t n, const char *w)
     return !w[k];
 }
 
-enum { LINE_NOTICE = 1, LINE_LICENSE = 2 };
+enum { LINE_NOTICE = 1, LINE_LICENSE = 2, LINE_GRANT = 4 };
 
 /* What a line of a header may be, in one pass: a notice or SPDX tag (LINE_NOTICE: "copyright",
  * "(c)", "©", "spdx-license" anywhere), license language (LINE_LICENSE: a word starting with
  * "licen", "liab", "permi", "public domain", "warrant", "redistribut", "free software",
- * "terms", "notice" or "copyright" — "notice", not "unnoticed"). */
+ * "terms", "notice" or "copyright" — "notice", not "unnoticed"), and of those the words only
+ * licenses use (LINE_GRANT: "licen", "public domain", "warrant", "redistribut", "free
+ * software", "permission to use", "hereby grant"), without which a part is not a license
+ * ("#define XA_NOTICE", "See Copyright for the status of this software"). */
 static unsigned line_kind(const char *l, size_t n)
 {
     unsigned k = 0;
@@ -204,24 +208,32 @@ static unsigned line_kind(const char *l, size_t n)
                 k |= LINE_NOTICE;
             break;
         case 'l':
-            if (start && (at_word(p, r, "licen") || at_word(p, r, "liab")))
+            if (start && at_word(p, r, "licen"))
+                k |= LINE_LICENSE | LINE_GRANT;
+            else if (start && at_word(p, r, "liab"))
                 k |= LINE_LICENSE;
             break;
         case 'p':
-            if (start && (at_word(p, r, "permi") || at_word(p, r, "public domain")))
+            if (start && (at_word(p, r, "public domain") || at_word(p, r, "permission to use")))
+                k |= LINE_LICENSE | LINE_GRANT;
+            else if (start && at_word(p, r, "permi"))
                 k |= LINE_LICENSE;
+            break;
+        case 'h':
+            if (start && at_word(p, r, "hereby grant"))
+                k |= LINE_LICENSE | LINE_GRANT;
             break;
         case 'w':
             if (start && at_word(p, r, "warrant"))
-                k |= LINE_LICENSE;
+                k |= LINE_LICENSE | LINE_GRANT;
             break;
         case 'r':
             if (start && at_word(p, r, "redistribut"))
-                k |= LINE_LICENSE;
+                k |= LINE_LICENSE | LINE_GRANT;
             break;
         case 'f':
             if (start && at_word(p, r, "free software"))
-                k |= LINE_LICENSE;
+                k |= LINE_LICENSE | LINE_GRANT;
             break;
         case 't':
             if (start && at_word(p, r, "terms"))
@@ -238,12 +250,14 @@ static unsigned line_kind(const char *l, size_t n)
 }
 
 /* The license part of a header, what is identified (and the key of the cache): from its first
- * to its last line of license language, without copyright lines and SPDX tags. What differs
- * from file to file — notices, the title and description lines before and after the license —
- * is left out, so that the files sharing a license notice share one identification. */
+ * to its last line of license language, without copyright lines and SPDX tags; empty without
+ * a word only licenses use. What differs from file to file — notices, the title and
+ * description lines before and after the license — is left out, so that the files sharing a
+ * license notice share one identification. */
 static size_t license_part(char *h, size_t n)
 {
     size_t m = 0, i = 0, last = 0; /* last: the output's length after its last license line */
+    bool grant = false;
     while (i < n) {
         char *nl = memchr(h + i, '\n', n - i);
         size_t e = nl ? (size_t)(nl - h) + 1 : n;
@@ -255,6 +269,7 @@ static size_t license_part(char *h, size_t n)
             notice = one.nnotices || one.spdx[0];
         }
         bool license = !notice && (kind & LINE_LICENSE);
+        grant |= license && (kind & LINE_GRANT);
         if (!notice && (license || m > 0)) { /* nothing before the first license line */
             memmove(h + m, h + i, e - i);
             m += e - i;
@@ -263,6 +278,8 @@ static size_t license_part(char *h, size_t n)
         }
         i = e;
     }
+    if (!grant)
+        last = 0;
     h[last] = 0;
     return last;
 }
@@ -317,6 +334,15 @@ int rc_text_cmi(rc_work_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_
     }
     size_t n = rc_cmi_header(text, len, mode, ctx->header, HEADER_CAP + 1);
     n = license_part(ctx->header, n);
+    if (n == 0 && mode == RECITE_MODE_CODE && len > 0) {
+        /* No license in the leading comments: it may be at the end (Perl's POD "COPYRIGHT AND
+         * LICENSE" section), in the last 16 KiB, as rc_cmi_extract reads notices there. */
+        size_t from = len > TAIL_CAP ? len - TAIL_CAP : 0;
+        const uint8_t *nl = from ? memchr(text + from, '\n', len - from) : NULL;
+        from = nl ? (size_t)(nl - text) + 1 : from;
+        memcpy(ctx->header, text + from, len - from);
+        n = license_part(ctx->header, len - from);
+    }
     /* A long license part (a document that mentions licenses here and there, or a license
      * text) is identified by its start first, and as a whole only when that start is mostly
      * license language: a license text, told from a notice by how much of the license it

@@ -428,10 +428,9 @@ int recite_index_work(const recite_index *idx, uint32_t w, recite_work_info *out
     if (w >= idx->nworks)
         return RECITE_EINVAL;
     const char *str = (const char *)idx->sec[RC_SEC_STRINGS].data;
-    const char **fields[RC_WS_COUNT_] = {&out->id,      &out->title,         &out->author,
-                                         &out->license, &out->copyright,     &out->source,
-                                         &out->url,     &out->metadata_json, &out->cmi_json,
-                                         &out->content_hash};
+    const char **fields[RC_WS_COUNT_] = {
+        &out->id,     &out->title, &out->author,        &out->license,  &out->copyright,
+        &out->source, &out->url,   &out->metadata_json, &out->cmi_json, &out->content_hash};
     for (unsigned f = 0; f < RC_WS_COUNT_; f++) {
         uint64_t off = work_str(idx, w, f);
         *fields[f] = off ? str + off : NULL;

@@ -142,7 +142,7 @@ struct recite_index {
     uint64_t text_bytes; /* of the stored stream (token records if text-free) */
     uint64_t work_bytes; /* of the texts as indexed */
     bool text_free;
-    bool cmi; /* CMI was extracted at build time */
+    bool cmi;     /* CMI was extracted at build time */
     bool has_key; /* text-free and opened with its key */
     rc_key key;
     uint64_t nblocks;

@@ -286,8 +286,7 @@ int rc_match_near(recite_checker *c, recite_error *err)
             }
         }
         /* Words, lexemes, and shapes: a renamed copy with lines inserted or deleted. */
-        if (a.n >= 2 &&
-            (rc = near_in_cluster(c, chn, cl, a.v, a.n, err)) != RECITE_OK)
+        if (a.n >= 2 && (rc = near_in_cluster(c, chn, cl, a.v, a.n, err)) != RECITE_OK)
             goto done;
     }
 done:

@@ -2,10 +2,14 @@
  * test_cmi.c — copyright-management information: notice and SPDX extraction (src/cmi/
  * cmi_extract.c), holder comparison, license identification against the license index on every
  * license text Debian ships and on the headers of installed libraries (src/cmi/cmi_license.c),
+ * the identification `recite index` and `recite license` make (recite_license_identify, in
+ * src/index/index_cmi.c) of installed Python standard library and Perl modules,
  * and the CMI verdict of a check (src/match/match_cmi.c): the same span of code with its header,
  * without it, with another holder's notice, with changed years, with another license.
  */
 #include "test_util.h"
+
+#include <glob.h>
 
 #include "cmi/rc_cmi.h"
 #include "cmi/rc_cmi_license.h"
@@ -276,6 +280,115 @@ static void test_identify_installed_headers(void **state)
     assert_string_equal(identify(f, plain, strlen(plain)).id, "");
 }
 
+/* ==== identification as `recite index` does it, on installed Python and Perl modules ==== */
+
+static int lc_setup(void **state)
+{
+    recite_license_checker *lc = NULL;
+    recite_error err = {0};
+    if (recite_license_checker_create(&lc, 0, &err) != RECITE_OK)
+        fail_msg("recite_license_checker_create: %s", err.message);
+    *state = lc;
+    return 0;
+}
+
+static int lc_teardown(void **state)
+{
+    recite_license_checker_free(*state);
+    return 0;
+}
+
+typedef struct expected_license {
+    const char *path, *id;
+    recite_info_source from;
+} expected_license;
+
+static void expect_licenses(recite_license_checker *lc, const char *dir,
+                            const expected_license *expect, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        char *p = path_join(dir, expect[i].path);
+        size_t len = 0;
+        char *text = read_file(p, &len);
+        if (!text)
+            fail_msg("%s is missing (its package comes with python3 / perl-base)", p);
+        recite_license_info li;
+        recite_error err = {0};
+        assert_int_equal(recite_license_identify(lc, p, text, len, RECITE_MODE_AUTO, &li, &err),
+                         RECITE_OK);
+        if (strcmp(li.license, expect[i].id) != 0 || li.from != expect[i].from)
+            fail_msg("%s: identified \"%s\" (from %d), expected \"%s\" (from %d)", p, li.license,
+                     (int)li.from, expect[i].id, (int)expect[i].from);
+        free(text);
+        free(p);
+    }
+}
+
+/* The Python standard library of this machine (libpython3.X-minimal and -stdlib, which python3
+ * depends on): /usr/lib/python3.X, the one that has os.py. */
+static char *python_stdlib(void)
+{
+    DIR *d = opendir("/usr/lib");
+    assert_non_null(d);
+    struct dirent *e;
+    char *found = NULL;
+    while (!found && (e = readdir(d)) != NULL) {
+        unsigned minor;
+        char rest;
+        if (sscanf(e->d_name, "python3.%u%c", &minor, &rest) != 1)
+            continue;
+        char *dir = path_join("/usr/lib", e->d_name), *os = path_join(dir, "os.py");
+        if (access(os, R_OK) == 0)
+            found = dir;
+        else
+            free(dir);
+        free(os);
+    }
+    closedir(d);
+    if (!found)
+        fail_msg("no /usr/lib/python3.X/os.py: python3 is a test dependency (scripts/deps.sh)");
+    return found;
+}
+
+static void test_identify_python_stdlib(void **state)
+{
+    static const expected_license expect[] = {
+        /* the zlib license, whole, in the leading comment */
+        {"sqlite3/__init__.py", "Zlib", RECITE_FROM_TEXT},
+        /* the permission notice SPDX lists under the name of this very file's holders */
+        {"trace.py", "HPND-SMC", RECITE_FROM_TEXT},
+        /* "under the same terms as Python itself", in the docstring */
+        {"unittest/__init__.py", "PSF-2.0", RECITE_FROM_HEADER},
+        /* no license statement at all */
+        {"json/__init__.py", "", RECITE_FROM_NONE},
+    };
+    char *dir = python_stdlib();
+    expect_licenses(*state, dir, expect, RC_ARRAY_LEN(expect));
+    free(dir);
+}
+
+/* perl-base is Essential on Debian: always installed, in /usr/lib/<triplet>/perl-base. */
+static void test_identify_perl_modules(void **state)
+{
+    glob_t g;
+    if (glob("/usr/lib/*/perl-base/strict.pm", 0, NULL, &g) != 0 || g.gl_pathc == 0)
+        fail_msg("no /usr/lib/*/perl-base (Debian's perl-base is essential)");
+    char *dir = strndup(g.gl_pathv[0], strlen(g.gl_pathv[0]) - strlen("/strict.pm"));
+    globfree(&g);
+    static const expected_license expect[] = {
+        /* "This program is free software; you can redistribute it and/or modify it under the
+         * same terms as Perl itself": the GPL's first words, but Perl's terms */
+        {"List/Util.pm", "Artistic-1.0-Perl OR GPL-1.0-or-later", RECITE_FROM_HEADER},
+        {"IO/Select.pm", "Artistic-1.0-Perl OR GPL-1.0-or-later", RECITE_FROM_HEADER},
+        /* "under the terms of either the GNU General Public License or the Artistic License
+         * (the same terms as Perl itself)" */
+        {"IO/Socket/IP.pm", "Artistic-1.0-Perl OR GPL-1.0-or-later", RECITE_FROM_HEADER},
+        {"strict.pm", "", RECITE_FROM_NONE},
+    };
+    expect_licenses(*state, dir, expect, RC_ARRAY_LEN(expect));
+    free(dir);
+}
+
 /* ==== the verdict of a check ==== */
 
 typedef struct verdict_fixture {
@@ -436,6 +549,8 @@ int main(void)
         cmocka_unit_test(test_or_later),
         cmocka_unit_test_setup_teardown(test_identify_debian_texts, lic_setup, lic_teardown),
         cmocka_unit_test_setup_teardown(test_identify_installed_headers, lic_setup, lic_teardown),
+        cmocka_unit_test_setup_teardown(test_identify_python_stdlib, lc_setup, lc_teardown),
+        cmocka_unit_test_setup_teardown(test_identify_perl_modules, lc_setup, lc_teardown),
         cmocka_unit_test_setup_teardown(test_verdict_code_span, verdict_setup, verdict_teardown),
         cmocka_unit_test_setup_teardown(test_verdict_none, verdict_setup, verdict_teardown),
     };
