@@ -298,11 +298,13 @@ typedef struct recite_check_options {
     unsigned code_min_tokens; /* 0 = the index's code guarantee (lexemes); below it: EINVAL */
     const recite_index *background; /* NULL, or an index of public text: a span that also
                                        occurs there (80% of its bytes) is common language */
+    int skip_cmi; /* no CMI verdicts, licenses or notices in works[] (cmi unknown): spares
+                     the license check of the text, for callers that do not need them */
 } recite_check_options;
 
 #define RECITE_CHECK_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, NULL                            \
+        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, NULL, 0                         \
     }
 
 typedef struct recite_checker recite_checker;

@@ -144,6 +144,7 @@ int rc_work_cmi_init(rc_work_ctx *ctx, const recite_index *lic)
     recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
     opt.all_works = 1; /* license texts are variants of each other: compare them all */
     opt.min_similarity = 0.7;
+    opt.skip_cmi = 1; /* the license texts' own notices are not the question */
     if (!ctx->lic_cache || recite_checker_create(&ctx->lic_chk, lic, &opt, NULL) != RECITE_OK)
         return RECITE_ENOMEM;
     return RECITE_OK;
@@ -294,14 +295,6 @@ static int identify(rc_work_ctx *ctx, const char *text, size_t len, rc_license_i
     if (ctx->lic_cache->key[slot] == key) {
         *id = ctx->lic_cache->val[slot];
         return RECITE_OK;
-    }
-    if (getenv("RC_DBG")) {
-        char t[61];
-        snprintf(t, sizeof t, "%.60s", text);
-        for (char *q = t; *q; q++)
-            if (*q == '\n')
-                *q = '|';
-        fprintf(stderr, "MISS %zu %s\n", len, t);
     }
     int rc = rc_license_identify(ctx->lic, ctx->lic_chk, text, len, id, NULL);
     if (rc != RECITE_OK)

@@ -73,6 +73,7 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
         opt->common_sample ? RC_MIN(opt->common_sample, 255u) : DEFAULT_COMMON_SAMPLE;
     c->all_works = opt->all_works != 0;
     c->near = !opt->exact_only;
+    c->cmi = !opt->skip_cmi;
     c->min_similarity = opt->min_similarity > 0 ? opt->min_similarity : DEFAULT_MIN_SIMILARITY;
     if (c->min_similarity > 1.0) {
         free(c);
@@ -683,7 +684,7 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
     rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
     if (c->bg && c->matches.n && (rc = apply_background(c, err)) != RECITE_OK)
         return rc;
-    if ((rc = rc_match_cmi(c, err)) != RECITE_OK)
+    if (c->cmi && (rc = rc_match_cmi(c, err)) != RECITE_OK)
         return rc;
 
     c->result = (recite_result){c->streams[0].toks.n, c->text.n,

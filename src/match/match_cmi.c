@@ -110,6 +110,7 @@ static int text_cmi_of(recite_checker *c, text_cmi *t, recite_error *err)
             recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
             opt.all_works = 1;
             opt.min_similarity = 0.7;
+            opt.skip_cmi = 1;
             rc = recite_checker_create(&c->lic_chk, lic, &opt, err);
         }
         rc_license_id id;

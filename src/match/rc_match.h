@@ -64,6 +64,7 @@ struct recite_checker {
     uint32_t max_matches, max_postings, max_candidates, common_sample;
     bool all_works;          /* no sampling of common language, no candidate cap */
     bool near;               /* look for near-verbatim spans too */
+    bool cmi;                /* CMI verdicts of the matched works */
     recite_checker *bg;      /* checker of the background index, or NULL */
     recite_checker *lic_chk; /* checker of the license index (made on first use), or NULL */
     double min_similarity;   /* of near spans */
