@@ -9,7 +9,7 @@ OUT=${DEMO_DIR:-demo-out}
 PY=/usr/bin/python3
 
 rm -rf "$OUT"
-mkdir -p "$OUT/lib/licenses" "$OUT/lib/docs" "$OUT/outputs"
+mkdir -p "$OUT/lib/licenses" "$OUT/lib/docs" "$OUT/lib/code" "$OUT/outputs"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
 
@@ -27,6 +27,8 @@ while IFS= read -r f; do
     n=$((n + 1))
 done < <(find /usr/share/doc -type f \( -iname 'README*' -o -iname 'NEWS*' -o -iname 'copyright' \) \
            -size +2k -size -400k 2>/dev/null | LC_ALL=C sort | head -n 400)
+# Source code: C headers with their license notices (code mode by extension: --auto).
+cp /usr/include/stdio.h /usr/include/stdlib.h /usr/include/string.h "$OUT/lib/code/"
 # A JSONL file of "books" with catalogue metadata (title, author, license, source).
 "$PY" - "$OUT/lib/books.jsonl" <<'PYEOF'
 import json, sys, pathlib
@@ -47,8 +49,8 @@ PYEOF
 du -sh "$OUT/lib" | sed 's/^/library size: /'
 
 # ---- 2. the index ---------------------------------------------------------------------------
-say "recite index --out $OUT/index $OUT/lib"
-"$RECITE" index --out "$OUT/index" "$OUT/lib" 2> "$OUT/index-notes.txt"
+say "recite index --auto --out $OUT/index $OUT/lib"
+"$RECITE" index --auto --out "$OUT/index" "$OUT/lib" 2> "$OUT/index-notes.txt"
 if [ -s "$OUT/index-notes.txt" ]; then
     echo "($(wc -l < "$OUT/index-notes.txt") notes about skipped or re-decoded inputs in $OUT/index-notes.txt)"
 fi
@@ -80,6 +82,19 @@ for w in words:
 lines.append(" ".join(cur))
 numbered = "\n".join(f"{i+1:>2}  {l}" for i, l in enumerate(lines))
 (out / "outputs/normalized.txt").write_text("As quoted in the filing:\n" + numbered.upper()[:400] + numbered[400:] + "\n")
+# (d) near-verbatim: a GPL-3 passage with a few words changed
+near = gpl3[gpl3.index("  When we speak of free software"):]
+near = near[:near.index("\n\n")]
+for a, b in (("freedom", "liberty"), ("charge", "bill"), ("pieces", "parts")):
+    near = near.replace(a, b, 1)
+(out / "outputs/near.txt").write_text("Paraphrasing a little:\n" + near + "\n")
+# (e) code: a stretch of stdio.h without its license header, then with another one
+stdio = pathlib.Path("/usr/include/stdio.h").read_text()
+body = stdio[stdio.index("/* Open a file and create a new stream for it."):]
+body = body[:2500]
+(out / "outputs/code-no-notice.txt").write_text("Here is the declaration you asked for:\n\n" + body)
+(out / "outputs/code-other-notice.txt").write_text(
+    "/* Copyright (C) 2024 Example Widgets Corp.\n   SPDX-License-Identifier: MIT */\n" + body)
 # (c) original text: no recitation
 (out / "outputs/original.txt").write_text(
     "Recitation checkers compare generated text against a library of protected works.\n"
@@ -90,13 +105,20 @@ ls -l "$OUT/outputs"
 
 # ---- 4. checks ------------------------------------------------------------------------------
 set +e
-for f in verbatim normalized original; do
+for f in verbatim normalized near code-no-notice code-other-notice original; do
     say "recite check --index $OUT/index $OUT/outputs/$f.txt"
     "$RECITE" check --index "$OUT/index" "$OUT/outputs/$f.txt"
     echo "(exit status $?)"
 done
 say "recite check --json (one output, pretty-printed)"
 "$RECITE" check --index "$OUT/index" --json "$OUT/outputs/normalized.txt" | "$PY" -m json.tool
+
+say "recite check --policy examples/policy.json (verdicts by license, source and CMI)"
+"$RECITE" check --index "$OUT/index" --policy examples/policy.json "$OUT/outputs/code-no-notice.txt" \
+    "$OUT/outputs/verbatim.txt"
+echo "(exit status $?)"
+say "recite catalog list --index $OUT/index --source licensed (the provenance catalogue)"
+"$RECITE" catalog list --index "$OUT/index" --source licensed
 set -e
 
 say "Done"
