@@ -4,19 +4,14 @@
  * Uses only include/recite.h; main.c dispatches `recite catalog ...` here. Exit status 0, or 2
  * with one `recite: ...` line on stderr.
  */
-#include "recite.h"
+#include "cli.h"
 
-#include <errno.h>
 #include <getopt.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-int recite_cli_catalog(int argc, char **argv);
-
-#define EXIT_USAGE 2
 
 static const char catalog_usage[] =
     "usage:\n"
@@ -51,62 +46,7 @@ __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ..
     return EXIT_USAGE;
 }
 
-static int fail(const recite_error *err)
-{
-    fprintf(stderr, "recite: %s\n", err->message[0] ? err->message : recite_strerror(err->code));
-    return EXIT_USAGE;
-}
-
-static int finish_output(void)
-{
-    if (fflush(stdout) != 0 || ferror(stdout)) {
-        fprintf(stderr, "recite: cannot write the output: %s\n", strerror(errno));
-        return EXIT_USAGE;
-    }
-    return 0;
-}
-
 /* ==== UTF-8 ==== */
-
-/* Length of the valid UTF-8 sequence at s (n bytes available), or 0 when it is not one. */
-static size_t utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
-{
-    unsigned c = s[0];
-    size_t len;
-    if (c < 0x80) {
-        *cp = c;
-        return 1;
-    }
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, *cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, *cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, *cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))) ||
-        (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)))
-        return 0;
-    return len;
-}
-
-/* A byte that is not UTF-8 read as Windows-1252, as the check report does with such names. */
-static unsigned cp1252(unsigned char b)
-{
-    static const unsigned short c1[32] = {
-        0x20ac, 0x81,   0x201a, 0x192,  0x201e, 0x2026, 0x2020, 0x2021, 0x2c6,  0x2030, 0x160,
-        0x2039, 0x152,  0x8d,   0x17d,  0x8f,   0x90,   0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
-        0x2013, 0x2014, 0x2dc,  0x2122, 0x161,  0x203a, 0x153,  0x9d,   0x17e,  0x178};
-    return b >= 0x80 && b < 0xa0 ? c1[b - 0x80] : b;
-}
 
 /* Columns a character takes on a terminal: 2 for East Asian wide ones, 0 for combining marks. */
 static size_t char_width(unsigned cp)
@@ -128,7 +68,7 @@ static size_t display_width(const char *s)
     size_t w = 0, n = strlen(s);
     for (size_t i = 0; i < n;) {
         unsigned cp;
-        size_t len = utf8_seq((const unsigned char *)s + i, n - i, &cp);
+        size_t len = cli_utf8_seq((const unsigned char *)s + i, n - i, &cp);
         w += len ? char_width(cp) : 1;
         i += len ? len : 1;
     }
@@ -136,45 +76,6 @@ static size_t display_width(const char *s)
 }
 
 /* ==== JSON and CSV ==== */
-
-/* A JSON string of n bytes of s; NULL is null. */
-static void json_mem(FILE *f, const char *s, size_t n)
-{
-    if (!s) {
-        fputs("null", f);
-        return;
-    }
-    fputc('"', f);
-    for (size_t i = 0; i < n;) {
-        const unsigned char *p = (const unsigned char *)s + i;
-        unsigned cp;
-        size_t len = utf8_seq(p, n - i, &cp);
-        if (len == 0) {
-            fprintf(f, "\\u%04x", cp1252(*p));
-            i++;
-            continue;
-        }
-        if (cp == '"' || cp == '\\')
-            fprintf(f, "\\%c", (char)cp);
-        else if (cp == '\n')
-            fputs("\\n", f);
-        else if (cp == '\t')
-            fputs("\\t", f);
-        else if (cp == '\r')
-            fputs("\\r", f);
-        else if (cp < 0x20 || cp == 0x7f)
-            fprintf(f, "\\u%04x", cp);
-        else
-            fwrite(p, 1, len, f);
-        i += len;
-    }
-    fputc('"', f);
-}
-
-static void json_str(FILE *f, const char *s)
-{
-    json_mem(f, s, s ? strlen(s) : 0);
-}
 
 /* One CSV field (RFC 4180): quoted when it holds a comma, quote, CR or LF; quotes doubled.
  * NULL is an empty field. */
@@ -224,7 +125,7 @@ static char *cell(const char *s, size_t cap)
         return NULL;
     for (size_t i = 0; i < n;) {
         unsigned cp;
-        size_t len = utf8_seq((const unsigned char *)s + i, n - i, &cp);
+        size_t len = cli_utf8_seq((const unsigned char *)s + i, n - i, &cp);
         size_t cw = len ? char_width(cp) : 1;
         if (cut && w + cw > cap - 1)
             break;
@@ -332,7 +233,7 @@ static void json_runs_array(const char *runs)
         size_t n = strcspn(p, ",");
         if (p != runs)
             fputc(',', stdout);
-        json_mem(stdout, p, n);
+        cli_json_mem(stdout, p, n);
         p += n + (p[n] == ',');
     }
     fputc(']', stdout);
@@ -365,18 +266,18 @@ static int on_work(const recite_catalog_work *w, void *user)
                               w->copyright, w->source, w->url};
         for (size_t i = 0; i < sizeof keys / sizeof *keys; i++) {
             printf(i ? ",\"%s\":" : "{\"%s\":", keys[i]);
-            json_str(stdout, vals[i]);
+            cli_json_str(stdout, vals[i]);
         }
         printf(",\"content_hash\":");
-        json_str(stdout, w->content_hash);
+        cli_json_str(stdout, w->content_hash);
         printf(",\"bytes\":%s,\"tokens\":%s,\"cluster\":%s,\"runs\":", bytes, tokens, cluster);
         json_runs_array(w->runs);
         printf(",\"deleted\":%s,\"deleted_at\":", w->deleted_at ? "true" : "false");
-        json_str(stdout, w->deleted_at);
+        cli_json_str(stdout, w->deleted_at);
         printf(",\"deleted_by\":");
-        json_str(stdout, w->deleted_by);
+        cli_json_str(stdout, w->deleted_by);
         printf(",\"deleted_why\":");
-        json_str(stdout, w->deleted_why);
+        cli_json_str(stdout, w->deleted_why);
         putchar('}');
         return 0;
     }
@@ -396,7 +297,7 @@ static int on_run(const char *run, uint64_t works, void *user)
     case FMT_JSON:
         json_sep(s);
         fputs("{\"run\":", stdout);
-        json_str(stdout, run);
+        cli_json_str(stdout, run);
         printf(",\"works\":%s}", n);
         return 0;
     }
@@ -416,7 +317,7 @@ static int on_audit(const char *at, const char *who, const char *action, const c
         json_sep(s);
         for (size_t i = 0; i < 5; i++) {
             printf(i ? ",\"%s\":" : "{\"%s\":", keys[i]);
-            json_str(stdout, v[i]);
+            cli_json_str(stdout, v[i]);
         }
         putchar('}');
         return 0;
@@ -451,7 +352,7 @@ static int run_query(subcommand sub, const args *a)
     recite_catalog *cat;
     recite_error err = {0};
     if (recite_catalog_open(&cat, a->index, 0, &err) != RECITE_OK)
-        return fail(&err);
+        return cli_fail(&err);
     if (a->format == FMT_CSV)
         csv_row(stdout, sub == SUB_LIST ? list_csv : s.tab.head,
                 sub == SUB_LIST ? sizeof list_csv / sizeof *list_csv : s.tab.ncol);
@@ -462,7 +363,7 @@ static int run_query(subcommand sub, const args *a)
     int status = 0;
     if (rc != RECITE_OK) {
         fflush(stdout);
-        status = fail(&err);
+        status = cli_fail(&err);
     } else if (s.tab.oom) {
         fprintf(stderr, "recite: out of memory\n");
         status = EXIT_USAGE;
@@ -471,7 +372,7 @@ static int run_query(subcommand sub, const args *a)
             table_print(&s.tab, stdout);
         else if (a->format == FMT_JSON)
             json_end(&s);
-        status = finish_output();
+        status = cli_finish_output();
     }
     table_free(&s.tab);
     return status;
@@ -488,13 +389,13 @@ static int run_delete(const args *a)
     recite_catalog *cat;
     recite_error err = {0};
     if (recite_catalog_open(&cat, a->index, 1, &err) != RECITE_OK)
-        return fail(&err);
+        return cli_fail(&err);
     int rc = recite_catalog_delete(cat, a->work, who, a->why, &err);
     recite_catalog_close(cat);
     if (rc != RECITE_OK)
-        return fail(&err);
+        return cli_fail(&err);
     printf("deleted %s (by %s)\n", a->work, who);
-    return finish_output();
+    return cli_finish_output();
 }
 
 /* ==== arguments ==== */

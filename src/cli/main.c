@@ -3,7 +3,7 @@
  * stdout, exit status (0 nothing found, 1 recitation found, 2 usage or input error). Uses only
  * the public API in include/recite.h; everything it says to people is decided here.
  */
-#include "recite.h"
+#include "cli.h"
 
 #include <errno.h>
 #include <getopt.h>
@@ -15,11 +15,7 @@
 #include <string.h>
 #include <unistd.h>
 
-int recite_cli_license(int argc, char **argv); /* cli_license.c */
-int recite_cli_catalog(int argc, char **argv); /* cli_catalog.c */
-
 #define EXIT_FOUND 1
-#define EXIT_USAGE 2
 
 static const char usage_text[] =
     "usage:\n"
@@ -80,12 +76,6 @@ static void bad_option(int c, char **argv)
     if (optopt && strncmp(arg, "--", 2) != 0)
         die_usage("unknown option '-%c'", optopt);
     die_usage("unknown option '%.*s'", (int)strcspn(arg, "="), arg);
-}
-
-static int fail(const recite_error *err)
-{
-    fprintf(stderr, "recite: %s\n", err->message[0] ? err->message : recite_strerror(err->code));
-    return EXIT_USAGE;
 }
 
 static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigned max)
@@ -248,10 +238,10 @@ static int cmd_index(int argc, char **argv)
     if (ui.progress_shown)
         fputs("\r\033[K", stderr);
     if (rc != RECITE_OK)
-        return fail(&err);
+        return cli_fail(&err);
     /* The provenance catalogue of the new index, carrying over deletions and the audit log. */
     if (recite_catalog_build(out, &err) != RECITE_OK)
-        return fail(&err);
+        return cli_fail(&err);
     if (!ui.quiet) {
         printf("indexed %llu works (%llu distinct texts, %.1f MB, %llu tokens) into %s: "
                "%.1f MB index (%.2fx the text), %.2f s\n",
@@ -330,7 +320,7 @@ static int cmd_compact(int argc, char **argv)
     int status = EXIT_USAGE;
     if (recite_catalog_open(&cat, dir, 0, &err) != RECITE_OK ||
         recite_catalog_list(cat, &all, collect_deleted, &del, &err) != RECITE_OK) {
-        fail(&err);
+        cli_fail(&err);
         goto done;
     }
     recite_catalog_close(cat);
@@ -343,7 +333,7 @@ static int cmd_compact(int argc, char **argv)
      * them, and an index that holds none of the deleted works is left as it is. */
     recite_index *idx;
     if (recite_index_open(&idx, dir, &err) != RECITE_OK) {
-        fail(&err);
+        cli_fail(&err);
         goto done;
     }
     size_t present = 0;
@@ -366,7 +356,7 @@ static int cmd_compact(int argc, char **argv)
     if (recite_index_compact(dir, (const char *const *)del.v, del.n, &opt, &st, &dropped, &err) !=
             RECITE_OK ||
         recite_catalog_build(dir, &err) != RECITE_OK) {
-        fail(&err);
+        cli_fail(&err);
         goto done;
     }
     if (!quiet)
@@ -384,58 +374,6 @@ done:
 }
 
 /* ==== check ==== */
-
-typedef struct input {
-    const char *name;
-    char *data;
-    size_t len;
-} input;
-
-static int read_input(const char *name, input *in, recite_error *err)
-{
-    FILE *f = strcmp(name, "-") == 0 ? stdin : fopen(name, "rb");
-    in->name = strcmp(name, "-") == 0 ? "-" : name;
-    in->data = NULL;
-    in->len = 0;
-    if (!f) {
-        snprintf(err->message, sizeof err->message, "%s: cannot open: %s", name, strerror(errno));
-        return -1;
-    }
-    size_t cap = 0;
-    for (;;) {
-        if (in->len + 65536 + 1 > cap) {
-            size_t ncap = cap ? cap * 2 : 131072;
-            char *p = realloc(in->data, ncap);
-            if (!p) {
-                snprintf(err->message, sizeof err->message, "%s: out of memory", name);
-                goto bad;
-            }
-            in->data = p;
-            cap = ncap;
-        }
-        size_t got = fread(in->data + in->len, 1, cap - in->len - 1, f);
-        in->len += got;
-        if (got == 0)
-            break;
-    }
-    if (ferror(f)) {
-        snprintf(err->message, sizeof err->message, "%s: read error: %s", name, strerror(errno));
-        goto bad;
-    }
-    if (f != stdin)
-        fclose(f);
-    in->data[in->len] = 0;
-    if (memchr(in->data, 0, in->len < 8000 ? in->len : 8000)) {
-        snprintf(err->message, sizeof err->message,
-                 "%s: binary input (contains NUL bytes); recite checks text", name);
-        return -1;
-    }
-    return 0;
-bad:
-    if (f != stdin)
-        fclose(f);
-    return -1;
-}
 
 static int cmd_check(int argc, char **argv)
 {
@@ -482,7 +420,7 @@ static int cmd_check(int argc, char **argv)
     recite_policy *policy = NULL;
     int status = EXIT_USAGE;
     size_t ninputs = optind < argc ? (size_t)(argc - optind) : 1;
-    input *inputs = calloc(ninputs, sizeof *inputs);
+    cli_input *inputs = calloc(ninputs, sizeof *inputs);
     if (!inputs) {
         fprintf(stderr, "recite: out of memory\n");
         return EXIT_USAGE;
@@ -490,17 +428,15 @@ static int cmd_check(int argc, char **argv)
     /* The policy (loaded once, shared by every input), then every input: a bad one fails the
      * run before anything is printed. */
     if (policy_file && recite_policy_load(&policy, policy_file, &err) != RECITE_OK) {
-        fail(&err);
+        cli_fail(&err);
         goto done;
     }
     for (size_t i = 0; i < ninputs; i++) {
-        if (read_input(optind < argc ? argv[optind + (int)i] : "-", &inputs[i], &err) != 0) {
-            fprintf(stderr, "recite: %s\n", err.message);
+        if (!cli_read_input(optind < argc ? argv[optind + (int)i] : "-", &inputs[i]))
             goto done;
-        }
     }
     if (background_dir && recite_index_open(&bg, background_dir, &err) != RECITE_OK) {
-        fail(&err);
+        cli_fail(&err);
         goto done;
     }
     copt.background = bg;
@@ -510,7 +446,7 @@ static int cmd_check(int argc, char **argv)
              : recite_index_open(&idx, index_dir, &err);
     free(key);
     if (rc != RECITE_OK || recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
-        fail(&err);
+        cli_fail(&err);
         goto done;
     }
     bool found = false;
@@ -525,7 +461,7 @@ static int cmd_check(int argc, char **argv)
                   : recite_report_text_policy(idx, policy, inputs[i].name, inputs[i].data,
                                               inputs[i].len, res, &report, &err)) != RECITE_OK) {
             fflush(stdout);
-            fail(&err);
+            cli_fail(&err);
             goto done;
         }
         found |= res->nmatches > 0;
@@ -579,7 +515,7 @@ static int cmd_stats(int argc, char **argv)
     recite_index *idx;
     recite_error err = {0};
     if (recite_index_open(&idx, index_dir, &err) != RECITE_OK)
-        return fail(&err);
+        return cli_fail(&err);
     recite_index_stats s;
     recite_index_get_stats(idx, &s);
     if (json) {

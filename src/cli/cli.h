@@ -1,0 +1,49 @@
+/*
+ * cli.h — what the `recite` subcommands (main.c, cli_catalog.c, cli_license.c) share: the
+ * failure and output conventions (one `recite: ...` line on stderr, exit status 2), reading an
+ * input file, and JSON strings from bytes that may not be UTF-8. Uses only include/recite.h.
+ */
+#ifndef RECITE_CLI_H
+#define RECITE_CLI_H
+
+#include "recite.h"
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdio.h>
+
+#define EXIT_USAGE 2
+
+int recite_cli_license(int argc, char **argv); /* cli_license.c */
+int recite_cli_catalog(int argc, char **argv); /* cli_catalog.c */
+
+/* Prints "recite: MESSAGE" for err on stderr; returns EXIT_USAGE. */
+int cli_fail(const recite_error *err);
+
+/* Flushes stdout: 0, or EXIT_USAGE with a message when the output could not be written. */
+int cli_finish_output(void);
+
+/* A whole input: a regular file, or standard input for "-". */
+typedef struct cli_input {
+    const char *name;
+    char *data; /* NUL-terminated */
+    size_t len;
+} cli_input;
+
+/* Reads `name` into in; false, with one line on stderr, for a missing, unreadable, non-regular
+ * or binary (NUL bytes in the first 8000) input. in->data is to be freed either way. */
+bool cli_read_input(const char *name, cli_input *in);
+
+/* Length of the valid UTF-8 sequence at s (n bytes available) and its code point, or 0 when it
+ * is not one. */
+size_t cli_utf8_seq(const unsigned char *s, size_t n, unsigned *cp);
+
+/* A byte that is not UTF-8, read as Windows-1252 (as the library reads such text). */
+unsigned cli_cp1252(unsigned char b);
+
+/* s[0, n) as a JSON string (invalid UTF-8 bytes as their Windows-1252 characters); NULL as
+ * null. */
+void cli_json_mem(FILE *f, const char *s, size_t n);
+void cli_json_str(FILE *f, const char *s);
+
+#endif /* RECITE_CLI_H */

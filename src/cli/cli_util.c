@@ -1,0 +1,154 @@
+/*
+ * cli_util.c — helpers shared by the subcommands (see cli.h).
+ */
+#include "cli.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+
+int cli_fail(const recite_error *err)
+{
+    fprintf(stderr, "recite: %s\n", err->message[0] ? err->message : recite_strerror(err->code));
+    return EXIT_USAGE;
+}
+
+int cli_finish_output(void)
+{
+    if (fflush(stdout) != 0 || ferror(stdout)) {
+        fprintf(stderr, "recite: cannot write the output: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    return 0;
+}
+
+bool cli_read_input(const char *name, cli_input *in)
+{
+    bool std_in = strcmp(name, "-") == 0;
+    FILE *f = std_in ? stdin : fopen(name, "rb");
+    in->name = name;
+    in->data = NULL;
+    in->len = 0;
+    if (!f) {
+        fprintf(stderr, "recite: %s: cannot open: %s\n", name, strerror(errno));
+        return false;
+    }
+    struct stat st;
+    if (!std_in && (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))) {
+        int e = errno;
+        fprintf(stderr, "recite: %s: %s\n", name,
+                fstat(fileno(f), &st) != 0 ? strerror(e)
+                : S_ISDIR(st.st_mode)      ? "is a directory"
+                                           : "not a regular file");
+        fclose(f);
+        return false;
+    }
+    size_t cap = 0;
+    bool ok = true;
+    for (;;) {
+        if (in->len + 65536 + 1 > cap) {
+            size_t ncap = cap ? cap * 2 : 131072;
+            char *p = realloc(in->data, ncap);
+            if (!p) {
+                fprintf(stderr, "recite: %s: out of memory\n", name);
+                ok = false;
+                break;
+            }
+            in->data = p;
+            cap = ncap;
+        }
+        size_t got = fread(in->data + in->len, 1, cap - in->len - 1, f);
+        in->len += got;
+        if (got == 0)
+            break;
+    }
+    if (ok && ferror(f)) {
+        fprintf(stderr, "recite: %s: read error: %s\n", name, strerror(errno));
+        ok = false;
+    }
+    if (!std_in)
+        fclose(f);
+    if (ok && memchr(in->data, 0, in->len < 8000 ? in->len : 8000)) {
+        fprintf(stderr, "recite: %s: binary input (contains NUL bytes); recite reads text\n", name);
+        ok = false;
+    }
+    if (ok)
+        in->data[in->len] = 0;
+    return ok;
+}
+
+size_t cli_utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
+{
+    unsigned c = s[0];
+    size_t len;
+    *cp = c;
+    if (c < 0x80)
+        return 1;
+    if (c >= 0xc2 && c <= 0xdf)
+        len = 2, *cp = c & 0x1f;
+    else if (c >= 0xe0 && c <= 0xef)
+        len = 3, *cp = c & 0x0f;
+    else if (c >= 0xf0 && c <= 0xf4)
+        len = 4, *cp = c & 0x07;
+    else
+        return 0;
+    if (n < len)
+        return 0;
+    for (size_t i = 1; i < len; i++) {
+        if ((s[i] & 0xc0) != 0x80)
+            return 0;
+        *cp = (*cp << 6) | (s[i] & 0x3f);
+    }
+    if ((len == 3 && (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))) ||
+        (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)))
+        return 0;
+    return len;
+}
+
+unsigned cli_cp1252(unsigned char b)
+{
+    static const unsigned short c1[32] = {
+        0x20ac, 0x81,   0x201a, 0x192,  0x201e, 0x2026, 0x2020, 0x2021, 0x2c6,  0x2030, 0x160,
+        0x2039, 0x152,  0x8d,   0x17d,  0x8f,   0x90,   0x2018, 0x2019, 0x201c, 0x201d, 0x2022,
+        0x2013, 0x2014, 0x2dc,  0x2122, 0x161,  0x203a, 0x153,  0x9d,   0x17e,  0x178};
+    return b >= 0x80 && b < 0xa0 ? c1[b - 0x80] : b;
+}
+
+void cli_json_mem(FILE *f, const char *s, size_t n)
+{
+    if (!s) {
+        fputs("null", f);
+        return;
+    }
+    fputc('"', f);
+    for (size_t i = 0; i < n;) {
+        const unsigned char *p = (const unsigned char *)s + i;
+        unsigned cp;
+        size_t len = cli_utf8_seq(p, n - i, &cp);
+        if (len == 0) {
+            fprintf(f, "\\u%04x", cli_cp1252(*p));
+            i++;
+            continue;
+        }
+        if (cp == '"' || cp == '\\')
+            fprintf(f, "\\%c", (char)cp);
+        else if (cp == '\n')
+            fputs("\\n", f);
+        else if (cp == '\t')
+            fputs("\\t", f);
+        else if (cp == '\r')
+            fputs("\\r", f);
+        else if (cp < 0x20 || cp == 0x7f)
+            fprintf(f, "\\u%04x", cp);
+        else
+            fwrite(p, 1, len, f);
+        i += len;
+    }
+    fputc('"', f);
+}
+
+void cli_json_str(FILE *f, const char *s)
+{
+    cli_json_mem(f, s, s ? strlen(s) : 0);
+}
