@@ -135,7 +135,8 @@ int recite_index_build(const char *const *paths, size_t npaths, const char *out_
  * compression dictionary are gone afterwards). Works keep their ids, metadata, modes and
  * offsets; the guarantees (min_tokens) stay the index's; opt gives jobs, memory and the like
  * (NULL: defaults). The new index is published atomically like any build. *dropped (may be
- * NULL) receives how many works were left out. RECITE_ENOTEXT for a text-free index. */
+ * NULL) receives how many works were left out; when none of drop is in the index, nothing is
+ * rebuilt (*dropped = 0). RECITE_ENOTEXT for a text-free index. */
 int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
                          const recite_build_options *opt, recite_build_stats *stats,
                          uint64_t *dropped, recite_error *err);

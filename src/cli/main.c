@@ -329,33 +329,21 @@ static int cmd_compact(int argc, char **argv)
         fprintf(stderr, "recite: out of memory\n");
         goto done;
     }
-    /* Works deleted by an earlier compaction are not in the index any more: nothing to do for
-     * them, and an index that holds none of the deleted works is left as it is. */
-    recite_index *idx;
-    if (recite_index_open(&idx, dir, &err) != RECITE_OK) {
+    recite_build_stats st;
+    uint64_t dropped = 0;
+    if (recite_index_compact(dir, (const char *const *)del.v, del.n, &opt, &st, &dropped, &err) !=
+        RECITE_OK) {
         cli_fail(&err);
         goto done;
     }
-    size_t present = 0;
-    uint32_t nworks = recite_index_work_count(idx);
-    for (uint32_t w = 0; w < nworks; w++) {
-        recite_work_info info;
-        recite_index_work(idx, w, &info);
-        for (size_t i = 0; i < del.n; i++)
-            present += strcmp(del.v[i], info.id) == 0;
-    }
-    recite_index_close(idx);
-    if (present == 0) {
+    /* Works deleted by an earlier compaction are not in the index any more. */
+    if (dropped == 0) {
         if (!quiet)
             printf("%s: no deleted work is left in the index; nothing to compact\n", dir);
         status = 0;
         goto done;
     }
-    recite_build_stats st;
-    uint64_t dropped = 0;
-    if (recite_index_compact(dir, (const char *const *)del.v, del.n, &opt, &st, &dropped, &err) !=
-            RECITE_OK ||
-        recite_catalog_build(dir, &err) != RECITE_OK) {
+    if (recite_catalog_build(dir, &err) != RECITE_OK) {
         cli_fail(&err);
         goto done;
     }

@@ -316,26 +316,6 @@ static const struct {
     {"eclipse public license", "EPL-2.0"},
 };
 
-/* Lower-cased, whitespace-collapsed copy of text (at most cap - 1 bytes). */
-static size_t collapse(const char *text, size_t len, char *out, size_t cap)
-{
-    size_t m = 0;
-    bool space = false;
-    for (size_t i = 0; i < len && m + 2 < cap; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '*' || ch == '#') {
-            space = m > 0;
-            continue;
-        }
-        if (space)
-            out[m++] = ' ';
-        space = false;
-        out[m++] = (char)(ch < 0x80 ? (ch >= 'A' && ch <= 'Z' ? ch + 32 : ch) : ch);
-    }
-    out[m] = 0;
-    return m;
-}
-
 /* The GNU version named after position p: "version 2", "v3", "2.1". */
 static const char *gnu_version(const char *p)
 {
@@ -359,7 +339,7 @@ static const char *gnu_version(const char *p)
 static bool mention_of(const char *text, size_t len, char *id, size_t cap)
 {
     char buf[8192];
-    collapse(text, len, buf, sizeof buf);
+    rc_cmi_collapse(text, len, buf, sizeof buf);
     const char *first = NULL;
     for (size_t i = 0; i < RC_ARRAY_LEN(mentions); i++) {
         const char *p = strstr(buf, mentions[i].pattern);

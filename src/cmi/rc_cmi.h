@@ -51,6 +51,10 @@ typedef struct rc_holder_key {
 void rc_holder_key_of(const char *holder, rc_holder_key *k);
 bool rc_holder_key_same(const rc_holder_key *a, const rc_holder_key *b);
 
+/* A lower-cased copy of text[0, len) with runs of whitespace and comment markers (*, #) made
+ * one space, at most cap - 1 bytes; returns its length. For matching phrases across lines. */
+size_t rc_cmi_collapse(const char *text, size_t len, char *out, size_t cap);
+
 /* Whether the text says "or (at your option) any later version" (GPL family wording). */
 bool rc_cmi_or_later(const uint8_t *text, size_t len);
 

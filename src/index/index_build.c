@@ -1383,17 +1383,12 @@ int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
         opt = *opt_in;
     if (dropped)
         *dropped = 0;
+    if (stats)
+        memset(stats, 0, sizeof *stats);
     recite_index *from;
     int rc = recite_index_open(&from, dir, err);
     if (rc != RECITE_OK)
         return rc;
-    if (from->text_free) {
-        recite_index_close(from);
-        return rc_error_set(err, RECITE_ENOTEXT,
-                            "%s: a text-free index cannot be compacted (it has no text to index "
-                            "again): rebuild it from the sources without the deleted works",
-                            dir);
-    }
     /* The same guarantees as before; works keep their modes. */
     recite_index_stats st;
     recite_index_get_stats(from, &st);
@@ -1418,9 +1413,18 @@ int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
     }
     if (dropped)
         *dropped = n - nkeep;
-    rc = nkeep == 0 ? rc_error_set(err, RECITE_EEMPTY,
-                                   "%s: every work is deleted: nothing would be left to index", dir)
-                    : build_index(NULL, 0, from, keep, nkeep, dir, &opt, stats, err);
+    if (nkeep == n) /* none of them is in the index (any more): it stays as it is */
+        rc = RECITE_OK;
+    else if (from->text_free)
+        rc = rc_error_set(err, RECITE_ENOTEXT,
+                          "%s: a text-free index cannot be compacted (it has no text to index "
+                          "again): rebuild it from the sources without the deleted works",
+                          dir);
+    else if (nkeep == 0)
+        rc = rc_error_set(err, RECITE_EEMPTY,
+                          "%s: every work is deleted: nothing would be left to index", dir);
+    else
+        rc = build_index(NULL, 0, from, keep, nkeep, dir, &opt, stats, err);
     free(keep);
     recite_index_close(from);
     return rc;

@@ -106,14 +106,7 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         rc_cluster cl;
         rc_index_cluster(idx, (uint32_t)c, &cl);
         uint64_t want_cp = cl.ntokens ? (cl.ntokens - 1) / RC_CHECKPOINT_EVERY + 1 : 0;
-        /* A text-free cluster's records run to the next cluster's (token records, not text). */
-        uint64_t stored =
-            idx->text_free
-                ? (c + 1 < idx->nclusters
-                       ? rc_get_u64(s[RC_SEC_CLUSTERS].data + (c + 1) * RC_CLUSTER_REC_SIZE)
-                       : idx->text_bytes) -
-                      cl.text_offset
-                : cl.text_len;
+        uint64_t stored = rc_index_stored_len(idx, (uint32_t)c);
         if (stored > idx->text_bytes || (idx->text_free && stored < cl.ntokens * 7))
             return corrupt(err, path, "clusters do not tile the text");
         work_end += cl.text_len;

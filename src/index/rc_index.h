@@ -181,7 +181,8 @@ static inline uint32_t rc_posting_key(uint64_t h, unsigned bucket_bits, unsigned
 }
 #define RC_KEY_HASH_MASK 0xfffcu
 
-/* Bytes a cluster occupies in the stored stream. */
+/* Bytes a cluster occupies in the stored stream: its text, or (text-free) its token records,
+ * which run to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
 
 /* ==== token records of text-free indexes (index_tokrec.c) ==== */

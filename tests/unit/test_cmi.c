@@ -146,17 +146,13 @@ typedef struct lic_fixture {
 static int lic_setup(void **state)
 {
     lic_fixture *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir_make();
-    f->lib = path_join(f->dir, "lib");
-    f->idx = path_join(f->dir, "idx");
-    mkdir(f->lib, 0755);
+    test_dirs_make(&f->dir, &f->lib, &f->idx);
     char *w = path_join(f->lib, "work.txt");
     write_str(w, "A work of a single sentence, long enough to be indexed by the library builder "
                  "without complaint about its size or its content, and nothing more than that.\n");
     free(w);
-    const char *paths[] = {f->lib};
+    test_build(f->lib, f->idx, NULL);
     recite_error err = {0};
-    assert_int_equal(recite_index_build(paths, 1, f->idx, NULL, NULL, &err), RECITE_OK);
     assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
     assert_non_null(f->index->licenses); /* built from /usr/share/common-licenses at least */
     recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
@@ -172,10 +168,7 @@ static int lic_teardown(void **state)
     lic_fixture *f = *state;
     recite_checker_free(f->chk);
     recite_index_close(f->index);
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->lib);
-    free(f->idx);
+    test_dirs_free(f->dir, f->lib, f->idx);
     free(f);
     return 0;
 }
@@ -402,10 +395,7 @@ typedef struct verdict_fixture {
 static int verdict_setup(void **state)
 {
     verdict_fixture *f = calloc(1, sizeof *f);
-    f->dir = tmp_dir_make();
-    f->lib = path_join(f->dir, "lib");
-    f->idx = path_join(f->dir, "idx");
-    mkdir(f->lib, 0755);
+    test_dirs_make(&f->dir, &f->lib, &f->idx);
     size_t len = 0;
     char *text = read_file("/usr/include/stdio.h", &len);
     assert_non_null(text);
@@ -430,11 +420,10 @@ static int verdict_setup(void **state)
     f->body_len = (size_t)(e - b);
     f->body = strndup(b, f->body_len);
     free(text);
-    const char *paths[] = {f->lib};
     recite_build_options bo = RECITE_BUILD_OPTIONS_INIT;
     bo.mode = RECITE_MODE_AUTO;
+    test_build(f->lib, f->idx, &bo);
     recite_error err = {0};
-    assert_int_equal(recite_index_build(paths, 1, f->idx, &bo, NULL, &err), RECITE_OK);
     assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
     assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
     *state = f;
@@ -446,10 +435,7 @@ static int verdict_teardown(void **state)
     verdict_fixture *f = *state;
     recite_checker_free(f->chk);
     recite_index_close(f->index);
-    rm_rf(f->dir);
-    free(f->dir);
-    free(f->lib);
-    free(f->idx);
+    test_dirs_free(f->dir, f->lib, f->idx);
     free(f->hdr);
     free(f->body);
     free(f);
