@@ -202,7 +202,7 @@ int main(int argc, char **argv)
             ndocs = i; /* the time limit: the outputs checked so far */
             break;
         }
-        if (recite_check_text(chk, docs[i].text, docs[i].len, &res, &err) != RECITE_OK) {
+        if (recite_check_text(&res, chk, docs[i].text, docs[i].len, &err) != RECITE_OK) {
             fprintf(stderr, "bench_check: output %zu: %s\n", i, err.message);
             goto out;
         }
@@ -224,7 +224,7 @@ int main(int argc, char **argv)
                 break;
             }
             double t0 = now();
-            int st = recite_check_text(chk, docs[i].text, docs[i].len, &res, &err);
+            int st = recite_check_text(&res, chk, docs[i].text, docs[i].len, &err);
             double t = now() - t0;
             if (st != RECITE_OK) {
                 fprintf(stderr, "bench_check: output %zu: %s\n", i, err.message);
@@ -245,7 +245,7 @@ int main(int argc, char **argv)
                 for (size_t m = 0; m < res->nmatches; m++) {
                     const recite_match *x = &res->matches[m];
                     recite_work_info wi;
-                    if (recite_index_work(idx, x->work, &wi) != RECITE_OK) {
+                    if (recite_index_work(&wi, idx, x->work) != RECITE_OK) {
                         fprintf(stderr, "bench_check: bad work %u\n", x->work);
                         goto out;
                     }
@@ -278,7 +278,7 @@ int main(int argc, char **argv)
     uint32_t nw = recite_index_work_count(idx);
     for (uint32_t w = 0; w < nw; w++) {
         recite_work_info wi;
-        if (recite_index_work(idx, w, &wi) != RECITE_OK)
+        if (recite_index_work(&wi, idx, w) != RECITE_OK)
             goto out;
         fprintf(wt, "%s\t%u\t%u\n", wi.id, wi.cluster, wi.representative);
     }

@@ -6,9 +6,15 @@
  * how closely. This is the only public header: the `recite` command and every binding use it.
  *
  * Conventions (see STYLE.md): functions return a recite_status (RECITE_OK == 0, errors < 0) and
- * take an optional caller-owned recite_error for a one-line message. The library never prints,
- * never exits and never aborts on bad input. A loaded recite_index is immutable and may be shared
- * by any number of threads; a recite_checker is mutable and belongs to one thread at a time.
+ * take an optional caller-owned recite_error, always last, for a one-line message. What a
+ * function produces comes first (`out`, then any further outputs), the object it acts on next.
+ * Option structs start with a version: RECITE_<X>_OPTIONS_INIT sets it and nothing else, and a
+ * zero field means the documented default; the version goes up whenever a struct grows, and a
+ * struct of another version is refused with RECITE_EINVAL. The library never prints, never exits,
+ * never aborts on bad input, reads no environment variable and writes no file it was not asked
+ * to (directories for caches and data come in through options). A loaded recite_index is
+ * immutable and may be shared by any number of threads; a recite_checker is mutable and belongs
+ * to one thread at a time.
  */
 #ifndef RECITE_H
 #define RECITE_H
@@ -57,10 +63,28 @@ const char *recite_version(void);
 /* ==== tokenization modes ==== */
 
 typedef enum {
-    RECITE_MODE_PROSE = 0, /* words; normalization of case, Unicode, quotes, dashes, ... */
-    RECITE_MODE_CODE = 1,  /* lexemes of source code; shapes for renamed copies */
-    RECITE_MODE_AUTO = 2   /* by file extension (JSONL: a "mode" field, else the id's) */
+    RECITE_MODE_AUTO = 0,  /* by file extension (JSONL: a "mode" field, else the id's) */
+    RECITE_MODE_PROSE = 1, /* words; normalization of case, Unicode, quotes, dashes, ... */
+    RECITE_MODE_CODE = 2   /* lexemes of source code; shapes for renamed copies */
 } recite_mode;
+
+/* Where a work's license or copyright notice was found. */
+typedef enum {
+    RECITE_FROM_NONE = 0,
+    RECITE_FROM_METADATA, /* given in the JSONL metadata (wins over what the text says) */
+    RECITE_FROM_SPDX,     /* an SPDX-License-Identifier tag in the text */
+    RECITE_FROM_HEADER,   /* identified from the license notice in the work's header */
+    RECITE_FROM_TEXT      /* the work is (mostly) the license text itself */
+} recite_info_source;
+
+/* "none", "metadata", "spdx", "header" or "text"; never NULL. Thread-safe. */
+const char *recite_info_source_name(recite_info_source from);
+
+/* Where the license texts that identification matches against are looked for when the options
+ * name no directory: Debian's common licenses and the SPDX license list as scripts/deps.sh
+ * installs it (the npm package spdx-license-list). */
+#define RECITE_DEFAULT_DEBIAN_LICENSES "/usr/share/common-licenses"
+#define RECITE_DEFAULT_SPDX_DIR "/usr/local/share/recite/spdx-license-list/licenses"
 
 /* ==== building an index ==== */
 
@@ -80,21 +104,16 @@ typedef enum {
     RECITE_NOTE_DUPLICATE = 6        /* identical to an earlier work; clustered with it */
 } recite_note_kind;
 
-#define RECITE_BUILD_OPTIONS_VERSION 1
+#define RECITE_BUILD_OPTIONS_VERSION 2
 
 typedef struct recite_build_options {
-    unsigned version;    /* RECITE_BUILD_OPTIONS_VERSION */
-    unsigned jobs;       /* worker threads; 0 = number of online CPUs */
-    uint64_t mem_budget; /* bytes of memory the build may use; 0 = 1 GiB */
-    unsigned min_tokens; /* guaranteed detection length in tokens; 0 = 12 */
-    recite_mode mode;    /* only RECITE_MODE_PROSE for now */
-    const char *tmp_dir; /* where spill files go; NULL = next to the output directory */
-    /* Called from the building thread about twice a second; may be NULL. */
-    void (*progress)(const recite_build_progress *p, void *user);
-    /* Called for each input that is skipped or flagged; may be NULL. */
-    void (*note)(recite_note_kind kind, const char *path, const char *detail, void *user);
-    void *user;
-    unsigned code_min_tokens; /* guaranteed detection length for code, in lexemes; 0 = 65 */
+    unsigned version; /* RECITE_BUILD_OPTIONS_VERSION */
+
+    /* What the index holds */
+    recite_mode mode;         /* 0 = RECITE_MODE_AUTO: code by file extension, prose otherwise;
+                                 a JSONL "mode" field wins over this */
+    unsigned min_tokens;      /* guaranteed detection length of prose, in words; 0 = 12 */
+    unsigned code_min_tokens; /* the same for code, in lexemes; 0 = 65 */
     int skip_cmi;             /* no CMI extraction or license identification (and no license
                                  index in DIR/licenses) */
     /* Text-free index: when not NULL, the works' text is not stored, only keyed hashes of their
@@ -102,12 +121,32 @@ typedef struct recite_build_options {
      * of random bytes) and is needed to check against the index (recite_index_open_keyed). */
     const void *text_free_key;
     size_t text_free_key_len;
+    uint64_t created_unix; /* time stamp recorded in the index; 0 = now. With the same inputs
+                              and time stamp, builds are byte-identical whatever jobs and mem */
+
+    /* License texts for CMI (unused with skip_cmi) */
+    const char *license_cache_dir;   /* a directory where the license index built from them is
+                                        kept for the next build (created if missing); NULL = none:
+                                        it is built for every index */
+    const char *debian_licenses_dir; /* NULL = RECITE_DEFAULT_DEBIAN_LICENSES */
+    const char *spdx_dir;            /* NULL = RECITE_DEFAULT_SPDX_DIR */
+
+    /* Resources */
+    unsigned jobs;       /* worker threads; 0 = number of online CPUs */
+    uint64_t mem_budget; /* bytes of memory the build may use; 0 = 1 GiB */
+    const char *tmp_dir; /* where spill files go; NULL = next to the output directory */
+
+    /* Callbacks */
+    /* Called from the building thread about twice a second; may be NULL. */
+    void (*progress)(const recite_build_progress *p, void *user);
+    /* Called for each input that is skipped or flagged; may be NULL. */
+    void (*note)(recite_note_kind kind, const char *path, const char *detail, void *user);
+    void *user;
 } recite_build_options;
 
 #define RECITE_BUILD_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_BUILD_OPTIONS_VERSION, 0, 0, 0, RECITE_MODE_PROSE, NULL, NULL, NULL, NULL, 0, 0,    \
-            NULL, 0                                                                                \
+        .version = RECITE_BUILD_OPTIONS_VERSION                                                    \
     }
 
 typedef struct recite_build_stats {
@@ -119,27 +158,27 @@ typedef struct recite_build_stats {
     uint64_t index_bytes;  /* size of the published index */
     uint64_t spill_runs;   /* sorted runs written to disk (0 = fitted in memory) */
     uint64_t peak_sort_bytes;
+    uint64_t works_dropped; /* compaction: deleted works left out */
     double seconds;
 } recite_build_stats;
 
 /* Builds an index of the works found under `paths` (files, directories, .jsonl files) and
- * publishes it atomically at `out_dir` (an existing index there is replaced only once the new
- * one is complete and synced). `stats` may be NULL. Not reentrant with itself on the same
- * out_dir. Returns RECITE_OK, or an error with `err` filled. */
-int recite_index_build(const char *const *paths, size_t npaths, const char *out_dir,
-                       const recite_build_options *opt, recite_build_stats *stats,
-                       recite_error *err);
+ * publishes it atomically at `dir` (an existing index there is replaced only once the new one
+ * is complete and synced). `out` (may be NULL) receives figures of the build; `opt` may be NULL
+ * (defaults). Not reentrant with itself on the same dir. Returns RECITE_OK, or an error with
+ * `err` filled. */
+int recite_index_build(recite_build_stats *out, const char *dir, const char *const *paths,
+                       size_t npaths, const recite_build_options *opt, recite_error *err);
 
 /* Compaction: rebuilds the index at `dir` from its own stored texts without the works whose
  * ids are in drop[0, ndrop) (deleted works: their text, fingerprints and every trace in the
  * compression dictionary are gone afterwards). Works keep their ids, metadata, modes and
  * offsets; the guarantees (min_tokens) stay the index's; opt gives jobs, memory and the like
- * (NULL: defaults). The new index is published atomically like any build. *dropped (may be
- * NULL) receives how many works were left out; when none of drop is in the index, nothing is
- * rebuilt (*dropped = 0). RECITE_ENOTEXT for a text-free index. */
-int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
-                         const recite_build_options *opt, recite_build_stats *stats,
-                         uint64_t *dropped, recite_error *err);
+ * (NULL: defaults). The new index is published atomically like any build. `out` (may be NULL)
+ * receives its figures, out->works_dropped how many works were left out; when none of drop is
+ * in the index, nothing is rebuilt (works_dropped = 0). RECITE_ENOTEXT for a text-free index. */
+int recite_index_compact(recite_build_stats *out, const char *dir, const char *const *drop,
+                         size_t ndrop, const recite_build_options *opt, recite_error *err);
 
 /* ==== a loaded index ==== */
 
@@ -175,7 +214,7 @@ typedef struct recite_index_stats {
     int text_free; /* no text stored: bytes_text holds token records (keyed hashes, offsets) */
 } recite_index_stats;
 
-void recite_index_get_stats(const recite_index *idx, recite_index_stats *out);
+void recite_index_get_stats(recite_index_stats *out, const recite_index *idx);
 
 /* One work, as given to the index. Strings point into the index and live as long as it;
  * metadata fields are NULL when absent. */
@@ -196,7 +235,7 @@ typedef struct recite_work_info {
 } recite_work_info;
 
 uint32_t recite_index_work_count(const recite_index *idx);
-int recite_index_work(const recite_index *idx, uint32_t work, recite_work_info *out);
+int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t work);
 /* Works of a cluster, in index order; `*count` receives how many. The pointer lives with idx. */
 const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t cluster,
                                              uint32_t *count);
@@ -204,8 +243,8 @@ const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t c
 /* Copies bytes [start, end) of a work's text into a new malloc'd buffer (caller frees) that is
  * NUL-terminated; `*len` receives end - start. Thread-safe. RECITE_ENOTEXT for a text-free
  * index. */
-int recite_index_work_text(const recite_index *idx, uint32_t work, uint64_t start, uint64_t end,
-                           char **out, size_t *len, recite_error *err);
+int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uint32_t work,
+                           uint64_t start, uint64_t end, recite_error *err);
 
 /* ==== checking text ==== */
 
@@ -235,14 +274,6 @@ typedef enum {
     RECITE_CMI_ABSENT,      /* the output reproduces the work without its notice */
     RECITE_CMI_ALTERED      /* the output shows a different notice, holder, years or license */
 } recite_cmi_verdict;
-
-typedef enum {
-    RECITE_FROM_NONE = 0,
-    RECITE_FROM_METADATA, /* given in the JSONL metadata (wins over what the text says) */
-    RECITE_FROM_SPDX,     /* an SPDX-License-Identifier tag in the text */
-    RECITE_FROM_HEADER,   /* identified from the license notice in the work's header */
-    RECITE_FROM_TEXT      /* the work is (mostly) the license text itself */
-} recite_info_source;
 
 typedef struct recite_work_hit {
     uint32_t work;           /* representative work */
@@ -280,37 +311,43 @@ typedef struct recite_result {
                                works' text cannot be quoted */
 } recite_result;
 
-#define RECITE_CHECK_OPTIONS_VERSION 1
+#define RECITE_CHECK_OPTIONS_VERSION 2
 
 typedef struct recite_check_options {
-    unsigned version;    /* RECITE_CHECK_OPTIONS_VERSION */
-    unsigned min_tokens; /* 0 = the index's guarantee; below it is refused with RECITE_EINVAL */
-    /* (the same for code, in lexemes: see code_min_tokens at the end) */
-    uint32_t max_matches;     /* 0 = 10000; further matches set `truncated` */
-    uint32_t max_postings;    /* 0 = 100000; seeds beyond this per check set `truncated` */
-    uint32_t max_candidates;  /* 0 = 1000: works verified per check beyond which the rest (with
-                                 the fewest seeds) are dropped and `truncated` is set */
-    uint32_t common_sample;   /* 0 = 3: works itemized per passage of common language (max 255) */
-    int all_works;            /* itemize every work sharing a span, common language included:
-                                 complete attribution for audits, at a cost in time */
+    unsigned version; /* RECITE_CHECK_OPTIONS_VERSION */
+
+    /* What is reported */
+    unsigned min_tokens;      /* 0 = the index's guarantee; below it is refused (RECITE_EINVAL) */
+    unsigned code_min_tokens; /* the same for code, in lexemes */
     int exact_only;           /* report exact and normalized spans only (no near-verbatim) */
     double min_similarity;    /* 0 = 0.8: of near-verbatim spans, matched tokens over the tokens
                                  of the longer side */
-    unsigned code_min_tokens; /* 0 = the index's code guarantee (lexemes); below it: EINVAL */
+
+    /* Attribution of common language */
+    int all_works;          /* itemize every work sharing a span, common language included:
+                               complete attribution for audits, at a cost in time */
+    uint32_t common_sample; /* 0 = 3: works itemized per passage of common language (max 255) */
     const recite_index *background; /* NULL, or an index of public text: a span that also
                                        occurs there (80% of its bytes) is common language */
     int skip_cmi; /* no CMI verdicts, licenses or notices in works[] (cmi unknown): spares
                      the license check of the text, for callers that do not need them */
+
+    /* Limits (reaching one sets `truncated`) */
+    uint32_t max_matches;    /* 0 = 10000 */
+    uint32_t max_postings;   /* 0 = 100000 seeds per check */
+    uint32_t max_candidates; /* 0 = 1000 works verified per check (those with the fewest seeds
+                                are dropped) */
 } recite_check_options;
 
 #define RECITE_CHECK_OPTIONS_INIT                                                                  \
     {                                                                                              \
-        RECITE_CHECK_OPTIONS_VERSION, 0, 0, 0, 0, 0, 0, 0, 0.0, 0, NULL, 0                         \
+        .version = RECITE_CHECK_OPTIONS_VERSION                                                    \
     }
 
 typedef struct recite_checker recite_checker;
 
-/* Creates a checker over `idx` (which must outlive it). One checker per thread. */
+/* Creates a checker over `idx` (which must outlive it); `opt` may be NULL (defaults). One
+ * checker per thread. */
 int recite_checker_create(recite_checker **out, const recite_index *idx,
                           const recite_check_options *opt, recite_error *err);
 void recite_checker_free(recite_checker *c);
@@ -319,30 +356,17 @@ void recite_checker_free(recite_checker *c);
  * produced and looked up as they become complete. The result stays valid until the next feed,
  * reset, check or free. `finish` resets the stream for the next text. */
 int recite_checker_feed(recite_checker *c, const char *bytes, size_t len, recite_error *err);
-int recite_checker_finish(recite_checker *c, const recite_result **out, recite_error *err);
+int recite_checker_finish(const recite_result **out, recite_checker *c, recite_error *err);
 void recite_checker_reset(recite_checker *c);
 
 /* Batch: the same as one feed of the whole text followed by finish. */
-int recite_check_text(recite_checker *c, const char *text, size_t len, const recite_result **out,
+int recite_check_text(const recite_result **out, recite_checker *c, const char *text, size_t len,
                       recite_error *err);
 
 /* The text fed since the last reset (what the offsets of a result refer to). */
 const char *recite_checker_text(const recite_checker *c, size_t *len);
 
-/* ==== reports ==== */
-
-/* Renders a result as the JSON object of the contract (INTERFACE.md). `text` is the checked
- * text. Returns a malloc'd NUL-terminated string in *out (caller frees). */
-int recite_report_json(const recite_index *idx, const char *input_name, const char *text,
-                       size_t len, const recite_result *res, char **out, recite_error *err);
-
-/* Renders a result as grep-like lines, one per match:
- *   out.txt:120-498  lib/a.txt:10233-10611  61 tokens  exact  "first words … last words"
- * followed by one summary line per work. Returns a malloc'd string in *out (caller frees). */
-int recite_report_text(const recite_index *idx, const char *input_name, const char *text,
-                       size_t len, const recite_result *res, char **out, recite_error *err);
-
-/* ==== license identification (src/index/index_cmi.c) ====
+/* ==== license identification (src/license/) ====
  * The license and copyright notices of one text, exactly as `recite index` records them for a
  * work (its cmi_json): an SPDX-License-Identifier tag first, else the license its header states
  * or is, identified against the license texts of this machine. */
@@ -361,20 +385,35 @@ typedef struct recite_license_info {
 
 typedef struct recite_license_checker recite_license_checker;
 
-/* Loads the license index of this machine's license texts (Debian's common-licenses and the
- * SPDX list): taken from the per-machine cache `recite index` keeps ($RECITE_CACHE, else
- * $XDG_CACHE_HOME/recite, else ~/.cache/recite), or built (with `jobs` threads, 0 = all) in a
- * temporary directory and cached. RECITE_EEMPTY when the machine has no license texts. The
- * checker belongs to one thread at a time; free it with recite_license_checker_free. */
-int recite_license_checker_create(recite_license_checker **out, unsigned jobs, recite_error *err);
+#define RECITE_LICENSE_OPTIONS_VERSION 1
+
+typedef struct recite_license_options {
+    unsigned version;                /* RECITE_LICENSE_OPTIONS_VERSION */
+    const char *cache_dir;           /* as recite_build_options.license_cache_dir */
+    const char *debian_licenses_dir; /* NULL = RECITE_DEFAULT_DEBIAN_LICENSES */
+    const char *spdx_dir;            /* NULL = RECITE_DEFAULT_SPDX_DIR */
+    const char *tmp_dir;             /* where the license index is built; NULL = /tmp */
+    unsigned jobs;                   /* threads building it; 0 = all cores */
+} recite_license_options;
+
+#define RECITE_LICENSE_OPTIONS_INIT                                                                \
+    {                                                                                              \
+        .version = RECITE_LICENSE_OPTIONS_VERSION                                                  \
+    }
+
+/* Loads the license index of the license texts named by `opt` (NULL: defaults): taken from
+ * opt->cache_dir when a copy built from the same texts is there, else built in a temporary
+ * directory (and cached when a cache is given). RECITE_EEMPTY when there are no license texts.
+ * The checker belongs to one thread at a time; free it with recite_license_checker_free. */
+int recite_license_checker_create(recite_license_checker **out, const recite_license_options *opt,
+                                  recite_error *err);
 void recite_license_checker_free(recite_license_checker *lc); /* accepts NULL */
 
 /* Identifies the license and copyright notices of text[0, len). `mode` is RECITE_MODE_CODE
  * (the header is the leading comments), _PROSE, or _AUTO (by the extension of `name`, which
  * may be NULL). Fills *out; out->license is "" when unknown. */
-int recite_license_identify(recite_license_checker *lc, const char *name, const char *text,
-                            size_t len, recite_mode mode, recite_license_info *out,
-                            recite_error *err);
+int recite_license_identify(recite_license_info *out, recite_license_checker *lc, const char *name,
+                            const char *text, size_t len, recite_mode mode, recite_error *err);
 
 /* ==== provenance catalogue (src/catalog/) ====
  * A SQLite database beside the index file (DIR/catalog.sqlite): one row per work with its
@@ -449,15 +488,17 @@ typedef enum {
     RECITE_ACTION_BLOCK = 3
 } recite_action;
 
-/* Reads and validates the policy file at `path` (JSON, at most 1 MiB). Errors name the file,
- * line and column: malformed JSON, wrong types, unknown keys or values, unknown license ids,
- * rules that can never apply (RECITE_EFORMAT); a missing or unreadable file (RECITE_EIO); too
- * large (RECITE_ELIMIT). Free the policy with recite_policy_free. */
-int recite_policy_load(recite_policy **out, const char *path, recite_error *err);
+/* Reads and validates the policy file at `path` (JSON, at most 1 MiB). License ids are checked
+ * against the SPDX license list in `spdx_dir` (NULL = RECITE_DEFAULT_SPDX_DIR). Errors name the
+ * file, line and column: malformed JSON, wrong types, unknown keys or values, unknown license
+ * ids, rules that can never apply (RECITE_EFORMAT); a missing or unreadable file (RECITE_EIO);
+ * too large (RECITE_ELIMIT). Free the policy with recite_policy_free. */
+int recite_policy_load(recite_policy **out, const char *path, const char *spdx_dir,
+                       recite_error *err);
 
 /* The same from json[0, len); `name` (may be NULL) names it in messages and reports. */
 int recite_policy_parse(recite_policy **out, const char *json, size_t len, const char *name,
-                        recite_error *err);
+                        const char *spdx_dir, recite_error *err);
 
 /* Releases a policy; accepts NULL. */
 void recite_policy_free(recite_policy *p);
@@ -466,23 +507,30 @@ void recite_policy_free(recite_policy *p);
 const char *recite_action_name(recite_action a);
 
 /* Decides a result under policy `p` (NULL: the default policy). `idx` (may be NULL: every
- * source is then "unknown") gives the works' sources. When not NULL, work_actions[i] receives
- * the action for res->works[i] and rules[i] the 1-based rule that decided it (0: the policy's
- * default). Returns the verdict: the most severe action, RECITE_ACTION_ALLOW for no works.
- * Thread-safe. */
-recite_action recite_policy_decide(const recite_policy *p, const recite_index *idx,
-                                   const recite_result *res, recite_action *work_actions,
-                                   int *rules);
+ * source is then "unknown") gives the works' sources. When not NULL, actions_out[i] receives
+ * the action for res->works[i] and rules_out[i] the 1-based rule that decided it (0: the
+ * policy's default). Returns the verdict: the most severe action, RECITE_ACTION_ALLOW for no
+ * works. Thread-safe. */
+recite_action recite_policy_decide(recite_action *actions_out, int *rules_out,
+                                   const recite_policy *p, const recite_index *idx,
+                                   const recite_result *res);
 
-/* recite_report_json and recite_report_text under a policy (NULL: the default policy, the same
- * as those functions): the verdict follows it; each works[] entry gets its "action" (and the
- * "rule" that decided it), and the text report the reasons. */
-int recite_report_json_policy(const recite_index *idx, const recite_policy *policy,
-                              const char *input_name, const char *text, size_t len,
-                              const recite_result *res, char **out, recite_error *err);
-int recite_report_text_policy(const recite_index *idx, const recite_policy *policy,
-                              const char *input_name, const char *text, size_t len,
-                              const recite_result *res, char **out, recite_error *err);
+/* ==== reports (src/report/) ==== */
+
+/* Renders a result as the JSON object of the contract (INTERFACE.md) into a new malloc'd
+ * NUL-terminated string in *out (caller frees). `text` is the checked text, `input_name` its
+ * name in the report, `policy` decides the verdict and each work's "action" and "rule" (NULL:
+ * the default policy). Thread-safe. */
+int recite_report_json(char **out, const recite_index *idx, const recite_policy *policy,
+                       const char *input_name, const char *text, size_t len,
+                       const recite_result *res, recite_error *err);
+
+/* The same as grep-like lines, one per match:
+ *   out.txt:120-498  lib/a.txt:10233-10611  61 tokens  exact  "first words … last words"
+ * then one summary line per work (with the policy's reasons) and a verdict line. */
+int recite_report_text(char **out, const recite_index *idx, const recite_policy *policy,
+                       const char *input_name, const char *text, size_t len,
+                       const recite_result *res, recite_error *err);
 
 #ifdef __cplusplus
 }

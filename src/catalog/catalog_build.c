@@ -200,7 +200,7 @@ static int add_works(builder *b, recite_error *err)
     uint32_t n = recite_index_work_count(b->idx);
     for (uint32_t w = 0; w < n && rc == RECITE_OK; w++) {
         recite_work_info info;
-        if (recite_index_work(b->idx, w, &info) != RECITE_OK || !info.id)
+        if (recite_index_work(&info, b->idx, w) != RECITE_OK || !info.id)
             return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (work %u)", b->dir, w);
 
         sqlite3_stmt *st = b->ins_work;
@@ -226,7 +226,7 @@ static int add_works(builder *b, recite_error *err)
 static int add_meta(builder *b, recite_error *err)
 {
     recite_index_stats s;
-    recite_index_get_stats(b->idx, &s);
+    recite_index_get_stats(&s, b->idx);
     char created[32], works[32], schema[16];
     snprintf(created, sizeof created, "%llu", (unsigned long long)s.created_unix);
     snprintf(works, sizeof works, "%llu", (unsigned long long)s.works);

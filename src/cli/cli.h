@@ -10,12 +10,25 @@
 
 #include <stdbool.h>
 #include <stddef.h>
+#include <stdint.h>
 #include <stdio.h>
 
 #define EXIT_USAGE 2
 
-int recite_cli_license(int argc, char **argv); /* cli_license.c */
-int recite_cli_catalog(int argc, char **argv); /* cli_catalog.c */
+int cli_license(int argc, char **argv); /* cli_license.c */
+int cli_catalog(int argc, char **argv); /* cli_catalog.c */
+
+/* The environment the library does not read, read here once: where license indexes are cached
+ * ($RECITE_CACHE, else $XDG_CACHE_HOME/recite, else $HOME/.cache/recite; NULL when none), the
+ * SPDX license list ($RECITE_SPDX_DIR; NULL = the library's default) and the time stamp of
+ * reproducible builds ($SOURCE_DATE_EPOCH; 0 = now). */
+typedef struct cli_env {
+    char *license_cache_dir;
+    const char *spdx_dir;
+    uint64_t created_unix;
+} cli_env;
+void cli_env_read(cli_env *env);
+void cli_env_free(cli_env *env);
 
 /* Prints "recite: MESSAGE" for err on stderr; returns EXIT_USAGE. */
 int cli_fail(const recite_error *err);

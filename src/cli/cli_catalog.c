@@ -424,7 +424,7 @@ static const unsigned allowed[] = {
     [SUB_AUDIT] = BIT(OPT_FORMAT) | BIT(OPT_JSON),
 };
 
-int recite_cli_catalog(int argc, char **argv)
+int cli_catalog(int argc, char **argv)
 {
     static const char *const names[] = {"list", "runs", "delete", "audit"};
     static const struct option opts[] = {{"index", required_argument, 0, OPT_INDEX},

@@ -32,17 +32,6 @@ static int usage_error(const char *msg, const char *arg)
 
 /* ==== output ==== */
 
-static const char *from_name(recite_info_source from)
-{
-    switch (from) {
-    case RECITE_FROM_SPDX: return "spdx";
-    case RECITE_FROM_HEADER: return "header";
-    case RECITE_FROM_TEXT: return "text";
-    case RECITE_FROM_METADATA: return "metadata";
-    default: return NULL;
-    }
-}
-
 static void print_json(const char *name, const recite_license_info *li)
 {
     bool known = li->license[0] != 0;
@@ -54,7 +43,7 @@ static void print_json(const char *name, const recite_license_info *li)
         printf(",\"score\":%.4f,\"from\":", li->score);
     else
         fputs(",\"score\":null,\"from\":", stdout);
-    cli_json_str(stdout, known ? from_name(li->from) : NULL);
+    cli_json_str(stdout, known ? recite_info_source_name(li->from) : NULL);
     printf(",\"full_text\":%s,\"copyright\":[", li->full_text ? "true" : "false");
     for (unsigned i = 0; i < li->ncopyright; i++) {
         if (i)
@@ -70,7 +59,7 @@ static void print_text(const char *name, const recite_license_info *li)
 {
     if (li->license[0])
         printf("%s: %s (score %.2f, from %s)", name, li->license, li->score,
-               from_name(li->from) ? from_name(li->from) : "?");
+               recite_info_source_name(li->from));
     else
         printf("%s: unknown", name);
     for (unsigned i = 0; i < li->ncopyright; i++)
@@ -80,7 +69,7 @@ static void print_text(const char *name, const recite_license_info *li)
 
 /* ==== the command ==== */
 
-int recite_cli_license(int argc, char **argv)
+int cli_license(int argc, char **argv)
 {
     static const struct option opts[] = {{"json", no_argument, 0, 'J'},
                                          {"mode", required_argument, 0, 'M'},
@@ -124,15 +113,23 @@ int recite_cli_license(int argc, char **argv)
     for (size_t i = 0; i < n; i++)
         if (!cli_read_input(argv[optind + (int)i], &in[i]))
             goto done;
-    if (recite_license_checker_create(&lc, 0, &err) != RECITE_OK) {
+    cli_env env;
+    cli_env_read(&env);
+    recite_license_options lopt = RECITE_LICENSE_OPTIONS_INIT;
+    lopt.cache_dir = env.license_cache_dir;
+    lopt.spdx_dir = env.spdx_dir;
+    lopt.tmp_dir = getenv("TMPDIR");
+    int lrc = recite_license_checker_create(&lc, &lopt, &err);
+    cli_env_free(&env);
+    if (lrc != RECITE_OK) {
         cli_fail(&err);
         goto done;
     }
     if (json && n > 1)
         putchar('[');
     for (size_t i = 0; i < n; i++) {
-        if (recite_license_identify(lc, strcmp(in[i].name, "-") == 0 ? NULL : in[i].name,
-                                    in[i].data, in[i].len, mode, li, &err) != RECITE_OK) {
+        if (recite_license_identify(li, lc, strcmp(in[i].name, "-") == 0 ? NULL : in[i].name,
+                                    in[i].data, in[i].len, mode, &err) != RECITE_OK) {
             fflush(stdout);
             cli_fail(&err);
             goto done;

@@ -152,3 +152,33 @@ void cli_json_str(FILE *f, const char *s)
 {
     cli_json_mem(f, s, s ? strlen(s) : 0);
 }
+
+/* ==== environment ==== */
+
+void cli_env_read(cli_env *env)
+{
+    memset(env, 0, sizeof *env);
+    const char *e = getenv("RECITE_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
+    if (e && *e)
+        env->license_cache_dir = strdup(e);
+    else if (xdg && *xdg && asprintf(&env->license_cache_dir, "%s/recite", xdg) < 0)
+        env->license_cache_dir = NULL;
+    else if (!(xdg && *xdg) && home && *home &&
+             asprintf(&env->license_cache_dir, "%s/.cache/recite", home) < 0)
+        env->license_cache_dir = NULL;
+    const char *spdx = getenv("RECITE_SPDX_DIR");
+    env->spdx_dir = spdx && *spdx ? spdx : NULL;
+    const char *sde = getenv("SOURCE_DATE_EPOCH");
+    if (sde && *sde) {
+        char *end;
+        unsigned long long v = strtoull(sde, &end, 10);
+        if (!*end)
+            env->created_unix = v;
+    }
+}
+
+void cli_env_free(cli_env *env)
+{
+    free(env->license_cache_dir);
+    env->license_cache_dir = NULL;
+}

@@ -193,6 +193,7 @@ static int cmd_index(int argc, char **argv)
         {"text-free", no_argument, 0, 'T'}, {"key", required_argument, 0, 'k'},
         {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    opt.mode = RECITE_MODE_PROSE; /* --auto or --code to choose otherwise */
     const char *out = NULL, *key_file = NULL;
     bool text_free = false;
     index_ui ui = {isatty(2) != 0, false, 0, 0, false};
@@ -230,10 +231,16 @@ static int cmd_index(int argc, char **argv)
     opt.progress = on_progress;
     opt.note = on_note;
     opt.user = &ui;
+    cli_env env;
+    cli_env_read(&env);
+    opt.license_cache_dir = env.license_cache_dir;
+    opt.spdx_dir = env.spdx_dir;
+    opt.created_unix = env.created_unix;
     recite_build_stats st;
     recite_error err = {0};
-    int rc = recite_index_build((const char *const *)argv + optind, (size_t)(argc - optind), out,
-                                &opt, &st, &err);
+    int rc = recite_index_build(&st, out, (const char *const *)argv + optind,
+                                (size_t)(argc - optind), &opt, &err);
+    cli_env_free(&env);
     free(key);
     if (ui.progress_shown)
         fputs("\r\033[K", stderr);
@@ -330,12 +337,18 @@ static int cmd_compact(int argc, char **argv)
         goto done;
     }
     recite_build_stats st;
-    uint64_t dropped = 0;
-    if (recite_index_compact(dir, (const char *const *)del.v, del.n, &opt, &st, &dropped, &err) !=
-        RECITE_OK) {
+    cli_env env;
+    cli_env_read(&env);
+    opt.license_cache_dir = env.license_cache_dir;
+    opt.spdx_dir = env.spdx_dir;
+    opt.created_unix = env.created_unix;
+    int crc = recite_index_compact(&st, dir, (const char *const *)del.v, del.n, &opt, &err);
+    cli_env_free(&env);
+    if (crc != RECITE_OK) {
         cli_fail(&err);
         goto done;
     }
+    uint64_t dropped = st.works_dropped;
     /* Works deleted by an earlier compaction are not in the index any more. */
     if (dropped == 0) {
         if (!quiet)
@@ -415,7 +428,8 @@ static int cmd_check(int argc, char **argv)
     }
     /* The policy (loaded once, shared by every input), then every input: a bad one fails the
      * run before anything is printed. */
-    if (policy_file && recite_policy_load(&policy, policy_file, &err) != RECITE_OK) {
+    if (policy_file &&
+        recite_policy_load(&policy, policy_file, getenv("RECITE_SPDX_DIR"), &err) != RECITE_OK) {
         cli_fail(&err);
         goto done;
     }
@@ -443,11 +457,11 @@ static int cmd_check(int argc, char **argv)
     for (size_t i = 0; i < ninputs; i++) {
         const recite_result *res;
         char *report = NULL;
-        if (recite_check_text(chk, inputs[i].data, inputs[i].len, &res, &err) != RECITE_OK ||
-            (json ? recite_report_json_policy(idx, policy, inputs[i].name, inputs[i].data,
-                                              inputs[i].len, res, &report, &err)
-                  : recite_report_text_policy(idx, policy, inputs[i].name, inputs[i].data,
-                                              inputs[i].len, res, &report, &err)) != RECITE_OK) {
+        if (recite_check_text(&res, chk, inputs[i].data, inputs[i].len, &err) != RECITE_OK ||
+            (json ? recite_report_json(&report, idx, policy, inputs[i].name, inputs[i].data,
+                                       inputs[i].len, res, &err)
+                  : recite_report_text(&report, idx, policy, inputs[i].name, inputs[i].data,
+                                       inputs[i].len, res, &err)) != RECITE_OK) {
             fflush(stdout);
             cli_fail(&err);
             goto done;
@@ -505,7 +519,7 @@ static int cmd_stats(int argc, char **argv)
     if (recite_index_open(&idx, index_dir, &err) != RECITE_OK)
         return cli_fail(&err);
     recite_index_stats s;
-    recite_index_get_stats(idx, &s);
+    recite_index_get_stats(&s, idx);
     if (json) {
         printf(
             "{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
@@ -580,9 +594,9 @@ int main(int argc, char **argv)
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 1, argv + 1);
     if (strcmp(cmd, "license") == 0)
-        return recite_cli_license(argc - 1, argv + 1);
+        return cli_license(argc - 1, argv + 1);
     if (strcmp(cmd, "catalog") == 0)
-        return recite_cli_catalog(argc - 1, argv + 1);
+        return cli_catalog(argc - 1, argv + 1);
     if (strcmp(cmd, "compact") == 0)
         return cmd_compact(argc - 1, argv + 1);
     if (strcmp(cmd, "serve") == 0) {

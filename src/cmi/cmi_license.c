@@ -19,8 +19,6 @@
 #include <unistd.h>
 #include <xxhash.h>
 
-#define DEBIAN_LICENSES "/usr/share/common-licenses"
-#define DEFAULT_SPDX_DIR "/usr/local/share/recite/spdx-license-list/licenses"
 #define MIN_MATCHED 12 /* words of a license a text must hold to be identified */
 #define MIN_SCORE 0.2  /* ... and that share of its words */
 #define FULL_TEXT 0.5  /* a text holding this share of a license is that license's text */
@@ -42,10 +40,15 @@ static const struct {
     {"MPL-1.1", "MPL-1.1", false},        {"MPL-2.0", "MPL-2.0", false},
 };
 
-const char *rc_license_spdx_dir(void)
+const char *rc_license_spdx_dir(const rc_license_src *src)
 {
-    const char *e = getenv("RECITE_SPDX_DIR");
-    return e && *e ? e : DEFAULT_SPDX_DIR;
+    return src && src->spdx_dir && *src->spdx_dir ? src->spdx_dir : RECITE_DEFAULT_SPDX_DIR;
+}
+
+static const char *debian_dir(const rc_license_src *src)
+{
+    return src && src->debian_dir && *src->debian_dir ? src->debian_dir
+                                                      : RECITE_DEFAULT_DEBIAN_LICENSES;
 }
 
 /* Whether a line of a license text is a copyright notice or its template ("Copyright (C)
@@ -148,7 +151,8 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
-int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error *err)
+int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, size_t *count,
+                             recite_error *err)
 {
     *count = 0;
     FILE *f = fopen(jsonl_path, "we");
@@ -157,7 +161,7 @@ int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error
     int rc = RECITE_OK;
     for (size_t i = 0; i < RC_ARRAY_LEN(debian_ids); i++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", DEBIAN_LICENSES, debian_ids[i].file);
+        snprintf(path, sizeof path, "%s/%s", debian_dir(src), debian_ids[i].file);
         size_t len;
         char *text = slurp(path, &len);
         if (!text)
@@ -167,7 +171,7 @@ int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error
         free(text);
     }
     /* The SPDX list, in name order (deterministic), skipping what Debian already gave. */
-    const char *dir = rc_license_spdx_dir();
+    const char *dir = rc_license_spdx_dir(src);
     DIR *d = opendir(dir);
     RC_VEC(char *) names = {0};
     struct dirent *e;
@@ -227,7 +231,7 @@ static void key_add(XXH3_state_t *st, const char *path)
     XXH3_64bits_update(st, meta, (size_t)n);
 }
 
-uint64_t rc_license_library_key(void)
+uint64_t rc_license_library_key(const rc_license_src *src)
 {
     XXH3_state_t *st = XXH3_createState();
     if (!st || XXH3_64bits_reset(st) == XXH_ERROR) {
@@ -239,10 +243,10 @@ uint64_t rc_license_library_key(void)
     XXH3_64bits_update(st, head, (size_t)n);
     for (size_t i = 0; i < RC_ARRAY_LEN(debian_ids); i++) {
         char path[512];
-        snprintf(path, sizeof path, "%s/%s", DEBIAN_LICENSES, debian_ids[i].file);
+        snprintf(path, sizeof path, "%s/%s", debian_dir(src), debian_ids[i].file);
         key_add(st, path);
     }
-    const char *dir = rc_license_spdx_dir();
+    const char *dir = rc_license_spdx_dir(src);
     DIR *d = opendir(dir);
     RC_VEC(char *) names = {0};
     struct dirent *e;
@@ -389,7 +393,7 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
     if (!lic || !chk || len == 0)
         return RECITE_OK;
     const recite_result *res;
-    int rc = recite_check_text(chk, text, len, &res, err);
+    int rc = recite_check_text(&res, chk, text, len, err);
     if (rc != RECITE_OK)
         return rc;
     /* The license whose matches explain the most words of the text (weighted by similarity).
@@ -411,7 +415,7 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
             const recite_work_hit *h = &res->works[w];
             double matched = matched_words(res, h->work);
             recite_work_info wi;
-            if (matched < 0.95 * best || recite_index_work(lic, h->work, &wi) != RECITE_OK)
+            if (matched < 0.95 * best || recite_index_work(&wi, lic, h->work) != RECITE_OK)
                 continue;
             double fit = 2.0 * matched / ((double)res->tokens + (double)wi.tokens);
             /* A license the text names (with its version) is preferred among the close ones. */
@@ -438,7 +442,7 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
     double score = res->tokens ? RC_MIN(1.0, best_matched / (double)res->tokens) : 0;
     recite_work_info info;
     bool matched_ok = best_work != UINT32_MAX && best_matched >= MIN_MATCHED &&
-                      score >= MIN_SCORE && recite_index_work(lic, best_work, &info) == RECITE_OK;
+                      score >= MIN_SCORE && recite_index_work(&info, lic, best_work) == RECITE_OK;
     const char *lid = matched_ok ? (info.license ? info.license : info.id) : "";
     bool full = matched_ok && best_cov >= FULL_TEXT;
     /* A text that names its license goes by the name, unless it is almost wholly another
@@ -450,7 +454,7 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
         snprintf(out->id, sizeof out->id, "%s", named);
         out->nalt = 0;
         out->score = matched_ok && rc_license_same_family(named, lid) ? score : 0;
-        out->from = RC_LICENSE_FROM_HEADER;
+        out->from = RECITE_FROM_HEADER;
         return RECITE_OK;
     }
     if (!matched_ok) {
@@ -467,7 +471,7 @@ int rc_license_identify(const recite_index *lic, recite_checker *chk, const char
         }
     if (out->start == UINT64_MAX)
         out->start = 0;
-    out->from = out->full_text ? RC_LICENSE_FROM_TEXT : RC_LICENSE_FROM_HEADER;
+    out->from = out->full_text ? RECITE_FROM_TEXT : RECITE_FROM_HEADER;
     if (has_name && rc_license_same_family(named, lid) && !out->full_text) {
         snprintf(out->id, sizeof out->id, "%s", named); /* the version the text names */
     } else if (gpl_family(lid)) {

@@ -7,22 +7,14 @@
 
 #include "rc_cmi.h"
 
-enum {
-    RC_LICENSE_FROM_NONE = 0,
-    RC_LICENSE_FROM_SPDX,
-    RC_LICENSE_FROM_HEADER,
-    RC_LICENSE_FROM_TEXT,
-    RC_LICENSE_FROM_METADATA
-};
-
 #define RC_LICENSE_MAX_ALT 8
 
 typedef struct rc_license_id {
-    char id[64];    /* SPDX id; "" when unknown */
-    double score;   /* share of the text's words that are the license's (1.0 for an SPDX tag) */
-    int from;       /* RC_LICENSE_FROM_* */
-    bool full_text; /* the text is the license itself, not a notice pointing to it */
-    uint64_t start, end; /* bytes of the text that are the license's (its matches) */
+    char id[64];  /* SPDX id; "" when unknown */
+    double score; /* share of the text's words that are the license's (1.0 for an SPDX tag) */
+    recite_info_source from; /* SPDX, HEADER or TEXT; NONE when unknown */
+    bool full_text;          /* the text is the license itself, not a notice pointing to it */
+    uint64_t start, end;     /* bytes of the text that are the license's (its matches) */
     /* Licenses the text fits nearly as well (variants sharing the matched words: GFDL 1.2 and
      * 1.3, BSD and MIT variants), the chosen one included: a text consistent with any of them
      * does not contradict it. */
@@ -30,18 +22,28 @@ typedef struct rc_license_id {
     unsigned nalt;
 } rc_license_id;
 
-/* Directory of the SPDX license list (one JSON per license): $RECITE_SPDX_DIR, or where
- * scripts/deps.sh puts it. */
-const char *rc_license_spdx_dir(void);
+/* Where the license texts are and what building their index may use (the fields of
+ * recite_license_options; NULL directories are the defaults of recite.h). */
+typedef struct rc_license_src {
+    const char *debian_dir; /* Debian's common-licenses */
+    const char *spdx_dir;   /* the SPDX license list: one JSON per license */
+    const char *cache_dir;  /* built license indexes kept for the next build; NULL = none */
+    const char *tmp_dir;    /* NULL = /tmp */
+    unsigned jobs;
+} rc_license_src;
 
-/* Writes a JSONL of the license texts found on this machine (Debian's common-licenses under
- * their SPDX ids, then the SPDX list without aliases and -or-later twins); *count of them. */
-int rc_license_library_write(const char *jsonl_path, size_t *count, recite_error *err);
+/* The directory of the SPDX list src names (its default when NULL). */
+const char *rc_license_spdx_dir(const rc_license_src *src);
+
+/* Writes a JSONL of the license texts of src (Debian's common-licenses under their SPDX ids,
+ * then the SPDX list without aliases and -or-later twins); *count of them. */
+int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, size_t *count,
+                             recite_error *err);
 
 /* A key of the library rc_license_library_write would write now, from the names, sizes and
  * modification times of its sources (not their bytes, ~600 files): the key of the cached
  * license index. */
-uint64_t rc_license_library_key(void);
+uint64_t rc_license_library_key(const rc_license_src *src);
 
 /* Identifies the license of text[0, len) with a checker of the license index `lic` (the
  * checker should itemize all works: recite_check_options.all_works). out->id is "" when

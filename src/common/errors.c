@@ -20,8 +20,29 @@ const char *recite_strerror(int code)
     case RECITE_EINVAL: return "invalid argument";
     case RECITE_ELIMIT: return "size limit exceeded";
     case RECITE_EEMPTY: return "nothing to index";
+    case RECITE_EKEY: return "missing or wrong key of a text-free index";
+    case RECITE_ENOTEXT: return "the index stores no text (text-free)";
     default: return "unknown error";
     }
+}
+
+const char *recite_info_source_name(recite_info_source from)
+{
+    switch (from) {
+    case RECITE_FROM_METADATA: return "metadata";
+    case RECITE_FROM_SPDX: return "spdx";
+    case RECITE_FROM_HEADER: return "header";
+    case RECITE_FROM_TEXT: return "text";
+    default: return "none";
+    }
+}
+
+recite_info_source rc_info_source_of(const char *name)
+{
+    for (int f = RECITE_FROM_METADATA; f <= RECITE_FROM_TEXT; f++)
+        if (name && strcmp(name, recite_info_source_name((recite_info_source)f)) == 0)
+            return (recite_info_source)f;
+    return RECITE_FROM_NONE;
 }
 
 const char *recite_version(void)

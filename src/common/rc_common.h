@@ -37,6 +37,9 @@ int rc_error_set(recite_error *err, int code, const char *fmt, ...) RC_PRINTF(3,
 /* Same, appending ": strerror(errnum)". */
 int rc_error_errno(recite_error *err, int code, int errnum, const char *fmt, ...) RC_PRINTF(4, 5);
 
+/* The recite_info_source named `name` (recite_info_source_name's inverse); NONE when unknown. */
+recite_info_source rc_info_source_of(const char *name);
+
 /* Whether `name` is prefix + PID + "-..." of a process that is gone: a temporary file or
  * directory a killed writer left behind (tmpfiles.c). */
 bool rc_tmp_is_stale(const char *name, const char *prefix);

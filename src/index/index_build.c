@@ -539,7 +539,7 @@ static int write_tables(builder *b, secw *w, section_entry *sec, size_t *nsec, u
         secw_u64(w, cr->checkpoint0);
         secw_u32(w, cr->member0);
         secw_u32(w, cr->nmembers);
-        secw_u32(w, cr->mode);
+        secw_u32(w, rc_mode_to_disk((int)cr->mode));
         secw_u32(w, cr->family);
     }
     sec[(*nsec)++] = secw_end(w, RC_SEC_CLUSTERS);
@@ -749,19 +749,6 @@ done:
     return rc;
 }
 
-/* Build time, or SOURCE_DATE_EPOCH when set, so that identical inputs give identical files. */
-static uint64_t created_time(void)
-{
-    const char *e = getenv("SOURCE_DATE_EPOCH");
-    if (e && *e) {
-        char *end;
-        unsigned long long v = strtoull(e, &end, 10);
-        if (!*end)
-            return v;
-    }
-    return (uint64_t)time(NULL);
-}
-
 static int write_header(builder *b, const section_entry *sec, size_t nsec, uint64_t file_size,
                         recite_error *err)
 {
@@ -771,8 +758,9 @@ static int write_header(builder *b, const section_entry *sec, size_t nsec, uint6
     rc_put_u32(h + RC_H_VERSION, RC_FORMAT_VERSION);
     rc_put_u32(h + RC_H_TOKENIZER, RC_TOKENIZER_VERSION);
     rc_put_u64(h + RC_H_FILE_SIZE, file_size);
-    rc_put_u64(h + RC_H_CREATED, created_time());
-    rc_put_u32(h + RC_H_MODE, (uint32_t)b->opt->mode);
+    rc_put_u64(h + RC_H_CREATED,
+               b->opt->created_unix ? b->opt->created_unix : (uint64_t)time(NULL));
+    rc_put_u32(h + RC_H_MODE, rc_mode_to_disk((int)b->opt->mode));
     rc_put_u32(h + RC_H_NSECTIONS, (uint32_t)nsec);
     rc_put_u64(h + RC_H_NWORKS, b->works.n);
     rc_put_u64(h + RC_H_NCLUSTERS, b->clusters.n);
@@ -1066,7 +1054,7 @@ static int inputs_from_index(rc_inputs *in, const recite_index *from, const char
     }
     for (size_t i = 0; i < nworks; i++) {
         recite_work_info info;
-        if (recite_index_work(from, works[i], &info) != RECITE_OK)
+        if (recite_index_work(&info, from, works[i]) != RECITE_OK)
             return rc_error_set(err, RECITE_EINVAL, "no work %u in %s", works[i], dir);
         rc_source src = {0, RC_SRC_INDEX, 1, works[i], info.bytes, 0};
         if (RC_VEC_PUSH(in->sources, src) != RECITE_OK)
@@ -1180,7 +1168,9 @@ static int build_index(const char *const *paths, size_t npaths, const recite_ind
         goto fail;
     if (!opt->skip_cmi) {
         bool built;
-        if ((rc = rc_license_index_build(b->tmp_dir, b->jobs, &built, err)) != RECITE_OK)
+        rc_license_src src = {opt->debian_licenses_dir, opt->spdx_dir, opt->license_cache_dir,
+                              opt->tmp_dir, b->jobs};
+        if ((rc = rc_license_index_build(b->tmp_dir, &src, &built, err)) != RECITE_OK)
             goto fail;
         char *lic;
         if (built && asprintf(&lic, "%s/licenses", b->tmp_dir) >= 0) {
@@ -1365,24 +1355,23 @@ fail:
     return rc;
 }
 
-int recite_index_build(const char *const *paths, size_t npaths, const char *out_dir,
-                       const recite_build_options *opt, recite_build_stats *stats,
-                       recite_error *err)
+int recite_index_build(recite_build_stats *out, const char *dir, const char *const *paths,
+                       size_t npaths, const recite_build_options *opt, recite_error *err)
 {
-    return build_index(paths, npaths, NULL, NULL, 0, out_dir, opt, stats, err);
+    return build_index(paths, npaths, NULL, NULL, 0, dir, opt, out, err);
 }
 
 /* ==== compaction ==== */
 
-int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
-                         const recite_build_options *opt_in, recite_build_stats *stats,
-                         uint64_t *dropped, recite_error *err)
+int recite_index_compact(recite_build_stats *stats, const char *dir, const char *const *drop,
+                         size_t ndrop, const recite_build_options *opt_in, recite_error *err)
 {
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
     if (opt_in)
         opt = *opt_in;
-    if (dropped)
-        *dropped = 0;
+    if (opt.version != RECITE_BUILD_OPTIONS_VERSION)
+        return rc_error_set(err, RECITE_EINVAL, "build options version %u not supported",
+                            opt.version);
     if (stats)
         memset(stats, 0, sizeof *stats);
     recite_index *from;
@@ -1391,7 +1380,7 @@ int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
         return rc;
     /* The same guarantees as before; works keep their modes. */
     recite_index_stats st;
-    recite_index_get_stats(from, &st);
+    recite_index_get_stats(&st, from);
     opt.min_tokens = st.min_tokens;
     opt.code_min_tokens = st.code_min_tokens;
     opt.text_free_key = NULL;
@@ -1404,15 +1393,14 @@ int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
     size_t nkeep = 0;
     for (uint32_t w = 0; w < n; w++) {
         recite_work_info info;
-        recite_index_work(from, w, &info);
+        recite_index_work(&info, from, w);
         bool gone = false;
         for (size_t i = 0; i < ndrop && !gone; i++)
             gone = strcmp(drop[i], info.id) == 0;
         if (!gone)
             keep[nkeep++] = w;
     }
-    if (dropped)
-        *dropped = n - nkeep;
+    uint64_t dropped = n - nkeep;
     if (nkeep == n) /* none of them is in the index (any more): it stays as it is */
         rc = RECITE_OK;
     else if (from->text_free)
@@ -1425,6 +1413,8 @@ int recite_index_compact(const char *dir, const char *const *drop, size_t ndrop,
                           "%s: every work is deleted: nothing would be left to index", dir);
     else
         rc = build_index(NULL, 0, from, keep, nkeep, dir, &opt, stats, err);
+    if (rc == RECITE_OK && stats)
+        stats->works_dropped = dropped;
     free(keep);
     recite_index_close(from);
     return rc;

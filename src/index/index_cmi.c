@@ -50,34 +50,29 @@ static bool copy_file(const char *from, const char *to)
     return ok;
 }
 
-/* Where built license indexes are kept for the next build: $RECITE_CACHE, else
- * $XDG_CACHE_HOME/recite, else $HOME/.cache/recite; NULL when none is usable. */
-static char *cache_dir(void)
+/* mkdir -p: whether dir exists (or could be made) as a directory. */
+static bool make_dirs(const char *dir)
 {
-    const char *e = getenv("RECITE_CACHE"), *xdg = getenv("XDG_CACHE_HOME"), *home = getenv("HOME");
-    char *d = NULL;
-    if (e && *e)
-        d = strdup(e);
-    else if ((xdg && *xdg && asprintf(&d, "%s/recite", xdg) < 0) ||
-             (!(xdg && *xdg) && home && *home && asprintf(&d, "%s/.cache/recite", home) < 0))
-        d = NULL;
-    if (!d)
-        return NULL;
-    /* mkdir -p of the last two levels is enough for the defaults. */
-    char *slash = strrchr(d, '/');
-    if (slash && slash != d) {
-        *slash = 0;
-        mkdir(d, 0755);
-        *slash = '/';
-    }
-    mkdir(d, 0755);
-    return d;
+    char *d = strdup(dir);
+    bool ok = d != NULL;
+    for (char *p = d ? d + 1 : NULL; ok && p && *p; p++)
+        if (*p == '/') {
+            *p = 0;
+            ok = mkdir(d, 0755) == 0 || errno == EEXIST;
+            *p = '/';
+        }
+    ok = ok && (mkdir(d, 0755) == 0 || errno == EEXIST);
+    free(d);
+    return ok;
 }
 
-int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_error *err)
+int rc_license_index_build(const char *dir, const rc_license_src *src, bool *built,
+                           recite_error *err)
 {
     *built = false;
-    char *jsonl = NULL, *out = NULL, *outfile = NULL, *cache = cache_dir(), *cached = NULL;
+    char *jsonl = NULL, *out = NULL, *outfile = NULL, *cached = NULL;
+    const char *cache =
+        src->cache_dir && *src->cache_dir && make_dirs(src->cache_dir) ? src->cache_dir : NULL;
     int rc = RECITE_OK;
     if (asprintf(&jsonl, "%s/licenses.jsonl", dir) < 0 || asprintf(&out, "%s/licenses", dir) < 0 ||
         asprintf(&outfile, "%s/licenses/%s", dir, RC_INDEX_FILE) < 0) {
@@ -86,7 +81,7 @@ int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_e
     }
     /* The same license sources give the same index: reuse one built before, keyed by them. */
     if (cache && asprintf(&cached, "%s/licenses-%016llx-v%u.idx", cache,
-                          (unsigned long long)rc_license_library_key(), RC_FORMAT_VERSION) < 0)
+                          (unsigned long long)rc_license_library_key(src), RC_FORMAT_VERSION) < 0)
         cached = NULL;
     if (cached && mkdir(out, 0755) == 0) {
         /* A cached copy that does not open (damaged, or written by a build of another
@@ -102,13 +97,15 @@ int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_e
         rmdir(out);
     }
     size_t count = 0;
-    if ((rc = rc_license_library_write(jsonl, &count, err)) != RECITE_OK || count == 0)
+    if ((rc = rc_license_library_write(src, jsonl, &count, err)) != RECITE_OK || count == 0)
         goto done;
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
-    opt.jobs = jobs;
+    opt.mode = RECITE_MODE_PROSE;
+    opt.jobs = src->jobs;
     opt.skip_cmi = 1;
+    opt.created_unix = 1; /* the same texts give the same index */
     const char *paths[] = {jsonl};
-    if ((rc = recite_index_build(paths, 1, out, &opt, NULL, err)) != RECITE_OK)
+    if ((rc = recite_index_build(NULL, out, paths, 1, &opt, err)) != RECITE_OK)
         goto done;
     *built = true;
     if (cached) { /* for next time: copy, then rename into place (best effort) */
@@ -125,7 +122,6 @@ done:
     free(jsonl);
     free(out);
     free(outfile);
-    free(cache);
     free(cached);
     return rc;
 }
@@ -304,16 +300,6 @@ static int identify(rc_work_ctx *ctx, const char *text, size_t len, rc_license_i
     return RECITE_OK;
 }
 
-static const char *from_name(int from)
-{
-    switch (from) {
-    case RC_LICENSE_FROM_SPDX: return "spdx";
-    case RC_LICENSE_FROM_HEADER: return "header";
-    case RC_LICENSE_FROM_TEXT: return "text";
-    default: return "none";
-    }
-}
-
 int rc_text_cmi(rc_work_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_cmi *cmi,
                 rc_license_id *id)
 {
@@ -322,7 +308,7 @@ int rc_text_cmi(rc_work_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_
     if (cmi->spdx[0]) {
         snprintf(id->id, sizeof id->id, "%.63s", cmi->spdx);
         id->score = 1.0;
-        id->from = RC_LICENSE_FROM_SPDX;
+        id->from = RECITE_FROM_SPDX;
         return RECITE_OK;
     }
     size_t n = rc_cmi_header(text, len, mode, ctx->header, HEADER_CAP + 1);
@@ -380,7 +366,7 @@ int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out)
     if (id.id[0])
         json_object_set_new(o, "license",
                             json_pack("{s:s, s:f, s:s}", "id", id.id, "score", id.score, "from",
-                                      from_name(id.from)));
+                                      recite_info_source_name(id.from)));
     json_object_set_new(o, "rights_reserved", json_boolean(cmi.rights_reserved));
     if (cmi.title[0])
         json_object_set_new(o, "title", json_string(cmi.title));
@@ -415,12 +401,21 @@ static void remove_license_dir(const char *dir)
     rmdir(dir);
 }
 
-int recite_license_checker_create(recite_license_checker **out, unsigned jobs, recite_error *err)
+int recite_license_checker_create(recite_license_checker **out, const recite_license_options *opt,
+                                  recite_error *err)
 {
     *out = NULL;
+    recite_license_options defaults = RECITE_LICENSE_OPTIONS_INIT;
+    if (!opt)
+        opt = &defaults;
+    if (opt->version != RECITE_LICENSE_OPTIONS_VERSION)
+        return rc_error_set(err, RECITE_EINVAL, "license options version %u not supported",
+                            opt->version);
+    rc_license_src src = {opt->debian_licenses_dir, opt->spdx_dir, opt->cache_dir, opt->tmp_dir,
+                          opt->jobs};
     recite_license_checker *lc = calloc(1, sizeof *lc);
     char *tmp = NULL, *licdir = NULL;
-    const char *base = getenv("TMPDIR");
+    const char *base = opt->tmp_dir;
     int rc = RECITE_OK;
     if (!lc || !(lc->ctx = calloc(1, sizeof *lc->ctx)) ||
         asprintf(&tmp, "%s/recite-license.XXXXXX", base && *base ? base : "/tmp") < 0) {
@@ -435,13 +430,14 @@ int recite_license_checker_create(recite_license_checker **out, unsigned jobs, r
         goto done;
     }
     bool built;
-    if ((rc = rc_license_index_build(tmp, jobs, &built, err)) != RECITE_OK)
+    if ((rc = rc_license_index_build(tmp, &src, &built, err)) != RECITE_OK)
         goto done;
     if (!built) {
         rc = rc_error_set(err, RECITE_EEMPTY,
                           "no license texts on this machine (%s, %s): install them with "
                           "scripts/deps.sh",
-                          "/usr/share/common-licenses", rc_license_spdx_dir());
+                          src.debian_dir ? src.debian_dir : RECITE_DEFAULT_DEBIAN_LICENSES,
+                          rc_license_spdx_dir(&src));
         goto done;
     }
     if (asprintf(&licdir, "%s/licenses", tmp) < 0) {
@@ -477,9 +473,8 @@ void recite_license_checker_free(recite_license_checker *lc)
     free(lc);
 }
 
-int recite_license_identify(recite_license_checker *lc, const char *name, const char *text,
-                            size_t len, recite_mode mode, recite_license_info *out,
-                            recite_error *err)
+int recite_license_identify(recite_license_info *out, recite_license_checker *lc, const char *name,
+                            const char *text, size_t len, recite_mode mode, recite_error *err)
 {
     assert(lc && out && (text || len == 0));
     memset(out, 0, sizeof *out);
@@ -497,10 +492,7 @@ int recite_license_identify(recite_license_checker *lc, const char *name, const 
     }
     snprintf(out->license, sizeof out->license, "%s", id.id);
     out->score = id.score;
-    out->from = id.from == RC_LICENSE_FROM_SPDX     ? RECITE_FROM_SPDX
-                : id.from == RC_LICENSE_FROM_HEADER ? RECITE_FROM_HEADER
-                : id.from == RC_LICENSE_FROM_TEXT   ? RECITE_FROM_TEXT
-                                                    : RECITE_FROM_NONE;
+    out->from = id.from;
     out->full_text = id.full_text;
     snprintf(out->spdx_tag, sizeof out->spdx_tag, "%s", cmi->spdx);
     for (unsigned i = 0; i < cmi->nnotices && i < RECITE_LICENSE_MAX_NOTICES; i++)

@@ -56,7 +56,8 @@ void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
     out->checkpoint0 = rc_get_u64(p + 32);
     out->member0 = rc_get_u32(p + 40);
     out->nmembers = rc_get_u32(p + 44);
-    out->mode = rc_get_u32(p + 48);
+    int mode = rc_mode_from_disk(rc_get_u32(p + 48));
+    out->mode = mode < 0 ? UINT32_MAX : (uint32_t)mode; /* invalid: refused by validation */
     out->family = rc_get_u32(p + 52);
 }
 
@@ -197,7 +198,7 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
                             "%s: corrupt index (file is %zu bytes, header says %llu: truncated?)",
                             path, idx->map_len, (unsigned long long)rc_get_u64(h + RC_H_FILE_SIZE));
     idx->created = rc_get_u64(h + RC_H_CREATED);
-    idx->mode = rc_get_u32(h + RC_H_MODE);
+    idx->mode = (unsigned)rc_mode_from_disk(rc_get_u32(h + RC_H_MODE));
     idx->nworks = rc_get_u64(h + RC_H_NWORKS);
     idx->nclusters = rc_get_u64(h + RC_H_NCLUSTERS);
     idx->ntokens = rc_get_u64(h + RC_H_NTOKENS);
@@ -377,7 +378,7 @@ void recite_index_close(recite_index *idx)
 
 /* ==== queries on the tables ==== */
 
-void recite_index_get_stats(const recite_index *idx, recite_index_stats *out)
+void recite_index_get_stats(recite_index_stats *out, const recite_index *idx)
 {
     memset(out, 0, sizeof *out);
     out->format_version = RC_FORMAT_VERSION;
@@ -415,7 +416,7 @@ uint32_t recite_index_work_count(const recite_index *idx)
     return (uint32_t)idx->nworks;
 }
 
-int recite_index_work(const recite_index *idx, uint32_t w, recite_work_info *out)
+int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w)
 {
     memset(out, 0, sizeof *out);
     if (w >= idx->nworks)
@@ -583,8 +584,8 @@ int rc_text_read(rc_text_reader *r, uint64_t start, uint64_t end, uint8_t *out, 
     return RECITE_OK;
 }
 
-int recite_index_work_text(const recite_index *idx, uint32_t work, uint64_t start, uint64_t end,
-                           char **out, size_t *len, recite_error *err)
+int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uint32_t work,
+                           uint64_t start, uint64_t end, recite_error *err)
 {
     *out = NULL;
     *len = 0;

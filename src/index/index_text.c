@@ -47,8 +47,8 @@ static size_t read_piece(const rc_inputs *in, const rc_source *s, uint64_t offse
         char *text;
         size_t got;
         uint64_t end = RC_MIN(s->length, offset + len);
-        if (offset >= end || recite_index_work_text(in->from, (uint32_t)s->offset, offset, end,
-                                                    &text, &got, NULL) != RECITE_OK)
+        if (offset >= end || recite_index_work_text(&text, &got, in->from, (uint32_t)s->offset,
+                                                    offset, end, NULL) != RECITE_OK)
             return 0;
         memcpy(buf, text, got);
         free(text);

@@ -334,12 +334,12 @@ static int load_from_index(const recite_index *from, uint32_t w, rc_work_out *ou
                            recite_error *err)
 {
     recite_work_info info;
-    int rc = recite_index_work(from, w, &info);
+    int rc = recite_index_work(&info, from, w);
     if (rc != RECITE_OK)
         return rc_error_set(err, rc, "no work %u in the index", w);
     char *text;
     size_t len;
-    if ((rc = recite_index_work_text(from, w, 0, info.bytes, &text, &len, err)) != RECITE_OK)
+    if ((rc = recite_index_work_text(&text, &len, from, w, 0, info.bytes, err)) != RECITE_OK)
         return rc;
     out->text = (uint8_t *)text;
     out->text_len = len;
@@ -405,7 +405,8 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
         out->strs[RC_WS_HASH] = NULL;
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
-    out->content.hi ^= (uint64_t)out->mode * 0x9e3779b97f4a7c15ULL; /* same bytes, other mode */
+    if (out->mode == RECITE_MODE_CODE) /* same bytes, other mode: another text */
+        out->content.hi ^= 0x9e3779b97f4a7c15ULL;
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
     rc = rc_work_fingerprint(ctx, out);
     if (rc == RECITE_ELIMIT)

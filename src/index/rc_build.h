@@ -142,9 +142,10 @@ int rc_text_cmi(rc_work_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_
                 rc_license_id *id);
 void rc_work_cmi_free(rc_work_ctx *ctx);
 
-/* Builds the license index at dir/licenses from the license texts on this machine; *built is
- * false when there are none. index_cmi.c. */
-int rc_license_index_build(const char *dir, unsigned jobs, bool *built, recite_error *err);
+/* Builds the license index at dir/licenses from the license texts of src (taken from its cache
+ * when there); *built is false when there are none. index_cmi.c. */
+int rc_license_index_build(const char *dir, const rc_license_src *src, bool *built,
+                           recite_error *err);
 
 /* The bytes stored for a loaded work: its text, or (text-free) its token records. */
 static inline size_t rc_work_stored_len(const rc_work_out *w)

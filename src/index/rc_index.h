@@ -84,6 +84,17 @@ enum {
     RC_H_CHECKSUM = 120    /* u64 XXH3-64 of header + section table, this field zeroed */
 };
 
+/* Modes on disk (cluster records, header): 0 prose, 1 code, 2 auto (the header's build mode
+ * only). In memory they are recite_mode values. */
+static inline uint32_t rc_mode_to_disk(int mode)
+{
+    return mode == RECITE_MODE_CODE ? 1u : mode == RECITE_MODE_AUTO ? 2u : 0u;
+}
+static inline int rc_mode_from_disk(uint32_t v)
+{
+    return v == 0 ? RECITE_MODE_PROSE : v == 1 ? RECITE_MODE_CODE : v == 2 ? RECITE_MODE_AUTO : -1;
+}
+
 #define RC_FLAG_TEXT_FREE 1u /* no text stored: token records (keyed hashes and offsets) */
 #define RC_FLAG_CMI 2u       /* CMI was extracted from the works (not --no-cmi) */
 
@@ -97,7 +108,8 @@ typedef struct rc_cluster {
     uint64_t checkpoint0; /* index of its first checkpoint */
     uint32_t member0;     /* index into MEMBERS */
     uint32_t nmembers;
-    uint32_t mode;   /* RECITE_MODE_PROSE or RECITE_MODE_CODE: how its tokens are made */
+    uint32_t mode;   /* RECITE_MODE_PROSE or RECITE_MODE_CODE: how its tokens are made (on
+                        disk: rc_mode_to_disk) */
     uint32_t family; /* first cluster of its family of near-duplicates (forks, copies) */
 } rc_cluster;
 

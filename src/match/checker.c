@@ -618,7 +618,7 @@ static recite_match to_match(const recite_checker *c, const rc_raw_match *m)
 static int apply_background(recite_checker *c, recite_error *err)
 {
     const recite_result *bres;
-    int rc = recite_check_text(c->bg, (const char *)c->text.v, c->text.n, &bres, err);
+    int rc = recite_check_text(&bres, c->bg, (const char *)c->text.v, c->text.n, err);
     if (rc != RECITE_OK)
         return rc;
     c->truncated |= bres->truncated;
@@ -647,7 +647,7 @@ static int apply_background(recite_checker *c, recite_error *err)
     return RECITE_OK;
 }
 
-int recite_checker_finish(recite_checker *c, const recite_result **out, recite_error *err)
+int recite_checker_finish(const recite_result **out, recite_checker *c, recite_error *err)
 {
     *out = NULL;
     if (c->finished)
@@ -699,12 +699,12 @@ int recite_checker_finish(recite_checker *c, const recite_result **out, recite_e
     return RECITE_OK;
 }
 
-int recite_check_text(recite_checker *c, const char *text, size_t len, const recite_result **out,
+int recite_check_text(const recite_result **out, recite_checker *c, const char *text, size_t len,
                       recite_error *err)
 {
     recite_checker_reset(c);
     int rc = recite_checker_feed(c, text, len, err);
     if (rc != RECITE_OK)
         return rc;
-    return recite_checker_finish(c, out, err);
+    return recite_checker_finish(out, c, err);
 }

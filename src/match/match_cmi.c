@@ -139,24 +139,11 @@ typedef struct work_cmi {
     bool known;     /* CMI was extracted at index time, or given as metadata */
 } work_cmi;
 
-static recite_info_source from_of(const char *s)
-{
-    if (!s)
-        return RECITE_FROM_NONE;
-    if (strcmp(s, "spdx") == 0)
-        return RECITE_FROM_SPDX;
-    if (strcmp(s, "header") == 0)
-        return RECITE_FROM_HEADER;
-    if (strcmp(s, "text") == 0)
-        return RECITE_FROM_TEXT;
-    return RECITE_FROM_NONE;
-}
-
 static void work_cmi_of(const recite_index *idx, uint32_t work, work_cmi *w)
 {
     memset(w, 0, sizeof *w);
     recite_work_info info;
-    if (recite_index_work(idx, work, &info) != RECITE_OK)
+    if (recite_index_work(&info, idx, work) != RECITE_OK)
         return;
     json_t *root = info.cmi_json ? json_loads(info.cmi_json, 0, NULL) : NULL;
     w->known = idx->cmi || info.license || info.copyright;
@@ -170,7 +157,7 @@ static void work_cmi_of(const recite_index *idx, uint32_t work, work_cmi *w)
             snprintf(w->license, sizeof w->license, "%s",
                      json_string_value(json_object_get(l, "id")));
             w->license_score = json_number_value(json_object_get(l, "score"));
-            w->license_from = from_of(json_string_value(json_object_get(l, "from")));
+            w->license_from = rc_info_source_of(json_string_value(json_object_get(l, "from")));
         }
     }
     if (info.copyright) {

@@ -181,7 +181,7 @@ static unsigned source_bit(const recite_index *idx, uint32_t work)
 {
     recite_work_info info;
     const char *s = "unknown";
-    if (idx && recite_index_work(idx, work, &info) == RECITE_OK && info.source)
+    if (idx && recite_index_work(&info, idx, work) == RECITE_OK && info.source)
         s = info.source;
     for (size_t i = 0; i < RC_ARRAY_LEN(source_names); i++)
         if (strcmp(s, source_names[i]) == 0)
@@ -207,9 +207,8 @@ static bool rule_holds(const rule *r, const facts *f)
     return false;
 }
 
-recite_action recite_policy_decide(const recite_policy *p, const recite_index *idx,
-                                   const recite_result *res, recite_action *work_actions,
-                                   int *rules)
+recite_action recite_policy_decide(recite_action *work_actions, int *rules, const recite_policy *p,
+                                   const recite_index *idx, const recite_result *res)
 {
     if (!p)
         p = &default_policy;
@@ -407,8 +406,9 @@ typedef struct parser {
     size_t len;
     const char *name;
     recite_error *err;
-    int spdx_state;      /* 0 not read yet, 1 read, -1 the directory is missing */
-    RC_VEC(char *) spdx; /* ids of the SPDX license list, from its file names */
+    const char *spdx_dir; /* the SPDX license list (its file names are the ids) */
+    int spdx_state;       /* 0 not read yet, 1 read, -1 the directory is missing */
+    RC_VEC(char *) spdx;  /* ids of the SPDX license list, from its file names */
 } parser;
 
 static int fail_at(parser *ps, int code, place pl, const char *fmt, ...) RC_PRINTF(4, 5);
@@ -543,7 +543,7 @@ static void spdx_read(parser *ps)
 {
     if (ps->spdx_state)
         return;
-    DIR *d = opendir(rc_license_spdx_dir());
+    DIR *d = opendir(ps->spdx_dir);
     ps->spdx_state = d ? 1 : -1;
     struct dirent *e;
     while (d && (e = readdir(d)) != NULL) {
@@ -622,7 +622,7 @@ static int parse_licenses(parser *ps, long r, json_t *v, rule *out)
                                "rule %ld: unknown license id '%.64s' (the SPDX license list "
                                "is not installed at %.120s; known: the ids of the groups in "
                                "docs/POLICY.md and LicenseRef-*)",
-                               r + 1, strs[i], rc_license_spdx_dir());
+                               r + 1, strs[i], ps->spdx_dir);
             return fail_at(ps, RECITE_EFORMAT, pl,
                            "rule %ld: unknown license id '%.64s' (not an SPDX license id, "
                            "LicenseRef-*, nor one of the groups permissive, copyleft, "
@@ -872,10 +872,12 @@ static int parse_root(parser *ps, json_t *root, recite_policy *p, rule **rules_o
 }
 
 int recite_policy_parse(recite_policy **out, const char *json, size_t len, const char *name,
-                        recite_error *err)
+                        const char *spdx_dir, recite_error *err)
 {
     *out = NULL;
-    parser ps = {json, len, name ? name : "policy", err, 0, {0}};
+    parser ps = {
+        json, len, name ? name : "policy", err, spdx_dir ? spdx_dir : RECITE_DEFAULT_SPDX_DIR,
+        0,    {0}};
     if (len > MAX_POLICY_BYTES)
         return rc_error_set(err, RECITE_ELIMIT, "%s: a policy file is at most 1 MiB", ps.name);
     const char *nul = memchr(json, 0, len);
@@ -917,7 +919,8 @@ done:
     return rc;
 }
 
-int recite_policy_load(recite_policy **out, const char *path, recite_error *err)
+int recite_policy_load(recite_policy **out, const char *path, const char *spdx_dir,
+                       recite_error *err)
 {
     *out = NULL;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
@@ -959,7 +962,7 @@ int recite_policy_load(recite_policy **out, const char *path, recite_error *err)
     }
     close(fd);
     if (rc == RECITE_OK)
-        rc = recite_policy_parse(out, buf ? buf : "", n, path, err);
+        rc = recite_policy_parse(out, buf ? buf : "", n, path, spdx_dir, err);
     free(buf);
     return rc;
 }

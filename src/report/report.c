@@ -33,17 +33,6 @@ static const char *cmi_name(recite_cmi_verdict v)
     }
 }
 
-static const char *from_name(recite_info_source f)
-{
-    switch (f) {
-    case RECITE_FROM_METADATA: return "metadata";
-    case RECITE_FROM_SPDX: return "spdx";
-    case RECITE_FROM_HEADER: return "header";
-    case RECITE_FROM_TEXT: return "text";
-    default: return "none";
-    }
-}
-
 /* The policy's decision for each work of a result (see src/policy). */
 typedef struct decision {
     recite_action verdict;
@@ -62,7 +51,7 @@ static int decide(const recite_index *idx, const recite_policy *policy, const re
         free(d->rules);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory applying the policy");
     }
-    d->verdict = recite_policy_decide(policy, idx, res, d->actions, d->rules);
+    d->verdict = recite_policy_decide(d->actions, d->rules, policy, idx, res);
     return RECITE_OK;
 }
 
@@ -116,13 +105,13 @@ static json_t *also_of(const recite_index *idx, uint32_t work)
 {
     json_t *arr = json_array();
     recite_work_info info;
-    if (!arr || recite_index_work(idx, work, &info) != RECITE_OK)
+    if (!arr || recite_index_work(&info, idx, work) != RECITE_OK)
         return arr;
     uint32_t n;
     const uint32_t *members = recite_index_cluster_members(idx, info.cluster, &n);
     for (uint32_t i = 0; i < n; i++) {
         recite_work_info other;
-        if (members[i] != work && recite_index_work(idx, members[i], &other) == RECITE_OK)
+        if (members[i] != work && recite_index_work(&other, idx, members[i]) == RECITE_OK)
             json_array_append_new(arr, text_json(other.id));
     }
     return arr;
@@ -131,7 +120,7 @@ static json_t *also_of(const recite_index *idx, uint32_t work)
 static json_t *match_json(const recite_index *idx, const recite_match *m)
 {
     recite_work_info info;
-    if (recite_index_work(idx, m->work, &info) != RECITE_OK)
+    if (recite_index_work(&info, idx, m->work) != RECITE_OK)
         return NULL;
     json_t *o = json_object();
     json_t *out = json_object(), *src = json_object();
@@ -160,7 +149,7 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h, reci
                          int rule)
 {
     recite_work_info info;
-    if (recite_index_work(idx, h->work, &info) != RECITE_OK)
+    if (recite_index_work(&info, idx, h->work) != RECITE_OK)
         return NULL;
     /* Title and author: the metadata's, else "Title:" / "Author:" lines of the text. */
     json_t *cmi = info.cmi_json ? json_loads(info.cmi_json, 0, NULL) : NULL;
@@ -173,11 +162,11 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h, reci
     bad |= set(o, "title", str_or_null(title));
     bad |= set(o, "author", str_or_null(author));
     bad |= set(o, "license", str_or_null(h->license[0] ? h->license : NULL));
-    bad |= set(o, "license_from", json_string(from_name(h->license_from)));
+    bad |= set(o, "license_from", json_string(recite_info_source_name(h->license_from)));
     if (h->license[0])
         bad |= set(o, "license_score", json_real(h->license_score));
     bad |= set(o, "copyright", str_or_null(h->copyright[0] ? h->copyright : NULL));
-    bad |= set(o, "copyright_from", json_string(from_name(h->copyright_from)));
+    bad |= set(o, "copyright_from", json_string(recite_info_source_name(h->copyright_from)));
     if (h->cmi == RECITE_CMI_UNKNOWN)
         bad |= set(o, "cmi", json_null()); /* an index built without CMI: not known */
     else
@@ -255,9 +244,9 @@ static json_t *result_json(const recite_index *idx, const recite_policy *policy,
     return o;
 }
 
-int recite_report_json_policy(const recite_index *idx, const recite_policy *policy,
-                              const char *input_name, const char *text, size_t len,
-                              const recite_result *res, char **out, recite_error *err)
+int recite_report_json(char **out, const recite_index *idx, const recite_policy *policy,
+                       const char *input_name, const char *text, size_t len,
+                       const recite_result *res, recite_error *err)
 {
     (void)text;
     (void)len;
@@ -274,12 +263,6 @@ int recite_report_json_policy(const recite_index *idx, const recite_policy *poli
         return rc_error_set(err, RECITE_ENOMEM, "out of memory rendering JSON");
     *out = s;
     return RECITE_OK;
-}
-
-int recite_report_json(const recite_index *idx, const char *input_name, const char *text,
-                       size_t len, const recite_result *res, char **out, recite_error *err)
-{
-    return recite_report_json_policy(idx, NULL, input_name, text, len, res, out, err);
 }
 
 /* ==== text ==== */
@@ -381,9 +364,9 @@ static void snippet(sbuf *sb, const char *text, size_t a, size_t b)
     sb_printf(sb, "\"");
 }
 
-int recite_report_text_policy(const recite_index *idx, const recite_policy *policy,
-                              const char *input_name, const char *text, size_t len,
-                              const recite_result *res, char **out, recite_error *err)
+int recite_report_text(char **out, const recite_index *idx, const recite_policy *policy,
+                       const char *input_name, const char *text, size_t len,
+                       const recite_result *res, recite_error *err)
 {
     *out = NULL;
     decision d;
@@ -395,7 +378,7 @@ int recite_report_text_policy(const recite_index *idx, const recite_policy *poli
     for (size_t i = 0; i < res->nmatches; i++) {
         const recite_match *m = &res->matches[i];
         recite_work_info info;
-        recite_index_work(idx, m->work, &info);
+        recite_index_work(&info, idx, m->work);
         sb_printf(&sb, "%s:%llu-%llu  %s:%llu-%llu  %u %s  %s", in,
                   (unsigned long long)m->out_start, (unsigned long long)m->out_end, info.id,
                   (unsigned long long)m->src_start, (unsigned long long)m->src_end, m->tokens,
@@ -416,7 +399,7 @@ int recite_report_text_policy(const recite_index *idx, const recite_policy *poli
     for (size_t i = 0; i < res->nworks; i++) {
         const recite_work_hit *h = &res->works[i];
         recite_work_info info;
-        recite_index_work(idx, h->work, &info);
+        recite_index_work(&info, idx, h->work);
         sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu %s (%.1f%%), longest %u, %s", in, info.id,
                   h->matches, h->matches == 1 ? "" : "s", (unsigned long long)h->tokens_covered,
                   (unsigned long long)info.tokens,
@@ -467,10 +450,4 @@ int recite_report_text_policy(const recite_index *idx, const recite_policy *poli
     }
     *out = sb.s;
     return RECITE_OK;
-}
-
-int recite_report_text(const recite_index *idx, const char *input_name, const char *text,
-                       size_t len, const recite_result *res, char **out, recite_error *err)
-{
-    return recite_report_text_policy(idx, NULL, input_name, text, len, res, out, err);
 }

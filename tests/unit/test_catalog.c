@@ -55,11 +55,11 @@ static char *jsonl_text(bool with_two)
 
 static void build_index(const char *jsonl, const char *out)
 {
-    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    recite_build_options opt = test_opts();
     opt.jobs = 1;
     const char *paths[] = {jsonl};
     recite_error err = {0};
-    if (recite_index_build(paths, 1, out, &opt, NULL, &err) != RECITE_OK)
+    if (recite_index_build(NULL, out, paths, 1, &opt, &err) != RECITE_OK)
         fail_msg("index build: %s", err.message);
 }
 
@@ -325,7 +325,7 @@ static void test_round_trip(void **state)
     assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
     for (uint32_t w = 0; w < recite_index_work_count(idx); w++) {
         recite_work_info info;
-        assert_int_equal(recite_index_work(idx, w, &info), RECITE_OK);
+        assert_int_equal(recite_index_work(&info, idx, w), RECITE_OK);
         const row *x = find(r, info.id);
         assert_int_equal(x->bytes, info.bytes);
         assert_int_equal(x->tokens, info.tokens);
@@ -333,7 +333,7 @@ static void test_round_trip(void **state)
         assert_true(x->tokens > 10);
     }
     recite_index_stats st;
-    recite_index_get_stats(idx, &st);
+    recite_index_get_stats(&st, idx);
     recite_index_close(idx);
 
     const row *a = find(r, "a/one");

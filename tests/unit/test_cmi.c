@@ -307,7 +307,7 @@ static void expect_licenses(recite_license_checker *lc, const char *dir,
             fail_msg("%s is missing (its package comes with python3 / perl-base)", p);
         recite_license_info li;
         recite_error err = {0};
-        assert_int_equal(recite_license_identify(lc, p, text, len, RECITE_MODE_AUTO, &li, &err),
+        assert_int_equal(recite_license_identify(&li, lc, p, text, len, RECITE_MODE_AUTO, &err),
                          RECITE_OK);
         if (strcmp(li.license, expect[i].id) != 0 || li.from != expect[i].from)
             fail_msg("%s: identified \"%s\" (from %d), expected \"%s\" (from %d)", p, li.license,
@@ -420,7 +420,7 @@ static int verdict_setup(void **state)
     f->body_len = (size_t)(e - b);
     f->body = strndup(b, f->body_len);
     free(text);
-    recite_build_options bo = RECITE_BUILD_OPTIONS_INIT;
+    recite_build_options bo = test_opts();
     bo.mode = RECITE_MODE_AUTO;
     test_build(f->lib, f->idx, &bo);
     recite_error err = {0};
@@ -452,11 +452,11 @@ static const recite_work_hit *check_with(verdict_fixture *f, const char *prefix)
     memcpy(s + strlen(prefix), f->body, f->body_len);
     const recite_result *res;
     recite_error err = {0};
-    assert_int_equal(recite_check_text(f->chk, s, n, &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, f->chk, s, n, &err), RECITE_OK);
     free(s);
     for (size_t i = 0; i < res->nworks; i++) {
         recite_work_info wi;
-        assert_int_equal(recite_index_work(f->index, res->works[i].work, &wi), RECITE_OK);
+        assert_int_equal(recite_index_work(&wi, f->index, res->works[i].work), RECITE_OK);
         if (strstr(wi.id, "stdio.h"))
             return &res->works[i];
     }
@@ -519,7 +519,7 @@ static void test_verdict_none(void **state)
                     "against the grey water, while gulls circled the harbour wall.";
     const recite_result *res;
     recite_error err = {0};
-    assert_int_equal(recite_check_text(f->chk, s, strlen(s), &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, f->chk, s, strlen(s), &err), RECITE_OK);
     assert_int_equal(res->nworks, 1);
     assert_int_equal(res->works[0].cmi, RECITE_CMI_NONE);
     assert_string_equal(res->works[0].license, "");

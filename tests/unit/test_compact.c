@@ -92,11 +92,11 @@ static snapshot snap(const char *dir)
     assert_true(s.n <= 16);
     for (uint32_t w = 0; w < s.n; w++) {
         recite_work_info info;
-        assert_int_equal(recite_index_work(idx, w, &info), RECITE_OK);
+        assert_int_equal(recite_index_work(&info, idx, w), RECITE_OK);
         s.ids[w] = strdup(info.id);
         s.meta[w] = info.metadata_json ? strdup(info.metadata_json) : NULL;
         s.mode[w] = info.mode;
-        assert_int_equal(recite_index_work_text(idx, w, 0, info.bytes, &s.text[w], &s.len[w], &err),
+        assert_int_equal(recite_index_work_text(&s.text[w], &s.len[w], idx, w, 0, info.bytes, &err),
                          RECITE_OK);
     }
     recite_index_close(idx);
@@ -140,7 +140,7 @@ static recite_match first_match(const char *dir, const char *text, size_t len)
     assert_int_equal(recite_index_open(&idx, dir, &err), RECITE_OK);
     assert_int_equal(recite_checker_create(&chk, idx, NULL, &err), RECITE_OK);
     const recite_result *res;
-    assert_int_equal(recite_check_text(chk, text, len, &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, chk, text, len, &err), RECITE_OK);
     recite_match m;
     memset(&m, 0, sizeof m);
     if (res->nmatches)
@@ -169,11 +169,11 @@ static void test_compact_drops_and_keeps(void **state)
     assert_true(secret_match.out_end > 0); /* found before the compaction */
 
     const char *drop[] = {"secret", "no-such-work"};
-    uint64_t dropped = 0;
     recite_build_stats st;
     recite_error err = {0};
-    assert_int_equal(recite_index_compact(f->idx, drop, 2, NULL, &st, &dropped, &err), RECITE_OK);
-    assert_int_equal(dropped, 1);
+    recite_build_options opt = test_opts();
+    assert_int_equal(recite_index_compact(&st, f->idx, drop, 2, &opt, &err), RECITE_OK);
+    assert_int_equal(st.works_dropped, 1);
     assert_int_equal(st.works, 6);
 
     snapshot after = snap(f->idx);
@@ -201,7 +201,7 @@ static void test_compact_drops_and_keeps(void **state)
     assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
     assert_int_equal(recite_checker_create(&chk, idx, NULL, &err), RECITE_OK);
     const recite_result *res;
-    assert_int_equal(recite_check_text(chk, phrase, plen, &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, chk, phrase, plen, &err), RECITE_OK);
     assert_int_equal(res->nmatches, 0);
     recite_match after_match = first_match(f->idx, gpl + 5000, 600);
     assert_int_equal(after_match.out_start, before_match.out_start);
@@ -224,20 +224,20 @@ static void test_compact_refusals(void **state)
     for (size_t i = 0; i < before.n; i++)
         all[i] = before.ids[i];
     recite_error err = {0};
-    assert_int_equal(recite_index_compact(f->idx, all, before.n, NULL, NULL, NULL, &err),
-                     RECITE_EEMPTY);
+    recite_build_options opt = test_opts();
+    assert_int_equal(recite_index_compact(NULL, f->idx, all, before.n, &opt, &err), RECITE_EEMPTY);
     snapshot same = snap(f->idx);
     assert_int_equal(same.n, before.n);
     snap_free(&same);
     /* A text-free index has no text to index again. */
     char *tf = path_join(f->dir, "tf");
     const char *paths[] = {f->lib};
-    recite_build_options bo = RECITE_BUILD_OPTIONS_INIT;
+    recite_build_options bo = test_opts();
     bo.text_free_key = "0123456789abcdef0123";
     bo.text_free_key_len = 20;
     bo.skip_cmi = 1;
-    assert_int_equal(recite_index_build(paths, 1, tf, &bo, NULL, &err), RECITE_OK);
-    assert_int_equal(recite_index_compact(tf, all, 1, NULL, NULL, NULL, &err), RECITE_ENOTEXT);
+    assert_int_equal(recite_index_build(NULL, tf, paths, 1, &bo, &err), RECITE_OK);
+    assert_int_equal(recite_index_compact(NULL, tf, all, 1, &opt, &err), RECITE_ENOTEXT);
     assert_non_null(strstr(err.message, "text-free"));
     free(tf);
     snap_free(&before);

@@ -47,7 +47,7 @@ static void put(const fixture *f, const char *name, const char *text, size_t len
 
 static void open_index(fixture *f, unsigned min_tokens)
 {
-    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    recite_build_options opt = test_opts();
     opt.min_tokens = min_tokens;
     opt.jobs = 2;
     test_build(f->lib, f->idx, &opt);
@@ -67,7 +67,7 @@ static const recite_result *check(fixture *f, const char *text)
 {
     const recite_result *res;
     recite_error err = {0};
-    if (recite_check_text(f->chk, text, strlen(text), &res, &err) != RECITE_OK)
+    if (recite_check_text(&res, f->chk, text, strlen(text), &err) != RECITE_OK)
         fail_msg("check: %s", err.message);
     return res;
 }
@@ -75,7 +75,7 @@ static const recite_result *check(fixture *f, const char *text)
 static const char *work_id(const fixture *f, uint32_t w)
 {
     recite_work_info info;
-    assert_int_equal(recite_index_work(f->index, w, &info), RECITE_OK);
+    assert_int_equal(recite_index_work(&info, f->index, w), RECITE_OK);
     return info.id;
 }
 
@@ -165,9 +165,9 @@ static void test_min_tokens_guarantee(void **state)
     const char *t26 = "Shall I compare thee to a summer's day? Thou art more lovely and more "
                       "temperate: Rough winds do shake the darling buds of May, And summer's";
     const recite_result *res;
-    assert_int_equal(recite_check_text(c, t22, strlen(t22), &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, c, t22, strlen(t22), &err), RECITE_OK);
     assert_int_equal(res->nmatches, 0);
-    assert_int_equal(recite_check_text(c, t26, strlen(t26), &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, c, t26, strlen(t26), &err), RECITE_OK);
     assert_int_equal(res->nmatches, 1);
     assert_int_equal(res->matches[0].tokens, 26);
     recite_checker_free(c);
@@ -184,7 +184,7 @@ static void test_whole_work_coverage_and_clusters(void **state)
     assert_int_equal(res->nworks, 1);
     assert_true(res->works[0].coverage == 1.0);
     recite_work_info info;
-    recite_index_work(f->index, res->matches[0].work, &info);
+    recite_index_work(&info, f->index, res->matches[0].work);
     uint32_t n;
     recite_index_cluster_members(f->index, info.cluster, &n);
     assert_int_equal(n, 2);
@@ -209,7 +209,7 @@ static void test_repetitive_text_is_bounded(void **state)
     recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
     opt.max_postings = 100;
     assert_int_equal(recite_checker_create(&c, f->index, &opt, &err), RECITE_OK);
-    assert_int_equal(recite_check_text(c, rep, strlen(rep), &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, c, rep, strlen(rep), &err), RECITE_OK);
     assert_true(res->truncated);
     recite_checker_free(c);
     free(rep);
@@ -254,7 +254,7 @@ static void test_boilerplate_fanout(void **state)
     recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
     opt.all_works = 1;
     assert_int_equal(recite_checker_create(&all, f->index, &opt, &err), RECITE_OK);
-    assert_int_equal(recite_check_text(all, header, strlen(header), &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, all, header, strlen(header), &err), RECITE_OK);
     assert_int_equal(res->nworks, 100);
     assert_int_equal(res->common_others, 0);
     recite_checker_free(all);
@@ -339,7 +339,8 @@ static void test_background_marks_common(void **state)
     write_file(p, SONNET, strlen(SONNET));
     const char *paths[] = {bglib};
     recite_error err = {0};
-    assert_int_equal(recite_index_build(paths, 1, bgdir, NULL, NULL, &err), RECITE_OK);
+    recite_build_options bgopt = test_opts();
+    assert_int_equal(recite_index_build(NULL, bgdir, paths, 1, &bgopt, &err), RECITE_OK);
     recite_index *bg;
     assert_int_equal(recite_index_open(&bg, bgdir, &err), RECITE_OK);
     recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
@@ -349,7 +350,7 @@ static void test_background_marks_common(void **state)
     char text[1024];
     snprintf(text, sizeof text, "%s\n%s", SONNET, other);
     const recite_result *res;
-    assert_int_equal(recite_check_text(c, text, strlen(text), &res, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, c, text, strlen(text), &err), RECITE_OK);
     assert_int_equal(res->nmatches, 2);
     for (size_t i = 0; i < res->nmatches; i++) {
         bool is_sonnet = strstr(work_id(f, res->matches[i].work), "sonnet") != NULL;
@@ -588,7 +589,7 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
     runs want = {0};
     for (uint32_t w = 0; w < recite_index_work_count(f->index); w++) {
         recite_work_info info;
-        recite_index_work(f->index, w, &info);
+        recite_index_work(&info, f->index, w);
         if (info.representative != w)
             continue; /* identical texts are reported once, under the first work */
         size_t k = 0;
@@ -607,7 +608,7 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
         const recite_result *res;
         recite_error err = {0};
         if (pass == 0) {
-            assert_int_equal(recite_check_text(f->exact, text, len, &res, &err), RECITE_OK);
+            assert_int_equal(recite_check_text(&res, f->exact, text, len, &err), RECITE_OK);
         } else {
             size_t at = 0;
             while (at < len) {
@@ -617,7 +618,7 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
                 assert_int_equal(recite_checker_feed(f->exact, text + at, n, &err), RECITE_OK);
                 at += n;
             }
-            assert_int_equal(recite_checker_finish(f->exact, &res, &err), RECITE_OK);
+            assert_int_equal(recite_checker_finish(&res, f->exact, &err), RECITE_OK);
         }
         assert_false(res->truncated);
         if (res->nmatches != want.n)
@@ -642,8 +643,8 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
             const recite_match *m = &res->matches[k];
             char *src;
             size_t sl;
-            assert_int_equal(recite_index_work_text(f->index, m->work, m->src_start, m->src_end,
-                                                    &src, &sl, &err),
+            assert_int_equal(recite_index_work_text(&src, &sl, f->index, m->work, m->src_start,
+                                                    m->src_end, &err),
                              RECITE_OK);
             bool same =
                 sl == m->out_end - m->out_start && memcmp(src, text + m->out_start, sl) == 0;

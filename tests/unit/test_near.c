@@ -167,7 +167,7 @@ static void test_near_found_with_offsets(void **state)
         edited e = make_edited(f, &r, from, nwords, 10);
         const recite_result *res;
         recite_error err = {0};
-        assert_int_equal(recite_check_text(f->chk, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&res, f->chk, e.text, strlen(e.text), &err), RECITE_OK);
         const recite_match *m = near_match(res);
         bool ok = false;
         for (size_t i = 0; i < res->nmatches; i++) {
@@ -209,7 +209,7 @@ static void test_exact_runs_inside_not_repeated(void **state)
         edited e = make_edited(f, &r, 500 + rng_below(&r, 3000), 150, 12);
         const recite_result *res;
         recite_error err = {0};
-        assert_int_equal(recite_check_text(f->chk, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&res, f->chk, e.text, strlen(e.text), &err), RECITE_OK);
         const recite_match *m = near_match(res);
         if (m) /* no other match of the same work inside the near span */
             for (size_t i = 0; i < res->nmatches; i++) {
@@ -247,7 +247,7 @@ static void test_unrelated_text_not_matched(void **state)
         }
         const recite_result *res;
         recite_error err = {0};
-        assert_int_equal(recite_check_text(f->chk, text, n, &res, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&res, f->chk, text, n, &err), RECITE_OK);
         tokens += (int)res->tokens;
         for (size_t k = 0; k < res->nmatches; k++)
             near += res->matches[k].kind == RECITE_KIND_NEAR;
@@ -272,10 +272,10 @@ static void test_min_similarity(void **state)
     for (int t = 0; t < iterations(20); t++) {
         edited e = make_edited(f, &r, 200 + rng_below(&r, 3000), 120, 8);
         const recite_result *res;
-        assert_int_equal(recite_check_text(f->chk, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&res, f->chk, e.text, strlen(e.text), &err), RECITE_OK);
         const recite_match *m = near_match(res);
         loose_found += m != NULL;
-        assert_int_equal(recite_check_text(strict, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&res, strict, e.text, strlen(e.text), &err), RECITE_OK);
         for (size_t i = 0; i < res->nmatches; i++)
             if (res->matches[i].kind == RECITE_KIND_NEAR && res->matches[i].similarity < 1.0)
                 assert_true(res->matches[i].similarity >= 0.97 || res->matches[i].tokens < 12);
@@ -301,7 +301,7 @@ static void test_exact_only_option(void **state)
     for (int t = 0; t < iterations(10); t++) {
         edited e = make_edited(f, &r, 300 + rng_below(&r, 3000), 100, 10);
         const recite_result *res;
-        assert_int_equal(recite_check_text(ex, e.text, strlen(e.text), &res, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&res, ex, e.text, strlen(e.text), &err), RECITE_OK);
         assert_null(near_match(res));
         free(e.text);
     }

@@ -19,6 +19,7 @@ static const char *const work_sources[NWORKS] = {"purchased",     "scanned",    
                                                  "public-domain", "shadow-library", NULL};
 
 static char *dir;
+static char *spdx_dir; /* our own small SPDX list */
 static recite_index *idx;
 static uint32_t work_no[NWORKS]; /* work numbers in the index */
 
@@ -38,8 +39,7 @@ static int group_setup(void **state)
         free(p);
         free(name);
     }
-    setenv("RECITE_SPDX_DIR", spdx, 1);
-    free(spdx);
+    spdx_dir = spdx; /* freed at teardown */
 
     char *jsonl = path_join(dir, "works.jsonl"), *out = path_join(dir, "idx");
     FILE *f = fopen(jsonl, "w");
@@ -54,12 +54,12 @@ static int group_setup(void **state)
         fprintf(f, "}\n");
     }
     assert_int_equal(fclose(f), 0);
-    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    recite_build_options opt = test_opts();
     opt.jobs = 1;
     opt.skip_cmi = 1;
     const char *paths[] = {jsonl};
     recite_error err = {0};
-    if (recite_index_build(paths, 1, out, &opt, NULL, &err) != RECITE_OK)
+    if (recite_index_build(NULL, out, paths, 1, &opt, &err) != RECITE_OK)
         fail_msg("index build: %s", err.message);
     if (recite_index_open(&idx, out, &err) != RECITE_OK)
         fail_msg("index open: %s", err.message);
@@ -67,7 +67,7 @@ static int group_setup(void **state)
         bool found = false;
         for (uint32_t i = 0; i < recite_index_work_count(idx) && !found; i++) {
             recite_work_info info;
-            assert_int_equal(recite_index_work(idx, i, &info), RECITE_OK);
+            assert_int_equal(recite_index_work(&info, idx, i), RECITE_OK);
             if (strcmp(info.id, work_ids[w]) == 0) {
                 work_no[w] = i;
                 found = true;
@@ -86,6 +86,7 @@ static int group_teardown(void **state)
     recite_index_close(idx);
     rm_rf(dir);
     free(dir);
+    free(spdx_dir);
     return 0;
 }
 
@@ -152,7 +153,7 @@ static recite_policy *parse(const char *json)
 {
     recite_policy *p = NULL;
     recite_error err = {0};
-    if (recite_policy_parse(&p, json, strlen(json), "policy.json", &err) != RECITE_OK)
+    if (recite_policy_parse(&p, json, strlen(json), "policy.json", spdx_dir, &err) != RECITE_OK)
         fail_msg("parse: %s", err.message);
     return p;
 }
@@ -165,7 +166,7 @@ static void check_rows(const recite_policy *p, const row *rows, size_t n)
         build(&b, &rows[i], 1);
         recite_action a = RECITE_ACTION_BLOCK;
         int rule = -1;
-        recite_action v = recite_policy_decide(p, idx, &b.res, &a, &rule);
+        recite_action v = recite_policy_decide(&a, &rule, p, idx, &b.res);
         if (a != rows[i].want || rule != rows[i].want_rule || v != a)
             fail_msg("row %zu (%s, license '%s'): %s by rule %d, expected %s by rule %d", i + 1,
                      work_ids[rows[i].work], rows[i].license, recite_action_name(a), rule,
@@ -184,7 +185,7 @@ static void check_rows(const recite_policy *p, const row *rows, size_t n)
         build(&b, batch, k);
         recite_action acts[NWORKS];
         int rules[NWORKS];
-        recite_action v = recite_policy_decide(p, idx, &b.res, acts, rules), want = 0;
+        recite_action v = recite_policy_decide(acts, rules, p, idx, &b.res), want = 0;
         for (size_t i = 0; i < k; i++) {
             assert_int_equal(acts[i], batch[i].want);
             assert_int_equal(rules[i], batch[i].want_rule);
@@ -193,7 +194,7 @@ static void check_rows(const recite_policy *p, const row *rows, size_t n)
         }
         assert_int_equal(v, want);
         /* The outputs are optional. */
-        assert_int_equal(recite_policy_decide(p, idx, &b.res, NULL, NULL), want);
+        assert_int_equal(recite_policy_decide(NULL, NULL, p, idx, &b.res), want);
     }
 }
 
@@ -313,14 +314,14 @@ static void test_default_policy(void **state)
     assert_string_equal(rc_policy_rule_text(NULL, 1), "common");
     /* No works: pass. */
     recite_result empty = {0};
-    assert_int_equal(recite_policy_decide(NULL, idx, &empty, NULL, NULL), RECITE_ACTION_ALLOW);
+    assert_int_equal(recite_policy_decide(NULL, NULL, NULL, idx, &empty), RECITE_ACTION_ALLOW);
     /* Without an index every source is unknown. */
     built b;
     const row r = {W_SHADOW, "", RECITE_CMI_NONE, K_EXACT, 0, 0.01, 40, 0, 0};
     build(&b, &r, 1);
     p = parse("{\"version\": 1, \"rules\": [{\"source\": \"unknown\", \"action\": \"cite\"}]}");
-    assert_int_equal(recite_policy_decide(p, NULL, &b.res, NULL, NULL), RECITE_ACTION_CITE);
-    assert_int_equal(recite_policy_decide(p, idx, &b.res, NULL, NULL), RECITE_ACTION_FLAG);
+    assert_int_equal(recite_policy_decide(NULL, NULL, p, NULL, &b.res), RECITE_ACTION_CITE);
+    assert_int_equal(recite_policy_decide(NULL, NULL, p, idx, &b.res), RECITE_ACTION_FLAG);
     recite_policy_free(p);
     assert_string_equal(recite_action_name(RECITE_ACTION_ALLOW), "allow");
     assert_string_equal(recite_action_name(RECITE_ACTION_CITE), "cite");
@@ -352,7 +353,7 @@ static void test_verdict_most_severe(void **state)
             rows[i] = (row){cases[c].works[i], "", RECITE_CMI_NONE, K_EXACT, 0, 0.1, 20, 0, 0};
         built b;
         build(&b, rows, cases[c].n);
-        assert_int_equal(recite_policy_decide(p, idx, &b.res, NULL, NULL), cases[c].verdict);
+        assert_int_equal(recite_policy_decide(NULL, NULL, p, idx, &b.res), cases[c].verdict);
     }
     recite_policy_free(p);
 }
@@ -371,7 +372,8 @@ static void check_bad(const bad_case *cases, size_t n)
         static int sentinel;
         recite_policy *p = (recite_policy *)&sentinel; /* must be reset to NULL */
         recite_error err = {0};
-        int rc = recite_policy_parse(&p, cases[i].json, strlen(cases[i].json), "policy.json", &err);
+        int rc = recite_policy_parse(&p, cases[i].json, strlen(cases[i].json), "policy.json",
+                                     spdx_dir, &err);
         if (rc != cases[i].code || strcmp(err.message, cases[i].message) != 0)
             fail_msg("case %zu: %d \"%s\", expected %d \"%s\"", i + 1, rc, err.message,
                      cases[i].code, cases[i].message);
@@ -457,7 +459,7 @@ static void test_parse_errors(void **state)
     /* A NUL byte: binary data, located. */
     recite_policy *p;
     recite_error err = {0};
-    assert_int_equal(recite_policy_parse(&p, "{\n \"version\"\0: 1}", 16, NULL, &err),
+    assert_int_equal(recite_policy_parse(&p, "{\n \"version\"\0: 1}", 16, NULL, spdx_dir, &err),
                      RECITE_EFORMAT);
     assert_string_equal(err.message,
                         "policy:2:11: binary data (a NUL byte); a policy is a JSON text");
@@ -468,13 +470,13 @@ static void test_parse_errors(void **state)
         n += (size_t)sprintf(big + n, "%s{\"min_tokens\": %d, \"action\": \"flag\"}", i ? "," : "",
                              i + 1);
     n += (size_t)sprintf(big + n, "]}");
-    assert_int_equal(recite_policy_parse(&p, big, n, "big.json", &err), RECITE_ELIMIT);
+    assert_int_equal(recite_policy_parse(&p, big, n, "big.json", spdx_dir, &err), RECITE_ELIMIT);
     assert_string_equal(err.message, "big.json:1:25: more than 256 rules");
     free(big);
     /* Every prefix of a valid policy fails cleanly (or parses). */
     for (size_t k = 0; k < strlen(example_policy); k++) {
         p = NULL;
-        if (recite_policy_parse(&p, example_policy, k, NULL, &err) == RECITE_OK)
+        if (recite_policy_parse(&p, example_policy, k, NULL, spdx_dir, &err) == RECITE_OK)
             recite_policy_free(p);
         else
             assert_null(p);
@@ -560,7 +562,7 @@ static int license_rc(const char *id, recite_error *err)
                          "\"cite\"}]}",
                          id) > 0);
     recite_policy *p = NULL;
-    int rc = recite_policy_parse(&p, json, strlen(json), "policy.json", err);
+    int rc = recite_policy_parse(&p, json, strlen(json), "policy.json", spdx_dir, err);
     recite_policy_free(p);
     free(json);
     return rc;
@@ -599,10 +601,10 @@ static void test_license_ids(void **state)
         {"M\\u00efT", false, false},
         {"AAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA", false, false},
     };
-    char *saved = strdup(getenv("RECITE_SPDX_DIR"));
+    char *saved = spdx_dir, missing[] = "/nonexistent/spdx";
     for (int pass = 0; pass < 2; pass++) {
         if (pass == 1)
-            setenv("RECITE_SPDX_DIR", "/nonexistent/spdx", 1);
+            spdx_dir = missing;
         for (size_t i = 0; i < RC_ARRAY_LEN(cases); i++) {
             recite_error err = {0};
             int rc = license_rc(cases[i].id, &err);
@@ -618,8 +620,7 @@ static void test_license_ids(void **state)
                         "policy.json:1:38: rule 1: unknown license id 'Beerware' (the SPDX "
                         "license list is not installed at /nonexistent/spdx; known: the ids of "
                         "the groups in docs/POLICY.md and LicenseRef-*)");
-    setenv("RECITE_SPDX_DIR", saved, 1);
-    free(saved);
+    spdx_dir = saved;
     assert_int_equal(license_rc("GPL-9.0", &err), RECITE_EFORMAT);
     assert_string_equal(err.message,
                         "policy.json:1:38: rule 1: unknown license id 'GPL-9.0' (not an SPDX "
@@ -629,7 +630,7 @@ static void test_license_ids(void **state)
     const char json[] = "{\"version\": 1, \"rules\": [\n {\"license\": [\"MIT\",\n  \"GPL-9.0\"], "
                         "\"action\": \"cite\"}]}";
     recite_policy *p;
-    assert_int_equal(recite_policy_parse(&p, json, strlen(json), "policy.json", &err),
+    assert_int_equal(recite_policy_parse(&p, json, strlen(json), "policy.json", spdx_dir, &err),
                      RECITE_EFORMAT);
     assert_true(strncmp(err.message, "policy.json:3:3: rule 1: unknown license id 'GPL-9.0'",
                         strlen("policy.json:3:3: rule 1: unknown license id 'GPL-9.0'")) == 0);
@@ -644,21 +645,21 @@ static void test_load_files(void **state)
     recite_error err = {0};
     char *path = path_join(dir, "good.json");
     write_str(path, example_policy);
-    assert_int_equal(recite_policy_load(&p, path, &err), RECITE_OK);
+    assert_int_equal(recite_policy_load(&p, path, spdx_dir, &err), RECITE_OK);
     assert_string_equal(rc_policy_name(p), path);
     recite_policy_free(p);
     recite_policy_free(NULL);
 
     char *missing = path_join(dir, "missing.json");
-    assert_int_equal(recite_policy_load(&p, missing, &err), RECITE_EIO);
+    assert_int_equal(recite_policy_load(&p, missing, spdx_dir, &err), RECITE_EIO);
     assert_null(p);
     assert_non_null(strstr(err.message, "missing.json: cannot open the policy file: No such file"));
-    assert_int_equal(recite_policy_load(&p, dir, &err), RECITE_EIO);
+    assert_int_equal(recite_policy_load(&p, dir, spdx_dir, &err), RECITE_EIO);
     assert_non_null(strstr(err.message, "cannot read the policy file: Is a directory"));
 
     char *bin = path_join(dir, "bin.json");
     write_file(bin, "{\"version\": 1\0}", 15);
-    assert_int_equal(recite_policy_load(&p, bin, &err), RECITE_EFORMAT);
+    assert_int_equal(recite_policy_load(&p, bin, spdx_dir, &err), RECITE_EFORMAT);
     assert_non_null(strstr(err.message, "bin.json:1:14: binary data"));
 
     char *huge = path_join(dir, "huge.json");
@@ -667,14 +668,14 @@ static void test_load_files(void **state)
     memset(spaces, ' ', n);
     spaces[0] = '{';
     write_file(huge, spaces, n);
-    assert_int_equal(recite_policy_load(&p, huge, &err), RECITE_ELIMIT);
+    assert_int_equal(recite_policy_load(&p, huge, spdx_dir, &err), RECITE_ELIMIT);
     assert_non_null(strstr(err.message, "huge.json: a policy file is at most 1 MiB"));
-    assert_int_equal(recite_policy_parse(&p, spaces, n, "x", &err), RECITE_ELIMIT);
+    assert_int_equal(recite_policy_parse(&p, spaces, n, "x", spdx_dir, &err), RECITE_ELIMIT);
     free(spaces);
 
     char *bad = path_join(dir, "bad.json");
     write_str(bad, "{\"version\": 1,\n \"rules\": [\n  {\"action\": \"allow\"},\n]}\n");
-    assert_int_equal(recite_policy_load(&p, bad, &err), RECITE_EFORMAT);
+    assert_int_equal(recite_policy_load(&p, bad, spdx_dir, &err), RECITE_EFORMAT);
     char *want;
     assert_true(asprintf(&want, "%s:4:1: invalid JSON: unexpected token near ']'", bad) > 0);
     assert_string_equal(err.message, want);
@@ -702,30 +703,28 @@ static void test_reports(void **state)
     const char text[] = "some words of output";
     recite_error err = {0};
     char *out = NULL;
-    assert_int_equal(
-        recite_report_json_policy(idx, p, "in.txt", text, strlen(text), &b.res, &out, &err),
-        RECITE_OK);
+    assert_int_equal(recite_report_json(&out, idx, p, "in.txt", text, strlen(text), &b.res, &err),
+                     RECITE_OK);
     assert_non_null(strstr(out, "\"verdict\":\"block\""));
     assert_non_null(strstr(out, "\"policy\":\"policy.json\""));
     assert_non_null(strstr(out, "\"action\":\"block\",\"rule\":2}"));
     assert_non_null(strstr(out, "\"action\":\"flag\"}"));
     free(out);
-    assert_int_equal(
-        recite_report_text_policy(idx, p, "in.txt", text, strlen(text), &b.res, &out, &err),
-        RECITE_OK);
+    assert_int_equal(recite_report_text(&out, idx, p, "in.txt", text, strlen(text), &b.res, &err),
+                     RECITE_OK);
     assert_non_null(strstr(out, "; block by rule 2 (source shadow-library, min_tokens 12)\n"));
     assert_non_null(strstr(out, "; flag by the policy's default\n"));
     assert_non_null(strstr(out, "\nin.txt: block  2 matches in 2 works; 0 tokens checked; policy "
                                 "policy.json\n"));
     free(out);
     /* Without a policy: the default one, and the text report as it always was. */
-    assert_int_equal(recite_report_json(idx, "in.txt", text, strlen(text), &b.res, &out, &err),
-                     RECITE_OK);
+    assert_int_equal(
+        recite_report_json(&out, idx, NULL, "in.txt", text, strlen(text), &b.res, &err), RECITE_OK);
     assert_non_null(strstr(out, "\"verdict\":\"flag\""));
     assert_non_null(strstr(out, "\"policy\":\"default\""));
     free(out);
-    assert_int_equal(recite_report_text(idx, "in.txt", text, strlen(text), &b.res, &out, &err),
-                     RECITE_OK);
+    assert_int_equal(
+        recite_report_text(&out, idx, NULL, "in.txt", text, strlen(text), &b.res, &err), RECITE_OK);
     assert_null(strstr(out, " by "));
     assert_non_null(strstr(out, "\nin.txt: flag  2 matches in 2 works; 0 tokens checked\n"));
     free(out);

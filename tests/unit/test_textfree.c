@@ -34,7 +34,7 @@ static int setup(void **state)
     char *dst = path_join(f->lib, "stdio.h");
     write_file(dst, f->texts[5], f->lens[5]);
     free(dst);
-    recite_build_options bo = RECITE_BUILD_OPTIONS_INIT;
+    recite_build_options bo = test_opts();
     bo.mode = RECITE_MODE_AUTO;
     bo.skip_cmi = 1;
     test_build(f->lib, f->idx, &bo);
@@ -125,8 +125,8 @@ static void test_same_matches(void **state)
         char *s = planted(f, &r, i, how);
         const recite_result *a, *b;
         recite_error err = {0};
-        assert_int_equal(recite_check_text(f->cplain, s, strlen(s), &a, &err), RECITE_OK);
-        assert_int_equal(recite_check_text(f->ctf, s, strlen(s), &b, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&a, f->cplain, s, strlen(s), &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&b, f->ctf, s, strlen(s), &err), RECITE_OK);
         char what[64];
         snprintf(what, sizeof what, "trial %d (%s, change %d)", t, i < 5 ? prose_files[i] : "code",
                  how);
@@ -186,10 +186,10 @@ static void test_no_text_stored(void **state)
     assert_true(words >= 100);
     char *out = NULL;
     size_t len = 0;
-    assert_int_equal(recite_index_work_text(f->tf, 0, 0, 10, &out, &len, &err), RECITE_ENOTEXT);
+    assert_int_equal(recite_index_work_text(&out, &len, f->tf, 0, 0, 10, &err), RECITE_ENOTEXT);
     assert_null(out);
     recite_index_stats st;
-    recite_index_get_stats(f->tf, &st);
+    recite_index_get_stats(&st, f->tf);
     assert_true(st.text_free);
     assert_int_equal(st.works, 6);
     free(plain_stream);
@@ -223,12 +223,12 @@ static void test_key_required_and_checked(void **state)
     recite_index_close(idx);
     /* A build refuses a short key. */
     const char *paths[] = {f->lib};
-    recite_build_options bo = RECITE_BUILD_OPTIONS_INIT;
+    recite_build_options bo = test_opts();
     bo.text_free_key = "short";
     bo.text_free_key_len = 5;
     bo.skip_cmi = 1;
     char *bad = path_join(f->dir, "bad");
-    assert_int_equal(recite_index_build(paths, 1, bad, &bo, NULL, &err), RECITE_EINVAL);
+    assert_int_equal(recite_index_build(NULL, bad, paths, 1, &bo, &err), RECITE_EINVAL);
     struct stat sb;
     assert_int_not_equal(stat(bad, &sb), 0); /* nothing left behind */
     free(bad);

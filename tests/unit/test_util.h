@@ -173,13 +173,26 @@ static inline char *test_put_license(const char *lib, const char *name, size_t *
     return text;
 }
 
-/* Builds the index of lib at idx (opt may be NULL), failing the test with the builder's
+/* Build options of the tests: prose (what most fixtures are), and a cache of the license
+ * index shared by the tests' builds ($RECITE_CACHE, else /tmp/recite-test-cache), so that the
+ * license texts are indexed once rather than for every test index. */
+static inline recite_build_options test_opts(void)
+{
+    recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    const char *cache = getenv("RECITE_CACHE");
+    opt.mode = RECITE_MODE_PROSE;
+    opt.license_cache_dir = cache && *cache ? cache : "/tmp/recite-test-cache";
+    return opt;
+}
+
+/* Builds the index of lib at idx (opt NULL: test_opts()), failing the test with the builder's
  * message. */
 static inline void test_build(const char *lib, const char *idx, const recite_build_options *opt)
 {
     const char *paths[] = {lib};
     recite_error err = {0};
-    if (recite_index_build(paths, 1, idx, opt, NULL, &err) != RECITE_OK)
+    recite_build_options def = test_opts();
+    if (recite_index_build(NULL, idx, paths, 1, opt ? opt : &def, &err) != RECITE_OK)
         fail_msg("build of %s: %s", lib, err.message);
 }
 
