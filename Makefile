@@ -5,6 +5,7 @@
 #   make test       every test: unit (cmocka), property, CLI; then again under ASan+UBSan;
 #                   unit tests under valgrind; a clang -Werror build when clang is present
 #   make bench      benchmarks against baselines (not a test; takes minutes)
+#   make fuzz       every fuzz harness (fuzz/) under libFuzzer + ASan + UBSan, FUZZ_SECONDS each
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -35,7 +36,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
 .PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang test-install bench install \
-        clean format format-check
+        clean format format-check fuzz test-fuzz
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
 
@@ -64,7 +65,7 @@ deps:
 
 test: deps
 	$(MAKE) format-check
-	$(MAKE) test-unit test-cli
+	$(MAKE) test-unit test-cli test-fuzz
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
@@ -81,7 +82,7 @@ test-cli: $(BUILD)/recite
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  test-unit test-cli
+	  test-unit test-cli test-fuzz
 
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
@@ -92,6 +93,7 @@ test-clang:
 	@if command -v clang >/dev/null; then \
 	  $(MAKE) BUILD=build/clang CC=clang all; \
 	else echo "clang not installed: skipping the clang build" >&2; exit 1; fi
+	$(MAKE) fuzz FUZZ_SECONDS=3 FUZZ_BUILD=build/fuzz-smoke
 
 # The public header compiles alone; an installed library links through pkg-config, statically
 # and shared, and runs.
@@ -107,6 +109,47 @@ test-install: all
 	"$$tmp/t-static"; \
 	"$$tmp/bin/recite" --version >/dev/null; \
 	echo "install: header, static and shared library, pkg-config and binary work"
+
+# ---- fuzzing (fuzz/README.md) ----
+# Each harness fuzz/fuzz_H.c is built twice: with fuzz/replay.c as main (any compiler, any
+# sanitizer: `make test-fuzz` replays its seeds and fuzz/regress/H/ in every tier), and with
+# clang's libFuzzer (`make fuzz`). The index loader's map is a malloc'd copy in both (--wrap).
+FUZZ_HARNESSES := prose code stream jsonl policy key index catalog
+FUZZ_SRC := fuzz/fuzz_util.c
+FUZZ_HDRS := $(wildcard fuzz/*.h)
+FUZZ_LDFLAGS := -Wl,--wrap=mmap,--wrap=munmap
+FUZZ_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_SECONDS ?= 60
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \
+                      $(BUILD)/obj/src/cli/cli_util.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -Isrc/cli -o $@ $< fuzz/replay.c $(FUZZ_SRC) \
+	  $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
+
+# With libFuzzer: the library instrumented for coverage (fuzzer-no-link), harnesses linked
+# with -fsanitize=fuzzer (BUILD=build/fuzz-lf, CC=clang; see the fuzz target).
+$(BUILD)/libfuzzer/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \
+                           $(BUILD)/obj/src/cli/cli_util.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DRECITE_LIBFUZZER -fsanitize=fuzzer -Isrc -Isrc/cli -o $@ $< $(FUZZ_SRC) \
+	  $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
+
+test-fuzz: $(FUZZ_BIN)
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for h in $(FUZZ_HARNESSES); do \
+	  $(BUILD)/fuzz/fuzz_$$h --seeds "$$tmp/$$h"; \
+	  $(BUILD)/fuzz/fuzz_$$h "$$tmp/$$h" $$(ls -d fuzz/regress/$$h 2>/dev/null); \
+	done
+
+# FUZZ_BUILD: where the libFuzzer build, corpora, crashes and logs go.
+FUZZ_BUILD ?= build/fuzz-lf
+fuzz: deps $(FUZZ_BIN)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
+	  $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/libfuzzer/fuzz_%)
+	fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BUILD) $(FUZZ_HARNESSES)
 
 demo: deps all
 	scripts/demo.sh $(BUILD)/recite
@@ -126,11 +169,12 @@ install: all
 	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
+FORMAT_SRC := $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(wildcard fuzz/*.c fuzz/*.h tests/tsan/*.c)
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format -i $(FORMAT_SRC)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf build

@@ -3,14 +3,15 @@
 # quiet when everything is present. `deps.sh bench` adds what the benchmarks compare against.
 #   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3,
 #           libsodium (keyed hashes of text-free indexes)
-#   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers)
+#   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers),
+#           libclang-rt-dev (clang's sanitizer and libFuzzer runtimes: make fuzz, make test-tsan)
 #   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils,
 #           licensecheck (license identification baseline, bench/cmi.sh)
 set -eu
 
 pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
 libjansson-dev libsqlite3-dev libsodium-dev \
-libcmocka-dev clang clang-format valgrind strace python3"
+libcmocka-dev clang libclang-rt-dev clang-format valgrind strace python3"
 if [ "${1:-}" = bench ]; then
     pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck"
 fi

@@ -158,28 +158,14 @@ static void on_note(recite_note_kind kind, const char *path, const char *detail,
     fprintf(stderr, "recite: %s: %s (%s)\n", what, path, detail);
 }
 
-/* The secret of a text-free index: the bytes of FILE (at least 16, at most 4 KiB). */
+/* The secret of a text-free index (cli_read_key), or exit with its error. */
 static char *read_key(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "recite: %s: cannot read the key: %s\n", path, strerror(errno));
-        exit(EXIT_USAGE);
-    }
-    char *buf = malloc(4097);
-    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
-    bool bad = !buf || ferror(f);
-    fclose(f);
-    if (bad || n < 16 || n > 4096) {
-        free(buf);
-        fprintf(stderr, "recite: %s: %s\n", path,
-                bad      ? "cannot read the key"
-                : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
-                         : "key too long: at most 4096 bytes");
-        exit(EXIT_USAGE);
-    }
-    *len = n;
-    return buf;
+    char *key;
+    recite_error err = {0};
+    if (!cli_read_key(&key, len, path, &err))
+        exit(cli_fail(&err));
+    return key;
 }
 
 static int cmd_index(int argc, char **argv)
