@@ -214,8 +214,9 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     idx->cmi = flags & RC_FLAG_CMI;
     if (!idx->text_free && idx->work_bytes != idx->text_bytes)
         return corrupt(err, path, "text sizes disagree");
+    /* Readers allocate blocks of block_size: only the size the format defines is accepted. */
     if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks || idx->ntokens > UINT32_MAX ||
-        idx->block_size == 0)
+        idx->block_size != RC_TEXT_BLOCK_SIZE)
         return corrupt(err, path, "implausible counts");
 
     uint32_t nsec = rc_get_u32(h + RC_H_NSECTIONS);
