@@ -164,6 +164,8 @@ static void check_opened(recite_index *idx, const char *query, size_t qlen)
         uint32_t count;
         const uint32_t *members = recite_index_cluster_members(idx, info.cluster, &count);
         FZ_CHECK(members && count > 0, "work %u: cluster %u has no members", w, info.cluster);
+        FZ_CHECK(((uintptr_t)members & 3) == 0, "cluster %u: members at a misaligned address",
+                 info.cluster); /* read as u32 by callers (the reports) */
         for (uint32_t m = 0; m < count; m++)
             FZ_CHECK(members[m] < nworks, "member %u of cluster %u is work %u", m, info.cluster,
                      members[m]);

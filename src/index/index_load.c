@@ -228,6 +228,8 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
         uint64_t off = rc_get_u64(e + 8), len = rc_get_u64(e + 16), sum = rc_get_u64(e + 24);
         if (id == 0 || id >= RC_SEC_COUNT_ || idx->sec[id].data)
             return corrupt(err, path, "bad section table");
+        if (off % RC_SECTION_ALIGN) /* records are read in place: u32 arrays stay aligned */
+            return corrupt(err, path, "misaligned section");
         if (off < RC_DATA_OFFSET || off > idx->map_len || len > idx->map_len - off)
             return rc_error_set(err, RECITE_EFORMAT,
                                 "%s: corrupt index (section %u extends past the end of the file: "
