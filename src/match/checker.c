@@ -132,6 +132,7 @@ void recite_checker_reset(recite_checker *c)
     for (unsigned k = 0; k < 2; k++) {
         c->streams[k].toks.n = 0;
         c->streams[k].st = (rc_tok_state){0, true};
+        c->streams[k].tried_at = 0;
     }
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         c->chans[k].kgram_df.n = 0;
@@ -249,12 +250,24 @@ static int lookup_kgrams(recite_checker *c, unsigned chn, bool final)
     return RECITE_OK;
 }
 
+/* A feed tokenizes from where the last complete token ended, so a construct left open (an
+ * unclosed comment or string, a long line of code, spaces after a hyphen) is scanned again at
+ * every feed: quadratic for a long one fed in small pieces. Past RESCAN_TAIL open bytes, a feed
+ * tokenizes only when the text has grown by 1/RESCAN_SHARE of them since the last try (linear
+ * overall); the tokens are the same, only found a little later, and finish() takes the rest. */
+#define RESCAN_TAIL 256
+#define RESCAN_SHARE 16
+
 static int tokenize_more(recite_checker *c, bool final)
 {
     for (unsigned k = 0; k < 2; k++) {
         rc_stream *st = &c->streams[k];
         if (k == 1 && !c->chans[RC_CH_CODE].active && !c->chans[RC_CH_SHAPE].active)
             break; /* no code in the index: no lexemes needed */
+        uint64_t open = c->text.n - st->st.pos, fresh = c->text.n - st->tried_at;
+        if (!final && open > RESCAN_TAIL && fresh * RESCAN_SHARE < open)
+            continue;
+        st->tried_at = c->text.n;
         for (;;) {
             if (RC_VEC_RESERVE(st->toks, st->toks.n + 1024) != RECITE_OK)
                 return RECITE_ENOMEM;

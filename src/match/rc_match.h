@@ -27,6 +27,7 @@ typedef struct rc_stream {
     int mode;
     rc_tok_state st;
     RC_VEC(rc_token) toks;
+    uint64_t tried_at; /* bytes of text when it was last tokenized (see tokenize_more) */
 } rc_stream;
 
 /* One channel of the index being looked up with a stream's tokens. */
