@@ -43,12 +43,13 @@ typedef struct secw {
     int errnum;
 } secw;
 
+/* A write error stays (errnum is never cleared): the index is checked for one only after
+ * several sections, and a transient error in an earlier one must not be forgotten. */
 static void secw_begin(secw *w, int fd, uint64_t start)
 {
     w->fd = fd;
     w->start = w->off = start;
     w->n = 0;
-    w->errnum = 0;
     XXH3_64bits_reset(w->xs);
 }
 
@@ -653,7 +654,7 @@ static int write_postings(builder *b, secw *w, section_entry *sec, size_t *nsec,
         return rc;
     channel_out co[RC_CHANNELS];
     memset(co, 0, sizeof co);
-    secw *pos_w = malloc(sizeof *pos_w);
+    secw *pos_w = calloc(1, sizeof *pos_w);
     if (!pos_w || !(pos_w->xs = XXH3_createState())) {
         free(pos_w);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -1188,7 +1189,7 @@ static int build_index(const char *const *paths, size_t npaths, const recite_ind
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto fail;
     }
-    b->text_w = malloc(sizeof *b->text_w);
+    b->text_w = calloc(1, sizeof *b->text_w);
     b->batches = calloc(b->in.sources.n + 1, sizeof *b->batches);
     if (!b->text_w || !b->batches || !(b->text_w->xs = XXH3_createState()) ||
         RC_VEC_PUSH(b->strings, 0) != RECITE_OK || RC_VEC_PUSH(b->block_table, 0) != RECITE_OK ||
