@@ -77,6 +77,7 @@ test-unit: $(UNIT_BIN) $(BUILD)/recite
 
 test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
+	tests/cli/crash.sh $(BUILD)/recite
 
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -169,7 +170,7 @@ install: all
 	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
-FORMAT_SRC := $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(wildcard fuzz/*.c fuzz/*.h tests/tsan/*.c)
+FORMAT_SRC := $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(wildcard fuzz/*.c fuzz/*.h tests/tsan/*.c tests/cli/*.c)
 format:
 	clang-format -i $(FORMAT_SRC)
 
