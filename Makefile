@@ -36,7 +36,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
 .PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang test-install bench install \
-        clean format format-check fuzz test-fuzz
+        clean format format-check fuzz test-fuzz test-tsan
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
 
@@ -68,6 +68,7 @@ test: deps
 	$(MAKE) test-unit test-cli test-fuzz
 	$(MAKE) test-install
 	$(MAKE) test-san
+	$(MAKE) test-tsan
 	$(MAKE) test-valgrind
 	$(MAKE) test-clang
 	@echo "all tests passed"
@@ -84,6 +85,17 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
 	  test-unit test-cli test-fuzz
+
+# Threads sharing one index (tests/tsan/test_tsan.c), library and test under ThreadSanitizer.
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+test-tsan:
+	$(MAKE) BUILD=build/tsan OPT="-O1 -g" EXTRA_CFLAGS="$(TSAN_FLAGS)" \
+	  EXTRA_LDFLAGS="$(TSAN_FLAGS)" build/tsan/tsan/test_tsan
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" build/tsan/tsan/test_tsan
+
+$(BUILD)/tsan/test_tsan: tests/tsan/test_tsan.c $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL)
 
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
