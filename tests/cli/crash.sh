@@ -116,11 +116,13 @@ seconds_of() { # COMMAND...: wall seconds of a run
 # ==== fixtures ====
 
 # lib/old: Debian's license texts; lib/new: 400 copyright files of installed packages (about
-# 4 MB of distinct text: a build long enough to be killed in the middle).
-mkdir -p lib/old lib/new
+# 4 MB of distinct text: a build long enough to be killed in the middle); lib/cmp: 120 of them,
+# the index that is compacted (a compaction reads back every text: slower per byte).
+mkdir -p lib/old lib/new lib/cmp
 cp /usr/share/common-licenses/* lib/old/ 2>/dev/null
 find /usr/share/doc -mindepth 2 -maxdepth 2 -name copyright -type f | sort | head -400 |
     while read -r f; do cp -- "$f" "lib/new/$(basename -- "$(dirname -- "$f")").txt"; done
+find lib/new -type f | sort | head -120 | while read -r f; do cp -- "$f" lib/cmp/; done
 if [ "$(ls lib/new | wc -l)" -lt 50 ] || [ "$(ls lib/old | wc -l)" -lt 5 ]; then
     echo "crash.sh: too few texts in /usr/share/doc and /usr/share/common-licenses" >&2
     exit 2
@@ -201,10 +203,10 @@ t_kill_index_rebuild() {
     expect_no_leftovers k
 }
 
-# The index of lib/new with three works deleted in its catalogue; its compaction for reference.
+# The index of lib/cmp with three works deleted in its catalogue; its compaction for reference.
 make_compactable() {
     rm -rf cbase cref
-    cp -a ref-new cbase
+    "$BIN" "${INDEX[@]}" --out cbase lib/cmp >/dev/null 2>&1 || bad "cannot index lib/cmp"
     local w
     for w in $(catalog_list cbase | sed -n '2,200p' | cut -d, -f1 | sed -n '10p;50p;90p'); do
         "$BIN" catalog delete --index cbase --work "$w" --why "crash test" --who test >/dev/null ||
