@@ -5,6 +5,7 @@
  * every read past the end (a real map rounds up to a page and reads past it go unnoticed).
  */
 #include "fuzz.h"
+#include "common/rc_common.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -68,11 +69,32 @@ static void remove_tmp_dirs(void)
     ntmp_dirs = 0;
 }
 
+/* libFuzzer ends a run with _Exit (no atexit handlers): directories of runs that are over are
+ * removed by the next run (their names carry the PID). */
+static void remove_stale(const char *base, const char *tag)
+{
+    char prefix[64];
+    snprintf(prefix, sizeof prefix, "recite-fuzz-%s-", tag);
+    DIR *d = opendir(base);
+    struct dirent *e;
+    while (d && (e = readdir(d)) != NULL) {
+        char *p;
+        if (rc_tmp_is_stale(e->d_name, prefix) && asprintf(&p, "%s/%s", base, e->d_name) > 0) {
+            fz_rm_rf(p);
+            free(p);
+        }
+    }
+    if (d)
+        closedir(d);
+}
+
 char *fz_tmpdir(const char *tag)
 {
     const char *base = access("/dev/shm", W_OK) == 0 ? "/dev/shm" : getenv("TMPDIR");
+    base = base ? base : "/tmp";
+    remove_stale(base, tag);
     char *path;
-    FZ_CHECK(asprintf(&path, "%s/recite-fuzz-%s.XXXXXX", base ? base : "/tmp", tag) > 0, "oom");
+    FZ_CHECK(asprintf(&path, "%s/recite-fuzz-%s-%ld-XXXXXX", base, tag, (long)getpid()) > 0, "oom");
     FZ_CHECK(mkdtemp(path), "cannot create %s: %s", path, strerror(errno));
     FZ_CHECK(ntmp_dirs < sizeof tmp_dirs / sizeof *tmp_dirs, "too many temporary directories");
     if (ntmp_dirs == 0)
