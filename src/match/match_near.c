@@ -178,8 +178,9 @@ static int align_band(recite_checker *c, const rc_chan *ch, uint32_t cl, uint64_
     int64_t shift = (int64_t)qa - slo;
     rc = rc_align_local(a, na, b, nb, dlo + shift, dhi + shift, al);
     if (rc == RECITE_ELIMIT) {
-        rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher */
+        rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher, and say so */
         memset(al, 0, sizeof *al);
+        c->truncated = true;
     } else if (rc != RECITE_OK) {
         rc = rc_error_set(err, rc, "out of memory");
     }
