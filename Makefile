@@ -133,6 +133,8 @@ FUZZ_HDRS := $(wildcard fuzz/*.h)
 FUZZ_LDFLAGS := -Wl,--wrap=mmap,--wrap=munmap
 FUZZ_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
+# FUZZ_CPU_SECONDS > 0: runs of FUZZ_SECONDS repeat until each harness had this much CPU.
+FUZZ_CPU_SECONDS ?= 0
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \
@@ -162,7 +164,8 @@ fuzz: deps $(FUZZ_BIN)
 	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
 	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
 	  $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/libfuzzer/fuzz_%)
-	fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BUILD) $(FUZZ_HARNESSES)
+	FUZZ_CPU_SECONDS=$(FUZZ_CPU_SECONDS) fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BUILD) \
+	  $(FUZZ_HARNESSES)
 
 demo: deps all
 	scripts/demo.sh $(BUILD)/recite
