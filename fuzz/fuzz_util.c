@@ -162,10 +162,11 @@ uint64_t fz_next(fz_rng *r)
 
 uint64_t fz_hash(const void *data, size_t len)
 {
-    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a */
+    uint64_t h = 0xcbf29ce484222325ULL; /* FNV-1a, then mixed: its low bits alone are poor */
     for (size_t i = 0; i < len; i++)
         h = (h ^ ((const uint8_t *)data)[i]) * 0x100000001b3ULL;
-    return h;
+    fz_rng r = {h};
+    return fz_next(&r);
 }
 
 /* ==== texts ==== */
