@@ -147,7 +147,7 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
         for (unsigned f = 0; f < RC_WS_COUNT_; f++)
             if (work_str(idx, (uint32_t)w, f) >= str->len)
                 return corrupt(err, path, "work string out of range");
-        if (work_str(idx, (uint32_t)w, RC_WS_ID) == 0)
+        if (str->data[work_str(idx, (uint32_t)w, RC_WS_ID)] == 0) /* offset 0 is "" too */
             return corrupt(err, path, "work without id");
     }
 
