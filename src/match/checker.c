@@ -84,7 +84,7 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
         c->max_candidates = UINT32_MAX;
         c->common_sample = 255;
     }
-    if (rc_text_reader_init(&c->reader, idx) != RECITE_OK) {
+    if (rc_store_reader_init(&c->reader, idx) != RECITE_OK) {
         free(c);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
@@ -95,7 +95,7 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
         bo.common_sample = 1;
         int rc = recite_checker_create(&c->bg, opt->background, &bo, err);
         if (rc != RECITE_OK) {
-            rc_text_reader_free(&c->reader);
+            rc_store_reader_free(&c->reader);
             free(c);
             return rc;
         }
@@ -111,7 +111,7 @@ void recite_checker_free(recite_checker *c)
         return;
     recite_checker_free(c->bg);
     recite_checker_free(c->lic_chk);
-    rc_text_reader_free(&c->reader);
+    rc_store_reader_free(&c->reader);
     rc_source_window_free(&c->sw);
     RC_VEC_FREE(c->text);
     for (unsigned k = 0; k < 2; k++)

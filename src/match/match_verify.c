@@ -231,8 +231,8 @@ int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
     } else {
         if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        if ((rc = rc_text_read(&c->reader, info.text_offset + m->src_start,
-                               info.text_offset + m->src_end, c->srcbuf.v, err)) != RECITE_OK)
+        if ((rc = rc_store_read(&c->reader, info.text_offset + m->src_start,
+                                info.text_offset + m->src_end, c->srcbuf.v, err)) != RECITE_OK)
             return rc;
         if (slen == out_end - out_start && memcmp(c->srcbuf.v, c->text.v + out_start, slen) == 0)
             return RECITE_OK;

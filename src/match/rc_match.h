@@ -79,7 +79,7 @@ struct recite_checker {
     double min_similarity;   /* of near spans */
 
     rc_tokenizer tz;
-    rc_text_reader reader;
+    rc_store_reader reader;
     rc_source_window sw;
 
     /* the text, its tokenizations and the channels looking them up */
