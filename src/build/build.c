@@ -282,8 +282,8 @@ static void *worker_main(void *arg)
         ctx->cctx = ZSTD_createCCtx();
         ctx->cdict = b->cdict;
         ctx->key = b->text_free ? &b->key : NULL;
-        if (!ctx->cctx || (!b->opt->skip_cmi && rc_work_cmi_init(ctx, b->lic) != RECITE_OK)) {
-            rc_work_cmi_free(ctx);
+        if (!ctx->cctx || (!b->opt->skip_cmi && rc_cmi_ctx_init(&ctx->cmi, b->lic) != RECITE_OK)) {
+            rc_cmi_ctx_free(&ctx->cmi);
             ZSTD_freeCCtx(ctx->cctx);
             free(ctx);
             ctx = NULL;
@@ -320,7 +320,7 @@ static void *worker_main(void *arg)
     }
     pthread_mutex_unlock(&b->mu);
     if (ctx) {
-        rc_work_cmi_free(ctx);
+        rc_cmi_ctx_free(&ctx->cmi);
         ZSTD_freeCCtx(ctx->cctx);
     }
     free(ctx);
