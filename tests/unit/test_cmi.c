@@ -3,7 +3,7 @@
  * cmi_extract.c), holder comparison, license identification against the license index on every
  * license text Debian ships and on the headers of installed libraries (src/cmi/cmi_license.c),
  * the identification `recite index` and `recite license` make (recite_license_identify, in
- * src/index/index_cmi.c) of installed Python standard library and Perl modules,
+ * src/cmi/cmi_text.c) of installed Python standard library and Perl modules,
  * and the CMI verdict of a check (src/match/match_cmi.c): the same span of code with its header,
  * without it, with another holder's notice, with changed years, with another license.
  */
