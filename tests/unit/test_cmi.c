@@ -420,9 +420,7 @@ static int verdict_setup(void **state)
     recite_build_options bo = test_opts();
     bo.mode = RECITE_MODE_AUTO;
     test_build(f->lib, f->idx, &bo);
-    recite_error err = {0};
-    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
-    assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+    test_open(f->idx, &f->index, &f->chk, NULL);
     *state = f;
     return 0;
 }
