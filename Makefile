@@ -34,7 +34,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang test-install bench install \
+.PHONY: all deps demo test test-unit test-cli test-html test-python test-san test-valgrind test-clang test-install bench install \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -64,7 +64,7 @@ deps:
 
 test: deps
 	$(MAKE) format-check
-	$(MAKE) test-unit test-cli
+	$(MAKE) test-unit test-cli test-html
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
@@ -77,11 +77,17 @@ test-unit: $(UNIT_BIN) $(BUILD)/recite
 test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
 
+# The HTML evidence report: checked by a parser against the JSON report; with --browser also
+# loaded, and the demo's report rendered to PNG, by headless Chromium.
+HTML_BROWSER ?= --browser
+test-html: $(BUILD)/recite
+	tests/html/run.sh $(BUILD)/recite $(HTML_BROWSER)
+
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  test-unit test-cli
+	  HTML_BROWSER= test-unit test-cli test-html
 
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
