@@ -25,8 +25,9 @@ OPT     ?= -O2 -g
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL := $(DEP_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
 
-LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c \
-                      src/match/*.c src/report/*.c src/cmi/*.c src/catalog/*.c src/policy/*.c)
+LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c src/build/*.c \
+                      src/match/*.c src/license/*.c src/cmi/*.c src/check/*.c src/policy/*.c \
+                      src/catalog/*.c src/report/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)

@@ -366,6 +366,52 @@ int recite_check_text(const recite_result **out, recite_checker *c, const char *
 /* The text fed since the last reset (what the offsets of a result refer to). */
 const char *recite_checker_text(const recite_checker *c, size_t *len);
 
+/* ==== streaming verdicts ====
+ * During a stream, recite_checker_poll tells what is already certain: the spans found since the
+ * previous poll and the part of the text that is cleared.
+ *
+ * The leak bound. Every span of at least min_tokens tokens that reproduces a work (exactly or
+ * normalized; not common language) and starts before `cleared` has been reported by an event.
+ * `cleared` trails the complete tokens fed by at most recite_checker_leak_bound() tokens: for
+ * an index built with the defaults, 14 words of prose (min_tokens 12 + 3 of context - 1) and 89
+ * lexemes of code (65 + 25 - 1). So a caller that releases text only up to `cleared`, and stops
+ * (or redacts) when an event's span is one it must not release, never releases recited text.
+ * The bound does not hold when `truncated` is set (a limit was reached: treat the rest as
+ * unchecked). Near-verbatim spans (alignment across edits) and common language are reported
+ * by recite_checker_finish only; after the last piece, finish gives exactly the result of a
+ * batch check of the whole text, whatever the polls before it. */
+
+typedef struct recite_span_event {
+    uint32_t span;      /* the span's number in this stream (0, 1, ...); a later event with the
+                           same number reports the same span grown */
+    recite_match match; /* the span so far: work, offsets, tokens, kind */
+    int growing;        /* it reaches the last token checked: it may grow with more text */
+} recite_span_event;
+
+typedef struct recite_poll {
+    const recite_span_event *events; /* spans new, grown, or no longer growing since the
+                                        previous poll */
+    size_t nevents;
+    /* Every span reported so far and its works (coverage, longest span, CMI as of when the
+     * work was first found): what recite_policy_decide needs for a verdict so far. Its
+     * `truncated` is the poll's. */
+    const recite_result *so_far;
+    uint64_t cleared; /* bytes [0, cleared) of the text are settled (see the leak bound) */
+    uint64_t tokens;  /* complete tokens fed so far */
+    int truncated;    /* a limit was reached: the leak bound no longer holds */
+} recite_poll;
+
+/* Reports what the text fed so far settles (see above). The pointers in *out stay valid until
+ * the next feed, poll, finish, reset or free. After finish (and before the next feed) it
+ * reports the final result: no events, everything cleared. Cost: proportional to the new seeds
+ * and to the spans still growing, so polling after every piece is fine. */
+int recite_checker_poll(recite_poll *out, recite_checker *c, recite_error *err);
+
+/* The leak bound of a checker for tokens of `mode` (RECITE_MODE_PROSE: words, _CODE: lexemes;
+ * 0 when the index holds no works of that mode): how many complete tokens `cleared` trails the
+ * text at most. */
+unsigned recite_checker_leak_bound(const recite_checker *c, recite_mode mode);
+
 /* ==== license identification (src/license/) ====
  * The license and copyright notices of one text, exactly as `recite index` records them for a
  * work (its cmi_json): an SPDX-License-Identifier tag first, else the license its header states

@@ -84,7 +84,7 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
         c->max_candidates = UINT32_MAX;
         c->common_sample = 255;
     }
-    if (rc_text_reader_init(&c->reader, idx) != RECITE_OK) {
+    if (rc_store_reader_init(&c->reader, idx) != RECITE_OK) {
         free(c);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
@@ -95,7 +95,7 @@ int recite_checker_create(recite_checker **out, const recite_index *idx,
         bo.common_sample = 1;
         int rc = recite_checker_create(&c->bg, opt->background, &bo, err);
         if (rc != RECITE_OK) {
-            rc_text_reader_free(&c->reader);
+            rc_store_reader_free(&c->reader);
             free(c);
             return rc;
         }
@@ -111,7 +111,7 @@ void recite_checker_free(recite_checker *c)
         return;
     recite_checker_free(c->bg);
     recite_checker_free(c->lic_chk);
-    rc_text_reader_free(&c->reader);
+    rc_store_reader_free(&c->reader);
     rc_source_window_free(&c->sw);
     RC_VEC_FREE(c->text);
     for (unsigned k = 0; k < 2; k++)
@@ -123,6 +123,7 @@ void recite_checker_free(recite_checker *c)
     RC_VEC_FREE(c->matches);
     RC_VEC_FREE(c->works);
     RC_VEC_FREE(c->srcbuf);
+    rc_live_free(c);
     free(c);
 }
 
@@ -146,6 +147,7 @@ void recite_checker_reset(recite_checker *c)
     c->steps = 0;
     c->common_others = 0;
     memset(&c->result, 0, sizeof c->result);
+    rc_live_reset(c);
 }
 
 const char *recite_checker_text(const recite_checker *c, size_t *len)
@@ -594,9 +596,7 @@ done:
     return rc;
 }
 
-static uint32_t representative(const recite_index *idx, const rc_cluster *info);
-
-static recite_match to_match(const recite_checker *c, const rc_raw_match *m)
+recite_match rc_match_to_public(const recite_checker *c, const rc_raw_match *m)
 {
     rc_cluster info;
     rc_index_cluster(c->idx, m->cluster, &info);
@@ -679,12 +679,12 @@ int recite_checker_finish(const recite_result **out, recite_checker *c, recite_e
     if (RC_VEC_RESERVE(c->matches, c->raw.n) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     for (size_t i = 0; i < c->raw.n; i++)
-        c->matches.v[i] = to_match(c, &c->raw.v[i]);
+        c->matches.v[i] = rc_match_to_public(c, &c->raw.v[i]);
     c->matches.n = c->raw.n;
     rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
     if (c->bg && c->matches.n && (rc = apply_background(c, err)) != RECITE_OK)
         return rc;
-    if (c->cmi && (rc = rc_match_cmi(c, err)) != RECITE_OK)
+    if (c->cmi && (rc = rc_match_cmi(c, c->works.v, c->works.n, err)) != RECITE_OK)
         return rc;
 
     c->result = (recite_result){c->streams[0].toks.n, c->text.n,

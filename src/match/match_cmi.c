@@ -202,9 +202,8 @@ static void set_found(recite_work_hit *h, const char *what, uint64_t start, uint
     h->cmi_found_end = end;
 }
 
-int rc_match_cmi(recite_checker *c, recite_error *err)
+int rc_match_cmi(recite_checker *c, recite_work_hit *works, size_t nw, recite_error *err)
 {
-    size_t nw = c->works.n;
     if (!nw)
         return RECITE_OK;
     work_cmi *wc = calloc(nw, sizeof *wc);
@@ -220,7 +219,7 @@ int rc_match_cmi(recite_checker *c, recite_error *err)
         goto done;
     wk0[0] = 0;
     for (size_t i = 0; i < nw; i++) {
-        work_cmi_of(c->idx, c->works.v[i].work, &wc[i]);
+        work_cmi_of(c->idx, works[i].work, &wc[i]);
         wk0[i + 1] = wk0[i] + wc[i].holders.nnotices;
     }
     /* Holder names split into words once: every notice of the text is compared with every
@@ -246,7 +245,7 @@ int rc_match_cmi(recite_checker *c, recite_error *err)
             lic_known[k] = wc[o].license[0] && rc_license_consistent(&t->lic[k], wc[o].license);
 
     for (size_t i = 0; i < nw; i++) {
-        recite_work_hit *h = &c->works.v[i];
+        recite_work_hit *h = &works[i];
         const work_cmi *w = &wc[i];
         snprintf(h->license, sizeof h->license, "%s", w->license);
         h->license_score = w->license_score;

@@ -38,8 +38,8 @@ int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, con
     return RECITE_OK;
 }
 
-static int extend(recite_checker *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
-                  uint32_t q, uint64_t s, rc_raw_match *m, recite_error *err)
+int rc_match_extend(recite_checker *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
+                    uint32_t q, uint64_t s, rc_raw_match *m, uint64_t *steps, recite_error *err)
 {
     const rc_token *t;
     const rc_token *qt = ch->stream->toks.v;
@@ -66,7 +66,7 @@ static int extend(recite_checker *c, const rc_chan *ch, uint32_t cl, const rc_cl
             break;
         left++;
     }
-    c->steps += left + right + 1;
+    *steps += left + right + 1;
     m->cluster = cl;
     m->channel = (uint8_t)(ch - c->chans);
     m->common = false;
@@ -111,7 +111,8 @@ int rc_match_find_runs(recite_checker *c, recite_error *err)
                 return RECITE_OK;
             }
             rc_raw_match m;
-            int rc = extend(c, ch, cl, &info, sd->q, sd->gpos - info.token_base, &m, err);
+            int rc = rc_match_extend(c, ch, cl, &info, sd->q, sd->gpos - info.token_base, &m,
+                                     &c->steps, err);
             if (rc != RECITE_OK)
                 return rc;
             covered = (uint64_t)sd->q + 1;
@@ -230,8 +231,8 @@ int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
     } else {
         if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        if ((rc = rc_text_read(&c->reader, info.text_offset + m->src_start,
-                               info.text_offset + m->src_end, c->srcbuf.v, err)) != RECITE_OK)
+        if ((rc = rc_store_read(&c->reader, info.text_offset + m->src_start,
+                                info.text_offset + m->src_end, c->srcbuf.v, err)) != RECITE_OK)
             return rc;
         if (slen == out_end - out_start && memcmp(c->srcbuf.v, c->text.v + out_start, slen) == 0)
             return RECITE_OK;

@@ -59,6 +59,15 @@ typedef struct rc_raw_match {
     double similarity;
 } rc_raw_match;
 
+/* A span followed while the text streams in (checker_stream.c). */
+typedef struct rc_live_span {
+    rc_raw_match m;        /* cluster, channel, q0, len, s0, source bytes, kind */
+    uint32_t id;           /* its event number; UINT32_MAX until it is reported */
+    uint32_t reported_len; /* tokens when last reported */
+    bool open;             /* it reaches the last token of the text: it may grow */
+    bool reported_open;    /* open when last reported */
+} rc_live_span;
+
 struct recite_checker {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
@@ -70,7 +79,7 @@ struct recite_checker {
     double min_similarity;   /* of near spans */
 
     rc_tokenizer tz;
-    rc_text_reader reader;
+    rc_store_reader reader;
     rc_source_window sw;
 
     /* the text, its tokenizations and the channels looking them up */
@@ -90,7 +99,35 @@ struct recite_checker {
     RC_VEC(uint8_t) srcbuf;
     recite_result result;
     uint8_t sig_a[RC_SIG_CAP], sig_b[RC_SIG_CAP];
+
+    /* streaming verdicts (checker_stream.c) */
+    struct {
+        size_t next_seed; /* seeds below this have been looked at */
+        RC_VEC(rc_live_span) spans;
+        uint64_t *diag_key;  /* open addressing: (cluster, channel, diagonal) + 1, 0 = free */
+        uint32_t *diag_span; /* the latest span on that diagonal */
+        size_t diag_cap;     /* a power of two, or 0 */
+        RC_VEC(recite_span_event) events;
+        RC_VEC(recite_match) matches;
+        RC_VEC(recite_work_hit) works;
+        recite_result result;
+        uint32_t reported;
+        uint64_t steps;
+        bool truncated;
+    } live;
 };
+
+/* Extends the seed (output token q, local source token s of cluster cl) into the maximal run
+ * of equal tokens around it, in m; adds its token comparisons to *steps. */
+int rc_match_extend(recite_checker *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
+                    uint32_t q, uint64_t s, rc_raw_match *m, uint64_t *steps, recite_error *err);
+
+/* A run as the public match (the cluster's representative work, output byte offsets). */
+recite_match rc_match_to_public(const recite_checker *c, const rc_raw_match *m);
+
+/* Resets and frees the streaming state (checker_stream.c). */
+void rc_live_reset(recite_checker *c);
+void rc_live_free(recite_checker *c);
 
 /* Extends the seeds (sorted by cluster, diagonal, output position) into maximal runs of equal
  * tokens, appending those of at least min_tokens to c->raw. */
@@ -118,8 +155,8 @@ int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, i
 int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
                      recite_error *err);
 
-/* Sets the CMI verdict and the license and copyright of each matched work (match_cmi.c). */
-int rc_match_cmi(recite_checker *c, recite_error *err);
+/* Sets the CMI verdict and the license and copyright of works[0, n) (match_cmi.c). */
+int rc_match_cmi(recite_checker *c, recite_work_hit *works, size_t n, recite_error *err);
 
 /* Sets the kind and similarity of a run. */
 int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err);

@@ -8,7 +8,7 @@
  */
 #include "test_util.h"
 
-#include "index/rc_build.h"
+#include "build/rc_build.h"
 
 #include <ctype.h>
 

@@ -151,17 +151,17 @@ static void test_no_text_stored(void **state)
     char *file = read_file(tf_path, &flen);
     assert_non_null(file);
     uint8_t *stream = malloc(f->tf->text_bytes + 1);
-    rc_text_reader rd;
+    rc_store_reader rd;
     recite_error err = {0};
-    assert_int_equal(rc_text_reader_init(&rd, f->tf), RECITE_OK);
-    assert_int_equal(rc_text_read(&rd, 0, f->tf->text_bytes, stream, &err), RECITE_OK);
-    rc_text_reader_free(&rd);
+    assert_int_equal(rc_store_reader_init(&rd, f->tf), RECITE_OK);
+    assert_int_equal(rc_store_read(&rd, 0, f->tf->text_bytes, stream, &err), RECITE_OK);
+    rc_store_reader_free(&rd);
     /* The same search finds the words in an index that stores text (decompressed), so it is not
      * blind. */
     uint8_t *plain_stream = malloc(f->plain->text_bytes + 1);
-    assert_int_equal(rc_text_reader_init(&rd, f->plain), RECITE_OK);
-    assert_int_equal(rc_text_read(&rd, 0, f->plain->text_bytes, plain_stream, &err), RECITE_OK);
-    rc_text_reader_free(&rd);
+    assert_int_equal(rc_store_reader_init(&rd, f->plain), RECITE_OK);
+    assert_int_equal(rc_store_read(&rd, 0, f->plain->text_bytes, plain_stream, &err), RECITE_OK);
+    rc_store_reader_free(&rd);
     rng r = rng_seeded(78);
     int words = 0;
     for (int t = 0; t < 400 && words < 150; t++) {

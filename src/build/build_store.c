@@ -18,8 +18,8 @@
 #define DICT_MIN_LIBRARY (1u << 20) /* below 1 MB of input, a dictionary is not worth it */
 #define DICT_SAMPLES 1024u
 
-int rc_text_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
-                     rc_work_out *out)
+int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
+                      rc_work_out *out)
 {
     size_t bound = ZSTD_compressBound(RC_TEXT_BLOCK_SIZE);
     for (size_t off = 0; off < len; off += RC_TEXT_BLOCK_SIZE) {
@@ -62,7 +62,7 @@ static size_t read_piece(const rc_inputs *in, const rc_source *s, uint64_t offse
     return got > 0 ? (size_t)got : 0;
 }
 
-int rc_text_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_error *err)
+int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_error *err)
 {
     *dict = NULL;
     *len = 0;

@@ -6,7 +6,7 @@
 #ifndef RC_BUILD_H
 #define RC_BUILD_H
 
-#include "rc_index.h"
+#include "../index/rc_index.h"
 #include "../fingerprint/rc_fingerprint.h"
 #include "../text/rc_keyed.h"
 #include "../cmi/rc_cmi_license.h"
@@ -118,9 +118,6 @@ typedef struct rc_work_ctx {
     uint8_t sig[RC_TOKX_SIG_CAP];
 } rc_work_ctx;
 
-/* The mode of a file by its name: RECITE_MODE_CODE for source code extensions. */
-int rc_mode_of_path(const char *path);
-
 /* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)
  * return a status with `err` filled; skips are reported through out->status. */
 int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc_work_out *out,
@@ -161,12 +158,12 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);
 /* Trains a zstd dictionary on a deterministic sample of the inputs (pieces of
  * RC_TEXT_BLOCK_SIZE spread over all bytes), so that small blocks compress about as well as
  * large ones. Leaves *dict NULL (no dictionary) for small libraries. */
-int rc_text_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_error *err);
+int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_error *err);
 
 /* Compresses text into blocks of RC_TEXT_BLOCK_SIZE bytes (the last may be shorter), one zstd
  * frame each, appending to out->zdata and out->zblocks. */
-int rc_text_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
-                     rc_work_out *out);
+int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
+                      rc_work_out *out);
 
 /* ==== families of near-duplicate texts (index_family.c) ==== */
 

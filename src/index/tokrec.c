@@ -1,5 +1,5 @@
 /*
- * index_tokrec.c — token records of text-free indexes: what is stored per token instead of the
+ * tokrec.c — token records of text-free indexes: what is stored per token instead of the
  * text. A record is
  *     varint  start (checkpoint tokens) or start - end of the previous token (the others)
  *     varint  end - start
@@ -10,7 +10,7 @@
  *     u8      keyed hash of the punctuation signature of token and gap
  * Records are decoded in order from a checkpoint, like text is tokenized from one.
  */
-#include "rc_index.h"
+#include "rc_format.h"
 
 void rc_tokx_of(const rc_key *key, const uint8_t *text, size_t len, uint64_t start, uint64_t end,
                 uint64_t next_start, uint8_t *sig, rc_tokx *x)

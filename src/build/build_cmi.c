@@ -29,50 +29,13 @@ struct rc_license_cache {
     rc_license_id val[CACHE_SLOTS];
 };
 
-/* Copies file `from` to `to` (created exclusively); false on any failure. */
-static bool copy_file(const char *from, const char *to)
-{
-    int in = open(from, O_RDONLY | O_CLOEXEC);
-    if (in < 0)
-        return false;
-    int out = open(to, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
-    bool ok = out >= 0;
-    char buf[1 << 16];
-    ssize_t n;
-    while (ok && (n = read(in, buf, sizeof buf)) > 0)
-        ok = write(out, buf, (size_t)n) == n;
-    ok = ok && n == 0 && fsync(out) == 0;
-    close(in);
-    if (out >= 0)
-        close(out);
-    if (!ok)
-        unlink(to);
-    return ok;
-}
-
-/* mkdir -p: whether dir exists (or could be made) as a directory. */
-static bool make_dirs(const char *dir)
-{
-    char *d = strdup(dir);
-    bool ok = d != NULL;
-    for (char *p = d ? d + 1 : NULL; ok && p && *p; p++)
-        if (*p == '/') {
-            *p = 0;
-            ok = mkdir(d, 0755) == 0 || errno == EEXIST;
-            *p = '/';
-        }
-    ok = ok && (mkdir(d, 0755) == 0 || errno == EEXIST);
-    free(d);
-    return ok;
-}
-
 int rc_license_index_build(const char *dir, const rc_license_src *src, bool *built,
                            recite_error *err)
 {
     *built = false;
     char *jsonl = NULL, *out = NULL, *outfile = NULL, *cached = NULL;
     const char *cache =
-        src->cache_dir && *src->cache_dir && make_dirs(src->cache_dir) ? src->cache_dir : NULL;
+        src->cache_dir && *src->cache_dir && rc_mkdir_p(src->cache_dir) ? src->cache_dir : NULL;
     int rc = RECITE_OK;
     if (asprintf(&jsonl, "%s/licenses.jsonl", dir) < 0 || asprintf(&out, "%s/licenses", dir) < 0 ||
         asprintf(&outfile, "%s/licenses/%s", dir, RC_INDEX_FILE) < 0) {
@@ -87,7 +50,7 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
         /* A cached copy that does not open (damaged, or written by a build of another
          * format under the same version number) is replaced, not trusted. */
         recite_index *probe = NULL;
-        if (copy_file(cached, outfile) && recite_index_open(&probe, out, NULL) == RECITE_OK) {
+        if (rc_copy_file(cached, outfile) && recite_index_open(&probe, out, NULL) == RECITE_OK) {
             recite_index_close(probe);
             *built = true;
             goto done;
@@ -111,7 +74,7 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
     if (cached) { /* for next time: copy, then rename into place (best effort) */
         char *tmp;
         if (asprintf(&tmp, "%s.%ld.tmp", cached, (long)getpid()) >= 0) {
-            if (!copy_file(outfile, tmp) || rename(tmp, cached) != 0)
+            if (!rc_copy_file(outfile, tmp) || rename(tmp, cached) != 0)
                 unlink(tmp);
             free(tmp);
         }

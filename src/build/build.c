@@ -790,67 +790,15 @@ static int write_header(builder *b, const section_entry *sec, size_t nsec, uint6
 
 /* ==== temporary directory and atomic publish ==== */
 
-static int fsync_path(const char *path)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    close(fd);
-    return r;
-}
-
-static char *parent_of(const char *path)
-{
-    char *p = strdup(path);
-    if (!p)
-        return NULL;
-    size_t n = strlen(p);
-    while (n > 1 && p[n - 1] == '/')
-        p[--n] = 0;
-    char *slash = strrchr(p, '/');
-    if (!slash) {
-        free(p);
-        return strdup(".");
-    }
-    if (slash == p)
-        slash[1] = 0;
-    else
-        *slash = 0;
-    return p;
-}
-
-static const char *base_of(const char *path, char *buf, size_t cap)
-{
-    size_t n = strlen(path);
-    while (n > 1 && path[n - 1] == '/')
-        n--;
-    size_t s = n;
-    while (s > 0 && path[s - 1] != '/')
-        s--;
-    snprintf(buf, cap, "%.*s", (int)(n - s), path + s);
-    return buf;
-}
-
-/* Unlinks dir/name; quietly does nothing when it cannot. */
-static void unlink_in(const char *dir, const char *name)
-{
-    char *path;
-    if (asprintf(&path, "%s/%s", dir, name) >= 0) {
-        unlink(path);
-        free(path);
-    }
-}
-
 /* Removes a temporary index directory (spill runs are removed by the sorter). */
 static void remove_tmp_dir(const char *dir)
 {
     if (!dir)
         return;
-    unlink_in(dir, RC_INDEX_FILE);
-    unlink_in(dir, "licenses/" RC_INDEX_FILE);
-    unlink_in(dir, "licenses.jsonl");
-    unlink_in(dir, RC_CATALOG_FILE);
+    rc_unlink_in(dir, RC_INDEX_FILE);
+    rc_unlink_in(dir, "licenses/" RC_INDEX_FILE);
+    rc_unlink_in(dir, "licenses.jsonl");
+    rc_unlink_in(dir, RC_CATALOG_FILE);
     char *sub;
     if (asprintf(&sub, "%s/licenses", dir) >= 0) {
         rmdir(sub);
@@ -859,37 +807,20 @@ static void remove_tmp_dir(const char *dir)
     rmdir(dir);
 }
 
-/* Temporary directories of builds that were killed (their process is gone) are removed: they
- * are named .<base>.tmp-<pid>-XXXXXX and hold recite.idx, run-*.tmp files, the license index
- * and a link to the catalogue. */
-static void remove_stale_tmp_dirs(const char *parent, const char *base)
+/* A temporary directory of a build that was killed (its process is gone): recite.idx, run-*.tmp
+ * spill files, the license index and a link to the catalogue. */
+static void remove_stale_dir(const char *dir)
 {
-    DIR *d = opendir(parent);
-    if (!d)
-        return;
-    char prefix[300];
-    snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!rc_tmp_is_stale(e->d_name, prefix))
-            continue;
-        char *dir;
-        if (asprintf(&dir, "%s/%s", parent, e->d_name) < 0)
-            continue;
-        DIR *sub = opendir(dir);
-        struct dirent *f;
-        while (sub && (f = readdir(sub)) != NULL) {
-            size_t n = strlen(f->d_name);
-            if (strncmp(f->d_name, "run-", 4) == 0 && n > 4 &&
-                strcmp(f->d_name + n - 4, ".tmp") == 0)
-                unlink_in(dir, f->d_name);
-        }
-        if (sub)
-            closedir(sub);
-        remove_tmp_dir(dir); /* the index, license index and catalogue link, then the dir */
-        free(dir);
+    DIR *sub = opendir(dir);
+    struct dirent *f;
+    while (sub && (f = readdir(sub)) != NULL) {
+        size_t n = strlen(f->d_name);
+        if (strncmp(f->d_name, "run-", 4) == 0 && n > 4 && strcmp(f->d_name + n - 4, ".tmp") == 0)
+            rc_unlink_in(dir, f->d_name);
     }
-    closedir(d);
+    if (sub)
+        closedir(sub);
+    remove_tmp_dir(dir);
 }
 
 /* An existing target must be an index (or an empty directory) before we replace it. */
@@ -1132,10 +1063,12 @@ static int build_index(const char *const *paths, size_t npaths, const recite_ind
     size_t nthreads = 0;
     bool sync_ready = false;
     char base[256];
-    char *parent = parent_of(out_dir);
-    base_of(out_dir, base, sizeof base);
+    char *parent = rc_parent_dir(out_dir);
+    rc_base_name(out_dir, base, sizeof base);
+    char prefix[300];
+    snprintf(prefix, sizeof prefix, ".%s.tmp-", base);
     if (parent)
-        remove_stale_tmp_dirs(parent, base);
+        rc_remove_stale(parent, prefix, remove_stale_dir);
     if (!parent ||
         asprintf(&b->tmp_dir, "%s/.%s.tmp-%ld-XXXXXX", parent, base, (long)getpid()) < 0) {
         b->tmp_dir = NULL;
@@ -1182,7 +1115,7 @@ static int build_index(const char *const *paths, size_t npaths, const recite_ind
     }
     /* A dictionary is made of pieces of the texts: a text-free index has none. */
     if (!b->text_free &&
-        (rc = rc_text_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
+        (rc = rc_store_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
         goto fail;
     if (b->dict && !(b->cdict = ZSTD_createCDict(b->dict, b->dict_len, RC_TEXT_LEVEL))) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -1293,7 +1226,7 @@ static int build_index(const char *const *paths, size_t npaths, const recite_ind
     }
     close(b->fd);
     b->fd = -1;
-    fsync_path(b->tmp_dir);
+    rc_fsync_path(b->tmp_dir);
     recite_index_close(b->lic);
     b->lic = NULL;
     uint64_t spill_runs = b->sorter.runs.n, peak_sort = b->sorter.peak_bytes;
@@ -1301,9 +1234,9 @@ static int build_index(const char *const *paths, size_t npaths, const recite_ind
     if ((rc = publish(b->tmp_dir, out_dir, err)) != RECITE_OK)
         goto fail;
     {
-        char *pp = parent_of(out_dir);
+        char *pp = rc_parent_dir(out_dir);
         if (pp)
-            fsync_path(pp);
+            rc_fsync_path(pp);
         free(pp);
     }
     if (stats) {

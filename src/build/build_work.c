@@ -302,33 +302,6 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
     return RECITE_OK;
 }
 
-/* ==== modes ==== */
-
-int rc_mode_of_path(const char *path)
-{
-    static const char *const code_ext[] = {
-        "c",    "h",      "cc",     "cpp",   "cxx", "hh", "hpp",   "hxx",    "c++",  "h++",   "cs",
-        "java", "js",     "jsx",    "mjs",   "cjs", "ts", "tsx",   "go",     "rs",   "py",    "pyi",
-        "pyx",  "rb",     "pl",     "pm",    "php", "sh", "bash",  "zsh",    "ksh",  "swift", "kt",
-        "kts",  "scala",  "m",      "mm",    "lua", "r",  "sql",   "css",    "scss", "less",  "vue",
-        "dart", "groovy", "gradle", "cmake", "mk",  "el", "clj",   "hs",     "ml",   "mli",   "f90",
-        "f",    "for",    "jl",     "zig",   "nim", "v",  "sv",    "vhd",    "asm",  "s",     "S",
-        "awk",  "tcl",    "ps1",    "bat",   "y",   "l",  "proto", "thrift",
-    };
-    const char *base = strrchr(path, '/');
-    base = base ? base + 1 : path;
-    if (strcmp(base, "Makefile") == 0 || strcmp(base, "makefile") == 0 ||
-        strcmp(base, "CMakeLists.txt") == 0 || strcmp(base, "Dockerfile") == 0)
-        return RECITE_MODE_CODE;
-    const char *dot = strrchr(base, '.');
-    if (!dot || dot == base)
-        return RECITE_MODE_PROSE;
-    for (size_t i = 0; i < RC_ARRAY_LEN(code_ext); i++)
-        if (strcmp(dot + 1, code_ext[i]) == 0)
-            return RECITE_MODE_CODE;
-    return RECITE_MODE_PROSE;
-}
-
 /* A work of an existing index, with its id, metadata and mode (compaction). */
 static int load_from_index(const recite_index *from, uint32_t w, rc_work_out *out,
                            recite_error *err)
@@ -414,9 +387,9 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     if (rc == RECITE_ELIMIT)
         return rc_error_set(err, rc, "%s: too many tokens for one work of a text-free index", path);
     if (rc != RECITE_OK ||
-        (out->text_free ? rc_text_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
-                        : rc_text_compress(ctx->cctx, ctx->cdict, out->text, out->text_len, out)) !=
-            RECITE_OK ||
+        (out->text_free ? rc_store_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
+                        : rc_store_compress(ctx->cctx, ctx->cdict, out->text, out->text_len,
+                                            out)) != RECITE_OK ||
         (ctx->header && rc_work_cmi(ctx, out) != RECITE_OK))
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
     return RECITE_OK;
