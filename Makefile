@@ -35,7 +35,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo test test-unit test-cli test-html test-python test-san test-valgrind test-clang test-install bench install \
+.PHONY: all deps demo python test test-unit test-cli test-html test-python test-san test-valgrind test-clang test-install bench install \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -65,7 +65,7 @@ deps:
 
 test: deps
 	$(MAKE) format-check
-	$(MAKE) test-unit test-cli test-html
+	$(MAKE) test-unit test-cli test-html test-python
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
@@ -83,6 +83,17 @@ test-cli: $(BUILD)/recite
 HTML_BROWSER ?= --browser
 test-html: $(BUILD)/recite
 	tests/html/run.sh $(BUILD)/recite $(HTML_BROWSER)
+
+# The Python binding (python/): the extension module built in place against $(BUILD)/librecite.a
+# with Debian's python3 (not whichever python3 is first on PATH), then its pytest tests, the
+# examples and the README's Python example against the demo index.
+PYTHON := /usr/bin/python3
+python: $(BUILD)/librecite.a
+	cd python && RECITE_LIB=$(abspath $(BUILD)/librecite.a) $(PYTHON) setup.py -q build_ext --inplace --force >/dev/null
+
+test-python: python $(BUILD)/recite
+	RECITE_BIN=$(abspath $(BUILD)/recite) PYTHONPATH=$(abspath python) PYTHONDONTWRITEBYTECODE=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
 
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
@@ -115,7 +126,7 @@ test-install: all
 	"$$tmp/bin/recite" --version >/dev/null; \
 	echo "install: header, static and shared library, pkg-config and binary work"
 
-demo: deps all
+demo: deps all python
 	scripts/demo.sh $(BUILD)/recite
 
 bench: deps all
@@ -133,11 +144,13 @@ install: all
 	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
+PY_SRC := $(wildcard python/src/*.c python/src/*.h)
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC)
 
 clean:
+	rm -rf python/build python/recite/*.so
 	rm -rf build
