@@ -45,7 +45,7 @@ def version() -> str:
 
 # ==== results ====
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class Work:
     """A work of the index, with what a check found about it (``None``/0 outside a result).
 
@@ -84,7 +84,7 @@ class Work:
     rule: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class Match:
     """A span of the checked text that reproduces a work. ``start``/``end`` index the text as
     given (str: code points; bytes: bytes), ``byte_start``/``byte_end`` its UTF-8 bytes,
@@ -103,7 +103,7 @@ class Match:
     source_token: int = 0
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class Result:
     """The result of a check: the policy's verdict ("pass", "cite", "flag" or "block"), the
     matches sorted by position, the works by decreasing coverage."""
@@ -128,7 +128,7 @@ class Result:
         return self.text[match.start:match.end]
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class SpanEvent:
     """A span found while streaming: ``span`` numbers it within the session (a later event with
     the same number reports it grown); ``growing`` while it reaches the last token checked."""
@@ -137,7 +137,7 @@ class SpanEvent:
     match: Match
 
 
-@dataclass(frozen=True)
+@dataclass(eq=False, slots=True)
 class LicenseInfo:
     """The license and notices of a text, as ``recite index`` records them for a work."""
     license: Optional[str]

@@ -22,7 +22,7 @@ class EmptyError(Error): ...
 class KeyMismatchError(Error): ...
 class NoTextError(Error): ...
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Work:
     id: str
     title: Optional[str] = ...
@@ -56,7 +56,7 @@ class Work:
     action: str = ...
     rule: int = ...
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Match:
     work: Work
     start: int
@@ -71,7 +71,7 @@ class Match:
     common: bool
     source_token: int = ...
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class Result:
     verdict: str
     matches: List[Match]
@@ -87,13 +87,13 @@ class Result:
     def __bool__(self) -> bool: ...
     def quote(self, match: Match) -> Text: ...
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class SpanEvent:
     span: int
     growing: bool
     match: Match
 
-@dataclass(frozen=True)
+@dataclass(eq=False)
 class LicenseInfo:
     license: Optional[str]
     score: float

@@ -68,8 +68,8 @@ static size_t to_chars(cp_cursor *c, uint64_t off)
 {
     if (off > c->len)
         off = c->len;
-    if (off < c->pos)
-        c->pos = c->chars = 0;
+    while (c->pos > off) /* back to an earlier offset: ends come before the next starts */
+        c->chars -= (c->s[--c->pos] & 0xc0) != 0x80;
     for (; c->pos < off; c->pos++)
         c->chars += (c->s[c->pos] & 0xc0) != 0x80;
     return c->chars;
@@ -280,7 +280,7 @@ PyObject *text_or_none(const char *s)
 }
 
 /* Metadata of one work: (id, title, author, license, copyright, source, url, mode, tokens,
- * bytes, cmi_json, content_hash, also). */
+ * bytes, cmi_json (when it may hold a title or author), content_hash, also). */
 static PyObject *work_tuple(const recite_index *idx, uint32_t w)
 {
     recite_work_info info;
@@ -306,7 +306,13 @@ static PyObject *work_tuple(const recite_index *idx, uint32_t w)
                          text_or_none(info.source), text_or_none(info.url),
                          info.mode == RECITE_MODE_CODE ? "code" : "prose",
                          (unsigned long long)info.tokens, (unsigned long long)info.bytes,
-                         text_or_none(info.cmi_json), text_or_none(info.content_hash), also);
+                         /* only what the title and author fallbacks need (it is long) */
+                         text_or_none(info.cmi_json && (!info.title || !info.author) &&
+                                              (strstr(info.cmi_json, "\"title\"") ||
+                                               strstr(info.cmi_json, "\"author\""))
+                                          ? info.cmi_json
+                                          : NULL),
+                         text_or_none(info.content_hash), also);
 }
 
 static const char *kind_name(recite_kind k)
