@@ -511,11 +511,17 @@ static void segment(ctx *c, size_t from, size_t to, const size_t *act, size_t na
     const recite_match *m = &c->res->matches[top];
     char cls[16];
     colour(cls, sizeof cls, c->rank[top]);
+    char href[32]; /* the span's evidence, else its work's entry */
+    if (c->shown[top])
+        snprintf(href, sizeof href, "m%zu", top);
+    else if (c->rank[top] >= 0)
+        snprintf(href, sizeof href, "w%d", c->rank[top]);
+    else
+        snprintf(href, sizeof href, "text");
     rc_html_printf(b,
-                   "<a class=\"hl %s k-%s%s\" href=\"#%s%zu\" data-start=\"%zu\" "
-                   "data-end=\"%zu\" data-matches=\"",
-                   cls, kind_name(m->kind), all_common ? " k-common" : "",
-                   c->shown[top] ? "m" : "w", c->shown[top] ? top : (size_t)c->rank[top], from, to);
+                   "<a class=\"hl %s k-%s%s\" href=\"#%s\" data-start=\"%zu\" data-end=\"%zu\" "
+                   "data-matches=\"",
+                   cls, kind_name(m->kind), all_common ? " k-common" : "", href, from, to);
     for (size_t k = 0; k < nact; k++)
         rc_html_printf(b, k ? " %zu" : "%zu", act[k]);
     rc_html_puts(b, "\" title=\"");
