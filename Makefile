@@ -65,6 +65,7 @@ deps:
 
 test: deps
 	$(MAKE) format-check
+	/usr/bin/python3 scripts/layers.py
 	$(MAKE) test-unit test-cli test-html test-python
 	$(MAKE) test-install
 	$(MAKE) test-san

@@ -390,7 +390,7 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
         (out->text_free ? rc_store_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
                         : rc_store_compress(ctx->cctx, ctx->cdict, out->text, out->text_len,
                                             out)) != RECITE_OK ||
-        (ctx->header && rc_work_cmi(ctx, out) != RECITE_OK))
+        (ctx->cmi.header && rc_work_cmi(ctx, out) != RECITE_OK))
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
     return RECITE_OK;
 }

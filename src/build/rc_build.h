@@ -9,7 +9,7 @@
 #include "../index/rc_index.h"
 #include "../fingerprint/rc_fingerprint.h"
 #include "../text/rc_keyed.h"
-#include "../cmi/rc_cmi_license.h"
+#include "../cmi/rc_cmi.h"
 
 #include <stdio.h>
 
@@ -106,12 +106,9 @@ typedef struct rc_work_ctx {
     rc_chan_state chans[2];                           /* prose; or code and shape */
     unsigned kgram[RC_CHANNELS], window[RC_CHANNELS]; /* parameters of each channel */
     int mode;                                         /* RECITE_MODE_PROSE, _CODE or _AUTO */
-    /* CMI: the license index and a checker of it, a cache of identified license headers,
-     * scratch for a work's header (NULL: no CMI extraction). */
-    const recite_index *lic;
-    recite_checker *lic_chk;
-    struct rc_license_cache *lic_cache;
-    char *header;
+    /* CMI: the license index, a matcher of it, a cache of identified license headers and
+     * scratch for a work's header (cmi.header NULL: no CMI extraction). */
+    rc_cmi_ctx cmi;
     ZSTD_CCtx *cctx;
     const ZSTD_CDict *cdict; /* shared by all workers; NULL without a dictionary */
     const rc_key *key;       /* text-free: the key of the token hashes; NULL: store the text */
@@ -128,19 +125,11 @@ void rc_work_out_free(rc_work_out *out);
  * public-domain, shadow-library, unknown). */
 bool rc_is_source_kind(const char *s);
 
-/* Fills out->strs[RC_WS_CMI] for a loaded work (extraction and, with ctx->lic, license
- * identification); index_cmi.c. */
+/* Fills out->strs[RC_WS_CMI] for a loaded work (its CMI record); build_cmi.c. */
 int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out);
-int rc_work_cmi_init(rc_work_ctx *ctx, const recite_index *lic);
-/* The CMI of text[0, len) as rc_work_cmi records it: its notices in *cmi, and in *id its SPDX
- * tag, else the license identified from its header (mode: RECITE_MODE_PROSE or _CODE) without
- * the copyright lines. Needs rc_work_cmi_init. */
-int rc_text_cmi(rc_work_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_cmi *cmi,
-                rc_license_id *id);
-void rc_work_cmi_free(rc_work_ctx *ctx);
 
 /* Builds the license index at dir/licenses from the license texts of src (taken from its cache
- * when there); *built is false when there are none. index_cmi.c. */
+ * when there); *built is false when there are none. build_licenses.c. */
 int rc_license_index_build(const char *dir, const rc_license_src *src, bool *built,
                            recite_error *err);
 

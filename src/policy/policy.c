@@ -8,7 +8,7 @@
  */
 #include "rc_policy.h"
 
-#include "../cmi/rc_cmi_license.h"
+#include "../license/rc_license.h"
 
 #include <dirent.h>
 #include <errno.h>
@@ -408,7 +408,8 @@ typedef struct parser {
     recite_error *err;
     const char *spdx_dir; /* the SPDX license list (its file names are the ids) */
     int spdx_state;       /* 0 not read yet, 1 read, -1 the directory is missing */
-    RC_VEC(char *) spdx;  /* ids of the SPDX license list, from its file names */
+    char **spdx;          /* ids of the SPDX license list, sorted (src/license) */
+    size_t nspdx;
 } parser;
 
 static int fail_at(parser *ps, int code, place pl, const char *fmt, ...) RC_PRINTF(4, 5);
@@ -538,31 +539,22 @@ static int cmp_str(const void *a, const void *b)
     return strcasecmp(*(char *const *)a, *(char *const *)b);
 }
 
-/* Reads the ids of the SPDX license list (its file names) once. */
+/* Reads the ids of the SPDX license list once. */
 static void spdx_read(parser *ps)
 {
     if (ps->spdx_state)
         return;
-    DIR *d = opendir(ps->spdx_dir);
-    ps->spdx_state = d ? 1 : -1;
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n > 5 && strcmp(e->d_name + n - 5, ".json") == 0) {
-            char *id = strndup(e->d_name, n - 5);
-            if (!id || RC_VEC_PUSH(ps->spdx, id) != RECITE_OK)
-                free(id);
-        }
-    }
-    if (d)
-        closedir(d);
-    rc_sort(ps->spdx.v, ps->spdx.n, sizeof *ps->spdx.v, cmp_str);
+    rc_license_src src = {.spdx_dir = ps->spdx_dir};
+    bool missing;
+    if (rc_license_spdx_ids(&src, &ps->spdx, &ps->nspdx, &missing) != RECITE_OK)
+        missing = true; /* out of memory: treated as no list (ids then need the groups) */
+    ps->spdx_state = missing ? -1 : 1;
 }
 
 static bool spdx_has(parser *ps, const char *id)
 {
     spdx_read(ps);
-    return ps->spdx.n && bsearch(&id, ps->spdx.v, ps->spdx.n, sizeof *ps->spdx.v, cmp_str);
+    return ps->nspdx && bsearch(&id, ps->spdx, ps->nspdx, sizeof *ps->spdx, cmp_str);
 }
 
 /* Whether `id` names a license: an id of the groups above (by family), an SPDX id of the list
@@ -875,9 +867,11 @@ int recite_policy_parse(recite_policy **out, const char *json, size_t len, const
                         const char *spdx_dir, recite_error *err)
 {
     *out = NULL;
-    parser ps = {
-        json, len, name ? name : "policy", err, spdx_dir ? spdx_dir : RECITE_DEFAULT_SPDX_DIR,
-        0,    {0}};
+    parser ps = {.text = json,
+                 .len = len,
+                 .name = name ? name : "policy",
+                 .err = err,
+                 .spdx_dir = spdx_dir ? spdx_dir : RECITE_DEFAULT_SPDX_DIR};
     if (len > MAX_POLICY_BYTES)
         return rc_error_set(err, RECITE_ELIMIT, "%s: a policy file is at most 1 MiB", ps.name);
     const char *nul = memchr(json, 0, len);
@@ -913,9 +907,7 @@ int recite_policy_parse(recite_policy **out, const char *json, size_t len, const
         *out = p;
 done:
     json_decref(root);
-    for (size_t i = 0; i < ps.spdx.n; i++)
-        free(ps.spdx.v[i]);
-    RC_VEC_FREE(ps.spdx);
+    rc_license_ids_free(ps.spdx, ps.nspdx);
     return rc;
 }
 

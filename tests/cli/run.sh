@@ -963,6 +963,7 @@ corrupt_copy() {
     rm -rf "$1"
     mkdir "$1"
     cp idx/recite.idx "$1/recite.idx"
+    [ ! -d idx/licenses ] || cp -r idx/licenses "$1/licenses" # the same CMI verdicts
 }
 # flip FILE OFFSET: inverts the bits of one byte.
 flip() {

@@ -1,15 +1,13 @@
 /*
- * match_cmi.c — the CMI verdict of each matched work: does the checked text carry the work's
+ * cmi_verdict.c — the CMI verdict of each matched work: does the checked text carry the work's
  * copyright notice and license (present), reproduce the work without them (absent), or show
  * different ones — another holder, changed years, another license (altered)? The work's CMI
  * comes from the index (metadata first, then what was found in its text); the text's from the
  * same extractor and, for license language, the license index.
  */
-#include "rc_match.h"
-#include "../cmi/rc_cmi_license.h"
+#include "rc_cmi.h"
 
-#include <ctype.h>
-#include <jansson.h>
+#include <stdio.h>
 #include <stdlib.h>
 
 #define MAX_LICENSES 8
@@ -31,92 +29,31 @@ static void add_license(text_cmi *t, const rc_license_id *id)
         t->lic[t->nlic++] = *id;
 }
 
-static bool license_words(const uint8_t *l, size_t n)
-{
-    static const char *const words[] = {"licen",       "permission", "warranty",
-                                        "redistribut", "copyright",  "free software"};
-    for (size_t w = 0; w < RC_ARRAY_LEN(words); w++) {
-        size_t m = strlen(words[w]);
-        for (size_t i = 0; i + m <= n; i++) {
-            size_t k = 0;
-            while (k < m && tolower(l[i + k]) == words[w][k])
-                k++;
-            if (k == m)
-                return true;
-        }
-    }
-    return false;
-}
-
-/* The lines of license language in the text, each with its two neighbours on either side (a
- * notice's sentence spans lines without the keywords), which is all the license index needs to
- * see: most texts have none and cost nothing. */
-static size_t license_region(const uint8_t *s, size_t len, char *out, size_t cap, uint64_t *first)
-{
-    enum { AROUND = 2 };
-    size_t m = 0, i = 0, line = 0, take_until = 0;
-    *first = UINT64_MAX;
-    /* Offsets of the last AROUND lines, to take them when a keyword line comes. */
-    size_t back[AROUND + 1] = {0}, backn = 0;
-    while (i < len && m + 2 < cap) {
-        const uint8_t *nl = memchr(s + i, '\n', len - i);
-        size_t e = nl ? (size_t)(nl - s) + 1 : len;
-        size_t from = i;
-        if (license_words(s + i, e - i)) {
-            take_until = line + AROUND + 1;
-            if (backn) /* the preceding lines not taken yet */
-                from = back[0];
-            backn = 0;
-        }
-        if (line < take_until) {
-            if (*first == UINT64_MAX)
-                *first = from;
-            size_t k = RC_MIN(e - from, cap - 1 - m);
-            memcpy(out + m, s + from, k);
-            m += k;
-            backn = 0;
-        } else {
-            if (backn == AROUND)
-                memmove(back, back + 1, (AROUND - 1) * sizeof *back), backn--;
-            back[backn++] = i;
-        }
-        line++;
-        i = e;
-    }
-    out[m] = 0;
-    return m;
-}
-
-static int text_cmi_of(recite_checker *c, text_cmi *t, recite_error *err)
+static int text_cmi_of(const recite_index *idx, rc_matcher **licm, const uint8_t *text, size_t len,
+                       text_cmi *t, recite_error *err)
 {
     memset(t, 0, sizeof *t);
-    rc_cmi_extract(c->text.v, c->text.n, &t->cmi);
+    rc_cmi_extract(text, len, &t->cmi);
     if (t->cmi.spdx[0]) {
         rc_license_id tag = {.start = t->cmi.spdx_start, .end = t->cmi.spdx_end};
         snprintf(tag.id, sizeof tag.id, "%.63s", t->cmi.spdx);
         add_license(t, &tag);
     }
-    const recite_index *lic = c->idx->licenses;
+    const recite_index *lic = idx->licenses;
     if (!lic)
         return RECITE_OK;
     char *region = malloc(REGION_CAP);
     if (!region)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     uint64_t first;
-    size_t n = license_region(c->text.v, c->text.n, region, REGION_CAP, &first);
+    size_t n = rc_cmi_license_region(text, len, region, REGION_CAP, &first);
     int rc = RECITE_OK;
     if (n > 0) {
-        if (!c->lic_chk) {
-            recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
-            opt.all_works = 1;
-            opt.min_similarity = 0.7;
-            opt.skip_cmi = 1;
-            rc = recite_checker_create(&c->lic_chk, lic, &opt, err);
-        }
+        if (!*licm)
+            rc = rc_license_matcher_create(licm, lic, err);
         rc_license_id id;
         if (rc == RECITE_OK &&
-            (rc = rc_license_identify(lic, c->lic_chk, region, n, &id, err)) == RECITE_OK &&
-            id.id[0]) {
+            (rc = rc_license_identify(&id, lic, *licm, region, n, err)) == RECITE_OK && id.id[0]) {
             /* Offsets of the region are not the text's: point at where license language starts. */
             id.end = first + (id.end - id.start);
             id.start = first;
@@ -145,20 +82,19 @@ static void work_cmi_of(const recite_index *idx, uint32_t work, work_cmi *w)
     recite_work_info info;
     if (recite_index_work(&info, idx, work) != RECITE_OK)
         return;
-    json_t *root = info.cmi_json ? json_loads(info.cmi_json, 0, NULL) : NULL;
+    rc_cmi rec;
+    rc_license_id id;
+    if (rc_cmi_record_read(info.cmi_json, &rec, &id) != RECITE_OK) /* not ours: none */
+        rc_cmi_record_read(NULL, &rec, &id);
     w->known = idx->cmi || info.license || info.copyright;
     if (info.license) {
         snprintf(w->license, sizeof w->license, "%s", info.license);
         w->license_score = 1.0;
         w->license_from = RECITE_FROM_METADATA;
-    } else if (root) {
-        json_t *l = json_object_get(root, "license");
-        if (json_is_string(json_object_get(l, "id"))) {
-            snprintf(w->license, sizeof w->license, "%s",
-                     json_string_value(json_object_get(l, "id")));
-            w->license_score = json_number_value(json_object_get(l, "score"));
-            w->license_from = rc_info_source_of(json_string_value(json_object_get(l, "from")));
-        }
+    } else if (id.id[0]) {
+        snprintf(w->license, sizeof w->license, "%s", id.id);
+        w->license_score = id.score;
+        w->license_from = id.from;
     }
     if (info.copyright) {
         /* The metadata's notice wins; its holder and years come from the same extractor. */
@@ -170,29 +106,14 @@ static void work_cmi_of(const recite_index *idx, uint32_t work, work_cmi *w)
                      info.copyright);
             w->holders.nnotices = 1;
         }
-    } else if (root) {
-        json_t *ns = json_object_get(root, "notices");
-        size_t k;
-        json_t *n;
-        json_array_foreach(ns, k, n)
-        {
-            if (w->holders.nnotices >= RC_CMI_MAX_NOTICES)
-                break;
-            rc_notice *nt = &w->holders.notices[w->holders.nnotices++];
-            const char *text = json_string_value(json_object_get(n, "text"));
-            const char *holder = json_string_value(json_object_get(n, "holder"));
-            snprintf(nt->text, sizeof nt->text, "%s", text ? text : "");
-            snprintf(nt->holder, sizeof nt->holder, "%s", holder ? holder : "");
-            json_t *y = json_object_get(n, "years");
-            nt->year_min = (unsigned)json_integer_value(json_array_get(y, 0));
-            nt->year_max = (unsigned)json_integer_value(json_array_get(y, 1));
-        }
+    } else {
+        w->holders.nnotices = rec.nnotices;
+        memcpy(w->holders.notices, rec.notices, rec.nnotices * sizeof *rec.notices);
         if (w->holders.nnotices) {
-            snprintf(w->copyright, sizeof w->copyright, "%s", w->holders.notices[0].text);
+            snprintf(w->copyright, sizeof w->copyright, "%.255s", w->holders.notices[0].text);
             w->copyright_from = RECITE_FROM_TEXT;
         }
     }
-    json_decref(root);
 }
 
 static void set_found(recite_work_hit *h, const char *what, uint64_t start, uint64_t end)
@@ -202,7 +123,8 @@ static void set_found(recite_work_hit *h, const char *what, uint64_t start, uint
     h->cmi_found_end = end;
 }
 
-int rc_match_cmi(recite_checker *c, recite_work_hit *works, size_t nw, recite_error *err)
+int rc_cmi_verdicts(const recite_index *idx, rc_matcher **lic, const uint8_t *text, size_t len,
+                    recite_work_hit *works, size_t nw, recite_error *err)
 {
     if (!nw)
         return RECITE_OK;
@@ -215,11 +137,11 @@ int rc_match_cmi(recite_checker *c, recite_work_hit *works, size_t nw, recite_er
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = text_cmi_of(c, t, err)) != RECITE_OK)
+    if ((rc = text_cmi_of(idx, lic, text, len, t, err)) != RECITE_OK)
         goto done;
     wk0[0] = 0;
     for (size_t i = 0; i < nw; i++) {
-        work_cmi_of(c->idx, works[i].work, &wc[i]);
+        work_cmi_of(idx, works[i].work, &wc[i]);
         wk0[i + 1] = wk0[i] + wc[i].holders.nnotices;
     }
     /* Holder names split into words once: every notice of the text is compared with every

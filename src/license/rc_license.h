@@ -1,11 +1,13 @@
 /*
- * rc_cmi_license.h — the license library (texts of licenses, indexed with recite itself) and
- * license identification against it. See cmi_license.c.
+ * rc_license.h — licenses (layer 5, above the matcher): the license library (Debian's and the
+ * SPDX list's texts, license_library.c), identification of a text's license by matching it
+ * against the license index with the core matcher (license_identify.c; the index is built by
+ * src/build and handed in), and license families (license_family.c).
  */
-#ifndef RC_CMI_LICENSE_H
-#define RC_CMI_LICENSE_H
+#ifndef RC_LICENSE_H
+#define RC_LICENSE_H
 
-#include "rc_cmi.h"
+#include "../match/rc_match.h"
 
 #define RC_LICENSE_MAX_ALT 8
 
@@ -45,11 +47,29 @@ int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, 
  * license index. */
 uint64_t rc_license_library_key(const rc_license_src *src);
 
-/* Identifies the license of text[0, len) with a checker of the license index `lic` (the
- * checker should itemize all works: recite_check_options.all_works). out->id is "" when
- * unknown. */
-int rc_license_identify(const recite_index *lic, recite_checker *chk, const char *text, size_t len,
-                        rc_license_id *out, recite_error *err);
+/* The SPDX ids of the list in src's SPDX directory, sorted (case-insensitively), in *ids (each
+ * and the array malloc'd; free with rc_license_ids_free). *missing is set when the directory
+ * cannot be read (ids then empty). */
+int rc_license_spdx_ids(const rc_license_src *src, char ***ids, size_t *n, bool *missing);
+void rc_license_ids_free(char **ids, size_t n);
+
+/* ==== identification (license_identify.c) ==== */
+
+/* A matcher of the license index `lic` set up for identification (every license itemized). */
+int rc_license_matcher_create(rc_matcher **out, const recite_index *lic, recite_error *err);
+
+/* Identifies the license of text[0, len) with m, a matcher of the license index `lic` (from
+ * rc_license_matcher_create). out->id is "" when unknown. */
+int rc_license_identify(rc_license_id *out, const recite_index *lic, rc_matcher *m,
+                        const char *text, size_t len, recite_error *err);
+
+/* ==== families (license_family.c) ==== */
+
+/* Whether id is of the GNU family whose versions take -only / -or-later. */
+bool rc_license_gpl_family(const char *id);
+
+/* "GPL-2.0-only" -> "GPL-2.0" in out. */
+void rc_license_family_of(const char *id, char *out, size_t cap);
 
 /* Whether two SPDX ids name the same license family ("GPL-2.0-only" ~ "GPL-2.0-or-later" ~
  * "GPL-2.0+"). */
@@ -58,4 +78,11 @@ bool rc_license_same_family(const char *a, const char *b);
 /* Whether id, or one of its alternatives, is of the family of `license`. */
 bool rc_license_consistent(const rc_license_id *id, const char *license);
 
-#endif /* RC_CMI_LICENSE_H */
+/* A lower-cased copy of text[0, len) with runs of whitespace and comment markers (*, #) made
+ * one space, at most cap - 1 bytes; returns its length. For matching phrases across lines. */
+size_t rc_license_collapse(const char *text, size_t len, char *out, size_t cap);
+
+/* Whether the text says "or (at your option) any later version" (GPL family wording). */
+bool rc_license_or_later(const uint8_t *text, size_t len);
+
+#endif /* RC_LICENSE_H */

@@ -1,5 +1,5 @@
 /*
- * checker_stream.c — streaming verdicts (recite_checker_poll): while text is fed, the seeds
+ * match_stream.c — streaming verdicts (recite_checker_poll): while text is fed, the seeds
  * found since the last poll are verified against the stored text right away and followed as
  * live spans, which grow as long as the text goes on reproducing the work; a span that reaches
  * min_tokens is reported as an event. `cleared` is the part of the text no unreported span can
@@ -12,7 +12,7 @@
 
 #define MAX_LIVE_STEPS (64u << 20) /* token comparisons per stream before `truncated` */
 
-void rc_live_reset(recite_checker *c)
+void rc_live_reset(rc_matcher *c)
 {
     c->live.next_seed = 0;
     if (c->live.spans.n && c->live.diag_cap)
@@ -27,7 +27,7 @@ void rc_live_reset(recite_checker *c)
     c->live.truncated = false;
 }
 
-void rc_live_free(recite_checker *c)
+void rc_live_free(rc_matcher *c)
 {
     RC_VEC_FREE(c->live.spans);
     free(c->live.diag_key);
@@ -40,13 +40,13 @@ void rc_live_free(recite_checker *c)
     RC_VEC_FREE(c->live.works);
 }
 
-static unsigned chan_min_tokens(const recite_checker *c, const rc_chan *ch)
+static unsigned chan_min_tokens(const rc_matcher *c, const rc_chan *ch)
 {
     (void)c;
     return ch->min_tokens;
 }
 
-unsigned recite_checker_leak_bound(const recite_checker *c, recite_mode mode)
+unsigned rc_matcher_leak_bound(const rc_matcher *c, recite_mode mode)
 {
     /* A run of min_tokens = k + w - 1 tokens has a fingerprint among its first w k-grams; a
      * k-gram is looked up once the rc_context_len(w) tokens after it are complete. So the
@@ -76,7 +76,7 @@ static uint64_t diag_key(uint32_t cl, uint8_t chn, int64_t diag)
            1;
 }
 
-static size_t diag_slot(const recite_checker *c, uint64_t key)
+static size_t diag_slot(const rc_matcher *c, uint64_t key)
 {
     size_t mask = c->live.diag_cap - 1, i = (size_t)key & mask;
     while (c->live.diag_key[i] && c->live.diag_key[i] != key)
@@ -84,7 +84,7 @@ static size_t diag_slot(const recite_checker *c, uint64_t key)
     return i;
 }
 
-static int diag_put(recite_checker *c, uint64_t key, uint32_t span)
+static int diag_put(rc_matcher *c, uint64_t key, uint32_t span)
 {
     if (2 * (c->live.spans.n + 1) > c->live.diag_cap) { /* keep the table at most half full */
         size_t cap = c->live.diag_cap ? 2 * c->live.diag_cap : 256;
@@ -115,7 +115,7 @@ static int diag_put(recite_checker *c, uint64_t key, uint32_t span)
 }
 
 /* Whether a followed span on the seed's diagonal already holds output token q. */
-static bool held(const recite_checker *c, uint64_t key, uint32_t q)
+static bool held(const rc_matcher *c, uint64_t key, uint32_t q)
 {
     if (!c->live.diag_cap)
         return false;
@@ -127,7 +127,7 @@ static bool held(const recite_checker *c, uint64_t key, uint32_t q)
 }
 
 /* Grows an open span to the right over the tokens fed since. */
-static int grow(recite_checker *c, rc_live_span *sp, recite_error *err)
+static int grow(rc_matcher *c, rc_live_span *sp, recite_error *err)
 {
     rc_raw_match *m = &sp->m;
     const rc_chan *ch = &c->chans[m->channel];
@@ -159,7 +159,7 @@ static int grow(recite_checker *c, rc_live_span *sp, recite_error *err)
 
 /* Reports the span when it is long enough and new, grown or closed since it was last
  * reported. */
-static int report(recite_checker *c, rc_live_span *sp, recite_error *err)
+static int report(rc_matcher *c, rc_live_span *sp, recite_error *err)
 {
     const rc_chan *ch = &c->chans[sp->m.channel];
     if (sp->m.len < chan_min_tokens(c, ch) ||
@@ -181,7 +181,7 @@ static int report(recite_checker *c, rc_live_span *sp, recite_error *err)
 
 /* Verifies the seeds found since the last poll: a seed of specific language (not common) that
  * no followed span holds starts a new one. */
-static int new_spans(recite_checker *c, recite_error *err)
+static int new_spans(rc_matcher *c, recite_error *err)
 {
     for (size_t i = c->live.next_seed; i < c->seeds.n; i++) {
         const rc_seed *sd = &c->seeds.v[i];
@@ -217,7 +217,7 @@ static int new_spans(recite_checker *c, recite_error *err)
 }
 
 /* Byte offset before which no span not yet reported can start. */
-static uint64_t cleared_bytes(const recite_checker *c)
+static uint64_t cleared_bytes(const rc_matcher *c)
 {
     uint64_t cleared = c->text.n;
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
@@ -260,27 +260,18 @@ static int cmp_pub_match(const void *a, const void *b)
     return (x->src_start > y->src_start) - (x->src_start < y->src_start);
 }
 
-/* The reported spans and their works as a result. The CMI of a work is computed when it first
- * appears (against the text of that moment) and kept. */
-static int rebuild_result(recite_checker *c, recite_error *err)
+/* The reported spans and their works as a result (without CMI: src/check adds it). */
+static int rebuild_result(rc_matcher *c, recite_error *err)
 {
-    RC_VEC(recite_work_hit) old = {0};
-    old.v = c->live.works.v;
-    old.n = c->live.works.n;
-    old.cap = c->live.works.cap;
-    c->live.works.v = NULL;
-    c->live.works.n = c->live.works.cap = 0;
+    c->live.works.n = 0;
     c->live.matches.n = 0;
-    int rc = RECITE_OK;
     for (size_t i = 0; i < c->live.spans.n; i++) {
         const rc_live_span *sp = &c->live.spans.v[i];
         if (sp->id == UINT32_MAX)
             continue;
         recite_match m = rc_match_to_public(c, &sp->m);
-        if (RC_VEC_PUSH(c->live.matches, m) != RECITE_OK) {
-            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-            goto done;
-        }
+        if (RC_VEC_PUSH(c->live.matches, m) != RECITE_OK)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         rc_cluster info;
         rc_index_cluster(c->idx, sp->m.cluster, &info);
         recite_work_hit *h = NULL;
@@ -292,10 +283,8 @@ static int rebuild_result(recite_checker *c, recite_error *err)
             memset(&nh, 0, sizeof nh);
             nh.work = m.work;
             nh.cmi = RECITE_CMI_UNKNOWN;
-            if (RC_VEC_PUSH(c->live.works, nh) != RECITE_OK) {
-                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-                goto done;
-            }
+            if (RC_VEC_PUSH(c->live.works, nh) != RECITE_OK)
+                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
             h = &c->live.works.v[c->live.works.n - 1];
         }
         /* Spans of one work in a stream rarely overlap in the work: their sum is the cover. */
@@ -305,40 +294,12 @@ static int rebuild_result(recite_checker *c, recite_error *err)
         h->coverage = info.ntokens ? (double)h->tokens_covered / (double)info.ntokens : 0.0;
         h->similarity = (h->similarity * (h->matches - 1) + sp->m.similarity) / h->matches;
     }
-    /* CMI: kept from before for known works, computed for new ones. */
-    size_t fresh = 0;
-    for (size_t w = 0; w < c->live.works.n; w++) {
-        recite_work_hit *h = &c->live.works.v[w];
-        bool found = false;
-        for (size_t o = 0; o < old.n && !found; o++) {
-            if (old.v[o].work != h->work)
-                continue;
-            found = true;
-            recite_work_hit keep = old.v[o];
-            keep.matches = h->matches;
-            keep.tokens_covered = h->tokens_covered;
-            keep.longest_tokens = h->longest_tokens;
-            keep.coverage = h->coverage;
-            keep.similarity = h->similarity;
-            *h = keep;
-        }
-        if (!found) { /* new works go first, to compute their CMI in one call */
-            recite_work_hit t = c->live.works.v[fresh];
-            c->live.works.v[fresh] = *h;
-            *h = t;
-            fresh++;
-        }
-    }
-    if (fresh && c->cmi && (rc = rc_match_cmi(c, c->live.works.v, fresh, err)) != RECITE_OK)
-        goto done;
     rc_sort(c->live.works.v, c->live.works.n, sizeof *c->live.works.v, cmp_hit_work);
     rc_sort(c->live.matches.v, c->live.matches.n, sizeof *c->live.matches.v, cmp_pub_match);
-done:
-    RC_VEC_FREE(old);
-    return rc;
+    return RECITE_OK;
 }
 
-int recite_checker_poll(recite_poll *out, recite_checker *c, recite_error *err)
+int rc_matcher_poll(recite_poll *out, rc_matcher *c, recite_error *err)
 {
     memset(out, 0, sizeof *out);
     if (c->finished) { /* the stream is over: the final result */
