@@ -1,5 +1,5 @@
 /*
- * index_family.c — families of near-duplicate texts (forks, vendored copies, editions), so that
+ * build_family.c — families of near-duplicate texts (forks, vendored copies, editions), so that
  * document frequency counts a text and its forks once: a passage is common language when many
  * unrelated texts hold it, not when one file was copied a hundred times. Each text gets a
  * MinHash signature of its fingerprints (one-permutation hashing: 32 bins by the top bits,

@@ -1,5 +1,5 @@
 /*
- * index_sort.c — memory-bounded external sort of postings for the builder. Records collect in a
+ * build_sort.c — memory-bounded external sort of postings for the builder. Records collect in a
  * buffer of fixed capacity; a full buffer is radix-sorted and spilled as a run file; at the end
  * the runs are merged with a binary heap. Records arrive in increasing token position, and
  * both the radix sort and the merge are stable, so equal hashes come out by position.

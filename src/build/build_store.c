@@ -1,5 +1,5 @@
 /*
- * index_text.c — how the builder stores texts: in blocks of 4 KiB, each one zstd frame, so that
+ * build_store.c — how the builder stores texts: in blocks of 4 KiB, each one zstd frame, so that
  * verifying a hit decompresses only a few KiB; a dictionary trained on a sample of the whole
  * library keeps such small blocks as compact as 32 KiB ones. Workers compress their own works
  * (blocks never straddle two texts), so compression runs on every core.

@@ -1,5 +1,5 @@
 /*
- * index_walk.c — turns the builder's PATH arguments into an ordered list of sources: plain
+ * build_walk.c — turns the builder's PATH arguments into an ordered list of sources: plain
  * files, files found by walking directories (sorted by name, hidden and special entries skipped
  * with a note, symlink loops broken), and the lines of JSONL files. Nothing is read beyond what
  * is needed to find line boundaries; works are loaded later, in parallel.

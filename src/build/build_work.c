@@ -1,5 +1,5 @@
 /*
- * index_work.c — loads one work for the builder: reads a file or parses a JSONL line
+ * build_work.c — loads one work for the builder: reads a file or parses a JSONL line
  * (jansson), keeps its metadata, rejects binary input, hashes the content (to cluster identical
  * works) and computes its winnowed fingerprints and tokenizer checkpoints. Runs on worker
  * threads: everything here is per-call state.

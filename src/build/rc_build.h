@@ -1,7 +1,9 @@
 /*
- * rc_build.h — internals of the index builder shared by its files: enumerating the inputs
- * (index_walk.c), loading one work's text and metadata (index_work.c), the memory-bounded
- * external sort of fingerprints (index_sort.c) and the orchestration (index_build.c).
+ * rc_build.h — the builder (layer 7): enumerating the inputs (build_walk.c), loading one
+ * work's text and metadata and fingerprinting it (build_work.c), its CMI (build_cmi.c), its
+ * stored text (build_store.c), families of near-duplicates (build_family.c), the
+ * memory-bounded external sort of fingerprints (build_sort.c), the license index
+ * (build_licenses.c); the orchestration is build.c with its private rc_builder.h.
  */
 #ifndef RC_BUILD_H
 #define RC_BUILD_H
@@ -78,10 +80,10 @@ typedef struct rc_work_out {
     bool mode_given;              /* by the JSONL "mode" field */
     RC_VEC(rc_fp) fps;            /* winnowed fingerprints */
     RC_VEC(uint32_t) checkpoints; /* byte offset to restart at for tokens 0, 32, 64, ... */
-    uint32_t minhash[RC_MINHASH]; /* signature of its fingerprints (index_family.c) */
+    uint32_t minhash[RC_MINHASH]; /* signature of its fingerprints (build_family.c) */
     bool minhash_usable;          /* enough fingerprints for the signature to mean much */
     bool text_free;               /* records are stored instead of the text */
-    RC_VEC(uint8_t) records;      /* text-free: the token records (index_tokrec.c) */
+    RC_VEC(uint8_t) records;      /* text-free: the token records (src/index/tokrec.c) */
     RC_VEC(uint8_t) zdata;        /* the stored bytes as zstd frames, one per block */
     RC_VEC(uint32_t)
     zblocks; /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
@@ -142,7 +144,7 @@ static inline size_t rc_work_stored_len(const rc_work_out *w)
 /* Tokenizes and winnows text already in out->text (used by rc_work_load; exposed for tests). */
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);
 
-/* ==== stored text (index_text.c) ==== */
+/* ==== stored text (build_store.c) ==== */
 
 /* Trains a zstd dictionary on a deterministic sample of the inputs (pieces of
  * RC_TEXT_BLOCK_SIZE spread over all bytes), so that small blocks compress about as well as
@@ -154,7 +156,7 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
 int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
                       rc_work_out *out);
 
-/* ==== families of near-duplicate texts (index_family.c) ==== */
+/* ==== families of near-duplicate texts (build_family.c) ==== */
 
 /* MinHash signature of the fingerprints of a text (RC_MINHASH values); *usable is false when
  * there are too few fingerprints for it to mean much. */

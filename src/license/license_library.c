@@ -64,7 +64,7 @@ static bool notice_line(const char *l, size_t n)
 
 /* One license text as a JSONL work: its id is the work's (unique), `license` the SPDX id
  * identification reports (several texts may carry one license). Its notice lines are left
- * out, as they are from the headers identified against it (index_cmi.c): a template line the
+ * out, as they are from the headers identified against it (src/cmi/cmi_text.c): a template line the
  * headers never hold would count against the licenses that have one. */
 static int put_license(FILE *f, const char *work, const char *id, const char *title,
                        const char *text, size_t len)

@@ -35,7 +35,7 @@ static int cmp_raw_longest(const void *a, const void *b)
     return cmp_raw(a, b);
 }
 
-static int cmp_match(const void *a, const void *b)
+int rc_match_cmp_public(const void *a, const void *b)
 {
     const recite_match *x = a, *y = b;
     if (x->out_start != y->out_start)
@@ -45,7 +45,7 @@ static int cmp_match(const void *a, const void *b)
     return (x->src_start > y->src_start) - (x->src_start < y->src_start);
 }
 
-static int cmp_hit(const void *a, const void *b)
+int rc_match_cmp_hit(const void *a, const void *b)
 {
     const recite_work_hit *x = a, *y = b;
     if (x->common != y->common)
@@ -164,7 +164,7 @@ static int work_figures(rc_matcher *c, recite_error *err)
             goto done;
         }
     }
-    rc_sort(c->works.v, c->works.n, sizeof *c->works.v, cmp_hit);
+    rc_sort(c->works.v, c->works.n, sizeof *c->works.v, rc_match_cmp_hit);
 done:
     RC_VEC_FREE(ivs);
     return rc;
@@ -220,7 +220,7 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
     for (size_t i = 0; i < c->raw.n; i++)
         c->matches.v[i] = rc_match_to_public(c, &c->raw.v[i]);
     c->matches.n = c->raw.n;
-    rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, cmp_match);
+    rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, rc_match_cmp_public);
 
     c->result = (recite_result){c->streams[0].toks.n, c->text.n,
                                 c->matches.v,         c->matches.n,

@@ -242,24 +242,6 @@ static uint64_t cleared_bytes(const rc_matcher *c)
     return cleared;
 }
 
-static int cmp_hit_work(const void *a, const void *b)
-{
-    const recite_work_hit *x = a, *y = b;
-    if (x->tokens_covered != y->tokens_covered)
-        return x->tokens_covered > y->tokens_covered ? -1 : 1;
-    return (x->work > y->work) - (x->work < y->work);
-}
-
-static int cmp_pub_match(const void *a, const void *b)
-{
-    const recite_match *x = a, *y = b;
-    if (x->out_start != y->out_start)
-        return x->out_start < y->out_start ? -1 : 1;
-    if (x->work != y->work)
-        return x->work < y->work ? -1 : 1;
-    return (x->src_start > y->src_start) - (x->src_start < y->src_start);
-}
-
 /* The reported spans and their works as a result (without CMI: src/check adds it). */
 static int rebuild_result(rc_matcher *c, recite_error *err)
 {
@@ -294,8 +276,8 @@ static int rebuild_result(rc_matcher *c, recite_error *err)
         h->coverage = info.ntokens ? (double)h->tokens_covered / (double)info.ntokens : 0.0;
         h->similarity = (h->similarity * (h->matches - 1) + sp->m.similarity) / h->matches;
     }
-    rc_sort(c->live.works.v, c->live.works.n, sizeof *c->live.works.v, cmp_hit_work);
-    rc_sort(c->live.matches.v, c->live.matches.n, sizeof *c->live.matches.v, cmp_pub_match);
+    rc_sort(c->live.works.v, c->live.works.n, sizeof *c->live.works.v, rc_match_cmp_hit);
+    rc_sort(c->live.matches.v, c->live.matches.n, sizeof *c->live.matches.v, rc_match_cmp_public);
     return RECITE_OK;
 }
 

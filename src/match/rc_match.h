@@ -100,7 +100,7 @@ typedef struct rc_matcher {
     recite_result result;
     uint8_t sig_a[RC_SIG_CAP], sig_b[RC_SIG_CAP];
 
-    /* streaming verdicts (checker_stream.c) */
+    /* streaming verdicts (match_stream.c) */
     struct {
         size_t next_seed; /* seeds below this have been looked at */
         RC_VEC(rc_live_span) spans;
@@ -151,10 +151,15 @@ int rc_match_select(rc_matcher *m, recite_error *err);
 int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
                     uint32_t q, uint64_t s, rc_raw_match *m, uint64_t *steps, recite_error *err);
 
+/* Orders of the result (qsort comparators): matches by output start, then work and source
+ * start; works specific before common, then by tokens covered, then number. */
+int rc_match_cmp_public(const void *a, const void *b);
+int rc_match_cmp_hit(const void *a, const void *b);
+
 /* A run as the public match (the cluster's representative work, output byte offsets). */
 recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m);
 
-/* Resets and frees the streaming state (checker_stream.c). */
+/* Resets and frees the streaming state (match_stream.c). */
 void rc_live_reset(rc_matcher *c);
 void rc_live_free(rc_matcher *c);
 

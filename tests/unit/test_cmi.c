@@ -3,7 +3,7 @@
  * cmi_extract.c), holder comparison, license identification against the license index on every
  * license text Debian ships and on the headers of installed libraries (src/cmi/cmi_license.c),
  * the identification `recite index` and `recite license` make (recite_license_identify, in
- * src/index/index_cmi.c) of installed Python standard library and Perl modules,
+ * src/cmi/cmi_text.c) of installed Python standard library and Perl modules,
  * and the CMI verdict of a check (src/match/match_cmi.c): the same span of code with its header,
  * without it, with another holder's notice, with changed years, with another license.
  */
@@ -420,9 +420,7 @@ static int verdict_setup(void **state)
     recite_build_options bo = test_opts();
     bo.mode = RECITE_MODE_AUTO;
     test_build(f->lib, f->idx, &bo);
-    recite_error err = {0};
-    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
-    assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+    test_open(f->idx, &f->index, &f->chk, NULL);
     *state = f;
     return 0;
 }

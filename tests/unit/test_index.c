@@ -31,9 +31,7 @@ static int teardown(void **state)
 
 static void put(const fixture *f, const char *name, const char *text)
 {
-    char *p = path_join(f->lib, name);
-    write_file(p, text, strlen(text));
-    free(p);
+    test_put(f->lib, name, text, strlen(text));
 }
 
 typedef struct notes {

@@ -1,5 +1,5 @@
 /*
- * test_textfree.c — text-free indexes (src/text/keyed.c, src/index/index_tokrec.c): the same
+ * test_textfree.c — text-free indexes (src/text/keyed.c, src/index/tokrec.c): the same
  * library indexed with and without its text gives the same exact and normalized matches, with
  * the same offsets, on planted spans of prose and code; the stored stream holds no words of the
  * works; the key is required and checked; the token record codec round-trips.
