@@ -36,7 +36,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang test-install bench install \
+.PHONY: all deps demo python test test-unit test-cli test-html test-python test-san test-valgrind test-clang test-install bench install \
         test-fuzz-ingest \
         clean format format-check
 
@@ -68,7 +68,7 @@ deps:
 test: deps
 	$(MAKE) format-check
 	/usr/bin/python3 scripts/layers.py
-	$(MAKE) test-unit test-cli test-fuzz-ingest
+	$(MAKE) test-unit test-cli test-html test-python test-fuzz-ingest
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
@@ -81,11 +81,28 @@ test-unit: $(UNIT_BIN) $(BUILD)/recite
 test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
 
+# The HTML evidence report: checked by a parser against the JSON report; with --browser also
+# loaded, and the demo's report rendered to PNG, by headless Chromium.
+HTML_BROWSER ?= --browser
+test-html: $(BUILD)/recite
+	tests/html/run.sh $(BUILD)/recite $(HTML_BROWSER)
+
+# The Python binding (python/): the extension module built in place against $(BUILD)/librecite.a
+# with Debian's python3 (not whichever python3 is first on PATH), then its pytest tests, the
+# examples and the README's Python example against the demo index.
+PYTHON := /usr/bin/python3
+python: $(BUILD)/librecite.a
+	cd python && RECITE_LIB=$(abspath $(BUILD)/librecite.a) $(PYTHON) setup.py -q build_ext --inplace --force >/dev/null
+
+test-python: python $(BUILD)/recite
+	RECITE_BIN=$(abspath $(BUILD)/recite) PYTHONPATH=$(abspath python) PYTHONDONTWRITEBYTECODE=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  test-unit test-cli test-fuzz-ingest
+	  HTML_BROWSER= test-unit test-cli test-html test-fuzz-ingest
 
 # The document and archive readers on seeds, fixtures and their mutations (fuzz/ingest_*).
 INGEST_FUZZ := archive epub pdf html
@@ -122,7 +139,7 @@ test-install: all
 	"$$tmp/bin/recite" --version >/dev/null; \
 	echo "install: header, static and shared library, pkg-config and binary work"
 
-demo: deps all
+demo: deps all python
 	scripts/demo.sh $(BUILD)/recite
 
 bench: deps all
@@ -140,13 +157,15 @@ install: all
 	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
+PY_SRC := $(wildcard python/src/*.c python/src/*.h)
 INGEST_FUZZ_SRC := $(wildcard fuzz/fuzz_archive.c fuzz/fuzz_epub.c fuzz/fuzz_pdf.c fuzz/fuzz_html.c \
                               fuzz/ingest_*.[ch] fuzz/seeds_write.h)
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(INGEST_FUZZ_SRC)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) $(INGEST_FUZZ_SRC)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(INGEST_FUZZ_SRC)
+	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) $(INGEST_FUZZ_SRC)
 
 clean:
+	rm -rf python/build python/recite/*.so
 	rm -rf build

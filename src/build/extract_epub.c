@@ -147,7 +147,7 @@ static void opf_metadata(xmlNode *md, json_t *meta)
                                                             : NULL;
         if (!key)
             continue;
-        char *v = rc_html_inline_text(n);
+        char *v = rc_markup_inline_text(n);
         if (!v)
             continue;
         json_t *old = json_object_get(meta, key);
@@ -176,8 +176,8 @@ static void opf_metadata(xmlNode *md, json_t *meta)
 static int parse_opf(xmlDoc *doc, book *b, json_t *meta)
 {
     xmlNode *root = xmlDocGetRootElement(doc);
-    opf_metadata(rc_html_find(root, "metadata"), meta);
-    xmlNode *manifest = rc_html_find(root, "manifest"), *spine = rc_html_find(root, "spine");
+    opf_metadata(rc_markup_find(root, "metadata"), meta);
+    xmlNode *manifest = rc_markup_find(root, "manifest"), *spine = rc_markup_find(root, "spine");
     for (xmlNode *n = manifest ? manifest->children : NULL; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE || strcmp((const char *)n->name, "item") != 0)
             continue;
@@ -224,7 +224,7 @@ static void nav_links(book *b, const char *base, xmlNode *node)
             continue;
         if (strcasecmp((const char *)n->name, "a") == 0) {
             char *href = rc_xml_attr(n, "href");
-            toc_add(b, base, href, rc_html_inline_text(n));
+            toc_add(b, base, href, rc_markup_inline_text(n));
             free(href);
         }
         nav_links(b, base, n->children);
@@ -238,10 +238,10 @@ static void ncx_points(book *b, const char *base, xmlNode *node)
         if (n->type != XML_ELEMENT_NODE)
             continue;
         if (strcmp((const char *)n->name, "navPoint") == 0) {
-            xmlNode *label = rc_html_find(n->children, "navLabel");
-            xmlNode *content = rc_html_find(n->children, "content");
+            xmlNode *label = rc_markup_find(n->children, "navLabel");
+            xmlNode *content = rc_markup_find(n->children, "content");
             char *src = content ? rc_xml_attr(content, "src") : NULL;
-            toc_add(b, base, src, label ? rc_html_inline_text(label) : NULL);
+            toc_add(b, base, src, label ? rc_markup_inline_text(label) : NULL);
             free(src);
         }
         ncx_points(b, base, n->children);
@@ -260,25 +260,25 @@ static void read_toc(book *b, const rc_zip *z, const char *opf_dir)
         return;
     char *path = resolve(opf_dir, src->href);
     const rc_zip_entry *e = path ? rc_zip_find(z, path) : NULL;
-    xmlDoc *doc = e ? rc_html_parse(e->data, e->len, true) : NULL;
+    xmlDoc *doc = e ? rc_markup_parse(e->data, e->len, true) : NULL;
     char *base = path ? dir_of(path) : NULL;
     if (doc && base) {
         xmlNode *root = xmlDocGetRootElement(doc);
         if (nav) {
             /* The nav element whose type is "toc", else the first one. */
             xmlNode *toc = NULL;
-            for (xmlNode *n = rc_html_find(root, "nav"); n && !toc; n = n->next) {
+            for (xmlNode *n = rc_markup_find(root, "nav"); n && !toc; n = n->next) {
                 char *type = n->type == XML_ELEMENT_NODE ? rc_xml_attr(n, "type") : NULL;
                 if (type && strcmp(type, "toc") == 0)
                     toc = n;
                 free(type);
             }
             if (!toc)
-                toc = rc_html_find(root, "nav");
+                toc = rc_markup_find(root, "nav");
             if (toc)
                 nav_links(b, base, toc->children);
         } else {
-            ncx_points(b, base, rc_html_find(root, "navMap"));
+            ncx_points(b, base, rc_markup_find(root, "navMap"));
         }
     }
     xmlFreeDoc(doc);
@@ -302,8 +302,8 @@ static char *chapter_heading(xmlNode *root)
 {
     static const char *const h[] = {"h1", "h2", "h3", "title"};
     for (size_t i = 0; i < RC_ARRAY_LEN(h); i++) {
-        xmlNode *n = rc_html_find(root, h[i]);
-        char *t = n ? rc_html_inline_text(n) : NULL;
+        xmlNode *n = rc_markup_find(root, h[i]);
+        char *t = n ? rc_markup_inline_text(n) : NULL;
         if (t)
             return t;
     }
@@ -321,7 +321,7 @@ static int read_chapters(const book *b, const rc_zip *z, const char *opf_dir, rc
         if (!path)
             return RECITE_ENOMEM;
         const rc_zip_entry *e = rc_zip_find(z, path);
-        xmlDoc *doc = e ? rc_html_parse(e->data, e->len, true) : NULL;
+        xmlDoc *doc = e ? rc_markup_parse(e->data, e->len, true) : NULL;
         if (!doc) { /* a missing or unreadable chapter: the others still make the book */
             free(path);
             continue;
@@ -330,8 +330,8 @@ static int read_chapters(const book *b, const rc_zip *z, const char *opf_dir, rc
         if (tb->s.n > 0)
             rc_textbuf_break(tb, 2);
         size_t before = tb->s.n;
-        xmlNode *body = rc_html_find(root, "body");
-        rc_html_text(tb, body ? body : root, 0);
+        xmlNode *body = rc_markup_find(root, "body");
+        rc_markup_text(tb, body ? body : root, 0);
         if (tb->s.n > before) {
             /* The chapter starts where its first text went (after the blank line). */
             size_t start = before + (before > 0 ? 2 : 0);
@@ -356,11 +356,11 @@ static int read_chapters(const book *b, const rc_zip *z, const char *opf_dir, rc
 static char *package_path(const rc_zip *z)
 {
     const rc_zip_entry *c = rc_zip_find(z, "META-INF/container.xml");
-    xmlDoc *doc = c ? rc_html_parse(c->data, c->len, true) : NULL;
+    xmlDoc *doc = c ? rc_markup_parse(c->data, c->len, true) : NULL;
     if (!doc)
         return NULL;
     char *path = NULL;
-    xmlNode *rf = rc_html_find(xmlDocGetRootElement(doc), "rootfile");
+    xmlNode *rf = rc_markup_find(xmlDocGetRootElement(doc), "rootfile");
     for (; rf && !path; rf = rf->next) {
         if (rf->type != XML_ELEMENT_NODE)
             continue;
@@ -385,7 +385,7 @@ int rc_extract_epub(rc_extract *x, const uint8_t *data, size_t len, rc_work_out 
     rc_textbuf tb = {0};
     char *opf_path = package_path(&z), *opf_dir = NULL;
     const rc_zip_entry *opf = opf_path ? rc_zip_find(&z, opf_path) : NULL;
-    xmlDoc *doc = opf ? rc_html_parse(opf->data, opf->len, true) : NULL;
+    xmlDoc *doc = opf ? rc_markup_parse(opf->data, opf->len, true) : NULL;
     if (!doc) {
         snprintf(why, why_cap, "not a readable EPUB: %s",
                  !opf_path ? "no package in META-INF/container.xml"

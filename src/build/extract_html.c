@@ -153,13 +153,13 @@ static void html_text(rc_textbuf *tb, xmlNode *node, unsigned flags, bool pre, u
     }
 }
 
-void rc_html_text(rc_textbuf *tb, xmlNode *node, unsigned flags)
+void rc_markup_text(rc_textbuf *tb, xmlNode *node, unsigned flags)
 {
     if (node)
         html_text(tb, node->children, flags, false, 0);
 }
 
-char *rc_html_inline_text(xmlNode *node)
+char *rc_markup_inline_text(xmlNode *node)
 {
     rc_textbuf tb = {0};
     html_text(&tb, node ? node->children : NULL, 0, false, 0);
@@ -173,21 +173,21 @@ char *rc_html_inline_text(xmlNode *node)
     return tb.s.v;
 }
 
-xmlNode *rc_html_find(xmlNode *node, const char *name)
+xmlNode *rc_markup_find(xmlNode *node, const char *name)
 {
     for (xmlNode *n = node; n; n = n->next) {
         if (n->type != XML_ELEMENT_NODE)
             continue;
         if (strcasecmp((const char *)n->name, name) == 0)
             return n;
-        xmlNode *f = rc_html_find(n->children, name);
+        xmlNode *f = rc_markup_find(n->children, name);
         if (f)
             return f;
     }
     return NULL;
 }
 
-xmlDoc *rc_html_parse(const uint8_t *data, size_t len, bool xml)
+xmlDoc *rc_markup_parse(const uint8_t *data, size_t len, bool xml)
 {
     if (len > INT32_MAX)
         return NULL;
@@ -273,14 +273,14 @@ static void page_meta(xmlNode *node, json_t *meta)
 bool rc_extract_html(const uint8_t *data, size_t len, rc_work_out *out, json_t *meta,
                      const char **why)
 {
-    xmlDoc *doc = rc_html_parse(data, len, false);
+    xmlDoc *doc = rc_markup_parse(data, len, false);
     if (!doc) {
         *why = "not readable as HTML";
         return false;
     }
     xmlNode *root = xmlDocGetRootElement(doc);
-    xmlNode *title = rc_html_find(root, "title");
-    char *t = title ? rc_html_inline_text(title) : NULL;
+    xmlNode *title = rc_markup_find(root, "title");
+    char *t = title ? rc_markup_inline_text(title) : NULL;
     meta_put(meta, "title", t);
     free(t);
     char *lang = rc_xml_attr(root, "lang");
@@ -288,10 +288,10 @@ bool rc_extract_html(const uint8_t *data, size_t len, rc_work_out *out, json_t *
     free(lang);
     page_meta(root, meta);
     rc_textbuf tb = {0};
-    xmlNode *body = rc_html_find(root, "body");
+    xmlNode *body = rc_markup_find(root, "body");
     /* Without a <body> (a fragment), everything but the head is the text. */
     if (body)
-        rc_html_text(&tb, body, RC_HTML_PAGE);
+        rc_markup_text(&tb, body, RC_HTML_PAGE);
     else
         html_text(&tb, root, RC_HTML_PAGE, false, 0);
     xmlFreeDoc(doc);

@@ -26,9 +26,9 @@ static void xmp_rights(PopplerDocument *doc, json_t *meta)
     gchar *xmp = poppler_document_get_metadata(doc);
     if (!xmp)
         return;
-    xmlDoc *x = rc_html_parse((const uint8_t *)xmp, strlen(xmp), true);
-    xmlNode *rights = x ? rc_html_find(xmlDocGetRootElement(x), "rights") : NULL;
-    char *text = rights ? rc_html_inline_text(rights) : NULL;
+    xmlDoc *x = rc_markup_parse((const uint8_t *)xmp, strlen(xmp), true);
+    xmlNode *rights = x ? rc_markup_find(xmlDocGetRootElement(x), "rights") : NULL;
+    char *text = rights ? rc_markup_inline_text(rights) : NULL;
     if (text && !json_object_get(meta, "copyright"))
         json_object_set_new(meta, "copyright", json_string(text));
     free(text);

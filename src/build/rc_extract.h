@@ -119,14 +119,14 @@ void rc_textbuf_put(rc_textbuf *tb, const char *s, size_t n, bool pre);
 enum { RC_HTML_PAGE = 1 }; /* a web page: headers, footers and asides are dropped as well */
 
 /* Appends the visible text of node's subtree (scripts, styles, navigation dropped). */
-void rc_html_text(rc_textbuf *tb, xmlNode *node, unsigned flags);
+void rc_markup_text(rc_textbuf *tb, xmlNode *node, unsigned flags);
 /* The text of node's subtree on one line (titles, labels), malloc'd; NULL when empty. */
-char *rc_html_inline_text(xmlNode *node);
+char *rc_markup_inline_text(xmlNode *node);
 /* Parses a document: XML first when `xml` (XHTML), else (or when that fails) HTML. NULL when
  * nothing can be made of it. Prints nothing. */
-xmlDoc *rc_html_parse(const uint8_t *data, size_t len, bool xml);
+xmlDoc *rc_markup_parse(const uint8_t *data, size_t len, bool xml);
 /* The first element named `name` (case-insensitive, any namespace) under node, depth first. */
-xmlNode *rc_html_find(xmlNode *node, const char *name);
+xmlNode *rc_markup_find(xmlNode *node, const char *name);
 /* An attribute's value (any namespace), malloc'd, or NULL. */
 char *rc_xml_attr(xmlNode *node, const char *name);
 
