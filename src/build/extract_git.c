@@ -15,6 +15,11 @@
 
 struct rc_git_cache {
     RC_VEC(git_repository *) repos; /* by repository number; NULL until first used */
+    /* The last blob read by rc_git_read_piece: the dictionary's samples come in source order,
+     * several from one blob, and each read inflates and hashes the whole blob. */
+    uint64_t piece_blob; /* its number + 1; 0: none */
+    uint8_t *piece;
+    size_t piece_len;
 };
 
 void rc_repo_free(rc_repo *r)
@@ -35,6 +40,7 @@ void rc_git_cache_free(struct rc_git_cache *c)
     for (size_t i = 0; i < c->repos.n; i++)
         git_repository_free(c->repos.v[i]);
     RC_VEC_FREE(c->repos);
+    free(c->piece);
     free(c);
 }
 
@@ -334,14 +340,20 @@ size_t rc_git_read_piece(struct rc_git_cache **cache, const rc_inputs *in, const
                          uint64_t offset, uint8_t *buf, size_t len)
 {
     git_repository *repo = repo_of(cache, in, (size_t)src->line);
-    uint8_t *data;
-    size_t n;
-    if (!repo ||
-        read_blob(repo, in->blobs.v + src->offset * RC_GIT_OID_SIZE, &data, &n) != RECITE_OK)
+    if (!repo)
         return 0;
-    size_t got = offset < n ? RC_MIN(len, n - (size_t)offset) : 0;
-    memcpy(buf, data + offset, got);
-    free(data);
+    struct rc_git_cache *c = *cache;
+    if (c->piece_blob != src->offset + 1) {
+        free(c->piece);
+        c->piece = NULL;
+        c->piece_blob = 0;
+        if (read_blob(repo, in->blobs.v + src->offset * RC_GIT_OID_SIZE, &c->piece,
+                      &c->piece_len) != RECITE_OK)
+            return 0;
+        c->piece_blob = src->offset + 1;
+    }
+    size_t got = offset < c->piece_len ? RC_MIN(len, c->piece_len - (size_t)offset) : 0;
+    memcpy(buf, c->piece + offset, got);
     return got;
 }
 
