@@ -158,3 +158,11 @@ t_ingest_compact_keeps_locators() {
     run check --index ing-cmp --json p/nest.txt
     expect_json "$OUT" 'r["matches"][0]["source"]["locator"]["member"] == "inner.zip!docs/deep.txt"'
 }
+t_ingest_html_report_locators() {
+    cat p/pdf.txt p/epub.txt p/nest.txt >p/docs3.txt
+    run check --index ing-idx --html ing-report.html p/docs3.txt
+    expect_rc 1
+    expect_grep ing-report.html '<span class="tag">page 3 of 5</span>'
+    expect_grep ing-report.html '<span class="tag">chapter 2: The Second Chapter</span>'
+    expect_grep ing-report.html '<span class="tag">member inner\.zip!docs/deep\.txt</span>'
+}
