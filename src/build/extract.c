@@ -116,6 +116,13 @@ bool rc_doc_name_is_container(const char *name)
     return false;
 }
 
+/* The kind an input is read as: --code keeps HTML as it is (markup is code). */
+static rc_doc_kind kind_for(const rc_work_ctx *ctx, const uint8_t *head, size_t n, const char *name)
+{
+    rc_doc_kind k = rc_doc_kind_of(head, n, name);
+    return k == RC_DOC_HTML && ctx->mode == RECITE_MODE_CODE ? RC_DOC_TEXT : k;
+}
+
 /* ==== emitting works ==== */
 
 int rc_extract_note(rc_extract *x, const char *id, recite_note_kind kind, const char *fmt, ...)
@@ -241,7 +248,7 @@ static int emit_text(rc_extract *x, const char *id, const char *member, uint8_t 
 int rc_extract_bytes(rc_extract *x, const char *id, const char *member, uint8_t *data, size_t len,
                      unsigned depth, json_t *meta, recite_error *err)
 {
-    rc_doc_kind kind = rc_doc_kind_of(data, RC_MIN(len, (size_t)RC_SNIFF_BYTES), id);
+    rc_doc_kind kind = kind_for(x->ctx, data, RC_MIN(len, (size_t)RC_SNIFF_BYTES), id);
     if (kind == RC_DOC_TEXT)
         return emit_text(x, id, member, data, len, meta, err);
     if (len > UINT32_MAX) {
@@ -355,7 +362,7 @@ static int load_file(rc_extract *x, const rc_inputs *in, const rc_source *src, r
         close(fd);
         return rc_error_errno(err, RECITE_EIO, e, "%s: read error", path);
     }
-    rc_doc_kind kind = rc_doc_kind_of(head, (size_t)n, path);
+    rc_doc_kind kind = kind_for(x->ctx, head, (size_t)n, path);
     int rc;
     if (kind == RC_DOC_TEXT) {
         close(fd);

@@ -93,7 +93,7 @@ TESTS=(
     big_single_line_file interrupted_rebuild_keeps_index
     ingest_index ingest_pdf_page ingest_pdf_broken ingest_epub_chapter ingest_html
     ingest_archives ingest_archive_broken ingest_git_license ingest_clean_exit_zero
-    ingest_compact_keeps_locators ingest_html_report_locators
+    ingest_compact_keeps_locators ingest_html_report_locators ingest_html_kept_as_code
 )
 START=$SECONDS
 for name in "${TESTS[@]}"; do

@@ -166,3 +166,10 @@ t_ingest_html_report_locators() {
     expect_grep ing-report.html '<span class="tag">chapter 2: The Second Chapter</span>'
     expect_grep ing-report.html '<span class="tag">member inner\.zip!docs/deep\.txt</span>'
 }
+t_ingest_html_kept_as_code() {
+    run index --code --code-min-tokens 20 --out ing-code ing/books/page.html
+    expect_rc 0
+    printf '%s\n' "<script>var hidden = 'scriptwordzzz';</script><style>p{color:red}</style></head><body><nav>navwordzzz home about</nav>" >p/markup.txt
+    run check --index ing-code --json p/markup.txt
+    expect_rc 1 "with --code, the markup itself is the indexed text"
+}
