@@ -435,9 +435,11 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
     rc = rc_work_fingerprint(ctx, out);
     if (rc == RECITE_ELIMIT)
-        return rc_error_set(err, rc, "%s: larger than 4 GiB, the limit for one work", path);
-    if (rc == RECITE_ELIMIT)
-        return rc_error_set(err, rc, "%s: too many tokens for one work of a text-free index", path);
+        return rc_error_set(err, rc,
+                            out->text_len > UINT32_MAX
+                                ? "%s: larger than 4 GiB, the limit for one work"
+                                : "%s: too many tokens for one work of a text-free index",
+                            path);
     if (rc != RECITE_OK ||
         (out->text_free ? rc_store_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
                         : rc_store_compress(ctx->cctx, ctx->cdict, out->text, out->text_len,
