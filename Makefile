@@ -13,9 +13,10 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 WERROR  ?= 1
 
-PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium
+PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium libarchive libxml-2.0 \
+            poppler-glib libgit2
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium)
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium -larchive -lxml2 -lpoppler-glib -lgobject-2.0 -lglib-2.0 -lgit2)
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wformat=2
@@ -26,8 +27,9 @@ OPT     ?= -O2 -g
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL := $(DEP_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
 
-LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c \
-                      src/match/*.c src/report/*.c src/cmi/*.c src/catalog/*.c src/policy/*.c)
+LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c src/build/*.c \
+                      src/match/*.c src/license/*.c src/cmi/*.c src/check/*.c src/policy/*.c \
+                      src/catalog/*.c src/report/*.c)
 CLI_SRC := $(wildcard src/cli/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -35,8 +37,9 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang test-install bench install \
-        clean format format-check fuzz test-fuzz test-tsan
+.PHONY: all deps demo python test test-unit test-cli test-html test-python test-san test-valgrind test-clang test-install bench install \
+        test-fuzz-ingest fuzz test-fuzz test-tsan \
+        clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
 
@@ -65,7 +68,8 @@ deps:
 
 test: deps
 	$(MAKE) format-check
-	$(MAKE) test-unit test-cli test-fuzz
+	/usr/bin/python3 scripts/layers.py
+	$(MAKE) test-unit test-cli test-html test-python test-fuzz-ingest test-fuzz
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-tsan
@@ -80,11 +84,38 @@ test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
 	tests/cli/crash.sh $(BUILD)/recite
 
+# The HTML evidence report: checked by a parser against the JSON report; with --browser also
+# loaded, and the demo's report rendered to PNG, by headless Chromium.
+HTML_BROWSER ?= --browser
+test-html: $(BUILD)/recite
+	tests/html/run.sh $(BUILD)/recite $(HTML_BROWSER)
+
+# The Python binding (python/): the extension module built in place against $(BUILD)/librecite.a
+# with Debian's python3 (not whichever python3 is first on PATH), then its pytest tests, the
+# examples and the README's Python example against the demo index.
+PYTHON := /usr/bin/python3
+python: $(BUILD)/librecite.a
+	cd python && RECITE_LIB=$(abspath $(BUILD)/librecite.a) $(PYTHON) setup.py -q build_ext --inplace --force >/dev/null
+
+test-python: python $(BUILD)/recite
+	RECITE_BIN=$(abspath $(BUILD)/recite) PYTHONPATH=$(abspath python) PYTHONDONTWRITEBYTECODE=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  test-unit test-cli test-fuzz
+	  HTML_BROWSER= test-unit test-cli test-html test-fuzz-ingest test-fuzz
+
+# The document and archive readers on seeds, fixtures and their mutations (fuzz/ingest_*).
+INGEST_FUZZ := archive epub pdf html
+INGEST_FUZZ_BIN := $(INGEST_FUZZ:%=$(BUILD)/fuzz/ingest_%)
+$(BUILD)/fuzz/ingest_%: fuzz/fuzz_%.c fuzz/ingest_replay.c fuzz/ingest_fuzz.h fuzz/seeds_write.h \
+                        $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< fuzz/ingest_replay.c $(BUILD)/librecite.a $(LDLIBS_ALL)
+test-fuzz-ingest: $(INGEST_FUZZ_BIN)
+	tests/fuzz_ingest.sh $(BUILD)
 
 # Threads sharing one index (tests/tsan/test_tsan.c), library and test under ThreadSanitizer.
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
@@ -167,7 +198,7 @@ fuzz: deps $(FUZZ_BIN)
 	FUZZ_CPU_SECONDS=$(FUZZ_CPU_SECONDS) fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BUILD) \
 	  $(FUZZ_HARNESSES)
 
-demo: deps all
+demo: deps all python
 	scripts/demo.sh $(BUILD)/recite
 
 bench: deps all
@@ -185,7 +216,11 @@ install: all
 	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
-FORMAT_SRC := $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(wildcard fuzz/*.c fuzz/*.h tests/tsan/*.c tests/cli/*.c)
+PY_SRC := $(wildcard python/src/*.c python/src/*.h)
+INGEST_FUZZ_SRC := $(wildcard fuzz/fuzz_archive.c fuzz/fuzz_epub.c fuzz/fuzz_pdf.c fuzz/fuzz_html.c \
+                              fuzz/ingest_*.[ch] fuzz/seeds_write.h)
+FORMAT_SRC := $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) \
+              $(sort $(INGEST_FUZZ_SRC) $(wildcard fuzz/*.c fuzz/*.h tests/tsan/*.c tests/cli/*.c))
 format:
 	clang-format -i $(FORMAT_SRC)
 
@@ -193,4 +228,5 @@ format-check:
 	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
+	rm -rf python/build python/recite/*.so
 	rm -rf build

@@ -151,7 +151,8 @@ static void check_opened(recite_index *idx, const char *query, size_t qlen)
     for (uint32_t w = 0; w < nworks && w < 512; w++) {
         recite_work_info info;
         FZ_CHECK(recite_index_work(&info, idx, w) == RECITE_OK, "work %u", w);
-        FZ_CHECK(info.id && info.cluster < st.clusters && info.representative < nworks &&
+        FZ_CHECK(info.id && info.id[0] && info.cluster < st.clusters &&
+                     info.representative < nworks &&
                      (info.mode == RECITE_MODE_PROSE || info.mode == RECITE_MODE_CODE),
                  "work %u: cluster %u, representative %u, mode %d", w, info.cluster,
                  info.representative, info.mode);
@@ -255,15 +256,21 @@ static void compact(const recite_index *idx)
     free(id);
 }
 
+static uint8_t *recipe(const uint8_t *data, size_t size, size_t *n, uint8_t *ctl, bool *compact);
+
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
     if (size < 2)
         return 0;
     uint8_t ctl = data[0];
     size_t n = size - 1;
-    uint8_t *ix = malloc(n);
-    FZ_CHECK(ix, "oom");
-    memcpy(ix, data + 1, n);
+    bool force_compact = false;
+    uint8_t *ix = recipe(data, size, &n, &ctl, &force_compact);
+    if (!ix) {
+        ix = malloc(n);
+        FZ_CHECK(ix, "oom");
+        memcpy(ix, data + 1, n);
+    }
     if (ctl & 1)
         fixup(ix, n, ctl & 2);
     FZ_CHECK(fz_write(ix_path, ix, n) == 0, "cannot write %s", ix_path);
@@ -286,7 +293,7 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
     int q = (ctl >> 3) % NQUERIES;
     check_opened(idx, queries[q], query_lens[q]);
     /* One input in eight: a compaction of it (it reads back every text and builds anew). */
-    if (fz_hash(data, size) % 8 == 0)
+    if (force_compact || fz_hash(data, size) % 8 == 0)
         compact(idx);
     recite_index_close(idx);
     return 0;
@@ -359,25 +366,37 @@ static char *write_lib(const char *dir, const seed_lib *sl, char **paths)
     return p;
 }
 
+/* Builds the index of seed library sl in dir; returns its recite.idx bytes. */
+static uint8_t *build_seed(const char *dir, const seed_lib *sl, size_t *len)
+{
+    char *paths[5] = {0}, *ix, *file;
+    char *jsonl = write_lib(dir, sl, paths);
+    FZ_CHECK(asprintf(&ix, "%s/%s.idx", dir, sl->name) > 0 &&
+                 asprintf(&file, "%s/%s", ix, RC_INDEX_FILE) > 0,
+             "oom");
+    if (jsonl)
+        fz_build(ix, (const char *const *)&jsonl, 1, sl->mode, sl->skip_cmi, NULL, 0);
+    else
+        fz_build(ix, (const char *const *)paths, (size_t)sl->ntexts, sl->mode, sl->skip_cmi,
+                 sl->text_free ? fz_key : NULL, sl->text_free ? sizeof fz_key : 0);
+    uint8_t *bytes = fz_read(file, len);
+    FZ_CHECK(bytes, "cannot read %s", file);
+    for (int i = 0; i < 5; i++)
+        free(paths[i]);
+    free(jsonl);
+    free(ix);
+    free(file);
+    return bytes;
+}
+
 int fuzz_seeds(const char *out)
 {
     char *dir = fz_tmpdir("index-seeds");
     int rc = 0;
     for (size_t s = 0; s < sizeof seed_libs / sizeof *seed_libs; s++) {
         const seed_lib *sl = &seed_libs[s];
-        char *paths[5] = {0}, *ix, *file;
-        char *jsonl = write_lib(dir, sl, paths);
-        FZ_CHECK(asprintf(&ix, "%s/%s.idx", dir, sl->name) > 0 &&
-                     asprintf(&file, "%s/%s", ix, RC_INDEX_FILE) > 0,
-                 "oom");
-        if (jsonl)
-            fz_build(ix, (const char *const *)&jsonl, 1, sl->mode, sl->skip_cmi, NULL, 0);
-        else
-            fz_build(ix, (const char *const *)paths, (size_t)sl->ntexts, sl->mode, sl->skip_cmi,
-                     sl->text_free ? fz_key : NULL, sl->text_free ? sizeof fz_key : 0);
         size_t n;
-        uint8_t *bytes = fz_read(file, &n);
-        FZ_CHECK(bytes, "cannot read %s", file);
+        uint8_t *bytes = build_seed(dir, sl, &n);
         uint8_t *seed = malloc(n + 1);
         FZ_CHECK(seed, "oom");
         memcpy(seed + 1, bytes, n);
@@ -391,13 +410,177 @@ int fuzz_seeds(const char *out)
         }
         free(seed);
         free(bytes);
-        for (int i = 0; i < 5; i++)
-            free(paths[i]);
-        free(jsonl);
-        free(ix);
-        free(file);
     }
     return rc;
+}
+
+/* ==== recipes: regression inputs that outlive format changes ====
+ * A regression input made of bytes of one format version only tests the version check once the
+ * format changes. A recipe names a seed library (seed_libs) and the damage, by field and
+ * section names; the harness builds the seed's index with this recite and damages it:
+ *   recite-fuzz-recipe 1 SEED CTL [compact]     CTL: byte 0 as for binary inputs, in hex
+ *   header-u32 FIELD VALUE | header-u64 FIELD VALUE
+ *   section-u32 SECTION OFFSET VALUE | section-u64 SECTION OFFSET VALUE
+ *   work-id W same-as W2 | work-id W empty     (the id offset of work W)
+ *   move-section SECTION MOD4                  (to the end of the file, at an offset = MOD4 mod 4)
+ * `compact` compacts the result whatever its hash. */
+#define RECIPE_MAGIC "recite-fuzz-recipe 1 "
+
+static const struct {
+    const char *name;
+    unsigned off, size;
+} header_fields[] = {
+    {"version", RC_H_VERSION, 4},
+    {"tokenizer", RC_H_TOKENIZER, 4},
+    {"flags", RC_H_FLAGS, 8},
+    {"file_size", RC_H_FILE_SIZE, 8},
+    {"mode", RC_H_MODE, 4},
+    {"nsections", RC_H_NSECTIONS, 4},
+    {"nworks", RC_H_NWORKS, 8},
+    {"nclusters", RC_H_NCLUSTERS, 8},
+    {"ntokens", RC_H_NTOKENS, 8},
+    {"text_bytes", RC_H_TEXT_BYTES, 8},
+    {"block_size", RC_H_BLOCK_SIZE, 4},
+    {"work_bytes", RC_H_WORK_BYTES, 8},
+};
+
+static const struct {
+    const char *name;
+    unsigned id;
+} section_names[] = {
+    {"text_data", RC_SEC_TEXT_DATA},
+    {"text_blocks", RC_SEC_TEXT_BLOCKS},
+    {"clusters", RC_SEC_CLUSTERS},
+    {"works", RC_SEC_WORKS},
+    {"members", RC_SEC_MEMBERS},
+    {"strings", RC_SEC_STRINGS},
+    {"checkpoints", RC_SEC_CHECKPOINTS},
+    {"text_dict", RC_SEC_TEXT_DICT},
+    {"channels", RC_SEC_CHANNELS},
+    {"post_dir", RC_SEC_POST_DIR(RC_CH_PROSE)},
+    {"post_key", RC_SEC_POST_KEY(RC_CH_PROSE)},
+    {"post_pos", RC_SEC_POST_POS(RC_CH_PROSE)},
+};
+
+/* The table entry of section `id` in ix[0, n), or NULL. */
+static uint8_t *section_entry(uint8_t *ix, size_t n, unsigned id)
+{
+    if (n < RC_DATA_OFFSET)
+        return NULL;
+    for (unsigned i = 0; i < RC_MAX_SECTIONS; i++) {
+        uint8_t *e = ix + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
+        if (rc_get_u32(e) == id)
+            return e;
+    }
+    return NULL;
+}
+
+static unsigned section_id(const char *name)
+{
+    for (size_t i = 0; i < sizeof section_names / sizeof *section_names; i++)
+        if (strcmp(name, section_names[i].name) == 0)
+            return section_names[i].id;
+    FZ_CHECK(false, "recipe: unknown section %s", name);
+}
+
+/* The index file of seed library `name`, built once. */
+static uint8_t *seed_index(const char *name, size_t *len)
+{
+    static uint8_t *built[sizeof seed_libs / sizeof *seed_libs];
+    static size_t lens[sizeof seed_libs / sizeof *seed_libs];
+    static char *dir;
+    for (size_t s = 0; s < sizeof seed_libs / sizeof *seed_libs; s++) {
+        if (strcmp(seed_libs[s].name, name) != 0)
+            continue;
+        if (!built[s]) {
+            if (!dir)
+                dir = fz_tmpdir("index-recipes");
+            built[s] = build_seed(dir, &seed_libs[s], &lens[s]);
+        }
+        *len = lens[s];
+        return built[s];
+    }
+    FZ_CHECK(false, "recipe: unknown seed %s", name);
+}
+
+static uint8_t *recipe(const uint8_t *data, size_t size, size_t *n, uint8_t *ctl, bool *compact)
+{
+    size_t ml = strlen(RECIPE_MAGIC);
+    if (size <= ml || memcmp(data, RECIPE_MAGIC, ml) != 0)
+        return NULL;
+    char *text = malloc(size + 1), *save = NULL;
+    FZ_CHECK(text, "oom");
+    memcpy(text, data, size);
+    text[size] = 0;
+    char seed[64], flag[16] = "";
+    unsigned c;
+    FZ_CHECK(sscanf(text + ml, "%63s %x %15s", seed, &c, flag) >= 2, "recipe: bad first line");
+    *ctl = (uint8_t)c;
+    *compact = strcmp(flag, "compact") == 0;
+    size_t len;
+    const uint8_t *base = seed_index(seed, &len);
+    uint8_t *ix = malloc(len);
+    FZ_CHECK(ix, "oom");
+    memcpy(ix, base, len);
+    strtok_r(text, "\n", &save); /* the first line */
+    for (char *line; (line = strtok_r(NULL, "\n", &save)) != NULL;) {
+        char op[32], a[32], b[32], d[32];
+        int k = sscanf(line, "%31s %31s %31s %31s", op, a, b, d);
+        if (k < 3 || op[0] == '#')
+            continue;
+        if (strncmp(op, "header-", 7) == 0) {
+            size_t f = 0;
+            while (f < sizeof header_fields / sizeof *header_fields &&
+                   strcmp(header_fields[f].name, a) != 0)
+                f++;
+            FZ_CHECK(f < sizeof header_fields / sizeof *header_fields, "recipe: field %s", a);
+            uint64_t v = strtoull(b, NULL, 0);
+            if (header_fields[f].size == 4)
+                rc_put_u32(ix + header_fields[f].off, (uint32_t)v);
+            else
+                rc_put_u64(ix + header_fields[f].off, v);
+        } else if (strncmp(op, "section-", 8) == 0 && k == 4) {
+            uint8_t *e = section_entry(ix, len, section_id(a));
+            uint64_t at = e ? rc_get_u64(e + 8) + strtoull(b, NULL, 0) : len;
+            bool wide = strcmp(op, "section-u64") == 0;
+            if (at + (wide ? 8 : 4) <= len) {
+                if (wide)
+                    rc_put_u64(ix + at, strtoull(d, NULL, 0));
+                else
+                    rc_put_u32(ix + at, (uint32_t)strtoull(d, NULL, 0));
+            }
+        } else if (strcmp(op, "work-id") == 0) {
+            uint8_t *works = section_entry(ix, len, RC_SEC_WORKS);
+            uint8_t *strs = section_entry(ix, len, RC_SEC_STRINGS);
+            FZ_CHECK(works && strs, "recipe: no works or strings");
+            uint64_t w = strtoull(a, NULL, 0), base_off = rc_get_u64(works + 8), v;
+            bool empty = strcmp(b, "empty") == 0;
+            uint64_t w2 = empty ? 0 : strtoull(d, NULL, 0);
+            FZ_CHECK((empty || k == 4) && base_off + (RC_MAX(w, w2) + 1) * RC_WORK_REC_SIZE <= len,
+                     "recipe: no work %s or %s", a, empty ? "-" : d);
+            if (empty) /* the string table's last byte, a NUL */
+                v = rc_get_u64(strs + 16) - 1;
+            else
+                v = rc_get_u64(ix + base_off + w2 * RC_WORK_REC_SIZE);
+            rc_put_u64(ix + base_off + w * RC_WORK_REC_SIZE, v);
+        } else if (strcmp(op, "move-section") == 0) {
+            uint8_t *e = section_entry(ix, len, section_id(a));
+            FZ_CHECK(e, "recipe: no section %s", a);
+            uint64_t off = rc_get_u64(e + 8), sl = rc_get_u64(e + 16);
+            size_t to = ((len + 3) & ~(size_t)3) + (size_t)(strtoull(b, NULL, 0) & 3);
+            uint8_t *bigger = realloc(ix, to + sl);
+            FZ_CHECK(bigger, "oom");
+            ix = bigger;
+            memset(ix + len, 0, to - len);
+            memmove(ix + to, ix + off, sl);
+            len = to + sl;
+            e = section_entry(ix, len, section_id(a));
+            rc_put_u64(e + 8, to);
+        }
+    }
+    free(text);
+    *n = len;
+    return ix;
 }
 
 /* ==== structural damage (libFuzzer only) ==== */

@@ -11,7 +11,7 @@
  * the file.
  */
 #include "fuzz.h"
-#include "index/rc_build.h"
+#include "build/rc_build.h"
 
 #include <jansson.h>
 #include <stdio.h>
@@ -35,7 +35,7 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     FZ_CHECK(ctx, "oom");
     ctx->cctx = ZSTD_createCCtx();
     FZ_CHECK(ctx->cctx, "oom");
-    FZ_CHECK(rc_work_cmi_init(ctx, NULL) == RECITE_OK, "oom"); /* notices, no license index */
+    FZ_CHECK(rc_cmi_ctx_init(&ctx->cmi, NULL) == RECITE_OK, "oom"); /* notices, no license index */
     FZ_CHECK(rc_fingerprint_params(12, &ctx->kgram[RC_CH_PROSE], &ctx->window[RC_CH_PROSE]) ==
                      RECITE_OK &&
                  rc_fingerprint_params_code(65, &ctx->kgram[RC_CH_CODE],
