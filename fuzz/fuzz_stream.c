@@ -1,8 +1,9 @@
 /*
  * fuzz_stream.c — the streaming checker against the batch checker (a differential test, not
  * just "no crash"): the same text fed with recite_checker_feed in random pieces (splits inside
- * UTF-8 sequences and inside words, empty feeds, a reset after unrelated text) must give what
- * recite_check_text gives — every match, every work, the flags and the JSON report. The index
+ * UTF-8 sequences and inside words, empty feeds, a reset after unrelated text, polls between
+ * pieces) must give what recite_check_text gives — every match, every work, the flags and the
+ * JSON report; polls must never clear text not fed or go back. The index
  * is built once per process from texts Debian ships (license texts as prose, C headers as code,
  * a duplicate), in an ordinary and a text-free variant, with a background index; checkers of
  * several option sets (defaults, exact only, all works, tiny limits, background, higher
@@ -238,11 +239,14 @@ static char *report(const recite_index *ix, const buf *t, const recite_result *r
     return json;
 }
 
-/* Feeds t in random pieces; checks what the checker holds as it goes. */
+/* Feeds t in random pieces, polling now and then; checks what the checker holds and what the
+ * polls say as it goes (cleared never goes back and never passes the text). */
 static void feed_pieces(recite_checker *c, const buf *t, fz_rng *rng)
 {
     size_t off = 0;
+    uint64_t cleared = 0, tokens = 0;
     recite_error err = {0};
+    bool polls = fz_below(rng, 2) == 0;
     while (off < t->n) {
         size_t n;
         switch (fz_below(rng, 6)) {
@@ -257,6 +261,20 @@ static void feed_pieces(recite_checker *c, const buf *t, fz_rng *rng)
             n = t->n - off;
         FZ_CHECK(recite_checker_feed(c, t->v + off, n, &err) == RECITE_OK, "feed: %s", err.message);
         off += n;
+        if (polls && fz_below(rng, 4) == 0) {
+            recite_poll p;
+            FZ_CHECK(recite_checker_poll(&p, c, &err) == RECITE_OK, "poll: %s", err.message);
+            FZ_CHECK(p.cleared >= cleared && p.cleared <= off && p.tokens >= tokens,
+                     "poll after %zu bytes: cleared %llu (was %llu), tokens %llu (were %llu)", off,
+                     (unsigned long long)p.cleared, (unsigned long long)cleared,
+                     (unsigned long long)p.tokens, (unsigned long long)tokens);
+            for (size_t i = 0; i < p.nevents; i++)
+                FZ_CHECK(p.events[i].match.out_start < p.events[i].match.out_end &&
+                             p.events[i].match.out_end <= off,
+                         "event %zu outside the text fed", i);
+            cleared = p.cleared;
+            tokens = p.tokens;
+        }
         if (fz_below(rng, 16) == 0) {
             size_t held;
             const char *txt = recite_checker_text(c, &held);
