@@ -374,7 +374,8 @@ typedef struct recite_check_options {
 
     /* Limits (reaching one sets `truncated`) */
     uint32_t max_matches;    /* 0 = 10000 */
-    uint32_t max_postings;   /* 0 = 100000 seeds per check */
+    uint32_t max_postings;   /* 0 = 100000 seeds per check, shared evenly by the index's
+                                channels (words; and lexemes and shapes if it holds code) */
     uint32_t max_candidates; /* 0 = 1000 works verified per check (those with the fewest seeds
                                 are dropped) */
 } recite_check_options;

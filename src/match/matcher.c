@@ -120,6 +120,7 @@ void rc_matcher_reset(rc_matcher *c)
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         c->chans[k].kgram_df.n = 0;
         c->chans[k].common_postings_max = 0;
+        c->chans[k].seeds_taken = 0;
     }
     c->seeds.n = 0;
     c->raw.n = 0;
@@ -177,6 +178,10 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
         last = n >= k + cc ? n - k - cc + 1 : 0; /* ... and have their right context */
     uint64_t hs[RC_KGRAM_MAX];
     probe pr[PROBE_BATCH];
+    unsigned active = 0;
+    for (unsigned k2 = 0; k2 < RC_CHANNELS; k2++)
+        active += c->chans[k2].active;
+    uint32_t quota = c->max_postings / (active ? active : 1);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         for (size_t j = 0; j < nb; j++) {
@@ -217,13 +222,16 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 } else {
                     taken++;
                 }
-                if (c->seeds.n >= c->max_postings) {
+                /* Each channel has its share of max_postings: one count for all would depend on
+                 * how the channels' lookups interleave, i.e. on how the text was fed. */
+                if (ch->seeds_taken >= quota) {
                     c->truncated = true;
                     break;
                 }
                 rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, (uint8_t)chn, exact};
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
                     return RECITE_ENOMEM;
+                ch->seeds_taken++;
             }
             if (df == RC_DF_COMMON && postings > ch->common_postings_max)
                 ch->common_postings_max = postings;

@@ -42,6 +42,7 @@ typedef struct rc_chan {
     unsigned min_tokens;      /* the run length reported for this channel */
     RC_VEC(uint8_t) kgram_df; /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
     uint64_t common_postings_max;
+    uint32_t seeds_taken; /* of the check's max_postings, this channel's share (see matcher.c) */
 } rc_chan;
 
 /* The hash a channel compares. */
