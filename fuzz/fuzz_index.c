@@ -256,7 +256,8 @@ static void compact(const recite_index *idx)
     free(id);
 }
 
-static uint8_t *recipe(const uint8_t *data, size_t size, size_t *n, uint8_t *ctl, bool *compact);
+static uint8_t *recipe(const uint8_t *data, size_t size, size_t *n, uint8_t *ctl, bool *compact,
+                       bool *skip);
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
@@ -264,8 +265,10 @@ int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
         return 0;
     uint8_t ctl = data[0];
     size_t n = size - 1;
-    bool force_compact = false;
-    uint8_t *ix = recipe(data, size, &n, &ctl, &force_compact);
+    bool force_compact = false, skip;
+    uint8_t *ix = recipe(data, size, &n, &ctl, &force_compact, &skip);
+    if (skip)
+        return 0;
     if (!ix) {
         ix = malloc(n);
         FZ_CHECK(ix, "oom");
@@ -475,15 +478,29 @@ static uint8_t *section_entry(uint8_t *ix, size_t n, unsigned id)
     return NULL;
 }
 
+/* A condition a recipe must meet. Written by hand, a recipe that does not is a mistake to
+ * stop at; under libFuzzer, recipes are mutated like any input, and a broken one is skipped. */
+static bool recipe_ok(bool cond, const char *what, const char *arg)
+{
+#ifdef RECITE_LIBFUZZER
+    (void)what;
+    (void)arg;
+    return cond;
+#else
+    FZ_CHECK(cond, "recipe: %s %s", what, arg ? arg : "");
+    return true;
+#endif
+}
+
 static unsigned section_id(const char *name)
 {
     for (size_t i = 0; i < sizeof section_names / sizeof *section_names; i++)
         if (strcmp(name, section_names[i].name) == 0)
             return section_names[i].id;
-    FZ_CHECK(false, "recipe: unknown section %s", name);
+    return 0;
 }
 
-/* The index file of seed library `name`, built once. */
+/* The index file of seed library `name`, built once; NULL for an unknown name. */
 static uint8_t *seed_index(const char *name, size_t *len)
 {
     static uint8_t *built[sizeof seed_libs / sizeof *seed_libs];
@@ -500,12 +517,16 @@ static uint8_t *seed_index(const char *name, size_t *len)
         *len = lens[s];
         return built[s];
     }
-    FZ_CHECK(false, "recipe: unknown seed %s", name);
+    return NULL;
 }
 
-static uint8_t *recipe(const uint8_t *data, size_t size, size_t *n, uint8_t *ctl, bool *compact)
+/* The index a recipe makes (malloc'd, *n bytes), or NULL when data is not a recipe; *skip when
+ * it is one that cannot be followed. */
+static uint8_t *recipe(const uint8_t *data, size_t size, size_t *n, uint8_t *ctl, bool *compact,
+                       bool *skip)
 {
     size_t ml = strlen(RECIPE_MAGIC);
+    *skip = false;
     if (size <= ml || memcmp(data, RECIPE_MAGIC, ml) != 0)
         return NULL;
     char *text = malloc(size + 1), *save = NULL;
@@ -513,60 +534,74 @@ static uint8_t *recipe(const uint8_t *data, size_t size, size_t *n, uint8_t *ctl
     memcpy(text, data, size);
     text[size] = 0;
     char seed[64], flag[16] = "";
-    unsigned c;
-    FZ_CHECK(sscanf(text + ml, "%63s %x %15s", seed, &c, flag) >= 2, "recipe: bad first line");
+    unsigned c = 0;
+    uint8_t *ix = NULL;
+    size_t len = 0;
+    const uint8_t *base = NULL;
+    if (!recipe_ok(sscanf(text + ml, "%63s %x %15s", seed, &c, flag) >= 2, "bad first line",
+                   NULL) ||
+        !recipe_ok((base = seed_index(seed, &len)) != NULL, "unknown seed", seed))
+        goto bad;
     *ctl = (uint8_t)c;
     *compact = strcmp(flag, "compact") == 0;
-    size_t len;
-    const uint8_t *base = seed_index(seed, &len);
-    uint8_t *ix = malloc(len);
+    ix = malloc(len);
     FZ_CHECK(ix, "oom");
     memcpy(ix, base, len);
     strtok_r(text, "\n", &save); /* the first line */
     for (char *line; (line = strtok_r(NULL, "\n", &save)) != NULL;) {
-        char op[32], a[32], b[32], d[32];
+        char op[32], a[32], b[32], d[32] = "";
         int k = sscanf(line, "%31s %31s %31s %31s", op, a, b, d);
-        if (k < 3 || op[0] == '#')
+        if (k < 1 || op[0] == '#')
             continue;
+        if (!recipe_ok(k >= 3, "too few words:", line))
+            goto bad;
         if (strncmp(op, "header-", 7) == 0) {
             size_t f = 0;
             while (f < sizeof header_fields / sizeof *header_fields &&
                    strcmp(header_fields[f].name, a) != 0)
                 f++;
-            FZ_CHECK(f < sizeof header_fields / sizeof *header_fields, "recipe: field %s", a);
+            if (!recipe_ok(f < sizeof header_fields / sizeof *header_fields, "field", a))
+                goto bad;
             uint64_t v = strtoull(b, NULL, 0);
             if (header_fields[f].size == 4)
                 rc_put_u32(ix + header_fields[f].off, (uint32_t)v);
             else
                 rc_put_u64(ix + header_fields[f].off, v);
-        } else if (strncmp(op, "section-", 8) == 0 && k == 4) {
-            uint8_t *e = section_entry(ix, len, section_id(a));
-            uint64_t at = e ? rc_get_u64(e + 8) + strtoull(b, NULL, 0) : len;
+        } else if (strncmp(op, "section-", 8) == 0) {
+            unsigned id = section_id(a);
+            uint8_t *e = id ? section_entry(ix, len, id) : NULL;
+            if (!recipe_ok(e && k == 4, "no section, or no value:", line))
+                goto bad;
+            uint64_t at = rc_get_u64(e + 8) + strtoull(b, NULL, 0);
             bool wide = strcmp(op, "section-u64") == 0;
-            if (at + (wide ? 8 : 4) <= len) {
-                if (wide)
-                    rc_put_u64(ix + at, strtoull(d, NULL, 0));
-                else
-                    rc_put_u32(ix + at, (uint32_t)strtoull(d, NULL, 0));
-            }
+            if (!recipe_ok(at < len && len - at >= (wide ? 8u : 4u), "offset out of the file", b))
+                goto bad;
+            if (wide)
+                rc_put_u64(ix + at, strtoull(d, NULL, 0));
+            else
+                rc_put_u32(ix + at, (uint32_t)strtoull(d, NULL, 0));
         } else if (strcmp(op, "work-id") == 0) {
             uint8_t *works = section_entry(ix, len, RC_SEC_WORKS);
             uint8_t *strs = section_entry(ix, len, RC_SEC_STRINGS);
-            FZ_CHECK(works && strs, "recipe: no works or strings");
-            uint64_t w = strtoull(a, NULL, 0), base_off = rc_get_u64(works + 8), v;
             bool empty = strcmp(b, "empty") == 0;
-            uint64_t w2 = empty ? 0 : strtoull(d, NULL, 0);
-            FZ_CHECK((empty || k == 4) && base_off + (RC_MAX(w, w2) + 1) * RC_WORK_REC_SIZE <= len,
-                     "recipe: no work %s or %s", a, empty ? "-" : d);
+            uint64_t w = strtoull(a, NULL, 0), w2 = empty ? 0 : strtoull(d, NULL, 0);
+            uint64_t base_off = works ? rc_get_u64(works + 8) : len, v;
+            if (!recipe_ok(works && strs && (empty || k == 4) && w < (1u << 20) &&
+                               w2 < (1u << 20) && base_off <= len &&
+                               (RC_MAX(w, w2) + 1) * RC_WORK_REC_SIZE <= len - base_off,
+                           "no such works:", line))
+                goto bad;
             if (empty) /* the string table's last byte, a NUL */
                 v = rc_get_u64(strs + 16) - 1;
             else
                 v = rc_get_u64(ix + base_off + w2 * RC_WORK_REC_SIZE);
             rc_put_u64(ix + base_off + w * RC_WORK_REC_SIZE, v);
         } else if (strcmp(op, "move-section") == 0) {
-            uint8_t *e = section_entry(ix, len, section_id(a));
-            FZ_CHECK(e, "recipe: no section %s", a);
-            uint64_t off = rc_get_u64(e + 8), sl = rc_get_u64(e + 16);
+            unsigned id = section_id(a);
+            uint8_t *e = id ? section_entry(ix, len, id) : NULL;
+            uint64_t off = e ? rc_get_u64(e + 8) : 0, sl = e ? rc_get_u64(e + 16) : 0;
+            if (!recipe_ok(e && off <= len && sl <= len - off, "no section", a))
+                goto bad;
             size_t to = ((len + 3) & ~(size_t)3) + (size_t)(strtoull(b, NULL, 0) & 3);
             uint8_t *bigger = realloc(ix, to + sl);
             FZ_CHECK(bigger, "oom");
@@ -574,13 +609,19 @@ static uint8_t *recipe(const uint8_t *data, size_t size, size_t *n, uint8_t *ctl
             memset(ix + len, 0, to - len);
             memmove(ix + to, ix + off, sl);
             len = to + sl;
-            e = section_entry(ix, len, section_id(a));
-            rc_put_u64(e + 8, to);
+            rc_put_u64(section_entry(ix, len, id) + 8, to);
+        } else if (!recipe_ok(false, "unknown operation", op)) {
+            goto bad;
         }
     }
     free(text);
     *n = len;
     return ix;
+bad:
+    free(text);
+    free(ix);
+    *skip = true;
+    return NULL;
 }
 
 /* ==== structural damage (libFuzzer only) ==== */
