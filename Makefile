@@ -24,10 +24,14 @@ endif
 OPT     ?= -O2 -g
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL := $(DEP_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
+# `recite serve` (src/serve) only: HTTP server and client, linked into the command, not the library.
+SERVE_PKGS := libmicrohttpd libcurl
+SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
+CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) 2>/dev/null)
 
 LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c \
                       src/match/*.c src/report/*.c src/cmi/*.c src/catalog/*.c src/policy/*.c)
-CLI_SRC := $(wildcard src/cli/*.c)
+CLI_SRC := $(wildcard src/cli/*.c src/serve/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
@@ -51,7 +55,7 @@ $(BUILD)/librecite.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,librecite.so.0 -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS)
 
 # ---- tests ----
 

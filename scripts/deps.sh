@@ -2,17 +2,18 @@
 # deps.sh — installs the Debian packages recite needs, when they are missing. Idempotent and
 # quiet when everything is present. `deps.sh bench` adds what the benchmarks compare against.
 #   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3,
-#           libsodium (keyed hashes of text-free indexes)
+#           libsodium (keyed hashes of text-free indexes), libmicrohttpd and libcurl (recite serve)
 #   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers)
-#   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils,
+#   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils, wrk
+#           (bench/load.sh),
 #           licensecheck (license identification baseline, bench/cmi.sh)
 set -eu
 
 pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
-libjansson-dev libsqlite3-dev libsodium-dev \
+libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev \
 libcmocka-dev clang clang-format valgrind strace python3"
 if [ "${1:-}" = bench ]; then
-    pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck"
+    pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck wrk"
 fi
 
 # The SPDX license list (the full text of every license, for license identification): the npm
