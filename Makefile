@@ -2,7 +2,7 @@
 #   make            library (static + shared) and the `recite` command, in build/
 #   make demo       install Debian dependencies if missing, build, index a library made from
 #                   texts Debian ships, check sample outputs, print the report
-#   make test       every test: unit (cmocka), property, CLI; then again under ASan+UBSan;
+#   make test       every test: unit (cmocka), property, CLI, HTTP; then again under ASan+UBSan;
 #                   unit tests under valgrind; a clang -Werror build when clang is present
 #   make bench      benchmarks against baselines (not a test; takes minutes)
 #   make install PREFIX=/usr/local
@@ -38,7 +38,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang test-install bench install \
+.PHONY: all deps demo test test-unit test-cli test-http test-san test-valgrind test-clang test-install bench install \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -68,7 +68,7 @@ deps:
 
 test: deps
 	$(MAKE) format-check
-	$(MAKE) test-unit test-cli
+	$(MAKE) test-unit test-cli test-http
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
@@ -81,11 +81,15 @@ test-unit: $(UNIT_BIN) $(BUILD)/recite
 test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
 
+# recite serve over loopback: endpoints, limits, sessions, the proxy against an upstream stub.
+test-http: $(BUILD)/recite
+	/usr/bin/python3 tests/http/run.py $(BUILD)/recite
+
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  test-unit test-cli
+	  test-unit test-cli test-http
 
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \

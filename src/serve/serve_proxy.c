@@ -38,6 +38,7 @@ typedef struct proxy {
     long status;
     bool headers_done, sse, upstream_done, stopped, saw_done;
     CURLcode result;
+    double last_byte; /* when the upstream last sent anything (--upstream-idle) */
     char content_type[128];
     sbuf raw; /* a whole (or error) answer */
     serve_sse parser;
@@ -79,8 +80,13 @@ static void proxy_free(void *cls)
             serve_filter_free(&p->choices[i].f);
         }
     }
-    if (p->stream && p->headers_done && p->sse)
+    if (p->stream && p->headers_done && p->sse) {
         atomic_fetch_add(&p->srv->metrics.actions[p->worst], 1);
+        /* A stream freed before its end: the client left (MHD saw the write fail, or the
+         * reader saw the connection close). */
+        if (!p->out_done)
+            atomic_fetch_add(&p->srv->metrics.client_disconnects, 1);
+    }
     free(p->choices);
     json_decref(p->tmpl);
     serve_sse_free(&p->parser);
@@ -362,6 +368,7 @@ static size_t on_header(char *buf, size_t size, size_t n, void *user)
 {
     proxy *p = user;
     size_t len = size * n;
+    p->last_byte = serve_now();
     if (len > 5 && strncmp(buf, "HTTP/", 5) == 0) {
         const char *sp = memchr(buf, ' ', len);
         p->status = sp ? strtol(sp + 1, NULL, 10) : 0;
@@ -387,6 +394,7 @@ static size_t on_body(char *data, size_t size, size_t n, void *user)
 {
     proxy *p = user;
     size_t len = size * n;
+    p->last_byte = serve_now();
     if (p->sse) {
         int rc = serve_sse_feed(&p->parser, data, len, on_event, p);
         if (rc == -1 && !p->out_done)
@@ -418,6 +426,13 @@ static int pump(proxy *p, int ms)
     if (p->upstream_done)
         return PUMP_OK;
     curl_multi_poll(p->multi, p->client_fd >= 0 ? &wfd : NULL, p->client_fd >= 0 ? 1 : 0, ms, NULL);
+    if (serve_now() - p->last_byte > p->srv->opt.upstream_idle) {
+        /* Silence: ends the transfer as a time-out (curl's low-speed limit only counts once
+         * the answer has begun). */
+        p->upstream_done = true;
+        p->result = CURLE_OPERATION_TIMEDOUT;
+        return PUMP_OK;
+    }
     if (p->client_fd >= 0 && (wfd.revents & (CURL_WAIT_POLLIN | CURL_WAIT_POLLPRI))) {
         char b;
         ssize_t k = recv(p->client_fd, &b, 1, MSG_PEEK | MSG_DONTWAIT);
@@ -476,10 +491,8 @@ static ssize_t reader(void *cls, uint64_t pos, char *buf, size_t max)
             stream_ended(p);
             continue;
         }
-        if (pump(p, 1000) == PUMP_CLIENT_GONE) {
-            atomic_fetch_add(&p->srv->metrics.client_disconnects, 1);
+        if (pump(p, 250) == PUMP_CLIENT_GONE)
             return MHD_CONTENT_READER_END_WITH_ERROR;
-        }
     }
 }
 
@@ -579,8 +592,6 @@ static bool setup(proxy *p, serve_req *r)
     curl_easy_setopt(e, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
     curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)s->opt.upstream_connect_timeout);
     curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)s->opt.upstream_timeout);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_LIMIT, 1L);
-    curl_easy_setopt(e, CURLOPT_LOW_SPEED_TIME, (long)s->opt.upstream_idle);
     curl_easy_setopt(e, CURLOPT_USERAGENT, "recite-serve/" RECITE_VERSION_STRING);
     return curl_multi_add_handle(p->multi, e) == CURLM_OK;
 }
@@ -597,9 +608,10 @@ enum MHD_Result serve_proxy_handle(struct MHD_Connection *c, serve_req *r)
         return sent;
     json_t *n = json_object_get(body, "n");
     bool stream = json_is_true(json_object_get(body, "stream"));
+    bool bad_n = n && !(json_is_integer(n) && json_integer_value(n) >= 1 &&
+                        json_integer_value(n) <= (json_int_t)s->opt.max_choices);
     json_decref(body);
-    if (n && !(json_is_integer(n) && json_integer_value(n) >= 1 &&
-               json_integer_value(n) <= (json_int_t)s->opt.max_choices))
+    if (bad_n)
         return serve_send_error(c, r, 400, "invalid_option",
                                 "\"n\" must be a whole number from 1 to %u", s->opt.max_choices);
     proxy *p = calloc(1, sizeof *p);
@@ -614,13 +626,14 @@ enum MHD_Result serve_proxy_handle(struct MHD_Connection *c, serve_req *r)
         MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     p->client_fd = ci ? ci->connect_fd : -1;
     p->body = sbuf_take(&r->body, &p->body_len);
+    p->last_byte = serve_now();
     if (!p->body || !setup(p, r)) {
         proxy_free(p);
         return serve_send_error(c, r, 500, "out_of_memory", "cannot start the upstream request");
     }
     /* Wait for the upstream's status and headers (all of a whole answer). */
     while (!p->upstream_done && (!p->headers_done || !p->sse)) {
-        if (pump(p, 1000) == PUMP_CLIENT_GONE) {
+        if (pump(p, 250) == PUMP_CLIENT_GONE) {
             atomic_fetch_add(&s->metrics.client_disconnects, 1);
             proxy_free(p);
             return MHD_NO;
