@@ -63,6 +63,13 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL) -lcmocka
 
+# The SSE parser of recite serve is tested alone (it is in the command, not the library).
+SERVE_UNIT_OBJ := $(BUILD)/obj/src/serve/serve_sse.o $(BUILD)/obj/src/serve/serve_util.o
+$(BUILD)/tests/test_serve_sse: tests/unit/test_serve_sse.c tests/unit/test_util.h \
+                               $(SERVE_UNIT_OBJ) $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(SERVE_UNIT_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) -lcmocka
+
 deps:
 	@scripts/deps.sh
 
