@@ -42,7 +42,8 @@ typedef struct proxy {
     char content_type[128];
     sbuf raw; /* a whole (or error) answer */
     serve_sse parser;
-    json_t *tmpl; /* the last chunk: its top-level fields are copied into ours */
+    json_t *tmpl;    /* the first chunk: its top-level fields are copied into ours */
+    sbuf head, tail; /* a content chunk is head + its choices + tail (built from tmpl) */
     choice *choices;
     size_t nchoices;
     /* what goes to the client */
@@ -53,6 +54,35 @@ typedef struct proxy {
     recite_error err;
 } proxy;
 
+/* Multi handles of finished transfers, kept with their connection caches: the next proxied
+ * request takes one and reuses its open connection to the upstream. Each is used by one
+ * thread at a time. */
+#define MULTI_POOL_MAX 64
+static struct {
+    pthread_mutex_t lock;
+    CURLM *v[MULTI_POOL_MAX];
+    size_t n;
+} multis = {PTHREAD_MUTEX_INITIALIZER, {0}, 0};
+
+static CURLM *multi_get(void)
+{
+    pthread_mutex_lock(&multis.lock);
+    CURLM *m = multis.n ? multis.v[--multis.n] : NULL;
+    pthread_mutex_unlock(&multis.lock);
+    return m ? m : curl_multi_init();
+}
+
+static void multi_put(CURLM *m)
+{
+    pthread_mutex_lock(&multis.lock);
+    bool kept = multis.n < MULTI_POOL_MAX;
+    if (kept)
+        multis.v[multis.n++] = m;
+    pthread_mutex_unlock(&multis.lock);
+    if (!kept)
+        curl_multi_cleanup(m);
+}
+
 bool serve_proxy_global_init(void)
 {
     return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
@@ -60,6 +90,9 @@ bool serve_proxy_global_init(void)
 
 void serve_proxy_global_cleanup(void)
 {
+    for (size_t i = 0; i < multis.n; i++)
+        curl_multi_cleanup(multis.v[i]);
+    multis.n = 0;
     curl_global_cleanup();
 }
 
@@ -71,7 +104,10 @@ static void proxy_free(void *cls)
     if (p->multi && p->easy)
         curl_multi_remove_handle(p->multi, p->easy);
     curl_easy_cleanup(p->easy);
-    curl_multi_cleanup(p->multi);
+    if (p->multi && p->upstream_done && p->result == CURLE_OK)
+        multi_put(p->multi); /* with its connection, open for the next request */
+    else
+        curl_multi_cleanup(p->multi);
     curl_slist_free_all(p->headers);
     for (size_t i = 0; i < p->nchoices; i++) {
         if (p->choices[i].active) {
@@ -89,6 +125,8 @@ static void proxy_free(void *cls)
     }
     free(p->choices);
     json_decref(p->tmpl);
+    sbuf_free(&p->head);
+    sbuf_free(&p->tail);
     serve_sse_free(&p->parser);
     sbuf_free(&p->raw);
     sbuf_free(&p->out);
@@ -136,11 +174,48 @@ static void annotate_choice(json_t *choice_obj, json_t *annotation)
                             content_filter_results(annotation));
 }
 
+/* The text around the choices of our chunks: the template serialized once with a marker for
+ * its choices (and "usage" null when it has one), then split at the marker. */
+static bool build_head_tail(proxy *p)
+{
+    static const char marker[] = "\"recite:choices\"";
+    json_t *t = json_copy(p->tmpl);
+    if (!t)
+        return false;
+    json_object_set_new(t, "choices", json_string("recite:choices"));
+    if (json_object_get(t, "usage"))
+        json_object_set_new(t, "usage", json_null());
+    char *s = json_dumps(t, JSON_COMPACT);
+    json_decref(t);
+    const char *m = s ? strstr(s, marker) : NULL;
+    if (m) {
+        sbuf_adds(&p->head, "data: ");
+        sbuf_add(&p->head, s, (size_t)(m - s));
+        sbuf_adds(&p->tail, m + sizeof marker - 1);
+        sbuf_adds(&p->tail, "\n\n");
+    }
+    free(s);
+    return m && !p->head.oom && !p->tail.oom;
+}
+
 /* One chunk for choice `index`: released text (may be NULL), extra delta fields (role, tool
  * calls: may be NULL), a finish reason (NULL: none yet) and an annotation. */
 static void emit_chunk(proxy *p, size_t index, const char *text, size_t len, json_t *delta_extra,
                        const char *finish, json_t *annotation, bool keep_usage)
 {
+    if (text && !delta_extra && !finish && !annotation && p->tmpl &&
+        (p->head.n || build_head_tail(p))) {
+        /* The common case, a chunk of content: written directly. */
+        sbuf_add(&p->out, p->head.s, p->head.n);
+        sbuf_addf(&p->out, "[{\"index\":%zu,\"%s\":", index, p->chat ? "delta" : "text");
+        if (p->chat)
+            sbuf_adds(&p->out, "{\"content\":");
+        sbuf_json(&p->out, text, len);
+        sbuf_adds(&p->out, p->chat ? "}," : ",");
+        sbuf_adds(&p->out, "\"logprobs\":null,\"finish_reason\":null}]");
+        sbuf_add(&p->out, p->tail.s, p->tail.n);
+        return;
+    }
     json_t *chunk = p->tmpl ? json_copy(p->tmpl) : json_object();
     json_t *ch = json_object();
     if (!chunk || !ch) {
@@ -323,9 +398,15 @@ static int on_event(void *user, const char *event, const char *data, size_t len)
         atomic_fetch_add(&p->srv->metrics.upstream_errors, 1);
         return EV_FAIL;
     }
-    /* Our chunks copy this one's fields (in its order), their choices replaced. */
-    json_decref(p->tmpl);
-    p->tmpl = json_copy(chunk);
+    /* Our chunks copy the first chunk's fields (in its order: id, created, model, ... are the
+     * same in every chunk of a stream), their choices replaced; a chunk that carries usage
+     * with its choices is the template of the finish chunks it causes. */
+    json_t *usage0 = json_object_get(chunk, "usage");
+    if (!p->tmpl ||
+        (usage0 && !json_is_null(usage0) && json_array_size(json_object_get(chunk, "choices")))) {
+        json_decref(p->tmpl);
+        p->tmpl = json_incref(chunk);
+    }
     json_t *choices = json_object_get(chunk, "choices");
     json_t *usage = json_object_get(chunk, "usage");
     bool has_usage = usage && !json_is_null(usage);
@@ -555,7 +636,7 @@ static bool setup(proxy *p, serve_req *r)
     sbuf_adds(&url, s->upstream_base);
     sbuf_adds(&url, r->route == ROUTE_CHAT ? "/chat/completions" : "/completions");
     p->easy = curl_easy_init();
-    p->multi = curl_multi_init();
+    p->multi = multi_get();
     if (!p->easy || !p->multi || url.oom) {
         sbuf_free(&url);
         return false;

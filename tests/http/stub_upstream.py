@@ -36,9 +36,16 @@ def pieces(text):
 
 class Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
+    disable_nagle_algorithm = True  # small writes go out at once (no 40 ms delayed-ACK stalls)
 
     def log_message(self, *args):
         pass
+
+    def handle(self):
+        try:
+            super().handle()
+        except (ConnectionResetError, BrokenPipeError):
+            pass  # a client that leaves (the proxy stopping a stream, wrk ending a run)
 
     def send_json(self, status, obj):
         body = json.dumps(obj).encode()
@@ -102,20 +109,31 @@ class Handler(BaseHTTPRequestHandler):
                                         "model": model, "system_fingerprint": "fp_stub",
                                         "choices": choices, "usage": usage})
         include_usage = bool((req.get("stream_options") or {}).get("include_usage"))
+        # Chunked and kept alive, as model servers do; `die-mid` and `hang` answer with a body
+        # ended by closing the connection instead, so that dying is a clean early end.
+        chunked = model not in ("die-mid", "hang")
         self.send_response(200)
         self.send_header("Content-Type", "text/event-stream; charset=utf-8")
         self.send_header("Cache-Control", "no-cache")
-        self.send_header("Connection", "close")
+        if chunked:
+            self.send_header("Transfer-Encoding", "chunked")
+        else:
+            self.send_header("Connection", "close")
         self.end_headers()
         cobj = "chat.completion.chunk" if chat else "text_completion"
+
+        def send(data):
+            if chunked:
+                data = b"%x\r\n%s\r\n" % (len(data), data)
+            self.wfile.write(data)
+            self.wfile.flush()
 
         def chunk(choices, use=None):
             c = {"id": cid, "object": cobj, "created": created, "model": model,
                  "system_fingerprint": "fp_stub", "choices": choices}
             if include_usage:
                 c["usage"] = use
-            self.wfile.write(b"data: " + json.dumps(c).encode() + b"\n\n")
-            self.wfile.flush()
+            send(b"data: " + json.dumps(c).encode() + b"\n\n")
 
         def choice(i, content, finish=None, role=False):
             if chat:
@@ -146,11 +164,14 @@ class Handler(BaseHTTPRequestHandler):
                 chunk([choice(i, None, finish="stop")])
             if include_usage:
                 chunk([], usage)
-            self.wfile.write(b"data: [DONE]\n\n")
-            self.wfile.flush()
+            send(b"data: [DONE]\n\n")
+            if chunked:
+                self.wfile.write(b"0\r\n\r\n")
+                self.wfile.flush()
         except (BrokenPipeError, ConnectionResetError):
-            pass
-        self.close_connection = True
+            self.close_connection = True
+        if not chunked:
+            self.close_connection = True
 
 
 def main():
