@@ -150,6 +150,11 @@ typedef struct serve_server {
     size_t key_len;
     pthread_mutex_t gen_lock;
     serve_gen *gen; /* the current generation (holds one reference) */
+    /* The index and policy files of the last reload that failed: not tried again until
+     * they change (or SIGHUP). */
+    dev_t failed_dev;
+    ino_t failed_ino, failed_policy_ino;
+    int64_t failed_policy_mtime_ns;
     serve_sessions *sessions;
     serve_metrics metrics;
     atomic_int draining;

@@ -94,7 +94,7 @@ static void release(serve_filter *f, uint64_t cleared, bool final, sbuf *out)
             if (sp->act == ACT_BLOCK)
                 f->blocked = true;
         }
-        if (sp->act > f->worst && (sp->act != ACT_CITE || !sp->growing || final))
+        if (sp->act > f->worst)
             f->worst = sp->act;
     }
     limit = serve_utf8_floor(text, len, (size_t)limit);

@@ -122,21 +122,27 @@ void serve_gen_release(serve_gen *g)
 int serve_gen_reload(serve_server *s, bool force, recite_error *err)
 {
     serve_gen *cur = serve_gen_acquire(s);
-    dev_t dev;
-    ino_t ino;
+    dev_t dev = 0;
+    ino_t ino = 0;
     int64_t mt = 0;
     ino_t pino = 0;
-    bool changed = force;
-    if (!changed && stat_index(s->opt.index_dir, &dev, &ino))
-        changed = dev != cur->dev || ino != cur->ino;
-    if (!changed && s->opt.policy_file && stat_policy(s->opt.policy_file, &mt, &pino))
-        changed = mt != cur->policy_mtime_ns || pino != cur->policy_ino;
+    bool have_index = stat_index(s->opt.index_dir, &dev, &ino);
+    if (s->opt.policy_file)
+        stat_policy(s->opt.policy_file, &mt, &pino);
+    bool changed = force || (have_index && (dev != cur->dev || ino != cur->ino)) ||
+                   (s->opt.policy_file && (mt != cur->policy_mtime_ns || pino != cur->policy_ino));
     uint64_t number = cur->number + 1;
     serve_gen_release(cur);
-    if (!changed)
+    /* Files that already failed to load are not tried again every few seconds. */
+    if (!changed || (!force && dev == s->failed_dev && ino == s->failed_ino &&
+                     mt == s->failed_policy_mtime_ns && pino == s->failed_policy_ino))
         return 0;
     serve_gen *g = gen_load(s, number, err);
     if (!g) {
+        s->failed_dev = dev;
+        s->failed_ino = ino;
+        s->failed_policy_mtime_ns = mt;
+        s->failed_policy_ino = pino;
         atomic_fetch_add(&s->metrics.reload_failures, 1);
         return -1;
     }

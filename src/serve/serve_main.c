@@ -344,6 +344,8 @@ int serve_main(int argc, char **argv)
         die("%s", err.message[0] ? err.message : recite_strerror(err.code));
     if (!(s->sessions = serve_sessions_new(s)) || !serve_proxy_global_init())
         die("out of memory");
+    /* jansson seeds its hash tables on first use: seed it before there are threads. */
+    json_object_seed(0);
     /* Signals go to this thread only: block them before any other thread starts. */
     sigset_t sigs;
     sigemptyset(&sigs);

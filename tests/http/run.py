@@ -219,13 +219,19 @@ def t_limit_connections():
     try:
         for _ in range(4):
             socks.append(socket.create_connection(("127.0.0.1", P2)))
-        time.sleep(0.2)
+        deadline = time.time() + 5  # until the server has accepted them all
         r = check_text(P2, "hello", AUTH)
+        while time.time() < deadline and r.status == 200:
+            time.sleep(0.05)
+            r = check_text(P2, "hello", AUTH)
         assert_error(r, 503, "too_many_connections")
     finally:
         for s in socks:
             s.close()
-    time.sleep(0.3)
+    # The server sees the connections close shortly after.
+    deadline = time.time() + 5
+    while time.time() < deadline and check_text(P2, "hello", AUTH).status != 200:
+        time.sleep(0.1)
     assert check_text(P2, "hello", AUTH).status == 200
     assert H.metric(P2, "recite_connections_rejected_total", AUTH) >= 1
 
