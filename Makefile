@@ -29,8 +29,9 @@ SERVE_PKGS := libmicrohttpd libcurl
 SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
 CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) 2>/dev/null)
 
-LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c \
-                      src/match/*.c src/report/*.c src/cmi/*.c src/catalog/*.c src/policy/*.c)
+LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c src/build/*.c \
+                      src/match/*.c src/license/*.c src/cmi/*.c src/check/*.c src/policy/*.c \
+                      src/catalog/*.c src/report/*.c)
 CLI_SRC := $(wildcard src/cli/*.c src/serve/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
@@ -38,7 +39,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo test test-unit test-cli test-http test-san test-valgrind test-clang test-install bench install \
+.PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-valgrind test-clang test-install bench install \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -75,7 +76,8 @@ deps:
 
 test: deps
 	$(MAKE) format-check
-	$(MAKE) test-unit test-cli test-http
+	/usr/bin/python3 scripts/layers.py
+	$(MAKE) test-unit test-cli test-http test-html test-python
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
@@ -92,11 +94,28 @@ test-cli: $(BUILD)/recite
 test-http: $(BUILD)/recite
 	/usr/bin/python3 tests/http/run.py $(BUILD)/recite
 
+# The HTML evidence report: checked by a parser against the JSON report; with --browser also
+# loaded, and the demo's report rendered to PNG, by headless Chromium.
+HTML_BROWSER ?= --browser
+test-html: $(BUILD)/recite
+	tests/html/run.sh $(BUILD)/recite $(HTML_BROWSER)
+
+# The Python binding (python/): the extension module built in place against $(BUILD)/librecite.a
+# with Debian's python3 (not whichever python3 is first on PATH), then its pytest tests, the
+# examples and the README's Python example against the demo index.
+PYTHON := /usr/bin/python3
+python: $(BUILD)/librecite.a
+	cd python && RECITE_LIB=$(abspath $(BUILD)/librecite.a) $(PYTHON) setup.py -q build_ext --inplace --force >/dev/null
+
+test-python: python $(BUILD)/recite
+	RECITE_BIN=$(abspath $(BUILD)/recite) PYTHONPATH=$(abspath python) PYTHONDONTWRITEBYTECODE=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  test-unit test-cli test-http
+	  HTML_BROWSER= test-unit test-cli test-http test-html
 
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
@@ -123,7 +142,7 @@ test-install: all
 	"$$tmp/bin/recite" --version >/dev/null; \
 	echo "install: header, static and shared library, pkg-config and binary work"
 
-demo: deps all
+demo: deps all python
 	scripts/demo.sh $(BUILD)/recite
 
 bench: deps all
@@ -141,11 +160,13 @@ install: all
 	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
+PY_SRC := $(wildcard python/src/*.c python/src/*.h)
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC)
 
 clean:
+	rm -rf python/build python/recite/*.so
 	rm -rf build

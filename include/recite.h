@@ -578,6 +578,47 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
                        const char *input_name, const char *text, size_t len,
                        const recite_result *res, recite_error *err);
 
+/* The evidence report: one self-contained HTML document (no external resources, no scripts,
+ * a print stylesheet) for people who decide whether a match matters. The checked text with
+ * every span highlighted (colour by work, style by kind) and linked to its evidence; per span
+ * the work's text side by side with context, with the words of near spans that were
+ * substituted, inserted or dropped (renamed identifiers for code) marked; per work its
+ * metadata, coverage, CMI verdict and the policy's action and rule; a header with the index,
+ * policy, options and time of the check. Works of a text-free index show offsets and a note.
+ * Every highlighted span carries data-start/data-end: its byte offsets in the checked text. */
+
+#define RECITE_REPORT_HTML_OPTIONS_VERSION 1
+
+typedef struct recite_report_html_options {
+    unsigned version; /* RECITE_REPORT_HTML_OPTIONS_VERSION */
+
+    /* Facts for the header (a printed report stands on its own) */
+    const char *index_name;                    /* e.g. the index directory; NULL = not shown */
+    const recite_check_options *check_options; /* the options the check ran with; NULL = the
+                                                  defaults */
+    uint64_t checked_unix;                     /* time of the check; 0 = now */
+
+    /* What is shown */
+    unsigned context_bytes; /* text shown before and after each span, both sides; 0 = 240 */
+    unsigned max_evidence;  /* spans shown side by side with the work (the others are listed);
+                               0 = 1000 */
+} recite_report_html_options;
+
+#define RECITE_REPORT_HTML_OPTIONS_INIT                                                            \
+    {                                                                                              \
+        .version = RECITE_REPORT_HTML_OPTIONS_VERSION                                              \
+    }
+
+/* Renders the evidence report of `res` (the result of checking text[0, len), named input_name)
+ * into a new malloc'd NUL-terminated string in *out (caller frees). `policy` as for
+ * recite_report_json; `opt` may be NULL (defaults). The works' text is read from idx. Returns
+ * RECITE_OK, or RECITE_ENOMEM / RECITE_EINVAL (an options struct of another version) with err
+ * filled. Thread-safe. */
+int recite_report_html(char **out, const recite_index *idx, const recite_policy *policy,
+                       const char *input_name, const char *text, size_t len,
+                       const recite_result *res, const recite_report_html_options *opt,
+                       recite_error *err);
+
 #ifdef __cplusplus
 }
 #endif

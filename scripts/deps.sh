@@ -3,7 +3,9 @@
 # quiet when everything is present. `deps.sh bench` adds what the benchmarks compare against.
 #   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3,
 #           libsodium (keyed hashes of text-free indexes), libmicrohttpd and libcurl (recite serve)
-#   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers)
+#   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers),
+#           chromium + fonts-dejavu-core (the HTML report in a browser), python3-dev,
+#           python3-setuptools, python3-pytest (the Python binding)
 #   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils, wrk
 #           (bench/load.sh),
 #           licensecheck (license identification baseline, bench/cmi.sh)
@@ -11,7 +13,8 @@ set -eu
 
 pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
 libjansson-dev libsqlite3-dev libsodium-dev libmicrohttpd-dev libcurl4-openssl-dev \
-libcmocka-dev clang clang-format valgrind strace python3"
+libcmocka-dev clang clang-format valgrind strace python3 \
+chromium fonts-dejavu-core python3-dev python3-setuptools python3-pytest"
 if [ "${1:-}" = bench ]; then
     pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck wrk"
 fi

@@ -71,24 +71,9 @@ typedef struct builder {
 
 /* ==== temporary files ==== */
 
-/* Temporary catalogues of builds that were killed (their process is gone) are removed: they
- * are named .catalog.sqlite.tmp-<pid>-XXXXXX. */
-static void remove_stale_tmp(const char *dir)
+static void remove_file(const char *path)
 {
-    DIR *d = opendir(dir);
-    if (!d)
-        return;
-    struct dirent *e;
-    while ((e = readdir(d)) != NULL) {
-        if (!rc_tmp_is_stale(e->d_name, TMP_PREFIX))
-            continue;
-        char *p;
-        if (asprintf(&p, "%s/%s", dir, e->d_name) >= 0) {
-            unlink(p);
-            free(p);
-        }
-    }
-    closedir(d);
+    unlink(path);
 }
 
 static int make_tmp(builder *b, recite_error *err)
@@ -110,18 +95,6 @@ static int make_tmp(builder *b, recite_error *err)
     if (r != 0)
         return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot set its mode", b->tmp_path);
     return RECITE_OK;
-}
-
-static int fsync_path(const char *path, int flags)
-{
-    int fd = open(path, O_RDONLY | O_CLOEXEC | flags);
-    if (fd < 0)
-        return -1;
-    int r = fsync(fd);
-    int e = errno;
-    close(fd);
-    errno = e;
-    return r;
 }
 
 /* ==== works ==== */
@@ -338,15 +311,12 @@ static int write_catalog(builder *b, recite_error *err)
 
 static int publish(builder *b, recite_error *err)
 {
-    if (fsync_path(b->tmp_path, 0) != 0)
-        return rc_error_errno(err, RECITE_EIO, errno, "%s: fsync failed", b->tmp_path);
-    if (rename(b->tmp_path, b->path) != 0)
-        return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot replace", b->path);
-    free(b->tmp_path);
-    b->tmp_path = NULL;
-    if (fsync_path(b->dir, O_DIRECTORY) != 0)
-        return rc_error_errno(err, RECITE_EIO, errno, "%s: fsync failed", b->dir);
-    return RECITE_OK;
+    int rc = rc_publish_file(b->tmp_path, b->path, err);
+    if (access(b->tmp_path, F_OK) != 0) { /* renamed: nothing left to remove */
+        free(b->tmp_path);
+        b->tmp_path = NULL;
+    }
+    return rc;
 }
 
 int recite_catalog_build(const char *index_dir, recite_error *err)
@@ -362,7 +332,7 @@ int recite_catalog_build(const char *index_dir, recite_error *err)
     rc = recite_index_open(&b.idx, index_dir, err);
     if (rc != RECITE_OK)
         goto done;
-    remove_stale_tmp(index_dir);
+    rc_remove_stale(index_dir, TMP_PREFIX, remove_file); /* of catalogue builds that died */
     /* A previous catalogue is read first, and one we cannot read is not replaced: its audit
      * log must survive the rebuild. */
     struct stat st;

@@ -21,7 +21,7 @@ static const char usage_text[] =
     "usage:\n"
     "  recite index --out DIR [--prose|--code|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
     "               [--code-min-tokens N] [--no-cmi] [--text-free --key FILE] [--quiet] PATH...\n"
-    "  recite check --index DIR [--json] [--min-tokens N] [--code-min-tokens N]\n"
+    "  recite check --index DIR [--json] [--html FILE] [--min-tokens N] [--code-min-tokens N]\n"
     "               [--min-similarity X] [--exact-only] [--all-works] [--background DIR]\n"
     "               [--key FILE] [--policy FILE]\n"
     "               [FILE|-]...\n"
@@ -46,7 +46,8 @@ static const char usage_text[] =
     "        headers, boilerplate), not just three of them; --background DIR: an index of\n"
     "        public text, spans also found there are common language; --policy FILE:\n"
     "        rules by license, source, CMI and extent that decide the verdict (pass, cite,\n"
-    "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged\n"
+    "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged;\n"
+    "        --html FILE also writes an evidence report (several inputs: FILE-1.html, ...)\n"
     "stats   describe an index\n"
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
     "catalog the provenance catalogue of an index (DIR/catalog.sqlite): list works by source,\n"
@@ -383,6 +384,7 @@ static int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {{"index", required_argument, 0, 'i'},
                                          {"json", no_argument, 0, 'J'},
+                                         {"html", required_argument, 0, 'H'},
                                          {"min-tokens", required_argument, 0, 'n'},
                                          {"policy", required_argument, 0, 'p'},
                                          {"all-works", no_argument, 0, 'W'},
@@ -394,7 +396,7 @@ static int cmd_check(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *index_dir = NULL, *background_dir = NULL, *key_file = NULL;
-    const char *policy_file = NULL;
+    const char *policy_file = NULL, *html_file = NULL;
     bool json = false;
     int rc;
     recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
@@ -403,6 +405,7 @@ static int cmd_check(int argc, char **argv)
         switch (c) {
         case 'i': index_dir = optarg; break;
         case 'J': json = true; break;
+        case 'H': html_file = optarg; break;
         case 'n': copt.min_tokens = parse_uint("--min-tokens", optarg, 1, 1000000); break;
         case 'W': copt.all_works = 1; break;
         case 'B': background_dir = optarg; break;
@@ -467,6 +470,11 @@ static int cmd_check(int argc, char **argv)
                                        inputs[i].len, res, &err)) != RECITE_OK) {
             fflush(stdout);
             cli_fail(&err);
+            goto done;
+        }
+        if (html_file && cli_write_html(html_file, i, ninputs, idx, policy, &copt, index_dir,
+                                        &inputs[i], res) != 0) {
+            free(report);
             goto done;
         }
         found |= res->nmatches > 0;

@@ -479,30 +479,3 @@ bool rc_cmi_same_holder(const char *a, const char *b)
     rc_holder_key_of(b, &kb);
     return rc_holder_key_same(&ka, &kb);
 }
-
-size_t rc_cmi_collapse(const char *text, size_t len, char *out, size_t cap)
-{
-    size_t m = 0;
-    bool space = false;
-    for (size_t i = 0; i < len && m + 2 < cap; i++) {
-        unsigned char ch = (unsigned char)text[i];
-        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '*' || ch == '#') {
-            space = m > 0;
-            continue;
-        }
-        if (space)
-            out[m++] = ' ';
-        space = false;
-        out[m++] = (char)(ch < 0x80 ? (ch >= 'A' && ch <= 'Z' ? ch + 32 : ch) : ch);
-    }
-    out[m] = 0;
-    return m;
-}
-
-bool rc_cmi_or_later(const uint8_t *text, size_t len)
-{
-    /* Line breaks and comment markers inside the phrase do not matter. */
-    char buf[8192];
-    rc_cmi_collapse((const char *)text, len, buf, sizeof buf);
-    return strstr(buf, "any later version") != NULL || strstr(buf, "or later version") != NULL;
-}

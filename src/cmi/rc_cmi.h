@@ -1,12 +1,14 @@
 /*
- * rc_cmi.h — copyright-management information (CMI): the copyright notices, SPDX tags and
- * licenses a text carries. Extracted from every work at index time and from the checked text
- * at check time; their comparison is the CMI verdict (present / absent / altered / none).
+ * rc_cmi.h — copyright-management information (CMI, layer 6): the copyright notices, SPDX tags
+ * and licenses a text carries. Extracted from every work at index time (cmi_extract.c,
+ * cmi_text.c; stored as a CMI record, cmi_record.c) and from the checked text at check time;
+ * their comparison is the CMI verdict (cmi_verdict.c: present / absent / altered / none).
+ * License identification is src/license's.
  */
 #ifndef RC_CMI_H
 #define RC_CMI_H
 
-#include "../common/rc_common.h"
+#include "../license/rc_license.h"
 
 #define RC_CMI_MAX_NOTICES 16
 #define RC_CMI_TEXT_MAX 256
@@ -51,11 +53,51 @@ typedef struct rc_holder_key {
 void rc_holder_key_of(const char *holder, rc_holder_key *k);
 bool rc_holder_key_same(const rc_holder_key *a, const rc_holder_key *b);
 
-/* A lower-cased copy of text[0, len) with runs of whitespace and comment markers (*, #) made
- * one space, at most cap - 1 bytes; returns its length. For matching phrases across lines. */
-size_t rc_cmi_collapse(const char *text, size_t len, char *out, size_t cap);
+/* ==== the CMI of a text (cmi_text.c) ==== */
 
-/* Whether the text says "or (at your option) any later version" (GPL family wording). */
-bool rc_cmi_or_later(const uint8_t *text, size_t len);
+/* What identifying the license of texts needs: the license index (NULL: none, only notices
+ * and SPDX tags), a matcher of it, a cache of identified license parts, scratch for a header.
+ * One per thread. */
+typedef struct rc_cmi_ctx {
+    const recite_index *lic;
+    rc_matcher *m;
+    struct rc_cmi_cache *cache;
+    char *header;
+} rc_cmi_ctx;
+
+int rc_cmi_ctx_init(rc_cmi_ctx *ctx, const recite_index *lic);
+void rc_cmi_ctx_free(rc_cmi_ctx *ctx); /* also of a zeroed or half-made ctx */
+
+/* The CMI of text[0, len) as recorded for a work: its notices in *cmi, and in *id its SPDX tag,
+ * else the license identified from its header (mode: RECITE_MODE_PROSE or _CODE), else from
+ * its last 16 KiB (code whose license is at the end). */
+int rc_cmi_of_text(rc_cmi_ctx *ctx, const uint8_t *text, size_t len, int mode, rc_cmi *cmi,
+                   rc_license_id *id);
+
+/* The detector of license language, one line at a time: RC_LINE_NOTICE (a copyright notice or
+ * SPDX tag), RC_LINE_LICENSE (license language), RC_LINE_GRANT (words only licenses use). */
+enum { RC_LINE_NOTICE = 1, RC_LINE_LICENSE = 2, RC_LINE_GRANT = 4 };
+unsigned rc_cmi_line_kind(const char *line, size_t n);
+
+/* The lines of license language in s[0, len) with two neighbours on either side, copied to out
+ * (at most cap - 1 bytes, NUL-terminated); *first is the offset of the first line taken
+ * (UINT64_MAX when none). Returns the length. */
+size_t rc_cmi_license_region(const uint8_t *s, size_t len, char *out, size_t cap, uint64_t *first);
+
+/* ==== the CMI record of a work (cmi_record.c) ==== */
+
+/* The record of cmi and id as a JSON string in *out (malloc'd), or NULL when there is nothing
+ * to record. */
+int rc_cmi_record_write(char **out, const rc_cmi *cmi, const rc_license_id *id);
+/* Reads a record (NULL: an empty one); RECITE_EFORMAT when it is not JSON. */
+int rc_cmi_record_read(const char *json, rc_cmi *cmi, rc_license_id *id);
+
+/* ==== verdicts (cmi_verdict.c) ==== */
+
+/* Sets the CMI verdict, license and copyright of works[0, n) matched in text[0, len) of index
+ * idx. The output's license is identified with *lic, a matcher of idx's license index made on
+ * first use (free it with rc_matcher_free). */
+int rc_cmi_verdicts(const recite_index *idx, rc_matcher **lic, const uint8_t *text, size_t len,
+                    recite_work_hit *works, size_t n, recite_error *err);
 
 #endif /* RC_CMI_H */

@@ -40,9 +40,35 @@ int rc_error_errno(recite_error *err, int code, int errnum, const char *fmt, ...
 /* The recite_info_source named `name` (recite_info_source_name's inverse); NONE when unknown. */
 recite_info_source rc_info_source_of(const char *name);
 
+/* ==== file system (fs.c) ==== */
+
 /* Whether `name` is prefix + PID + "-..." of a process that is gone: a temporary file or
- * directory a killed writer left behind (tmpfiles.c). */
+ * directory a killed writer left behind. */
 bool rc_tmp_is_stale(const char *name, const char *prefix);
+
+/* Calls remove(path) for each entry of dir that rc_tmp_is_stale says a dead writer left. */
+void rc_remove_stale(const char *dir, const char *prefix, void (*remove)(const char *path));
+
+/* fsync of a file or directory by path: 0, or -1 with errno set. */
+int rc_fsync_path(const char *path);
+
+/* The directory holding path ("." for a bare name), in a new string; NULL when out of memory. */
+char *rc_parent_dir(const char *path);
+
+/* The last component of path (trailing slashes ignored), copied into buf. */
+const char *rc_base_name(const char *path, char *buf, size_t cap);
+
+/* Unlinks dir/name; quietly does nothing when it cannot. */
+void rc_unlink_in(const char *dir, const char *name);
+
+/* mkdir -p: whether dir exists (or could be made) as a directory. */
+bool rc_mkdir_p(const char *dir);
+
+/* Copies file `from` to `to` (created exclusively, synced); false on any failure. */
+bool rc_copy_file(const char *from, const char *to);
+
+/* Publishes a complete temporary file: fsync, rename over path, fsync of the directory. */
+int rc_publish_file(const char *tmp_path, const char *path, recite_error *err);
 
 /* ==== checked sizes ==== */
 

@@ -151,7 +151,7 @@ int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, i
 
 /* Aligns output tokens [qa, qb) of the text with the source diagonals [dlo, dhi] of cluster cl
  * (source token s = q + d); results in output and source token numbers. */
-static int align_band(recite_checker *c, const rc_chan *ch, uint32_t cl, uint64_t ntok, uint32_t qa,
+static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t ntok, uint32_t qa,
                       uint32_t qb, int64_t dlo, int64_t dhi, rc_alignment *al, recite_error *err)
 {
     int64_t slo = RC_MAX((int64_t)qa + dlo, (int64_t)0);
@@ -195,7 +195,7 @@ done:
 
 /* ==== per work ==== */
 
-static int near_in_cluster(recite_checker *c, unsigned chn, uint32_t cl, anchor *a, size_t n,
+static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, size_t n,
                            recite_error *err)
 {
     const rc_chan *ch = &c->chans[chn];
@@ -264,7 +264,7 @@ static int near_in_cluster(recite_checker *c, unsigned chn, uint32_t cl, anchor 
     return RECITE_OK;
 }
 
-int rc_match_near(recite_checker *c, recite_error *err)
+int rc_match_near(rc_matcher *c, recite_error *err)
 {
     RC_VEC(anchor) a = {0};
     int rc = RECITE_OK;

@@ -17,7 +17,7 @@
 /* Source token t of cluster cl. The window grows geometrically ahead of an extension going
  * right and is reloaded from an earlier checkpoint for one going left, so a run of n tokens
  * costs O(n) tokenizing; most seeds (chance k-grams, short boilerplate) need only a few dozen. */
-int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
+int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
                      recite_error *err)
 {
     rc_source_window *sw = &c->sw;
@@ -38,7 +38,7 @@ int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, con
     return RECITE_OK;
 }
 
-int rc_match_extend(recite_checker *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
+int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
                     uint32_t q, uint64_t s, rc_raw_match *m, uint64_t *steps, recite_error *err)
 {
     const rc_token *t;
@@ -89,7 +89,7 @@ int rc_match_extend(recite_checker *c, const rc_chan *ch, uint32_t cl, const rc_
     return RECITE_OK;
 }
 
-int rc_match_find_runs(recite_checker *c, recite_error *err)
+int rc_match_find_runs(rc_matcher *c, recite_error *err)
 {
     size_t i = 0;
     while (i < c->seeds.n) {
@@ -128,8 +128,8 @@ int rc_match_find_runs(recite_checker *c, recite_error *err)
 /* ==== classification ==== */
 
 /* Compares the punctuation of the two spans token by token; returns how many tokens differ. */
-static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *src,
-                       uint64_t src_base, uint64_t *diffs, recite_error *err)
+static int punct_diffs(rc_matcher *c, const rc_raw_match *m, const uint8_t *src, uint64_t src_base,
+                       uint64_t *diffs, recite_error *err)
 {
     *diffs = 0;
     const rc_token *st, *st_next, *qt = c->chans[m->channel].stream->toks.v;
@@ -158,8 +158,7 @@ static int punct_diffs(recite_checker *c, const rc_raw_match *m, const uint8_t *
 }
 
 /* Of a run of equal shapes (code), the share of lexemes that are equal too. */
-static int shape_similarity(recite_checker *c, const rc_raw_match *m, double *sim,
-                            recite_error *err)
+static int shape_similarity(rc_matcher *c, const rc_raw_match *m, double *sim, recite_error *err)
 {
     const rc_token *qt = c->chans[m->channel].stream->toks.v, *st;
     uint64_t same = 0;
@@ -176,7 +175,7 @@ static int shape_similarity(recite_checker *c, const rc_raw_match *m, double *si
 /* Text-free: the run's tokens compared by their keyed extras (rc_tokx) — bytes of each token,
  * of the gaps between them, punctuation signatures — and their lengths: *exact when all are
  * equal, *punct the tokens whose punctuation differs. */
-static int compare_keyed(recite_checker *c, const rc_raw_match *m, bool *exact, uint64_t *punct,
+static int compare_keyed(rc_matcher *c, const rc_raw_match *m, bool *exact, uint64_t *punct,
                          recite_error *err)
 {
     const rc_stream *stream = c->chans[m->channel].stream;
@@ -213,7 +212,7 @@ static int compare_keyed(recite_checker *c, const rc_raw_match *m, bool *exact, 
     return RECITE_OK;
 }
 
-int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
+int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
 {
     rc_cluster info;
     rc_index_cluster(c->idx, m->cluster, &info);
@@ -231,8 +230,8 @@ int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err)
     } else {
         if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        if ((rc = rc_text_read(&c->reader, info.text_offset + m->src_start,
-                               info.text_offset + m->src_end, c->srcbuf.v, err)) != RECITE_OK)
+        if ((rc = rc_store_read(&c->reader, info.text_offset + m->src_start,
+                                info.text_offset + m->src_end, c->srcbuf.v, err)) != RECITE_OK)
             return rc;
         if (slen == out_end - out_start && memcmp(c->srcbuf.v, c->text.v + out_start, slen) == 0)
             return RECITE_OK;

@@ -1,8 +1,11 @@
 /*
- * rc_match.h — internals of the checker shared by its files: checker.c (the stream, seed
- * lookup, candidate selection, merging and figures), match_verify.c (extension of seeds
- * against the stored text and classification of the runs found) and match_near.c (chaining
- * seeds across edits and aligning near-verbatim spans).
+ * rc_match.h — the core matcher (layer 4): given a loaded index and a text fed in pieces, the
+ * spans the text shares with the works, verified against the stored text, with offsets, kinds
+ * and per-work figures. matcher.c (the stream: tokens, k-gram lookup, seeds),
+ * match_candidates.c (which works to verify), match_verify.c (extension of seeds and
+ * classification of runs), match_near.c (chaining seeds across edits, banded alignment),
+ * match_finish.c (the pipeline, merging, figures) and match_stream.c (spans reported while the
+ * text streams in). It knows nothing of CMI, policies or background indexes (src/check).
  */
 #ifndef RC_MATCH_H
 #define RC_MATCH_H
@@ -59,7 +62,7 @@ typedef struct rc_raw_match {
     double similarity;
 } rc_raw_match;
 
-/* A span followed while the text streams in (checker_stream.c). */
+/* A span followed while the text streams in (match_stream.c). */
 typedef struct rc_live_span {
     rc_raw_match m;        /* cluster, channel, q0, len, s0, source bytes, kind */
     uint32_t id;           /* its event number; UINT32_MAX until it is reported */
@@ -68,18 +71,15 @@ typedef struct rc_live_span {
     bool reported_open;    /* open when last reported */
 } rc_live_span;
 
-struct recite_checker {
+typedef struct rc_matcher {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
-    bool all_works;          /* no sampling of common language, no candidate cap */
-    bool near;               /* look for near-verbatim spans too */
-    bool cmi;                /* CMI verdicts of the matched works */
-    recite_checker *bg;      /* checker of the background index, or NULL */
-    recite_checker *lic_chk; /* checker of the license index (made on first use), or NULL */
-    double min_similarity;   /* of near spans */
+    bool all_works;        /* no sampling of common language, no candidate cap */
+    bool near;             /* look for near-verbatim spans too */
+    double min_similarity; /* of near spans */
 
     rc_tokenizer tz;
-    rc_text_reader reader;
+    rc_store_reader reader;
     rc_source_window sw;
 
     /* the text, its tokenizations and the channels looking them up */
@@ -100,7 +100,7 @@ struct recite_checker {
     recite_result result;
     uint8_t sig_a[RC_SIG_CAP], sig_b[RC_SIG_CAP];
 
-    /* streaming verdicts (checker_stream.c) */
+    /* streaming verdicts (match_stream.c) */
     struct {
         size_t next_seed; /* seeds below this have been looked at */
         RC_VEC(rc_live_span) spans;
@@ -115,28 +115,62 @@ struct recite_checker {
         uint64_t steps;
         bool truncated;
     } live;
-};
+} rc_matcher;
+
+/* ==== the matcher's life (matcher.c, match_finish.c) ==== */
+
+/* A matcher over idx with the matching fields of opt (NULL: defaults; background and skip_cmi
+ * are not the matcher's and are ignored). RECITE_EINVAL for a min_tokens below the index's
+ * guarantee, RECITE_EKEY for a text-free index opened without its key. */
+int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_check_options *opt,
+                      recite_error *err);
+void rc_matcher_free(rc_matcher *m); /* accepts NULL */
+void rc_matcher_reset(rc_matcher *m);
+/* Feeds text in any pieces (the next text after a finish). */
+int rc_matcher_feed(rc_matcher *m, const char *bytes, size_t len, recite_error *err);
+/* Ends the text: m->result holds its matches and works (without CMI) until the next feed. */
+int rc_matcher_finish(rc_matcher *m, recite_error *err);
+/* reset + feed + finish; *out = &m->result. */
+int rc_matcher_check(const recite_result **out, rc_matcher *m, const char *text, size_t len,
+                     recite_error *err);
+const char *rc_matcher_text(const rc_matcher *m, size_t *len);
+/* Tokenizes what is complete and looks up the k-grams whose context is (all when final). */
+int rc_matcher_tokenize(rc_matcher *m, bool final);
+
+/* The spans the text fed so far settles (recite_checker_poll without CMI: the works of
+ * out->so_far have cmi UNKNOWN) and the leak bound (match_stream.c). */
+int rc_matcher_poll(recite_poll *out, rc_matcher *m, recite_error *err);
+unsigned rc_matcher_leak_bound(const rc_matcher *m, recite_mode mode);
+
+/* Chooses the works to verify: keeps their seeds, sorted by (cluster, channel, diagonal,
+ * position) (match_candidates.c). */
+int rc_match_select(rc_matcher *m, recite_error *err);
 
 /* Extends the seed (output token q, local source token s of cluster cl) into the maximal run
  * of equal tokens around it, in m; adds its token comparisons to *steps. */
-int rc_match_extend(recite_checker *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
+int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
                     uint32_t q, uint64_t s, rc_raw_match *m, uint64_t *steps, recite_error *err);
 
-/* A run as the public match (the cluster's representative work, output byte offsets). */
-recite_match rc_match_to_public(const recite_checker *c, const rc_raw_match *m);
+/* Orders of the result (qsort comparators): matches by output start, then work and source
+ * start; works specific before common, then by tokens covered, then number. */
+int rc_match_cmp_public(const void *a, const void *b);
+int rc_match_cmp_hit(const void *a, const void *b);
 
-/* Resets and frees the streaming state (checker_stream.c). */
-void rc_live_reset(recite_checker *c);
-void rc_live_free(recite_checker *c);
+/* A run as the public match (the cluster's representative work, output byte offsets). */
+recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m);
+
+/* Resets and frees the streaming state (match_stream.c). */
+void rc_live_reset(rc_matcher *c);
+void rc_live_free(rc_matcher *c);
 
 /* Extends the seeds (sorted by cluster, diagonal, output position) into maximal runs of equal
  * tokens, appending those of at least min_tokens to c->raw. */
-int rc_match_find_runs(recite_checker *c, recite_error *err);
+int rc_match_find_runs(rc_matcher *c, recite_error *err);
 
 /* Chains the seeds of each candidate work (sorted by cluster, diagonal, position) across small
  * edits, aligns each chain against the stored text (banded local alignment in token space) and
  * appends the near-verbatim spans of at least min_tokens and min_similarity to c->raw. */
-int rc_match_near(recite_checker *c, recite_error *err);
+int rc_match_near(rc_matcher *c, recite_error *err);
 
 /* A local alignment of two token sequences: a[a0..a1) with b[b0..b1). */
 typedef struct rc_alignment {
@@ -152,13 +186,10 @@ int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, i
                    int64_t dhi, rc_alignment *out);
 
 /* Token t of cluster cl, from the checker's source window (loaded or grown as needed). */
-int rc_match_src_tok(recite_checker *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
+int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
                      recite_error *err);
 
-/* Sets the CMI verdict and the license and copyright of works[0, n) (match_cmi.c). */
-int rc_match_cmi(recite_checker *c, recite_work_hit *works, size_t n, recite_error *err);
-
 /* Sets the kind and similarity of a run. */
-int rc_match_classify(recite_checker *c, rc_raw_match *m, recite_error *err);
+int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err);
 
 #endif /* RC_MATCH_H */

@@ -248,3 +248,30 @@ done:
     *st = resume;
     return ntok;
 }
+
+/* ==== the mode of a file ==== */
+
+int rc_mode_of_path(const char *path)
+{
+    static const char *const code_ext[] = {
+        "c",    "h",      "cc",     "cpp",   "cxx", "hh", "hpp",   "hxx",    "c++",  "h++",   "cs",
+        "java", "js",     "jsx",    "mjs",   "cjs", "ts", "tsx",   "go",     "rs",   "py",    "pyi",
+        "pyx",  "rb",     "pl",     "pm",    "php", "sh", "bash",  "zsh",    "ksh",  "swift", "kt",
+        "kts",  "scala",  "m",      "mm",    "lua", "r",  "sql",   "css",    "scss", "less",  "vue",
+        "dart", "groovy", "gradle", "cmake", "mk",  "el", "clj",   "hs",     "ml",   "mli",   "f90",
+        "f",    "for",    "jl",     "zig",   "nim", "v",  "sv",    "vhd",    "asm",  "s",     "S",
+        "awk",  "tcl",    "ps1",    "bat",   "y",   "l",  "proto", "thrift",
+    };
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    if (strcmp(base, "Makefile") == 0 || strcmp(base, "makefile") == 0 ||
+        strcmp(base, "CMakeLists.txt") == 0 || strcmp(base, "Dockerfile") == 0)
+        return RECITE_MODE_CODE;
+    const char *dot = strrchr(base, '.');
+    if (!dot || dot == base)
+        return RECITE_MODE_PROSE;
+    for (size_t i = 0; i < RC_ARRAY_LEN(code_ext); i++)
+        if (strcmp(dot + 1, code_ext[i]) == 0)
+            return RECITE_MODE_CODE;
+    return RECITE_MODE_PROSE;
+}

@@ -36,6 +36,8 @@ typedef struct rc_tokenizer {
     uint8_t norm[RC_MAX_TOKEN_CP * 18 * 4 + 8];
 } rc_tokenizer;
 
+/* ==== UTF-8 and character classes (utf8.c) ==== */
+
 /* Decodes one code point at s[i] (i < len). Invalid or overlong sequences decode one byte as
  * Windows-1252 (so Latin-1 files still make sense). Returns the byte length consumed, or 0 when
  * !final and a valid sequence is cut by the end of the buffer. `*invalid` is set when the byte
@@ -45,6 +47,23 @@ size_t rc_utf8_decode(const uint8_t *s, size_t len, size_t i, bool final, int32_
 
 /* Number of bytes of s that are not part of a valid UTF-8 sequence. */
 uint64_t rc_utf8_count_invalid(const uint8_t *s, size_t len);
+
+/* Classes of characters for tokenizing. */
+enum rc_char_class {
+    C_OTHER = 0, /* punctuation, symbols, controls: separate words */
+    C_WORD,      /* letters, marks, digits */
+    C_CJK,       /* ideographs and kana: one token each */
+    C_HSPACE,
+    C_NEWLINE,
+    C_APOS,  /* apostrophes: dropped inside a word */
+    C_HYPHEN /* hyphens: dropped inside a word, join a word broken across lines */
+};
+
+/* The class of an ASCII byte, and of any code point. */
+extern const uint8_t rc_ascii_class[128];
+int rc_cp_class(int32_t cp);
+
+/* ==== tokens (tokenize.c, lex_code.c) ==== */
 
 /* Tokenizes prose from st->pos, writing at most `cap` tokens to `out`, and returns how many.
  * When !final, a token that could still change with more input (a word touching the end of the
@@ -68,6 +87,10 @@ size_t rc_tokenize(int mode, rc_tokenizer *tz, const uint8_t *buf, size_t len, b
 
 /* Whether a code point is a letter, mark or digit (part of a word or identifier). */
 bool rc_cp_is_word(int32_t cp);
+
+/* The mode of a file by its name: RECITE_MODE_CODE for source code extensions (and Makefile,
+ * Dockerfile...), RECITE_MODE_PROSE otherwise (lex_code.c). */
+int rc_mode_of_path(const char *path);
 
 /* Hash of a normalized word: the seed is part of the format. */
 #define RC_TOKEN_SEED 0x7265636974653031ULL

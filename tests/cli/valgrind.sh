@@ -83,6 +83,7 @@ headers=(spec/*)
 step check-spilled 1 check --index idx2 --json spec-hit.txt
 step check-text 1 check --index idx hit.txt miss.txt
 step check-json 1 check --index idx --json hit.txt miss.txt
+step check-html 1 check --index idx --html report.html hit.txt miss.txt
 step check-stdin 0 --in miss.txt check --index idx
 step check-empty 0 --in /dev/null check --index idx --json
 step stats 0 stats --index idx

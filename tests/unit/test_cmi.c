@@ -3,7 +3,7 @@
  * cmi_extract.c), holder comparison, license identification against the license index on every
  * license text Debian ships and on the headers of installed libraries (src/cmi/cmi_license.c),
  * the identification `recite index` and `recite license` make (recite_license_identify, in
- * src/index/index_cmi.c) of installed Python standard library and Perl modules,
+ * src/cmi/cmi_text.c) of installed Python standard library and Perl modules,
  * and the CMI verdict of a check (src/match/match_cmi.c): the same span of code with its header,
  * without it, with another holder's notice, with changed years, with another license.
  */
@@ -12,7 +12,7 @@
 #include <glob.h>
 
 #include "cmi/rc_cmi.h"
-#include "cmi/rc_cmi_license.h"
+#include "cmi/rc_cmi.h"
 #include "index/rc_index.h"
 
 #define LICENSES "/usr/share/common-licenses"
@@ -127,8 +127,8 @@ static void test_or_later(void **state)
     (void)state;
     const char *a = "either version 2 of the License, or\n (at your option) any later version.";
     const char *b = "version 2 of the License only, as published";
-    assert_true(rc_cmi_or_later((const uint8_t *)a, strlen(a)));
-    assert_false(rc_cmi_or_later((const uint8_t *)b, strlen(b)));
+    assert_true(rc_license_or_later((const uint8_t *)a, strlen(a)));
+    assert_false(rc_license_or_later((const uint8_t *)b, strlen(b)));
     assert_true(rc_license_same_family("GPL-2.0-only", "GPL-2.0-or-later"));
     assert_true(rc_license_same_family("GPL-2.0+", "GPL-2.0-only"));
     assert_false(rc_license_same_family("GPL-2.0-only", "GPL-3.0-only"));
@@ -140,7 +140,7 @@ static void test_or_later(void **state)
 typedef struct lic_fixture {
     char *dir, *lib, *idx;
     recite_index *index;
-    recite_checker *chk; /* of the license index */
+    rc_matcher *lm; /* of the license index */
 } lic_fixture;
 
 static int lic_setup(void **state)
@@ -155,10 +155,7 @@ static int lic_setup(void **state)
     recite_error err = {0};
     assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
     assert_non_null(f->index->licenses); /* built from /usr/share/common-licenses at least */
-    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
-    opt.all_works = 1;
-    opt.min_similarity = 0.7;
-    assert_int_equal(recite_checker_create(&f->chk, f->index->licenses, &opt, &err), RECITE_OK);
+    assert_int_equal(rc_license_matcher_create(&f->lm, f->index->licenses, &err), RECITE_OK);
     *state = f;
     return 0;
 }
@@ -166,7 +163,7 @@ static int lic_setup(void **state)
 static int lic_teardown(void **state)
 {
     lic_fixture *f = *state;
-    recite_checker_free(f->chk);
+    rc_matcher_free(f->lm);
     recite_index_close(f->index);
     test_dirs_free(f->dir, f->lib, f->idx);
     free(f);
@@ -177,7 +174,7 @@ static rc_license_id identify(lic_fixture *f, const char *text, size_t len)
 {
     rc_license_id id;
     recite_error err = {0};
-    assert_int_equal(rc_license_identify(f->index->licenses, f->chk, text, len, &id, &err),
+    assert_int_equal(rc_license_identify(&id, f->index->licenses, f->lm, text, len, &err),
                      RECITE_OK);
     return id;
 }
@@ -423,9 +420,7 @@ static int verdict_setup(void **state)
     recite_build_options bo = test_opts();
     bo.mode = RECITE_MODE_AUTO;
     test_build(f->lib, f->idx, &bo);
-    recite_error err = {0};
-    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
-    assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+    test_open(f->idx, &f->index, &f->chk, NULL);
     *state = f;
     return 0;
 }

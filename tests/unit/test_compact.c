@@ -120,10 +120,10 @@ static bool index_holds(const char *dir, const char *needle, size_t n)
     recite_error err = {0};
     assert_int_equal(recite_index_open(&idx, dir, &err), RECITE_OK);
     uint8_t *all = malloc(idx->text_bytes + 1);
-    rc_text_reader rd;
-    assert_int_equal(rc_text_reader_init(&rd, idx), RECITE_OK);
-    assert_int_equal(rc_text_read(&rd, 0, idx->text_bytes, all, &err), RECITE_OK);
-    rc_text_reader_free(&rd);
+    rc_store_reader rd;
+    assert_int_equal(rc_store_reader_init(&rd, idx), RECITE_OK);
+    assert_int_equal(rc_store_read(&rd, 0, idx->text_bytes, all, &err), RECITE_OK);
+    rc_store_reader_free(&rd);
     bool found = memmem(all, idx->text_bytes, needle, n) != NULL ||
                  memmem(idx->map, idx->map_len, needle, n) != NULL;
     free(all);

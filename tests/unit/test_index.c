@@ -5,7 +5,7 @@
  */
 #include "test_util.h"
 
-#include "index/rc_build.h"
+#include "build/rc_build.h"
 
 #include <fcntl.h>
 
@@ -31,9 +31,7 @@ static int teardown(void **state)
 
 static void put(const fixture *f, const char *name, const char *text)
 {
-    char *p = path_join(f->lib, name);
-    write_file(p, text, strlen(text));
-    free(p);
+    test_put(f->lib, name, text, strlen(text));
 }
 
 typedef struct notes {
@@ -328,8 +326,8 @@ static void test_source_windows(void **state)
     assert_int_equal(build(f, paths, 1, &nt, 2, 0, &err), RECITE_OK);
     recite_index *idx;
     assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
-    rc_text_reader rd;
-    assert_int_equal(rc_text_reader_init(&rd, idx), RECITE_OK);
+    rc_store_reader rd;
+    assert_int_equal(rc_store_reader_init(&rd, idx), RECITE_OK);
     static rc_tokenizer tz;
     rc_source_window sw = {0};
     for (uint32_t c = 0; c < idx->nclusters; c++) {
@@ -337,7 +335,7 @@ static void test_source_windows(void **state)
         rc_index_cluster(idx, c, &cl);
         char *text = malloc(cl.text_len + 1);
         assert_int_equal(
-            rc_text_read(&rd, cl.text_offset, cl.text_offset + cl.text_len, (uint8_t *)text, &err),
+            rc_store_read(&rd, cl.text_offset, cl.text_offset + cl.text_len, (uint8_t *)text, &err),
             RECITE_OK);
         toklist all = tokenize_all(text, cl.text_len);
         assert_int_equal(all.n, cl.ntokens);
@@ -358,7 +356,7 @@ static void test_source_windows(void **state)
         free(text);
     }
     rc_source_window_free(&sw);
-    rc_text_reader_free(&rd);
+    rc_store_reader_free(&rd);
     recite_index_close(idx);
 }
 

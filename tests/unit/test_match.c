@@ -8,7 +8,7 @@
  */
 #include "test_util.h"
 
-#include "index/rc_build.h"
+#include "build/rc_build.h"
 
 #include <ctype.h>
 
@@ -40,9 +40,7 @@ static int teardown(void **state)
 
 static void put(const fixture *f, const char *name, const char *text, size_t len)
 {
-    char *p = path_join(f->lib, name);
-    write_file(p, text, len);
-    free(p);
+    test_put(f->lib, name, text, len);
 }
 
 static void open_index(fixture *f, unsigned min_tokens)
@@ -56,8 +54,7 @@ static void open_index(fixture *f, unsigned min_tokens)
     recite_checker_free(f->exact);
     recite_index_close(f->index);
     f->chk = f->exact = NULL;
-    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
-    assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+    test_open(f->idx, &f->index, &f->chk, NULL);
     recite_check_options eopt = RECITE_CHECK_OPTIONS_INIT;
     eopt.exact_only = 1;
     assert_int_equal(recite_checker_create(&f->exact, f->index, &eopt, &err), RECITE_OK);

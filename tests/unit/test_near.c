@@ -85,9 +85,7 @@ static int setup(void **state)
     for (size_t i = 0; i < RC_ARRAY_LEN(names); i++)
         free(test_put_license(f->lib, names[i], NULL));
     test_build(f->lib, f->idx, NULL);
-    recite_error err = {0};
-    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
-    assert_int_equal(recite_checker_create(&f->chk, f->index, NULL, &err), RECITE_OK);
+    test_open(f->idx, &f->index, &f->chk, NULL);
     *state = f;
     return 0;
 }

@@ -28,8 +28,7 @@ static int setup(void **state)
         f->texts[i] = test_put_license(f->lib, licenses[i], &f->lens[i]);
     f->ntexts = RC_ARRAY_LEN(licenses);
     test_build(f->lib, f->idx, NULL);
-    recite_error err = {0};
-    assert_int_equal(recite_index_open(&f->index, f->idx, &err), RECITE_OK);
+    test_open(f->idx, &f->index, NULL, NULL);
     *state = f;
     return 0;
 }

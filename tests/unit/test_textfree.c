@@ -1,5 +1,5 @@
 /*
- * test_textfree.c — text-free indexes (src/text/keyed.c, src/index/index_tokrec.c): the same
+ * test_textfree.c — text-free indexes (src/text/keyed.c, src/index/tokrec.c): the same
  * library indexed with and without its text gives the same exact and normalized matches, with
  * the same offsets, on planted spans of prose and code; the stored stream holds no words of the
  * works; the key is required and checked; the token record codec round-trips.
@@ -151,17 +151,17 @@ static void test_no_text_stored(void **state)
     char *file = read_file(tf_path, &flen);
     assert_non_null(file);
     uint8_t *stream = malloc(f->tf->text_bytes + 1);
-    rc_text_reader rd;
+    rc_store_reader rd;
     recite_error err = {0};
-    assert_int_equal(rc_text_reader_init(&rd, f->tf), RECITE_OK);
-    assert_int_equal(rc_text_read(&rd, 0, f->tf->text_bytes, stream, &err), RECITE_OK);
-    rc_text_reader_free(&rd);
+    assert_int_equal(rc_store_reader_init(&rd, f->tf), RECITE_OK);
+    assert_int_equal(rc_store_read(&rd, 0, f->tf->text_bytes, stream, &err), RECITE_OK);
+    rc_store_reader_free(&rd);
     /* The same search finds the words in an index that stores text (decompressed), so it is not
      * blind. */
     uint8_t *plain_stream = malloc(f->plain->text_bytes + 1);
-    assert_int_equal(rc_text_reader_init(&rd, f->plain), RECITE_OK);
-    assert_int_equal(rc_text_read(&rd, 0, f->plain->text_bytes, plain_stream, &err), RECITE_OK);
-    rc_text_reader_free(&rd);
+    assert_int_equal(rc_store_reader_init(&rd, f->plain), RECITE_OK);
+    assert_int_equal(rc_store_read(&rd, 0, f->plain->text_bytes, plain_stream, &err), RECITE_OK);
+    rc_store_reader_free(&rd);
     rng r = rng_seeded(78);
     int words = 0;
     for (int t = 0; t < 400 && words < 150; t++) {

@@ -155,6 +155,26 @@ static inline void test_dirs_free(char *dir, char *lib, char *idx)
     free(idx);
 }
 
+/* Writes text[0, len) to lib/NAME. */
+static inline void test_put(const char *lib, const char *name, const char *text, size_t len)
+{
+    char *p = path_join(lib, name);
+    write_file(p, text, len);
+    free(p);
+}
+
+/* Opens the index at idx into *index and, when chk is not NULL, a checker of it with opt (NULL:
+ * defaults), failing the test with the library's message. */
+static inline void test_open(const char *idx, recite_index **index, recite_checker **chk,
+                             const recite_check_options *opt)
+{
+    recite_error err = {0};
+    if (recite_index_open(index, idx, &err) != RECITE_OK)
+        fail_msg("open %s: %s", idx, err.message);
+    if (chk && recite_checker_create(chk, *index, opt, &err) != RECITE_OK)
+        fail_msg("checker of %s: %s", idx, err.message);
+}
+
 /* Copies /usr/share/common-licenses/NAME (base-files ships them) to lib/NAME and returns its
  * text (the caller frees it), with its length in *len when len is not NULL. */
 static inline char *test_put_license(const char *lib, const char *name, size_t *len)

@@ -1,0 +1,253 @@
+/*
+ * build_sort.c — memory-bounded external sort of postings for the builder. Records collect in a
+ * buffer of fixed capacity; a full buffer is radix-sorted and spilled as a run file; at the end
+ * the runs are merged with a binary heap. Records arrive in increasing token position, and
+ * both the radix sort and the merge are stable, so equal hashes come out by position.
+ */
+#include "rc_build.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <unistd.h>
+
+/* ==== in-memory radix sort ==== */
+
+void rc_radix_sort(rc_posting_rec *a, rc_posting_rec *tmp, size_t n, size_t *counts)
+{
+    /* LSD on 16-bit digits of the top 48 bits: three passes at most; the histogram fits in
+     * L2. */
+    rc_posting_rec *src = a, *dst = tmp;
+    for (unsigned shift = 16; shift < 64; shift += 16) {
+        memset(counts, 0, 65536 * sizeof *counts);
+        for (size_t i = 0; i < n; i++)
+            counts[(src[i].hash >> shift) & 0xffff]++;
+        if (n == 0 || counts[(src[0].hash >> shift) & 0xffff] == n)
+            continue; /* one digit value only: this pass would not move anything */
+        size_t sum = 0;
+        for (size_t d = 0; d < 65536; d++) {
+            size_t c = counts[d];
+            counts[d] = sum;
+            sum += c;
+        }
+        for (size_t i = 0; i < n; i++)
+            dst[counts[(src[i].hash >> shift) & 0xffff]++] = src[i];
+        rc_posting_rec *t = src;
+        src = dst;
+        dst = t;
+    }
+    if (src != a)
+        memcpy(a, src, n * sizeof *a);
+}
+
+/* ==== collecting and spilling ==== */
+
+static void madvise_huge(void *p, size_t len)
+{
+    /* madvise wants page-aligned ranges: advise the aligned interior. */
+    uintptr_t a = ((uintptr_t)p + 4095) & ~(uintptr_t)4095,
+              e = ((uintptr_t)p + len) & ~(uintptr_t)4095;
+    if (e > a)
+        madvise((void *)a, e - a, MADV_HUGEPAGE);
+}
+
+int rc_sorter_init(rc_sorter *s, size_t mem_bytes, const char *dir, recite_error *err)
+{
+    memset(s, 0, sizeof *s);
+    s->dir = dir;
+    /* The records and the radix scratch share the budget. */
+    s->cap = mem_bytes / (2 * sizeof(rc_posting_rec));
+    if (s->cap < 4096)
+        s->cap = 4096;
+    s->buf = malloc(s->cap * sizeof *s->buf);
+    s->tmp = malloc(s->cap * sizeof *s->tmp);
+    /* Large buffers filled once: huge pages save most of their page faults (advice only). */
+    if (s->buf)
+        madvise_huge(s->buf, s->cap * sizeof *s->buf);
+    if (s->tmp)
+        madvise_huge(s->tmp, s->cap * sizeof *s->tmp);
+    s->counts = malloc(65536 * sizeof *s->counts);
+    if (!s->buf || !s->tmp || !s->counts) {
+        rc_sorter_free(s);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory allocating the sort buffer");
+    }
+    s->peak_bytes = 2 * s->cap * sizeof *s->buf;
+    return RECITE_OK;
+}
+
+static int spill(rc_sorter *s, recite_error *err)
+{
+    rc_radix_sort(s->buf, s->tmp, s->n, s->counts);
+    char *path;
+    if (asprintf(&path, "%s/run-%05zu.tmp", s->dir, s->runs.n) < 0)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    if (RC_VEC_PUSH(s->runs, path) != RECITE_OK) {
+        free(path);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    FILE *f = fopen(path, "wbe");
+    if (!f)
+        return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot create spill file", path);
+    bool ok = fwrite(s->buf, sizeof *s->buf, s->n, f) == s->n;
+    ok &= fclose(f) == 0;
+    if (!ok)
+        return rc_error_set(err, RECITE_EIO, "%s: cannot write spill file (disk full?)", path);
+    if (RC_VEC_PUSH(s->run_lens, (uint64_t)s->n) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    s->n = 0;
+    return RECITE_OK;
+}
+
+int rc_sorter_add(rc_sorter *s, const rc_posting_rec *r, recite_error *err)
+{
+    if (s->n == s->cap) {
+        int rc = spill(s, err);
+        if (rc != RECITE_OK)
+            return rc;
+    }
+    s->buf[s->n++] = *r;
+    s->total++;
+    return RECITE_OK;
+}
+
+/* ==== merging ==== */
+
+typedef struct run_reader {
+    FILE *f;
+    rc_posting_rec buf[4096];
+    size_t n, i;
+    uint64_t left; /* records not yet read from the file */
+} run_reader;
+
+struct rc_merge {
+    run_reader *readers;
+    size_t nreaders;
+    size_t *heap; /* reader numbers: a min-heap on (current hash, reader number) */
+    size_t nheap;
+};
+
+static int reader_fill(run_reader *r, recite_error *err)
+{
+    size_t want = (size_t)RC_MIN((uint64_t)RC_ARRAY_LEN(r->buf), r->left);
+    r->n = fread(r->buf, sizeof *r->buf, want, r->f);
+    r->i = 0;
+    if (r->n != want)
+        return rc_error_set(err, RECITE_EIO, "spill file read error");
+    r->left -= want;
+    return RECITE_OK;
+}
+
+static bool heap_less(const struct rc_merge *m, size_t a, size_t b)
+{
+    const rc_posting_rec *x = &m->readers[a].buf[m->readers[a].i];
+    const rc_posting_rec *y = &m->readers[b].buf[m->readers[b].i];
+    if (RC_SORT_KEY(x->hash) != RC_SORT_KEY(y->hash))
+        return RC_SORT_KEY(x->hash) < RC_SORT_KEY(y->hash);
+    return a < b; /* earlier runs hold earlier positions: keeps the merge stable */
+}
+
+static void heap_down(struct rc_merge *m, size_t i)
+{
+    for (;;) {
+        size_t l = 2 * i + 1, r = l + 1, best = i;
+        if (l < m->nheap && heap_less(m, m->heap[l], m->heap[best]))
+            best = l;
+        if (r < m->nheap && heap_less(m, m->heap[r], m->heap[best]))
+            best = r;
+        if (best == i)
+            return;
+        size_t t = m->heap[i];
+        m->heap[i] = m->heap[best];
+        m->heap[best] = t;
+        i = best;
+    }
+}
+
+int rc_sorter_finish(rc_sorter *s, recite_error *err)
+{
+    int rc;
+    if (s->runs.n == 0) {
+        rc_radix_sort(s->buf, s->tmp, s->n, s->counts);
+        s->next = 0;
+        return RECITE_OK;
+    }
+    if (s->n && (rc = spill(s, err)) != RECITE_OK)
+        return rc;
+    /* The in-memory buffers are no longer needed: give the memory back before merging. */
+    free(s->buf);
+    free(s->tmp);
+    s->buf = s->tmp = NULL;
+    struct rc_merge *m = calloc(1, sizeof *m);
+    if (!m)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    s->merge = m;
+    m->readers = calloc(s->runs.n, sizeof *m->readers);
+    m->heap = calloc(s->runs.n, sizeof *m->heap);
+    if (!m->readers || !m->heap)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    m->nreaders = s->runs.n;
+    for (size_t i = 0; i < s->runs.n; i++) {
+        run_reader *r = &m->readers[i];
+        r->f = fopen(s->runs.v[i], "rbe");
+        if (!r->f)
+            return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot reopen spill file",
+                                  s->runs.v[i]);
+        r->left = s->run_lens.v[i];
+        if ((rc = reader_fill(r, err)) != RECITE_OK)
+            return rc;
+        if (r->n)
+            m->heap[m->nheap++] = i;
+    }
+    for (size_t i = m->nheap; i-- > 0;)
+        heap_down(m, i);
+    return RECITE_OK;
+}
+
+int rc_sorter_next(rc_sorter *s, rc_posting_rec *out, recite_error *err)
+{
+    if (!s->merge) {
+        if (s->next >= s->n)
+            return 0;
+        *out = s->buf[s->next++];
+        return 1;
+    }
+    struct rc_merge *m = s->merge;
+    if (m->nheap == 0)
+        return 0;
+    run_reader *r = &m->readers[m->heap[0]];
+    *out = r->buf[r->i++];
+    if (r->i == r->n) {
+        if (r->left) {
+            int rc = reader_fill(r, err);
+            if (rc != RECITE_OK)
+                return rc;
+        }
+        if (r->i == r->n) /* run exhausted */
+            m->heap[0] = m->heap[--m->nheap];
+    }
+    if (m->nheap)
+        heap_down(m, 0);
+    return 1;
+}
+
+void rc_sorter_free(rc_sorter *s)
+{
+    if (s->merge) {
+        for (size_t i = 0; i < s->merge->nreaders; i++)
+            if (s->merge->readers[i].f)
+                fclose(s->merge->readers[i].f);
+        free(s->merge->readers);
+        free(s->merge->heap);
+        free(s->merge);
+    }
+    free(s->buf);
+    free(s->tmp);
+    free(s->counts);
+    for (size_t i = 0; i < s->runs.n; i++) {
+        unlink(s->runs.v[i]);
+        free(s->runs.v[i]);
+    }
+    RC_VEC_FREE(s->runs);
+    RC_VEC_FREE(s->run_lens);
+    memset(s, 0, sizeof *s);
+}

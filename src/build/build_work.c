@@ -1,0 +1,396 @@
+/*
+ * build_work.c — loads one work for the builder: reads a file or parses a JSONL line
+ * (jansson), keeps its metadata, rejects binary input, hashes the content (to cluster identical
+ * works) and computes its winnowed fingerprints and tokenizer checkpoints. Runs on worker
+ * threads: everything here is per-call state.
+ */
+#include "rc_build.h"
+#include "../fingerprint/rc_fingerprint.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <jansson.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+void rc_work_out_free(rc_work_out *out)
+{
+    if (!out)
+        return;
+    for (unsigned i = 0; i < RC_WS_COUNT_; i++)
+        free(out->strs[i]);
+    free(out->text);
+    RC_VEC_FREE(out->fps);
+    RC_VEC_FREE(out->checkpoints);
+    RC_VEC_FREE(out->records);
+    RC_VEC_FREE(out->zdata);
+    RC_VEC_FREE(out->zblocks);
+    memset(out, 0, sizeof *out);
+}
+
+static int read_range(const char *path, uint64_t offset, uint64_t length, bool whole,
+                      uint8_t **data, size_t *len, recite_error *err)
+{
+    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    if (fd < 0)
+        return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot open", path);
+    int rc = RECITE_OK;
+    if (whole) {
+        struct stat st;
+        if (fstat(fd, &st) != 0) {
+            rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot stat", path);
+            goto done;
+        }
+        length = (uint64_t)st.st_size; /* the file may have changed since it was listed */
+    }
+    if (length > SIZE_MAX - 1) {
+        rc = rc_error_set(err, RECITE_ELIMIT, "%s: too large", path);
+        goto done;
+    }
+    uint8_t *buf = malloc((size_t)length + 1);
+    if (!buf) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "%s: out of memory reading %llu bytes", path,
+                          (unsigned long long)length);
+        goto done;
+    }
+    size_t got = 0;
+    while (got < length) {
+        ssize_t r = pread(fd, buf + got, (size_t)length - got, (off_t)(offset + got));
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            rc = rc_error_errno(err, RECITE_EIO, errno, "%s: read error", path);
+            free(buf);
+            goto done;
+        }
+        if (r == 0)
+            break; /* shrank while we read: index what is there */
+        got += (size_t)r;
+    }
+    buf[got] = 0;
+    *data = buf;
+    *len = got;
+done:
+    close(fd);
+    return rc;
+}
+
+static char *dup_json_value(json_t *v)
+{
+    if (!v || json_is_null(v))
+        return NULL;
+    if (json_is_string(v))
+        return strndup(json_string_value(v), json_string_length(v));
+    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+}
+
+bool rc_is_source_kind(const char *s)
+{
+    static const char *const kinds[] = {"purchased",     "scanned",        "licensed",
+                                        "public-domain", "shadow-library", "unknown"};
+    for (size_t i = 0; i < RC_ARRAY_LEN(kinds); i++)
+        if (strcmp(s, kinds[i]) == 0)
+            return true;
+    return false;
+}
+
+static const char *const meta_keys[RC_WS_COUNT_] = {
+    [RC_WS_TITLE] = "title",         [RC_WS_AUTHOR] = "author", [RC_WS_LICENSE] = "license",
+    [RC_WS_COPYRIGHT] = "copyright", [RC_WS_SOURCE] = "source", [RC_WS_URL] = "url",
+};
+
+static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *line, size_t len,
+                       rc_work_out *out, recite_error *err)
+{
+    json_error_t jerr;
+    json_t *root = json_loadb((const char *)line, len, JSON_ALLOW_NUL, &jerr);
+    if (!root)
+        return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: invalid JSON at column %d: %s", path,
+                            (unsigned long long)src->line, jerr.column, jerr.text);
+    int rc = RECITE_OK;
+    if (!json_is_object(root)) {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s:%llu: expected a JSON object", path,
+                          (unsigned long long)src->line);
+        goto done;
+    }
+    json_t *id = json_object_get(root, "id"), *text = json_object_get(root, "text");
+    if (json_is_integer(id)) {
+        char num[32];
+        snprintf(num, sizeof num, "%lld", (long long)json_integer_value(id));
+        out->strs[RC_WS_ID] = strdup(num);
+    } else if (json_is_string(id) && json_string_length(id) > 0) {
+        out->strs[RC_WS_ID] = strndup(json_string_value(id), json_string_length(id));
+    } else {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s:%llu: missing or empty string field \"id\"",
+                          path, (unsigned long long)src->line);
+        goto done;
+    }
+    if (!json_is_string(text)) {
+        rc = rc_error_set(err, RECITE_EFORMAT, "%s:%llu: missing string field \"text\"", path,
+                          (unsigned long long)src->line);
+        goto done;
+    }
+    size_t tl = json_string_length(text);
+    out->text = malloc(tl + 1);
+    if (!out->text || !out->strs[RC_WS_ID]) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        goto done;
+    }
+    memcpy(out->text, json_string_value(text), tl);
+    out->text[tl] = 0;
+    out->text_len = tl;
+    for (unsigned f = RC_WS_TITLE; f < RC_WS_META; f++)
+        out->strs[f] = dup_json_value(json_object_get(root, meta_keys[f]));
+    json_t *mode = json_object_get(root, "mode");
+    if (mode) {
+        const char *m = json_is_string(mode) ? json_string_value(mode) : "";
+        if (strcmp(m, "code") == 0 || strcmp(m, "prose") == 0) {
+            out->mode = strcmp(m, "code") == 0 ? RECITE_MODE_CODE : RECITE_MODE_PROSE;
+            out->mode_given = true;
+        } else {
+            rc =
+                rc_error_set(err, RECITE_EFORMAT, "%s:%llu: \"mode\" must be \"code\" or \"prose\"",
+                             path, (unsigned long long)src->line);
+            goto done;
+        }
+    }
+    const char *src_kind = out->strs[RC_WS_SOURCE];
+    if (src_kind && !rc_is_source_kind(src_kind)) {
+        rc = rc_error_set(err, RECITE_EFORMAT,
+                          "%s:%llu: \"source\" must be one of purchased, scanned, licensed, "
+                          "public-domain, shadow-library, unknown (not \"%.40s\")",
+                          path, (unsigned long long)src->line, src_kind);
+        goto done;
+    }
+    json_object_del(root, "id");
+    json_object_del(root, "text");
+    if (json_object_size(root) > 0)
+        out->strs[RC_WS_META] = json_dumps(root, JSON_COMPACT);
+done:
+    json_decref(root);
+    return rc;
+}
+
+/* Hash of tokens [from, from + n) of the work, taken from a channel's history ring. */
+static unsigned context_of(const uint64_t *hist, uint64_t from, unsigned n)
+{
+    uint64_t tmp[RC_WINDOW_MAX];
+    for (unsigned i = 0; i < n; i++)
+        tmp[i] = hist[(from + i) & (RC_HISTORY - 1)];
+    return rc_context8(tmp, n);
+}
+
+static void chan_init(rc_chan_state *cs, int channel, unsigned k, unsigned w)
+{
+    cs->channel = channel;
+    cs->kgram = k;
+    cs->window = w;
+    cs->context = rc_context_len(w);
+    cs->pending = SIZE_MAX; /* set to the first fingerprint of this channel when one comes */
+    rc_winnow_init(&cs->wn, k, w);
+}
+
+/* Fills the right context of this channel's fingerprints whose tokens are all known (or, at
+ * the end of the text, whatever tokens there are). Fingerprints of both channels of a code work
+ * interleave in out->fps; each channel walks its own. */
+static void complete_right(rc_chan_state *cs, rc_work_out *out, uint64_t ntok, bool end)
+{
+    for (; cs->pending < out->fps.n; cs->pending++) {
+        rc_fp *fp = &out->fps.v[cs->pending];
+        if (fp->channel != cs->channel)
+            continue;
+        uint64_t from = fp->pos + cs->kgram;
+        if (!end && from + cs->context > ntok)
+            break;
+        unsigned n = (unsigned)RC_MIN((uint64_t)cs->context, ntok - from);
+        fp->ctx |= (uint16_t)context_of(cs->history, from, n);
+    }
+}
+
+static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t pos)
+{
+    unsigned left = (unsigned)RC_MIN((uint64_t)cs->context, pos);
+    rc_fp fp = {hash, pos, (uint16_t)(context_of(cs->history, pos - left, left) << 8),
+                (uint8_t)cs->channel};
+    if (RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
+        return RECITE_ENOMEM;
+    if (cs->pending == SIZE_MAX)
+        cs->pending = out->fps.n - 1;
+    return RECITE_OK;
+}
+
+/* Text-free: appends the record of token number ti, whose next token starts at next_start. */
+static int put_record(rc_work_ctx *ctx, rc_work_out *out, const rc_token *t, uint64_t ti,
+                      uint64_t next_start, uint64_t *prev_end)
+{
+    bool cp = ti % RC_CHECKPOINT_EVERY == 0;
+    if (out->records.n > UINT32_MAX - RC_TOKREC_MAX)
+        return RECITE_ELIMIT;
+    if ((cp && RC_VEC_PUSH(out->checkpoints, (uint32_t)out->records.n) != RECITE_OK) ||
+        RC_VEC_RESERVE(out->records, out->records.n + RC_TOKREC_MAX) != RECITE_OK)
+        return RECITE_ENOMEM;
+    rc_tokx x;
+    rc_tokx_of(ctx->key, out->text, out->text_len, t->start, t->end, next_start, ctx->sig, &x);
+    out->records.n += rc_tokrec_encode(out->records.v + out->records.n, t, &x, *prev_end, cp,
+                                       out->mode == RECITE_MODE_CODE);
+    *prev_end = t->end;
+    return RECITE_OK;
+}
+
+int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
+{
+    if (out->text_len > UINT32_MAX)
+        return RECITE_ELIMIT;
+    /* Prose works feed one channel (word hashes); code works two (lexeme and shape hashes). */
+    unsigned nch = 1;
+    if (out->mode == RECITE_MODE_CODE) {
+        chan_init(&ctx->chans[0], RC_CH_CODE, ctx->kgram[RC_CH_CODE], ctx->window[RC_CH_CODE]);
+        chan_init(&ctx->chans[1], RC_CH_SHAPE, ctx->kgram[RC_CH_SHAPE], ctx->window[RC_CH_SHAPE]);
+        nch = 2;
+    } else {
+        chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
+    }
+    rc_tok_state st = {0, true};
+    uint64_t t = 0, prev_end = 0, hash, pos;
+    /* Text-free: each token's record is written when the next token's start is known. */
+    out->text_free = ctx->key != NULL;
+    rc_token pending = {0};
+    uint64_t rec_end = 0;
+    int rc;
+    for (;;) {
+        size_t n = rc_tokenize(out->mode, &ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
+                               RC_ARRAY_LEN(ctx->toks));
+        if (ctx->key)
+            rc_key_tokens(ctx->key, ctx->toks, n);
+        for (size_t i = 0; i < n; i++) {
+            if (ctx->key) {
+                if (t > 0 && (rc = put_record(ctx, out, &pending, t - 1, ctx->toks[i].start,
+                                              &rec_end)) != RECITE_OK)
+                    return rc;
+                pending = ctx->toks[i];
+            } else if (t % RC_CHECKPOINT_EVERY == 0 &&
+                       RC_VEC_PUSH(out->checkpoints, (uint32_t)(t ? prev_end : 0)) != RECITE_OK) {
+                return RECITE_ENOMEM;
+            }
+            prev_end = ctx->toks[i].end;
+            for (unsigned c = 0; c < nch; c++) {
+                rc_chan_state *cs = &ctx->chans[c];
+                uint64_t h = cs->channel == RC_CH_SHAPE ? ctx->toks[i].shape : ctx->toks[i].hash;
+                cs->history[t & (RC_HISTORY - 1)] = h;
+                if (rc_winnow_push(&cs->wn, h, &hash, &pos) && add_fp(cs, out, hash, pos))
+                    return RECITE_ENOMEM;
+            }
+            t++;
+            for (unsigned c = 0; c < nch; c++)
+                complete_right(&ctx->chans[c], out, t, false);
+        }
+        if (n < RC_ARRAY_LEN(ctx->toks))
+            break;
+    }
+    if (ctx->key && t > 0 &&
+        (rc = put_record(ctx, out, &pending, t - 1, out->text_len, &rec_end)) != RECITE_OK)
+        return rc;
+    for (unsigned c = 0; c < nch; c++) {
+        rc_chan_state *cs = &ctx->chans[c];
+        if (rc_winnow_finish(&cs->wn, &hash, &pos) && add_fp(cs, out, hash, pos))
+            return RECITE_ENOMEM;
+        complete_right(cs, out, t, true);
+    }
+    out->ntokens = t;
+    rc_minhash(out->fps.v, out->fps.n, out->minhash, &out->minhash_usable);
+    return RECITE_OK;
+}
+
+/* A work of an existing index, with its id, metadata and mode (compaction). */
+static int load_from_index(const recite_index *from, uint32_t w, rc_work_out *out,
+                           recite_error *err)
+{
+    recite_work_info info;
+    int rc = recite_index_work(&info, from, w);
+    if (rc != RECITE_OK)
+        return rc_error_set(err, rc, "no work %u in the index", w);
+    char *text;
+    size_t len;
+    if ((rc = recite_index_work_text(&text, &len, from, w, 0, info.bytes, err)) != RECITE_OK)
+        return rc;
+    out->text = (uint8_t *)text;
+    out->text_len = len;
+    const char *fields[RC_WS_COUNT_] = {0};
+    fields[RC_WS_ID] = info.id;
+    fields[RC_WS_TITLE] = info.title;
+    fields[RC_WS_AUTHOR] = info.author;
+    fields[RC_WS_LICENSE] = info.license;
+    fields[RC_WS_COPYRIGHT] = info.copyright;
+    fields[RC_WS_SOURCE] = info.source;
+    fields[RC_WS_URL] = info.url;
+    fields[RC_WS_META] = info.metadata_json;
+    for (unsigned f = 0; f < RC_WS_COUNT_; f++)
+        if (fields[f] && !(out->strs[f] = strdup(fields[f])))
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    out->mode = info.mode;
+    out->mode_given = true;
+    return RECITE_OK;
+}
+
+int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc_work_out *out,
+                 recite_error *err)
+{
+    memset(out, 0, sizeof *out);
+    const char *path = in->paths.v[src->path];
+    int rc;
+    if (src->kind == RC_SRC_INDEX) {
+        if ((rc = load_from_index(in->from, (uint32_t)src->offset, out, err)) != RECITE_OK)
+            return rc;
+    } else if (src->kind == RC_SRC_JSONL) {
+        uint8_t *line;
+        size_t len;
+        if ((rc = read_range(path, src->offset, src->length, false, &line, &len, err)) != RECITE_OK)
+            return rc;
+        rc = parse_jsonl(path, src, line, len, out, err);
+        free(line);
+        if (rc != RECITE_OK)
+            return rc;
+    } else {
+        if ((rc = read_range(path, 0, 0, true, &out->text, &out->text_len, err)) != RECITE_OK)
+            return rc;
+        if (!(out->strs[RC_WS_ID] = strdup(path)))
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        /* Binary: a NUL byte near the start, as git and grep decide. */
+        if (memchr(out->text, 0, RC_MIN(out->text_len, (size_t)8000))) {
+            out->status = RC_WORK_SKIP_BINARY;
+            return RECITE_OK;
+        }
+    }
+    if (out->text_len == 0) {
+        out->status = RC_WORK_SKIP_EMPTY;
+        return RECITE_OK;
+    }
+    /* A JSONL "mode" wins; then --code or --prose; --auto goes by the file name (or id). */
+    if (!out->mode_given)
+        out->mode = ctx->mode != RECITE_MODE_AUTO
+                        ? ctx->mode
+                        : rc_mode_of_path(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path);
+    out->content = rc_hash128_of(out->text, out->text_len);
+    if (!ctx->key && /* a text-free index keeps nothing that confirms a guessed text */
+        asprintf(&out->strs[RC_WS_HASH], "%016llx%016llx", (unsigned long long)out->content.hi,
+                 (unsigned long long)out->content.lo) < 0) {
+        out->strs[RC_WS_HASH] = NULL;
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    if (out->mode == RECITE_MODE_CODE) /* same bytes, other mode: another text */
+        out->content.hi ^= 0x9e3779b97f4a7c15ULL;
+    out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
+    rc = rc_work_fingerprint(ctx, out);
+    if (rc == RECITE_ELIMIT)
+        return rc_error_set(err, rc, "%s: larger than 4 GiB, the limit for one work", path);
+    if (rc == RECITE_ELIMIT)
+        return rc_error_set(err, rc, "%s: too many tokens for one work of a text-free index", path);
+    if (rc != RECITE_OK ||
+        (out->text_free ? rc_store_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
+                        : rc_store_compress(ctx->cctx, ctx->cdict, out->text, out->text_len,
+                                            out)) != RECITE_OK ||
+        (ctx->cmi.header && rc_work_cmi(ctx, out) != RECITE_OK))
+        return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
+    return RECITE_OK;
+}

@@ -1,0 +1,397 @@
+/*
+ * index_write.c — writes the sections of recite.idx (docs/FORMAT.md) after the text blocks the
+ * commit streamed: the compression dictionary, the cluster, work, member, string and
+ * checkpoint tables, the postings of each channel as they come out of the external sort (with
+ * each fingerprint's document frequency over families), the channel table, and the header with
+ * the section table and checksums.
+ */
+#include "rc_builder.h"
+
+#include <errno.h>
+#include <stdlib.h>
+#include <time.h>
+#include <unistd.h>
+
+/* ==== section writer ==== */
+
+void rc_secw_begin(rc_secw *w, int fd, uint64_t start)
+{
+    w->fd = fd;
+    w->start = w->off = start;
+    w->n = 0;
+    w->errnum = 0;
+    XXH3_64bits_reset(w->xs);
+}
+
+static void rc_secw_flush(rc_secw *w)
+{
+    size_t done = 0;
+    while (done < w->n && !w->errnum) {
+        ssize_t r = pwrite(w->fd, w->buf + done, w->n - done, (off_t)w->off);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r <= 0) {
+            w->errnum = r < 0 ? errno : EIO;
+            break;
+        }
+        done += (size_t)r;
+        w->off += (uint64_t)r;
+    }
+    w->n = 0;
+}
+
+void rc_secw_write(rc_secw *w, const void *data, size_t len)
+{
+    XXH3_64bits_update(w->xs, data, len);
+    const uint8_t *p = data;
+    while (len) {
+        size_t k = RC_MIN(len, sizeof w->buf - w->n);
+        memcpy(w->buf + w->n, p, k);
+        w->n += k;
+        p += k;
+        len -= k;
+        if (w->n == sizeof w->buf)
+            rc_secw_flush(w);
+    }
+}
+
+void rc_secw_u32(rc_secw *w, uint32_t v)
+{
+    uint8_t b[4];
+    rc_put_u32(b, v);
+    rc_secw_write(w, b, 4);
+}
+
+void rc_secw_u64(rc_secw *w, uint64_t v)
+{
+    uint8_t b[8];
+    rc_put_u64(b, v);
+    rc_secw_write(w, b, 8);
+}
+
+rc_section_entry rc_secw_end(rc_secw *w, uint32_t id)
+{
+    rc_secw_flush(w);
+    return (rc_section_entry){id, w->start, w->off - w->start, XXH3_64bits_digest(w->xs)};
+}
+
+uint64_t rc_align_up(uint64_t x)
+{
+    return (x + RC_SECTION_ALIGN - 1) & ~(uint64_t)(RC_SECTION_ALIGN - 1);
+}
+
+/* ==== sections ==== */
+
+static int write_tables(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                        uint64_t *off, recite_error *err)
+{
+    /* Members grouped by cluster, in work order (so the representative comes first). */
+    uint32_t *members = malloc((b->works.n + 1) * sizeof *members);
+    uint32_t *fill = calloc(b->clusters.n + 1, sizeof *fill);
+    if (!members || !fill) {
+        free(members);
+        free(fill);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < b->works.n; i++)
+        b->clusters.v[b->works.v[i].cluster].nmembers++;
+    uint32_t sum = 0;
+    for (size_t c = 0; c < b->clusters.n; c++) {
+        b->clusters.v[c].member0 = sum;
+        fill[c] = sum;
+        sum += b->clusters.v[c].nmembers;
+    }
+    for (size_t i = 0; i < b->works.n; i++)
+        members[fill[b->works.v[i].cluster]++] = (uint32_t)i;
+    free(fill);
+
+    /* text block table */
+    *off = rc_align_up(*off);
+    rc_secw_begin(w, b->fd, *off);
+    for (size_t i = 0; i < b->block_table.n; i++)
+        rc_secw_u64(w, b->block_table.v[i]);
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_TEXT_BLOCKS);
+    *off = rc_align_up(w->off);
+
+    rc_secw_begin(w, b->fd, *off);
+    for (size_t c = 0; c < b->clusters.n; c++) {
+        const rc_cluster_rec *cr = &b->clusters.v[c];
+        rc_secw_u64(w, cr->text_offset);
+        rc_secw_u64(w, cr->text_len);
+        rc_secw_u64(w, cr->token_base);
+        rc_secw_u64(w, cr->ntokens);
+        rc_secw_u64(w, cr->checkpoint0);
+        rc_secw_u32(w, cr->member0);
+        rc_secw_u32(w, cr->nmembers);
+        rc_secw_u32(w, rc_mode_to_disk((int)cr->mode));
+        rc_secw_u32(w, cr->family);
+    }
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CLUSTERS);
+    *off = rc_align_up(w->off);
+
+    rc_secw_begin(w, b->fd, *off);
+    for (size_t i = 0; i < b->works.n; i++) {
+        for (unsigned f = 0; f < RC_WS_COUNT_; f++)
+            rc_secw_u64(w, b->works.v[i].str[f]);
+        rc_secw_u32(w, b->works.v[i].cluster);
+        rc_secw_u32(w, 0);
+    }
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_WORKS);
+    *off = rc_align_up(w->off);
+
+    rc_secw_begin(w, b->fd, *off);
+    for (size_t i = 0; i < b->works.n; i++)
+        rc_secw_u32(w, members[i]);
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_MEMBERS);
+    *off = rc_align_up(w->off);
+    free(members);
+
+    rc_secw_begin(w, b->fd, *off);
+    rc_secw_write(w, b->strings.v, b->strings.n);
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_STRINGS);
+    *off = rc_align_up(w->off);
+
+    rc_secw_begin(w, b->fd, *off);
+    for (size_t i = 0; i < b->checkpoints.n; i++)
+        rc_secw_u32(w, b->checkpoints.v[i]);
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CHECKPOINTS);
+    *off = rc_align_up(w->off);
+    if (w->errnum)
+        return rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path);
+    return RECITE_OK;
+}
+
+static unsigned bucket_bits_for(uint64_t npostings)
+{
+    unsigned bits = 0;
+    while (bits < 32 && ((uint64_t)8 << bits) < npostings)
+        bits++;
+    return bits;
+}
+
+/* The fingerprint in a sort record: its top 46 bits (the low bits are not kept). */
+static uint64_t rec_fingerprint(const rc_posting_rec *r)
+{
+    return ((r->hash >> 16) & (((uint64_t)1 << 46) - 1)) << 18;
+}
+
+static unsigned rec_channel(const rc_posting_rec *r)
+{
+    return (unsigned)(r->hash >> 62);
+}
+
+/* The three posting sections of one channel, written while its postings stream by. */
+typedef struct channel_out {
+    unsigned bits;
+    uint64_t n, nb;
+    uint32_t *dir;
+    uint64_t dir_off, key_off, pos_off;
+} channel_out;
+
+/* Writes a group of postings with one fingerprint, now that its document frequency (the
+ * number of distinct texts, clusters increasing with the position) is known. */
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
+/* Distinct families among the clusters of a group of postings (scratch: room for n). */
+static uint64_t distinct_families(const rc_builder *b, const rc_posting_rec *g, size_t n,
+                                  uint32_t *scratch)
+{
+    size_t m = 0;
+    for (size_t i = 0; i < n; i++)
+        if (i == 0 || g[i].cluster != g[i - 1].cluster)
+            scratch[m++] = b->clusters.v[g[i].cluster].family;
+    rc_sort(scratch, m, sizeof *scratch, cmp_u32);
+    uint64_t distinct = m ? 1 : 0;
+    for (size_t i = 1; i < m; i++)
+        distinct += scratch[i] != scratch[i - 1];
+    return distinct;
+}
+
+static void write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_secw *pos_w,
+                        const rc_posting_rec *g, size_t n, uint32_t *scratch)
+{
+    unsigned df = rc_df_class(n == 1 ? 1 : distinct_families(b, g, n, scratch));
+    for (size_t i = 0; i < n; i++) {
+        uint64_t fp = rec_fingerprint(&g[i]);
+        co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
+        unsigned ctx = (unsigned)(g[i].hash & 0xffff);
+        uint8_t v[4];
+        rc_put_u32(v, rc_posting_key(fp, co->bits, df, ctx >> 8, ctx & 0xff));
+        rc_secw_write(key_w, v, 4);
+        rc_put_u32(v, g[i].gpos);
+        rc_secw_write(pos_w, v, 4);
+    }
+}
+
+/* Postings come out of the sort grouped by channel, then by fingerprint. Each channel's
+ * sections are laid out in advance (its posting count is known) and filled as they stream. */
+static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                          uint64_t *off, recite_error *err)
+{
+    int rc = rc_sorter_finish(&b->sorter, err);
+    if (rc != RECITE_OK)
+        return rc;
+    channel_out co[RC_CHANNELS];
+    memset(co, 0, sizeof co);
+    rc_secw *pos_w = malloc(sizeof *pos_w);
+    if (!pos_w || !(pos_w->xs = XXH3_createState())) {
+        free(pos_w);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        co[c].n = b->postings[c];
+        if (co[c].n > UINT32_MAX) {
+            rc = rc_error_set(err, RECITE_ELIMIT, "more than 2^32 fingerprints in one index");
+            goto done;
+        }
+        co[c].bits = bucket_bits_for(co[c].n);
+        co[c].nb = (uint64_t)1 << co[c].bits;
+        if (!(co[c].dir = calloc(co[c].nb + 1, sizeof *co[c].dir))) {
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            goto done;
+        }
+        co[c].dir_off = *off;
+        co[c].key_off = rc_align_up(co[c].dir_off + (co[c].nb + 1) * 4);
+        co[c].pos_off = rc_align_up(co[c].key_off + co[c].n * 4);
+        *off = rc_align_up(co[c].pos_off + co[c].n * 4);
+    }
+    RC_VEC(rc_posting_rec) group = {0};
+    RC_VEC(uint32_t) scratch = {0};
+    unsigned cur = 0;
+    rc_secw_begin(w, b->fd, co[0].key_off);
+    rc_secw_begin(pos_w, b->fd, co[0].pos_off);
+    for (;;) {
+        rc_posting_rec r;
+        rc = rc_sorter_next(&b->sorter, &r, err);
+        if (rc < 0)
+            break;
+        if (group.n && (rc == 0 || RC_SORT_KEY(r.hash) != RC_SORT_KEY(group.v[0].hash))) {
+            if (RC_VEC_RESERVE(scratch, group.n) != RECITE_OK) {
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                break;
+            }
+            write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v);
+            group.n = 0;
+        }
+        /* Close the sections of the channels before this record's (or of all at the end). */
+        unsigned next = rc == 0 ? RC_CHANNELS : rec_channel(&r);
+        while (cur < next) {
+            sec[(*nsec)++] = rc_secw_end(w, RC_SEC_POST_KEY(cur));
+            sec[(*nsec)++] = rc_secw_end(pos_w, RC_SEC_POST_POS(cur));
+            if (++cur < RC_CHANNELS) {
+                rc_secw_begin(w, b->fd, co[cur].key_off);
+                rc_secw_begin(pos_w, b->fd, co[cur].pos_off);
+            }
+        }
+        if (rc == 0)
+            break;
+        if (RC_VEC_PUSH(group, r) != RECITE_OK) {
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            break;
+        }
+    }
+    RC_VEC_FREE(group);
+    RC_VEC_FREE(scratch);
+    if (rc < 0)
+        goto done;
+    if (w->errnum || pos_w->errnum) {
+        rc = rc_error_errno(err, RECITE_EIO, w->errnum ? w->errnum : pos_w->errnum,
+                            "%s: write failed", b->idx_path);
+        goto done;
+    }
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        for (uint64_t i = 1; i <= co[c].nb; i++)
+            co[c].dir[i] += co[c].dir[i - 1];
+        rc_secw_begin(w, b->fd, co[c].dir_off);
+        for (uint64_t i = 0; i <= co[c].nb; i++)
+            rc_secw_u32(w, co[c].dir[i]);
+        sec[(*nsec)++] = rc_secw_end(w, RC_SEC_POST_DIR(c));
+    }
+    /* The channel table. */
+    rc_secw_begin(w, b->fd, *off);
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        rc_secw_u32(w, b->kgram[c]);
+        rc_secw_u32(w, b->window[c]);
+        rc_secw_u32(w, co[c].bits);
+        rc_secw_u32(w, 0);
+        rc_secw_u64(w, co[c].n);
+        rc_secw_u64(w, 0);
+    }
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CHANNELS);
+    *off = w->off;
+    rc = w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path)
+                   : RECITE_OK;
+done:
+    for (unsigned c = 0; c < RC_CHANNELS; c++)
+        free(co[c].dir);
+    XXH3_freeState(pos_w->xs);
+    free(pos_w);
+    return rc;
+}
+
+static int write_header(rc_builder *b, const rc_section_entry *sec, size_t nsec, uint64_t file_size,
+                        recite_error *err)
+{
+    uint8_t h[RC_DATA_OFFSET];
+    memset(h, 0, sizeof h);
+    memcpy(h + RC_H_MAGIC, RC_INDEX_MAGIC, 8);
+    rc_put_u32(h + RC_H_VERSION, RC_FORMAT_VERSION);
+    rc_put_u32(h + RC_H_TOKENIZER, RC_TOKENIZER_VERSION);
+    rc_put_u64(h + RC_H_FILE_SIZE, file_size);
+    rc_put_u64(h + RC_H_CREATED,
+               b->opt->created_unix ? b->opt->created_unix : (uint64_t)time(NULL));
+    rc_put_u32(h + RC_H_MODE, rc_mode_to_disk((int)b->opt->mode));
+    rc_put_u32(h + RC_H_NSECTIONS, (uint32_t)nsec);
+    rc_put_u64(h + RC_H_NWORKS, b->works.n);
+    rc_put_u64(h + RC_H_NCLUSTERS, b->clusters.n);
+    rc_put_u64(h + RC_H_NTOKENS, b->tokens_total);
+    rc_put_u64(h + RC_H_TEXT_BYTES, b->text_total);
+    rc_put_u64(h + RC_H_WORK_BYTES, b->work_bytes);
+    rc_put_u64(h + RC_H_FLAGS,
+               (b->text_free ? RC_FLAG_TEXT_FREE : 0) | (b->opt->skip_cmi ? 0 : RC_FLAG_CMI));
+    if (b->text_free)
+        rc_put_u64(h + RC_H_KEY_CHECK, b->key.check);
+    rc_put_u32(h + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
+    for (size_t i = 0; i < nsec; i++) {
+        uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
+        rc_put_u32(e, sec[i].id);
+        rc_put_u64(e + 8, sec[i].offset);
+        rc_put_u64(e + 16, sec[i].length);
+        rc_put_u64(e + 24, sec[i].checksum);
+    }
+    rc_put_u64(h + RC_H_CHECKSUM, XXH3_64bits(h, RC_DATA_OFFSET));
+    if (pwrite(b->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
+        return rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", b->idx_path);
+    /* Pad the file to its recorded size (the last section may end short of an aligned size). */
+    if (ftruncate(b->fd, (off_t)file_size) != 0)
+        return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot size", b->idx_path);
+    return RECITE_OK;
+}
+
+int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err)
+{
+    rc_section_entry sec[RC_MAX_SECTIONS];
+    size_t nsec = 0;
+    sec[nsec++] = rc_secw_end(b->text_w, RC_SEC_TEXT_DATA);
+    uint64_t off = rc_align_up(b->text_w->off);
+    rc_secw_begin(b->text_w, b->fd, off);
+    rc_secw_write(b->text_w, b->dict, b->dict_len);
+    sec[nsec++] = rc_secw_end(b->text_w, RC_SEC_TEXT_DICT);
+    off = b->text_w->off;
+    int rc = write_tables(b, b->text_w, sec, &nsec, &off, err);
+    if (rc != RECITE_OK)
+        return rc;
+    off = rc_align_up(off);
+    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
+        return rc;
+    *file_size = rc_align_up(off);
+    if ((rc = write_header(b, sec, nsec, *file_size, err)) != RECITE_OK)
+        return rc;
+    if (fsync(b->fd) != 0)
+        return rc_error_errno(err, RECITE_EIO, errno, "%s: fsync failed", b->idx_path);
+    return RECITE_OK;
+}

@@ -1,0 +1,210 @@
+/*
+ * rc_build.h — the builder (layer 7): enumerating the inputs (build_walk.c), loading one
+ * work's text and metadata and fingerprinting it (build_work.c), its CMI (build_cmi.c), its
+ * stored text (build_store.c), families of near-duplicates (build_family.c), the
+ * memory-bounded external sort of fingerprints (build_sort.c), the license index
+ * (build_licenses.c); the orchestration is build.c with its private rc_builder.h.
+ */
+#ifndef RC_BUILD_H
+#define RC_BUILD_H
+
+#include "../index/rc_index.h"
+#include "../fingerprint/rc_fingerprint.h"
+#include "../text/rc_keyed.h"
+#include "../cmi/rc_cmi.h"
+
+#include <stdio.h>
+
+/* ==== inputs ==== */
+
+enum {
+    RC_SRC_FILE = 1,
+    RC_SRC_JSONL = 2,
+    RC_SRC_INDEX = 3 /* a work of an existing index (compaction): offset is its number */
+};
+
+typedef struct rc_source {
+    uint32_t path;     /* index into rc_inputs.paths */
+    uint8_t kind;      /* RC_SRC_FILE or RC_SRC_JSONL */
+    uint8_t explicit_; /* named on the command line (not found in a directory) */
+    uint64_t offset;   /* JSONL: byte range of the line */
+    uint64_t length;   /* bytes (file size or line length) */
+    uint64_t line;     /* JSONL: 1-based line number */
+} rc_source;
+
+typedef struct rc_inputs {
+    RC_VEC(char *) paths; /* file paths, as reached from the arguments: the work ids of files */
+    RC_VEC(rc_source) sources;
+    uint64_t total_bytes;
+    const recite_index *from; /* the index of RC_SRC_INDEX sources */
+} rc_inputs;
+
+typedef void (*rc_note_fn)(recite_note_kind kind, const char *path, const char *detail, void *user);
+
+/* Walks `paths` (files, directories recursively in byte order of names, .jsonl files split into
+ * lines) into a list of sources. Hidden entries and non-regular files inside directories are
+ * skipped with a note. Missing or unreadable arguments are errors. */
+int rc_inputs_collect(rc_inputs *in, const char *const *paths, size_t npaths, rc_note_fn note,
+                      void *user, recite_error *err);
+void rc_inputs_free(rc_inputs *in);
+
+/* True for names ending in .jsonl or .ndjson. */
+bool rc_is_jsonl_path(const char *path);
+
+/* ==== one loaded work ==== */
+
+enum rc_work_status {
+    RC_WORK_OK = 0,
+    RC_WORK_SKIP_EMPTY,
+    RC_WORK_SKIP_BINARY,
+};
+
+#define RC_MINHASH 32 /* values in a text's MinHash signature */
+
+typedef struct rc_fp {
+    uint64_t hash;
+    uint64_t pos;    /* token number within the work */
+    uint16_t ctx;    /* context hashes: left << 8 | right */
+    uint8_t channel; /* enum rc_channel */
+} rc_fp;
+
+typedef struct rc_work_out {
+    int status;               /* rc_work_status */
+    char *strs[RC_WS_COUNT_]; /* id, title, ..., metadata JSON; NULL when absent */
+    uint8_t *text;            /* the work's bytes (malloc'd) */
+    size_t text_len;
+    rc_hash128 content; /* hash of the bytes: identical works share it */
+    uint64_t ntokens;
+    uint64_t invalid_utf8;
+    int mode;                     /* RECITE_MODE_PROSE or RECITE_MODE_CODE */
+    bool mode_given;              /* by the JSONL "mode" field */
+    RC_VEC(rc_fp) fps;            /* winnowed fingerprints */
+    RC_VEC(uint32_t) checkpoints; /* byte offset to restart at for tokens 0, 32, 64, ... */
+    uint32_t minhash[RC_MINHASH]; /* signature of its fingerprints (build_family.c) */
+    bool minhash_usable;          /* enough fingerprints for the signature to mean much */
+    bool text_free;               /* records are stored instead of the text */
+    RC_VEC(uint8_t) records;      /* text-free: the token records (src/index/tokrec.c) */
+    RC_VEC(uint8_t) zdata;        /* the stored bytes as zstd frames, one per block */
+    RC_VEC(uint32_t)
+    zblocks; /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
+                the last one the rest) */
+} rc_work_out;
+
+/* Per-thread scratch for loading works. */
+#define RC_HISTORY 1024 /* token hashes a channel keeps for contexts (>= w + k + 2c) */
+
+/* Winnowing state of one channel while a work is fingerprinted. */
+typedef struct rc_chan_state {
+    int channel;
+    unsigned kgram, window, context;
+    rc_winnow wn;
+    size_t pending; /* first fingerprint whose right context is not filled in yet */
+    uint64_t history[RC_HISTORY];
+} rc_chan_state;
+
+typedef struct rc_work_ctx {
+    rc_tokenizer tz;
+    rc_token toks[4096];
+    rc_chan_state chans[2];                           /* prose; or code and shape */
+    unsigned kgram[RC_CHANNELS], window[RC_CHANNELS]; /* parameters of each channel */
+    int mode;                                         /* RECITE_MODE_PROSE, _CODE or _AUTO */
+    /* CMI: the license index, a matcher of it, a cache of identified license headers and
+     * scratch for a work's header (cmi.header NULL: no CMI extraction). */
+    rc_cmi_ctx cmi;
+    ZSTD_CCtx *cctx;
+    const ZSTD_CDict *cdict; /* shared by all workers; NULL without a dictionary */
+    const rc_key *key;       /* text-free: the key of the token hashes; NULL: store the text */
+    uint8_t sig[RC_TOKX_SIG_CAP];
+} rc_work_ctx;
+
+/* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)
+ * return a status with `err` filled; skips are reported through out->status. */
+int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc_work_out *out,
+                 recite_error *err);
+void rc_work_out_free(rc_work_out *out);
+
+/* Whether s is one of the provenance kinds of the contract (purchased, scanned, licensed,
+ * public-domain, shadow-library, unknown). */
+bool rc_is_source_kind(const char *s);
+
+/* Fills out->strs[RC_WS_CMI] for a loaded work (its CMI record); build_cmi.c. */
+int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out);
+
+/* Builds the license index at dir/licenses from the license texts of src (taken from its cache
+ * when there); *built is false when there are none. build_licenses.c. */
+int rc_license_index_build(const char *dir, const rc_license_src *src, bool *built,
+                           recite_error *err);
+
+/* The bytes stored for a loaded work: its text, or (text-free) its token records. */
+static inline size_t rc_work_stored_len(const rc_work_out *w)
+{
+    return w->text_free ? w->records.n : w->text_len;
+}
+
+/* Tokenizes and winnows text already in out->text (used by rc_work_load; exposed for tests). */
+int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);
+
+/* ==== stored text (build_store.c) ==== */
+
+/* Trains a zstd dictionary on a deterministic sample of the inputs (pieces of
+ * RC_TEXT_BLOCK_SIZE spread over all bytes), so that small blocks compress about as well as
+ * large ones. Leaves *dict NULL (no dictionary) for small libraries. */
+int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_error *err);
+
+/* Compresses text into blocks of RC_TEXT_BLOCK_SIZE bytes (the last may be shorter), one zstd
+ * frame each, appending to out->zdata and out->zblocks. */
+int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
+                      rc_work_out *out);
+
+/* ==== families of near-duplicate texts (build_family.c) ==== */
+
+/* MinHash signature of the fingerprints of a text (RC_MINHASH values); *usable is false when
+ * there are too few fingerprints for it to mean much. */
+void rc_minhash(const rc_fp *fps, size_t n, uint32_t *sig, bool *usable);
+
+/* Families of n texts from their signatures (n x RC_MINHASH values): family[i] is the first
+ * text of i's family. Returns RECITE_OK or RECITE_ENOMEM. */
+int rc_families(const uint32_t *sigs, const bool *usable, uint32_t n, uint32_t *family);
+
+/* ==== external sort of postings ==== */
+
+typedef struct rc_posting_rec {
+    uint64_t hash;    /* top 48 bits: the fingerprint's; low 16 bits: its context hashes */
+    uint32_t gpos;    /* global token number of the k-gram */
+    uint32_t cluster; /* the text holding it, for document frequency */
+} rc_posting_rec;
+
+/* Postings are ordered (and grouped per fingerprint) by the top 48 bits of the fingerprint:
+ * the index keeps fewer bits than that, and three radix passes instead of four. */
+#define RC_SORT_KEY(h) ((h) >> 16)
+
+struct rc_merge;
+
+typedef struct rc_sorter {
+    rc_posting_rec *buf, *tmp; /* records, and the radix sort's scratch of the same size */
+    size_t *counts;            /* radix histogram (65536 entries) */
+    size_t n, cap;
+    const char *dir; /* where runs are spilled */
+    RC_VEC(char *) runs;
+    RC_VEC(uint64_t) run_lens;
+    struct rc_merge *merge; /* after rc_sorter_finish, when runs were spilled */
+    size_t next;            /* after rc_sorter_finish, when everything fitted in memory */
+    uint64_t total;
+    uint64_t peak_bytes;
+} rc_sorter;
+
+/* A sorter that keeps at most `mem_bytes` of records in memory before spilling a sorted run to
+ * a file in `dir`. */
+int rc_sorter_init(rc_sorter *s, size_t mem_bytes, const char *dir, recite_error *err);
+int rc_sorter_add(rc_sorter *s, const rc_posting_rec *r, recite_error *err);
+/* Sorts what remains; then rc_sorter_next yields every record in (hash, gpos) order. */
+int rc_sorter_finish(rc_sorter *s, recite_error *err);
+/* Returns 1 with *out filled, 0 at the end, or an error. */
+int rc_sorter_next(rc_sorter *s, rc_posting_rec *out, recite_error *err);
+void rc_sorter_free(rc_sorter *s); /* also deletes the run files */
+
+/* Sorts records by RC_SORT_KEY(hash), stable (LSD radix); exposed for tests. `tmp` has room for n
+ * records, `counts` for 65536 entries. */
+void rc_radix_sort(rc_posting_rec *a, rc_posting_rec *tmp, size_t n, size_t *counts);
+
+#endif /* RC_BUILD_H */

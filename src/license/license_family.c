@@ -1,0 +1,78 @@
+/*
+ * license_family.c — which license ids go together: "GPL-2.0-only", "GPL-2.0-or-later" and
+ * "GPL-2.0+" are one license family (the wording of a notice decides between them), and an
+ * identification consistent with any of its close variants does not contradict a work's
+ * license. Also the phrase helpers identification shares with the CMI code.
+ */
+#include "rc_license.h"
+
+#include <stdio.h>
+#include <strings.h>
+
+bool rc_license_gpl_family(const char *id)
+{
+    return strncmp(id, "GPL-", 4) == 0 || strncmp(id, "LGPL-", 5) == 0 ||
+           strncmp(id, "AGPL-", 5) == 0 || strncmp(id, "GFDL-", 5) == 0;
+}
+
+/* "GPL-2.0-only" -> "GPL-2.0" in out. */
+void rc_license_family_of(const char *id, char *out, size_t cap)
+{
+    snprintf(out, cap, "%s", id);
+    size_t n = strlen(out);
+    if (n > 5 && strcmp(out + n - 5, "-only") == 0)
+        out[n - 5] = 0;
+    else if (n > 9 && strcmp(out + n - 9, "-or-later") == 0)
+        out[n - 9] = 0;
+}
+
+bool rc_license_consistent(const rc_license_id *id, const char *license)
+{
+    if (rc_license_same_family(id->id, license))
+        return true;
+    for (unsigned i = 0; i < id->nalt; i++)
+        if (rc_license_same_family(id->alt[i], license))
+            return true;
+    return false;
+}
+
+bool rc_license_same_family(const char *a, const char *b)
+{
+    char fa[64], fb[64];
+    rc_license_family_of(a, fa, sizeof fa);
+    rc_license_family_of(b, fb, sizeof fb);
+    /* Treat "GPL-2.0+" as "GPL-2.0" and ignore case. */
+    size_t na = strlen(fa), nb = strlen(fb);
+    if (na && fa[na - 1] == '+')
+        fa[--na] = 0;
+    if (nb && fb[nb - 1] == '+')
+        fb[--nb] = 0;
+    return strcasecmp(fa, fb) == 0;
+}
+
+size_t rc_license_collapse(const char *text, size_t len, char *out, size_t cap)
+{
+    size_t m = 0;
+    bool space = false;
+    for (size_t i = 0; i < len && m + 2 < cap; i++) {
+        unsigned char ch = (unsigned char)text[i];
+        if (ch == ' ' || ch == '\t' || ch == '\n' || ch == '\r' || ch == '*' || ch == '#') {
+            space = m > 0;
+            continue;
+        }
+        if (space)
+            out[m++] = ' ';
+        space = false;
+        out[m++] = (char)(ch < 0x80 ? (ch >= 'A' && ch <= 'Z' ? ch + 32 : ch) : ch);
+    }
+    out[m] = 0;
+    return m;
+}
+
+bool rc_license_or_later(const uint8_t *text, size_t len)
+{
+    /* Line breaks and comment markers inside the phrase do not matter. */
+    char buf[8192];
+    rc_license_collapse((const char *)text, len, buf, sizeof buf);
+    return strstr(buf, "any later version") != NULL || strstr(buf, "or later version") != NULL;
+}

@@ -1,0 +1,145 @@
+/*
+ * match_candidates.c — choosing the works to verify. Seeds come from every work sharing a
+ * k-gram with the text; verifying a work is what costs (decompression, tokenizing), counting its
+ * seeds is cheap. Works with specific language are all verified (up to max_candidates); works
+ * sharing only common language are sampled so that every common passage is attributed to a few
+ * of them, and the others are counted.
+ */
+#include "rc_match.h"
+
+#include <stdlib.h>
+
+typedef struct candidate {
+    uint32_t cluster;
+    uint32_t seeds;
+    size_t first;  /* its seeds are seeds[first .. first + seeds) while sorted by position */
+    bool specific; /* has an exact seed whose k-gram is not common language */
+    bool exact;    /* has an exact seed */
+    bool keep;
+} candidate;
+
+static int cmp_seed_gpos(const void *a, const void *b)
+{
+    const rc_seed *x = a, *y = b;
+    return (x->gpos > y->gpos) - (x->gpos < y->gpos);
+}
+
+static int cmp_seed_diag(const void *a, const void *b)
+{
+    const rc_seed *x = a, *y = b;
+    if (x->cluster != y->cluster)
+        return x->cluster < y->cluster ? -1 : 1;
+    if (x->channel != y->channel)
+        return x->channel < y->channel ? -1 : 1;
+    int64_t dx = (int64_t)x->gpos - (int64_t)x->q, dy = (int64_t)y->gpos - (int64_t)y->q;
+    if (dx != dy)
+        return dx < dy ? -1 : 1;
+    return (x->q > y->q) - (x->q < y->q);
+}
+
+static int cmp_candidate(const void *a, const void *b)
+{
+    const candidate *x = a, *y = b;
+    if (x->specific != y->specific)
+        return x->specific ? -1 : 1;
+    if (x->seeds != y->seeds)
+        return x->seeds > y->seeds ? -1 : 1;
+    return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+}
+
+static int cmp_candidate_cluster(const void *a, const void *b)
+{
+    const candidate *x = a, *y = b;
+    return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+}
+
+/* Seeds come from every work sharing a k-gram with the text. Works with a seed of specific
+ * language (a k-gram held by fewer than 64 texts) are all verified, most-seeded first, up to
+ * max_candidates. Works sharing only common language (license headers, boilerplate) are
+ * sampled: most-seeded first, a work is kept while it covers a position of the text that fewer
+ * than `common_sample` kept works cover. So every passage of common language is attributed to
+ * a few works holding it and the cost stays bounded; the other works are counted. Verification
+ * is what costs (decompression, tokenizing); counting seeds per work is cheap. */
+int rc_match_select(rc_matcher *c, recite_error *err)
+{
+    rc_sort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_gpos);
+    RC_VEC(candidate) cands = {0};
+    /* How many kept works cover each k-gram of each stream (words, lexemes). */
+    uint8_t *cover[2] = {calloc(c->chans[RC_CH_PROSE].kgram_df.n + 1, 1),
+                         calloc(c->chans[RC_CH_CODE].kgram_df.n + 1, 1)};
+    if (!cover[0] || !cover[1]) {
+        free(cover[0]);
+        free(cover[1]);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    rc_cluster info = {0};
+    uint32_t cl = UINT32_MAX;
+    for (size_t i = 0; i < c->seeds.n; i++) {
+        rc_seed *s = &c->seeds.v[i];
+        if (cl == UINT32_MAX || s->gpos >= info.token_base + info.ntokens) {
+            cl = rc_index_cluster_of_token(c->idx, s->gpos);
+            rc_index_cluster(c->idx, cl, &info);
+            candidate cd = {cl, 0, i, false, false, false};
+            if (RC_VEC_PUSH(cands, cd) != RECITE_OK) {
+                RC_VEC_FREE(cands);
+                free(cover[0]);
+                free(cover[1]);
+                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            }
+        }
+        s->cluster = cl;
+        candidate *cd = &cands.v[cands.n - 1];
+        cd->seeds++;
+        cd->exact |= s->exact;
+        cd->specific |= s->exact && c->chans[s->channel].kgram_df.v[s->q] != RC_DF_COMMON;
+    }
+    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate);
+    uint32_t specific = 0, sampled = 0;
+    for (size_t i = 0; i < cands.n; i++) {
+        candidate *cd = &cands.v[i];
+        if (cd->specific || !cd->exact) {
+            /* Specific language; or only near seeds: worth aligning when there are two. */
+            if (!cd->specific && cd->seeds < 2)
+                continue;
+            cd->keep = ++specific <= c->max_candidates;
+            c->truncated |= !cd->keep;
+            continue;
+        }
+        cd->keep = c->all_works;
+        for (size_t k = cd->first; k < cd->first + cd->seeds && !cd->keep; k++) {
+            const rc_seed *sd = &c->seeds.v[k];
+            cd->keep = sd->exact && cover[sd->channel != RC_CH_PROSE][sd->q] < c->common_sample;
+        }
+        if (!cd->keep)
+            continue;
+        sampled++;
+        for (size_t k = cd->first; k < cd->first + cd->seeds; k++) {
+            const rc_seed *sd = &c->seeds.v[k];
+            uint8_t *cv = &cover[sd->channel != RC_CH_PROSE][sd->q];
+            if (sd->exact && *cv < c->common_sample)
+                (*cv)++;
+        }
+    }
+    free(cover[0]);
+    free(cover[1]);
+    /* Works sharing the common passages beyond those kept: estimated from the longest posting
+     * list of a common k-gram (postings of a fingerprint >= works holding it). */
+    uint64_t most = 0;
+    for (unsigned k = 0; k < RC_CHANNELS; k++)
+        most = RC_MAX(most, c->chans[k].common_postings_max);
+    if (most > sampled && !c->all_works)
+        c->common_others = most - sampled;
+    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_cluster);
+    /* Keep the seeds of the chosen works (seeds are in cluster order, as are cands now). */
+    size_t keep = 0, k = 0;
+    for (size_t i = 0; i < c->seeds.n; i++) {
+        while (cands.v[k].cluster != c->seeds.v[i].cluster)
+            k++;
+        if (cands.v[k].keep)
+            c->seeds.v[keep++] = c->seeds.v[i];
+    }
+    c->seeds.n = keep;
+    RC_VEC_FREE(cands);
+    rc_sort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_diag);
+    return RECITE_OK;
+}

@@ -1,0 +1,247 @@
+/*
+ * match_finish.c — the matcher's back: finish() picks the candidate works, has their seeds
+ * extended and classified (match_verify.c) and chained into near-verbatim spans (match_near.c),
+ * merges runs contained in a longer run of the same work, and computes each work's coverage and
+ * the common-language flags. The result has no CMI: src/check adds it.
+ */
+#include "rc_match.h"
+
+#include <stdlib.h>
+
+#define COMMON_SHARE 0.8      /* a run is common when this share of its k-grams is common ... */
+#define OWN_TEXT_COVERAGE 0.5 /* ... unless the output reproduces this much of the work */
+
+static int cmp_raw(const void *a, const void *b)
+{
+    const rc_raw_match *x = a, *y = b;
+    if (x->cluster != y->cluster)
+        return x->cluster < y->cluster ? -1 : 1;
+    if (x->q0 != y->q0)
+        return x->q0 < y->q0 ? -1 : 1;
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1; /* longest first */
+    if (x->kind != y->kind)
+        return x->kind < y->kind ? -1 : 1; /* then exact, normalized, near */
+    if (x->similarity != y->similarity)
+        return x->similarity > y->similarity ? -1 : 1;
+    return (x->s0 > y->s0) - (x->s0 < y->s0);
+}
+
+static int cmp_raw_longest(const void *a, const void *b)
+{
+    const rc_raw_match *x = a, *y = b;
+    if (x->len != y->len)
+        return x->len > y->len ? -1 : 1;
+    return cmp_raw(a, b);
+}
+
+int rc_match_cmp_public(const void *a, const void *b)
+{
+    const recite_match *x = a, *y = b;
+    if (x->out_start != y->out_start)
+        return x->out_start < y->out_start ? -1 : 1;
+    if (x->work != y->work)
+        return x->work < y->work ? -1 : 1;
+    return (x->src_start > y->src_start) - (x->src_start < y->src_start);
+}
+
+int rc_match_cmp_hit(const void *a, const void *b)
+{
+    const recite_work_hit *x = a, *y = b;
+    if (x->common != y->common)
+        return x->common ? 1 : -1;
+    if (x->tokens_covered != y->tokens_covered)
+        return x->tokens_covered > y->tokens_covered ? -1 : 1;
+    return (x->work > y->work) - (x->work < y->work);
+}
+
+typedef struct interval {
+    uint64_t a, b;
+} interval;
+
+static int cmp_interval(const void *a, const void *b)
+{
+    const interval *x = a, *y = b;
+    return (x->a > y->a) - (x->a < y->a);
+}
+
+/* Keeps, per cluster, the runs not contained (in the output) in a longer run. */
+static void drop_contained(rc_matcher *c)
+{
+    rc_sort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw);
+    size_t keep = 0;
+    uint32_t cl = UINT32_MAX;
+    uint64_t reach = 0;
+    for (size_t i = 0; i < c->raw.n; i++) {
+        rc_raw_match m = c->raw.v[i];
+        uint64_t end = (uint64_t)m.q0 + m.len;
+        if (m.cluster != cl) {
+            cl = m.cluster;
+            reach = 0;
+        }
+        if (end <= reach)
+            continue;
+        reach = end;
+        c->raw.v[keep++] = m;
+    }
+    c->raw.n = keep;
+}
+
+/* Whether most k-grams of the run (those the index knows) are common language. */
+static bool run_is_common(const rc_matcher *c, const rc_raw_match *m)
+{
+    const rc_chan *ch = &c->chans[m->channel];
+    unsigned k = ch->info->kgram;
+    uint64_t known = 0, common = 0;
+    for (uint64_t q = m->q0; q + k <= (uint64_t)m->q0 + m->len && q < ch->kgram_df.n; q++) {
+        uint8_t df = ch->kgram_df.v[q];
+        known += df != RC_NO_POSTINGS;
+        common += df == RC_DF_COMMON;
+    }
+    return known > 0 && (double)common >= COMMON_SHARE * (double)known;
+}
+
+static uint32_t representative(const recite_index *idx, const rc_cluster *info)
+{
+    return rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)info->member0);
+}
+
+static int work_figures(rc_matcher *c, recite_error *err)
+{
+    /* raw is sorted by cluster: one pass per cluster. */
+    RC_VEC(interval) ivs = {0};
+    size_t i = 0;
+    int rc = RECITE_OK;
+    while (i < c->raw.n) {
+        uint32_t cl = c->raw.v[i].cluster;
+        size_t first = i;
+        ivs.n = 0;
+        uint32_t longest = 0, count = 0;
+        for (; i < c->raw.n && c->raw.v[i].cluster == cl; i++) {
+            const rc_raw_match *m = &c->raw.v[i];
+            if (RC_VEC_PUSH(ivs, ((interval){m->s0, m->s0 + m->src_len})) != RECITE_OK) {
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                goto done;
+            }
+            longest = RC_MAX(longest, m->len);
+            count++;
+        }
+        rc_sort(ivs.v, ivs.n, sizeof *ivs.v, cmp_interval);
+        uint64_t covered = 0, cur_a = 0, cur_b = 0;
+        for (size_t k = 0; k < ivs.n; k++) {
+            if (k == 0 || ivs.v[k].a > cur_b) {
+                covered += cur_b - cur_a;
+                cur_a = ivs.v[k].a;
+                cur_b = ivs.v[k].b;
+            } else if (ivs.v[k].b > cur_b) {
+                cur_b = ivs.v[k].b;
+            }
+        }
+        covered += cur_b - cur_a;
+        rc_cluster info;
+        rc_index_cluster(c->idx, cl, &info);
+        double coverage = info.ntokens ? (double)covered / (double)info.ntokens : 0.0;
+        bool all_common = true;
+        double weighted = 0, weight = 0;
+        for (size_t k = first; k < i; k++) {
+            rc_raw_match *m = &c->raw.v[k];
+            m->common = coverage < OWN_TEXT_COVERAGE && run_is_common(c, m);
+            all_common &= m->common;
+            weighted += m->similarity * m->len;
+            weight += m->len;
+        }
+        recite_work_hit h;
+        memset(&h, 0, sizeof h);
+        h.work = representative(c->idx, &info);
+        h.matches = count;
+        h.tokens_covered = covered;
+        h.longest_tokens = longest;
+        h.coverage = coverage;
+        h.common = all_common;
+        h.similarity = weight > 0 ? weighted / weight : 1.0;
+        if (RC_VEC_PUSH(c->works, h) != RECITE_OK) {
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
+    rc_sort(c->works.v, c->works.n, sizeof *c->works.v, rc_match_cmp_hit);
+done:
+    RC_VEC_FREE(ivs);
+    return rc;
+}
+
+recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m)
+{
+    rc_cluster info;
+    rc_index_cluster(c->idx, m->cluster, &info);
+    const rc_token *qt = c->chans[m->channel].stream->toks.v;
+    return (recite_match){representative(c->idx, &info),
+                          qt[m->q0].start,
+                          qt[m->q0 + m->len - 1].end,
+                          m->src_start,
+                          m->src_end,
+                          m->s0,
+                          m->len,
+                          m->kind,
+                          m->similarity,
+                          m->common};
+}
+
+int rc_matcher_finish(rc_matcher *c, recite_error *err)
+{
+    if (c->finished)
+        rc_matcher_reset(c); /* finish without feed: an empty text */
+    int rc = rc_matcher_tokenize(c, true);
+    if (rc != RECITE_OK)
+        return rc_error_set(err, rc, rc == RECITE_ELIMIT ? "text too long" : "out of memory");
+    if ((rc = rc_match_select(c, err)) != RECITE_OK)
+        return rc;
+    if ((rc = rc_match_find_runs(c, err)) != RECITE_OK)
+        return rc;
+    /* Classify before merging, so that of two runs over the same output the exact one wins. */
+    for (size_t i = 0; i < c->raw.n; i++)
+        if ((rc = rc_match_classify(c, &c->raw.v[i], err)) != RECITE_OK)
+            return rc;
+    /* Near-verbatim spans; the exact runs inside one are merged into it below. */
+    if (c->near && (rc = rc_match_near(c, err)) != RECITE_OK)
+        return rc;
+    drop_contained(c);
+    if (c->raw.n > c->max_matches) {
+        /* Keep the longest runs, then restore the (cluster, position) order. */
+        c->truncated = true;
+        rc_sort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw_longest);
+        c->raw.n = c->max_matches;
+        rc_sort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw);
+    }
+    if ((rc = work_figures(c, err)) != RECITE_OK)
+        return rc;
+    if (RC_VEC_RESERVE(c->matches, c->raw.n) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->raw.n; i++)
+        c->matches.v[i] = rc_match_to_public(c, &c->raw.v[i]);
+    c->matches.n = c->raw.n;
+    rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, rc_match_cmp_public);
+
+    c->result = (recite_result){c->streams[0].toks.n, c->text.n,
+                                c->matches.v,         c->matches.n,
+                                c->works.v,           c->works.n,
+                                c->truncated,         rc_utf8_count_invalid(c->text.v, c->text.n),
+                                c->common_others,     c->streams[1].toks.n,
+                                c->idx->text_free};
+    /* The result and the text stay readable until the next feed starts a new text. */
+    c->finished = true;
+    return RECITE_OK;
+}
+
+int rc_matcher_check(const recite_result **out, rc_matcher *c, const char *text, size_t len,
+                     recite_error *err)
+{
+    *out = NULL;
+    rc_matcher_reset(c);
+    int rc = rc_matcher_feed(c, text, len, err);
+    if (rc == RECITE_OK)
+        rc = rc_matcher_finish(c, err);
+    if (rc == RECITE_OK)
+        *out = &c->result;
+    return rc;
+}

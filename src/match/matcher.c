@@ -1,0 +1,281 @@
+/*
+ * matcher.c — the core matcher's front: text arrives by feed() in any pieces; complete tokens
+ * are made (words, and lexemes when the index holds code) and every k-gram is looked up as soon
+ * as its context is complete (seeds: output token q, global source token g). The matcher knows
+ * nothing of copyright notices or policies: src/check wraps it into the public checker, and
+ * license identification (src/license) runs it on the license index.
+ */
+#include "rc_match.h"
+
+#include <stdlib.h>
+
+#define DEFAULT_MAX_MATCHES 10000u
+#define DEFAULT_MAX_POSTINGS 100000u
+#define DEFAULT_MAX_CANDIDATES 1000u
+#define DEFAULT_COMMON_SAMPLE 3u
+#define DEFAULT_MIN_SIMILARITY 0.8
+#define NEAR_SEEDS_PER_KGRAM 8 /* postings of one k-gram kept as near seeds */
+
+int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_check_options *opt,
+                      recite_error *err)
+{
+    *out = NULL;
+    recite_check_options defaults = RECITE_CHECK_OPTIONS_INIT;
+    if (!opt)
+        opt = &defaults;
+    if (!idx)
+        return rc_error_set(err, RECITE_EINVAL, "no index");
+    if (opt->version != RECITE_CHECK_OPTIONS_VERSION)
+        return rc_error_set(err, RECITE_EINVAL, "check options version %u not supported",
+                            opt->version);
+    if (idx->text_free && !idx->has_key)
+        return rc_error_set(err, RECITE_EKEY,
+                            "the index is text-free: checking needs its key (--key FILE)");
+    const rc_channel_info *pr = &idx->ch[RC_CH_PROSE], *co = &idx->ch[RC_CH_CODE];
+    unsigned guarantee = pr->kgram + pr->window - 1, code_guarantee = co->kgram + co->window - 1;
+    unsigned min_tokens = opt->min_tokens ? opt->min_tokens : guarantee;
+    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : code_guarantee;
+    if (min_tokens < guarantee)
+        return rc_error_set(err, RECITE_EINVAL,
+                            "--min-tokens %u is below this index's guarantee of %u tokens: "
+                            "shorter spans could be missed; rebuild the index with "
+                            "`recite index --min-tokens %u`",
+                            min_tokens, guarantee, min_tokens);
+    if (code_min < code_guarantee)
+        return rc_error_set(err, RECITE_EINVAL,
+                            "--code-min-tokens %u is below this index's guarantee of %u lexemes: "
+                            "shorter spans could be missed; rebuild the index with "
+                            "`recite index --code-min-tokens %u`",
+                            code_min, code_guarantee, code_min);
+    rc_matcher *c = calloc(1, sizeof *c);
+    if (!c)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    c->idx = idx;
+    /* Words feed the prose channel; lexemes (made only when the index holds code) feed the
+     * code channel by their exact hashes and the shape channel by their shapes. */
+    c->streams[0].mode = RECITE_MODE_PROSE;
+    c->streams[1].mode = RECITE_MODE_CODE;
+    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+        rc_chan *ch = &c->chans[k];
+        ch->info = &idx->ch[k];
+        ch->stream = &c->streams[k == RC_CH_PROSE ? 0 : 1];
+        ch->shape = k == RC_CH_SHAPE;
+        ch->active = idx->ch[k].npostings > 0;
+        ch->min_tokens = k == RC_CH_PROSE ? min_tokens : code_min;
+    }
+    c->max_matches = opt->max_matches ? opt->max_matches : DEFAULT_MAX_MATCHES;
+    c->max_postings = opt->max_postings ? opt->max_postings : DEFAULT_MAX_POSTINGS;
+    c->max_candidates = opt->max_candidates ? opt->max_candidates : DEFAULT_MAX_CANDIDATES;
+    c->common_sample =
+        opt->common_sample ? RC_MIN(opt->common_sample, 255u) : DEFAULT_COMMON_SAMPLE;
+    c->all_works = opt->all_works != 0;
+    c->near = !opt->exact_only;
+    c->min_similarity = opt->min_similarity > 0 ? opt->min_similarity : DEFAULT_MIN_SIMILARITY;
+    if (c->min_similarity > 1.0) {
+        free(c);
+        return rc_error_set(err, RECITE_EINVAL, "--min-similarity must be in (0, 1], not %g",
+                            opt->min_similarity);
+    }
+    if (c->all_works) { /* complete attribution: no sampling, no cap on works */
+        c->max_candidates = UINT32_MAX;
+        c->common_sample = 255;
+    }
+    if (rc_store_reader_init(&c->reader, idx) != RECITE_OK) {
+        free(c);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    rc_matcher_reset(c);
+    *out = c;
+    return RECITE_OK;
+}
+
+void rc_matcher_free(rc_matcher *c)
+{
+    if (!c)
+        return;
+    rc_store_reader_free(&c->reader);
+    rc_source_window_free(&c->sw);
+    RC_VEC_FREE(c->text);
+    for (unsigned k = 0; k < 2; k++)
+        RC_VEC_FREE(c->streams[k].toks);
+    for (unsigned k = 0; k < RC_CHANNELS; k++)
+        RC_VEC_FREE(c->chans[k].kgram_df);
+    RC_VEC_FREE(c->seeds);
+    RC_VEC_FREE(c->raw);
+    RC_VEC_FREE(c->matches);
+    RC_VEC_FREE(c->works);
+    RC_VEC_FREE(c->srcbuf);
+    rc_live_free(c);
+    free(c);
+}
+
+void rc_matcher_reset(rc_matcher *c)
+{
+    c->text.n = 0;
+    for (unsigned k = 0; k < 2; k++) {
+        c->streams[k].toks.n = 0;
+        c->streams[k].st = (rc_tok_state){0, true};
+    }
+    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+        c->chans[k].kgram_df.n = 0;
+        c->chans[k].common_postings_max = 0;
+    }
+    c->seeds.n = 0;
+    c->raw.n = 0;
+    c->matches.n = 0;
+    c->works.n = 0;
+    c->truncated = false;
+    c->finished = false;
+    c->steps = 0;
+    c->common_others = 0;
+    memset(&c->result, 0, sizeof c->result);
+    rc_live_reset(c);
+}
+
+const char *rc_matcher_text(const rc_matcher *c, size_t *len)
+{
+    *len = c->text.n;
+    return (const char *)c->text.v;
+}
+
+/* ==== tokens and seeds ==== */
+
+static unsigned context_of(const rc_chan *ch, size_t from, size_t n)
+{
+    uint64_t tmp[RC_WINDOW_MAX];
+    for (size_t i = 0; i < n; i++)
+        tmp[i] = rc_chan_hash(ch, &ch->stream->toks.v[from + i]);
+    return rc_context8(tmp, (unsigned)n);
+}
+
+/* One k-gram of the text on its way through the lookup pipeline. */
+typedef struct probe {
+    uint64_t hash;
+    uint64_t first, end; /* its bucket of postings */
+    uint32_t left, right;
+} probe;
+
+#define PROBE_BATCH 32
+
+/* Looks up every k-gram whose context is complete (all of them when `final`). Lookups are
+ * batched: hash a batch, prefetch its directory entries, then its postings, then scan them, so
+ * the cache misses of a batch overlap instead of queueing one behind another.
+ * Postings whose context hashes both differ from the text's cannot start a run of min_tokens
+ * (see rc_fingerprint.h) and make no seed; a common k-gram contributes its first
+ * RC_COMMON_POSTINGS postings only (the same early works for every k-gram of a passage). */
+static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
+{
+    rc_chan *ch = &c->chans[chn];
+    const rc_channel_info *info = ch->info;
+    unsigned k = info->kgram, cc = rc_context_len(info->window), bits = info->bucket_bits;
+    const uint8_t *dir = info->dir, *keys = info->key, *pos = info->pos;
+    const rc_token *toks = ch->stream->toks.v;
+    size_t n = ch->stream->toks.n;
+    size_t last = n >= k ? n - k + 1 : 0; /* k-grams that exist */
+    if (!final)
+        last = n >= k + cc ? n - k - cc + 1 : 0; /* ... and have their right context */
+    uint64_t hs[RC_KGRAM_MAX];
+    probe pr[PROBE_BATCH];
+    while (ch->kgram_df.n < last) {
+        size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
+        for (size_t j = 0; j < nb; j++) {
+            size_t q = q0 + j;
+            for (unsigned t = 0; t < k; t++)
+                hs[t] = rc_chan_hash(ch, &toks[q + t]);
+            pr[j].hash = rc_kgram_hash(hs, k);
+            size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
+            pr[j].left = context_of(ch, q - nl, nl);
+            pr[j].right = context_of(ch, q + k, nr);
+            uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
+            __builtin_prefetch(dir + 4 * bk);
+        }
+        for (size_t j = 0; j < nb; j++) {
+            rc_index_bucket(info, pr[j].hash, &pr[j].first, &pr[j].end);
+            __builtin_prefetch(keys + 4 * pr[j].first);
+        }
+        for (size_t j = 0; j < nb; j++) {
+            size_t q = q0 + j;
+            uint32_t want = rc_posting_key(pr[j].hash, bits, 0, 0, 0);
+            uint8_t df = RC_NO_POSTINGS;
+            uint64_t postings = 0, taken = 0, near_taken = 0;
+            for (uint64_t i = pr[j].first; i < pr[j].end; i++) {
+                uint32_t key = rc_get_u32(keys + 4 * i);
+                if ((key & RC_KEY_HASH_MASK) != want)
+                    continue;
+                df = (uint8_t)(key & 3u);
+                postings++;
+                bool exact = ((key >> 16) & 0xffu) == pr[j].left || (key >> 24) == pr[j].right;
+                if (!exact) {
+                    /* Cannot start a run of min_tokens, but may anchor a near-verbatim span:
+                     * kept, a few per k-gram, when it is not common language. */
+                    if (!c->near || df == RC_DF_COMMON || near_taken == NEAR_SEEDS_PER_KGRAM)
+                        continue;
+                    near_taken++;
+                } else if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
+                    continue;
+                } else {
+                    taken++;
+                }
+                if (c->seeds.n >= c->max_postings) {
+                    c->truncated = true;
+                    break;
+                }
+                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, (uint8_t)chn, exact};
+                if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
+                    return RECITE_ENOMEM;
+            }
+            if (df == RC_DF_COMMON && postings > ch->common_postings_max)
+                ch->common_postings_max = postings;
+            if (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK)
+                return RECITE_ENOMEM;
+        }
+    }
+    return RECITE_OK;
+}
+
+int rc_matcher_tokenize(rc_matcher *c, bool final)
+{
+    for (unsigned k = 0; k < 2; k++) {
+        rc_stream *st = &c->streams[k];
+        if (k == 1 && !c->chans[RC_CH_CODE].active && !c->chans[RC_CH_SHAPE].active)
+            break; /* no code in the index: no lexemes needed */
+        for (;;) {
+            if (RC_VEC_RESERVE(st->toks, st->toks.n + 1024) != RECITE_OK)
+                return RECITE_ENOMEM;
+            size_t n = rc_tokenize(st->mode, &c->tz, c->text.v, c->text.n, final, &st->st,
+                                   st->toks.v + st->toks.n, 1024);
+            if (c->idx->text_free) /* its hashes are keyed: so must ours be */
+                rc_key_tokens(&c->idx->key, st->toks.v + st->toks.n, n);
+            st->toks.n += n;
+            if (st->toks.n > UINT32_MAX - 1024)
+                return RECITE_ELIMIT;
+            if (n < 1024)
+                break;
+        }
+    }
+    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+        if (!c->chans[k].active)
+            continue;
+        int rc = lookup_kgrams(c, k, final);
+        if (rc != RECITE_OK)
+            return rc;
+    }
+    return RECITE_OK;
+}
+
+int rc_matcher_feed(rc_matcher *c, const char *bytes, size_t len, recite_error *err)
+{
+    if (c->finished)
+        rc_matcher_reset(c);
+    if (len == 0)
+        return RECITE_OK;
+    if (RC_VEC_RESERVE(c->text, c->text.n + len + 1) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    memcpy(c->text.v + c->text.n, bytes, len);
+    c->text.n += len;
+    c->text.v[c->text.n] = 0;
+    int rc = rc_matcher_tokenize(c, false);
+    if (rc == RECITE_ELIMIT)
+        return rc_error_set(err, rc, "text too long (more than 2^32 tokens)");
+    return rc == RECITE_OK ? RECITE_OK : rc_error_set(err, rc, "out of memory");
+}

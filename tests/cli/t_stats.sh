@@ -1,0 +1,101 @@
+# shellcheck shell=bash
+# tests/cli/t_stats.sh — `recite stats` and indexes that are corrupt, truncated or of another version.
+# Sourced by tests/cli/run.sh, which runs the tests in its TESTS order (later tests use the
+# index and fixtures earlier ones make); the helpers are in tests/cli/lib.sh.
+
+# ==== stats ====
+
+t_stats_text() {
+    run stats --index idx
+    expect_rc 0
+    expect_out '^works +9 in 8 clusters'
+}
+t_stats_json() {
+    run stats --index idx --json
+    expect_rc 0
+    local size
+    size=$(stat -c %s idx/recite.idx)
+    expect_json "$OUT" 'r["works"] == 9 and r["clusters"] == 8' 'r["tokens"] > 20000' \
+        'r["text_bytes"] > 150000' 'r["fingerprints"] > 0' 'r["min_tokens"] == 12' \
+        'r["kgram"] + r["window"] - 1 == r["min_tokens"]' "r['bytes']['total'] == $size" \
+        'all(isinstance(r["bytes"][k], int) and r["bytes"][k] > 0 for k in ("postings", "text", "works", "checkpoints"))' \
+        'sum(r["bytes"][k] for k in ("postings", "text", "works", "checkpoints")) <= r["bytes"]["total"]'
+}
+t_stats_errors() {
+    run stats --index no-such-index
+    expect_rc 2
+    expect_one_error_line
+    run stats
+    expect_rc 2
+}
+
+# ==== corrupt indexes ====
+
+# corrupt_copy NAME: a fresh copy of the main index in NAME/.
+corrupt_copy() {
+    rm -rf "$1"
+    mkdir "$1"
+    cp idx/recite.idx "$1/recite.idx"
+    [ ! -d idx/licenses ] || cp -r idx/licenses "$1/licenses" # the same CMI verdicts
+}
+# flip FILE OFFSET: inverts the bits of one byte.
+flip() {
+    "$PY" -c 'import sys
+f = open(sys.argv[1], "r+b"); o = int(sys.argv[2]); f.seek(o); b = f.read(1); f.seek(o); f.write(bytes([b[0] ^ 0xff]))' "$1" "$2"
+}
+# expect_index_rejected DIR REGEX: stats and check both fail with exit 2 and a matching message.
+expect_index_rejected() {
+    run stats --index "$1"
+    expect_rc 2 "stats on $1"
+    expect_one_error_line
+    expect_err "$2"
+    run check --index "$1" p/probe.txt
+    expect_rc 2 "check on $1"
+    expect_err "$2"
+}
+t_corrupt_flipped_byte() {
+    corrupt_copy cflip
+    flip cflip/recite.idx $(($(stat -c %s cflip/recite.idx) / 2))
+    expect_index_rejected cflip 'corrupt index'
+}
+t_corrupt_flip_anywhere_never_crashes() {
+    local size i off
+    size=$(stat -c %s idx/recite.idx)
+    run check --index idx --json p/probe.txt
+    cp "$OUT" intact.json
+    for ((i = 0; i < 24; i++)); do
+        off=$((16 + (size - 17) * i / 23))
+        corrupt_copy csweep
+        flip csweep/recite.idx "$off"
+        run check --index csweep --json p/probe.txt
+        NASSERT=$((NASSERT + 1))
+        if [ "$RC" -ne 2 ] && ! cmp -s "$OUT" intact.json; then
+            bad "byte $off flipped: exit $RC with a different report (undetected corruption)"
+        fi
+    done
+}
+t_corrupt_truncated() {
+    local size n
+    size=$(stat -c %s idx/recite.idx)
+    for n in $((size - 1)) $((size / 2)) 100 16 1; do
+        corrupt_copy ctrunc
+        truncate -s "$n" ctrunc/recite.idx
+        expect_index_rejected ctrunc 'truncated|corrupt'
+    done
+}
+t_corrupt_format_version() {
+    corrupt_copy cver
+    printf '\xe7\x03\x00\x00' | dd of=cver/recite.idx bs=1 seek=8 conv=notrunc status=none
+    expect_index_rejected cver 'format version'
+}
+t_corrupt_no_index_file() {
+    rm -rf cnone
+    mkdir cnone
+    expect_index_rejected cnone '^recite: '
+}
+t_corrupt_empty_index_file() {
+    rm -rf cempty
+    mkdir cempty
+    : >cempty/recite.idx
+    expect_index_rejected cempty '^recite: '
+}
