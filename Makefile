@@ -12,9 +12,10 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 WERROR  ?= 1
 
-PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium
+PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium libarchive libxml-2.0 \
+            poppler-glib libgit2
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium)
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium -larchive -lxml2 -lpoppler-glib -lgobject-2.0 -lglib-2.0 -lgit2)
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wformat=2
@@ -40,6 +41,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
 .PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-valgrind test-clang test-install bench install \
+        test-fuzz-ingest \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -77,7 +79,7 @@ deps:
 test: deps
 	$(MAKE) format-check
 	/usr/bin/python3 scripts/layers.py
-	$(MAKE) test-unit test-cli test-http test-html test-python
+	$(MAKE) test-unit test-cli test-http test-html test-python test-fuzz-ingest
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
@@ -115,7 +117,17 @@ test-python: python $(BUILD)/recite
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  HTML_BROWSER= test-unit test-cli test-http test-html
+	  HTML_BROWSER= test-unit test-cli test-http test-html test-fuzz-ingest
+
+# The document and archive readers on seeds, fixtures and their mutations (fuzz/ingest_*).
+INGEST_FUZZ := archive epub pdf html
+INGEST_FUZZ_BIN := $(INGEST_FUZZ:%=$(BUILD)/fuzz/ingest_%)
+$(BUILD)/fuzz/ingest_%: fuzz/fuzz_%.c fuzz/ingest_replay.c fuzz/ingest_fuzz.h fuzz/seeds_write.h \
+                        $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< fuzz/ingest_replay.c $(BUILD)/librecite.a $(LDLIBS_ALL)
+test-fuzz-ingest: $(INGEST_FUZZ_BIN)
+	tests/fuzz_ingest.sh $(BUILD)
 
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
@@ -161,11 +173,13 @@ install: all
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
 PY_SRC := $(wildcard python/src/*.c python/src/*.h)
+INGEST_FUZZ_SRC := $(wildcard fuzz/fuzz_archive.c fuzz/fuzz_epub.c fuzz/fuzz_pdf.c fuzz/fuzz_html.c \
+                              fuzz/ingest_*.[ch] fuzz/seeds_write.h)
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) $(INGEST_FUZZ_SRC)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC)
+	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) $(INGEST_FUZZ_SRC)
 
 clean:
 	rm -rf python/build python/recite/*.so

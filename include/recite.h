@@ -99,12 +99,16 @@ typedef enum {
     RECITE_NOTE_SKIPPED_HIDDEN = 1,
     RECITE_NOTE_SKIPPED_BINARY = 2,
     RECITE_NOTE_SKIPPED_EMPTY = 3,
-    RECITE_NOTE_SKIPPED_SPECIAL = 4, /* not a regular file or directory */
-    RECITE_NOTE_INVALID_UTF8 = 5,    /* indexed; invalid bytes decoded as Windows-1252 */
-    RECITE_NOTE_DUPLICATE = 6        /* identical to an earlier work; clustered with it */
+    RECITE_NOTE_SKIPPED_SPECIAL = 4,   /* not a regular file or directory */
+    RECITE_NOTE_INVALID_UTF8 = 5,      /* indexed; invalid bytes decoded as Windows-1252 */
+    RECITE_NOTE_DUPLICATE = 6,         /* identical to an earlier work; clustered with it */
+    RECITE_NOTE_SKIPPED_UNREADABLE = 7 /* a document or archive (or a member of one) that could
+                                          not be read: corrupt, encrypted, a PDF without a text
+                                          layer, over an extraction limit; the detail says which.
+                                          The build goes on (`recite index` then exits 3) */
 } recite_note_kind;
 
-#define RECITE_BUILD_OPTIONS_VERSION 2
+#define RECITE_BUILD_OPTIONS_VERSION 3
 
 typedef struct recite_build_options {
     unsigned version; /* RECITE_BUILD_OPTIONS_VERSION */
@@ -130,6 +134,22 @@ typedef struct recite_build_options {
                                         it is built for every index */
     const char *debian_licenses_dir; /* NULL = RECITE_DEFAULT_DEBIAN_LICENSES */
     const char *spdx_dir;            /* NULL = RECITE_DEFAULT_SPDX_DIR */
+
+    /* Documents and archives. Inputs are recognized by content: archives (tar, plain or
+     * compressed, zip, 7z, cpio, ar, single compressed files) give one work per member (id
+     * ARCHIVE!MEMBER), EPUB, PDF and HTML files one work each, with locators (pages, chapters,
+     * members, lines: recite_index_locate). */
+    unsigned archive_depth; /* archives inside archives that are opened; 0 = 4 */
+    uint64_t max_expanded;  /* bytes extracted from one input file, every level counted; 0 =
+                               16 GiB: beyond it extraction stops with a note (what was read
+                               before stays indexed) */
+    unsigned max_ratio;     /* the same when an input expands to more than max_ratio times its
+                               size (checked beyond 16 MiB): zip bombs; 0 = 200 */
+    /* Git repositories, each "REPO[@REV]" (REV: a commit, branch or tag; default HEAD): the
+     * files of that commit's tree, work ids REPO@REV:PATH, with the repository's url and
+     * commit as metadata and its LICENSE/COPYING as the license of files stating none. */
+    const char *const *git;
+    size_t ngit;
 
     /* Resources */
     unsigned jobs;       /* worker threads; 0 = number of online CPUs */
@@ -162,7 +182,8 @@ typedef struct recite_build_stats {
     double seconds;
 } recite_build_stats;
 
-/* Builds an index of the works found under `paths` (files, directories, .jsonl files) and
+/* Builds an index of the works found under `paths` (files, directories, .jsonl files; archives
+ * and documents among them are extracted; opt->git adds repositories) and
  * publishes it atomically at `dir` (an existing index there is replaced only once the new one
  * is complete and synced). `out` (may be NULL) receives figures of the build; `opt` may be NULL
  * (defaults). Not reentrant with itself on the same dir. Returns RECITE_OK, or an error with
@@ -239,6 +260,25 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
 /* Works of a cluster, in index order; `*count` receives how many. The pointer lives with idx. */
 const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t cluster,
                                              uint32_t *count);
+
+/* Where a byte offset of a work's text is in the original the work was extracted from. */
+typedef struct recite_locator {
+    uint64_t line;             /* 1-based line of the offset in the work's text; 0 when not
+                                  known (text-free indexes keep no text to count lines in) */
+    uint32_t page;             /* PDF: the 1-based page holding the offset; 0 for other works */
+    uint32_t pages;            /* PDF: pages of the document */
+    uint32_t chapter;          /* EPUB: the 1-based spine item (chapter) holding it; 0 none */
+    const char *chapter_title; /* EPUB: its title from the table of contents or its first
+                                  heading; NULL when none */
+    const char *chapter_name;  /* EPUB: its file inside the book; NULL when none */
+    const char *member;        /* the work's path inside the archive it came from (nested
+                                  archives: "b.zip!c.txt"); NULL when not from an archive */
+} recite_locator;
+
+/* Fills *out with the locator of byte `offset` of work `work` (offsets past the end are taken
+ * as the end). Strings point into the index. RECITE_EINVAL for an unknown work. Thread-safe. */
+int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t work,
+                        uint64_t offset, recite_error *err);
 
 /* Copies bytes [start, end) of a work's text into a new malloc'd buffer (caller frees) that is
  * NUL-terminated; `*len` receives end - start. Thread-safe. RECITE_ENOTEXT for a text-free

@@ -12,7 +12,8 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LIB = os.environ.get("RECITE_LIB", os.path.join(ROOT, "build", "librecite.a"))
 INCLUDE = os.environ.get("RECITE_INCLUDE", os.path.join(ROOT, "include"))
-PKGS = ["libxxhash", "libutf8proc", "libzstd", "jansson", "sqlite3", "libsodium"]
+PKGS = ["libxxhash", "libutf8proc", "libzstd", "jansson", "sqlite3", "libsodium", "libarchive",
+        "libxml-2.0", "poppler-glib", "libgit2"]
 
 
 def pkg_libs():
@@ -20,7 +21,8 @@ def pkg_libs():
         out = subprocess.run(["pkg-config", "--libs"] + PKGS, check=True, capture_output=True,
                              text=True).stdout.split()
     except (OSError, subprocess.CalledProcessError):
-        out = ["-lxxhash", "-lutf8proc", "-lzstd", "-ljansson", "-lsqlite3", "-lsodium"]
+        out = ["-lxxhash", "-lutf8proc", "-lzstd", "-ljansson", "-lsqlite3", "-lsodium",
+               "-larchive", "-lxml2", "-lpoppler-glib", "-lgobject-2.0", "-lglib-2.0", "-lgit2"]
     return [f[2:] for f in out if f.startswith("-l")] + ["pthread", "m"]
 
 

@@ -20,9 +20,9 @@ typedef struct notes {
 static void on_note(recite_note_kind kind, const char *path, const char *detail, void *user)
 {
     notes *ns = user;
-    static const char *const names[] = {"",        "hidden",       "binary",   "empty",
-                                        "special", "invalid-utf8", "duplicate"};
-    const char *k = (unsigned)kind < 7 ? names[kind] : "note";
+    static const char *const names[] = {"",        "hidden",       "binary",    "empty",
+                                        "special", "invalid-utf8", "duplicate", "unreadable"};
+    const char *k = (unsigned)kind < 8 ? names[kind] : "note";
     size_t len = strlen(k) + strlen(path) + (detail ? strlen(detail) : 0) + 3;
     char *s = malloc(len);
     if (!s)

@@ -436,6 +436,27 @@ static int evidence(ctx *c, size_t mi, size_t nth, size_t total, recite_error *e
     rc_html_puts(b, "</span>");
     if (m->common)
         rc_html_puts(b, "<span class=\"tag\">common language</span>");
+    /* Where the span is in the original: page, chapter, member, line. */
+    recite_locator loc;
+    if (recite_index_locate(&loc, c->idx, m->work, m->src_start, NULL) == RECITE_OK) {
+        if (loc.page)
+            rc_html_printf(b, "<span class=\"tag\">page %u of %u</span>", loc.page, loc.pages);
+        if (loc.chapter) {
+            rc_html_printf(b, "<span class=\"tag\">chapter %u", loc.chapter);
+            if (loc.chapter_title) {
+                rc_html_puts(b, ": ");
+                rc_html_text(b, loc.chapter_title, strlen(loc.chapter_title));
+            }
+            rc_html_puts(b, "</span>");
+        }
+        if (loc.member) {
+            rc_html_puts(b, "<span class=\"tag\">member ");
+            rc_html_text(b, loc.member, strlen(loc.member));
+            rc_html_puts(b, "</span>");
+        }
+        if (loc.line && !loc.page && !loc.chapter)
+            rc_html_printf(b, "<span class=\"tag\">line %llu</span>", (unsigned long long)loc.line);
+    }
     rc_html_puts(b, "</div>");
 
     size_t ctxb = c->opt.context_bytes;
