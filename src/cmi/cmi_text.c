@@ -40,7 +40,7 @@ int rc_cmi_ctx_init(rc_cmi_ctx *ctx, const recite_index *lic)
 
 void rc_cmi_ctx_free(rc_cmi_ctx *ctx)
 {
-    rc_matcher_free(ctx->m);
+    rc_license_matcher_free(ctx->m);
     free(ctx->cache);
     free(ctx->header);
     memset(ctx, 0, sizeof *ctx);
@@ -65,7 +65,8 @@ static bool at_word(const char *l, size_t n, const char *w)
  * "licen", "liab", "permi", "public domain", "warrant", "redistribut", "free software",
  * "terms", "notice" or "copyright" — "notice", not "unnoticed"), and of those the words only
  * licenses use (RC_LINE_GRANT: "licen", "public domain", "warrant", "redistribut", "free
- * software", "permission to use", "hereby grant"), without which a part is not a license
+ * software", "permission to use", "hereby grant", "unlimited permission", "gpl", "lgpl",
+ * "agpl", "released / distributed / available under"), without which a part is not a license
  * ("#define XA_NOTICE", "See Copyright for the status of this software"). */
 unsigned rc_cmi_line_kind(const char *l, size_t n)
 {
@@ -92,8 +93,24 @@ unsigned rc_cmi_line_kind(const char *l, size_t n)
             if (at_word(p, r, "spdx-license"))
                 k |= RC_LINE_NOTICE;
             break;
+        case 'g':
+            if (start && at_word(p, r, "gpl"))
+                k |= RC_LINE_LICENSE | RC_LINE_GRANT;
+            break;
+        case 'a':
+            if (start && (at_word(p, r, "agpl") || at_word(p, r, "available under")))
+                k |= RC_LINE_LICENSE | RC_LINE_GRANT;
+            break;
+        case 'd':
+            if (start && at_word(p, r, "distributed under"))
+                k |= RC_LINE_LICENSE | RC_LINE_GRANT;
+            break;
+        case 'u':
+            if (start && at_word(p, r, "unlimited permission"))
+                k |= RC_LINE_LICENSE | RC_LINE_GRANT;
+            break;
         case 'l':
-            if (start && at_word(p, r, "licen"))
+            if (start && (at_word(p, r, "licen") || at_word(p, r, "lgpl")))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             else if (start && at_word(p, r, "liab"))
                 k |= RC_LINE_LICENSE;
@@ -113,7 +130,7 @@ unsigned rc_cmi_line_kind(const char *l, size_t n)
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'r':
-            if (start && at_word(p, r, "redistribut"))
+            if (start && (at_word(p, r, "redistribut") || at_word(p, r, "released under")))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'f':
@@ -220,7 +237,7 @@ static int identify(rc_cmi_ctx *ctx, const char *text, size_t len, rc_license_id
         *id = ctx->cache->val[slot];
         return RECITE_OK;
     }
-    int rc = rc_license_identify(id, ctx->lic, ctx->m, text, len, NULL);
+    int rc = rc_license_identify(id, ctx->m, text, len, NULL);
     if (rc != RECITE_OK)
         return rc;
     ctx->cache->key[slot] = key;
@@ -259,7 +276,7 @@ int rc_cmi_of_text(rc_cmi_ctx *ctx, const uint8_t *text, size_t len, int mode, r
         while (cut > FIRST_PART / 2 && ctx->header[cut - 1] != '\n')
             cut--;
         int rc = identify(ctx, ctx->header, cut, id);
-        if (rc != RECITE_OK || id->score < MOSTLY_LICENSE)
+        if (rc != RECITE_OK || id->text_share < MOSTLY_LICENSE)
             return rc;
     }
     return identify(ctx, ctx->header, n, id);

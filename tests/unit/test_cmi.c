@@ -140,7 +140,7 @@ static void test_or_later(void **state)
 typedef struct lic_fixture {
     char *dir, *lib, *idx;
     recite_index *index;
-    rc_matcher *lm; /* of the license index */
+    rc_license_matcher *lm; /* of the license index */
 } lic_fixture;
 
 static int lic_setup(void **state)
@@ -163,7 +163,7 @@ static int lic_setup(void **state)
 static int lic_teardown(void **state)
 {
     lic_fixture *f = *state;
-    rc_matcher_free(f->lm);
+    rc_license_matcher_free(f->lm);
     recite_index_close(f->index);
     test_dirs_free(f->dir, f->lib, f->idx);
     free(f);
@@ -174,8 +174,7 @@ static rc_license_id identify(lic_fixture *f, const char *text, size_t len)
 {
     rc_license_id id;
     recite_error err = {0};
-    assert_int_equal(rc_license_identify(&id, f->index->licenses, f->lm, text, len, &err),
-                     RECITE_OK);
+    assert_int_equal(rc_license_identify(&id, f->lm, text, len, &err), RECITE_OK);
     return id;
 }
 
