@@ -17,6 +17,7 @@
 #define TAIL_CAP (16u * 1024u)  /* of a code text, looked at when its header has no license */
 #define FIRST_PART (4u * 1024u) /* of a license part, identified before the whole */
 #define MOSTLY_LICENSE 0.5      /* score of a start that is mostly license language */
+#define SHORT_TEXT (2u * 1024u) /* a header this short is looked at even with no license words */
 
 struct rc_cmi_cache {
     uint64_t key[CACHE_SLOTS]; /* 0 = empty */
@@ -266,6 +267,18 @@ int rc_cmi_of_text(rc_cmi_ctx *ctx, const uint8_t *text, size_t len, int mode, r
         from = nl ? (size_t)(nl - text) + 1 : from;
         memcpy(ctx->header, text + from, len - from);
         n = license_part(ctx->header, len - from);
+    }
+    if (n == 0) {
+        /* No license language: a short text may still be a license whose words are not the
+         * usual ones ("The author disclaims copyright to this source code. In place of a legal
+         * notice, here is a blessing"); only its full text counts. */
+        n = rc_cmi_header(text, len, mode, ctx->header, HEADER_CAP + 1);
+        if (n == 0 || n > SHORT_TEXT)
+            return RECITE_OK;
+        int rc = identify(ctx, ctx->header, n, id);
+        if (rc == RECITE_OK && !id->full_text)
+            memset(id, 0, sizeof *id);
+        return rc;
     }
     /* A long license part (a document that mentions licenses here and there, or a license
      * text) is identified by its start first, and as a whole only when that start is mostly

@@ -25,6 +25,8 @@
 #define SOME_PART 0.3   /* a complete text explaining this share of what the best explains */
 #define JUMP_COST 10    /* missing words a jump to another place of the license costs */
 #define OWN_WORDS 12    /* words of a part of the text besides license texts, to be read */
+#define SUBSUMED 0.8    /* share of a text's words another license text explains too */
+#define BIGGER 1.5      /* ... which, found later, explains this many times more */
 #define MAX_TERMS 4
 #define MAX_MENTIONS 16
 #define MAX_EXCEPTIONS 4
@@ -33,12 +35,16 @@ typedef struct term {
     char id[64];
     bool full; /* a license text the text holds */
     bool named;
+    uint8_t *cov; /* full texts: the tokens of the text it explains */
+    size_t ncov;
+    uint64_t start, end; /* full texts: bytes from its first to its last token */
 } term;
 
 typedef struct ident {
     rc_license_matcher *lm;
     size_t nq; /* tokens of the text */
     uint8_t *mask, *cov, *best_cov;
+    uint8_t *covbuf; /* MAX_TERMS coverages of nq + 1 */
     rc_license_fit fits[MAX_CANDS];
     term terms[MAX_TERMS];
     size_t nterms;
@@ -65,9 +71,14 @@ static double dice(const rc_license_fit *f, size_t nq)
     return 2.0 * f->matched / ((double)nq + (double)f->license_tokens);
 }
 
+/* What a license text and the text do not share: the license's own words the text lacks, the
+ * text's words the license lacks, twice (replaceable words aside on both sides: a text may
+ * leave out the optional end of a license, trademark notes or an appendix, which the header
+ * extractor cuts too; words the license lacks are another variant's), and paragraphs in
+ * another order. */
 static uint32_t cost(const rc_license_fit *f)
 {
-    return f->missing + JUMP_COST * f->jumps;
+    return f->missing + 2 * f->unexplained + JUMP_COST * f->jumps;
 }
 
 /* Of the candidates compared (fits[0, n)), the full text the text holds best, or -1: among
@@ -150,11 +161,48 @@ static bool add_term(ident *d, const char *id, bool full, bool named)
             return false;
     if (d->nterms == MAX_TERMS)
         return false;
-    term *t = &d->terms[d->nterms++];
+    term *t = &d->terms[d->nterms];
     snprintf(t->id, sizeof t->id, "%s", id);
     t->full = full;
     t->named = named;
+    t->ncov = 0;
+    t->cov = full ? d->covbuf + d->nterms * (d->nq + 1) : NULL;
+    d->nterms++;
+    if (full)
+        for (size_t i = 0; i < d->nq; i++)
+            t->ncov += (t->cov[i] = d->cov[i]);
     return true;
+}
+
+/* Leaves out the license texts another one explains: a text whose words are mostly another's
+ * (a variant found second, a short license quoted inside a longer one: BSD clauses in the Zope
+ * license), and the GPL 3 the LGPL 3 incorporates. */
+static void drop_subsumed(ident *d)
+{
+    bool drop[MAX_TERMS] = {false};
+    for (size_t i = 0; i < d->nterms; i++) {
+        const term *a = &d->terms[i];
+        if (!a->full || !a->ncov)
+            continue;
+        for (size_t j = 0; j < d->nterms && !drop[i]; j++) {
+            const term *b = &d->terms[j];
+            if (j == i || drop[j] || !b->full || !b->ncov)
+                continue;
+            size_t both = 0;
+            for (size_t k = 0; k < d->nq; k++)
+                both += a->cov[k] && b->cov[k];
+            bool inside = (double)both >= SUBSUMED * (double)a->ncov;
+            drop[i] = inside && (j < i || (double)b->ncov >= BIGGER * (double)a->ncov);
+        }
+        if (strncmp(a->id, "GPL-3.0", 7) == 0)
+            for (size_t j = 0; j < d->nterms; j++)
+                drop[i] |= d->terms[j].full && strncmp(d->terms[j].id, "LGPL-3.0", 8) == 0;
+    }
+    size_t keep = 0; /* the coverage stays where it is, in d->covbuf */
+    for (size_t i = 0; i < d->nterms; i++)
+        if (!drop[i])
+            d->terms[keep++] = d->terms[i];
+    d->nterms = keep;
 }
 
 /* Compares the text with the candidates the vote gives for the tokens mask marks (NULL: all);
@@ -248,9 +296,10 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
     d.mask = malloc(d.nq + 1);
     d.cov = malloc(d.nq + 1);
     d.best_cov = calloc(d.nq + 1, 1);
+    d.covbuf = malloc(MAX_TERMS * (d.nq + 1));
     char *words = malloc(len + 1);
     char *rest = malloc(len + 1);
-    if (!d.mask || !d.cov || !d.best_cov || !words || !rest) {
+    if (!d.mask || !d.cov || !d.best_cov || !d.covbuf || !words || !rest) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto done;
     }
@@ -278,18 +327,15 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
         if (b < 0 || (round > 0 && d.fits[b].matched < MORE_MATCHED))
             break;
         const rc_license_fit *f = &d.fits[b];
-        if (!add_term(&d, license_of(lic, f->cluster), true, false) && round > 0)
-            break;
         rc = rc_license_compare(lm, f->cluster, NULL, d.cov, &d.fits[b], err);
         if (rc != RECITE_OK)
             goto done;
-        full_start = RC_MIN(full_start, f->start);
-        full_end = RC_MAX(full_end, f->end);
+        if (!add_term(&d, license_of(lic, f->cluster), true, false))
+            break;
+        d.terms[d.nterms - 1].start = f->start;
+        d.terms[d.nterms - 1].end = f->end;
         for (size_t i = 0; i < d.nq; i++)
-            if (d.cov[i]) {
-                d.mask[i] = 0;
-                d.best_cov[i] = 1;
-            }
+            d.mask[i] &= !d.cov[i];
         if (round == 0) {
             /* the variants the text fits nearly as well (BSD, MIT families) */
             for (size_t i = 0; i < n && out->nalt < RC_LICENSE_MAX_ALT; i++)
@@ -298,6 +344,13 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
                     snprintf(out->alt[out->nalt++], sizeof out->alt[0], "%s",
                              license_of(lic, d.fits[i].cluster));
         }
+    }
+    drop_subsumed(&d);
+    for (size_t t = 0; t < d.nterms; t++) {
+        full_start = RC_MIN(full_start, d.terms[t].start);
+        full_end = RC_MAX(full_end, d.terms[t].end);
+        for (size_t i = 0; i < d.nq; i++)
+            d.best_cov[i] |= d.terms[t].cov[i];
     }
     bool full = d.nterms > 0;
 
@@ -350,6 +403,8 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
         for (size_t k = 0; k < nm; k++)
             or_later |= rc_license_same_family(mentions[k].id, d.terms[i].id) &&
                         strstr(mentions[k].id, "-or-later") && mentions[k].versioned;
+        if (strstr(d.terms[i].id, " WITH ")) /* a text with its exception: as listed */
+            continue;
         char id[64];
         gnu_suffix(id, sizeof id, d.terms[i].id, or_later);
         snprintf(d.terms[i].id, sizeof d.terms[i].id, "%s", id);
@@ -405,6 +460,7 @@ done:
     free(d.mask);
     free(d.cov);
     free(d.best_cov);
+    free(d.covbuf);
     free(words);
     free(rest);
     return rc;

@@ -15,6 +15,7 @@
 #define CHAIN_MAX 64    /* positions of one k-gram looked at in a license text */
 #define TITLE_TOKENS 12 /* a first line this short is the license's title */
 #define VOTE_SHARE 0.2  /* candidates have this share of the best one's votes at least */
+#define MIN_VOTES 2     /* ... and this many (one shared k-gram is chance) */
 #define JUMP 8          /* a k-gram this far off the text's diagonal is out of order */
 
 /* One license text, tokenized: word hashes, replaceable words flagged, a k-gram table. */
@@ -364,7 +365,8 @@ size_t rc_license_vote(rc_license_matcher *lm, const uint8_t *qmask, uint32_t *o
     size_t n = 0;
     uint64_t top = lm->touched.n ? lm->keys.v[0] >> 32 : 0;
     for (size_t i = 0; i < lm->touched.n && n < cap; i++)
-        if ((double)(lm->keys.v[i] >> 32) >= VOTE_SHARE * (double)top)
+        if ((double)(lm->keys.v[i] >> 32) >= VOTE_SHARE * (double)top &&
+            (lm->keys.v[i] >> 32) >= MIN_VOTES)
             out[n++] = ~(uint32_t)lm->keys.v[i];
     return n;
 }
@@ -426,12 +428,15 @@ int rc_license_compare(rc_license_matcher *lm, uint32_t cl, const uint8_t *qmask
         }
     }
     uint32_t first = UINT32_MAX, last = 0;
-    for (size_t i = 0; i < nq; i++)
+    for (size_t i = 0; i < nq; i++) {
         if (qcov[i]) {
             fit->matched++;
             first = RC_MIN(first, (uint32_t)i);
             last = (uint32_t)i;
+        } else if ((!qmask || qmask[i]) && !is_replaceable(lm, q[i].hash)) {
+            fit->unexplained++;
         }
+    }
     for (uint32_t i = 0; i < t->n; i++) {
         fit->covered += lcov[i];
         fit->missing += !lcov[i] && !t->repl[i];

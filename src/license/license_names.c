@@ -482,7 +482,7 @@ bool rc_license_dual(const char *words)
         "at your choice",
         "at your option, under",
         "your choice of",
-        "you may choose",
+        "you may choose either",
         "may choose either",
         "choose one of",
         "alternatively, this",

@@ -86,6 +86,8 @@ typedef struct rc_license_fit {
     uint32_t license_fixed;  /* of them, not replaceable */
     uint32_t jumps;          /* times the text's words jump to another place of the license
                                 (paragraphs in another order) */
+    uint32_t unexplained;    /* tokens of the text not found in the license, replaceable
+                                words aside */
     uint32_t fresh;          /* the caller's: of matched, those not explained before */
     uint64_t start, end;     /* bytes of the text from its first to its last token found */
 } rc_license_fit;
