@@ -235,7 +235,7 @@ def spdx_check(rows):
             elif tok and tok not in (exc if after_with else ids) and not tok.startswith(
                     "LicenseRef-"):
                 if r.get("from") == "spdx":
-                    bad_tag += 1
+                    bad_tag += tok not in old  # a deprecated id is still on the list
                 else:
                     bad += 1
                     shown.append(f"{p}: {rid}")
