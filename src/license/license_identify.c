@@ -249,8 +249,8 @@ static bool valid_term(const rc_license_matcher *lm, const char *id)
 /* The terms as one expression in out: joined with OR or AND (a term that is itself an OR
  * expression in parentheses under AND), the exceptions added to the terms of their family;
  * terms that do not fit in cap are left out. */
-static void expression(ident *d, bool dual, const rc_license_exception *exc, size_t nexc, char *out,
-                       size_t cap)
+static void expression(ident *d, bool dual, bool names_or, const rc_license_exception *exc,
+                       size_t nexc, char *out, size_t cap)
 {
     for (size_t e = 0; e < nexc; e++)
         for (size_t i = 0; i < d->nterms; i++) {
@@ -266,19 +266,41 @@ static void expression(ident *d, bool dual, const rc_license_exception *exc, siz
                 snprintf(t->id + n, sizeof t->id - n, " WITH %s", exc[e].id);
             break;
         }
-    out[0] = 0;
-    size_t m = 0;
-    for (size_t i = 0; i < d->nterms; i++) {
-        const term *t = &d->terms[i];
-        bool paren = d->nterms > 1 && !dual && strstr(t->id, " OR ");
-        char one[80];
-        snprintf(one, sizeof one, "%s%s%.63s%s", i ? (dual ? " OR " : " AND ") : "",
-                 paren ? "(" : "", t->id, paren ? ")" : "");
-        if (m + strlen(one) + 1 > cap)
-            break;
-        memcpy(out + m, one, strlen(one) + 1);
-        m += strlen(one);
+    /* License texts (AND) and names (OR when offered as alternatives), "A AND (B OR C)";
+     * everything OR when the text offers the choice. Terms that do not fit are left out. */
+    for (size_t n = d->nterms; n > 0; n--) {
+        char buf[256] = "";
+        size_t m = 0, nfull = 0, nnamed = 0;
+        for (size_t i = 0; i < n; i++)
+            nfull += d->terms[i].full;
+        nnamed = n - nfull;
+        /* license texts and several names offered as alternatives: "A AND (B OR C)"; else
+         * one choice, or none, between them all */
+        bool group = nfull && nnamed > 1 && names_or;
+        bool or_all = !group && (dual || (names_or && !nfull));
+        for (size_t pass = 0; pass < 2; pass++) /* texts, then names */
+            for (size_t i = 0, k = 0; i < n; i++) {
+                const term *t = &d->terms[i];
+                if (t->full != (pass == 0))
+                    continue;
+                const char *join = or_all || (group && pass == 1 && k) ? " OR " : " AND ";
+                bool inner_or = strstr(t->id, " OR ") != NULL;
+                bool paren = inner_or && n > 1 && !or_all && !(group && pass == 1);
+                m += (size_t)snprintf(buf + m, sizeof buf - m, "%s%s%s%.63s%s", m ? join : "",
+                                      group && pass == 1 && k == 0 ? "(" : "", paren ? "(" : "",
+                                      t->id, paren ? ")" : "");
+                k++;
+                if (m >= sizeof buf)
+                    m = sizeof buf - 1;
+            }
+        if (group && m + 1 < sizeof buf)
+            buf[m++] = ')', buf[m] = 0;
+        if (m < cap) {
+            memcpy(out, buf, m + 1);
+            return;
+        }
     }
+    out[0] = 0;
 }
 
 int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *text, size_t len,
@@ -324,8 +346,17 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
                     RC_MAX(out->text_share, RC_MIN(1.0, (double)d.fits[i].matched / (double)d.nq));
         }
         int b = best_full(d.fits, n, d.nq);
-        if (b < 0 || (round > 0 && d.fits[b].matched < MORE_MATCHED))
-            break;
+        if (b < 0 || (round > 0 && d.fits[b].matched < MORE_MATCHED)) {
+            /* No license text: a notice, perhaps with a short license text after it (a GPL
+             * notice, then a permission notice): look again in what the notice leaves. */
+            int nb0 = round == 0 ? best_notice(d.fits, n, d.nq) : -1;
+            if (nb0 < 0 || (rc = rc_license_compare(lm, d.fits[nb0].cluster, NULL, d.cov,
+                                                    &d.fits[nb0], err)) != RECITE_OK)
+                break;
+            for (size_t i = 0; i < d.nq; i++)
+                d.mask[i] &= !d.cov[i];
+            continue;
+        }
         const rc_license_fit *f = &d.fits[b];
         rc = rc_license_compare(lm, f->cluster, NULL, d.cov, &d.fits[b], err);
         if (rc != RECITE_OK)
@@ -345,6 +376,8 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
                              license_of(lic, d.fits[i].cluster));
         }
     }
+    if (rc != RECITE_OK)
+        goto done;
     drop_subsumed(&d);
     for (size_t t = 0; t < d.nterms; t++) {
         full_start = RC_MIN(full_start, d.terms[t].start);
@@ -385,6 +418,7 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
         rc_license_words(text, len, words, len + 1);
         nm = rc_license_mentions(words, mentions, MAX_MENTIONS);
     }
+    bool names_or = rc_license_names_or(words, mentions, nm) || (full && rc_license_dual(words));
     rc_license_words(text, len, words, len + 1);
     rc_license_exception exc[MAX_EXCEPTIONS];
     size_t nexc = rc_license_exceptions(words, exc, MAX_EXCEPTIONS);
@@ -427,7 +461,7 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
         out->nalt = 0;
         goto done;
     }
-    expression(&d, dual, exc, nexc, out->id, sizeof out->id);
+    expression(&d, dual, names_or, exc, nexc, out->id, sizeof out->id);
 
     /* 4. Score, origin and where the license is. */
     const term *t0 = &d.terms[0];

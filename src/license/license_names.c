@@ -477,6 +477,13 @@ bool rc_license_dual(const char *words)
     static const char *const phrases[] = {
         "dual licens",
         "dual-licens",
+        "choice of one of",
+        "choose between",
+        "between two licen",
+        "terms of either",
+        "or both in parallel",
+        "choose to be licensed",
+        "at your discretion",
         "dually licens",
         "dual license",
         "at your choice",
@@ -498,6 +505,24 @@ bool rc_license_dual(const char *words)
     for (size_t i = 0; i < RC_ARRAY_LEN(phrases); i++)
         if (strstr(words, phrases[i]))
             return true;
+    return false;
+}
+
+bool rc_license_names_or(const char *words, const rc_license_mention *m, size_t n)
+{
+    for (size_t i = 1; i < n; i++) {
+        /* "... the MIT license or the Apache License", "either the GPL ... or the LGPL" */
+        size_t from = m[i].pos > 16 ? m[i].pos - 16 : 0;
+        char before[32];
+        snprintf(before, sizeof before, " %.*s", (int)(m[i].pos - from), words + from);
+        if (strstr(before, " or "))
+            return true;
+        size_t e = m[i - 1].pos > 40 ? m[i - 1].pos - 40 : 0;
+        char lead[64];
+        snprintf(lead, sizeof lead, " %.*s", (int)(m[i - 1].pos - e), words + e);
+        if (strstr(lead, " either "))
+            return true;
+    }
     return false;
 }
 

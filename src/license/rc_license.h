@@ -119,6 +119,9 @@ size_t rc_license_mentions(const char *words, rc_license_mention *out, size_t ca
 
 /* Whether the words offer a choice between licenses ("dual licensed", "at your choice"...). */
 bool rc_license_dual(const char *words);
+/* Whether the names m[0, n) of the words are offered as alternatives ("under the MIT license
+ * or the Apache License 2.0", "either the GNU LGPL ... or the GNU GPL"). */
+bool rc_license_names_or(const char *words, const rc_license_mention *m, size_t n);
 
 typedef struct rc_license_exception {
     const char *id;   /* SPDX exception id */

@@ -534,8 +534,7 @@ static void test_verdict_none(void **state)
     const recite_work_hit *h = check_with(f, "");
     recite_work_hit two[2] = {plain, *h};
     assert_int_equal(
-        rc_cmi_verdicts(f->index, &lm, (const uint8_t *)lic, strlen(lic), two, 2, &err),
-        RECITE_OK);
+        rc_cmi_verdicts(f->index, &lm, (const uint8_t *)lic, strlen(lic), two, 2, &err), RECITE_OK);
     assert_non_null(lm);
     assert_int_equal(two[1].cmi, RECITE_CMI_ALTERED);
     assert_string_equal(two[1].cmi_found, "MIT");

@@ -379,6 +379,21 @@ static void test_expressions(void **state)
     li = identify_str(t);
     expect_id("BSD-2-Clause or MIT texts", &li, "BSD-2-Clause OR MIT");
     free(t);
+
+    /* A license text, and two names offered as alternatives for other files */
+    assert_true(asprintf(&t,
+                         "Copyright 2020 Jane Q. Example\n\n%s\n\nThe files in lib/ are free "
+                         "software: you can redistribute them under the terms of either the GNU "
+                         "Lesser General Public License, version 3 or later, or the GNU General "
+                         "Public License, version 2 or later.\n",
+                         mit) > 0);
+    li = identify_str(t);
+    expect_id("MIT text, LGPL or GPL names", &li,
+              "MIT AND (LGPL-3.0-or-later OR GPL-2.0-or-later)");
+    free(t);
+    li = identify_str("Copyright (C) 2000 Jane Q. Example\n\nYou can choose between two licenses "
+                      "when using this package:\n1) GNU GPLv2\n2) PSF license for Python 2.2\n");
+    expect_id("a choice between two names", &li, "GPL-2.0-only OR PSF-2.0");
     free(mit);
     free(zlib);
     free(bsd);
