@@ -61,9 +61,15 @@ static bool at_word(const char *l, size_t n, const char *w)
     return !w[k];
 }
 
-/* What a line of a header may be, in one pass: a notice or SPDX tag (RC_LINE_NOTICE: "copyright",
- * "(c)", "©", "spdx-license" anywhere), license language (RC_LINE_LICENSE: a word starting with
- * "licen", "liab", "permi", "public domain", "warrant", "redistribut", "free software",
+static bool letter(char c)
+{
+    c = lower_ascii(c);
+    return c >= 'a' && c <= 'z';
+}
+
+/* What a line of a header may be, in one pass: a notice or SPDX tag (RC_LINE_NOTICE: "(c)", "©"
+ * anywhere, a word "copyright", "spdx-license"), license language (RC_LINE_LICENSE: a word starting
+ * with "licen", "liab", "permi", "public domain", "warrant", "redistribut", "free software",
  * "terms", "notice" or "copyright" — "notice", not "unnoticed"), and of those the words only
  * licenses use (RC_LINE_GRANT: "licen", "public domain", "warrant", "redistribut", "free
  * software", "permission to use", "hereby grant", "unlimited permission", "gpl", "lgpl",
@@ -71,83 +77,84 @@ static bool at_word(const char *l, size_t n, const char *w)
  * ("#define XA_NOTICE", "See Copyright for the status of this software"). */
 unsigned rc_cmi_line_kind(const char *l, size_t n)
 {
+    /* Word by word: the keywords start words, so each word is looked at by its first letter
+     * once and its other letters skipped ("(c)" and "©" are not words). */
     unsigned k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = lower_ascii(l[i]);
-        bool start = i == 0 || !(lower_ascii(l[i - 1]) >= 'a' && lower_ascii(l[i - 1]) <= 'z');
+    for (size_t i = 0; i < n;) {
         const char *p = l + i;
         size_t r = n - i;
+        char c = lower_ascii(l[i]);
+        if (!(c >= 'a' && c <= 'z')) {
+            if ((c == '(' && at_word(p, r, "(c)")) || (c == '\xc2' && r > 1 && p[1] == '\xa9'))
+                k |= RC_LINE_NOTICE;
+            i++;
+            continue;
+        }
         switch (c) {
         case 'c':
             if (at_word(p, r, "copyright"))
-                k |= RC_LINE_NOTICE | (start ? RC_LINE_LICENSE : 0);
-            break;
-        case '(':
-            if (at_word(p, r, "(c)"))
-                k |= RC_LINE_NOTICE;
-            break;
-        case '\xc2':
-            if (r > 1 && p[1] == '\xa9')
-                k |= RC_LINE_NOTICE;
+                k |= RC_LINE_NOTICE | RC_LINE_LICENSE;
             break;
         case 's':
             if (at_word(p, r, "spdx-license"))
                 k |= RC_LINE_NOTICE;
             break;
         case 'g':
-            if (start && at_word(p, r, "gpl"))
+            if (at_word(p, r, "gpl"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'a':
-            if (start && (at_word(p, r, "agpl") || at_word(p, r, "available under")))
+            if (at_word(p, r, "agpl") || at_word(p, r, "available under"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'd':
-            if (start && at_word(p, r, "distributed under"))
+            if (at_word(p, r, "distributed under"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'u':
-            if (start && at_word(p, r, "unlimited permission"))
+            if (at_word(p, r, "unlimited permission"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'l':
-            if (start && (at_word(p, r, "licen") || at_word(p, r, "lgpl")))
+            if (at_word(p, r, "licen") || at_word(p, r, "lgpl"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
-            else if (start && at_word(p, r, "liab"))
+            else if (at_word(p, r, "liab"))
                 k |= RC_LINE_LICENSE;
             break;
         case 'p':
-            if (start && (at_word(p, r, "public domain") || at_word(p, r, "permission to use")))
+            if (at_word(p, r, "public domain") || at_word(p, r, "permission to use"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
-            else if (start && at_word(p, r, "permi"))
+            else if (at_word(p, r, "permi"))
                 k |= RC_LINE_LICENSE;
             break;
         case 'h':
-            if (start && at_word(p, r, "hereby grant"))
+            if (at_word(p, r, "hereby grant"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'w':
-            if (start && at_word(p, r, "warrant"))
+            if (at_word(p, r, "warrant"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'r':
-            if (start && (at_word(p, r, "redistribut") || at_word(p, r, "released under")))
+            if (at_word(p, r, "redistribut") || at_word(p, r, "released under"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'f':
-            if (start && at_word(p, r, "free software"))
+            if (at_word(p, r, "free software"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 't':
-            if (start && at_word(p, r, "terms"))
+            if (at_word(p, r, "terms"))
                 k |= RC_LINE_LICENSE;
             break;
         case 'n':
-            if (start && at_word(p, r, "notice"))
+            if (at_word(p, r, "notice"))
                 k |= RC_LINE_LICENSE;
             break;
         default: break;
         }
+        while (i < n && letter(l[i]))
+            i++;
     }
     return k;
 }
