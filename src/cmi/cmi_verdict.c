@@ -12,6 +12,7 @@
 
 #define MAX_LICENSES 8
 #define REGION_CAP (16u * 1024u)
+#define CHECK_CANDIDATES 4 /* license texts compared with an output's license region */
 
 /* What the checked text carries. */
 typedef struct text_cmi {
@@ -51,8 +52,8 @@ static int text_cmi_of(const recite_index *idx, rc_license_matcher **licm, const
     size_t n = rc_cmi_license_region(text, len, region, REGION_CAP, &first);
     int rc = RECITE_OK;
     if (n > 0) {
-        if (!*licm)
-            rc = rc_license_matcher_create(licm, lic, err);
+        if (!*licm && (rc = rc_license_matcher_create(licm, lic, err)) == RECITE_OK)
+            rc_license_matcher_limit(*licm, CHECK_CANDIDATES);
         rc_license_id id;
         if (rc == RECITE_OK &&
             (rc = rc_license_identify(&id, *licm, region, n, err)) == RECITE_OK && id.id[0]) {

@@ -10,6 +10,7 @@
 
 #include <stdio.h>
 #include <stdlib.h>
+#include <xxhash.h>
 
 #define K 3             /* tokens of a k-gram of the comparison */
 #define CHAIN_MAX 64    /* positions of one k-gram looked at in a license text */
@@ -44,8 +45,9 @@ struct rc_license_matcher {
     RC_VEC(rc_token) toks;
     uint64_t repl_words[48];
     unsigned nrepl;
-    char **ids; /* the license ids of the license index, sorted */
-    size_t nids;
+    unsigned max_cands; /* candidates compared (0: as many as asked) */
+    uint64_t *ids;      /* hashes of the license ids of the license index (open addressing) */
+    size_t nids;        /* slots, a power of two */
 };
 
 /* Words a license text may have in place of a holder's name ("THE AUTHOR", "the Regents of the
@@ -65,10 +67,23 @@ static uint64_t kgram_hash(const uint64_t *t)
 
 static bool is_replaceable(const rc_license_matcher *lm, uint64_t h)
 {
-    for (unsigned i = 0; i < lm->nrepl; i++)
-        if (lm->repl_words[i] == h)
+    unsigned lo = 0, hi = lm->nrepl; /* repl_words is sorted */
+    while (lo < hi) {
+        unsigned mid = (lo + hi) / 2;
+        if (lm->repl_words[mid] == h)
             return true;
+        if (lm->repl_words[mid] < h)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return false;
+}
+
+static int cmp_u64(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
 }
 
 static int collect_ids(rc_license_matcher *lm);
@@ -115,6 +130,7 @@ int rc_license_matcher_create(rc_license_matcher **out, const recite_index *lic,
     }
     for (size_t i = 0; i < lm->toks.n && lm->nrepl < RC_ARRAY_LEN(lm->repl_words); i++)
         lm->repl_words[lm->nrepl++] = lm->toks.v[i].hash;
+    rc_sort(lm->repl_words, lm->nrepl, sizeof *lm->repl_words, cmp_u64);
     if (collect_ids(lm) != RECITE_OK) {
         rc_license_matcher_free(lm);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -125,17 +141,30 @@ int rc_license_matcher_create(rc_license_matcher **out, const recite_index *lic,
 
 /* ==== the ids the license texts carry ==== */
 
-static int cmp_str(const void *a, const void *b)
+static uint64_t id_hash(const char *id, size_t n)
 {
-    return strcmp(*(char *const *)a, *(char *const *)b);
+    return XXH3_64bits(id, n) | 1; /* 0 marks a free slot */
+}
+
+static void id_put(rc_license_matcher *lm, uint64_t h)
+{
+    size_t i = h & (lm->nids - 1);
+    while (lm->ids[i] && lm->ids[i] != h)
+        i = (i + 1) & (lm->nids - 1);
+    lm->ids[i] = h;
 }
 
 /* The license ids of the license index's works ("GPL-2.0-only WITH Classpath-exception-2.0"
- * gives GPL-2.0-only), sorted. */
+ * gives GPL-2.0-only), as a set of their hashes. */
 static int collect_ids(rc_license_matcher *lm)
 {
-    RC_VEC(char *) v = {0};
     uint32_t nw = recite_index_work_count(lm->lic);
+    lm->nids = 64;
+    while (lm->nids < 4 * (size_t)nw)
+        lm->nids *= 2;
+    lm->ids = calloc(lm->nids, sizeof *lm->ids);
+    if (!lm->ids)
+        return RECITE_ENOMEM;
     for (uint32_t w = 0; w < nw; w++) {
         recite_work_info wi;
         if (recite_index_work(&wi, lm->lic, w) != RECITE_OK)
@@ -148,43 +177,24 @@ static int collect_ids(rc_license_matcher *lm)
             size_t n = strcspn(p, " ()");
             if (!n)
                 break;
-            bool op = (n == 2 && strncmp(p, "OR", 2) == 0) || (n == 3 && strncmp(p, "AND", 3) == 0);
-            if (n == 4 && strncmp(p, "WITH", 4) == 0) {
+            if (n == 4 && strncmp(p, "WITH", 4) == 0)
                 with = true;
-            } else if (op) {
+            else if ((n == 2 && strncmp(p, "OR", 2) == 0) || (n == 3 && strncmp(p, "AND", 3) == 0))
                 with = false;
-            } else if (!with) {
-                char *id = strndup(p, n);
-                if (!id || RC_VEC_PUSH(v, id) != RECITE_OK) {
-                    free(id);
-                    for (size_t i = 0; i < v.n; i++)
-                        free(v.v[i]);
-                    RC_VEC_FREE(v);
-                    return RECITE_ENOMEM;
-                }
-            }
+            else if (!with)
+                id_put(lm, id_hash(p, n));
             p += n;
         }
     }
-    rc_sort(v.v, v.n, sizeof *v.v, cmp_str);
-    lm->ids = v.v;
-    lm->nids = v.n;
     return RECITE_OK;
 }
 
-static bool have_id(const rc_license_matcher *lm, const char *id)
+static bool have_id(const rc_license_matcher *lm, const char *id, size_t n)
 {
-    size_t lo = 0, hi = lm->nids;
-    while (lo < hi) {
-        size_t mid = (lo + hi) / 2;
-        int c = strcmp(lm->ids[mid], id);
-        if (c == 0)
+    uint64_t h = id_hash(id, n);
+    for (size_t i = h & (lm->nids - 1); lm->ids[i]; i = (i + 1) & (lm->nids - 1))
+        if (lm->ids[i] == h)
             return true;
-        if (c < 0)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
     return false;
 }
 
@@ -193,13 +203,12 @@ bool rc_license_known(const rc_license_matcher *lm, const char *id, size_t n)
     char buf[96];
     if (n == 0 || n + 8 >= sizeof buf)
         return false;
-    snprintf(buf, sizeof buf, "%.*s", (int)n, id);
-    if (have_id(lm, buf))
+    if (have_id(lm, id, n))
         return true;
     /* "-or-later" ids: the text is the "-only" one's */
-    if (n > 9 && strcmp(buf + n - 9, "-or-later") == 0) {
-        snprintf(buf + n - 9, sizeof buf - (n - 9), "-only");
-        return have_id(lm, buf);
+    if (n > 9 && strncmp(id + n - 9, "-or-later", 9) == 0) {
+        snprintf(buf, sizeof buf, "%.*s-only", (int)(n - 9), id);
+        return have_id(lm, buf, strlen(buf));
     }
     return false;
 }
@@ -227,8 +236,6 @@ void rc_license_matcher_free(rc_license_matcher *lm)
     for (uint32_t i = 0; lm->texts && i < lm->nclusters; i++)
         text_free(lm->texts[i]);
     free(lm->texts);
-    for (size_t i = 0; i < lm->nids; i++)
-        free(lm->ids[i]);
     free(lm->ids);
     free(lm->votes);
     free(lm->last_q);
@@ -329,8 +336,15 @@ const rc_token *rc_license_tokens(const rc_license_matcher *lm, size_t *n)
     return lm->m->streams[0].toks.v;
 }
 
+void rc_license_matcher_limit(rc_license_matcher *lm, unsigned candidates)
+{
+    lm->max_cands = candidates;
+}
+
 size_t rc_license_vote(rc_license_matcher *lm, const uint8_t *qmask, uint32_t *out, size_t cap)
 {
+    if (lm->max_cands && cap > lm->max_cands)
+        cap = lm->max_cands;
     for (size_t i = 0; i < lm->touched.n; i++)
         lm->votes[lm->touched.v[i]] = 0;
     lm->touched.n = 0;

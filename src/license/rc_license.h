@@ -67,6 +67,11 @@ typedef struct rc_license_matcher rc_license_matcher;
 int rc_license_matcher_create(rc_license_matcher **out, const recite_index *lic, recite_error *err);
 void rc_license_matcher_free(rc_license_matcher *lm); /* accepts NULL */
 
+/* Compares at most `candidates` license texts per vote (0: no limit below the caller's): a
+ * checker identifying an output's license for the CMI verdict needs the family, not the
+ * variant, and tokenizes fewer license texts. */
+void rc_license_matcher_limit(rc_license_matcher *lm, unsigned candidates);
+
 /* Tokenizes text[0, len) and looks its k-grams up in the license index. */
 int rc_license_lookup(rc_license_matcher *lm, const char *text, size_t len, recite_error *err);
 /* The tokens of the text looked up last. */
