@@ -194,6 +194,14 @@ static size_t license_part(char *h, size_t n)
     return last;
 }
 
+static bool has_spdx_tag(const char *l, size_t n)
+{
+    for (size_t i = 0; i + 23 <= n; i++)
+        if (lower_ascii(l[i]) == 's' && at_word(l + i, n - i, "spdx-license-identifier"))
+            return true;
+    return false;
+}
+
 /* The lines of license language in the text (lines with words only licenses use: a grant,
  * "license", "warranty", "redistribute"...), each with its two neighbours on either side (a
  * notice's sentence spans lines without the keywords), which is all the license index needs to
@@ -209,7 +217,11 @@ size_t rc_cmi_license_region(const uint8_t *s, size_t len, char *out, size_t cap
         const uint8_t *nl = memchr(s + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - s) + 1 : len;
         size_t from = i;
-        if (rc_cmi_line_kind((const char *)s + i, e - i) & RC_LINE_GRANT) {
+        unsigned kind = rc_cmi_line_kind((const char *)s + i, e - i);
+        /* an SPDX tag's line: its license is the tag's (rc_cmi_extract reads it) */
+        if ((kind & RC_LINE_NOTICE) && has_spdx_tag((const char *)s + i, e - i))
+            kind = 0;
+        if (kind & RC_LINE_GRANT) {
             take_until = line + AROUND + 1;
             if (backn) /* the preceding lines not taken yet */
                 from = back[0];

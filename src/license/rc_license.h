@@ -156,10 +156,11 @@ bool rc_license_gpl_family(const char *id);
 void rc_license_family_of(const char *id, char *out, size_t cap);
 
 /* Whether two SPDX ids name the same license family ("GPL-2.0-only" ~ "GPL-2.0-or-later" ~
- * "GPL-2.0+"). */
+ * "GPL-2.0+"); of an expression, its first license counts. */
 bool rc_license_same_family(const char *a, const char *b);
 
-/* Whether id, or one of its alternatives, is of the family of `license`. */
+/* Whether id, or one of its alternatives, shares a license family with `license` (SPDX
+ * expressions: any of their licenses, exceptions aside). */
 bool rc_license_consistent(const rc_license_id *id, const char *license);
 
 /* A lower-cased copy of text[0, len) with runs of whitespace and comment markers (*, #) made
