@@ -143,6 +143,8 @@ static const name_rule rules[] = {
     {"mit license", "MIT", NULL, NULL},
     {"mit licence", "MIT", NULL, NULL},
     {"mit-license", "MIT", NULL, NULL},
+    {"mit licensed", "MIT", NULL, NULL},
+    {"mit-licensed", "MIT", NULL, NULL},
     {"license: mit", "MIT", NULL, NULL},
     {"licensed under mit", "MIT", NULL, NULL},
     {"mit/x11", "MIT", NULL, NULL},

@@ -498,6 +498,7 @@ static const struct {
      "MPL-1.1"},
     {"Use of this source code is governed by the MIT license.", "MIT"},
     {"Released under the MIT License. See LICENSE for details.", "MIT"},
+    {"This library is MIT licensed.", "MIT"},
     {"Distributed under the Boost Software License, Version 1.0.", "BSL-1.0"},
     {"This software is released under the 3-clause BSD license.", "BSD-3-Clause"},
     {"Licensed under the new BSD license.", "BSD-3-Clause"},
