@@ -182,8 +182,10 @@ def sample(out, specs):
         for root, dirs, files in os.walk(d):
             dirs[:] = sorted(x for x in dirs if not x.startswith(".") and x != "__pycache__")
             paths += [os.path.join(root, f) for f in files if not f.startswith(".")]
-        # A hash order: deterministic, spread over the whole tree.
-        paths.sort(key=lambda p: hashlib.sha1(p.encode("utf-8", "surrogateescape")).digest())
+        # A hash order: deterministic, spread over the whole tree, and the same wherever the
+        # tree is (the kernel sample is extracted under BENCH_DIR).
+        paths.sort(key=lambda p: hashlib.sha1(
+            os.path.relpath(p, d).encode("utf-8", "surrogateescape")).digest())
         got = 0
         for p in paths:
             if got >= int(count):
