@@ -2,7 +2,7 @@
 #   make            library (static + shared) and the `recite` command, in build/
 #   make demo       install Debian dependencies if missing, build, index a library made from
 #                   texts Debian ships, check sample outputs, print the report
-#   make test       every test: unit (cmocka), property, CLI; then again under ASan+UBSan;
+#   make test       every test: unit (cmocka), property, CLI, HTTP; then again under ASan+UBSan;
 #                   unit tests under valgrind; a clang -Werror build when clang is present
 #   make bench      benchmarks against baselines (not a test; takes minutes)
 #   make install PREFIX=/usr/local
@@ -12,9 +12,10 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 WERROR  ?= 1
 
-PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium
+PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium libarchive libxml-2.0 \
+            poppler-glib libgit2
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium)
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium -larchive -lxml2 -lpoppler-glib -lgobject-2.0 -lglib-2.0 -lgit2)
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wformat=2
@@ -24,18 +25,23 @@ endif
 OPT     ?= -O2 -g
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL := $(DEP_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
+# `recite serve` (src/serve) only: HTTP server and client, linked into the command, not the library.
+SERVE_PKGS := libmicrohttpd libcurl
+SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
+CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) 2>/dev/null)
 
 LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c src/build/*.c \
                       src/match/*.c src/license/*.c src/cmi/*.c src/check/*.c src/policy/*.c \
                       src/catalog/*.c src/report/*.c)
-CLI_SRC := $(wildcard src/cli/*.c)
+CLI_SRC := $(wildcard src/cli/*.c src/serve/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo test test-unit test-cli test-san test-valgrind test-clang test-install bench install \
+.PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-valgrind test-clang test-install bench install \
+        test-fuzz-ingest \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -52,7 +58,7 @@ $(BUILD)/librecite.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,librecite.so.0 -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS)
 
 # ---- tests ----
 
@@ -60,13 +66,20 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL) -lcmocka
 
+# The SSE parser of recite serve is tested alone (it is in the command, not the library).
+SERVE_UNIT_OBJ := $(BUILD)/obj/src/serve/serve_sse.o $(BUILD)/obj/src/serve/serve_util.o
+$(BUILD)/tests/test_serve_sse: tests/unit/test_serve_sse.c tests/unit/test_util.h \
+                               $(SERVE_UNIT_OBJ) $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(SERVE_UNIT_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) -lcmocka
+
 deps:
 	@scripts/deps.sh
 
 test: deps
 	$(MAKE) format-check
 	/usr/bin/python3 scripts/layers.py
-	$(MAKE) test-unit test-cli
+	$(MAKE) test-unit test-cli test-http test-html test-python test-fuzz-ingest
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-valgrind
@@ -79,11 +92,42 @@ test-unit: $(UNIT_BIN) $(BUILD)/recite
 test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
 
+# recite serve over loopback: endpoints, limits, sessions, the proxy against an upstream stub.
+test-http: $(BUILD)/recite
+	/usr/bin/python3 tests/http/run.py $(BUILD)/recite
+
+# The HTML evidence report: checked by a parser against the JSON report; with --browser also
+# loaded, and the demo's report rendered to PNG, by headless Chromium.
+HTML_BROWSER ?= --browser
+test-html: $(BUILD)/recite
+	tests/html/run.sh $(BUILD)/recite $(HTML_BROWSER)
+
+# The Python binding (python/): the extension module built in place against $(BUILD)/librecite.a
+# with Debian's python3 (not whichever python3 is first on PATH), then its pytest tests, the
+# examples and the README's Python example against the demo index.
+PYTHON := /usr/bin/python3
+python: $(BUILD)/librecite.a
+	cd python && RECITE_LIB=$(abspath $(BUILD)/librecite.a) $(PYTHON) setup.py -q build_ext --inplace --force >/dev/null
+
+test-python: python $(BUILD)/recite
+	RECITE_BIN=$(abspath $(BUILD)/recite) PYTHONPATH=$(abspath python) PYTHONDONTWRITEBYTECODE=1 \
+	  $(PYTHON) -m pytest -q -p no:cacheprovider python/tests
+
 # The same tests, built with AddressSanitizer and UndefinedBehaviorSanitizer.
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  test-unit test-cli
+	  HTML_BROWSER= test-unit test-cli test-http test-html test-fuzz-ingest
+
+# The document and archive readers on seeds, fixtures and their mutations (fuzz/ingest_*).
+INGEST_FUZZ := archive epub pdf html
+INGEST_FUZZ_BIN := $(INGEST_FUZZ:%=$(BUILD)/fuzz/ingest_%)
+$(BUILD)/fuzz/ingest_%: fuzz/fuzz_%.c fuzz/ingest_replay.c fuzz/ingest_fuzz.h fuzz/seeds_write.h \
+                        $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< fuzz/ingest_replay.c $(BUILD)/librecite.a $(LDLIBS_ALL)
+test-fuzz-ingest: $(INGEST_FUZZ_BIN)
+	tests/fuzz_ingest.sh $(BUILD)
 
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
@@ -110,7 +154,7 @@ test-install: all
 	"$$tmp/bin/recite" --version >/dev/null; \
 	echo "install: header, static and shared library, pkg-config and binary work"
 
-demo: deps all
+demo: deps all python
 	scripts/demo.sh $(BUILD)/recite
 
 bench: deps all
@@ -128,11 +172,15 @@ install: all
 	  '$(PREFIX)' "$$(sed -n 's/^#define RECITE_VERSION_STRING "\(.*\)"/\1/p' include/recite.h)" '$(PKGS)' \
 	  > $(DESTDIR)$(PREFIX)/lib/pkgconfig/recite.pc
 
+PY_SRC := $(wildcard python/src/*.c python/src/*.h)
+INGEST_FUZZ_SRC := $(wildcard fuzz/fuzz_archive.c fuzz/fuzz_epub.c fuzz/fuzz_pdf.c fuzz/fuzz_html.c \
+                              fuzz/ingest_*.[ch] fuzz/seeds_write.h)
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) $(INGEST_FUZZ_SRC)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC)
+	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) $(INGEST_FUZZ_SRC)
 
 clean:
+	rm -rf python/build python/recite/*.so
 	rm -rf build

@@ -99,12 +99,16 @@ typedef enum {
     RECITE_NOTE_SKIPPED_HIDDEN = 1,
     RECITE_NOTE_SKIPPED_BINARY = 2,
     RECITE_NOTE_SKIPPED_EMPTY = 3,
-    RECITE_NOTE_SKIPPED_SPECIAL = 4, /* not a regular file or directory */
-    RECITE_NOTE_INVALID_UTF8 = 5,    /* indexed; invalid bytes decoded as Windows-1252 */
-    RECITE_NOTE_DUPLICATE = 6        /* identical to an earlier work; clustered with it */
+    RECITE_NOTE_SKIPPED_SPECIAL = 4,   /* not a regular file or directory */
+    RECITE_NOTE_INVALID_UTF8 = 5,      /* indexed; invalid bytes decoded as Windows-1252 */
+    RECITE_NOTE_DUPLICATE = 6,         /* identical to an earlier work; clustered with it */
+    RECITE_NOTE_SKIPPED_UNREADABLE = 7 /* a document or archive (or a member of one) that could
+                                          not be read: corrupt, encrypted, a PDF without a text
+                                          layer, over an extraction limit; the detail says which.
+                                          The build goes on (`recite index` then exits 3) */
 } recite_note_kind;
 
-#define RECITE_BUILD_OPTIONS_VERSION 2
+#define RECITE_BUILD_OPTIONS_VERSION 3
 
 typedef struct recite_build_options {
     unsigned version; /* RECITE_BUILD_OPTIONS_VERSION */
@@ -130,6 +134,22 @@ typedef struct recite_build_options {
                                         it is built for every index */
     const char *debian_licenses_dir; /* NULL = RECITE_DEFAULT_DEBIAN_LICENSES */
     const char *spdx_dir;            /* NULL = RECITE_DEFAULT_SPDX_DIR */
+
+    /* Documents and archives. Inputs are recognized by content: archives (tar, plain or
+     * compressed, zip, 7z, cpio, ar, single compressed files) give one work per member (id
+     * ARCHIVE!MEMBER), EPUB, PDF and HTML files one work each, with locators (pages, chapters,
+     * members, lines: recite_index_locate). */
+    unsigned archive_depth; /* archives inside archives that are opened; 0 = 4 */
+    uint64_t max_expanded;  /* bytes extracted from one input file, every level counted; 0 =
+                               16 GiB: beyond it extraction stops with a note (what was read
+                               before stays indexed) */
+    unsigned max_ratio;     /* the same when an input expands to more than max_ratio times its
+                               size (checked beyond 16 MiB): zip bombs; 0 = 200 */
+    /* Git repositories, each "REPO[@REV]" (REV: a commit, branch or tag; default HEAD): the
+     * files of that commit's tree, work ids REPO@REV:PATH, with the repository's url and
+     * commit as metadata and its LICENSE/COPYING as the license of files stating none. */
+    const char *const *git;
+    size_t ngit;
 
     /* Resources */
     unsigned jobs;       /* worker threads; 0 = number of online CPUs */
@@ -162,7 +182,8 @@ typedef struct recite_build_stats {
     double seconds;
 } recite_build_stats;
 
-/* Builds an index of the works found under `paths` (files, directories, .jsonl files) and
+/* Builds an index of the works found under `paths` (files, directories, .jsonl files; archives
+ * and documents among them are extracted; opt->git adds repositories) and
  * publishes it atomically at `dir` (an existing index there is replaced only once the new one
  * is complete and synced). `out` (may be NULL) receives figures of the build; `opt` may be NULL
  * (defaults). Not reentrant with itself on the same dir. Returns RECITE_OK, or an error with
@@ -239,6 +260,25 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
 /* Works of a cluster, in index order; `*count` receives how many. The pointer lives with idx. */
 const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t cluster,
                                              uint32_t *count);
+
+/* Where a byte offset of a work's text is in the original the work was extracted from. */
+typedef struct recite_locator {
+    uint64_t line;             /* 1-based line of the offset in the work's text; 0 when not
+                                  known (text-free indexes keep no text to count lines in) */
+    uint32_t page;             /* PDF: the 1-based page holding the offset; 0 for other works */
+    uint32_t pages;            /* PDF: pages of the document */
+    uint32_t chapter;          /* EPUB: the 1-based spine item (chapter) holding it; 0 none */
+    const char *chapter_title; /* EPUB: its title from the table of contents or its first
+                                  heading; NULL when none */
+    const char *chapter_name;  /* EPUB: its file inside the book; NULL when none */
+    const char *member;        /* the work's path inside the archive it came from (nested
+                                  archives: "b.zip!c.txt"); NULL when not from an archive */
+} recite_locator;
+
+/* Fills *out with the locator of byte `offset` of work `work` (offsets past the end are taken
+ * as the end). Strings point into the index. RECITE_EINVAL for an unknown work. Thread-safe. */
+int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t work,
+                        uint64_t offset, recite_error *err);
 
 /* Copies bytes [start, end) of a work's text into a new malloc'd buffer (caller frees) that is
  * NUL-terminated; `*len` receives end - start. Thread-safe. RECITE_ENOTEXT for a text-free
@@ -577,6 +617,47 @@ int recite_report_json(char **out, const recite_index *idx, const recite_policy 
 int recite_report_text(char **out, const recite_index *idx, const recite_policy *policy,
                        const char *input_name, const char *text, size_t len,
                        const recite_result *res, recite_error *err);
+
+/* The evidence report: one self-contained HTML document (no external resources, no scripts,
+ * a print stylesheet) for people who decide whether a match matters. The checked text with
+ * every span highlighted (colour by work, style by kind) and linked to its evidence; per span
+ * the work's text side by side with context, with the words of near spans that were
+ * substituted, inserted or dropped (renamed identifiers for code) marked; per work its
+ * metadata, coverage, CMI verdict and the policy's action and rule; a header with the index,
+ * policy, options and time of the check. Works of a text-free index show offsets and a note.
+ * Every highlighted span carries data-start/data-end: its byte offsets in the checked text. */
+
+#define RECITE_REPORT_HTML_OPTIONS_VERSION 1
+
+typedef struct recite_report_html_options {
+    unsigned version; /* RECITE_REPORT_HTML_OPTIONS_VERSION */
+
+    /* Facts for the header (a printed report stands on its own) */
+    const char *index_name;                    /* e.g. the index directory; NULL = not shown */
+    const recite_check_options *check_options; /* the options the check ran with; NULL = the
+                                                  defaults */
+    uint64_t checked_unix;                     /* time of the check; 0 = now */
+
+    /* What is shown */
+    unsigned context_bytes; /* text shown before and after each span, both sides; 0 = 240 */
+    unsigned max_evidence;  /* spans shown side by side with the work (the others are listed);
+                               0 = 1000 */
+} recite_report_html_options;
+
+#define RECITE_REPORT_HTML_OPTIONS_INIT                                                            \
+    {                                                                                              \
+        .version = RECITE_REPORT_HTML_OPTIONS_VERSION                                              \
+    }
+
+/* Renders the evidence report of `res` (the result of checking text[0, len), named input_name)
+ * into a new malloc'd NUL-terminated string in *out (caller frees). `policy` as for
+ * recite_report_json; `opt` may be NULL (defaults). The works' text is read from idx. Returns
+ * RECITE_OK, or RECITE_ENOMEM / RECITE_EINVAL (an options struct of another version) with err
+ * filled. Thread-safe. */
+int recite_report_html(char **out, const recite_index *idx, const recite_policy *policy,
+                       const char *input_name, const char *text, size_t len,
+                       const recite_result *res, const recite_report_html_options *opt,
+                       recite_error *err);
 
 #ifdef __cplusplus
 }

@@ -121,5 +121,41 @@ say "recite catalog list --index $OUT/index --source licensed (the provenance ca
 "$RECITE" catalog list --index "$OUT/index" --source licensed
 set -e
 
+# ---- 5. documents, archives and a git repository ---------------------------------------------
+say "Documents, archives and a git repository (PDF, EPUB, HTML, tar.gz, tar > zip, --git)"
+mkdir -p "$OUT/docs-src" "$OUT/docs"
+"$PY" tests/cli/mkingest.py "$OUT/docs-src" > "$OUT/docs-src/facts.txt"
+fact() { grep "^$1=" "$OUT/docs-src/facts.txt" | cut -d= -f2-; }
+cp "$OUT/docs-src/books/book.pdf" "$OUT/docs-src/books/book.epub" "$OUT/docs-src/books/page.html" \
+   "$OUT/docs-src/arch/texts.tar.gz" "$OUT/docs-src/arch/nest.tar" "$OUT/docs/"
+ls -l "$OUT/docs"
+say "recite index --auto --out $OUT/index-docs $OUT/docs --git $OUT/docs-src/repo@v1"
+"$RECITE" index --auto --out "$OUT/index-docs" "$OUT/docs" --git "$OUT/docs-src/repo@v1" \
+    2> "$OUT/index-docs-notes.txt"
+"$RECITE" catalog list --index "$OUT/index-docs"
+{
+    echo "A model answer quoting several sources:"
+    fact PDF_P3_SPAN
+    echo "and from the book:"
+    fact EPUB_CH2_SPAN
+    echo "and from the nested archive:"
+    fact NEST_SPAN
+    echo "and a function:"
+    cat "$OUT/docs-src/repo/src/plain.c"
+} > "$OUT/outputs/documents.txt"
+set +e
+say "recite check --index $OUT/index-docs $OUT/outputs/documents.txt (locators: page, chapter, member, line)"
+"$RECITE" check --index "$OUT/index-docs" "$OUT/outputs/documents.txt"
+echo "(exit status $?)"
+say "the same as JSON: source.locator of each match"
+"$RECITE" check --index "$OUT/index-docs" --json "$OUT/outputs/documents.txt" |
+    "$PY" -c 'import json, sys
+r = json.load(sys.stdin)
+for m in r["matches"]:
+    print(m["work"], json.dumps(m["source"]["locator"]))
+for w in r["works"]:
+    print(w["work"], "license:", w["license"], "(" + w["license_from"] + ")", "title:", w["title"])'
+set -e
+
 say "Done"
 echo "Library, index and outputs are in $OUT/. Try: $RECITE check --index $OUT/index FILE"

@@ -2,17 +2,28 @@
 # deps.sh — installs the Debian packages recite needs, when they are missing. Idempotent and
 # quiet when everything is present. `deps.sh bench` adds what the benchmarks compare against.
 #   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3,
-#           libsodium (keyed hashes of text-free indexes); npm (the SPDX lists, below)
-#   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers)
-#   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils,
-#           licensecheck (license identification baseline, bench/cmi.sh)
+#           libsodium (keyed hashes of text-free indexes), libarchive, libxml2, poppler-glib,
+#           libgit2 (archives, EPUB/HTML, PDF and git repositories as inputs); acl and lz4
+#           (libarchive's private libraries, for the static link of make test-install);
+#           libmicrohttpd and libcurl (recite serve); npm (the SPDX lists, below)
+#   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers),
+#           groff (PDF fixtures), git (repository fixtures),
+#           chromium + fonts-dejavu-core (the HTML report in a browser), python3-dev,
+#           python3-setuptools, python3-pytest (the Python binding)
+#   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils, wrk
+#           (bench/load.sh),
+#           licensecheck (license identification baseline, bench/cmi.sh), poppler-utils
+#           (pdftotext), libarchive-tools (bsdtar), unzip (bench/ingest.sh baselines)
 set -eu
 
-pkgs="gcc make pkg-config ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
-libjansson-dev libsqlite3-dev libsodium-dev \
-libcmocka-dev clang clang-format valgrind strace python3"
+pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
+libjansson-dev libsqlite3-dev libsodium-dev libarchive-dev libxml2-dev libpoppler-glib-dev \
+libgit2-dev libacl1-dev liblz4-dev libmicrohttpd-dev libcurl4-openssl-dev \
+libcmocka-dev clang clang-format valgrind strace python3 groff git \
+chromium fonts-dejavu-core python3-dev python3-setuptools python3-pytest"
 if [ "${1:-}" = bench ]; then
-    pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck"
+    pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck poppler-utils \
+libarchive-tools unzip wrk"
 fi
 
 # The SPDX lists, npm packages fetched by npm itself (name, version and the tarball's sha256;

@@ -9,6 +9,7 @@
  * half the budget; a bounded number of batches is in flight.
  */
 #include "rc_builder.h"
+#include "rc_extract.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -19,6 +20,7 @@
 #include <unistd.h>
 
 #define BATCH_BYTES (4u << 20)
+#define BATCH_HOLD (2 * (uint64_t)BATCH_BYTES) /* bytes of works a batch holds uncommitted */
 #define BATCH_WORKS 512u
 #define DEFAULT_MEM (1ull << 30)
 
@@ -107,8 +109,9 @@ static void progress(rc_builder *b, bool force)
     if (!force && t - b->last_progress < 0.5)
         return;
     b->last_progress = t;
-    recite_build_progress p = {b->works_done, b->in.sources.n, b->bytes_done, b->in.total_bytes,
-                               t - b->t0};
+    /* Archives give more works than sources: the total grows with them. */
+    recite_build_progress p = {b->works_done, RC_MAX(b->works_done, (uint64_t)b->in.sources.n),
+                               b->bytes_done, b->in.total_bytes, t - b->t0};
     b->opt->progress(&p, b->opt->user);
 }
 
@@ -120,6 +123,41 @@ static void note(rc_builder *b, recite_note_kind kind, const char *path, const c
 
 /* ==== workers ==== */
 
+/* Bytes a loaded work holds until it is committed (its text is freed before). */
+static uint64_t held_bytes(const rc_work_out *w)
+{
+    return w->zdata.n + w->records.n + w->fps.n * sizeof *w->fps.v +
+           w->checkpoints.n * sizeof *w->checkpoints.v + 64;
+}
+
+typedef struct emitter {
+    rc_builder *b;
+    rc_batch *bt;
+} emitter;
+
+/* A worker hands a loaded work to the committing thread, waiting while its batch holds too
+ * much (archives give works faster than a commit far behind takes them). */
+static int emit_work(rc_work_out *out, void *user)
+{
+    emitter *e = user;
+    rc_builder *b = e->b;
+    rc_batch *bt = e->bt;
+    free(out->text); /* committing needs its hashes, blocks and fingerprints, not the text */
+    out->text = NULL;
+    uint64_t size = held_bytes(out);
+    pthread_mutex_lock(&b->mu);
+    while (!b->stop && bt->pending > 0 && bt->pending + size > BATCH_HOLD)
+        pthread_cond_wait(&b->cond_space, &b->mu);
+    int rc = b->stop ? RECITE_EINVAL : RC_VEC_PUSH(bt->outs, *out);
+    if (rc == RECITE_OK) {
+        memset(out, 0, sizeof *out);
+        bt->pending += size;
+        pthread_cond_broadcast(&b->cond_done);
+    }
+    pthread_mutex_unlock(&b->mu);
+    return rc;
+}
+
 static void *worker_main(void *arg)
 {
     rc_builder *b = arg;
@@ -128,6 +166,9 @@ static void *worker_main(void *arg)
         ctx->cctx = ZSTD_createCCtx();
         ctx->cdict = b->cdict;
         ctx->key = b->text_free ? &b->key : NULL;
+        ctx->archive_depth = b->opt->archive_depth;
+        ctx->max_expanded = b->opt->max_expanded;
+        ctx->max_ratio = b->opt->max_ratio;
         if (!ctx->cctx || (!b->opt->skip_cmi && rc_cmi_ctx_init(&ctx->cmi, b->lic) != RECITE_OK)) {
             rc_cmi_ctx_free(&ctx->cmi);
             ZSTD_freeCCtx(ctx->cctx);
@@ -147,15 +188,15 @@ static void *worker_main(void *arg)
 
         int rc = RECITE_OK;
         recite_error err = {0};
-        bt->outs = calloc(bt->count, sizeof *bt->outs);
-        if (!ctx || !bt->outs) {
+        if (!ctx) {
             rc = rc_error_set(&err, RECITE_ENOMEM, "out of memory");
         } else {
             memcpy(ctx->kgram, b->kgram, sizeof ctx->kgram);
             memcpy(ctx->window, b->window, sizeof ctx->window);
             ctx->mode = (int)b->opt->mode;
+            emitter em = {b, bt};
             for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++)
-                rc = rc_work_load(ctx, &b->in, &b->in.sources.v[bt->first + i], &bt->outs[i], &err);
+                rc = rc_source_load(ctx, &b->in, bt->first + i, emit_work, &em, &err);
         }
 
         pthread_mutex_lock(&b->mu);
@@ -168,6 +209,7 @@ static void *worker_main(void *arg)
     if (ctx) {
         rc_cmi_ctx_free(&ctx->cmi);
         ZSTD_freeCCtx(ctx->cctx);
+        rc_work_ctx_free_extract(ctx);
     }
     free(ctx);
     return NULL;
@@ -216,6 +258,10 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
 {
     const char *path = b->in.paths.v[src->path];
     const char *id = w->strs[RC_WS_ID];
+    if (w->status == RC_WORK_SKIP_NOTE) {
+        note(b, w->note_kind, id ? id : path, w->note ? w->note : "");
+        return RECITE_OK;
+    }
     if (w->status != RC_WORK_OK) {
         const char *why = w->status == RC_WORK_SKIP_EMPTY ? "empty" : "binary (contains NUL bytes)";
         if (src->explicit_ && src->kind == RC_SRC_FILE)
@@ -262,6 +308,7 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
         }
     }
     int rc;
+    bool new_cluster = cluster == UINT32_MAX;
     if (cluster == UINT32_MAX) {
         if (b->clusters.n >= UINT32_MAX)
             return rc_error_set(err, RECITE_ELIMIT, "too many distinct works");
@@ -319,6 +366,9 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
     for (unsigned f = 0; f < RC_WS_COUNT_; f++)
         if (add_string(b, w->strs[f], &wr.str[f]) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    if ((rc = rc_builder_add_locators(b, w, new_cluster)) != RECITE_OK)
+        return rc_error_set(err, rc, "%s: %s", id,
+                            rc == RECITE_ELIMIT ? "too many pages or chapters" : "out of memory");
     if (RC_VEC_PUSH(b->works, wr) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     return RECITE_OK;
@@ -352,7 +402,7 @@ static void make_batches(rc_builder *b)
         uint64_t bytes = 0;
         while (i < n && i - first < BATCH_WORKS && (i == first || bytes < BATCH_BYTES))
             bytes += b->in.sources.v[i++].length;
-        b->batches[nb++] = (rc_batch){first, i - first, NULL, RECITE_OK, {0}, false};
+        b->batches[nb++] = (rc_batch){first, i - first, {0}, 0, 0, RECITE_OK, {0}, false};
     }
     b->nbatches = nb;
 }
@@ -360,13 +410,12 @@ static void make_batches(rc_builder *b)
 static void builder_free(rc_builder *b)
 {
     for (size_t i = 0; i < b->nbatches; i++) {
-        if (b->batches[i].outs) {
-            for (size_t k = 0; k < b->batches[i].count; k++)
-                rc_work_out_free(&b->batches[i].outs[k]);
-            free(b->batches[i].outs);
-        }
+        for (size_t k = b->batches[i].taken; k < b->batches[i].outs.n; k++)
+            rc_work_out_free(&b->batches[i].outs.v[k]);
+        RC_VEC_FREE(b->batches[i].outs);
     }
     free(b->batches);
+    rc_builder_free_locators(b);
     rc_inputs_free(&b->in);
     RC_VEC_FREE(b->clusters);
     RC_VEC_FREE(b->works);
@@ -475,7 +524,11 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
             if (rc != RECITE_OK)
                 return rc;
         }
+        if (b->lic && b->in.repos.n &&
+            (rc = rc_repos_identify_licenses(&b->in, b->lic, err)) != RECITE_OK)
+            return rc;
     }
+    rc_extract_init();
     /* A dictionary is made of pieces of the texts: a text-free index has none. */
     if (!b->text_free &&
         (rc = rc_store_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
@@ -493,11 +546,12 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
     return RECITE_OK;
 }
 
-/* Waits for batch i, updating the progress twice a second meanwhile. */
-static void wait_batch(rc_builder *b, rc_batch *bt)
+/* Takes the next work of batch bt into *w, waiting for it (and updating the progress twice a
+ * second meanwhile); false when the batch is done and fully taken. */
+static bool take_work(rc_builder *b, rc_batch *bt, rc_work_out *w)
 {
     pthread_mutex_lock(&b->mu);
-    while (!bt->done) {
+    while (!bt->done && bt->taken == bt->outs.n) {
         struct timespec ts;
         clock_gettime(CLOCK_REALTIME, &ts);
         ts.tv_nsec += 250000000;
@@ -512,7 +566,25 @@ static void wait_batch(rc_builder *b, rc_batch *bt)
             pthread_mutex_lock(&b->mu);
         }
     }
+    bool got = bt->taken < bt->outs.n;
+    if (got) {
+        *w = bt->outs.v[bt->taken];
+        memset(&bt->outs.v[bt->taken], 0, sizeof *w);
+        bt->taken++;
+        bt->pending -= RC_MIN(bt->pending, held_bytes(w));
+        /* Keep the queue from growing: drop what was taken once it is most of it. */
+        if (bt->taken == bt->outs.n) {
+            bt->taken = bt->outs.n = 0;
+        } else if (bt->taken >= 256 && 2 * bt->taken >= bt->outs.n) {
+            memmove(bt->outs.v, bt->outs.v + bt->taken,
+                    (bt->outs.n - bt->taken) * sizeof *bt->outs.v);
+            bt->outs.n -= bt->taken;
+            bt->taken = 0;
+        }
+        pthread_cond_broadcast(&b->cond_space);
+    }
     pthread_mutex_unlock(&b->mu);
+    return got;
 }
 
 /* Workers load batches; this thread commits them in input order. The workers are stopped and
@@ -532,25 +604,24 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     int rc = nthreads ? RECITE_OK : rc_error_set(err, RECITE_ENOMEM, "cannot start worker threads");
     for (size_t i = 0; i < b->nbatches && rc == RECITE_OK; i++) {
         rc_batch *bt = &b->batches[i];
-        wait_batch(b, bt);
+        rc_work_out w;
+        while (rc == RECITE_OK && take_work(b, bt, &w)) {
+            const rc_source *src = &b->in.sources.v[w.src];
+            rc = commit_work(b, src, &w, err);
+            b->works_done++;
+            if (w.src_last)
+                b->bytes_done += src->length;
+            rc_work_out_free(&w);
+        }
+        if (rc != RECITE_OK)
+            break;
         if (bt->rc != RECITE_OK) {
             if (err)
                 *err = bt->err;
             rc = bt->rc;
             break;
         }
-        for (size_t k = 0; k < bt->count && rc == RECITE_OK; k++) {
-            const rc_source *src = &b->in.sources.v[bt->first + k];
-            if ((rc = commit_work(b, src, &bt->outs[k], err)) != RECITE_OK)
-                break;
-            b->works_done++;
-            b->bytes_done += src->length;
-            rc_work_out_free(&bt->outs[k]);
-        }
-        if (rc != RECITE_OK)
-            break;
-        free(bt->outs);
-        bt->outs = NULL;
+        RC_VEC_FREE(bt->outs);
         pthread_mutex_lock(&b->mu);
         b->committed = i + 1;
         pthread_cond_broadcast(&b->cond_space);
@@ -602,11 +673,13 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     b->t0 = now_seconds();
     uint64_t file_size = 0;
     int rc = check_options(b, dir, err);
-    if (rc == RECITE_OK && npaths == 0 && !from)
+    if (rc == RECITE_OK && npaths == 0 && !from && b->opt->ngit == 0)
         rc = rc_error_set(err, RECITE_EINVAL, "no input paths given");
     if (rc == RECITE_OK)
         rc = from ? rc_inputs_from_index(&b->in, from, dir, works, nworks, err)
                   : rc_inputs_collect(&b->in, paths, npaths, b->opt->note, b->opt->user, err);
+    if (rc == RECITE_OK && !from && b->opt->ngit)
+        rc = rc_inputs_add_git(&b->in, b->opt->git, b->opt->ngit, b->opt->note, b->opt->user, err);
     if (rc == RECITE_OK)
         rc = prepare(b, dir, err);
     if (rc == RECITE_OK)

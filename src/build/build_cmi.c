@@ -12,5 +12,6 @@ int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out)
     int rc = rc_cmi_of_text(&ctx->cmi, out->text, out->text_len, out->mode, &cmi, &id);
     if (rc != RECITE_OK)
         return rc;
+    out->license_found = id.id[0] != 0 || cmi.spdx[0] != 0;
     return rc_cmi_record_write(&out->strs[RC_WS_CMI], &cmi, &id);
 }

@@ -5,7 +5,7 @@
  * (blocks never straddle two texts), so compression runs on every core.
  */
 #define ZDICT_STATIC_LINKING_ONLY
-#include "rc_build.h"
+#include "rc_extract.h"
 
 #include <errno.h>
 #include <fcntl.h>
@@ -39,10 +39,17 @@ int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *t
     return RECITE_OK;
 }
 
-/* Reads up to `len` bytes of source `s` at `offset` into buf; returns the count (0 on error). */
+/* Reads up to `len` bytes of source `s` at `offset` into buf; returns the count (0 on error, and
+ * for documents and archives, whose bytes are not the text stored). */
 static size_t read_piece(const rc_inputs *in, const rc_source *s, uint64_t offset, uint8_t *buf,
-                         size_t len)
+                         size_t len, struct rc_git_cache **git)
 {
+    if (s->kind == RC_SRC_GIT)
+        return rc_doc_name_is_container(in->paths.v[s->path])
+                   ? 0
+                   : rc_git_read_piece(git, in, s, offset, buf, len);
+    if (s->kind == RC_SRC_FILE && rc_doc_name_is_container(in->paths.v[s->path]))
+        return 0;
     if (s->kind == RC_SRC_INDEX) {
         char *text;
         size_t got;
@@ -86,6 +93,7 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
     uint64_t step = in->total_bytes / DICT_SAMPLES;
     size_t n = 0, src = 0;
     uint64_t src_start = 0;
+    struct rc_git_cache *git = NULL;
     for (unsigned i = 0; i < DICT_SAMPLES; i++) {
         uint64_t at = (uint64_t)i * step;
         while (src < in->sources.n && src_start + in->sources.v[src].length <= at)
@@ -96,10 +104,11 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
         uint64_t off = at - src_start;
         size_t want = (size_t)RC_MIN((uint64_t)RC_TEXT_BLOCK_SIZE, s->length - off);
         uint8_t *dst = samples + (size_t)n * RC_TEXT_BLOCK_SIZE;
-        size_t got = read_piece(in, s, off, dst, want);
+        size_t got = read_piece(in, s, off, dst, want, &git);
         if (got >= 64 && !memchr(dst, 0, got)) /* skip binary files and slivers */
             sizes[n++] = got;
     }
+    rc_git_cache_free(git);
     /* Compact the samples (ZDICT wants them back to back). */
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {

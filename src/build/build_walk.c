@@ -26,6 +26,7 @@ void rc_inputs_free(rc_inputs *in)
         free(in->paths.v[i]);
     RC_VEC_FREE(in->paths);
     RC_VEC_FREE(in->sources);
+    rc_repos_free(in);
 }
 
 static int add_path(rc_inputs *in, const char *path, uint32_t *idx, recite_error *err)

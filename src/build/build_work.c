@@ -26,6 +26,15 @@ void rc_work_out_free(rc_work_out *out)
     RC_VEC_FREE(out->records);
     RC_VEC_FREE(out->zdata);
     RC_VEC_FREE(out->zblocks);
+    RC_VEC_FREE(out->pages);
+    for (size_t i = 0; i < out->chapters.n; i++) {
+        free(out->chapters.v[i].title);
+        free(out->chapters.v[i].name);
+    }
+    RC_VEC_FREE(out->chapters);
+    free(out->member);
+    RC_VEC_FREE(out->block_lines);
+    free(out->note);
     memset(out, 0, sizeof *out);
 }
 
@@ -330,6 +339,24 @@ static int load_from_index(const recite_index *from, uint32_t w, rc_work_out *ou
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     out->mode = info.mode;
     out->mode_given = true;
+    /* Its locators too: the text is the same, so are its pages, chapters and member. */
+    rc_loc_record loc;
+    rc_index_loc_record(from, w, &loc);
+    if ((loc.member && !(out->member = strdup(loc.member))) ||
+        RC_VEC_RESERVE(out->pages, loc.npages) != RECITE_OK ||
+        RC_VEC_RESERVE(out->chapters, loc.nchapters) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < loc.npages; i++)
+        out->pages.v[out->pages.n++] = rc_get_u32(loc.pages + 4 * (size_t)i);
+    for (uint32_t i = 0; i < loc.nchapters; i++) {
+        const uint8_t *c = loc.chapters + RC_LOC_CHAPTER_SIZE * (size_t)i;
+        const char *title = rc_index_string(from, rc_get_u64(c + 8));
+        const char *name = rc_index_string(from, rc_get_u64(c + 16));
+        rc_chapter ch = {rc_get_u32(c), title ? strdup(title) : NULL, name ? strdup(name) : NULL};
+        out->chapters.v[out->chapters.n++] = ch;
+        if ((title && !ch.title) || (name && !ch.name))
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
     return RECITE_OK;
 }
 
@@ -362,6 +389,31 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
             return RECITE_OK;
         }
     }
+    return rc_work_process(ctx, out, path, err);
+}
+
+/* Lines before each text block: a line number is then one block's count away. */
+static int count_block_lines(rc_work_out *out)
+{
+    size_t nb = (out->text_len + RC_TEXT_BLOCK_SIZE - 1) / RC_TEXT_BLOCK_SIZE;
+    if (RC_VEC_RESERVE(out->block_lines, nb) != RECITE_OK)
+        return RECITE_ENOMEM;
+    uint32_t lines = 0;
+    for (size_t b = 0; b < nb; b++) {
+        out->block_lines.v[out->block_lines.n++] = lines;
+        const uint8_t *p = out->text + b * RC_TEXT_BLOCK_SIZE;
+        const uint8_t *end = out->text + RC_MIN(out->text_len, (b + 1) * RC_TEXT_BLOCK_SIZE);
+        while ((p = memchr(p, '\n', (size_t)(end - p))) != NULL) {
+            lines++;
+            p++;
+        }
+    }
+    return RECITE_OK;
+}
+
+int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite_error *err)
+{
+    int rc;
     if (out->text_len == 0) {
         out->status = RC_WORK_SKIP_EMPTY;
         return RECITE_OK;
@@ -383,14 +435,17 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
     rc = rc_work_fingerprint(ctx, out);
     if (rc == RECITE_ELIMIT)
-        return rc_error_set(err, rc, "%s: larger than 4 GiB, the limit for one work", path);
-    if (rc == RECITE_ELIMIT)
-        return rc_error_set(err, rc, "%s: too many tokens for one work of a text-free index", path);
+        return rc_error_set(err, rc,
+                            out->text_len > UINT32_MAX
+                                ? "%s: larger than 4 GiB, the limit for one work"
+                                : "%s: too many tokens for one work of a text-free index",
+                            path);
     if (rc != RECITE_OK ||
         (out->text_free ? rc_store_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
                         : rc_store_compress(ctx->cctx, ctx->cdict, out->text, out->text_len,
                                             out)) != RECITE_OK ||
-        (ctx->cmi.header && rc_work_cmi(ctx, out) != RECITE_OK))
+        (ctx->cmi.header && rc_work_cmi(ctx, out) != RECITE_OK) ||
+        (!out->text_free && count_block_lines(out) != RECITE_OK))
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
     return RECITE_OK;
 }

@@ -383,6 +383,8 @@ int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err)
     sec[nsec++] = rc_secw_end(b->text_w, RC_SEC_TEXT_DICT);
     off = b->text_w->off;
     int rc = write_tables(b, b->text_w, sec, &nsec, &off, err);
+    if (rc == RECITE_OK)
+        rc = rc_builder_write_locators(b, b->text_w, sec, &nsec, &off, err);
     if (rc != RECITE_OK)
         return rc;
     off = rc_align_up(off);

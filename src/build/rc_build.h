@@ -20,23 +20,30 @@
 enum {
     RC_SRC_FILE = 1,
     RC_SRC_JSONL = 2,
-    RC_SRC_INDEX = 3 /* a work of an existing index (compaction): offset is its number */
+    RC_SRC_INDEX = 3, /* a work of an existing index (compaction): offset is its number */
+    RC_SRC_GIT = 4    /* a blob of a git repository: offset indexes rc_inputs.blobs, line
+                         rc_inputs.repos; its path is the work id repo@rev:path */
 };
 
 typedef struct rc_source {
     uint32_t path;     /* index into rc_inputs.paths */
-    uint8_t kind;      /* RC_SRC_FILE or RC_SRC_JSONL */
+    uint8_t kind;      /* RC_SRC_* */
     uint8_t explicit_; /* named on the command line (not found in a directory) */
     uint64_t offset;   /* JSONL: byte range of the line */
     uint64_t length;   /* bytes (file size or line length) */
     uint64_t line;     /* JSONL: 1-based line number */
 } rc_source;
 
+struct rc_repo; /* a git repository of the inputs (extract_git.c) */
+
 typedef struct rc_inputs {
     RC_VEC(char *) paths; /* file paths, as reached from the arguments: the work ids of files */
     RC_VEC(rc_source) sources;
     uint64_t total_bytes;
-    const recite_index *from; /* the index of RC_SRC_INDEX sources */
+    const recite_index *from;       /* the index of RC_SRC_INDEX sources */
+    RC_VEC(struct rc_repo *) repos; /* git repositories (--git) */
+    RC_VEC(uint8_t) blobs;          /* their blob ids, RC_GIT_OID_SIZE bytes each */
+    bool git_init;                  /* libgit2 initialized for them */
 } rc_inputs;
 
 typedef void (*rc_note_fn)(recite_note_kind kind, const char *path, const char *detail, void *user);
@@ -46,7 +53,11 @@ typedef void (*rc_note_fn)(recite_note_kind kind, const char *path, const char *
  * skipped with a note. Missing or unreadable arguments are errors. */
 int rc_inputs_collect(rc_inputs *in, const char *const *paths, size_t npaths, rc_note_fn note,
                       void *user, recite_error *err);
+/* Adds the files of git repositories ("REPO[@REV]") to the sources (extract_git.c). */
+int rc_inputs_add_git(rc_inputs *in, const char *const *repos, size_t nrepos, rc_note_fn note,
+                      void *user, recite_error *err);
 void rc_inputs_free(rc_inputs *in);
+void rc_repos_free(rc_inputs *in); /* the git part (extract_git.c) */
 
 /* True for names ending in .jsonl or .ndjson. */
 bool rc_is_jsonl_path(const char *path);
@@ -57,7 +68,15 @@ enum rc_work_status {
     RC_WORK_OK = 0,
     RC_WORK_SKIP_EMPTY,
     RC_WORK_SKIP_BINARY,
+    RC_WORK_SKIP_NOTE, /* skipped with a note: note_kind and note say why */
 };
+
+/* A chapter of an EPUB: a spine item, in reading order. */
+typedef struct rc_chapter {
+    uint32_t start; /* byte offset of its text in the work */
+    char *title;    /* from the book's table of contents or its first heading; NULL: none */
+    char *name;     /* the item's file inside the book */
+} rc_chapter;
 
 #define RC_MINHASH 32 /* values in a text's MinHash signature */
 
@@ -88,6 +107,18 @@ typedef struct rc_work_out {
     RC_VEC(uint32_t)
     zblocks; /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
                 the last one the rest) */
+    /* Locators (docs/FORMAT.md, LOCATORS): where offsets of the text are in the original. */
+    RC_VEC(uint32_t) pages;       /* PDF: the offset where page i + 1 starts (pages.v[0] = 0) */
+    RC_VEC(rc_chapter) chapters;  /* EPUB: its spine items */
+    char *member;                 /* from an archive: the path inside it ("b.zip!c.txt") */
+    RC_VEC(uint32_t) block_lines; /* lines before each text block (not text-free) */
+    /* Skipped with a note (RC_WORK_SKIP_NOTE), and which source gave the work (a source may
+     * give several: archives). */
+    recite_note_kind note_kind;
+    char *note;
+    size_t src;
+    bool src_last;      /* the last work of its source */
+    bool license_found; /* its CMI names a license (an SPDX tag or an identified one) */
 } rc_work_out;
 
 /* Per-thread scratch for loading works. */
@@ -115,6 +146,11 @@ typedef struct rc_work_ctx {
     const ZSTD_CDict *cdict; /* shared by all workers; NULL without a dictionary */
     const rc_key *key;       /* text-free: the key of the token hashes; NULL: store the text */
     uint8_t sig[RC_TOKX_SIG_CAP];
+    /* Extraction of documents and archives (extract*.c): limits, and open repositories. */
+    unsigned archive_depth;
+    uint64_t max_expanded, max_ratio;
+    struct rc_git_cache *git;
+    bool extract_only; /* extracted works are handed on unprocessed (bench/bench_extract.c) */
 } rc_work_ctx;
 
 /* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)
@@ -122,6 +158,23 @@ typedef struct rc_work_ctx {
 int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc_work_out *out,
                  recite_error *err);
 void rc_work_out_free(rc_work_out *out);
+
+/* Checks, hashes, fingerprints, compresses and extracts the CMI of out->text (read or
+ * extracted; out->strs[RC_WS_ID] set): the second half of rc_work_load. `name` names the work
+ * in messages. Sets out->status for empty texts. */
+int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *name, recite_error *err);
+
+/* Receives each work a source gives, in order (ownership of *out moves to the callee, which
+ * leaves it zeroed). Returns RECITE_OK, or an error that stops the build. */
+typedef int (*rc_emit_fn)(rc_work_out *out, void *user);
+
+/* Loads every work of one source — a file (a document or an archive gives its works, with
+ * locators, extracted by content: rc_extract.h), a JSONL line, a git blob, a work of an index —
+ * and hands each to emit, the last with src_last set. Extraction problems are works skipped
+ * with a note; errors (unreadable file, malformed JSONL line, out of memory) stop the build. */
+int rc_source_load(rc_work_ctx *ctx, const rc_inputs *in, size_t src, rc_emit_fn emit, void *user,
+                   recite_error *err);
+void rc_work_ctx_free_extract(rc_work_ctx *ctx); /* the repositories a worker opened */
 
 /* Whether s is one of the provenance kinds of the contract (purchased, scanned, licensed,
  * public-domain, shadow-library, unknown). */

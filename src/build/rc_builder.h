@@ -44,9 +44,14 @@ typedef struct rc_slot_table {
     size_t cap, n;
 } rc_slot_table;
 
+/* A batch of sources loaded by one worker. A source may give several works (archives), so
+ * the works flow to the committing thread as they come: outs.v[taken, outs.n) are waiting,
+ * holding `pending` bytes; the worker waits while that is more than RC_BATCH_HOLD. */
 typedef struct rc_batch {
-    size_t first, count;
-    rc_work_out *outs;
+    size_t first, count; /* sources */
+    RC_VEC(rc_work_out) outs;
+    size_t taken;
+    uint64_t pending;
     int rc;
     recite_error err;
     bool done;
@@ -96,6 +101,11 @@ typedef struct rc_builder {
 
     recite_index *lic; /* the license index built in the temporary directory, or NULL */
 
+    /* locators (build_locators.c) */
+    RC_VEC(uint64_t) loc_index; /* per work, its record's offset in loc_data (+ the end) */
+    RC_VEC(uint8_t) loc_data;
+    RC_VEC(uint32_t) lines; /* per text block, the lines before it in its text */
+
     /* text blocks */
     void *dict; /* zstd dictionary of the text, or NULL */
     size_t dict_len;
@@ -109,6 +119,15 @@ typedef struct rc_builder {
 /* Writes everything after the text blocks (dictionary, tables, postings, header), pads and syncs
  * recite.idx; *file_size receives its size (index_write.c). */
 int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err);
+
+/* ==== locators (build_locators.c) ==== */
+
+/* Records the locators of a committed work (its line table too when it starts a cluster). */
+int rc_builder_add_locators(rc_builder *b, const rc_work_out *w, bool new_cluster);
+/* Writes the sections LOC_INDEX, LOC_DATA and LINES at *off. */
+int rc_builder_write_locators(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                              uint64_t *off, recite_error *err);
+void rc_builder_free_locators(rc_builder *b);
 
 /* ==== temporary directory and publish (build_publish.c) ==== */
 

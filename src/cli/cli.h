@@ -17,6 +17,7 @@
 
 int cli_license(int argc, char **argv); /* cli_license.c */
 int cli_catalog(int argc, char **argv); /* cli_catalog.c */
+int serve_main(int argc, char **argv);  /* src/serve/serve_main.c */
 
 /* The environment the library does not read, read here once: where license indexes are cached
  * ($RECITE_CACHE, else $XDG_CACHE_HOME/recite, else $HOME/.cache/recite; NULL when none), the
@@ -58,5 +59,11 @@ unsigned cli_cp1252(unsigned char b);
  * null. */
 void cli_json_mem(FILE *f, const char *s, size_t n);
 void cli_json_str(FILE *f, const char *s);
+
+/* cli_html.c: writes the HTML evidence report of input i (of n) to `path` (several inputs:
+ * FILE-1.html, FILE-2.html, ...). Returns 0, or EXIT_USAGE with one line on stderr. */
+int cli_write_html(const char *path, size_t i, size_t n, const recite_index *idx,
+                   const recite_policy *policy, const recite_check_options *copt,
+                   const char *index_dir, const cli_input *in, const recite_result *res);
 
 #endif /* RECITE_CLI_H */

@@ -16,12 +16,15 @@
 #include <unistd.h>
 
 #define EXIT_FOUND 1
+#define EXIT_SKIPPED 3 /* index: built, but some input could not be read (a note says why) */
 
 static const char usage_text[] =
     "usage:\n"
     "  recite index --out DIR [--prose|--code|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
-    "               [--code-min-tokens N] [--no-cmi] [--text-free --key FILE] [--quiet] PATH...\n"
-    "  recite check --index DIR [--json] [--min-tokens N] [--code-min-tokens N]\n"
+    "               [--code-min-tokens N] [--no-cmi] [--text-free --key FILE] [--quiet]\n"
+    "               [--git REPO[@REV]]... [--archive-depth N] [--max-expand SIZE]\n"
+    "               [--max-ratio N] [PATH...]\n"
+    "  recite check --index DIR [--json] [--html FILE] [--min-tokens N] [--code-min-tokens N]\n"
     "               [--min-similarity X] [--exact-only] [--all-works] [--background DIR]\n"
     "               [--key FILE] [--policy FILE]\n"
     "               [FILE|-]...\n"
@@ -29,6 +32,7 @@ static const char usage_text[] =
     "  recite license [--json] [--mode prose|code|auto] FILE...\n"
     "  recite catalog list|runs|delete|audit --index DIR ... (recite catalog --help)\n"
     "  recite compact --index DIR [--jobs N] [--mem SIZE] [--quiet]\n"
+    "  recite serve --index DIR [--listen ADDR:PORT] [--proxy URL] ... (recite serve --help)\n"
     "  recite --version | --help\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
@@ -37,7 +41,11 @@ static const char usage_text[] =
     "        copies share): --code, or --auto by file extension; --no-cmi: no copyright\n"
     "        notices or license identification (no CMI verdicts from the works' text);\n"
     "        --text-free: store no text, only token hashes keyed with the secret in FILE\n"
-    "        (16+ bytes, e.g. head -c 32 /dev/urandom) and offsets; check needs --key FILE\n"
+    "        (16+ bytes, e.g. head -c 32 /dev/urandom) and offsets; check needs --key FILE;\n"
+    "        archives (tar, zip, 7z, ...), EPUB, PDF and HTML files are read by content:\n"
+    "        works ARCHIVE!MEMBER, with pages, chapters and lines reported per match;\n"
+    "        --git REPO[@REV]: the files of a git commit (default HEAD), ids REPO@REV:PATH;\n"
+    "        an input that cannot be read is skipped with a note and the exit status is 3\n"
     "check   report the spans of each FILE (or standard input) that reproduce indexed works,\n"
     "        exactly, after normalization, or with a few words changed (near, similarity at\n"
     "        least X, default 0.8; --exact-only turns near matching off);\n"
@@ -45,15 +53,19 @@ static const char usage_text[] =
     "        headers, boilerplate), not just three of them; --background DIR: an index of\n"
     "        public text, spans also found there are common language; --policy FILE:\n"
     "        rules by license, source, CMI and extent that decide the verdict (pass, cite,\n"
-    "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged\n"
+    "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged;\n"
+    "        --html FILE also writes an evidence report (several inputs: FILE-1.html, ...)\n"
     "stats   describe an index\n"
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
     "catalog the provenance catalogue of an index (DIR/catalog.sqlite): list works by source,\n"
     "        license or training run, list runs, mark a work deleted, read the audit log\n"
     "compact rebuild the index without the works marked deleted in its catalogue: their text,\n"
     "        fingerprints and compression dictionary are purged\n"
+    "serve   an HTTP service: checks, streaming sessions, guardrail endpoints, and with --proxy\n"
+    "        an OpenAI-compatible proxy that stops recitations mid-stream (docs/SERVE.md)\n"
     "\n"
-    "exit status: 0 nothing found, 1 recitation found, 2 error\n";
+    "exit status: 0 nothing found, 1 recitation found, 2 error, 3 (index) built with\n"
+    "             unreadable inputs skipped\n";
 
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_usage(const char *fmt, ...)
@@ -123,7 +135,7 @@ static uint64_t parse_size(const char *opt, const char *s)
 
 typedef struct index_ui {
     bool tty, quiet;
-    unsigned long long duplicates, skipped;
+    unsigned long long duplicates, skipped, unreadable;
     bool progress_shown;
 } index_ui;
 
@@ -150,6 +162,8 @@ static void on_note(recite_note_kind kind, const char *path, const char *detail,
     }
     if (kind != RECITE_NOTE_INVALID_UTF8)
         ui->skipped++;
+    if (kind == RECITE_NOTE_SKIPPED_UNREADABLE)
+        ui->unreadable++;
     if (ui->quiet)
         return;
     if (ui->progress_shown)
@@ -184,19 +198,32 @@ static char *read_key(const char *path, size_t *len)
 
 static int cmd_index(int argc, char **argv)
 {
-    static const struct option opts[] = {
-        {"out", required_argument, 0, 'o'}, {"jobs", required_argument, 0, 'j'},
-        {"mem", required_argument, 0, 'm'}, {"min-tokens", required_argument, 0, 'n'},
-        {"prose", no_argument, 0, 'P'},     {"code", no_argument, 0, 'C'},
-        {"auto", no_argument, 0, 'A'},      {"quiet", no_argument, 0, 'q'},
-        {"no-cmi", no_argument, 0, 'X'},    {"code-min-tokens", required_argument, 0, 'K'},
-        {"text-free", no_argument, 0, 'T'}, {"key", required_argument, 0, 'k'},
-        {"help", no_argument, 0, 'h'},      {0, 0, 0, 0}};
+    static const struct option opts[] = {{"out", required_argument, 0, 'o'},
+                                         {"jobs", required_argument, 0, 'j'},
+                                         {"mem", required_argument, 0, 'm'},
+                                         {"min-tokens", required_argument, 0, 'n'},
+                                         {"prose", no_argument, 0, 'P'},
+                                         {"code", no_argument, 0, 'C'},
+                                         {"auto", no_argument, 0, 'A'},
+                                         {"quiet", no_argument, 0, 'q'},
+                                         {"no-cmi", no_argument, 0, 'X'},
+                                         {"code-min-tokens", required_argument, 0, 'K'},
+                                         {"text-free", no_argument, 0, 'T'},
+                                         {"key", required_argument, 0, 'k'},
+                                         {"git", required_argument, 0, 'G'},
+                                         {"archive-depth", required_argument, 0, 'D'},
+                                         {"max-expand", required_argument, 0, 'E'},
+                                         {"max-ratio", required_argument, 0, 'R'},
+                                         {"help", no_argument, 0, 'h'},
+                                         {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
-    opt.mode = RECITE_MODE_PROSE; /* --auto or --code to choose otherwise */
+    opt.mode = RECITE_MODE_PROSE;                         /* --auto or --code to choose otherwise */
+    const char **git = calloc((size_t)argc, sizeof *git); /* at most one per argument */
+    if (!git)
+        die_usage("out of memory");
     const char *out = NULL, *key_file = NULL;
     bool text_free = false;
-    index_ui ui = {isatty(2) != 0, false, 0, 0, false};
+    index_ui ui = {isatty(2) != 0, false, 0, 0, 0, false};
     int c;
     while ((c = getopt_long(argc, argv, ":o:j:m:n:qh", opts, NULL)) != -1) {
         switch (c) {
@@ -212,14 +239,22 @@ static int cmd_index(int argc, char **argv)
         case 'X': opt.skip_cmi = 1; break;
         case 'T': text_free = true; break;
         case 'k': key_file = optarg; break;
-        case 'h': fputs(usage_text, stdout); return 0;
+        case 'G': git[opt.ngit++] = optarg; break;
+        case 'D': opt.archive_depth = parse_uint("--archive-depth", optarg, 1, 64); break;
+        case 'E': opt.max_expanded = parse_size("--max-expand", optarg); break;
+        case 'R': opt.max_ratio = parse_uint("--max-ratio", optarg, 1, 1000000); break;
+        case 'h':
+            free(git);
+            fputs(usage_text, stdout);
+            return 0;
         default: bad_option(c, argv);
         }
     }
     if (!out)
         die_usage("index: --out DIR is required");
-    if (optind >= argc)
+    if (optind >= argc && opt.ngit == 0)
         die_usage("index: no PATH to index");
+    opt.git = git;
     if (text_free != (key_file != NULL))
         die_usage(text_free ? "index: --text-free needs --key FILE"
                             : "index: --key is only for --text-free indexes");
@@ -242,6 +277,7 @@ static int cmd_index(int argc, char **argv)
                                 (size_t)(argc - optind), &opt, &err);
     cli_env_free(&env);
     free(key);
+    free(git);
     if (ui.progress_shown)
         fputs("\r\033[K", stderr);
     if (rc != RECITE_OK)
@@ -261,8 +297,12 @@ static int cmd_index(int argc, char **argv)
                    ui.duplicates);
         if (ui.skipped)
             printf("%llu inputs were skipped (see the notes above)\n", ui.skipped);
+        if (ui.unreadable)
+            printf("%llu of them could not be read (corrupt, encrypted, without text or over "
+                   "a limit): exit status %d\n",
+                   ui.unreadable, EXIT_SKIPPED);
     }
-    return 0;
+    return ui.unreadable ? EXIT_SKIPPED : 0;
 }
 
 /* ==== compact ==== */
@@ -380,6 +420,7 @@ static int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {{"index", required_argument, 0, 'i'},
                                          {"json", no_argument, 0, 'J'},
+                                         {"html", required_argument, 0, 'H'},
                                          {"min-tokens", required_argument, 0, 'n'},
                                          {"policy", required_argument, 0, 'p'},
                                          {"all-works", no_argument, 0, 'W'},
@@ -391,7 +432,7 @@ static int cmd_check(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *index_dir = NULL, *background_dir = NULL, *key_file = NULL;
-    const char *policy_file = NULL;
+    const char *policy_file = NULL, *html_file = NULL;
     bool json = false;
     int rc;
     recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
@@ -400,6 +441,7 @@ static int cmd_check(int argc, char **argv)
         switch (c) {
         case 'i': index_dir = optarg; break;
         case 'J': json = true; break;
+        case 'H': html_file = optarg; break;
         case 'n': copt.min_tokens = parse_uint("--min-tokens", optarg, 1, 1000000); break;
         case 'W': copt.all_works = 1; break;
         case 'B': background_dir = optarg; break;
@@ -464,6 +506,11 @@ static int cmd_check(int argc, char **argv)
                                        inputs[i].len, res, &err)) != RECITE_OK) {
             fflush(stdout);
             cli_fail(&err);
+            goto done;
+        }
+        if (html_file && cli_write_html(html_file, i, ninputs, idx, policy, &copt, index_dir,
+                                        &inputs[i], res) != 0) {
+            free(report);
             goto done;
         }
         found |= res->nmatches > 0;
@@ -599,10 +646,8 @@ int main(int argc, char **argv)
         return cli_catalog(argc - 1, argv + 1);
     if (strcmp(cmd, "compact") == 0)
         return cmd_compact(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0) {
-        fprintf(stderr, "recite: serve is not available in this version (planned)\n");
-        return EXIT_USAGE;
-    }
+    if (strcmp(cmd, "serve") == 0)
+        return serve_main(argc - 1, argv + 1);
     die_usage("unknown command '%s'", cmd);
     return EXIT_USAGE;
 }

@@ -44,6 +44,9 @@ static const struct {
     {RC_SEC_POST_DIR(RC_CH_SHAPE), 4},
     {RC_SEC_POST_KEY(RC_CH_SHAPE), 4},
     {RC_SEC_POST_POS(RC_CH_SHAPE), 4},
+    {RC_SEC_LOC_INDEX, 8},
+    {RC_SEC_LOC_DATA, 1},
+    {RC_SEC_LINES, 4},
 };
 
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
@@ -169,7 +172,7 @@ static int validate_tables(const recite_index *idx, const char *path, recite_err
             if (rc_get_u32(ch->pos + 4 * i) >= idx->ntokens)
                 return corrupt(err, path, "fingerprint position out of range");
     }
-    return RECITE_OK;
+    return rc_index_validate_locators(idx, path, err);
 }
 
 static int parse_header(recite_index *idx, const char *path, recite_error *err)

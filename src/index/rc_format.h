@@ -14,7 +14,7 @@
 #define RC_INDEX_FILE "recite.idx"
 #define RC_CATALOG_FILE "catalog.sqlite" /* the provenance catalogue beside it (src/catalog) */
 #define RC_INDEX_MAGIC "RECITEIX"
-#define RC_FORMAT_VERSION 2u
+#define RC_FORMAT_VERSION 3u /* 3: locators (sections 24-26) */
 #define RC_HEADER_SIZE 128u
 #define RC_SECTION_ENTRY_SIZE 32u
 #define RC_MAX_SECTIONS 32u
@@ -51,8 +51,19 @@ enum rc_section_id {
     RC_SEC_TEXT_DICT = 8,   /* zstd dictionary of the text blocks (may be empty) */
     RC_SEC_CHANNELS = 9,    /* RC_CHANNELS x 32 bytes: parameters of each channel */
     RC_SEC_POST_BASE = 10,  /* per channel c, sections 10 + 3c, 11 + 3c, 12 + 3c: */
-    RC_SEC_COUNT_ = RC_SEC_POST_BASE + 3 * RC_CHANNELS
+    /* Locators (src/index/locate.c): where an offset of a work is in its original. */
+    RC_SEC_LOC_INDEX = 24, /* (nworks + 1) x u64: offset of each work's record in LOC_DATA */
+    RC_SEC_LOC_DATA = 25,  /* the works' locator records (RC_LOC_* below) */
+    RC_SEC_LINES = 26,     /* per text block, u32: lines of its text before the block (empty
+                              in text-free indexes) */
+    RC_SEC_COUNT_ = 27
 };
+/* A work's locator record (empty for a work with no pages, chapters or member): u32 pages,
+ * u32 chapters, u64 member (string offset, 0 none), then pages x u32 (the offset where page
+ * i + 1 starts; the first is 0), then chapters x {u32 start offset, u32 0, u64 title string,
+ * u64 name string} in increasing start order. */
+#define RC_LOC_HEAD_SIZE 16u
+#define RC_LOC_CHAPTER_SIZE 24u
 /* (nbuckets + 1) x u32: first posting of each bucket */
 #define RC_SEC_POST_DIR(ch) (RC_SEC_POST_BASE + 3 * (ch))
 /* npostings x u32: DF class, hash bits, context hashes */

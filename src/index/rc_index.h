@@ -68,6 +68,22 @@ static inline uint64_t rc_index_bucket(const rc_channel_info *ch, uint64_t h, ui
  * which run to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
 
+/* Checks the locator sections (locate.c): records within bounds, pages and chapters in order
+ * inside their work, the line table consistent with the text blocks. */
+int rc_index_validate_locators(const recite_index *idx, const char *path, recite_error *err);
+
+/* Work w's locator record, as stored (for compaction, which carries it over): page starts,
+ * chapters (RC_LOC_CHAPTER_SIZE bytes each: rc_get_u32 start, title and name via
+ * rc_index_string) and member. Empty when the work has none. */
+typedef struct rc_loc_record {
+    uint32_t npages, nchapters;
+    const uint8_t *pages, *chapters;
+    const char *member;
+} rc_loc_record;
+void rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out);
+/* The string at offset off of STRINGS, NULL for 0. */
+const char *rc_index_string(const recite_index *idx, uint64_t off);
+
 /* ==== reading stored text (store.c) ==== */
 
 /* Per-thread reader state: a decompression context and a direct-mapped cache of decoded

@@ -117,6 +117,44 @@ static json_t *also_of(const recite_index *idx, uint32_t work)
     return arr;
 }
 
+/* Where a span of a work is in its original (INTERFACE.md source.locator): line, page,
+ * chapter, member; *_end when the span's end is elsewhere. NULL when nothing is known. */
+static json_t *locator_json(const recite_index *idx, const recite_match *m)
+{
+    recite_locator a, b;
+    uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
+    if (recite_index_locate(&a, idx, m->work, m->src_start, NULL) != RECITE_OK ||
+        recite_index_locate(&b, idx, m->work, last, NULL) != RECITE_OK)
+        return NULL;
+    json_t *o = json_object();
+    int bad = !o;
+    if (a.page) {
+        bad |= set(o, "page", json_integer(a.page));
+        if (b.page != a.page)
+            bad |= set(o, "page_end", json_integer(b.page));
+    }
+    if (a.chapter) {
+        bad |= set(o, "chapter", json_integer(a.chapter));
+        bad |= set(o, "chapter_title", str_or_null(a.chapter_title));
+        if (a.chapter_name)
+            bad |= set(o, "chapter_file", text_json(a.chapter_name));
+        if (b.chapter != a.chapter)
+            bad |= set(o, "chapter_end", json_integer(b.chapter));
+    }
+    if (a.member)
+        bad |= set(o, "member", text_json(a.member));
+    if (a.line) {
+        bad |= set(o, "line", json_integer((json_int_t)a.line));
+        if (b.line != a.line)
+            bad |= set(o, "line_end", json_integer((json_int_t)b.line));
+    }
+    if (bad || json_object_size(o) == 0) {
+        json_decref(o);
+        return NULL;
+    }
+    return o;
+}
+
 static json_t *match_json(const recite_index *idx, const recite_match *m)
 {
     recite_work_info info;
@@ -129,6 +167,9 @@ static json_t *match_json(const recite_index *idx, const recite_match *m)
     bad |= set(out, "end", json_integer((json_int_t)m->out_end));
     bad |= set(src, "start", json_integer((json_int_t)m->src_start));
     bad |= set(src, "end", json_integer((json_int_t)m->src_end));
+    json_t *loc = locator_json(idx, m);
+    if (loc)
+        bad |= set(src, "locator", loc);
     bad |= set(o, "work", text_json(info.id));
     bad |= set(o, "output", out);
     bad |= set(o, "source", src);
@@ -338,6 +379,35 @@ static size_t word_cut(const char *text, size_t a, size_t b, int words, bool fro
     return a;
 }
 
+/* The locator of a span of an extracted work, in the text report: " p.12", " pp.3-4",
+ * " #ch07 \"Title\"", and for a member of an archive its line. Nothing for plain files (their
+ * lines are in the JSON), so the lines of a library of files keep their form. */
+static void sb_locator(sbuf *sb, const recite_index *idx, const recite_match *m)
+{
+    recite_locator a, b;
+    uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
+    if (recite_index_locate(&a, idx, m->work, m->src_start, NULL) != RECITE_OK ||
+        recite_index_locate(&b, idx, m->work, last, NULL) != RECITE_OK)
+        return;
+    if (a.page && b.page != a.page)
+        sb_printf(sb, " pp.%u-%u", a.page, b.page);
+    else if (a.page)
+        sb_printf(sb, " p.%u", a.page);
+    if (a.chapter) {
+        sb_printf(sb, " #ch%02u", a.chapter);
+        if (a.chapter_title) {
+            size_t n = strlen(a.chapter_title), cut = RC_MIN(n, (size_t)80);
+            while (cut < n && ((unsigned char)a.chapter_title[cut] & 0xc0) == 0x80)
+                cut++; /* keep a UTF-8 sequence whole */
+            sb_printf(sb, " \"");
+            sb_flat(sb, a.chapter_title, 0, cut);
+            sb_printf(sb, "%s\"", cut < n ? " …" : "");
+        }
+    }
+    if (!a.page && !a.chapter && a.member && a.line)
+        sb_printf(sb, " line %llu", (unsigned long long)a.line);
+}
+
 static void snippet(sbuf *sb, const char *text, size_t a, size_t b)
 {
     const int words = 5;
@@ -379,9 +449,11 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
         const recite_match *m = &res->matches[i];
         recite_work_info info;
         recite_index_work(&info, idx, m->work);
-        sb_printf(&sb, "%s:%llu-%llu  %s:%llu-%llu  %u %s  %s", in,
-                  (unsigned long long)m->out_start, (unsigned long long)m->out_end, info.id,
-                  (unsigned long long)m->src_start, (unsigned long long)m->src_end, m->tokens,
+        sb_printf(&sb, "%s:%llu-%llu  %s:%llu-%llu", in, (unsigned long long)m->out_start,
+                  (unsigned long long)m->out_end, info.id, (unsigned long long)m->src_start,
+                  (unsigned long long)m->src_end);
+        sb_locator(&sb, idx, m);
+        sb_printf(&sb, "  %u %s  %s", m->tokens,
                   info.mode == RECITE_MODE_CODE ? "lexemes" : "tokens", kind_name(m->kind));
         if (m->kind == RECITE_KIND_NEAR)
             sb_printf(&sb, " %.2f", m->similarity);

@@ -49,7 +49,7 @@ ERR=$T/stderr
 RC=0
 
 # The harness and the tests, by command.
-for part in lib t_general t_index t_check t_stats t_license t_catalog t_textfree; do
+for part in lib t_general t_index t_check t_stats t_license t_catalog t_textfree t_ingest; do
     # shellcheck source=/dev/null
     . "$HERE/$part.sh"
 done
@@ -92,6 +92,9 @@ TESTS=(
     catalog_corrupt_unchanged catalog_locked_unchanged catalog_reindex_keeps_audit
     reproducible_jobs reproducible_mem
     big_single_line_file interrupted_rebuild_keeps_index
+    ingest_index ingest_pdf_page ingest_pdf_broken ingest_epub_chapter ingest_html
+    ingest_archives ingest_archive_broken ingest_git_license ingest_clean_exit_zero
+    ingest_compact_keeps_locators ingest_html_report_locators ingest_html_kept_as_code
 )
 START=$SECONDS
 for name in "${TESTS[@]}"; do

@@ -83,11 +83,23 @@ headers=(spec/*)
 step check-spilled 1 check --index idx2 --json spec-hit.txt
 step check-text 1 check --index idx hit.txt miss.txt
 step check-json 1 check --index idx --json hit.txt miss.txt
+step check-html 1 check --index idx --html report.html hit.txt miss.txt
 step check-stdin 0 --in miss.txt check --index idx
 step check-empty 0 --in /dev/null check --index idx --json
 step stats 0 stats --index idx
 step stats-json 0 stats --index idx --json
 step index-error 2 index --out bad lib/empty.txt
+# Documents, archives and a git repository (the readers' libraries under valgrind too).
+"$PY" "$HERE/mkingest.py" ing >ing.facts || exit 1
+step index-docs 3 index --jobs 2 --auto --out idx-docs ing/books ing/arch/nest.tar \
+    ing/arch/texts.tar.gz ing/arch/corrupt.tgz --git ing/repo@v1
+{
+    grep '^PDF_P3_SPAN=' ing.facts | cut -d= -f2-
+    grep '^EPUB_CH2_SPAN=' ing.facts | cut -d= -f2-
+    cat ing/repo/src/plain.c
+} >docs-hit.txt
+step check-docs 1 check --index idx-docs --json docs-hit.txt
+step check-docs-text 1 check --index idx-docs docs-hit.txt
 cp -r idx corrupt
 "$PY" -c 'import os, sys
 p = sys.argv[1]; n = os.path.getsize(p); f = open(p, "r+b"); f.seek(n // 2); b = f.read(1)
