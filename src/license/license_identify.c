@@ -154,6 +154,17 @@ static void gnu_suffix(char *out, size_t cap, const char *id, bool later)
     snprintf(out, cap, "%.40s-%s%s", fam, later ? "or-later" : "only", id + n);
 }
 
+/* Whether two ids are one license up to its version ("GPL-1.0-or-later", "GPL-3.0-only"). */
+static bool same_name(const char *a, const char *b)
+{
+    size_t na = 0, nb = 0;
+    while (a[na] && !(a[na] == '-' && a[na + 1] >= '0' && a[na + 1] <= '9'))
+        na++;
+    while (b[nb] && !(b[nb] == '-' && b[nb + 1] >= '0' && b[nb + 1] <= '9'))
+        nb++;
+    return na == nb && strncmp(a, b, na) == 0;
+}
+
 static bool add_term(ident *d, const char *id, bool full, bool named)
 {
     for (size_t i = 0; i < d->nterms; i++)
@@ -443,9 +454,19 @@ int rc_license_identify(rc_license_id *out, rc_license_matcher *lm, const char *
         gnu_suffix(id, sizeof id, d.terms[i].id, or_later);
         snprintf(d.terms[i].id, sizeof d.terms[i].id, "%s", id);
     }
-    for (size_t k = 0; k < nm; k++)
-        if (valid_term(lm, mentions[k].id) && (!full || mentions[k].versioned))
-            add_term(&d, mentions[k].id, false, true);
+    for (size_t k = 0; k < nm; k++) {
+        if (!valid_term(lm, mentions[k].id) || (full && !mentions[k].versioned))
+            continue;
+        if (!mentions[k].versioned && notice_ok && same_name(mentions[k].id, notice_lic)) {
+            /* "the GNU General Public License" with no version, in words of the GPL 3 (its
+             * preamble quoted): the version is the text's */
+            char id[64];
+            gnu_suffix(id, sizeof id, notice_lic, later);
+            add_term(&d, id, false, false);
+            continue;
+        }
+        add_term(&d, mentions[k].id, false, true);
+    }
     if (d.nterms == 0 && notice_ok) {
         char id[64];
         gnu_suffix(id, sizeof id, notice_lic, later);

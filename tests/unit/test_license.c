@@ -555,6 +555,20 @@ static void test_notices(void **state)
     }
     fprintf(stderr, "# notices: %zu of %zu right\n", right, RC_ARRAY_LEN(notices));
     assert_int_equal(right, RC_ARRAY_LEN(notices));
+
+    /* A quotation of the GPL 3's preamble names "the GNU General Public License" without a
+     * version: its words are the GPL 3's, not any GPL (GPL-1.0-or-later). */
+    size_t len = 0;
+    char *gpl = read_file("/usr/share/common-licenses/GPL-3", &len);
+    assert_non_null(gpl);
+    char *a = strstr(gpl, "  The licenses for most software");
+    assert_non_null(a);
+    char *e = strstr(a, "\n\n");
+    assert_non_null(e);
+    recite_license_info li = identify_as("quote.txt", a, (size_t)(e - a));
+    if (strncmp(li.license, "GPL-3.0", 7) != 0)
+        fail_msg("the GPL 3 preamble identified as \"%s\"", li.license);
+    free(gpl);
 }
 
 /* ==== every id printed is on the SPDX lists (point 15): headers of this machine ==== */
