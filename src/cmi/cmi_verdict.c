@@ -12,6 +12,7 @@
 
 #define MAX_LICENSES 8
 #define REGION_CAP (16u * 1024u)
+#define CHECK_CANDIDATES 4 /* license texts compared with an output's license region */
 
 /* What the checked text carries. */
 typedef struct text_cmi {
@@ -29,8 +30,10 @@ static void add_license(text_cmi *t, const rc_license_id *id)
         t->lic[t->nlic++] = *id;
 }
 
-static int text_cmi_of(const recite_index *idx, rc_matcher **licm, const uint8_t *text, size_t len,
-                       text_cmi *t, recite_error *err)
+/* The CMI of the checked text: its notices and SPDX tag, and, when `licenses` (some matched
+ * work has a license to compare with), the license of its license language. */
+static int text_cmi_of(const recite_index *idx, rc_license_matcher **licm, const uint8_t *text,
+                       size_t len, bool licenses, text_cmi *t, recite_error *err)
 {
     memset(t, 0, sizeof *t);
     rc_cmi_extract(text, len, &t->cmi);
@@ -40,7 +43,7 @@ static int text_cmi_of(const recite_index *idx, rc_matcher **licm, const uint8_t
         add_license(t, &tag);
     }
     const recite_index *lic = idx->licenses;
-    if (!lic)
+    if (!lic || !licenses)
         return RECITE_OK;
     char *region = malloc(REGION_CAP);
     if (!region)
@@ -49,11 +52,11 @@ static int text_cmi_of(const recite_index *idx, rc_matcher **licm, const uint8_t
     size_t n = rc_cmi_license_region(text, len, region, REGION_CAP, &first);
     int rc = RECITE_OK;
     if (n > 0) {
-        if (!*licm)
-            rc = rc_license_matcher_create(licm, lic, err);
+        if (!*licm && (rc = rc_license_matcher_create(licm, lic, err)) == RECITE_OK)
+            rc_license_matcher_limit(*licm, CHECK_CANDIDATES);
         rc_license_id id;
         if (rc == RECITE_OK &&
-            (rc = rc_license_identify(&id, lic, *licm, region, n, err)) == RECITE_OK && id.id[0]) {
+            (rc = rc_license_identify(&id, *licm, region, n, err)) == RECITE_OK && id.id[0]) {
             /* Offsets of the region are not the text's: point at where license language starts. */
             id.end = first + (id.end - id.start);
             id.start = first;
@@ -123,8 +126,8 @@ static void set_found(recite_work_hit *h, const char *what, uint64_t start, uint
     h->cmi_found_end = end;
 }
 
-int rc_cmi_verdicts(const recite_index *idx, rc_matcher **lic, const uint8_t *text, size_t len,
-                    recite_work_hit *works, size_t nw, recite_error *err)
+int rc_cmi_verdicts(const recite_index *idx, rc_license_matcher **lic, const uint8_t *text,
+                    size_t len, recite_work_hit *works, size_t nw, recite_error *err)
 {
     if (!nw)
         return RECITE_OK;
@@ -137,13 +140,15 @@ int rc_cmi_verdicts(const recite_index *idx, rc_matcher **lic, const uint8_t *te
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto done;
     }
-    if ((rc = text_cmi_of(idx, lic, text, len, t, err)) != RECITE_OK)
-        goto done;
     wk0[0] = 0;
+    bool licensed = false; /* some work has a license the text's could be compared with */
     for (size_t i = 0; i < nw; i++) {
         work_cmi_of(idx, works[i].work, &wc[i]);
         wk0[i + 1] = wk0[i] + wc[i].holders.nnotices;
+        licensed |= wc[i].license[0] != 0;
     }
+    if ((rc = text_cmi_of(idx, lic, text, len, licensed, t, err)) != RECITE_OK)
+        goto done;
     /* Holder names split into words once: every notice of the text is compared with every
      * holder of every work. */
     tk = malloc((t->cmi.nnotices + 1) * sizeof *tk);

@@ -60,7 +60,7 @@ bool rc_holder_key_same(const rc_holder_key *a, const rc_holder_key *b);
  * One per thread. */
 typedef struct rc_cmi_ctx {
     const recite_index *lic;
-    rc_matcher *m;
+    rc_license_matcher *m;
     struct rc_cmi_cache *cache;
     char *header;
 } rc_cmi_ctx;
@@ -95,9 +95,10 @@ int rc_cmi_record_read(const char *json, rc_cmi *cmi, rc_license_id *id);
 /* ==== verdicts (cmi_verdict.c) ==== */
 
 /* Sets the CMI verdict, license and copyright of works[0, n) matched in text[0, len) of index
- * idx. The output's license is identified with *lic, a matcher of idx's license index made on
- * first use (free it with rc_matcher_free). */
-int rc_cmi_verdicts(const recite_index *idx, rc_matcher **lic, const uint8_t *text, size_t len,
-                    recite_work_hit *works, size_t n, recite_error *err);
+ * idx. The output's license is identified, when some matched work has a license, with *lic, a
+ * license matcher of idx's license index made on first use (free it with
+ * rc_license_matcher_free). */
+int rc_cmi_verdicts(const recite_index *idx, rc_license_matcher **lic, const uint8_t *text,
+                    size_t len, recite_work_hit *works, size_t n, recite_error *err);
 
 #endif /* RC_CMI_H */
