@@ -28,7 +28,7 @@ void rc_license_family_of(const char *id, char *out, size_t cap)
 
 /* The i-th license id of an SPDX expression (exceptions, operators and parentheses skipped)
  * in out; false when there is none. */
-static bool term_at(const char *expr, size_t i, char *out, size_t cap)
+bool rc_license_term(const char *expr, size_t i, char *out, size_t cap)
 {
     bool with = false;
     for (const char *p = expr; *p;) {
@@ -50,12 +50,11 @@ static bool term_at(const char *expr, size_t i, char *out, size_t cap)
     return false;
 }
 
-/* Whether some license of expression a and some of b are one family. */
-static bool share_family(const char *a, const char *b)
+bool rc_license_share_family(const char *a, const char *b)
 {
     char x[64], y[64];
-    for (size_t i = 0; term_at(a, i, x, sizeof x); i++)
-        for (size_t j = 0; term_at(b, j, y, sizeof y); j++)
+    for (size_t i = 0; rc_license_term(a, i, x, sizeof x); i++)
+        for (size_t j = 0; rc_license_term(b, j, y, sizeof y); j++)
             if (rc_license_same_family(x, y))
                 return true;
     return false;
@@ -63,10 +62,10 @@ static bool share_family(const char *a, const char *b)
 
 bool rc_license_consistent(const rc_license_id *id, const char *license)
 {
-    if (share_family(id->id, license))
+    if (rc_license_share_family(id->id, license))
         return true;
     for (unsigned i = 0; i < id->nalt; i++)
-        if (share_family(id->alt[i], license))
+        if (rc_license_share_family(id->alt[i], license))
             return true;
     return false;
 }
@@ -75,9 +74,9 @@ bool rc_license_same_family(const char *a, const char *b)
 {
     /* of an expression, its first license ("GPL-2.0-only WITH Classpath-exception-2.0") */
     char fa[64], fb[64], ta[64], tb[64];
-    if (!term_at(a, 0, ta, sizeof ta))
+    if (!rc_license_term(a, 0, ta, sizeof ta))
         snprintf(ta, sizeof ta, "%.63s", a);
-    if (!term_at(b, 0, tb, sizeof tb))
+    if (!rc_license_term(b, 0, tb, sizeof tb))
         snprintf(tb, sizeof tb, "%.63s", b);
     rc_license_family_of(ta, fa, sizeof fa);
     rc_license_family_of(tb, fb, sizeof fb);

@@ -155,6 +155,13 @@ bool rc_license_gpl_family(const char *id);
 /* "GPL-2.0-only" -> "GPL-2.0" in out. */
 void rc_license_family_of(const char *id, char *out, size_t cap);
 
+/* The i-th license id of an SPDX expression (exceptions, operators and parentheses skipped) in
+ * out; false when there is none. */
+bool rc_license_term(const char *expr, size_t i, char *out, size_t cap);
+
+/* Whether some license of expression a and some of expression b are one family. */
+bool rc_license_share_family(const char *a, const char *b);
+
 /* Whether two SPDX ids name the same license family ("GPL-2.0-only" ~ "GPL-2.0-or-later" ~
  * "GPL-2.0+"); of an expression, its first license counts. */
 bool rc_license_same_family(const char *a, const char *b);
