@@ -319,8 +319,13 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
     for (unsigned f = 0; f < RC_WS_COUNT_; f++)
         if (add_string(b, w->strs[f], &wr.str[f]) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if (RC_VEC_PUSH(b->works, wr) != RECITE_OK)
+    if (RC_VEC_PUSH(b->works, wr) != RECITE_OK ||
+        RC_VEC_PUSH(b->cmi_dir, b->cmi_data.n) != RECITE_OK ||
+        RC_VEC_RESERVE(b->cmi_data, b->cmi_data.n + w->cmi_rec_len) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    if (w->cmi_rec_len)
+        memcpy(b->cmi_data.v + b->cmi_data.n, w->cmi_rec, w->cmi_rec_len);
+    b->cmi_data.n += w->cmi_rec_len;
     return RECITE_OK;
 }
 
@@ -371,6 +376,8 @@ static void builder_free(rc_builder *b)
     RC_VEC_FREE(b->clusters);
     RC_VEC_FREE(b->works);
     RC_VEC_FREE(b->strings);
+    RC_VEC_FREE(b->cmi_data);
+    RC_VEC_FREE(b->cmi_dir);
     RC_VEC_FREE(b->checkpoints);
     RC_VEC_FREE(b->minhash);
     RC_VEC_FREE(b->minhash_usable);
@@ -572,7 +579,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     return rc;
 }
 
-/* Families, the sections, and the file closed and synced. */
+/* Families, the sections, the file closed, synced and verified. */
 static int write_index(rc_builder *b, uint64_t *file_size, recite_error *err)
 {
     if (b->works.n == 0)
@@ -586,7 +593,14 @@ static int write_index(rc_builder *b, uint64_t *file_size, recite_error *err)
     close(b->fd);
     b->fd = -1;
     rc_fsync_path(b->tmp_dir);
-    return RECITE_OK;
+    /* What was written reads back whole (every checksum and cross-reference) before it is
+     * published: opening it later checks only its structure (docs/FORMAT.md). */
+    recite_index *written;
+    if ((rc = recite_index_open(&written, b->tmp_dir, err)) != RECITE_OK)
+        return rc;
+    rc = recite_index_verify(written, err);
+    recite_index_close(written);
+    return rc;
 }
 
 int rc_build_index(recite_build_stats *stats, const char *dir, const char *const *paths,

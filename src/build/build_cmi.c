@@ -12,5 +12,5 @@ int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out)
     int rc = rc_cmi_of_text(&ctx->cmi, out->text, out->text_len, out->mode, &cmi, &id);
     if (rc != RECITE_OK)
         return rc;
-    return rc_cmi_record_write(&out->strs[RC_WS_CMI], &cmi, &id);
+    return rc_cmi_record_write(&out->strs[RC_WS_CMI], &out->cmi_rec, &out->cmi_rec_len, &cmi, &id);
 }

@@ -21,6 +21,7 @@ void rc_work_out_free(rc_work_out *out)
     for (unsigned i = 0; i < RC_WS_COUNT_; i++)
         free(out->strs[i]);
     free(out->text);
+    free(out->cmi_rec);
     RC_VEC_FREE(out->fps);
     RC_VEC_FREE(out->checkpoints);
     RC_VEC_FREE(out->records);

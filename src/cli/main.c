@@ -26,6 +26,7 @@ static const char usage_text[] =
     "               [--key FILE] [--policy FILE]\n"
     "               [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
+    "  recite verify --index DIR\n"
     "  recite license [--json] [--mode prose|code|auto] FILE...\n"
     "  recite catalog list|runs|delete|audit --index DIR ... (recite catalog --help)\n"
     "  recite compact --index DIR [--jobs N] [--mem SIZE] [--quiet]\n"
@@ -47,6 +48,7 @@ static const char usage_text[] =
     "        rules by license, source, CMI and extent that decide the verdict (pass, cite,\n"
     "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged\n"
     "stats   describe an index\n"
+    "verify  read the whole index and check every checksum and table (open checks structure)\n"
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
     "catalog the provenance catalogue of an index (DIR/catalog.sqlite): list works by source,\n"
     "        license or training run, list runs, mark a work deleted, read the audit log\n"
@@ -593,6 +595,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return cli_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "license") == 0)
         return cli_license(argc - 1, argv + 1);
     if (strcmp(cmd, "catalog") == 0)

@@ -77,14 +77,22 @@ int rc_match_select(rc_matcher *c, recite_error *err)
     for (size_t i = 0; i < c->seeds.n; i++) {
         rc_seed *s = &c->seeds.v[i];
         if (cl == UINT32_MAX || s->gpos >= info.token_base + info.ntokens) {
+            /* The first seed of a work: its record is checked once here, for every later
+             * step that reads it. */
             cl = rc_index_cluster_of_token(c->idx, s->gpos);
-            rc_index_cluster(c->idx, cl, &info);
             candidate cd = {cl, 0, i, false, false, false};
-            if (RC_VEC_PUSH(cands, cd) != RECITE_OK) {
+            int rc = rc_index_cluster_check(c->idx, cl, &info, err);
+            if (rc == RECITE_OK &&
+                (s->gpos < info.token_base || s->gpos >= info.token_base + info.ntokens))
+                rc = rc_error_set(err, RECITE_EFORMAT,
+                                  "corrupt index (clusters do not tile the tokens)");
+            if (rc == RECITE_OK && RC_VEC_PUSH(cands, cd) != RECITE_OK)
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            if (rc != RECITE_OK) {
                 RC_VEC_FREE(cands);
                 free(cover[0]);
                 free(cover[1]);
-                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                return rc;
             }
         }
         s->cluster = cl;

@@ -70,8 +70,8 @@ static void chain(anchor *a, size_t n, unsigned k)
 
 enum { FROM_NONE = 0, FROM_DIAG = 1, FROM_UP = 2, FROM_LEFT = 3 };
 
-int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, int64_t dlo,
-                   int64_t dhi, rc_alignment *out)
+int rc_align_local_scratch(rc_align_scratch *sc, const uint64_t *a, size_t na, const uint64_t *b,
+                           size_t nb, int64_t dlo, int64_t dhi, rc_alignment *out)
 {
     memset(out, 0, sizeof *out);
     if (na == 0 || nb == 0 || dhi < dlo)
@@ -79,53 +79,63 @@ int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, i
     size_t width = (size_t)(dhi - dlo + 1), stride = width + 2, cells;
     if (rc_mul_overflows(na + 1, stride, &cells) || cells > (64u << 20))
         return RECITE_ELIMIT;
-    int32_t *h = calloc(cells, sizeof *h);
-    uint8_t *from = calloc(cells, 1);
-    if (!h || !from) {
-        free(h);
-        free(from);
+    if (RC_VEC_RESERVE(sc->h, 2 * stride) != RECITE_OK ||
+        RC_VEC_RESERVE(sc->from, cells) != RECITE_OK)
         return RECITE_ENOMEM;
-    }
     /* Cell (i, c), i in [1, na], c in [1, width]: a[i-1] against b[j], j = i - 1 + dlo + c - 1.
-     * Row 0 and the columns 0 and width + 1 stay 0 (borders). Moves: diagonal (i-1, c); a[i-1]
-     * unmatched (i-1, c+1); b[j] unmatched (i, c-1). */
+     * Row 0 and the columns 0 and width + 1 stay 0 (borders), as do cells whose j falls outside
+     * b. Moves: diagonal (i-1, c); a[i-1] unmatched (i-1, c+1); b[j] unmatched (i, c-1). Only
+     * two rows of scores are kept: the traceback needs the moves alone (a cell with a move has a
+     * positive score, and a diagonal move is a match exactly when the tokens are equal). Ties go
+     * to the diagonal, then up, then left; the best cell is the first maximum in row order. */
+    int32_t *prev = sc->h.v, *cur = sc->h.v + stride;
+    uint8_t *from = sc->from.v;
+    memset(prev, 0, stride * sizeof *prev);
+    memset(from, FROM_NONE, stride);
     int32_t best = 0;
     size_t bi = 0, bc = 0;
     for (size_t i = 1; i <= na; i++) {
-        for (size_t c = 1; c <= width; c++) {
-            int64_t j = (int64_t)i - 1 + dlo + (int64_t)c - 1;
-            size_t at = i * stride + c;
-            if (j < 0 || (uint64_t)j >= nb)
-                continue;
-            int32_t v = 0, d = h[at - stride] + (a[i - 1] == b[j] ? SCORE_MATCH : SCORE_MISMATCH);
+        int64_t base = (int64_t)i - 2 + dlo; /* j = base + c */
+        size_t clo = base >= 0 ? 1 : (size_t)RC_MIN(-base, (int64_t)width + 1);
+        size_t chi =
+            (int64_t)nb - 1 - base < 1 ? 0 : (size_t)RC_MIN((int64_t)nb - 1 - base, (int64_t)width);
+        uint8_t *frow = from + i * stride;
+        memset(cur, 0, stride * sizeof *cur);
+        memset(frow, FROM_NONE, stride);
+        const uint64_t ai = a[i - 1], *brow = b + base;
+        for (size_t c = clo; c <= chi; c++) {
+            int32_t d = prev[c] + (ai == brow[c] ? SCORE_MATCH : SCORE_MISMATCH);
+            int32_t up = prev[c + 1] + SCORE_GAP, left = cur[c - 1] + SCORE_GAP;
+            int32_t v = 0;
             uint8_t f = FROM_NONE;
             if (d > v)
                 v = d, f = FROM_DIAG;
-            int32_t up = h[at - stride + 1] + SCORE_GAP;
-            if (c < width && up > v)
+            if (up > v)
                 v = up, f = FROM_UP;
-            int32_t left = h[at - 1] + SCORE_GAP;
-            if (c > 1 && left > v)
+            if (left > v)
                 v = left, f = FROM_LEFT;
-            h[at] = v;
-            from[at] = f;
+            cur[c] = v;
+            frow[c] = f;
             if (v > best)
                 best = v, bi = i, bc = c;
         }
+        int32_t *t = prev;
+        prev = cur;
+        cur = t;
     }
     if (best > 0) {
-        /* Back from the best cell (a match: the score peaks on one) through the cells of
-         * positive score; the earliest match reached is where the alignment starts. */
+        /* Back from the best cell (a match: the score peaks on one) through the cells with a
+         * move; the earliest match reached is where the alignment starts. */
         out->a1 = bi;
         out->b1 = (size_t)((int64_t)bi - 1 + dlo + (int64_t)bc - 1) + 1;
         size_t i = bi, c = bc;
         for (;;) {
-            size_t at = i * stride + c;
-            if (from[at] == FROM_NONE || h[at] <= 0)
+            uint8_t f = from[i * stride + c];
+            if (f == FROM_NONE)
                 break;
             size_t j = (size_t)((int64_t)i - 1 + dlo + (int64_t)c - 1);
-            if (from[at] == FROM_DIAG) {
-                if (h[at] - h[at - stride] == SCORE_MATCH) {
+            if (f == FROM_DIAG) {
+                if (a[i - 1] == b[j]) {
                     out->matches++;
                     out->a0 = i - 1;
                     out->b0 = j;
@@ -133,7 +143,7 @@ int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, i
                     out->edits++;
                 }
                 i--;
-            } else if (from[at] == FROM_UP) {
+            } else if (f == FROM_UP) {
                 out->edits++;
                 i--;
                 c++;
@@ -144,9 +154,24 @@ int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, i
         }
         out->score = best;
     }
-    free(h);
-    free(from);
     return RECITE_OK;
+}
+
+int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, int64_t dlo,
+                   int64_t dhi, rc_alignment *out)
+{
+    rc_align_scratch sc = {0};
+    int rc = rc_align_local_scratch(&sc, a, na, b, nb, dlo, dhi, out);
+    rc_align_scratch_free(&sc);
+    return rc;
+}
+
+void rc_align_scratch_free(rc_align_scratch *sc)
+{
+    RC_VEC_FREE(sc->h);
+    RC_VEC_FREE(sc->from);
+    RC_VEC_FREE(sc->a);
+    RC_VEC_FREE(sc->b);
 }
 
 /* Aligns output tokens [qa, qb) of the text with the source diagonals [dlo, dhi] of cluster cl
@@ -160,23 +185,22 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
     if (shi <= slo)
         return RECITE_OK;
     size_t na = qb - qa, nb = (size_t)(shi - slo);
-    uint64_t *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
+    rc_align_scratch *sc = &c->align;
+    if (RC_VEC_RESERVE(sc->a, na) != RECITE_OK || RC_VEC_RESERVE(sc->b, nb) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    uint64_t *a = sc->a.v, *b = sc->b.v;
     int rc = RECITE_OK;
-    if (!a || !b) {
-        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        goto done;
-    }
     for (size_t i = 0; i < na; i++)
         a[i] = rc_chan_hash(ch, &ch->stream->toks.v[qa + i]);
     for (size_t j = 0; j < nb; j++) {
         const rc_token *t;
-        if ((rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, true, &t, err)) != RECITE_OK)
-            goto done;
+        if ((rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, &t, NULL, err)) != RECITE_OK)
+            return rc;
         b[j] = rc_chan_hash(ch, t);
     }
     /* In array terms: b index = a index + (qa + d - slo). */
     int64_t shift = (int64_t)qa - slo;
-    rc = rc_align_local(a, na, b, nb, dlo + shift, dhi + shift, al);
+    rc = rc_align_local_scratch(sc, a, na, b, nb, dlo + shift, dhi + shift, al);
     if (rc == RECITE_ELIMIT) {
         rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher */
         memset(al, 0, sizeof *al);
@@ -187,9 +211,6 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
     al->a1 += qa;
     al->b0 += (size_t)slo;
     al->b1 += (size_t)slo;
-done:
-    free(a);
-    free(b);
     return rc;
 }
 
@@ -241,10 +262,10 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         if (qlen < ch->min_tokens || sim < c->min_similarity)
             continue;
         const rc_token *t0, *t1;
-        if ((rc = rc_match_src_tok(c, cl, al.b0, false, &t0, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, al.b0, &t0, NULL, err)) != RECITE_OK)
             return rc;
         uint64_t src_start = t0->start;
-        if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, true, &t1, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, &t1, NULL, err)) != RECITE_OK)
             return rc;
         rc_raw_match m = {.cluster = cl,
                           .channel = (uint8_t)chn,

@@ -14,27 +14,28 @@
 
 /* ==== extension against the stored text ==== */
 
-/* Source token t of cluster cl. The window grows geometrically ahead of an extension going
- * right and is reloaded from an earlier checkpoint for one going left, so a run of n tokens
- * costs O(n) tokenizing; most seeds (chance k-grams, short boilerplate) need only a few dozen. */
-int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
-                     recite_error *err)
+/* Source token t of cluster cl: a run touches one chunk after another, so the chunk read last
+ * is checked first. */
+int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token **out,
+                     const rc_tokx **x, recite_error *err)
 {
-    rc_source_window *sw = &c->sw;
-    int rc = RECITE_OK;
-    if (!sw->valid || sw->cluster != cl || t < sw->t_from || t > sw->t_to + 256) {
-        uint64_t back = ahead ? 16 : 256;
-        rc = rc_source_window_load(&c->reader, &c->tz, sw, cl, t > back ? t - back : 0,
-                                   t + (ahead ? 64 : 16), err);
-    } else if (t >= sw->t_to) {
-        uint64_t held = sw->t_to - sw->t_from;
-        rc = rc_source_window_grow(&c->reader, &c->tz, sw, t + RC_MAX(held, (uint64_t)64), err);
+    uint64_t chunk = t / RC_CHECKPOINT_EVERY;
+    const rc_chunk *ch = c->chunk;
+    if (!ch || ch->key != rc_chunk_key(cl, chunk)) {
+        rc_cluster info;
+        rc_index_cluster(c->idx, cl, &info);
+        c->chunk = NULL;
+        int rc = rc_store_chunk(&ch, &c->reader, &c->tz, cl, &info, chunk, err);
+        if (rc != RECITE_OK)
+            return rc;
+        c->chunk = ch;
     }
-    if (rc != RECITE_OK)
-        return rc;
-    if (t < sw->t_from || t >= sw->t_to)
+    uint64_t k = t % RC_CHECKPOINT_EVERY;
+    if (k >= ch->n)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
-    *out = &sw->toks.v[t - sw->t_from];
+    *out = &ch->toks[k];
+    if (x)
+        *x = &ch->tokx[k];
     return RECITE_OK;
 }
 
@@ -47,7 +48,7 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     uint64_t nq = ch->stream->toks.n;
     uint64_t right = 0, left = 0;
     while (q + right < nq && s + right < info->ntokens) {
-        if ((rc = rc_match_src_tok(c, cl, s + right, true, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s + right, &t, NULL, err)) != RECITE_OK)
             return rc;
         if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q + right]))
             break;
@@ -55,12 +56,12 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     }
     uint64_t end_byte = 0;
     if (right) {
-        if ((rc = rc_match_src_tok(c, cl, s + right - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s + right - 1, &t, NULL, err)) != RECITE_OK)
             return rc;
         end_byte = t->end;
     }
     while (left < q && left < s) {
-        if ((rc = rc_match_src_tok(c, cl, s - left - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s - left - 1, &t, NULL, err)) != RECITE_OK)
             return rc;
         if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q - left - 1]))
             break;
@@ -77,11 +78,11 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     m->src_len = m->len;
     if (m->len == 0)
         return RECITE_OK;
-    if ((rc = rc_match_src_tok(c, cl, m->s0, true, &t, err)) != RECITE_OK)
+    if ((rc = rc_match_src_tok(c, cl, m->s0, &t, NULL, err)) != RECITE_OK)
         return rc;
     m->src_start = t->start;
     if (!right) {
-        if ((rc = rc_match_src_tok(c, cl, m->s0 + m->len - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, m->s0 + m->len - 1, &t, NULL, err)) != RECITE_OK)
             return rc;
         end_byte = t->end;
     }
@@ -136,12 +137,12 @@ static int punct_diffs(rc_matcher *c, const rc_raw_match *m, const uint8_t *src,
     for (uint32_t i = 0; i < m->len; i++) {
         const rc_token *ot = &qt[m->q0 + i];
         uint64_t o_end = i + 1 < m->len ? qt[m->q0 + i + 1].start : ot->end;
-        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, NULL, err);
         if (rc != RECITE_OK)
             return rc;
         uint64_t s_start = st->start, s_end = st->end;
         if (i + 1 < m->len) {
-            if ((rc = rc_match_src_tok(c, m->cluster, m->s0 + i + 1, true, &st_next, err)) !=
+            if ((rc = rc_match_src_tok(c, m->cluster, m->s0 + i + 1, &st_next, NULL, err)) !=
                 RECITE_OK)
                 return rc;
             s_end = st_next->start;
@@ -163,7 +164,7 @@ static int shape_similarity(rc_matcher *c, const rc_raw_match *m, double *sim, r
     const rc_token *qt = c->chans[m->channel].stream->toks.v, *st;
     uint64_t same = 0;
     for (uint32_t i = 0; i < m->len; i++) {
-        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, NULL, err);
         if (rc != RECITE_OK)
             return rc;
         same += st->hash == qt[m->q0 + i].hash;
@@ -186,8 +187,9 @@ static int compare_keyed(rc_matcher *c, const rc_raw_match *m, bool *exact, uint
     rc_tokx prevx = {0}, ox;
     for (uint32_t i = 0; i <= m->len; i++) {
         const rc_token *st = NULL;
+        const rc_tokx *sx = NULL;
         if (i < m->len) {
-            int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+            int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, &sx, err);
             if (rc != RECITE_OK)
                 return rc;
         }
@@ -206,7 +208,7 @@ static int compare_keyed(rc_matcher *c, const rc_raw_match *m, bool *exact, uint
         }
         if (st) {
             prev = *st;
-            prevx = c->sw.tokx.v[m->s0 + i - c->sw.t_from];
+            prevx = *sx;
         }
     }
     return RECITE_OK;

@@ -71,6 +71,13 @@ typedef struct rc_live_span {
     bool reported_open;    /* open when last reported */
 } rc_live_span;
 
+/* Reusable buffers of the banded alignment (match_near.c). */
+typedef struct rc_align_scratch {
+    RC_VEC(int32_t) h;    /* two rows of scores */
+    RC_VEC(uint8_t) from; /* the move into each cell */
+    RC_VEC(uint64_t) a, b;
+} rc_align_scratch;
+
 typedef struct rc_matcher {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
@@ -80,7 +87,8 @@ typedef struct rc_matcher {
 
     rc_tokenizer tz;
     rc_store_reader reader;
-    rc_source_window sw;
+    const rc_chunk *chunk; /* the chunk of stored tokens read last (rc_match_src_tok) */
+    rc_align_scratch align;
 
     /* the text, its tokenizations and the channels looking them up */
     RC_VEC(uint8_t) text;
@@ -134,8 +142,11 @@ int rc_matcher_finish(rc_matcher *m, recite_error *err);
 int rc_matcher_check(const recite_result **out, rc_matcher *m, const char *text, size_t len,
                      recite_error *err);
 const char *rc_matcher_text(const rc_matcher *m, size_t *len);
-/* Tokenizes what is complete and looks up the k-grams whose context is (all when final). */
+/* Tokenizes what is complete and looks up the k-grams whose context is (all when final).
+ * RECITE_ELIMIT, RECITE_EFORMAT (a damaged fingerprint table) or RECITE_ENOMEM, which
+ * rc_matcher_tokenize_error puts in words. */
 int rc_matcher_tokenize(rc_matcher *m, bool final);
+const char *rc_matcher_tokenize_error(int rc);
 
 /* The spans the text fed so far settles (recite_checker_poll without CMI: the works of
  * out->so_far have cmi UNKNOWN) and the leak bound (match_stream.c). */
@@ -184,10 +195,16 @@ typedef struct rc_alignment {
  * (over 64 M cells), RECITE_ENOMEM. *out is all zero when nothing aligns. */
 int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, int64_t dlo,
                    int64_t dhi, rc_alignment *out);
+/* The same with buffers kept across calls (free them with rc_align_scratch_free). */
+int rc_align_local_scratch(rc_align_scratch *sc, const uint64_t *a, size_t na, const uint64_t *b,
+                           size_t nb, int64_t dlo, int64_t dhi, rc_alignment *out);
+void rc_align_scratch_free(rc_align_scratch *sc);
 
-/* Token t of cluster cl, from the checker's source window (loaded or grown as needed). */
-int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
-                     recite_error *err);
+/* Token t of cluster cl, from its chunk of stored tokens (made or found in the reader's cache);
+ * *out stays valid until the next call, and *x (when not NULL) receives the token's extras in
+ * a text-free index. */
+int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token **out,
+                     const rc_tokx **x, recite_error *err);
 
 /* Sets the kind and similarity of a run. */
 int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err);

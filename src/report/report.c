@@ -3,7 +3,7 @@
  * (INTERFACE.md, built with jansson) and the grep-like text report. Last stage of the pipeline;
  * reads the index only for work ids, metadata and cluster members.
  */
-#include "../index/rc_index.h"
+#include "../cmi/rc_cmi.h"
 #include "../policy/rc_policy.h"
 
 #include <jansson.h>
@@ -152,10 +152,14 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h, reci
     if (recite_index_work(&info, idx, h->work) != RECITE_OK)
         return NULL;
     /* Title and author: the metadata's, else "Title:" / "Author:" lines of the text. */
-    json_t *cmi = info.cmi_json ? json_loads(info.cmi_json, 0, NULL) : NULL;
-    const char *title = info.title ? info.title : json_string_value(json_object_get(cmi, "title"));
-    const char *author =
-        info.author ? info.author : json_string_value(json_object_get(cmi, "author"));
+    const uint8_t *rec;
+    size_t rec_len;
+    rc_cmi_view cmi;
+    rc_index_work_cmi(idx, h->work, &rec, &rec_len);
+    if (rc_cmi_record_view(&cmi, rec, rec_len) != RECITE_OK)
+        rc_cmi_record_view(&cmi, NULL, 0);
+    const char *title = info.title ? info.title : cmi.title[0] ? cmi.title : NULL;
+    const char *author = info.author ? info.author : cmi.author[0] ? cmi.author : NULL;
     json_t *o = json_object();
     int bad = !o;
     bad |= set(o, "work", text_json(info.id));
@@ -185,7 +189,6 @@ static json_t *work_json(const recite_index *idx, const recite_work_hit *h, reci
                                  (json_int_t)h->cmi_found_end));
         bad |= set(o, "cmi_evidence", ev);
     }
-    json_decref(cmi);
     bad |= set(o, "source", text_json(info.source ? info.source : "unknown"));
     bad |= set(o, "coverage", json_real(h->coverage));
     bad |= set(o, "longest_tokens", json_integer(h->longest_tokens));
