@@ -17,9 +17,6 @@
 #define NEAR_LOOKBACK 64      /* seeds considered as predecessors in the chaining */
 #define NEAR_MAX_ANCHORS 4096 /* seeds chained per work */
 #define NEAR_MAX_CHAINS 32    /* chains aligned per work */
-#define SCORE_MATCH 1
-#define SCORE_MISMATCH (-2)
-#define SCORE_GAP (-2)
 
 typedef struct anchor {
     uint32_t q;
@@ -46,12 +43,15 @@ static int64_t diag_of(const anchor *a)
  * less the drift. */
 static void chain(anchor *a, size_t n, unsigned k)
 {
+    size_t near = 0; /* first anchor within NEAR_MAX_GAP output tokens of a[i] (sorted by q) */
     for (size_t i = 0; i < n; i++) {
         a[i].score = (int32_t)k;
         a[i].prev = -1;
         a[i].used = 0;
+        while (a[i].q - a[near].q > NEAR_MAX_GAP)
+            near++;
         size_t from = i > NEAR_LOOKBACK ? i - NEAR_LOOKBACK : 0;
-        for (size_t j = from; j < i; j++) {
+        for (size_t j = RC_MAX(from, near); j < i; j++) {
             if (a[j].q >= a[i].q || a[j].s >= a[i].s || a[i].q - a[j].q > NEAR_MAX_GAP)
                 continue;
             int64_t drift = llabs(diag_of(&a[i]) - diag_of(&a[j]));
@@ -66,116 +66,60 @@ static void chain(anchor *a, size_t n, unsigned k)
     }
 }
 
-/* ==== banded local alignment ==== */
+/* ==== output tokens as ids ==== */
 
-enum { FROM_NONE = 0, FROM_DIAG = 1, FROM_UP = 2, FROM_LEFT = 3 };
-
-int rc_align_local_scratch(rc_align_scratch *sc, const uint64_t *a, size_t na, const uint64_t *b,
-                           size_t nb, int64_t dlo, int64_t dhi, rc_alignment *out)
+static size_t id_slot(uint64_t h, size_t cap)
 {
-    memset(out, 0, sizeof *out);
-    if (na == 0 || nb == 0 || dhi < dlo)
-        return RECITE_OK;
-    size_t width = (size_t)(dhi - dlo + 1), stride = width + 2, cells;
-    if (rc_mul_overflows(na + 1, stride, &cells) || cells > (64u << 20))
-        return RECITE_ELIMIT;
-    if (RC_VEC_RESERVE(sc->h, 2 * stride) != RECITE_OK ||
-        RC_VEC_RESERVE(sc->from, cells) != RECITE_OK)
+    return (size_t)((h ^ (h >> 29)) & (cap - 1)); /* token hashes are already uniform */
+}
+
+/* The ids of channel chn's output tokens (made once per check). */
+static int build_ids(rc_matcher *c, unsigned chn)
+{
+    const rc_chan *ch = &c->chans[chn];
+    size_t n = ch->stream->toks.n, cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    rc_out_ids *t = &c->ids[chn];
+    if (RC_VEC_RESERVE(t->key, cap) != RECITE_OK || RC_VEC_RESERVE(t->id, cap) != RECITE_OK ||
+        RC_VEC_RESERVE(t->q, n + 1) != RECITE_OK)
         return RECITE_ENOMEM;
-    /* Cell (i, c), i in [1, na], c in [1, width]: a[i-1] against b[j], j = i - 1 + dlo + c - 1.
-     * Row 0 and the columns 0 and width + 1 stay 0 (borders), as do cells whose j falls outside
-     * b. Moves: diagonal (i-1, c); a[i-1] unmatched (i-1, c+1); b[j] unmatched (i, c-1). Only
-     * two rows of scores are kept: the traceback needs the moves alone (a cell with a move has a
-     * positive score, and a diagonal move is a match exactly when the tokens are equal). Ties go
-     * to the diagonal, then up, then left; the best cell is the first maximum in row order. */
-    int32_t *prev = sc->h.v, *cur = sc->h.v + stride;
-    uint8_t *from = sc->from.v;
-    memset(prev, 0, stride * sizeof *prev);
-    memset(from, FROM_NONE, stride);
-    int32_t best = 0;
-    size_t bi = 0, bc = 0;
-    for (size_t i = 1; i <= na; i++) {
-        int64_t base = (int64_t)i - 2 + dlo; /* j = base + c */
-        size_t clo = base >= 0 ? 1 : (size_t)RC_MIN(-base, (int64_t)width + 1);
-        size_t chi =
-            (int64_t)nb - 1 - base < 1 ? 0 : (size_t)RC_MIN((int64_t)nb - 1 - base, (int64_t)width);
-        uint8_t *frow = from + i * stride;
-        memset(cur, 0, stride * sizeof *cur);
-        memset(frow, FROM_NONE, stride);
-        const uint64_t ai = a[i - 1], *brow = b + base;
-        for (size_t c = clo; c <= chi; c++) {
-            int32_t d = prev[c] + (ai == brow[c] ? SCORE_MATCH : SCORE_MISMATCH);
-            int32_t up = prev[c + 1] + SCORE_GAP, left = cur[c - 1] + SCORE_GAP;
-            int32_t v = 0;
-            uint8_t f = FROM_NONE;
-            if (d > v)
-                v = d, f = FROM_DIAG;
-            if (up > v)
-                v = up, f = FROM_UP;
-            if (left > v)
-                v = left, f = FROM_LEFT;
-            cur[c] = v;
-            frow[c] = f;
-            if (v > best)
-                best = v, bi = i, bc = c;
-        }
-        int32_t *t = prev;
-        prev = cur;
-        cur = t;
-    }
-    if (best > 0) {
-        /* Back from the best cell (a match: the score peaks on one) through the cells with a
-         * move; the earliest match reached is where the alignment starts. */
-        out->a1 = bi;
-        out->b1 = (size_t)((int64_t)bi - 1 + dlo + (int64_t)bc - 1) + 1;
-        size_t i = bi, c = bc;
-        for (;;) {
-            uint8_t f = from[i * stride + c];
-            if (f == FROM_NONE)
+    t->key.n = t->id.n = cap;
+    memset(t->id.v, 0, cap * sizeof *t->id.v);
+    uint16_t next = 1;
+    t->too_many = false;
+    for (size_t q = 0; q < n; q++) {
+        uint64_t h = rc_chan_hash(ch, &ch->stream->toks.v[q]);
+        size_t s = id_slot(h, cap);
+        while (t->id.v[s] && t->key.v[s] != h)
+            s = (s + 1) & (cap - 1);
+        if (!t->id.v[s]) {
+            if (next == UINT16_MAX) {
+                t->too_many = true; /* a very long text: aligned on the hashes themselves */
                 break;
-            size_t j = (size_t)((int64_t)i - 1 + dlo + (int64_t)c - 1);
-            if (f == FROM_DIAG) {
-                if (a[i - 1] == b[j]) {
-                    out->matches++;
-                    out->a0 = i - 1;
-                    out->b0 = j;
-                } else {
-                    out->edits++;
-                }
-                i--;
-            } else if (f == FROM_UP) {
-                out->edits++;
-                i--;
-                c++;
-            } else {
-                out->edits++;
-                c--;
             }
+            t->key.v[s] = h;
+            t->id.v[s] = next++;
         }
-        out->score = best;
+        t->q.v[q] = (int16_t)t->id.v[s];
     }
+    t->built = true;
     return RECITE_OK;
 }
 
-int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, int64_t dlo,
-                   int64_t dhi, rc_alignment *out)
+/* The id of token hash h in channel chn's output tokens, 0 when the output has no such token. */
+static int16_t id_of(const rc_matcher *c, unsigned chn, uint64_t h)
 {
-    rc_align_scratch sc = {0};
-    int rc = rc_align_local_scratch(&sc, a, na, b, nb, dlo, dhi, out);
-    rc_align_scratch_free(&sc);
-    return rc;
-}
-
-void rc_align_scratch_free(rc_align_scratch *sc)
-{
-    RC_VEC_FREE(sc->h);
-    RC_VEC_FREE(sc->from);
-    RC_VEC_FREE(sc->a);
-    RC_VEC_FREE(sc->b);
+    const rc_out_ids *t = &c->ids[chn];
+    size_t cap = t->id.n, s = id_slot(h, cap);
+    while (t->id.v[s] && t->key.v[s] != h)
+        s = (s + 1) & (cap - 1);
+    return (int16_t)t->id.v[s];
 }
 
 /* Aligns output tokens [qa, qb) of the text with the source diagonals [dlo, dhi] of cluster cl
- * (source token s = q + d); results in output and source token numbers. */
+ * (source token s = q + d); results in output and source token numbers. An alignment that
+ * cannot have an edit is not computed (near matching would drop it): *al is then all zero. */
 static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t ntok, uint32_t qa,
                       uint32_t qb, int64_t dlo, int64_t dhi, rc_alignment *al, recite_error *err)
 {
@@ -184,11 +128,17 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
     memset(al, 0, sizeof *al);
     if (shi <= slo)
         return RECITE_OK;
+    unsigned chn = (unsigned)(ch - c->chans);
+    if (!c->ids[chn].built && build_ids(c, chn) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    bool ids = !c->ids[chn].too_many;
     size_t na = qb - qa, nb = (size_t)(shi - slo);
     rc_align_scratch *sc = &c->align;
-    if (RC_VEC_RESERVE(sc->a, na) != RECITE_OK || RC_VEC_RESERVE(sc->b, nb) != RECITE_OK)
+    if (RC_VEC_RESERVE(sc->a, na) != RECITE_OK || RC_VEC_RESERVE(sc->b, nb) != RECITE_OK ||
+        RC_VEC_RESERVE(sc->ids, nb) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     uint64_t *a = sc->a.v, *b = sc->b.v;
+    int16_t *bid = sc->ids.v;
     int rc = RECITE_OK;
     for (size_t i = 0; i < na; i++)
         a[i] = rc_chan_hash(ch, &ch->stream->toks.v[qa + i]);
@@ -197,10 +147,19 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
         if ((rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, &t, NULL, err)) != RECITE_OK)
             return rc;
         b[j] = rc_chan_hash(ch, t);
+        if (ids)
+            bid[j] = id_of(c, chn, b[j]);
     }
     /* In array terms: b index = a index + (qa + d - slo). */
     int64_t shift = (int64_t)qa - slo;
-    rc = rc_align_local_scratch(sc, a, na, b, nb, dlo + shift, dhi + shift, al);
+    bool may = true;
+    if (ids)
+        rc = rc_align_ids(sc, a, c->ids[chn].q.v + qa, na, b, bid, nb, dlo + shift, dhi + shift,
+                          true, al);
+    else if ((rc = rc_align_may_edit(sc, a, na, b, nb, dlo + shift, dhi + shift, &may)) ==
+                 RECITE_OK &&
+             may)
+        rc = rc_align_local_scratch(sc, a, na, b, nb, dlo + shift, dhi + shift, al);
     if (rc == RECITE_ELIMIT) {
         rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher */
         memset(al, 0, sizeof *al);

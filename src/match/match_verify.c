@@ -14,10 +14,9 @@
 
 /* ==== extension against the stored text ==== */
 
-/* Source token t of cluster cl: a run touches one chunk after another, so the chunk read last
- * is checked first. */
-int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token **out,
-                     const rc_tokx **x, recite_error *err)
+/* Source token t of cluster cl, from its chunk (made or found in the reader's cache). */
+int rc_match_src_tok_load(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token **out,
+                          const rc_tokx **x, recite_error *err)
 {
     uint64_t chunk = t / RC_CHECKPOINT_EVERY;
     const rc_chunk *ch = c->chunk;
@@ -147,12 +146,9 @@ static int punct_diffs(rc_matcher *c, const rc_raw_match *m, const uint8_t *src,
                 return rc;
             s_end = st_next->start;
         }
-        size_t na =
-            rc_punct_signature(c->text.v, c->text.n, ot->start, o_end, c->sig_a, RC_SIG_CAP);
-        size_t nb =
-            rc_punct_signature(src, (size_t)(m->src_end - src_base), (size_t)(s_start - src_base),
-                               (size_t)(s_end - src_base), c->sig_b, RC_SIG_CAP);
-        if (na != nb || memcmp(c->sig_a, c->sig_b, na) != 0)
+        if (!rc_punct_same(c->text.v, c->text.n, ot->start, o_end, src,
+                           (size_t)(m->src_end - src_base), (size_t)(s_start - src_base),
+                           (size_t)(s_end - src_base), c->sig_a, c->sig_b, RC_SIG_CAP))
             (*diffs)++;
     }
     return RECITE_OK;

@@ -98,9 +98,14 @@ void rc_matcher_free(rc_matcher *c)
     RC_VEC_FREE(c->text);
     for (unsigned k = 0; k < 2; k++)
         RC_VEC_FREE(c->streams[k].toks);
-    for (unsigned k = 0; k < RC_CHANNELS; k++)
+    for (unsigned k = 0; k < RC_CHANNELS; k++) {
         RC_VEC_FREE(c->chans[k].kgram_df);
+        RC_VEC_FREE(c->ids[k].key);
+        RC_VEC_FREE(c->ids[k].id);
+        RC_VEC_FREE(c->ids[k].q);
+    }
     RC_VEC_FREE(c->seeds);
+    RC_VEC_FREE(c->seeds_tmp);
     RC_VEC_FREE(c->raw);
     RC_VEC_FREE(c->matches);
     RC_VEC_FREE(c->works);
@@ -119,6 +124,7 @@ void rc_matcher_reset(rc_matcher *c)
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         c->chans[k].kgram_df.n = 0;
         c->chans[k].common_postings_max = 0;
+        c->ids[k].built = false;
     }
     c->seeds.n = 0;
     c->raw.n = 0;

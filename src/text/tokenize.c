@@ -390,3 +390,49 @@ size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, 
     }
     return m;
 }
+
+/* The signature of ASCII text without hyphens is its bytes filtered: letters, digits,
+ * whitespace and controls dropped, '`' read as an apostrophe, every other byte kept. The next
+ * byte of it after position *i (advanced past it), or -1 at the end. */
+static int ascii_sig_next(const uint8_t *s, size_t to, size_t *i)
+{
+    while (*i < to) {
+        uint8_t b = s[(*i)++];
+        if (ascii_lower_word[b] || b < 0x20 || b == 0x7f || b == ' ')
+            continue;
+        return b == '`' ? '\'' : b;
+    }
+    return -1;
+}
+
+static bool ascii_without_hyphen(const uint8_t *s, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (s[i] >= 0x80 || s[i] == '-')
+            return false;
+    return true;
+}
+
+bool rc_punct_same(const uint8_t *a, size_t alen, size_t afrom, size_t ato, const uint8_t *b,
+                   size_t blen, size_t bfrom, size_t bto, uint8_t *scratch_a, uint8_t *scratch_b,
+                   size_t cap)
+{
+    ato = RC_MIN(ato, alen);
+    bto = RC_MIN(bto, blen);
+    if (afrom <= ato && bfrom <= bto && ato - afrom < cap && bto - bfrom < cap &&
+        ascii_without_hyphen(a, afrom, ato) && ascii_without_hyphen(b, bfrom, bto)) {
+        /* The common case, without building the signatures (short enough that neither could
+         * reach the cap of a signature). */
+        size_t i = afrom, j = bfrom;
+        for (;;) {
+            int x = ascii_sig_next(a, ato, &i), y = ascii_sig_next(b, bto, &j);
+            if (x != y)
+                return false;
+            if (x < 0)
+                return true;
+        }
+    }
+    size_t na = rc_punct_signature(a, alen, afrom, ato, scratch_a, cap);
+    size_t nb = rc_punct_signature(b, blen, bfrom, bto, scratch_b, cap);
+    return na == nb && memcmp(scratch_a, scratch_b, na) == 0;
+}
