@@ -46,12 +46,14 @@ static void test_report_bytes_are_janssons(void **state)
     recite_index *index;
     recite_checker *chk;
     test_open(idx, &index, &chk, NULL);
-    /* The output: a piece of the big work with a word changed (near), the notice with other
-     * years (altered CMI). */
+    /* The output: 14 words of the big work (a coverage below 1e-4: an exponent), the notice
+     * with other years (altered CMI). */
+    const char *from = strchr(big + 1000, ' ') + 1, *to = from;
+    for (int k = 0; k < 14; k++)
+        to = strpbrk(to, " \n") + 1;
     char out[4096];
-    size_t m = (size_t)snprintf(out, sizeof out, "Intro text here.\n%.400s", big + 1000);
-    char *sub = strstr(out + 40, " ");
-    memcpy(sub + 1, "XYZZY", 5);
+    size_t m =
+        (size_t)snprintf(out, sizeof out, "Intro text here.\n%.*s\n", (int)(to - from), from);
     m += (size_t)snprintf(out + m, sizeof out - m, "\nCopyright (C) 1999-2004 Jane Doe\n%s",
                           notice + 28);
     const recite_result *res;
