@@ -350,29 +350,31 @@ done:
 static int write_page_sums(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
                            uint64_t *off, recite_error *err)
 {
+    const size_t span = 256 * RC_PAGE_SIZE; /* read back 1 MiB at a time */
     uint64_t end = rc_align_up(*off);
-    uint8_t *page = malloc(RC_PAGE_SIZE);
-    if (!page)
+    uint8_t *buf = malloc(span);
+    if (!buf)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     rc_secw_begin(w, b->fd, end);
-    for (uint64_t a = RC_DATA_OFFSET; a < end; a += RC_PAGE_SIZE) {
-        size_t n = (size_t)RC_MIN((uint64_t)RC_PAGE_SIZE, end - a), got = 0;
-        memset(page, 0, n); /* bytes past the end of the file so far are zeros */
+    for (uint64_t a = RC_DATA_OFFSET; a < end; a += span) {
+        size_t n = (size_t)RC_MIN((uint64_t)span, end - a), got = 0;
+        memset(buf, 0, n); /* bytes past the end of the file so far are zeros */
         while (got < n) {
-            ssize_t r = pread(b->fd, page + got, n - got, (off_t)(a + got));
+            ssize_t r = pread(b->fd, buf + got, n - got, (off_t)(a + got));
             if (r < 0 && errno == EINTR)
                 continue;
             if (r < 0) {
-                free(page);
+                free(buf);
                 return rc_error_errno(err, RECITE_EIO, errno, "%s: read back failed", b->idx_path);
             }
             if (r == 0)
                 break;
             got += (size_t)r;
         }
-        rc_secw_u64(w, XXH3_64bits(page, n));
+        for (size_t p = 0; p < n; p += RC_PAGE_SIZE)
+            rc_secw_u64(w, XXH3_64bits(buf + p, RC_MIN((size_t)RC_PAGE_SIZE, n - p)));
     }
-    free(page);
+    free(buf);
     sec[(*nsec)++] = rc_secw_end(w, RC_SEC_PAGE_SUMS);
     *off = w->off;
     return w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path)

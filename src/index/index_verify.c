@@ -8,6 +8,7 @@
  */
 #include "rc_index.h"
 
+#include <sys/mman.h>
 #include <xxhash.h>
 
 static int corrupt(recite_error *err, const char *what)
@@ -15,19 +16,49 @@ static int corrupt(recite_error *err, const char *what)
     return rc_error_set(err, RECITE_EFORMAT, "corrupt index (%s)", what);
 }
 
+/* Lets the kernel take back the pages of the mapping just read (they stay in the page cache):
+ * verifying a whole index should not make it all resident in this process. */
+static void release(const recite_index *idx, uint64_t from, uint64_t to)
+{
+    uintptr_t a = ((uintptr_t)idx->map + from + 4095) & ~(uintptr_t)4095;
+    uintptr_t b = ((uintptr_t)idx->map + to) & ~(uintptr_t)4095;
+    if (b > a)
+        madvise((void *)a, b - a, MADV_DONTNEED);
+}
+
 static int check_sums(const recite_index *idx, recite_error *err)
 {
-    /* Every page (the alignment padding between sections included), then every section. */
-    int rc = rc_index_touch_pages(idx, 0, idx->npages ? idx->npages - 1 : 0, err);
-    if (rc != RECITE_OK)
-        return rc;
-    for (unsigned id = 1; id < RC_SEC_COUNT_; id++) {
-        const rc_section *s = &idx->sec[id];
-        if (s->data && XXH3_64bits(s->data, s->len) != idx->sec_sum[id])
-            return rc_error_set(err, RECITE_EFORMAT,
-                                "corrupt index (checksum mismatch in section %u)", id);
+    /* Every page (the alignment padding between sections included), 16 MiB at a time, then
+     * every section. */
+    const uint64_t step = 4096;
+    for (uint64_t p = 0; p < idx->npages; p += step) {
+        uint64_t last = RC_MIN(p + step, idx->npages) - 1;
+        int rc = rc_index_touch_pages(idx, p, last, err);
+        if (rc != RECITE_OK)
+            return rc;
+        release(idx, RC_DATA_OFFSET + p * RC_PAGE_SIZE, RC_DATA_OFFSET + (last + 1) * RC_PAGE_SIZE);
     }
-    return RECITE_OK;
+    XXH3_state_t *st = XXH3_createState();
+    if (!st)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    int rc = RECITE_OK;
+    for (unsigned id = 1; id < RC_SEC_COUNT_ && rc == RECITE_OK; id++) {
+        const rc_section *s = &idx->sec[id];
+        if (!s->data)
+            continue;
+        XXH3_64bits_reset(st);
+        uint64_t base = (uint64_t)(s->data - idx->map);
+        for (uint64_t at = 0; at < s->len; at += (uint64_t)16 << 20) {
+            size_t n = (size_t)RC_MIN((uint64_t)16 << 20, s->len - at);
+            XXH3_64bits_update(st, s->data + at, n);
+            release(idx, base + at, base + at + n);
+        }
+        if (XXH3_64bits_digest(st) != idx->sec_sum[id])
+            rc = rc_error_set(err, RECITE_EFORMAT,
+                              "corrupt index (checksum mismatch in section %u)", id);
+    }
+    XXH3_freeState(st);
+    return rc;
 }
 
 static int check_blocks(const recite_index *idx, recite_error *err)
@@ -113,6 +144,8 @@ static int check_postings(const recite_index *idx, recite_error *err)
         for (uint64_t i = 0; i < ch->npostings; i++)
             if (rc_get_u32(ch->pos + 4 * i) >= idx->ntokens)
                 return corrupt(err, "fingerprint position out of range");
+        uint64_t base = (uint64_t)(ch->pos - idx->map);
+        release(idx, base, base + 4 * ch->npostings);
     }
     return RECITE_OK;
 }
