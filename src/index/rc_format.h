@@ -26,7 +26,7 @@
  * it reads from it, so opening reads no section body and no result rests on an unchecked byte. */
 #define RC_PAGE_SIZE 4096u
 
-#define RC_TEXT_BLOCK_SIZE 4096u
+#define RC_TEXT_BLOCK_SIZE 1024u
 #define RC_TEXT_LEVEL 3
 #define RC_CHECKPOINT_EVERY 32u
 #define RC_POSTING_REM_BITS 14u /* hash bits kept per posting after the bucket bits */

@@ -128,8 +128,8 @@ static inline uint64_t rc_chunk_key(uint32_t cluster, uint64_t chunk)
  * with slots allocated on first use. The index is immutable, so what is cached stays true for
  * the reader's life: boilerplate brings the same blocks and chunks back check after check, and
  * the caches pay for themselves in a serving loop. */
-#define RC_BLOCK_CACHE 2048 /* x 4 KiB = 8 MiB per reader at most */
-#define RC_CHUNK_CACHE 4096 /* x 1.2 KiB = 5 MiB per reader at most */
+#define RC_BLOCK_CACHE 8192 /* x 1 KiB = 8 MiB per reader at most */
+#define RC_CHUNK_CACHE 8192 /* x 1.2 KiB = 10 MiB per reader at most */
 typedef struct rc_store_reader {
     const recite_index *idx;
     ZSTD_DCtx *dctx;
