@@ -182,15 +182,22 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     size_t last = n >= k ? n - k + 1 : 0; /* k-grams that exist */
     if (!final)
         last = n >= k + cc ? n - k - cc + 1 : 0; /* ... and have their right context */
-    uint64_t hs[RC_KGRAM_MAX];
     probe pr[PROBE_BATCH];
+    /* The k-gram's polynomial (rc_kgram_hash before its mixer), slid one token at a time. */
+    uint64_t base_k1 = 1, poly = 0;
+    for (unsigned t = 1; t < k; t++)
+        base_k1 *= RC_KGRAM_BASE;
+    if (ch->kgram_df.n < last)
+        for (unsigned t = 0; t < k; t++)
+            poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
-            for (unsigned t = 0; t < k; t++)
-                hs[t] = rc_chan_hash(ch, &toks[q + t]);
-            pr[j].hash = rc_kgram_hash(hs, k);
+            pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
+            if (q + k < n) /* slide to the next k-gram */
+                poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
+                       rc_chan_hash(ch, &toks[q + k]);
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
             __builtin_prefetch(dir + 4 * bk);
         }

@@ -144,11 +144,23 @@ static size_t hyphen_continuation(const uint8_t *s, size_t len, size_t j, bool f
 }
 
 typedef struct word_scan {
-    size_t end;     /* byte after the last word character */
-    size_t rawlen;  /* bytes of the word in tz->raw */
-    bool ascii;     /* tz->raw is lower-case ASCII */
-    bool short_num; /* 1-3 ASCII digits and nothing else: a candidate line number */
+    size_t end;    /* byte after the last word character */
+    size_t rawlen; /* bytes of the word in tz->raw */
+    size_t ncp;    /* code points of the word */
+    bool ascii;    /* tz->raw is lower-case ASCII */
+    bool joined;   /* parts joined across an apostrophe, hyphen or line break */
 } word_scan;
+
+/* 1-3 ASCII digits and nothing else: a candidate line number. */
+static bool short_num(const rc_tokenizer *tz, const word_scan *w)
+{
+    if (w->joined || w->ncp < 1 || w->ncp > 3 || w->rawlen != w->ncp)
+        return false;
+    for (size_t k = 0; k < w->ncp; k++)
+        if (tz->raw[k] < '0' || tz->raw[k] > '9')
+            return false;
+    return true;
+}
 
 static void append_cp(rc_tokenizer *tz, word_scan *w, int32_t cp)
 {
@@ -228,10 +240,8 @@ static bool scan_word(rc_tokenizer *tz, const uint8_t *s, size_t len, bool final
         joined = true;
         i = k;
     }
-    /* A candidate line number: 1-3 ASCII digits and nothing else. */
-    w->short_num = !joined && ncp >= 1 && ncp <= 3 && w->rawlen == ncp;
-    for (size_t k = 0; w->short_num && k < ncp; k++)
-        w->short_num = tz->raw[k] >= '0' && tz->raw[k] <= '9';
+    w->ncp = ncp;
+    w->joined = joined;
     return true;
 }
 
@@ -244,6 +254,17 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
     size_t ntok = 0;
 
     while (i < len && ntok < cap) {
+        /* Spaces and ASCII punctuation between words, the bulk of what is not a word. */
+        if (buf[i] < 0x80 && rc_ascii_class[buf[i]] != C_WORD) {
+            int c = rc_ascii_class[buf[i]];
+            if (c == C_NEWLINE)
+                line_start = true;
+            else if (c != C_HSPACE)
+                line_start = false;
+            i++;
+            resume = (rc_tok_state){i, line_start};
+            continue;
+        }
         size_t n;
         int32_t cp;
         int c = class_at(buf, len, i, final, &n, &cp);
@@ -254,7 +275,7 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
             word_scan w;
             if (!scan_word(tz, buf, len, final, i, &w))
                 goto done;
-            if (line_start && w.short_num) {
+            if (line_start && short_num(tz, &w)) {
                 size_t f = furniture_end(buf, len, i, final);
                 if (f == NEED_MORE)
                     goto done;
