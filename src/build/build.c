@@ -579,7 +579,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     return rc;
 }
 
-/* Families, the sections, the file closed, synced and verified. */
+/* Families, the sections, and the file closed and synced. */
 static int write_index(rc_builder *b, uint64_t *file_size, recite_error *err)
 {
     if (b->works.n == 0)
@@ -593,12 +593,17 @@ static int write_index(rc_builder *b, uint64_t *file_size, recite_error *err)
     close(b->fd);
     b->fd = -1;
     rc_fsync_path(b->tmp_dir);
-    /* What was written reads back whole (every checksum and cross-reference) before it is
-     * published: opening it later checks only its structure (docs/FORMAT.md). */
+    return RECITE_OK;
+}
+
+/* What was written reads back whole (every checksum and cross-reference) before it is
+ * published: opening it later checks only its structure (docs/FORMAT.md). */
+static int verify_written(const rc_builder *b, recite_error *err)
+{
     recite_index *written;
-    if ((rc = recite_index_open(&written, b->tmp_dir, err)) != RECITE_OK)
-        return rc;
-    rc = recite_index_verify(written, err);
+    int rc = recite_index_open(&written, b->tmp_dir, err);
+    if (rc == RECITE_OK)
+        rc = recite_index_verify(written, err);
     recite_index_close(written);
     return rc;
 }
@@ -631,6 +636,8 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     rc_sorter_free(&b->sorter); /* removes spill files before the directory moves */
     recite_index_close(b->lic); /* its file is in the directory about to move */
     b->lic = NULL;
+    if (rc == RECITE_OK) /* once the sort's memory is given back */
+        rc = verify_written(b, err);
     if (rc == RECITE_OK && (rc = rc_build_publish(b->tmp_dir, dir, err)) == RECITE_OK) {
         char *parent = rc_parent_dir(dir);
         if (parent)

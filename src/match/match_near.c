@@ -117,6 +117,78 @@ static int16_t id_of(const rc_matcher *c, unsigned chn, uint64_t h)
     return (int16_t)t->id.v[s];
 }
 
+/* ==== alignments shared by works ====
+ * Works that share a passage with the same context around it give the same tokens to align
+ * against the same output tokens: the alignment is computed once per check and found again by
+ * everything it depends on (channel, output range, band, and the source tokens compared whole;
+ * the hash only finds the candidate). */
+
+typedef struct align_memo_entry {
+    uint64_t hash;
+    uint32_t chn, qa, na, nb;
+    int64_t dlo, dhi;
+    size_t tokens; /* in the arena: the source tokens (u64 each) */
+    rc_alignment al;
+} align_memo_entry;
+
+static void memo_place(rc_align_memo *am, uint32_t entry)
+{
+    size_t cap = am->slots.n, s = (size_t)(am->entries.v[entry].hash & (cap - 1));
+    while (am->slots.v[s])
+        s = (s + 1) & (cap - 1);
+    am->slots.v[s] = entry + 1;
+}
+
+static const rc_alignment *memo_find(const rc_align_memo *am, const align_memo_entry *k,
+                                     const uint64_t *b)
+{
+    for (size_t cap = am->slots.n, s = cap ? (size_t)(k->hash & (cap - 1)) : 0;
+         cap && am->slots.v[s]; s = (s + 1) & (cap - 1)) {
+        const align_memo_entry *e = &am->entries.v[am->slots.v[s] - 1];
+        if (e->hash == k->hash && e->chn == k->chn && e->qa == k->qa && e->na == k->na &&
+            e->nb == k->nb && e->dlo == k->dlo && e->dhi == k->dhi &&
+            memcmp(am->arena.v + e->tokens, b, k->nb * sizeof *b) == 0)
+            return &e->al;
+    }
+    return NULL;
+}
+
+static int memo_add(rc_align_memo *am, align_memo_entry *k, const uint64_t *b)
+{
+    if ((am->entries.n + 1) * 2 > am->slots.n) {
+        size_t cap = am->slots.n ? 2 * am->slots.n : 256;
+        if (RC_VEC_RESERVE(am->slots, cap) != RECITE_OK)
+            return RECITE_ENOMEM;
+        am->slots.n = cap;
+        memset(am->slots.v, 0, cap * sizeof *am->slots.v);
+        for (size_t i = 0; i < am->entries.n; i++)
+            memo_place(am, (uint32_t)i);
+    }
+    k->tokens = am->arena.n;
+    if (RC_VEC_RESERVE(am->arena, am->arena.n + k->nb) != RECITE_OK ||
+        RC_VEC_PUSH(am->entries, *k) != RECITE_OK)
+        return RECITE_ENOMEM;
+    memcpy(am->arena.v + am->arena.n, b, k->nb * sizeof *b);
+    am->arena.n += k->nb;
+    memo_place(am, (uint32_t)(am->entries.n - 1));
+    return RECITE_OK;
+}
+
+void rc_align_memo_reset(rc_align_memo *am)
+{
+    if (am->entries.n && am->slots.n)
+        memset(am->slots.v, 0, am->slots.n * sizeof *am->slots.v);
+    am->entries.n = 0;
+    am->arena.n = 0;
+}
+
+void rc_align_memo_free(rc_align_memo *am)
+{
+    RC_VEC_FREE(am->entries);
+    RC_VEC_FREE(am->slots);
+    RC_VEC_FREE(am->arena);
+}
+
 /* Aligns output tokens [qa, qb) of the text with the source diagonals [dlo, dhi] of cluster cl
  * (source token s = q + d); results in output and source token numbers. An alignment that
  * cannot have an edit is not computed (near matching would drop it): *al is then all zero. */
@@ -152,8 +224,21 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
     }
     /* In array terms: b index = a index + (qa + d - slo). */
     int64_t shift = (int64_t)qa - slo;
+    align_memo_entry key = {
+        rc_hash64(b, nb * sizeof *b, ((uint64_t)qa << 32) ^ na ^ (uint64_t)(dlo + shift) << 48),
+        chn,
+        qa,
+        (uint32_t)na,
+        (uint32_t)nb,
+        dlo + shift,
+        dhi + shift,
+        0,
+        {0}};
+    const rc_alignment *known = memo_find(&c->align_memo, &key, b);
     bool may = true;
-    if (ids)
+    if (known)
+        *al = *known;
+    else if (ids)
         rc = rc_align_ids(sc, a, c->ids[chn].q.v + qa, na, b, bid, nb, dlo + shift, dhi + shift,
                           true, al);
     else if ((rc = rc_align_may_edit(sc, a, na, b, nb, dlo + shift, dhi + shift, &may)) ==
@@ -163,9 +248,13 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
     if (rc == RECITE_ELIMIT) {
         rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher */
         memset(al, 0, sizeof *al);
-    } else if (rc != RECITE_OK) {
-        rc = rc_error_set(err, rc, "out of memory");
     }
+    if (rc == RECITE_OK && !known) {
+        key.al = *al;
+        rc = memo_add(&c->align_memo, &key, b);
+    }
+    if (rc != RECITE_OK)
+        rc = rc_error_set(err, rc, "out of memory");
     al->a0 += qa;
     al->a1 += qa;
     al->b0 += (size_t)slo;

@@ -154,6 +154,98 @@ static int punct_diffs(rc_matcher *c, const rc_raw_match *m, const uint8_t *src,
     return RECITE_OK;
 }
 
+/* ==== the punctuation of a passage, compared once per check ====
+ * Works that share a passage hold the same bytes, and their runs over the same output tokens
+ * compare the same punctuation: the comparison is made once per check and found again for the
+ * next work by everything it depends on — the output tokens, the source bytes and where the
+ * source tokens start in them — all compared whole (the hash only finds the candidate). */
+
+typedef struct memo_entry {
+    uint64_t hash;
+    uint32_t q0, len;
+    uint64_t slen;
+    size_t data; /* in the arena: the token starts (u32 each), then the bytes */
+    uint64_t diffs;
+} memo_entry;
+
+static int memo_insert_slot(rc_punct_memo *pm, uint32_t entry)
+{
+    size_t cap = pm->slots.n, s = (size_t)(pm->entries.v[entry].hash & (cap - 1));
+    while (pm->slots.v[s])
+        s = (s + 1) & (cap - 1);
+    pm->slots.v[s] = entry + 1;
+    return RECITE_OK;
+}
+
+static int memo_grow(rc_punct_memo *pm)
+{
+    size_t cap = pm->slots.n ? 2 * pm->slots.n : 256;
+    if (RC_VEC_RESERVE(pm->slots, cap) != RECITE_OK)
+        return RECITE_ENOMEM;
+    pm->slots.n = cap;
+    memset(pm->slots.v, 0, cap * sizeof *pm->slots.v);
+    for (size_t i = 0; i < pm->entries.n; i++)
+        memo_insert_slot(pm, (uint32_t)i);
+    return RECITE_OK;
+}
+
+static int passage_diffs(rc_matcher *c, const rc_raw_match *m, uint64_t *diffs, recite_error *err)
+{
+    rc_punct_memo *pm = &c->punct_memo;
+    uint64_t slen = m->src_end - m->src_start;
+    if (RC_VEC_RESERVE(pm->starts, m->len) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < m->len; i++) {
+        const rc_token *st;
+        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, NULL, err);
+        if (rc != RECITE_OK)
+            return rc;
+        pm->starts.v[i] = (uint32_t)(st->start - m->src_start);
+    }
+    size_t nstarts = (size_t)m->len * sizeof *pm->starts.v;
+    uint64_t h = rc_hash64(c->srcbuf.v, (size_t)slen,
+                           rc_hash64(pm->starts.v, nstarts, ((uint64_t)m->q0 << 32) | m->len));
+    for (size_t cap = pm->slots.n, s = cap ? (size_t)(h & (cap - 1)) : 0; cap && pm->slots.v[s];
+         s = (s + 1) & (cap - 1)) {
+        const memo_entry *e = &pm->entries.v[pm->slots.v[s] - 1];
+        if (e->hash == h && e->q0 == m->q0 && e->len == m->len && e->slen == slen &&
+            memcmp(pm->arena.v + e->data, pm->starts.v, nstarts) == 0 &&
+            memcmp(pm->arena.v + e->data + nstarts, c->srcbuf.v, (size_t)slen) == 0) {
+            *diffs = e->diffs;
+            return RECITE_OK;
+        }
+    }
+    int rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, diffs, err);
+    if (rc != RECITE_OK)
+        return rc;
+    if ((pm->entries.n + 1) * 2 > pm->slots.n && memo_grow(pm) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    memo_entry e = {h, m->q0, m->len, slen, pm->arena.n, *diffs};
+    if (RC_VEC_RESERVE(pm->arena, pm->arena.n + nstarts + slen) != RECITE_OK ||
+        RC_VEC_PUSH(pm->entries, e) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    memcpy(pm->arena.v + pm->arena.n, pm->starts.v, nstarts);
+    memcpy(pm->arena.v + pm->arena.n + nstarts, c->srcbuf.v, (size_t)slen);
+    pm->arena.n += nstarts + slen;
+    return memo_insert_slot(pm, (uint32_t)(pm->entries.n - 1));
+}
+
+void rc_punct_memo_reset(rc_punct_memo *pm)
+{
+    if (pm->entries.n && pm->slots.n)
+        memset(pm->slots.v, 0, pm->slots.n * sizeof *pm->slots.v);
+    pm->entries.n = 0;
+    pm->arena.n = 0;
+}
+
+void rc_punct_memo_free(rc_punct_memo *pm)
+{
+    RC_VEC_FREE(pm->entries);
+    RC_VEC_FREE(pm->slots);
+    RC_VEC_FREE(pm->arena);
+    RC_VEC_FREE(pm->starts);
+}
+
 /* Of a run of equal shapes (code), the share of lexemes that are equal too. */
 static int shape_similarity(rc_matcher *c, const rc_raw_match *m, double *sim, recite_error *err)
 {
@@ -244,8 +336,7 @@ int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
         m->similarity = sim;
         return RECITE_OK;
     }
-    if (!c->idx->text_free &&
-        (rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, &diffs, err)) != RECITE_OK)
+    if (!c->idx->text_free && (rc = passage_diffs(c, m, &diffs, err)) != RECITE_OK)
         return rc;
     if (diffs == 0) {
         m->kind = RECITE_KIND_NORMALIZED;

@@ -95,6 +95,8 @@ void rc_matcher_free(rc_matcher *c)
         return;
     rc_store_reader_free(&c->reader);
     rc_align_scratch_free(&c->align);
+    rc_punct_memo_free(&c->punct_memo);
+    rc_align_memo_free(&c->align_memo);
     RC_VEC_FREE(c->text);
     for (unsigned k = 0; k < 2; k++)
         RC_VEC_FREE(c->streams[k].toks);
@@ -127,6 +129,8 @@ void rc_matcher_reset(rc_matcher *c)
         c->ids[k].built = false;
     }
     c->seeds.n = 0;
+    rc_punct_memo_reset(&c->punct_memo);
+    rc_align_memo_reset(&c->align_memo);
     c->raw.n = 0;
     c->matches.n = 0;
     c->works.n = 0;

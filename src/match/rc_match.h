@@ -100,6 +100,25 @@ typedef struct rc_out_ids {
     bool built, too_many;
 } rc_out_ids;
 
+/* The punctuation comparisons of a check, by passage (match_verify.c). */
+typedef struct rc_punct_memo {
+    RC_VEC(struct memo_entry) entries;
+    RC_VEC(uint32_t) slots; /* open addressing: entry + 1, 0 = free */
+    RC_VEC(uint8_t) arena;  /* the token starts and bytes of each entry */
+    RC_VEC(uint32_t) starts;
+} rc_punct_memo;
+void rc_punct_memo_reset(rc_punct_memo *pm);
+void rc_punct_memo_free(rc_punct_memo *pm);
+
+/* The alignments of a check, by output range and source tokens (match_near.c). */
+typedef struct rc_align_memo {
+    RC_VEC(struct align_memo_entry) entries;
+    RC_VEC(uint32_t) slots; /* open addressing: entry + 1, 0 = free */
+    RC_VEC(uint64_t) arena; /* the source tokens of each entry */
+} rc_align_memo;
+void rc_align_memo_reset(rc_align_memo *am);
+void rc_align_memo_free(rc_align_memo *am);
+
 typedef struct rc_matcher {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
@@ -112,6 +131,8 @@ typedef struct rc_matcher {
     const rc_chunk *chunk; /* the chunk of stored tokens read last (rc_match_src_tok) */
     rc_align_scratch align;
     rc_out_ids ids[RC_CHANNELS]; /* near matching: the output's tokens as 16-bit ids */
+    rc_punct_memo punct_memo;
+    rc_align_memo align_memo;
 
     /* the text, its tokenizations and the channels looking them up */
     RC_VEC(uint8_t) text;
