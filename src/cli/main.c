@@ -29,6 +29,7 @@ static const char usage_text[] =
     "               [--key FILE] [--policy FILE]\n"
     "               [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
+    "  recite verify --index DIR\n"
     "  recite license [--json] [--mode prose|code|auto] FILE...\n"
     "  recite catalog list|runs|delete|audit --index DIR ... (recite catalog --help)\n"
     "  recite compact --index DIR [--jobs N] [--mem SIZE] [--quiet]\n"
@@ -56,6 +57,7 @@ static const char usage_text[] =
     "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged;\n"
     "        --html FILE also writes an evidence report (several inputs: FILE-1.html, ...)\n"
     "stats   describe an index\n"
+    "verify  read the whole index and check every checksum and table (open checks structure)\n"
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
     "catalog the provenance catalogue of an index (DIR/catalog.sqlite): list works by source,\n"
     "        license or training run, list runs, mark a work deleted, read the audit log\n"
@@ -640,6 +642,8 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return cli_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "license") == 0)
         return cli_license(argc - 1, argv + 1);
     if (strcmp(cmd, "catalog") == 0)
