@@ -2,7 +2,7 @@
 #   make            library (static + shared) and the `recite` command, in build/
 #   make demo       install Debian dependencies if missing, build, index a library made from
 #                   texts Debian ships, check sample outputs, print the report
-#   make test       every test: unit (cmocka), property, CLI; then again under ASan+UBSan;
+#   make test       every test: unit (cmocka), property, CLI, HTTP; then again under ASan+UBSan;
 #                   unit tests under valgrind; a clang -Werror build when clang is present
 #   make bench      benchmarks against baselines (not a test; takes minutes)
 #   make fuzz       every fuzz harness (fuzz/) under libFuzzer + ASan + UBSan, FUZZ_SECONDS each
@@ -26,18 +26,22 @@ endif
 OPT     ?= -O2 -g
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(EXTRA_CFLAGS)
 LDLIBS_ALL := $(DEP_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
+# `recite serve` (src/serve) only: HTTP server and client, linked into the command, not the library.
+SERVE_PKGS := libmicrohttpd libcurl
+SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
+CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) 2>/dev/null)
 
 LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c src/build/*.c \
                       src/match/*.c src/license/*.c src/cmi/*.c src/check/*.c src/policy/*.c \
                       src/catalog/*.c src/report/*.c)
-CLI_SRC := $(wildcard src/cli/*.c)
+CLI_SRC := $(wildcard src/cli/*.c src/serve/*.c)
 LIB_OBJ := $(LIB_SRC:%.c=$(BUILD)/obj/%.o)
 CLI_OBJ := $(CLI_SRC:%.c=$(BUILD)/obj/%.o)
 UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo python test test-unit test-cli test-html test-python test-san test-valgrind test-clang test-install bench install \
+.PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-valgrind test-clang test-install bench install \
         test-fuzz-ingest fuzz test-fuzz test-tsan \
         clean format format-check
 
@@ -55,7 +59,7 @@ $(BUILD)/librecite.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,librecite.so.0 -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS)
 
 # ---- tests ----
 
@@ -63,13 +67,20 @@ $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL) -lcmocka
 
+# The SSE parser of recite serve is tested alone (it is in the command, not the library).
+SERVE_UNIT_OBJ := $(BUILD)/obj/src/serve/serve_sse.o $(BUILD)/obj/src/serve/serve_util.o
+$(BUILD)/tests/test_serve_sse: tests/unit/test_serve_sse.c tests/unit/test_util.h \
+                               $(SERVE_UNIT_OBJ) $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(SERVE_UNIT_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) -lcmocka
+
 deps:
 	@scripts/deps.sh
 
 test: deps
 	$(MAKE) format-check
 	/usr/bin/python3 scripts/layers.py
-	$(MAKE) test-unit test-cli test-html test-python test-fuzz-ingest test-fuzz
+	$(MAKE) test-unit test-cli test-http test-html test-python test-fuzz-ingest test-fuzz
 	$(MAKE) test-install
 	$(MAKE) test-san
 	$(MAKE) test-tsan
@@ -83,6 +94,10 @@ test-unit: $(UNIT_BIN) $(BUILD)/recite
 test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
 	tests/cli/crash.sh $(BUILD)/recite
+
+# recite serve over loopback: endpoints, limits, sessions, the proxy against an upstream stub.
+test-http: $(BUILD)/recite
+	/usr/bin/python3 tests/http/run.py $(BUILD)/recite
 
 # The HTML evidence report: checked by a parser against the JSON report; with --browser also
 # loaded, and the demo's report rendered to PNG, by headless Chromium.
@@ -105,7 +120,7 @@ test-python: python $(BUILD)/recite
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  HTML_BROWSER= test-unit test-cli test-html test-fuzz-ingest test-fuzz
+	  HTML_BROWSER= test-unit test-cli test-http test-html test-fuzz-ingest test-fuzz
 
 # The document and archive readers on seeds, fixtures and their mutations (fuzz/ingest_*).
 INGEST_FUZZ := archive epub pdf html
@@ -161,7 +176,7 @@ test-install: all
 FUZZ_HARNESSES := prose code stream jsonl policy key index catalog
 FUZZ_SRC := fuzz/fuzz_util.c
 FUZZ_HDRS := $(wildcard fuzz/*.h)
-FUZZ_LDFLAGS := -Wl,--wrap=mmap,--wrap=munmap
+FUZZ_LDFLAGS := -Wl,--wrap=mmap,--wrap=munmap,--wrap=madvise
 FUZZ_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
 FUZZ_SECONDS ?= 60
 # FUZZ_CPU_SECONDS > 0: runs of FUZZ_SECONDS repeat until each harness had this much CPU.

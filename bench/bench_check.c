@@ -18,6 +18,8 @@
  *   BENCH_COMMON_SAMPLE (common_sample), BENCH_MAX_CANDIDATES (max_candidates),
  *   BENCH_ALL_WORKS (all_works: itemize every work sharing a span),
  *   BENCH_MAX_POSTINGS (max_postings); BENCH_WARMUP=0 skips the warm-up pass.
+ * In the last pass each result is also rendered as the JSON report (recite_report_json, the
+ * default policy), timed apart: "json_share" is its time over the checks' time in that pass.
  * BENCH_TIME_LIMIT=S (seconds, unset or 0 = none): the first pass (the warm-up, else the first
  * timed pass) stops starting new outputs once S seconds have gone, and every figure (the other
  * passes, the TSVs, the JSON) covers the outputs it checked: the first ones of LIST. The JSON
@@ -26,60 +28,12 @@
  */
 #define _POSIX_C_SOURCE 200809L
 #include "recite.h"
+#include "bench_util.h"
 
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
-
-typedef struct {
-    char *text;
-    size_t len;
-} doc;
-
-static double now(void)
-{
-    struct timespec ts;
-    clock_gettime(CLOCK_MONOTONIC, &ts);
-    return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-static int cmp_double(const void *a, const void *b)
-{
-    double x = *(const double *)a, y = *(const double *)b;
-    return (x > y) - (x < y);
-}
-
-static char *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    size_t cap = 8192, n = 0;
-    char *buf = malloc(cap);
-    while (buf) {
-        size_t got = fread(buf + n, 1, cap - n, f);
-        n += got;
-        if (n < cap)
-            break;
-        char *nb = realloc(buf, cap * 2);
-        if (!nb) {
-            free(buf);
-            buf = NULL;
-            break;
-        }
-        buf = nb;
-        cap *= 2;
-    }
-    int bad = ferror(f);
-    fclose(f);
-    if (bad) {
-        free(buf);
-        return NULL;
-    }
-    *len = n;
-    return buf;
-}
 
 static const char *kind_name(recite_kind k)
 {
@@ -214,7 +168,7 @@ int main(int argc, char **argv)
         perror(argv[3]);
         goto out;
     }
-    double first_pass = 0;
+    double first_pass = 0, last_checks = 0, json_seconds = 0;
     size_t nmatches = 0, truncated = 0;
     for (int p = 0; p < passes; p++) {
         double t_pass = now();
@@ -237,6 +191,16 @@ int main(int argc, char **argv)
                 best[i] = t;
             }
             if (p == passes - 1) {
+                last_checks += t;
+                char *json = NULL;
+                double tj = now();
+                if (recite_report_json(&json, idx, NULL, "output", docs[i].text, docs[i].len, res,
+                                       &err) != RECITE_OK) {
+                    fprintf(stderr, "bench_check: output %zu: %s\n", i, err.message);
+                    goto out;
+                }
+                json_seconds += now() - tj;
+                free(json);
                 nm[i] = res->nmatches;
                 others[i] = res->common_others;
                 trunc[i] = res->truncated != 0;
@@ -311,14 +275,16 @@ int main(int argc, char **argv)
            "\"mb_per_s\": %.3f, \"mb_per_s_first_pass\": %.3f, \"mb_per_s_warmup\": %.3f, "
            "\"p50_ms\": %.4f, \"p90_ms\": %.4f, \"p99_ms\": %.4f, \"max_ms\": %.4f, "
            "\"first_p50_ms\": %.4f, \"first_p90_ms\": %.4f, \"first_p99_ms\": %.4f, "
-           "\"first_max_ms\": %.4f, \"matches\": %zu, \"truncated\": %zu}\n",
+           "\"first_max_ms\": %.4f, \"matches\": %zu, \"truncated\": %zu, "
+           "\"json_seconds\": %.6f, \"json_share\": %.4f}\n",
            ndocs, nlisted, (unsigned long long)total_bytes, passes, sum, first_pass, t_warm,
            sum > 0 ? (double)total_bytes / 1e6 / sum : 0,
            first_pass > 0 ? (double)total_bytes / 1e6 / first_pass : 0,
            t_warm > 0 ? (double)total_bytes / 1e6 / t_warm : 0, pct(lat, ndocs, 0.5),
            pct(lat, ndocs, 0.9), pct(lat, ndocs, 0.99), ndocs ? lat[ndocs - 1] : 0.0,
            pct(first, ndocs, 0.5), pct(first, ndocs, 0.9), pct(first, ndocs, 0.99),
-           ndocs ? first[ndocs - 1] : 0.0, nmatches, truncated);
+           ndocs ? first[ndocs - 1] : 0.0, nmatches, truncated, json_seconds,
+           last_checks > 0 ? json_seconds / last_checks : 0);
     rc = 0;
 out:
     if (mt)

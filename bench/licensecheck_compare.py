@@ -182,8 +182,10 @@ def sample(out, specs):
         for root, dirs, files in os.walk(d):
             dirs[:] = sorted(x for x in dirs if not x.startswith(".") and x != "__pycache__")
             paths += [os.path.join(root, f) for f in files if not f.startswith(".")]
-        # A hash order: deterministic, spread over the whole tree.
-        paths.sort(key=lambda p: hashlib.sha1(p.encode("utf-8", "surrogateescape")).digest())
+        # A hash order: deterministic, spread over the whole tree, and the same wherever the
+        # tree is (the kernel sample is extracted under BENCH_DIR).
+        paths.sort(key=lambda p: hashlib.sha1(
+            os.path.relpath(p, d).encode("utf-8", "surrogateescape")).digest())
         got = 0
         for p in paths:
             if got >= int(count):
@@ -199,6 +201,53 @@ def sample(out, specs):
 
 
 # ==== compare ====
+
+def spdx_lists():
+    """The SPDX license and exception ids (the npm packages scripts/deps.sh installs)."""
+    data = os.environ.get("RECITE_DATA", "/usr/local/share/recite")
+    try:
+        ids = set(json.load(open(f"{data}/spdx-license-ids/index.json")))
+        old = set(json.load(open(f"{data}/spdx-license-ids/deprecated.json")))
+        exc = set(json.load(open(f"{data}/spdx-exceptions/index.json")))
+    except OSError:
+        return None
+    return ids, old, exc
+
+
+def spdx_check(rows):
+    """How many of recite's answers are expressions, and how many name an id that is not a
+    current SPDX id (answers from an SPDX-License-Identifier tag, the file's own words, apart)."""
+    lists = spdx_lists()
+    if not lists:
+        print("(no SPDX id lists: scripts/deps.sh installs them)")
+        return
+    ids, old, exc = lists
+    exprs = bad = bad_tag = 0
+    shown = []
+    for _, p, _, rid, _, _, r in rows:
+        if not rid:
+            continue
+        exprs += bool(re.search(r"\s(AND|OR|WITH)\s", rid))
+        after_with = False
+        for tok in re.split(r"[\s()]+", rid):
+            if tok in ("AND", "OR"):
+                after_with = False
+            elif tok == "WITH":
+                after_with = True
+            elif tok and tok not in (exc if after_with else ids) and not tok.startswith(
+                    "LicenseRef-"):
+                if r.get("from") == "spdx":
+                    bad_tag += tok not in old  # a deprecated id is still on the list
+                else:
+                    bad += 1
+                    shown.append(f"{p}: {rid}")
+                break
+    print(f"\nrecite answers that are expressions (AND/OR/WITH): {exprs}")
+    print(f"recite answers naming an id not on the SPDX list: {bad} made by recite, "
+          f"{bad_tag} from SPDX tags as written")
+    for s in shown[:10]:
+        print(f"  {s}")
+
 
 def compare(files_tsv, lc_txt, rc_json, show):
     files = [ln.rstrip("\n").split("\t", 1) for ln in open(files_tsv, encoding="utf-8",
@@ -246,6 +295,7 @@ def compare(files_tsv, lc_txt, rc_json, show):
     print(f"{'same|both known':{w}}  " + "  ".join(
         f"{100.0 * (counts[s]['same'] + counts[s]['same family']) / max(1, both[s]):>7.1f}%"
         for s in srcs))
+    spdx_check(rows)
     for cls in ("disagree", "partial", "licensecheck only", "recite only", "same family"):
         sel = [x for x in rows if x[2] == cls]
         if not sel:

@@ -802,6 +802,116 @@ class Report:
                       f, indent=1)
 
 
+class Speed:
+    """The speed table of issue 14: this tree ("after") and the baseline revision ("before"),
+    measured in the same run (run.sh: builds with and without CMI on one core, the three sets of
+    outputs, the JSON report's share, opening the index)."""
+
+    def __init__(self, rep):
+        self.rep, self.p = rep, rep.p
+        self.rows = []
+
+    def load(self, name):
+        path = self.p(name)
+        if not os.path.exists(path):
+            return None
+        with open(path) as f:
+            return json.load(f)
+
+    def build_best(self, names):
+        """(seconds, CPU seconds) of the faster of the runs that exist, or None."""
+        runs = sorted((num(self.p(n + ".sec")), cpu_s(self.p(n + ".time"))) for n in names
+                      if os.path.exists(self.p(n + ".sec")))
+        return runs[0] if runs else None
+
+    def same_matches(self, suffix):
+        a, b = self.p("matches%s.tsv" % suffix), self.p("base_matches%s.tsv" % suffix)
+        if not (os.path.exists(a) and os.path.exists(b)):
+            return None
+        with open(a, "rb") as fa, open(b, "rb") as fb:
+            return fa.read() == fb.read()
+
+    def row(self, metric, before, after, goal="", ok=None, ratio=None, fmt_="%.2f"):
+        def f(x):
+            return "-" if x is None else (fmt_ % x if not isinstance(x, str) else x)
+        if ratio is None and isinstance(before, (int, float)) and isinstance(after, (int, float)) \
+                and before:
+            ratio = after / before
+        self.rows.append((metric, f(before), f(after), "%.2fx" % ratio if ratio else "", goal,
+                          {True: "yes", False: "NO", None: ""}[ok]))
+
+    def table(self):
+        P = self.rep.params
+        zs = statistics.median(num(self.p("zstd%d.sec" % i)) for i in (1, 2, 3))
+        cat = os.path.getsize(os.path.join(self.rep.corpus, "lib.cat"))
+        mb = cat / 1e6
+        sets = (("", "library-heavy outputs (library filler)", 15, 5),
+                ("_unrel", "unrelated outputs with planted spans", 50, None),
+                ("_nomatch", "text without matches", 150, None))
+        for suffix, label, goal_mbs, goal_p99 in sets:
+            a, b = self.load("check%s.json" % suffix), self.load("base_check%s.json" % suffix)
+            if not a:
+                continue
+            am, bm = a["mb_per_s"], b["mb_per_s"] if b else None
+            goal = ">= %d MB/s" % goal_mbs + (", 10x" if suffix == "" else "")
+            ok = am >= goal_mbs and (suffix != "" or (bm is not None and am >= 10 * bm))
+            self.row("%s, MB/s (1 thread)" % label, bm, am, goal, ok)
+            self.row("  latency p50 / 4 KB, ms", b["p50_ms"] if b else None, a["p50_ms"],
+                     fmt_="%.3f")
+            self.row("  latency p99 / 4 KB, ms", b["p99_ms"] if b else None, a["p99_ms"],
+                     "<= %d ms" % goal_p99 if goal_p99 else "",
+                     a["p99_ms"] <= goal_p99 if goal_p99 else None, fmt_="%.3f")
+            self.row("  MB/s, first pass after the warm-up", b["mb_per_s_first_pass"] if b else None,
+                     a["mb_per_s_first_pass"])
+            self.row("  MB/s, warm-up pass (cold caches)", b["mb_per_s_warmup"] if b else None,
+                     a["mb_per_s_warmup"])
+            same = self.same_matches(suffix)
+            if same is not None:
+                self.row("  same matches as the baseline", "", "yes" if same else "NO",
+                         "identical", same)
+        a, b = self.load("check.json"), self.load("base_check.json")
+        if a and "json_share" in a:
+            self.row("JSON report / check time (library-heavy)",
+                     "%.0f%%" % (100 * b["json_share"]) if b and "json_share" in b else None,
+                     "%.1f%%" % (100 * a["json_share"]), "<= 10%", a["json_share"] <= 0.10)
+        a, b = self.load("open.json"), self.load("base_open.json")
+        if a:
+            self.row("recite_index_open + close, median ms", b["open_median_ms"] if b else None,
+                     a["open_median_ms"], "<= 1 ms", a["open_median_ms"] <= 1, fmt_="%.3f")
+            self.row("  first open in the process, ms", b["open_first_ms"] if b else None,
+                     a["open_first_ms"], fmt_="%.3f")
+            self.row("open + check a 20-word text + close, median ms",
+                     b["tiny_check_median_ms"] if b else None, a["tiny_check_median_ms"],
+                     fmt_="%.3f")
+        for cfg, after, before in (("CMI on", ("idx1", "idx1_b"), ("base_idx1", "base_idx1_b")),
+                                   ("--no-cmi", ("nocmi1", "nocmi1_b"),
+                                    ("base_nocmi1", "base_nocmi1_b"))):
+            a, b = self.build_best(after), self.build_best(before)
+            if not a:
+                continue
+            self.row("build %s, jobs 1: MB/s (faster of 2)" % cfg, mb / b[0] if b else None,
+                     mb / a[0], ">= 50 MB/s" if cfg == "CMI on" else "",
+                     mb / a[0] >= 50 if cfg == "CMI on" else None, fmt_="%.1f")
+            self.row("  time / zstd -3 -T1 time", b[0] / zs if b else None, a[0] / zs,
+                     "<= 4x" if cfg == "CMI on" else "", a[0] / zs <= 4 if cfg == "CMI on" else None,
+                     ratio=(a[0] / b[0]) if b else None)
+            self.row("  MB per CPU-second", mb / b[1] if b else None, mb / a[1], fmt_="%.1f")
+        st = self.rep.results.get("index", {}).get("stats")
+        if st:
+            lib = self.rep.results["index"]["library_bytes"]
+            self.row("index size / library", None, st["bytes"]["total"] / lib, "<= 0.8x",
+                     st["bytes"]["total"] / lib <= 0.8)
+        print("\n== speed (issue 14): before = revision %s, after = this tree; same run, same"
+              " machine, %s MB library, zstd -3 -T1 %.2f s (median of 3)" % (
+                  P.get("baseline", "-"), P["bench_mb"], zs))
+        f = "%-46s %12s %12s %8s  %-18s %s"
+        print(f % ("workload", "before", "after", "ratio", "goal", "met"))
+        for r in self.rows:
+            print((f % r).rstrip())
+        self.rep.results["speed"] = [dict(metric=r[0], before=r[1], after=r[2], ratio=r[3],
+                                          goal=r[4], met=r[5]) for r in self.rows]
+
+
 def lcs(a, b):
     """Length of the longest common subsequence of two word lists."""
     prev = [0] * (len(b) + 1)
@@ -839,6 +949,7 @@ def main():
         rep.compare()
     rep.check_rows()
     rep.baseline()
+    Speed(rep).table()
     rep.summary()
 
 

@@ -19,12 +19,18 @@
 #                       of the set until then (the report says how many); 0 = no limit
 #   SIM_OUTPUTS=300     outputs given to the sim_text baseline (with the works of their spans)
 #   SIM_OTHERS=3000     further random works given to sim_text
+#   BENCH_NOMATCH=1000  outputs of ~4 KB sharing nothing with the library (held-out words at
+#                       random, no planted span): the speed of text without matches; 0 skips
+#   BENCH_BASELINE=e4f7257  the "before" of the speed table (issue 14): this revision of the
+#                       repository is built in $BENCH_DIR/baseline-REV (cached) and measured in
+#                       the same run as this tree (its builds, checks, open); "none" skips it
 #   BENCH_DIR           work directory
 #
-# Steps: corpus (cached) -> index build timed against zstd -3 -T1 over the same bytes ->
+# Steps: corpus (cached) -> the baseline revision built (cached) -> index builds (with and
+# without CMI, this tree and the baseline) timed against zstd -3 -T1 over the same bytes ->
 # index size -> planted outputs, two sets (cached) -> check throughput/latency/recall with the
 # library (bench/bench_check.c), each set -> sim_text baseline on a subset (library filler) ->
-# summary table (bench/report.py).
+# summary table and the speed table, before and after (bench/report.py).
 set -euo pipefail
 
 RECITE=${1:?usage: bench/run.sh path/to/recite}
@@ -38,6 +44,8 @@ BENCH_OUTPUTS_UNREL=${BENCH_OUTPUTS_UNREL:-1000}
 BENCH_PASSES=${BENCH_PASSES:-3}
 SIM_OUTPUTS=${SIM_OUTPUTS:-300}
 SIM_OTHERS=${SIM_OTHERS:-3000}
+BENCH_NOMATCH=${BENCH_NOMATCH:-1000}
+BENCH_BASELINE=${BENCH_BASELINE:-e4f7257}
 PY=/usr/bin/python3
 export LC_ALL=C PYTHONDONTWRITEBYTECODE=1
 
@@ -81,6 +89,24 @@ print("  total     lib %7.1f MB %6d files   held-out %6.1f MB %5d files" % (
     m["lib_bytes"] / 1e6, m["lib_files"], m["held_bytes"] / 1e6, m["held_files"]))
 EOF
 
+# ---- 1b. the baseline: another revision of this repository, built once (cached) ----
+BASE_RECITE=
+if [ "$BENCH_BASELINE" != none ]; then
+    BASE_SRC=$BENCH_DIR/baseline-$BENCH_BASELINE
+    say "baseline: revision $BENCH_BASELINE of this repository, built in $BASE_SRC"
+    if [ ! -x "$BASE_SRC/build/recite" ] || [ ! -f "$BASE_SRC/build/librecite.a" ]; then
+        rm -rf "$BASE_SRC"
+        mkdir -p "$BASE_SRC"
+        git -C "$ROOT" archive "$BENCH_BASELINE" | tar -x -C "$BASE_SRC" \
+            || { echo "bench: cannot export revision $BENCH_BASELINE" >&2; exit 2; }
+        make -C "$BASE_SRC" -j2 all > "$BASE_SRC.log" 2>&1 \
+            || { tail -20 "$BASE_SRC.log" >&2; echo "bench: the baseline does not build" >&2; exit 2; }
+    else
+        echo "reusing the baseline built earlier"
+    fi
+    BASE_RECITE=$BASE_SRC/build/recite
+fi
+
 R=$BENCH_DIR/run
 rm -rf "$R"
 mkdir -p "$R"
@@ -88,7 +114,8 @@ cat > "$R/params.json" <<EOF
 {"bench_mb": $BENCH_MB, "outputs": $BENCH_OUTPUTS, "outputs_unrel": $BENCH_OUTPUTS_UNREL,
  "passes": $BENCH_PASSES,
  "sim_outputs": $SIM_OUTPUTS, "sim_others": $SIM_OTHERS, "corpus": "$CORPUS",
- "recite": "$RECITE", "nproc": $(nproc)}
+ "recite": "$RECITE", "nproc": $(nproc), "baseline": "$BENCH_BASELINE",
+ "nomatch": $BENCH_NOMATCH}
 EOF
 
 # ---- 2. index build, timed against zstd -3 -T1 over the same bytes ----
@@ -104,15 +131,15 @@ run_zstd() {
     elapsed "$t0" "$t1" > "$R/zstd$1.sec"
     echo "zstd -3 -T1 run $1: $(cat "$R/zstd$1.sec") s"
 }
-run_index() { # name, extra args...
-    local name=$1 t0 t1
+run_index() { # name, extra args... ($BIN: the recite to run, default this tree's)
+    local name=$1 t0 t1 bin=${BIN:-$RECITE}
     shift
     t0=$(now)
-    /usr/bin/time -v -o "$R/$name.time" "$RECITE" index --out "$R/$name" "$@" lib \
+    /usr/bin/time -v -o "$R/$name.time" "$bin" index --out "$R/$name" "$@" lib \
         > "$R/$name.log" 2>&1 || { cat "$R/$name.log" >&2; echo "bench: recite index failed" >&2; exit 2; }
     t1=$(now)
     elapsed "$t0" "$t1" > "$R/$name.sec"
-    echo "recite index $*: $(cat "$R/$name.sec") s, peak RSS $(( $(rss_kb "$R/$name.time") / 1024 )) MB"
+    echo "${BIN:+baseline }recite index $*: $(cat "$R/$name.sec") s, peak RSS $(( $(rss_kb "$R/$name.time") / 1024 )) MB"
     grep -v '^$' "$R/$name.log" | head -n 3 | sed 's/^/    /'
 }
 # Interleaved, each recite configuration twice (the machine is shared: the report takes the
@@ -126,6 +153,22 @@ run_index idx_b
 rm -rf "$R/idx_b"
 run_index idx1_b --jobs 1
 rm -rf "$R/idx1" "$R/idx1_b"
+# The speed table (issue 14): one core, with and without CMI, this tree and the baseline (whose
+# first index is kept: the baseline's checks run on it).
+run_index nocmi1 --jobs 1 --no-cmi
+rm -rf "$R/nocmi1"
+if [ -n "$BASE_RECITE" ]; then
+    BIN=$BASE_RECITE run_index base_idx1 --jobs 1
+    BIN=$BASE_RECITE run_index base_nocmi1 --jobs 1 --no-cmi
+    rm -rf "$R/base_nocmi1"
+fi
+run_index nocmi1_b --jobs 1 --no-cmi
+rm -rf "$R/nocmi1_b"
+if [ -n "$BASE_RECITE" ]; then
+    BIN=$BASE_RECITE run_index base_idx1_b --jobs 1
+    BIN=$BASE_RECITE run_index base_nocmi1_b --jobs 1 --no-cmi
+    rm -rf "$R/base_idx1_b" "$R/base_nocmi1_b"
+fi
 zstd -q -3 -T1 -c lib.cat | wc -c > "$R/zstd.size" # untimed: the compressed size
 
 # ---- 3. index size ----
@@ -187,6 +230,51 @@ run_check() { # label, outputs dir, file suffix ("" or "_unrel")
 run_check "library filler" "$PLANT" ""
 if [ "$BENCH_OUTPUTS_UNREL" != 0 ]; then
     run_check "unrelated filler" "$PLANT_UNREL" "_unrel"
+fi
+
+# ---- 5b. the speed table: text without matches, opening, and the baseline in the same run ----
+if [ "$BENCH_NOMATCH" != 0 ]; then
+    NMD5=$(cat "$ROOT/bench/nomatch.py" "$ROOT/bench/plant.py" | md5sum | cut -c1-8)
+    NOMATCH=$CORPUS/nomatch-$BENCH_NOMATCH-$NMD5
+    say "outputs without matches: $BENCH_NOMATCH of ~4 KB, held-out words at random, in $NOMATCH"
+    if [ ! -f "$NOMATCH/list.txt" ]; then
+        rm -rf "$CORPUS"/nomatch-*
+        "$PY" "$ROOT/bench/nomatch.py" "$CORPUS" "$NOMATCH" "$BENCH_NOMATCH"
+    else
+        echo "reusing the outputs generated earlier"
+    fi
+    say "check, no matches: bench_check, 1 warm-up + $BENCH_PASSES timed passes, one thread"
+    "$R/bench_check" "$R/idx" "$NOMATCH/list.txt" /dev/null /dev/null "$R/latency_nomatch.tsv" \
+        "$BENCH_PASSES" > "$R/check_nomatch.json"
+    cat "$R/check_nomatch.json"
+fi
+# shellcheck disable=SC2046,SC2086
+cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_open" "$ROOT/bench/bench_open.c" \
+    "$BUILD_DIR/librecite.a" $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) \
+    -lpthread -lm
+say "opening the index: recite_index_open + close, and a check of a tiny text, 200 times"
+"$R/bench_open" "$R/idx" 200 > "$R/open.json"
+cat "$R/open.json"
+if [ -n "$BASE_RECITE" ]; then
+    say "the baseline ($BENCH_BASELINE): the same checks and opening, its own index"
+    BPKGS=$(sed -n 's/^PKGS *:= *//p' "$BASE_SRC/Makefile")
+    for tool in bench_check bench_open; do
+        # shellcheck disable=SC2046,SC2086
+        cc -O2 -std=c17 -I"$BASE_SRC/include" -o "$R/base_$tool" "$ROOT/bench/$tool.c" \
+            "$BASE_SRC/build/librecite.a" \
+            $(pkg-config --libs ${BPKGS:-libxxhash libutf8proc libzstd jansson}) -lpthread -lm
+    done
+    base_check() { # label, list, suffix
+        echo "baseline check, $1:"
+        "$R/base_bench_check" "$R/base_idx1" "$2" "$R/base_matches$3.tsv" /dev/null \
+            "$R/base_latency$3.tsv" "$BENCH_PASSES" > "$R/base_check$3.json"
+        cat "$R/base_check$3.json"
+    }
+    base_check "library filler" "$PLANT/list.txt" ""
+    [ "$BENCH_OUTPUTS_UNREL" = 0 ] || base_check "unrelated filler" "$PLANT_UNREL/list.txt" "_unrel"
+    [ "$BENCH_NOMATCH" = 0 ] || base_check "no matches" "$NOMATCH/list.txt" "_nomatch"
+    "$R/base_bench_open" "$R/base_idx1" 200 > "$R/base_open.json"
+    cat "$R/base_open.json"
 fi
 
 # ---- 6. baseline: sim_text on a subset ----

@@ -1,6 +1,6 @@
 /*
  * fuzz_util.c — helpers of the fuzz harnesses (see fuzz.h), and the mmap wrapper: harnesses are
- * linked with -Wl,--wrap=mmap,--wrap=munmap so that the index loader's read-only map of
+ * linked with -Wl,--wrap=mmap,--wrap=munmap,--wrap=madvise so that the index loader's map of
  * recite.idx becomes a malloc'd copy of exactly the file's size, where AddressSanitizer sees
  * every read past the end (a real map rounds up to a page and reads past it go unnoticed).
  */
@@ -207,6 +207,8 @@ void fz_build(const char *dir, const char *const *paths, size_t n, recite_mode m
 
 /* ==== the mmap wrapper ==== */
 
+int __real_madvise(void *addr, size_t len, int advice);
+int __wrap_madvise(void *addr, size_t len, int advice);
 void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
 int __real_munmap(void *addr, size_t len);
 void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
@@ -256,4 +258,15 @@ int __wrap_munmap(void *addr, size_t len)
             return 0;
         }
     return __real_munmap(addr, len);
+}
+
+/* Advice about one of our copies is ignored: MADV_DONTNEED on malloc'd memory would zero it
+ * (a real map of a file reads the file again). */
+int __wrap_madvise(void *addr, size_t len, int advice)
+{
+    for (size_t i = 0; i < MAX_MAPS; i++)
+        if (maps[i].p && (uint8_t *)addr >= (uint8_t *)maps[i].p &&
+            (uint8_t *)addr < (uint8_t *)maps[i].p + maps[i].len)
+            return 0;
+    return __real_madvise(addr, len, advice);
 }

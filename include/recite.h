@@ -205,9 +205,21 @@ int recite_index_compact(recite_build_stats *out, const char *dir, const char *c
 
 typedef struct recite_index recite_index;
 
-/* Opens (memory-maps) and validates the index at `dir`: magic, format version, section bounds
- * and checksums. The result is immutable and thread-safe; close it with recite_index_close. */
+/* Opens (memory-maps) the index at `dir` and validates its structure in constant time (well
+ * under a millisecond whatever its size): magic, format and tokenizer versions, the header's
+ * checksum, section bounds and sizes. The sections' checksums are not read (that would read the
+ * whole file): every record is checked where a read uses it, so a damaged index gives
+ * RECITE_EFORMAT ("corrupt index") then, never a crash; recite_index_verify checks everything
+ * at once. The result is immutable and thread-safe; close it with recite_index_close. */
 int recite_index_open(recite_index **out, const char *dir, recite_error *err);
+
+/* Verifies an open index completely: the checksum of every section and every cross-reference
+ * of its tables (clusters tiling the text and tokens, checkpoints, members, strings, text
+ * blocks, postings), its license index included. Reads the whole file (about a second per GB
+ * when it is not cached). RECITE_OK, or RECITE_EFORMAT naming the first problem. `recite
+ * verify`, compaction (before trusting its source) and every build (before publishing) run it.
+ * Thread-safe. */
+int recite_index_verify(const recite_index *idx, recite_error *err);
 
 /* Opens a text-free index with its key (the bytes it was built with): RECITE_EKEY when the key
  * is not the index's. Checking against a text-free index needs it; recite_index_open alone

@@ -4,32 +4,40 @@
 #   build:  gcc make pkg-config + the -dev packages of xxhash, utf8proc, zstd, jansson, sqlite3,
 #           libsodium (keyed hashes of text-free indexes), libarchive, libxml2, poppler-glib,
 #           libgit2 (archives, EPUB/HTML, PDF and git repositories as inputs); acl and lz4
-#           (libarchive's private libraries, for the static link of make test-install)
+#           (libarchive's private libraries, for the static link of make test-install);
+#           libmicrohttpd and libcurl (recite serve); npm (the SPDX lists, below)
 #   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers),
 #           groff (PDF fixtures), git (repository fixtures),
 #           chromium + fonts-dejavu-core (the HTML report in a browser), python3-dev,
 #           python3-setuptools, python3-pytest (the Python binding), libclang-rt-dev (clang's
 #           sanitizer and libFuzzer runtimes: make fuzz, make test-tsan)
-#   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils,
+#   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils, wrk
+#           (bench/load.sh),
 #           licensecheck (license identification baseline, bench/cmi.sh), poppler-utils
 #           (pdftotext), libarchive-tools (bsdtar), unzip (bench/ingest.sh baselines)
 set -eu
 
 pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
 libjansson-dev libsqlite3-dev libsodium-dev libarchive-dev libxml2-dev libpoppler-glib-dev \
-libgit2-dev libacl1-dev liblz4-dev libcmocka-dev clang libclang-rt-dev clang-format valgrind strace python3 groff git \
+libgit2-dev libacl1-dev liblz4-dev libmicrohttpd-dev libcurl4-openssl-dev \
+libcmocka-dev clang libclang-rt-dev clang-format valgrind strace python3 groff git \
 chromium fonts-dejavu-core python3-dev python3-setuptools python3-pytest"
 if [ "${1:-}" = bench ]; then
     pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck poppler-utils \
-libarchive-tools unzip"
+libarchive-tools unzip wrk"
 fi
 
-# The SPDX license list (the full text of every license, for license identification): the npm
-# package spdx-license-list, fetched from the npm registry, checked, unpacked under
-# /usr/local/share/recite (RECITE_SPDX_DIR overrides where recite looks for it).
-SPDX_VERSION=6.12.0
-SPDX_SHA256=54cc8d13086187333ca1457c8edaa06d9a412144f076aa7f7c1b59c4f3b0a1ef
-SPDX_HOME=${RECITE_DATA:-/usr/local/share/recite}/spdx-license-list
+# The SPDX lists, npm packages fetched by npm itself (name, version and the tarball's sha256;
+# no registry address here), unpacked under /usr/local/share/recite (RECITE_DATA overrides):
+#   spdx-license-list  the full text of every license, for license identification
+#                      (RECITE_SPDX_DIR overrides where recite looks for its licenses/)
+#   spdx-license-ids   the valid license ids (index.json, deprecated.json)
+#   spdx-exceptions    the valid exception ids (index.json)
+DATA=${RECITE_DATA:-/usr/local/share/recite}
+NPM_PACKAGES="spdx-license-list 6.12.0 54cc8d13086187333ca1457c8edaa06d9a412144f076aa7f7c1b59c4f3b0a1ef
+spdx-license-ids 3.0.24 2ccb1debbc8a6f5c588d8bac9a0a9b2420c635ebe9a0eaccd11b6ebc4b91bd9c
+spdx-exceptions 2.5.0 c5295dd22415e8b60a5af2560e7461954f660bcb591be7c5622e463956d33256"
+command -v npm >/dev/null || pkgs="$pkgs npm"
 
 missing=""
 for p in $pkgs; do
@@ -37,22 +45,32 @@ for p in $pkgs; do
         missing="$missing $p"
     fi
 done
-fetch_spdx() {
-    [ -f "$SPDX_HOME/licenses/MIT.json" ] && return 0
-    echo "deps: fetching the SPDX license list $SPDX_VERSION from the npm registry" >&2
+# Installs one npm package as $DATA/NAME (its package/ directory), unless that version is there.
+fetch_npm() {
+    name=$1 version=$2 sha=$3
+    home=$DATA/$name
+    grep -q "\"version\": *\"$version\"" "$home/package.json" 2>/dev/null && return 0
+    echo "deps: fetching $name $version with npm pack" >&2
     tmp=$(mktemp -d)
-    url=https://registry.npmjs.org/spdx-license-list/-/spdx-license-list-$SPDX_VERSION.tgz
-    if ! curl -sSfL --retry 3 -o "$tmp/spdx.tgz" "$url" ||
-        ! echo "$SPDX_SHA256  $tmp/spdx.tgz" | sha256sum -c --status ||
-        ! tar xzf "$tmp/spdx.tgz" -C "$tmp"; then
+    if ! (cd "$tmp" && npm pack --silent "$name@$version" >/dev/null 2>"$tmp/log") ||
+        ! echo "$sha  $tmp/$name-$version.tgz" | sha256sum -c --status ||
+        ! tar xzf "$tmp/$name-$version.tgz" -C "$tmp"; then
+        cat "$tmp/log" >&2 2>/dev/null || true
         rm -rf "$tmp"
-        echo "deps: cannot fetch $url" >&2
+        echo "deps: cannot fetch $name@$version (or its checksum differs)" >&2
         exit 2
     fi
-    $SUDO mkdir -p "$(dirname "$SPDX_HOME")"
-    $SUDO rm -rf "$SPDX_HOME"
-    $SUDO mv "$tmp/package" "$SPDX_HOME"
+    $SUDO mkdir -p "$DATA"
+    $SUDO rm -rf "$home"
+    $SUDO mv "$tmp/package" "$home"
     rm -rf "$tmp"
+}
+fetch_spdx() {
+    while read -r name version sha; do
+        fetch_npm "$name" "$version" "$sha"
+    done <<EOF
+$NPM_PACKAGES
+EOF
 }
 
 SUDO=""

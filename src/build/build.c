@@ -239,7 +239,7 @@ static int append_text(rc_builder *b, const rc_work_out *w, recite_error *err)
     return RECITE_OK;
 }
 
-static int add_string(rc_builder *b, const char *s, uint64_t *off)
+int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off)
 {
     if (!s) {
         *off = 0;
@@ -367,13 +367,18 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
     }
     rc_work_rec wr = {{0}, cluster};
     for (unsigned f = 0; f < RC_WS_COUNT_; f++)
-        if (add_string(b, w->strs[f], &wr.str[f]) != RECITE_OK)
+        if (rc_builder_add_string(b, w->strs[f], &wr.str[f]) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     if ((rc = rc_builder_add_locators(b, w, new_cluster)) != RECITE_OK)
         return rc_error_set(err, rc, "%s: %s", id,
                             rc == RECITE_ELIMIT ? "too many pages or chapters" : "out of memory");
-    if (RC_VEC_PUSH(b->works, wr) != RECITE_OK)
+    if (RC_VEC_PUSH(b->works, wr) != RECITE_OK ||
+        RC_VEC_PUSH(b->cmi_dir, b->cmi_data.n) != RECITE_OK ||
+        RC_VEC_RESERVE(b->cmi_data, b->cmi_data.n + w->cmi_rec_len) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    if (w->cmi_rec_len)
+        memcpy(b->cmi_data.v + b->cmi_data.n, w->cmi_rec, w->cmi_rec_len);
+    b->cmi_data.n += w->cmi_rec_len;
     return RECITE_OK;
 }
 
@@ -423,6 +428,8 @@ static void builder_free(rc_builder *b)
     RC_VEC_FREE(b->clusters);
     RC_VEC_FREE(b->works);
     RC_VEC_FREE(b->strings);
+    RC_VEC_FREE(b->cmi_data);
+    RC_VEC_FREE(b->cmi_dir);
     RC_VEC_FREE(b->checkpoints);
     RC_VEC_FREE(b->minhash);
     RC_VEC_FREE(b->minhash_usable);
@@ -663,6 +670,18 @@ static int write_index(rc_builder *b, uint64_t *file_size, recite_error *err)
     return RECITE_OK;
 }
 
+/* What was written reads back whole (every checksum and cross-reference) before it is
+ * published: opening it later checks only its structure (docs/FORMAT.md). */
+static int verify_written(const rc_builder *b, recite_error *err)
+{
+    recite_index *written;
+    int rc = recite_index_open(&written, b->tmp_dir, err);
+    if (rc == RECITE_OK)
+        rc = recite_index_verify(written, err);
+    recite_index_close(written);
+    return rc;
+}
+
 int rc_build_index(recite_build_stats *stats, const char *dir, const char *const *paths,
                    size_t npaths, const recite_index *from, const uint32_t *works, size_t nworks,
                    const recite_build_options *opt, recite_error *err)
@@ -693,6 +712,8 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     rc_sorter_free(&b->sorter); /* removes spill files before the directory moves */
     recite_index_close(b->lic); /* its file is in the directory about to move */
     b->lic = NULL;
+    if (rc == RECITE_OK) /* once the sort's memory is given back */
+        rc = verify_written(b, err);
     if (rc == RECITE_OK && (rc = rc_build_publish(b->tmp_dir, dir, err)) == RECITE_OK) {
         char *parent = rc_parent_dir(dir);
         if (parent)

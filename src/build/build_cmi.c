@@ -13,5 +13,5 @@ int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out)
     if (rc != RECITE_OK)
         return rc;
     out->license_found = id.id[0] != 0 || cmi.spdx[0] != 0;
-    return rc_cmi_record_write(&out->strs[RC_WS_CMI], &cmi, &id);
+    return rc_cmi_record_write(&out->strs[RC_WS_CMI], &out->cmi_rec, &out->cmi_rec_len, &cmi, &id);
 }

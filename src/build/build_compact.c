@@ -44,6 +44,10 @@ int recite_index_compact(recite_build_stats *stats, const char *dir, const char 
         memset(stats, 0, sizeof *stats);
     recite_index *from;
     int rc = recite_index_open(&from, dir, err);
+    if (rc == RECITE_OK && (rc = recite_index_verify(from, err)) != RECITE_OK) {
+        recite_index_close(from); /* its text is what the new index is made of: trust it whole */
+        return rc;
+    }
     if (rc != RECITE_OK)
         return rc;
     /* The same guarantees as before; works keep their modes. */
@@ -61,7 +65,8 @@ int recite_index_compact(recite_build_stats *stats, const char *dir, const char 
     size_t nkeep = 0;
     for (uint32_t w = 0; w < n; w++) {
         recite_work_info info;
-        recite_index_work(&info, from, w);
+        if (recite_index_work(&info, from, w) != RECITE_OK)
+            continue; /* cannot happen: verified */
         bool gone = false;
         for (size_t i = 0; i < ndrop && !gone; i++)
             gone = strcmp(drop[i], info.id) == 0;

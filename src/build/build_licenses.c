@@ -32,11 +32,14 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
                           (unsigned long long)rc_license_library_key(src), RC_FORMAT_VERSION) < 0)
         cached = NULL;
     if (cached && mkdir(out, 0755) == 0) {
-        /* A cached copy that does not open (damaged, or written by a build of another
-         * format under the same version number) is replaced, not trusted. */
+        /* A cached copy that does not open and verify (damaged, or written by a build of
+         * another format under the same version number) is replaced, not trusted. */
         recite_index *probe = NULL;
-        if (rc_copy_file(cached, outfile) && recite_index_open(&probe, out, NULL) == RECITE_OK) {
-            recite_index_close(probe);
+        bool good = rc_copy_file(cached, outfile) &&
+                    recite_index_open(&probe, out, NULL) == RECITE_OK &&
+                    recite_index_verify(probe, NULL) == RECITE_OK;
+        recite_index_close(probe);
+        if (good) {
             *built = true;
             goto done;
         }

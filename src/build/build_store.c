@@ -17,6 +17,7 @@
 #define DICT_CAPACITY_MIN (16u * 1024u)
 #define DICT_MIN_LIBRARY (1u << 20) /* below 1 MB of input, a dictionary is not worth it */
 #define DICT_SAMPLES 1024u
+#define DICT_SAMPLE_SIZE 4096u /* bytes per sample: 4 MiB of samples in all */
 
 int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
                       rc_work_out *out)
@@ -79,7 +80,7 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
      * 4 KiB blocks, but their size is paid once per index. */
     size_t capacity = (size_t)RC_MIN((uint64_t)DICT_CAPACITY_MAX,
                                      RC_MAX((uint64_t)DICT_CAPACITY_MIN, in->total_bytes / 64));
-    uint8_t *samples = malloc((size_t)DICT_SAMPLES * RC_TEXT_BLOCK_SIZE);
+    uint8_t *samples = malloc((size_t)DICT_SAMPLES * DICT_SAMPLE_SIZE);
     size_t *sizes = malloc(DICT_SAMPLES * sizeof *sizes);
     void *buf = malloc(capacity);
     if (!samples || !sizes || !buf) {
@@ -102,8 +103,8 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
             break;
         const rc_source *s = &in->sources.v[src];
         uint64_t off = at - src_start;
-        size_t want = (size_t)RC_MIN((uint64_t)RC_TEXT_BLOCK_SIZE, s->length - off);
-        uint8_t *dst = samples + (size_t)n * RC_TEXT_BLOCK_SIZE;
+        size_t want = (size_t)RC_MIN((uint64_t)DICT_SAMPLE_SIZE, s->length - off);
+        uint8_t *dst = samples + (size_t)n * DICT_SAMPLE_SIZE;
         size_t got = read_piece(in, s, off, dst, want, &git);
         if (got >= 64 && !memchr(dst, 0, got)) /* skip binary files and slivers */
             sizes[n++] = got;
@@ -112,7 +113,7 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
     /* Compact the samples (ZDICT wants them back to back). */
     size_t total = 0;
     for (size_t i = 0; i < n; i++) {
-        memmove(samples + total, samples + i * RC_TEXT_BLOCK_SIZE, sizes[i]);
+        memmove(samples + total, samples + i * DICT_SAMPLE_SIZE, sizes[i]);
         total += sizes[i];
     }
     ZDICT_fastCover_params_t p;

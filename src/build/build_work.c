@@ -21,6 +21,7 @@ void rc_work_out_free(rc_work_out *out)
     for (unsigned i = 0; i < RC_WS_COUNT_; i++)
         free(out->strs[i]);
     free(out->text);
+    free(out->cmi_rec);
     RC_VEC_FREE(out->fps);
     RC_VEC_FREE(out->checkpoints);
     RC_VEC_FREE(out->records);
@@ -341,7 +342,9 @@ static int load_from_index(const recite_index *from, uint32_t w, rc_work_out *ou
     out->mode_given = true;
     /* Its locators too: the text is the same, so are its pages, chapters and member. */
     rc_loc_record loc;
-    rc_index_loc_record(from, w, &loc);
+    int lrc = rc_index_loc_record(from, w, &loc, err);
+    if (lrc != RECITE_OK)
+        return lrc;
     if ((loc.member && !(out->member = strdup(loc.member))) ||
         RC_VEC_RESERVE(out->pages, loc.npages) != RECITE_OK ||
         RC_VEC_RESERVE(out->chapters, loc.nchapters) != RECITE_OK)

@@ -360,7 +360,7 @@ size_t rc_git_read_piece(struct rc_git_cache **cache, const rc_inputs *in, const
 int rc_repos_identify_licenses(rc_inputs *in, const recite_index *lic, recite_error *err)
 {
     struct rc_git_cache *cache = NULL;
-    rc_matcher *m = NULL;
+    rc_license_matcher *m = NULL;
     int rc = RECITE_OK;
     for (size_t i = 0; i < in->repos.n && rc == RECITE_OK; i++) {
         rc_repo *r = in->repos.v[i];
@@ -373,12 +373,12 @@ int rc_repos_identify_licenses(rc_inputs *in, const recite_index *lic, recite_er
         if (!m)
             rc = rc_license_matcher_create(&m, lic, err);
         if (rc == RECITE_OK)
-            rc = rc_license_identify(&id, lic, m, (const char *)data, len, err);
+            rc = rc_license_identify(&id, m, (const char *)data, len, err);
         if (rc == RECITE_OK)
             snprintf(r->license, sizeof r->license, "%s", id.id);
         free(data);
     }
-    rc_matcher_free(m);
+    rc_license_matcher_free(m);
     rc_git_cache_free(cache);
     return rc;
 }

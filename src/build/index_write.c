@@ -157,6 +157,18 @@ static int write_tables(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t
         rc_secw_u32(w, b->checkpoints.v[i]);
     sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CHECKPOINTS);
     *off = rc_align_up(w->off);
+
+    rc_secw_begin(w, b->fd, *off);
+    for (size_t i = 0; i < b->works.n; i++)
+        rc_secw_u64(w, b->cmi_dir.v[i]);
+    rc_secw_u64(w, b->cmi_data.n);
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CMI_DIR);
+    *off = rc_align_up(w->off);
+
+    rc_secw_begin(w, b->fd, *off);
+    rc_secw_write(w, b->cmi_data.v, b->cmi_data.n);
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CMI_DATA);
+    *off = rc_align_up(w->off);
     if (w->errnum)
         return rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path);
     return RECITE_OK;
@@ -334,6 +346,42 @@ done:
     return rc;
 }
 
+/* The checksum of every page from RC_DATA_OFFSET to here (read back from the file: the sections
+ * were written out of order), as the last section. */
+static int write_page_sums(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                           uint64_t *off, recite_error *err)
+{
+    const size_t span = 256 * RC_PAGE_SIZE; /* read back 1 MiB at a time */
+    uint64_t end = rc_align_up(*off);
+    uint8_t *buf = malloc(span);
+    if (!buf)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    rc_secw_begin(w, b->fd, end);
+    for (uint64_t a = RC_DATA_OFFSET; a < end; a += span) {
+        size_t n = (size_t)RC_MIN((uint64_t)span, end - a), got = 0;
+        memset(buf, 0, n); /* bytes past the end of the file so far are zeros */
+        while (got < n) {
+            ssize_t r = pread(b->fd, buf + got, n - got, (off_t)(a + got));
+            if (r < 0 && errno == EINTR)
+                continue;
+            if (r < 0) {
+                free(buf);
+                return rc_error_errno(err, RECITE_EIO, errno, "%s: read back failed", b->idx_path);
+            }
+            if (r == 0)
+                break;
+            got += (size_t)r;
+        }
+        for (size_t p = 0; p < n; p += RC_PAGE_SIZE)
+            rc_secw_u64(w, XXH3_64bits(buf + p, RC_MIN((size_t)RC_PAGE_SIZE, n - p)));
+    }
+    free(buf);
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_PAGE_SUMS);
+    *off = w->off;
+    return w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path)
+                     : RECITE_OK;
+}
+
 static int write_header(rc_builder *b, const rc_section_entry *sec, size_t nsec, uint64_t file_size,
                         recite_error *err)
 {
@@ -389,9 +437,10 @@ int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err)
     if (rc != RECITE_OK)
         return rc;
     off = rc_align_up(off);
-    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
+    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK ||
+        (rc = write_page_sums(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
         return rc;
-    *file_size = rc_align_up(off);
+    *file_size = off; /* the page checksums end the file */
     if ((rc = write_header(b, sec, nsec, *file_size, err)) != RECITE_OK)
         return rc;
     if (fsync(b->fd) != 0)

@@ -90,7 +90,9 @@ typedef struct rc_fp {
 typedef struct rc_work_out {
     int status;               /* rc_work_status */
     char *strs[RC_WS_COUNT_]; /* id, title, ..., metadata JSON; NULL when absent */
-    uint8_t *text;            /* the work's bytes (malloc'd) */
+    uint8_t *cmi_rec;         /* the binary CMI record (cmi_record.c), NULL when none */
+    size_t cmi_rec_len;
+    uint8_t *text; /* the work's bytes (malloc'd) */
     size_t text_len;
     rc_hash128 content; /* hash of the bytes: identical works share it */
     uint64_t ntokens;
@@ -180,7 +182,8 @@ void rc_work_ctx_free_extract(rc_work_ctx *ctx); /* the repositories a worker op
  * public-domain, shadow-library, unknown). */
 bool rc_is_source_kind(const char *s);
 
-/* Fills out->strs[RC_WS_CMI] for a loaded work (its CMI record); build_cmi.c. */
+/* Fills out->strs[RC_WS_CMI] and out->cmi_rec for a loaded work (its CMI record in JSON and in
+ * binary); build_cmi.c. */
 int rc_work_cmi(rc_work_ctx *ctx, rc_work_out *out);
 
 /* Builds the license index at dir/licenses from the license texts of src (taken from its cache

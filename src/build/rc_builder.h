@@ -89,6 +89,8 @@ typedef struct rc_builder {
     RC_VEC(rc_cluster_rec) clusters;
     RC_VEC(rc_work_rec) works;
     RC_VEC(uint8_t) strings;
+    RC_VEC(uint8_t) cmi_data; /* binary CMI records, in work order */
+    RC_VEC(uint64_t) cmi_dir; /* per work, where its record starts in cmi_data */
     RC_VEC(uint32_t) checkpoints;
     RC_VEC(uint32_t) minhash; /* RC_MINHASH per cluster */
     RC_VEC(bool) minhash_usable;
@@ -115,6 +117,10 @@ typedef struct rc_builder {
 
     double t0, last_progress;
 } rc_builder;
+
+/* Appends s (NUL-terminated) to the string table; *off receives its offset (0 for NULL: absent).
+ * build.c. */
+int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off);
 
 /* Writes everything after the text blocks (dictionary, tables, postings, header), pads and syncs
  * recite.idx; *file_size receives its size (index_write.c). */

@@ -10,9 +10,9 @@
 
 struct recite_checker {
     rc_matcher *m;
-    rc_matcher *bg;  /* matcher of the background index, or NULL */
-    rc_matcher *lic; /* matcher of the license index (made on first use), or NULL */
-    bool cmi;        /* CMI verdicts of the matched works */
+    rc_matcher *bg;          /* matcher of the background index, or NULL */
+    rc_license_matcher *lic; /* of the license index (made on first use), or NULL */
+    bool cmi;                /* CMI verdicts of the matched works */
     /* streaming: the works of the result so far, with their CMI (computed once per work) */
     RC_VEC(recite_work_hit) live_works;
     recite_result live;
@@ -48,7 +48,7 @@ void recite_checker_free(recite_checker *c)
         return;
     rc_matcher_free(c->m);
     rc_matcher_free(c->bg);
-    rc_matcher_free(c->lic);
+    rc_license_matcher_free(c->lic);
     RC_VEC_FREE(c->live_works);
     free(c);
 }

@@ -17,6 +17,8 @@
 
 int cli_license(int argc, char **argv); /* cli_license.c */
 int cli_catalog(int argc, char **argv); /* cli_catalog.c */
+int serve_main(int argc, char **argv);  /* src/serve/serve_main.c */
+int cli_verify(int argc, char **argv);  /* cli_verify.c */
 
 /* The environment the library does not read, read here once: where license indexes are cached
  * ($RECITE_CACHE, else $XDG_CACHE_HOME/recite, else $HOME/.cache/recite; NULL when none), the

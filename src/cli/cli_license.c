@@ -2,7 +2,9 @@
  * cli_license.c — `recite license [--json] [--mode prose|code|auto] FILE...`: the license and
  * copyright notices of each file, as `recite index` records them for a work (an SPDX tag, else
  * the license its header states or is). Uses only include/recite.h; main.c dispatches here.
- * Exit status 0, or 2 with one `recite: ...` line on stderr (nothing printed on stdout).
+ * Exit status 0; 1 when some files were skipped (binary: reported on their own line, the others
+ * identified); 2 with one `recite: ...` line on stderr (nothing printed on stdout) for an
+ * unreadable file or a usage error.
  */
 #include "cli.h"
 
@@ -21,7 +23,9 @@ static const char license_usage[] =
     "are the license's); and its copyright notices. --mode: how to find the header (code: the\n"
     "leading comments; prose: the start of the text; auto, the default: by file extension).\n"
     "\n"
-    "exit status: 0 done, 2 error\n";
+    "A binary FILE (NUL bytes) is skipped: its line says so, the others are identified.\n"
+    "\n"
+    "exit status: 0 done, 1 some FILEs were skipped (binary), 2 error\n";
 
 static int usage_error(const char *msg, const char *arg)
 {
@@ -103,16 +107,31 @@ int cli_license(int argc, char **argv)
     cli_input *in = calloc(n, sizeof *in);
     recite_license_info *li = malloc(sizeof *li);
     recite_license_checker *lc = NULL;
+    bool *binary = NULL; /* inputs skipped as binary */
+    size_t skipped = 0;
     recite_error err = {0};
     int status = EXIT_USAGE;
     if (!in || !li) {
         fprintf(stderr, "recite: out of memory\n");
         goto done;
     }
-    /* Every input is read first: a bad one fails the run before anything is printed. */
-    for (size_t i = 0; i < n; i++)
-        if (!cli_read_input(argv[optind + (int)i], &in[i]))
+    /* Every input is read first: an unreadable one fails the run before anything is printed; a
+     * binary one (cli_read_input says so on stderr) is skipped. */
+    binary = calloc(n, sizeof *binary);
+    if (!binary) {
+        fprintf(stderr, "recite: out of memory\n");
+        goto done;
+    }
+    for (size_t i = 0; i < n; i++) {
+        if (cli_read_input(argv[optind + (int)i], &in[i]))
+            continue;
+        if (!in[i].data || !memchr(in[i].data, 0, in[i].len < 8000 ? in[i].len : 8000))
             goto done;
+        binary[i] = true;
+        skipped++;
+        free(in[i].data);
+        in[i].data = NULL;
+    }
     cli_env env;
     cli_env_read(&env);
     recite_license_options lopt = RECITE_LICENSE_OPTIONS_INIT;
@@ -128,29 +147,41 @@ int cli_license(int argc, char **argv)
     if (json && n > 1)
         putchar('[');
     for (size_t i = 0; i < n; i++) {
+        if (json && i)
+            putchar(',');
+        if (binary[i]) {
+            if (json) {
+                fputs("{\"file\":", stdout);
+                cli_json_str(stdout, in[i].name);
+                fputs(",\"skipped\":\"binary\"}", stdout);
+            } else {
+                printf("%s: skipped (binary)\n", in[i].name);
+            }
+            continue;
+        }
         if (recite_license_identify(li, lc, strcmp(in[i].name, "-") == 0 ? NULL : in[i].name,
                                     in[i].data, in[i].len, mode, &err) != RECITE_OK) {
             fflush(stdout);
             cli_fail(&err);
             goto done;
         }
-        if (json) {
-            if (i)
-                putchar(',');
+        if (json)
             print_json(in[i].name, li);
-        } else {
+        else
             print_text(in[i].name, li);
-        }
         free(in[i].data); /* done with it: long lists need not stay in memory */
         in[i].data = NULL;
     }
     if (json)
         fputs(n > 1 ? "]\n" : "\n", stdout);
     status = cli_finish_output();
+    if (status == 0 && skipped)
+        status = 1;
 done:
     for (size_t i = 0; in && i < n; i++)
         free(in[i].data);
     free(in);
+    free(binary);
     free(li);
     recite_license_checker_free(lc);
     return status;

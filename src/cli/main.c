@@ -30,9 +30,11 @@ static const char usage_text[] =
     "               [--key FILE] [--policy FILE]\n"
     "               [FILE|-]...\n"
     "  recite stats --index DIR [--json]\n"
+    "  recite verify --index DIR\n"
     "  recite license [--json] [--mode prose|code|auto] FILE...\n"
     "  recite catalog list|runs|delete|audit --index DIR ... (recite catalog --help)\n"
     "  recite compact --index DIR [--jobs N] [--mem SIZE] [--quiet]\n"
+    "  recite serve --index DIR [--listen ADDR:PORT] [--proxy URL] ... (recite serve --help)\n"
     "  recite --version | --help\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
@@ -56,11 +58,14 @@ static const char usage_text[] =
     "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged;\n"
     "        --html FILE also writes an evidence report (several inputs: FILE-1.html, ...)\n"
     "stats   describe an index\n"
+    "verify  read the whole index and check every checksum and table (open checks structure)\n"
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
     "catalog the provenance catalogue of an index (DIR/catalog.sqlite): list works by source,\n"
     "        license or training run, list runs, mark a work deleted, read the audit log\n"
     "compact rebuild the index without the works marked deleted in its catalogue: their text,\n"
     "        fingerprints and compression dictionary are purged\n"
+    "serve   an HTTP service: checks, streaming sessions, guardrail endpoints, and with --proxy\n"
+    "        an OpenAI-compatible proxy that stops recitations mid-stream (docs/SERVE.md)\n"
     "\n"
     "exit status: 0 nothing found, 1 recitation found, 2 error, 3 (index) built with\n"
     "             unreadable inputs skipped\n";
@@ -643,16 +648,16 @@ int main(int argc, char **argv)
         return cmd_check(argc - 1, argv + 1);
     if (strcmp(cmd, "stats") == 0)
         return cmd_stats(argc - 1, argv + 1);
+    if (strcmp(cmd, "verify") == 0)
+        return cli_verify(argc - 1, argv + 1);
     if (strcmp(cmd, "license") == 0)
         return cli_license(argc - 1, argv + 1);
     if (strcmp(cmd, "catalog") == 0)
         return cli_catalog(argc - 1, argv + 1);
     if (strcmp(cmd, "compact") == 0)
         return cmd_compact(argc - 1, argv + 1);
-    if (strcmp(cmd, "serve") == 0) {
-        fprintf(stderr, "recite: serve is not available in this version (planned)\n");
-        return EXIT_USAGE;
-    }
+    if (strcmp(cmd, "serve") == 0)
+        return serve_main(argc - 1, argv + 1);
     die_usage("unknown command '%s'", cmd);
     return EXIT_USAGE;
 }

@@ -1,8 +1,15 @@
 /*
- * cmi_record.c — the CMI of a work as stored with it in the index (work string RC_WS_CMI): a
- * JSON object {"notices": [{text, holder, years: [min, max], start, end}], "spdx", "license":
- * {id, score, from}, "rights_reserved", "title", "author"}, written by the builder and read by
- * the CMI verdicts, here next to each other.
+ * cmi_record.c — the CMI of a work as stored with it in the index, written by the builder and
+ * read by the CMI verdicts and the reports, here next to each other. Two forms of one content:
+ * a JSON object (the work string RC_WS_CMI, the public recite_work_info.cmi_json) {"notices":
+ * [{text, holder, years: [min, max], start, end}], "spdx", "license": {id, score, from},
+ * "rights_reserved", "title", "author"}, and the binary record checks read without parsing
+ * (section CMI_DATA, docs/FORMAT.md):
+ *     u8 version (1), u8 flags (bit 0: rights reserved), u8 license source, u8 notices
+ *     u64 license score (IEEE 754 double)
+ *     str license id, str spdx, str title, str author
+ *     per notice: u16 first year, u16 last year, u64 start, u64 end, str text, str holder
+ * where str is u16 length, the bytes, a NUL (so a view can hand out C strings).
  */
 #include "rc_cmi.h"
 
@@ -10,23 +17,24 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-int rc_cmi_record_write(char **out, const rc_cmi *cmi, const rc_license_id *id)
+#define RECORD_VERSION 1u
+
+/* ==== JSON ==== */
+
+static json_t *record_json(const rc_cmi *cmi, const rc_license_id *id)
 {
-    *out = NULL;
-    if (!cmi->nnotices && !id->id[0] && !cmi->rights_reserved && !cmi->title[0] && !cmi->author[0])
-        return RECITE_OK; /* nothing to record */
     json_t *o = json_object(), *ns = json_array();
     if (!o || !ns) {
         json_decref(o);
         json_decref(ns);
-        return RECITE_ENOMEM;
+        return NULL;
     }
     for (unsigned i = 0; i < cmi->nnotices; i++) {
         const rc_notice *nt = &cmi->notices[i];
         json_t *n = json_pack("{s:s, s:s, s:[i,i], s:I, s:I}", "text", nt->text, "holder",
                               nt->holder, "years", (int)nt->year_min, (int)nt->year_max, "start",
                               (json_int_t)nt->start, "end", (json_int_t)nt->end);
-        if (n)
+        if (n) /* not UTF-8: left out */
             json_array_append_new(ns, n);
     }
     json_object_set_new(o, "notices", ns);
@@ -41,20 +49,15 @@ int rc_cmi_record_write(char **out, const rc_cmi *cmi, const rc_license_id *id)
         json_object_set_new(o, "title", json_string(cmi->title));
     if (cmi->author[0])
         json_object_set_new(o, "author", json_string(cmi->author));
-    *out = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
-    json_decref(o);
-    return *out ? RECITE_OK : RECITE_ENOMEM;
+    return o;
 }
 
-int rc_cmi_record_read(const char *json, rc_cmi *cmi, rc_license_id *id)
+/* What the JSON object holds, read back: the binary record holds exactly that (a string the
+ * JSON could not take is left out of both). */
+static void record_from_json(const json_t *root, rc_cmi *cmi, rc_license_id *id)
 {
     memset(cmi, 0, sizeof *cmi);
     memset(id, 0, sizeof *id);
-    if (!json)
-        return RECITE_OK;
-    json_t *root = json_loads(json, 0, NULL);
-    if (!root)
-        return RECITE_EFORMAT;
     json_t *l = json_object_get(root, "license");
     if (json_is_string(json_object_get(l, "id"))) {
         snprintf(id->id, sizeof id->id, "%s", json_string_value(json_object_get(l, "id")));
@@ -89,6 +92,181 @@ int rc_cmi_record_read(const char *json, rc_cmi *cmi, rc_license_id *id)
         snprintf(cmi->title, sizeof cmi->title, "%s", title);
     if (author)
         snprintf(cmi->author, sizeof cmi->author, "%s", author);
-    json_decref(root);
+}
+
+/* ==== binary ==== */
+
+typedef RC_VEC(uint8_t) bytes;
+
+static int put(bytes *b, const void *p, size_t n)
+{
+    if (RC_VEC_RESERVE(*b, b->n + n) != RECITE_OK)
+        return RECITE_ENOMEM;
+    memcpy(b->v + b->n, p, n);
+    b->n += n;
+    return RECITE_OK;
+}
+
+static int put_u16(bytes *b, unsigned v)
+{
+    uint8_t x[2];
+    rc_put_u16(x, (uint16_t)(v > UINT16_MAX ? UINT16_MAX : v));
+    return put(b, x, 2);
+}
+
+static int put_u64(bytes *b, uint64_t v)
+{
+    uint8_t x[8];
+    rc_put_u64(x, v);
+    return put(b, x, 8);
+}
+
+static int put_str(bytes *b, const char *s)
+{
+    size_t n = strlen(s);
+    if (n > UINT16_MAX - 1)
+        n = UINT16_MAX - 1;
+    int rc = put_u16(b, (unsigned)n);
+    if (rc == RECITE_OK)
+        rc = put(b, s, n);
+    return rc == RECITE_OK ? put(b, "", 1) : rc;
+}
+
+static int encode(bytes *b, const rc_cmi *cmi, const rc_license_id *id)
+{
+    uint64_t score;
+    memcpy(&score, &id->score, sizeof score);
+    uint8_t head[4] = {RECORD_VERSION, cmi->rights_reserved ? 1 : 0, (uint8_t)id->from,
+                       (uint8_t)cmi->nnotices};
+    int rc = put(b, head, 4);
+    rc = rc ? rc : put_u64(b, score);
+    rc = rc ? rc : put_str(b, id->id);
+    rc = rc ? rc : put_str(b, cmi->spdx);
+    rc = rc ? rc : put_str(b, cmi->title);
+    rc = rc ? rc : put_str(b, cmi->author);
+    for (unsigned i = 0; i < cmi->nnotices && rc == RECITE_OK; i++) {
+        const rc_notice *nt = &cmi->notices[i];
+        rc = put_u16(b, nt->year_min);
+        rc = rc ? rc : put_u16(b, nt->year_max);
+        rc = rc ? rc : put_u64(b, nt->start);
+        rc = rc ? rc : put_u64(b, nt->end);
+        rc = rc ? rc : put_str(b, nt->text);
+        rc = rc ? rc : put_str(b, nt->holder);
+    }
+    return rc;
+}
+
+int rc_cmi_record_write(char **json, uint8_t **bin, size_t *bin_len, const rc_cmi *cmi,
+                        const rc_license_id *id)
+{
+    *json = NULL;
+    *bin = NULL;
+    *bin_len = 0;
+    if (!cmi->nnotices && !id->id[0] && !cmi->rights_reserved && !cmi->title[0] && !cmi->author[0])
+        return RECITE_OK; /* nothing to record */
+    json_t *o = record_json(cmi, id);
+    if (!o)
+        return RECITE_ENOMEM;
+    *json = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    rc_cmi *back = malloc(sizeof *back);
+    rc_license_id back_id;
+    bytes b = {0};
+    int rc = *json && back ? RECITE_OK : RECITE_ENOMEM;
+    if (rc == RECITE_OK) {
+        record_from_json(o, back, &back_id);
+        rc = encode(&b, back, &back_id);
+    }
+    json_decref(o);
+    free(back);
+    if (rc != RECITE_OK) {
+        free(*json);
+        *json = NULL;
+        RC_VEC_FREE(b);
+        return RECITE_ENOMEM;
+    }
+    *bin = b.v;
+    *bin_len = b.n;
+    return RECITE_OK;
+}
+
+/* ==== reading the binary record ==== */
+
+typedef struct cursor {
+    const uint8_t *p;
+    size_t left;
+    bool bad;
+} cursor;
+
+static const uint8_t *take(cursor *c, size_t n)
+{
+    if (c->bad || n > c->left) {
+        c->bad = true;
+        return NULL;
+    }
+    const uint8_t *p = c->p;
+    c->p += n;
+    c->left -= n;
+    return p;
+}
+
+static unsigned get_u16(cursor *c)
+{
+    const uint8_t *p = take(c, 2);
+    return p ? rc_get_u16(p) : 0;
+}
+
+static uint64_t get_u64(cursor *c)
+{
+    const uint8_t *p = take(c, 8);
+    return p ? rc_get_u64(p) : 0;
+}
+
+static const char *get_str(cursor *c)
+{
+    size_t n = get_u16(c);
+    const uint8_t *p = take(c, n + 1);
+    if (!p || p[n] != 0 || memchr(p, 0, n)) {
+        c->bad = true;
+        return "";
+    }
+    return (const char *)p;
+}
+
+int rc_cmi_record_view(rc_cmi_view *v, const uint8_t *rec, size_t len)
+{
+    v->license = v->spdx = v->title = v->author = "";
+    v->license_score = 0;
+    v->license_from = RECITE_FROM_NONE;
+    v->rights_reserved = false;
+    v->nnotices = 0;
+    if (!rec || !len)
+        return RECITE_OK;
+    cursor c = {rec, len, false};
+    const uint8_t *head = take(&c, 4);
+    if (!head || head[0] != RECORD_VERSION || head[3] > RC_CMI_MAX_NOTICES ||
+        head[2] > RECITE_FROM_TEXT)
+        return RECITE_EFORMAT;
+    uint64_t score = get_u64(&c);
+    memcpy(&v->license_score, &score, sizeof score);
+    v->license = get_str(&c);
+    v->spdx = get_str(&c);
+    v->title = get_str(&c);
+    v->author = get_str(&c);
+    v->license_from = (recite_info_source)head[2];
+    v->rights_reserved = head[1] & 1;
+    for (unsigned i = 0; i < head[3] && !c.bad; i++) {
+        rc_cmi_notice_view *n = &v->notices[i];
+        n->year_min = get_u16(&c);
+        n->year_max = get_u16(&c);
+        n->start = get_u64(&c);
+        n->end = get_u64(&c);
+        n->text = get_str(&c);
+        n->holder = get_str(&c);
+    }
+    if (c.bad || c.left) {
+        rc_cmi_record_view(v, NULL, 0);
+        return RECITE_EFORMAT;
+    }
+    v->nnotices = head[3];
     return RECITE_OK;
 }

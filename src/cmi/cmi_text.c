@@ -17,6 +17,7 @@
 #define TAIL_CAP (16u * 1024u)  /* of a code text, looked at when its header has no license */
 #define FIRST_PART (4u * 1024u) /* of a license part, identified before the whole */
 #define MOSTLY_LICENSE 0.5      /* score of a start that is mostly license language */
+#define SHORT_TEXT (2u * 1024u) /* a header this short is looked at even with no license words */
 
 struct rc_cmi_cache {
     uint64_t key[CACHE_SLOTS]; /* 0 = empty */
@@ -40,7 +41,7 @@ int rc_cmi_ctx_init(rc_cmi_ctx *ctx, const recite_index *lic)
 
 void rc_cmi_ctx_free(rc_cmi_ctx *ctx)
 {
-    rc_matcher_free(ctx->m);
+    rc_license_matcher_free(ctx->m);
     free(ctx->cache);
     free(ctx->header);
     memset(ctx, 0, sizeof *ctx);
@@ -60,76 +61,100 @@ static bool at_word(const char *l, size_t n, const char *w)
     return !w[k];
 }
 
-/* What a line of a header may be, in one pass: a notice or SPDX tag (RC_LINE_NOTICE: "copyright",
- * "(c)", "©", "spdx-license" anywhere), license language (RC_LINE_LICENSE: a word starting with
- * "licen", "liab", "permi", "public domain", "warrant", "redistribut", "free software",
+static bool letter(char c)
+{
+    c = lower_ascii(c);
+    return c >= 'a' && c <= 'z';
+}
+
+/* What a line of a header may be, in one pass: a notice or SPDX tag (RC_LINE_NOTICE: "(c)", "©"
+ * anywhere, a word "copyright", "spdx-license"), license language (RC_LINE_LICENSE: a word starting
+ * with "licen", "liab", "permi", "public domain", "warrant", "redistribut", "free software",
  * "terms", "notice" or "copyright" — "notice", not "unnoticed"), and of those the words only
  * licenses use (RC_LINE_GRANT: "licen", "public domain", "warrant", "redistribut", "free
- * software", "permission to use", "hereby grant"), without which a part is not a license
+ * software", "permission to use", "hereby grant", "unlimited permission", "gpl", "lgpl",
+ * "agpl", "released / distributed / available under"), without which a part is not a license
  * ("#define XA_NOTICE", "See Copyright for the status of this software"). */
 unsigned rc_cmi_line_kind(const char *l, size_t n)
 {
+    /* Word by word: the keywords start words, so each word is looked at by its first letter
+     * once and its other letters skipped ("(c)" and "©" are not words). */
     unsigned k = 0;
-    for (size_t i = 0; i < n; i++) {
-        char c = lower_ascii(l[i]);
-        bool start = i == 0 || !(lower_ascii(l[i - 1]) >= 'a' && lower_ascii(l[i - 1]) <= 'z');
+    for (size_t i = 0; i < n;) {
         const char *p = l + i;
         size_t r = n - i;
+        char c = lower_ascii(l[i]);
+        if (!(c >= 'a' && c <= 'z')) {
+            if ((c == '(' && at_word(p, r, "(c)")) || (c == '\xc2' && r > 1 && p[1] == '\xa9'))
+                k |= RC_LINE_NOTICE;
+            i++;
+            continue;
+        }
         switch (c) {
         case 'c':
             if (at_word(p, r, "copyright"))
-                k |= RC_LINE_NOTICE | (start ? RC_LINE_LICENSE : 0);
-            break;
-        case '(':
-            if (at_word(p, r, "(c)"))
-                k |= RC_LINE_NOTICE;
-            break;
-        case '\xc2':
-            if (r > 1 && p[1] == '\xa9')
-                k |= RC_LINE_NOTICE;
+                k |= RC_LINE_NOTICE | RC_LINE_LICENSE;
             break;
         case 's':
             if (at_word(p, r, "spdx-license"))
                 k |= RC_LINE_NOTICE;
             break;
-        case 'l':
-            if (start && at_word(p, r, "licen"))
+        case 'g':
+            if (at_word(p, r, "gpl"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
-            else if (start && at_word(p, r, "liab"))
+            break;
+        case 'a':
+            if (at_word(p, r, "agpl") || at_word(p, r, "available under"))
+                k |= RC_LINE_LICENSE | RC_LINE_GRANT;
+            break;
+        case 'd':
+            if (at_word(p, r, "distributed under"))
+                k |= RC_LINE_LICENSE | RC_LINE_GRANT;
+            break;
+        case 'u':
+            if (at_word(p, r, "unlimited permission"))
+                k |= RC_LINE_LICENSE | RC_LINE_GRANT;
+            break;
+        case 'l':
+            if (at_word(p, r, "licen") || at_word(p, r, "lgpl"))
+                k |= RC_LINE_LICENSE | RC_LINE_GRANT;
+            else if (at_word(p, r, "liab"))
                 k |= RC_LINE_LICENSE;
             break;
         case 'p':
-            if (start && (at_word(p, r, "public domain") || at_word(p, r, "permission to use")))
+            if (at_word(p, r, "public domain") || at_word(p, r, "permission to use"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
-            else if (start && at_word(p, r, "permi"))
+            else if (at_word(p, r, "permi"))
                 k |= RC_LINE_LICENSE;
             break;
         case 'h':
-            if (start && at_word(p, r, "hereby grant"))
+            if (at_word(p, r, "hereby grant"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'w':
-            if (start && at_word(p, r, "warrant"))
+            if (at_word(p, r, "warrant"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'r':
-            if (start && at_word(p, r, "redistribut"))
+            if (at_word(p, r, "redistribut") || at_word(p, r, "released under"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 'f':
-            if (start && at_word(p, r, "free software"))
+            if (at_word(p, r, "free software"))
                 k |= RC_LINE_LICENSE | RC_LINE_GRANT;
             break;
         case 't':
-            if (start && at_word(p, r, "terms"))
+            if (at_word(p, r, "terms"))
                 k |= RC_LINE_LICENSE;
             break;
         case 'n':
-            if (start && at_word(p, r, "notice"))
+            if (at_word(p, r, "notice"))
                 k |= RC_LINE_LICENSE;
             break;
         default: break;
         }
+        while (i < n && letter(l[i]))
+            i++;
     }
     return k;
 }
@@ -169,6 +194,14 @@ static size_t license_part(char *h, size_t n)
     return last;
 }
 
+static bool has_spdx_tag(const char *l, size_t n)
+{
+    for (size_t i = 0; i + 23 <= n; i++)
+        if (lower_ascii(l[i]) == 's' && at_word(l + i, n - i, "spdx-license-identifier"))
+            return true;
+    return false;
+}
+
 /* The lines of license language in the text (lines with words only licenses use: a grant,
  * "license", "warranty", "redistribute"...), each with its two neighbours on either side (a
  * notice's sentence spans lines without the keywords), which is all the license index needs to
@@ -184,7 +217,11 @@ size_t rc_cmi_license_region(const uint8_t *s, size_t len, char *out, size_t cap
         const uint8_t *nl = memchr(s + i, '\n', len - i);
         size_t e = nl ? (size_t)(nl - s) + 1 : len;
         size_t from = i;
-        if (rc_cmi_line_kind((const char *)s + i, e - i) & RC_LINE_GRANT) {
+        unsigned kind = rc_cmi_line_kind((const char *)s + i, e - i);
+        /* an SPDX tag's line: its license is the tag's (rc_cmi_extract reads it) */
+        if ((kind & RC_LINE_NOTICE) && has_spdx_tag((const char *)s + i, e - i))
+            kind = 0;
+        if (kind & RC_LINE_GRANT) {
             take_until = line + AROUND + 1;
             if (backn) /* the preceding lines not taken yet */
                 from = back[0];
@@ -220,7 +257,7 @@ static int identify(rc_cmi_ctx *ctx, const char *text, size_t len, rc_license_id
         *id = ctx->cache->val[slot];
         return RECITE_OK;
     }
-    int rc = rc_license_identify(id, ctx->lic, ctx->m, text, len, NULL);
+    int rc = rc_license_identify(id, ctx->m, text, len, NULL);
     if (rc != RECITE_OK)
         return rc;
     ctx->cache->key[slot] = key;
@@ -250,6 +287,18 @@ int rc_cmi_of_text(rc_cmi_ctx *ctx, const uint8_t *text, size_t len, int mode, r
         memcpy(ctx->header, text + from, len - from);
         n = license_part(ctx->header, len - from);
     }
+    if (n == 0) {
+        /* No license language: a short text may still be a license whose words are not the
+         * usual ones ("The author disclaims copyright to this source code. In place of a legal
+         * notice, here is a blessing"); only its full text counts. */
+        n = rc_cmi_header(text, len, mode, ctx->header, HEADER_CAP + 1);
+        if (n == 0 || n > SHORT_TEXT)
+            return RECITE_OK;
+        int rc = identify(ctx, ctx->header, n, id);
+        if (rc == RECITE_OK && !id->full_text)
+            memset(id, 0, sizeof *id);
+        return rc;
+    }
     /* A long license part (a document that mentions licenses here and there, or a license
      * text) is identified by its start first, and as a whole only when that start is mostly
      * license language: a license text, told from a notice by how much of the license it
@@ -259,7 +308,7 @@ int rc_cmi_of_text(rc_cmi_ctx *ctx, const uint8_t *text, size_t len, int mode, r
         while (cut > FIRST_PART / 2 && ctx->header[cut - 1] != '\n')
             cut--;
         int rc = identify(ctx, ctx->header, cut, id);
-        if (rc != RECITE_OK || id->score < MOSTLY_LICENSE)
+        if (rc != RECITE_OK || id->text_share < MOSTLY_LICENSE)
             return rc;
     }
     return identify(ctx, ctx->header, n, id);

@@ -60,7 +60,7 @@ bool rc_holder_key_same(const rc_holder_key *a, const rc_holder_key *b);
  * One per thread. */
 typedef struct rc_cmi_ctx {
     const recite_index *lic;
-    rc_matcher *m;
+    rc_license_matcher *m;
     struct rc_cmi_cache *cache;
     char *header;
 } rc_cmi_ctx;
@@ -86,18 +86,41 @@ size_t rc_cmi_license_region(const uint8_t *s, size_t len, char *out, size_t cap
 
 /* ==== the CMI record of a work (cmi_record.c) ==== */
 
-/* The record of cmi and id as a JSON string in *out (malloc'd), or NULL when there is nothing
- * to record. */
-int rc_cmi_record_write(char **out, const rc_cmi *cmi, const rc_license_id *id);
-/* Reads a record (NULL: an empty one); RECITE_EFORMAT when it is not JSON. */
-int rc_cmi_record_read(const char *json, rc_cmi *cmi, rc_license_id *id);
+/* The record of cmi and id in its two forms: JSON in *json (the work's public cmi_json) and
+ * binary in *bin (*bin_len bytes; what checks read), both malloc'd, both NULL when there is
+ * nothing to record. They hold the same content. */
+int rc_cmi_record_write(char **json, uint8_t **bin, size_t *bin_len, const rc_cmi *cmi,
+                        const rc_license_id *id);
+
+/* A binary record read in place: strings point into the record (NUL-terminated, "" when
+ * absent). */
+typedef struct rc_cmi_notice_view {
+    const char *text, *holder;
+    unsigned year_min, year_max; /* 0 when the notice gives no year */
+    uint64_t start, end;
+} rc_cmi_notice_view;
+
+typedef struct rc_cmi_view {
+    const char *license; /* identified license (SPDX id), "" when none */
+    double license_score;
+    recite_info_source license_from;
+    const char *spdx, *title, *author;
+    bool rights_reserved;
+    unsigned nnotices;
+    rc_cmi_notice_view notices[RC_CMI_MAX_NOTICES];
+} rc_cmi_view;
+
+/* Reads the binary record rec[0, len) (NULL or empty: a work without CMI). RECITE_EFORMAT when
+ * it is malformed; *v is then empty. */
+int rc_cmi_record_view(rc_cmi_view *v, const uint8_t *rec, size_t len);
 
 /* ==== verdicts (cmi_verdict.c) ==== */
 
 /* Sets the CMI verdict, license and copyright of works[0, n) matched in text[0, len) of index
- * idx. The output's license is identified with *lic, a matcher of idx's license index made on
- * first use (free it with rc_matcher_free). */
-int rc_cmi_verdicts(const recite_index *idx, rc_matcher **lic, const uint8_t *text, size_t len,
-                    recite_work_hit *works, size_t n, recite_error *err);
+ * idx. The output's license is identified, when some matched work has a license, with *lic, a
+ * license matcher of idx's license index made on first use (free it with
+ * rc_license_matcher_free). */
+int rc_cmi_verdicts(const recite_index *idx, rc_license_matcher **lic, const uint8_t *text,
+                    size_t len, recite_work_hit *works, size_t n, recite_error *err);
 
 #endif /* RC_CMI_H */

@@ -1,6 +1,9 @@
 /*
- * index_load.c — opens an index: maps recite.idx read-only, checks magic, versions, section
- * bounds, checksums and every cross-reference before anything trusts an offset. After open the
+ * index_load.c — opens an index: maps recite.idx read-only and checks, in time independent of
+ * its size, the header (magic, versions, checksum), the section table (bounds, sizes against
+ * the header's counts) and the ends of the tables; every record is checked where it is read
+ * (rc_index_cluster_check, recite_index_work, ...), so a damaged file gives an error, never an
+ * out-of-bounds read. Checksums and the full cross-check are index_verify.c's. After open the
  * index is immutable and thread-safe; reading its stored text is store.c's.
  */
 #include "rc_index.h"
@@ -44,10 +47,38 @@ static const struct {
     {RC_SEC_POST_DIR(RC_CH_SHAPE), 4},
     {RC_SEC_POST_KEY(RC_CH_SHAPE), 4},
     {RC_SEC_POST_POS(RC_CH_SHAPE), 4},
+    {RC_SEC_CMI_DIR, 8},
+    {RC_SEC_CMI_DATA, 1},
+    {RC_SEC_PAGE_SUMS, 8},
     {RC_SEC_LOC_INDEX, 8},
     {RC_SEC_LOC_DATA, 1},
     {RC_SEC_LINES, 4},
 };
+
+/* ==== pages checked on first read ==== */
+
+int rc_index_touch_pages(const recite_index *idx, uint64_t first, uint64_t last, recite_error *err)
+{
+    for (uint64_t p = first; p <= last && p < idx->npages; p++) {
+        uint64_t bit = (uint64_t)1 << (p & 63);
+        if (atomic_load_explicit(&idx->page_ok[p >> 6], memory_order_acquire) & bit)
+            continue;
+        uint64_t a = RC_DATA_OFFSET + p * RC_PAGE_SIZE;
+        uint64_t b = RC_MIN(a + RC_PAGE_SIZE, idx->pages_end);
+        if (XXH3_64bits(idx->map + a, b - a) != rc_get_u64(idx->page_sums + 8 * p))
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (checksum mismatch at bytes %llu-%llu)",
+                                (unsigned long long)a, (unsigned long long)b);
+        atomic_fetch_or_explicit(&idx->page_ok[p >> 6], bit, memory_order_release);
+    }
+    return RECITE_OK;
+}
+
+/* Whether the pages of p[0, len) are checked (without a message). */
+static bool touched(const recite_index *idx, const void *p, size_t len)
+{
+    return rc_index_touch(idx, p, len, NULL) == RECITE_OK;
+}
 
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
 {
@@ -64,113 +95,102 @@ void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
     out->family = rc_get_u32(p + 52);
 }
 
-static uint64_t work_str(const recite_index *idx, uint32_t w, unsigned field)
+/* Work record w, its pages checked (NULL when they do not match). */
+static const uint8_t *work_rec(const recite_index *idx, uint32_t w)
 {
-    return rc_get_u64(idx->sec[RC_SEC_WORKS].data + (uint64_t)w * RC_WORK_REC_SIZE + 8 * field);
+    const uint8_t *p = idx->sec[RC_SEC_WORKS].data + (uint64_t)w * RC_WORK_REC_SIZE;
+    return w < idx->nworks && touched(idx, p, RC_WORK_REC_SIZE) ? p : NULL;
 }
 
 uint32_t rc_index_work_cluster(const recite_index *idx, uint32_t w)
 {
-    return rc_get_u32(idx->sec[RC_SEC_WORKS].data + (uint64_t)w * RC_WORK_REC_SIZE +
-                      8 * RC_WS_COUNT_);
+    const uint8_t *p = work_rec(idx, w);
+    return p ? rc_get_u32(p + 8 * RC_WS_COUNT_) : UINT32_MAX;
 }
 
-/* Cross-checks every record so that later reads need no bounds checks. */
-static int validate_tables(const recite_index *idx, const char *path, recite_error *err)
+bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluster *cl)
+{
+    uint64_t ncp = idx->sec[RC_SEC_CHECKPOINTS].len / 4;
+    uint64_t want_cp = (cl->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
+    if (i >= idx->nclusters || cl->text_len == 0 || cl->text_len > UINT32_MAX ||
+        cl->text_offset > idx->text_bytes || cl->ntokens > idx->ntokens ||
+        cl->token_base > idx->ntokens - cl->ntokens || cl->checkpoint0 > ncp ||
+        want_cp > ncp - cl->checkpoint0 || cl->nmembers == 0 || cl->member0 > idx->nworks ||
+        cl->nmembers > idx->nworks - cl->member0 || cl->family > i ||
+        (cl->mode != RECITE_MODE_PROSE && cl->mode != RECITE_MODE_CODE))
+        return false;
+    uint64_t stored = rc_index_stored_len(idx, i);
+    return stored <= idx->text_bytes - cl->text_offset &&
+           (idx->text_free ? stored >= cl->ntokens * 7 : stored == cl->text_len);
+}
+
+int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out, recite_error *err)
+{
+    if (i >= idx->nclusters)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (no cluster %u)", i);
+    /* Its record (and the next one, where a text-free cluster's records end), then its
+     * members. */
+    const uint8_t *p = idx->sec[RC_SEC_CLUSTERS].data + (uint64_t)i * RC_CLUSTER_REC_SIZE;
+    size_t n = RC_CLUSTER_REC_SIZE * (idx->text_free && i + 1 < idx->nclusters ? 2 : 1);
+    int rc = rc_index_touch(idx, p, n, err);
+    if (rc != RECITE_OK)
+        return rc;
+    rc_index_cluster(idx, i, out);
+    if (!rc_index_cluster_valid(idx, i, out))
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad record of cluster %u)", i);
+    return rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)out->member0,
+                          4 * (size_t)out->nmembers, err);
+}
+
+/* The ends of the tables, checked at open in constant time: the text blocks cover the text,
+ * the checkpoints, members and tokens end where the last cluster says, the string table
+ * starts with the empty string and ends with a NUL, and the CMI directory covers its data. */
+static int check_ends(const recite_index *idx, const char *path, recite_error *err)
 {
     const rc_section *s = idx->sec;
     if (s[RC_SEC_WORKS].len != idx->nworks * RC_WORK_REC_SIZE ||
         s[RC_SEC_CLUSTERS].len != idx->nclusters * RC_CLUSTER_REC_SIZE ||
         s[RC_SEC_MEMBERS].len != idx->nworks * 4 || s[RC_SEC_TEXT_BLOCKS].len < 16 ||
-        s[RC_SEC_TEXT_BLOCKS].len % 16 != 0)
+        s[RC_SEC_TEXT_BLOCKS].len % 16 != 0 || s[RC_SEC_CMI_DIR].len != (idx->nworks + 1) * 8)
         return corrupt(err, path, "section sizes disagree with the header");
-    /* Strings: offset 0 must be the empty string and the section must end with a NUL. */
     const rc_section *str = &s[RC_SEC_STRINGS];
-    if (str->len < 1 || str->data[0] != 0 || str->data[str->len - 1] != 0)
+    if (str->len < 1 || !touched(idx, str->data, 1) || !touched(idx, str->data + str->len - 1, 1) ||
+        str->data[0] != 0 || str->data[str->len - 1] != 0)
         return corrupt(err, path, "bad string table");
-
-    /* Text blocks: offsets increase and end at the sizes of the text stream. */
     const uint8_t *tb = s[RC_SEC_TEXT_BLOCKS].data;
     uint64_t nb = s[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
-    for (uint64_t b = 0; b < nb; b++) {
-        uint64_t r0 = rc_get_u64(tb + 16 * b), c0 = rc_get_u64(tb + 16 * b + 8);
-        uint64_t r1 = rc_get_u64(tb + 16 * b + 16), c1 = rc_get_u64(tb + 16 * b + 24);
-        if (r1 <= r0 || c1 <= c0 || r1 - r0 > idx->block_size)
-            return corrupt(err, path, "bad text block table");
-    }
+    if (!touched(idx, tb, 16) || !touched(idx, tb + 16 * nb, 16) ||
+        !touched(idx, s[RC_SEC_CMI_DIR].data, 8) ||
+        !touched(idx, s[RC_SEC_CMI_DIR].data + 8 * idx->nworks, 8))
+        return corrupt(err, path, "checksum mismatch");
     if (rc_get_u64(tb) != 0 || rc_get_u64(tb + 8) != 0 ||
         rc_get_u64(tb + 16 * nb) != idx->text_bytes ||
         rc_get_u64(tb + 16 * nb + 8) != s[RC_SEC_TEXT_DATA].len)
         return corrupt(err, path, "text block table does not cover the text");
-
-    /* Clusters tile the text and the token space in order. */
-    uint64_t ncp = s[RC_SEC_CHECKPOINTS].len / 4, text_end = 0, tok_end = 0, cp_end = 0,
-             mem_end = 0, work_end = 0;
-    for (uint64_t c = 0; c < idx->nclusters; c++) {
-        rc_cluster cl;
-        rc_index_cluster(idx, (uint32_t)c, &cl);
-        uint64_t want_cp = cl.ntokens ? (cl.ntokens - 1) / RC_CHECKPOINT_EVERY + 1 : 0;
-        uint64_t stored = rc_index_stored_len(idx, (uint32_t)c);
-        if (stored > idx->text_bytes || (idx->text_free && stored < cl.ntokens * 7))
-            return corrupt(err, path, "clusters do not tile the text");
-        work_end += cl.text_len;
-        if (cl.text_offset != text_end || cl.token_base != tok_end || cl.checkpoint0 != cp_end ||
-            cl.member0 != mem_end || cl.nmembers == 0 || cl.text_len == 0 ||
-            cl.text_len > UINT32_MAX || cl.family > c ||
-            (cl.mode != RECITE_MODE_PROSE && cl.mode != RECITE_MODE_CODE))
-            return corrupt(err, path, "clusters do not tile the text");
-        text_end += stored;
-        tok_end += cl.ntokens;
-        cp_end += want_cp;
-        mem_end += cl.nmembers;
-        if (cp_end > ncp || text_end > idx->text_bytes || mem_end > idx->nworks)
-            return corrupt(err, path, "cluster out of range");
-        const uint8_t *cp = s[RC_SEC_CHECKPOINTS].data + 4 * cl.checkpoint0;
-        uint64_t prev = 0;
-        for (uint64_t k = 0; k < want_cp; k++) {
-            uint64_t off = rc_get_u32(cp + 4 * k);
-            if (off < prev || off > stored || (k == 0 && off != 0))
-                return corrupt(err, path, "bad checkpoint");
-            prev = off;
-        }
-        const uint8_t *mem = s[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0;
-        for (uint32_t m = 0; m < cl.nmembers; m++) {
-            uint32_t w = rc_get_u32(mem + 4 * m);
-            if (w >= idx->nworks || rc_index_work_cluster(idx, w) != c)
-                return corrupt(err, path, "bad cluster member");
-        }
+    if (rc_get_u64(s[RC_SEC_CMI_DIR].data) != 0 ||
+        rc_get_u64(s[RC_SEC_CMI_DIR].data + 8 * idx->nworks) != s[RC_SEC_CMI_DATA].len)
+        return corrupt(err, path, "CMI directory does not cover the records");
+    if (idx->nclusters == 0) {
+        if (idx->ntokens || idx->text_bytes || s[RC_SEC_CHECKPOINTS].len)
+            return corrupt(err, path, "clusters do not cover the text");
+    } else {
+        rc_cluster last;
+        uint32_t i = (uint32_t)idx->nclusters - 1;
+        if (rc_index_cluster_check(idx, i, &last, NULL) != RECITE_OK ||
+            last.token_base + last.ntokens != idx->ntokens ||
+            last.member0 + last.nmembers != idx->nworks ||
+            last.checkpoint0 + (last.ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY !=
+                s[RC_SEC_CHECKPOINTS].len / 4 ||
+            last.text_offset + rc_index_stored_len(idx, i) != idx->text_bytes)
+            return corrupt(err, path, "clusters do not cover the text");
     }
-    if (text_end != idx->text_bytes || tok_end != idx->ntokens || cp_end != ncp ||
-        mem_end != idx->nworks || work_end != idx->work_bytes)
-        return corrupt(err, path, "clusters do not cover the text");
-
-    for (uint64_t w = 0; w < idx->nworks; w++) {
-        if (rc_index_work_cluster(idx, (uint32_t)w) >= idx->nclusters)
-            return corrupt(err, path, "work refers to a missing cluster");
-        for (unsigned f = 0; f < RC_WS_COUNT_; f++)
-            if (work_str(idx, (uint32_t)w, f) >= str->len)
-                return corrupt(err, path, "work string out of range");
-        if (str->data[work_str(idx, (uint32_t)w, RC_WS_ID)] == 0) /* offset 0 is "" too */
-            return corrupt(err, path, "work without id");
-    }
-
-    /* Postings of each channel: the directory is monotonic and every position is a token of
-     * a cluster of the channel's mode (checked where the cluster is found, at lookup). */
     for (unsigned c = 0; c < RC_CHANNELS; c++) {
         const rc_channel_info *ch = &idx->ch[c];
-        const uint8_t *dir = ch->dir;
-        uint64_t nbk = (uint64_t)1 << ch->bucket_bits, prev = 0;
-        for (uint64_t b = 0; b <= nbk; b++) {
-            uint64_t v = rc_get_u32(dir + 4 * b);
-            if (v < prev || (b == 0 && v != 0))
-                return corrupt(err, path, "fingerprint directory not monotonic");
-            prev = v;
-        }
-        if (prev != ch->npostings)
+        if (!touched(idx, ch->dir, 4) ||
+            !touched(idx, ch->dir + 4 * ((uint64_t)1 << ch->bucket_bits), 4) ||
+            rc_get_u32(ch->dir) != 0 ||
+            rc_get_u32(ch->dir + 4 * ((uint64_t)1 << ch->bucket_bits)) != ch->npostings)
             return corrupt(err, path, "fingerprint directory does not cover the postings");
-        for (uint64_t i = 0; i < ch->npostings; i++)
-            if (rc_get_u32(ch->pos + 4 * i) >= idx->ntokens)
-                return corrupt(err, path, "fingerprint position out of range");
     }
     return rc_index_validate_locators(idx, path, err);
 }
@@ -238,10 +258,8 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
                                 "%s: corrupt index (section %u extends past the end of the file: "
                                 "truncated?)",
                                 path, id);
-        if (XXH3_64bits(idx->map + off, len) != sum)
-            return rc_error_set(err, RECITE_EFORMAT,
-                                "%s: corrupt index (checksum mismatch in section %u)", path, id);
         idx->sec[id] = (rc_section){idx->map + off, len};
+        idx->sec_sum[id] = sum; /* checked by recite_index_verify */
     }
     for (size_t k = 0; k < RC_ARRAY_LEN(section_kinds); k++) {
         const rc_section *s = &idx->sec[section_kinds[k].id];
@@ -250,8 +268,24 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
         if (s->len % section_kinds[k].elem)
             return corrupt(err, path, "section length is not a whole number of records");
     }
+    /* The page checksums, checked whole here (a few bytes per page): the last section, with
+     * every other one before it. */
+    const rc_section *ps = &idx->sec[RC_SEC_PAGE_SUMS];
+    idx->pages_end = (uint64_t)(ps->data - idx->map);
+    idx->npages = (idx->pages_end - RC_DATA_OFFSET + RC_PAGE_SIZE - 1) / RC_PAGE_SIZE;
+    idx->page_sums = ps->data;
+    if (ps->len != idx->npages * 8 || idx->pages_end + ps->len != idx->map_len ||
+        XXH3_64bits(ps->data, ps->len) != idx->sec_sum[RC_SEC_PAGE_SUMS])
+        return corrupt(err, path, "bad page checksums");
+    for (unsigned id = 1; id < RC_SEC_COUNT_; id++)
+        if (id != RC_SEC_PAGE_SUMS && idx->sec[id].data &&
+            (uint64_t)(idx->sec[id].data - idx->map) + idx->sec[id].len > idx->pages_end)
+            return corrupt(err, path, "section after the page checksums");
+    if (!(idx->page_ok = calloc(idx->npages / 64 + 1, sizeof *idx->page_ok)))
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     idx->nblocks = idx->sec[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
-    if (idx->sec[RC_SEC_CHANNELS].len != RC_CHANNELS * RC_CHANNEL_REC_SIZE)
+    if (idx->sec[RC_SEC_CHANNELS].len != RC_CHANNELS * RC_CHANNEL_REC_SIZE ||
+        !touched(idx, idx->sec[RC_SEC_CHANNELS].data, idx->sec[RC_SEC_CHANNELS].len))
         return corrupt(err, path, "bad channel table");
     for (unsigned c = 0; c < RC_CHANNELS; c++) {
         const uint8_t *rec = idx->sec[RC_SEC_CHANNELS].data + c * RC_CHANNEL_REC_SIZE;
@@ -338,7 +372,7 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
     idx->map = m;
     if ((rc = parse_header(idx, path, err)) != RECITE_OK)
         goto fail;
-    if ((rc = validate_tables(idx, path, err)) != RECITE_OK)
+    if ((rc = check_ends(idx, path, err)) != RECITE_OK)
         goto fail;
     /* The license texts (DIR/licenses), when the build found some: for CMI at check time. */
     char *lic;
@@ -354,6 +388,9 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
         free(lic);
     }
     if (idx->sec[RC_SEC_TEXT_DICT].len) {
+        if ((rc = rc_index_touch(idx, idx->sec[RC_SEC_TEXT_DICT].data,
+                                 idx->sec[RC_SEC_TEXT_DICT].len, err)) != RECITE_OK)
+            goto fail;
         idx->ddict =
             ZSTD_createDDict(idx->sec[RC_SEC_TEXT_DICT].data, idx->sec[RC_SEC_TEXT_DICT].len);
         if (!idx->ddict) {
@@ -374,6 +411,7 @@ void recite_index_close(recite_index *idx)
         return;
     recite_index_close(idx->licenses);
     ZSTD_freeDDict(idx->ddict);
+    free(idx->page_ok);
     sodium_memzero(&idx->key, sizeof idx->key);
     if (idx->map)
         munmap((void *)idx->map, idx->map_len);
@@ -422,22 +460,49 @@ uint32_t recite_index_work_count(const recite_index *idx)
     return (uint32_t)idx->nworks;
 }
 
+/* The string at offset off of the string table, its pages checked; NULL when it is not one. */
+static const char *string_at(const recite_index *idx, uint64_t off)
+{
+    const rc_section *str = &idx->sec[RC_SEC_STRINGS];
+    if (off >= str->len)
+        return NULL;
+    /* The table ends with a NUL (checked at open): the string ends inside it. */
+    const uint8_t *p = str->data + off;
+    const uint8_t *nul = memchr(p, 0, (size_t)(str->len - off));
+    return touched(idx, p, (size_t)(nul - p) + 1) ? (const char *)p : NULL;
+}
+
+const char *rc_index_string(const recite_index *idx, uint64_t off)
+{
+    return off ? string_at(idx, off) : NULL;
+}
+
 int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w)
 {
     memset(out, 0, sizeof *out);
     if (w >= idx->nworks)
         return RECITE_EINVAL;
-    const char *str = (const char *)idx->sec[RC_SEC_STRINGS].data;
+    const uint8_t *rec = work_rec(idx, w);
+    if (!rec)
+        return RECITE_EFORMAT;
     const char **fields[RC_WS_COUNT_] = {
         &out->id,     &out->title, &out->author,        &out->license,  &out->copyright,
         &out->source, &out->url,   &out->metadata_json, &out->cmi_json, &out->content_hash};
     for (unsigned f = 0; f < RC_WS_COUNT_; f++) {
-        uint64_t off = work_str(idx, w, f);
-        *fields[f] = off ? str + off : NULL;
+        uint64_t off = rc_get_u64(rec + 8 * f);
+        if (off && !(*fields[f] = string_at(idx, off))) {
+            memset(out, 0, sizeof *out);
+            return RECITE_EFORMAT;
+        }
     }
-    out->cluster = rc_index_work_cluster(idx, w);
+    out->cluster = rc_get_u32(rec + 8 * RC_WS_COUNT_);
     rc_cluster cl;
-    rc_index_cluster(idx, out->cluster, &cl);
+    /* An id is required; offset 0 is "", and so is any offset of a NUL byte. */
+    if (!out->id || !out->id[0] ||
+        rc_index_cluster_check(idx, out->cluster, &cl, NULL) != RECITE_OK) {
+        memset(out, 0, sizeof *out);
+        return RECITE_EFORMAT;
+    }
     out->bytes = cl.text_len;
     out->tokens = cl.ntokens;
     out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
@@ -449,34 +514,56 @@ const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t c
                                              uint32_t *count)
 {
     *count = 0;
-    if (cluster >= idx->nclusters)
-        return NULL;
     rc_cluster cl;
-    rc_index_cluster(idx, cluster, &cl);
+    if (rc_index_cluster_check(idx, cluster, &cl, NULL) != RECITE_OK)
+        return NULL;
     *count = cl.nmembers;
     /* MEMBERS is 4-aligned within a 64-aligned section: safe to view as u32 on little-endian. */
     return (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data +
                                             4 * (uint64_t)cl.member0);
 }
 
+void rc_index_work_cmi(const recite_index *idx, uint32_t w, const uint8_t **rec, size_t *len)
+{
+    *rec = NULL;
+    *len = 0;
+    if (w >= idx->nworks)
+        return;
+    const uint8_t *dir = idx->sec[RC_SEC_CMI_DIR].data + 8 * (uint64_t)w;
+    if (!touched(idx, dir, 16))
+        return;
+    uint64_t a = rc_get_u64(dir), b = rc_get_u64(dir + 8);
+    if (a < b && b <= idx->sec[RC_SEC_CMI_DATA].len &&
+        touched(idx, idx->sec[RC_SEC_CMI_DATA].data + a, (size_t)(b - a))) {
+        *rec = idx->sec[RC_SEC_CMI_DATA].data + a;
+        *len = (size_t)(b - a);
+    }
+}
+
 uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
 {
+    const uint8_t *recs = idx->sec[RC_SEC_CLUSTERS].data;
     uint64_t lo = 0, hi = idx->nclusters; /* invariant: answer in [lo, hi) */
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
-        uint64_t base = rc_get_u64(idx->sec[RC_SEC_CLUSTERS].data + mid * RC_CLUSTER_REC_SIZE + 16);
-        if (base <= gpos)
+        const uint8_t *base = recs + mid * RC_CLUSTER_REC_SIZE + 16;
+        if (!touched(idx, base, 8))
+            return UINT32_MAX;
+        if (rc_get_u64(base) <= gpos)
             lo = mid;
         else
             hi = mid;
     }
     /* Clusters with no tokens share a base with their successor; step to the one holding gpos. */
     rc_cluster cl;
-    rc_index_cluster(idx, (uint32_t)lo, &cl);
-    while (cl.ntokens == 0 || gpos >= cl.token_base + cl.ntokens) {
-        if (lo + 1 >= idx->nclusters)
+    for (;;) {
+        if (lo >= idx->nclusters ||
+            !touched(idx, recs + lo * RC_CLUSTER_REC_SIZE, RC_CLUSTER_REC_SIZE))
+            return UINT32_MAX;
+        rc_index_cluster(idx, (uint32_t)lo, &cl);
+        if ((cl.ntokens && gpos < cl.token_base + cl.ntokens) || lo + 1 >= idx->nclusters)
             break;
-        rc_index_cluster(idx, (uint32_t)++lo, &cl);
+        lo++;
     }
     return (uint32_t)lo;
 }

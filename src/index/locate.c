@@ -2,8 +2,9 @@
  * locate.c — locators: where a byte offset of a work is in the original it was extracted from
  * (docs/FORMAT.md, sections LOC_INDEX, LOC_DATA, LINES): the page of a PDF, the chapter of an
  * EPUB, the member of an archive, and the line, counted from the lines before the offset's
- * text block plus the line breaks inside it (one block decompressed). Validation of the
- * sections at open is here too, so that lookups need no bounds checks.
+ * text block plus the line breaks inside it (one block decompressed). The sections' sizes are
+ * checked at open (constant time); a work's record and the table entries are checked, pages
+ * and fields, when they are read.
  */
 #include "rc_index.h"
 
@@ -26,66 +27,109 @@ static uint64_t text_len_of(const recite_index *idx, uint32_t w)
     return cl.text_len;
 }
 
+/* At open, in constant time: the sections have the sizes the works and blocks ask for. A
+ * work's record is checked when it is read (loc_record), like every record of the index. */
 int rc_index_validate_locators(const recite_index *idx, const char *path, recite_error *err)
 {
     const rc_section *ix = &idx->sec[RC_SEC_LOC_INDEX], *data = &idx->sec[RC_SEC_LOC_DATA];
-    uint64_t nstr = idx->sec[RC_SEC_STRINGS].len;
-    if (ix->len != (idx->nworks + 1) * 8 || rec_off(idx, 0) != 0 ||
-        rec_off(idx, idx->nworks) != data->len)
+    if (ix->len != (idx->nworks + 1) * 8 || rc_index_touch(idx, ix->data, 8, NULL) != RECITE_OK ||
+        rc_index_touch(idx, ix->data + 8 * idx->nworks, 8, NULL) != RECITE_OK ||
+        rec_off(idx, 0) != 0 || rec_off(idx, idx->nworks) != data->len)
         return corrupt(err, path, "locator index does not cover the locators");
-    for (uint64_t w = 0; w < idx->nworks; w++) {
-        uint64_t a = rec_off(idx, w), b = rec_off(idx, w + 1);
-        if (b < a || b > data->len)
-            return corrupt(err, path, "locator index not monotonic");
-        if (a == b)
-            continue;
-        const uint8_t *r = data->data + a;
-        if (b - a < RC_LOC_HEAD_SIZE)
-            return corrupt(err, path, "short locator record");
-        uint64_t np = rc_get_u32(r), nc = rc_get_u32(r + 4), member = rc_get_u64(r + 8);
-        if (b - a != RC_LOC_HEAD_SIZE + 4 * np + RC_LOC_CHAPTER_SIZE * nc || member >= nstr)
-            return corrupt(err, path, "bad locator record");
-        uint64_t len = text_len_of(idx, (uint32_t)w), prev = 0;
-        for (uint64_t i = 0; i < np; i++) {
-            uint64_t s = rc_get_u32(r + RC_LOC_HEAD_SIZE + 4 * i);
-            if (s < prev || s > len || (i == 0 && s != 0))
-                return corrupt(err, path, "bad page locator");
-            prev = s;
-        }
-        const uint8_t *c = r + RC_LOC_HEAD_SIZE + 4 * np;
-        prev = 0;
-        for (uint64_t i = 0; i < nc; i++, c += RC_LOC_CHAPTER_SIZE) {
-            uint64_t s = rc_get_u32(c);
-            if (s < prev || s > len || rc_get_u32(c + 4) != 0 || rc_get_u64(c + 8) >= nstr ||
-                rc_get_u64(c + 16) >= nstr)
-                return corrupt(err, path, "bad chapter locator");
-            prev = s;
-        }
-    }
-    /* Lines: per text block, 0 at each text's first block, growing by at most its bytes. */
     const rc_section *ln = &idx->sec[RC_SEC_LINES];
     if (idx->text_free)
         return ln->len == 0 ? RECITE_OK : corrupt(err, path, "line table in a text-free index");
     if (ln->len != idx->nblocks * 4)
         return corrupt(err, path, "line table does not cover the text blocks");
-    const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
+    return RECITE_OK;
+}
+
+static int loc_record(const recite_index *idx, uint32_t w, const uint8_t **r, uint32_t *np,
+                      uint32_t *nc, uint64_t *member, recite_error *err);
+
+int rc_index_verify_locators(const recite_index *idx, recite_error *err)
+{
+    for (uint64_t w = 0; w < idx->nworks; w++) {
+        const uint8_t *r;
+        uint32_t np, nc;
+        uint64_t member;
+        int rc = loc_record(idx, (uint32_t)w, &r, &np, &nc, &member, err);
+        if (rc != RECITE_OK)
+            return rc;
+    }
+    if (idx->text_free)
+        return RECITE_OK;
+    /* Lines: per text block, 0 at each text's first block, growing by at most its bytes. */
+    const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data, *ln = idx->sec[RC_SEC_LINES].data;
     uint64_t blk = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
         rc_cluster cl;
         rc_index_cluster(idx, (uint32_t)c, &cl);
         uint64_t end = cl.text_offset + cl.text_len, prev = 0;
         if (blk >= idx->nblocks || rc_get_u64(tb + 16 * blk) != cl.text_offset ||
-            rc_get_u32(ln->data + 4 * blk) != 0)
-            return corrupt(err, path, "line table does not match the texts");
+            rc_get_u32(ln + 4 * blk) != 0)
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (line table does not match the texts)");
         for (; blk < idx->nblocks && rc_get_u64(tb + 16 * blk) < end; blk++) {
-            uint64_t v = rc_get_u32(ln->data + 4 * blk);
+            uint64_t v = rc_get_u32(ln + 4 * blk);
             uint64_t bytes = blk ? rc_get_u64(tb + 16 * blk) - rc_get_u64(tb + 16 * (blk - 1)) : 0;
             if (v < prev || v - prev > bytes)
-                return corrupt(err, path, "bad line table");
+                return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad line table)");
             prev = v;
         }
     }
-    return blk == idx->nblocks ? RECITE_OK : corrupt(err, path, "line table too long");
+    return blk == idx->nblocks
+               ? RECITE_OK
+               : rc_error_set(err, RECITE_EFORMAT, "corrupt index (line table too long)");
+}
+
+/* Work w's locator record, its pages checked and its fields validated: *r NULL for a work
+ * without one. RECITE_EFORMAT for a damaged record. */
+static int loc_record(const recite_index *idx, uint32_t w, const uint8_t **r, uint32_t *np,
+                      uint32_t *nc, uint64_t *member, recite_error *err)
+{
+    const rc_section *ix = &idx->sec[RC_SEC_LOC_INDEX], *data = &idx->sec[RC_SEC_LOC_DATA];
+    uint64_t nstr = idx->sec[RC_SEC_STRINGS].len;
+    *r = NULL;
+    *np = *nc = 0;
+    *member = 0;
+    int rc = rc_index_touch(idx, ix->data + 8 * (uint64_t)w, 16, err);
+    if (rc != RECITE_OK)
+        return rc;
+    uint64_t a = rec_off(idx, w), b = rec_off(idx, (uint64_t)w + 1);
+    if (b < a || b > data->len)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (locator index not monotonic)");
+    if (a == b)
+        return RECITE_OK;
+    const uint8_t *p = data->data + a;
+    if ((rc = rc_index_touch(idx, p, (size_t)(b - a), err)) != RECITE_OK)
+        return rc;
+    if (b - a < RC_LOC_HEAD_SIZE)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (short locator record)");
+    uint64_t pages = rc_get_u32(p), chapters = rc_get_u32(p + 4), m = rc_get_u64(p + 8);
+    if (b - a != RC_LOC_HEAD_SIZE + 4 * pages + RC_LOC_CHAPTER_SIZE * chapters || m >= nstr)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad locator record)");
+    uint64_t len = text_len_of(idx, w), prev = 0;
+    for (uint64_t i = 0; i < pages; i++) {
+        uint64_t s = rc_get_u32(p + RC_LOC_HEAD_SIZE + 4 * i);
+        if (s < prev || s > len || (i == 0 && s != 0))
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad page locator)");
+        prev = s;
+    }
+    const uint8_t *c = p + RC_LOC_HEAD_SIZE + 4 * pages;
+    prev = 0;
+    for (uint64_t i = 0; i < chapters; i++, c += RC_LOC_CHAPTER_SIZE) {
+        uint64_t s = rc_get_u32(c);
+        if (s < prev || s > len || rc_get_u32(c + 4) != 0 || rc_get_u64(c + 8) >= nstr ||
+            rc_get_u64(c + 16) >= nstr)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad chapter locator)");
+        prev = s;
+    }
+    *r = p;
+    *np = (uint32_t)pages;
+    *nc = (uint32_t)chapters;
+    *member = m;
+    return RECITE_OK;
 }
 
 /* The last entry of a sorted u32 table whose value is <= x (entries `stride` bytes apart). */
@@ -102,28 +146,20 @@ static uint64_t last_at_most(const uint8_t *t, uint64_t n, size_t stride, uint64
     return lo;
 }
 
-static const char *string_at(const recite_index *idx, uint64_t off)
-{
-    return off ? (const char *)idx->sec[RC_SEC_STRINGS].data + off : NULL;
-}
-
-const char *rc_index_string(const recite_index *idx, uint64_t off)
-{
-    return string_at(idx, off);
-}
-
-void rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out)
+int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out, recite_error *err)
 {
     memset(out, 0, sizeof *out);
-    uint64_t a = rec_off(idx, w), b = rec_off(idx, (uint64_t)w + 1);
-    if (w >= idx->nworks || b <= a)
-        return;
-    const uint8_t *r = idx->sec[RC_SEC_LOC_DATA].data + a;
-    out->npages = rc_get_u32(r);
-    out->nchapters = rc_get_u32(r + 4);
-    out->member = string_at(idx, rc_get_u64(r + 8));
+    if (w >= idx->nworks)
+        return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", w);
+    const uint8_t *r;
+    uint64_t member;
+    int rc = loc_record(idx, w, &r, &out->npages, &out->nchapters, &member, err);
+    if (rc != RECITE_OK || !r)
+        return rc;
+    out->member = rc_index_string(idx, member);
     out->pages = r + RC_LOC_HEAD_SIZE;
     out->chapters = out->pages + 4 * (uint64_t)out->npages;
+    return RECITE_OK;
 }
 
 /* Lines of cluster text [0, offset): the count before offset's block plus its line breaks. */
@@ -134,15 +170,23 @@ static int line_of(const recite_index *idx, const rc_cluster *cl, uint64_t offse
     uint64_t g = cl->text_offset + offset;
     /* The block holding the offset (at the end of the text: its last block). */
     uint64_t probe = offset == cl->text_len ? g - 1 : g, lo = 0, hi = idx->nblocks;
-    while (hi - lo > 1) {
+    int rc0 = RECITE_OK;
+    while (hi - lo > 1 && rc0 == RECITE_OK) {
         uint64_t mid = lo + (hi - lo) / 2;
+        rc0 = rc_index_touch(idx, tb + 16 * mid, 8, err);
         if (rc_get_u64(tb + 16 * mid) <= probe)
             lo = mid;
         else
             hi = mid;
     }
+    const uint8_t *lines = idx->sec[RC_SEC_LINES].data + 4 * lo;
+    if (rc0 != RECITE_OK || (rc0 = rc_index_touch(idx, tb + 16 * lo, 8, err)) != RECITE_OK ||
+        (rc0 = rc_index_touch(idx, lines, 4, err)) != RECITE_OK)
+        return rc0;
     uint64_t start = rc_get_u64(tb + 16 * lo);
-    uint64_t n = rc_get_u32(idx->sec[RC_SEC_LINES].data + 4 * lo);
+    if (start > g || g - start > RC_TEXT_BLOCK_SIZE) /* the block table is checked where read */
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block table)");
+    uint64_t n = rc_get_u32(lines);
     if (g > start) {
         rc_store_reader *r = malloc(sizeof *r);
         uint8_t *buf = malloc((size_t)(g - start));
@@ -174,11 +218,14 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
     rc_index_cluster(idx, rc_index_work_cluster(idx, work), &cl);
     if (offset > cl.text_len)
         offset = cl.text_len;
-    uint64_t a = rec_off(idx, work), b = rec_off(idx, (uint64_t)work + 1);
-    if (b > a) {
-        const uint8_t *r = idx->sec[RC_SEC_LOC_DATA].data + a;
-        uint32_t np = rc_get_u32(r), nc = rc_get_u32(r + 4);
-        out->member = string_at(idx, rc_get_u64(r + 8));
+    const uint8_t *r;
+    uint32_t np, nc;
+    uint64_t member;
+    int rc = loc_record(idx, work, &r, &np, &nc, &member, err);
+    if (rc != RECITE_OK)
+        return rc;
+    if (r) {
+        out->member = rc_index_string(idx, member);
         if (np) {
             out->pages = np;
             out->page = (uint32_t)last_at_most(r + RC_LOC_HEAD_SIZE, np, 4, offset) + 1;
@@ -187,8 +234,8 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
         if (nc && rc_get_u32(c) <= offset) {
             uint64_t i = last_at_most(c, nc, RC_LOC_CHAPTER_SIZE, offset);
             out->chapter = (uint32_t)i + 1;
-            out->chapter_title = string_at(idx, rc_get_u64(c + RC_LOC_CHAPTER_SIZE * i + 8));
-            out->chapter_name = string_at(idx, rc_get_u64(c + RC_LOC_CHAPTER_SIZE * i + 16));
+            out->chapter_title = rc_index_string(idx, rc_get_u64(c + RC_LOC_CHAPTER_SIZE * i + 8));
+            out->chapter_name = rc_index_string(idx, rc_get_u64(c + RC_LOC_CHAPTER_SIZE * i + 16));
         }
     }
     if (idx->text_free)

@@ -14,15 +14,21 @@
 #define RC_INDEX_FILE "recite.idx"
 #define RC_CATALOG_FILE "catalog.sqlite" /* the provenance catalogue beside it (src/catalog) */
 #define RC_INDEX_MAGIC "RECITEIX"
-#define RC_FORMAT_VERSION 3u /* 3: locators (sections 24-26) */
+#define RC_FORMAT_VERSION                                                                          \
+    4u /* 3: locators (sections 24-26); 4: binary CMI records (19-20),                             \
+          page checksums (21), 1 KiB text blocks */
 #define RC_HEADER_SIZE 128u
 #define RC_SECTION_ENTRY_SIZE 32u
 #define RC_MAX_SECTIONS 32u
 #define RC_SECTIONS_OFFSET RC_HEADER_SIZE
 #define RC_DATA_OFFSET (RC_HEADER_SIZE + RC_MAX_SECTIONS * RC_SECTION_ENTRY_SIZE) /* 1152 */
 #define RC_SECTION_ALIGN 64u
+/* The file from RC_DATA_OFFSET up to the PAGE_SUMS section is cut into pages of this size (the
+ * last one shorter), each with its checksum in PAGE_SUMS: a reader checks a page the first time
+ * it reads from it, so opening reads no section body and no result rests on an unchecked byte. */
+#define RC_PAGE_SIZE 4096u
 
-#define RC_TEXT_BLOCK_SIZE 4096u
+#define RC_TEXT_BLOCK_SIZE 1024u
 #define RC_TEXT_LEVEL 3
 #define RC_CHECKPOINT_EVERY 32u
 #define RC_POSTING_REM_BITS 14u /* hash bits kept per posting after the bucket bits */
@@ -51,6 +57,9 @@ enum rc_section_id {
     RC_SEC_TEXT_DICT = 8,   /* zstd dictionary of the text blocks (may be empty) */
     RC_SEC_CHANNELS = 9,    /* RC_CHANNELS x 32 bytes: parameters of each channel */
     RC_SEC_POST_BASE = 10,  /* per channel c, sections 10 + 3c, 11 + 3c, 12 + 3c: */
+    RC_SEC_CMI_DIR = 19,    /* (nworks + 1) x u64: work w's CMI record is CMI_DATA[w, w + 1) */
+    RC_SEC_CMI_DATA = 20,   /* binary CMI records (src/cmi/cmi_record.c) */
+    RC_SEC_PAGE_SUMS = 21,  /* the last section: XXH3-64 of each page before it (below) */
     /* Locators (src/index/locate.c): where an offset of a work is in its original. */
     RC_SEC_LOC_INDEX = 24, /* (nworks + 1) x u64: offset of each work's record in LOC_DATA */
     RC_SEC_LOC_DATA = 25,  /* the works' locator records (RC_LOC_* below) */

@@ -8,6 +8,7 @@
 
 #include "rc_format.h"
 
+#include <stdatomic.h>
 #include <zstd.h>
 
 /* ==== a loaded index (index_load.c) ==== */
@@ -28,6 +29,7 @@ struct recite_index {
     const uint8_t *map;
     size_t map_len;
     rc_section sec[RC_SEC_COUNT_];
+    uint64_t sec_sum[RC_SEC_COUNT_]; /* the checksums of the section table */
     rc_channel_info ch[RC_CHANNELS];
     unsigned mode;
     uint64_t created;
@@ -40,15 +42,50 @@ struct recite_index {
     rc_key key;
     uint64_t nblocks;
     uint64_t block_size;
-    ZSTD_DDict *ddict;      /* NULL when the index has no dictionary */
+    ZSTD_DDict *ddict; /* NULL when the index has no dictionary */
+    /* Pages checked against PAGE_SUMS so far: one bit per page, set by whichever thread checks
+     * it first (the only state of an open index that changes, and only from 0 to 1). */
+    _Atomic(uint64_t) *page_ok;
+    uint64_t npages, pages_end; /* pages cover file bytes [RC_DATA_OFFSET, pages_end) */
+    const uint8_t *page_sums;
     recite_index *licenses; /* DIR/licenses: the license texts, or NULL */
 };
 
-/* Cluster record i (i < nclusters). */
+/* Checks the pages holding p[0, len) (bytes of the mapped file) against their checksums, the
+ * first time: RECITE_OK, or RECITE_EFORMAT when one does not match (err filled when not NULL).
+ * Every read of a section goes through it before its bytes are trusted. */
+int rc_index_touch_pages(const recite_index *idx, uint64_t first, uint64_t last, recite_error *err);
+static inline int rc_index_touch(const recite_index *idx, const void *p, size_t len,
+                                 recite_error *err)
+{
+    uint64_t off = (uint64_t)((const uint8_t *)p - idx->map);
+    if (len == 0 || off >= idx->pages_end) /* PAGE_SUMS itself is checked at open */
+        return RECITE_OK;
+    uint64_t first = (off - RC_DATA_OFFSET) / RC_PAGE_SIZE;
+    uint64_t last = (RC_MIN(off + len, idx->pages_end) - 1 - RC_DATA_OFFSET) / RC_PAGE_SIZE;
+    if (RC_LIKELY(first == last &&
+                  (atomic_load_explicit(&idx->page_ok[first >> 6], memory_order_acquire) >>
+                   (first & 63)) &
+                      1))
+        return RECITE_OK;
+    return rc_index_touch_pages(idx, first, last, err);
+}
+
+/* Cluster record i (i < nclusters), as stored: a cluster a check reaches from a seed or a work
+ * is checked first (rc_index_cluster_check); afterwards its record can be read unchecked. */
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out);
 
-/* The cluster holding global token `gpos` (gpos < ntokens). */
+/* Cluster record i, checked: its text, tokens, checkpoints and members lie inside the index.
+ * RECITE_EFORMAT ("corrupt index") otherwise. */
+int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out, recite_error *err);
+bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluster *cl);
+
+/* The cluster holding global token `gpos` (gpos < ntokens); UINT32_MAX when the records read
+ * fail their checksums. */
 uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos);
+
+/* The binary CMI record of work w (w < nworks) in *rec, *len bytes (0: none). */
+void rc_index_work_cmi(const recite_index *idx, uint32_t w, const uint8_t **rec, size_t *len);
 
 /* The cluster of work w (w < nworks). */
 uint32_t rc_index_work_cluster(const recite_index *idx, uint32_t w);
@@ -68,9 +105,12 @@ static inline uint64_t rc_index_bucket(const rc_channel_info *ch, uint64_t h, ui
  * which run to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
 
-/* Checks the locator sections (locate.c): records within bounds, pages and chapters in order
- * inside their work, the line table consistent with the text blocks. */
+/* Checks at open, in constant time, that the locator sections (locate.c) have the sizes the
+ * works and text blocks ask for; each record is checked when it is read. */
 int rc_index_validate_locators(const recite_index *idx, const char *path, recite_error *err);
+/* Every work's locator record and the line table, for recite_index_verify (whose page checks
+ * come first). */
+int rc_index_verify_locators(const recite_index *idx, recite_error *err);
 
 /* Work w's locator record, as stored (for compaction, which carries it over): page starts,
  * chapters (RC_LOC_CHAPTER_SIZE bytes each: rc_get_u32 start, title and name via
@@ -80,16 +120,35 @@ typedef struct rc_loc_record {
     const uint8_t *pages, *chapters;
     const char *member;
 } rc_loc_record;
-void rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out);
+int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out, recite_error *err);
 /* The string at offset off of STRINGS, NULL for 0. */
 const char *rc_index_string(const recite_index *idx, uint64_t off);
 
 /* ==== reading stored text (store.c) ==== */
 
-/* Per-thread reader state: a decompression context and a direct-mapped cache of decoded
- * blocks (slot = block mod size; slots are allocated on first use). Boilerplate makes the same
- * blocks come back check after check, so the cache pays for itself in a serving loop. */
-#define RC_BLOCK_CACHE 2048 /* x 4 KiB = 8 MiB per reader at most */
+/* The tokens of a stored text are read a chunk at a time: chunk i of a cluster is its tokens
+ * [32 i, 32 i + 32), made by tokenizing from checkpoint i (or decoding token records from it),
+ * so any token costs at most one chunk of tokenizing, and a chunk is made once however many
+ * seeds, runs, alignments and classifications touch it. */
+typedef struct rc_chunk {
+    uint64_t key; /* rc_chunk_key(cluster, chunk); 0 = empty slot */
+    uint32_t n;   /* tokens held: RC_CHECKPOINT_EVERY, fewer in a text's last chunk */
+    rc_token toks[RC_CHECKPOINT_EVERY];
+    rc_tokx tokx[RC_CHECKPOINT_EVERY]; /* text-free: the extras of each token */
+} rc_chunk;
+
+static inline uint64_t rc_chunk_key(uint32_t cluster, uint64_t chunk)
+{
+    return ((uint64_t)cluster << 32 | chunk) + 1; /* chunk < 2^27: tokens are u32 */
+}
+
+/* Per-thread reader state: a decompression context, a direct-mapped cache of decoded blocks
+ * (slot = block mod size) and one of tokenized chunks (slot = hash of cluster and chunk), both
+ * with slots allocated on first use. The index is immutable, so what is cached stays true for
+ * the reader's life: boilerplate brings the same blocks and chunks back check after check, and
+ * the caches pay for themselves in a serving loop. */
+#define RC_BLOCK_CACHE 8192 /* x 1 KiB = 8 MiB per reader at most */
+#define RC_CHUNK_CACHE 8192 /* x 1.2 KiB = 10 MiB per reader at most */
 typedef struct rc_store_reader {
     const recite_index *idx;
     ZSTD_DCtx *dctx;
@@ -98,7 +157,9 @@ typedef struct rc_store_reader {
         uint8_t *data;
         size_t len;
     } cache[RC_BLOCK_CACHE];
-    uint64_t hits, misses;
+    rc_chunk **chunks; /* RC_CHUNK_CACHE slots, NULL until first used */
+    RC_VEC(uint8_t) scratch;
+    uint64_t hits, misses, chunk_hits, chunk_misses;
 } rc_store_reader;
 
 int rc_store_reader_init(rc_store_reader *r, const recite_index *idx);
@@ -108,32 +169,11 @@ void rc_store_reader_free(rc_store_reader *r);
 int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out,
                   recite_error *err);
 
-/* Tokens [t_from, t_to) of a cluster (local token numbers, clipped to the cluster), with byte
- * offsets local to the cluster's text. The bytes read are kept in `bytes`, starting at local
- * offset `bytes_base`, so callers can compare and quote them. A window can grow to the right
- * without tokenizing again what it holds. */
-typedef struct rc_source_window {
-    uint32_t cluster;
-    rc_cluster info;
-    uint64_t t_from, t_to; /* tokens held: [t_from, t_to) */
-    RC_VEC(rc_token) toks;
-    RC_VEC(rc_tokx) tokx; /* text-free: the extras of each token in toks */
-    RC_VEC(uint8_t) bytes;
-    uint64_t bytes_base; /* local byte offset of bytes.v[0] */
-    rc_tok_state st;     /* where tokenizing continues, relative to bytes.v (text-free: st.pos
-                            is where decoding continues, and prev_end the last token's end) */
-    uint64_t prev_end;
-    uint64_t next_tok; /* text-free: number of the next token to decode */
-    uint64_t skip;     /* tokens still to drop before t_from (after a restart) */
-    bool valid;
-} rc_source_window;
-
-/* Loads tokens [t_from, t_to) of `cluster`, restarting at the checkpoint before t_from. */
-int rc_source_window_load(rc_store_reader *r, rc_tokenizer *tz, rc_source_window *sw,
-                          uint32_t cluster, uint64_t t_from, uint64_t t_to, recite_error *err);
-/* Extends a loaded window up to token t_to (clipped to the cluster). */
-int rc_source_window_grow(rc_store_reader *r, rc_tokenizer *tz, rc_source_window *sw, uint64_t t_to,
-                          recite_error *err);
-void rc_source_window_free(rc_source_window *sw);
+/* Chunk `chunk` of `cluster` (whose record is *info): its tokens, byte offsets local to the
+ * cluster's text. *out points into the reader's cache and stays valid until the reader's next
+ * rc_store_chunk call. RECITE_EFORMAT when the stored text does not hold the tokens its record
+ * says. */
+int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
+                   const rc_cluster *info, uint64_t chunk, recite_error *err);
 
 #endif /* RC_INDEX_H */

@@ -1,8 +1,8 @@
 /*
  * store.c — the stored text of a loaded index: zstd blocks decompressed on demand through a
- * per-thread reader with a cache of decoded blocks, byte ranges of a work's text, and source
- * windows: the tokens of a range of a stored text (tokenized again, or decoded from the token
- * records of a text-free index), which the matcher extends seeds against.
+ * per-thread reader with a cache of decoded blocks, byte ranges of a work's text, and chunks:
+ * the tokens between two checkpoints of a stored text (tokenized again, or decoded from the
+ * token records of a text-free index), cached, which the matcher extends seeds against.
  */
 #include "rc_index.h"
 
@@ -22,16 +22,23 @@ void rc_store_reader_free(rc_store_reader *r)
         return;
     for (unsigned i = 0; i < RC_BLOCK_CACHE; i++)
         free(r->cache[i].data);
+    for (unsigned i = 0; r->chunks && i < RC_CHUNK_CACHE; i++)
+        free(r->chunks[i]);
+    free(r->chunks);
+    RC_VEC_FREE(r->scratch);
     ZSTD_freeDCtx(r->dctx);
     memset(r, 0, sizeof *r);
 }
 
+/* The block holding stored byte `off`; UINT64_MAX when the table fails its checksums. */
 static uint64_t block_of(const recite_index *idx, uint64_t off)
 {
     const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
     uint64_t lo = 0, hi = idx->nblocks;
     while (hi - lo > 1) {
         uint64_t mid = lo + (hi - lo) / 2;
+        if (rc_index_touch(idx, tb + 16 * mid, 8, NULL) != RECITE_OK)
+            return UINT64_MAX;
         if (rc_get_u64(tb + 16 * mid) <= off)
             lo = mid;
         else
@@ -44,6 +51,9 @@ static uint64_t block_of(const recite_index *idx, uint64_t off)
 static int get_block(rc_store_reader *r, uint64_t b, const uint8_t **data, size_t *len,
                      recite_error *err)
 {
+    const recite_index *idx = r->idx;
+    if (b >= idx->nblocks)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block table)");
     unsigned slot = (unsigned)(b % RC_BLOCK_CACHE);
     if (r->cache[slot].block == b + 1) {
         r->hits++;
@@ -52,10 +62,16 @@ static int get_block(rc_store_reader *r, uint64_t b, const uint8_t **data, size_
         return RECITE_OK;
     }
     r->misses++;
-    const recite_index *idx = r->idx;
     const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
-    uint64_t raw = rc_get_u64(tb + 16 * (b + 1)) - rc_get_u64(tb + 16 * b);
+    int rc = rc_index_touch(idx, tb + 16 * b, 32, err);
+    if (rc != RECITE_OK)
+        return rc;
+    uint64_t r0 = rc_get_u64(tb + 16 * b), r1 = rc_get_u64(tb + 16 * (b + 1));
     uint64_t c0 = rc_get_u64(tb + 16 * b + 8), c1 = rc_get_u64(tb + 16 * b + 24);
+    if (r1 <= r0 || r1 - r0 > idx->block_size || c1 <= c0 || c1 > idx->sec[RC_SEC_TEXT_DATA].len)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block %llu)",
+                            (unsigned long long)b);
+    uint64_t raw = r1 - r0;
     if (!r->cache[slot].data) {
         r->cache[slot].data = malloc(idx->block_size);
         if (!r->cache[slot].data)
@@ -63,6 +79,8 @@ static int get_block(rc_store_reader *r, uint64_t b, const uint8_t **data, size_
     }
     r->cache[slot].block = 0;
     const uint8_t *src = idx->sec[RC_SEC_TEXT_DATA].data + c0;
+    if ((rc = rc_index_touch(idx, src, (size_t)(c1 - c0), err)) != RECITE_OK)
+        return rc;
     size_t got = idx->ddict ? ZSTD_decompress_usingDDict(r->dctx, r->cache[slot].data,
                                                          idx->block_size, src, c1 - c0, idx->ddict)
                             : ZSTD_decompressDCtx(r->dctx, r->cache[slot].data, idx->block_size,
@@ -93,6 +111,9 @@ int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out
         if (rc != RECITE_OK)
             return rc;
         uint64_t base = rc_get_u64(tb + 16 * b);
+        if (off < base || off >= base + len)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block %llu)",
+                                (unsigned long long)b);
         uint64_t n = RC_MIN(end, base + len) - off;
         memcpy(out + (off - start), data + (off - base), n);
         off += n;
@@ -111,7 +132,9 @@ int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uin
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in this index", work);
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, work), &cl);
+    int rc = rc_index_cluster_check(idx, rc_index_work_cluster(idx, work), &cl, err);
+    if (rc != RECITE_OK)
+        return rc;
     if (start > end || end > cl.text_len)
         return rc_error_set(err, RECITE_EINVAL, "byte range %llu-%llu outside the work",
                             (unsigned long long)start, (unsigned long long)end);
@@ -119,7 +142,7 @@ int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uin
     if (!buf)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     rc_store_reader r;
-    int rc = rc_store_reader_init(&r, idx);
+    rc = rc_store_reader_init(&r, idx);
     if (rc == RECITE_OK)
         rc = rc_store_read(&r, cl.text_offset + start, cl.text_offset + end, (uint8_t *)buf, err);
     rc_store_reader_free(&r);
@@ -133,132 +156,122 @@ int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uin
     return RECITE_OK;
 }
 
-/* ==== tokens of a stored text ==== */
+/* ==== tokens of a stored text, a chunk at a time ==== */
 
-void rc_source_window_free(rc_source_window *sw)
+/* Makes the chunk from the stored bytes from checkpoint `chunk` on: `need` tokens. The bytes
+ * are read a little past the chunk's end (the tokenizer looks ahead to know a token is
+ * complete), more when a token needs it. */
+static int tokenize_chunk(rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
+                          const rc_cluster *cl, uint64_t byte0, uint64_t byte_end, uint32_t need,
+                          rc_chunk *ch, recite_error *err)
 {
-    RC_VEC_FREE(sw->toks);
-    RC_VEC_FREE(sw->tokx);
-    RC_VEC_FREE(sw->bytes);
-}
-
-/* Text-free: decodes token records instead of tokenizing text. sw->st.pos is where the next
- * record starts in sw->bytes. */
-static int records_grow(rc_store_reader *r, rc_source_window *sw, uint64_t t_to, recite_error *err)
-{
-    const rc_cluster *cl = &sw->info;
-    uint64_t stored = rc_index_stored_len(r->idx, sw->cluster);
-    bool code = cl->mode == RECITE_MODE_CODE;
     int rc;
-    while (sw->t_to < t_to) {
-        uint64_t have = sw->bytes_base + sw->bytes.n;
-        size_t at = (size_t)sw->st.pos, avail = sw->bytes.n - at;
-        rc_token t;
-        rc_tokx x;
-        bool cp = sw->next_tok % RC_CHECKPOINT_EVERY == 0;
-        size_t n =
-            avail ? rc_tokrec_decode(sw->bytes.v + at, avail, sw->prev_end, cp, code, &t, &x) : 0;
-        if (n == SIZE_MAX || (n == 0 && have == stored) || (n > 0 && t.end > cl->text_len))
-            return rc_error_set(err, RECITE_EFORMAT,
-                                "corrupt index (bad token record in cluster %u)", sw->cluster);
-        if (n == 0) { /* the record continues past the bytes read: read more */
-            uint64_t want = RC_MIN(stored, have + 4096);
-            if ((rc = RC_VEC_RESERVE(sw->bytes, want - sw->bytes_base)) != RECITE_OK)
-                return rc_error_set(err, rc, "out of memory");
-            if ((rc = rc_store_read(r, cl->text_offset + have, cl->text_offset + want,
-                                    sw->bytes.v + sw->bytes.n, err)) != RECITE_OK)
-                return rc;
-            sw->bytes.n = want - sw->bytes_base;
-            continue;
-        }
-        sw->st.pos += n;
-        sw->prev_end = t.end;
-        sw->next_tok++;
-        if (sw->skip) {
-            sw->skip--;
-            continue;
-        }
-        if ((rc = RC_VEC_PUSH(sw->toks, t)) != RECITE_OK ||
-            (rc = RC_VEC_PUSH(sw->tokx, x)) != RECITE_OK)
+    uint64_t have = RC_MIN(cl->text_len, byte_end + 64);
+    rc_tok_state st = {0, byte0 == 0};
+    ch->n = 0;
+    for (;;) {
+        size_t len = (size_t)(have - byte0);
+        if ((rc = RC_VEC_RESERVE(r->scratch, len)) != RECITE_OK)
             return rc_error_set(err, rc, "out of memory");
-        sw->t_to++;
-    }
-    return RECITE_OK;
-}
-
-int rc_source_window_grow(rc_store_reader *r, rc_tokenizer *tz, rc_source_window *sw, uint64_t t_to,
-                          recite_error *err)
-{
-    const rc_cluster *cl = &sw->info;
-    if (r->idx->text_free)
-        return records_grow(r, sw, t_to > cl->ntokens ? cl->ntokens : t_to, err);
-    const uint64_t chunk = 4096;
-    rc_token tmp[128];
-    int rc;
-    if (t_to > cl->ntokens)
-        t_to = cl->ntokens;
-    while (sw->t_to < t_to) {
-        uint64_t have = sw->bytes_base + sw->bytes.n; /* local offset of the end of bytes read */
+        if ((rc = rc_store_read(r, cl->text_offset + byte0 + r->scratch.n, cl->text_offset + have,
+                                r->scratch.v + r->scratch.n, err)) != RECITE_OK)
+            return rc;
+        r->scratch.n = len;
         bool final = have == cl->text_len;
-        /* Tokens come out from the restart point on: the first `skip` precede t_from. */
-        size_t cap = (size_t)RC_MIN((uint64_t)RC_ARRAY_LEN(tmp), t_to - sw->t_to + sw->skip);
-        size_t n =
-            rc_tokenize((int)cl->mode, tz, sw->bytes.v, sw->bytes.n, final, &sw->st, tmp, cap);
-        for (size_t k = 0; k < n; k++) {
-            if (sw->skip) {
-                sw->skip--;
-                continue;
-            }
-            rc_token t = {tmp[k].hash, tmp[k].shape, tmp[k].start + sw->bytes_base,
-                          tmp[k].end + sw->bytes_base};
-            if ((rc = RC_VEC_PUSH(sw->toks, t)) != RECITE_OK)
-                return rc_error_set(err, rc, "out of memory");
-            sw->t_to++;
-        }
-        if (n == cap)
-            continue;
+        ch->n += (uint32_t)rc_tokenize((int)cl->mode, tz, r->scratch.v, len, final, &st,
+                                       ch->toks + ch->n, need - ch->n);
+        if (ch->n == need)
+            break;
         if (final) /* the whole text was tokenized and the token count falls short */
             return rc_error_set(err, RECITE_EFORMAT,
                                 "corrupt index (cluster %u has fewer tokens than recorded)",
-                                sw->cluster);
-        /* The tokenizer needs more bytes to finish the next token. */
-        uint64_t want = RC_MIN(cl->text_len, have + chunk);
-        if ((rc = RC_VEC_RESERVE(sw->bytes, want - sw->bytes_base)) != RECITE_OK)
-            return rc_error_set(err, rc, "out of memory");
-        if ((rc = rc_store_read(r, cl->text_offset + have, cl->text_offset + want,
-                                sw->bytes.v + sw->bytes.n, err)) != RECITE_OK)
-            return rc;
-        sw->bytes.n = want - sw->bytes_base;
+                                cluster);
+        have = RC_MIN(cl->text_len, have + RC_MAX((uint64_t)256, have - byte0));
+    }
+    for (uint32_t k = 0; k < ch->n; k++) {
+        ch->toks[k].start += byte0;
+        ch->toks[k].end += byte0;
     }
     return RECITE_OK;
 }
 
-int rc_source_window_load(rc_store_reader *r, rc_tokenizer *tz, rc_source_window *sw,
-                          uint32_t cluster, uint64_t t_from, uint64_t t_to, recite_error *err)
+/* Text-free: decodes the chunk's token records, starting at record offset byte0. */
+static int decode_chunk(rc_store_reader *r, uint32_t cluster, const rc_cluster *cl, uint64_t byte0,
+                        uint32_t need, rc_chunk *ch, recite_error *err)
+{
+    uint64_t stored = rc_index_stored_len(r->idx, cluster);
+    bool code = cl->mode == RECITE_MODE_CODE;
+    uint64_t have = byte0, prev_end = 0;
+    size_t at = 0;
+    int rc;
+    ch->n = 0;
+    while (ch->n < need) {
+        size_t avail = r->scratch.n - at;
+        bool cp = ch->n == 0; /* only a chunk's first token is a checkpoint token */
+        size_t n = avail ? rc_tokrec_decode(r->scratch.v + at, avail, prev_end, cp, code,
+                                            &ch->toks[ch->n], &ch->tokx[ch->n])
+                         : 0;
+        if (n == SIZE_MAX || (n == 0 && have == stored) ||
+            (n > 0 && ch->toks[ch->n].end > cl->text_len))
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (bad token record in cluster %u)", cluster);
+        if (n == 0) { /* the record continues past the bytes read: read more */
+            uint64_t want = RC_MIN(stored, have + (uint64_t)(need - ch->n) * 12 + 64);
+            if ((rc = RC_VEC_RESERVE(r->scratch, want - byte0)) != RECITE_OK)
+                return rc_error_set(err, rc, "out of memory");
+            if ((rc = rc_store_read(r, cl->text_offset + have, cl->text_offset + want,
+                                    r->scratch.v + r->scratch.n, err)) != RECITE_OK)
+                return rc;
+            r->scratch.n = want - byte0;
+            have = want;
+            continue;
+        }
+        at += n;
+        prev_end = ch->toks[ch->n].end;
+        ch->n++;
+    }
+    return RECITE_OK;
+}
+
+int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
+                   const rc_cluster *info, uint64_t chunk, recite_error *err)
 {
     const recite_index *idx = r->idx;
-    sw->valid = false;
-    sw->cluster = cluster;
-    rc_index_cluster(idx, cluster, &sw->info);
-    if (t_to > sw->info.ntokens)
-        t_to = sw->info.ntokens;
-    if (t_from > t_to)
-        t_from = t_to;
-    /* Restart at the checkpoint at or before t_from. */
-    uint64_t cpi = t_from / RC_CHECKPOINT_EVERY;
-    uint64_t byte0 = 0;
-    if (sw->info.ntokens)
-        byte0 = rc_get_u32(idx->sec[RC_SEC_CHECKPOINTS].data + 4 * (sw->info.checkpoint0 + cpi));
-    sw->toks.n = 0;
-    sw->tokx.n = 0;
-    sw->bytes.n = 0;
-    sw->bytes_base = byte0;
-    sw->st = (rc_tok_state){0, byte0 == 0};
-    sw->prev_end = 0;
-    sw->next_tok = cpi * RC_CHECKPOINT_EVERY;
-    sw->t_from = sw->t_to = t_from;
-    sw->skip = t_from - cpi * RC_CHECKPOINT_EVERY;
-    int rc = rc_source_window_grow(r, tz, sw, t_to, err);
-    sw->valid = rc == RECITE_OK;
-    return rc;
+    uint64_t nchunks = (info->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
+    if (chunk >= nchunks)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
+    uint64_t key = rc_chunk_key(cluster, chunk);
+    size_t slot = (size_t)(rc_mix64(key) & (RC_CHUNK_CACHE - 1));
+    if (!r->chunks && !(r->chunks = calloc(RC_CHUNK_CACHE, sizeof *r->chunks)))
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    rc_chunk *ch = r->chunks[slot];
+    if (ch && ch->key == key) {
+        r->chunk_hits++;
+        *out = ch;
+        return RECITE_OK;
+    }
+    r->chunk_misses++;
+    if (!ch && !(ch = r->chunks[slot] = malloc(sizeof *ch)))
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    ch->key = 0;
+    const uint8_t *cp = idx->sec[RC_SEC_CHECKPOINTS].data + 4 * (info->checkpoint0 + chunk);
+    int rc = rc_index_touch(idx, cp, chunk + 1 < nchunks ? 8 : 4, err);
+    if (rc != RECITE_OK)
+        return rc;
+    uint64_t byte0 = rc_get_u32(cp);
+    uint64_t stored = idx->text_free ? rc_index_stored_len(idx, cluster) : info->text_len;
+    uint64_t byte_end = chunk + 1 < nchunks ? rc_get_u32(cp + 4) : stored;
+    if (byte0 > byte_end || byte_end > stored)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad checkpoint in cluster %u)",
+                            cluster);
+    uint32_t need = (uint32_t)RC_MIN((uint64_t)RC_CHECKPOINT_EVERY,
+                                     info->ntokens - chunk * RC_CHECKPOINT_EVERY);
+    r->scratch.n = 0;
+    rc = idx->text_free ? decode_chunk(r, cluster, info, byte0, need, ch, err)
+                        : tokenize_chunk(r, tz, cluster, info, byte0, byte_end, need, ch, err);
+    if (rc != RECITE_OK)
+        return rc;
+    ch->key = key;
+    *out = ch;
+    return RECITE_OK;
 }

@@ -26,21 +26,60 @@ void rc_license_family_of(const char *id, char *out, size_t cap)
         out[n - 9] = 0;
 }
 
+/* The i-th license id of an SPDX expression (exceptions, operators and parentheses skipped)
+ * in out; false when there is none. */
+bool rc_license_term(const char *expr, size_t i, char *out, size_t cap)
+{
+    bool with = false;
+    for (const char *p = expr; *p;) {
+        while (*p == ' ' || *p == '(' || *p == ')')
+            p++;
+        size_t n = strcspn(p, " ()");
+        if (!n)
+            break;
+        if (n == 4 && strncmp(p, "WITH", 4) == 0) {
+            with = true;
+        } else if ((n == 2 && strncmp(p, "OR", 2) == 0) || (n == 3 && strncmp(p, "AND", 3) == 0)) {
+            with = false;
+        } else if (!with && i-- == 0) {
+            snprintf(out, cap, "%.*s", (int)RC_MIN(n, cap - 1), p);
+            return true;
+        }
+        p += n;
+    }
+    return false;
+}
+
+bool rc_license_share_family(const char *a, const char *b)
+{
+    char x[64], y[64];
+    for (size_t i = 0; rc_license_term(a, i, x, sizeof x); i++)
+        for (size_t j = 0; rc_license_term(b, j, y, sizeof y); j++)
+            if (rc_license_same_family(x, y))
+                return true;
+    return false;
+}
+
 bool rc_license_consistent(const rc_license_id *id, const char *license)
 {
-    if (rc_license_same_family(id->id, license))
+    if (rc_license_share_family(id->id, license))
         return true;
     for (unsigned i = 0; i < id->nalt; i++)
-        if (rc_license_same_family(id->alt[i], license))
+        if (rc_license_share_family(id->alt[i], license))
             return true;
     return false;
 }
 
 bool rc_license_same_family(const char *a, const char *b)
 {
-    char fa[64], fb[64];
-    rc_license_family_of(a, fa, sizeof fa);
-    rc_license_family_of(b, fb, sizeof fb);
+    /* of an expression, its first license ("GPL-2.0-only WITH Classpath-exception-2.0") */
+    char fa[64], fb[64], ta[64], tb[64];
+    if (!rc_license_term(a, 0, ta, sizeof ta))
+        snprintf(ta, sizeof ta, "%.63s", a);
+    if (!rc_license_term(b, 0, tb, sizeof tb))
+        snprintf(tb, sizeof tb, "%.63s", b);
+    rc_license_family_of(ta, fa, sizeof fa);
+    rc_license_family_of(tb, fb, sizeof fb);
     /* Treat "GPL-2.0+" as "GPL-2.0" and ignore case. */
     size_t na = strlen(fa), nb = strlen(fb);
     if (na && fa[na - 1] == '+')

@@ -125,6 +125,64 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
+/* Deprecated ids of the SPDX list (the npm package spdx-license-ids lists them; a test checks
+ * this table against it): what identification reports for their text instead, NULL when
+ * another id carries the same text. The "-with-exception" ids are expressions now. */
+static const struct {
+    const char *id, *now;
+} deprecated[] = {
+    {"AGPL-1.0", NULL},
+    {"AGPL-3.0", NULL},
+    {"BSD-2-Clause-FreeBSD", "BSD-2-Clause-Views"},
+    {"BSD-2-Clause-NetBSD", NULL},
+    {"GFDL-1.1", NULL},
+    {"GFDL-1.2", NULL},
+    {"GFDL-1.3", NULL},
+    {"GPL-1.0", NULL},
+    {"GPL-2.0", NULL},
+    {"GPL-2.0-with-GCC-exception", "GPL-2.0-only WITH GCC-exception-2.0"},
+    {"GPL-2.0-with-autoconf-exception", "GPL-2.0-only WITH Autoconf-exception-2.0"},
+    {"GPL-2.0-with-bison-exception", "GPL-2.0-only WITH Bison-exception-2.2"},
+    {"GPL-2.0-with-classpath-exception", "GPL-2.0-only WITH Classpath-exception-2.0"},
+    {"GPL-2.0-with-font-exception", "GPL-2.0-only WITH Font-exception-2.0"},
+    {"GPL-3.0", NULL},
+    {"GPL-3.0-with-GCC-exception", "GPL-3.0-only WITH GCC-exception-3.1"},
+    {"GPL-3.0-with-autoconf-exception", "GPL-3.0-only WITH Autoconf-exception-3.0"},
+    {"LGPL-2.0", NULL},
+    {"LGPL-2.1", NULL},
+    {"LGPL-3.0", NULL},
+    {"Net-SNMP", NULL},
+    {"Nunit", NULL},
+    {"StandardML-NJ", NULL},
+    {"bzip2-1.0.5", NULL},
+    {"eCos-2.0", "GPL-2.0-or-later WITH eCos-exception-2.0"},
+    {"wxWindows", "GPL-2.0-or-later WITH WxWindows-exception-3.1"},
+};
+
+/* The table above, for tests: *n entries of ids and replacements. */
+size_t rc_license_deprecated(const char **ids, const char **now, size_t cap)
+{
+    size_t n = 0;
+    for (; n < RC_ARRAY_LEN(deprecated) && n < cap; n++) {
+        ids[n] = deprecated[n].id;
+        now[n] = deprecated[n].now;
+    }
+    return n;
+}
+
+/* The license a text of the SPDX list is reported as: its id, what replaces a deprecated id,
+ * or NULL when the text is left out (an exception filed among the licenses). */
+static const char *reported_as(const char *id)
+{
+    for (size_t i = 0; i < RC_ARRAY_LEN(deprecated); i++)
+        if (strcmp(deprecated[i].id, id) == 0)
+            return deprecated[i].now;
+    size_t n = strlen(id);
+    if (n > 10 && strcmp(id + n - 10, "-exception") == 0)
+        return NULL;
+    return id;
+}
+
 /* SPDX ids whose text another id already carries: deprecated aliases ("GPL-2.0", "GPL-2.0+")
  * and the "-or-later" twins of "-only" texts (the wording decides between them later). */
 static bool redundant_spdx(const char *dir, const char *id)
@@ -185,7 +243,8 @@ int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, 
         for (size_t k = 0; k < RC_ARRAY_LEN(debian_ids) && !have; k++)
             if ((have = strcmp(debian_ids[k].spdx, id) == 0))
                 variant = debian_ids[k].variant;
-        if ((have && !variant) || redundant_spdx(dir, id))
+        const char *as = reported_as(id);
+        if ((have && !variant) || redundant_spdx(dir, id) || !as)
             continue;
         char work[300];
         snprintf(work, sizeof work, "%s%s", id, variant ? " (SPDX)" : "");
@@ -196,7 +255,7 @@ int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, 
         json_t *text = o ? json_object_get(o, "licenseText") : NULL;
         json_t *name = o ? json_object_get(o, "name") : NULL;
         if (json_is_string(text) && json_string_length(text) > 0 &&
-            put_license(f, work, id, json_is_string(name) ? json_string_value(name) : NULL,
+            put_license(f, work, as, json_is_string(name) ? json_string_value(name) : NULL,
                         json_string_value(text), json_string_length(text)) == 0)
             (*count)++;
         json_decref(o);
@@ -210,7 +269,7 @@ int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, 
 }
 
 /* Bump when rc_license_library_write selects or writes its texts differently. */
-#define LIBRARY_VERSION 3
+#define LIBRARY_VERSION 4
 
 static void key_add(XXH3_state_t *st, const char *path)
 {

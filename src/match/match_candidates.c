@@ -18,23 +18,87 @@ typedef struct candidate {
     bool keep;
 } candidate;
 
-static int cmp_seed_gpos(const void *a, const void *b)
-{
-    const rc_seed *x = a, *y = b;
-    return (x->gpos > y->gpos) - (x->gpos < y->gpos);
-}
+/* ==== sorting seeds ====
+ * The two sorts of every check's seeds, without a comparator call per comparison: by global
+ * position (a stable radix sort of the 32-bit positions), and by (cluster, channel, diagonal,
+ * output position) (a merge sort; every seed has its own key, so any correct sort gives the
+ * same order). */
 
-static int cmp_seed_diag(const void *a, const void *b)
+static bool seed_before(const rc_seed *x, const rc_seed *y)
 {
-    const rc_seed *x = a, *y = b;
     if (x->cluster != y->cluster)
-        return x->cluster < y->cluster ? -1 : 1;
+        return x->cluster < y->cluster;
     if (x->channel != y->channel)
-        return x->channel < y->channel ? -1 : 1;
+        return x->channel < y->channel;
     int64_t dx = (int64_t)x->gpos - (int64_t)x->q, dy = (int64_t)y->gpos - (int64_t)y->q;
     if (dx != dy)
-        return dx < dy ? -1 : 1;
-    return (x->q > y->q) - (x->q < y->q);
+        return dx < dy;
+    return x->q < y->q;
+}
+
+static int sort_by_gpos(rc_matcher *c)
+{
+    size_t n = c->seeds.n;
+    if (n < 2)
+        return RECITE_OK;
+    if (RC_VEC_RESERVE(c->seeds_tmp, n) != RECITE_OK)
+        return RECITE_ENOMEM;
+    rc_seed *from = c->seeds.v, *to = c->seeds_tmp.v;
+    for (unsigned shift = 0; shift < 32; shift += 11) {
+        size_t count[2049] = {0};
+        for (size_t i = 0; i < n; i++)
+            count[((from[i].gpos >> shift) & 2047) + 1]++;
+        if (count[1] == n) /* every key has this digit 0 */
+            continue;
+        for (unsigned d = 1; d <= 2048; d++)
+            count[d] += count[d - 1];
+        for (size_t i = 0; i < n; i++)
+            to[count[(from[i].gpos >> shift) & 2047]++] = from[i];
+        rc_seed *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != c->seeds.v)
+        memcpy(c->seeds.v, from, n * sizeof *from);
+    return RECITE_OK;
+}
+
+static int sort_by_diag(rc_matcher *c)
+{
+    size_t n = c->seeds.n;
+    if (n < 2)
+        return RECITE_OK;
+    if (RC_VEC_RESERVE(c->seeds_tmp, n) != RECITE_OK)
+        return RECITE_ENOMEM;
+    rc_seed *v = c->seeds.v, *from = v, *to = c->seeds_tmp.v;
+    const size_t run = 16;
+    for (size_t a = 0; a < n; a += run) { /* insertion sort of runs of 16 */
+        size_t b = RC_MIN(n, a + run);
+        for (size_t i = a + 1; i < b; i++) {
+            rc_seed x = v[i];
+            size_t j = i;
+            for (; j > a && seed_before(&x, &v[j - 1]); j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    }
+    for (size_t w = run; w < n; w *= 2) { /* then merges */
+        for (size_t a = 0; a < n; a += 2 * w) {
+            size_t m = RC_MIN(n, a + w), b = RC_MIN(n, a + 2 * w), i = a, j = m, k = a;
+            while (i < m && j < b)
+                to[k++] = seed_before(&from[j], &from[i]) ? from[j++] : from[i++];
+            while (i < m)
+                to[k++] = from[i++];
+            while (j < b)
+                to[k++] = from[j++];
+        }
+        rc_seed *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != v)
+        memcpy(v, from, n * sizeof *from);
+    return RECITE_OK;
 }
 
 static int cmp_candidate(const void *a, const void *b)
@@ -62,7 +126,8 @@ static int cmp_candidate_cluster(const void *a, const void *b)
  * is what costs (decompression, tokenizing); counting seeds per work is cheap. */
 int rc_match_select(rc_matcher *c, recite_error *err)
 {
-    rc_sort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_gpos);
+    if (sort_by_gpos(c) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     RC_VEC(candidate) cands = {0};
     /* How many kept works cover each k-gram of each stream (words, lexemes). */
     uint8_t *cover[2] = {calloc(c->chans[RC_CH_PROSE].kgram_df.n + 1, 1),
@@ -77,14 +142,22 @@ int rc_match_select(rc_matcher *c, recite_error *err)
     for (size_t i = 0; i < c->seeds.n; i++) {
         rc_seed *s = &c->seeds.v[i];
         if (cl == UINT32_MAX || s->gpos >= info.token_base + info.ntokens) {
+            /* The first seed of a work: its record is checked once here, for every later
+             * step that reads it. */
             cl = rc_index_cluster_of_token(c->idx, s->gpos);
-            rc_index_cluster(c->idx, cl, &info);
             candidate cd = {cl, 0, i, false, false, false};
-            if (RC_VEC_PUSH(cands, cd) != RECITE_OK) {
+            int rc = rc_index_cluster_check(c->idx, cl, &info, err);
+            if (rc == RECITE_OK &&
+                (s->gpos < info.token_base || s->gpos >= info.token_base + info.ntokens))
+                rc = rc_error_set(err, RECITE_EFORMAT,
+                                  "corrupt index (clusters do not tile the tokens)");
+            if (rc == RECITE_OK && RC_VEC_PUSH(cands, cd) != RECITE_OK)
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            if (rc != RECITE_OK) {
                 RC_VEC_FREE(cands);
                 free(cover[0]);
                 free(cover[1]);
-                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                return rc;
             }
         }
         s->cluster = cl;
@@ -140,6 +213,6 @@ int rc_match_select(rc_matcher *c, recite_error *err)
     }
     c->seeds.n = keep;
     RC_VEC_FREE(cands);
-    rc_sort(c->seeds.v, c->seeds.n, sizeof *c->seeds.v, cmp_seed_diag);
-    return RECITE_OK;
+    return sort_by_diag(c) == RECITE_OK ? RECITE_OK
+                                        : rc_error_set(err, RECITE_ENOMEM, "out of memory");
 }

@@ -193,7 +193,7 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
         rc_matcher_reset(c); /* finish without feed: an empty text */
     int rc = rc_matcher_tokenize(c, true);
     if (rc != RECITE_OK)
-        return rc_error_set(err, rc, rc == RECITE_ELIMIT ? "text too long" : "out of memory");
+        return rc_error_set(err, rc, "%s", rc_matcher_tokenize_error(rc));
     if ((rc = rc_match_select(c, err)) != RECITE_OK)
         return rc;
     if ((rc = rc_match_find_runs(c, err)) != RECITE_OK)

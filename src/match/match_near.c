@@ -17,9 +17,6 @@
 #define NEAR_LOOKBACK 64      /* seeds considered as predecessors in the chaining */
 #define NEAR_MAX_ANCHORS 4096 /* seeds chained per work */
 #define NEAR_MAX_CHAINS 32    /* chains aligned per work */
-#define SCORE_MATCH 1
-#define SCORE_MISMATCH (-2)
-#define SCORE_GAP (-2)
 
 typedef struct anchor {
     uint32_t q;
@@ -46,12 +43,15 @@ static int64_t diag_of(const anchor *a)
  * less the drift. */
 static void chain(anchor *a, size_t n, unsigned k)
 {
+    size_t near = 0; /* first anchor within NEAR_MAX_GAP output tokens of a[i] (sorted by q) */
     for (size_t i = 0; i < n; i++) {
         a[i].score = (int32_t)k;
         a[i].prev = -1;
         a[i].used = 0;
+        while (a[i].q - a[near].q > NEAR_MAX_GAP)
+            near++;
         size_t from = i > NEAR_LOOKBACK ? i - NEAR_LOOKBACK : 0;
-        for (size_t j = from; j < i; j++) {
+        for (size_t j = RC_MAX(from, near); j < i; j++) {
             if (a[j].q >= a[i].q || a[j].s >= a[i].s || a[i].q - a[j].q > NEAR_MAX_GAP)
                 continue;
             int64_t drift = llabs(diag_of(&a[i]) - diag_of(&a[j]));
@@ -66,91 +66,132 @@ static void chain(anchor *a, size_t n, unsigned k)
     }
 }
 
-/* ==== banded local alignment ==== */
+/* ==== output tokens as ids ==== */
 
-enum { FROM_NONE = 0, FROM_DIAG = 1, FROM_UP = 2, FROM_LEFT = 3 };
-
-int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, int64_t dlo,
-                   int64_t dhi, rc_alignment *out)
+static size_t id_slot(uint64_t h, size_t cap)
 {
-    memset(out, 0, sizeof *out);
-    if (na == 0 || nb == 0 || dhi < dlo)
-        return RECITE_OK;
-    size_t width = (size_t)(dhi - dlo + 1), stride = width + 2, cells;
-    if (rc_mul_overflows(na + 1, stride, &cells) || cells > (64u << 20))
-        return RECITE_ELIMIT;
-    int32_t *h = calloc(cells, sizeof *h);
-    uint8_t *from = calloc(cells, 1);
-    if (!h || !from) {
-        free(h);
-        free(from);
+    return (size_t)((h ^ (h >> 29)) & (cap - 1)); /* token hashes are already uniform */
+}
+
+/* The ids of channel chn's output tokens (made once per check). */
+static int build_ids(rc_matcher *c, unsigned chn)
+{
+    const rc_chan *ch = &c->chans[chn];
+    size_t n = ch->stream->toks.n, cap = 64;
+    while (cap < 2 * n)
+        cap *= 2;
+    rc_out_ids *t = &c->ids[chn];
+    if (RC_VEC_RESERVE(t->key, cap) != RECITE_OK || RC_VEC_RESERVE(t->id, cap) != RECITE_OK ||
+        RC_VEC_RESERVE(t->q, n + 1) != RECITE_OK)
         return RECITE_ENOMEM;
-    }
-    /* Cell (i, c), i in [1, na], c in [1, width]: a[i-1] against b[j], j = i - 1 + dlo + c - 1.
-     * Row 0 and the columns 0 and width + 1 stay 0 (borders). Moves: diagonal (i-1, c); a[i-1]
-     * unmatched (i-1, c+1); b[j] unmatched (i, c-1). */
-    int32_t best = 0;
-    size_t bi = 0, bc = 0;
-    for (size_t i = 1; i <= na; i++) {
-        for (size_t c = 1; c <= width; c++) {
-            int64_t j = (int64_t)i - 1 + dlo + (int64_t)c - 1;
-            size_t at = i * stride + c;
-            if (j < 0 || (uint64_t)j >= nb)
-                continue;
-            int32_t v = 0, d = h[at - stride] + (a[i - 1] == b[j] ? SCORE_MATCH : SCORE_MISMATCH);
-            uint8_t f = FROM_NONE;
-            if (d > v)
-                v = d, f = FROM_DIAG;
-            int32_t up = h[at - stride + 1] + SCORE_GAP;
-            if (c < width && up > v)
-                v = up, f = FROM_UP;
-            int32_t left = h[at - 1] + SCORE_GAP;
-            if (c > 1 && left > v)
-                v = left, f = FROM_LEFT;
-            h[at] = v;
-            from[at] = f;
-            if (v > best)
-                best = v, bi = i, bc = c;
-        }
-    }
-    if (best > 0) {
-        /* Back from the best cell (a match: the score peaks on one) through the cells of
-         * positive score; the earliest match reached is where the alignment starts. */
-        out->a1 = bi;
-        out->b1 = (size_t)((int64_t)bi - 1 + dlo + (int64_t)bc - 1) + 1;
-        size_t i = bi, c = bc;
-        for (;;) {
-            size_t at = i * stride + c;
-            if (from[at] == FROM_NONE || h[at] <= 0)
+    t->key.n = t->id.n = cap;
+    memset(t->id.v, 0, cap * sizeof *t->id.v);
+    uint16_t next = 1;
+    t->too_many = false;
+    for (size_t q = 0; q < n; q++) {
+        uint64_t h = rc_chan_hash(ch, &ch->stream->toks.v[q]);
+        size_t s = id_slot(h, cap);
+        while (t->id.v[s] && t->key.v[s] != h)
+            s = (s + 1) & (cap - 1);
+        if (!t->id.v[s]) {
+            if (next == UINT16_MAX) {
+                t->too_many = true; /* a very long text: aligned on the hashes themselves */
                 break;
-            size_t j = (size_t)((int64_t)i - 1 + dlo + (int64_t)c - 1);
-            if (from[at] == FROM_DIAG) {
-                if (h[at] - h[at - stride] == SCORE_MATCH) {
-                    out->matches++;
-                    out->a0 = i - 1;
-                    out->b0 = j;
-                } else {
-                    out->edits++;
-                }
-                i--;
-            } else if (from[at] == FROM_UP) {
-                out->edits++;
-                i--;
-                c++;
-            } else {
-                out->edits++;
-                c--;
             }
+            t->key.v[s] = h;
+            t->id.v[s] = next++;
         }
-        out->score = best;
+        t->q.v[q] = (int16_t)t->id.v[s];
     }
-    free(h);
-    free(from);
+    t->built = true;
     return RECITE_OK;
 }
 
+/* The id of token hash h in channel chn's output tokens, 0 when the output has no such token. */
+static int16_t id_of(const rc_matcher *c, unsigned chn, uint64_t h)
+{
+    const rc_out_ids *t = &c->ids[chn];
+    size_t cap = t->id.n, s = id_slot(h, cap);
+    while (t->id.v[s] && t->key.v[s] != h)
+        s = (s + 1) & (cap - 1);
+    return (int16_t)t->id.v[s];
+}
+
+/* ==== alignments shared by works ====
+ * Works that share a passage with the same context around it give the same tokens to align
+ * against the same output tokens: the alignment is computed once per check and found again by
+ * everything it depends on (channel, output range, band, and the source tokens compared whole;
+ * the hash only finds the candidate). */
+
+typedef struct align_memo_entry {
+    uint64_t hash;
+    uint32_t chn, qa, na, nb;
+    int64_t dlo, dhi;
+    size_t tokens; /* in the arena: the source tokens (u64 each) */
+    rc_alignment al;
+} align_memo_entry;
+
+static void memo_place(rc_align_memo *am, uint32_t entry)
+{
+    size_t cap = am->slots.n, s = (size_t)(am->entries.v[entry].hash & (cap - 1));
+    while (am->slots.v[s])
+        s = (s + 1) & (cap - 1);
+    am->slots.v[s] = entry + 1;
+}
+
+static const rc_alignment *memo_find(const rc_align_memo *am, const align_memo_entry *k,
+                                     const uint64_t *b)
+{
+    for (size_t cap = am->slots.n, s = cap ? (size_t)(k->hash & (cap - 1)) : 0;
+         cap && am->slots.v[s]; s = (s + 1) & (cap - 1)) {
+        const align_memo_entry *e = &am->entries.v[am->slots.v[s] - 1];
+        if (e->hash == k->hash && e->chn == k->chn && e->qa == k->qa && e->na == k->na &&
+            e->nb == k->nb && e->dlo == k->dlo && e->dhi == k->dhi &&
+            memcmp(am->arena.v + e->tokens, b, k->nb * sizeof *b) == 0)
+            return &e->al;
+    }
+    return NULL;
+}
+
+static int memo_add(rc_align_memo *am, align_memo_entry *k, const uint64_t *b)
+{
+    if ((am->entries.n + 1) * 2 > am->slots.n) {
+        size_t cap = am->slots.n ? 2 * am->slots.n : 256;
+        if (RC_VEC_RESERVE(am->slots, cap) != RECITE_OK)
+            return RECITE_ENOMEM;
+        am->slots.n = cap;
+        memset(am->slots.v, 0, cap * sizeof *am->slots.v);
+        for (size_t i = 0; i < am->entries.n; i++)
+            memo_place(am, (uint32_t)i);
+    }
+    k->tokens = am->arena.n;
+    if (RC_VEC_RESERVE(am->arena, am->arena.n + k->nb) != RECITE_OK ||
+        RC_VEC_PUSH(am->entries, *k) != RECITE_OK)
+        return RECITE_ENOMEM;
+    memcpy(am->arena.v + am->arena.n, b, k->nb * sizeof *b);
+    am->arena.n += k->nb;
+    memo_place(am, (uint32_t)(am->entries.n - 1));
+    return RECITE_OK;
+}
+
+void rc_align_memo_reset(rc_align_memo *am)
+{
+    if (am->entries.n && am->slots.n)
+        memset(am->slots.v, 0, am->slots.n * sizeof *am->slots.v);
+    am->entries.n = 0;
+    am->arena.n = 0;
+}
+
+void rc_align_memo_free(rc_align_memo *am)
+{
+    RC_VEC_FREE(am->entries);
+    RC_VEC_FREE(am->slots);
+    RC_VEC_FREE(am->arena);
+}
+
 /* Aligns output tokens [qa, qb) of the text with the source diagonals [dlo, dhi] of cluster cl
- * (source token s = q + d); results in output and source token numbers. */
+ * (source token s = q + d); results in output and source token numbers. An alignment that
+ * cannot have an edit is not computed (near matching would drop it): *al is then all zero. */
 static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t ntok, uint32_t qa,
                       uint32_t qb, int64_t dlo, int64_t dhi, rc_alignment *al, recite_error *err)
 {
@@ -159,38 +200,66 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
     memset(al, 0, sizeof *al);
     if (shi <= slo)
         return RECITE_OK;
+    unsigned chn = (unsigned)(ch - c->chans);
+    if (!c->ids[chn].built && build_ids(c, chn) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    bool ids = !c->ids[chn].too_many;
     size_t na = qb - qa, nb = (size_t)(shi - slo);
-    uint64_t *a = malloc(na * sizeof *a), *b = malloc(nb * sizeof *b);
+    rc_align_scratch *sc = &c->align;
+    if (RC_VEC_RESERVE(sc->a, na) != RECITE_OK || RC_VEC_RESERVE(sc->b, nb) != RECITE_OK ||
+        RC_VEC_RESERVE(sc->ids, nb) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    uint64_t *a = sc->a.v, *b = sc->b.v;
+    int16_t *bid = sc->ids.v;
     int rc = RECITE_OK;
-    if (!a || !b) {
-        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        goto done;
-    }
     for (size_t i = 0; i < na; i++)
         a[i] = rc_chan_hash(ch, &ch->stream->toks.v[qa + i]);
     for (size_t j = 0; j < nb; j++) {
         const rc_token *t;
-        if ((rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, true, &t, err)) != RECITE_OK)
-            goto done;
+        if ((rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, &t, NULL, err)) != RECITE_OK)
+            return rc;
         b[j] = rc_chan_hash(ch, t);
+        if (ids)
+            bid[j] = id_of(c, chn, b[j]);
     }
     /* In array terms: b index = a index + (qa + d - slo). */
     int64_t shift = (int64_t)qa - slo;
-    rc = rc_align_local(a, na, b, nb, dlo + shift, dhi + shift, al);
+    align_memo_entry key = {
+        rc_hash64(b, nb * sizeof *b, ((uint64_t)qa << 32) ^ na ^ (uint64_t)(dlo + shift) << 48),
+        chn,
+        qa,
+        (uint32_t)na,
+        (uint32_t)nb,
+        dlo + shift,
+        dhi + shift,
+        0,
+        {0}};
+    const rc_alignment *known = memo_find(&c->align_memo, &key, b);
+    bool may = true;
+    if (known)
+        *al = *known;
+    else if (ids)
+        rc = rc_align_ids(sc, a, c->ids[chn].q.v + qa, na, b, bid, nb, dlo + shift, dhi + shift,
+                          true, al);
+    else if ((rc = rc_align_may_edit(sc, a, na, b, nb, dlo + shift, dhi + shift, &may)) ==
+                 RECITE_OK &&
+             may)
+        rc = rc_align_local_scratch(sc, a, na, b, nb, dlo + shift, dhi + shift, al);
     if (rc == RECITE_ELIMIT) {
         rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher, and say so */
         memset(al, 0, sizeof *al);
         c->truncated = true;
-    } else if (rc != RECITE_OK) {
-        rc = rc_error_set(err, rc, "out of memory");
     }
+    if (rc == RECITE_OK && !known) {
+        key.al = *al;
+        rc = memo_add(&c->align_memo, &key, b);
+    }
+    if (rc != RECITE_OK)
+        rc = rc_error_set(err, rc, "out of memory");
     al->a0 += qa;
     al->a1 += qa;
     al->b0 += (size_t)slo;
     al->b1 += (size_t)slo;
-done:
-    free(a);
-    free(b);
     return rc;
 }
 
@@ -242,10 +311,10 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         if (qlen < ch->min_tokens || sim < c->min_similarity)
             continue;
         const rc_token *t0, *t1;
-        if ((rc = rc_match_src_tok(c, cl, al.b0, false, &t0, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, al.b0, &t0, NULL, err)) != RECITE_OK)
             return rc;
         uint64_t src_start = t0->start;
-        if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, true, &t1, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, &t1, NULL, err)) != RECITE_OK)
             return rc;
         rc_raw_match m = {.cluster = cl,
                           .channel = (uint8_t)chn,

@@ -144,7 +144,7 @@ static int grow(rc_matcher *c, rc_live_span *sp, recite_error *err)
             sp->open = true; /* the text may go on */
             break;
         }
-        int rc = rc_match_src_tok(c, m->cluster, s, true, &t, err);
+        int rc = rc_match_src_tok(c, m->cluster, s, &t, NULL, err);
         if (rc != RECITE_OK)
             return rc;
         c->live.steps++;
@@ -190,7 +190,12 @@ static int new_spans(rc_matcher *c, recite_error *err)
             continue;
         uint32_t cl = rc_index_cluster_of_token(c->idx, sd->gpos);
         rc_cluster info;
-        rc_index_cluster(c->idx, cl, &info);
+        int crc = rc_index_cluster_check(c->idx, cl, &info, err);
+        if (crc != RECITE_OK)
+            return crc;
+        if (sd->gpos < info.token_base || sd->gpos >= info.token_base + info.ntokens)
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (clusters do not tile the tokens)");
         uint64_t s = sd->gpos - info.token_base;
         uint64_t key = diag_key(cl, sd->channel, (int64_t)s - (int64_t)sd->q);
         if (held(c, key, sd->q))

@@ -14,27 +14,27 @@
 
 /* ==== extension against the stored text ==== */
 
-/* Source token t of cluster cl. The window grows geometrically ahead of an extension going
- * right and is reloaded from an earlier checkpoint for one going left, so a run of n tokens
- * costs O(n) tokenizing; most seeds (chance k-grams, short boilerplate) need only a few dozen. */
-int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
-                     recite_error *err)
+/* Source token t of cluster cl, from its chunk (made or found in the reader's cache). */
+int rc_match_src_tok_load(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token **out,
+                          const rc_tokx **x, recite_error *err)
 {
-    rc_source_window *sw = &c->sw;
-    int rc = RECITE_OK;
-    if (!sw->valid || sw->cluster != cl || t < sw->t_from || t > sw->t_to + 256) {
-        uint64_t back = ahead ? 16 : 256;
-        rc = rc_source_window_load(&c->reader, &c->tz, sw, cl, t > back ? t - back : 0,
-                                   t + (ahead ? 64 : 16), err);
-    } else if (t >= sw->t_to) {
-        uint64_t held = sw->t_to - sw->t_from;
-        rc = rc_source_window_grow(&c->reader, &c->tz, sw, t + RC_MAX(held, (uint64_t)64), err);
+    uint64_t chunk = t / RC_CHECKPOINT_EVERY;
+    const rc_chunk *ch = c->chunk;
+    if (!ch || ch->key != rc_chunk_key(cl, chunk)) {
+        rc_cluster info;
+        rc_index_cluster(c->idx, cl, &info);
+        c->chunk = NULL;
+        int rc = rc_store_chunk(&ch, &c->reader, &c->tz, cl, &info, chunk, err);
+        if (rc != RECITE_OK)
+            return rc;
+        c->chunk = ch;
     }
-    if (rc != RECITE_OK)
-        return rc;
-    if (t < sw->t_from || t >= sw->t_to)
+    uint64_t k = t % RC_CHECKPOINT_EVERY;
+    if (k >= ch->n)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
-    *out = &sw->toks.v[t - sw->t_from];
+    *out = &ch->toks[k];
+    if (x)
+        *x = &ch->tokx[k];
     return RECITE_OK;
 }
 
@@ -47,7 +47,7 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     uint64_t nq = ch->stream->toks.n;
     uint64_t right = 0, left = 0;
     while (q + right < nq && s + right < info->ntokens) {
-        if ((rc = rc_match_src_tok(c, cl, s + right, true, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s + right, &t, NULL, err)) != RECITE_OK)
             return rc;
         if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q + right]))
             break;
@@ -55,12 +55,12 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     }
     uint64_t end_byte = 0;
     if (right) {
-        if ((rc = rc_match_src_tok(c, cl, s + right - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s + right - 1, &t, NULL, err)) != RECITE_OK)
             return rc;
         end_byte = t->end;
     }
     while (left < q && left < s) {
-        if ((rc = rc_match_src_tok(c, cl, s - left - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, s - left - 1, &t, NULL, err)) != RECITE_OK)
             return rc;
         if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q - left - 1]))
             break;
@@ -77,11 +77,11 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     m->src_len = m->len;
     if (m->len == 0)
         return RECITE_OK;
-    if ((rc = rc_match_src_tok(c, cl, m->s0, true, &t, err)) != RECITE_OK)
+    if ((rc = rc_match_src_tok(c, cl, m->s0, &t, NULL, err)) != RECITE_OK)
         return rc;
     m->src_start = t->start;
     if (!right) {
-        if ((rc = rc_match_src_tok(c, cl, m->s0 + m->len - 1, false, &t, err)) != RECITE_OK)
+        if ((rc = rc_match_src_tok(c, cl, m->s0 + m->len - 1, &t, NULL, err)) != RECITE_OK)
             return rc;
         end_byte = t->end;
     }
@@ -136,25 +136,114 @@ static int punct_diffs(rc_matcher *c, const rc_raw_match *m, const uint8_t *src,
     for (uint32_t i = 0; i < m->len; i++) {
         const rc_token *ot = &qt[m->q0 + i];
         uint64_t o_end = i + 1 < m->len ? qt[m->q0 + i + 1].start : ot->end;
-        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, NULL, err);
         if (rc != RECITE_OK)
             return rc;
         uint64_t s_start = st->start, s_end = st->end;
         if (i + 1 < m->len) {
-            if ((rc = rc_match_src_tok(c, m->cluster, m->s0 + i + 1, true, &st_next, err)) !=
+            if ((rc = rc_match_src_tok(c, m->cluster, m->s0 + i + 1, &st_next, NULL, err)) !=
                 RECITE_OK)
                 return rc;
             s_end = st_next->start;
         }
-        size_t na =
-            rc_punct_signature(c->text.v, c->text.n, ot->start, o_end, c->sig_a, RC_SIG_CAP);
-        size_t nb =
-            rc_punct_signature(src, (size_t)(m->src_end - src_base), (size_t)(s_start - src_base),
-                               (size_t)(s_end - src_base), c->sig_b, RC_SIG_CAP);
-        if (na != nb || memcmp(c->sig_a, c->sig_b, na) != 0)
+        if (!rc_punct_same(c->text.v, c->text.n, ot->start, o_end, src,
+                           (size_t)(m->src_end - src_base), (size_t)(s_start - src_base),
+                           (size_t)(s_end - src_base), c->sig_a, c->sig_b, RC_SIG_CAP))
             (*diffs)++;
     }
     return RECITE_OK;
+}
+
+/* ==== the punctuation of a passage, compared once per check ====
+ * Works that share a passage hold the same bytes, and their runs over the same output tokens
+ * compare the same punctuation: the comparison is made once per check and found again for the
+ * next work by everything it depends on — the output tokens, the source bytes and where the
+ * source tokens start in them — all compared whole (the hash only finds the candidate). */
+
+typedef struct memo_entry {
+    uint64_t hash;
+    uint32_t q0, len;
+    uint64_t slen;
+    size_t data; /* in the arena: the token starts (u32 each), then the bytes */
+    uint64_t diffs;
+} memo_entry;
+
+static int memo_insert_slot(rc_punct_memo *pm, uint32_t entry)
+{
+    size_t cap = pm->slots.n, s = (size_t)(pm->entries.v[entry].hash & (cap - 1));
+    while (pm->slots.v[s])
+        s = (s + 1) & (cap - 1);
+    pm->slots.v[s] = entry + 1;
+    return RECITE_OK;
+}
+
+static int memo_grow(rc_punct_memo *pm)
+{
+    size_t cap = pm->slots.n ? 2 * pm->slots.n : 256;
+    if (RC_VEC_RESERVE(pm->slots, cap) != RECITE_OK)
+        return RECITE_ENOMEM;
+    pm->slots.n = cap;
+    memset(pm->slots.v, 0, cap * sizeof *pm->slots.v);
+    for (size_t i = 0; i < pm->entries.n; i++)
+        memo_insert_slot(pm, (uint32_t)i);
+    return RECITE_OK;
+}
+
+static int passage_diffs(rc_matcher *c, const rc_raw_match *m, uint64_t *diffs, recite_error *err)
+{
+    rc_punct_memo *pm = &c->punct_memo;
+    uint64_t slen = m->src_end - m->src_start;
+    if (RC_VEC_RESERVE(pm->starts, m->len) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (uint32_t i = 0; i < m->len; i++) {
+        const rc_token *st;
+        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, NULL, err);
+        if (rc != RECITE_OK)
+            return rc;
+        pm->starts.v[i] = (uint32_t)(st->start - m->src_start);
+    }
+    size_t nstarts = (size_t)m->len * sizeof *pm->starts.v;
+    uint64_t h = rc_hash64(c->srcbuf.v, (size_t)slen,
+                           rc_hash64(pm->starts.v, nstarts, ((uint64_t)m->q0 << 32) | m->len));
+    for (size_t cap = pm->slots.n, s = cap ? (size_t)(h & (cap - 1)) : 0; cap && pm->slots.v[s];
+         s = (s + 1) & (cap - 1)) {
+        const memo_entry *e = &pm->entries.v[pm->slots.v[s] - 1];
+        if (e->hash == h && e->q0 == m->q0 && e->len == m->len && e->slen == slen &&
+            memcmp(pm->arena.v + e->data, pm->starts.v, nstarts) == 0 &&
+            memcmp(pm->arena.v + e->data + nstarts, c->srcbuf.v, (size_t)slen) == 0) {
+            *diffs = e->diffs;
+            return RECITE_OK;
+        }
+    }
+    int rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, diffs, err);
+    if (rc != RECITE_OK)
+        return rc;
+    if ((pm->entries.n + 1) * 2 > pm->slots.n && memo_grow(pm) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    memo_entry e = {h, m->q0, m->len, slen, pm->arena.n, *diffs};
+    if (RC_VEC_RESERVE(pm->arena, pm->arena.n + nstarts + slen) != RECITE_OK ||
+        RC_VEC_PUSH(pm->entries, e) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    memcpy(pm->arena.v + pm->arena.n, pm->starts.v, nstarts);
+    memcpy(pm->arena.v + pm->arena.n + nstarts, c->srcbuf.v, (size_t)slen);
+    pm->arena.n += nstarts + slen;
+    return memo_insert_slot(pm, (uint32_t)(pm->entries.n - 1));
+}
+
+void rc_punct_memo_reset(rc_punct_memo *pm)
+{
+    if (pm->entries.n && pm->slots.n)
+        memset(pm->slots.v, 0, pm->slots.n * sizeof *pm->slots.v);
+    pm->entries.n = 0;
+    pm->arena.n = 0;
+}
+
+void rc_punct_memo_free(rc_punct_memo *pm)
+{
+    RC_VEC_FREE(pm->entries);
+    RC_VEC_FREE(pm->slots);
+    RC_VEC_FREE(pm->arena);
+    RC_VEC_FREE(pm->starts);
 }
 
 /* Of a run of equal shapes (code), the share of lexemes that are equal too. */
@@ -163,7 +252,7 @@ static int shape_similarity(rc_matcher *c, const rc_raw_match *m, double *sim, r
     const rc_token *qt = c->chans[m->channel].stream->toks.v, *st;
     uint64_t same = 0;
     for (uint32_t i = 0; i < m->len; i++) {
-        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, NULL, err);
         if (rc != RECITE_OK)
             return rc;
         same += st->hash == qt[m->q0 + i].hash;
@@ -186,8 +275,9 @@ static int compare_keyed(rc_matcher *c, const rc_raw_match *m, bool *exact, uint
     rc_tokx prevx = {0}, ox;
     for (uint32_t i = 0; i <= m->len; i++) {
         const rc_token *st = NULL;
+        const rc_tokx *sx = NULL;
         if (i < m->len) {
-            int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, true, &st, err);
+            int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, &sx, err);
             if (rc != RECITE_OK)
                 return rc;
         }
@@ -206,7 +296,7 @@ static int compare_keyed(rc_matcher *c, const rc_raw_match *m, bool *exact, uint
         }
         if (st) {
             prev = *st;
-            prevx = c->sw.tokx.v[m->s0 + i - c->sw.t_from];
+            prevx = *sx;
         }
     }
     return RECITE_OK;
@@ -246,8 +336,7 @@ int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
         m->similarity = sim;
         return RECITE_OK;
     }
-    if (!c->idx->text_free &&
-        (rc = punct_diffs(c, m, c->srcbuf.v, m->src_start, &diffs, err)) != RECITE_OK)
+    if (!c->idx->text_free && (rc = passage_diffs(c, m, &diffs, err)) != RECITE_OK)
         return rc;
     if (diffs == 0) {
         m->kind = RECITE_KIND_NORMALIZED;

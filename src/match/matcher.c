@@ -94,13 +94,20 @@ void rc_matcher_free(rc_matcher *c)
     if (!c)
         return;
     rc_store_reader_free(&c->reader);
-    rc_source_window_free(&c->sw);
+    rc_align_scratch_free(&c->align);
+    rc_punct_memo_free(&c->punct_memo);
+    rc_align_memo_free(&c->align_memo);
     RC_VEC_FREE(c->text);
     for (unsigned k = 0; k < 2; k++)
         RC_VEC_FREE(c->streams[k].toks);
-    for (unsigned k = 0; k < RC_CHANNELS; k++)
+    for (unsigned k = 0; k < RC_CHANNELS; k++) {
         RC_VEC_FREE(c->chans[k].kgram_df);
+        RC_VEC_FREE(c->ids[k].key);
+        RC_VEC_FREE(c->ids[k].id);
+        RC_VEC_FREE(c->ids[k].q);
+    }
     RC_VEC_FREE(c->seeds);
+    RC_VEC_FREE(c->seeds_tmp);
     RC_VEC_FREE(c->raw);
     RC_VEC_FREE(c->matches);
     RC_VEC_FREE(c->works);
@@ -121,8 +128,11 @@ void rc_matcher_reset(rc_matcher *c)
         c->chans[k].kgram_df.n = 0;
         c->chans[k].common_postings_max = 0;
         c->chans[k].seeds_taken = 0;
+        c->ids[k].built = false;
     }
     c->seeds.n = 0;
+    rc_punct_memo_reset(&c->punct_memo);
+    rc_align_memo_reset(&c->align_memo);
     c->raw.n = 0;
     c->matches.n = 0;
     c->works.n = 0;
@@ -154,7 +164,6 @@ static unsigned context_of(const rc_chan *ch, size_t from, size_t n)
 typedef struct probe {
     uint64_t hash;
     uint64_t first, end; /* its bucket of postings */
-    uint32_t left, right;
 } probe;
 
 #define PROBE_BATCH 32
@@ -164,7 +173,10 @@ typedef struct probe {
  * the cache misses of a batch overlap instead of queueing one behind another.
  * Postings whose context hashes both differ from the text's cannot start a run of min_tokens
  * (see rc_fingerprint.h) and make no seed; a common k-gram contributes its first
- * RC_COMMON_POSTINGS postings only (the same early works for every k-gram of a passage). */
+ * RC_COMMON_POSTINGS postings only (the same early works for every k-gram of a passage). The
+ * context hashes of a k-gram are computed only when one of its postings has its hash bits: most
+ * k-grams of a text are in no work. Every directory entry and position read is checked against
+ * the index (RECITE_EFORMAT). */
 static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
 {
     rc_chan *ch = &c->chans[chn];
@@ -176,27 +188,38 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     size_t last = n >= k ? n - k + 1 : 0; /* k-grams that exist */
     if (!final)
         last = n >= k + cc ? n - k - cc + 1 : 0; /* ... and have their right context */
-    uint64_t hs[RC_KGRAM_MAX];
     probe pr[PROBE_BATCH];
     unsigned active = 0;
     for (unsigned k2 = 0; k2 < RC_CHANNELS; k2++)
         active += c->chans[k2].active;
     uint32_t quota = c->max_postings / (active ? active : 1);
+    /* The k-gram's polynomial (rc_kgram_hash before its mixer), slid one token at a time. */
+    uint64_t base_k1 = 1, poly = 0;
+    for (unsigned t = 1; t < k; t++)
+        base_k1 *= RC_KGRAM_BASE;
+    if (ch->kgram_df.n < last)
+        for (unsigned t = 0; t < k; t++)
+            poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
-            for (unsigned t = 0; t < k; t++)
-                hs[t] = rc_chan_hash(ch, &toks[q + t]);
-            pr[j].hash = rc_kgram_hash(hs, k);
-            size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-            pr[j].left = context_of(ch, q - nl, nl);
-            pr[j].right = context_of(ch, q + k, nr);
+            pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
+            if (q + k < n) /* slide to the next k-gram */
+                poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
+                       rc_chan_hash(ch, &toks[q + k]);
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
             __builtin_prefetch(dir + 4 * bk);
         }
         for (size_t j = 0; j < nb; j++) {
+            uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
+            if (rc_index_touch(c->idx, dir + 4 * bk, 8, NULL) != RECITE_OK)
+                return RECITE_EFORMAT;
             rc_index_bucket(info, pr[j].hash, &pr[j].first, &pr[j].end);
+            if (pr[j].first > pr[j].end || pr[j].end > info->npostings ||
+                rc_index_touch(c->idx, keys + 4 * pr[j].first, 4 * (pr[j].end - pr[j].first),
+                               NULL) != RECITE_OK)
+                return RECITE_EFORMAT;
             __builtin_prefetch(keys + 4 * pr[j].first);
         }
         for (size_t j = 0; j < nb; j++) {
@@ -204,13 +227,19 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             uint32_t want = rc_posting_key(pr[j].hash, bits, 0, 0, 0);
             uint8_t df = RC_NO_POSTINGS;
             uint64_t postings = 0, taken = 0, near_taken = 0;
+            unsigned left = 256, right = 256; /* not computed yet */
             for (uint64_t i = pr[j].first; i < pr[j].end; i++) {
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
                     continue;
                 df = (uint8_t)(key & 3u);
                 postings++;
-                bool exact = ((key >> 16) & 0xffu) == pr[j].left || (key >> 24) == pr[j].right;
+                if (left == 256) {
+                    size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
+                    left = context_of(ch, q - nl, nl);
+                    right = context_of(ch, q + k, nr);
+                }
+                bool exact = ((key >> 16) & 0xffu) == left || (key >> 24) == right;
                 if (!exact) {
                     /* Cannot start a run of min_tokens, but may anchor a near-verbatim span:
                      * kept, a few per k-gram, when it is not common language. */
@@ -228,7 +257,11 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     c->truncated = true;
                     break;
                 }
+                if (rc_index_touch(c->idx, pos + 4 * i, 4, NULL) != RECITE_OK)
+                    return RECITE_EFORMAT;
                 rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, (uint8_t)chn, exact};
+                if (sd.gpos >= c->idx->ntokens)
+                    return RECITE_EFORMAT;
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
                     return RECITE_ENOMEM;
                 ch->seeds_taken++;
@@ -285,6 +318,13 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
     return RECITE_OK;
 }
 
+const char *rc_matcher_tokenize_error(int rc)
+{
+    return rc == RECITE_ELIMIT    ? "text too long (more than 2^32 tokens)"
+           : rc == RECITE_EFORMAT ? "corrupt index (bad fingerprint directory or position)"
+                                  : "out of memory";
+}
+
 int rc_matcher_feed(rc_matcher *c, const char *bytes, size_t len, recite_error *err)
 {
     if (c->finished)
@@ -297,7 +337,5 @@ int rc_matcher_feed(rc_matcher *c, const char *bytes, size_t len, recite_error *
     c->text.n += len;
     c->text.v[c->text.n] = 0;
     int rc = rc_matcher_tokenize(c, false);
-    if (rc == RECITE_ELIMIT)
-        return rc_error_set(err, rc, "text too long (more than 2^32 tokens)");
-    return rc == RECITE_OK ? RECITE_OK : rc_error_set(err, rc, "out of memory");
+    return rc == RECITE_OK ? RECITE_OK : rc_error_set(err, rc, "%s", rc_matcher_tokenize_error(rc));
 }

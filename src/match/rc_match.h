@@ -3,7 +3,8 @@
  * spans the text shares with the works, verified against the stored text, with offsets, kinds
  * and per-work figures. matcher.c (the stream: tokens, k-gram lookup, seeds),
  * match_candidates.c (which works to verify), match_verify.c (extension of seeds and
- * classification of runs), match_near.c (chaining seeds across edits, banded alignment),
+ * classification of runs), match_near.c (chaining seeds across edits), match_align.c (the
+ * banded alignment),
  * match_finish.c (the pipeline, merging, figures) and match_stream.c (spans reported while the
  * text streams in). It knows nothing of CMI, policies or background indexes (src/check).
  */
@@ -73,6 +74,53 @@ typedef struct rc_live_span {
     bool reported_open;    /* open when last reported */
 } rc_live_span;
 
+/* The values of a matching cell in rc_align_may_edit. */
+typedef struct rc_align_cell {
+    uint32_t row;
+    int32_t r, v, w;
+} rc_align_cell;
+
+/* Reusable buffers of the banded alignment (match_align.c). */
+typedef struct rc_align_scratch {
+    RC_VEC(int32_t) h;    /* two rows of scores (scalar) */
+    RC_VEC(int16_t) h16;  /* two rows of scores (vector) */
+    RC_VEC(uint8_t) from; /* the move into each cell */
+    RC_VEC(uint64_t) a, b;
+    RC_VEC(int16_t) aid, ids, bid; /* tokens as dense ids: a's, b's, b's padded */
+    RC_VEC(uint64_t) tab_key;      /* the table that gives them */
+    RC_VEC(uint16_t) tab_id;
+    RC_VEC(uint32_t) start, pos; /* positions of each id in b */
+    RC_VEC(rc_align_cell) last;
+} rc_align_scratch;
+
+/* A channel's output tokens as 16-bit ids, made for the first alignment of a check
+ * (match_near.c). */
+typedef struct rc_out_ids {
+    RC_VEC(uint64_t) key; /* open addressing: token hash ... */
+    RC_VEC(uint16_t) id;  /* ... and its id (0: a free slot) */
+    RC_VEC(int16_t) q;    /* the id of each output token */
+    bool built, too_many;
+} rc_out_ids;
+
+/* The punctuation comparisons of a check, by passage (match_verify.c). */
+typedef struct rc_punct_memo {
+    RC_VEC(struct memo_entry) entries;
+    RC_VEC(uint32_t) slots; /* open addressing: entry + 1, 0 = free */
+    RC_VEC(uint8_t) arena;  /* the token starts and bytes of each entry */
+    RC_VEC(uint32_t) starts;
+} rc_punct_memo;
+void rc_punct_memo_reset(rc_punct_memo *pm);
+void rc_punct_memo_free(rc_punct_memo *pm);
+
+/* The alignments of a check, by output range and source tokens (match_near.c). */
+typedef struct rc_align_memo {
+    RC_VEC(struct align_memo_entry) entries;
+    RC_VEC(uint32_t) slots; /* open addressing: entry + 1, 0 = free */
+    RC_VEC(uint64_t) arena; /* the source tokens of each entry */
+} rc_align_memo;
+void rc_align_memo_reset(rc_align_memo *am);
+void rc_align_memo_free(rc_align_memo *am);
+
 typedef struct rc_matcher {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
@@ -82,13 +130,18 @@ typedef struct rc_matcher {
 
     rc_tokenizer tz;
     rc_store_reader reader;
-    rc_source_window sw;
+    const rc_chunk *chunk; /* the chunk of stored tokens read last (rc_match_src_tok) */
+    rc_align_scratch align;
+    rc_out_ids ids[RC_CHANNELS]; /* near matching: the output's tokens as 16-bit ids */
+    rc_punct_memo punct_memo;
+    rc_align_memo align_memo;
 
     /* the text, its tokenizations and the channels looking them up */
     RC_VEC(uint8_t) text;
     rc_stream streams[2]; /* words; lexemes (when the index holds code) */
     rc_chan chans[RC_CHANNELS];
     RC_VEC(rc_seed) seeds;
+    RC_VEC(rc_seed) seeds_tmp; /* scratch of their sorts */
     bool truncated;
     bool finished; /* finish() ran: the next feed starts a new text */
     uint64_t steps;
@@ -136,8 +189,11 @@ int rc_matcher_finish(rc_matcher *m, recite_error *err);
 int rc_matcher_check(const recite_result **out, rc_matcher *m, const char *text, size_t len,
                      recite_error *err);
 const char *rc_matcher_text(const rc_matcher *m, size_t *len);
-/* Tokenizes what is complete and looks up the k-grams whose context is (all when final). */
+/* Tokenizes what is complete and looks up the k-grams whose context is (all when final).
+ * RECITE_ELIMIT, RECITE_EFORMAT (a damaged fingerprint table) or RECITE_ENOMEM, which
+ * rc_matcher_tokenize_error puts in words. */
 int rc_matcher_tokenize(rc_matcher *m, bool final);
+const char *rc_matcher_tokenize_error(int rc);
 
 /* The spans the text fed so far settles (recite_checker_poll without CMI: the works of
  * out->so_far have cmi UNKNOWN) and the leak bound (match_stream.c). */
@@ -186,10 +242,42 @@ typedef struct rc_alignment {
  * (over 64 M cells), RECITE_ENOMEM. *out is all zero when nothing aligns. */
 int rc_align_local(const uint64_t *a, size_t na, const uint64_t *b, size_t nb, int64_t dlo,
                    int64_t dhi, rc_alignment *out);
+/* The same with the tokens also given as 16-bit ids (equal ids exactly where tokens are equal;
+ * no id of a is 0). With skip_without_edit, an alignment that cannot have an edit (see
+ * rc_align_may_edit) is not computed: *out is then all zero. */
+int rc_align_ids(rc_align_scratch *sc, const uint64_t *a, const int16_t *aid, size_t na,
+                 const uint64_t *b, const int16_t *bid, size_t nb, int64_t dlo, int64_t dhi,
+                 bool skip_without_edit, rc_alignment *out);
+/* Whether the best alignment of a and b in the band can have an edit: *may is false only when
+ * it cannot (then it has no edit, or no match: near matching drops it without aligning). */
+int rc_align_may_edit(rc_align_scratch *sc, const uint64_t *a, size_t na, const uint64_t *b,
+                      size_t nb, int64_t dlo, int64_t dhi, bool *may);
+/* The cell-by-cell definition (what tests compare the vector implementation with). */
+int rc_align_local_reference(const uint64_t *a, size_t na, const uint64_t *b, size_t nb,
+                             int64_t dlo, int64_t dhi, rc_alignment *out);
+/* The same with buffers kept across calls (free them with rc_align_scratch_free). */
+int rc_align_local_scratch(rc_align_scratch *sc, const uint64_t *a, size_t na, const uint64_t *b,
+                           size_t nb, int64_t dlo, int64_t dhi, rc_alignment *out);
+void rc_align_scratch_free(rc_align_scratch *sc);
 
-/* Token t of cluster cl, from the checker's source window (loaded or grown as needed). */
-int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, bool ahead, const rc_token **out,
-                     recite_error *err);
+/* Token t of cluster cl, from its chunk of stored tokens (made or found in the reader's cache);
+ * *out stays valid until the next call, and *x (when not NULL) receives the token's extras in
+ * a text-free index. */
+int rc_match_src_tok_load(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token **out,
+                          const rc_tokx **x, recite_error *err);
+static inline int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token **out,
+                                   const rc_tokx **x, recite_error *err)
+{
+    const rc_chunk *ch = c->chunk; /* a run reads one chunk after another: try the last one */
+    uint64_t k = t % RC_CHECKPOINT_EVERY;
+    if (RC_LIKELY(ch && ch->key == rc_chunk_key(cl, t / RC_CHECKPOINT_EVERY) && k < ch->n)) {
+        *out = &ch->toks[k];
+        if (x)
+            *x = &ch->tokx[k];
+        return RECITE_OK;
+    }
+    return rc_match_src_tok_load(c, cl, t, out, x, err);
+}
 
 /* Sets the kind and similarity of a run. */
 int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err);

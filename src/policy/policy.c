@@ -78,8 +78,8 @@ bool rc_policy_in_group(int g, const char *license)
         return license[0] == 0;
     if (!license[0])
         return false;
-    for (size_t i = 0; i < groups[g].n; i++)
-        if (rc_license_same_family(license, groups[g].ids[i]))
+    for (size_t i = 0; i < groups[g].n; i++) /* any license of an expression */
+        if (rc_license_share_family(license, groups[g].ids[i]))
             return true;
     return false;
 }
@@ -165,7 +165,7 @@ static bool rule_holds(const rule *r, const facts *f)
         return true;
     for (size_t i = 0; i < r->nlicenses; i++) {
         const license_term *t = &r->licenses[i];
-        if (t->group == GROUP_ID ? f->license[0] && rc_license_same_family(f->license, t->id)
+        if (t->group == GROUP_ID ? f->license[0] && rc_license_share_family(f->license, t->id)
                                  : rc_policy_in_group(t->group, f->license))
             return true;
     }

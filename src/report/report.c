@@ -1,47 +1,20 @@
 /*
- * report.c — renders a check result for people and programs: the JSON object of the contract
- * (INTERFACE.md, built with jansson) and the grep-like text report. Last stage of the pipeline;
- * reads the index only for work ids, metadata and cluster members.
+ * report.c — the grep-like text report of a check result, for people (the JSON object of the
+ * contract is report_json.c's), and the policy's decision both use. Last stage of the
+ * pipeline; reads the index only for work ids, metadata and cluster members.
  */
-#include "../index/rc_index.h"
-#include "../policy/rc_policy.h"
+#include "rc_report.h"
 
-#include <jansson.h>
-#include <utf8proc.h>
 #include <stdio.h>
 #include <stdlib.h>
 
 #define WHOLE_WORK_COVERAGE RC_WHOLE_WORK_COVERAGE
+#define kind_name rc_report_kind_name
+#define cmi_name rc_report_cmi_name
+#define verdict_name rc_report_verdict_name
 
-static const char *kind_name(recite_kind k)
-{
-    switch (k) {
-    case RECITE_KIND_EXACT: return "exact";
-    case RECITE_KIND_NORMALIZED: return "normalized";
-    default: return "near";
-    }
-}
-
-static const char *cmi_name(recite_cmi_verdict v)
-{
-    switch (v) {
-    case RECITE_CMI_NONE: return "none";
-    case RECITE_CMI_PRESENT: return "present";
-    case RECITE_CMI_ABSENT: return "absent";
-    case RECITE_CMI_ALTERED: return "altered";
-    default: return "unknown";
-    }
-}
-
-/* The policy's decision for each work of a result (see src/policy). */
-typedef struct decision {
-    recite_action verdict;
-    recite_action *actions; /* per works[] entry */
-    int *rules;             /* the 1-based rule that decided, 0 the policy's default */
-} decision;
-
-static int decide(const recite_index *idx, const recite_policy *policy, const recite_result *res,
-                  decision *d, recite_error *err)
+int rc_report_decide(const recite_index *idx, const recite_policy *policy, const recite_result *res,
+                     rc_decision *d, recite_error *err)
 {
     size_t n = res->nworks ? res->nworks : 1;
     d->actions = calloc(n, sizeof *d->actions);
@@ -55,255 +28,10 @@ static int decide(const recite_index *idx, const recite_policy *policy, const re
     return RECITE_OK;
 }
 
-static void decision_free(decision *d)
+void rc_report_decision_free(rc_decision *d)
 {
     free(d->actions);
     free(d->rules);
-}
-
-/* The verdict: the most severe action; "pass" when everything is allowed. */
-static const char *verdict_name(recite_action a)
-{
-    return a == RECITE_ACTION_ALLOW ? "pass" : recite_action_name(a);
-}
-
-/* A JSON string from bytes that should be UTF-8 but may not be (file names are bytes): invalid
- * bytes are read as Windows-1252, as the tokenizer reads them. */
-static json_t *text_json(const char *s)
-{
-    size_t n = strlen(s);
-    if (rc_utf8_count_invalid((const uint8_t *)s, n) == 0)
-        return json_stringn(s, n);
-    char *buf = malloc(3 * n + 1); /* a fallback byte becomes at most 3 bytes */
-    if (!buf)
-        return NULL;
-    size_t m = 0;
-    for (size_t i = 0; i < n;) {
-        int32_t cp;
-        bool invalid;
-        i += rc_utf8_decode((const uint8_t *)s, n, i, true, &cp, &invalid);
-        m += (size_t)utf8proc_encode_char(cp, (uint8_t *)buf + m);
-    }
-    json_t *j = json_stringn(buf, m);
-    free(buf);
-    return j;
-}
-
-static json_t *str_or_null(const char *s)
-{
-    return s ? text_json(s) : json_null();
-}
-
-/* ==== JSON ==== */
-
-static int set(json_t *obj, const char *key, json_t *v)
-{
-    return v && json_object_set_new(obj, key, v) == 0 ? 0 : -1;
-}
-
-static json_t *also_of(const recite_index *idx, uint32_t work)
-{
-    json_t *arr = json_array();
-    recite_work_info info;
-    if (!arr || recite_index_work(&info, idx, work) != RECITE_OK)
-        return arr;
-    uint32_t n;
-    const uint32_t *members = recite_index_cluster_members(idx, info.cluster, &n);
-    for (uint32_t i = 0; i < n; i++) {
-        recite_work_info other;
-        if (members[i] != work && recite_index_work(&other, idx, members[i]) == RECITE_OK)
-            json_array_append_new(arr, text_json(other.id));
-    }
-    return arr;
-}
-
-/* Where a span of a work is in its original (INTERFACE.md source.locator): line, page,
- * chapter, member; *_end when the span's end is elsewhere. NULL when nothing is known. */
-static json_t *locator_json(const recite_index *idx, const recite_match *m)
-{
-    recite_locator a, b;
-    uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
-    if (recite_index_locate(&a, idx, m->work, m->src_start, NULL) != RECITE_OK ||
-        recite_index_locate(&b, idx, m->work, last, NULL) != RECITE_OK)
-        return NULL;
-    json_t *o = json_object();
-    int bad = !o;
-    if (a.page) {
-        bad |= set(o, "page", json_integer(a.page));
-        if (b.page != a.page)
-            bad |= set(o, "page_end", json_integer(b.page));
-    }
-    if (a.chapter) {
-        bad |= set(o, "chapter", json_integer(a.chapter));
-        bad |= set(o, "chapter_title", str_or_null(a.chapter_title));
-        if (a.chapter_name)
-            bad |= set(o, "chapter_file", text_json(a.chapter_name));
-        if (b.chapter != a.chapter)
-            bad |= set(o, "chapter_end", json_integer(b.chapter));
-    }
-    if (a.member)
-        bad |= set(o, "member", text_json(a.member));
-    if (a.line) {
-        bad |= set(o, "line", json_integer((json_int_t)a.line));
-        if (b.line != a.line)
-            bad |= set(o, "line_end", json_integer((json_int_t)b.line));
-    }
-    if (bad || json_object_size(o) == 0) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-static json_t *match_json(const recite_index *idx, const recite_match *m)
-{
-    recite_work_info info;
-    if (recite_index_work(&info, idx, m->work) != RECITE_OK)
-        return NULL;
-    json_t *o = json_object();
-    json_t *out = json_object(), *src = json_object();
-    int bad = !o || !out || !src;
-    bad |= set(out, "start", json_integer((json_int_t)m->out_start));
-    bad |= set(out, "end", json_integer((json_int_t)m->out_end));
-    bad |= set(src, "start", json_integer((json_int_t)m->src_start));
-    bad |= set(src, "end", json_integer((json_int_t)m->src_end));
-    json_t *loc = locator_json(idx, m);
-    if (loc)
-        bad |= set(src, "locator", loc);
-    bad |= set(o, "work", text_json(info.id));
-    bad |= set(o, "output", out);
-    bad |= set(o, "source", src);
-    bad |= set(o, "tokens", json_integer(m->tokens));
-    bad |= set(o, "kind", json_string(kind_name(m->kind)));
-    bad |= set(o, "similarity", json_real(m->similarity));
-    bad |= set(o, "common", json_boolean(m->common));
-    bad |= set(o, "also", also_of(idx, m->work));
-    bad |= set(o, "source_token", json_integer((json_int_t)m->src_token));
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-static json_t *work_json(const recite_index *idx, const recite_work_hit *h, recite_action action,
-                         int rule)
-{
-    recite_work_info info;
-    if (recite_index_work(&info, idx, h->work) != RECITE_OK)
-        return NULL;
-    /* Title and author: the metadata's, else "Title:" / "Author:" lines of the text. */
-    json_t *cmi = info.cmi_json ? json_loads(info.cmi_json, 0, NULL) : NULL;
-    const char *title = info.title ? info.title : json_string_value(json_object_get(cmi, "title"));
-    const char *author =
-        info.author ? info.author : json_string_value(json_object_get(cmi, "author"));
-    json_t *o = json_object();
-    int bad = !o;
-    bad |= set(o, "work", text_json(info.id));
-    bad |= set(o, "title", str_or_null(title));
-    bad |= set(o, "author", str_or_null(author));
-    bad |= set(o, "license", str_or_null(h->license[0] ? h->license : NULL));
-    bad |= set(o, "license_from", json_string(recite_info_source_name(h->license_from)));
-    if (h->license[0])
-        bad |= set(o, "license_score", json_real(h->license_score));
-    bad |= set(o, "copyright", str_or_null(h->copyright[0] ? h->copyright : NULL));
-    bad |= set(o, "copyright_from", json_string(recite_info_source_name(h->copyright_from)));
-    if (h->cmi == RECITE_CMI_UNKNOWN)
-        bad |= set(o, "cmi", json_null()); /* an index built without CMI: not known */
-    else
-        bad |= set(o, "cmi", json_string(cmi_name(h->cmi)));
-    if (h->cmi == RECITE_CMI_PRESENT || h->cmi == RECITE_CMI_ABSENT ||
-        h->cmi == RECITE_CMI_ALTERED) {
-        json_t *ev = json_object();
-        bad |= !ev;
-        bad |=
-            set(ev, "expected",
-                str_or_null(h->copyright[0] ? h->copyright : (h->license[0] ? h->license : NULL)));
-        bad |= set(ev, "found", str_or_null(h->cmi_found[0] ? h->cmi_found : NULL));
-        if (h->cmi_found[0])
-            bad |= set(ev, "found_at",
-                       json_pack("{s:I, s:I}", "start", (json_int_t)h->cmi_found_start, "end",
-                                 (json_int_t)h->cmi_found_end));
-        bad |= set(o, "cmi_evidence", ev);
-    }
-    json_decref(cmi);
-    bad |= set(o, "source", text_json(info.source ? info.source : "unknown"));
-    bad |= set(o, "coverage", json_real(h->coverage));
-    bad |= set(o, "longest_tokens", json_integer(h->longest_tokens));
-    bad |= set(o, "spans", json_integer(h->matches));
-    bad |= set(o, "tokens_covered", json_integer((json_int_t)h->tokens_covered));
-    bad |= set(o, "work_tokens", json_integer((json_int_t)info.tokens));
-    bad |= set(o, "extent", json_string(h->coverage >= WHOLE_WORK_COVERAGE ? "whole" : "portion"));
-    bad |= set(o, "mode", json_string(info.mode == RECITE_MODE_CODE ? "code" : "prose"));
-    bad |= set(o, "common", json_boolean(h->common));
-    bad |= set(o, "similarity", json_real(h->similarity));
-    bad |= set(o, "action", json_string(recite_action_name(action)));
-    if (rule > 0)
-        bad |= set(o, "rule", json_integer(rule));
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-static json_t *result_json(const recite_index *idx, const recite_policy *policy,
-                           const char *input_name, const recite_result *res, const decision *d)
-{
-    json_t *o = json_object(), *ms = json_array(), *ws = json_array();
-    int bad = !o || !ms || !ws;
-    for (size_t i = 0; i < res->nmatches && !bad; i++) {
-        json_t *m = match_json(idx, &res->matches[i]);
-        bad |= !m || json_array_append_new(ms, m) != 0;
-    }
-    for (size_t i = 0; i < res->nworks && !bad; i++) {
-        json_t *w = work_json(idx, &res->works[i], d->actions[i], d->rules[i]);
-        bad |= !w || json_array_append_new(ws, w) != 0;
-    }
-    bad |= set(o, "input", text_json(input_name ? input_name : "-"));
-    bad |= set(o, "verdict", json_string(verdict_name(d->verdict)));
-    bad |= set(o, "policy", text_json(rc_policy_name(policy)));
-    bad |= set(o, "tokens", json_integer((json_int_t)res->tokens));
-    bad |= set(o, "code_tokens", json_integer((json_int_t)res->code_tokens));
-    bad |= set(o, "bytes", json_integer((json_int_t)res->bytes));
-    bad |= set(o, "matches", ms);
-    ms = NULL;
-    bad |= set(o, "works", ws);
-    ws = NULL;
-    bad |= set(o, "truncated", json_boolean(res->truncated));
-    bad |= set(o, "common_others", json_integer((json_int_t)res->common_others));
-    bad |= set(o, "invalid_utf8_bytes", json_integer((json_int_t)res->invalid_utf8));
-    /* A text-free index: offsets into the works are exact, their text is not available. */
-    if (res->text_free)
-        bad |= set(o, "source_text", json_string("not available (text-free index)"));
-    json_decref(ms);
-    json_decref(ws);
-    if (bad) {
-        json_decref(o);
-        return NULL;
-    }
-    return o;
-}
-
-int recite_report_json(char **out, const recite_index *idx, const recite_policy *policy,
-                       const char *input_name, const char *text, size_t len,
-                       const recite_result *res, recite_error *err)
-{
-    (void)text;
-    (void)len;
-    *out = NULL;
-    decision d;
-    int rc = decide(idx, policy, res, &d, err);
-    if (rc != RECITE_OK)
-        return rc;
-    json_t *o = result_json(idx, policy, input_name, res, &d);
-    decision_free(&d);
-    char *s = o ? json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII | JSON_REAL_PRECISION(6)) : NULL;
-    json_decref(o);
-    if (!s)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory rendering JSON");
-    *out = s;
-    return RECITE_OK;
 }
 
 /* ==== text ==== */
@@ -439,8 +167,8 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
                        const recite_result *res, recite_error *err)
 {
     *out = NULL;
-    decision d;
-    int rc = decide(idx, policy, res, &d, err);
+    rc_decision d;
+    int rc = rc_report_decide(idx, policy, res, &d, err);
     if (rc != RECITE_OK)
         return rc;
     sbuf sb = {0};
@@ -448,7 +176,11 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
     for (size_t i = 0; i < res->nmatches; i++) {
         const recite_match *m = &res->matches[i];
         recite_work_info info;
-        recite_index_work(&info, idx, m->work);
+        if (recite_index_work(&info, idx, m->work) != RECITE_OK) {
+            sb.oom = true; /* a damaged index: no report */
+            rc = RECITE_EFORMAT;
+            break;
+        }
         sb_printf(&sb, "%s:%llu-%llu  %s:%llu-%llu", in, (unsigned long long)m->out_start,
                   (unsigned long long)m->out_end, info.id, (unsigned long long)m->src_start,
                   (unsigned long long)m->src_end);
@@ -471,7 +203,11 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
     for (size_t i = 0; i < res->nworks; i++) {
         const recite_work_hit *h = &res->works[i];
         recite_work_info info;
-        recite_index_work(&info, idx, h->work);
+        if (recite_index_work(&info, idx, h->work) != RECITE_OK) {
+            sb.oom = true;
+            rc = RECITE_EFORMAT;
+            break;
+        }
         sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu %s (%.1f%%), longest %u, %s", in, info.id,
                   h->matches, h->matches == 1 ? "" : "s", (unsigned long long)h->tokens_covered,
                   (unsigned long long)info.tokens,
@@ -515,10 +251,12 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
                   (unsigned long long)res->tokens, policy ? "; policy " : "",
                   policy ? rc_policy_name(policy) : "",
                   res->truncated ? "; TRUNCATED: limits reached, report incomplete" : "");
-    decision_free(&d);
+    rc_report_decision_free(&d);
     if (sb.oom) {
         free(sb.s);
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory rendering the report");
+        return rc == RECITE_EFORMAT
+                   ? rc_error_set(err, rc, "corrupt index (a work record)")
+                   : rc_error_set(err, RECITE_ENOMEM, "out of memory rendering the report");
     }
     *out = sb.s;
     return RECITE_OK;

@@ -102,4 +102,11 @@ int rc_mode_of_path(const char *path);
 size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, uint8_t *out,
                           size_t cap);
 
+/* Whether a[afrom, ato) and b[bfrom, bto) have the same punctuation signature; scratch_a and
+ * scratch_b (cap bytes each) hold the signatures when they have to be built (text that is not
+ * plain ASCII, or holds hyphens). */
+bool rc_punct_same(const uint8_t *a, size_t alen, size_t afrom, size_t ato, const uint8_t *b,
+                   size_t blen, size_t bfrom, size_t bto, uint8_t *scratch_a, uint8_t *scratch_b,
+                   size_t cap);
+
 #endif /* RC_TEXT_H */

@@ -144,11 +144,23 @@ static size_t hyphen_continuation(const uint8_t *s, size_t len, size_t j, bool f
 }
 
 typedef struct word_scan {
-    size_t end;     /* byte after the last word character */
-    size_t rawlen;  /* bytes of the word in tz->raw */
-    bool ascii;     /* tz->raw is lower-case ASCII */
-    bool short_num; /* 1-3 ASCII digits and nothing else: a candidate line number */
+    size_t end;    /* byte after the last word character */
+    size_t rawlen; /* bytes of the word in tz->raw */
+    size_t ncp;    /* code points of the word */
+    bool ascii;    /* tz->raw is lower-case ASCII */
+    bool joined;   /* parts joined across an apostrophe, hyphen or line break */
 } word_scan;
+
+/* 1-3 ASCII digits and nothing else: a candidate line number. */
+static bool short_num(const rc_tokenizer *tz, const word_scan *w)
+{
+    if (w->joined || w->ncp < 1 || w->ncp > 3 || w->rawlen != w->ncp)
+        return false;
+    for (size_t k = 0; k < w->ncp; k++)
+        if (tz->raw[k] < '0' || tz->raw[k] > '9')
+            return false;
+    return true;
+}
 
 static void append_cp(rc_tokenizer *tz, word_scan *w, int32_t cp)
 {
@@ -228,10 +240,8 @@ static bool scan_word(rc_tokenizer *tz, const uint8_t *s, size_t len, bool final
         joined = true;
         i = k;
     }
-    /* A candidate line number: 1-3 ASCII digits and nothing else. */
-    w->short_num = !joined && ncp >= 1 && ncp <= 3 && w->rawlen == ncp;
-    for (size_t k = 0; w->short_num && k < ncp; k++)
-        w->short_num = tz->raw[k] >= '0' && tz->raw[k] <= '9';
+    w->ncp = ncp;
+    w->joined = joined;
     return true;
 }
 
@@ -244,6 +254,17 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
     size_t ntok = 0;
 
     while (i < len && ntok < cap) {
+        /* Spaces and ASCII punctuation between words, the bulk of what is not a word. */
+        if (buf[i] < 0x80 && rc_ascii_class[buf[i]] != C_WORD) {
+            int c = rc_ascii_class[buf[i]];
+            if (c == C_NEWLINE)
+                line_start = true;
+            else if (c != C_HSPACE)
+                line_start = false;
+            i++;
+            resume = (rc_tok_state){i, line_start};
+            continue;
+        }
         size_t n;
         int32_t cp;
         int c = class_at(buf, len, i, final, &n, &cp);
@@ -254,7 +275,7 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
             word_scan w;
             if (!scan_word(tz, buf, len, final, i, &w))
                 goto done;
-            if (line_start && w.short_num) {
+            if (line_start && short_num(tz, &w)) {
                 size_t f = furniture_end(buf, len, i, final);
                 if (f == NEED_MORE)
                     goto done;
@@ -389,4 +410,50 @@ size_t rc_punct_signature(const uint8_t *s, size_t len, size_t from, size_t to, 
         i += n;
     }
     return m;
+}
+
+/* The signature of ASCII text without hyphens is its bytes filtered: letters, digits,
+ * whitespace and controls dropped, '`' read as an apostrophe, every other byte kept. The next
+ * byte of it after position *i (advanced past it), or -1 at the end. */
+static int ascii_sig_next(const uint8_t *s, size_t to, size_t *i)
+{
+    while (*i < to) {
+        uint8_t b = s[(*i)++];
+        if (ascii_lower_word[b] || b < 0x20 || b == 0x7f || b == ' ')
+            continue;
+        return b == '`' ? '\'' : b;
+    }
+    return -1;
+}
+
+static bool ascii_without_hyphen(const uint8_t *s, size_t from, size_t to)
+{
+    for (size_t i = from; i < to; i++)
+        if (s[i] >= 0x80 || s[i] == '-')
+            return false;
+    return true;
+}
+
+bool rc_punct_same(const uint8_t *a, size_t alen, size_t afrom, size_t ato, const uint8_t *b,
+                   size_t blen, size_t bfrom, size_t bto, uint8_t *scratch_a, uint8_t *scratch_b,
+                   size_t cap)
+{
+    ato = RC_MIN(ato, alen);
+    bto = RC_MIN(bto, blen);
+    if (afrom <= ato && bfrom <= bto && ato - afrom < cap && bto - bfrom < cap &&
+        ascii_without_hyphen(a, afrom, ato) && ascii_without_hyphen(b, bfrom, bto)) {
+        /* The common case, without building the signatures (short enough that neither could
+         * reach the cap of a signature). */
+        size_t i = afrom, j = bfrom;
+        for (;;) {
+            int x = ascii_sig_next(a, ato, &i), y = ascii_sig_next(b, bto, &j);
+            if (x != y)
+                return false;
+            if (x < 0)
+                return true;
+        }
+    }
+    size_t na = rc_punct_signature(a, alen, afrom, ato, scratch_a, cap);
+    size_t nb = rc_punct_signature(b, blen, bfrom, bto, scratch_b, cap);
+    return na == nb && memcmp(scratch_a, scratch_b, na) == 0;
 }

@@ -84,7 +84,8 @@ TESTS=(
     corrupt_flipped_byte corrupt_flip_anywhere_never_crashes corrupt_truncated
     corrupt_format_version corrupt_no_index_file corrupt_empty_index_file
     code_renamed_function cmi_values cmi_absent_and_present
-    license_text license_json license_mode license_errors index_no_cmi
+    license_text license_json license_mode license_errors license_binary license_expressions
+    index_no_cmi
     textfree_same_report textfree_key_errors compact_purges_deleted compact_errors
     catalog_built_by_index catalog_list_table catalog_list_csv catalog_list_json
     catalog_list_filters catalog_runs catalog_delete_and_audit catalog_errors

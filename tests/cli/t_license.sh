@@ -56,11 +56,36 @@ license_fails() {
 t_license_errors() {
     license_fails 'p/no-such-file\.txt: cannot open' p/no-such-file.txt
     license_fails 'p/no-such-file\.txt' /usr/share/common-licenses/GPL-3 p/no-such-file.txt
-    printf 'text\0more' >p/nul.txt
-    license_fails 'p/nul\.txt: binary' p/nul.txt
     license_fails '^recite: lib: is a directory' lib
     license_fails 'no FILE'
     license_fails "unknown option" --frobnicate p/tagged.c
+}
+# A binary file among the files: reported on its own line and skipped, the others identified;
+# exit status 1 says some were skipped (issue 13, point 16).
+t_license_binary() {
+    printf 'text\0more' >p/nul.txt
+    run license /usr/share/common-licenses/Apache-2.0 p/nul.txt p/nolicense.txt
+    expect_rc 1
+    expect_out '^/usr/share/common-licenses/Apache-2\.0: Apache-2\.0 '
+    expect_out '^p/nul\.txt: skipped \(binary\)$'
+    expect_out '^p/nolicense\.txt: unknown$'
+    expect_err '^recite: p/nul\.txt: binary input'
+    run license --json p/nul.txt /usr/share/common-licenses/GPL-2
+    expect_rc 1
+    expect_json "$OUT" 'isinstance(r, list) and len(r) == 2' \
+        'r[0] == {"file": "p/nul.txt", "skipped": "binary"}' \
+        'r[1]["license"] == "GPL-2.0-only"'
+    run license p/nul.txt
+    expect_rc 1
+    expect_out '^p/nul\.txt: skipped \(binary\)$'
+}
+# Expressions as users see them: a dual-license notice, a GNU notice with an exception.
+t_license_expressions() {
+    printf '/* Copyright 2021 Jane Q. Example\n * Dual licensed under the MIT license or the Apache License, Version 2.0,\n * at your option. */\nint x;\n' >p/dual.c
+    run license p/dual.c /usr/include/c++/12/limits
+    expect_rc 0
+    expect_out '^p/dual\.c: MIT OR Apache-2\.0 \(score'
+    expect_out '^/usr/include/c\+\+/12/limits: GPL-3\.0-or-later WITH GCC-exception-3\.1 '
 }
 t_index_no_cmi() {
     run index --no-cmi --out idx-nocmi lib/licenses

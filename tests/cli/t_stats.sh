@@ -53,10 +53,23 @@ expect_index_rejected() {
     expect_rc 2 "check on $1"
     expect_err "$2"
 }
+# Opening checks the header, the section table and the page checksums (docs/FORMAT.md); a byte
+# of a section is checked when a read first touches its page, and `recite verify` reads them all.
 t_corrupt_flipped_byte() {
+    run verify --index idx
+    expect_rc 0 "verify on the intact index"
+    expect_out 'intact'
+    corrupt_copy cflip
+    flip cflip/recite.idx 100 # the header
+    expect_index_rejected cflip 'corrupt index'
     corrupt_copy cflip
     flip cflip/recite.idx $(($(stat -c %s cflip/recite.idx) / 2))
-    expect_index_rejected cflip 'corrupt index'
+    run verify --index cflip
+    expect_rc 2 "verify on cflip"
+    expect_one_error_line
+    expect_err 'corrupt index'
+    run verify
+    expect_rc 2 "verify without --index"
 }
 t_corrupt_flip_anywhere_never_crashes() {
     local size i off

@@ -100,11 +100,20 @@ step index-docs 3 index --jobs 2 --auto --out idx-docs ing/books ing/arch/nest.t
 } >docs-hit.txt
 step check-docs 1 check --index idx-docs --json docs-hit.txt
 step check-docs-text 1 check --index idx-docs docs-hit.txt
+# flip DIR OFFSET (negative: from the middle): inverts the bits of one byte of DIR/recite.idx.
+flip() {
+    "$PY" -c 'import os, sys
+p = sys.argv[1]; n = os.path.getsize(p); o = int(sys.argv[2]); o = n // 2 if o < 0 else o
+f = open(p, "r+b"); f.seek(o); b = f.read(1); f.seek(o); f.write(bytes([b[0] ^ 0xff]))' \
+        "$1/recite.idx" "$2"
+}
+step verify 0 verify --index idx
 cp -r idx corrupt
-"$PY" -c 'import os, sys
-p = sys.argv[1]; n = os.path.getsize(p); f = open(p, "r+b"); f.seek(n // 2); b = f.read(1)
-f.seek(n // 2); f.write(bytes([b[0] ^ 0xff]))' corrupt/recite.idx
+flip corrupt 100 # the header: refused at open
 step check-corrupt 2 check --index corrupt hit.txt
+cp -r idx corrupt-body
+flip corrupt-body -1 # a section: found by verify (and by the first read of its page)
+step verify-corrupt 2 verify --index corrupt-body
 
 echo "# $((NTESTS - NFAILED)) of $NTESTS valgrind steps passed, $NFAILED failed"
 [ "$NFAILED" -eq 0 ]

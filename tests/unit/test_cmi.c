@@ -140,7 +140,7 @@ static void test_or_later(void **state)
 typedef struct lic_fixture {
     char *dir, *lib, *idx;
     recite_index *index;
-    rc_matcher *lm; /* of the license index */
+    rc_license_matcher *lm; /* of the license index */
 } lic_fixture;
 
 static int lic_setup(void **state)
@@ -163,7 +163,7 @@ static int lic_setup(void **state)
 static int lic_teardown(void **state)
 {
     lic_fixture *f = *state;
-    rc_matcher_free(f->lm);
+    rc_license_matcher_free(f->lm);
     recite_index_close(f->index);
     test_dirs_free(f->dir, f->lib, f->idx);
     free(f);
@@ -174,8 +174,7 @@ static rc_license_id identify(lic_fixture *f, const char *text, size_t len)
 {
     rc_license_id id;
     recite_error err = {0};
-    assert_int_equal(rc_license_identify(&id, f->index->licenses, f->lm, text, len, &err),
-                     RECITE_OK);
+    assert_int_equal(rc_license_identify(&id, f->lm, text, len, &err), RECITE_OK);
     return id;
 }
 
@@ -518,6 +517,28 @@ static void test_verdict_none(void **state)
     assert_int_equal(res->nworks, 1);
     assert_int_equal(res->works[0].cmi, RECITE_CMI_NONE);
     assert_string_equal(res->works[0].license, "");
+
+    /* The output's license is identified only when a matched work has one to compare with:
+     * with the license-free work alone, no license matcher is even made. */
+    const recite_work_hit plain = res->works[0];
+    recite_work_hit hit = plain;
+    const char *lic = "Licensed under the MIT license. Permission is hereby granted, free of "
+                      "charge, to any person obtaining a copy of this software.";
+    rc_license_matcher *lm = NULL;
+    assert_int_equal(
+        rc_cmi_verdicts(f->index, &lm, (const uint8_t *)lic, strlen(lic), &hit, 1, &err),
+        RECITE_OK);
+    assert_null(lm);
+    assert_int_equal(hit.cmi, RECITE_CMI_NONE);
+    /* ... and with stdio.h (LGPL) among the works, it is: MIT is another license. */
+    const recite_work_hit *h = check_with(f, "");
+    recite_work_hit two[2] = {plain, *h};
+    assert_int_equal(
+        rc_cmi_verdicts(f->index, &lm, (const uint8_t *)lic, strlen(lic), two, 2, &err), RECITE_OK);
+    assert_non_null(lm);
+    assert_int_equal(two[1].cmi, RECITE_CMI_ALTERED);
+    assert_string_equal(two[1].cmi_found, "MIT");
+    rc_license_matcher_free(lm);
 }
 
 int main(void)

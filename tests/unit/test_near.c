@@ -66,6 +66,49 @@ static void test_align_hand_built(void **state)
     assert_int_equal(empty.matches, 0);
 }
 
+/* The vector alignment against the cell-by-cell definition on random sequences: small
+ * alphabets (ties everywhere), near copies with edits, bands of any width and offset, b shorter
+ * or longer than a. Every field must agree. */
+static void test_align_vector_equals_reference(void **state)
+{
+    (void)state;
+    rng r = rng_seeded(41);
+    rc_align_scratch sc = {0};
+    static uint64_t a[700], b[800];
+    int with_edits = 0, skipped = 0, n = iterations(3000);
+    for (int it = 0; it < n; it++) {
+        size_t na = 1 + rng_below(&r, it % 10 == 0 ? 700 : 80);
+        size_t nb = 1 + rng_below(&r, it % 10 == 0 ? 800 : 100);
+        uint64_t alphabet = 1 + rng_below(&r, it % 3 == 0 ? 3 : 40);
+        for (size_t i = 0; i < na; i++)
+            a[i] = rng_below(&r, alphabet) * 0x9e3779b97f4a7c15ULL;
+        for (size_t j = 0; j < nb; j++) /* mostly a copy of a, shifted, with edits */
+            b[j] = j < na && rng_below(&r, 4) ? a[(j + it) % na] : rng_below(&r, alphabet) * 7;
+        int64_t dlo = (int64_t)rng_below(&r, 60) - 30, dhi = dlo + (int64_t)rng_below(&r, 40);
+        rc_alignment x, y;
+        assert_int_equal(rc_align_local_scratch(&sc, a, na, b, nb, dlo, dhi, &x), RECITE_OK);
+        assert_int_equal(rc_align_local_reference(a, na, b, nb, dlo, dhi, &y), RECITE_OK);
+        assert_int_equal(x.a0, y.a0);
+        assert_int_equal(x.a1, y.a1);
+        assert_int_equal(x.b0, y.b0);
+        assert_int_equal(x.b1, y.b1);
+        assert_int_equal(x.matches, y.matches);
+        assert_int_equal(x.edits, y.edits);
+        assert_int_equal(x.score, y.score);
+        with_edits += y.edits > 0 && y.matches > 3;
+        /* The bound near matching skips alignments by: never wrong. */
+        bool may;
+        assert_int_equal(rc_align_may_edit(&sc, a, na, b, nb, dlo, dhi, &may), RECITE_OK);
+        if (!may) {
+            assert_true(y.edits == 0 || y.matches == 0);
+            skipped++;
+        }
+    }
+    assert_true(with_edits > n / 10); /* the cases are not all trivial */
+    assert_true(skipped > n / 20);
+    rc_align_scratch_free(&sc);
+}
+
 /* ==== end to end ==== */
 
 typedef struct fixture {
@@ -310,6 +353,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_align_hand_built),
+        cmocka_unit_test(test_align_vector_equals_reference),
         cmocka_unit_test_setup_teardown(test_near_found_with_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_runs_inside_not_repeated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unrelated_text_not_matched, setup, teardown),

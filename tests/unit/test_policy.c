@@ -253,6 +253,11 @@ static void test_decide_table(void **state)
         {W_SCANNED, "Apache-2.0", ALTERED, K_EXACT, 0, 0.5, 90, B, 8}, /* 0.5 >= 0.5 */
         {W_SCANNED, "Apache-2.0", ALTERED, K_EXACT, 0, 0.49, 90, F, 0},
         {W_SCANNED, "Apache-2.0", PRESENT, K_EXACT, 0, 0.6, 90, A, 4},
+        /* SPDX expressions: a rule holds when any license of the expression meets it */
+        {W_SCANNED, "LicenseRef-own OR MIT", PRESENT, K_EXACT, 0, 0.1, 30, A, 4},
+        {W_SCANNED, "Apache-2.0 AND GPL-2.0-or-later", NONE, K_EXACT, 0, 0.1, 30, C, 5},
+        {W_LICENSED, "MIT AND (LGPL-2.1-only OR BSD-3-Clause)", NONE, K_EXACT, 0, 0.1, 30, C, 9},
+        {W_SCANNED, "GPL-3.0-only WITH GCC-exception-3.1", NONE, K_EXACT, 0, 0.1, 30, F, 0},
     };
     recite_policy *p = parse(example_policy);
     check_rows(p, rows, RC_ARRAY_LEN(rows));

@@ -1,0 +1,49 @@
+/*
+ * rc_report.h — what the two report renderers share (report.c: the text report;
+ * report_json.c: the JSON object of the contract): names of kinds, CMI verdicts and verdicts,
+ * and the policy's decision for each work of a result.
+ */
+#ifndef RC_REPORT_H
+#define RC_REPORT_H
+
+#include "../cmi/rc_cmi.h"
+#include "../policy/rc_policy.h"
+
+static inline const char *rc_report_kind_name(recite_kind k)
+{
+    switch (k) {
+    case RECITE_KIND_EXACT: return "exact";
+    case RECITE_KIND_NORMALIZED: return "normalized";
+    default: return "near";
+    }
+}
+
+static inline const char *rc_report_cmi_name(recite_cmi_verdict v)
+{
+    switch (v) {
+    case RECITE_CMI_NONE: return "none";
+    case RECITE_CMI_PRESENT: return "present";
+    case RECITE_CMI_ABSENT: return "absent";
+    case RECITE_CMI_ALTERED: return "altered";
+    default: return "unknown";
+    }
+}
+
+/* The verdict: the most severe action; "pass" when everything is allowed. */
+static inline const char *rc_report_verdict_name(recite_action a)
+{
+    return a == RECITE_ACTION_ALLOW ? "pass" : recite_action_name(a);
+}
+
+/* The policy's decision for each work of a result (see src/policy). */
+typedef struct rc_decision {
+    recite_action verdict;
+    recite_action *actions; /* per works[] entry */
+    int *rules;             /* the 1-based rule that decided, 0 the policy's default */
+} rc_decision;
+
+int rc_report_decide(const recite_index *idx, const recite_policy *policy, const recite_result *res,
+                     rc_decision *d, recite_error *err);
+void rc_report_decision_free(rc_decision *d);
+
+#endif /* RC_REPORT_H */
