@@ -19,10 +19,9 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_BYTES (4u << 20)
-#define BATCH_HOLD (2 * (uint64_t)BATCH_BYTES) /* bytes of works a batch holds uncommitted */
 #define BATCH_WORKS 512u
 #define DEFAULT_MEM (1ull << 30)
+#define MIN_MEM (16ull << 20)
 
 static double now_seconds(void)
 {
@@ -123,16 +122,19 @@ static void note(rc_builder *b, recite_note_kind kind, const char *path, const c
 
 /* ==== workers ==== */
 
-/* Bytes a loaded work holds until it is committed (its text is freed before). */
+/* Bytes a loaded work holds until it is committed (its text is freed before), spilled ones
+ * included: they count for how far workers run ahead. */
 static uint64_t held_bytes(const rc_work_out *w)
 {
-    return w->zdata.n + w->records.n + w->fps.n * sizeof *w->fps.v +
-           w->checkpoints.n * sizeof *w->checkpoints.v + 64;
+    return w->zdata.n + rc_spool_size(&w->zdata_spool) + w->records.n +
+           w->fps.n * sizeof *w->fps.v + rc_spool_size(&w->fps_spool) +
+           (w->checkpoints.n + w->zblocks.n + w->block_lines.n) * sizeof(uint32_t) + 64;
 }
 
 typedef struct emitter {
     rc_builder *b;
     rc_batch *bt;
+    uint64_t loading; /* bytes of the loading share the worker holds */
 } emitter;
 
 /* A worker hands a loaded work to the committing thread, waiting while its batch holds too
@@ -146,7 +148,10 @@ static int emit_work(rc_work_out *out, void *user)
     out->text = NULL;
     uint64_t size = held_bytes(out);
     pthread_mutex_lock(&b->mu);
-    while (!b->stop && bt->pending > 0 && bt->pending + size > BATCH_HOLD)
+    /* The text is gone: give its share back before waiting (the worker of the batch being
+     * committed may be waiting for it). */
+    rc_budget_load_end(b, &e->loading);
+    while (!b->stop && bt->pending > 0 && bt->pending + size > b->batch_hold)
         pthread_cond_wait(&b->cond_space, &b->mu);
     int rc = b->stop ? RECITE_EINVAL : RC_VEC_PUSH(bt->outs, *out);
     if (rc == RECITE_OK) {
@@ -169,6 +174,8 @@ static void *worker_main(void *arg)
         ctx->archive_depth = b->opt->archive_depth;
         ctx->max_expanded = b->opt->max_expanded;
         ctx->max_ratio = b->opt->max_ratio;
+        ctx->spill_bytes = b->spill;
+        ctx->spill_dir = b->opt->tmp_dir ? b->opt->tmp_dir : b->tmp_dir;
         if (!ctx->cctx || (!b->opt->skip_cmi && rc_cmi_ctx_init(&ctx->cmi, b->lic) != RECITE_OK)) {
             rc_cmi_ctx_free(&ctx->cmi);
             ZSTD_freeCCtx(ctx->cctx);
@@ -194,9 +201,18 @@ static void *worker_main(void *arg)
             memcpy(ctx->kgram, b->kgram, sizeof ctx->kgram);
             memcpy(ctx->window, b->window, sizeof ctx->window);
             ctx->mode = (int)b->opt->mode;
-            emitter em = {b, bt};
-            for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++)
-                rc = rc_source_load(ctx, &b->in, bt->first + i, emit_work, &em, &err);
+            emitter em = {b, bt, 0};
+            for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++) {
+                size_t src = bt->first + i;
+                pthread_mutex_lock(&b->mu);
+                rc_budget_load_begin(b, b->in.sources.v[src].length);
+                em.loading = b->in.sources.v[src].length;
+                pthread_mutex_unlock(&b->mu);
+                rc = rc_source_load(ctx, &b->in, src, emit_work, &em, &err);
+                pthread_mutex_lock(&b->mu);
+                rc_budget_load_end(b, &em.loading);
+                pthread_mutex_unlock(&b->mu);
+            }
         }
 
         pthread_mutex_lock(&b->mu);
@@ -217,40 +233,193 @@ static void *worker_main(void *arg)
 
 /* ==== committing works (calling thread, input order) ==== */
 
-/* Appends a work's compressed blocks to the text stream. */
+/* Appends a work's compressed blocks to the text stream, and their ends to the block table. */
 static int append_text(rc_builder *b, const rc_work_out *w, recite_error *err)
 {
+    int rc = rc_spool_copy(&w->zdata_spool, b->text_w, err);
+    if (rc != RECITE_OK)
+        return rc;
     rc_secw_write(b->text_w, w->zdata.v, w->zdata.n);
     if (b->text_w->errnum)
         return rc_error_errno(err, RECITE_EIO, b->text_w->errnum, "%s: write failed", b->idx_path);
-    uint64_t raw = b->block_table.v[b->block_table.n - 2];
-    uint64_t comp = b->block_table.v[b->block_table.n - 1];
     size_t left = rc_work_stored_len(w);
-    if (RC_VEC_RESERVE(b->block_table, b->block_table.n + 2 * w->zblocks.n) != RECITE_OK)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     for (size_t i = 0; i < w->zblocks.n; i++) {
         size_t n = RC_MIN(left, (size_t)RC_TEXT_BLOCK_SIZE);
-        raw += n;
-        comp += w->zblocks.v[i];
+        b->block_raw += n;
+        b->block_comp += w->zblocks.v[i];
         left -= n;
-        b->block_table.v[b->block_table.n++] = raw;
-        b->block_table.v[b->block_table.n++] = comp;
+        uint8_t pair[16];
+        rc_put_u64(pair, b->block_raw);
+        rc_put_u64(pair + 8, b->block_comp);
+        if ((rc = rc_spool_append(&b->block_table, pair, sizeof pair, err)) != RECITE_OK)
+            return rc;
     }
     return RECITE_OK;
 }
 
-int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off)
+int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off, recite_error *err)
 {
     if (!s) {
         *off = 0;
         return RECITE_OK;
     }
-    size_t n = strlen(s) + 1;
-    if (RC_VEC_RESERVE(b->strings, b->strings.n + n) != RECITE_OK)
-        return RECITE_ENOMEM;
-    *off = b->strings.n;
-    memcpy(b->strings.v + b->strings.n, s, n);
-    b->strings.n += n;
+    *off = rc_spool_size(&b->strings);
+    return rc_spool_append(&b->strings, s, strlen(s) + 1, err);
+}
+
+/* The string at offset `off` of the string table (malloc'd). */
+static int read_string(rc_builder *b, uint64_t off, char **out, recite_error *err)
+{
+    RC_VEC(char) s = {0};
+    uint64_t end = rc_spool_size(&b->strings);
+    for (;;) {
+        size_t k = (size_t)RC_MIN((uint64_t)256, end - off);
+        if (k == 0 || RC_VEC_RESERVE(s, s.n + k) != RECITE_OK) {
+            RC_VEC_FREE(s);
+            return k ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
+                     : rc_error_set(err, RECITE_EIO, "string table cut short");
+        }
+        int rc = rc_spool_read(&b->strings, off, s.v + s.n, k, err);
+        if (rc != RECITE_OK) {
+            RC_VEC_FREE(s);
+            return rc;
+        }
+        char *nul = memchr(s.v + s.n, 0, k);
+        s.n += k;
+        off += k;
+        if (nul) {
+            *out = s.v;
+            return RECITE_OK;
+        }
+    }
+}
+
+/* The id of committed work number w (malloc'd). */
+static int work_id(rc_builder *b, uint32_t w, char **out, recite_error *err)
+{
+    rc_work_rec wr;
+    int rc = rc_spool_read(&b->works, (uint64_t)w * sizeof wr, &wr, sizeof wr, err);
+    return rc == RECITE_OK ? read_string(b, wr.str[RC_WS_ID], out, err) : rc;
+}
+
+/* Whether committed work number `other` has the id `id`. */
+static int same_id(rc_builder *b, uint32_t other, const char *id, bool *same, recite_error *err)
+{
+    char *s;
+    int rc = work_id(b, other, &s, err);
+    if (rc == RECITE_OK)
+        *same = strcmp(s, id) == 0;
+    free(s);
+    return rc;
+}
+
+static int duplicate_id(rc_builder *b, const rc_source *src, const char *id, recite_error *err)
+{
+    const char *path = b->in.paths.v[src->path];
+    if (src->kind == RC_SRC_JSONL)
+        return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: duplicate work id \"%s\"", path,
+                            (unsigned long long)src->line, id);
+    if (src->kind == RC_SRC_INDEX) /* compaction of an index that was damaged */
+        return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (work id \"%s\" twice)", path,
+                            id);
+    return rc_error_set(err, RECITE_EINVAL, "%s: duplicate work id (given twice?)", id);
+}
+
+/* The cluster of an earlier text identical to w's, or UINT32_MAX. */
+static int find_cluster(rc_builder *b, const rc_work_out *w, uint64_t ch, uint32_t *cluster,
+                        recite_error *err)
+{
+    size_t it = SIZE_MAX;
+    uint32_t c;
+    *cluster = UINT32_MAX;
+    while (table_next(&b->contents, ch, &it, &c)) {
+        rc_cluster_rec cr;
+        int rc = rc_spool_read(&b->clusters, (uint64_t)c * sizeof cr, &cr, sizeof cr, err);
+        if (rc != RECITE_OK)
+            return rc;
+        if (cr.content.lo == w->content.lo && cr.content.hi == w->content.hi &&
+            cr.text_len == w->text_len) {
+            *cluster = c;
+            char *rep; /* the cluster's first work, recorded at its creation */
+            if ((rc = work_id(b, cr.member0, &rep, err)) != RECITE_OK)
+                return rc;
+            note(b, RECITE_NOTE_DUPLICATE, w->strs[RC_WS_ID], rep);
+            free(rep);
+            return RECITE_OK;
+        }
+    }
+    return RECITE_OK;
+}
+
+static int put_u64(rc_spool *s, uint64_t v, recite_error *err)
+{
+    uint8_t b[8];
+    rc_put_u64(b, v);
+    return rc_spool_append(s, b, sizeof b, err);
+}
+
+/* A new distinct text: its cluster, text, postings, checkpoints and signature. */
+static int new_cluster(rc_builder *b, rc_work_out *w, uint32_t wnum, uint64_t ch, uint32_t *out,
+                       recite_error *err)
+{
+    const char *id = w->strs[RC_WS_ID];
+    if (b->nclusters >= UINT32_MAX)
+        return rc_error_set(err, RECITE_ELIMIT, "too many distinct works");
+    if (b->tokens_total + w->ntokens > UINT32_MAX)
+        return rc_error_set(err, RECITE_ELIMIT,
+                            "%s: the library exceeds 2^32 tokens, the limit of one index "
+                            "shard; split it into several indexes",
+                            id);
+    uint32_t cluster = (uint32_t)b->nclusters;
+    rc_cluster_rec cr = {.text_offset = b->text_total,
+                         .text_len = w->text_len,
+                         .token_base = b->tokens_total,
+                         .ntokens = w->ntokens,
+                         .checkpoint0 = b->ncheckpoints,
+                         .content = w->content,
+                         .member0 = wnum,
+                         .nmembers = 0,
+                         .mode = (uint32_t)w->mode,
+                         .family = cluster};
+    int rc = rc_spool_append(&b->clusters, &cr, sizeof cr, err);
+    if (rc != RECITE_OK)
+        return rc;
+    if (table_put(&b->contents, ch, cluster) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    b->nclusters++;
+    if ((rc = append_text(b, w, err)) != RECITE_OK)
+        return rc;
+    rc_work_fp_iter fi;
+    if ((rc = rc_work_fp_iter_init(&fi, w, err)) != RECITE_OK)
+        return rc;
+    const rc_fp *fp;
+    while ((rc = rc_work_fp_next(&fi, &fp, err)) == 1) {
+        /* Sort key: channel (2 bits), fingerprint (46 bits); then the contexts (16 bits). */
+        rc_posting_rec r = {((uint64_t)fp->channel << 62) | ((fp->hash >> 18) << 16) | fp->ctx,
+                            (uint32_t)(b->tokens_total + fp->pos), cluster};
+        b->postings[fp->channel]++;
+        if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
+            break;
+    }
+    rc_work_fp_iter_free(&fi);
+    if (rc < 0)
+        return rc;
+    for (size_t i = 0; i < w->checkpoints.n; i++) {
+        uint8_t v[4];
+        rc_put_u32(v, w->checkpoints.v[i]);
+        if ((rc = rc_spool_append(&b->checkpoints, v, sizeof v, err)) != RECITE_OK)
+            return rc;
+    }
+    b->ncheckpoints += w->checkpoints.n;
+    b->text_total += rc_work_stored_len(w);
+    b->work_bytes += w->text_len;
+    b->tokens_total += w->ntokens;
+    uint32_t sig[RC_MINHASH + 1];
+    memcpy(sig, w->minhash, sizeof w->minhash);
+    sig[RC_MINHASH] = w->minhash_usable;
+    if ((rc = rc_spool_append(&b->minhash, sig, sizeof sig, err)) != RECITE_OK)
+        return rc;
+    *out = cluster;
     return RECITE_OK;
 }
 
@@ -272,92 +441,36 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
              id ? id : path, why);
         return RECITE_OK;
     }
-    if (b->works.n >= UINT32_MAX)
+    if (b->nworks >= UINT32_MAX)
         return rc_error_set(err, RECITE_ELIMIT, "more than 2^32-1 works in one index");
 
     /* Work ids are unique. */
+    int rc;
     uint64_t idh = nonzero(rc_hash64(id, strlen(id), 0));
     size_t it = SIZE_MAX;
     uint32_t other;
     while (table_next(&b->ids, idh, &it, &other)) {
-        if (strcmp((const char *)b->strings.v + b->works.v[other].str[RC_WS_ID], id) == 0) {
-            if (src->kind == RC_SRC_JSONL)
-                return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: duplicate work id \"%s\"", path,
-                                    (unsigned long long)src->line, id);
-            if (src->kind == RC_SRC_INDEX) /* compaction of an index that was damaged */
-                return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (work id \"%s\" twice)",
-                                    path, id);
-            return rc_error_set(err, RECITE_EINVAL, "%s: duplicate work id (given twice?)", id);
-        }
+        bool same;
+        if ((rc = same_id(b, other, id, &same, err)) != RECITE_OK)
+            return rc;
+        if (same)
+            return duplicate_id(b, src, id, err);
     }
-    uint32_t wnum = (uint32_t)b->works.n;
+    uint32_t wnum = (uint32_t)b->nworks;
     if (table_put(&b->ids, idh, wnum) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
 
     /* Identical text: join the existing cluster. */
-    uint32_t cluster = UINT32_MAX;
-    it = SIZE_MAX;
-    uint32_t c;
+    uint32_t cluster;
     uint64_t ch = nonzero(w->content.lo);
-    while (table_next(&b->contents, ch, &it, &c)) {
-        const rc_cluster_rec *cr = &b->clusters.v[c];
-        if (cr->content.lo == w->content.lo && cr->content.hi == w->content.hi &&
-            cr->text_len == w->text_len) {
-            cluster = c;
-            uint32_t rep = b->clusters.v[c].member0; /* first work, recorded at creation */
-            note(b, RECITE_NOTE_DUPLICATE, id,
-                 (const char *)b->strings.v + b->works.v[rep].str[RC_WS_ID]);
-            break;
-        }
-    }
-    int rc;
-    bool new_cluster = cluster == UINT32_MAX;
-    if (cluster == UINT32_MAX) {
-        if (b->clusters.n >= UINT32_MAX)
-            return rc_error_set(err, RECITE_ELIMIT, "too many distinct works");
-        if (b->tokens_total + w->ntokens > UINT32_MAX)
-            return rc_error_set(err, RECITE_ELIMIT,
-                                "%s: the library exceeds 2^32 tokens, the limit of one index "
-                                "shard; split it into several indexes",
-                                id);
-        cluster = (uint32_t)b->clusters.n;
-        rc_cluster_rec cr = {.text_offset = b->text_total,
-                             .text_len = w->text_len,
-                             .token_base = b->tokens_total,
-                             .ntokens = w->ntokens,
-                             .checkpoint0 = b->checkpoints.n,
-                             .content = w->content,
-                             .member0 = wnum,
-                             .nmembers = 0,
-                             .mode = (uint32_t)w->mode,
-                             .family = cluster};
-        if (RC_VEC_PUSH(b->clusters, cr) != RECITE_OK ||
-            table_put(&b->contents, ch, cluster) != RECITE_OK)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        if ((rc = append_text(b, w, err)) != RECITE_OK)
+    if ((rc = find_cluster(b, w, ch, &cluster, err)) != RECITE_OK)
+        return rc;
+    bool is_new = cluster == UINT32_MAX;
+    if (is_new) {
+        if ((rc = new_cluster(b, w, wnum, ch, &cluster, err)) != RECITE_OK)
             return rc;
-        for (size_t i = 0; i < w->fps.n; i++) {
-            /* Sort key: channel (2 bits), fingerprint (46 bits); then the contexts (16 bits). */
-            const rc_fp *fp = &w->fps.v[i];
-            rc_posting_rec r = {((uint64_t)fp->channel << 62) | ((fp->hash >> 18) << 16) | fp->ctx,
-                                (uint32_t)(b->tokens_total + fp->pos), cluster};
-            b->postings[fp->channel]++;
-            if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
-                return rc;
-        }
-        if (RC_VEC_RESERVE(b->checkpoints, b->checkpoints.n + w->checkpoints.n) != RECITE_OK)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        memcpy(b->checkpoints.v + b->checkpoints.n, w->checkpoints.v,
-               w->checkpoints.n * sizeof *w->checkpoints.v);
-        b->checkpoints.n += w->checkpoints.n;
-        b->text_total += rc_work_stored_len(w);
-        b->work_bytes += w->text_len;
-        b->tokens_total += w->ntokens;
-        if (RC_VEC_RESERVE(b->minhash, b->minhash.n + RC_MINHASH) != RECITE_OK ||
-            RC_VEC_PUSH(b->minhash_usable, w->minhash_usable) != RECITE_OK)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        memcpy(b->minhash.v + b->minhash.n, w->minhash, sizeof w->minhash);
-        b->minhash.n += RC_MINHASH;
+    } else if (RC_VEC_PUSH(b->dups, ((rc_dup){cluster, wnum})) != RECITE_OK) {
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
     if (w->invalid_utf8) {
         char msg[96];
@@ -365,20 +478,23 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
                  (unsigned long long)w->invalid_utf8);
         note(b, RECITE_NOTE_INVALID_UTF8, id, msg);
     }
-    rc_work_rec wr = {{0}, cluster};
+    rc_work_rec wr = {{0}, cluster, 0};
     for (unsigned f = 0; f < RC_WS_COUNT_; f++)
-        if (rc_builder_add_string(b, w->strs[f], &wr.str[f]) != RECITE_OK)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if ((rc = rc_builder_add_locators(b, w, new_cluster)) != RECITE_OK)
-        return rc_error_set(err, rc, "%s: %s", id,
-                            rc == RECITE_ELIMIT ? "too many pages or chapters" : "out of memory");
-    if (RC_VEC_PUSH(b->works, wr) != RECITE_OK ||
-        RC_VEC_PUSH(b->cmi_dir, b->cmi_data.n) != RECITE_OK ||
-        RC_VEC_RESERVE(b->cmi_data, b->cmi_data.n + w->cmi_rec_len) != RECITE_OK)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if (w->cmi_rec_len)
-        memcpy(b->cmi_data.v + b->cmi_data.n, w->cmi_rec, w->cmi_rec_len);
-    b->cmi_data.n += w->cmi_rec_len;
+        if ((rc = rc_builder_add_string(b, w->strs[f], &wr.str[f], err)) != RECITE_OK)
+            return rc;
+    if ((rc = rc_builder_add_locators(b, w, is_new, err)) != RECITE_OK)
+        return rc;
+    if ((rc = rc_spool_append(&b->works, &wr, sizeof wr, err)) != RECITE_OK ||
+        (rc = put_u64(&b->cmi_dir, rc_spool_size(&b->cmi_data), err)) != RECITE_OK ||
+        (rc = rc_spool_append(&b->cmi_data, w->cmi_rec, w->cmi_rec_len, err)) != RECITE_OK)
+        return rc;
+    b->nworks++;
+    /* Tables that grew take their memory from the sort's share. */
+    size_t caps = b->ids.cap + b->contents.cap + b->dups.cap;
+    if (caps != b->tables_seen) {
+        b->tables_seen = caps;
+        return rc_budget_update(b, err);
+    }
     return RECITE_OK;
 }
 
@@ -386,33 +502,46 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
 
 static int compute_families(rc_builder *b, recite_error *err)
 {
-    uint32_t *family = malloc((b->clusters.n + 1) * sizeof *family);
-    if (!family)
+    if (!(b->family = malloc((b->nclusters + 1) * sizeof *b->family)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if (rc_families(b->minhash.v, b->minhash_usable.v, (uint32_t)b->clusters.n, family) !=
-        RECITE_OK) {
-        free(family);
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    }
-    for (size_t c = 0; c < b->clusters.n; c++)
-        b->clusters.v[c].family = family[c];
-    free(family);
-    return RECITE_OK;
+    return rc_families(&b->minhash, (uint32_t)b->nclusters, b->family, err);
 }
 
 /* ==== the build ==== */
 
-static void make_batches(rc_builder *b)
+/* Cuts the sources into batches of at most BATCH_WORKS sources and b->batch_bytes bytes (at
+ * least one source each). With `fill` false, only counts them. */
+static size_t cut_batches(rc_builder *b, bool fill)
 {
     size_t n = b->in.sources.n, nb = 0, i = 0;
     while (i < n) {
         size_t first = i;
         uint64_t bytes = 0;
-        while (i < n && i - first < BATCH_WORKS && (i == first || bytes < BATCH_BYTES))
+        while (i < n && i - first < BATCH_WORKS && (i == first || bytes < b->batch_bytes))
             bytes += b->in.sources.v[i++].length;
-        b->batches[nb++] = (rc_batch){first, i - first, {0}, 0, 0, RECITE_OK, {0}, false};
+        if (fill)
+            b->batches[nb] = (rc_batch){first, i - first, {0}, 0, 0, RECITE_OK, {0}, false};
+        nb++;
     }
-    b->nbatches = nb;
+    return nb;
+}
+
+static int make_batches(rc_builder *b)
+{
+    size_t nb = cut_batches(b, false);
+    if (!(b->batches = calloc(nb + 1, sizeof *b->batches)))
+        return RECITE_ENOMEM;
+    b->nbatches = cut_batches(b, true);
+    return RECITE_OK;
+}
+
+/* The spools of the tables (RC_BUILD_SPOOLS of them). */
+static void table_spools(rc_builder *b, rc_spool **out)
+{
+    rc_spool *all[RC_BUILD_SPOOLS] = {&b->clusters,  &b->works,       &b->strings, &b->cmi_data,
+                                      &b->cmi_dir,   &b->checkpoints, &b->minhash, &b->block_table,
+                                      &b->loc_index, &b->loc_data,    &b->lines};
+    memcpy(out, all, sizeof all);
 }
 
 static void builder_free(rc_builder *b)
@@ -423,17 +552,13 @@ static void builder_free(rc_builder *b)
         RC_VEC_FREE(b->batches[i].outs);
     }
     free(b->batches);
-    rc_builder_free_locators(b);
     rc_inputs_free(&b->in);
-    RC_VEC_FREE(b->clusters);
-    RC_VEC_FREE(b->works);
-    RC_VEC_FREE(b->strings);
-    RC_VEC_FREE(b->cmi_data);
-    RC_VEC_FREE(b->cmi_dir);
-    RC_VEC_FREE(b->checkpoints);
-    RC_VEC_FREE(b->minhash);
-    RC_VEC_FREE(b->minhash_usable);
-    RC_VEC_FREE(b->block_table);
+    rc_spool *spools[RC_BUILD_SPOOLS];
+    table_spools(b, spools);
+    for (size_t i = 0; i < RC_BUILD_SPOOLS; i++)
+        rc_spool_free(spools[i]);
+    RC_VEC_FREE(b->dups);
+    free(b->family);
     table_free(&b->ids);
     table_free(&b->contents);
     rc_sorter_free(&b->sorter);
@@ -491,14 +616,8 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
     }
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
     b->mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
-    if (b->mem < (16u << 20))
+    if (b->mem < MIN_MEM)
         return rc_error_set(err, RECITE_EINVAL, "--mem must be at least 16 MiB");
-    /* Batches vary a lot in cost (512 small files or one 4 MB file), so workers need room to
-     * run ahead of the in-order commit: up to 8 batches per worker, within a quarter of the
-     * budget (a batch holds about 2 x BATCH_BYTES with its fingerprints). */
-    b->max_inflight = RC_MIN(8 * (size_t)b->jobs, (size_t)(b->mem / 4 / (2 * BATCH_BYTES)));
-    if (b->max_inflight < (size_t)b->jobs + 1)
-        b->max_inflight = (size_t)b->jobs + 1;
     return rc_build_check_target(out_dir, err);
 }
 
@@ -517,14 +636,25 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
     b->fd = open(b->idx_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (b->fd < 0)
         return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot create", b->idx_path);
-    /* Half the budget sorts postings; the rest is batches in flight and the tables. */
-    if ((rc = rc_sorter_init(&b->sorter, (size_t)(b->mem / 2),
-                             opt->tmp_dir ? opt->tmp_dir : b->tmp_dir, err)) != RECITE_OK)
+    /* The sort gets what the other shares leave (build_budget.c); its buffers are touched as
+     * they fill, so the license index and the dictionary come first in the same memory. */
+    rc_budget_plan(b);
+    const char *spill_dir = opt->tmp_dir ? opt->tmp_dir : b->tmp_dir;
+    if ((rc = rc_sorter_init(&b->sorter, (size_t)rc_budget_sort_bytes(b), spill_dir, err)) !=
+        RECITE_OK)
         return rc;
+    rc_spool *spools[RC_BUILD_SPOOLS];
+    table_spools(b, spools);
+    for (size_t i = 0; i < RC_BUILD_SPOOLS; i++)
+        rc_spool_init(spools[i], spill_dir, b->spool_cap);
     if (!opt->skip_cmi) {
         bool built;
-        rc_license_src src = {opt->debian_licenses_dir, opt->spdx_dir, opt->license_cache_dir,
-                              opt->tmp_dir, b->jobs};
+        rc_license_src src = {opt->debian_licenses_dir,
+                              opt->spdx_dir,
+                              opt->license_cache_dir,
+                              opt->tmp_dir,
+                              b->jobs,
+                              RC_MAX(b->mem / 2, MIN_MEM)};
         if ((rc = rc_license_index_build(b->tmp_dir, &src, &built, err)) != RECITE_OK)
             return rc;
         char *lic;
@@ -539,20 +669,22 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
             return rc;
     }
     rc_extract_init();
-    /* A dictionary is made of pieces of the texts: a text-free index has none. */
+    /* A dictionary is made of pieces of the texts: a text-free index has none. Its sample is
+     * the same whatever the budget (the index must be), and fits in the smallest one. */
     if (!b->text_free &&
         (rc = rc_store_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
         return rc;
     if (b->dict && !(b->cdict = ZSTD_createCDict(b->dict, b->dict_len, RC_TEXT_LEVEL)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     b->text_w = calloc(1, sizeof *b->text_w);
-    b->batches = calloc(b->in.sources.n + 1, sizeof *b->batches);
-    if (!b->text_w || !b->batches || !(b->text_w->xs = XXH3_createState()) ||
-        RC_VEC_PUSH(b->strings, 0) != RECITE_OK || RC_VEC_PUSH(b->block_table, 0) != RECITE_OK ||
-        RC_VEC_PUSH(b->block_table, 0) != RECITE_OK)
+    static const uint8_t zero[16];
+    if (!b->text_w || make_batches(b) != RECITE_OK || !(b->text_w->xs = XXH3_createState()))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    /* The empty string at offset 0; the first pair of the block table (0, 0). */
+    if ((rc = rc_spool_append(&b->strings, zero, 1, err)) != RECITE_OK ||
+        (rc = rc_spool_append(&b->block_table, zero, 16, err)) != RECITE_OK)
+        return rc;
     rc_secw_begin(b->text_w, b->fd, RC_DATA_OFFSET);
-    make_batches(b);
     return RECITE_OK;
 }
 
@@ -656,7 +788,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
 /* Families, the sections, and the file closed and synced. */
 static int write_index(rc_builder *b, uint64_t *file_size, recite_error *err)
 {
-    if (b->works.n == 0)
+    if (b->nworks == 0)
         return rc_error_set(err, RECITE_EEMPTY,
                             "no works to index (all inputs were empty, binary or hidden)");
     int rc = compute_families(b, err);
@@ -724,8 +856,8 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     }
     if (rc == RECITE_OK && stats) {
         memset(stats, 0, sizeof *stats);
-        stats->works = b->works.n;
-        stats->clusters = b->clusters.n;
+        stats->works = b->nworks;
+        stats->clusters = b->nclusters;
         stats->bytes = b->work_bytes;
         stats->tokens = b->tokens_total;
         stats->fingerprints =

@@ -75,6 +75,34 @@ int rc_sorter_init(rc_sorter *s, size_t mem_bytes, const char *dir, recite_error
     return RECITE_OK;
 }
 
+/* Gives the kernel back the pages of p[from, to) (no longer used; they read as zeros if ever
+ * touched again). */
+static void release(void *p, size_t from, size_t to)
+{
+    uintptr_t a = ((uintptr_t)p + from + 4095) & ~(uintptr_t)4095,
+              e = ((uintptr_t)p + to) & ~(uintptr_t)4095;
+    if (e > a)
+        madvise((void *)a, e - a, MADV_DONTNEED);
+}
+
+static int spill(rc_sorter *s, recite_error *err);
+
+int rc_sorter_limit(rc_sorter *s, size_t mem_bytes, recite_error *err)
+{
+    size_t cap = RC_MAX(mem_bytes / (2 * sizeof(rc_posting_rec)), (size_t)4096);
+    if (cap >= s->cap || !s->buf)
+        return RECITE_OK;
+    if (s->n > cap) {
+        int rc = spill(s, err);
+        if (rc != RECITE_OK)
+            return rc;
+    }
+    release(s->buf, cap * sizeof *s->buf, s->cap * sizeof *s->buf);
+    release(s->tmp, cap * sizeof *s->tmp, s->cap * sizeof *s->tmp);
+    s->cap = cap;
+    return RECITE_OK;
+}
+
 static int spill(rc_sorter *s, recite_error *err)
 {
     rc_radix_sort(s->buf, s->tmp, s->n, s->counts);

@@ -36,7 +36,40 @@ void rc_work_out_free(rc_work_out *out)
     free(out->member);
     RC_VEC_FREE(out->block_lines);
     free(out->note);
+    rc_spool_free(&out->fps_spool);
+    rc_spool_free(&out->zdata_spool);
     memset(out, 0, sizeof *out);
+}
+
+/* ==== a work's fingerprints, spilled ones first ==== */
+
+int rc_work_fp_iter_init(rc_work_fp_iter *fi, const rc_work_out *w, recite_error *err)
+{
+    memset(fi, 0, sizeof *fi);
+    fi->w = w;
+    fi->left = rc_spool_size(&w->fps_spool) / sizeof(rc_fp);
+    return rc_spool_iter_init(&fi->it, &w->fps_spool, err);
+}
+
+int rc_work_fp_next(rc_work_fp_iter *fi, const rc_fp **fp, recite_error *err)
+{
+    if (fi->left) {
+        int rc = rc_spool_iter_read(&fi->it, &fi->cur, sizeof fi->cur, err);
+        if (rc != RECITE_OK)
+            return rc;
+        fi->left--;
+        *fp = &fi->cur;
+        return 1;
+    }
+    if (fi->i >= fi->w->fps.n)
+        return 0;
+    *fp = &fi->w->fps.v[fi->i++];
+    return 1;
+}
+
+void rc_work_fp_iter_free(rc_work_fp_iter *fi)
+{
+    rc_spool_iter_free(&fi->it);
 }
 
 static int read_range(const char *path, uint64_t offset, uint64_t length, bool whole,
@@ -221,12 +254,27 @@ static void complete_right(rc_chan_state *cs, rc_work_out *out, uint64_t ntok, b
 static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t pos)
 {
     unsigned left = (unsigned)RC_MIN((uint64_t)cs->context, pos);
-    rc_fp fp = {hash, pos, (uint16_t)(context_of(cs->history, pos - left, left) << 8),
-                (uint8_t)cs->channel};
+    rc_fp fp = {hash, (uint32_t)pos, (uint16_t)(context_of(cs->history, pos - left, left) << 8),
+                (uint8_t)cs->channel, 0};
     if (RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
         return RECITE_ENOMEM;
     if (cs->pending == SIZE_MAX)
         cs->pending = out->fps.n - 1;
+    return RECITE_OK;
+}
+
+/* Text-free, spilling: the whole blocks of records so far are compressed (the same blocks as
+ * compressing them all at the end: blocks are cut every RC_TEXT_BLOCK_SIZE bytes of the
+ * records) and dropped. */
+static int compress_records(rc_work_ctx *ctx, rc_work_out *out)
+{
+    size_t whole = out->records.n / RC_TEXT_BLOCK_SIZE * RC_TEXT_BLOCK_SIZE;
+    int rc = rc_store_compress(ctx, NULL, out->records.v, whole, out);
+    if (rc != RECITE_OK)
+        return rc;
+    memmove(out->records.v, out->records.v + whole, out->records.n - whole);
+    out->records.n -= whole;
+    out->records_done += whole;
     return RECITE_OK;
 }
 
@@ -235,9 +283,10 @@ static int put_record(rc_work_ctx *ctx, rc_work_out *out, const rc_token *t, uin
                       uint64_t next_start, uint64_t *prev_end)
 {
     bool cp = ti % RC_CHECKPOINT_EVERY == 0;
-    if (out->records.n > UINT32_MAX - RC_TOKREC_MAX)
+    uint64_t at = out->records_done + out->records.n;
+    if (at > UINT32_MAX - RC_TOKREC_MAX)
         return RECITE_ELIMIT;
-    if ((cp && RC_VEC_PUSH(out->checkpoints, (uint32_t)out->records.n) != RECITE_OK) ||
+    if ((cp && RC_VEC_PUSH(out->checkpoints, (uint32_t)at) != RECITE_OK) ||
         RC_VEC_RESERVE(out->records, out->records.n + RC_TOKREC_MAX) != RECITE_OK)
         return RECITE_ENOMEM;
     rc_tokx x;
@@ -245,6 +294,35 @@ static int put_record(rc_work_ctx *ctx, rc_work_out *out, const rc_token *t, uin
     out->records.n += rc_tokrec_encode(out->records.v + out->records.n, t, &x, *prev_end, cp,
                                        out->mode == RECITE_MODE_CODE);
     *prev_end = t->end;
+    if (ctx->spill_bytes && out->records.n >= ctx->spill_bytes / 2)
+        return compress_records(ctx, out);
+    return RECITE_OK;
+}
+
+/* Spilling: the fingerprints whose contexts are complete go to the work's spill file once they
+ * take half the spill budget (counted into the signature as they go). */
+static int spill_fps(rc_work_ctx *ctx, rc_work_out *out, unsigned nch, rc_minhash_state *mh)
+{
+    if (!ctx->spill_bytes || out->fps.n * sizeof *out->fps.v < ctx->spill_bytes / 2)
+        return RECITE_OK;
+    size_t done = out->fps.n;
+    for (unsigned c = 0; c < nch; c++)
+        if (ctx->chans[c].pending != SIZE_MAX)
+            done = RC_MIN(done, ctx->chans[c].pending);
+    if (done == 0)
+        return RECITE_OK;
+    if (!out->fps_spool.cap)
+        rc_spool_init(&out->fps_spool, ctx->spill_dir, RC_SPOOL_CHUNK);
+    int rc =
+        rc_spool_append(&out->fps_spool, out->fps.v, done * sizeof *out->fps.v, &ctx->spill_err);
+    if (rc != RECITE_OK)
+        return rc;
+    rc_minhash_add(mh, out->fps.v, done);
+    memmove(out->fps.v, out->fps.v + done, (out->fps.n - done) * sizeof *out->fps.v);
+    out->fps.n -= done;
+    for (unsigned c = 0; c < nch; c++)
+        if (ctx->chans[c].pending != SIZE_MAX)
+            ctx->chans[c].pending -= done;
     return RECITE_OK;
 }
 
@@ -267,6 +345,8 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
     out->text_free = ctx->key != NULL;
     rc_token pending = {0};
     uint64_t rec_end = 0;
+    rc_minhash_state mh;
+    rc_minhash_init(&mh);
     int rc;
     for (;;) {
         size_t n = rc_tokenize(out->mode, &ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
@@ -295,6 +375,8 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
             for (unsigned c = 0; c < nch; c++)
                 complete_right(&ctx->chans[c], out, t, false);
         }
+        if ((rc = spill_fps(ctx, out, nch, &mh)) != RECITE_OK)
+            return rc;
         if (n < RC_ARRAY_LEN(ctx->toks))
             break;
     }
@@ -308,7 +390,8 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
         complete_right(cs, out, t, true);
     }
     out->ntokens = t;
-    rc_minhash(out->fps.v, out->fps.n, out->minhash, &out->minhash_usable);
+    rc_minhash_add(&mh, out->fps.v, out->fps.n);
+    rc_minhash_finish(&mh, out->minhash, &out->minhash_usable);
     return RECITE_OK;
 }
 
@@ -443,11 +526,19 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
                                 ? "%s: larger than 4 GiB, the limit for one work"
                                 : "%s: too many tokens for one work of a text-free index",
                             path);
-    if (rc != RECITE_OK ||
-        (out->text_free ? rc_store_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
-                        : rc_store_compress(ctx->cctx, ctx->cdict, out->text, out->text_len,
-                                            out)) != RECITE_OK ||
-        (ctx->cmi.header && rc_work_cmi(ctx, out) != RECITE_OK) ||
+    if (rc == RECITE_OK)
+        rc = out->text_free ? rc_store_compress(ctx, NULL, out->records.v, out->records.n, out)
+                            : rc_store_compress(ctx, ctx->cdict, out->text, out->text_len, out);
+    if (rc == RECITE_OK && out->text_free && ctx->spill_bytes) {
+        out->records_done += out->records.n; /* compressed: only their count is needed now */
+        RC_VEC_FREE(out->records);
+    }
+    if (rc == RECITE_EIO) { /* a spill file could not be written */
+        if (err)
+            *err = ctx->spill_err;
+        return rc;
+    }
+    if (rc != RECITE_OK || (ctx->cmi.header && rc_work_cmi(ctx, out) != RECITE_OK) ||
         (!out->text_free && count_block_lines(out) != RECITE_OK))
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
     return RECITE_OK;

@@ -67,13 +67,31 @@ typedef struct rc_cluster_rec {
 typedef struct rc_work_rec {
     uint64_t str[RC_WS_COUNT_];
     uint32_t cluster;
+    uint32_t unused;
 } rc_work_rec;
+
+/* A work that joined the cluster of an earlier one (identical text). */
+typedef struct rc_dup {
+    uint32_t cluster, work;
+} rc_dup;
+
+#define RC_BUILD_SPOOLS 11 /* the table spools of a build, each with spool_cap bytes of buffer */
 
 typedef struct rc_builder {
     const recite_build_options *opt;
     unsigned kgram[RC_CHANNELS], window[RC_CHANNELS], jobs;
-    uint64_t mem;                   /* the memory budget */
     uint64_t postings[RC_CHANNELS]; /* per channel, as committed */
+
+    /* the memory budget and its shares (build_budget.c, docs/MEMORY.md) */
+    uint64_t mem;               /* the budget */
+    uint64_t inflight;          /* the works in flight: loading, waiting, spilling */
+    uint64_t load_max, loading; /* bytes of sources being loaded (mu) */
+    uint64_t batch_hold;        /* bytes of works a batch holds uncommitted */
+    uint64_t batch_bytes;       /* bytes of sources per batch */
+    size_t spill;               /* bytes of a work's fingerprints and frames in memory */
+    size_t spool_cap;           /* buffer of each table spool */
+    uint64_t inputs_bytes;      /* the input list */
+    size_t tables_seen;         /* capacity of the hash tables when last accounted */
     rc_inputs in;
     char *tmp_dir, *idx_path;
     int fd;
@@ -85,15 +103,21 @@ typedef struct rc_builder {
     size_t nbatches, next_batch, committed, max_inflight;
     bool stop;
 
-    /* committed state (writer thread only) */
-    RC_VEC(rc_cluster_rec) clusters;
-    RC_VEC(rc_work_rec) works;
-    RC_VEC(uint8_t) strings;
-    RC_VEC(uint8_t) cmi_data; /* binary CMI records, in work order */
-    RC_VEC(uint64_t) cmi_dir; /* per work, where its record starts in cmi_data */
-    RC_VEC(uint32_t) checkpoints;
-    RC_VEC(uint32_t) minhash; /* RC_MINHASH per cluster */
-    RC_VEC(bool) minhash_usable;
+    /* committed state (writer thread only): the tables stream to spools (build_spool.c) in
+     * the order index_write.c writes them, so that memory does not grow with the library; in
+     * memory stay the hash tables of ids and contents and the works that share a text */
+    rc_spool clusters;    /* rc_cluster_rec per distinct text (member0: its first work) */
+    rc_spool works;       /* rc_work_rec per work */
+    rc_spool strings;     /* the STRINGS section */
+    rc_spool cmi_data;    /* binary CMI records, in work order */
+    rc_spool cmi_dir;     /* per work, u64: where its record starts in cmi_data */
+    rc_spool checkpoints; /* the CHECKPOINTS section */
+    rc_spool minhash;     /* per cluster: RC_MINHASH u32 and u32 usable (build_family.c) */
+    rc_spool block_table; /* the TEXT_BLOCKS section but its first pair */
+    uint64_t nclusters, nworks, ncheckpoints;
+    uint64_t block_raw, block_comp; /* ends of the text blocks so far */
+    RC_VEC(rc_dup) dups;            /* works that joined an earlier work's cluster */
+    uint32_t *family;               /* per cluster, after compute_families */
     rc_slot_table ids, contents;
     rc_sorter sorter;
     uint64_t tokens_total, text_total, works_done, bytes_done;
@@ -104,15 +128,14 @@ typedef struct rc_builder {
     recite_index *lic; /* the license index built in the temporary directory, or NULL */
 
     /* locators (build_locators.c) */
-    RC_VEC(uint64_t) loc_index; /* per work, its record's offset in loc_data (+ the end) */
-    RC_VEC(uint8_t) loc_data;
-    RC_VEC(uint32_t) lines; /* per text block, the lines before it in its text */
+    rc_spool loc_index; /* per work, u64: where its record ends in loc_data (after a 0) */
+    rc_spool loc_data;
+    rc_spool lines; /* per text block, u32: the lines before it in its text */
 
     /* text blocks */
     void *dict; /* zstd dictionary of the text, or NULL */
     size_t dict_len;
     ZSTD_CDict *cdict;
-    RC_VEC(uint64_t) block_table; /* raw, compressed offset pairs */
     rc_secw *text_w;
 
     double t0, last_progress;
@@ -120,20 +143,36 @@ typedef struct rc_builder {
 
 /* Appends s (NUL-terminated) to the string table; *off receives its offset (0 for NULL: absent).
  * build.c. */
-int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off);
+int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off, recite_error *err);
+
+/* Copies a spool's bytes into a section being written (index_write.c). */
+int rc_spool_copy(const rc_spool *s, rc_secw *w, recite_error *err);
 
 /* Writes everything after the text blocks (dictionary, tables, postings, header), pads and syncs
  * recite.idx; *file_size receives its size (index_write.c). */
 int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err);
 
+/* ==== the memory budget (build_budget.c) ==== */
+
+/* Shares the budget (b->mem, b->jobs and b->in set). */
+void rc_budget_plan(rc_builder *b);
+/* What the sort may use now: the budget less the other shares and the tables so far. */
+uint64_t rc_budget_sort_bytes(const rc_builder *b);
+/* Gives the sorter its share again (after the tables grew). */
+int rc_budget_update(rc_builder *b, recite_error *err);
+/* A worker about to load a source of `bytes` waits for room in the loading share (b->mu
+ * held); rc_budget_load_end gives back *bytes and zeroes it. */
+void rc_budget_load_begin(rc_builder *b, uint64_t bytes);
+void rc_budget_load_end(rc_builder *b, uint64_t *bytes);
+
 /* ==== locators (build_locators.c) ==== */
 
 /* Records the locators of a committed work (its line table too when it starts a cluster). */
-int rc_builder_add_locators(rc_builder *b, const rc_work_out *w, bool new_cluster);
+int rc_builder_add_locators(rc_builder *b, const rc_work_out *w, bool new_cluster,
+                            recite_error *err);
 /* Writes the sections LOC_INDEX, LOC_DATA and LINES at *off. */
 int rc_builder_write_locators(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
                               uint64_t *off, recite_error *err);
-void rc_builder_free_locators(rc_builder *b);
 
 /* ==== temporary directory and publish (build_publish.c) ==== */
 
