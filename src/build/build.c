@@ -764,6 +764,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
             break;
         }
         RC_VEC_FREE(bt->outs);
+        rc_budget_trim();
         pthread_mutex_lock(&b->mu);
         b->committed = i + 1;
         pthread_cond_broadcast(&b->cond_space);
@@ -777,6 +778,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     for (size_t i = 0; i < nthreads; i++)
         pthread_join(threads[i], NULL);
     free(threads);
+    rc_budget_trim();
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cond_done);
     pthread_cond_destroy(&b->cond_space);
@@ -844,6 +846,7 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     rc_sorter_free(&b->sorter); /* removes spill files before the directory moves */
     recite_index_close(b->lic); /* its file is in the directory about to move */
     b->lic = NULL;
+    rc_budget_trim();
     if (rc == RECITE_OK) /* once the sort's memory is given back */
         rc = verify_written(b, err);
     if (rc == RECITE_OK && (rc = rc_build_publish(b->tmp_dir, dir, err)) == RECITE_OK) {
@@ -874,6 +877,7 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     if (b->tmp_dir)
         rc_build_remove_tmp(b->tmp_dir);
     builder_free(b);
+    rc_budget_trim();
     return rc;
 }
 

@@ -1,6 +1,7 @@
 /*
  * build_budget.c — the memory budget of a build (`--mem`, docs/MEMORY.md): how it is shared
- * between the works in flight (sources being loaded, works waiting to be committed, each
+ * between the workers (their own state; fewer workers when the budget cannot hold --jobs of
+ * them), the works in flight (sources being loaded, works waiting to be committed, each
  * worker's large work before it spills), the buffers of the table spools, the input list and
  * the hash tables of ids and contents, and the external sort, which gets the rest and gives
  * memory back as the tables grow. build.c asks here before a worker loads a source.
@@ -8,6 +9,9 @@
 #include "rc_builder.h"
 
 #include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
 
 #define MiB (1ull << 20)
 #define BATCH_BYTES_MAX (4 * MiB) /* bytes of sources in one batch */
@@ -15,6 +19,11 @@
 #define SPOOL_CAP_MAX (4u << 20)
 #define SPILL_MIN (64u << 10)
 #define SORT_MIN (4096 * 2 * sizeof(rc_posting_rec)) /* the sorter's smallest buffers */
+/* What a worker keeps whatever it loads: with CMI, the license matcher's tokenized license
+ * texts and blocks (2 MiB, license_match.c), its cache of identified headers (0.65 MiB) and
+ * lookup buffers; compression and tokenizer contexts (measured: docs/MEMORY.md). */
+#define WORKER_CMI (4 * MiB)
+#define WORKER_BASE (1 * MiB)
 
 /* Bytes of the input list: the paths and the sources, with the allocator's overhead. */
 static uint64_t inputs_bytes(const rc_inputs *in)
@@ -29,6 +38,10 @@ static uint64_t inputs_bytes(const rc_inputs *in)
 void rc_budget_plan(rc_builder *b)
 {
     uint64_t mem = b->mem;
+    /* Workers' own state comes out of the budget: at most a quarter of it, fewer workers if
+     * need be. */
+    b->worker_bytes = WORKER_BASE + (b->opt->skip_cmi ? 0 : WORKER_CMI);
+    b->jobs = (unsigned)RC_MAX(1, RC_MIN((uint64_t)b->jobs, mem / 4 / b->worker_bytes));
     unsigned jobs = b->jobs;
     /* An eighth of the budget for the texts being loaded, an eighth for the works waiting for
      * their turn to be committed: batches vary a lot in cost (512 small files or one 4 MB
@@ -45,7 +58,7 @@ void rc_budget_plan(rc_builder *b)
      * spills the rest (at most jobs x that, under a worker). */
     b->spill = (size_t)RC_MAX(b->batch_hold / 2, (uint64_t)SPILL_MIN);
     b->spool_cap = (size_t)RC_MIN(RC_MAX(mem / 512, (uint64_t)SPOOL_CAP_MIN), SPOOL_CAP_MAX);
-    b->inflight = b->load_max + waiting + (uint64_t)jobs * b->spill;
+    b->inflight = b->load_max + waiting + (uint64_t)jobs * (b->spill + b->worker_bytes);
     b->inputs_bytes = inputs_bytes(&b->in);
 }
 
@@ -79,4 +92,13 @@ void rc_budget_load_end(rc_builder *b, uint64_t *bytes)
     b->loading -= RC_MIN(b->loading, *bytes);
     *bytes = 0;
     pthread_cond_broadcast(&b->cond_space);
+}
+
+void rc_budget_trim(void)
+{
+#ifdef __GLIBC__
+    /* Worker threads allocate in arenas of their own, and the committing thread frees what they
+     * allocated: the freed pages stay with the process (resident) until trimmed. */
+    malloc_trim(0);
+#endif
 }

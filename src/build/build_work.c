@@ -455,6 +455,12 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     if (src->kind == RC_SRC_INDEX) {
         if ((rc = load_from_index(in->from, (uint32_t)src->offset, out, err)) != RECITE_OK)
             return rc;
+        /* Each text is read once: the old index's pages it was read from need not stay. */
+        ctx->from_read += out->text_len;
+        if (ctx->from_read >= RC_FROM_RELEASE) {
+            ctx->from_read = 0;
+            rc_index_release_pages(in->from);
+        }
     } else if (src->kind == RC_SRC_JSONL) {
         uint8_t *line;
         size_t len;

@@ -174,6 +174,8 @@ typedef struct rc_work_out {
     bool license_found; /* its CMI names a license (an SPDX tag or an identified one) */
 } rc_work_out;
 
+#define RC_FROM_RELEASE (4u << 20)
+
 /* Per-thread scratch for loading works. */
 #define RC_HISTORY 1024 /* token hashes a channel keeps for contexts (>= w + k + 2c) */
 
@@ -203,7 +205,9 @@ typedef struct rc_work_ctx {
     unsigned archive_depth;
     uint64_t max_expanded, max_ratio;
     struct rc_git_cache *git;
-    bool extract_only; /* extracted works are handed on unprocessed (bench/bench_extract.c) */
+    uint64_t from_read; /* compaction: bytes of texts read from the old index since its pages
+                           were last given back (every RC_FROM_RELEASE) */
+    bool extract_only;  /* extracted works are handed on unprocessed (bench/bench_extract.c) */
     /* Bytes of fingerprints (and of frames) a work keeps in memory before the rest goes to a
      * temporary file in spill_dir; 0: all in memory. */
     size_t spill_bytes;

@@ -84,7 +84,8 @@ typedef struct rc_builder {
 
     /* the memory budget and its shares (build_budget.c, docs/MEMORY.md) */
     uint64_t mem;               /* the budget */
-    uint64_t inflight;          /* the works in flight: loading, waiting, spilling */
+    uint64_t inflight;          /* the workers and the works in flight */
+    uint64_t worker_bytes;      /* a worker's own state */
     uint64_t load_max, loading; /* bytes of sources being loaded (mu) */
     uint64_t batch_hold;        /* bytes of works a batch holds uncommitted */
     uint64_t batch_bytes;       /* bytes of sources per batch */
@@ -154,7 +155,7 @@ int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err);
 
 /* ==== the memory budget (build_budget.c) ==== */
 
-/* Shares the budget (b->mem, b->jobs and b->in set). */
+/* Shares the budget (b->mem, b->jobs and b->in set; b->jobs may be lowered). */
 void rc_budget_plan(rc_builder *b);
 /* What the sort may use now: the budget less the other shares and the tables so far. */
 uint64_t rc_budget_sort_bytes(const rc_builder *b);
@@ -164,6 +165,9 @@ int rc_budget_update(rc_builder *b, recite_error *err);
  * held); rc_budget_load_end gives back *bytes and zeroes it. */
 void rc_budget_load_begin(rc_builder *b, uint64_t bytes);
 void rc_budget_load_end(rc_builder *b, uint64_t *bytes);
+/* Gives the pages of freed memory back to the system (glibc keeps them otherwise): called
+ * between batches and phases. */
+void rc_budget_trim(void);
 
 /* ==== locators (build_locators.c) ==== */
 

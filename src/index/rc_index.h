@@ -105,6 +105,11 @@ static inline uint64_t rc_index_bucket(const rc_channel_info *ch, uint64_t h, ui
  * which run to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
 
+/* Gives back the pages of the mapping that reads made resident (they are read again from the
+ * file when touched): for whole-index passes (verification, compaction), so that an index
+ * that is read whole does not stay in memory. Any thread, any time (index_verify.c). */
+void rc_index_release_pages(const recite_index *idx);
+
 /* Checks at open, in constant time, that the locator sections (locate.c) have the sizes the
  * works and text blocks ask for; each record is checked when it is read. */
 int rc_index_validate_locators(const recite_index *idx, const char *path, recite_error *err);
