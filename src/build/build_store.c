@@ -117,7 +117,13 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
         size_t got = read_piece(in, s, off, dst, want, &git);
         if (got >= 64 && !memchr(dst, 0, got)) /* skip binary files and slivers */
             sizes[n++] = got;
+        /* Compaction: each piece maps pages of the old index (its block table searched, the
+         * pages around each one read): they need not stay. */
+        if (in->from && i % 64 == 63)
+            rc_index_release_pages(in->from);
     }
+    if (in->from)
+        rc_index_release_pages(in->from);
     rc_git_cache_free(git);
     /* Compact the samples (ZDICT wants them back to back). */
     size_t total = 0;
