@@ -842,7 +842,7 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
         rc = load_and_commit(b, err);
     if (rc == RECITE_OK)
         rc = write_index(b, &file_size, err);
-    uint64_t spill_runs = b->sorter.runs.n, peak_sort = b->sorter.peak_bytes;
+    uint64_t spill_runs = b->sorter.spilled, peak_sort = b->sorter.peak_bytes;
     rc_sorter_free(&b->sorter); /* removes spill files before the directory moves */
     recite_index_close(b->lic); /* its file is in the directory about to move */
     b->lic = NULL;

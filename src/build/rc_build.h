@@ -327,6 +327,9 @@ typedef struct rc_sorter {
     RC_VEC(char *) runs;
     RC_VEC(uint64_t) run_lens;
     struct rc_merge *merge; /* after rc_sorter_finish, when runs were spilled */
+    size_t read_cap;        /* records per read buffer of the merge */
+    uint64_t nfiles;        /* run files made (their names) */
+    size_t spilled;         /* runs spilled (before any was merged into a longer one) */
     size_t next;            /* after rc_sorter_finish, when everything fitted in memory */
     uint64_t total;
     uint64_t peak_bytes;

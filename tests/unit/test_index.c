@@ -221,12 +221,15 @@ static void test_sorter_spills_and_merges(void **state)
 {
     fixture *f = *state;
     rng r = rng_seeded(21);
-    for (int round = 0; round < 3; round++) {
-        size_t n = round == 0 ? 1000 : 50000 + rng_below(&r, 20000);
+    /* Round 3: more runs than are merged at once (128): merged in groups first. */
+    for (int round = 0; round < 4; round++) {
+        size_t n = round == 0   ? 1000
+                   : round == 3 ? 130 * 4096 + rng_below(&r, 4096)
+                                : 50000 + rng_below(&r, 20000);
+        bool few = round >= 2; /* few distinct keys: the merge must keep positions in order */
         rc_posting_rec *v = malloc(n * sizeof *v);
         for (size_t i = 0; i < n; i++) /* positions increase, as the builder adds them */
-            v[i] = (rc_posting_rec){rng_below(&r, round == 2 ? 50 : UINT64_MAX)
-                                        << (round == 2 ? 16 : 0),
+            v[i] = (rc_posting_rec){rng_below(&r, few ? 50 : UINT64_MAX) << (few ? 16 : 0),
                                     (uint32_t)i, 0};
         rc_sorter s;
         recite_error err;
@@ -237,6 +240,8 @@ static void test_sorter_spills_and_merges(void **state)
         assert_int_equal(rc_sorter_finish(&s, &err), 0);
         if (round)
             assert_true(s.runs.n > 1);
+        if (round == 3)
+            assert_true(s.spilled > 128 && s.runs.n <= 128);
         qsort(v, n, sizeof *v, cmp_rec);
         rc_posting_rec got;
         size_t k = 0;
