@@ -67,11 +67,11 @@ with open(dst, "wb") as out:
 EOF
 fi
 
-# run NAME -- command...: peak RSS (MB) and seconds into $R/NAME.time
+# run NAME -- command...: peak RSS (MB), wall and CPU seconds into $R/NAME.time
 run() {
     local name=$1
     shift
-    if ! /usr/bin/time -f "%M %e" -o "$R/$name.time" nice "$@" > "$R/$name.log" 2>&1; then
+    if ! /usr/bin/time -f "%M %e %U %S" -o "$R/$name.time" nice "$@" > "$R/$name.log" 2>&1; then
         cat "$R/$name.log" >&2
         echo "bench: $name failed" >&2
         exit 2
@@ -79,19 +79,20 @@ run() {
 }
 peak_mb() { awk '{ printf "%.1f", $1 / 1024 }' "$R/$1.time"; }
 secs() { awk '{ printf "%.2f", $2 }' "$R/$1.time"; }
+cpu() { awk '{ printf "%.2f", $3 + $4 }' "$R/$1.time"; }
 size_mb() { awk -v b="$(stat -c %s "$1")" 'BEGIN { printf "%.1f", b / 1e6 }'; }
 mem_args() { [ "$1" = default ] || echo "--mem $1"; }
 
 ROWS=()
-row() { ROWS+=("$(printf '%-8s %-9s %-9s %10s %9s %10s  %s' "$@")"); }
-row what input budget "peak MB" seconds "index MB" "sha256 of recite.idx"
+row() { ROWS+=("$(printf '%-8s %-9s %-9s %10s %9s %9s %10s  %s' "$@")"); }
+row what input budget "peak MB" seconds "cpu s" "index MB" "sha256 of recite.idx"
 
 # ==== recite index ====
 index_at() { # input-name input-path budget
     local name=idx-$1-$3
     # shellcheck disable=SC2046
     run "$name" "$BIN" index --quiet --jobs "$MEM_JOBS" $(mem_args "$3") --out "$R/$name" "$2"
-    row index "$1" "$3" "$(peak_mb "$name")" "$(secs "$name")" \
+    row index "$1" "$3" "$(peak_mb "$name")" "$(secs "$name")" "$(cpu "$name")" \
         "$(size_mb "$R/$name/recite.idx")" "$(sha256sum < "$R/$name/recite.idx" | cut -c1-16)"
     echo "${ROWS[-1]}"
 }
@@ -124,7 +125,7 @@ for m in $MEM_BUDGETS; do
     cp -r "$BASE" "$R/$name"
     # shellcheck disable=SC2046
     run "$name" "$BIN" compact --quiet --jobs "$MEM_JOBS" $(mem_args "$m") --index "$R/$name"
-    row compact lib "$m" "$(peak_mb "$name")" "$(secs "$name")" \
+    row compact lib "$m" "$(peak_mb "$name")" "$(secs "$name")" "$(cpu "$name")" \
         "$(size_mb "$R/$name/recite.idx")" "$(sha256sum < "$R/$name/recite.idx" | cut -c1-16)"
     echo "${ROWS[-1]}"
     rm -rf "$R/$name"
