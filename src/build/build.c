@@ -305,7 +305,7 @@ static int work_id(rc_builder *b, uint32_t w, char **out, recite_error *err)
 /* Whether committed work number `other` has the id `id`. */
 static int same_id(rc_builder *b, uint32_t other, const char *id, bool *same, recite_error *err)
 {
-    char *s;
+    char *s = NULL;
     int rc = work_id(b, other, &s, err);
     if (rc == RECITE_OK)
         *same = strcmp(s, id) == 0;
