@@ -173,7 +173,7 @@ test-install: all
 # Each harness fuzz/fuzz_H.c is built twice: with fuzz/replay.c as main (any compiler, any
 # sanitizer: `make test-fuzz` replays its seeds and fuzz/regress/H/ in every tier), and with
 # clang's libFuzzer (`make fuzz`). The index loader's map is a malloc'd copy in both (--wrap).
-FUZZ_HARNESSES := prose code stream jsonl policy key index catalog
+FUZZ_HARNESSES := prose code stream jsonl policy key index catalog sse http
 FUZZ_SRC := fuzz/fuzz_util.c
 FUZZ_HDRS := $(wildcard fuzz/*.h)
 FUZZ_LDFLAGS := -Wl,--wrap=mmap,--wrap=munmap,--wrap=madvise
@@ -183,10 +183,17 @@ FUZZ_SECONDS ?= 60
 FUZZ_CPU_SECONDS ?= 0
 FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 
+# Harnesses of recite serve's parsers link its objects (FUZZ_EXTRA).
+$(BUILD)/fuzz/fuzz_sse $(BUILD)/libfuzzer/fuzz_sse: FUZZ_EXTRA = $(SERVE_UNIT_OBJ)
+$(BUILD)/fuzz/fuzz_sse $(BUILD)/libfuzzer/fuzz_sse: $(SERVE_UNIT_OBJ)
+SERVE_OBJ := $(filter $(BUILD)/obj/src/serve/%,$(CLI_OBJ))
+$(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: FUZZ_EXTRA = $(SERVE_OBJ) $(SERVE_LIBS)
+$(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: $(SERVE_OBJ)
+
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \
                       $(BUILD)/obj/src/cli/cli_util.o
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Isrc -Isrc/cli -o $@ $< fuzz/replay.c $(FUZZ_SRC) \
+	$(CC) $(CFLAGS_ALL) -Isrc -Isrc/cli -o $@ $< fuzz/replay.c $(FUZZ_SRC) $(FUZZ_EXTRA) \
 	  $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
 
 # With libFuzzer: the library instrumented for coverage (fuzzer-no-link), harnesses linked
@@ -195,7 +202,7 @@ $(BUILD)/libfuzzer/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/libre
                            $(BUILD)/obj/src/cli/cli_util.o
 	@mkdir -p $(dir $@)
 	$(CC) $(CFLAGS_ALL) -DRECITE_LIBFUZZER -fsanitize=fuzzer -Isrc -Isrc/cli -o $@ $< $(FUZZ_SRC) \
-	  $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
+	  $(FUZZ_EXTRA) $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
 
 test-fuzz: $(FUZZ_BIN)
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
