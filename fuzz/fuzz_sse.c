@@ -157,8 +157,8 @@ int fuzz_seeds(const char *dir)
     static const char *const seeds[] = {
         "data: {\"choices\":[{\"delta\":{\"content\":\"Hello\"}}]}\n\ndata: [DONE]\n\n",
         "event: message\r\ndata: one\r\ndata: two\r\n\r\n: comment\r\n\r\n",
-        "\xef\xbb\xbf"
-        "data:no space\rdata:  two spaces\r\r",
+        ("\xef\xbb\xbf"
+         "data:no space\rdata:  two spaces\r\r"),
         "data\n\nid: 7\nretry: 100\ndata: x\n\nevent: end\n\n",
         "data: caf\xc3\xa9 \xe2\x80\x94 \xff\xfe\n\ndata: unterminated",
     };
