@@ -91,6 +91,8 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     fz_build(ix, paths, 2, RECITE_MODE_PROSE, 0, NULL, 0);
     free(t1);
     free(t2);
+    free(w1);
+    free(w2);
 
     srv = calloc(1, sizeof *srv);
     FZ_CHECK(srv, "oom");
