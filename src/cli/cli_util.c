@@ -78,6 +78,34 @@ bool cli_read_input(const char *name, cli_input *in)
     return ok;
 }
 
+bool cli_read_key(char **out, size_t *len, const char *path, recite_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    err->code = RECITE_EINVAL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err->message, sizeof err->message, "%s: cannot read the key: %s", path,
+                 strerror(errno));
+        return false;
+    }
+    char *buf = malloc(4097);
+    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
+    bool bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n < 16 || n > 4096) {
+        free(buf);
+        snprintf(err->message, sizeof err->message, "%s: %s", path,
+                 bad      ? "cannot read the key"
+                 : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
+                          : "key too long: at most 4096 bytes");
+        return false;
+    }
+    *out = buf;
+    *len = n;
+    return true;
+}
+
 size_t cli_utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 {
     unsigned c = s[0];
