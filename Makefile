@@ -6,6 +6,7 @@
 #                   unit tests under valgrind; a clang -Werror build when clang is present
 #   make bench      benchmarks against baselines (not a test; takes minutes)
 #   make fuzz       every fuzz harness (fuzz/) under libFuzzer + ASan + UBSan, FUZZ_SECONDS each
+#   make fuzz-ingest  the same for the document and archive readers (fuzz/fuzz_{archive,epub,pdf,html}.c)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -42,7 +43,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
 .PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-valgrind test-clang test-install bench install \
-        test-fuzz-ingest fuzz test-fuzz test-tsan \
+        test-fuzz-ingest fuzz fuzz-ingest test-fuzz test-tsan \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -219,6 +220,18 @@ fuzz: deps $(FUZZ_BIN)
 	  $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/libfuzzer/fuzz_%)
 	FUZZ_CPU_SECONDS=$(FUZZ_CPU_SECONDS) fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BUILD) \
 	  $(FUZZ_HARNESSES)
+
+# The document and archive readers under libFuzzer (their corpora are seeded by the replay
+# builds, BUILD/fuzz/ingest_H --seeds).
+fuzz-ingest: deps $(INGEST_FUZZ_BIN)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
+	  $(INGEST_FUZZ:%=$(FUZZ_BUILD)/libfuzzer/ingest_%)
+	FUZZ_CPU_SECONDS=$(FUZZ_CPU_SECONDS) fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BUILD) \
+	  $(INGEST_FUZZ:%=ingest_%)
+$(BUILD)/libfuzzer/ingest_%: fuzz/fuzz_%.c fuzz/ingest_fuzz.h fuzz/seeds_write.h $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL)
 
 demo: deps all python
 	scripts/demo.sh $(BUILD)/recite

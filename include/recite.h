@@ -269,7 +269,8 @@ typedef struct recite_work_info {
 
 uint32_t recite_index_work_count(const recite_index *idx);
 int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t work);
-/* Works of a cluster, in index order; `*count` receives how many. The pointer lives with idx. */
+/* Works of a cluster, in index order; `*count` receives how many. The pointer lives with idx.
+ * NULL (and 0) for a cluster that does not exist or whose list is damaged. */
 const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t cluster,
                                              uint32_t *count);
 

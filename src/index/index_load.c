@@ -507,6 +507,10 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     out->tokens = cl.ntokens;
     out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
     out->mode = (recite_mode)cl.mode;
+    if (out->representative >= idx->nworks) { /* members are checked where they are read */
+        memset(out, 0, sizeof *out);
+        return RECITE_EFORMAT;
+    }
     return RECITE_OK;
 }
 
@@ -517,10 +521,14 @@ const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t c
     rc_cluster cl;
     if (rc_index_cluster_check(idx, cluster, &cl, NULL) != RECITE_OK)
         return NULL;
-    *count = cl.nmembers;
     /* MEMBERS is 4-aligned within a 64-aligned section: safe to view as u32 on little-endian. */
-    return (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data +
-                                            4 * (uint64_t)cl.member0);
+    const uint32_t *m =
+        (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+    for (uint32_t i = 0; i < cl.nmembers; i++)
+        if (m[i] >= idx->nworks) /* a damaged list: callers look the members up as works */
+            return NULL;
+    *count = cl.nmembers;
+    return m;
 }
 
 void rc_index_work_cmi(const recite_index *idx, uint32_t w, const uint8_t **rec, size_t *len)
