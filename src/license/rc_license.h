@@ -77,8 +77,10 @@ int rc_license_lookup(rc_license_matcher *lm, const char *text, size_t len, reci
 /* The tokens of the text looked up last. */
 const rc_token *rc_license_tokens(const rc_license_matcher *lm, size_t *n);
 /* The license texts (clusters of the license index) with the most k-grams in common with the
- * tokens of the text that qmask marks (NULL: all), most first, at most cap in out. */
-size_t rc_license_vote(rc_license_matcher *lm, const uint8_t *qmask, uint32_t *out, size_t cap);
+ * tokens of the text that qmask marks (NULL: all), most first, at most cap in out; *n_out of
+ * them. RECITE_ENOMEM when out of memory (a vote short of candidates would change the result). */
+int rc_license_vote(size_t *n_out, rc_license_matcher *lm, const uint8_t *qmask, uint32_t *out,
+                    size_t cap);
 
 /* How the text looked up last and the license text of cluster `cluster` compare. */
 typedef struct rc_license_fit {
