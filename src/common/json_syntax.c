@@ -2,7 +2,9 @@
  * json_syntax.c — telling jansson's "out of memory" from a malformed text. jansson's lexer
  * reports an allocation that failed as a syntax error (its load.c says so), so a reader that
  * trusted the message would call a good policy or JSONL line malformed when memory ran out. A
- * syntax check of the text that allocates nothing (RFC 8259) settles which it was.
+ * syntax check of the text that allocates nothing (RFC 8259) settles which it was. Its writer
+ * drops an object key it could not append (dump.c does not check it) and returns the rest:
+ * what it writes is checked the same way.
  */
 #include "rc_common.h"
 
@@ -172,4 +174,15 @@ bool rc_json_refused_for_memory(const struct json_error_t *jerr, const char *tex
     bool nul = false;
     return well_formed((const uint8_t *)text, len, any, &nul) &&
            !(code == json_error_null_character && nul);
+}
+
+char *rc_json_dumps(const struct json_t *v, size_t flags)
+{
+    char *s = json_dumps(v, flags);
+    bool nul = false;
+    if (s && !well_formed((const uint8_t *)s, strlen(s), (flags & JSON_ENCODE_ANY) != 0, &nul)) {
+        free(s);
+        s = NULL;
+    }
+    return s;
 }

@@ -51,6 +51,10 @@ struct json_error_t;
 bool rc_json_refused_for_memory(const struct json_error_t *jerr, const char *text, size_t len,
                                 bool any);
 
+/* json_dumps(v, flags), or NULL when it fails or (out of memory) writes malformed JSON. */
+struct json_t;
+char *rc_json_dumps(const struct json_t *v, size_t flags);
+
 /* ==== file system (fs.c) ==== */
 
 /* Whether `name` is prefix + PID + "-..." of a process that is gone: a temporary file or
@@ -69,7 +73,8 @@ char *rc_parent_dir(const char *path);
 /* The last component of path (trailing slashes ignored), copied into buf. */
 const char *rc_base_name(const char *path, char *buf, size_t cap);
 
-/* Unlinks dir/name; quietly does nothing when it cannot. */
+/* Unlinks dir/name (name may hold a '/'); quietly does nothing when it cannot. Allocates
+ * nothing. */
 void rc_unlink_in(const char *dir, const char *name);
 
 /* mkdir -p: whether dir exists (or could be made) as a directory. */

@@ -46,8 +46,9 @@ int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, 
 
 /* A key of the library rc_license_library_write would write now, from the names, sizes and
  * modification times of its sources (not their bytes, ~600 files): the key of the cached
- * license index. */
-uint64_t rc_license_library_key(const rc_license_src *src);
+ * license index. RECITE_OK or RECITE_ENOMEM (then no key: a key of some of the names would
+ * name another library). */
+int rc_license_library_key(uint64_t *key, const rc_license_src *src);
 
 /* The deprecated ids of the SPDX list the library knows, and what it reports for their texts
  * (NULL: the text is another id's); *n entries in ids and now, at most cap. */

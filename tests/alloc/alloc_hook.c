@@ -46,6 +46,8 @@ static ah_class fail_class;
 static bool fail_persistent;
 static bool trace;
 
+void *__real_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off);
+
 /* Whether the call being made must fail (and counts it when armed). */
 static bool should_fail(int *cls_out)
 {
@@ -81,7 +83,9 @@ typedef struct live_block {
     const char *fn;
 } live_block;
 
-static live_block live[LIVE_CAP];
+/* Mapped, not a global: LeakSanitizer does not take it for references to the blocks (so it
+ * finds their leaks too), nor spend its time scanning it. */
+static live_block *live;
 static size_t nlive;
 static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 
@@ -96,6 +100,15 @@ static void track(void *p, int cls, const char *fn)
         return;
     long seq = atomic_load(&counts[cls]);
     pthread_mutex_lock(&live_mu);
+    if (!live) {
+        void *m = __real_mmap(NULL, LIVE_CAP * sizeof *live, PROT_READ | PROT_WRITE,
+                              MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED) {
+            fprintf(stderr, "alloc_hook: cannot map the table of blocks\n");
+            abort();
+        }
+        live = m;
+    }
     if (nlive + 1 >= LIVE_CAP / 2) {
         fprintf(stderr, "alloc_hook: more than %zu live blocks\n", LIVE_CAP / 2);
         abort();
@@ -113,7 +126,7 @@ static void untrack(const void *p)
     if (!p)
         return;
     pthread_mutex_lock(&live_mu);
-    if (nlive == 0) {
+    if (nlive == 0 || !live) {
         pthread_mutex_unlock(&live_mu);
         return;
     }
@@ -137,6 +150,69 @@ static void untrack(const void *p)
         nlive--;
     }
     pthread_mutex_unlock(&live_mu);
+}
+
+/* ==== large blocks ====
+ * A build's sorter asks for two blocks of a quarter of its memory budget (256 MiB by default,
+ * and the license index is built with the default). Under ASan, freeing such a block costs
+ * 30 ms (its shadow is mapped afresh), which would be most of the test's time: blocks of 64 MiB
+ * and more come from a few maps kept for the next build instead. */
+
+#define BIG_BLOCK ((size_t)64 << 20)
+#define RC_BIG_MAPS 8
+
+static struct big_map {
+    void *p;
+    size_t len;
+    bool used;
+} bigs[RC_BIG_MAPS];
+static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
+
+static void *big_alloc(size_t n)
+{
+    void *p = NULL;
+    pthread_mutex_lock(&big_mu);
+    for (size_t i = 0; i < RC_BIG_MAPS && !p; i++)
+        if (bigs[i].p && !bigs[i].used && bigs[i].len >= n) {
+            bigs[i].used = true;
+            p = bigs[i].p;
+        }
+    for (size_t i = 0; i < RC_BIG_MAPS && !p; i++)
+        if (!bigs[i].p) {
+            void *m =
+                __real_mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+            if (m != MAP_FAILED)
+                bigs[i] = (struct big_map){m, n, true};
+            p = m != MAP_FAILED ? m : NULL;
+            break;
+        }
+    pthread_mutex_unlock(&big_mu);
+    return p;
+}
+
+/* Whether p is a large block (then it is given back). */
+static bool big_free(const void *p)
+{
+    bool found = false;
+    pthread_mutex_lock(&big_mu);
+    for (size_t i = 0; i < RC_BIG_MAPS && !found; i++)
+        if (p && bigs[i].p == p) {
+            bigs[i].used = false;
+            found = true;
+        }
+    pthread_mutex_unlock(&big_mu);
+    return found;
+}
+
+static size_t big_len(const void *p)
+{
+    size_t len = 0;
+    pthread_mutex_lock(&big_mu);
+    for (size_t i = 0; i < RC_BIG_MAPS; i++)
+        if (p && bigs[i].p == p)
+            len = bigs[i].len;
+    pthread_mutex_unlock(&big_mu);
+    return len;
 }
 
 /* ==== control ==== */
@@ -182,7 +258,7 @@ void ah_live_first(long *seq, int *cls, const char **fn)
     *cls = -1;
     *fn = "";
     pthread_mutex_lock(&live_mu);
-    for (size_t i = 0; i < LIVE_CAP; i++)
+    for (size_t i = 0; live && i < LIVE_CAP; i++)
         if (live[i].p &&
             (*cls < 0 || live[i].cls < *cls || (live[i].cls == *cls && live[i].seq < *seq))) {
             *seq = live[i].seq;
@@ -195,7 +271,8 @@ void ah_live_first(long *seq, int *cls, const char **fn)
 void ah_live_clear(void)
 {
     pthread_mutex_lock(&live_mu);
-    memset(live, 0, sizeof live);
+    if (live)
+        memset(live, 0, LIVE_CAP * sizeof *live);
     nlive = 0;
     pthread_mutex_unlock(&live_mu);
 }
@@ -245,9 +322,15 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
     track(p_, cls, fn);                                                                            \
     return p_
 
+static void *real_malloc(size_t n)
+{
+    void *p = n >= BIG_BLOCK ? big_alloc(n) : NULL;
+    return p ? p : __real_malloc(n);
+}
+
 void *__wrap_malloc(size_t n)
 {
-    FAIL_OR("malloc", __real_malloc(n));
+    FAIL_OR("malloc", real_malloc(n));
 }
 
 void *__wrap_calloc(size_t n, size_t size)
@@ -262,6 +345,17 @@ void *__wrap_realloc(void *p, size_t n)
         errno = ENOMEM;
         return NULL;
     }
+    size_t big = big_len(p);
+    if (big) { /* a large block moves to an ordinary one (or another large one) */
+        void *q = real_malloc(n);
+        if (q) {
+            memcpy(q, p, big < n ? big : n);
+            untrack(p);
+            big_free(p);
+            track(q, cls, "realloc");
+        }
+        return q;
+    }
     void *q = __real_realloc(p, n);
     if (q || n == 0) {
         untrack(p);
@@ -273,7 +367,8 @@ void *__wrap_realloc(void *p, size_t n)
 void __wrap_free(void *p)
 {
     untrack(p);
-    __real_free(p);
+    if (!big_free(p))
+        __real_free(p);
 }
 
 char *__wrap_strdup(const char *s)

@@ -406,17 +406,18 @@ static void license_build_after(int rc)
 
 static char *root_listing;
 
-static void build_baseline(void)
-{
-    cache_baseline();
-    free(root_listing);
-    root_listing = ta_list_dir(fx.root);
-}
-
 static void build_setup(void)
 {
     ta_rm_rf(fx.target);
     ta_copy_dir(fx.saved, fx.target);
+}
+
+static void build_baseline(void)
+{
+    cache_baseline();
+    build_setup();
+    free(root_listing);
+    root_listing = ta_list_dir(fx.root);
 }
 
 static int build_run(recite_error *err)
