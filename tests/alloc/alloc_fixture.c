@@ -106,6 +106,8 @@ static const char policy_json[] =
     " {\"license\": [\"permissive\", \"unknown\"], \"min_coverage\": 0.5, \"action\": "
     "\"block\"}]}\n";
 
+const char ta_key[TA_KEY_LEN + 1] = "alloc-test key: 32 bytes of it..";
+
 char *ta_policy_text(void)
 {
     return strdup(policy_json);
@@ -185,6 +187,8 @@ void ta_fixture_make(void)
     fx.catsaved = ta_join(fx.root, "catalog.saved");
     fx.jsonl = ta_join(fx.root, "works.jsonl");
     fx.policy = ta_join(fx.root, "policy.json");
+    fx.tfidx = ta_join(fx.root, "textfree");
+    fx.compacted = ta_join(fx.root, "compacted");
 
     size_t bsd_len, art_len;
     free(put_debian(fx.debian, "BSD", "BSD", &bsd_len));
@@ -215,6 +219,12 @@ void ta_fixture_make(void)
     build(paths, 2, fx.idx);
     const char *paths2[] = {fx.lib2};
     build(paths2, 1, fx.saved);
+    recite_build_options tf = ta_build_options();
+    tf.text_free_key = ta_key;
+    tf.text_free_key_len = TA_KEY_LEN;
+    recite_error berr = {0};
+    TA_CHECK(recite_index_build(NULL, fx.tfidx, paths, 2, &tf, &berr) == RECITE_OK,
+             "text-free build: %s", berr.message);
     ta_copy_dir(fx.idx, fx.catdir);
     recite_error err = {0};
     recite_catalog *cat;

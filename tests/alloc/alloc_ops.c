@@ -168,7 +168,7 @@ static void open_baseline(void)
 
 /* ==== checks: batch and streamed ==== */
 
-static char *check_base;
+static char *check_base, *textfree_base;
 
 static void check_baseline(void)
 {
@@ -222,6 +222,42 @@ static int stream_run(recite_error *err)
     }
     recite_checker_free(c);
     return rc;
+}
+
+/* A text-free index: opened with its key, then the same check (its spans are the same). */
+static int textfree_run(recite_error *err)
+{
+    recite_index *idx = NULL;
+    recite_checker *c = NULL;
+    const recite_result *res = NULL;
+    int rc = recite_index_open_keyed(&idx, fx.tfidx, ta_key, TA_KEY_LEN, err);
+    if (rc == RECITE_OK)
+        rc = recite_checker_create(&c, idx, NULL, err);
+    if (rc == RECITE_OK)
+        rc = recite_check_text(&res, c, fx.output, fx.output_len, err);
+    ah_disarm();
+    if (rc == RECITE_OK) {
+        TA_CHECK(res->text_free, "the result of a text-free index says it is not");
+        for (size_t i = 0; i < res->nmatches && i < fx.result->nmatches; i++)
+            TA_CHECK(res->matches[i].out_start == fx.result->matches[i].out_start &&
+                         res->matches[i].out_end == fx.result->matches[i].out_end,
+                     "span %zu of the text-free index is not the ordinary index's", i);
+        dg_reset();
+        digest_result(res);
+        if (textfree_base)
+            dg_expect(textfree_base, "the text-free result");
+        else
+            textfree_base = dg_take();
+    }
+    recite_checker_free(c);
+    recite_index_close(idx);
+    return rc;
+}
+
+static void textfree_baseline(void)
+{
+    recite_error err;
+    TA_CHECK(textfree_run(&err) == RECITE_OK, "%s", err.message);
 }
 
 /* ==== reports ==== */
@@ -453,6 +489,49 @@ static void build_after(int rc)
     free(b);
 }
 
+/* ==== compaction: the index at target without a work ==== */
+
+static void compact_setup(void)
+{
+    ta_rm_rf(fx.target);
+    ta_copy_dir(fx.idx, fx.target);
+}
+
+static int compact_run(recite_error *err)
+{
+    recite_build_options opt = ta_build_options();
+    const char *drop[] = {"tale/two"};
+    recite_build_stats st;
+    int rc = recite_index_compact(&st, fx.target, drop, 1, &opt, err);
+    ah_disarm();
+    if (rc == RECITE_OK)
+        TA_CHECK(st.works_dropped == 1, "%llu works dropped, not 1",
+                 (unsigned long long)st.works_dropped);
+    return rc;
+}
+
+static void compact_baseline(void)
+{
+    cache_baseline();
+    compact_setup();
+    recite_error err;
+    TA_CHECK(compact_run(&err) == RECITE_OK, "compaction: %s", err.message);
+    ta_rm_rf(fx.compacted);
+    ta_copy_dir(fx.target, fx.compacted);
+    free(root_listing);
+    root_listing = ta_list_dir(fx.root);
+}
+
+static void compact_after(int rc)
+{
+    char why[2048];
+    expect_listing(fx.root, root_listing, "the compacted index's parent directory");
+    expect_listing(fx.cache, cache_listing, "license cache");
+    TA_CHECK(ta_same_tree(fx.target, rc == RECITE_OK ? fx.compacted : fx.idx, why, sizeof why),
+             "%s: %s", rc == RECITE_OK ? "the index compacted" : "a failed compaction changed it",
+             why);
+}
+
 /* ==== the catalogue ==== */
 
 static int dump_work(const recite_catalog_work *w, void *user)
@@ -620,12 +699,14 @@ const op alloc_ops[] = {
     {"index", false, open_baseline, NULL, open_run, NULL},
     {"check", false, check_baseline, NULL, check_run, NULL},
     {"stream", false, check_baseline, NULL, stream_run, NULL},
+    {"textfree", false, textfree_baseline, NULL, textfree_run, NULL},
     {"report", false, report_baseline, NULL, report_run, NULL},
     {"policy", false, policy_baseline, NULL, policy_run, NULL},
     {"license", false, license_baseline, NULL, license_run, license_after},
     {"license-build", true, license_build_baseline, license_build_setup, license_run,
      license_build_after},
     {"build", true, build_baseline, build_setup, build_run, build_after},
+    {"compact", true, compact_baseline, compact_setup, compact_run, compact_after},
     {"catalog-build", false, catalog_build_baseline, catalog_restore, catalog_build_run,
      catalog_build_after},
     {"catalog", false, catalog_baseline, catalog_restore, catalog_run, catalog_after},

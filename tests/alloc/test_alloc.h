@@ -17,22 +17,24 @@
 /* ==== fixture ==== */
 
 typedef struct fixture {
-    char *root;     /* a temporary directory holding everything below */
-    char *debian;   /* two of Debian's license texts (BSD, Artistic) */
-    char *spdx;     /* a small SPDX list written by the test */
-    char *cache;    /* license index cache, filled before the tests */
-    char *cache2;   /* a license cache emptied before each run (a cache miss) */
-    char *tmp;      /* tmp_dir of license checkers: must stay empty */
-    char *lib;      /* the works */
-    char *jsonl;    /* works with metadata and training runs */
-    char *lib2;     /* the works of the previous index at `target` */
-    char *idx;      /* the index of lib and jsonl, with its catalogue */
-    char *target;   /* where the build operation builds, over a previous index */
-    char *saved;    /* a copy of that previous index (and its catalogue) */
-    char *catdir;   /* an index directory whose catalogue the catalogue operations change */
-    char *catsaved; /* a copy of that catalogue (it records a deletion) */
-    char *policy;   /* a policy file */
-    char *output;   /* the text checked */
+    char *root;      /* a temporary directory holding everything below */
+    char *debian;    /* two of Debian's license texts (BSD, Artistic) */
+    char *spdx;      /* a small SPDX list written by the test */
+    char *cache;     /* license index cache, filled before the tests */
+    char *cache2;    /* a license cache emptied before each run (a cache miss) */
+    char *tmp;       /* tmp_dir of license checkers: must stay empty */
+    char *lib;       /* the works */
+    char *jsonl;     /* works with metadata and training runs */
+    char *lib2;      /* the works of the previous index at `target` */
+    char *idx;       /* the index of lib and jsonl, with its catalogue */
+    char *target;    /* where the build operation builds, over a previous index */
+    char *saved;     /* a copy of that previous index (and its catalogue) */
+    char *catdir;    /* an index directory whose catalogue the catalogue operations change */
+    char *catsaved;  /* a copy of that catalogue (it records a deletion) */
+    char *tfidx;     /* a text-free index of lib, with the key below */
+    char *compacted; /* the index compacted without tale/two (the compact operation's result) */
+    char *policy;    /* a policy file */
+    char *output;    /* the text checked */
     size_t output_len;
     recite_index *index;         /* idx, opened */
     const recite_result *result; /* of the output, by `checker` */
@@ -41,6 +43,10 @@ typedef struct fixture {
 } fixture;
 
 extern fixture fx;
+
+/* The key of the text-free index. */
+extern const char ta_key[];
+#define TA_KEY_LEN 32
 
 void ta_fixture_make(void);
 void ta_fixture_free(void);
