@@ -22,8 +22,9 @@ void rc_build_remove_tmp(const char *dir)
         return;
     int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
     if (fd >= 0) {
-        static const char *const files[] = {RC_INDEX_FILE, "licenses/" RC_INDEX_FILE,
-                                            "licenses.jsonl", RC_CATALOG_FILE};
+        static const char licensed[] = "licenses/" RC_INDEX_FILE;
+        static const char *const files[] = {RC_INDEX_FILE, licensed, "licenses.jsonl",
+                                            RC_CATALOG_FILE};
         for (size_t i = 0; i < RC_ARRAY_LEN(files); i++)
             unlinkat(fd, files[i], 0);
         unlinkat(fd, "licenses", AT_REMOVEDIR);

@@ -29,6 +29,21 @@ static bool is_hex(uint8_t c)
     return is_digit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F');
 }
 
+/* The four hex digits at s[i], or -1. */
+static long hex4(const uint8_t *s, size_t n, size_t i)
+{
+    if (n < i || n - i < 4)
+        return -1;
+    long v = 0;
+    for (size_t k = i; k < i + 4; k++) {
+        uint8_t c = s[k];
+        if (!is_hex(c))
+            return -1;
+        v = 16 * v + (c <= '9' ? c - '0' : (c | 0x20) - 'a' + 10);
+    }
+    return v;
+}
+
 /* A string at s[i] == '"': the index past its closing quote, 0 when malformed. *nul is set
  * when it escapes a NUL (\u0000). */
 static size_t string_end(const uint8_t *s, size_t n, size_t i, bool *nul)
@@ -46,11 +61,17 @@ static size_t string_end(const uint8_t *s, size_t n, size_t i, bool *nul)
         if (++i >= n)
             return 0;
         if (s[i] == 'u') {
-            if (n - i < 5 || !is_hex(s[i + 1]) || !is_hex(s[i + 2]) || !is_hex(s[i + 3]) ||
-                !is_hex(s[i + 4]))
+            long u = hex4(s, n, i + 1);
+            if (u < 0 || (u >= 0xDC00 && u <= 0xDFFF))
                 return 0;
-            *nul |= memcmp(s + i + 1, "0000", 4) == 0;
+            *nul |= u == 0;
             i += 5;
+            if (u >= 0xD800 && u <= 0xDBFF) { /* a pair, as jansson wants it */
+                long low = n - i >= 2 && s[i] == '\\' && s[i + 1] == 'u' ? hex4(s, n, i + 2) : -1;
+                if (low < 0xDC00 || low > 0xDFFF)
+                    return 0;
+                i += 6;
+            }
         } else if (s[i] && strchr("\"\\/bfnrt", s[i])) {
             i++;
         } else {
