@@ -1,8 +1,9 @@
 /*
  * alloc_fixture.c — the fixture of the allocation-failure test, made with no failures: a small
- * library (two of Debian's license texts, a prose text and a C file written here, two JSONL
- * works with metadata and training runs), its index and catalogue, a previous index for the
- * build to replace, license texts and a cache of their index, a policy, and a checked output.
+ * library (two of Debian's license texts, a prose text, a C file and a tar archive written
+ * here, two JSONL works with metadata and training runs), its index and catalogue, a previous index
+ * for the build to replace, license texts and a cache of their index, a policy, and a checked
+ * output.
  */
 #include "test_alloc.h"
 
@@ -89,6 +90,42 @@ static const char tale_one[] =
 static const char tale_two[] =
     "The river pilot knew every sandbar by its sound, and on moonless nights he steered the "
     "barges home by listening to the water murmur against the hull.";
+
+/* A member of a tar archive: its spans are located by member and line. */
+static const char member_text[] =
+    "The orchard behind the mill\n"
+    "had forty trees of apples and pears, planted in rows by the miller's grandfather when\n"
+    "the mill still ground corn for three villages. Every autumn the children of the lane\n"
+    "were paid a penny a basket to gather the windfalls before the wasps found them, and\n"
+    "the cider press in the barn ran from morning until the lamps were lit, filling the\n"
+    "yard with a sweet sharp smell that stayed in the stones until the first frost came.\n";
+
+/* A ustar archive holding `name` with text[0, len): a header, the data padded to 512 bytes,
+ * two empty blocks. */
+static char *tar_of(const char *name, const char *text, size_t len, size_t *out_len)
+{
+    size_t data = (len + 511) / 512 * 512, n = 512 + data + 1024;
+    char *t = calloc(1, n);
+    TA_CHECK(t, "out of memory");
+    snprintf(t, 100, "%s", name);
+    memcpy(t + 100, "0000644", 8);
+    memcpy(t + 108, "0000000", 8);
+    memcpy(t + 116, "0000000", 8);
+    snprintf(t + 124, 12, "%011o", (unsigned)len);
+    snprintf(t + 136, 12, "%011o", 1700000000u);
+    memset(t + 148, ' ', 8);
+    t[156] = '0';
+    memcpy(t + 257, "ustar", 6);
+    memcpy(t + 263, "00", 2);
+    unsigned sum = 0;
+    for (size_t i = 0; i < 512; i++)
+        sum += (unsigned char)t[i];
+    snprintf(t + 148, 8, "%06o", sum);
+    t[155] = ' ';
+    memcpy(t + 512, text, len);
+    *out_len = n;
+    return t;
+}
 
 /* Our own permissive notice, as the SPDX list's MIT entry of the test's small list. */
 static const char mit_json[] =
@@ -200,6 +237,10 @@ void ta_fixture_make(void)
     put(fx.lib, "keeper.txt", prose_text, strlen(prose_text));
     put(fx.lib, "ring.c", code_text, strlen(code_text));
     put(fx.lib2, "market.txt", prose2_text, strlen(prose2_text));
+    size_t tar_len;
+    char *tar = tar_of("orchard.txt", member_text, strlen(member_text), &tar_len);
+    put(fx.lib, "bundle.tar", tar, tar_len);
+    free(tar);
     char *jsonl;
     TA_CHECK(asprintf(&jsonl,
                       "{\"id\":\"tale/one\",\"text\":\"%s\",\"title\":\"The Clock\",\"author\":"
@@ -243,9 +284,9 @@ void ta_fixture_make(void)
     char *out;
     TA_CHECK(asprintf(&out,
                       "Here is what I found.\n\n%.*s\n\nA story: %.*s -- and %.*s\n\n"
-                      "Some code:\n%.*s\nAnd a tale: %s\nThe end.\n",
+                      "Some code:\n%.*s\nAnd a tale: %s\nFrom the archive: %s\nThe end.\n",
                       600, tail, 420, prose_text, 300, prose_text + 500, 900, code_text + 150,
-                      tale_one) >= 0,
+                      tale_one, member_text + 120) >= 0,
              "out of memory");
     fx.output = out;
     fx.output_len = strlen(out);
@@ -259,7 +300,7 @@ void ta_fixture_make(void)
     TA_CHECK(rc == RECITE_OK, "check: %s", err.message);
     rc = recite_policy_load(&fx.pol, fx.policy, fx.spdx, &err);
     TA_CHECK(rc == RECITE_OK, "policy: %s", err.message);
-    TA_CHECK(fx.result->nworks >= 4, "the output matches %zu works, not 4 or more",
+    TA_CHECK(fx.result->nworks >= 5, "the output matches %zu works, not 5 or more",
              fx.result->nworks);
     printf("fixture: %u works, the output %zu bytes matching %zu spans of %zu works, in %s\n",
            recite_index_work_count(fx.index), fx.output_len, fx.result->nmatches, fx.result->nworks,

@@ -291,6 +291,11 @@ static int report_run(recite_error *err)
                      all + (i > 40 ? i - 40 : 0));
             free(all);
         } else {
+            /* Every report shows a locator (what a failed allocation once dropped). */
+            TA_CHECK(strstr(text, "!orchard.txt") && strstr(text, " line ") &&
+                         strstr(json, "\"locator\":{\"member\"") &&
+                         strstr(html, "<span class=\"tag\">line "),
+                     "the reports show no locator of the archive member");
             report_base = all;
         }
     }
