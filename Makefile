@@ -128,7 +128,7 @@ test-san:
 # functions to it (--wrap), so nothing of it is in the library.
 ALLOC_WRAP := malloc calloc realloc free strdup strndup aligned_alloc posix_memalign asprintf \
               vasprintf open_memstream fopen fdopen opendir fdopendir mmap ZSTD_createCCtx \
-              ZSTD_createDCtx ZSTD_createCDict XXH3_createState json_loadb \
+              ZSTD_createDCtx ZSTD_createCDict ZSTD_createDDict XXH3_createState json_loadb \
               json_loads json_load_file
 ALLOC_SRC := $(wildcard tests/alloc/*.c)
 $(BUILD)/alloc/test_alloc: $(ALLOC_SRC) $(wildcard tests/alloc/*.h) $(BUILD)/librecite.a

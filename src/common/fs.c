@@ -92,11 +92,10 @@ const char *rc_base_name(const char *path, char *buf, size_t cap)
 
 void rc_unlink_in(const char *dir, const char *name)
 {
-    /* Without allocating: cleaning up after a failure must work when memory ran out. */
-    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-    if (fd >= 0) {
-        unlinkat(fd, name, 0);
-        close(fd);
+    char *path;
+    if (asprintf(&path, "%s/%s", dir, name) >= 0) {
+        unlink(path);
+        free(path);
     }
 }
 

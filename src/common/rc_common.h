@@ -73,8 +73,7 @@ char *rc_parent_dir(const char *path);
 /* The last component of path (trailing slashes ignored), copied into buf. */
 const char *rc_base_name(const char *path, char *buf, size_t cap);
 
-/* Unlinks dir/name (name may hold a '/'); quietly does nothing when it cannot. Allocates
- * nothing. */
+/* Unlinks dir/name; quietly does nothing when it cannot. */
 void rc_unlink_in(const char *dir, const char *name);
 
 /* mkdir -p: whether dir exists (or could be made) as a directory. */

@@ -6,7 +6,6 @@
  * out-of-bounds read. Checksums and the full cross-check are index_verify.c's. After open the
  * index is immutable and thread-safe; reading its stored text is store.c's.
  */
-#define ZSTD_STATIC_LINKING_ONLY /* ZSTD_createDDict_advanced: its allocations, below */
 #include "rc_index.h"
 
 #include <errno.h>
@@ -327,23 +326,6 @@ int recite_index_open_keyed(recite_index **out, const char *dir, const void *key
     return RECITE_OK;
 }
 
-/* The allocator of the text dictionary: ours, so that a failure is known for what it is. zstd
- * keeps it to free the dictionary (ddict_free does not use the opaque pointer, which by then
- * is gone). */
-static void *ddict_alloc(void *no_memory, size_t n)
-{
-    void *p = malloc(n);
-    if (!p)
-        *(bool *)no_memory = true;
-    return p;
-}
-
-static void ddict_free(void *opaque, void *p)
-{
-    (void)opaque;
-    free(p);
-}
-
 int recite_index_open(recite_index **out, const char *dir, recite_error *err)
 {
     *out = NULL;
@@ -413,16 +395,10 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
         if ((rc = rc_index_touch(idx, idx->sec[RC_SEC_TEXT_DICT].data,
                                  idx->sec[RC_SEC_TEXT_DICT].len, err)) != RECITE_OK)
             goto fail;
-        /* zstd returns NULL for a dictionary it cannot load and when memory ran out: its
-         * allocations go through ours to tell which. */
-        bool no_memory = false;
-        ZSTD_customMem mem = {ddict_alloc, ddict_free, &no_memory};
-        idx->ddict = ZSTD_createDDict_advanced(idx->sec[RC_SEC_TEXT_DICT].data,
-                                               idx->sec[RC_SEC_TEXT_DICT].len, ZSTD_dlm_byCopy,
-                                               ZSTD_dct_auto, mem);
+        idx->ddict =
+            ZSTD_createDDict(idx->sec[RC_SEC_TEXT_DICT].data, idx->sec[RC_SEC_TEXT_DICT].len);
         if (!idx->ddict) {
-            rc = no_memory ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
-                           : corrupt(err, path, "bad text dictionary");
+            rc = corrupt(err, path, "bad text dictionary");
             goto fail;
         }
     }

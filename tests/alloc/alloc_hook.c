@@ -483,16 +483,17 @@ void *__wrap_mmap(void *addr, size_t len, int prot, int flags, int fd, off_t off
 }
 
 /* ==== zstd and xxHash contexts (-Wl,--wrap: their constructors return NULL when out of
- * memory; what they allocate later, inside the library, is not counted; the text dictionary
- * is made with the library's own allocator, which is counted) ==== */
+ * memory; what they allocate later, inside the library, is not counted) ==== */
 
 ZSTD_CCtx *__real_ZSTD_createCCtx(void);
 ZSTD_DCtx *__real_ZSTD_createDCtx(void);
 ZSTD_CDict *__real_ZSTD_createCDict(const void *dict, size_t size, int level);
+ZSTD_DDict *__real_ZSTD_createDDict(const void *dict, size_t size);
 XXH3_state_t *__real_XXH3_createState(void);
 ZSTD_CCtx *__wrap_ZSTD_createCCtx(void);
 ZSTD_DCtx *__wrap_ZSTD_createDCtx(void);
 ZSTD_CDict *__wrap_ZSTD_createCDict(const void *dict, size_t size, int level);
+ZSTD_DDict *__wrap_ZSTD_createDDict(const void *dict, size_t size);
 XXH3_state_t *__wrap_XXH3_createState(void);
 
 #define FAIL_OR_UNTRACKED(call)                                                                    \
@@ -514,6 +515,11 @@ ZSTD_DCtx *__wrap_ZSTD_createDCtx(void)
 ZSTD_CDict *__wrap_ZSTD_createCDict(const void *dict, size_t size, int level)
 {
     FAIL_OR_UNTRACKED(__real_ZSTD_createCDict(dict, size, level));
+}
+
+ZSTD_DDict *__wrap_ZSTD_createDDict(const void *dict, size_t size)
+{
+    FAIL_OR_UNTRACKED(__real_ZSTD_createDDict(dict, size));
 }
 
 XXH3_state_t *__wrap_XXH3_createState(void)

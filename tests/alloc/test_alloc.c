@@ -339,14 +339,31 @@ static long run_once(const op *o, long n, ah_class cls, bool persistent, int *rc
     return injected;
 }
 
-/* Every allocation point up to ALLOC_FULL (default 300) is failed; beyond, n advances by a
- * stride that grows with n (n / ALLOC_FULL + 1), the persistent series shifted by half a stride
- * from the transient one so that the two fail different points. ALLOC_FULL=0: every point. */
+/* Every allocation point up to ALLOC_FULL (default 300) is failed, and the last ALLOC_FULL / 3
+ * (where operations commit, publish and clean up); between, n advances by a stride that grows
+ * with n (n / ALLOC_FULL + 1), the persistent series shifted by half a stride from the
+ * transient one so that the two fail different points. ALLOC_FULL=0: every point. */
 static long full_points(void)
 {
     const char *e = getenv("ALLOC_FULL");
     long full = e ? atol(e) : 300;
-    return full > 0 ? full : LONG_MAX;
+    return full > 0 ? full : LONG_MAX / 4;
+}
+
+/* The n after n: the next point, or one a stride further in the middle of a long series. */
+#define RC_MAX_L(a, b) ((a) > (b) ? (a) : (b))
+
+static long next_point(long n, long total, bool *shifted)
+{
+    long full = full_points(), tail_from = total - full / 3;
+    if (n < full || n >= tail_from)
+        return n + 1;
+    long stride = n / full + 1, next = n + stride;
+    if (!*shifted) {
+        next += stride / 2;
+        *shifted = true;
+    }
+    return next > tail_from ? RC_MAX_L(n + 1, tail_from) : next;
 }
 
 static double seconds_of(clockid_t clock)
@@ -367,39 +384,31 @@ static void run_op(const op *o)
     fflush(stdout);
     long total_runs = 0, enomem = 0;
     for (int cls = AH_CALLER; cls <= (o->threads ? AH_OTHERS : AH_CALLER); cls++) {
-        long points = 0, runs[2] = {0, 0};
+        /* A run without failures counts the points. */
+        int rc;
+        run_once(o, 0, (ah_class)cls, false, &rc);
+        long points = ah_count((ah_class)cls), runs[2] = {0, 0};
+        total_runs++;
         for (int persistent = 0; persistent <= 1; persistent++) {
-            long stride = 1, full = full_points(), checked = 1;
+            long checked = 1;
             bool shifted = !persistent;
-            for (long n = 1;; n += stride) {
-                int rc;
+            for (long n = 1;; n = next_point(n, points, &shifted)) {
                 long injected = run_once(o, n, (ah_class)cls, persistent, &rc);
                 total_runs++;
-                runs[persistent]++;
                 enomem += rc == RECITE_ENOMEM;
-                if (injected == 0) {
-                    if (!persistent)
-                        points = ah_count((ah_class)cls);
+                if (injected == 0)
                     break;
-                }
+                runs[persistent]++;
                 if (total_runs % LSAN_EVERY == 0) {
                     lsan_check(checked);
                     checked = n + 1;
                 }
-                if (n >= full) {
-                    stride = n / full + 1;
-                    if (!shifted) {
-                        n += stride / 2;
-                        shifted = true;
-                    }
-                }
             }
             lsan_check(checked);
         }
-        /* The last run of each series is the one without a failure. */
         printf("  %s %5ld points", cls == AH_CALLER ? "caller" : "workers", points);
-        if (runs[0] - 1 < points || runs[1] - 1 < points)
-            printf(" (%ld and %ld failed)", runs[0] - 1, runs[1] - 1);
+        if (runs[0] < points || runs[1] < points)
+            printf(" (%ld + %ld failed)", runs[0], runs[1]);
         fflush(stdout);
     }
     printf("  %5ld runs %5ld ENOMEM  %5.1f s (%.1f s CPU)\n", total_runs, enomem,
