@@ -3,7 +3,8 @@
 #   make demo       install Debian dependencies if missing, build, index a library made from
 #                   texts Debian ships, check sample outputs, print the report
 #   make test       every test: unit (cmocka), property, CLI, HTTP; then again under ASan+UBSan;
-#                   unit tests under valgrind; a clang -Werror build when clang is present
+#                   allocation failures (tests/alloc); unit tests under valgrind; a clang -Werror
+#                   build when clang is present
 #   make bench      benchmarks against baselines (not a test; takes minutes)
 #   make fuzz       every fuzz harness (fuzz/) under libFuzzer + ASan + UBSan, FUZZ_SECONDS each
 #   make install PREFIX=/usr/local
