@@ -510,6 +510,10 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     out->bytes = cl.text_len;
     out->tokens = cl.ntokens;
     out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+    if (out->representative >= idx->nworks) { /* a member list naming no work */
+        memset(out, 0, sizeof *out);
+        return RECITE_EFORMAT;
+    }
     out->mode = (recite_mode)cl.mode;
     return RECITE_OK;
 }

@@ -87,6 +87,7 @@ typedef struct live_block {
  * finds their leaks too), nor spend its time scanning it. */
 static live_block *live;
 static size_t nlive;
+static atomic_int nlive_any; /* nlive > 0, read without the lock */
 static pthread_mutex_t live_mu = PTHREAD_MUTEX_INITIALIZER;
 
 static size_t slot_of(const void *p)
@@ -118,12 +119,13 @@ static void track(void *p, int cls, const char *fn)
         i = (i + 1) & (LIVE_CAP - 1);
     live[i] = (live_block){p, seq, cls, fn};
     nlive++;
+    atomic_store(&nlive_any, 1);
     pthread_mutex_unlock(&live_mu);
 }
 
 static void untrack(const void *p)
 {
-    if (!p)
+    if (!p || !atomic_load(&nlive_any))
         return;
     pthread_mutex_lock(&live_mu);
     if (nlive == 0 || !live) {
@@ -148,6 +150,7 @@ static void untrack(const void *p)
         }
         live[hole] = (live_block){0};
         nlive--;
+        atomic_store(&nlive_any, nlive > 0);
     }
     pthread_mutex_unlock(&live_mu);
 }
@@ -167,6 +170,7 @@ static struct big_map {
     bool used;
 } bigs[RC_BIG_MAPS];
 static pthread_mutex_t big_mu = PTHREAD_MUTEX_INITIALIZER;
+static atomic_int nbigs; /* maps made (they are kept) */
 
 static void *big_alloc(size_t n)
 {
@@ -181,8 +185,10 @@ static void *big_alloc(size_t n)
         if (!bigs[i].p) {
             void *m =
                 __real_mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-            if (m != MAP_FAILED)
+            if (m != MAP_FAILED) {
                 bigs[i] = (struct big_map){m, n, true};
+                atomic_fetch_add(&nbigs, 1);
+            }
             p = m != MAP_FAILED ? m : NULL;
             break;
         }
@@ -193,6 +199,8 @@ static void *big_alloc(size_t n)
 /* Whether p is a large block (then it is given back). */
 static bool big_free(const void *p)
 {
+    if (!atomic_load(&nbigs))
+        return false;
     bool found = false;
     pthread_mutex_lock(&big_mu);
     for (size_t i = 0; i < RC_BIG_MAPS && !found; i++)
@@ -206,6 +214,8 @@ static bool big_free(const void *p)
 
 static size_t big_len(const void *p)
 {
+    if (!atomic_load(&nbigs))
+        return 0;
     size_t len = 0;
     pthread_mutex_lock(&big_mu);
     for (size_t i = 0; i < RC_BIG_MAPS; i++)
@@ -274,6 +284,7 @@ void ah_live_clear(void)
     if (live)
         memset(live, 0, LIVE_CAP * sizeof *live);
     nlive = 0;
+    atomic_store(&nlive_any, 0);
     pthread_mutex_unlock(&live_mu);
 }
 
@@ -366,6 +377,8 @@ void *__wrap_realloc(void *p, size_t n)
 
 void __wrap_free(void *p)
 {
+    if (!p) /* often: a text reader frees its 2048 cache slots, most of them empty */
+        return;
     untrack(p);
     if (!big_free(p))
         __real_free(p);

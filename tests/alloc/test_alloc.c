@@ -339,14 +339,14 @@ static long run_once(const op *o, long n, ah_class cls, bool persistent, int *rc
     return injected;
 }
 
-/* Every allocation point up to ALLOC_FULL (default 300) is failed, and the last ALLOC_FULL / 3
+/* Every allocation point up to ALLOC_FULL (default 200) is failed, and the last ALLOC_FULL / 2
  * (where operations commit, publish and clean up); between, n advances by a stride that grows
  * with n (n / ALLOC_FULL + 1), the persistent series shifted by half a stride from the
  * transient one so that the two fail different points. ALLOC_FULL=0: every point. */
 static long full_points(void)
 {
     const char *e = getenv("ALLOC_FULL");
-    long full = e ? atol(e) : 300;
+    long full = e ? atol(e) : 200;
     return full > 0 ? full : LONG_MAX / 4;
 }
 
@@ -355,7 +355,7 @@ static long full_points(void)
 
 static long next_point(long n, long total, bool *shifted)
 {
-    long full = full_points(), tail_from = total - full / 3;
+    long full = full_points(), tail_from = total - full / 2;
     if (n < full || n >= tail_from)
         return n + 1;
     long stride = n / full + 1, next = n + stride;
