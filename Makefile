@@ -3,7 +3,8 @@
 #   make demo       install Debian dependencies if missing, build, index a library made from
 #                   texts Debian ships, check sample outputs, print the report
 #   make test       every test: unit (cmocka), property, CLI, HTTP; then again under ASan+UBSan;
-#                   unit tests under valgrind; a clang -Werror build when clang is present
+#                   allocation failures (tests/alloc); unit tests under valgrind; a clang -Werror
+#                   build when clang is present
 #   make bench      benchmarks against baselines (not a test; takes minutes)
 #   make fuzz       every fuzz harness (fuzz/) under libFuzzer + ASan + UBSan, FUZZ_SECONDS each
 #   make fuzz-ingest  the same for the document and archive readers (fuzz/fuzz_{archive,epub,pdf,html}.c)
@@ -43,7 +44,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
 .PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-valgrind test-clang test-install bench install \
-        test-fuzz-ingest fuzz fuzz-ingest test-fuzz test-tsan \
+        test-fuzz-ingest fuzz fuzz-ingest test-fuzz test-tsan test-alloc \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -84,6 +85,7 @@ test: deps
 	$(MAKE) test-unit test-cli test-http test-html test-python test-fuzz-ingest test-fuzz
 	$(MAKE) test-install
 	$(MAKE) test-san
+	$(MAKE) test-alloc
 	$(MAKE) test-tsan
 	$(MAKE) test-valgrind
 	$(MAKE) test-clang
@@ -122,6 +124,23 @@ SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
 	  HTML_BROWSER= test-unit test-cli test-http test-html test-fuzz-ingest test-fuzz
+
+# Allocation failures (tests/alloc/): each operation with its n-th allocation failing, for every
+# n, under ASan+UBSan. The hook is the test's: the linker routes the library's calls of these
+# functions to it (--wrap), so nothing of it is in the library.
+ALLOC_WRAP := malloc calloc realloc free strdup strndup aligned_alloc posix_memalign asprintf \
+              vasprintf open_memstream fopen fdopen opendir fdopendir mmap ZSTD_createCCtx \
+              ZSTD_createDCtx ZSTD_createCDict ZSTD_createDDict XXH3_createState json_loadb \
+              json_loads json_load_file
+ALLOC_SRC := $(wildcard tests/alloc/*.c)
+$(BUILD)/alloc/test_alloc: $(ALLOC_SRC) $(wildcard tests/alloc/*.h) $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(ALLOC_SRC) $(BUILD)/librecite.a $(LDLIBS_ALL) \
+	  $(foreach f,$(ALLOC_WRAP),-Wl,--wrap=$(f))
+test-alloc:
+	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
+	  build/san/alloc/test_alloc
+	build/san/alloc/test_alloc
 
 # The document and archive readers on seeds, fixtures and their mutations (fuzz/ingest_*).
 INGEST_FUZZ := archive epub pdf html
@@ -255,7 +274,8 @@ PY_SRC := $(wildcard python/src/*.c python/src/*.h)
 INGEST_FUZZ_SRC := $(wildcard fuzz/fuzz_archive.c fuzz/fuzz_epub.c fuzz/fuzz_pdf.c fuzz/fuzz_html.c \
                               fuzz/ingest_*.[ch] fuzz/seeds_write.h)
 FORMAT_SRC := $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) \
-              $(sort $(INGEST_FUZZ_SRC) $(wildcard fuzz/*.c fuzz/*.h tests/tsan/*.c tests/cli/*.c))
+              $(sort $(INGEST_FUZZ_SRC) $(wildcard fuzz/*.c fuzz/*.h tests/tsan/*.c tests/cli/*.c \
+                                                    tests/alloc/*.[ch]))
 format:
 	clang-format -i $(FORMAT_SRC)
 

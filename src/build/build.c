@@ -197,6 +197,9 @@ static void *worker_main(void *arg)
             emitter em = {b, bt};
             for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++)
                 rc = rc_source_load(ctx, &b->in, bt->first + i, emit_work, &em, &err);
+            /* Handing a work over (emit_work) fails without a message. */
+            if (rc != RECITE_OK && !err.code)
+                rc_error_set(&err, rc, "%s", recite_strerror(rc));
         }
 
         pthread_mutex_lock(&b->mu);
@@ -528,7 +531,9 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
         if ((rc = rc_license_index_build(b->tmp_dir, &src, &built, err)) != RECITE_OK)
             return rc;
         char *lic;
-        if (built && asprintf(&lic, "%s/licenses", b->tmp_dir) >= 0) {
+        if (built && asprintf(&lic, "%s/licenses", b->tmp_dir) < 0)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        if (built) {
             rc = recite_index_open(&b->lic, lic, err);
             free(lic);
             if (rc != RECITE_OK)

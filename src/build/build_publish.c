@@ -14,19 +14,21 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Removes a temporary index directory (spill runs are removed by the sorter). */
+/* Removes a temporary index directory (spill runs are removed by the sorter), without
+ * allocating: it runs when memory ran out too. */
 void rc_build_remove_tmp(const char *dir)
 {
     if (!dir)
         return;
-    rc_unlink_in(dir, RC_INDEX_FILE);
-    rc_unlink_in(dir, "licenses/" RC_INDEX_FILE);
-    rc_unlink_in(dir, "licenses.jsonl");
-    rc_unlink_in(dir, RC_CATALOG_FILE);
-    char *sub;
-    if (asprintf(&sub, "%s/licenses", dir) >= 0) {
-        rmdir(sub);
-        free(sub);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        static const char licensed[] = "licenses/" RC_INDEX_FILE;
+        static const char *const files[] = {RC_INDEX_FILE, licensed, "licenses.jsonl",
+                                            RC_CATALOG_FILE};
+        for (size_t i = 0; i < RC_ARRAY_LEN(files); i++)
+            unlinkat(fd, files[i], 0);
+        unlinkat(fd, "licenses", AT_REMOVEDIR);
+        close(fd);
     }
     rmdir(dir);
 }

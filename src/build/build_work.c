@@ -92,7 +92,7 @@ static char *dup_json_value(json_t *v)
         return NULL;
     if (json_is_string(v))
         return strndup(json_string_value(v), json_string_length(v));
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return rc_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
 bool rc_is_source_kind(const char *s)
@@ -115,6 +115,9 @@ static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *li
 {
     json_error_t jerr;
     json_t *root = json_loadb((const char *)line, len, JSON_ALLOW_NUL, &jerr);
+    if (!root && rc_json_refused_for_memory(&jerr, (const char *)line, len, false))
+        return rc_error_set(err, RECITE_ENOMEM, "%s:%llu: out of memory", path,
+                            (unsigned long long)src->line);
     if (!root)
         return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: invalid JSON at column %d: %s", path,
                             (unsigned long long)src->line, jerr.column, jerr.text);
@@ -150,8 +153,13 @@ static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *li
     memcpy(out->text, json_string_value(text), tl);
     out->text[tl] = 0;
     out->text_len = tl;
-    for (unsigned f = RC_WS_TITLE; f < RC_WS_META; f++)
-        out->strs[f] = dup_json_value(json_object_get(root, meta_keys[f]));
+    for (unsigned f = RC_WS_TITLE; f < RC_WS_META; f++) {
+        json_t *v = json_object_get(root, meta_keys[f]);
+        if (!(out->strs[f] = dup_json_value(v)) && v && !json_is_null(v)) {
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
     json_t *mode = json_object_get(root, "mode");
     if (mode) {
         const char *m = json_is_string(mode) ? json_string_value(mode) : "";
@@ -175,8 +183,8 @@ static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *li
     }
     json_object_del(root, "id");
     json_object_del(root, "text");
-    if (json_object_size(root) > 0)
-        out->strs[RC_WS_META] = json_dumps(root, JSON_COMPACT);
+    if (json_object_size(root) > 0 && !(out->strs[RC_WS_META] = rc_json_dumps(root, JSON_COMPACT)))
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
 done:
     json_decref(root);
     return rc;

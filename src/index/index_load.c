@@ -377,7 +377,11 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
     /* The license texts (DIR/licenses), when the build found some: for CMI at check time. */
     char *lic;
     struct stat lst;
-    if (asprintf(&lic, "%s/licenses/%s", dir, RC_INDEX_FILE) >= 0) {
+    if (asprintf(&lic, "%s/licenses/%s", dir, RC_INDEX_FILE) < 0) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory"); /* not: no license texts */
+        goto fail;
+    }
+    {
         if (stat(lic, &lst) == 0) {
             lic[strlen(lic) - strlen(RC_INDEX_FILE) - 1] = 0;
             if ((rc = recite_index_open(&idx->licenses, lic, err)) != RECITE_OK) {
@@ -506,6 +510,10 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     out->bytes = cl.text_len;
     out->tokens = cl.ntokens;
     out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+    if (out->representative >= idx->nworks) { /* a member list naming no work */
+        memset(out, 0, sizeof *out);
+        return RECITE_EFORMAT;
+    }
     out->mode = (recite_mode)cl.mode;
     if (out->representative >= idx->nworks) { /* members are checked where they are read */
         memset(out, 0, sizeof *out);

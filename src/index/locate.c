@@ -188,7 +188,7 @@ static int line_of(const recite_index *idx, const rc_cluster *cl, uint64_t offse
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block table)");
     uint64_t n = rc_get_u32(lines);
     if (g > start) {
-        rc_store_reader *r = malloc(sizeof *r);
+        rc_store_reader *r = calloc(1, sizeof *r); /* freed below whatever failed */
         uint8_t *buf = malloc((size_t)(g - start));
         int rc = !r || !buf ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
                  : rc_store_reader_init(r, idx) != RECITE_OK
