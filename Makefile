@@ -30,6 +30,10 @@ SERVE_PKGS := libmicrohttpd libcurl
 SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
 CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) 2>/dev/null)
 
+# `--mpi` (src/cli/cli_mpi.c only, not the library): Open MPI, when pkg-config finds it.
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+MPI_CFLAGS := $(if $(MPI_LIBS),$(shell pkg-config --cflags ompi-c) -DRECITE_WITH_MPI)
+
 LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c src/build/*.c \
                       src/match/*.c src/license/*.c src/cmi/*.c src/check/*.c src/policy/*.c \
                       src/catalog/*.c src/report/*.c)
@@ -58,7 +62,11 @@ $(BUILD)/librecite.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,librecite.so.0 -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS) $(MPI_LIBS)
+
+$(BUILD)/obj/src/cli/cli_mpi.o: src/cli/cli_mpi.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(MPI_CFLAGS) -c $< -o $@
 
 # ---- tests ----
 

@@ -14,11 +14,25 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Removes a temporary index directory (spill runs are removed by the sorter). */
+static void remove_stale_dir(const char *dir);
+
+/* Removes a temporary index directory (spill runs are removed by the sorter), the shards of a
+ * sharded one included. */
 void rc_build_remove_tmp(const char *dir)
 {
     if (!dir)
         return;
+    DIR *d = opendir(dir);
+    struct dirent *f;
+    while (d && (f = readdir(d)) != NULL) {
+        char *sub;
+        if (strncmp(f->d_name, "shard-", 6) == 0 && asprintf(&sub, "%s/%s", dir, f->d_name) >= 0) {
+            remove_stale_dir(sub);
+            free(sub);
+        }
+    }
+    if (d)
+        closedir(d);
     rc_unlink_in(dir, RC_INDEX_FILE);
     rc_unlink_in(dir, "licenses/" RC_INDEX_FILE);
     rc_unlink_in(dir, "licenses.jsonl");

@@ -208,25 +208,32 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Distinct families among the clusters of a group of postings (scratch: room for n). */
+/* Distinct families among the clusters of a group of postings, left in scratch (room for n). */
 static uint64_t distinct_families(const rc_builder *b, const rc_posting_rec *g, size_t n,
                                   uint32_t *scratch)
 {
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (i == 0 || g[i].cluster != g[i - 1].cluster)
-            scratch[m++] = b->clusters.v[g[i].cluster].family;
+            scratch[m++] = b->clusters.v[g[i].cluster].family_key;
     rc_sort(scratch, m, sizeof *scratch, cmp_u32);
     uint64_t distinct = m ? 1 : 0;
     for (size_t i = 1; i < m; i++)
-        distinct += scratch[i] != scratch[i - 1];
+        if (scratch[i] != scratch[i - 1])
+            scratch[distinct++] = scratch[i];
     return distinct;
 }
 
-static void write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_secw *pos_w,
-                        const rc_posting_rec *g, size_t n, uint32_t *scratch)
+/* Writes a group; a shard of a sharded build also records it, with its families, for the
+ * document frequency over the whole library (rc_shard_df_patch). */
+static int write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_secw *pos_w,
+                       const rc_posting_rec *g, size_t n, uint32_t *scratch)
 {
-    unsigned df = rc_df_class(n == 1 ? 1 : distinct_families(b, g, n, scratch));
+    uint64_t families = distinct_families(b, g, n, scratch);
+    unsigned df = rc_df_class(families);
+    if (b->shard && rc_shard_df_group(b->shard, RC_SORT_KEY(g[0].hash), n, scratch,
+                                      (size_t)families) != RECITE_OK)
+        return RECITE_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         uint64_t fp = rec_fingerprint(&g[i]);
         co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
@@ -237,6 +244,7 @@ static void write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc
         rc_put_u32(v, g[i].gpos);
         rc_secw_write(pos_w, v, 4);
     }
+    return RECITE_OK;
 }
 
 /* Postings come out of the sort grouped by channel, then by fingerprint. Each channel's
@@ -286,7 +294,10 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
                 break;
             }
-            write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v);
+            if (write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v) != RECITE_OK) {
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                break;
+            }
             group.n = 0;
         }
         /* Close the sections of the channels before this record's (or of all at the end). */
@@ -347,25 +358,25 @@ done:
 
 /* The checksum of every page from RC_DATA_OFFSET to here (read back from the file: the sections
  * were written out of order), as the last section. */
-static int write_page_sums(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
-                           uint64_t *off, recite_error *err)
+int rc_write_page_sums(int fd, const char *path, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                       uint64_t *off, recite_error *err)
 {
     const size_t span = 256 * RC_PAGE_SIZE; /* read back 1 MiB at a time */
     uint64_t end = rc_align_up(*off);
     uint8_t *buf = malloc(span);
     if (!buf)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    rc_secw_begin(w, b->fd, end);
+    rc_secw_begin(w, fd, end);
     for (uint64_t a = RC_DATA_OFFSET; a < end; a += span) {
         size_t n = (size_t)RC_MIN((uint64_t)span, end - a), got = 0;
         memset(buf, 0, n); /* bytes past the end of the file so far are zeros */
         while (got < n) {
-            ssize_t r = pread(b->fd, buf + got, n - got, (off_t)(a + got));
+            ssize_t r = pread(fd, buf + got, n - got, (off_t)(a + got));
             if (r < 0 && errno == EINTR)
                 continue;
             if (r < 0) {
                 free(buf);
-                return rc_error_errno(err, RECITE_EIO, errno, "%s: read back failed", b->idx_path);
+                return rc_error_errno(err, RECITE_EIO, errno, "%s: read back failed", path);
             }
             if (r == 0)
                 break;
@@ -377,7 +388,7 @@ static int write_page_sums(rc_builder *b, rc_secw *w, rc_section_entry *sec, siz
     free(buf);
     sec[(*nsec)++] = rc_secw_end(w, RC_SEC_PAGE_SUMS);
     *off = w->off;
-    return w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path)
+    return w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", path)
                      : RECITE_OK;
 }
 
@@ -437,7 +448,9 @@ int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err)
         return rc;
     off = rc_align_up(off);
     if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK ||
-        (rc = write_page_sums(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
+        (b->shard && (rc = rc_shard_df_patch(b, sec, nsec, err)) != RECITE_OK) ||
+        (rc = rc_write_page_sums(b->fd, b->idx_path, b->text_w, sec, &nsec, &off, err)) !=
+            RECITE_OK)
         return rc;
     *file_size = off; /* the page checksums end the file */
     if ((rc = write_header(b, sec, nsec, *file_size, err)) != RECITE_OK)

@@ -65,8 +65,19 @@ enum rc_section_id {
     RC_SEC_LOC_DATA = 25,  /* the works' locator records (RC_LOC_* below) */
     RC_SEC_LINES = 26,     /* per text block, u32: lines of its text before the block (empty
                               in text-free indexes) */
-    RC_SEC_COUNT_ = 27
+    /* The head of a sharded index (RC_FLAG_SHARDED; src/index/index_shards.c): */
+    RC_SEC_SHARDS = 27,      /* per shard, RC_SHARD_REC_SIZE bytes (below) */
+    RC_SEC_WORK_MAP = 28,    /* per work of the library, u32 shard, u32 work in the shard */
+    RC_SEC_SHARD_WORKS = 29, /* per shard in order, per work of the shard, u32 library work */
+    RC_SEC_COUNT_ = 30
 };
+/* A shard of a sharded index (SHARDS record): u64 works, u64 clusters, u64 tokens, u64 stored
+ * bytes, u64 bytes of its texts, u64 file size, u64 the header checksum of its recite.idx
+ * (bytes 120-127: it covers the shard's section table, and through it every byte), u64
+ * postings of its three channels. A shard lives in DIR/shard-NNNN/ (RC_SHARD_DIR). */
+#define RC_SHARD_REC_SIZE 64u
+#define RC_SHARD_DIR "shard-%04u"
+#define RC_MAX_SHARDS 65536u
 /* A work's locator record (empty for a work with no pages, chapters or member): u32 pages,
  * u32 chapters, u64 member (string offset, 0 none), then pages x u32 (the offset where page
  * i + 1 starts; the first is 0), then chapters x {u32 start offset, u32 0, u64 title string,
@@ -115,6 +126,7 @@ static inline int rc_mode_from_disk(uint32_t v)
 
 #define RC_FLAG_TEXT_FREE 1u /* no text stored: token records (keyed hashes and offsets) */
 #define RC_FLAG_CMI 2u       /* CMI was extracted from the works (not --no-cmi) */
+#define RC_FLAG_SHARDED 4u   /* the head of a sharded index: its works are in its shards */
 
 /* A cluster: one distinct text, held by one or more works. */
 #define RC_CLUSTER_REC_SIZE 56u

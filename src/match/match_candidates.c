@@ -11,6 +11,8 @@
 
 typedef struct candidate {
     uint32_t cluster;
+    uint32_t rep; /* its first work: ties are broken by it, which orders works as one index of
+                     the library does whether or not it is sharded */
     uint32_t seeds;
     size_t first;  /* its seeds are seeds[first .. first + seeds) while sorted by position */
     bool specific; /* has an exact seed whose k-gram is not common language */
@@ -108,7 +110,7 @@ static int cmp_candidate(const void *a, const void *b)
         return x->specific ? -1 : 1;
     if (x->seeds != y->seeds)
         return x->seeds > y->seeds ? -1 : 1;
-    return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+    return (x->rep > y->rep) - (x->rep < y->rep);
 }
 
 static int cmp_candidate_cluster(const void *a, const void *b)
@@ -145,8 +147,9 @@ int rc_match_select(rc_matcher *c, recite_error *err)
             /* The first seed of a work: its record is checked once here, for every later
              * step that reads it. */
             cl = rc_index_cluster_of_token(c->idx, s->gpos);
-            candidate cd = {cl, 0, i, false, false, false};
+            candidate cd = {cl, 0, 0, i, false, false, false};
             int rc = rc_index_cluster_check(c->idx, cl, &info, err);
+            cd.rep = rc == RECITE_OK ? rc_index_member(c->idx, info.member0) : 0;
             if (rc == RECITE_OK &&
                 (s->gpos < info.token_base || s->gpos >= info.token_base + info.ntokens))
                 rc = rc_error_set(err, RECITE_EFORMAT,
