@@ -323,6 +323,8 @@ static int cmd_index(int argc, char **argv)
                st.bytes ? (double)st.index_bytes / (double)st.bytes : 0.0, st.seconds);
         if (mpi || shards)
             printf("in %u shards%s\n", shards ? shards : size, mpi ? ", one per MPI rank" : "");
+        if (mpi) /* the other ranks noted theirs */
+            ui.duplicates = st.works - st.clusters;
         if (ui.duplicates)
             printf("%llu works were identical to an earlier one and share its entry\n",
                    ui.duplicates);
@@ -678,28 +680,31 @@ static int cmd_stats(int argc, char **argv)
     recite_index_stats s;
     recite_index_get_stats(&s, idx);
     if (json) {
-        printf(
-            "{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
-            "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
-            "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
-            "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,"
-            "\"created_unix\":%llu,\"text_blocks\":%llu,"
-            "\"text_block_size\":%llu,\"text_free\":%s,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
-            "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
-            s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
-            (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
-            (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
-            (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
-            s.code_kgram, s.code_window, s.code_min_tokens, (unsigned long long)s.created_unix,
-            (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size,
-            s.text_free ? "true" : "false", (unsigned long long)s.bytes_total,
-            (unsigned long long)s.bytes_postings, (unsigned long long)s.bytes_text,
-            (unsigned long long)s.bytes_works, (unsigned long long)s.bytes_checkpoints);
+        printf("{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
+               "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
+               "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
+               "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,"
+               "\"created_unix\":%llu,\"text_blocks\":%llu,"
+               "\"text_block_size\":%llu,\"text_free\":%s,\"shards\":%u,"
+               "\"bytes\":{\"total\":%llu,\"postings\":%llu,"
+               "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
+               s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
+               (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
+               (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
+               (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
+               s.code_kgram, s.code_window, s.code_min_tokens, (unsigned long long)s.created_unix,
+               (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size,
+               s.text_free ? "true" : "false", s.shards, (unsigned long long)s.bytes_total,
+               (unsigned long long)s.bytes_postings, (unsigned long long)s.bytes_text,
+               (unsigned long long)s.bytes_works, (unsigned long long)s.bytes_checkpoints);
     } else {
         double tb = s.text_bytes ? (double)s.text_bytes : 1.0;
         printf("index          %s (format %u)\n", index_dir, s.format_version);
         printf("works          %llu in %llu clusters of identical text\n",
                (unsigned long long)s.works, (unsigned long long)s.clusters);
+        if (s.shards)
+            printf("shards         %u (%s/shard-NNNN), one index of the library\n", s.shards,
+                   index_dir);
         printf("text           %.1f MB, %llu tokens\n", (double)s.text_bytes / 1e6,
                (unsigned long long)s.tokens);
         printf("fingerprints   %llu (k-gram %u, window %u: spans of %u+ tokens guaranteed)\n",
