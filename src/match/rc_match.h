@@ -5,8 +5,9 @@
  * match_candidates.c (which works to verify), match_verify.c (extension of seeds and
  * classification of runs), match_near.c (chaining seeds across edits), match_align.c (the
  * banded alignment),
- * match_finish.c (the pipeline, merging, figures) and match_stream.c (spans reported while the
- * text streams in). It knows nothing of CMI, policies or background indexes (src/check).
+ * match_finish.c (the pipeline, merging, figures), match_stream.c (spans reported while the
+ * text streams in) and match_shards.c (a sharded index's candidates verified in parallel). It knows
+ * nothing of CMI, policies or background indexes (src/check).
  */
 #ifndef RC_MATCH_H
 #define RC_MATCH_H
@@ -279,5 +280,12 @@ static inline int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, const
 
 /* Sets the kind and similarity of a run. */
 int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err);
+
+/* The verification of the kept seeds (sorted by cluster, channel, diagonal, position): exact
+ * runs (rc_match_find_runs), their kinds (rc_match_classify), then near-verbatim spans
+ * (rc_match_near), appended to c->raw. rc_match_verify runs it on shards in parallel threads
+ * when the index is sharded and the check large enough (match_shards.c), with the same runs. */
+int rc_match_verify_seeds(rc_matcher *c, recite_error *err);
+int rc_match_verify(rc_matcher *c, recite_error *err);
 
 #endif /* RC_MATCH_H */

@@ -11,7 +11,7 @@ The works are made of generated words, so that what depends on the whole library
             per shard the forks would be up to five families and P common
   dup-*/    the same text three times, far apart in input order (one cluster: "also")
 The inputs quote B, P, a fork with an edit, the duplicated text, and spans of LIB (the main
-fixture library's works), alone and mixed.
+fixture library's works), alone and mixed; big.txt is 102 works whole (verified in threads).
 """
 import os
 import random
@@ -68,6 +68,15 @@ def main():
     write(f"{out}/in/mix.txt", "\n".join([span(libworks[0], 0.5, 30), B, " ".join(fork[:80]),
                                           fill, P[:200], dup, span(libworks[-1], 0.1, 25)]) + "\n")
     write(f"{out}/in/none.txt", fill + "\n")
+    # Whole works, many of them: enough to verify for a sharded index to do it in threads.
+    big = []
+    for i in range(40):
+        with open(f"{out}/lib/boiler/b{i:03d}.txt", encoding="utf-8") as f:
+            big.append(f.read())
+    for i in range(62):
+        with open(f"{out}/lib/shared/s{i:02d}.txt", encoding="utf-8") as f:
+            big.append(f.read())
+    write(f"{out}/in/big.txt", "\n".join(big))
 
 
 if __name__ == "__main__":

@@ -167,6 +167,44 @@ static void test_shards_check_equal(void **state)
     recite_index_close(sh);
 }
 
+/* A text of 60 whole works: enough seeds for a sharded index to verify its shards in parallel
+ * threads (match_shards.c); the same result as one index. */
+static void test_shards_parallel_verify(void **state)
+{
+    fixture *f = *state;
+    recite_index *one, *sh;
+    recite_checker *c1, *c2;
+    test_open(f->one, &one, &c1, NULL);
+    test_open(f->sharded, &sh, &c2, NULL);
+    size_t cap = 1 << 20, n = 0;
+    char *text = malloc(cap);
+    for (int i = 0; i < 60; i++) {
+        char name[32], *w;
+        size_t len = 0;
+        snprintf(name, sizeof name, "w%02d.txt", i);
+        char *p = path_join(f->lib, name);
+        w = read_file(p, &len);
+        free(p);
+        assert_true(n + len + 2 < cap);
+        memcpy(text + n, w, len);
+        n += len;
+        text[n++] = '\n';
+        free(w);
+    }
+    text[n] = 0;
+    const recite_result *r1, *r2;
+    recite_error err = {0};
+    assert_int_equal(recite_check_text(&r1, c1, text, n, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&r2, c2, text, n, &err), RECITE_OK);
+    assert_true(r1->nworks >= 60);
+    same_result(r1, r2);
+    free(text);
+    recite_checker_free(c1);
+    recite_checker_free(c2);
+    recite_index_close(one);
+    recite_index_close(sh);
+}
+
 /* ==== a communicator of the test's own: participants in threads ==== */
 
 typedef struct tcomm {
@@ -307,6 +345,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_shards_check_equal),
+        cmocka_unit_test(test_shards_parallel_verify),
         cmocka_unit_test(test_shards_distributed),
         cmocka_unit_test(test_shards_refused),
     };
