@@ -110,6 +110,16 @@ cut -f1,2,4- "$R/matches_one.tsv" >"$R/m1" && cut -f1,2,4- "$R/matches_mpi2.tsv"
     cmp -s "$R/m1" "$R/m2" && same_matches=true
 echo "the sharded index finds the same matches as one index: $same_matches ($(wc -l <"$R/m1") matches)"
 
+# ---- what a fanned-out check would exchange: the matcher's phases counted (internal API) ----
+# shellcheck disable=SC2046,SC2086
+cc -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" -o "$R/bench_fanout" \
+    "$ROOT/bench/bench_fanout.c" "$BUILD_DIR/librecite.a" $(pkg-config --cflags --libs $PKGS) -lpthread -lm
+for d in one mpi2; do
+    say "phases on $d: bench_fanout over $SCALE_OUTPUTS outputs"
+    "$R/bench_fanout" "$R/$d" "$PLANT/list.txt" >"$R/fanout_$d.json"
+    cat "$R/fanout_$d.json"
+done
+
 # ---- batch checks: every output, one process against 2 MPI ranks ----
 mapfile -t OUTS <"$PLANT/list.txt"
 say "batch check of ${#OUTS[@]} outputs: one process (one index), then 2 MPI ranks (sharded index)"
@@ -158,6 +168,7 @@ s = {
                                            "max_ms", "matches")} for d in chk},
     "check_rss": {d: rss(os.path.join(R, "check_%s.time" % d)) for d in chk},
     "same_matches": same_matches == "true",
+    "fanout": {d: json.load(open(os.path.join(R, "fanout_%s.json" % d))) for d in ("one", "mpi2")},
     "batch": {"one_process_s": wall("batch_one"), "mpi2_s": wall("batch_mpi2"),
               "one_process_rss": rss(os.path.join(R, "batch_one.time")),
               "mpi2_rank_rss": [rss(p) for p in sorted(glob.glob(os.path.join(R, "batch_mpi2.rank*.time")))],

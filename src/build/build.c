@@ -320,7 +320,7 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
         if (b->tokens_total + w->ntokens > UINT32_MAX)
             return rc_error_set(err, RECITE_ELIMIT,
                                 "%s: the library exceeds 2^32 tokens, the limit of one index "
-                                "shard; split it into several indexes",
+                                "shard; build it in more shards (--shards N)",
                                 id);
         cluster = (uint32_t)b->clusters.n;
         rc_cluster_rec cr = {.text_offset = b->text_total,

@@ -299,11 +299,6 @@ static int write_and_publish(const char *root, const char *dir, const uint8_t *a
         h.stored += rc_get_u64(p + 24);
         h.work_bytes += rc_get_u64(p + 32);
     }
-    if (h.tokens > UINT32_MAX)
-        return rc_error_set(err, RECITE_ELIMIT,
-                            "the library has %llu tokens: a sharded index of this version holds "
-                            "at most 2^32 (docs/SCALE.md)",
-                            (unsigned long long)h.tokens);
     /* The fingerprint parameters and postings per channel, from the shards as written. */
     for (unsigned s = 0; s < nshards; s++) {
         char *path;

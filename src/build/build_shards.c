@@ -128,6 +128,7 @@ int rc_shard_commit_other(rc_builder *b, const char *id, recite_error *err)
 /* ==== families of the whole library (step 4) ==== */
 
 #define SIG_REC (4 + 1 + 4 * RC_MINHASH) /* u32 first work, u8 usable, the signature */
+#define SIG_HEAD (8 * RC_CHANNELS)       /* u64 postings per channel */
 
 typedef struct sig_ref {
     uint32_t rep;
@@ -161,10 +162,13 @@ int rc_shard_families(rc_builder *b, recite_error *err)
 {
     rc_shard_build *sb = b->shard;
     size_t n = b->clusters.n;
-    uint8_t *mine = malloc(n * SIG_REC + 1);
+    /* First the shard's postings per channel (the library's give its key bits), then the texts. */
+    uint8_t *mine = malloc(SIG_HEAD + n * SIG_REC);
     int rc = mine ? RECITE_OK : rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (unsigned c = 0; mine && c < RC_CHANNELS; c++)
+        rc_put_u64(mine + 8 * c, b->postings[c]);
     for (size_t c = 0; mine && c < n; c++) {
-        uint8_t *p = mine + c * SIG_REC;
+        uint8_t *p = mine + SIG_HEAD + c * SIG_REC;
         /* member0 is still the cluster's first work (members are laid out when written) */
         rc_put_u32(p, sb->global.v[b->clusters.v[c].member0]);
         p[4] = b->minhash_usable.v[c];
@@ -175,11 +179,20 @@ int rc_shard_families(rc_builder *b, recite_error *err)
     size_t *lens = calloc(sb->nshards, sizeof *lens);
     if (!lens && rc == RECITE_OK)
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    rc = rc_shard_allgather(sb, rc, mine, n * SIG_REC, &all, lens, err);
+    rc = rc_shard_allgather(sb, rc, mine, SIG_HEAD + n * SIG_REC, &all, lens, err);
     free(mine);
     size_t total = 0;
-    for (unsigned r = 0; rc == RECITE_OK && r < sb->nshards; r++)
-        total += lens[r] / SIG_REC;
+    uint64_t postings[RC_CHANNELS] = {0};
+    const uint8_t *q = all;
+    for (unsigned r = 0; rc == RECITE_OK && r < sb->nshards; q += lens[r], r++) {
+        if (lens[r] < SIG_HEAD || (lens[r] - SIG_HEAD) % SIG_REC)
+            rc = rc_error_set(err, RECITE_EFORMAT, "shard %u: bad signatures", r);
+        for (unsigned c = 0; rc == RECITE_OK && c < RC_CHANNELS; c++)
+            postings[c] += rc_get_u64(q + 8 * c);
+        total += (lens[r] - SIG_HEAD) / SIG_REC;
+    }
+    for (unsigned c = 0; c < RC_CHANNELS; c++)
+        sb->key_bits[c] = rc_bucket_bits_for(postings[c]);
     sig_ref *refs = rc == RECITE_OK ? malloc((total + 1) * sizeof *refs) : NULL;
     uint32_t *sigs = refs ? malloc((total * RC_MINHASH + 1) * sizeof *sigs) : NULL;
     bool *usable = sigs ? malloc(total + 1) : NULL;
@@ -190,9 +203,11 @@ int rc_shard_families(rc_builder *b, recite_error *err)
     if (rc == RECITE_OK) {
         size_t k = 0;
         const uint8_t *p = all;
-        for (unsigned r = 0; r < sb->nshards; r++)
-            for (size_t i = 0; i < lens[r] / SIG_REC; i++, p += SIG_REC)
+        for (unsigned r = 0; r < sb->nshards; r++) {
+            p += SIG_HEAD;
+            for (size_t i = 0; i < (lens[r] - SIG_HEAD) / SIG_REC; i++, p += SIG_REC)
                 refs[k++] = (sig_ref){rc_get_u32(p), p, r, (uint32_t)i};
+        }
         rc_sort(refs, total, sizeof *refs, cmp_sig_ref);
         for (size_t i = 0; i < total; i++) {
             usable[i] = refs[i].rec[4] != 0;

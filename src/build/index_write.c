@@ -173,14 +173,6 @@ static int write_tables(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t
     return RECITE_OK;
 }
 
-static unsigned bucket_bits_for(uint64_t npostings)
-{
-    unsigned bits = 0;
-    while (bits < 32 && ((uint64_t)8 << bits) < npostings)
-        bits++;
-    return bits;
-}
-
 /* The fingerprint in a sort record: its top 46 bits (the low bits are not kept). */
 static uint64_t rec_fingerprint(const rc_posting_rec *r)
 {
@@ -194,7 +186,9 @@ static unsigned rec_channel(const rc_posting_rec *r)
 
 /* The three posting sections of one channel, written while its postings stream by. */
 typedef struct channel_out {
-    unsigned bits;
+    unsigned bits, key_bits; /* of the directory; of the keys (more in a shard: xb) */
+    uint8_t *xb;             /* per posting, the bits between (RC_SEC_POST_XBITS); or NULL */
+    uint64_t nx;
     uint64_t n, nb;
     uint32_t *dir;
     uint64_t dir_off, key_off, pos_off;
@@ -239,7 +233,9 @@ static int write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_
         co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
         unsigned ctx = (unsigned)(g[i].hash & 0xffff);
         uint8_t v[4];
-        rc_put_u32(v, rc_posting_key(fp, co->bits, df, ctx >> 8, ctx & 0xff));
+        rc_put_u32(v, rc_posting_key(fp, co->key_bits, df, ctx >> 8, ctx & 0xff));
+        if (co->xb)
+            co->xb[co->nx++] = (uint8_t)rc_posting_xbits(fp, co->bits, co->key_bits);
         rc_secw_write(key_w, v, 4);
         rc_put_u32(v, g[i].gpos);
         rc_secw_write(pos_w, v, 4);
@@ -268,7 +264,17 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
             rc = rc_error_set(err, RECITE_ELIMIT, "more than 2^32 fingerprints in one index");
             goto done;
         }
-        co[c].bits = bucket_bits_for(co[c].n);
+        co[c].bits = co[c].key_bits = rc_bucket_bits_for(co[c].n);
+        if (b->shard) { /* the library's key bits; a directory at most 2^8 times coarser */
+            co[c].key_bits = b->shard->key_bits[c];
+            if (co[c].key_bits > RC_MAX_XBITS)
+                co[c].bits = RC_MAX(co[c].bits, co[c].key_bits - RC_MAX_XBITS);
+            co[c].bits = RC_MIN(co[c].bits, co[c].key_bits);
+            if (co[c].key_bits > co[c].bits && !(co[c].xb = malloc(co[c].n + 1))) {
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                goto done;
+            }
+        }
         co[c].nb = (uint64_t)1 << co[c].bits;
         if (!(co[c].dir = calloc(co[c].nb + 1, sizeof *co[c].dir))) {
             rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -334,13 +340,21 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
             rc_secw_u32(w, co[c].dir[i]);
         sec[(*nsec)++] = rc_secw_end(w, RC_SEC_POST_DIR(c));
     }
+    for (unsigned c = 0; c < RC_CHANNELS; c++) { /* a shard's bits between */
+        if (!co[c].xb)
+            continue;
+        rc_secw_begin(w, b->fd, *off);
+        rc_secw_write(w, co[c].xb, co[c].nx);
+        sec[(*nsec)++] = rc_secw_end(w, RC_SEC_POST_XBITS(c));
+        *off = rc_align_up(w->off);
+    }
     /* The channel table. */
     rc_secw_begin(w, b->fd, *off);
     for (unsigned c = 0; c < RC_CHANNELS; c++) {
         rc_secw_u32(w, b->kgram[c]);
         rc_secw_u32(w, b->window[c]);
         rc_secw_u32(w, co[c].bits);
-        rc_secw_u32(w, 0);
+        rc_secw_u32(w, co[c].key_bits != co[c].bits ? co[c].key_bits : 0);
         rc_secw_u64(w, co[c].n);
         rc_secw_u64(w, 0);
     }
@@ -349,8 +363,10 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
     rc = w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path)
                    : RECITE_OK;
 done:
-    for (unsigned c = 0; c < RC_CHANNELS; c++)
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
         free(co[c].dir);
+        free(co[c].xb);
+    }
     XXH3_freeState(pos_w->xs);
     free(pos_w);
     return rc;

@@ -85,7 +85,8 @@ typedef struct rc_shard_build {
     /* document frequency: the fingerprint groups written, to patch their classes */
     RC_VEC(uint8_t) df_send; /* per shard: (u64 key, u32 family) records */
     RC_VEC(uint64_t) df_part_len;
-    RC_VEC(uint8_t) groups; /* per group written: u64 key, u32 postings */
+    RC_VEC(uint8_t) groups;         /* per group written: u64 key, u32 postings */
+    unsigned key_bits[RC_CHANNELS]; /* one index of the library's bucket bits (step 4) */
 } rc_shard_build;
 
 struct rc_builder;

@@ -273,8 +273,9 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     bool head = flags & RC_FLAG_SHARDED; /* the head of a sharded index: its own sections */
     if (!idx->text_free && idx->work_bytes != idx->text_bytes)
         return corrupt(err, path, "text sizes disagree");
-    if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks || idx->ntokens > UINT32_MAX ||
-        idx->block_size == 0)
+    /* 32-bit token positions in an index; a head numbers the tokens of all its shards. */
+    if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks ||
+        (!head && idx->ntokens > UINT32_MAX) || idx->block_size == 0)
         return corrupt(err, path, "implausible counts");
 
     uint32_t nsec = rc_get_u32(h + RC_H_NSECTIONS);
@@ -328,17 +329,22 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
         ch->kgram = rc_get_u32(rec);
         ch->window = rc_get_u32(rec + 4);
         ch->bucket_bits = rc_get_u32(rec + 8);
+        ch->key_bits = rc_get_u32(rec + 12) ? rc_get_u32(rec + 12) : ch->bucket_bits;
         ch->npostings = rc_get_u64(rec + 16);
         if (ch->kgram < 1 || ch->kgram > 16 || ch->window < 1 || ch->window > 256 ||
-            ch->bucket_bits > 32)
+            ch->bucket_bits > 32 || ch->key_bits > 32 || ch->key_bits < ch->bucket_bits ||
+            ch->key_bits - ch->bucket_bits > RC_MAX_XBITS)
             return corrupt(err, path, "bad fingerprint parameters");
         if (head) /* the postings are the shards' */
             continue;
         const rc_section *d = &idx->sec[RC_SEC_POST_DIR(c)], *k = &idx->sec[RC_SEC_POST_KEY(c)],
                          *p = &idx->sec[RC_SEC_POST_POS(c)];
+        const rc_section *x = &idx->sec[RC_SEC_POST_XBITS(c)];
         if (d->len != (((uint64_t)1 << ch->bucket_bits) + 1) * 4 || k->len != ch->npostings * 4 ||
-            p->len != ch->npostings * 4)
+            p->len != ch->npostings * 4 ||
+            x->len != (ch->key_bits > ch->bucket_bits ? ch->npostings : 0))
             return corrupt(err, path, "fingerprint sections disagree with their parameters");
+        ch->xbits = ch->key_bits > ch->bucket_bits ? x->data : NULL;
         ch->dir = d->data;
         ch->key = k->data;
         ch->pos = p->data;

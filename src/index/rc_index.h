@@ -20,8 +20,10 @@ typedef struct rc_section {
 
 typedef struct rc_channel_info {
     unsigned kgram, window, bucket_bits;
+    unsigned key_bits; /* where the key's 14 bits are taken: bucket_bits, or more in a shard */
     uint64_t npostings;
     const uint8_t *dir, *key, *pos; /* its posting sections */
+    const uint8_t *xbits;           /* per posting, bits [bucket_bits, key_bits); NULL: none */
 } rc_channel_info;
 
 /* A table of postings a lookup scans: an index's own, or a shard's, whose positions are local

@@ -46,7 +46,11 @@ static int sort_by_gpos(rc_matcher *c)
     if (RC_VEC_RESERVE(c->seeds_tmp, n) != RECITE_OK)
         return RECITE_ENOMEM;
     rc_seed *from = c->seeds.v, *to = c->seeds_tmp.v;
-    for (unsigned shift = 0; shift < 32; shift += 11) {
+    /* Positions are 32-bit in one index; a sharded index numbers more tokens than that. */
+    unsigned bits = 32;
+    while (bits < 64 && c->idx->ntokens >> bits)
+        bits++;
+    for (unsigned shift = 0; shift < bits; shift += 11) {
         size_t count[2049] = {0};
         for (size_t i = 0; i < n; i++)
             count[((from[i].gpos >> shift) & 2047) + 1]++;

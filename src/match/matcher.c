@@ -14,7 +14,6 @@
 #define DEFAULT_MAX_CANDIDATES 1000u
 #define DEFAULT_COMMON_SAMPLE 3u
 #define DEFAULT_MIN_SIMILARITY 0.8
-#define NEAR_SEEDS_PER_KGRAM 8 /* postings of one k-gram kept as near seeds */
 
 int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_check_options *opt,
                       recite_error *err)
@@ -150,7 +149,7 @@ const char *rc_matcher_text(const rc_matcher *c, size_t *len)
 
 /* ==== tokens and seeds ==== */
 
-static unsigned context_of(const rc_chan *ch, size_t from, size_t n)
+unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
 {
     uint64_t tmp[RC_WINDOW_MAX];
     for (size_t i = 0; i < n; i++)
@@ -226,21 +225,24 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
                     continue;
-                df = (uint8_t)(key & 3u);
+                /* The k-gram's class: the highest of the postings its bits find (they are one
+                 * fingerprint's but where two collide; the highest whatever their order). */
+                uint8_t cls = (uint8_t)(key & 3u);
+                df = df == RC_NO_POSTINGS ? cls : RC_MAX(df, cls);
                 postings++;
                 if (left == 256) {
                     size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-                    left = context_of(ch, q - nl, nl);
-                    right = context_of(ch, q + k, nr);
+                    left = rc_chan_context(ch, q - nl, nl);
+                    right = rc_chan_context(ch, q + k, nr);
                 }
                 bool exact = ((key >> 16) & 0xffu) == left || (key >> 24) == right;
                 if (!exact) {
                     /* Cannot start a run of min_tokens, but may anchor a near-verbatim span:
                      * kept, a few per k-gram, when it is not common language. */
-                    if (!c->near || df == RC_DF_COMMON || near_taken == NEAR_SEEDS_PER_KGRAM)
+                    if (!c->near || cls == RC_DF_COMMON || near_taken == RC_NEAR_SEEDS)
                         continue;
                     near_taken++;
-                } else if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
+                } else if (cls == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
                     continue;
                 } else {
                     taken++;
@@ -266,165 +268,6 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     return RECITE_OK;
 }
 
-/* ==== lookups in a sharded index ==== */
-
-/* A posting of one k-gram found in a shard, on its way to becoming a seed. */
-typedef struct shard_hit {
-    uint64_t gpos, rank;
-    uint32_t table;
-    uint8_t kind; /* HIT_SPECIFIC, HIT_COMMON (exact, common language) or HIT_NEAR */
-} shard_hit;
-enum { HIT_SPECIFIC, HIT_COMMON, HIT_NEAR };
-
-static int cmp_hit_rank(const void *a, const void *b)
-{
-    const shard_hit *x = a, *y = b;
-    return (x->rank > y->rank) - (x->rank < y->rank);
-}
-
-/* Of the hits of `kind`, keeps the `limit` first in the order of one index of the whole library
- * (rc_posting_rank): each shard gave at most `limit` of them, its first. */
-static int keep_first(const recite_index *idx, const rc_posting_table *tabs, shard_hit *h,
-                      size_t *n, uint8_t kind, uint64_t limit)
-{
-    size_t m = 0;
-    for (size_t i = 0; i < *n; i++)
-        m += h[i].kind == kind;
-    if (m <= limit)
-        return RECITE_OK;
-    for (size_t i = 0; i < *n; i++) {
-        if (h[i].kind != kind)
-            continue;
-        const rc_posting_table *t = &tabs[h[i].table];
-        if ((h[i].rank = rc_posting_rank(t, h[i].gpos - t->token0, idx)) == UINT64_MAX)
-            return RECITE_EFORMAT;
-    }
-    /* The kind's hits to the front, by rank; the others after them, as they were. */
-    size_t k = 0;
-    for (size_t i = 0; i < *n; i++)
-        if (h[i].kind == kind) {
-            shard_hit t = h[i];
-            memmove(h + k + 1, h + k, (i - k) * sizeof *h);
-            h[k++] = t;
-        }
-    rc_sort(h, m, sizeof *h, cmp_hit_rank);
-    memmove(h + limit, h + m, (*n - m) * sizeof *h);
-    *n -= m - (size_t)limit;
-    return RECITE_OK;
-}
-
-/* lookup_kgrams for an index of several shards, with the same result as one index of the whole
- * library would give: the postings of a k-gram are those of every shard, and where only the
- * first few of them are taken (common language, near seeds) they are the first in the library's
- * order. The library's order within a shard is the shard's own, so each shard gives at most
- * that many, and those few are ranked. Seeds within one k-gram come in shard order (they are
- * sorted later; only max_postings, a limit that sets `truncated`, sees their order). */
-static int lookup_kgrams_sharded(rc_matcher *c, unsigned chn, bool final)
-{
-    rc_chan *ch = &c->chans[chn];
-    const rc_posting_table *tabs = c->idx->tables[chn];
-    size_t ntab = c->idx->ntables;
-    unsigned k = ch->info->kgram, cc = rc_context_len(ch->info->window);
-    const rc_token *toks = ch->stream->toks.v;
-    size_t n = ch->stream->toks.n;
-    size_t last = n >= k ? n - k + 1 : 0;
-    if (!final)
-        last = n >= k + cc ? n - k - cc + 1 : 0;
-    uint64_t base_k1 = 1, poly = 0;
-    for (unsigned t = 1; t < k; t++)
-        base_k1 *= RC_KGRAM_BASE;
-    if (ch->kgram_df.n < last)
-        for (unsigned t = 0; t < k; t++)
-            poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
-    RC_VEC(shard_hit) hits = {0};
-    int rc = RECITE_OK;
-    while (ch->kgram_df.n < last && rc == RECITE_OK) {
-        size_t q = ch->kgram_df.n;
-        uint64_t hash = rc_mix64(poly ^ RC_KGRAM_SEED);
-        if (q + k < n)
-            poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
-                   rc_chan_hash(ch, &toks[q + k]);
-        uint8_t df = RC_NO_POSTINGS;
-        uint64_t postings = 0;
-        unsigned left = 256, right = 256;
-        hits.n = 0;
-        for (size_t ti = 0; ti < ntab && rc == RECITE_OK; ti++) {
-            const rc_posting_table *tb = &tabs[ti];
-            const rc_channel_info *info = tb->info;
-            if (!info->npostings)
-                continue;
-            unsigned bits = info->bucket_bits;
-            uint64_t bk = bits ? hash >> (64 - bits) : 0, first, end;
-            if (rc_index_touch(tb->idx, info->dir + 4 * bk, 8, NULL) != RECITE_OK) {
-                rc = RECITE_EFORMAT;
-                break;
-            }
-            rc_index_bucket(info, hash, &first, &end);
-            if (first > end || end > info->npostings ||
-                rc_index_touch(tb->idx, info->key + 4 * first, 4 * (end - first), NULL) !=
-                    RECITE_OK) {
-                rc = RECITE_EFORMAT;
-                break;
-            }
-            uint32_t want = rc_posting_key(hash, bits, 0, 0, 0);
-            uint64_t taken = 0, near_taken = 0;
-            for (uint64_t i = first; i < end; i++) {
-                uint32_t key = rc_get_u32(info->key + 4 * i);
-                if ((key & RC_KEY_HASH_MASK) != want)
-                    continue;
-                df = (uint8_t)(key & 3u);
-                postings++;
-                if (left == 256) {
-                    size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-                    left = context_of(ch, q - nl, nl);
-                    right = context_of(ch, q + k, nr);
-                }
-                bool exact = ((key >> 16) & 0xffu) == left || (key >> 24) == right;
-                uint8_t kind = HIT_SPECIFIC;
-                if (!exact) {
-                    if (!c->near || df == RC_DF_COMMON || near_taken == NEAR_SEEDS_PER_KGRAM)
-                        continue;
-                    near_taken++;
-                    kind = HIT_NEAR;
-                } else if (df == RC_DF_COMMON && !c->all_works) {
-                    if (taken == RC_COMMON_POSTINGS)
-                        continue;
-                    taken++;
-                    kind = HIT_COMMON;
-                }
-                if (rc_index_touch(tb->idx, info->pos + 4 * i, 4, NULL) != RECITE_OK ||
-                    rc_get_u32(info->pos + 4 * i) >= tb->idx->ntokens) {
-                    rc = RECITE_EFORMAT;
-                    break;
-                }
-                shard_hit h = {tb->token0 + rc_get_u32(info->pos + 4 * i), 0, (uint32_t)ti, kind};
-                if (RC_VEC_PUSH(hits, h) != RECITE_OK) {
-                    rc = RECITE_ENOMEM;
-                    break;
-                }
-            }
-        }
-        if (rc == RECITE_OK && (rc = keep_first(c->idx, tabs, hits.v, &hits.n, HIT_COMMON,
-                                                RC_COMMON_POSTINGS)) == RECITE_OK)
-            rc = keep_first(c->idx, tabs, hits.v, &hits.n, HIT_NEAR, NEAR_SEEDS_PER_KGRAM);
-        for (size_t i = 0; i < hits.n && rc == RECITE_OK; i++) {
-            if (c->seeds.n >= c->max_postings) {
-                c->truncated = true;
-                break;
-            }
-            rc_seed sd = {hits.v[i].gpos, (uint32_t)q, 0, (uint8_t)chn, hits.v[i].kind != HIT_NEAR};
-            if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
-                rc = RECITE_ENOMEM;
-        }
-        if (df == RC_DF_COMMON && postings > ch->common_postings_max)
-            ch->common_postings_max = postings;
-        if (rc == RECITE_OK && RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK)
-            rc = RECITE_ENOMEM;
-    }
-    RC_VEC_FREE(hits);
-    return rc;
-}
-
 int rc_matcher_tokenize(rc_matcher *c, bool final)
 {
     for (unsigned k = 0; k < 2; k++) {
@@ -448,7 +291,9 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         if (!c->chans[k].active)
             continue;
-        int rc = c->idx->nshards ? lookup_kgrams_sharded(c, k, final) : lookup_kgrams(c, k, final);
+        /* A shard opened alone keeps bits apart too: the general lookup. */
+        int rc = c->idx->nshards || c->idx->ch[k].xbits ? rc_match_lookup_shards(c, k, final)
+                                                        : lookup_kgrams(c, k, final);
         if (rc != RECITE_OK)
             return rc;
     }
