@@ -1,7 +1,8 @@
 /*
  * bench_fanout.c — what a fanned-out check would move over the network, measured on a sharded
  * index (docs/SCALE.md): per output, the core matcher's phases run one by one (internal API:
- * src/match/rc_match.h) and counted — k-grams looked up, seeds each shard gives, seeds and
+ * src/match/rc_match.h) and counted — k-grams looked up (and how many are common language),
+ * seeds each shard gives, seeds and
  * candidate texts the selection keeps, runs the verification finds — and timed (lookups,
  * selection, verification), with the check's total time for comparison.
  *
@@ -38,10 +39,10 @@ static double pctl(stat_vec *s, double p)
     return s->v[i];
 }
 
-enum { S_BYTES, S_KGRAMS, S_SEEDS, S_MAXSHARD, S_KEPT, S_CANDS, S_RAW, S_LOOKUP, S_SELECT,
+enum { S_BYTES, S_KGRAMS, S_COMMON, S_SEEDS, S_MAXSHARD, S_KEPT, S_CANDS, S_RAW, S_LOOKUP, S_SELECT,
        S_VERIFY, S_TOTAL, S_COUNT };
 static const char *const names[S_COUNT] = {
-    "bytes", "kgrams", "seeds", "seeds_largest_shard", "kept_seeds", "candidate_texts",
+    "bytes", "kgrams", "common_kgrams", "seeds", "seeds_largest_shard", "kept_seeds", "candidate_texts",
     "runs", "lookup_ms", "select_ms", "verify_ms", "check_ms"};
 
 int main(int argc, char **argv)
@@ -113,9 +114,12 @@ int main(int argc, char **argv)
         if (r == RECITE_OK)
             r = rc_matcher_tokenize(m, true);
         double b = now();
-        uint64_t kgrams = 0;
-        for (unsigned k = 0; k < RC_CHANNELS; k++)
+        uint64_t kgrams = 0, common = 0;
+        for (unsigned k = 0; k < RC_CHANNELS; k++) {
             kgrams += m->chans[k].kgram_df.n;
+            for (size_t q = 0; q < m->chans[k].kgram_df.n; q++)
+                common += m->chans[k].kgram_df.v[q] == RC_DF_COMMON;
+        }
         memset(per_shard, 0, nshards * sizeof *per_shard);
         for (size_t i = 0; i < m->seeds.n; i++)
             per_shard[idx->nshards ? rc_shard_of_token(idx, m->seeds.v[i].gpos) : 0]++;
@@ -140,6 +144,7 @@ int main(int argc, char **argv)
         }
         double vals[S_COUNT] = {(double)len,
                                 (double)kgrams,
+                                (double)common,
                                 (double)seeds,
                                 seeds ? (double)largest / (double)seeds : 0,
                                 (double)kept,
