@@ -428,7 +428,8 @@ typedef struct recite_check_options {
 
     /* Limits (reaching one sets `truncated`) */
     uint32_t max_matches;    /* 0 = 10000 */
-    uint32_t max_postings;   /* 0 = 100000 seeds per check */
+    uint32_t max_postings;   /* 0 = 100000 seeds per check, shared evenly by the index's
+                                channels (words; and lexemes and shapes if it holds code) */
     uint32_t max_candidates; /* 0 = 1000 works verified per check (those with the fewest seeds
                                 are dropped) */
 } recite_check_options;
@@ -470,6 +471,9 @@ const char *recite_checker_text(const recite_checker *c, size_t *len);
  * an index built with the defaults, 14 words of prose (min_tokens 12 + 3 of context - 1) and 89
  * lexemes of code (65 + 25 - 1). So a caller that releases text only up to `cleared`, and stops
  * (or redacts) when an event's span is one it must not release, never releases recited text.
+ * (Tokens complete once the text has them; after a construct that stayed open for more than 256
+ * bytes — an unclosed comment or string — the text is tokenized again only every 1/16 of its
+ * length, so that small feeds stay linear: `cleared` and `tokens` may lag that much more.)
  * The bound does not hold when `truncated` is set (a limit was reached: treat the rest as
  * unchecked). Near-verbatim spans (alignment across edits) and common language are reported
  * by recite_checker_finish only; after the last piece, finish gives exactly the result of a

@@ -287,6 +287,9 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
         if (src->kind == RC_SRC_JSONL)
             return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: duplicate work id \"%s\"", path,
                                 (unsigned long long)src->line, id);
+        if (src->kind == RC_SRC_INDEX) /* compaction of an index that was damaged */
+            return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (work id \"%s\" twice)",
+                                path, id);
         return rc_error_set(err, RECITE_EINVAL, "%s: duplicate work id (given twice?)", id);
     }
     if (w->status == RC_WORK_OTHER_SHARD)

@@ -14,12 +14,13 @@
 
 /* ==== section writer ==== */
 
+/* A write error stays (errnum is never cleared): the index is checked for one only after
+ * several sections, and a transient error in an earlier one must not be forgotten. */
 void rc_secw_begin(rc_secw *w, int fd, uint64_t start)
 {
     w->fd = fd;
     w->start = w->off = start;
     w->n = 0;
-    w->errnum = 0;
     XXH3_64bits_reset(w->xs);
 }
 
@@ -253,7 +254,7 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
         return rc;
     channel_out co[RC_CHANNELS];
     memset(co, 0, sizeof co);
-    rc_secw *pos_w = malloc(sizeof *pos_w);
+    rc_secw *pos_w = calloc(1, sizeof *pos_w);
     if (!pos_w || !(pos_w->xs = XXH3_createState())) {
         free(pos_w);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");

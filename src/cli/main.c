@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_FOUND 1
@@ -179,28 +180,36 @@ static void on_note(recite_note_kind kind, const char *path, const char *detail,
     fprintf(stderr, "recite: %s: %s (%s)\n", what, path, detail);
 }
 
-/* The secret of a text-free index: the bytes of FILE (at least 16, at most 4 KiB). */
+/* The secret of a text-free index (cli_read_key), or exit with its error. */
 static char *read_key(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "recite: %s: cannot read the key: %s\n", path, strerror(errno));
-        exit(EXIT_USAGE);
+    char *key;
+    recite_error err = {0};
+    if (!cli_read_key(&key, len, path, &err))
+        exit(cli_fail(&err));
+    return key;
+}
+
+/* Removes the index just published at dir (whose catalogue could not be made): its files, as
+ * recite index writes them, then the directory; anything else there is left alone. */
+static void remove_new_index(const char *dir)
+{
+    static const char *const files[] = {"recite.idx", "licenses/recite.idx", "catalog.sqlite"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, files[i]) < sizeof path)
+            unlink(path);
+    if ((size_t)snprintf(path, sizeof path, "%s/licenses", dir) < sizeof path)
+        rmdir(path);
+    for (unsigned sh = 0; sh < 4096; sh++) { /* a sharded index's shards */
+        if ((size_t)snprintf(path, sizeof path, "%s/shard-%04u/recite.idx", dir, sh) >=
+                sizeof path ||
+            unlink(path) != 0)
+            break;
+        path[strlen(path) - strlen("/recite.idx")] = 0;
+        rmdir(path);
     }
-    char *buf = malloc(4097);
-    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
-    bool bad = !buf || ferror(f);
-    fclose(f);
-    if (bad || n < 16 || n > 4096) {
-        free(buf);
-        fprintf(stderr, "recite: %s: %s\n", path,
-                bad      ? "cannot read the key"
-                : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
-                         : "key too long: at most 4096 bytes");
-        exit(EXIT_USAGE);
-    }
-    *len = n;
-    return buf;
+    rmdir(dir);
 }
 
 static int cmd_index(int argc, char **argv)
@@ -292,6 +301,8 @@ static int cmd_index(int argc, char **argv)
     opt.created_unix = env.created_unix;
     recite_build_stats st;
     recite_error err = {0};
+    struct stat out_st;
+    bool existed = lstat(out, &out_st) == 0;
     recite_comm comm;
     cli_mpi_comm(&comm, rank, size);
     const char *const *paths = (const char *const *)argv + optind;
@@ -312,8 +323,11 @@ static int cmd_index(int argc, char **argv)
     if (rc != RECITE_OK)
         return cli_fail(&err);
     /* The provenance catalogue of the new index, carrying over deletions and the audit log. */
-    if (recite_catalog_build(out, &err) != RECITE_OK)
+    if (recite_catalog_build(out, &err) != RECITE_OK) {
+        if (!existed) /* exit 2 leaves no index without its catalogue where there was none */
+            remove_new_index(out);
         return cli_fail(&err);
+    }
     if (!ui.quiet) {
         printf("indexed %llu works (%llu distinct texts, %.1f MB, %llu tokens) into %s: "
                "%.1f MB index (%.2fx the text), %.2f s\n",

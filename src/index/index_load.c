@@ -273,9 +273,10 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     bool head = flags & RC_FLAG_SHARDED; /* the head of a sharded index: its own sections */
     if (!idx->text_free && idx->work_bytes != idx->text_bytes)
         return corrupt(err, path, "text sizes disagree");
-    /* 32-bit token positions in an index; a head numbers the tokens of all its shards. */
+    /* Readers allocate blocks of block_size: only the size the format defines is accepted.
+     * 32-bit token positions in an index; a head numbers the tokens of all its shards. */
     if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks ||
-        (!head && idx->ntokens > UINT32_MAX) || idx->block_size == 0)
+        (!head && idx->ntokens > UINT32_MAX) || idx->block_size != RC_TEXT_BLOCK_SIZE)
         return corrupt(err, path, "implausible counts");
 
     uint32_t nsec = rc_get_u32(h + RC_H_NSECTIONS);
@@ -287,6 +288,8 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
         uint64_t off = rc_get_u64(e + 8), len = rc_get_u64(e + 16), sum = rc_get_u64(e + 24);
         if (id == 0 || id >= RC_SEC_COUNT_ || idx->sec[id].data)
             return corrupt(err, path, "bad section table");
+        if (off % RC_SECTION_ALIGN) /* records are read in place: u32 arrays stay aligned */
+            return corrupt(err, path, "misaligned section");
         if (off < RC_DATA_OFFSET || off > idx->map_len || len > idx->map_len - off)
             return rc_error_set(err, RECITE_EFORMAT,
                                 "%s: corrupt index (section %u extends past the end of the file: "
@@ -590,7 +593,9 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     }
     out->cluster = rc_get_u32(rec + 8 * RC_WS_COUNT_);
     rc_cluster cl;
-    if (!out->id || rc_index_cluster_check(idx, out->cluster, &cl, NULL) != RECITE_OK) {
+    /* An id is required; offset 0 is "", and so is any offset of a NUL byte. */
+    if (!out->id || !out->id[0] ||
+        rc_index_cluster_check(idx, out->cluster, &cl, NULL) != RECITE_OK) {
         memset(out, 0, sizeof *out);
         return RECITE_EFORMAT;
     }

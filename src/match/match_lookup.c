@@ -188,6 +188,10 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
     if (ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
             poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
+    unsigned active = 0; /* each channel has its share of max_postings, as in matcher.c */
+    for (unsigned k2 = 0; k2 < RC_CHANNELS; k2++)
+        active += c->chans[k2].active;
+    uint32_t quota = c->max_postings / (active ? active : 1);
     int rc = RC_VEC_RESERVE(lk.ranges, 2 * BATCH * lk.ntab);
     while (rc == RECITE_OK && ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)BATCH, last - q0);
@@ -245,7 +249,7 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
                 (rc = keep_first(&lk, HIT_COMMON, RC_COMMON_POSTINGS)) == RECITE_OK)
                 rc = keep_first(&lk, HIT_NEAR, RC_NEAR_SEEDS);
             for (size_t i = 0; i < lk.hits.n && rc == RECITE_OK; i++) {
-                if (c->seeds.n >= c->max_postings) {
+                if (ch->seeds_taken >= quota) {
                     c->truncated = true;
                     break;
                 }
@@ -253,6 +257,7 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
                               lk.hits.v[i].kind != HIT_NEAR};
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
                     rc = RECITE_ENOMEM;
+                ch->seeds_taken++;
             }
             if (df == RC_DF_COMMON && postings > ch->common_postings_max)
                 ch->common_postings_max = postings;

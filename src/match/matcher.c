@@ -121,10 +121,12 @@ void rc_matcher_reset(rc_matcher *c)
     for (unsigned k = 0; k < 2; k++) {
         c->streams[k].toks.n = 0;
         c->streams[k].st = (rc_tok_state){0, true};
+        c->streams[k].tried_at = 0;
     }
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         c->chans[k].kgram_df.n = 0;
         c->chans[k].common_postings_max = 0;
+        c->chans[k].seeds_taken = 0;
         c->ids[k].built = false;
     }
     c->seeds.n = 0;
@@ -186,6 +188,10 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     if (!final)
         last = n >= k + cc ? n - k - cc + 1 : 0; /* ... and have their right context */
     probe pr[PROBE_BATCH];
+    unsigned active = 0;
+    for (unsigned k2 = 0; k2 < RC_CHANNELS; k2++)
+        active += c->chans[k2].active;
+    uint32_t quota = c->max_postings / (active ? active : 1);
     /* The k-gram's polynomial (rc_kgram_hash before its mixer), slid one token at a time. */
     uint64_t base_k1 = 1, poly = 0;
     for (unsigned t = 1; t < k; t++)
@@ -247,7 +253,9 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 } else {
                     taken++;
                 }
-                if (c->seeds.n >= c->max_postings) {
+                /* Each channel has its share of max_postings: one count for all would depend on
+                 * how the channels' lookups interleave, i.e. on how the text was fed. */
+                if (ch->seeds_taken >= quota) {
                     c->truncated = true;
                     break;
                 }
@@ -258,6 +266,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     return RECITE_EFORMAT;
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
                     return RECITE_ENOMEM;
+                ch->seeds_taken++;
             }
             if (df == RC_DF_COMMON && postings > ch->common_postings_max)
                 ch->common_postings_max = postings;
@@ -268,12 +277,25 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     return RECITE_OK;
 }
 
+/* A feed tokenizes from where the last complete token ended, so a construct left open (an
+ * unclosed comment or string, a long line of code, spaces after a hyphen) is scanned again at
+ * every feed: quadratic for a long one fed in small pieces. Past RESCAN_TAIL open bytes, a feed
+ * tokenizes only when the text has grown by 1/RESCAN_SHARE of them since the last try (linear
+ * overall); the tokens are the same, only found a little later (what a poll clears waits for
+ * them too), and the final pass takes the rest. */
+#define RESCAN_TAIL 256
+#define RESCAN_SHARE 16
+
 int rc_matcher_tokenize(rc_matcher *c, bool final)
 {
     for (unsigned k = 0; k < 2; k++) {
         rc_stream *st = &c->streams[k];
         if (k == 1 && !c->chans[RC_CH_CODE].active && !c->chans[RC_CH_SHAPE].active)
             break; /* no code in the index: no lexemes needed */
+        uint64_t open = c->text.n - st->st.pos, fresh = c->text.n - st->tried_at;
+        if (!final && open > RESCAN_TAIL && fresh * RESCAN_SHARE < open)
+            continue;
+        st->tried_at = c->text.n;
         for (;;) {
             if (RC_VEC_RESERVE(st->toks, st->toks.n + 1024) != RECITE_OK)
                 return RECITE_ENOMEM;

@@ -33,6 +33,7 @@ typedef struct rc_stream {
     int mode;
     rc_tok_state st;
     RC_VEC(rc_token) toks;
+    uint64_t tried_at; /* bytes of text when it was last tokenized (rc_matcher_tokenize) */
 } rc_stream;
 
 /* One channel of the index being looked up with a stream's tokens. */
@@ -44,6 +45,7 @@ typedef struct rc_chan {
     unsigned min_tokens;      /* the run length reported for this channel */
     RC_VEC(uint8_t) kgram_df; /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
     uint64_t common_postings_max;
+    uint32_t seeds_taken; /* of the check's max_postings, this channel's share (see matcher.c) */
 } rc_chan;
 
 /* The hash a channel compares. */
