@@ -144,8 +144,10 @@ test-fuzz-ingest: $(INGEST_FUZZ_BIN)
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 test-tsan:
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g" EXTRA_CFLAGS="$(TSAN_FLAGS)" \
-	  EXTRA_LDFLAGS="$(TSAN_FLAGS)" build/tsan/tsan/test_tsan
+	  EXTRA_LDFLAGS="$(TSAN_FLAGS)" build/tsan/tsan/test_tsan build/tsan/tests/test_shards
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" build/tsan/tsan/test_tsan
+	# Sharded builds (shards in threads, exchanges) and checks (shards verified in threads).
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" build/tsan/tests/test_shards
 
 $(BUILD)/tsan/test_tsan: tests/tsan/test_tsan.c $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
