@@ -33,6 +33,10 @@ SERVE_PKGS := libmicrohttpd libcurl
 SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
 CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) 2>/dev/null)
 
+# `--mpi` (src/cli/cli_mpi.c only, not the library): Open MPI, when pkg-config finds it.
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+MPI_CFLAGS := $(if $(MPI_LIBS),$(shell pkg-config --cflags ompi-c) -DRECITE_WITH_MPI)
+
 LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c src/build/*.c \
                       src/match/*.c src/license/*.c src/cmi/*.c src/check/*.c src/policy/*.c \
                       src/catalog/*.c src/report/*.c)
@@ -61,7 +65,11 @@ $(BUILD)/librecite.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,librecite.so.0 -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS) $(MPI_LIBS)
+
+$(BUILD)/obj/src/cli/cli_mpi.o: src/cli/cli_mpi.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(MPI_CFLAGS) -c $< -o $@
 
 # ---- tests ----
 
@@ -156,8 +164,10 @@ test-fuzz-ingest: $(INGEST_FUZZ_BIN)
 TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
 test-tsan:
 	$(MAKE) BUILD=build/tsan OPT="-O1 -g" EXTRA_CFLAGS="$(TSAN_FLAGS)" \
-	  EXTRA_LDFLAGS="$(TSAN_FLAGS)" build/tsan/tsan/test_tsan
+	  EXTRA_LDFLAGS="$(TSAN_FLAGS)" build/tsan/tsan/test_tsan build/tsan/tests/test_shards
 	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" build/tsan/tsan/test_tsan
+	# Sharded builds (shards in threads, exchanges) and checks (shards verified in threads).
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" build/tsan/tests/test_shards
 
 $(BUILD)/tsan/test_tsan: tests/tsan/test_tsan.c $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)

@@ -361,8 +361,8 @@ static int load_from_index(const recite_index *from, uint32_t w, rc_work_out *ou
         out->pages.v[out->pages.n++] = rc_get_u32(loc.pages + 4 * (size_t)i);
     for (uint32_t i = 0; i < loc.nchapters; i++) {
         const uint8_t *c = loc.chapters + RC_LOC_CHAPTER_SIZE * (size_t)i;
-        const char *title = rc_index_string(from, rc_get_u64(c + 8));
-        const char *name = rc_index_string(from, rc_get_u64(c + 16));
+        const char *title = rc_index_string(loc.idx, rc_get_u64(c + 8));
+        const char *name = rc_index_string(loc.idx, rc_get_u64(c + 16));
         rc_chapter ch = {rc_get_u32(c), title ? strdup(title) : NULL, name ? strdup(name) : NULL};
         out->chapters.v[out->chapters.n++] = ch;
         if ((title && !ch.title) || (name && !ch.name))
@@ -443,6 +443,10 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
     }
     if (out->mode == RECITE_MODE_CODE) /* same bytes, other mode: another text */
         out->content.hi ^= 0x9e3779b97f4a7c15ULL;
+    if (ctx->nshards > 1 && rc_shard_of_content(out->content, ctx->nshards) != ctx->shard) {
+        out->status = RC_WORK_OTHER_SHARD; /* another shard's: counted, not indexed here */
+        return RECITE_OK;
+    }
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
     rc = rc_work_fingerprint(ctx, out);
     if (rc == RECITE_ELIMIT)
