@@ -28,7 +28,9 @@ child_cpu() {
 for h in "$@"; do
     corpus=$lf/corpus/$h crashes=$lf/crashes/$h
     mkdir -p "$corpus" "$crashes"
-    "$replay/fuzz_$h" --seeds "$corpus" || exit 2
+    bin=fuzz_$h
+    case $h in ingest_*) bin=$h ;; esac # the document readers: BUILD/fuzz/ingest_H
+    "$replay/$bin" --seeds "$corpus" || exit 2
     regress=""
     [ -d "$here/regress/$h" ] && regress=$here/regress/$h
     log=$lf/fuzz-$h.log
@@ -38,7 +40,7 @@ for h in "$@"; do
         cpu0=$(cat "$lf/cpu0.tmp")
         echo "fuzz: $h for ${secs}s (log: $log)"
         # shellcheck disable=SC2086
-        ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=1" nice -n 19 "$lf/libfuzzer/fuzz_$h" \
+        ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=1" nice -n 19 "$lf/libfuzzer/$bin" \
             -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
             -artifact_prefix="$crashes/" "$corpus" $regress >"$log" 2>&1
         rc=$?

@@ -110,8 +110,15 @@ enum rc_work_status {
     RC_WORK_OK = 0,
     RC_WORK_SKIP_EMPTY,
     RC_WORK_SKIP_BINARY,
-    RC_WORK_SKIP_NOTE, /* skipped with a note: note_kind and note say why */
+    RC_WORK_SKIP_NOTE,   /* skipped with a note: note_kind and note say why */
+    RC_WORK_OTHER_SHARD, /* a work of another shard of a sharded build: only its id is kept */
 };
+
+/* The shard of a sharded index that holds a text (identical texts land together). */
+static inline unsigned rc_shard_of_content(rc_hash128 content, unsigned nshards)
+{
+    return (unsigned)(rc_mix64(content.lo ^ rc_mix64(content.hi)) % nshards);
+}
 
 /* A chapter of an EPUB: a spine item, in reading order. */
 typedef struct rc_chapter {
@@ -205,9 +212,10 @@ typedef struct rc_work_ctx {
     unsigned archive_depth;
     uint64_t max_expanded, max_ratio;
     struct rc_git_cache *git;
-    uint64_t from_read; /* compaction: bytes of texts read from the old index since its pages
-                           were last given back (every RC_FROM_RELEASE) */
-    bool extract_only;  /* extracted works are handed on unprocessed (bench/bench_extract.c) */
+    uint64_t from_read;      /* compaction: bytes of texts read from the old index since its pages
+                                were last given back (every RC_FROM_RELEASE) */
+    bool extract_only;       /* extracted works are handed on unprocessed (bench/bench_extract.c) */
+    unsigned shard, nshards; /* a sharded build: the works of other shards are only hashed */
     /* Bytes of fingerprints (and of frames) a work keeps in memory before the rest goes to a
      * temporary file in spill_dir; 0: all in memory. */
     size_t spill_bytes;

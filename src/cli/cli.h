@@ -72,4 +72,23 @@ int cli_write_html(const char *path, size_t i, size_t n, const recite_index *idx
                    const recite_policy *policy, const recite_check_options *copt,
                    const char *index_dir, const cli_input *in, const recite_result *res);
 
+/* cli_mpi.c: `--mpi` under mpirun. A report of one input of a distributed check: status 0
+ * (nothing found), 1 (found) or EXIT_USAGE (text is then the error message). */
+typedef struct cli_report {
+    uint64_t input;
+    int status;
+    const char *text;
+    size_t len;
+} cli_report;
+typedef int (*cli_report_fn)(const cli_report *reports, size_t n, void *user);
+/* Starts MPI (MPI_Init): 0, or EXIT_USAGE with a message (a recite built without MPI). */
+int cli_mpi_start(unsigned *rank, unsigned *size);
+void cli_mpi_end(void); /* MPI_Finalize, when started */
+/* The collectives of a distributed build (recite_index_build_sharded). */
+void cli_mpi_comm(recite_comm *out, unsigned rank, unsigned size);
+/* Gathers every rank's reports (mine[0, n)) on rank 0, which calls print with the reports of
+ * all `total` inputs in input order; returns print's status on every rank. */
+int cli_mpi_gather(const cli_report *mine, size_t n, unsigned rank, unsigned size, size_t total,
+                   cli_report_fn print, void *user);
+
 #endif /* RECITE_CLI_H */

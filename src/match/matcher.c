@@ -14,7 +14,6 @@
 #define DEFAULT_MAX_CANDIDATES 1000u
 #define DEFAULT_COMMON_SAMPLE 3u
 #define DEFAULT_MIN_SIMILARITY 0.8
-#define NEAR_SEEDS_PER_KGRAM 8 /* postings of one k-gram kept as near seeds */
 
 int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_check_options *opt,
                       recite_error *err)
@@ -152,7 +151,7 @@ const char *rc_matcher_text(const rc_matcher *c, size_t *len)
 
 /* ==== tokens and seeds ==== */
 
-static unsigned context_of(const rc_chan *ch, size_t from, size_t n)
+unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
 {
     uint64_t tmp[RC_WINDOW_MAX];
     for (size_t i = 0; i < n; i++)
@@ -232,21 +231,24 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
                     continue;
-                df = (uint8_t)(key & 3u);
+                /* The k-gram's class: the highest of the postings its bits find (they are one
+                 * fingerprint's but where two collide; the highest whatever their order). */
+                uint8_t cls = (uint8_t)(key & 3u);
+                df = df == RC_NO_POSTINGS ? cls : RC_MAX(df, cls);
                 postings++;
                 if (left == 256) {
                     size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-                    left = context_of(ch, q - nl, nl);
-                    right = context_of(ch, q + k, nr);
+                    left = rc_chan_context(ch, q - nl, nl);
+                    right = rc_chan_context(ch, q + k, nr);
                 }
                 bool exact = ((key >> 16) & 0xffu) == left || (key >> 24) == right;
                 if (!exact) {
                     /* Cannot start a run of min_tokens, but may anchor a near-verbatim span:
                      * kept, a few per k-gram, when it is not common language. */
-                    if (!c->near || df == RC_DF_COMMON || near_taken == NEAR_SEEDS_PER_KGRAM)
+                    if (!c->near || cls == RC_DF_COMMON || near_taken == RC_NEAR_SEEDS)
                         continue;
                     near_taken++;
-                } else if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
+                } else if (cls == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
                     continue;
                 } else {
                     taken++;
@@ -311,7 +313,9 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         if (!c->chans[k].active)
             continue;
-        int rc = lookup_kgrams(c, k, final);
+        /* A shard opened alone keeps bits apart too: the general lookup. */
+        int rc = c->idx->nshards || c->idx->ch[k].xbits ? rc_match_lookup_shards(c, k, final)
+                                                        : lookup_kgrams(c, k, final);
         if (rc != RECITE_OK)
             return rc;
     }

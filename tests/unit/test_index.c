@@ -217,6 +217,59 @@ static int cmp_rec(const void *a, const void *b)
     return (x->gpos > y->gpos) - (x->gpos < y->gpos);
 }
 
+/* ==== spools: what is appended reads back, from the file and the buffer alike ==== */
+
+static void test_spool_round_trip(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(24);
+    for (int round = 0; round < 3; round++) {
+        size_t total = round == 0 ? 3000 : 200000 + rng_below(&r, 50000);
+        uint8_t *ref = malloc(total);
+        for (size_t i = 0; i < total; i++)
+            ref[i] = (uint8_t)rng_below(&r, 256);
+        rc_spool s;
+        recite_error err = {0};
+        rc_spool_init(&s, f->dir, 4096); /* round 0 fits in the buffer; the others spill */
+        for (size_t at = 0; at < total;) {
+            size_t n = RC_MIN(total - at, (size_t)rng_below(&r, 9000));
+            assert_int_equal(rc_spool_append(&s, ref + at, n, &err), RECITE_OK);
+            at += n;
+        }
+        assert_int_equal(rc_spool_size(&s), total);
+        assert_true(round == 0 ? !s.file : s.file && s.flushed > 0);
+        for (int k = 0; k < 200; k++) { /* ranges across the file and the buffer */
+            uint64_t off = rng_below(&r, total);
+            size_t n = (size_t)rng_below(&r, RC_MIN(total - off, (uint64_t)10000) + 1);
+            uint8_t got[10000];
+            assert_int_equal(rc_spool_read(&s, off, got, n, &err), RECITE_OK);
+            assert_memory_equal(got, ref + off, n);
+        }
+        uint8_t one;
+        assert_int_not_equal(rc_spool_read(&s, total, &one, 1, &err), RECITE_OK);
+        rc_spool_iter it; /* in order, piece by piece */
+        assert_int_equal(rc_spool_iter_init(&it, &s, &err), RECITE_OK);
+        const uint8_t *p;
+        size_t n, seen = 0;
+        while (rc_spool_iter_next(&it, &p, &n, &err) == RECITE_OK && n) {
+            assert_true(seen + n <= total);
+            assert_memory_equal(p, ref + seen, n);
+            seen += n;
+        }
+        assert_int_equal(seen, total);
+        rc_spool_iter_free(&it);
+        assert_int_equal(rc_spool_iter_init(&it, &s, &err), RECITE_OK); /* in records */
+        for (size_t at = 0; at + 7 <= total; at += 7) {
+            uint8_t rec[7];
+            assert_int_equal(rc_spool_iter_read(&it, rec, 7, &err), RECITE_OK);
+            assert_memory_equal(rec, ref + at, 7);
+        }
+        rc_spool_iter_free(&it);
+        rc_spool_free(&s);
+        free(ref);
+    }
+}
+
 static void test_sorter_spills_and_merges(void **state)
 {
     fixture *f = *state;
@@ -511,6 +564,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test_setup_teardown(test_build_and_read_back, setup, teardown),
         cmocka_unit_test_setup_teardown(test_bad_inputs, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_spool_round_trip, setup, teardown),
         cmocka_unit_test_setup_teardown(test_sorter_spills_and_merges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deterministic_builds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_chunks, setup, teardown),
