@@ -173,8 +173,13 @@ int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out,
     rc_index_cluster(idx, i, out);
     if (!rc_index_cluster_valid(idx, i, out))
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad record of cluster %u)", i);
-    return rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)out->member0,
-                          4 * (size_t)out->nmembers, err);
+    rc = rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)out->member0,
+                        4 * (size_t)out->nmembers, err);
+    /* Its first member stands for it in results: a work (the others are read through
+     * recite_index_cluster_members, which checks them). */
+    if (rc == RECITE_OK && out->nmembers && rc_index_member(idx, out->member0) >= idx->nworks)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad member of cluster %u)", i);
+    return rc;
 }
 
 /* The ends of the tables, checked at open in constant time: the text blocks cover the text,
