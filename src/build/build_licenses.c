@@ -28,8 +28,9 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
         goto done;
     }
     /* The same license sources give the same index: reuse one built before, keyed by them. */
-    if (cache && asprintf(&cached, "%s/licenses-%016llx-v%u.idx", cache,
-                          (unsigned long long)rc_license_library_key(src), RC_FORMAT_VERSION) < 0)
+    if (cache && asprintf(&cached, "%s/licenses-%016llx-v%u-t%u.idx", cache,
+                          (unsigned long long)rc_license_library_key(src), RC_FORMAT_VERSION,
+                          RC_TOKENIZER_VERSION) < 0)
         cached = NULL;
     if (cached && mkdir(out, 0755) == 0) {
         /* A cached copy that does not open and verify (damaged, or written by a build of

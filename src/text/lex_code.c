@@ -9,10 +9,13 @@
  *
  * Rules: `//` line and slash-star block comments everywhere; `#` starts a line comment when
  * followed by whitespace, `!` or `#` or at the end of a line (Python, shell, Perl, Ruby, `#!`)
- * and is a lexeme otherwise (C's #include, #define); strings are "...", '...' and `...` with
- * backslash escapes, and Python's triple quotes; a "..." or '...' that does not close on its
- * line is a lone quote lexeme (Rust lifetimes, apostrophes); a block comment or triple-quoted
- * string that never closes is punctuation; Markdown fences (```lang) are skipped like comments.
+ * and is a lexeme otherwise (C's #include, #define) — and also at the start of a line when
+ * spaces or tabs and a preprocessor directive follow it (glibc's `# define`, `#\tif`; see
+ * preprocessor_line: a comment such as `# if the user...` stays a comment); strings are "...",
+ * '...' and `...` with backslash escapes, and Python's triple quotes; a "..." or '...' that does
+ * not close on its line is a lone quote lexeme (Rust lifetimes, apostrophes); a block comment or
+ * triple-quoted string that never closes is punctuation; Markdown fences (```lang) are skipped like
+ * comments.
  */
 #include "rc_text.h"
 
@@ -127,10 +130,83 @@ static size_t line_comment_end(const uint8_t *s, size_t len, size_t i, bool fina
     return final ? len : NEED_MORE;
 }
 
+/* ==== preprocessor lines written with a space after the `#` ==== */
+
+static bool is_ident_byte(uint8_t b)
+{
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_';
+}
+
+/* Position after spaces and tabs from k (at most e). */
+static size_t skip_blank(const uint8_t *s, size_t k, size_t e)
+{
+    while (k < e && (s[k] == ' ' || s[k] == '\t'))
+        k++;
+    return k;
+}
+
+/* Whether the name at s[k, e) looks like a macro and not an English word: anything but a run of
+ * lower-case letters followed by another lower-case word (`# define the function below`). */
+static bool macro_name(const uint8_t *s, size_t k, size_t e)
+{
+    size_t n = k;
+    bool plain = true; /* lower-case letters only */
+    while (n < e && is_ident_byte(s[n])) {
+        plain &= s[n] >= 'a' && s[n] <= 'z';
+        n++;
+    }
+    if (n == k || (s[k] >= '0' && s[k] <= '9'))
+        return false;
+    if (!plain || n == e || s[n] == '(')
+        return true;
+    size_t r = skip_blank(s, n, e);
+    return r == e || !(s[r] >= 'a' && s[r] <= 'z') || s[r] == '/';
+}
+
+/* Whether the line s[i, e), which starts with `#` and a space or tab, is a C preprocessor
+ * directive: the directive's name, then what that directive takes (a macro name, a header, a
+ * condition, the end of the line...), so that comments opening with the same English word are
+ * still read as comments. */
+static bool preprocessor_line(const uint8_t *s, size_t i, size_t e)
+{
+    size_t k = skip_blank(s, i + 1, e), n = k;
+    while (n < e && is_ident_byte(s[n]))
+        n++;
+    size_t kl = n - k, r = skip_blank(s, n, e);
+    if (kl < 2 || kl > 12 ||
+        (n < e && !(s[n] == ' ' || s[n] == '\t' || s[n] == '\r' || s[n] == '(' || s[n] == '<' ||
+                    s[n] == '"' || s[n] == '/')))
+        return false;
+    const char *kw = (const char *)s + k;
+#define KW(w) (kl == sizeof(w) - 1 && memcmp(kw, w, kl) == 0)
+    bool end = r == e || s[r] == '\r' ||
+               (r + 1 < e && s[r] == '/' && (s[r + 1] == '*' || s[r + 1] == '/'));
+    if (KW("define") || KW("undef") || KW("ifdef") || KW("ifndef"))
+        return r < e && macro_name(s, r, e);
+    if (KW("include") || KW("include_next") || KW("import"))
+        return r < e && (s[r] == '<' || s[r] == '"');
+    if (KW("if") || KW("elif"))
+        return r < e &&
+               (s[r] == '!' || s[r] == '(' || s[r] == '_' || (s[r] >= 'A' && s[r] <= 'Z') ||
+                (s[r] >= '0' && s[r] <= '9') || (e - r >= 7 && memcmp(s + r, "defined", 7) == 0));
+    if (KW("else") || KW("endif"))
+        return end;
+    if (KW("pragma"))
+        return r < e &&
+               (s[r] == '_' || (s[r] >= 'a' && s[r] <= 'z') || (s[r] >= 'A' && s[r] <= 'Z'));
+    if (KW("error") || KW("warning"))
+        return r < e && (s[r] == '"' || (s[r] >= 'A' && s[r] <= 'Z'));
+    if (KW("line"))
+        return r < e && s[r] >= '0' && s[r] <= '9';
+#undef KW
+    return false;
+}
+
 /* Where the comment starting at s[i] ends; 0 when there is no comment at i; NEED_MORE. A
  * Markdown code fence (three or more backquotes or tildes, and the rest of its line: ```python)
- * counts as a comment: model output wraps code in them. */
-static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final)
+ * counts as a comment: model output wraps code in them. `line_start`: only spaces and tabs
+ * precede s[i] on its line. */
+static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, bool line_start)
 {
     if (s[i] == '`' || s[i] == '~') {
         size_t k = i;
@@ -152,8 +228,12 @@ static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final)
             return find_close(s, len, i + 2, final, "*/"); /* 0: never closes, punctuation */
         return 0;
     }
-    if (b1 == ' ' || b1 == '\t' || b1 == '!' || b1 == '#' || b1 == '\n' || b1 == '\r')
-        return line_comment_end(s, len, i, final);
+    if (b1 == ' ' || b1 == '\t' || b1 == '!' || b1 == '#' || b1 == '\n' || b1 == '\r') {
+        size_t e = line_comment_end(s, len, i, final);
+        if (e != NEED_MORE && line_start && (b1 == ' ' || b1 == '\t') && preprocessor_line(s, i, e))
+            return 0; /* a `#` lexeme, then the directive */
+        return e;
+    }
     return 0;
 }
 
@@ -170,6 +250,10 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
                    shape_str = shape_hash("\1S", 2);
     size_t i = (size_t)st->pos, ntok = 0;
     rc_tok_state resume = *st;
+    /* Only spaces, tabs and comments since the last line break (or the text's start): a `#`
+     * here may open a preprocessor directive. A restart at a token's end is never at a line's
+     * start, so resuming with false there is exact. */
+    bool line_start = st->line_start;
     while (i < len && ntok < cap) {
         size_t n;
         int32_t c = cp_at(s, len, i, final, &n);
@@ -177,17 +261,20 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
             break;
         if (is_space(c)) {
             i += n;
-            resume = (rc_tok_state){i, false};
+            if (c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == 0x2028 || c == 0x2029)
+                line_start = true;
+            resume = (rc_tok_state){i, line_start};
             continue;
         }
-        size_t e = comment_end(s, len, i, final);
+        size_t e = comment_end(s, len, i, final, line_start);
         if (e == NEED_MORE)
             break;
         if (e) {
             i = e;
-            resume = (rc_tok_state){i, false};
+            resume = (rc_tok_state){i, line_start};
             continue;
         }
+        line_start = false;
         uint64_t shape;
         if (ident_start(c)) {
             e = i + n;
@@ -243,7 +330,7 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
         resume = (rc_tok_state){i, false};
     }
     if (i >= len && final)
-        resume = (rc_tok_state){i, false};
+        resume = (rc_tok_state){i, line_start};
 done:
     *st = resume;
     return ntok;

@@ -9,7 +9,7 @@
 #include "../common/rc_common.h"
 
 /* Bumped whenever the tokens produced for some text change; the index records it. */
-#define RC_TOKENIZER_VERSION 1
+#define RC_TOKENIZER_VERSION 2 /* 2: number ranges with en dashes (issue 13), `# define` lines */
 
 /* Longest word, in code points, before it is cut into several tokens. Keeps the scratch space
  * bounded and pathological inputs (a 50 MB run of letters) linear. */
