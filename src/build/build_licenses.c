@@ -176,8 +176,9 @@ int recite_license_identify(recite_license_info *out, recite_license_checker *lc
 {
     assert(lc && out && (text || len == 0));
     memset(out, 0, sizeof *out);
-    int m =
-        mode == RECITE_MODE_AUTO ? (name ? rc_mode_of_path(name) : RECITE_MODE_PROSE) : (int)mode;
+    int m = mode == RECITE_MODE_AUTO
+                ? (name ? rc_mode_of_text(name, (const uint8_t *)text, len) : RECITE_MODE_PROSE)
+                : (int)mode;
     rc_cmi *cmi = malloc(sizeof *cmi);
     if (!cmi)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");

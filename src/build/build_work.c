@@ -421,11 +421,13 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
         out->status = RC_WORK_SKIP_EMPTY;
         return RECITE_OK;
     }
-    /* A JSONL "mode" wins; then --code or --prose; --auto goes by the file name (or id). */
+    /* A JSONL "mode" wins; then --code or --prose; --auto goes by the file name (or id),
+     * then by content. */
     if (!out->mode_given)
         out->mode = ctx->mode != RECITE_MODE_AUTO
                         ? ctx->mode
-                        : rc_mode_of_path(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path);
+                        : rc_mode_of_text(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path,
+                                          out->text, out->text_len);
     out->content = rc_hash128_of(out->text, out->text_len);
     if (!ctx->key && /* a text-free index keeps nothing that confirms a guessed text */
         asprintf(&out->strs[RC_WS_HASH], "%016llx%016llx", (unsigned long long)out->content.hi,

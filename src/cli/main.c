@@ -38,8 +38,9 @@ static const char usage_text[] =
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
     "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically;\n"
-    "        works are prose (words, default) or code (lexemes, with shapes that renamed\n"
-    "        copies share): --code, or --auto by file extension; --no-cmi: no copyright\n"
+    "        works are prose (words) or code (lexemes, with shapes that renamed copies\n"
+    "        share) by file extension, then content (default, --auto); --prose or --code\n"
+    "        forces one mode for every file; --no-cmi: no copyright\n"
     "        notices or license identification (no CMI verdicts from the works' text);\n"
     "        --text-free: store no text, only token hashes keyed with the secret in FILE\n"
     "        (16+ bytes, e.g. head -c 32 /dev/urandom) and offsets; check needs --key FILE;\n"
@@ -219,7 +220,7 @@ static int cmd_index(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
-    opt.mode = RECITE_MODE_PROSE;                         /* --auto or --code to choose otherwise */
+    /* The mode is decided per file (RECITE_MODE_AUTO) unless --prose or --code forces one. */
     const char **git = calloc((size_t)argc, sizeof *git); /* at most one per argument */
     if (!git)
         die_usage("out of memory");

@@ -362,3 +362,16 @@ int rc_mode_of_path(const char *path)
             return RECITE_MODE_CODE;
     return RECITE_MODE_PROSE;
 }
+
+int rc_mode_of_text(const char *path, const uint8_t *text, size_t len)
+{
+    if (rc_mode_of_path(path) == RECITE_MODE_CODE)
+        return RECITE_MODE_CODE;
+    /* No extension to go by: a script says what it is on its first line (`#!/bin/sh`). */
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    bool no_ext = !dot || dot == base;
+    return no_ext && len >= 2 && text[0] == '#' && text[1] == '!' ? RECITE_MODE_CODE
+                                                                  : RECITE_MODE_PROSE;
+}

@@ -91,6 +91,8 @@ bool rc_cp_is_word(int32_t cp);
 /* The mode of a file by its name: RECITE_MODE_CODE for source code extensions (and Makefile,
  * Dockerfile...), RECITE_MODE_PROSE otherwise (lex_code.c). */
 int rc_mode_of_path(const char *path);
+/* The same, then by content when the name has no extension: a `#!` first line is a script. */
+int rc_mode_of_text(const char *path, const uint8_t *text, size_t len);
 
 /* Hash of a normalized word: the seed is part of the format. */
 #define RC_TOKEN_SEED 0x7265636974653031ULL

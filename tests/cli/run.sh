@@ -6,7 +6,8 @@
 # from text Debian ships, by tests/cli/mkfix.py. JSON is checked by tests/cli/check_json.py.
 # Any run of BINARY that crashes (signal, sanitizer report) fails the test it belongs to.
 #
-# Environment: RECITE_TEST_BIG_MB (default 200) sizes the single-line big-file fixture.
+# Environment: RECITE_TEST_BIG_MB (default 200) sizes the single-line big-file fixture; CLI_TESTS
+# names a subset of the tests to run.
 set -u
 
 if [ $# -ne 1 ]; then
@@ -96,6 +97,8 @@ TESTS=(
     ingest_archives ingest_archive_broken ingest_git_license ingest_clean_exit_zero
     ingest_compact_keeps_locators ingest_html_report_locators ingest_html_kept_as_code
 )
+# CLI_TESTS="a b ...": only these (while developing; later tests may need earlier ones' indexes).
+if [ -n "${CLI_TESTS:-}" ]; then read -ra TESTS <<<"$CLI_TESTS"; fi
 START=$SECONDS
 for name in "${TESTS[@]}"; do
     test_case "$name" "t_$name"
