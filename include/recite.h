@@ -317,6 +317,9 @@ typedef struct recite_match {
     int common;        /* common language: most of its k-grams occur in 64 or more
                           distinct texts of the index, and the output does not
                           reproduce most of the work (coverage < 0.5) */
+    recite_mode unit;  /* what `tokens` and `src_token` count: RECITE_MODE_PROSE words (of a
+                          prose work, or of a code work found by its words: comments, short
+                          code), RECITE_MODE_CODE lexemes */
 } recite_match;
 
 typedef enum {

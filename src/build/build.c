@@ -310,9 +310,9 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
     int rc;
     bool new_cluster = cluster == UINT32_MAX;
     if (cluster == UINT32_MAX) {
-        if (b->clusters.n >= UINT32_MAX)
+        if (b->clusters.n + b->views.n >= UINT32_MAX - 1)
             return rc_error_set(err, RECITE_ELIMIT, "too many distinct works");
-        if (b->tokens_total + w->ntokens > UINT32_MAX)
+        if (b->tokens_total + w->ntokens + w->nwords > UINT32_MAX)
             return rc_error_set(err, RECITE_ELIMIT,
                                 "%s: the library exceeds 2^32 tokens, the limit of one index "
                                 "shard; split it into several indexes",
@@ -333,23 +333,40 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         if ((rc = append_text(b, w, err)) != RECITE_OK)
             return rc;
+        /* A code work's words: its view, whose tokens follow the work's (docs/FORMAT.md). */
+        uint64_t words_base = b->tokens_total + w->ntokens;
+        bool view = w->mode == RECITE_MODE_CODE && w->nwords > 0;
+        if (view) {
+            rc_view_rec vr = {cluster, b->text_total + (b->text_free ? w->word_records_at : 0),
+                              words_base, w->nwords, b->checkpoints.n + w->checkpoints.n};
+            if (RC_VEC_PUSH(b->views, vr) != RECITE_OK)
+                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        }
         for (size_t i = 0; i < w->fps.n; i++) {
             /* Sort key: channel (2 bits), fingerprint (46 bits); then the contexts (16 bits). */
             const rc_fp *fp = &w->fps.v[i];
+            bool word = w->mode == RECITE_MODE_CODE && fp->channel == RC_CH_PROSE;
             rc_posting_rec r = {((uint64_t)fp->channel << 62) | ((fp->hash >> 18) << 16) | fp->ctx,
-                                (uint32_t)(b->tokens_total + fp->pos), cluster};
+                                (uint32_t)((word ? words_base : b->tokens_total) + fp->pos),
+                                cluster};
             b->postings[fp->channel]++;
             if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
                 return rc;
         }
-        if (RC_VEC_RESERVE(b->checkpoints, b->checkpoints.n + w->checkpoints.n) != RECITE_OK)
+        if (RC_VEC_RESERVE(b->checkpoints, b->checkpoints.n + w->checkpoints.n +
+                                               (view ? w->word_checkpoints.n : 0)) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         memcpy(b->checkpoints.v + b->checkpoints.n, w->checkpoints.v,
                w->checkpoints.n * sizeof *w->checkpoints.v);
         b->checkpoints.n += w->checkpoints.n;
+        if (view) {
+            memcpy(b->checkpoints.v + b->checkpoints.n, w->word_checkpoints.v,
+                   w->word_checkpoints.n * sizeof *w->word_checkpoints.v);
+            b->checkpoints.n += w->word_checkpoints.n;
+        }
         b->text_total += rc_work_stored_len(w);
         b->work_bytes += w->text_len;
-        b->tokens_total += w->ntokens;
+        b->tokens_total += w->ntokens + (view ? w->nwords : 0);
         if (RC_VEC_RESERVE(b->minhash, b->minhash.n + RC_MINHASH) != RECITE_OK ||
             RC_VEC_PUSH(b->minhash_usable, w->minhash_usable) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -423,6 +440,7 @@ static void builder_free(rc_builder *b)
     rc_builder_free_locators(b);
     rc_inputs_free(&b->in);
     RC_VEC_FREE(b->clusters);
+    RC_VEC_FREE(b->views);
     RC_VEC_FREE(b->works);
     RC_VEC_FREE(b->strings);
     RC_VEC_FREE(b->cmi_data);

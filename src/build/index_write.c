@@ -130,6 +130,19 @@ static int write_tables(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t
     *off = rc_align_up(w->off);
 
     rc_secw_begin(w, b->fd, *off);
+    for (size_t v = 0; v < b->views.n; v++) {
+        const rc_view_rec *vr = &b->views.v[v];
+        rc_secw_u32(w, vr->cluster);
+        rc_secw_u32(w, 0);
+        rc_secw_u64(w, vr->text_offset);
+        rc_secw_u64(w, vr->token_base);
+        rc_secw_u64(w, vr->ntokens);
+        rc_secw_u64(w, vr->checkpoint0);
+    }
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_VIEWS);
+    *off = rc_align_up(w->off);
+
+    rc_secw_begin(w, b->fd, *off);
     for (size_t i = 0; i < b->works.n; i++) {
         for (unsigned f = 0; f < RC_WS_COUNT_; f++)
             rc_secw_u64(w, b->works.v[i].str[f]);

@@ -64,6 +64,11 @@ typedef struct rc_cluster_rec {
     uint32_t family; /* first cluster of its family of near-duplicates */
 } rc_cluster_rec;
 
+typedef struct rc_view_rec {
+    uint32_t cluster;
+    uint64_t text_offset, token_base, ntokens, checkpoint0;
+} rc_view_rec;
+
 typedef struct rc_work_rec {
     uint64_t str[RC_WS_COUNT_];
     uint32_t cluster;
@@ -87,6 +92,7 @@ typedef struct rc_builder {
 
     /* committed state (writer thread only) */
     RC_VEC(rc_cluster_rec) clusters;
+    RC_VEC(rc_view_rec) views; /* the words of code clusters */
     RC_VEC(rc_work_rec) works;
     RC_VEC(uint8_t) strings;
     RC_VEC(uint8_t) cmi_data; /* binary CMI records, in work order */

@@ -50,6 +50,7 @@ static const struct {
     {RC_SEC_CMI_DIR, 8},
     {RC_SEC_CMI_DATA, 1},
     {RC_SEC_PAGE_SUMS, 8},
+    {RC_SEC_VIEWS, RC_VIEW_REC_SIZE},
     {RC_SEC_LOC_INDEX, 8},
     {RC_SEC_LOC_DATA, 1},
     {RC_SEC_LINES, 4},
@@ -82,6 +83,18 @@ static bool touched(const recite_index *idx, const void *p, size_t len)
 
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
 {
+    if (i >= idx->nclusters) { /* a view: the words of a code cluster, as prose */
+        const uint8_t *v =
+            idx->sec[RC_SEC_VIEWS].data + (uint64_t)(i - idx->nclusters) * RC_VIEW_REC_SIZE;
+        rc_index_cluster(idx, rc_get_u32(v), out);
+        out->text_offset = rc_get_u64(v + 8);
+        out->token_base = rc_get_u64(v + 16);
+        out->ntokens = rc_get_u64(v + 24);
+        out->checkpoint0 = rc_get_u64(v + 32);
+        out->mode = RECITE_MODE_PROSE;
+        out->view = true;
+        return;
+    }
     const uint8_t *p = idx->sec[RC_SEC_CLUSTERS].data + (uint64_t)i * RC_CLUSTER_REC_SIZE;
     out->text_offset = rc_get_u64(p);
     out->text_len = rc_get_u64(p + 8);
@@ -93,6 +106,8 @@ void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
     int mode = rc_mode_from_disk(rc_get_u32(p + 48));
     out->mode = mode < 0 ? UINT32_MAX : (uint32_t)mode; /* invalid: refused by validation */
     out->family = rc_get_u32(p + 52);
+    out->primary = i;
+    out->view = false;
 }
 
 /* Work record w, its pages checked (NULL when they do not match). */
@@ -112,11 +127,11 @@ bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluste
 {
     uint64_t ncp = idx->sec[RC_SEC_CHECKPOINTS].len / 4;
     uint64_t want_cp = (cl->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
-    if (i >= idx->nclusters || cl->text_len == 0 || cl->text_len > UINT32_MAX ||
+    if (i >= idx->nclusters + idx->nviews || cl->text_len == 0 || cl->text_len > UINT32_MAX ||
         cl->text_offset > idx->text_bytes || cl->ntokens > idx->ntokens ||
         cl->token_base > idx->ntokens - cl->ntokens || cl->checkpoint0 > ncp ||
         want_cp > ncp - cl->checkpoint0 || cl->nmembers == 0 || cl->member0 > idx->nworks ||
-        cl->nmembers > idx->nworks - cl->member0 || cl->family > i ||
+        cl->nmembers > idx->nworks - cl->member0 || cl->family > cl->primary ||
         (cl->mode != RECITE_MODE_PROSE && cl->mode != RECITE_MODE_CODE))
         return false;
     uint64_t stored = rc_index_stored_len(idx, i);
@@ -126,8 +141,25 @@ bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluste
 
 int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out, recite_error *err)
 {
-    if (i >= idx->nclusters)
+    if (i >= idx->nclusters + idx->nviews)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (no cluster %u)", i);
+    if (i >= idx->nclusters) { /* a view: its record, then its code cluster's */
+        rc_view v;
+        if (!rc_index_view(idx, i - idx->nclusters, &v) || v.cluster >= idx->nclusters)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad view %llu)",
+                                (unsigned long long)(i - idx->nclusters));
+        int rc = rc_index_cluster_check(idx, v.cluster, out, err);
+        if (rc != RECITE_OK)
+            return rc;
+        if (out->mode != RECITE_MODE_CODE)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (a view of prose cluster %u)",
+                                v.cluster);
+        rc_index_cluster(idx, i, out);
+        return rc_index_cluster_valid(idx, i, out)
+                   ? RECITE_OK
+                   : rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad view %llu)",
+                                  (unsigned long long)(i - idx->nclusters));
+    }
     /* Its record (and the next one, where a text-free cluster's records end), then its
      * members. */
     const uint8_t *p = idx->sec[RC_SEC_CLUSTERS].data + (uint64_t)i * RC_CLUSTER_REC_SIZE;
@@ -174,8 +206,12 @@ static int check_ends(const recite_index *idx, const char *path, recite_error *e
         if (idx->ntokens || idx->text_bytes || s[RC_SEC_CHECKPOINTS].len)
             return corrupt(err, path, "clusters do not cover the text");
     } else {
+        /* The last in token order: the last cluster, or its view when it has one. */
         rc_cluster last;
         uint32_t i = (uint32_t)idx->nclusters - 1;
+        rc_view v;
+        if (idx->nviews && rc_index_view(idx, idx->nviews - 1, &v) && v.cluster == i)
+            i = (uint32_t)(idx->nclusters + idx->nviews - 1);
         if (rc_index_cluster_check(idx, i, &last, NULL) != RECITE_OK ||
             last.token_base + last.ntokens != idx->ntokens ||
             last.member0 + last.nmembers != idx->nworks ||
@@ -281,6 +317,9 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     if (!(idx->page_ok = calloc(idx->npages / 64 + 1, sizeof *idx->page_ok)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     idx->nblocks = idx->sec[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
+    idx->nviews = idx->sec[RC_SEC_VIEWS].len / RC_VIEW_REC_SIZE;
+    if (idx->nviews > idx->nclusters)
+        return corrupt(err, path, "more views than clusters");
     if (idx->sec[RC_SEC_CHANNELS].len != RC_CHANNELS * RC_CHANNEL_REC_SIZE ||
         !touched(idx, idx->sec[RC_SEC_CHANNELS].data, idx->sec[RC_SEC_CHANNELS].len))
         return corrupt(err, path, "bad channel table");
@@ -556,11 +595,17 @@ uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
             !touched(idx, recs + lo * RC_CLUSTER_REC_SIZE, RC_CLUSTER_REC_SIZE))
             return UINT32_MAX;
         rc_index_cluster(idx, (uint32_t)lo, &cl);
-        if ((cl.ntokens && gpos < cl.token_base + cl.ntokens) || lo + 1 >= idx->nclusters)
+        if ((cl.ntokens && gpos < cl.token_base + cl.ntokens) || lo + 1 >= idx->nclusters ||
+            !touched(idx, recs + (lo + 1) * RC_CLUSTER_REC_SIZE + 16, 8) ||
+            rc_get_u64(recs + (lo + 1) * RC_CLUSTER_REC_SIZE + 16) > gpos)
             break;
         lo++;
     }
-    return (uint32_t)lo;
+    if (gpos >= cl.token_base && gpos - cl.token_base < cl.ntokens)
+        return (uint32_t)lo;
+    /* Past the cluster's tokens: the words of a code cluster (its view). */
+    uint64_t v = rc_index_view_of_token(idx, gpos);
+    return v == UINT64_MAX ? UINT32_MAX : (uint32_t)(idx->nclusters + v);
 }
 
 /* ==== stored text ==== */
@@ -571,11 +616,16 @@ uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster)
     rc_index_cluster(idx, cluster, &cl);
     if (!idx->text_free)
         return cl.text_len;
+    /* Text-free: a cluster's records, then its view's records, then the next cluster's. */
     uint64_t end = idx->text_bytes;
-    if ((uint64_t)cluster + 1 < idx->nclusters) {
+    rc_view v;
+    uint64_t vi = cl.view ? UINT64_MAX : rc_index_view_of(idx, cl.primary);
+    if (vi != UINT64_MAX && rc_index_view(idx, vi, &v)) {
+        end = v.text_offset;
+    } else if ((uint64_t)cl.primary + 1 < idx->nclusters) {
         rc_cluster next;
-        rc_index_cluster(idx, cluster + 1, &next);
+        rc_index_cluster(idx, cl.primary + 1, &next);
         end = next.text_offset;
     }
-    return end - cl.text_offset;
+    return end >= cl.text_offset ? end - cl.text_offset : UINT64_MAX;
 }

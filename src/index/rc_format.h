@@ -15,8 +15,8 @@
 #define RC_CATALOG_FILE "catalog.sqlite" /* the provenance catalogue beside it (src/catalog) */
 #define RC_INDEX_MAGIC "RECITEIX"
 #define RC_FORMAT_VERSION                                                                          \
-    4u /* 3: locators (sections 24-26); 4: binary CMI records (19-20),                             \
-          page checksums (21), 1 KiB text blocks */
+    5u /* 3: locators (sections 24-26); 4: binary CMI records (19-20),                             \
+          page checksums (21), 1 KiB text blocks; 5: word views of code texts (22) */
 #define RC_HEADER_SIZE 128u
 #define RC_SECTION_ENTRY_SIZE 32u
 #define RC_MAX_SECTIONS 32u
@@ -60,6 +60,7 @@ enum rc_section_id {
     RC_SEC_CMI_DIR = 19,    /* (nworks + 1) x u64: work w's CMI record is CMI_DATA[w, w + 1) */
     RC_SEC_CMI_DATA = 20,   /* binary CMI records (src/cmi/cmi_record.c) */
     RC_SEC_PAGE_SUMS = 21,  /* the last section: XXH3-64 of each page before it (below) */
+    RC_SEC_VIEWS = 22,      /* nviews x view records (40 bytes): the words of code texts */
     /* Locators (src/index/locate.c): where an offset of a work is in its original. */
     RC_SEC_LOC_INDEX = 24, /* (nworks + 1) x u64: offset of each work's record in LOC_DATA */
     RC_SEC_LOC_DATA = 25,  /* the works' locator records (RC_LOC_* below) */
@@ -116,6 +117,16 @@ static inline int rc_mode_from_disk(uint32_t v)
 #define RC_FLAG_TEXT_FREE 1u /* no text stored: token records (keyed hashes and offsets) */
 #define RC_FLAG_CMI 2u       /* CMI was extracted from the works (not --no-cmi) */
 
+/* A view: the words of a code cluster's text, tokenized as prose, so that code works are found
+ * by their words too (comments, docstrings, license headers, code shorter than the code
+ * guarantee). Its postings are in the prose channel. Views are in the order of their clusters;
+ * a view's tokens follow its cluster's in the global token space (and its checkpoints the
+ * cluster's), so clusters and views together tile the tokens. Record: u32 cluster, u32 0,
+ * u64 stored offset (the cluster's text; text-free: the view's token records, which follow
+ * the cluster's), u64 first global token, u64 tokens (words), u64 first checkpoint. The matcher
+ * numbers view v as cluster nclusters + v (rc_index_cluster). */
+#define RC_VIEW_REC_SIZE 40u
+
 /* A cluster: one distinct text, held by one or more works. */
 #define RC_CLUSTER_REC_SIZE 56u
 typedef struct rc_cluster {
@@ -129,6 +140,10 @@ typedef struct rc_cluster {
     uint32_t mode;   /* RECITE_MODE_PROSE or RECITE_MODE_CODE: how its tokens are made (on
                         disk: rc_mode_to_disk) */
     uint32_t family; /* first cluster of its family of near-duplicates (forks, copies) */
+    /* In memory only: the cluster whose works these are — itself, or for a view (a number
+     * nclusters + v) the code cluster whose words it holds. */
+    uint32_t primary;
+    bool view;
 } rc_cluster;
 
 #define RC_WORK_REC_SIZE 88u

@@ -34,6 +34,7 @@ struct recite_index {
     unsigned mode;
     uint64_t created;
     uint64_t nworks, nclusters, ntokens;
+    uint64_t nviews;     /* word views of code clusters (index_views.c) */
     uint64_t text_bytes; /* of the stored stream (token records if text-free) */
     uint64_t work_bytes; /* of the texts as indexed */
     bool text_free;
@@ -71,17 +72,33 @@ static inline int rc_index_touch(const recite_index *idx, const void *p, size_t 
     return rc_index_touch_pages(idx, first, last, err);
 }
 
-/* Cluster record i (i < nclusters), as stored: a cluster a check reaches from a seed or a work
- * is checked first (rc_index_cluster_check); afterwards its record can be read unchecked. */
+/* Cluster record i (i < nclusters), as stored, or for i = nclusters + v (v < nviews) view v as
+ * a prose cluster (its works, family and length those of its code cluster): a cluster a check
+ * reaches from a seed or a work is checked first (rc_index_cluster_check); afterwards its
+ * record can be read unchecked. */
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out);
+
+/* ==== word views of code clusters (index_views.c) ==== */
+
+typedef struct rc_view {
+    uint32_t cluster; /* the code cluster whose words these are */
+    uint64_t text_offset, token_base, ntokens, checkpoint0;
+} rc_view;
+
+/* View record v, its pages checked; false when v >= nviews or they do not match. */
+bool rc_index_view(const recite_index *idx, uint64_t v, rc_view *out);
+/* The view of cluster `cluster`; UINT64_MAX when it has none. */
+uint64_t rc_index_view_of(const recite_index *idx, uint32_t cluster);
+/* The view holding global token gpos; UINT64_MAX when none does. */
+uint64_t rc_index_view_of_token(const recite_index *idx, uint64_t gpos);
 
 /* Cluster record i, checked: its text, tokens, checkpoints and members lie inside the index.
  * RECITE_EFORMAT ("corrupt index") otherwise. */
 int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out, recite_error *err);
 bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluster *cl);
 
-/* The cluster holding global token `gpos` (gpos < ntokens); UINT32_MAX when the records read
- * fail their checksums. */
+/* The cluster (or view, numbered nclusters + v) holding global token `gpos` (gpos < ntokens);
+ * UINT32_MAX when none does or the records read fail their checksums. */
 uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos);
 
 /* The binary CMI record of work w (w < nworks) in *rec, *len bytes (0: none). */
@@ -101,8 +118,8 @@ static inline uint64_t rc_index_bucket(const rc_channel_info *ch, uint64_t h, ui
     return *end - *first;
 }
 
-/* Bytes a cluster occupies in the stored stream: its text, or (text-free) its token records,
- * which run to the next cluster's offset. */
+/* Bytes a cluster (or view) occupies in the stored stream: its text, or (text-free) its token
+ * records, which run to its view's records, or to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
 
 /* Checks at open, in constant time, that the locator sections (locate.c) have the sizes the

@@ -111,10 +111,10 @@ static int cmp_candidate(const void *a, const void *b)
     return (x->cluster > y->cluster) - (x->cluster < y->cluster);
 }
 
-static int cmp_candidate_cluster(const void *a, const void *b)
+static int cmp_candidate_first(const void *a, const void *b)
 {
     const candidate *x = a, *y = b;
-    return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+    return (x->first > y->first) - (x->first < y->first);
 }
 
 /* Seeds come from every work sharing a k-gram with the text. Works with a seed of specific
@@ -202,11 +202,13 @@ int rc_match_select(rc_matcher *c, recite_error *err)
         most = RC_MAX(most, c->chans[k].common_postings_max);
     if (most > sampled && !c->all_works)
         c->common_others = most - sampled;
-    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_cluster);
-    /* Keep the seeds of the chosen works (seeds are in cluster order, as are cands now). */
+    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_first);
+    /* Keep the seeds of the chosen works (each work's seeds are a range of the seeds in
+     * position order, and cands are in that order now; a view's positions come after its
+     * cluster's, so this is not the order of cluster numbers). */
     size_t keep = 0, k = 0;
     for (size_t i = 0; i < c->seeds.n; i++) {
-        while (cands.v[k].cluster != c->seeds.v[i].cluster)
+        while (cands.v[k].first + cands.v[k].seeds <= i)
             k++;
         if (cands.v[k].keep)
             c->seeds.v[keep++] = c->seeds.v[i];

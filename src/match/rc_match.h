@@ -51,7 +51,8 @@ static inline uint64_t rc_chan_hash(const rc_chan *ch, const rc_token *t)
 }
 
 typedef struct rc_raw_match {
-    uint32_t cluster;
+    uint32_t cluster; /* a cluster, or a view (the words of a code cluster: rc_index_cluster) */
+    uint32_t primary; /* the cluster whose works these are (set by finish) */
     uint8_t channel;
     uint32_t q0, len; /* output tokens */
     uint64_t s0;      /* local token number in the cluster */

@@ -186,7 +186,10 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
                   (unsigned long long)m->src_end);
         sb_locator(&sb, idx, m);
         sb_printf(&sb, "  %u %s  %s", m->tokens,
-                  info.mode == RECITE_MODE_CODE ? "lexemes" : "tokens", kind_name(m->kind));
+                  m->unit == RECITE_MODE_CODE     ? "lexemes"
+                  : info.mode == RECITE_MODE_CODE ? "words"
+                                                  : "tokens",
+                  kind_name(m->kind));
         if (m->kind == RECITE_KIND_NEAR)
             sb_printf(&sb, " %.2f", m->similarity);
         if (m->common)

@@ -254,7 +254,10 @@ static int put_match(jw *w, const recite_index *idx, const recite_match *m)
         return RECITE_EFORMAT;
     RAW(w, ",\"source_token\":");
     put_int(w, (long long)m->src_token);
-    RAW(w, "}");
+    if (m->unit == RECITE_MODE_CODE)
+        RAW(w, ",\"unit\":\"lexemes\"}");
+    else
+        RAW(w, ",\"unit\":\"words\"}");
     return RECITE_OK;
 }
 

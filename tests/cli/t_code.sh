@@ -1,0 +1,76 @@
+# shellcheck shell=bash
+# tests/cli/t_code.sh — code in a mixed library (issue 13): code works found by their words
+# too, precise shape matches, the shortest code found. Sourced by run.sh.
+
+# The code library of these tests: a C header with a long license comment, a Python module with
+# docstrings and comments, a license text (prose).
+make_codelib2() {
+    [ -d codelib2 ] && return 0
+    mkdir -p codelib2
+    cp /usr/include/stdio.h codelib2/stdio.h
+    cp /usr/lib/python3*/textwrap.py codelib2/textwrap.py
+    cp lib/licenses/apache.txt codelib2/apache.txt
+}
+
+# code_quote NAME WHAT: p/NAME.md, an answer quoting WHAT of the code library (see below).
+code_quote() {
+    "$PY" - "$2" codelib2/stdio.h codelib2/textwrap.py >"p/$1.md" <<'PYEOF'
+import re, sys
+what, stdio, tw = sys.argv[1], open(sys.argv[2]).read(), open(sys.argv[3]).read()
+if what == "comment":    # a paragraph of the header's license comment, reflowed as prose
+    a = stdio.index("The GNU C Library is distributed")
+    quote = " ".join(stdio[a:stdio.index("more details.", a) + 13].split())
+    print("The header says:\n\n> " + quote + "\n\nThat is the usual notice.")
+elif what == "docstring":  # the docstring of textwrap.dedent, as prose
+    a = tw.index('"""Remove any common leading whitespace')
+    quote = " ".join(tw[a + 3:tw.index('"""', a + 3)].split())
+    print("From the documentation: " + quote)
+elif what == "long":     # textwrap.dedent whole, comments included: found by lexemes and words
+    a = tw.index("def dedent(text):")
+    print("Here:\n```python\n" + tw[a:tw.index("\ndef ", a + 10)].rstrip() + "\n```\nDone.")
+elif what == "short":    # 35 lexemes of dedent's code (under the 65-lexeme code guarantee)
+    a = tw.index("    margin = None\n")
+    b = tw.index("            margin = indent\n", a) + len("            margin = indent")
+    print("Here:\n```python\n" + tw[a:b] + "\n```\nDone.")
+PYEOF
+}
+
+# Code works are also indexed by their words: a comment, a docstring and code shorter than the
+# code guarantee are found (in code mode alone, comments are skipped and short code missed).
+t_code_found_by_words() {
+    make_codelib2
+    run index --out codeidx2 codelib2
+    expect_rc 0
+    run verify --index codeidx2
+    expect_rc 0 "an index with word views verifies"
+    local q
+    for q in comment docstring short long; do
+        code_quote "cw-$q" "$q"
+    done
+    run check --index codeidx2 --json p/cw-comment.md p/cw-docstring.md p/cw-short.md
+    expect_rc 1
+    expect_json "$OUT" 'need([len(x["matches"]) for x in r] == [1, 1, 1], "matches: %r" % [[(m["work"], m["tokens"], m["kind"]) for m in x["matches"]] for x in r])' \
+        'need([x["matches"][0]["work"] for x in r] == ["codelib2/stdio.h", "codelib2/textwrap.py", "codelib2/textwrap.py"], "works: %r" % [[m["work"] for m in x["matches"]] for x in r])' \
+        'need(all(x["matches"][0]["unit"] == "words" and x["matches"][0]["kind"] in ("exact", "normalized") for x in r), "units and kinds: %r" % [[(m["unit"], m["kind"]) for m in x["matches"]] for x in r])' \
+        'need(all(work_entry(x, x["matches"][0]["work"])["mode"] == "code" for x in r), "not code works")' \
+        'need(r[0]["matches"][0]["tokens"] >= 30 and r[2]["matches"][0]["tokens"] >= 15, "tokens: %r" % [x["matches"][0]["tokens"] for x in r])'
+    # The source offsets are those of the quoted bytes in the work.
+    expect_json "$OUT" 'need(data("codelib2/stdio.h")[r[0]["matches"][0]["source"]["start"]:r[0]["matches"][0]["source"]["end"]].startswith(b"The GNU C Library is distributed"), "source offsets")'
+    # Found by its lexemes and by its words, a passage is reported once (by its lexemes), and
+    # the work's figures count lexemes.
+    run check --index codeidx2 --json p/cw-long.md
+    expect_rc 1
+    expect_json "$OUT" 'need(len(r["matches"]) == 1 and r["matches"][0]["unit"] == "lexemes" and r["matches"][0]["kind"] == "exact", "matches: %r" % [(m["unit"], m["kind"], m["tokens"]) for m in r["matches"]])' \
+        'need(len(r["works"]) == 1 and r["works"][0]["tokens_covered"] == r["matches"][0]["tokens"] == r["works"][0]["longest_tokens"], "works: %r" % r["works"])'
+    # A text-free index finds the same spans.
+    head -c 32 /dev/urandom >cw.key
+    run index --quiet --text-free --key cw.key --out codeidx2-tf codelib2
+    expect_rc 0
+    run verify --index codeidx2-tf
+    expect_rc 0 "a text-free index with word views verifies"
+    run check --index codeidx2 --json p/cw-comment.md p/cw-short.md
+    cp "$OUT" cw-plain.json
+    run check --index codeidx2-tf --key cw.key --json p/cw-comment.md p/cw-short.md
+    expect_rc 1
+    expect_json "$OUT" 'need([[(m["work"], m["output"], m["source"]["start"], m["source"]["end"], m["tokens"], m["kind"]) for m in x["matches"]] for x in r] == [[(m["work"], m["output"], m["source"]["start"], m["source"]["end"], m["tokens"], m["kind"]) for m in x["matches"]] for x in load("cw-plain.json")], "text-free differs: %r" % [[(m["work"], m["output"], m["kind"]) for m in x["matches"]] for x in r])'
+}
