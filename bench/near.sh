@@ -95,7 +95,7 @@ fi
 R=$BENCH_DIR/near-run
 rm -rf "$R"
 mkdir -p "$R"
-PKGS=$(sed -n 's/^PKGS *:= *//p' "$ROOT/Makefile")
+PKGS=$(sed -n '/^PKGS *:=/{:a;/\\$/{N;ba};s/^PKGS *:= *//;s/\\\n */ /g;p}' "$ROOT/Makefile")
 # shellcheck disable=SC2046,SC2086
 cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_check" "$ROOT/bench/bench_check.c" \
     "$BUILD_DIR/librecite.a" $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) \

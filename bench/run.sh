@@ -202,7 +202,7 @@ fi
 
 # ---- 5. check throughput, latency, recall (library API, one thread), each set ----
 # Linked like the Makefile links the library (its PKGS line: the dependencies of librecite.a).
-PKGS=$(sed -n 's/^PKGS *:= *//p' "$ROOT/Makefile")
+PKGS=$(sed -n '/^PKGS *:=/{:a;/\\$/{N;ba};s/^PKGS *:= *//;s/\\\n */ /g;p}' "$ROOT/Makefile")
 # shellcheck disable=SC2046,SC2086
 cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_check" "$ROOT/bench/bench_check.c" \
     "$BUILD_DIR/librecite.a" $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) \
@@ -257,7 +257,7 @@ say "opening the index: recite_index_open + close, and a check of a tiny text, 2
 cat "$R/open.json"
 if [ -n "$BASE_RECITE" ]; then
     say "the baseline ($BENCH_BASELINE): the same checks and opening, its own index"
-    BPKGS=$(sed -n 's/^PKGS *:= *//p' "$BASE_SRC/Makefile")
+    BPKGS=$(sed -n '/^PKGS *:=/{:a;/\\$/{N;ba};s/^PKGS *:= *//;s/\\\n */ /g;p}' "$BASE_SRC/Makefile")
     for tool in bench_check bench_open; do
         # shellcheck disable=SC2046,SC2086
         cc -O2 -std=c17 -I"$BASE_SRC/include" -o "$R/base_$tool" "$ROOT/bench/$tool.c" \

@@ -30,7 +30,7 @@ if [ ! -f "$R/idx/recite.idx" ] || [ "$R/idx/recite.idx" -ot "$RECITE" ]; then
     echo "== index of the $BENCH_MB MB library"
     (cd "$CORPUS" && "$RECITE" index --quiet --out "$R/idx" lib)
 fi
-PKGS=$(sed -n 's/^PKGS *:= *//p' "$ROOT/Makefile")
+PKGS=$(sed -n '/^PKGS *:=/{:a;/\\$/{N;ba};s/^PKGS *:= *//;s/\\\n */ /g;p}' "$ROOT/Makefile")
 # shellcheck disable=SC2046,SC2086
 cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_stream" "$ROOT/bench/bench_stream.c" \
     "$BUILD_DIR/librecite.a" $(pkg-config --libs $PKGS) -lpthread -lm

@@ -41,7 +41,7 @@ R=$BENCH_DIR/textfree
 rm -rf "$R"
 mkdir -p "$R"
 head -c 32 /dev/urandom > "$R/key"
-PKGS=$(sed -n 's/^PKGS *:= *//p' "$ROOT/Makefile")
+PKGS=$(sed -n '/^PKGS *:=/{:a;/\\$/{N;ba};s/^PKGS *:= *//;s/\\\n */ /g;p}' "$ROOT/Makefile")
 # shellcheck disable=SC2046,SC2086
 cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_check" "$ROOT/bench/bench_check.c" \
     "$BUILD_DIR/librecite.a" $(pkg-config --libs $PKGS) -lpthread -lm

@@ -239,7 +239,7 @@ static int append_text(rc_builder *b, const rc_work_out *w, recite_error *err)
     return RECITE_OK;
 }
 
-static int add_string(rc_builder *b, const char *s, uint64_t *off)
+int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off)
 {
     if (!s) {
         *off = 0;
@@ -381,7 +381,7 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
     }
     rc_work_rec wr = {{0}, cluster};
     for (unsigned f = 0; f < RC_WS_COUNT_; f++)
-        if (add_string(b, w->strs[f], &wr.str[f]) != RECITE_OK)
+        if (rc_builder_add_string(b, w->strs[f], &wr.str[f]) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     if ((rc = rc_builder_add_locators(b, w, new_cluster)) != RECITE_OK)
         return rc_error_set(err, rc, "%s: %s", id,

@@ -6,20 +6,6 @@
  */
 #include "rc_builder.h"
 
-static int put_string(rc_builder *b, const char *s, uint64_t *off)
-{
-    *off = 0;
-    if (!s)
-        return RECITE_OK;
-    size_t n = strlen(s) + 1;
-    if (RC_VEC_RESERVE(b->strings, b->strings.n + n) != RECITE_OK)
-        return RECITE_ENOMEM;
-    *off = b->strings.n;
-    memcpy(b->strings.v + b->strings.n, s, n);
-    b->strings.n += n;
-    return RECITE_OK;
-}
-
 static int put_bytes(rc_builder *b, const uint8_t *p, size_t n)
 {
     if (RC_VEC_RESERVE(b->loc_data, b->loc_data.n + n) != RECITE_OK)
@@ -45,7 +31,7 @@ int rc_builder_add_locators(rc_builder *b, const rc_work_out *w, bool new_cluste
             return RECITE_ELIMIT;
         uint8_t head[RC_LOC_HEAD_SIZE];
         uint64_t member;
-        if (put_string(b, w->member, &member) != RECITE_OK)
+        if (rc_builder_add_string(b, w->member, &member) != RECITE_OK)
             return RECITE_ENOMEM;
         rc_put_u32(head, (uint32_t)w->pages.n);
         rc_put_u32(head + 4, (uint32_t)w->chapters.n);
@@ -61,8 +47,8 @@ int rc_builder_add_locators(rc_builder *b, const rc_work_out *w, bool new_cluste
         for (size_t i = 0; i < w->chapters.n; i++) {
             uint8_t c[RC_LOC_CHAPTER_SIZE];
             uint64_t title, name;
-            if (put_string(b, w->chapters.v[i].title, &title) != RECITE_OK ||
-                put_string(b, w->chapters.v[i].name, &name) != RECITE_OK)
+            if (rc_builder_add_string(b, w->chapters.v[i].title, &title) != RECITE_OK ||
+                rc_builder_add_string(b, w->chapters.v[i].name, &name) != RECITE_OK)
                 return RECITE_ENOMEM;
             rc_put_u32(c, w->chapters.v[i].start);
             rc_put_u32(c + 4, 0);

@@ -124,6 +124,10 @@ typedef struct rc_builder {
     double t0, last_progress;
 } rc_builder;
 
+/* Appends s (NUL-terminated) to the string table; *off receives its offset (0 for NULL: absent).
+ * build.c. */
+int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off);
+
 /* Writes everything after the text blocks (dictionary, tables, postings, header), pads and syncs
  * recite.idx; *file_size receives its size (index_write.c). */
 int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err);

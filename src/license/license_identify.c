@@ -239,21 +239,10 @@ static int compare_all(ident *d, const uint8_t *mask, size_t *n, recite_error *e
  * make ids: "GPL-2.1-or-later" does not exist). */
 static bool valid_term(const rc_license_matcher *lm, const char *id)
 {
-    bool with = false;
-    for (const char *p = id; *p;) {
-        while (*p == ' ' || *p == '(' || *p == ')')
-            p++;
-        size_t n = strcspn(p, " ()");
-        if (!n)
-            break;
-        if (n == 4 && strncmp(p, "WITH", 4) == 0)
-            with = true;
-        else if ((n == 2 && strncmp(p, "OR", 2) == 0) || (n == 3 && strncmp(p, "AND", 3) == 0))
-            with = false;
-        else if (!with && !rc_license_known(lm, p, n))
+    char t[64];
+    for (size_t i = 0; rc_license_term(id, i, t, sizeof t); i++)
+        if (!rc_license_known(lm, t, strlen(t)))
             return false;
-        p += n;
-    }
     return true;
 }
 

@@ -170,21 +170,9 @@ static int collect_ids(rc_license_matcher *lm)
         if (recite_index_work(&wi, lm->lic, w) != RECITE_OK)
             continue;
         const char *l = wi.license ? wi.license : wi.id;
-        bool with = false;
-        for (const char *p = l; *p;) {
-            while (*p == ' ' || *p == '(' || *p == ')')
-                p++;
-            size_t n = strcspn(p, " ()");
-            if (!n)
-                break;
-            if (n == 4 && strncmp(p, "WITH", 4) == 0)
-                with = true;
-            else if ((n == 2 && strncmp(p, "OR", 2) == 0) || (n == 3 && strncmp(p, "AND", 3) == 0))
-                with = false;
-            else if (!with)
-                id_put(lm, id_hash(p, n));
-            p += n;
-        }
+        char t[64];
+        for (size_t i = 0; rc_license_term(l, i, t, sizeof t); i++)
+            id_put(lm, id_hash(t, strlen(t)));
     }
     return RECITE_OK;
 }
