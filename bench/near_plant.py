@@ -81,7 +81,8 @@ goto if impl implements import in inline instanceof int interface is lambda let 
 map match mod mut namespace new nil None nonlocal not null or package pass private protected pub
 public raise range register return select short signed sizeof static struct super switch
 template then this throw throws trait True true False try type typedef typename typeof union
-unsafe unsigned use using var virtual void volatile where while with yield""".split())
+unsafe unsigned use using var virtual void volatile where while with yield
+define include ifdef ifndef endif undef pragma""".split())
 SPACE = set(" \t\n\r\v\f\u00a0\ufeff\u2028\u2029")
 
 

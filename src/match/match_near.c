@@ -309,6 +309,15 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         double sim = (double)al.matches / (double)RC_MAX((uint64_t)qlen, slen);
         if (qlen < ch->min_tokens || sim < c->min_similarity)
             continue;
+        if (chn == RC_CH_SHAPE) { /* equal shapes are a hint: the lexemes decide */
+            rc_code_sim cs;
+            if ((rc = rc_code_similarity(c, cl, (uint32_t)al.a0, qlen, al.b0, slen, true, &cs,
+                                         err)) != RECITE_OK)
+                return rc;
+            if (!rc_code_sim_ok(c, &cs))
+                continue;
+            sim = cs.similarity;
+        }
         const rc_token *t0, *t1;
         if ((rc = rc_match_src_tok(c, cl, al.b0, &t0, NULL, err)) != RECITE_OK)
             return rc;

@@ -167,7 +167,7 @@ static int report(rc_matcher *c, rc_live_span *sp, recite_error *err)
         return RECITE_OK;
     /* The kind of the whole span: growing can only turn an exact span into a normalized one. */
     int rc = rc_match_classify(c, &sp->m, err);
-    if (rc != RECITE_OK)
+    if (rc != RECITE_OK || sp->m.weak) /* a shape span unlike the work's code: not reported */
         return rc;
     if (sp->id == UINT32_MAX)
         sp->id = c->live.reported++;

@@ -80,6 +80,14 @@ int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_ch
         c->max_candidates = UINT32_MAX;
         c->common_sample = 255;
     }
+    c->shape_ident = rc_code_class_shape('I');
+    c->shape_num = rc_code_class_shape('N');
+    c->shape_str = rc_code_class_shape('S');
+    if (idx->text_free) { /* the index's shapes are keyed: so are the classes */
+        c->shape_ident = rc_key_shape(&idx->key, c->shape_ident);
+        c->shape_num = rc_key_shape(&idx->key, c->shape_num);
+        c->shape_str = rc_key_shape(&idx->key, c->shape_str);
+    }
     if (rc_store_reader_init(&c->reader, idx) != RECITE_OK) {
         free(c);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -97,6 +105,7 @@ void rc_matcher_free(rc_matcher *c)
     rc_align_scratch_free(&c->align);
     rc_punct_memo_free(&c->punct_memo);
     rc_align_memo_free(&c->align_memo);
+    rc_code_scratch_free(&c->code);
     RC_VEC_FREE(c->text);
     for (unsigned k = 0; k < 2; k++)
         RC_VEC_FREE(c->streams[k].toks);

@@ -27,25 +27,27 @@
 #define NEED_MORE SIZE_MAX
 
 /* Keywords of the languages recite lexes keep their identity in the shape hash (so that `for`
- * and `while` differ), while other identifiers all become I. */
+ * and `while` differ), while other identifiers all become I; so do the C preprocessor's
+ * directives (`#define` is not `#include`, and no name). */
 static const char *const keywords[] = {
-    "abstract",   "and",      "as",       "async",     "auto",       "await",    "bool",
-    "boolean",    "break",    "byte",     "case",      "catch",      "chan",     "char",
-    "class",      "const",    "continue", "def",       "default",    "defer",    "del",
-    "delete",     "do",       "done",     "double",    "elif",       "else",     "enum",
-    "esac",       "except",   "export",   "extends",   "extern",     "false",    "fi",
-    "final",      "finally",  "float",    "fn",        "for",        "foreach",  "from",
-    "func",       "function", "global",   "go",        "goto",       "if",       "impl",
-    "implements", "import",   "in",       "inline",    "instanceof", "int",      "interface",
-    "is",         "lambda",   "let",      "local",     "long",       "loop",     "map",
-    "match",      "mod",      "mut",      "namespace", "new",        "nil",      "None",
-    "nonlocal",   "not",      "null",     "or",        "package",    "pass",     "private",
-    "protected",  "pub",      "public",   "raise",     "range",      "register", "return",
-    "select",     "short",    "signed",   "sizeof",    "static",     "struct",   "super",
-    "switch",     "template", "then",     "this",      "throw",      "throws",   "trait",
-    "True",       "true",     "False",    "try",       "type",       "typedef",  "typename",
-    "typeof",     "union",    "unsafe",   "unsigned",  "use",        "using",    "var",
-    "virtual",    "void",     "volatile", "where",     "while",      "with",     "yield",
+    "abstract",  "and",      "as",        "async",      "auto",     "await",      "bool",
+    "boolean",   "break",    "byte",      "case",       "catch",    "chan",       "char",
+    "class",     "const",    "continue",  "def",        "default",  "defer",      "define",
+    "del",       "delete",   "do",        "done",       "double",   "elif",       "else",
+    "endif",     "enum",     "esac",      "except",     "export",   "extends",    "extern",
+    "False",     "false",    "fi",        "final",      "finally",  "float",      "fn",
+    "for",       "foreach",  "from",      "func",       "function", "global",     "go",
+    "goto",      "if",       "ifdef",     "ifndef",     "impl",     "implements", "import",
+    "in",        "include",  "inline",    "instanceof", "int",      "interface",  "is",
+    "lambda",    "let",      "local",     "long",       "loop",     "map",        "match",
+    "mod",       "mut",      "namespace", "new",        "nil",      "None",       "nonlocal",
+    "not",       "null",     "or",        "package",    "pass",     "pragma",     "private",
+    "protected", "pub",      "public",    "raise",      "range",    "register",   "return",
+    "select",    "short",    "signed",    "sizeof",     "static",   "struct",     "super",
+    "switch",    "template", "then",      "this",       "throw",    "throws",     "trait",
+    "True",      "true",     "try",       "type",       "typedef",  "typename",   "typeof",
+    "undef",     "union",    "unsafe",    "unsigned",   "use",      "using",      "var",
+    "virtual",   "void",     "volatile",  "where",      "while",    "with",       "yield",
 };
 
 static bool is_keyword(const uint8_t *s, size_t n)
@@ -240,6 +242,12 @@ static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, bo
 static uint64_t shape_hash(const void *p, size_t n)
 {
     return XXH3_64bits_withSeed(p, n, SHAPE_SEED);
+}
+
+uint64_t rc_code_class_shape(char cls)
+{
+    const char name[2] = {1, cls};
+    return shape_hash(name, 2);
 }
 
 size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, rc_token *out,

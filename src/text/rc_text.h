@@ -9,7 +9,9 @@
 #include "../common/rc_common.h"
 
 /* Bumped whenever the tokens produced for some text change; the index records it. */
-#define RC_TOKENIZER_VERSION 2 /* 2: number ranges with en dashes (issue 13), `# define` lines */
+#define RC_TOKENIZER_VERSION                                                                       \
+    2 /* 2: number ranges with en dashes (issue 13), `# define` lines,                             \
+         preprocessor directives are keywords of code shapes */
 
 /* Longest word, in code points, before it is cut into several tokens. Keeps the scratch space
  * bounded and pathological inputs (a 50 MB run of letters) linear. */
@@ -84,6 +86,9 @@ size_t rc_lex_code(const uint8_t *buf, size_t len, bool final, rc_tok_state *st,
 /* Tokenizes in the given mode (RECITE_MODE_PROSE or RECITE_MODE_CODE). */
 size_t rc_tokenize(int mode, rc_tokenizer *tz, const uint8_t *buf, size_t len, bool final,
                    rc_tok_state *st, rc_token *out, size_t cap);
+
+/* The shape of a class of lexemes: 'I' identifiers, 'N' numbers, 'S' strings (lex_code.c). */
+uint64_t rc_code_class_shape(char cls);
 
 /* Whether a code point is a letter, mark or digit (part of a word or identifier). */
 bool rc_cp_is_word(int32_t cp);

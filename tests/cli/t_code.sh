@@ -74,3 +74,40 @@ t_code_found_by_words() {
     expect_rc 1
     expect_json "$OUT" 'need([[(m["work"], m["output"], m["source"]["start"], m["source"]["end"], m["tokens"], m["kind"]) for m in x["matches"]] for x in r] == [[(m["work"], m["output"], m["source"]["start"], m["source"]["end"], m["tokens"], m["kind"]) for m in x["matches"]] for x in load("cw-plain.json")], "text-free differs: %r" % [[(m["work"], m["output"], m["kind"]) for m in x["matches"]] for x in r])'
 }
+
+# Shape matches must be the work's code (point 5): a table of constants and a list of
+# declarations with other names and values have the same shapes as the library's, but are no
+# copies of it; a renamed copy of a function still is.
+t_code_shapes_precise() {
+    mkdir -p codelib3
+    "$PY" - codelib3 p <<'PYEOF'
+import random, sys
+lib, out = sys.argv[1], sys.argv[2]
+rng = random.Random(13)
+syl = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "vu", "ze", "bo", "da"]
+def name(n):
+    return "".join(rng.choice(syl) for _ in range(n))
+def table(prefix):
+    return "".join("#define %s_%s 0x%08xUL\n" % (prefix, name(3).upper(), rng.getrandbits(32))
+                   for _ in range(120))
+def decls(tag):
+    types = ["__u8", "__u16", "__u32", "size_t", "uint64_t", "struct %s *" % name(2),
+             "XXH32_hash_t", "unsigned", "char *"]
+    body = "".join("    %s %s;\n" % (rng.choice(types), name(2) + "_" + name(2)) for _ in range(80))
+    return "struct %s {\n%s};\n" % (tag, body)
+open(lib + "/consts.h", "w").write("/* constants */\n" + table("NET"))
+open(lib + "/decls.h", "w").write("/* a state */\n" + decls("state"))
+open(out + "/shape-table.md", "w").write("Here are the codes:\n```c\n" + table("DEV") + "```\n")
+open(out + "/shape-decls.md", "w").write("The struct:\n```c\n" + decls("ctx") + "```\n")
+PYEOF
+    cp /usr/lib/python3*/textwrap.py codelib3/textwrap.py
+    run index --out codeidx3 codelib3
+    expect_rc 0
+    run check --index codeidx3 --json p/shape-table.md p/shape-decls.md
+    expect_rc 0 "tables and declarations of the same shapes are not copies"
+    expect_json "$OUT" 'need(all(x["matches"] == [] for x in r), "matches: %r" % [[(m["work"], m["kind"], m["tokens"], m["similarity"]) for m in x["matches"]] for x in r])'
+    [ -s p/renamed.md ] || t_code_renamed_function >/dev/null
+    run check --index codeidx3 --json p/renamed.md
+    expect_rc 1
+    expect_json "$OUT" 'need(any(m["work"] == "codelib3/textwrap.py" and m["kind"] == "near" and m["tokens"] >= 300 and m["similarity"] >= 0.8 for m in r["matches"]), "the renamed copy: %r" % [(m["work"], m["kind"], m["tokens"], m["similarity"]) for m in r["matches"]])'
+}

@@ -147,6 +147,11 @@ static void test_shapes(void **state)
     assert_false(same_shape("a + b", "a - b"));
     /* An identifier named like a class is not confused with it. */
     assert_false(same_shape("N", "1"));
+    /* Preprocessor directives are keywords: a #define line is no #include or #ifdef line. */
+    assert_false(same_shape("#define A 1", "#undef A 1"));
+    assert_false(same_shape("#include <a>", "#pragma <a>"));
+    assert_false(same_shape("#ifdef X", "#name X"));
+    assert_true(same_shape("#define A 1", "#define B 2"));
 }
 
 /* ==== streaming and restart ==== */
