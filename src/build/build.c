@@ -408,9 +408,13 @@ static int compute_families(rc_builder *b, recite_error *err)
         free(family);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
-    for (size_t c = 0; c < b->clusters.n; c++)
+    uint64_t families = 0;
+    for (size_t c = 0; c < b->clusters.n; c++) {
         b->clusters.v[c].family = family[c];
+        families += family[c] == c;
+    }
     free(family);
+    b->common_texts = b->opt->common_texts ? b->opt->common_texts : rc_common_texts(families);
     return RECITE_OK;
 }
 
@@ -486,7 +490,9 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
         opt->mode != RECITE_MODE_AUTO)
         return rc_error_set(err, RECITE_EINVAL, "unknown mode %d", (int)opt->mode);
     unsigned min_tokens = opt->min_tokens ? opt->min_tokens : 12;
-    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : 65;
+    /* Code is found by its words from 12 words (about 25 lexemes); renamed, by its shapes from
+     * 40 lexemes (k = 10, w = 31). */
+    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : 40;
     if (rc_fingerprint_params(min_tokens, &b->kgram[RC_CH_PROSE], &b->window[RC_CH_PROSE]) !=
         RECITE_OK)
         return rc_error_set(err, RECITE_EINVAL, "--min-tokens %u out of range (1-%u)", min_tokens,
@@ -504,6 +510,9 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
                                 RC_KEY_MIN_SECRET);
         b->text_free = true;
     }
+    if (opt->common_texts && opt->common_texts < RC_COMMON_TEXTS_MIN)
+        return rc_error_set(err, RECITE_EINVAL, "common_texts must be at least %u",
+                            RC_COMMON_TEXTS_MIN);
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
     b->mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
     if (b->mem < (16u << 20))

@@ -56,6 +56,9 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
     opt.jobs = src->jobs;
     opt.skip_cmi = 1;
     opt.created_unix = 1; /* the same texts give the same index */
+    /* License texts share much wording: identification keeps them apart (match_* of
+     * src/license), so only what 64 of them share is common there. */
+    opt.common_texts = RC_COMMON_TEXTS_MAX;
     const char *paths[] = {jsonl};
     if ((rc = recite_index_build(NULL, out, paths, 1, &opt, err)) != RECITE_OK)
         goto done;

@@ -239,7 +239,7 @@ static uint64_t distinct_families(const rc_builder *b, const rc_posting_rec *g, 
 static void write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_secw *pos_w,
                         const rc_posting_rec *g, size_t n, uint32_t *scratch)
 {
-    unsigned df = rc_df_class(n == 1 ? 1 : distinct_families(b, g, n, scratch));
+    unsigned df = rc_df_class(n == 1 ? 1 : distinct_families(b, g, n, scratch), b->common_texts);
     for (size_t i = 0; i < n; i++) {
         uint64_t fp = rec_fingerprint(&g[i]);
         co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
@@ -417,6 +417,7 @@ static int write_header(rc_builder *b, const rc_section_entry *sec, size_t nsec,
     if (b->text_free)
         rc_put_u64(h + RC_H_KEY_CHECK, b->key.check);
     rc_put_u32(h + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
+    rc_put_u32(h + RC_H_COMMON, b->common_texts);
     for (size_t i = 0; i < nsec; i++) {
         uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
         rc_put_u32(e, sec[i].id);

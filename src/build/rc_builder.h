@@ -103,8 +103,9 @@ typedef struct rc_builder {
     rc_slot_table ids, contents;
     rc_sorter sorter;
     uint64_t tokens_total, text_total, works_done, bytes_done;
-    uint64_t work_bytes; /* of the distinct texts (text_total counts the stored bytes) */
-    rc_key key;          /* text-free: the key of the token hashes */
+    uint64_t work_bytes;   /* of the distinct texts (text_total counts the stored bytes) */
+    rc_key key;            /* text-free: the key of the token hashes */
+    unsigned common_texts; /* families holding a passage for it to be common language */
     bool text_free;
 
     recite_index *lic; /* the license index built in the temporary directory, or NULL */

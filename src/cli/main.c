@@ -575,7 +575,7 @@ static int cmd_stats(int argc, char **argv)
             "{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
             "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
             "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
-            "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,"
+            "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,\"common_texts\":%u,"
             "\"created_unix\":%llu,\"text_blocks\":%llu,"
             "\"text_block_size\":%llu,\"text_free\":%s,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
             "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
@@ -583,11 +583,12 @@ static int cmd_stats(int argc, char **argv)
             (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
             (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
             (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
-            s.code_kgram, s.code_window, s.code_min_tokens, (unsigned long long)s.created_unix,
-            (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size,
-            s.text_free ? "true" : "false", (unsigned long long)s.bytes_total,
-            (unsigned long long)s.bytes_postings, (unsigned long long)s.bytes_text,
-            (unsigned long long)s.bytes_works, (unsigned long long)s.bytes_checkpoints);
+            s.code_kgram, s.code_window, s.code_min_tokens, s.common_texts,
+            (unsigned long long)s.created_unix, (unsigned long long)s.text_blocks,
+            (unsigned long long)s.text_block_size, s.text_free ? "true" : "false",
+            (unsigned long long)s.bytes_total, (unsigned long long)s.bytes_postings,
+            (unsigned long long)s.bytes_text, (unsigned long long)s.bytes_works,
+            (unsigned long long)s.bytes_checkpoints);
     } else {
         double tb = s.text_bytes ? (double)s.text_bytes : 1.0;
         printf("index          %s (format %u)\n", index_dir, s.format_version);
@@ -603,6 +604,8 @@ static int cmd_stats(int argc, char **argv)
                    (unsigned long long)s.code_fingerprints,
                    (unsigned long long)s.shape_fingerprints, s.code_kgram, s.code_window,
                    s.code_min_tokens);
+        printf("common         passages in %u or more distinct texts are common language\n",
+               s.common_texts);
         printf("on disk        %.1f MB total (%.2fx the text)\n", (double)s.bytes_total / 1e6,
                (double)s.bytes_total / tb);
         printf("  postings     %.1f MB\n", (double)s.bytes_postings / 1e6);

@@ -264,6 +264,7 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     idx->text_bytes = rc_get_u64(h + RC_H_TEXT_BYTES);
     idx->work_bytes = rc_get_u64(h + RC_H_WORK_BYTES);
     idx->block_size = rc_get_u32(h + RC_H_BLOCK_SIZE);
+    idx->common_texts = rc_get_u32(h + RC_H_COMMON);
     uint64_t flags = rc_get_u64(h + RC_H_FLAGS);
     if (flags & ~(uint64_t)(RC_FLAG_TEXT_FREE | RC_FLAG_CMI))
         return rc_error_set(err, RECITE_EVERSION,
@@ -274,7 +275,7 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     if (!idx->text_free && idx->work_bytes != idx->text_bytes)
         return corrupt(err, path, "text sizes disagree");
     if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks || idx->ntokens > UINT32_MAX ||
-        idx->block_size == 0)
+        idx->block_size == 0 || idx->common_texts < RC_COMMON_TEXTS_MIN)
         return corrupt(err, path, "implausible counts");
 
     uint32_t nsec = rc_get_u32(h + RC_H_NSECTIONS);
@@ -487,6 +488,7 @@ void recite_index_get_stats(recite_index_stats *out, const recite_index *idx)
     out->bytes_works = s[RC_SEC_WORKS].len + s[RC_SEC_CLUSTERS].len + s[RC_SEC_MEMBERS].len +
                        s[RC_SEC_STRINGS].len;
     out->bytes_checkpoints = s[RC_SEC_CHECKPOINTS].len;
+    out->common_texts = idx->common_texts;
     out->text_blocks = idx->nblocks;
     out->text_block_size = idx->block_size;
 }

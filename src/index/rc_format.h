@@ -33,12 +33,26 @@
 #define RC_CHECKPOINT_EVERY 32u
 #define RC_POSTING_REM_BITS 14u /* hash bits kept per posting after the bucket bits */
 
-/* Document frequency of a fingerprint (distinct texts holding it), kept as a 2-bit class in the
- * low bits of each posting's u16: 0 = one text, 1 = 2-7, 2 = 8-63, 3 = 64 or more (common). */
+/* Document frequency of a fingerprint (distinct families of texts holding it), kept as a 2-bit
+ * class in the low bits of each posting's key: 0 = one text, 1 = 2-7, 2 = 8 up to the common
+ * threshold, 3 = the threshold or more (common language). The threshold is relative to the
+ * library (rc_common_texts), recorded in the header. */
 #define RC_DF_COMMON 3u
-static inline unsigned rc_df_class(uint64_t texts)
+#define RC_COMMON_TEXTS_MIN 8u
+#define RC_COMMON_TEXTS_MAX 64u
+static inline unsigned rc_df_class(uint64_t texts, unsigned common_texts)
 {
-    return texts <= 1 ? 0u : texts < 8 ? 1u : texts < 64 ? 2u : 3u;
+    return texts <= 1 ? 0u : texts < 8 ? 1u : texts < common_texts ? 2u : 3u;
+}
+/* The common threshold of a library of `families` families of texts: 1% of them, at least 8
+ * and at most 64 (a passage in 40 of 660 works is boilerplate; in 64 distinct texts it is
+ * whatever the library's size). */
+static inline unsigned rc_common_texts(uint64_t families)
+{
+    uint64_t t = (families + 99) / 100;
+    return (unsigned)(t < RC_COMMON_TEXTS_MIN   ? RC_COMMON_TEXTS_MIN
+                      : t > RC_COMMON_TEXTS_MAX ? RC_COMMON_TEXTS_MAX
+                                                : t);
 }
 
 /* Fingerprint channels: each has its own tokens, parameters and posting tables. Prose works
@@ -97,6 +111,7 @@ enum {
     RC_H_NCLUSTERS = 64,   /* u64 */
     RC_H_NTOKENS = 72,     /* u64 tokens of all cluster texts */
     RC_H_TEXT_BYTES = 80,  /* u64 bytes of all cluster texts */
+    RC_H_COMMON = 88,      /* u32 families holding a fingerprint for it to be common language */
     RC_H_BLOCK_SIZE = 100, /* u32 raw bytes per text block (a text's last one may be shorter) */
     RC_H_WORK_BYTES = 104, /* u64 bytes of all cluster texts as indexed (= TEXT_BYTES unless
                               text-free, where the stored stream holds token records) */

@@ -34,9 +34,10 @@ struct recite_index {
     unsigned mode;
     uint64_t created;
     uint64_t nworks, nclusters, ntokens;
-    uint64_t nviews;     /* word views of code clusters (index_views.c) */
-    uint64_t text_bytes; /* of the stored stream (token records if text-free) */
-    uint64_t work_bytes; /* of the texts as indexed */
+    uint64_t nviews;       /* word views of code clusters (index_views.c) */
+    unsigned common_texts; /* families holding a fingerprint for it to be common (DF class 3) */
+    uint64_t text_bytes;   /* of the stored stream (token records if text-free) */
+    uint64_t work_bytes;   /* of the texts as indexed */
     bool text_free;
     bool cmi;     /* CMI was extracted at build time */
     bool has_key; /* text-free and opened with its key */

@@ -118,12 +118,12 @@ static int cmp_candidate_first(const void *a, const void *b)
 }
 
 /* Seeds come from every work sharing a k-gram with the text. Works with a seed of specific
- * language (a k-gram held by fewer than 64 texts) are all verified, most-seeded first, up to
- * max_candidates. Works sharing only common language (license headers, boilerplate) are
- * sampled: most-seeded first, a work is kept while it covers a position of the text that fewer
- * than `common_sample` kept works cover. So every passage of common language is attributed to
- * a few works holding it and the cost stays bounded; the other works are counted. Verification
- * is what costs (decompression, tokenizing); counting seeds per work is cheap. */
+ * language (a k-gram held by fewer texts than the index's common threshold) are all verified,
+ * most-seeded first, up to max_candidates. Works sharing only common language (license headers,
+ * boilerplate) are sampled: most-seeded first, a work is kept while it covers a position of the
+ * text that fewer than `common_sample` kept works cover. So every passage of common language is
+ * attributed to a few works holding it and the cost stays bounded; the other works are counted.
+ * Verification is what costs (decompression, tokenizing); counting seeds per work is cheap. */
 int rc_match_select(rc_matcher *c, recite_error *err)
 {
     if (sort_by_gpos(c) != RECITE_OK)

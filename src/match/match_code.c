@@ -16,8 +16,14 @@
 
 #define PATH_PAD 12               /* diagonals beyond the ends' difference the path may use */
 #define PATH_MAX_CELLS (1u << 24) /* beyond this, pairs are taken along the diagonal */
-#define MIN_KEPT 0.3              /* of the output's names and strings, equal in the work */
-#define MIN_NAMES 0.15            /* names and literals among the output's lexemes */
+/* Of the output's names and strings, the share equal in the work: 0.5 for a span of 40
+ * lexemes, down to 0.3 from 100 on (a short span of the same shapes keeps a few common names
+ * by chance: `i`, `len`, `String.Char`; a long one does not). */
+#define MIN_KEPT 0.3
+#define MIN_KEPT_SHORT 0.5
+#define SHORT_FROM 40
+#define SHORT_TO 100
+#define MIN_NAMES 0.15 /* names and literals among the output's lexemes */
 
 enum { MV_NONE = 0, MV_DIAG = 1, MV_UP = 2, MV_LEFT = 3 };
 
@@ -210,13 +216,19 @@ int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, u
     out->kept = words ? (double)kept / (double)words : 0.0;
     out->names = qlen ? (double)names / (double)qlen : 0.0;
     out->exact = same == longer && qlen == slen;
+    out->len = qlen;
     return RECITE_OK;
 }
 
 bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs)
 {
+    double shortness = cs->len <= SHORT_FROM ? 1.0
+                       : cs->len >= SHORT_TO
+                           ? 0.0
+                           : (double)(SHORT_TO - cs->len) / (double)(SHORT_TO - SHORT_FROM);
+    double min_kept = MIN_KEPT + (MIN_KEPT_SHORT - MIN_KEPT) * shortness;
     return cs->exact ||
-           (cs->similarity >= c->min_similarity && cs->kept >= MIN_KEPT && cs->names >= MIN_NAMES);
+           (cs->similarity >= c->min_similarity && cs->kept >= min_kept && cs->names >= MIN_NAMES);
 }
 
 void rc_code_scratch_free(rc_code_scratch *sc)

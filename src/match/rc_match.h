@@ -138,6 +138,7 @@ typedef struct rc_code_sim {
     double kept;       /* of the output's names and strings, the share the work has as they are */
     double names;      /* names and literals among the output's lexemes */
     bool exact;        /* every lexeme equal, no indel */
+    uint32_t len;      /* output lexemes */
 } rc_code_sim;
 
 typedef struct rc_matcher {

@@ -154,7 +154,7 @@ PYEOF
     expect_out 'codelib/textwrap.py:[0-9]+-[0-9]+  [0-9]+ lexemes  near 0\.[0-9]+'
     # The prose work is prose; stats report both kinds of fingerprints.
     run stats --index codeidx --json
-    expect_json "$OUT" 'need(r["code_fingerprints"] > 0 and r["shape_fingerprints"] > 0 and r["fingerprints"] > 0 and r["code_min_tokens"] == 65, "stats: %r" % r)'
+    expect_json "$OUT" 'need(r["code_fingerprints"] > 0 and r["shape_fingerprints"] > 0 and r["fingerprints"] > 0 and r["code_min_tokens"] == 40, "stats: %r" % r)'
 }
 t_index_error_min_tokens_zero() { index_fails e9 'min-tokens' --min-tokens 0 lib; }
 t_index_error_unknown_option() { index_fails e10 "unknown option '--foo'" --foo lib; }
