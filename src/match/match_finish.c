@@ -52,6 +52,8 @@ int rc_match_cmp_hit(const void *a, const void *b)
     const recite_work_hit *x = a, *y = b;
     if (x->common != y->common)
         return x->common ? 1 : -1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     if (x->tokens_covered != y->tokens_covered)
         return x->tokens_covered > y->tokens_covered ? -1 : 1;
     return (x->work > y->work) - (x->work < y->work);
@@ -206,6 +208,18 @@ static int work_tokens(rc_matcher *c, const rc_raw_match *m, const rc_cluster *w
     return rc;
 }
 
+/* A span's part in its work's score: its tokens, discounted for a span with edits (aligned, or
+ * of other lexemes) by similarity^10, so that spans reproducing a work word for word outrank
+ * a longer near match — of two versions of a license, the one the output quotes: a notice of
+ * GPL-2 with GPL-3's last line is GPL-2 (98 words, all equal) before GPL-3 (104 words, one
+ * different: 104 x 0.99^10 = 94). Spans that differ only in punctuation count whole. */
+double rc_match_score(const rc_raw_match *m)
+{
+    double q = m->aligned || m->channel == RC_CH_SHAPE ? m->similarity : 1.0;
+    double q2 = q * q, q4 = q2 * q2, q8 = q4 * q4;
+    return (double)m->len * q8 * q2;
+}
+
 /* Whether most k-grams of the run (those the index knows) are common language. */
 static bool run_is_common(const rc_matcher *c, const rc_raw_match *m)
 {
@@ -282,13 +296,14 @@ static int work_figures(rc_matcher *c, recite_error *err)
         if (!info.ntokens && nwords) /* code with no lexemes (all comments): by its words */
             coverage = (double)union_length(words.v, words.n) / (double)nwords;
         bool all_common = true;
-        double weighted = 0, weight = 0;
+        double weighted = 0, weight = 0, score = 0;
         for (size_t k = first; k < i; k++) {
             rc_raw_match *m = &c->raw.v[k];
             m->common = coverage < OWN_TEXT_COVERAGE && run_is_common(c, m);
             all_common &= m->common;
             weighted += m->similarity * m->len;
             weight += m->len;
+            score += rc_match_score(m);
         }
         recite_work_hit h;
         memset(&h, 0, sizeof h);
@@ -299,6 +314,7 @@ static int work_figures(rc_matcher *c, recite_error *err)
         h.coverage = coverage;
         h.common = all_common;
         h.similarity = weight > 0 ? weighted / weight : 1.0;
+        h.score = score;
         if (RC_VEC_PUSH(c->works, h) != RECITE_OK) {
             rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
             goto done;

@@ -280,6 +280,7 @@ static int rebuild_result(rc_matcher *c, recite_error *err)
         h->longest_tokens = RC_MAX(h->longest_tokens, sp->m.len);
         h->coverage = info.ntokens ? (double)h->tokens_covered / (double)info.ntokens : 0.0;
         h->similarity = (h->similarity * (h->matches - 1) + sp->m.similarity) / h->matches;
+        h->score += rc_match_score(&sp->m);
     }
     rc_sort(c->live.works.v, c->live.works.n, sizeof *c->live.works.v, rc_match_cmp_hit);
     rc_sort(c->live.matches.v, c->live.matches.n, sizeof *c->live.matches.v, rc_match_cmp_public);

@@ -235,6 +235,8 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
  * start; works specific before common, then by tokens covered, then number. */
 int rc_match_cmp_public(const void *a, const void *b);
 int rc_match_cmp_hit(const void *a, const void *b);
+/* A span's part in its work's score (recite_work_hit.score). */
+double rc_match_score(const rc_raw_match *m);
 
 /* A run as the public match (the cluster's representative work, output byte offsets). */
 recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m);

@@ -332,6 +332,8 @@ static int put_work(jw *w, const recite_index *idx, const recite_work_hit *h, re
     put_bool(w, h->common);
     RAW(w, ",\"similarity\":");
     put_real(w, h->similarity);
+    RAW(w, ",\"score\":");
+    put_real(w, h->score);
     RAW(w, ",\"action\":");
     put_str(w, recite_action_name(action));
     if (rule > 0) {

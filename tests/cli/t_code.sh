@@ -169,3 +169,47 @@ PYEOF
     expect_rc 1
     expect_json "$OUT" 'need(any(m["work"] == "codelib2/textwrap.py" and m["kind"] == "near" and m["unit"] == "lexemes" and 40 <= m["tokens"] < 65 for m in r["matches"]), "matches: %r" % [(m["work"], m["kind"], m["unit"], m["tokens"], m["similarity"]) for m in r["matches"]])'
 }
+
+# ==== the right version first (point 8) ====
+
+# A Debian copyright paragraph quoting GPL-2's notice (with the newer URL ending, which only
+# GPL-3's text has) matches GPL-1, GPL-2, GPL-3 and the LGPLs; the work whose text it
+# reproduces best (GPL-2: every word of its span) comes first, not the longer near match. And a
+# quotation of GPL-3 with one typo still puts GPL-3 first.
+t_right_version_first() {
+    mkdir -p gpllib
+    local l
+    for l in GPL-1 GPL-2 GPL-3 LGPL-2 LGPL-2.1 LGPL-3; do
+        cp "/usr/share/common-licenses/$l" "gpllib/$l"
+    done
+    run index --out gplidx gpllib
+    expect_rc 0
+    cat >p/notice-gpl2.txt <<'EOF'
+Files: *
+Copyright: 2003-2011 Some Author <author@example.org>
+License: GPL-2+
+ This program is free software; you can redistribute it and/or modify
+ it under the terms of the GNU General Public License as published by
+ the Free Software Foundation; either version 2 of the License, or
+ (at your option) any later version.
+ .
+ This program is distributed in the hope that it will be useful,
+ but WITHOUT ANY WARRANTY; without even the implied warranty of
+ MERCHANTABILITY or FITNESS FOR A PARTICULAR PURPOSE.  See the
+ GNU General Public License for more details.
+ .
+ You should have received a copy of the GNU General Public License
+ along with this program.  If not, see <https://www.gnu.org/licenses/>
+EOF
+    "$PY" - /usr/share/common-licenses/GPL-3 >p/quote-gpl3.txt <<'PYEOF'
+import sys
+s = open(sys.argv[1]).read()
+a = s.index("This program is free software: you can redistribute it")
+q = " ".join(s[a:s.index("<https://www.gnu.org/licenses/>.", a)].split())
+print("As the license says: " + q.replace("implied warranty", "implied waranty") + " Thanks.")
+PYEOF
+    run check --index gplidx --json p/notice-gpl2.txt p/quote-gpl3.txt
+    expect_rc 1
+    expect_json "$OUT" 'need(r[0]["works"][0]["work"] == "gpllib/GPL-2", "the GPL-2 notice: %r" % [(w["work"], w["tokens_covered"], w["similarity"]) for w in r[0]["works"]])' \
+        'need(r[1]["works"][0]["work"] == "gpllib/GPL-3", "the GPL-3 quotation: %r" % [(w["work"], w["tokens_covered"], w["similarity"]) for w in r[1]["works"]])'
+}
