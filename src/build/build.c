@@ -501,8 +501,11 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
         RECITE_OK)
         return rc_error_set(err, RECITE_EINVAL, "--code-min-tokens %u out of range (1-%u)",
                             code_min, RC_WINDOW_MAX + RC_KGRAM_MAX - 1);
+    /* Shapes are denser than lexemes: a renamed copy with lines edited has runs of equal shapes
+     * shorter than the guarantee between its edits, and near matching chains their seeds
+     * across the edits (as it does for prose, whose fingerprints are as dense). */
     b->kgram[RC_CH_SHAPE] = b->kgram[RC_CH_CODE];
-    b->window[RC_CH_SHAPE] = b->window[RC_CH_CODE];
+    b->window[RC_CH_SHAPE] = (b->window[RC_CH_CODE] + 2) / 3;
     if (opt->text_free_key) {
         if (rc_key_derive(&b->key, opt->text_free_key, opt->text_free_key_len) != RECITE_OK)
             return rc_error_set(err, RECITE_EINVAL,

@@ -16,13 +16,13 @@
 
 #define PATH_PAD 12               /* diagonals beyond the ends' difference the path may use */
 #define PATH_MAX_CELLS (1u << 24) /* beyond this, pairs are taken along the diagonal */
-/* Of the output's names and strings, the share equal in the work: 0.5 for a span of 40
- * lexemes, down to 0.3 from 100 on (a short span of the same shapes keeps a few common names
+/* Of the output's names and strings, the share equal in the work: 0.5 for a span of up to 60
+ * lexemes, down to 0.3 from 150 on (a short span of the same shapes keeps a few common names
  * by chance: `i`, `len`, `String.Char`; a long one does not). */
 #define MIN_KEPT 0.3
 #define MIN_KEPT_SHORT 0.5
-#define SHORT_FROM 40
-#define SHORT_TO 100
+#define SHORT_FROM 60
+#define SHORT_TO 150
 #define MIN_NAMES 0.15 /* names and literals among the output's lexemes */
 
 enum { MV_NONE = 0, MV_DIAG = 1, MV_UP = 2, MV_LEFT = 3 };
@@ -244,4 +244,169 @@ void rc_code_scratch_free(rc_code_scratch *sc)
     RC_VEC_FREE(sc->key);
     RC_VEC_FREE(sc->val);
     RC_VEC_FREE(sc->used);
+}
+
+/* ==== local alignment of code, with affine gaps ====
+ * A copy of code with a line inserted or deleted has a gap of a whole line (5-15 lexemes): with
+ * the linear gaps of rc_align_local (-2 a lexeme) the alignment stops at the gap, and the two
+ * halves may each be under min_tokens. Here a gap costs 2.5 + 0.5 a lexeme (in units of a match,
+ * +1; a mismatch -2), so the alignment goes on across a line when what follows outweighs it. */
+
+#define AL_MATCH 2
+#define AL_MISMATCH (-4)
+#define AL_OPEN (-5) /* the first lexeme of a gap */
+#define AL_EXTEND (-1)
+#define AL_MAX_CELLS (1u << 24)
+
+enum { H_ZERO = 0, H_DIAG = 1, H_E = 2, H_F = 3, E_EXT = 4, F_EXT = 8 };
+
+int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32_t qb, int64_t dlo,
+                  int64_t dhi, rc_alignment *out, recite_error *err)
+{
+    memset(out, 0, sizeof *out);
+    rc_code_scratch *sc = &c->code;
+    const rc_token *qt = c->chans[RC_CH_SHAPE].stream->toks.v;
+    int64_t slo = RC_MAX((int64_t)qa + dlo, (int64_t)0);
+    int64_t shi = RC_MIN((int64_t)qb + dhi, (int64_t)ntok);
+    if (shi <= slo || qb <= qa)
+        return RECITE_OK;
+    size_t na = qb - qa, nb = (size_t)(shi - slo);
+    /* In array terms: b index j (prefix length) = i + d, d in [lo, hi]. */
+    int64_t lo = dlo + (int64_t)qa - slo, hi = dhi + (int64_t)qa - slo;
+    size_t w = (size_t)(hi - lo + 1);
+    if ((na + 1) * w > AL_MAX_CELLS)
+        return RECITE_ELIMIT;
+    if (RC_VEC_RESERVE(sc->ah, na) != RECITE_OK || RC_VEC_RESERVE(sc->as, na) != RECITE_OK ||
+        RC_VEC_RESERVE(sc->bh, nb) != RECITE_OK || RC_VEC_RESERVE(sc->bs, nb) != RECITE_OK ||
+        RC_VEC_RESERVE(sc->moves, (na + 1) * w) != RECITE_OK ||
+        RC_VEC_RESERVE(sc->rows, 4 * (w + 2)) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < na; i++) {
+        sc->ah.v[i] = qt[qa + i].hash;
+        sc->as.v[i] = qt[qa + i].shape;
+    }
+    for (size_t j = 0; j < nb; j++) {
+        const rc_token *t;
+        int rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, &t, NULL, err);
+        if (rc != RECITE_OK)
+            return rc;
+        sc->bh.v[j] = t->hash;
+        sc->bs.v[j] = t->shape;
+    }
+    const int32_t ninf = INT32_MIN / 4;
+    /* Rows of H and F (the previous and the current), each with a border column on both
+     * sides: column k + 1 is cell (i, j = i + lo + k). */
+    int32_t *hp = sc->rows.v, *hc = hp + (w + 2), *fp = hc + (w + 2), *fc = fp + (w + 2);
+    for (size_t k = 0; k < w + 2; k++)
+        hp[k] = fp[k] = hc[k] = fc[k] = ninf;
+    for (size_t k = 0; k < w; k++) {
+        int64_t j = lo + (int64_t)k;
+        if (j >= 0 && j <= (int64_t)nb)
+            hp[k + 1] = 0;
+    }
+    uint8_t *mv = sc->moves.v;
+    memset(mv, 0, w);
+    int32_t best = 0;
+    size_t bi = 0, bk = 0;
+    for (size_t i = 1; i <= na; i++) {
+        uint8_t *row = mv + i * w;
+        int32_t e = ninf; /* E along the row */
+        hc[0] = hc[w + 1] = fc[0] = fc[w + 1] = ninf;
+        for (size_t k = 0; k < w; k++) {
+            int64_t j = (int64_t)i + lo + (int64_t)k;
+            uint8_t m = H_ZERO;
+            if (j < 0 || j > (int64_t)nb) {
+                hc[k + 1] = fc[k + 1] = ninf;
+                e = ninf;
+                row[k] = 0;
+                continue;
+            }
+            /* E: b[j-1] against nothing, from (i, j-1) = column k - 1 of this row. */
+            int32_t eo = hc[k] > ninf ? hc[k] + AL_OPEN : ninf,
+                    ee = e > ninf ? e + AL_EXTEND : ninf;
+            e = RC_MAX(eo, ee);
+            if (ee > eo)
+                m |= E_EXT;
+            /* F: a[i-1] against nothing, from (i-1, j) = column k + 1 of the previous row. */
+            int32_t fo = hp[k + 2] > ninf ? hp[k + 2] + AL_OPEN : ninf;
+            int32_t fe = fp[k + 2] > ninf ? fp[k + 2] + AL_EXTEND : ninf;
+            int32_t f = RC_MAX(fo, fe);
+            if (fe > fo)
+                m |= F_EXT;
+            int32_t h = 0, d = ninf;
+            if (j >= 1 && hp[k + 1] > ninf)
+                d = hp[k + 1] + (sc->as.v[i - 1] == sc->bs.v[j - 1] ? AL_MATCH : AL_MISMATCH);
+            if (d > h) {
+                h = d;
+                m = (uint8_t)((m & ~3u) | H_DIAG);
+            }
+            if (e > h) {
+                h = e;
+                m = (uint8_t)((m & ~3u) | H_E);
+            }
+            if (f > h) {
+                h = f;
+                m = (uint8_t)((m & ~3u) | H_F);
+            }
+            hc[k + 1] = h;
+            fc[k + 1] = f;
+            row[k] = m;
+            if (h > best) {
+                best = h;
+                bi = i;
+                bk = k;
+            }
+        }
+        int32_t *t = hp;
+        hp = hc;
+        hc = t;
+        t = fp;
+        fp = fc;
+        fc = t;
+    }
+    if (best == 0)
+        return RECITE_OK;
+    /* Back from the best cell to where the score started from 0. */
+    size_t i = bi, k = bk, first_i = bi, first_j = 0;
+    int64_t j = (int64_t)bi + lo + (int64_t)bk;
+    uint32_t matches = 0, edits = 0;
+    int state = H_ZERO; /* 0: in H, 2: in E, 3: in F */
+    for (;;) {
+        uint8_t m = mv[i * w + k];
+        if (state == H_ZERO) {
+            unsigned src = m & 3u;
+            if (src == H_ZERO)
+                break;
+            if (src == H_DIAG) {
+                bool eq = sc->as.v[i - 1] == sc->bs.v[j - 1];
+                matches += eq;
+                edits += !eq;
+                first_i = i - 1;
+                first_j = (size_t)(j - 1);
+                i--;
+                j--;
+                continue; /* same column */
+            }
+            state = (int)src;
+            continue;
+        }
+        edits++;
+        if (state == H_E) { /* b[j-1] unmatched; from (i, j-1): column k - 1 */
+            state = (m & E_EXT) ? H_E : H_ZERO;
+            j--;
+            k--;
+        } else { /* a[i-1] unmatched; from (i-1, j): column k + 1 */
+            state = (m & F_EXT) ? H_F : H_ZERO;
+            i--;
+            k++;
+        }
+    }
+    out->a0 = qa + first_i;
+    out->a1 = qa + bi;
+    out->b0 = (size_t)slo + first_j;
+    out->b1 = (size_t)(slo + (int64_t)bi + lo + (int64_t)bk);
+    out->matches = matches;
+    out->edits = edits;
+    out->score = best;
+    return RECITE_OK;
 }

@@ -321,5 +321,11 @@ int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, u
 /* Whether such a span is reported: similar enough (min_similarity), keeping enough of the
  * work's names and literals, and having enough of them. */
 bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs);
+/* The best local alignment of output lexemes [qa, qb) of the shape channel with the lexemes of
+ * cluster cl (ntok of them) on diagonals dlo..dhi (source = output + d), by shapes, with affine
+ * gaps (a line inserted or deleted costs little more than a lexeme); in output and source
+ * token numbers. RECITE_ELIMIT when the band is too large. */
+int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32_t qb, int64_t dlo,
+                  int64_t dhi, rc_alignment *out, recite_error *err);
 
 #endif /* RC_MATCH_H */

@@ -213,3 +213,27 @@ PYEOF
     expect_json "$OUT" 'need(r[0]["works"][0]["work"] == "gpllib/GPL-2", "the GPL-2 notice: %r" % [(w["work"], w["tokens_covered"], w["similarity"]) for w in r[0]["works"]])' \
         'need(r[1]["works"][0]["work"] == "gpllib/GPL-3", "the GPL-3 quotation: %r" % [(w["work"], w["tokens_covered"], w["similarity"]) for w in r[1]["works"]])'
 }
+
+# ==== renamed code with lines inserted and deleted (point 6) ====
+
+# 85 lexemes of textwrap.dedent, two names renamed, a line inserted and another deleted: the
+# runs of equal shapes between the edits are shorter than the guarantee, and the span is found
+# by chaining their seeds (denser shape fingerprints) and aligning across the edits (affine gaps).
+t_code_renamed_edited() {
+    make_codelib2
+    [ -d codeidx2 ] || run index --out codeidx2 codelib2
+    "$PY" - codelib2/textwrap.py >p/renamed-edited.md <<'PYEOF'
+import re, sys
+tw = open(sys.argv[1]).read()
+a = tw.index("    margin = None\n")
+b = tw.index("                    break\n", a) + len("                    break")
+lines = [l for l in re.sub(r"#.*\n", "\n", tw[a:b]).split("\n") if l.strip()]
+lines.insert(6, "            seen += 1")
+del lines[10]
+code = re.sub(r"\bmargin\b", "widest", "\n".join(lines))
+print("Like this:\n```python\n" + re.sub(r"\bx\b", "p", code) + "\n```\nDone.")
+PYEOF
+    run check --index codeidx2 --json p/renamed-edited.md
+    expect_rc 1
+    expect_json "$OUT" 'need(any(m["work"] == "codelib2/textwrap.py" and m["kind"] == "near" and m["unit"] == "lexemes" and m["tokens"] >= 75 and m["similarity"] >= 0.8 for m in r["matches"]), "matches: %r" % [(m["work"], m["kind"], m["unit"], m["tokens"], m["similarity"]) for m in r["matches"]])'
+}
