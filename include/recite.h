@@ -325,6 +325,12 @@ typedef struct recite_match {
     recite_mode unit;  /* what `tokens` and `src_token` count: RECITE_MODE_PROSE words (of a
                           prose work, or of a code work found by its words: comments, short
                           code), RECITE_MODE_CODE lexemes */
+    /* Common language is reported once per passage: the matches of the works sampled for one
+     * passage (the same output bytes) have `passage` = the index in matches[] of the first of
+     * them, and `shared_by` estimates how many works hold it (at least those sampled). Other
+     * matches (and every match with all_works) are their own passage, shared_by 0. */
+    uint32_t passage;
+    uint32_t shared_by;
 } recite_match;
 
 typedef enum {

@@ -327,6 +327,49 @@ done:
     return rc;
 }
 
+/* ==== common language, once per passage ==== */
+
+/* The most postings of a common k-gram of the run: about how many works hold the passage. */
+static uint32_t passage_postings(const rc_matcher *c, const rc_raw_match *m)
+{
+    const rc_chan *ch = &c->chans[m->channel];
+    unsigned k = ch->info->kgram;
+    uint32_t most = 0;
+    for (uint64_t q = m->q0; q + k <= (uint64_t)m->q0 + m->len && q < ch->kgram_common.n; q++)
+        most = RC_MAX(most, ch->kgram_common.v[q]);
+    return most;
+}
+
+/* Matches of common language over the same output bytes are one passage, reported once with
+ * the works sampled for it (matches are sorted by output start, then work); with all_works
+ * every work is itemized. */
+static void group_passages(rc_matcher *c)
+{
+    recite_match *v = c->matches.v;
+    size_t n = c->matches.n;
+    for (size_t i = 0; i < n; i++) {
+        v[i].passage = (uint32_t)i;
+        if (c->all_works)
+            v[i].shared_by = 0; /* every work itemized */
+    }
+    if (c->all_works)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].common || v[i].passage != i)
+            continue;
+        uint32_t works = 1;
+        for (size_t j = i + 1; j < n && v[j].out_start == v[i].out_start; j++)
+            if (v[j].common && v[j].out_end == v[i].out_end && v[j].passage == j) {
+                v[j].passage = (uint32_t)i;
+                works++;
+            }
+        uint32_t shared = RC_MAX(v[i].shared_by, works);
+        for (size_t j = i; j < n && v[j].out_start == v[i].out_start; j++)
+            if (v[j].passage == i)
+                v[j].shared_by = shared;
+    }
+}
+
 recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m)
 {
     rc_cluster info;
@@ -342,7 +385,9 @@ recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m)
                           m->kind,
                           m->similarity,
                           m->common,
-                          m->channel == RC_CH_PROSE ? RECITE_MODE_PROSE : RECITE_MODE_CODE};
+                          m->channel == RC_CH_PROSE ? RECITE_MODE_PROSE : RECITE_MODE_CODE,
+                          0,
+                          0};
 }
 
 int rc_matcher_finish(rc_matcher *c, recite_error *err)
@@ -384,10 +429,13 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
         return rc;
     if (RC_VEC_RESERVE(c->matches, c->raw.n) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    for (size_t i = 0; i < c->raw.n; i++)
+    for (size_t i = 0; i < c->raw.n; i++) {
         c->matches.v[i] = rc_match_to_public(c, &c->raw.v[i]);
+        c->matches.v[i].shared_by = c->raw.v[i].common ? passage_postings(c, &c->raw.v[i]) : 0;
+    }
     c->matches.n = c->raw.n;
     rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, rc_match_cmp_public);
+    group_passages(c);
 
     c->result = (recite_result){c->streams[0].toks.n, c->text.n,
                                 c->matches.v,         c->matches.n,

@@ -284,6 +284,8 @@ static int rebuild_result(rc_matcher *c, recite_error *err)
     }
     rc_sort(c->live.works.v, c->live.works.n, sizeof *c->live.works.v, rc_match_cmp_hit);
     rc_sort(c->live.matches.v, c->live.matches.n, sizeof *c->live.matches.v, rc_match_cmp_public);
+    for (size_t i = 0; i < c->live.matches.n; i++)
+        c->live.matches.v[i].passage = (uint32_t)i;
     return RECITE_OK;
 }
 

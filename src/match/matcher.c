@@ -111,6 +111,7 @@ void rc_matcher_free(rc_matcher *c)
         RC_VEC_FREE(c->streams[k].toks);
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         RC_VEC_FREE(c->chans[k].kgram_df);
+        RC_VEC_FREE(c->chans[k].kgram_common);
         RC_VEC_FREE(c->ids[k].key);
         RC_VEC_FREE(c->ids[k].id);
         RC_VEC_FREE(c->ids[k].q);
@@ -134,6 +135,7 @@ void rc_matcher_reset(rc_matcher *c)
     }
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         c->chans[k].kgram_df.n = 0;
+        c->chans[k].kgram_common.n = 0;
         c->chans[k].common_postings_max = 0;
         c->ids[k].built = false;
     }
@@ -268,7 +270,10 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             }
             if (df == RC_DF_COMMON && postings > ch->common_postings_max)
                 ch->common_postings_max = postings;
-            if (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK)
+            uint32_t common =
+                df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
+            if (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK ||
+                RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK)
                 return RECITE_ENOMEM;
         }
     }

@@ -37,10 +37,11 @@ typedef struct rc_stream {
 typedef struct rc_chan {
     const rc_channel_info *info;
     rc_stream *stream;
-    bool shape;               /* compares shape hashes (renamed copies) */
-    bool active;              /* the index has postings in it */
-    unsigned min_tokens;      /* the run length reported for this channel */
-    RC_VEC(uint8_t) kgram_df; /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
+    bool shape;                    /* compares shape hashes (renamed copies) */
+    bool active;                   /* the index has postings in it */
+    unsigned min_tokens;           /* the run length reported for this channel */
+    RC_VEC(uint8_t) kgram_df;      /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
+    RC_VEC(uint32_t) kgram_common; /* per k-gram: its postings when common language, else 0 */
     uint64_t common_postings_max;
 } rc_chan;
 
