@@ -356,10 +356,11 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
         if (RC_VEC_RESERVE(b->checkpoints, b->checkpoints.n + w->checkpoints.n +
                                                (view ? w->word_checkpoints.n : 0)) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        memcpy(b->checkpoints.v + b->checkpoints.n, w->checkpoints.v,
-               w->checkpoints.n * sizeof *w->checkpoints.v);
+        if (w->checkpoints.n) /* none for a text without tokens (code of comments only) */
+            memcpy(b->checkpoints.v + b->checkpoints.n, w->checkpoints.v,
+                   w->checkpoints.n * sizeof *w->checkpoints.v);
         b->checkpoints.n += w->checkpoints.n;
-        if (view) {
+        if (view && w->word_checkpoints.n) {
             memcpy(b->checkpoints.v + b->checkpoints.n, w->word_checkpoints.v,
                    w->word_checkpoints.n * sizeof *w->word_checkpoints.v);
             b->checkpoints.n += w->word_checkpoints.n;

@@ -10,6 +10,8 @@ make_codelib2() {
     cp /usr/include/stdio.h codelib2/stdio.h
     cp /usr/lib/python3*/textwrap.py codelib2/textwrap.py
     cp lib/licenses/apache.txt codelib2/apache.txt
+    # A header of comments only: no lexemes, only words.
+    { echo "/*"; sed -n '1,12p' lib/licenses/apache.txt | sed 's/^/ * /'; echo " */"; } >codelib2/notes.h
 }
 
 # code_quote NAME WHAT: p/NAME.md, an answer quoting WHAT of the code library (see below).
@@ -62,6 +64,10 @@ t_code_found_by_words() {
     expect_rc 1
     expect_json "$OUT" 'need(len(r["matches"]) == 1 and r["matches"][0]["unit"] == "lexemes" and r["matches"][0]["kind"] == "exact", "matches: %r" % [(m["unit"], m["kind"], m["tokens"]) for m in r["matches"]])' \
         'need(len(r["works"]) == 1 and r["works"][0]["tokens_covered"] == r["matches"][0]["tokens"] == r["works"][0]["longest_tokens"], "works: %r" % r["works"])'
+    # The header of comments only (a code work without lexemes) is found by its words.
+    sed -n '3,10p' lib/licenses/apache.txt >p/cw-notes.txt
+    run check --index codeidx2 --json p/cw-notes.txt
+    expect_json "$OUT" 'need(any(w["work"] == "codelib2/notes.h" and w["mode"] == "code" and w["coverage"] > 0.3 for w in r["works"]), "works: %r" % [(w["work"], w["mode"], w["coverage"]) for w in r["works"]])'
     # A text-free index finds the same spans.
     head -c 32 /dev/urandom >cw.key
     run index --quiet --text-free --key cw.key --out codeidx2-tf codelib2
