@@ -3,8 +3,11 @@
 #   make demo       install Debian dependencies if missing, build, index a library made from
 #                   texts Debian ships, check sample outputs, print the report
 #   make test       every test: unit (cmocka), property, CLI, HTTP; then again under ASan+UBSan;
-#                   unit tests under valgrind; a clang -Werror build when clang is present
+#                   allocation failures (tests/alloc); unit tests under valgrind; a clang -Werror
+#                   build when clang is present
 #   make bench      benchmarks against baselines (not a test; takes minutes)
+#   make fuzz       every fuzz harness (fuzz/) under libFuzzer + ASan + UBSan, FUZZ_SECONDS each
+#   make fuzz-ingest  the same for the document and archive readers (fuzz/fuzz_{archive,epub,pdf,html}.c)
 #   make install PREFIX=/usr/local
 
 CC      ?= cc
@@ -30,6 +33,10 @@ SERVE_PKGS := libmicrohttpd libcurl
 SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
 CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) 2>/dev/null)
 
+# `--mpi` (src/cli/cli_mpi.c only, not the library): Open MPI, when pkg-config finds it.
+MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
+MPI_CFLAGS := $(if $(MPI_LIBS),$(shell pkg-config --cflags ompi-c) -DRECITE_WITH_MPI)
+
 LIB_SRC := $(wildcard src/common/*.c src/text/*.c src/fingerprint/*.c src/index/*.c src/build/*.c \
                       src/match/*.c src/license/*.c src/cmi/*.c src/check/*.c src/policy/*.c \
                       src/catalog/*.c src/report/*.c)
@@ -41,7 +48,7 @@ UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
 .PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-valgrind test-clang test-install bench install \
-        test-fuzz-ingest \
+        test-fuzz-ingest fuzz fuzz-ingest test-fuzz test-tsan test-alloc \
         clean format format-check
 
 all: $(BUILD)/recite $(BUILD)/librecite.a $(BUILD)/librecite.so
@@ -58,7 +65,11 @@ $(BUILD)/librecite.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,librecite.so.0 -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS) $(MPI_LIBS)
+
+$(BUILD)/obj/src/cli/cli_mpi.o: src/cli/cli_mpi.c $(HDRS)
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) $(MPI_CFLAGS) -c $< -o $@
 
 # ---- tests ----
 
@@ -79,9 +90,11 @@ deps:
 test: deps
 	$(MAKE) format-check
 	/usr/bin/python3 scripts/layers.py
-	$(MAKE) test-unit test-cli test-http test-html test-python test-fuzz-ingest
+	$(MAKE) test-unit test-cli test-http test-html test-python test-fuzz-ingest test-fuzz
 	$(MAKE) test-install
 	$(MAKE) test-san
+	$(MAKE) test-alloc
+	$(MAKE) test-tsan
 	$(MAKE) test-valgrind
 	$(MAKE) test-clang
 	@echo "all tests passed"
@@ -91,6 +104,7 @@ test-unit: $(UNIT_BIN) $(BUILD)/recite
 
 test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
+	tests/cli/crash.sh $(BUILD)/recite
 
 # recite serve over loopback: endpoints, limits, sessions, the proxy against an upstream stub.
 test-http: $(BUILD)/recite
@@ -117,7 +131,24 @@ test-python: python $(BUILD)/recite
 SAN_FLAGS := -fsanitize=address,undefined -fno-omit-frame-pointer -fno-sanitize-recover=all
 test-san:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
-	  HTML_BROWSER= test-unit test-cli test-http test-html test-fuzz-ingest
+	  HTML_BROWSER= test-unit test-cli test-http test-html test-fuzz-ingest test-fuzz
+
+# Allocation failures (tests/alloc/): each operation with its n-th allocation failing, for every
+# n, under ASan+UBSan. The hook is the test's: the linker routes the library's calls of these
+# functions to it (--wrap), so nothing of it is in the library.
+ALLOC_WRAP := malloc calloc realloc free strdup strndup aligned_alloc posix_memalign asprintf \
+              vasprintf open_memstream fopen fdopen opendir fdopendir mmap ZSTD_createCCtx \
+              ZSTD_createDCtx ZSTD_createCDict ZSTD_createDDict XXH3_createState json_loadb \
+              json_loads json_load_file
+ALLOC_SRC := $(wildcard tests/alloc/*.c)
+$(BUILD)/alloc/test_alloc: $(ALLOC_SRC) $(wildcard tests/alloc/*.h) $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $(ALLOC_SRC) $(BUILD)/librecite.a $(LDLIBS_ALL) \
+	  $(foreach f,$(ALLOC_WRAP),-Wl,--wrap=$(f))
+test-alloc:
+	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
+	  build/san/alloc/test_alloc
+	build/san/alloc/test_alloc
 
 # The document and archive readers on seeds, fixtures and their mutations (fuzz/ingest_*).
 INGEST_FUZZ := archive epub pdf html
@@ -129,6 +160,19 @@ $(BUILD)/fuzz/ingest_%: fuzz/fuzz_%.c fuzz/ingest_replay.c fuzz/ingest_fuzz.h fu
 test-fuzz-ingest: $(INGEST_FUZZ_BIN)
 	tests/fuzz_ingest.sh $(BUILD)
 
+# Threads sharing one index (tests/tsan/test_tsan.c), library and test under ThreadSanitizer.
+TSAN_FLAGS := -fsanitize=thread -fno-omit-frame-pointer
+test-tsan:
+	$(MAKE) BUILD=build/tsan OPT="-O1 -g" EXTRA_CFLAGS="$(TSAN_FLAGS)" \
+	  EXTRA_LDFLAGS="$(TSAN_FLAGS)" build/tsan/tsan/test_tsan build/tsan/tests/test_shards
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" build/tsan/tsan/test_tsan
+	# Sharded builds (shards in threads, exchanges) and checks (shards verified in threads).
+	TSAN_OPTIONS="halt_on_error=1 exitcode=66 $(TSAN_OPTIONS)" build/tsan/tests/test_shards
+
+$(BUILD)/tsan/test_tsan: tests/tsan/test_tsan.c $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL)
+
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
 	  RECITE_TEST_QUICK=1 valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
@@ -138,6 +182,7 @@ test-clang:
 	@if command -v clang >/dev/null; then \
 	  $(MAKE) BUILD=build/clang CC=clang all; \
 	else echo "clang not installed: skipping the clang build" >&2; exit 1; fi
+	$(MAKE) fuzz FUZZ_SECONDS=3 FUZZ_BUILD=build/fuzz-smoke
 
 # The public header compiles alone; an installed library links through pkg-config, statically
 # and shared, and runs.
@@ -153,6 +198,69 @@ test-install: all
 	"$$tmp/t-static"; \
 	"$$tmp/bin/recite" --version >/dev/null; \
 	echo "install: header, static and shared library, pkg-config and binary work"
+
+# ---- fuzzing (fuzz/README.md) ----
+# Each harness fuzz/fuzz_H.c is built twice: with fuzz/replay.c as main (any compiler, any
+# sanitizer: `make test-fuzz` replays its seeds and fuzz/regress/H/ in every tier), and with
+# clang's libFuzzer (`make fuzz`). The index loader's map is a malloc'd copy in both (--wrap).
+FUZZ_HARNESSES := prose code stream jsonl policy key index catalog sse http
+FUZZ_SRC := fuzz/fuzz_util.c
+FUZZ_HDRS := $(wildcard fuzz/*.h)
+FUZZ_LDFLAGS := -Wl,--wrap=mmap,--wrap=munmap,--wrap=madvise
+FUZZ_BIN := $(FUZZ_HARNESSES:%=$(BUILD)/fuzz/fuzz_%)
+FUZZ_SECONDS ?= 60
+# FUZZ_CPU_SECONDS > 0: runs of FUZZ_SECONDS repeat until each harness had this much CPU.
+FUZZ_CPU_SECONDS ?= 0
+FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+
+# Harnesses of recite serve's parsers link its objects (FUZZ_EXTRA).
+$(BUILD)/fuzz/fuzz_sse $(BUILD)/libfuzzer/fuzz_sse: FUZZ_EXTRA = $(SERVE_UNIT_OBJ)
+$(BUILD)/fuzz/fuzz_sse $(BUILD)/libfuzzer/fuzz_sse: $(SERVE_UNIT_OBJ)
+SERVE_OBJ := $(filter $(BUILD)/obj/src/serve/%,$(CLI_OBJ))
+$(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: FUZZ_EXTRA = $(SERVE_OBJ) $(SERVE_LIBS)
+$(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: $(SERVE_OBJ)
+
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \
+                      $(BUILD)/obj/src/cli/cli_util.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -Isrc -Isrc/cli -o $@ $< fuzz/replay.c $(FUZZ_SRC) $(FUZZ_EXTRA) \
+	  $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
+
+# With libFuzzer: the library instrumented for coverage (fuzzer-no-link), harnesses linked
+# with -fsanitize=fuzzer (BUILD=build/fuzz-lf, CC=clang; see the fuzz target).
+$(BUILD)/libfuzzer/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \
+                           $(BUILD)/obj/src/cli/cli_util.o
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -DRECITE_LIBFUZZER -fsanitize=fuzzer -Isrc -Isrc/cli -o $@ $< $(FUZZ_SRC) \
+	  $(FUZZ_EXTRA) $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
+
+test-fuzz: $(FUZZ_BIN)
+	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \
+	for h in $(FUZZ_HARNESSES); do \
+	  $(BUILD)/fuzz/fuzz_$$h --seeds "$$tmp/$$h"; \
+	  $(BUILD)/fuzz/fuzz_$$h "$$tmp/$$h" $$(ls -d fuzz/regress/$$h 2>/dev/null); \
+	done
+
+# FUZZ_BUILD: where the libFuzzer build, corpora, crashes and logs go.
+FUZZ_BUILD ?= build/fuzz-lf
+fuzz: deps $(FUZZ_BIN)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
+	  $(FUZZ_HARNESSES:%=$(FUZZ_BUILD)/libfuzzer/fuzz_%)
+	FUZZ_CPU_SECONDS=$(FUZZ_CPU_SECONDS) fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BUILD) \
+	  $(FUZZ_HARNESSES)
+
+# The document and archive readers under libFuzzer (their corpora are seeded by the replay
+# builds, BUILD/fuzz/ingest_H --seeds).
+fuzz-ingest: deps $(INGEST_FUZZ_BIN)
+	$(MAKE) BUILD=$(FUZZ_BUILD) CC=clang OPT="-O1 -g" \
+	  EXTRA_CFLAGS="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" EXTRA_LDFLAGS="$(FUZZ_SAN)" \
+	  $(INGEST_FUZZ:%=$(FUZZ_BUILD)/libfuzzer/ingest_%)
+	FUZZ_CPU_SECONDS=$(FUZZ_CPU_SECONDS) fuzz/run.sh $(FUZZ_SECONDS) $(BUILD)/fuzz $(FUZZ_BUILD) \
+	  $(INGEST_FUZZ:%=ingest_%)
+$(BUILD)/libfuzzer/ingest_%: fuzz/fuzz_%.c fuzz/ingest_fuzz.h fuzz/seeds_write.h $(BUILD)/librecite.a
+	@mkdir -p $(dir $@)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL)
 
 demo: deps all python
 	scripts/demo.sh $(BUILD)/recite
@@ -175,11 +283,14 @@ install: all
 PY_SRC := $(wildcard python/src/*.c python/src/*.h)
 INGEST_FUZZ_SRC := $(wildcard fuzz/fuzz_archive.c fuzz/fuzz_epub.c fuzz/fuzz_pdf.c fuzz/fuzz_html.c \
                               fuzz/ingest_*.[ch] fuzz/seeds_write.h)
+FORMAT_SRC := $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) \
+              $(sort $(INGEST_FUZZ_SRC) $(wildcard fuzz/*.c fuzz/*.h tests/tsan/*.c tests/cli/*.c \
+                                                    tests/alloc/*.[ch]))
 format:
-	clang-format -i $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) $(INGEST_FUZZ_SRC)
+	clang-format -i $(FORMAT_SRC)
 
 format-check:
-	clang-format --dry-run -Werror $(LIB_SRC) $(CLI_SRC) $(HDRS) $(UNIT_SRC) $(PY_SRC) $(INGEST_FUZZ_SRC)
+	clang-format --dry-run -Werror $(FORMAT_SRC)
 
 clean:
 	rm -rf python/build python/recite/*.so

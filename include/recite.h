@@ -195,6 +195,46 @@ typedef struct recite_build_stats {
 int recite_index_build(recite_build_stats *out, const char *dir, const char *const *paths,
                        size_t npaths, const recite_build_options *opt, recite_error *err);
 
+/* ==== sharded indexes (docs/FORMAT.md "Sharded indexes", docs/SCALE.md) ====
+ * A sharded index is a directory holding a head (DIR/recite.idx: the shard list with checksums,
+ * the library's parameters and its numbering of works) and N shards (DIR/shard-NNNN/), each an
+ * index of the works whose text hashes to it (identical texts land together). What depends on
+ * the whole library is computed over the whole library: families of near-duplicates and document
+ * frequency (common language), the license index (DIR/licenses), the catalogue. It opens with
+ * recite_index_open like any index, and a check gives exactly the result one index of the same
+ * library gives (unless a limit sets `truncated`). */
+
+/* The collectives a distributed build exchanges its global statistics with (MPI in the
+ * `recite` command; the library does not depend on MPI). Every participant calls them in the
+ * same order. Each returns RECITE_OK with a malloc'd buffer in *out (the caller frees it), or an
+ * error code on every participant. */
+typedef struct recite_comm {
+    unsigned rank, size; /* this participant, and how many there are */
+    /* Each participant gives send[0, len); each receives all of them, concatenated in rank
+     * order, with lens[r] (size entries) the bytes of participant r. */
+    int (*allgather)(void *user, const void *send, size_t len, void **out, size_t *lens);
+    /* Each participant gives `size` parts, send_lens[d] bytes for participant d, one after
+     * another in send; each receives the parts for it, concatenated in rank order of their
+     * senders, recv_lens[r] bytes from participant r. */
+    int (*alltoall)(void *user, const void *send, const size_t *send_lens, void **out,
+                    size_t *recv_lens);
+    void *user;
+} recite_comm;
+
+/* Builds a sharded index of `shards` shards (1-4096) at `dir`, like recite_index_build (same
+ * inputs, options and atomic publish). With comm NULL the shards are built in this process, in
+ * parallel threads (opt->jobs shared among them). With comm, this process is participant
+ * comm->rank of comm->size (which must equal `shards`) and builds shard comm->rank: every
+ * participant is called with the same arguments, reads every input (it indexes its shard's
+ * works and counts the others'), and exchanges families and document frequency with the others
+ * through comm; participant 0 writes the head and publishes the whole directory once every
+ * shard is written and verified (any participant's failure fails the build on all, and nothing
+ * is published). `out` receives the figures of the whole index on every participant. The
+ * directory must be on a file system every participant writes to. */
+int recite_index_build_sharded(recite_build_stats *out, const char *dir, const char *const *paths,
+                               size_t npaths, unsigned shards, const recite_comm *comm,
+                               const recite_build_options *opt, recite_error *err);
+
 /* Compaction: rebuilds the index at `dir` from its own stored texts without the works whose
  * ids are in drop[0, ndrop) (deleted works: their text, fingerprints and every trace in the
  * compression dictionary are gone afterwards). Works keep their ids, metadata, modes and
@@ -250,6 +290,8 @@ typedef struct recite_index_stats {
     uint64_t text_blocks, text_block_size;
     int text_free; /* no text stored: bytes_text holds token records (keyed hashes, offsets) */
     unsigned common_texts; /* families holding a passage for it to be common language */
+    uint32_t shards;       /* a sharded index: its shards (the byte counts are their sums); 0 for
+                              an ordinary index */
 } recite_index_stats;
 
 void recite_index_get_stats(recite_index_stats *out, const recite_index *idx);
@@ -274,7 +316,8 @@ typedef struct recite_work_info {
 
 uint32_t recite_index_work_count(const recite_index *idx);
 int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t work);
-/* Works of a cluster, in index order; `*count` receives how many. The pointer lives with idx. */
+/* Works of a cluster, in index order; `*count` receives how many. The pointer lives with idx.
+ * NULL (and 0) for a cluster that does not exist or whose list is damaged. */
 const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t cluster,
                                              uint32_t *count);
 
@@ -405,7 +448,8 @@ typedef struct recite_check_options {
 
     /* Limits (reaching one sets `truncated`) */
     uint32_t max_matches;    /* 0 = 10000 */
-    uint32_t max_postings;   /* 0 = 100000 seeds per check */
+    uint32_t max_postings;   /* 0 = 100000 seeds per check, shared evenly by the index's
+                                channels (words; and lexemes and shapes if it holds code) */
     uint32_t max_candidates; /* 0 = 1000 works verified per check (those with the fewest seeds
                                 are dropped) */
 } recite_check_options;
@@ -447,6 +491,9 @@ const char *recite_checker_text(const recite_checker *c, size_t *len);
  * an index built with the defaults, 14 words of prose (min_tokens 12 + 3 of context - 1) and 54
  * lexemes of code (40 + 15 - 1). So a caller that releases text only up to `cleared`, and stops
  * (or redacts) when an event's span is one it must not release, never releases recited text.
+ * (Tokens complete once the text has them; after a construct that stayed open for more than 256
+ * bytes — an unclosed comment or string — the text is tokenized again only every 1/16 of its
+ * length, so that small feeds stay linear: `cleared` and `tokens` may lag that much more.)
  * The bound does not hold when `truncated` is set (a limit was reached: treat the rest as
  * unchecked). Near-verbatim spans (alignment across edits) and common language are reported
  * by recite_checker_finish only; after the last piece, finish gives exactly the result of a

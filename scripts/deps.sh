@@ -5,11 +5,13 @@
 #           libsodium (keyed hashes of text-free indexes), libarchive, libxml2, poppler-glib,
 #           libgit2 (archives, EPUB/HTML, PDF and git repositories as inputs); acl and lz4
 #           (libarchive's private libraries, for the static link of make test-install);
-#           libmicrohttpd and libcurl (recite serve); npm (the SPDX lists, below)
+#           libmicrohttpd and libcurl (recite serve); npm (the SPDX lists, below);
+#           openmpi-bin and libopenmpi-dev (--mpi: distributed builds and checks)
 #   tests:  cmocka, clang (second compiler), clang-format, valgrind, python3 (CLI test helpers),
 #           groff (PDF fixtures), git (repository fixtures),
 #           chromium + fonts-dejavu-core (the HTML report in a browser), python3-dev,
-#           python3-setuptools, python3-pytest (the Python binding)
+#           python3-setuptools, python3-pytest (the Python binding), libclang-rt-dev (clang's
+#           sanitizer and libFuzzer runtimes: make fuzz, make test-tsan)
 #   bench:  similarity-tester (sim_text), zstd (baseline), time (peak memory), xz-utils, wrk
 #           (bench/load.sh),
 #           licensecheck (license identification baseline, bench/cmi.sh), poppler-utils
@@ -19,7 +21,8 @@ set -eu
 pkgs="gcc make pkg-config curl ca-certificates libxxhash-dev libutf8proc-dev libzstd-dev \
 libjansson-dev libsqlite3-dev libsodium-dev libarchive-dev libxml2-dev libpoppler-glib-dev \
 libgit2-dev libacl1-dev liblz4-dev libmicrohttpd-dev libcurl4-openssl-dev \
-libcmocka-dev clang clang-format valgrind strace python3 groff git \
+openmpi-bin libopenmpi-dev \
+libcmocka-dev clang libclang-rt-dev clang-format valgrind strace python3 groff git \
 chromium fonts-dejavu-core python3-dev python3-setuptools python3-pytest"
 if [ "${1:-}" = bench ]; then
     pkgs="$pkgs similarity-tester zstd time xz-utils linux-source licensecheck poppler-utils \

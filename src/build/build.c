@@ -103,7 +103,7 @@ static uint64_t nonzero(uint64_t h)
 
 static void progress(rc_builder *b, bool force)
 {
-    if (!b->opt->progress)
+    if (!b->opt->progress || (b->shard && b->shard->shard != 0))
         return;
     double t = now_seconds();
     if (!force && t - b->last_progress < 0.5)
@@ -117,6 +117,11 @@ static void progress(rc_builder *b, bool force)
 
 static void note(rc_builder *b, recite_note_kind kind, const char *path, const char *detail)
 {
+    /* A sharded build: every shard reads every input; the first tells of inputs skipped, the
+     * owner of a work of that work. */
+    if (b->shard && b->shard->shard != 0 && kind != RECITE_NOTE_DUPLICATE &&
+        kind != RECITE_NOTE_INVALID_UTF8)
+        return;
     if (b->opt->note)
         b->opt->note(kind, path, detail, b->opt->user);
 }
@@ -194,9 +199,14 @@ static void *worker_main(void *arg)
             memcpy(ctx->kgram, b->kgram, sizeof ctx->kgram);
             memcpy(ctx->window, b->window, sizeof ctx->window);
             ctx->mode = (int)b->opt->mode;
+            ctx->shard = b->shard ? b->shard->shard : 0;
+            ctx->nshards = b->shard ? b->shard->nshards : 1;
             emitter em = {b, bt};
             for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++)
                 rc = rc_source_load(ctx, &b->in, bt->first + i, emit_work, &em, &err);
+            /* Handing a work over (emit_work) fails without a message. */
+            if (rc != RECITE_OK && !err.code)
+                rc_error_set(&err, rc, "%s", recite_strerror(rc));
         }
 
         pthread_mutex_lock(&b->mu);
@@ -262,7 +272,7 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
         note(b, w->note_kind, id ? id : path, w->note ? w->note : "");
         return RECITE_OK;
     }
-    if (w->status != RC_WORK_OK) {
+    if (w->status != RC_WORK_OK && w->status != RC_WORK_OTHER_SHARD) {
         const char *why = w->status == RC_WORK_SKIP_EMPTY ? "empty" : "binary (contains NUL bytes)";
         if (src->explicit_ && src->kind == RC_SRC_FILE)
             return rc_error_set(err, RECITE_EFORMAT, "%s: cannot index: file is %s", path, why);
@@ -272,28 +282,29 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
              id ? id : path, why);
         return RECITE_OK;
     }
-    if (b->works.n >= UINT32_MAX)
+    if (b->works.n >= (b->shard ? RC_OTHER_ID : UINT32_MAX))
         return rc_error_set(err, RECITE_ELIMIT, "more than 2^32-1 works in one index");
 
     /* Work ids are unique. */
-    uint64_t idh = nonzero(rc_hash64(id, strlen(id), 0));
-    size_t it = SIZE_MAX;
-    uint32_t other;
-    while (table_next(&b->ids, idh, &it, &other)) {
-        if (strcmp((const char *)b->strings.v + b->works.v[other].str[RC_WS_ID], id) == 0) {
-            if (src->kind == RC_SRC_JSONL)
-                return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: duplicate work id \"%s\"", path,
-                                    (unsigned long long)src->line, id);
-            return rc_error_set(err, RECITE_EINVAL, "%s: duplicate work id (given twice?)", id);
-        }
+    if (rc_builder_id_taken(b, id)) {
+        if (src->kind == RC_SRC_JSONL)
+            return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: duplicate work id \"%s\"", path,
+                                (unsigned long long)src->line, id);
+        if (src->kind == RC_SRC_INDEX) /* compaction of an index that was damaged */
+            return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (work id \"%s\" twice)",
+                                path, id);
+        return rc_error_set(err, RECITE_EINVAL, "%s: duplicate work id (given twice?)", id);
     }
+    if (w->status == RC_WORK_OTHER_SHARD)
+        return rc_shard_commit_other(b, id, err);
     uint32_t wnum = (uint32_t)b->works.n;
-    if (table_put(&b->ids, idh, wnum) != RECITE_OK)
+    if (rc_builder_claim_id(b, id, wnum) != RECITE_OK ||
+        (b->shard && RC_VEC_PUSH(b->shard->global, (uint32_t)b->shard->works_seen++) != RECITE_OK))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
 
     /* Identical text: join the existing cluster. */
     uint32_t cluster = UINT32_MAX;
-    it = SIZE_MAX;
+    size_t it = SIZE_MAX;
     uint32_t c;
     uint64_t ch = nonzero(w->content.lo);
     while (table_next(&b->contents, ch, &it, &c)) {
@@ -315,7 +326,7 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
         if (b->tokens_total + w->ntokens + w->nwords > UINT32_MAX)
             return rc_error_set(err, RECITE_ELIMIT,
                                 "%s: the library exceeds 2^32 tokens, the limit of one index "
-                                "shard; split it into several indexes",
+                                "shard; build it in more shards (--shards N)",
                                 id);
         cluster = (uint32_t)b->clusters.n;
         rc_cluster_rec cr = {.text_offset = b->text_total,
@@ -397,10 +408,32 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
     return RECITE_OK;
 }
 
+bool rc_builder_id_taken(const rc_builder *b, const char *id)
+{
+    uint64_t idh = nonzero(rc_hash64(id, strlen(id), 0));
+    size_t it = SIZE_MAX;
+    uint32_t v;
+    while (table_next(&b->ids, idh, &it, &v)) {
+        const char *other = v & RC_OTHER_ID && b->shard
+                                ? b->shard->other_ids.v + b->shard->other_at.v[v & ~RC_OTHER_ID]
+                                : (const char *)b->strings.v + b->works.v[v].str[RC_WS_ID];
+        if (strcmp(other, id) == 0)
+            return true;
+    }
+    return false;
+}
+
+int rc_builder_claim_id(rc_builder *b, const char *id, uint32_t val)
+{
+    return table_put(&b->ids, nonzero(rc_hash64(id, strlen(id), 0)), val);
+}
+
 /* ==== families ==== */
 
 static int compute_families(rc_builder *b, recite_error *err)
 {
+    if (b->shard)
+        return rc_shard_families(b, err);
     uint32_t *family = malloc((b->clusters.n + 1) * sizeof *family);
     if (!family)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -411,7 +444,7 @@ static int compute_families(rc_builder *b, recite_error *err)
     }
     uint64_t families = 0;
     for (size_t c = 0; c < b->clusters.n; c++) {
-        b->clusters.v[c].family = family[c];
+        b->clusters.v[c].family = b->clusters.v[c].family_key = family[c];
         families += family[c] == c;
     }
     free(family);
@@ -535,7 +568,17 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
 static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
 {
     const recite_build_options *opt = b->opt;
-    int rc = rc_build_tmp_dir(out_dir, &b->tmp_dir, err);
+    int rc = RECITE_OK;
+    if (!b->shard) {
+        rc = rc_build_tmp_dir(out_dir, &b->tmp_dir, err);
+    } else if (asprintf(&b->tmp_dir, "%s/" RC_SHARD_DIR, b->shard->root, b->shard->shard) < 0) {
+        b->tmp_dir = NULL;
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    } else if (mkdir(b->tmp_dir, 0755) != 0) {
+        rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot create", b->tmp_dir);
+        free(b->tmp_dir);
+        b->tmp_dir = NULL;
+    }
     if (rc != RECITE_OK)
         return rc;
     if (asprintf(&b->idx_path, "%s/%s", b->tmp_dir, RC_INDEX_FILE) < 0) {
@@ -550,13 +593,23 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
                              opt->tmp_dir ? opt->tmp_dir : b->tmp_dir, err)) != RECITE_OK)
         return rc;
     if (!opt->skip_cmi) {
-        bool built;
+        bool built = true; /* a sharded build's is built once, in its root */
         rc_license_src src = {opt->debian_licenses_dir, opt->spdx_dir, opt->license_cache_dir,
                               opt->tmp_dir, b->jobs};
-        if ((rc = rc_license_index_build(b->tmp_dir, &src, &built, err)) != RECITE_OK)
+        if (!b->shard && (rc = rc_license_index_build(b->tmp_dir, &src, &built, err)) != RECITE_OK)
             return rc;
         char *lic;
-        if (built && asprintf(&lic, "%s/licenses", b->tmp_dir) >= 0) {
+        struct stat lst;
+        lic = NULL;
+        if (built) {
+            if (asprintf(&lic, "%s/licenses", b->shard ? b->shard->root : b->tmp_dir) < 0)
+                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            if (b->shard && stat(lic, &lst) != 0) { /* the build found no license texts */
+                free(lic);
+                lic = NULL;
+            }
+        }
+        if (lic) {
             rc = recite_index_open(&b->lic, lic, err);
             free(lic);
             if (rc != RECITE_OK)
@@ -684,7 +737,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
 /* Families, the sections, and the file closed and synced. */
 static int write_index(rc_builder *b, uint64_t *file_size, recite_error *err)
 {
-    if (b->works.n == 0)
+    if (b->shard ? b->shard->works_seen == 0 : b->works.n == 0)
         return rc_error_set(err, RECITE_EEMPTY,
                             "no works to index (all inputs were empty, binary or hidden)");
     int rc = compute_families(b, err);
@@ -712,28 +765,34 @@ static int verify_written(const rc_builder *b, recite_error *err)
 
 int rc_build_index(recite_build_stats *stats, const char *dir, const char *const *paths,
                    size_t npaths, const recite_index *from, const uint32_t *works, size_t nworks,
-                   const recite_build_options *opt, recite_error *err)
+                   const recite_build_options *opt, rc_shard_build *shard, recite_error *err)
 {
     recite_build_options defaults = RECITE_BUILD_OPTIONS_INIT;
     rc_builder B;
     memset(&B, 0, sizeof B);
     rc_builder *b = &B;
     b->fd = -1;
+    b->shard = shard;
     b->opt = opt ? opt : &defaults;
     b->t0 = now_seconds();
     uint64_t file_size = 0;
+    bool quiet = shard && shard->shard != 0; /* the first shard tells of skipped inputs */
     int rc = check_options(b, dir, err);
     if (rc == RECITE_OK && npaths == 0 && !from && b->opt->ngit == 0)
         rc = rc_error_set(err, RECITE_EINVAL, "no input paths given");
     if (rc == RECITE_OK)
         rc = from ? rc_inputs_from_index(&b->in, from, dir, works, nworks, err)
-                  : rc_inputs_collect(&b->in, paths, npaths, b->opt->note, b->opt->user, err);
+                  : rc_inputs_collect(&b->in, paths, npaths, quiet ? NULL : b->opt->note,
+                                      b->opt->user, err);
     if (rc == RECITE_OK && !from && b->opt->ngit)
-        rc = rc_inputs_add_git(&b->in, b->opt->git, b->opt->ngit, b->opt->note, b->opt->user, err);
+        rc = rc_inputs_add_git(&b->in, b->opt->git, b->opt->ngit, quiet ? NULL : b->opt->note,
+                               b->opt->user, err);
     if (rc == RECITE_OK)
         rc = prepare(b, dir, err);
     if (rc == RECITE_OK)
         rc = load_and_commit(b, err);
+    if (shard) /* every shard has its works: the exchanges of what is global can start */
+        rc = rc_shard_agree(shard, rc, err);
     if (rc == RECITE_OK)
         rc = write_index(b, &file_size, err);
     uint64_t spill_runs = b->sorter.runs.n, peak_sort = b->sorter.peak_bytes;
@@ -742,7 +801,10 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     b->lic = NULL;
     if (rc == RECITE_OK) /* once the sort's memory is given back */
         rc = verify_written(b, err);
-    if (rc == RECITE_OK && (rc = rc_build_publish(b->tmp_dir, dir, err)) == RECITE_OK) {
+    if (rc == RECITE_OK && shard) { /* written and verified: build_shards.c publishes */
+        free(b->tmp_dir);
+        b->tmp_dir = NULL;
+    } else if (rc == RECITE_OK && (rc = rc_build_publish(b->tmp_dir, dir, err)) == RECITE_OK) {
         char *parent = rc_parent_dir(dir);
         if (parent)
             rc_fsync_path(parent);
@@ -776,5 +838,5 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
 int recite_index_build(recite_build_stats *out, const char *dir, const char *const *paths,
                        size_t npaths, const recite_build_options *opt, recite_error *err)
 {
-    return rc_build_index(out, dir, paths, npaths, NULL, NULL, 0, opt, err);
+    return rc_build_index(out, dir, paths, npaths, NULL, NULL, 0, opt, NULL, err);
 }

@@ -85,7 +85,10 @@ int recite_index_compact(recite_build_stats *stats, const char *dir, const char 
         rc = rc_error_set(err, RECITE_EEMPTY,
                           "%s: every work is deleted: nothing would be left to index", dir);
     else
-        rc = rc_build_index(stats, dir, NULL, 0, from, keep, nkeep, &opt, err);
+        rc = from->nshards
+                 ? rc_build_sharded(stats, dir, NULL, 0, from, keep, nkeep, from->nshards, NULL,
+                                    &opt, err)
+                 : rc_build_index(stats, dir, NULL, 0, from, keep, nkeep, &opt, NULL, err);
     if (rc == RECITE_OK && stats)
         stats->works_dropped = dropped;
     free(keep);

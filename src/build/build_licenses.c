@@ -9,6 +9,7 @@
 
 #include <assert.h>
 #include <errno.h>
+#include <fcntl.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <sys/stat.h>
@@ -28,25 +29,36 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
         goto done;
     }
     /* The same license sources give the same index: reuse one built before, keyed by them. */
+    uint64_t key;
+    if (cache && (rc = rc_license_library_key(&key, src)) != RECITE_OK) {
+        rc = rc_error_set(err, rc, "out of memory");
+        goto done;
+    }
     if (cache && asprintf(&cached, "%s/licenses-%016llx-v%u-t%u.idx", cache,
-                          (unsigned long long)rc_license_library_key(src), RC_FORMAT_VERSION,
-                          RC_TOKENIZER_VERSION) < 0)
+                          (unsigned long long)key, RC_FORMAT_VERSION, RC_TOKENIZER_VERSION) < 0)
         cached = NULL;
     if (cached && mkdir(out, 0755) == 0) {
         /* A cached copy that does not open and verify (damaged, or written by a build of
-         * another format under the same version number) is replaced, not trusted. */
+         * another format under the same version number) is replaced, not trusted; one that
+         * could not be read for want of memory is left alone. */
         recite_index *probe = NULL;
-        bool good = rc_copy_file(cached, outfile) &&
-                    recite_index_open(&probe, out, NULL) == RECITE_OK &&
-                    recite_index_verify(probe, NULL) == RECITE_OK;
+        recite_error perr;
+        int prc =
+            rc_copy_file(cached, outfile) ? recite_index_open(&probe, out, &perr) : RECITE_EIO;
+        if (prc == RECITE_OK)
+            prc = recite_index_verify(probe, &perr);
         recite_index_close(probe);
-        if (good) {
+        if (prc == RECITE_OK) {
             *built = true;
             goto done;
         }
         unlink(outfile);
-        unlink(cached);
         rmdir(out);
+        if (prc == RECITE_ENOMEM) {
+            rc = rc_error_set(err, prc, "%s", perr.message);
+            goto done;
+        }
+        unlink(cached);
     }
     size_t count = 0;
     if ((rc = rc_license_library_write(src, jsonl, &count, err)) != RECITE_OK || count == 0)
@@ -88,19 +100,16 @@ struct recite_license_checker {
     rc_cmi_ctx cmi;
 };
 
-/* Removes what rc_license_index_build leaves in dir (the opened index stays mapped). */
+/* Removes what rc_license_index_build leaves in dir (the opened index stays mapped), without
+ * allocating: it runs when memory ran out too. */
 static void remove_license_dir(const char *dir)
 {
-    char *p;
-    if (asprintf(&p, "%s/licenses/%s", dir, RC_INDEX_FILE) >= 0) {
-        unlink(p);
-        p[strlen(p) - strlen(RC_INDEX_FILE) - 1] = 0;
-        rmdir(p);
-        free(p);
-    }
-    if (asprintf(&p, "%s/licenses.jsonl", dir) >= 0) {
-        unlink(p);
-        free(p);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        unlinkat(fd, "licenses/" RC_INDEX_FILE, 0);
+        unlinkat(fd, "licenses", AT_REMOVEDIR);
+        unlinkat(fd, "licenses.jsonl", 0);
+        close(fd);
     }
     rmdir(dir);
 }

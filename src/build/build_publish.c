@@ -14,19 +14,35 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-/* Removes a temporary index directory (spill runs are removed by the sorter). */
+static void remove_stale_dir(const char *dir);
+
+/* Removes a temporary index directory (spill runs are removed by the sorter), the shards of a
+ * sharded one included. The files of an unsharded one are removed without allocating: it runs
+ * when memory ran out too (the shards' paths are allocated). */
 void rc_build_remove_tmp(const char *dir)
 {
     if (!dir)
         return;
-    rc_unlink_in(dir, RC_INDEX_FILE);
-    rc_unlink_in(dir, "licenses/" RC_INDEX_FILE);
-    rc_unlink_in(dir, "licenses.jsonl");
-    rc_unlink_in(dir, RC_CATALOG_FILE);
-    char *sub;
-    if (asprintf(&sub, "%s/licenses", dir) >= 0) {
-        rmdir(sub);
-        free(sub);
+    DIR *d = opendir(dir);
+    struct dirent *f;
+    while (d && (f = readdir(d)) != NULL) {
+        char *sub;
+        if (strncmp(f->d_name, "shard-", 6) == 0 && asprintf(&sub, "%s/%s", dir, f->d_name) >= 0) {
+            remove_stale_dir(sub);
+            free(sub);
+        }
+    }
+    if (d)
+        closedir(d);
+    int fd = open(dir, O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+    if (fd >= 0) {
+        static const char licensed[] = "licenses/" RC_INDEX_FILE;
+        static const char *const files[] = {RC_INDEX_FILE, licensed, "licenses.jsonl",
+                                            RC_CATALOG_FILE};
+        for (size_t i = 0; i < RC_ARRAY_LEN(files); i++)
+            unlinkat(fd, files[i], 0);
+        unlinkat(fd, "licenses", AT_REMOVEDIR);
+        close(fd);
     }
     rmdir(dir);
 }

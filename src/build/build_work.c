@@ -93,7 +93,7 @@ static char *dup_json_value(json_t *v)
         return NULL;
     if (json_is_string(v))
         return strndup(json_string_value(v), json_string_length(v));
-    return json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
+    return rc_json_dumps(v, JSON_COMPACT | JSON_ENCODE_ANY);
 }
 
 bool rc_is_source_kind(const char *s)
@@ -116,6 +116,9 @@ static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *li
 {
     json_error_t jerr;
     json_t *root = json_loadb((const char *)line, len, JSON_ALLOW_NUL, &jerr);
+    if (!root && rc_json_refused_for_memory(&jerr, (const char *)line, len, false))
+        return rc_error_set(err, RECITE_ENOMEM, "%s:%llu: out of memory", path,
+                            (unsigned long long)src->line);
     if (!root)
         return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: invalid JSON at column %d: %s", path,
                             (unsigned long long)src->line, jerr.column, jerr.text);
@@ -151,8 +154,13 @@ static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *li
     memcpy(out->text, json_string_value(text), tl);
     out->text[tl] = 0;
     out->text_len = tl;
-    for (unsigned f = RC_WS_TITLE; f < RC_WS_META; f++)
-        out->strs[f] = dup_json_value(json_object_get(root, meta_keys[f]));
+    for (unsigned f = RC_WS_TITLE; f < RC_WS_META; f++) {
+        json_t *v = json_object_get(root, meta_keys[f]);
+        if (!(out->strs[f] = dup_json_value(v)) && v && !json_is_null(v)) {
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            goto done;
+        }
+    }
     json_t *mode = json_object_get(root, "mode");
     if (mode) {
         const char *m = json_is_string(mode) ? json_string_value(mode) : "";
@@ -176,8 +184,8 @@ static int parse_jsonl(const char *path, const rc_source *src, const uint8_t *li
     }
     json_object_del(root, "id");
     json_object_del(root, "text");
-    if (json_object_size(root) > 0)
-        out->strs[RC_WS_META] = json_dumps(root, JSON_COMPACT);
+    if (json_object_size(root) > 0 && !(out->strs[RC_WS_META] = rc_json_dumps(root, JSON_COMPACT)))
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
 done:
     json_decref(root);
     return rc;
@@ -390,8 +398,8 @@ static int load_from_index(const recite_index *from, uint32_t w, rc_work_out *ou
         out->pages.v[out->pages.n++] = rc_get_u32(loc.pages + 4 * (size_t)i);
     for (uint32_t i = 0; i < loc.nchapters; i++) {
         const uint8_t *c = loc.chapters + RC_LOC_CHAPTER_SIZE * (size_t)i;
-        const char *title = rc_index_string(from, rc_get_u64(c + 8));
-        const char *name = rc_index_string(from, rc_get_u64(c + 16));
+        const char *title = rc_index_string(loc.idx, rc_get_u64(c + 8));
+        const char *name = rc_index_string(loc.idx, rc_get_u64(c + 16));
         rc_chapter ch = {rc_get_u32(c), title ? strdup(title) : NULL, name ? strdup(name) : NULL};
         out->chapters.v[out->chapters.n++] = ch;
         if ((title && !ch.title) || (name && !ch.name))
@@ -474,6 +482,10 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
     }
     if (out->mode == RECITE_MODE_CODE) /* same bytes, other mode: another text */
         out->content.hi ^= 0x9e3779b97f4a7c15ULL;
+    if (ctx->nshards > 1 && rc_shard_of_content(out->content, ctx->nshards) != ctx->shard) {
+        out->status = RC_WORK_OTHER_SHARD; /* another shard's: counted, not indexed here */
+        return RECITE_OK;
+    }
     out->invalid_utf8 = rc_utf8_count_invalid(out->text, out->text_len);
     rc = rc_work_fingerprint(ctx, out);
     if (rc == RECITE_ELIMIT)

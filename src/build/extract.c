@@ -208,7 +208,7 @@ int rc_extract_emit(rc_extract *x, rc_work_out *out, json_t *meta, recite_error 
         goto done;
     }
     if (meta && json_object_size(meta) > 0 &&
-        !(out->strs[RC_WS_META] = json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {
+        !(out->strs[RC_WS_META] = rc_json_dumps(meta, JSON_COMPACT | JSON_SORT_KEYS))) {
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto done;
     }

@@ -14,12 +14,13 @@
 
 /* ==== section writer ==== */
 
+/* A write error stays (errnum is never cleared): the index is checked for one only after
+ * several sections, and a transient error in an earlier one must not be forgotten. */
 void rc_secw_begin(rc_secw *w, int fd, uint64_t start)
 {
     w->fd = fd;
     w->start = w->off = start;
     w->n = 0;
-    w->errnum = 0;
     XXH3_64bits_reset(w->xs);
 }
 
@@ -186,14 +187,6 @@ static int write_tables(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t
     return RECITE_OK;
 }
 
-static unsigned bucket_bits_for(uint64_t npostings)
-{
-    unsigned bits = 0;
-    while (bits < 32 && ((uint64_t)8 << bits) < npostings)
-        bits++;
-    return bits;
-}
-
 /* The fingerprint in a sort record: its top 46 bits (the low bits are not kept). */
 static uint64_t rec_fingerprint(const rc_posting_rec *r)
 {
@@ -207,7 +200,9 @@ static unsigned rec_channel(const rc_posting_rec *r)
 
 /* The three posting sections of one channel, written while its postings stream by. */
 typedef struct channel_out {
-    unsigned bits;
+    unsigned bits, key_bits; /* of the directory; of the keys (more in a shard: xb) */
+    uint8_t *xb;             /* per posting, the bits between (RC_SEC_POST_XBITS); or NULL */
+    uint64_t nx;
     uint64_t n, nb;
     uint32_t *dir;
     uint64_t dir_off, key_off, pos_off;
@@ -221,35 +216,45 @@ static int cmp_u32(const void *a, const void *b)
     return (x > y) - (x < y);
 }
 
-/* Distinct families among the clusters of a group of postings (scratch: room for n). */
+/* Distinct families among the clusters of a group of postings, left in scratch (room for n). */
 static uint64_t distinct_families(const rc_builder *b, const rc_posting_rec *g, size_t n,
                                   uint32_t *scratch)
 {
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (i == 0 || g[i].cluster != g[i - 1].cluster)
-            scratch[m++] = b->clusters.v[g[i].cluster].family;
+            scratch[m++] = b->clusters.v[g[i].cluster].family_key;
     rc_sort(scratch, m, sizeof *scratch, cmp_u32);
     uint64_t distinct = m ? 1 : 0;
     for (size_t i = 1; i < m; i++)
-        distinct += scratch[i] != scratch[i - 1];
+        if (scratch[i] != scratch[i - 1])
+            scratch[distinct++] = scratch[i];
     return distinct;
 }
 
-static void write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_secw *pos_w,
-                        const rc_posting_rec *g, size_t n, uint32_t *scratch)
+/* Writes a group; a shard of a sharded build also records it, with its families, for the
+ * document frequency over the whole library (rc_shard_df_patch). */
+static int write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_secw *pos_w,
+                       const rc_posting_rec *g, size_t n, uint32_t *scratch)
 {
-    unsigned df = rc_df_class(n == 1 ? 1 : distinct_families(b, g, n, scratch), b->common_texts);
+    uint64_t families = distinct_families(b, g, n, scratch);
+    unsigned df = rc_df_class(families, b->common_texts);
+    if (b->shard && rc_shard_df_group(b->shard, RC_SORT_KEY(g[0].hash), n, scratch,
+                                      (size_t)families) != RECITE_OK)
+        return RECITE_ENOMEM;
     for (size_t i = 0; i < n; i++) {
         uint64_t fp = rec_fingerprint(&g[i]);
         co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
         unsigned ctx = (unsigned)(g[i].hash & 0xffff);
         uint8_t v[4];
-        rc_put_u32(v, rc_posting_key(fp, co->bits, df, ctx >> 8, ctx & 0xff));
+        rc_put_u32(v, rc_posting_key(fp, co->key_bits, df, ctx >> 8, ctx & 0xff));
+        if (co->xb)
+            co->xb[co->nx++] = (uint8_t)rc_posting_xbits(fp, co->bits, co->key_bits);
         rc_secw_write(key_w, v, 4);
         rc_put_u32(v, g[i].gpos);
         rc_secw_write(pos_w, v, 4);
     }
+    return RECITE_OK;
 }
 
 /* Postings come out of the sort grouped by channel, then by fingerprint. Each channel's
@@ -262,7 +267,7 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
         return rc;
     channel_out co[RC_CHANNELS];
     memset(co, 0, sizeof co);
-    rc_secw *pos_w = malloc(sizeof *pos_w);
+    rc_secw *pos_w = calloc(1, sizeof *pos_w);
     if (!pos_w || !(pos_w->xs = XXH3_createState())) {
         free(pos_w);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -273,7 +278,17 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
             rc = rc_error_set(err, RECITE_ELIMIT, "more than 2^32 fingerprints in one index");
             goto done;
         }
-        co[c].bits = bucket_bits_for(co[c].n);
+        co[c].bits = co[c].key_bits = rc_bucket_bits_for(co[c].n);
+        if (b->shard) { /* the library's key bits; a directory at most 2^8 times coarser */
+            co[c].key_bits = b->shard->key_bits[c];
+            if (co[c].key_bits > RC_MAX_XBITS)
+                co[c].bits = RC_MAX(co[c].bits, co[c].key_bits - RC_MAX_XBITS);
+            co[c].bits = RC_MIN(co[c].bits, co[c].key_bits);
+            if (co[c].key_bits > co[c].bits && !(co[c].xb = malloc(co[c].n + 1))) {
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                goto done;
+            }
+        }
         co[c].nb = (uint64_t)1 << co[c].bits;
         if (!(co[c].dir = calloc(co[c].nb + 1, sizeof *co[c].dir))) {
             rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -299,7 +314,10 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
                 break;
             }
-            write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v);
+            if (write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v) != RECITE_OK) {
+                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                break;
+            }
             group.n = 0;
         }
         /* Close the sections of the channels before this record's (or of all at the end). */
@@ -336,13 +354,21 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
             rc_secw_u32(w, co[c].dir[i]);
         sec[(*nsec)++] = rc_secw_end(w, RC_SEC_POST_DIR(c));
     }
+    for (unsigned c = 0; c < RC_CHANNELS; c++) { /* a shard's bits between */
+        if (!co[c].xb)
+            continue;
+        rc_secw_begin(w, b->fd, *off);
+        rc_secw_write(w, co[c].xb, co[c].nx);
+        sec[(*nsec)++] = rc_secw_end(w, RC_SEC_POST_XBITS(c));
+        *off = rc_align_up(w->off);
+    }
     /* The channel table. */
     rc_secw_begin(w, b->fd, *off);
     for (unsigned c = 0; c < RC_CHANNELS; c++) {
         rc_secw_u32(w, b->kgram[c]);
         rc_secw_u32(w, b->window[c]);
         rc_secw_u32(w, co[c].bits);
-        rc_secw_u32(w, 0);
+        rc_secw_u32(w, co[c].key_bits != co[c].bits ? co[c].key_bits : 0);
         rc_secw_u64(w, co[c].n);
         rc_secw_u64(w, 0);
     }
@@ -351,8 +377,10 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
     rc = w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path)
                    : RECITE_OK;
 done:
-    for (unsigned c = 0; c < RC_CHANNELS; c++)
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
         free(co[c].dir);
+        free(co[c].xb);
+    }
     XXH3_freeState(pos_w->xs);
     free(pos_w);
     return rc;
@@ -360,25 +388,25 @@ done:
 
 /* The checksum of every page from RC_DATA_OFFSET to here (read back from the file: the sections
  * were written out of order), as the last section. */
-static int write_page_sums(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
-                           uint64_t *off, recite_error *err)
+int rc_write_page_sums(int fd, const char *path, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                       uint64_t *off, recite_error *err)
 {
     const size_t span = 256 * RC_PAGE_SIZE; /* read back 1 MiB at a time */
     uint64_t end = rc_align_up(*off);
     uint8_t *buf = malloc(span);
     if (!buf)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    rc_secw_begin(w, b->fd, end);
+    rc_secw_begin(w, fd, end);
     for (uint64_t a = RC_DATA_OFFSET; a < end; a += span) {
         size_t n = (size_t)RC_MIN((uint64_t)span, end - a), got = 0;
         memset(buf, 0, n); /* bytes past the end of the file so far are zeros */
         while (got < n) {
-            ssize_t r = pread(b->fd, buf + got, n - got, (off_t)(a + got));
+            ssize_t r = pread(fd, buf + got, n - got, (off_t)(a + got));
             if (r < 0 && errno == EINTR)
                 continue;
             if (r < 0) {
                 free(buf);
-                return rc_error_errno(err, RECITE_EIO, errno, "%s: read back failed", b->idx_path);
+                return rc_error_errno(err, RECITE_EIO, errno, "%s: read back failed", path);
             }
             if (r == 0)
                 break;
@@ -390,7 +418,7 @@ static int write_page_sums(rc_builder *b, rc_secw *w, rc_section_entry *sec, siz
     free(buf);
     sec[(*nsec)++] = rc_secw_end(w, RC_SEC_PAGE_SUMS);
     *off = w->off;
-    return w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path)
+    return w->errnum ? rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", path)
                      : RECITE_OK;
 }
 
@@ -451,7 +479,9 @@ int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err)
         return rc;
     off = rc_align_up(off);
     if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK ||
-        (rc = write_page_sums(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
+        (b->shard && (rc = rc_shard_df_patch(b, sec, nsec, err)) != RECITE_OK) ||
+        (rc = rc_write_page_sums(b->fd, b->idx_path, b->text_w, sec, &nsec, &off, err)) !=
+            RECITE_OK)
         return rc;
     *file_size = off; /* the page checksums end the file */
     if ((rc = write_header(b, sec, nsec, *file_size, err)) != RECITE_OK)

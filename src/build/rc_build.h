@@ -68,8 +68,15 @@ enum rc_work_status {
     RC_WORK_OK = 0,
     RC_WORK_SKIP_EMPTY,
     RC_WORK_SKIP_BINARY,
-    RC_WORK_SKIP_NOTE, /* skipped with a note: note_kind and note say why */
+    RC_WORK_SKIP_NOTE,   /* skipped with a note: note_kind and note say why */
+    RC_WORK_OTHER_SHARD, /* a work of another shard of a sharded build: only its id is kept */
 };
+
+/* The shard of a sharded index that holds a text (identical texts land together). */
+static inline unsigned rc_shard_of_content(rc_hash128 content, unsigned nshards)
+{
+    return (unsigned)(rc_mix64(content.lo ^ rc_mix64(content.hi)) % nshards);
+}
 
 /* A chapter of an EPUB: a spine item, in reading order. */
 typedef struct rc_chapter {
@@ -158,7 +165,8 @@ typedef struct rc_work_ctx {
     unsigned archive_depth;
     uint64_t max_expanded, max_ratio;
     struct rc_git_cache *git;
-    bool extract_only; /* extracted works are handed on unprocessed (bench/bench_extract.c) */
+    bool extract_only;       /* extracted works are handed on unprocessed (bench/bench_extract.c) */
+    unsigned shard, nshards; /* a sharded build: the works of other shards are only hashed */
 } rc_work_ctx;
 
 /* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)

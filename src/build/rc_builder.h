@@ -61,13 +61,68 @@ typedef struct rc_cluster_rec {
     uint64_t text_offset, text_len, token_base, ntokens, checkpoint0;
     rc_hash128 content;
     uint32_t member0, nmembers, mode;
-    uint32_t family; /* first cluster of its family of near-duplicates */
+    uint32_t family;     /* first cluster of its family of near-duplicates (in this file) */
+    uint32_t family_key; /* the family's name for document frequency: its first cluster, or
+                            in a sharded build the library's number of that cluster's first
+                            work (the same in every shard) */
 } rc_cluster_rec;
 
 typedef struct rc_view_rec {
     uint32_t cluster;
     uint64_t text_offset, token_base, ntokens, checkpoint0;
 } rc_view_rec;
+
+/* ==== sharded builds (build_shards.c) ==== */
+
+/* One shard's part in a sharded build: it reads every input, indexes the works whose text
+ * hashes to it (rc_shard_of_content) and counts the others, so that works keep the numbers one
+ * index of the library would give them; what depends on the whole library (families, document
+ * frequency) is exchanged with the other shards through `comm` at fixed steps. */
+typedef struct rc_shard_build {
+    const recite_comm *comm;
+    unsigned shard, nshards;
+    unsigned step;       /* collective steps taken (rc_shard_agree) */
+    const char *root;    /* the temporary directory of the whole index: licenses/, shard-NNNN/ */
+    uint64_t works_seen; /* works of the library committed so far, every shard's */
+    RC_VEC(uint32_t) global;   /* the library's number of each work of this shard */
+    RC_VEC(char) other_ids;    /* the ids of other shards' works (for duplicate ids) */
+    RC_VEC(uint64_t) other_at; /* where each starts in other_ids */
+    /* document frequency: the fingerprint groups written, to patch their classes */
+    RC_VEC(uint8_t) df_send; /* per shard: (u64 key, u32 family) records */
+    RC_VEC(uint64_t) df_part_len;
+    RC_VEC(uint8_t) groups;         /* per group written: u64 key, u32 postings */
+    unsigned key_bits[RC_CHANNELS]; /* one index of the library's bucket bits (step 4) */
+    unsigned common_texts;          /* the library's common threshold (step 4) */
+} rc_shard_build;
+
+struct rc_builder;
+/* Collective step: every shard passes its status (rc, with err); all return the first failure
+ * of any shard (with its message), or RECITE_OK. */
+int rc_shard_agree(rc_shard_build *sb, int rc, recite_error *err);
+/* A step with a payload: agree on rc, then the comm's allgather (build_shards.c). */
+int rc_shard_allgather(rc_shard_build *sb, int rc, const void *send, size_t len, void **out,
+                       size_t *lens, recite_error *err);
+/* The steps left of a shard that failed, taken with its failure so that the others learn it. */
+#define RC_SHARD_STEPS 8
+#define RC_MAX_SHARDS_BUILD 4096u
+void rc_shard_drain(rc_shard_build *sb, int rc);
+/* The sharded build: recite_index_build_sharded, or the compaction of a sharded index (from,
+ * works) in this process (build_head.c). */
+int rc_build_sharded(recite_build_stats *stats, const char *dir, const char *const *paths,
+                     size_t npaths, const recite_index *from, const uint32_t *works, size_t nworks,
+                     unsigned nshards, const recite_comm *comm, const recite_build_options *opt,
+                     recite_error *err);
+/* Families over the whole library (step 4): sets family and family_key of each cluster. */
+int rc_shard_families(struct rc_builder *b, recite_error *err);
+/* Records a group of postings with one fingerprint (key) and its distinct families. */
+int rc_shard_df_group(rc_shard_build *sb, uint64_t key, uint64_t npostings,
+                      const uint32_t *families, size_t nfamilies);
+/* Document frequency over the whole library (steps 5 and 6): the classes of the groups
+ * recorded, patched into the key sections written (whose entries in sec are updated). */
+int rc_shard_df_patch(struct rc_builder *b, rc_section_entry *sec, size_t nsec, recite_error *err);
+/* A work of another shard (status RC_WORK_OTHER_SHARD): its id, claimed for uniqueness. */
+int rc_shard_commit_other(struct rc_builder *b, const char *id, recite_error *err);
+void rc_shard_build_free(rc_shard_build *sb);
 
 typedef struct rc_work_rec {
     uint64_t str[RC_WS_COUNT_];
@@ -102,6 +157,7 @@ typedef struct rc_builder {
     RC_VEC(bool) minhash_usable;
     rc_slot_table ids, contents;
     rc_sorter sorter;
+    rc_shard_build *shard; /* a shard of a sharded build, or NULL */
     uint64_t tokens_total, text_total, works_done, bytes_done;
     uint64_t work_bytes;   /* of the distinct texts (text_total counts the stored bytes) */
     rc_key key;            /* text-free: the key of the token hashes */
@@ -161,9 +217,20 @@ int rc_build_publish(const char *tmp_dir, const char *dir, recite_error *err);
 int rc_inputs_from_index(rc_inputs *in, const recite_index *from, const char *dir,
                          const uint32_t *works, size_t nworks, recite_error *err);
 
-/* The build of recite_index_build (paths) or of a compaction (from + works). */
+/* The build of recite_index_build (paths) or of a compaction (from + works); with `shard`, the
+ * build of one shard of a sharded index into shard->root (not published: build_shards.c). */
 int rc_build_index(recite_build_stats *stats, const char *dir, const char *const *paths,
                    size_t npaths, const recite_index *from, const uint32_t *works, size_t nworks,
-                   const recite_build_options *opt, recite_error *err);
+                   const recite_build_options *opt, rc_shard_build *shard, recite_error *err);
+/* Whether a work id was committed already (build.c). */
+bool rc_builder_id_taken(const struct rc_builder *b, const char *id);
+/* Records a new work id as taken by `val` (a work number, or RC_OTHER_ID | i). */
+int rc_builder_claim_id(struct rc_builder *b, const char *id, uint32_t val);
+#define RC_OTHER_ID 0x80000000u
+
+/* The checksum of every page of the file from RC_DATA_OFFSET to *off (read back from fd), as
+ * the section PAGE_SUMS appended at *off (index_write.c). */
+int rc_write_page_sums(int fd, const char *path, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                       uint64_t *off, recite_error *err);
 
 #endif /* RC_BUILDER_H */

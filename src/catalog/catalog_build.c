@@ -145,6 +145,9 @@ static int add_runs(builder *b, sqlite3_int64 num, const recite_work_info *info,
         return RECITE_OK;
     json_error_t jerr;
     json_t *root = json_loads(info->metadata_json, 0, &jerr);
+    if (!root &&
+        rc_json_refused_for_memory(&jerr, info->metadata_json, strlen(info->metadata_json), false))
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     if (!json_is_object(root)) {
         json_decref(root);
         return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (metadata of work '%.200s')",
@@ -230,9 +233,11 @@ static int copy_rows(builder *b, const char *from_sql, const char *to_sql, recit
         rc = rc_catalog_prepare(&b->out, to_sql, &to, err);
     int src = SQLITE_DONE;
     while (rc == RECITE_OK && (src = sqlite3_step(from)) == SQLITE_ROW) {
-        for (int c = 0; c < sqlite3_column_count(from); c++)
-            sqlite3_bind_value(to, c + 1, sqlite3_column_value(from, c));
-        rc = step_done(b, to, err);
+        int bsrc = SQLITE_OK; /* a value that cannot be bound (out of memory) would be NULL */
+        for (int c = 0; c < sqlite3_column_count(from) && bsrc == SQLITE_OK; c++)
+            bsrc = sqlite3_bind_value(to, c + 1, sqlite3_column_value(from, c));
+        rc = bsrc == SQLITE_OK ? step_done(b, to, err)
+                               : rc_catalog_db_error(b->out.db, bsrc, b->out.path, err);
     }
     if (rc == RECITE_OK && src != SQLITE_DONE)
         rc = rc_catalog_db_error(b->old->db, src, b->old->path, err);

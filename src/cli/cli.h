@@ -49,6 +49,11 @@ typedef struct cli_input {
  * or binary (NUL bytes in the first 8000) input. in->data is to be freed either way. */
 bool cli_read_input(const char *name, cli_input *in);
 
+/* The secret of a text-free index: the bytes of the file at `path`, at least 16 and at most
+ * 4096 of them, in a new malloc'd buffer (*out, *len). false, with a one-line message in err
+ * naming the file, when it cannot be read or has too few or too many bytes. */
+bool cli_read_key(char **out, size_t *len, const char *path, recite_error *err);
+
 /* Length of the valid UTF-8 sequence at s (n bytes available) and its code point, or 0 when it
  * is not one. */
 size_t cli_utf8_seq(const unsigned char *s, size_t n, unsigned *cp);
@@ -66,5 +71,24 @@ void cli_json_str(FILE *f, const char *s);
 int cli_write_html(const char *path, size_t i, size_t n, const recite_index *idx,
                    const recite_policy *policy, const recite_check_options *copt,
                    const char *index_dir, const cli_input *in, const recite_result *res);
+
+/* cli_mpi.c: `--mpi` under mpirun. A report of one input of a distributed check: status 0
+ * (nothing found), 1 (found) or EXIT_USAGE (text is then the error message). */
+typedef struct cli_report {
+    uint64_t input;
+    int status;
+    const char *text;
+    size_t len;
+} cli_report;
+typedef int (*cli_report_fn)(const cli_report *reports, size_t n, void *user);
+/* Starts MPI (MPI_Init): 0, or EXIT_USAGE with a message (a recite built without MPI). */
+int cli_mpi_start(unsigned *rank, unsigned *size);
+void cli_mpi_end(void); /* MPI_Finalize, when started */
+/* The collectives of a distributed build (recite_index_build_sharded). */
+void cli_mpi_comm(recite_comm *out, unsigned rank, unsigned size);
+/* Gathers every rank's reports (mine[0, n)) on rank 0, which calls print with the reports of
+ * all `total` inputs in input order; returns print's status on every rank. */
+int cli_mpi_gather(const cli_report *mine, size_t n, unsigned rank, unsigned size, size_t total,
+                   cli_report_fn print, void *user);
 
 #endif /* RECITE_CLI_H */

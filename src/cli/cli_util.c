@@ -7,6 +7,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <utf8proc.h>
 
 int cli_fail(const recite_error *err)
 {
@@ -78,32 +79,40 @@ bool cli_read_input(const char *name, cli_input *in)
     return ok;
 }
 
+bool cli_read_key(char **out, size_t *len, const char *path, recite_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    err->code = RECITE_EINVAL;
+    FILE *f = fopen(path, "rb");
+    if (!f) {
+        snprintf(err->message, sizeof err->message, "%s: cannot read the key: %s", path,
+                 strerror(errno));
+        return false;
+    }
+    char *buf = malloc(4097);
+    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
+    bool bad = !buf || ferror(f);
+    fclose(f);
+    if (bad || n < 16 || n > 4096) {
+        free(buf);
+        snprintf(err->message, sizeof err->message, "%s: %s", path,
+                 bad      ? "cannot read the key"
+                 : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
+                          : "key too long: at most 4096 bytes");
+        return false;
+    }
+    *out = buf;
+    *len = n;
+    return true;
+}
+
 size_t cli_utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 {
-    unsigned c = s[0];
-    size_t len;
-    *cp = c;
-    if (c < 0x80)
-        return 1;
-    if (c >= 0xc2 && c <= 0xdf)
-        len = 2, *cp = c & 0x1f;
-    else if (c >= 0xe0 && c <= 0xef)
-        len = 3, *cp = c & 0x0f;
-    else if (c >= 0xf0 && c <= 0xf4)
-        len = 4, *cp = c & 0x07;
-    else
-        return 0;
-    if (n < len)
-        return 0;
-    for (size_t i = 1; i < len; i++) {
-        if ((s[i] & 0xc0) != 0x80)
-            return 0;
-        *cp = (*cp << 6) | (s[i] & 0x3f);
-    }
-    if ((len == 3 && (*cp < 0x800 || (*cp >= 0xd800 && *cp <= 0xdfff))) ||
-        (len == 4 && (*cp < 0x10000 || *cp > 0x10ffff)))
-        return 0;
-    return len;
+    utf8proc_int32_t c;
+    utf8proc_ssize_t len = utf8proc_iterate(s, (utf8proc_ssize_t)(n < 4 ? n : 4), &c);
+    *cp = len > 0 ? (unsigned)c : s[0];
+    return len > 0 ? (size_t)len : 0;
 }
 
 unsigned cli_cp1252(unsigned char b)

@@ -13,6 +13,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_FOUND 1
@@ -23,7 +24,7 @@ static const char usage_text[] =
     "  recite index --out DIR [--prose|--code|--auto] [--jobs N] [--mem SIZE] [--min-tokens N]\n"
     "               [--code-min-tokens N] [--no-cmi] [--text-free --key FILE] [--quiet]\n"
     "               [--git REPO[@REV]]... [--archive-depth N] [--max-expand SIZE]\n"
-    "               [--max-ratio N] [PATH...]\n"
+    "               [--max-ratio N] [--shards N] [PATH...]\n"
     "  recite check --index DIR [--json] [--html FILE] [--min-tokens N] [--code-min-tokens N]\n"
     "               [--min-similarity X] [--exact-only] [--all-works] [--background DIR]\n"
     "               [--key FILE] [--policy FILE]\n"
@@ -35,6 +36,8 @@ static const char usage_text[] =
     "  recite compact --index DIR [--jobs N] [--mem SIZE] [--quiet]\n"
     "  recite serve --index DIR [--listen ADDR:PORT] [--proxy URL] ... (recite serve --help)\n"
     "  recite --version | --help\n"
+    "  mpirun -n N recite index --mpi --out DIR ... | mpirun -n N recite check --mpi --index DIR\n"
+    "               FILE...\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
     "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically;\n"
@@ -47,7 +50,9 @@ static const char usage_text[] =
     "        archives (tar, zip, 7z, ...), EPUB, PDF and HTML files are read by content:\n"
     "        works ARCHIVE!MEMBER, with pages, chapters and lines reported per match;\n"
     "        --git REPO[@REV]: the files of a git commit (default HEAD), ids REPO@REV:PATH;\n"
-    "        an input that cannot be read is skipped with a note and the exit status is 3\n"
+    "        an input that cannot be read is skipped with a note and the exit status is 3;\n"
+    "        --shards N: a sharded index of N shards (checks give the same results);\n"
+    "        --mpi under mpirun: one shard per rank, built in parallel (docs/SCALE.md)\n"
     "check   report the spans of each FILE (or standard input) that reproduce indexed works,\n"
     "        exactly, after normalization, or with a few words changed (near, similarity at\n"
     "        least X, default 0.8; --exact-only turns near matching off);\n"
@@ -56,7 +61,8 @@ static const char usage_text[] =
     "        public text, spans also found there are common language; --policy FILE:\n"
     "        rules by license, source, CMI and extent that decide the verdict (pass, cite,\n"
     "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged;\n"
-    "        --html FILE also writes an evidence report (several inputs: FILE-1.html, ...)\n"
+    "        --html FILE also writes an evidence report (several inputs: FILE-1.html, ...);\n"
+    "        --mpi under mpirun: the inputs are shared out among the ranks\n"
     "stats   describe an index\n"
     "verify  read the whole index and check every checksum and table (open checks structure)\n"
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
@@ -175,28 +181,36 @@ static void on_note(recite_note_kind kind, const char *path, const char *detail,
     fprintf(stderr, "recite: %s: %s (%s)\n", what, path, detail);
 }
 
-/* The secret of a text-free index: the bytes of FILE (at least 16, at most 4 KiB). */
+/* The secret of a text-free index (cli_read_key), or exit with its error. */
 static char *read_key(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f) {
-        fprintf(stderr, "recite: %s: cannot read the key: %s\n", path, strerror(errno));
-        exit(EXIT_USAGE);
+    char *key;
+    recite_error err = {0};
+    if (!cli_read_key(&key, len, path, &err))
+        exit(cli_fail(&err));
+    return key;
+}
+
+/* Removes the index just published at dir (whose catalogue could not be made): its files, as
+ * recite index writes them, then the directory; anything else there is left alone. */
+static void remove_new_index(const char *dir)
+{
+    static const char *const files[] = {"recite.idx", "licenses/recite.idx", "catalog.sqlite"};
+    char path[4096];
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++)
+        if ((size_t)snprintf(path, sizeof path, "%s/%s", dir, files[i]) < sizeof path)
+            unlink(path);
+    if ((size_t)snprintf(path, sizeof path, "%s/licenses", dir) < sizeof path)
+        rmdir(path);
+    for (unsigned sh = 0; sh < 4096; sh++) { /* a sharded index's shards */
+        if ((size_t)snprintf(path, sizeof path, "%s/shard-%04u/recite.idx", dir, sh) >=
+                sizeof path ||
+            unlink(path) != 0)
+            break;
+        path[strlen(path) - strlen("/recite.idx")] = 0;
+        rmdir(path);
     }
-    char *buf = malloc(4097);
-    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
-    bool bad = !buf || ferror(f);
-    fclose(f);
-    if (bad || n < 16 || n > 4096) {
-        free(buf);
-        fprintf(stderr, "recite: %s: %s\n", path,
-                bad      ? "cannot read the key"
-                : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
-                         : "key too long: at most 4096 bytes");
-        exit(EXIT_USAGE);
-    }
-    *len = n;
-    return buf;
+    rmdir(dir);
 }
 
 static int cmd_index(int argc, char **argv)
@@ -217,10 +231,14 @@ static int cmd_index(int argc, char **argv)
                                          {"archive-depth", required_argument, 0, 'D'},
                                          {"max-expand", required_argument, 0, 'E'},
                                          {"max-ratio", required_argument, 0, 'R'},
+                                         {"shards", required_argument, 0, 'S'},
+                                         {"mpi", no_argument, 0, 'M'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
     /* The mode is decided per file (RECITE_MODE_AUTO) unless --prose or --code forces one. */
+    unsigned shards = 0, rank = 0, size = 1;
+    bool mpi = false;
     const char **git = calloc((size_t)argc, sizeof *git); /* at most one per argument */
     if (!git)
         die_usage("out of memory");
@@ -246,6 +264,8 @@ static int cmd_index(int argc, char **argv)
         case 'D': opt.archive_depth = parse_uint("--archive-depth", optarg, 1, 64); break;
         case 'E': opt.max_expanded = parse_size("--max-expand", optarg); break;
         case 'R': opt.max_ratio = parse_uint("--max-ratio", optarg, 1, 1000000); break;
+        case 'S': shards = parse_uint("--shards", optarg, 1, 4096); break;
+        case 'M': mpi = true; break;
         case 'h':
             free(git);
             fputs(usage_text, stdout);
@@ -266,6 +286,12 @@ static int cmd_index(int argc, char **argv)
         key = read_key(key_file, &opt.text_free_key_len);
         opt.text_free_key = key;
     }
+    if (mpi && cli_mpi_start(&rank, &size) != 0) {
+        free(key);
+        free(git);
+        return EXIT_USAGE;
+    }
+    ui.quiet |= rank != 0; /* rank 0 speaks for the build */
     opt.progress = on_progress;
     opt.note = on_note;
     opt.user = &ui;
@@ -276,18 +302,33 @@ static int cmd_index(int argc, char **argv)
     opt.created_unix = env.created_unix;
     recite_build_stats st;
     recite_error err = {0};
-    int rc = recite_index_build(&st, out, (const char *const *)argv + optind,
-                                (size_t)(argc - optind), &opt, &err);
+    struct stat out_st;
+    bool existed = lstat(out, &out_st) == 0;
+    recite_comm comm;
+    cli_mpi_comm(&comm, rank, size);
+    const char *const *paths = (const char *const *)argv + optind;
+    size_t npaths = (size_t)(argc - optind);
+    int rc = mpi ? recite_index_build_sharded(&st, out, paths, npaths, shards ? shards : size,
+                                              &comm, &opt, &err)
+             : shards
+                 ? recite_index_build_sharded(&st, out, paths, npaths, shards, NULL, &opt, &err)
+                 : recite_index_build(&st, out, paths, npaths, &opt, &err);
     cli_env_free(&env);
     free(key);
     free(git);
     if (ui.progress_shown)
         fputs("\r\033[K", stderr);
+    cli_mpi_end();
+    if (rank != 0) /* rank 0 reports (and builds the catalogue) */
+        return rc != RECITE_OK ? EXIT_USAGE : 0;
     if (rc != RECITE_OK)
         return cli_fail(&err);
     /* The provenance catalogue of the new index, carrying over deletions and the audit log. */
-    if (recite_catalog_build(out, &err) != RECITE_OK)
+    if (recite_catalog_build(out, &err) != RECITE_OK) {
+        if (!existed) /* exit 2 leaves no index without its catalogue where there was none */
+            remove_new_index(out);
         return cli_fail(&err);
+    }
     if (!ui.quiet) {
         printf("indexed %llu works (%llu distinct texts, %.1f MB, %llu tokens) into %s: "
                "%.1f MB index (%.2fx the text), %.2f s\n",
@@ -295,6 +336,10 @@ static int cmd_index(int argc, char **argv)
                (double)st.bytes / 1e6, (unsigned long long)st.tokens, out,
                (double)st.index_bytes / 1e6,
                st.bytes ? (double)st.index_bytes / (double)st.bytes : 0.0, st.seconds);
+        if (mpi || shards)
+            printf("in %u shards%s\n", shards ? shards : size, mpi ? ", one per MPI rank" : "");
+        if (mpi) /* the other ranks noted theirs */
+            ui.duplicates = st.works - st.clusters;
         if (ui.duplicates)
             printf("%llu works were identical to an earlier one and share its entry\n",
                    ui.duplicates);
@@ -419,6 +464,41 @@ done:
 
 /* ==== check ==== */
 
+/* Fills err for a failure the library did not report; returns code. */
+static int rc_error_message(recite_error *err, int code, const char *msg)
+{
+    err->code = code;
+    snprintf(err->message, sizeof err->message, "%s", msg);
+    return code;
+}
+
+/* Rank 0 of `recite check --mpi`: every input's report, in input order (cli_mpi_gather). */
+static int print_reports(const cli_report *r, size_t n, void *user)
+{
+    const bool *json = user;
+    bool found = false;
+    for (size_t i = 0; i < n; i++) {
+        if (!r[i].text || r[i].status == EXIT_USAGE) {
+            fprintf(stderr, "recite: %.*s\n", r[i].text ? (int)r[i].len : 22,
+                    r[i].text ? r[i].text : "a rank lost its report");
+            return EXIT_USAGE;
+        }
+    }
+    if (*json && n > 1)
+        fputs("[", stdout);
+    for (size_t i = 0; i < n; i++) {
+        printf("%s%.*s", *json && i ? "," : "", (int)r[i].len, r[i].text);
+        found |= r[i].status == EXIT_FOUND;
+    }
+    if (*json)
+        fputs(n > 1 ? "]\n" : "\n", stdout);
+    if (fflush(stdout) != 0) {
+        fprintf(stderr, "recite: cannot write the report: %s\n", strerror(errno));
+        return EXIT_USAGE;
+    }
+    return found ? EXIT_FOUND : 0;
+}
+
 static int cmd_check(int argc, char **argv)
 {
     static const struct option opts[] = {{"index", required_argument, 0, 'i'},
@@ -432,11 +512,13 @@ static int cmd_check(int argc, char **argv)
                                          {"code-min-tokens", required_argument, 0, 'K'},
                                          {"background", required_argument, 0, 'B'},
                                          {"key", required_argument, 0, 'k'},
+                                         {"mpi", no_argument, 0, 'M'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *index_dir = NULL, *background_dir = NULL, *key_file = NULL;
     const char *policy_file = NULL, *html_file = NULL;
-    bool json = false;
+    bool json = false, mpi = false;
+    unsigned rank = 0, size = 1;
     int rc;
     recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
     int c;
@@ -453,12 +535,20 @@ static int cmd_check(int argc, char **argv)
         case 'E': copt.exact_only = 1; break;
         case 'S': copt.min_similarity = parse_fraction("--min-similarity", optarg); break;
         case 'p': policy_file = optarg; break;
+        case 'M': mpi = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: bad_option(c, argv);
         }
     }
     if (!index_dir)
         die_usage("check: --index DIR is required");
+    for (int i = optind; mpi && i <= argc; i++)
+        if (i == argc ? optind == argc : strcmp(argv[i], "-") == 0)
+            die_usage("check: --mpi checks files named on the command line, not standard input");
+    if (mpi && cli_mpi_start(&rank, &size) != 0)
+        return EXIT_USAGE;
+    cli_report *mine = NULL;
+    size_t nmine = 0;
 
     recite_error err = {0};
     recite_index *idx = NULL, *bg = NULL;
@@ -497,11 +587,37 @@ static int cmd_check(int argc, char **argv)
         goto done;
     }
     bool found = false;
-    if (json && ninputs > 1)
+    if (mpi && !(mine = calloc(ninputs / size + 1, sizeof *mine))) {
+        fprintf(stderr, "recite: out of memory\n");
+        goto done;
+    }
+    if (json && ninputs > 1 && !mpi)
         fputs("[", stdout);
     for (size_t i = 0; i < ninputs; i++) {
         const recite_result *res;
         char *report = NULL;
+        if (mpi && i % size != rank)
+            continue; /* another rank's input */
+        if (mpi) {    /* the report, or the error, goes to rank 0 */
+            int st = recite_check_text(&res, chk, inputs[i].data, inputs[i].len, &err);
+            if (st == RECITE_OK)
+                st = json ? recite_report_json(&report, idx, policy, inputs[i].name, inputs[i].data,
+                                               inputs[i].len, res, &err)
+                          : recite_report_text(&report, idx, policy, inputs[i].name, inputs[i].data,
+                                               inputs[i].len, res, &err);
+            if (st == RECITE_OK && html_file &&
+                cli_write_html(html_file, i, ninputs, idx, policy, &copt, index_dir, &inputs[i],
+                               res) != 0)
+                st = rc_error_message(&err, RECITE_EIO, "cannot write the HTML report");
+            if (st != RECITE_OK)
+                report = strdup(err.message);
+            mine[nmine++] = (cli_report){i,
+                                         st != RECITE_OK ? EXIT_USAGE
+                                         : res->nmatches ? EXIT_FOUND
+                                                         : 0,
+                                         report, report ? strlen(report) : 0};
+            continue;
+        }
         if (recite_check_text(&res, chk, inputs[i].data, inputs[i].len, &err) != RECITE_OK ||
             (json ? recite_report_json(&report, idx, policy, inputs[i].name, inputs[i].data,
                                        inputs[i].len, res, &err)
@@ -523,6 +639,10 @@ static int cmd_check(int argc, char **argv)
             fputs(report, stdout);
         free(report);
     }
+    if (mpi) {
+        status = cli_mpi_gather(mine, nmine, rank, size, ninputs, print_reports, &json);
+        goto done;
+    }
     if (json)
         fputs(ninputs > 1 ? "]\n" : "\n", stdout);
     if (fflush(stdout) != 0) {
@@ -531,6 +651,10 @@ static int cmd_check(int argc, char **argv)
     }
     status = found ? EXIT_FOUND : 0;
 done:
+    for (size_t i = 0; i < nmine; i++)
+        free((char *)mine[i].text);
+    free(mine);
+    cli_mpi_end();
     for (size_t i = 0; i < ninputs; i++)
         free(inputs[i].data);
     free(inputs);
@@ -571,29 +695,32 @@ static int cmd_stats(int argc, char **argv)
     recite_index_stats s;
     recite_index_get_stats(&s, idx);
     if (json) {
-        printf(
-            "{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
-            "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
-            "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
-            "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,\"common_texts\":%u,"
-            "\"created_unix\":%llu,\"text_blocks\":%llu,"
-            "\"text_block_size\":%llu,\"text_free\":%s,\"bytes\":{\"total\":%llu,\"postings\":%llu,"
-            "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
-            s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
-            (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
-            (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
-            (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
-            s.code_kgram, s.code_window, s.code_min_tokens, s.common_texts,
-            (unsigned long long)s.created_unix, (unsigned long long)s.text_blocks,
-            (unsigned long long)s.text_block_size, s.text_free ? "true" : "false",
-            (unsigned long long)s.bytes_total, (unsigned long long)s.bytes_postings,
-            (unsigned long long)s.bytes_text, (unsigned long long)s.bytes_works,
-            (unsigned long long)s.bytes_checkpoints);
+        printf("{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
+               "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
+               "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
+               "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,\"common_texts\":%u,"
+               "\"created_unix\":%llu,\"text_blocks\":%llu,"
+               "\"text_block_size\":%llu,\"text_free\":%s,\"shards\":%u,"
+               "\"bytes\":{\"total\":%llu,\"postings\":%llu,"
+               "\"text\":%llu,\"works\":%llu,\"checkpoints\":%llu}}\n",
+               s.format_version, (unsigned long long)s.works, (unsigned long long)s.clusters,
+               (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
+               (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
+               (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
+               s.code_kgram, s.code_window, s.code_min_tokens, s.common_texts,
+               (unsigned long long)s.created_unix, (unsigned long long)s.text_blocks,
+               (unsigned long long)s.text_block_size, s.text_free ? "true" : "false", s.shards,
+               (unsigned long long)s.bytes_total, (unsigned long long)s.bytes_postings,
+               (unsigned long long)s.bytes_text, (unsigned long long)s.bytes_works,
+               (unsigned long long)s.bytes_checkpoints);
     } else {
         double tb = s.text_bytes ? (double)s.text_bytes : 1.0;
         printf("index          %s (format %u)\n", index_dir, s.format_version);
         printf("works          %llu in %llu clusters of identical text\n",
                (unsigned long long)s.works, (unsigned long long)s.clusters);
+        if (s.shards)
+            printf("shards         %u (%s/shard-NNNN), one index of the library\n", s.shards,
+                   index_dir);
         printf("text           %.1f MB, %llu tokens\n", (double)s.text_bytes / 1e6,
                (unsigned long long)s.tokens);
         printf("fingerprints   %llu (k-gram %u, window %u: spans of %u+ tokens guaranteed)\n",

@@ -21,34 +21,54 @@
 
 /* ==== JSON ==== */
 
+static bool is_utf8(const char *s)
+{
+    return rc_utf8_count_invalid((const uint8_t *)s, strlen(s)) == 0;
+}
+
+/* o[key] = s; a string that is not UTF-8 is left out (JSON cannot hold it). RECITE_OK or
+ * RECITE_ENOMEM: a field dropped for want of memory would change the record. */
+static int set_str(json_t *o, const char *key, const char *s)
+{
+    if (!is_utf8(s))
+        return RECITE_OK;
+    return json_object_set_new(o, key, json_string(s)) == 0 ? RECITE_OK : RECITE_ENOMEM;
+}
+
+/* The record as a JSON object; NULL when out of memory. */
 static json_t *record_json(const rc_cmi *cmi, const rc_license_id *id)
 {
     json_t *o = json_object(), *ns = json_array();
-    if (!o || !ns) {
-        json_decref(o);
-        json_decref(ns);
-        return NULL;
-    }
-    for (unsigned i = 0; i < cmi->nnotices; i++) {
+    bool ok = o && ns;
+    for (unsigned i = 0; i < cmi->nnotices && ok; i++) {
         const rc_notice *nt = &cmi->notices[i];
+        if (!is_utf8(nt->text) || !is_utf8(nt->holder))
+            continue; /* not UTF-8: left out */
         json_t *n = json_pack("{s:s, s:s, s:[i,i], s:I, s:I}", "text", nt->text, "holder",
                               nt->holder, "years", (int)nt->year_min, (int)nt->year_max, "start",
                               (json_int_t)nt->start, "end", (json_int_t)nt->end);
-        if (n) /* not UTF-8: left out */
-            json_array_append_new(ns, n);
+        ok = json_array_append_new(ns, n) == 0;
     }
-    json_object_set_new(o, "notices", ns);
+    if (!ok || json_object_set_new(o, "notices", ns) != 0) {
+        json_decref(ok ? NULL : ns); /* set_new released it when it failed */
+        json_decref(o);
+        return NULL;
+    }
     if (cmi->spdx[0])
-        json_object_set_new(o, "spdx", json_string(cmi->spdx));
-    if (id->id[0])
-        json_object_set_new(o, "license",
-                            json_pack("{s:s, s:f, s:s}", "id", id->id, "score", id->score, "from",
-                                      recite_info_source_name(id->from)));
-    json_object_set_new(o, "rights_reserved", json_boolean(cmi->rights_reserved));
-    if (cmi->title[0])
-        json_object_set_new(o, "title", json_string(cmi->title));
-    if (cmi->author[0])
-        json_object_set_new(o, "author", json_string(cmi->author));
+        ok = set_str(o, "spdx", cmi->spdx) == RECITE_OK;
+    if (ok && id->id[0] && is_utf8(id->id))
+        ok = json_object_set_new(o, "license",
+                                 json_pack("{s:s, s:f, s:s}", "id", id->id, "score", id->score,
+                                           "from", recite_info_source_name(id->from))) == 0;
+    ok = ok && json_object_set_new(o, "rights_reserved", json_boolean(cmi->rights_reserved)) == 0;
+    if (ok && cmi->title[0])
+        ok = set_str(o, "title", cmi->title) == RECITE_OK;
+    if (ok && cmi->author[0])
+        ok = set_str(o, "author", cmi->author) == RECITE_OK;
+    if (!ok) {
+        json_decref(o);
+        return NULL;
+    }
     return o;
 }
 
@@ -167,7 +187,7 @@ int rc_cmi_record_write(char **json, uint8_t **bin, size_t *bin_len, const rc_cm
     json_t *o = record_json(cmi, id);
     if (!o)
         return RECITE_ENOMEM;
-    *json = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    *json = rc_json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
     rc_cmi *back = malloc(sizeof *back);
     rc_license_id back_id;
     bytes b = {0};

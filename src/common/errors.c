@@ -73,6 +73,9 @@ int rc_error_set(recite_error *err, int code, const char *fmt, ...)
 
 int rc_error_errno(recite_error *err, int code, int errnum, const char *fmt, ...)
 {
+    /* A call that failed for want of memory (a map, a FILE or DIR) is out of memory, not I/O. */
+    if (errnum == ENOMEM)
+        code = RECITE_ENOMEM;
     if (err) {
         va_list ap;
         va_start(ap, fmt);

@@ -136,12 +136,21 @@ bool rc_copy_file(const char *from, const char *to)
 
 int rc_publish_file(const char *tmp_path, const char *path, recite_error *err)
 {
-    if (rc_fsync_path(tmp_path) != 0)
-        return rc_error_errno(err, RECITE_EIO, errno, "%s: fsync failed", tmp_path);
-    if (rename(tmp_path, path) != 0)
-        return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot replace", path);
+    /* Everything that can fail for want of memory comes before the rename: after it, the file
+     * is published and a failure would be reported for what happened. */
     char *dir = rc_parent_dir(path);
-    int r = dir ? rc_fsync_path(dir) : -1;
+    if (!dir)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    int rc = RECITE_OK;
+    if (rc_fsync_path(tmp_path) != 0)
+        rc = rc_error_errno(err, RECITE_EIO, errno, "%s: fsync failed", tmp_path);
+    else if (rename(tmp_path, path) != 0)
+        rc = rc_error_errno(err, RECITE_EIO, errno, "%s: cannot replace", path);
+    if (rc != RECITE_OK) {
+        free(dir);
+        return rc;
+    }
+    int r = rc_fsync_path(dir);
     int e = errno;
     free(dir);
     if (r != 0)

@@ -34,11 +34,26 @@
 /* Fills `err` (if not NULL) with `code` and a formatted one-line message; returns `code`. */
 int rc_error_set(recite_error *err, int code, const char *fmt, ...) RC_PRINTF(3, 4);
 
-/* Same, appending ": strerror(errnum)". */
+/* Same, appending ": strerror(errnum)"; the code is RECITE_ENOMEM when errnum is ENOMEM. */
 int rc_error_errno(recite_error *err, int code, int errnum, const char *fmt, ...) RC_PRINTF(4, 5);
 
 /* The recite_info_source named `name` (recite_info_source_name's inverse); NONE when unknown. */
 recite_info_source rc_info_source_of(const char *name);
+
+/* ==== JSON (json_syntax.c) ==== */
+
+/* Whether jansson refused text[0, len) for want of memory rather than for what the text holds:
+ * it says so, says nothing, or reports a syntax error in a text that is well-formed JSON (its
+ * lexer reports a failed allocation as a syntax error). `jerr` is what jansson filled; `any`:
+ * the text may be any value, not only an object or array. text may be NULL (a file): then only
+ * what jansson says counts. */
+struct json_error_t;
+bool rc_json_refused_for_memory(const struct json_error_t *jerr, const char *text, size_t len,
+                                bool any);
+
+/* json_dumps(v, flags), or NULL when it fails or (out of memory) writes malformed JSON. */
+struct json_t;
+char *rc_json_dumps(const struct json_t *v, size_t flags);
 
 /* ==== file system (fs.c) ==== */
 

@@ -56,6 +56,16 @@ static const struct {
     {RC_SEC_LINES, 4},
 };
 
+/* The sections of the head of a sharded index (index_shards.c). */
+static const struct {
+    unsigned id;
+    uint64_t elem;
+} head_kinds[] = {
+    {RC_SEC_MEMBERS, 4},   {RC_SEC_CHANNELS, RC_CHANNEL_REC_SIZE},
+    {RC_SEC_PAGE_SUMS, 8}, {RC_SEC_SHARDS, RC_SHARD_REC_SIZE},
+    {RC_SEC_WORK_MAP, 8},  {RC_SEC_SHARD_WORKS, 4},
+};
+
 /* ==== pages checked on first read ==== */
 
 int rc_index_touch_pages(const recite_index *idx, uint64_t first, uint64_t last, recite_error *err)
@@ -83,6 +93,12 @@ static bool touched(const recite_index *idx, const void *p, size_t len)
 
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
 {
+    if (RC_UNLIKELY(idx->nshards)) { /* a cluster or a view of a shard */
+        uint32_t local, s = rc_shard_route(idx, i, &local);
+        rc_index_cluster(idx->shards[s].idx, local, out);
+        rc_shards_globalize(idx, s, out);
+        return;
+    }
     if (i >= idx->nclusters) { /* a view: the words of a code cluster, as prose */
         const uint8_t *v =
             idx->sec[RC_SEC_VIEWS].data + (uint64_t)(i - idx->nclusters) * RC_VIEW_REC_SIZE;
@@ -119,6 +135,13 @@ static const uint8_t *work_rec(const recite_index *idx, uint32_t w)
 
 uint32_t rc_index_work_cluster(const recite_index *idx, uint32_t w)
 {
+    uint32_t s, lw;
+    if (RC_UNLIKELY(idx->nshards)) {
+        if (rc_shards_work(idx, w, &s, &lw) != RECITE_OK)
+            return UINT32_MAX;
+        uint32_t c = rc_index_work_cluster(idx->shards[s].idx, lw);
+        return c == UINT32_MAX ? c : (uint32_t)(c + idx->shards[s].cluster0);
+    }
     const uint8_t *p = work_rec(idx, w);
     return p ? rc_get_u32(p + 8 * RC_WS_COUNT_) : UINT32_MAX;
 }
@@ -143,6 +166,17 @@ int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out,
 {
     if (i >= idx->nclusters + idx->nviews)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (no cluster %u)", i);
+    if (RC_UNLIKELY(idx->nshards)) { /* the shard's record, then its members in the head */
+        uint32_t local, s = rc_shard_route(idx, i, &local);
+        int rc = rc_index_cluster_check(idx->shards[s].idx, local, out, err);
+        if (rc != RECITE_OK)
+            return rc;
+        rc_shards_globalize(idx, s, out);
+        if (out->member0 + out->nmembers > idx->nworks)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad record of cluster %u)", i);
+        return rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)out->member0,
+                              4 * (size_t)out->nmembers, err);
+    }
     if (i >= idx->nclusters) { /* a view: its record, then its code cluster's */
         rc_view v;
         if (!rc_index_view(idx, i - idx->nclusters, &v) || v.cluster >= idx->nclusters)
@@ -266,16 +300,20 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     idx->block_size = rc_get_u32(h + RC_H_BLOCK_SIZE);
     idx->common_texts = rc_get_u32(h + RC_H_COMMON);
     uint64_t flags = rc_get_u64(h + RC_H_FLAGS);
-    if (flags & ~(uint64_t)(RC_FLAG_TEXT_FREE | RC_FLAG_CMI))
+    if (flags & ~(uint64_t)(RC_FLAG_TEXT_FREE | RC_FLAG_CMI | RC_FLAG_SHARDED))
         return rc_error_set(err, RECITE_EVERSION,
                             "%s: index uses features this recite does not know (flags %#llx)", path,
                             (unsigned long long)flags);
     idx->text_free = flags & RC_FLAG_TEXT_FREE;
     idx->cmi = flags & RC_FLAG_CMI;
+    bool head = flags & RC_FLAG_SHARDED; /* the head of a sharded index: its own sections */
     if (!idx->text_free && idx->work_bytes != idx->text_bytes)
         return corrupt(err, path, "text sizes disagree");
-    if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks || idx->ntokens > UINT32_MAX ||
-        idx->block_size == 0 || idx->common_texts < RC_COMMON_TEXTS_MIN)
+    /* Readers allocate blocks of block_size: only the size the format defines is accepted.
+     * 32-bit token positions in an index; a head numbers the tokens of all its shards. */
+    if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks ||
+        (!head && idx->ntokens > UINT32_MAX) || idx->block_size != RC_TEXT_BLOCK_SIZE ||
+        idx->common_texts < RC_COMMON_TEXTS_MIN)
         return corrupt(err, path, "implausible counts");
 
     uint32_t nsec = rc_get_u32(h + RC_H_NSECTIONS);
@@ -287,6 +325,8 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
         uint64_t off = rc_get_u64(e + 8), len = rc_get_u64(e + 16), sum = rc_get_u64(e + 24);
         if (id == 0 || id >= RC_SEC_COUNT_ || idx->sec[id].data)
             return corrupt(err, path, "bad section table");
+        if (off % RC_SECTION_ALIGN) /* records are read in place: u32 arrays stay aligned */
+            return corrupt(err, path, "misaligned section");
         if (off < RC_DATA_OFFSET || off > idx->map_len || len > idx->map_len - off)
             return rc_error_set(err, RECITE_EFORMAT,
                                 "%s: corrupt index (section %u extends past the end of the file: "
@@ -295,11 +335,13 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
         idx->sec[id] = (rc_section){idx->map + off, len};
         idx->sec_sum[id] = sum; /* checked by recite_index_verify */
     }
-    for (size_t k = 0; k < RC_ARRAY_LEN(section_kinds); k++) {
-        const rc_section *s = &idx->sec[section_kinds[k].id];
+    size_t nkinds = head ? RC_ARRAY_LEN(head_kinds) : RC_ARRAY_LEN(section_kinds);
+    for (size_t k = 0; k < nkinds; k++) {
+        unsigned id = head ? head_kinds[k].id : section_kinds[k].id;
+        const rc_section *s = &idx->sec[id];
         if (!s->data)
             return corrupt(err, path, "missing section");
-        if (s->len % section_kinds[k].elem)
+        if (s->len % (head ? head_kinds[k].elem : section_kinds[k].elem))
             return corrupt(err, path, "section length is not a whole number of records");
     }
     /* The page checksums, checked whole here (a few bytes per page): the last section, with
@@ -317,8 +359,8 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
             return corrupt(err, path, "section after the page checksums");
     if (!(idx->page_ok = calloc(idx->npages / 64 + 1, sizeof *idx->page_ok)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    idx->nblocks = idx->sec[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
-    idx->nviews = idx->sec[RC_SEC_VIEWS].len / RC_VIEW_REC_SIZE;
+    idx->nblocks = head ? 0 : idx->sec[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
+    idx->nviews = idx->sec[RC_SEC_VIEWS].len / RC_VIEW_REC_SIZE; /* a head's: its shards' */
     if (idx->nviews > idx->nclusters)
         return corrupt(err, path, "more views than clusters");
     if (idx->sec[RC_SEC_CHANNELS].len != RC_CHANNELS * RC_CHANNEL_REC_SIZE ||
@@ -330,19 +372,38 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
         ch->kgram = rc_get_u32(rec);
         ch->window = rc_get_u32(rec + 4);
         ch->bucket_bits = rc_get_u32(rec + 8);
+        ch->key_bits = rc_get_u32(rec + 12) ? rc_get_u32(rec + 12) : ch->bucket_bits;
         ch->npostings = rc_get_u64(rec + 16);
         if (ch->kgram < 1 || ch->kgram > 16 || ch->window < 1 || ch->window > 256 ||
-            ch->bucket_bits > 32)
+            ch->bucket_bits > 32 || ch->key_bits > 32 || ch->key_bits < ch->bucket_bits ||
+            ch->key_bits - ch->bucket_bits > RC_MAX_XBITS)
             return corrupt(err, path, "bad fingerprint parameters");
+        if (head) /* the postings are the shards' */
+            continue;
         const rc_section *d = &idx->sec[RC_SEC_POST_DIR(c)], *k = &idx->sec[RC_SEC_POST_KEY(c)],
                          *p = &idx->sec[RC_SEC_POST_POS(c)];
+        const rc_section *x = &idx->sec[RC_SEC_POST_XBITS(c)];
         if (d->len != (((uint64_t)1 << ch->bucket_bits) + 1) * 4 || k->len != ch->npostings * 4 ||
-            p->len != ch->npostings * 4)
+            p->len != ch->npostings * 4 ||
+            x->len != (ch->key_bits > ch->bucket_bits ? ch->npostings : 0))
             return corrupt(err, path, "fingerprint sections disagree with their parameters");
+        ch->xbits = ch->key_bits > ch->bucket_bits ? x->data : NULL;
         ch->dir = d->data;
         ch->key = k->data;
         ch->pos = p->data;
     }
+    return RECITE_OK;
+}
+
+/* An ordinary index's lookups scan its own postings: one table per channel. */
+static int own_tables(recite_index *idx, recite_error *err)
+{
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        if (!(idx->tables[c] = calloc(1, sizeof *idx->tables[c])))
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        *idx->tables[c] = (rc_posting_table){idx, &idx->ch[c], 0, 0};
+    }
+    idx->ntables = 1;
     return RECITE_OK;
 }
 
@@ -409,12 +470,20 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
     idx->map = m;
     if ((rc = parse_header(idx, path, err)) != RECITE_OK)
         goto fail;
-    if ((rc = check_ends(idx, path, err)) != RECITE_OK)
+    if (rc_get_u64(idx->map + RC_H_FLAGS) & RC_FLAG_SHARDED)
+        rc = rc_shards_open(idx, dir, err);
+    else if ((rc = check_ends(idx, path, err)) == RECITE_OK)
+        rc = own_tables(idx, err);
+    if (rc != RECITE_OK)
         goto fail;
     /* The license texts (DIR/licenses), when the build found some: for CMI at check time. */
     char *lic;
     struct stat lst;
-    if (asprintf(&lic, "%s/licenses/%s", dir, RC_INDEX_FILE) >= 0) {
+    if (asprintf(&lic, "%s/licenses/%s", dir, RC_INDEX_FILE) < 0) {
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory"); /* not: no license texts */
+        goto fail;
+    }
+    {
         if (stat(lic, &lst) == 0) {
             lic[strlen(lic) - strlen(RC_INDEX_FILE) - 1] = 0;
             if ((rc = recite_index_open(&idx->licenses, lic, err)) != RECITE_OK) {
@@ -447,6 +516,9 @@ void recite_index_close(recite_index *idx)
     if (!idx)
         return;
     recite_index_close(idx->licenses);
+    rc_shards_close(idx);
+    for (unsigned c = 0; c < RC_CHANNELS; c++)
+        free(idx->tables[c]);
     ZSTD_freeDDict(idx->ddict);
     free(idx->page_ok);
     sodium_memzero(&idx->key, sizeof idx->key);
@@ -480,6 +552,23 @@ void recite_index_get_stats(recite_index_stats *out, const recite_index *idx)
     out->code_min_tokens = co->kgram + co->window - 1;
     out->created_unix = idx->created;
     out->bytes_total = idx->map_len;
+    out->text_block_size = idx->block_size;
+    if (idx->nshards) { /* the shards' bytes, and the head's */
+        for (uint32_t k = 0; k < idx->nshards; k++) {
+            recite_index_stats sh;
+            recite_index_get_stats(&sh, idx->shards[k].idx);
+            out->bytes_total += sh.bytes_total;
+            out->bytes_postings += sh.bytes_postings;
+            out->bytes_text += sh.bytes_text;
+            out->bytes_works += sh.bytes_works;
+            out->bytes_checkpoints += sh.bytes_checkpoints;
+            out->text_blocks += sh.text_blocks;
+        }
+        out->bytes_works += idx->sec[RC_SEC_MEMBERS].len + idx->sec[RC_SEC_WORK_MAP].len +
+                            idx->sec[RC_SEC_SHARD_WORKS].len;
+        out->shards = idx->nshards;
+        return;
+    }
     const rc_section *s = idx->sec;
     for (unsigned c = 0; c < RC_CHANNELS; c++)
         out->bytes_postings +=
@@ -490,7 +579,6 @@ void recite_index_get_stats(recite_index_stats *out, const recite_index *idx)
     out->bytes_checkpoints = s[RC_SEC_CHECKPOINTS].len;
     out->common_texts = idx->common_texts;
     out->text_blocks = idx->nblocks;
-    out->text_block_size = idx->block_size;
 }
 
 uint32_t recite_index_work_count(const recite_index *idx)
@@ -520,6 +608,21 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     memset(out, 0, sizeof *out);
     if (w >= idx->nworks)
         return RECITE_EINVAL;
+    if (idx->nshards) { /* the shard's record, cluster and representative in library numbers */
+        uint32_t s, lw;
+        if (rc_shards_work(idx, w, &s, &lw) != RECITE_OK)
+            return RECITE_EFORMAT;
+        int rc = recite_index_work(out, idx->shards[s].idx, lw);
+        if (rc != RECITE_OK)
+            return rc;
+        out->cluster += (uint32_t)idx->shards[s].cluster0;
+        out->representative = rc_shards_global_work(idx, s, out->representative);
+        if (out->representative == UINT32_MAX) {
+            memset(out, 0, sizeof *out);
+            return RECITE_EFORMAT;
+        }
+        return RECITE_OK;
+    }
     const uint8_t *rec = work_rec(idx, w);
     if (!rec)
         return RECITE_EFORMAT;
@@ -535,14 +638,24 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     }
     out->cluster = rc_get_u32(rec + 8 * RC_WS_COUNT_);
     rc_cluster cl;
-    if (!out->id || rc_index_cluster_check(idx, out->cluster, &cl, NULL) != RECITE_OK) {
+    /* An id is required; offset 0 is "", and so is any offset of a NUL byte. */
+    if (!out->id || !out->id[0] ||
+        rc_index_cluster_check(idx, out->cluster, &cl, NULL) != RECITE_OK) {
         memset(out, 0, sizeof *out);
         return RECITE_EFORMAT;
     }
     out->bytes = cl.text_len;
     out->tokens = cl.ntokens;
     out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+    if (out->representative >= idx->nworks) { /* a member list naming no work */
+        memset(out, 0, sizeof *out);
+        return RECITE_EFORMAT;
+    }
     out->mode = (recite_mode)cl.mode;
+    if (out->representative >= idx->nworks) { /* members are checked where they are read */
+        memset(out, 0, sizeof *out);
+        return RECITE_EFORMAT;
+    }
     return RECITE_OK;
 }
 
@@ -553,10 +666,14 @@ const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t c
     rc_cluster cl;
     if (rc_index_cluster_check(idx, cluster, &cl, NULL) != RECITE_OK)
         return NULL;
-    *count = cl.nmembers;
     /* MEMBERS is 4-aligned within a 64-aligned section: safe to view as u32 on little-endian. */
-    return (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data +
-                                            4 * (uint64_t)cl.member0);
+    const uint32_t *m =
+        (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
+    for (uint32_t i = 0; i < cl.nmembers; i++)
+        if (m[i] >= idx->nworks) /* a damaged list: callers look the members up as works */
+            return NULL;
+    *count = cl.nmembers;
+    return m;
 }
 
 void rc_index_work_cmi(const recite_index *idx, uint32_t w, const uint8_t **rec, size_t *len)
@@ -565,6 +682,12 @@ void rc_index_work_cmi(const recite_index *idx, uint32_t w, const uint8_t **rec,
     *len = 0;
     if (w >= idx->nworks)
         return;
+    uint32_t s, lw;
+    if (idx->nshards) {
+        if (rc_shards_work(idx, w, &s, &lw) == RECITE_OK)
+            rc_index_work_cmi(idx->shards[s].idx, lw, rec, len);
+        return;
+    }
     const uint8_t *dir = idx->sec[RC_SEC_CMI_DIR].data + 8 * (uint64_t)w;
     if (!touched(idx, dir, 16))
         return;
@@ -578,6 +701,12 @@ void rc_index_work_cmi(const recite_index *idx, uint32_t w, const uint8_t **rec,
 
 uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
 {
+    if (idx->nshards) {
+        uint32_t s = rc_shard_of_token(idx, gpos);
+        const rc_shard *sh = &idx->shards[s];
+        uint32_t c = rc_index_cluster_of_token(sh->idx, gpos - sh->token0);
+        return c == UINT32_MAX ? c : rc_shard_global_cluster(idx, s, c);
+    }
     const uint8_t *recs = idx->sec[RC_SEC_CLUSTERS].data;
     uint64_t lo = 0, hi = idx->nclusters; /* invariant: answer in [lo, hi) */
     while (hi - lo > 1) {
@@ -614,6 +743,10 @@ uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
 
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster)
 {
+    if (idx->nshards) {
+        uint32_t local, s = rc_shard_route(idx, cluster, &local);
+        return rc_index_stored_len(idx->shards[s].idx, local);
+    }
     rc_cluster cl;
     rc_index_cluster(idx, cluster, &cl);
     if (!idx->text_free)

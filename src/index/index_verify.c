@@ -180,6 +180,12 @@ static int check_postings(const recite_index *idx, recite_error *err)
 int recite_index_verify(const recite_index *idx, recite_error *err)
 {
     int rc = check_sums(idx, err);
+    if (rc == RECITE_OK && idx->nshards) { /* a head: its shards, and its tables against them */
+        rc = rc_shards_verify(idx, true, err);
+        if (rc == RECITE_OK && idx->licenses)
+            rc = recite_index_verify(idx->licenses, err);
+        return rc;
+    }
     if (rc == RECITE_OK)
         rc = check_blocks(idx, err);
     if (rc == RECITE_OK)

@@ -151,6 +151,12 @@ int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out,
     memset(out, 0, sizeof *out);
     if (w >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", w);
+    out->idx = idx;
+    uint32_t s, lw;
+    if (idx->nshards)
+        return rc_shards_work(idx, w, &s, &lw) != RECITE_OK
+                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
+                   : rc_index_loc_record(idx->shards[s].idx, lw, out, err);
     const uint8_t *r;
     uint64_t member;
     int rc = loc_record(idx, w, &r, &out->npages, &out->nchapters, &member, err);
@@ -188,7 +194,7 @@ static int line_of(const recite_index *idx, const rc_cluster *cl, uint64_t offse
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block table)");
     uint64_t n = rc_get_u32(lines);
     if (g > start) {
-        rc_store_reader *r = malloc(sizeof *r);
+        rc_store_reader *r = calloc(1, sizeof *r); /* freed below whatever failed */
         uint8_t *buf = malloc((size_t)(g - start));
         int rc = !r || !buf ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
                  : rc_store_reader_init(r, idx) != RECITE_OK
@@ -214,6 +220,11 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
     memset(out, 0, sizeof *out);
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", work);
+    uint32_t s, lw;
+    if (idx->nshards)
+        return rc_shards_work(idx, work, &s, &lw) != RECITE_OK
+                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
+                   : recite_index_locate(out, idx->shards[s].idx, lw, offset, err);
     rc_cluster cl;
     rc_index_cluster(idx, rc_index_work_cluster(idx, work), &cl);
     if (offset > cl.text_len)

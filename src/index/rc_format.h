@@ -15,8 +15,9 @@
 #define RC_CATALOG_FILE "catalog.sqlite" /* the provenance catalogue beside it (src/catalog) */
 #define RC_INDEX_MAGIC "RECITEIX"
 #define RC_FORMAT_VERSION                                                                          \
-    5u /* 3: locators (sections 24-26); 4: binary CMI records (19-20),                             \
-          page checksums (21), 1 KiB text blocks; 5: word views of code texts (22) */
+    6u /* 3: locators (sections 24-26); 4: binary CMI records (19-20),                             \
+          page checksums (21), 1 KiB text blocks; 5: word views of code texts (22), common         \
+          threshold; 6: sharded indexes (flag 4, key bits, sections 27-32) */
 #define RC_HEADER_SIZE 128u
 #define RC_SECTION_ENTRY_SIZE 32u
 #define RC_MAX_SECTIONS 32u
@@ -80,8 +81,22 @@ enum rc_section_id {
     RC_SEC_LOC_DATA = 25,  /* the works' locator records (RC_LOC_* below) */
     RC_SEC_LINES = 26,     /* per text block, u32: lines of its text before the block (empty
                               in text-free indexes) */
-    RC_SEC_COUNT_ = 27
+    /* The head of a sharded index (RC_FLAG_SHARDED; src/index/index_shards.c): */
+    RC_SEC_SHARDS = 27,          /* per shard, RC_SHARD_REC_SIZE bytes (below) */
+    RC_SEC_WORK_MAP = 28,        /* per work of the library, u32 shard, u32 work in the shard */
+    RC_SEC_SHARD_WORKS = 29,     /* per shard in order, per work of the shard, u32 library work */
+    RC_SEC_POST_XBITS_BASE = 30, /* per channel c, section 30 + c (a shard whose key bits exceed
+                                    its bucket bits): per posting, u8 the fingerprint bits
+                                    between its bucket bits and its key bits */
+    RC_SEC_COUNT_ = 33
 };
+/* A shard of a sharded index (SHARDS record): u64 works, u64 clusters, u64 tokens, u64 stored
+ * bytes, u64 bytes of its texts, u64 file size, u64 the header checksum of its recite.idx
+ * (bytes 120-127: it covers the shard's section table, and through it every byte), u64
+ * postings of its three channels. A shard lives in DIR/shard-NNNN/ (RC_SHARD_DIR). */
+#define RC_SHARD_REC_SIZE 64u
+#define RC_SHARD_DIR "shard-%04u"
+#define RC_MAX_SHARDS 65536u
 /* A work's locator record (empty for a work with no pages, chapters or member): u32 pages,
  * u32 chapters, u64 member (string offset, 0 none), then pages x u32 (the offset where page
  * i + 1 starts; the first is 0), then chapters x {u32 start offset, u32 0, u64 title string,
@@ -94,7 +109,20 @@ enum rc_section_id {
 #define RC_SEC_POST_KEY(ch) (RC_SEC_POST_BASE + 3 * (ch) + 1)
 /* npostings x u32: global token number of the k-gram */
 #define RC_SEC_POST_POS(ch) (RC_SEC_POST_BASE + 3 * (ch) + 2)
-#define RC_CHANNEL_REC_SIZE 32u /* u32 k, u32 w, u32 bucket bits, u32 0, u64 postings, u64 0 */
+/* per posting, u8: fingerprint bits [bucket bits, key bits) (shards only, when they differ) */
+#define RC_SEC_POST_XBITS(ch) (RC_SEC_POST_XBITS_BASE + (ch))
+/* u32 k, u32 w, u32 bucket bits, u32 key bits (0: the bucket bits), u64 postings, u64 0 */
+#define RC_CHANNEL_REC_SIZE 32u
+#define RC_MAX_XBITS 8u /* key bits exceed bucket bits by at most this */
+
+/* Bucket bits of a posting table of n postings: about 8 postings a bucket. */
+static inline unsigned rc_bucket_bits_for(uint64_t npostings)
+{
+    unsigned bits = 0;
+    while (bits < 32 && ((uint64_t)8 << bits) < npostings)
+        bits++;
+    return bits;
+}
 
 /* Header fields (offsets into the 128-byte header). */
 enum {
@@ -131,6 +159,7 @@ static inline int rc_mode_from_disk(uint32_t v)
 
 #define RC_FLAG_TEXT_FREE 1u /* no text stored: token records (keyed hashes and offsets) */
 #define RC_FLAG_CMI 2u       /* CMI was extracted from the works (not --no-cmi) */
+#define RC_FLAG_SHARDED 4u   /* the head of a sharded index: its works are in its shards */
 
 /* A view: the words of a code cluster's text, tokenized as prose, so that code works are found
  * by their words too (comments, docstrings, license headers, code shorter than the code
@@ -189,6 +218,17 @@ static inline uint32_t rc_posting_key(uint64_t h, unsigned bucket_bits, unsigned
            ((uint32_t)right8 << 24);
 }
 #define RC_KEY_HASH_MASK 0xfffcu
+
+/* A shard keeps the 14 key bits of the posting at the library's position (its key bits K, those
+ * of one index of the whole library) though its own directory has fewer bucket bits B: the
+ * fingerprint bits [B, K) are then kept apart (RC_SEC_POST_XBITS), so a lookup compares the same
+ * bits in every shard as in one index, and finds the same postings. */
+static inline uint32_t rc_posting_xbits(uint64_t h, unsigned bucket_bits, unsigned key_bits)
+{
+    return key_bits > bucket_bits
+               ? (uint32_t)(h >> (64 - key_bits)) & ((1u << (key_bits - bucket_bits)) - 1)
+               : 0;
+}
 
 /* ==== token records of text-free indexes (tokrec.c) ==== */
 

@@ -20,9 +20,29 @@ typedef struct rc_section {
 
 typedef struct rc_channel_info {
     unsigned kgram, window, bucket_bits;
+    unsigned key_bits; /* where the key's 14 bits are taken: bucket_bits, or more in a shard */
     uint64_t npostings;
     const uint8_t *dir, *key, *pos; /* its posting sections */
+    const uint8_t *xbits;           /* per posting, bits [bucket_bits, key_bits); NULL: none */
 } rc_channel_info;
+
+/* A table of postings a lookup scans: an index's own, or a shard's, whose positions are local
+ * to the shard (the library's token number is token0 + the position). */
+typedef struct rc_posting_table {
+    const recite_index *idx; /* whose pages the table's bytes are */
+    const rc_channel_info *info;
+    uint64_t token0;
+    uint32_t shard;
+} rc_posting_table;
+
+/* A shard of a sharded index (index_shards.c): an index of its own, whose clusters, tokens and
+ * stored bytes are a contiguous range of the library's, and whose works are listed in the
+ * head's SHARD_WORKS from slot work0 on (and their members in the head's MEMBERS). */
+typedef struct rc_shard {
+    recite_index *idx;
+    uint64_t cluster0, token0, text0, work0;
+    uint64_t view0; /* its views are the library's views view0... (numbered nclusters + view) */
+} rc_shard;
 
 struct recite_index {
     int fd;
@@ -51,6 +71,14 @@ struct recite_index {
     uint64_t npages, pages_end; /* pages cover file bytes [RC_DATA_OFFSET, pages_end) */
     const uint8_t *page_sums;
     recite_index *licenses; /* DIR/licenses: the license texts, or NULL */
+    /* Lookups scan these tables, per channel: the index's own, or its shards' in order. */
+    rc_posting_table *tables[RC_CHANNELS];
+    size_t ntables;
+    /* A sharded index (RC_FLAG_SHARDED): this is its head, which numbers works, clusters and
+     * tokens as one index of the whole library would, and these are its shards (in the order
+     * of that numbering). 0 / NULL for an ordinary index. */
+    uint32_t nshards;
+    rc_shard *shards;
 };
 
 /* Checks the pages holding p[0, len) (bytes of the mapped file) against their checksums, the
@@ -119,6 +147,13 @@ static inline uint64_t rc_index_bucket(const rc_channel_info *ch, uint64_t h, ui
     return *end - *first;
 }
 
+/* Work number m of the MEMBERS section (works grouped by cluster; a sharded index's head holds
+ * them in the library's numbering). The caller has checked the cluster the entry is of. */
+static inline uint32_t rc_index_member(const recite_index *idx, uint64_t m)
+{
+    return rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * m);
+}
+
 /* Bytes a cluster (or view) occupies in the stored stream: its text, or (text-free) its token
  * records, which run to its view's records, or to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
@@ -137,6 +172,8 @@ typedef struct rc_loc_record {
     uint32_t npages, nchapters;
     const uint8_t *pages, *chapters;
     const char *member;
+    const recite_index *idx; /* the index (a shard's, in a sharded one) whose string table the
+                                chapters' title and name offsets point into */
 } rc_loc_record;
 int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out, recite_error *err);
 /* The string at offset off of STRINGS, NULL for 0. */
@@ -178,6 +215,9 @@ typedef struct rc_store_reader {
     rc_chunk **chunks; /* RC_CHUNK_CACHE slots, NULL until first used */
     RC_VEC(uint8_t) scratch;
     uint64_t hits, misses, chunk_hits, chunk_misses;
+    uint32_t cluster0;                /* added to cluster numbers in chunk keys: a shard's
+                                         reader keys its chunks in the library's numbering */
+    struct rc_store_reader **sharded; /* a sharded index: a reader per shard, made on first use */
 } rc_store_reader;
 
 int rc_store_reader_init(rc_store_reader *r, const recite_index *idx);
@@ -193,5 +233,43 @@ int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out
  * says. */
 int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
                    const rc_cluster *info, uint64_t chunk, recite_error *err);
+
+/* ==== sharded indexes (index_shards.c) ==== */
+
+/* Opens the shards of the head `idx` (mapped, its header parsed; flag RC_FLAG_SHARDED) found in
+ * `dir`, and checks that they are the ones it lists (sizes, header checksums, counts, channel
+ * parameters), in O(shards). */
+int rc_shards_open(recite_index *idx, const char *dir, recite_error *err);
+void rc_shards_close(recite_index *idx);
+/* The shard holding cluster `cluster`, token `gpos`, stored byte `off` (all in the library's
+ * numbering, inside the index). */
+uint32_t rc_shard_of_cluster(const recite_index *idx, uint64_t cluster);
+uint32_t rc_shard_of_token(const recite_index *idx, uint64_t gpos);
+uint32_t rc_shard_of_text(const recite_index *idx, uint64_t off);
+/* The shard holding cluster or view i of the library (i < nclusters + nviews: views numbered
+ * after the clusters, shard after shard), and its number there (a view: the shard's nclusters
+ * + its view); rc_shard_global_cluster is the reverse. */
+uint32_t rc_shard_route(const recite_index *idx, uint32_t i, uint32_t *local);
+uint32_t rc_shard_global_cluster(const recite_index *idx, uint32_t s, uint32_t local);
+/* Where work w of the library is: its shard and its number there. RECITE_EFORMAT when the map's
+ * entry fails its checksum or points outside the shards. */
+int rc_shards_work(const recite_index *idx, uint32_t w, uint32_t *shard, uint32_t *local);
+/* The library's number of work `local` of shard s; UINT32_MAX when the entry is damaged. */
+uint32_t rc_shards_global_work(const recite_index *idx, uint32_t s, uint32_t local);
+/* A shard's cluster record in the library's numbering (token base, stored offset, members; the
+ * checkpoints stay the shard's). */
+void rc_shards_globalize(const recite_index *idx, uint32_t s, rc_cluster *cl);
+/* The reverse: a cluster record in the library's numbering as its shard s numbers it. */
+void rc_shards_localize(const recite_index *idx, uint32_t s, rc_cluster *cl);
+/* Where posting position `pos` of table t comes in the order of one index of the whole library:
+ * (the library's number of its text's first work) << 32 | (its token within the text). Lookups
+ * of a sharded index order the postings of a k-gram by it where only the first few are taken.
+ * UINT64_MAX when the records read are damaged. */
+uint64_t rc_posting_rank(const rc_posting_table *t, uint64_t pos, const recite_index *head);
+/* The head's tables against its shards (every page of the head checked; the work map and the
+ * shards' work lists inverse, each shard's works in library order, the head's members the
+ * shards' in the library's numbering), and with shards_too every shard whole first
+ * (recite_index_verify of a sharded index). */
+int rc_shards_verify(const recite_index *idx, bool shards_too, recite_error *err);
 
 #endif /* RC_INDEX_H */

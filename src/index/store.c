@@ -20,6 +20,11 @@ void rc_store_reader_free(rc_store_reader *r)
 {
     if (!r)
         return;
+    for (uint32_t s = 0; r->sharded && s < r->idx->nshards; s++) {
+        rc_store_reader_free(r->sharded[s]);
+        free(r->sharded[s]);
+    }
+    free(r->sharded);
     for (unsigned i = 0; i < RC_BLOCK_CACHE; i++)
         free(r->cache[i].data);
     for (unsigned i = 0; r->chunks && i < RC_CHUNK_CACHE; i++)
@@ -28,6 +33,24 @@ void rc_store_reader_free(rc_store_reader *r)
     RC_VEC_FREE(r->scratch);
     ZSTD_freeDCtx(r->dctx);
     memset(r, 0, sizeof *r);
+}
+
+/* A sharded index: the reader of shard s (made on first use), whose chunks are keyed by the
+ * library's cluster numbers. NULL when out of memory. */
+static rc_store_reader *shard_reader(rc_store_reader *r, uint32_t s)
+{
+    if (!r->sharded && !(r->sharded = calloc(r->idx->nshards, sizeof *r->sharded)))
+        return NULL;
+    if (!r->sharded[s]) {
+        rc_store_reader *sub = malloc(sizeof *sub);
+        if (!sub || rc_store_reader_init(sub, r->idx->shards[s].idx) != RECITE_OK) {
+            free(sub);
+            return NULL;
+        }
+        sub->cluster0 = (uint32_t)r->idx->shards[s].cluster0;
+        r->sharded[s] = sub;
+    }
+    return r->sharded[s];
 }
 
 /* The block holding stored byte `off`; UINT64_MAX when the table fails its checksums. */
@@ -99,6 +122,14 @@ static int get_block(rc_store_reader *r, uint64_t b, const uint8_t **data, size_
 int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out, recite_error *err)
 {
     const recite_index *idx = r->idx;
+    if (idx->nshards && start < end) { /* a read never spans two texts, nor two shards */
+        uint32_t s = rc_shard_of_text(idx, start);
+        rc_store_reader *sub = shard_reader(r, s);
+        uint64_t base = idx->shards[s].text0;
+        if (!sub)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        return rc_store_read(sub, start - base, end - base, out, err);
+    }
     const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
     if (end > idx->text_bytes || start > end)
         return rc_error_set(err, RECITE_EINVAL, "text range out of bounds");
@@ -131,6 +162,11 @@ int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uin
                             "the index is text-free: it stores no text of its works");
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in this index", work);
+    uint32_t s, lw;
+    if (idx->nshards)
+        return rc_shards_work(idx, work, &s, &lw) != RECITE_OK
+                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
+                   : recite_index_work_text(out, len, idx->shards[s].idx, lw, start, end, err);
     rc_cluster cl;
     int rc = rc_index_cluster_check(idx, rc_index_work_cluster(idx, work), &cl, err);
     if (rc != RECITE_OK)
@@ -237,10 +273,19 @@ int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, u
                    const rc_cluster *info, uint64_t chunk, recite_error *err)
 {
     const recite_index *idx = r->idx;
+    if (idx->nshards) { /* the shard's chunk, keyed in the library's numbers */
+        uint32_t lc, s = rc_shard_route(idx, cluster, &lc);
+        rc_store_reader *sub = shard_reader(r, s);
+        if (!sub)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        rc_cluster local = *info;
+        rc_shards_localize(idx, s, &local);
+        return rc_store_chunk(out, sub, tz, lc, &local, chunk, err);
+    }
     uint64_t nchunks = (info->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
     if (chunk >= nchunks)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
-    uint64_t key = rc_chunk_key(cluster, chunk);
+    uint64_t key = rc_chunk_key(cluster + r->cluster0, chunk);
     size_t slot = (size_t)(rc_mix64(key) & (RC_CHUNK_CACHE - 1));
     if (!r->chunks && !(r->chunks = calloc(RC_CHUNK_CACHE, sizeof *r->chunks)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");

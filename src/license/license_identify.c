@@ -221,7 +221,10 @@ static void drop_subsumed(ident *d)
 static int compare_all(ident *d, const uint8_t *mask, size_t *n, recite_error *err)
 {
     uint32_t cands[MAX_CANDS];
-    size_t nc = rc_license_vote(d->lm, mask, cands, MAX_CANDS);
+    size_t nc;
+    *n = 0;
+    if (rc_license_vote(&nc, d->lm, mask, cands, MAX_CANDS) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     for (size_t i = 0; i < nc; i++) {
         rc_license_fit *f = &d->fits[i];
         int rc = rc_license_compare(d->lm, cands[i], NULL, d->cov, f, err);

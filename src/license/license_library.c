@@ -65,7 +65,8 @@ static bool notice_line(const char *l, size_t n)
 /* One license text as a JSONL work: its id is the work's (unique), `license` the SPDX id
  * identification reports (several texts may carry one license). Its notice lines are left
  * out, as they are from the headers identified against it (src/cmi/cmi_text.c): a template line the
- * headers never hold would count against the licenses that have one. */
+ * headers never hold would count against the licenses that have one. RECITE_OK, RECITE_ENOMEM
+ * or RECITE_EIO (the line could not be written). */
 static int put_license(FILE *f, const char *work, const char *id, const char *title,
                        const char *text, size_t len)
 {
@@ -74,7 +75,7 @@ static int put_license(FILE *f, const char *work, const char *id, const char *ti
     if (!o || !kept) {
         json_decref(o);
         free(kept);
-        return -1;
+        return RECITE_ENOMEM;
     }
     size_t m = 0;
     for (size_t i = 0; i < len;) {
@@ -86,43 +87,52 @@ static int put_license(FILE *f, const char *work, const char *id, const char *ti
         }
         i = e;
     }
-    json_object_set_new(o, "id", json_string(work));
-    json_object_set_new(o, "text", json_stringn_nocheck(kept, m));
+    /* A field that could not be made would leave a work without its id or text. */
+    bool ok = json_object_set_new(o, "id", json_string(work)) == 0 &&
+              json_object_set_new(o, "text", json_stringn_nocheck(kept, m)) == 0 &&
+              (!title || json_object_set_new(o, "title", json_string(title)) == 0) &&
+              json_object_set_new(o, "license", json_string(id)) == 0;
     free(kept);
-    if (title)
-        json_object_set_new(o, "title", json_string(title));
-    json_object_set_new(o, "license", json_string(id));
-    char *line = json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII);
+    char *line = ok ? rc_json_dumps(o, JSON_COMPACT | JSON_ENSURE_ASCII) : NULL;
     json_decref(o);
     if (!line)
-        return -1;
-    int r = fprintf(f, "%s\n", line) < 0 ? -1 : 0;
+        return RECITE_ENOMEM;
+    int rc = fprintf(f, "%s\n", line) < 0 ? RECITE_EIO : RECITE_OK;
     free(line);
-    return r;
+    return rc;
 }
 
-static char *slurp(const char *path, size_t *len)
+/* Reads a whole file into *out (malloc'd): RECITE_OK, RECITE_ENOMEM, or RECITE_EIO when it
+ * cannot be opened or read (a license text that is not there). */
+static int slurp(const char *path, char **out, size_t *len)
 {
+    *out = NULL;
+    *len = 0;
     FILE *f = fopen(path, "rb");
     if (!f)
-        return NULL;
+        return errno == ENOMEM ? RECITE_ENOMEM : RECITE_EIO;
     size_t cap = 1 << 16, n = 0;
-    char *buf = malloc(cap);
+    char *buf = malloc(cap + 1);
     size_t got;
     while (buf && (got = fread(buf + n, 1, cap - n, f)) > 0) {
         n += got;
         if (n == cap) {
-            char *nb = realloc(buf, cap *= 2);
-            if (!nb) {
+            char *nb = realloc(buf, (cap *= 2) + 1);
+            if (!nb)
                 free(buf);
-                buf = NULL;
-            }
             buf = nb;
         }
     }
+    int rc = !buf ? RECITE_ENOMEM : ferror(f) ? RECITE_EIO : RECITE_OK;
     fclose(f);
+    if (rc != RECITE_OK) {
+        free(buf);
+        return rc;
+    }
+    buf[n] = 0;
+    *out = buf;
     *len = n;
-    return buf;
+    return RECITE_OK;
 }
 
 /* Deprecated ids of the SPDX list (the npm package spdx-license-ids lists them; a test checks
@@ -202,6 +212,64 @@ static int cmp_str(const void *a, const void *b)
     return strcmp(*(char *const *)a, *(char *const *)b);
 }
 
+/* The names in the SPDX directory ending in `suffix` (without it; all but dot files when
+ * suffix is ""), sorted: readdir's order is the disk's. A directory that is not there has none. */
+static int spdx_names(const char *dir, const char *suffix, char ***out, size_t *count)
+{
+    *out = NULL;
+    *count = 0;
+    DIR *d = opendir(dir);
+    if (!d)
+        return errno == ENOMEM ? RECITE_ENOMEM : RECITE_OK;
+    RC_VEC(char *) names = {0};
+    size_t k = strlen(suffix);
+    int rc = RECITE_OK;
+    struct dirent *e;
+    while (rc == RECITE_OK && (e = readdir(d)) != NULL) {
+        size_t n = strlen(e->d_name);
+        if (k ? n <= k || strcmp(e->d_name + n - k, suffix) != 0 : e->d_name[0] == '.')
+            continue;
+        char *nm = strndup(e->d_name, n - k);
+        if (!nm || RC_VEC_PUSH(names, nm) != RECITE_OK) {
+            free(nm);
+            rc = RECITE_ENOMEM;
+        }
+    }
+    closedir(d);
+    if (rc != RECITE_OK) {
+        rc_license_ids_free(names.v, names.n);
+        return rc;
+    }
+    rc_sort(names.v, names.n, sizeof *names.v, cmp_str);
+    *out = names.v;
+    *count = names.n;
+    return RECITE_OK;
+}
+
+/* One text of the SPDX list: written, or skipped when the file is not a license (unreadable,
+ * malformed, no text). RECITE_OK (*count grows when written), RECITE_ENOMEM or RECITE_EIO. */
+static int put_spdx(FILE *f, const char *path, const char *work, const char *as, size_t *count)
+{
+    char *json;
+    size_t len;
+    int rc = slurp(path, &json, &len);
+    if (rc != RECITE_OK)
+        return rc == RECITE_ENOMEM ? rc : RECITE_OK;
+    json_error_t jerr;
+    json_t *o = json_loadb(json, len, 0, &jerr);
+    if (!o && rc_json_refused_for_memory(&jerr, json, len, false))
+        rc = RECITE_ENOMEM;
+    free(json);
+    json_t *text = o ? json_object_get(o, "licenseText") : NULL;
+    json_t *name = o ? json_object_get(o, "name") : NULL;
+    if (rc == RECITE_OK && json_is_string(text) && json_string_length(text) > 0 &&
+        (rc = put_license(f, work, as, json_is_string(name) ? json_string_value(name) : NULL,
+                          json_string_value(text), json_string_length(text))) == RECITE_OK)
+        (*count)++;
+    json_decref(o);
+    return rc;
+}
+
 int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, size_t *count,
                              recite_error *err)
 {
@@ -210,35 +278,28 @@ int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, 
     if (!f)
         return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot create", jsonl_path);
     int rc = RECITE_OK;
-    for (size_t i = 0; i < RC_ARRAY_LEN(debian_ids); i++) {
+    for (size_t i = 0; i < RC_ARRAY_LEN(debian_ids) && rc == RECITE_OK; i++) {
         char path[512];
         snprintf(path, sizeof path, "%s/%s", debian_dir(src), debian_ids[i].file);
         size_t len;
-        char *text = slurp(path, &len);
-        if (!text)
+        char *text;
+        if ((rc = slurp(path, &text, &len)) != RECITE_OK) {
+            rc = rc == RECITE_ENOMEM ? rc : RECITE_OK; /* not on this machine */
             continue;
-        if (len && put_license(f, debian_ids[i].spdx, debian_ids[i].spdx, NULL, text, len) == 0)
+        }
+        if (len && (rc = put_license(f, debian_ids[i].spdx, debian_ids[i].spdx, NULL, text, len)) ==
+                       RECITE_OK)
             (*count)++;
         free(text);
     }
     /* The SPDX list, in name order (deterministic), skipping what Debian already gave. */
     const char *dir = rc_license_spdx_dir(src);
-    DIR *d = opendir(dir);
-    RC_VEC(char *) names = {0};
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        size_t n = strlen(e->d_name);
-        if (n > 5 && strcmp(e->d_name + n - 5, ".json") == 0) {
-            char *nm = strndup(e->d_name, n - 5);
-            if (!nm || RC_VEC_PUSH(names, nm) != RECITE_OK)
-                free(nm);
-        }
-    }
-    if (d)
-        closedir(d);
-    rc_sort(names.v, names.n, sizeof *names.v, cmp_str);
-    for (size_t i = 0; i < names.n; i++) {
-        const char *id = names.v[i];
+    char **names = NULL;
+    size_t nnames = 0;
+    if (rc == RECITE_OK)
+        rc = spdx_names(dir, ".json", &names, &nnames);
+    for (size_t i = 0; i < nnames && rc == RECITE_OK; i++) {
+        const char *id = names[i];
         bool have = false, variant = false;
         for (size_t k = 0; k < RC_ARRAY_LEN(debian_ids) && !have; k++)
             if ((have = strcmp(debian_ids[k].spdx, id) == 0))
@@ -250,21 +311,15 @@ int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, 
         snprintf(work, sizeof work, "%s%s", id, variant ? " (SPDX)" : "");
         char path[4096];
         snprintf(path, sizeof path, "%s/%s.json", dir, id);
-        json_error_t jerr;
-        json_t *o = json_load_file(path, 0, &jerr);
-        json_t *text = o ? json_object_get(o, "licenseText") : NULL;
-        json_t *name = o ? json_object_get(o, "name") : NULL;
-        if (json_is_string(text) && json_string_length(text) > 0 &&
-            put_license(f, work, as, json_is_string(name) ? json_string_value(name) : NULL,
-                        json_string_value(text), json_string_length(text)) == 0)
-            (*count)++;
-        json_decref(o);
+        rc = put_spdx(f, path, work, as, count);
     }
-    for (size_t i = 0; i < names.n; i++)
-        free(names.v[i]);
-    RC_VEC_FREE(names);
-    if (fclose(f) != 0)
+    rc_license_ids_free(names, nnames);
+    if (fclose(f) != 0 && rc == RECITE_OK)
         rc = rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", jsonl_path);
+    else if (rc == RECITE_EIO)
+        rc = rc_error_set(err, rc, "%s: write failed", jsonl_path);
+    else if (rc != RECITE_OK)
+        rc = rc_error_set(err, rc, "out of memory");
     return rc;
 }
 
@@ -283,12 +338,13 @@ static void key_add(XXH3_state_t *st, const char *path)
     XXH3_64bits_update(st, meta, (size_t)n);
 }
 
-uint64_t rc_license_library_key(const rc_license_src *src)
+int rc_license_library_key(uint64_t *key, const rc_license_src *src)
 {
+    *key = 0;
     XXH3_state_t *st = XXH3_createState();
     if (!st || XXH3_64bits_reset(st) == XXH_ERROR) {
         XXH3_freeState(st);
-        return 0;
+        return RECITE_ENOMEM;
     }
     char head[32];
     int n = snprintf(head, sizeof head, "recite-licenses-%d\n", LIBRARY_VERSION);
@@ -299,27 +355,19 @@ uint64_t rc_license_library_key(const rc_license_src *src)
         key_add(st, path);
     }
     const char *dir = rc_license_spdx_dir(src);
-    DIR *d = opendir(dir);
-    RC_VEC(char *) names = {0};
-    struct dirent *e;
-    while (d && (e = readdir(d)) != NULL) {
-        char *nm = e->d_name[0] != '.' ? strdup(e->d_name) : NULL;
-        if (nm && RC_VEC_PUSH(names, nm) != RECITE_OK)
-            free(nm);
-    }
-    if (d)
-        closedir(d);
-    rc_sort(names.v, names.n, sizeof *names.v, cmp_str); /* readdir order is the disk's */
-    for (size_t i = 0; i < names.n; i++) {
+    char **names;
+    size_t nnames;
+    int rc = spdx_names(dir, "", &names, &nnames);
+    for (size_t i = 0; i < nnames; i++) {
         char path[4096];
-        snprintf(path, sizeof path, "%s/%s", dir, names.v[i]);
+        snprintf(path, sizeof path, "%s/%s", dir, names[i]);
         key_add(st, path);
-        free(names.v[i]);
     }
-    RC_VEC_FREE(names);
-    uint64_t key = XXH3_64bits_digest(st);
+    rc_license_ids_free(names, nnames);
+    if (rc == RECITE_OK)
+        *key = XXH3_64bits_digest(st);
     XXH3_freeState(st);
-    return key;
+    return rc;
 }
 
 static int cmp_id(const void *a, const void *b)

@@ -329,8 +329,10 @@ void rc_license_matcher_limit(rc_license_matcher *lm, unsigned candidates)
     lm->max_cands = candidates;
 }
 
-size_t rc_license_vote(rc_license_matcher *lm, const uint8_t *qmask, uint32_t *out, size_t cap)
+int rc_license_vote(size_t *n_out, rc_license_matcher *lm, const uint8_t *qmask, uint32_t *out,
+                    size_t cap)
 {
+    *n_out = 0;
     if (lm->max_cands && cap > lm->max_cands)
         cap = lm->max_cands;
     for (size_t i = 0; i < lm->touched.n; i++)
@@ -350,7 +352,7 @@ size_t rc_license_vote(rc_license_matcher *lm, const uint8_t *qmask, uint32_t *o
         }
         if (lm->votes[cl] == 0) {
             if (RC_VEC_PUSH(lm->touched, cl) != RECITE_OK)
-                continue;
+                return RECITE_ENOMEM;
         } else if (lm->last_q[cl] == s->q + 1) {
             continue; /* one vote per k-gram of the text */
         }
@@ -358,7 +360,7 @@ size_t rc_license_vote(rc_license_matcher *lm, const uint8_t *qmask, uint32_t *o
         lm->last_q[cl] = s->q + 1;
     }
     if (RC_VEC_RESERVE(lm->keys, lm->touched.n + 1) != RECITE_OK)
-        return 0;
+        return RECITE_ENOMEM;
     for (size_t i = 0; i < lm->touched.n; i++) {
         uint32_t c = lm->touched.v[i];
         lm->keys.v[i] = (uint64_t)lm->votes[c] << 32 | (uint32_t)~c;
@@ -370,7 +372,8 @@ size_t rc_license_vote(rc_license_matcher *lm, const uint8_t *qmask, uint32_t *o
         if ((double)(lm->keys.v[i] >> 32) >= VOTE_SHARE * (double)top &&
             (lm->keys.v[i] >> 32) >= MIN_VOTES)
             out[n++] = ~(uint32_t)lm->keys.v[i];
-    return n;
+    *n_out = n;
+    return RECITE_OK;
 }
 
 /* ==== the comparison ==== */

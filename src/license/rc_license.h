@@ -46,8 +46,9 @@ int rc_license_library_write(const rc_license_src *src, const char *jsonl_path, 
 
 /* A key of the library rc_license_library_write would write now, from the names, sizes and
  * modification times of its sources (not their bytes, ~600 files): the key of the cached
- * license index. */
-uint64_t rc_license_library_key(const rc_license_src *src);
+ * license index. RECITE_OK or RECITE_ENOMEM (then no key: a key of some of the names would
+ * name another library). */
+int rc_license_library_key(uint64_t *key, const rc_license_src *src);
 
 /* The deprecated ids of the SPDX list the library knows, and what it reports for their texts
  * (NULL: the text is another id's); *n entries in ids and now, at most cap. */
@@ -77,8 +78,10 @@ int rc_license_lookup(rc_license_matcher *lm, const char *text, size_t len, reci
 /* The tokens of the text looked up last. */
 const rc_token *rc_license_tokens(const rc_license_matcher *lm, size_t *n);
 /* The license texts (clusters of the license index) with the most k-grams in common with the
- * tokens of the text that qmask marks (NULL: all), most first, at most cap in out. */
-size_t rc_license_vote(rc_license_matcher *lm, const uint8_t *qmask, uint32_t *out, size_t cap);
+ * tokens of the text that qmask marks (NULL: all), most first, at most cap in out; *n_out of
+ * them. RECITE_ENOMEM when out of memory (a vote short of candidates would change the result). */
+int rc_license_vote(size_t *n_out, rc_license_matcher *lm, const uint8_t *qmask, uint32_t *out,
+                    size_t cap);
 
 /* How the text looked up last and the license text of cluster `cluster` compare. */
 typedef struct rc_license_fit {

@@ -11,6 +11,8 @@
 
 typedef struct candidate {
     uint32_t cluster;
+    uint32_t rep; /* its first work: ties are broken by it, which orders works as one index of
+                     the library does whether or not it is sharded */
     uint32_t seeds;
     size_t first;  /* its seeds are seeds[first .. first + seeds) while sorted by position */
     bool specific; /* has an exact seed whose k-gram is not common language */
@@ -44,7 +46,11 @@ static int sort_by_gpos(rc_matcher *c)
     if (RC_VEC_RESERVE(c->seeds_tmp, n) != RECITE_OK)
         return RECITE_ENOMEM;
     rc_seed *from = c->seeds.v, *to = c->seeds_tmp.v;
-    for (unsigned shift = 0; shift < 32; shift += 11) {
+    /* Positions are 32-bit in one index; a sharded index numbers more tokens than that. */
+    unsigned bits = 32;
+    while (bits < 64 && c->idx->ntokens >> bits)
+        bits++;
+    for (unsigned shift = 0; shift < bits; shift += 11) {
         size_t count[2049] = {0};
         for (size_t i = 0; i < n; i++)
             count[((from[i].gpos >> shift) & 2047) + 1]++;
@@ -108,7 +114,7 @@ static int cmp_candidate(const void *a, const void *b)
         return x->specific ? -1 : 1;
     if (x->seeds != y->seeds)
         return x->seeds > y->seeds ? -1 : 1;
-    return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+    return (x->rep > y->rep) - (x->rep < y->rep);
 }
 
 static int cmp_candidate_first(const void *a, const void *b)
@@ -145,8 +151,9 @@ int rc_match_select(rc_matcher *c, recite_error *err)
             /* The first seed of a work: its record is checked once here, for every later
              * step that reads it. */
             cl = rc_index_cluster_of_token(c->idx, s->gpos);
-            candidate cd = {cl, 0, i, false, false, false};
+            candidate cd = {cl, 0, 0, i, false, false, false};
             int rc = rc_index_cluster_check(c->idx, cl, &info, err);
+            cd.rep = rc == RECITE_OK ? rc_index_member(c->idx, info.member0) : 0;
             if (rc == RECITE_OK &&
                 (s->gpos < info.token_base || s->gpos >= info.token_base + info.ntokens))
                 rc = rc_error_set(err, RECITE_EFORMAT,

@@ -399,20 +399,8 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
         return rc_error_set(err, rc, "%s", rc_matcher_tokenize_error(rc));
     if ((rc = rc_match_select(c, err)) != RECITE_OK)
         return rc;
-    if ((rc = rc_match_find_runs(c, err)) != RECITE_OK)
-        return rc;
-    /* Classify before merging, so that of two runs over the same output the exact one wins;
-     * shape runs unlike the work's code are dropped. */
-    size_t kept = 0;
-    for (size_t i = 0; i < c->raw.n; i++) {
-        if ((rc = rc_match_classify(c, &c->raw.v[i], err)) != RECITE_OK)
-            return rc;
-        if (!c->raw.v[i].weak)
-            c->raw.v[kept++] = c->raw.v[i];
-    }
-    c->raw.n = kept;
-    /* Near-verbatim spans; the exact runs inside one are merged into it below. */
-    if (c->near && (rc = rc_match_near(c, err)) != RECITE_OK)
+    /* Runs, their kinds, near-verbatim spans (a sharded index: shards in parallel threads). */
+    if ((rc = rc_match_verify(c, err)) != RECITE_OK)
         return rc;
     set_primaries(c);
     drop_contained(c);

@@ -251,8 +251,9 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
              may)
         rc = rc_align_local_scratch(sc, a, na, b, nb, dlo + shift, dhi + shift, al);
     if (rc == RECITE_ELIMIT) {
-        rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher */
+        rc = RECITE_OK; /* an absurdly long chain: leave it to the exact matcher, and say so */
         memset(al, 0, sizeof *al);
+        c->truncated = true;
     }
     if (rc == RECITE_OK && !known) {
         key.al = *al;

@@ -14,7 +14,6 @@
 #define DEFAULT_MAX_CANDIDATES 1000u
 #define DEFAULT_COMMON_SAMPLE 3u
 #define DEFAULT_MIN_SIMILARITY 0.8
-#define NEAR_SEEDS_PER_KGRAM 8 /* postings of one k-gram kept as near seeds */
 
 int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_check_options *opt,
                       recite_error *err)
@@ -132,11 +131,13 @@ void rc_matcher_reset(rc_matcher *c)
     for (unsigned k = 0; k < 2; k++) {
         c->streams[k].toks.n = 0;
         c->streams[k].st = (rc_tok_state){0, true};
+        c->streams[k].tried_at = 0;
     }
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         c->chans[k].kgram_df.n = 0;
         c->chans[k].kgram_common.n = 0;
         c->chans[k].common_postings_max = 0;
+        c->chans[k].seeds_taken = 0;
         c->ids[k].built = false;
     }
     c->seeds.n = 0;
@@ -161,7 +162,7 @@ const char *rc_matcher_text(const rc_matcher *c, size_t *len)
 
 /* ==== tokens and seeds ==== */
 
-static unsigned context_of(const rc_chan *ch, size_t from, size_t n)
+unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
 {
     uint64_t tmp[RC_WINDOW_MAX];
     for (size_t i = 0; i < n; i++)
@@ -198,6 +199,10 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     if (!final)
         last = n >= k + cc ? n - k - cc + 1 : 0; /* ... and have their right context */
     probe pr[PROBE_BATCH];
+    unsigned active = 0;
+    for (unsigned k2 = 0; k2 < RC_CHANNELS; k2++)
+        active += c->chans[k2].active;
+    uint32_t quota = c->max_postings / (active ? active : 1);
     /* The k-gram's polynomial (rc_kgram_hash before its mixer), slid one token at a time. */
     uint64_t base_k1 = 1, poly = 0;
     for (unsigned t = 1; t < k; t++)
@@ -237,26 +242,31 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
                     continue;
-                df = (uint8_t)(key & 3u);
+                /* The k-gram's class: the highest of the postings its bits find (they are one
+                 * fingerprint's but where two collide; the highest whatever their order). */
+                uint8_t cls = (uint8_t)(key & 3u);
+                df = df == RC_NO_POSTINGS ? cls : RC_MAX(df, cls);
                 postings++;
                 if (left == 256) {
                     size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-                    left = context_of(ch, q - nl, nl);
-                    right = context_of(ch, q + k, nr);
+                    left = rc_chan_context(ch, q - nl, nl);
+                    right = rc_chan_context(ch, q + k, nr);
                 }
                 bool exact = ((key >> 16) & 0xffu) == left || (key >> 24) == right;
                 if (!exact) {
                     /* Cannot start a run of min_tokens, but may anchor a near-verbatim span:
                      * kept, a few per k-gram, when it is not common language. */
-                    if (!c->near || df == RC_DF_COMMON || near_taken == NEAR_SEEDS_PER_KGRAM)
+                    if (!c->near || cls == RC_DF_COMMON || near_taken == RC_NEAR_SEEDS)
                         continue;
                     near_taken++;
-                } else if (df == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
+                } else if (cls == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
                     continue;
                 } else {
                     taken++;
                 }
-                if (c->seeds.n >= c->max_postings) {
+                /* Each channel has its share of max_postings: one count for all would depend on
+                 * how the channels' lookups interleave, i.e. on how the text was fed. */
+                if (ch->seeds_taken >= quota) {
                     c->truncated = true;
                     break;
                 }
@@ -267,6 +277,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     return RECITE_EFORMAT;
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
                     return RECITE_ENOMEM;
+                ch->seeds_taken++;
             }
             if (df == RC_DF_COMMON && postings > ch->common_postings_max)
                 ch->common_postings_max = postings;
@@ -280,12 +291,25 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     return RECITE_OK;
 }
 
+/* A feed tokenizes from where the last complete token ended, so a construct left open (an
+ * unclosed comment or string, a long line of code, spaces after a hyphen) is scanned again at
+ * every feed: quadratic for a long one fed in small pieces. Past RESCAN_TAIL open bytes, a feed
+ * tokenizes only when the text has grown by 1/RESCAN_SHARE of them since the last try (linear
+ * overall); the tokens are the same, only found a little later (what a poll clears waits for
+ * them too), and the final pass takes the rest. */
+#define RESCAN_TAIL 256
+#define RESCAN_SHARE 16
+
 int rc_matcher_tokenize(rc_matcher *c, bool final)
 {
     for (unsigned k = 0; k < 2; k++) {
         rc_stream *st = &c->streams[k];
         if (k == 1 && !c->chans[RC_CH_CODE].active && !c->chans[RC_CH_SHAPE].active)
             break; /* no code in the index: no lexemes needed */
+        uint64_t open = c->text.n - st->st.pos, fresh = c->text.n - st->tried_at;
+        if (!final && open > RESCAN_TAIL && fresh * RESCAN_SHARE < open)
+            continue;
+        st->tried_at = c->text.n;
         for (;;) {
             if (RC_VEC_RESERVE(st->toks, st->toks.n + 1024) != RECITE_OK)
                 return RECITE_ENOMEM;
@@ -303,7 +327,9 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         if (!c->chans[k].active)
             continue;
-        int rc = lookup_kgrams(c, k, final);
+        /* A shard opened alone keeps bits apart too: the general lookup. */
+        int rc = c->idx->nshards || c->idx->ch[k].xbits ? rc_match_lookup_shards(c, k, final)
+                                                        : lookup_kgrams(c, k, final);
         if (rc != RECITE_OK)
             return rc;
     }

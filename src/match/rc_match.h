@@ -5,8 +5,9 @@
  * match_candidates.c (which works to verify), match_verify.c (extension of seeds and
  * classification of runs), match_near.c (chaining seeds across edits), match_align.c (the
  * banded alignment),
- * match_finish.c (the pipeline, merging, figures) and match_stream.c (spans reported while the
- * text streams in). It knows nothing of CMI, policies or background indexes (src/check).
+ * match_finish.c (the pipeline, merging, figures), match_stream.c (spans reported while the
+ * text streams in) and match_shards.c (a sharded index's candidates verified in parallel). It knows
+ * nothing of CMI, policies or background indexes (src/check).
  */
 #ifndef RC_MATCH_H
 #define RC_MATCH_H
@@ -17,6 +18,7 @@
 #define RC_SIG_CAP 256
 #define RC_NO_POSTINGS 0xff   /* kgram_df value of an output k-gram found nowhere in the index */
 #define RC_COMMON_POSTINGS 16 /* postings taken from one common k-gram (the first in the index) */
+#define RC_NEAR_SEEDS 8       /* postings of one k-gram kept as near seeds (the first) */
 
 typedef struct rc_seed {
     uint64_t gpos;    /* global token number in the index */
@@ -31,6 +33,7 @@ typedef struct rc_stream {
     int mode;
     rc_tok_state st;
     RC_VEC(rc_token) toks;
+    uint64_t tried_at; /* bytes of text when it was last tokenized (rc_matcher_tokenize) */
 } rc_stream;
 
 /* One channel of the index being looked up with a stream's tokens. */
@@ -43,6 +46,7 @@ typedef struct rc_chan {
     RC_VEC(uint8_t) kgram_df;      /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
     RC_VEC(uint32_t) kgram_common; /* per k-gram: its postings when common language, else 0 */
     uint64_t common_postings_max;
+    uint32_t seeds_taken; /* of the check's max_postings, this channel's share (see matcher.c) */
 } rc_chan;
 
 /* The hash a channel compares. */
@@ -50,6 +54,9 @@ static inline uint64_t rc_chan_hash(const rc_chan *ch, const rc_token *t)
 {
     return ch->shape ? t->shape : t->hash;
 }
+
+/* The 8-bit context hash of the channel's tokens [from, from + n) (matcher.c). */
+unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n);
 
 typedef struct rc_raw_match {
     uint32_t cluster; /* a cluster, or a view (the words of a code cluster: rc_index_cluster) */
@@ -212,6 +219,10 @@ int rc_matcher_finish(rc_matcher *m, recite_error *err);
 int rc_matcher_check(const recite_result **out, rc_matcher *m, const char *text, size_t len,
                      recite_error *err);
 const char *rc_matcher_text(const rc_matcher *m, size_t *len);
+/* The lookup of the channel's k-grams whose context is complete (all when final) in an index of
+ * several posting tables (a sharded index's; or a shard's, which keeps bits apart), with the
+ * seeds one index of the whole library gives (match_lookup.c). */
+int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final);
 /* Tokenizes what is complete and looks up the k-grams whose context is (all when final).
  * RECITE_ELIMIT, RECITE_EFORMAT (a damaged fingerprint table) or RECITE_ENOMEM, which
  * rc_matcher_tokenize_error puts in words. */
@@ -328,5 +339,12 @@ bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs);
  * token numbers. RECITE_ELIMIT when the band is too large. */
 int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32_t qb, int64_t dlo,
                   int64_t dhi, rc_alignment *out, recite_error *err);
+
+/* The verification of the kept seeds (sorted by cluster, channel, diagonal, position): exact
+ * runs (rc_match_find_runs), their kinds (rc_match_classify), then near-verbatim spans
+ * (rc_match_near), appended to c->raw. rc_match_verify runs it on shards in parallel threads
+ * when the index is sharded and the check large enough (match_shards.c), with the same runs. */
+int rc_match_verify_seeds(rc_matcher *c, recite_error *err);
+int rc_match_verify(rc_matcher *c, recite_error *err);
 
 #endif /* RC_MATCH_H */

@@ -658,6 +658,8 @@ int recite_policy_parse(recite_policy **out, const char *json, size_t len, const
     }
     json_error_t jerr;
     json_t *root = json_loadb(json, len, JSON_REJECT_DUPLICATES, &jerr);
+    if (!root && rc_json_refused_for_memory(&jerr, json, len, false))
+        return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", ps.name);
     if (!root)
         return rc_error_set(err, RECITE_EFORMAT, "%s:%d:%d: invalid JSON: %s", ps.name,
                             jerr.line > 0 ? jerr.line : 1, jerr.column > 0 ? jerr.column : 1,

@@ -114,8 +114,12 @@ static void sb_locator(sbuf *sb, const recite_index *idx, const recite_match *m)
 {
     recite_locator a, b;
     uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
-    if (recite_index_locate(&a, idx, m->work, m->src_start, NULL) != RECITE_OK ||
-        recite_index_locate(&b, idx, m->work, last, NULL) != RECITE_OK)
+    int rc = recite_index_locate(&a, idx, m->work, m->src_start, NULL);
+    if (rc == RECITE_OK)
+        rc = recite_index_locate(&b, idx, m->work, last, NULL);
+    if (rc == RECITE_ENOMEM) /* the report fails rather than lose the locator */
+        sb->oom = true;
+    if (rc != RECITE_OK)
         return;
     if (a.page && b.page != a.page)
         sb_printf(sb, " pp.%u-%u", a.page, b.page);

@@ -438,7 +438,10 @@ static int evidence(ctx *c, size_t mi, size_t nth, size_t total, recite_error *e
         rc_html_puts(b, "<span class=\"tag\">common language</span>");
     /* Where the span is in the original: page, chapter, member, line. */
     recite_locator loc;
-    if (recite_index_locate(&loc, c->idx, m->work, m->src_start, NULL) == RECITE_OK) {
+    int lrc = recite_index_locate(&loc, c->idx, m->work, m->src_start, NULL);
+    if (lrc == RECITE_ENOMEM) /* the report fails rather than lose the locator */
+        b->oom = true;
+    if (lrc == RECITE_OK) {
         if (loc.page)
             rc_html_printf(b, "<span class=\"tag\">page %u of %u</span>", loc.page, loc.pages);
         if (loc.chapter) {

@@ -179,9 +179,12 @@ static void put_locator(jw *w, const recite_index *idx, const recite_match *m)
 {
     recite_locator a, b;
     uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
-    if (recite_index_locate(&a, idx, m->work, m->src_start, NULL) != RECITE_OK ||
-        recite_index_locate(&b, idx, m->work, last, NULL) != RECITE_OK ||
-        !(a.page || a.chapter || a.member || a.line))
+    int rc = recite_index_locate(&a, idx, m->work, m->src_start, NULL);
+    if (rc == RECITE_OK)
+        rc = recite_index_locate(&b, idx, m->work, last, NULL);
+    if (rc == RECITE_ENOMEM) /* the report fails rather than lose the locator */
+        w->oom = true;
+    if (rc != RECITE_OK || !(a.page || a.chapter || a.member || a.line))
         return;
     const char *sep = "";
 #define KEY(k) (put(w, sep, strlen(sep)), RAW(w, "\"" k "\":"), sep = ",")

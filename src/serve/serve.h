@@ -140,6 +140,9 @@ typedef struct serve_options {
     bool quiet;
 } serve_options;
 
+/* The defaults of the options (the values `recite serve --help` names). */
+void serve_options_default(serve_options *o);
+
 typedef struct serve_server {
     serve_options opt;
     char *token; /* NULL: no authentication */

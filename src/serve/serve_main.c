@@ -170,6 +170,27 @@ static bool is_loopback(const char *listen)
            strncmp(listen, "[::1]:", 6) == 0;
 }
 
+void serve_options_default(serve_options *o)
+{
+    *o = (serve_options){.listen = "127.0.0.1:8080",
+                         .marker = "[recited: {work}]",
+                         .max_body = 1u << 20,
+                         .max_session_bytes = 1u << 20,
+                         .max_upstream_body = 16u << 20,
+                         .max_connections = 256,
+                         .max_sessions = 1000,
+                         .session_idle = 300,
+                         .request_timeout = 30,
+                         .idle_timeout = 60,
+                         .upstream_timeout = 600,
+                         .upstream_idle = 120,
+                         .upstream_connect_timeout = 10,
+                         .reload_interval = 5,
+                         .drain_timeout = 30,
+                         .max_choices = 8,
+                         .on = {ACT_PASS, ACT_CITE, ACT_BLOCK, ACT_BLOCK}};
+}
+
 static void parse_options(serve_server *s, int argc, char **argv)
 {
     enum {
@@ -229,23 +250,7 @@ static void parse_options(serve_server *s, int argc, char **argv)
         {"help", no_argument, 0, O_HELP},
         {0, 0, 0, 0}};
     serve_options *o = &s->opt;
-    *o = (serve_options){.listen = "127.0.0.1:8080",
-                         .marker = "[recited: {work}]",
-                         .max_body = 1u << 20,
-                         .max_session_bytes = 1u << 20,
-                         .max_upstream_body = 16u << 20,
-                         .max_connections = 256,
-                         .max_sessions = 1000,
-                         .session_idle = 300,
-                         .request_timeout = 30,
-                         .idle_timeout = 60,
-                         .upstream_timeout = 600,
-                         .upstream_idle = 120,
-                         .upstream_connect_timeout = 10,
-                         .reload_interval = 5,
-                         .drain_timeout = 30,
-                         .max_choices = 8,
-                         .on = {ACT_PASS, ACT_CITE, ACT_BLOCK, ACT_BLOCK}};
+    serve_options_default(o);
     int c;
     optind = 1;
     opterr = 0;

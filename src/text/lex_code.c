@@ -95,11 +95,33 @@ static bool ident_part(int32_t c)
 
 /* ==== scanning ==== */
 
+/* What one call has learnt about constructs that never close. Without it, a text of openers
+ * that never close (a slash-star and a space, or a quote and a backslash, repeated) is scanned
+ * to its end (or its line's) once per opener: quadratic, seconds for 100 KB. A non-final call
+ * needs none of it: it stops at the first construct still open. */
+typedef struct unclosed {
+    size_t close_none[3];          /* no star-slash, ''' or """ at or after this offset */
+    size_t str_from[3], str_to[3]; /* a string of this quote opened in [from, to) runs unclosed
+                                      to `to` (its newline, or the end of the text) */
+} unclosed;
+
+static unsigned quote_slot(uint8_t q)
+{
+    return q == '"' ? 0u : q == '\'' ? 1u : 2u;
+}
+
 /* End of the string opened by quote q at s[i]: after the closing quote; 0 when it does not
  * close on its line (backquotes may span lines); NEED_MORE when the buffer ends first. */
-static size_t string_end(const uint8_t *s, size_t len, size_t i, bool final, uint8_t q)
+static size_t string_end(const uint8_t *s, size_t len, size_t i, bool final, uint8_t q, unclosed *u)
 {
-    for (size_t k = i + 1; k < len; k++) {
+    /* An earlier string of q that ran unclosed from before i to past it went over this quote
+     * (escaped: it would have closed there otherwise), then on from i + 1 in the state this one
+     * starts in: this one ends unclosed where that one did. */
+    unsigned slot = quote_slot(q);
+    if (i >= u->str_from[slot] && i < u->str_to[slot])
+        return 0;
+    size_t k = i + 1;
+    for (; k < len; k++) {
         if (s[k] == '\\') {
             k++;
             continue;
@@ -107,20 +129,30 @@ static size_t string_end(const uint8_t *s, size_t len, size_t i, bool final, uin
         if (s[k] == q)
             return k + 1;
         if ((s[k] == '\n' || s[k] == '\r') && q != '`')
-            return 0;
+            break;
     }
-    return final ? 0 : NEED_MORE;
+    if (k >= len && !final)
+        return NEED_MORE;
+    u->str_from[slot] = i;
+    u->str_to[slot] = k < len ? k : len;
+    return 0;
 }
 
 /* Position after the first `close` at or after `from`; 0 if there is none (final) or
- * NEED_MORE. */
-static size_t find_close(const uint8_t *s, size_t len, size_t from, bool final, const char *close)
+ * NEED_MORE. `*none`: an earlier search found none from there on. */
+static size_t find_close(const uint8_t *s, size_t len, size_t from, bool final, const char *close,
+                         size_t *none)
 {
+    if (final && from >= *none)
+        return 0;
     size_t cl = strlen(close);
     for (size_t k = from; k + cl <= len; k++)
         if (memcmp(s + k, close, cl) == 0)
             return k + cl;
-    return final ? 0 : NEED_MORE;
+    if (!final)
+        return NEED_MORE;
+    *none = from;
+    return 0;
 }
 
 /* End of the line comment starting at s[i]: its newline (excluded), or the end of the text. */
@@ -208,7 +240,8 @@ static bool preprocessor_line(const uint8_t *s, size_t i, size_t e)
  * Markdown code fence (three or more backquotes or tildes, and the rest of its line: ```python)
  * counts as a comment: model output wraps code in them. `line_start`: only spaces and tabs
  * precede s[i] on its line. */
-static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, bool line_start)
+static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, bool line_start,
+                          unclosed *u)
 {
     if (s[i] == '`' || s[i] == '~') {
         size_t k = i;
@@ -227,7 +260,7 @@ static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, bo
         if (b1 == '/')
             return line_comment_end(s, len, i, final);
         if (b1 == '*')
-            return find_close(s, len, i + 2, final, "*/"); /* 0: never closes, punctuation */
+            return find_close(s, len, i + 2, final, "*/", &u->close_none[0]); /* 0: punct. */
         return 0;
     }
     if (b1 == ' ' || b1 == '\t' || b1 == '!' || b1 == '#' || b1 == '\n' || b1 == '\r') {
@@ -262,6 +295,7 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
      * here may open a preprocessor directive. A restart at a token's end is never at a line's
      * start, so resuming with false there is exact. */
     bool line_start = st->line_start;
+    unclosed u = {{SIZE_MAX, SIZE_MAX, SIZE_MAX}, {SIZE_MAX, SIZE_MAX, SIZE_MAX}, {0, 0, 0}};
     while (i < len && ntok < cap) {
         size_t n;
         int32_t c = cp_at(s, len, i, final, &n);
@@ -274,7 +308,7 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
             resume = (rc_tok_state){i, line_start};
             continue;
         }
-        size_t e = comment_end(s, len, i, final, line_start);
+        size_t e = comment_end(s, len, i, final, line_start, &u);
         if (e == NEED_MORE)
             break;
         if (e) {
@@ -317,9 +351,9 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
             bool triple = c != '`' && i + 2 < len && s[i + 1] == c && s[i + 2] == c;
             if (triple) {
                 char close[4] = {(char)c, (char)c, (char)c, 0};
-                e = find_close(s, len, i + 3, final, close);
+                e = find_close(s, len, i + 3, final, close, &u.close_none[c == '"' ? 1 : 2]);
             } else {
-                e = string_end(s, len, i, final, (uint8_t)c);
+                e = string_end(s, len, i, final, (uint8_t)c, &u);
             }
             if (e == NEED_MORE)
                 goto done;

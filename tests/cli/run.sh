@@ -50,7 +50,7 @@ ERR=$T/stderr
 RC=0
 
 # The harness and the tests, by command.
-for part in lib t_general t_index t_check t_code t_stats t_license t_catalog t_textfree t_ingest; do
+for part in lib t_general t_index t_check t_code t_stats t_license t_catalog t_textfree t_ingest t_shards; do
     # shellcheck source=/dev/null
     . "$HERE/$part.sh"
 done
@@ -99,6 +99,7 @@ TESTS=(
     ingest_index ingest_pdf_page ingest_pdf_broken ingest_epub_chapter ingest_html
     ingest_archives ingest_archive_broken ingest_git_license ingest_clean_exit_zero
     ingest_compact_keeps_locators ingest_html_report_locators ingest_html_kept_as_code
+    shards_fixture shards_same_report shards_mpi shards_compact shards_textfree shards_errors
 )
 # CLI_TESTS="a b ...": only these (while developing; later tests may need earlier ones' indexes).
 if [ -n "${CLI_TESTS:-}" ]; then read -ra TESTS <<<"$CLI_TESTS"; fi

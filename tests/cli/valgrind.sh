@@ -115,6 +115,10 @@ step check-corrupt 2 check --index corrupt hit.txt
 cp -r idx corrupt-body
 flip corrupt-body -1 # a section: found by verify (and by the first read of its page)
 step verify-corrupt 2 verify --index corrupt-body
+# A sharded index: shards built in threads, exchanges between them, the head; checks routed.
+step index-shards 0 index --jobs 2 --shards 3 --out idx-sh lib works.jsonl
+step check-shards 1 check --index idx-sh --json hit.txt miss.txt
+step verify-shards 0 verify --index idx-sh
 
 echo "# $((NTESTS - NFAILED)) of $NTESTS valgrind steps passed, $NFAILED failed"
 [ "$NFAILED" -eq 0 ]

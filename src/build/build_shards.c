@@ -1,0 +1,452 @@
+/*
+ * build_shards.c — sharded builds (recite_index_build_sharded): each shard is built by the
+ * ordinary builder (build.c) from every input, keeping the works whose text hashes to it, and
+ * what depends on the whole library is exchanged between the shards at fixed collective steps
+ * (families of near-duplicates, document frequency); the first shard then writes the head
+ * (DIR/recite.idx, docs/FORMAT.md "Sharded indexes") and publishes the directory atomically.
+ * The shards run in threads of this process (an in-process communicator), or one per process
+ * with the communicator the caller hands in (MPI in the `recite` command).
+ */
+#include "rc_builder.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+/* The collective steps of a sharded build, in order: every shard takes each of them, the ones a
+ * failure skips included (rc_shard_drain), so none waits for another forever. */
+enum {
+    STEP_ROOT = 1,  /* the first shard made the temporary directory: its path */
+    STEP_LICENSES,  /* the license index is built in it */
+    STEP_LOADED,    /* every shard committed its works (build.c) */
+    STEP_FAMILIES,  /* signatures of every text: families of the library */
+    STEP_DF_SEND,   /* fingerprint groups and their families, to the shard that counts them */
+    STEP_DF_REPLY,  /* their classes, back */
+    STEP_WRITTEN,   /* every shard written and verified: what the head needs of each */
+    STEP_PUBLISHED, /* the first shard wrote the head and published */
+    STEP_LAST = STEP_PUBLISHED
+};
+_Static_assert(STEP_LAST == RC_SHARD_STEPS, "the steps of rc_builder.h");
+
+#define AGREE_MSG 480
+
+/* ==== collective steps ==== */
+
+int rc_shard_agree(rc_shard_build *sb, int rc, recite_error *err)
+{
+    sb->step++;
+    uint8_t mine[4 + AGREE_MSG];
+    memset(mine, 0, sizeof mine);
+    rc_put_u32(mine, (uint32_t)(int32_t)rc);
+    if (rc != RECITE_OK && err)
+        snprintf((char *)mine + 4, AGREE_MSG, "%.479s", err->message);
+    void *all = NULL;
+    size_t *lens = calloc(sb->nshards, sizeof *lens);
+    int crc =
+        lens ? sb->comm->allgather(sb->comm->user, mine, sizeof mine, &all, lens) : RECITE_ENOMEM;
+    free(lens);
+    if (crc != RECITE_OK) {
+        free(all);
+        return rc != RECITE_OK ? rc
+                               : rc_error_set(err, crc,
+                                              "the shards of the build could not "
+                                              "exchange their state (%s)",
+                                              recite_strerror(crc));
+    }
+    int out = rc;
+    for (unsigned r = 0; r < sb->nshards && out == RECITE_OK; r++) {
+        const uint8_t *p = (const uint8_t *)all + r * sizeof mine;
+        int code = (int)(int32_t)rc_get_u32(p);
+        if (code != RECITE_OK && r != sb->shard)
+            out = rc_error_set(err, code, "shard %u: %.*s", r, AGREE_MSG, (const char *)p + 4);
+    }
+    free(all);
+    return out;
+}
+
+void rc_shard_drain(rc_shard_build *sb, int rc)
+{
+    recite_error e = {0};
+    rc_error_set(&e, rc, "failed");
+    while (sb->step < STEP_LAST)
+        rc_shard_agree(sb, rc == RECITE_OK ? RECITE_EINVAL : rc, &e);
+}
+
+int rc_shard_allgather(rc_shard_build *sb, int rc, const void *send, size_t len, void **out,
+                       size_t *lens, recite_error *err)
+{
+    *out = NULL;
+    if ((rc = rc_shard_agree(sb, rc, err)) != RECITE_OK)
+        return rc;
+    rc = sb->comm->allgather(sb->comm->user, send, len, out, lens);
+    return rc == RECITE_OK
+               ? rc
+               : rc_error_set(err, rc, "the shards could not exchange (%s)", recite_strerror(rc));
+}
+
+static int step_alltoall(rc_shard_build *sb, int rc, const void *send, const size_t *send_lens,
+                         void **out, size_t *recv_lens, recite_error *err)
+{
+    *out = NULL;
+    if ((rc = rc_shard_agree(sb, rc, err)) != RECITE_OK)
+        return rc;
+    rc = sb->comm->alltoall(sb->comm->user, send, send_lens, out, recv_lens);
+    return rc == RECITE_OK
+               ? rc
+               : rc_error_set(err, rc, "the shards could not exchange (%s)", recite_strerror(rc));
+}
+
+void rc_shard_build_free(rc_shard_build *sb)
+{
+    RC_VEC_FREE(sb->global);
+    RC_VEC_FREE(sb->other_ids);
+    RC_VEC_FREE(sb->other_at);
+    RC_VEC_FREE(sb->df_send);
+    RC_VEC_FREE(sb->groups);
+}
+
+int rc_shard_commit_other(rc_builder *b, const char *id, recite_error *err)
+{
+    rc_shard_build *sb = b->shard;
+    size_t n = strlen(id) + 1;
+    if (sb->other_at.n >= RC_OTHER_ID)
+        return rc_error_set(err, RECITE_ELIMIT, "more than 2^31 works in one shard");
+    if (RC_VEC_PUSH(sb->other_at, sb->other_ids.n) != RECITE_OK ||
+        RC_VEC_RESERVE(sb->other_ids, sb->other_ids.n + n) != RECITE_OK ||
+        rc_builder_claim_id(b, id, RC_OTHER_ID | (uint32_t)(sb->other_at.n - 1)) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    memcpy(sb->other_ids.v + sb->other_ids.n, id, n);
+    sb->other_ids.n += n;
+    sb->works_seen++;
+    return RECITE_OK;
+}
+
+/* ==== families of the whole library (step 4) ==== */
+
+#define SIG_REC (4 + 1 + 4 * RC_MINHASH) /* u32 first work, u8 usable, the signature */
+#define SIG_HEAD (8 * RC_CHANNELS)       /* u64 postings per channel */
+
+typedef struct sig_ref {
+    uint32_t rep;
+    const uint8_t *rec;
+    uint32_t shard, local; /* whose cluster */
+} sig_ref;
+
+static int cmp_sig_ref(const void *a, const void *b)
+{
+    const sig_ref *x = a, *y = b;
+    return (x->rep > y->rep) - (x->rep < y->rep);
+}
+
+typedef struct fam_pair {
+    uint32_t key, cluster;
+} fam_pair;
+
+static int cmp_fam_pair(const void *a, const void *b)
+{
+    const fam_pair *x = a, *y = b;
+    if (x->key != y->key)
+        return (x->key > y->key) - (x->key < y->key);
+    return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+}
+
+/* Every shard sends the signature of each of its texts with the library's number of the text's
+ * first work; every shard then runs the families of build_family.c over all texts in that order,
+ * the order of one index of the library, so the families are the same as that index's. A text's
+ * family is named by that number of its family's first text. */
+int rc_shard_families(rc_builder *b, recite_error *err)
+{
+    rc_shard_build *sb = b->shard;
+    size_t n = b->clusters.n;
+    /* First the shard's postings per channel (the library's give its key bits), then the texts. */
+    uint8_t *mine = malloc(SIG_HEAD + n * SIG_REC);
+    int rc = mine ? RECITE_OK : rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (unsigned c = 0; mine && c < RC_CHANNELS; c++)
+        rc_put_u64(mine + 8 * c, b->postings[c]);
+    for (size_t c = 0; mine && c < n; c++) {
+        uint8_t *p = mine + SIG_HEAD + c * SIG_REC;
+        /* member0 is still the cluster's first work (members are laid out when written) */
+        rc_put_u32(p, sb->global.v[b->clusters.v[c].member0]);
+        p[4] = b->minhash_usable.v[c];
+        for (unsigned k = 0; k < RC_MINHASH; k++)
+            rc_put_u32(p + 5 + 4 * k, b->minhash.v[c * RC_MINHASH + k]);
+    }
+    void *all = NULL;
+    size_t *lens = calloc(sb->nshards, sizeof *lens);
+    if (!lens && rc == RECITE_OK)
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    rc = rc_shard_allgather(sb, rc, mine, SIG_HEAD + n * SIG_REC, &all, lens, err);
+    free(mine);
+    size_t total = 0;
+    uint64_t postings[RC_CHANNELS] = {0};
+    const uint8_t *q = all;
+    for (unsigned r = 0; rc == RECITE_OK && r < sb->nshards; q += lens[r], r++) {
+        if (lens[r] < SIG_HEAD || (lens[r] - SIG_HEAD) % SIG_REC)
+            rc = rc_error_set(err, RECITE_EFORMAT, "shard %u: bad signatures", r);
+        for (unsigned c = 0; rc == RECITE_OK && c < RC_CHANNELS; c++)
+            postings[c] += rc_get_u64(q + 8 * c);
+        total += (lens[r] - SIG_HEAD) / SIG_REC;
+    }
+    for (unsigned c = 0; c < RC_CHANNELS; c++)
+        sb->key_bits[c] = rc_bucket_bits_for(postings[c]);
+    sig_ref *refs = rc == RECITE_OK ? malloc((total + 1) * sizeof *refs) : NULL;
+    uint32_t *sigs = refs ? malloc((total * RC_MINHASH + 1) * sizeof *sigs) : NULL;
+    bool *usable = sigs ? malloc(total + 1) : NULL;
+    uint32_t *family = usable ? malloc((total + 1) * sizeof *family) : NULL;
+    fam_pair *pairs = family ? malloc((n + 1) * sizeof *pairs) : NULL;
+    if (rc == RECITE_OK && !pairs)
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    if (rc == RECITE_OK) {
+        size_t k = 0;
+        const uint8_t *p = all;
+        for (unsigned r = 0; r < sb->nshards; r++) {
+            p += SIG_HEAD;
+            for (size_t i = 0; i < (lens[r] - SIG_HEAD) / SIG_REC; i++, p += SIG_REC)
+                refs[k++] = (sig_ref){rc_get_u32(p), p, r, (uint32_t)i};
+        }
+        rc_sort(refs, total, sizeof *refs, cmp_sig_ref);
+        for (size_t i = 0; i < total; i++) {
+            usable[i] = refs[i].rec[4] != 0;
+            for (unsigned j = 0; j < RC_MINHASH; j++)
+                sigs[i * RC_MINHASH + j] = rc_get_u32(refs[i].rec + 5 + 4 * j);
+        }
+        if (total > UINT32_MAX || rc_families(sigs, usable, (uint32_t)total, family) != RECITE_OK)
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    if (rc == RECITE_OK) {
+        /* The common threshold of the whole library, the same in every shard. */
+        uint64_t families = 0;
+        for (size_t i = 0; i < total; i++)
+            families += family[i] == i;
+        b->common_texts = b->opt->common_texts ? b->opt->common_texts : rc_common_texts(families);
+        sb->common_texts = b->common_texts;
+        /* This shard's texts: the family's name, and its first text in this shard. */
+        for (size_t i = 0; i < total; i++)
+            if (refs[i].shard == sb->shard)
+                b->clusters.v[refs[i].local].family_key = refs[family[i]].rep;
+        for (size_t c = 0; c < n; c++)
+            pairs[c] = (fam_pair){b->clusters.v[c].family_key, (uint32_t)c};
+        rc_sort(pairs, n, sizeof *pairs, cmp_fam_pair);
+        for (size_t i = 0, first = 0; i < n; i++) {
+            if (i == 0 || pairs[i].key != pairs[i - 1].key)
+                first = pairs[i].cluster;
+            b->clusters.v[pairs[i].cluster].family = (uint32_t)first;
+        }
+    }
+    free(all);
+    free(lens);
+    free(refs);
+    free(sigs);
+    free(usable);
+    free(family);
+    free(pairs);
+    return rc;
+}
+
+/* ==== document frequency of the whole library (steps 5 and 6) ==== */
+
+#define DF_REC 12    /* u64 fingerprint key, u32 family */
+#define GROUP_REC 12 /* u64 fingerprint key, u32 postings */
+
+static unsigned part_of(uint64_t key, unsigned nshards)
+{
+    return (unsigned)(rc_mix64(key) % nshards);
+}
+
+int rc_shard_df_group(rc_shard_build *sb, uint64_t key, uint64_t npostings,
+                      const uint32_t *families, size_t nfamilies)
+{
+    /* RC_COMMON_TEXTS_MAX families make the class "common" whatever the others hold (the
+     * threshold is at most that): no need to send more. */
+    nfamilies = RC_MIN(nfamilies, (size_t)RC_COMMON_TEXTS_MAX);
+    if (RC_VEC_RESERVE(sb->groups, sb->groups.n + GROUP_REC) != RECITE_OK ||
+        RC_VEC_RESERVE(sb->df_send, sb->df_send.n + DF_REC * nfamilies) != RECITE_OK)
+        return RECITE_ENOMEM;
+    rc_put_u64(sb->groups.v + sb->groups.n, key);
+    rc_put_u32(sb->groups.v + sb->groups.n + 8, (uint32_t)npostings);
+    sb->groups.n += GROUP_REC;
+    for (size_t i = 0; i < nfamilies; i++) {
+        rc_put_u64(sb->df_send.v + sb->df_send.n, key);
+        rc_put_u32(sb->df_send.v + sb->df_send.n + 8, families[i]);
+        sb->df_send.n += DF_REC;
+    }
+    return RECITE_OK;
+}
+
+typedef struct df_rec {
+    uint64_t key;
+    uint32_t family;
+} df_rec;
+
+static int cmp_df_rec(const void *a, const void *b)
+{
+    const df_rec *x = a, *y = b;
+    if (x->key != y->key)
+        return x->key < y->key ? -1 : 1;
+    return (x->family > y->family) - (x->family < y->family);
+}
+
+/* The class of key among the distinct keys (sorted) and their classes. */
+static uint8_t class_of(const uint64_t *keys, const uint8_t *classes, size_t n, uint64_t key)
+{
+    size_t lo = 0, hi = n;
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2;
+        if (keys[mid] < key)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    return lo < n && keys[lo] == key ? classes[lo] : 0;
+}
+
+/* The shard that counts a part of the fingerprints receives, from every shard, each of its
+ * groups' families; it counts the distinct families of each fingerprint over all shards and
+ * replies, to each shard, the class of each group it sent, in the order sent. */
+static int count_families(rc_shard_build *sb, const uint8_t *recv, const size_t *recv_lens,
+                          uint8_t **reply, size_t *reply_lens)
+{
+    size_t total = 0;
+    for (unsigned r = 0; r < sb->nshards; r++)
+        total += recv_lens[r] / DF_REC;
+    df_rec *all = malloc((total + 1) * sizeof *all);
+    uint64_t *keys = malloc((total + 1) * sizeof *keys);
+    uint8_t *classes = malloc(total + 1);
+    *reply = malloc(total + 1);
+    int rc = all && keys && classes && *reply ? RECITE_OK : RECITE_ENOMEM;
+    size_t nkeys = 0, out = 0;
+    if (rc == RECITE_OK) {
+        for (size_t i = 0; i < total; i++)
+            all[i] = (df_rec){rc_get_u64(recv + DF_REC * i), rc_get_u32(recv + DF_REC * i + 8)};
+        rc_sort(all, total, sizeof *all, cmp_df_rec);
+        for (size_t i = 0; i < total;) {
+            size_t j = i;
+            uint64_t distinct = 0;
+            for (; j < total && all[j].key == all[i].key; j++)
+                distinct += j == i || all[j].family != all[j - 1].family;
+            keys[nkeys] = all[i].key;
+            classes[nkeys++] = (uint8_t)rc_df_class(distinct, sb->common_texts);
+            i = j;
+        }
+        const uint8_t *p = recv;
+        for (unsigned r = 0; r < sb->nshards; r++) {
+            reply_lens[r] = 0;
+            for (size_t i = 0; i < recv_lens[r] / DF_REC; i++, p += DF_REC) {
+                uint64_t key = rc_get_u64(p);
+                if (i > 0 && rc_get_u64(p - DF_REC) == key)
+                    continue; /* the same group */
+                (*reply)[out++] = class_of(keys, classes, nkeys, key);
+                reply_lens[r]++;
+            }
+        }
+    }
+    free(all);
+    free(keys);
+    free(classes);
+    return rc;
+}
+
+/* Rewrites the class bits of the posting keys of each channel's key section, group by group,
+ * and its checksum. */
+static int patch_keys(rc_builder *b, rc_section_entry *sec, size_t nsec, const uint8_t *classes,
+                      recite_error *err)
+{
+    const size_t chunk = 1u << 20;
+    uint8_t *buf = malloc(chunk);
+    XXH3_state_t *xs = XXH3_createState();
+    int rc = buf && xs ? RECITE_OK : rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    size_t g = 0, ngroups = b->shard->groups.n / GROUP_REC;
+    uint64_t left = ngroups ? rc_get_u32(b->shard->groups.v + 8) : 0;
+    for (unsigned c = 0; c < RC_CHANNELS && rc == RECITE_OK; c++) {
+        rc_section_entry *e = NULL;
+        for (size_t i = 0; i < nsec; i++)
+            if (sec[i].id == (uint32_t)RC_SEC_POST_KEY(c))
+                e = &sec[i];
+        if (!e)
+            continue;
+        XXH3_64bits_reset(xs);
+        for (uint64_t at = 0; at < e->length && rc == RECITE_OK; at += chunk) {
+            size_t n = (size_t)RC_MIN((uint64_t)chunk, e->length - at);
+            if (pread(b->fd, buf, n, (off_t)(e->offset + at)) != (ssize_t)n) {
+                rc = rc_error_errno(err, RECITE_EIO, errno, "%s: read back failed", b->idx_path);
+                break;
+            }
+            for (size_t k = 0; k < n; k += 4) {
+                while (left == 0 && g + 1 < ngroups)
+                    left = rc_get_u32(b->shard->groups.v + GROUP_REC * ++g + 8);
+                if (left == 0) {
+                    rc = rc_error_set(err, RECITE_EFORMAT, "%s: postings and groups disagree",
+                                      b->idx_path);
+                    break;
+                }
+                left--;
+                rc_put_u32(buf + k, (rc_get_u32(buf + k) & ~3u) | classes[g]);
+            }
+            XXH3_64bits_update(xs, buf, n);
+            if (rc == RECITE_OK && pwrite(b->fd, buf, n, (off_t)(e->offset + at)) != (ssize_t)n)
+                rc = rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", b->idx_path);
+        }
+        e->checksum = XXH3_64bits_digest(xs);
+    }
+    free(buf);
+    XXH3_freeState(xs);
+    return rc;
+}
+
+int rc_shard_df_patch(rc_builder *b, rc_section_entry *sec, size_t nsec, recite_error *err)
+{
+    rc_shard_build *sb = b->shard;
+    unsigned ns = sb->nshards;
+    size_t nrec = sb->df_send.n / DF_REC, ngroups = sb->groups.n / GROUP_REC;
+    size_t *lens = calloc(4 * (size_t)ns, sizeof *lens), *at = lens + ns, *rlens = lens + 2 * ns,
+           *reply_lens = lens + 3 * ns;
+    uint8_t *send = malloc(sb->df_send.n + 1), *reply = NULL, *classes = malloc(ngroups + 1);
+    void *recv = NULL, *replies = NULL;
+    int rc =
+        lens && send && classes ? RECITE_OK : rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    if (rc == RECITE_OK) { /* the records by the shard that counts them, in group order */
+        for (size_t i = 0; i < nrec; i++)
+            lens[part_of(rc_get_u64(sb->df_send.v + DF_REC * i), ns)] += DF_REC;
+        for (unsigned r = 1; r < ns; r++)
+            at[r] = at[r - 1] + lens[r - 1];
+        for (size_t i = 0; i < nrec; i++) {
+            const uint8_t *p = sb->df_send.v + DF_REC * i;
+            unsigned r = part_of(rc_get_u64(p), ns);
+            memcpy(send + at[r], p, DF_REC);
+            at[r] += DF_REC;
+        }
+        RC_VEC_FREE(sb->df_send);
+    }
+    rc = step_alltoall(sb, rc, send, lens, &recv, rlens, err);
+    free(send);
+    if (rc == RECITE_OK && count_families(sb, recv, rlens, &reply, reply_lens) != RECITE_OK)
+        rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    free(recv);
+    rc = step_alltoall(sb, rc, reply, reply_lens, &replies, rlens, err);
+    free(reply);
+    if (rc == RECITE_OK) {  /* each group's class, from the shard that counted it */
+        size_t *end = lens; /* the send lengths are done with */
+        for (unsigned r = 0; r < ns; r++) {
+            at[r] = r ? end[r - 1] : 0;
+            end[r] = at[r] + rlens[r];
+        }
+        for (size_t g = 0; g < ngroups && rc == RECITE_OK; g++) {
+            unsigned r = part_of(rc_get_u64(sb->groups.v + GROUP_REC * g), ns);
+            if (at[r] >= end[r])
+                rc = rc_error_set(err, RECITE_EFORMAT, "document frequencies lost in exchange");
+            else
+                classes[g] = ((const uint8_t *)replies)[at[r]++];
+        }
+        if (rc == RECITE_OK)
+            rc = patch_keys(b, sec, nsec, classes, err);
+    }
+    free(replies);
+    free(classes);
+    free(lens);
+    RC_VEC_FREE(sb->groups);
+    return rc;
+}
