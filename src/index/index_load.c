@@ -553,6 +553,7 @@ void recite_index_get_stats(recite_index_stats *out, const recite_index *idx)
     out->created_unix = idx->created;
     out->bytes_total = idx->map_len;
     out->text_block_size = idx->block_size;
+    out->common_texts = idx->common_texts;
     if (idx->nshards) { /* the shards' bytes, and the head's */
         for (uint32_t k = 0; k < idx->nshards; k++) {
             recite_index_stats sh;
@@ -577,7 +578,6 @@ void recite_index_get_stats(recite_index_stats *out, const recite_index *idx)
     out->bytes_works = s[RC_SEC_WORKS].len + s[RC_SEC_CLUSTERS].len + s[RC_SEC_MEMBERS].len +
                        s[RC_SEC_STRINGS].len;
     out->bytes_checkpoints = s[RC_SEC_CHECKPOINTS].len;
-    out->common_texts = idx->common_texts;
     out->text_blocks = idx->nblocks;
 }
 
