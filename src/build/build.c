@@ -321,9 +321,9 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
     int rc;
     bool new_cluster = cluster == UINT32_MAX;
     if (cluster == UINT32_MAX) {
-        if (b->clusters.n >= UINT32_MAX)
+        if (b->clusters.n + b->views.n >= UINT32_MAX - 1)
             return rc_error_set(err, RECITE_ELIMIT, "too many distinct works");
-        if (b->tokens_total + w->ntokens > UINT32_MAX)
+        if (b->tokens_total + w->ntokens + w->nwords > UINT32_MAX)
             return rc_error_set(err, RECITE_ELIMIT,
                                 "%s: the library exceeds 2^32 tokens, the limit of one index "
                                 "shard; build it in more shards (--shards N)",
@@ -344,23 +344,41 @@ static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, reci
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         if ((rc = append_text(b, w, err)) != RECITE_OK)
             return rc;
+        /* A code work's words: its view, whose tokens follow the work's (docs/FORMAT.md). */
+        uint64_t words_base = b->tokens_total + w->ntokens;
+        bool view = w->mode == RECITE_MODE_CODE && w->nwords > 0;
+        if (view) {
+            rc_view_rec vr = {cluster, b->text_total + (b->text_free ? w->word_records_at : 0),
+                              words_base, w->nwords, b->checkpoints.n + w->checkpoints.n};
+            if (RC_VEC_PUSH(b->views, vr) != RECITE_OK)
+                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        }
         for (size_t i = 0; i < w->fps.n; i++) {
             /* Sort key: channel (2 bits), fingerprint (46 bits); then the contexts (16 bits). */
             const rc_fp *fp = &w->fps.v[i];
+            bool word = w->mode == RECITE_MODE_CODE && fp->channel == RC_CH_PROSE;
             rc_posting_rec r = {((uint64_t)fp->channel << 62) | ((fp->hash >> 18) << 16) | fp->ctx,
-                                (uint32_t)(b->tokens_total + fp->pos), cluster};
+                                (uint32_t)((word ? words_base : b->tokens_total) + fp->pos),
+                                cluster};
             b->postings[fp->channel]++;
             if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
                 return rc;
         }
-        if (RC_VEC_RESERVE(b->checkpoints, b->checkpoints.n + w->checkpoints.n) != RECITE_OK)
+        if (RC_VEC_RESERVE(b->checkpoints, b->checkpoints.n + w->checkpoints.n +
+                                               (view ? w->word_checkpoints.n : 0)) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        memcpy(b->checkpoints.v + b->checkpoints.n, w->checkpoints.v,
-               w->checkpoints.n * sizeof *w->checkpoints.v);
+        if (w->checkpoints.n) /* none for a text without tokens (code of comments only) */
+            memcpy(b->checkpoints.v + b->checkpoints.n, w->checkpoints.v,
+                   w->checkpoints.n * sizeof *w->checkpoints.v);
         b->checkpoints.n += w->checkpoints.n;
+        if (view && w->word_checkpoints.n) {
+            memcpy(b->checkpoints.v + b->checkpoints.n, w->word_checkpoints.v,
+                   w->word_checkpoints.n * sizeof *w->word_checkpoints.v);
+            b->checkpoints.n += w->word_checkpoints.n;
+        }
         b->text_total += rc_work_stored_len(w);
         b->work_bytes += w->text_len;
-        b->tokens_total += w->ntokens;
+        b->tokens_total += w->ntokens + (view ? w->nwords : 0);
         if (RC_VEC_RESERVE(b->minhash, b->minhash.n + RC_MINHASH) != RECITE_OK ||
             RC_VEC_PUSH(b->minhash_usable, w->minhash_usable) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -424,9 +442,13 @@ static int compute_families(rc_builder *b, recite_error *err)
         free(family);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     }
-    for (size_t c = 0; c < b->clusters.n; c++)
+    uint64_t families = 0;
+    for (size_t c = 0; c < b->clusters.n; c++) {
         b->clusters.v[c].family = b->clusters.v[c].family_key = family[c];
+        families += family[c] == c;
+    }
     free(family);
+    b->common_texts = b->opt->common_texts ? b->opt->common_texts : rc_common_texts(families);
     return RECITE_OK;
 }
 
@@ -456,6 +478,7 @@ static void builder_free(rc_builder *b)
     rc_builder_free_locators(b);
     rc_inputs_free(&b->in);
     RC_VEC_FREE(b->clusters);
+    RC_VEC_FREE(b->views);
     RC_VEC_FREE(b->works);
     RC_VEC_FREE(b->strings);
     RC_VEC_FREE(b->cmi_data);
@@ -501,7 +524,9 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
         opt->mode != RECITE_MODE_AUTO)
         return rc_error_set(err, RECITE_EINVAL, "unknown mode %d", (int)opt->mode);
     unsigned min_tokens = opt->min_tokens ? opt->min_tokens : 12;
-    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : 65;
+    /* Code is found by its words from 12 words (about 25 lexemes); renamed, by its shapes from
+     * 40 lexemes (k = 10, w = 31). */
+    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : 40;
     if (rc_fingerprint_params(min_tokens, &b->kgram[RC_CH_PROSE], &b->window[RC_CH_PROSE]) !=
         RECITE_OK)
         return rc_error_set(err, RECITE_EINVAL, "--min-tokens %u out of range (1-%u)", min_tokens,
@@ -510,8 +535,11 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
         RECITE_OK)
         return rc_error_set(err, RECITE_EINVAL, "--code-min-tokens %u out of range (1-%u)",
                             code_min, RC_WINDOW_MAX + RC_KGRAM_MAX - 1);
+    /* Shapes are denser than lexemes: a renamed copy with lines edited has runs of equal shapes
+     * shorter than the guarantee between its edits, and near matching chains their seeds
+     * across the edits (as it does for prose, whose fingerprints are as dense). */
     b->kgram[RC_CH_SHAPE] = b->kgram[RC_CH_CODE];
-    b->window[RC_CH_SHAPE] = b->window[RC_CH_CODE];
+    b->window[RC_CH_SHAPE] = (b->window[RC_CH_CODE] + 2) / 3;
     if (opt->text_free_key) {
         if (rc_key_derive(&b->key, opt->text_free_key, opt->text_free_key_len) != RECITE_OK)
             return rc_error_set(err, RECITE_EINVAL,
@@ -519,6 +547,9 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
                                 RC_KEY_MIN_SECRET);
         b->text_free = true;
     }
+    if (opt->common_texts && opt->common_texts < RC_COMMON_TEXTS_MIN)
+        return rc_error_set(err, RECITE_EINVAL, "common_texts must be at least %u",
+                            RC_COMMON_TEXTS_MIN);
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
     b->mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
     if (b->mem < (16u << 20))

@@ -24,6 +24,7 @@ void rc_work_out_free(rc_work_out *out)
     free(out->cmi_rec);
     RC_VEC_FREE(out->fps);
     RC_VEC_FREE(out->checkpoints);
+    RC_VEC_FREE(out->word_checkpoints);
     RC_VEC_FREE(out->records);
     RC_VEC_FREE(out->zdata);
     RC_VEC_FREE(out->zblocks);
@@ -238,61 +239,66 @@ static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t p
     return RECITE_OK;
 }
 
+/* One pass over the work's text: tokenized in `mode` (the work's own, or prose for the words of
+ * a code work), fingerprinted in ctx->chans[0, nch), with the checkpoints of its tokens and, in
+ * a text-free index, their records (from out->records.n on; checkpoints count from there). */
+typedef struct pass {
+    int mode;
+    unsigned nch;
+    bool words; /* the words of a code work: checkpoints in out->word_checkpoints */
+    size_t records_at;
+    uint64_t ntok; /* out: tokens */
+} pass;
+
+static int push_checkpoint(rc_work_out *out, const pass *ps, uint64_t at)
+{
+    return ps->words ? RC_VEC_PUSH(out->word_checkpoints, (uint32_t)at)
+                     : RC_VEC_PUSH(out->checkpoints, (uint32_t)at);
+}
+
 /* Text-free: appends the record of token number ti, whose next token starts at next_start. */
-static int put_record(rc_work_ctx *ctx, rc_work_out *out, const rc_token *t, uint64_t ti,
-                      uint64_t next_start, uint64_t *prev_end)
+static int put_record(rc_work_ctx *ctx, rc_work_out *out, const pass *ps, const rc_token *t,
+                      uint64_t ti, uint64_t next_start, uint64_t *prev_end)
 {
     bool cp = ti % RC_CHECKPOINT_EVERY == 0;
     if (out->records.n > UINT32_MAX - RC_TOKREC_MAX)
         return RECITE_ELIMIT;
-    if ((cp && RC_VEC_PUSH(out->checkpoints, (uint32_t)out->records.n) != RECITE_OK) ||
+    if ((cp && push_checkpoint(out, ps, out->records.n - ps->records_at) != RECITE_OK) ||
         RC_VEC_RESERVE(out->records, out->records.n + RC_TOKREC_MAX) != RECITE_OK)
         return RECITE_ENOMEM;
     rc_tokx x;
     rc_tokx_of(ctx->key, out->text, out->text_len, t->start, t->end, next_start, ctx->sig, &x);
     out->records.n += rc_tokrec_encode(out->records.v + out->records.n, t, &x, *prev_end, cp,
-                                       out->mode == RECITE_MODE_CODE);
+                                       ps->mode == RECITE_MODE_CODE);
     *prev_end = t->end;
     return RECITE_OK;
 }
 
-int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
+static int fingerprint_pass(rc_work_ctx *ctx, rc_work_out *out, pass *ps)
 {
-    if (out->text_len > UINT32_MAX)
-        return RECITE_ELIMIT;
-    /* Prose works feed one channel (word hashes); code works two (lexeme and shape hashes). */
-    unsigned nch = 1;
-    if (out->mode == RECITE_MODE_CODE) {
-        chan_init(&ctx->chans[0], RC_CH_CODE, ctx->kgram[RC_CH_CODE], ctx->window[RC_CH_CODE]);
-        chan_init(&ctx->chans[1], RC_CH_SHAPE, ctx->kgram[RC_CH_SHAPE], ctx->window[RC_CH_SHAPE]);
-        nch = 2;
-    } else {
-        chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
-    }
     rc_tok_state st = {0, true};
     uint64_t t = 0, prev_end = 0, hash, pos;
     /* Text-free: each token's record is written when the next token's start is known. */
-    out->text_free = ctx->key != NULL;
     rc_token pending = {0};
     uint64_t rec_end = 0;
     int rc;
     for (;;) {
-        size_t n = rc_tokenize(out->mode, &ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
+        size_t n = rc_tokenize(ps->mode, &ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
                                RC_ARRAY_LEN(ctx->toks));
         if (ctx->key)
             rc_key_tokens(ctx->key, ctx->toks, n);
         for (size_t i = 0; i < n; i++) {
             if (ctx->key) {
-                if (t > 0 && (rc = put_record(ctx, out, &pending, t - 1, ctx->toks[i].start,
+                if (t > 0 && (rc = put_record(ctx, out, ps, &pending, t - 1, ctx->toks[i].start,
                                               &rec_end)) != RECITE_OK)
                     return rc;
                 pending = ctx->toks[i];
             } else if (t % RC_CHECKPOINT_EVERY == 0 &&
-                       RC_VEC_PUSH(out->checkpoints, (uint32_t)(t ? prev_end : 0)) != RECITE_OK) {
+                       push_checkpoint(out, ps, t ? prev_end : 0) != RECITE_OK) {
                 return RECITE_ENOMEM;
             }
             prev_end = ctx->toks[i].end;
-            for (unsigned c = 0; c < nch; c++) {
+            for (unsigned c = 0; c < ps->nch; c++) {
                 rc_chan_state *cs = &ctx->chans[c];
                 uint64_t h = cs->channel == RC_CH_SHAPE ? ctx->toks[i].shape : ctx->toks[i].hash;
                 cs->history[t & (RC_HISTORY - 1)] = h;
@@ -300,23 +306,54 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
                     return RECITE_ENOMEM;
             }
             t++;
-            for (unsigned c = 0; c < nch; c++)
+            for (unsigned c = 0; c < ps->nch; c++)
                 complete_right(&ctx->chans[c], out, t, false);
         }
         if (n < RC_ARRAY_LEN(ctx->toks))
             break;
     }
     if (ctx->key && t > 0 &&
-        (rc = put_record(ctx, out, &pending, t - 1, out->text_len, &rec_end)) != RECITE_OK)
+        (rc = put_record(ctx, out, ps, &pending, t - 1, out->text_len, &rec_end)) != RECITE_OK)
         return rc;
-    for (unsigned c = 0; c < nch; c++) {
+    for (unsigned c = 0; c < ps->nch; c++) {
         rc_chan_state *cs = &ctx->chans[c];
         if (rc_winnow_finish(&cs->wn, &hash, &pos) && add_fp(cs, out, hash, pos))
             return RECITE_ENOMEM;
         complete_right(cs, out, t, true);
     }
-    out->ntokens = t;
+    ps->ntok = t;
+    return RECITE_OK;
+}
+
+int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
+{
+    if (out->text_len > UINT32_MAX)
+        return RECITE_ELIMIT;
+    out->text_free = ctx->key != NULL;
+    /* Prose works feed one channel (word hashes); code works two (lexeme and shape hashes),
+     * then the prose channel with their words (the view of the work: docs/FORMAT.md). */
+    pass ps = {out->mode, 1, false, 0, 0};
+    if (out->mode == RECITE_MODE_CODE) {
+        chan_init(&ctx->chans[0], RC_CH_CODE, ctx->kgram[RC_CH_CODE], ctx->window[RC_CH_CODE]);
+        chan_init(&ctx->chans[1], RC_CH_SHAPE, ctx->kgram[RC_CH_SHAPE], ctx->window[RC_CH_SHAPE]);
+        ps.nch = 2;
+    } else {
+        chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
+    }
+    int rc = fingerprint_pass(ctx, out, &ps);
+    if (rc != RECITE_OK)
+        return rc;
+    out->ntokens = ps.ntok;
+    /* Families are of the work's own tokens (its words would make code look alike). */
     rc_minhash(out->fps.v, out->fps.n, out->minhash, &out->minhash_usable);
+    if (out->mode != RECITE_MODE_CODE)
+        return RECITE_OK;
+    pass words = {RECITE_MODE_PROSE, 1, true, out->records.n, 0};
+    chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
+    out->word_records_at = out->records.n;
+    if ((rc = fingerprint_pass(ctx, out, &words)) != RECITE_OK)
+        return rc;
+    out->nwords = words.ntok;
     return RECITE_OK;
 }
 
@@ -429,11 +466,13 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
         out->status = RC_WORK_SKIP_EMPTY;
         return RECITE_OK;
     }
-    /* A JSONL "mode" wins; then --code or --prose; --auto goes by the file name (or id). */
+    /* A JSONL "mode" wins; then --code or --prose; --auto goes by the file name (or id),
+     * then by content. */
     if (!out->mode_given)
         out->mode = ctx->mode != RECITE_MODE_AUTO
                         ? ctx->mode
-                        : rc_mode_of_path(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path);
+                        : rc_mode_of_text(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path,
+                                          out->text, out->text_len);
     out->content = rc_hash128_of(out->text, out->text_len);
     if (!ctx->key && /* a text-free index keeps nothing that confirms a guessed text */
         asprintf(&out->strs[RC_WS_HASH], "%016llx%016llx", (unsigned long long)out->content.hi,

@@ -131,6 +131,19 @@ static int write_tables(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t
     *off = rc_align_up(w->off);
 
     rc_secw_begin(w, b->fd, *off);
+    for (size_t v = 0; v < b->views.n; v++) {
+        const rc_view_rec *vr = &b->views.v[v];
+        rc_secw_u32(w, vr->cluster);
+        rc_secw_u32(w, 0);
+        rc_secw_u64(w, vr->text_offset);
+        rc_secw_u64(w, vr->token_base);
+        rc_secw_u64(w, vr->ntokens);
+        rc_secw_u64(w, vr->checkpoint0);
+    }
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_VIEWS);
+    *off = rc_align_up(w->off);
+
+    rc_secw_begin(w, b->fd, *off);
     for (size_t i = 0; i < b->works.n; i++) {
         for (unsigned f = 0; f < RC_WS_COUNT_; f++)
             rc_secw_u64(w, b->works.v[i].str[f]);
@@ -225,7 +238,7 @@ static int write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_
                        const rc_posting_rec *g, size_t n, uint32_t *scratch)
 {
     uint64_t families = distinct_families(b, g, n, scratch);
-    unsigned df = rc_df_class(families);
+    unsigned df = rc_df_class(families, b->common_texts);
     if (b->shard && rc_shard_df_group(b->shard, RC_SORT_KEY(g[0].hash), n, scratch,
                                       (size_t)families) != RECITE_OK)
         return RECITE_ENOMEM;
@@ -432,6 +445,7 @@ static int write_header(rc_builder *b, const rc_section_entry *sec, size_t nsec,
     if (b->text_free)
         rc_put_u64(h + RC_H_KEY_CHECK, b->key.check);
     rc_put_u32(h + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
+    rc_put_u32(h + RC_H_COMMON, b->common_texts);
     for (size_t i = 0; i < nsec; i++) {
         uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
         rc_put_u32(e, sec[i].id);

@@ -67,6 +67,11 @@ typedef struct rc_cluster_rec {
                             work (the same in every shard) */
 } rc_cluster_rec;
 
+typedef struct rc_view_rec {
+    uint32_t cluster;
+    uint64_t text_offset, token_base, ntokens, checkpoint0;
+} rc_view_rec;
+
 /* ==== sharded builds (build_shards.c) ==== */
 
 /* One shard's part in a sharded build: it reads every input, indexes the works whose text
@@ -87,6 +92,7 @@ typedef struct rc_shard_build {
     RC_VEC(uint64_t) df_part_len;
     RC_VEC(uint8_t) groups;         /* per group written: u64 key, u32 postings */
     unsigned key_bits[RC_CHANNELS]; /* one index of the library's bucket bits (step 4) */
+    unsigned common_texts;          /* the library's common threshold (step 4) */
 } rc_shard_build;
 
 struct rc_builder;
@@ -141,6 +147,7 @@ typedef struct rc_builder {
 
     /* committed state (writer thread only) */
     RC_VEC(rc_cluster_rec) clusters;
+    RC_VEC(rc_view_rec) views; /* the words of code clusters */
     RC_VEC(rc_work_rec) works;
     RC_VEC(uint8_t) strings;
     RC_VEC(uint8_t) cmi_data; /* binary CMI records, in work order */
@@ -152,8 +159,9 @@ typedef struct rc_builder {
     rc_sorter sorter;
     rc_shard_build *shard; /* a shard of a sharded build, or NULL */
     uint64_t tokens_total, text_total, works_done, bytes_done;
-    uint64_t work_bytes; /* of the distinct texts (text_total counts the stored bytes) */
-    rc_key key;          /* text-free: the key of the token hashes */
+    uint64_t work_bytes;   /* of the distinct texts (text_total counts the stored bytes) */
+    rc_key key;            /* text-free: the key of the token hashes */
+    unsigned common_texts; /* families holding a passage for it to be common language */
     bool text_free;
 
     recite_index *lic; /* the license index built in the temporary directory, or NULL */
