@@ -259,14 +259,7 @@ static int write_head(const char *root, const head_in *h, const recite_build_opt
             rc_put_u64(hd + RC_H_KEY_CHECK, key.check);
         rc_put_u32(hd + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
         rc_put_u32(hd + RC_H_COMMON, h->common_texts);
-        for (size_t i = 0; i < nsec; i++) {
-            uint8_t *e = hd + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
-            rc_put_u32(e, sec[i].id);
-            rc_put_u64(e + 8, sec[i].offset);
-            rc_put_u64(e + 16, sec[i].length);
-            rc_put_u64(e + 24, sec[i].checksum);
-        }
-        rc_put_u64(hd + RC_H_CHECKSUM, XXH3_64bits(hd, RC_DATA_OFFSET));
+        rc_header_finish(hd, sec, nsec);
         if (pwrite(fd, hd, sizeof hd, 0) != (ssize_t)sizeof hd || ftruncate(fd, (off_t)off) != 0 ||
             fsync(fd) != 0)
             rc = rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", path);

@@ -83,6 +83,18 @@ uint64_t rc_align_up(uint64_t x)
 
 /* ==== sections ==== */
 
+void rc_header_finish(uint8_t *h, const rc_section_entry *sec, size_t nsec)
+{
+    for (size_t i = 0; i < nsec; i++) {
+        uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
+        rc_put_u32(e, sec[i].id);
+        rc_put_u64(e + 8, sec[i].offset);
+        rc_put_u64(e + 16, sec[i].length);
+        rc_put_u64(e + 24, sec[i].checksum);
+    }
+    rc_put_u64(h + RC_H_CHECKSUM, XXH3_64bits(h, RC_DATA_OFFSET));
+}
+
 static int write_tables(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
                         uint64_t *off, recite_error *err)
 {
@@ -446,14 +458,7 @@ static int write_header(rc_builder *b, const rc_section_entry *sec, size_t nsec,
         rc_put_u64(h + RC_H_KEY_CHECK, b->key.check);
     rc_put_u32(h + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
     rc_put_u32(h + RC_H_COMMON, b->common_texts);
-    for (size_t i = 0; i < nsec; i++) {
-        uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
-        rc_put_u32(e, sec[i].id);
-        rc_put_u64(e + 8, sec[i].offset);
-        rc_put_u64(e + 16, sec[i].length);
-        rc_put_u64(e + 24, sec[i].checksum);
-    }
-    rc_put_u64(h + RC_H_CHECKSUM, XXH3_64bits(h, RC_DATA_OFFSET));
+    rc_header_finish(h, sec, nsec);
     if (pwrite(b->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
         return rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", b->idx_path);
     /* Pad the file to its recorded size (the last section may end short of an aligned size). */

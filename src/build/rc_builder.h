@@ -33,6 +33,8 @@ void rc_secw_write(rc_secw *w, const void *data, size_t len);
 void rc_secw_u32(rc_secw *w, uint32_t v);
 void rc_secw_u64(rc_secw *w, uint64_t v);
 rc_section_entry rc_secw_end(rc_secw *w, uint32_t id);
+/* Writes the section table of header h (RC_DATA_OFFSET bytes) and then its checksum. */
+void rc_header_finish(uint8_t *h, const rc_section_entry *sec, size_t nsec);
 uint64_t rc_align_up(uint64_t x);
 
 /* ==== the state of a build ==== */

@@ -208,7 +208,7 @@ int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out,
                         4 * (size_t)out->nmembers, err);
     /* Its first member stands for it in results: a work (the others are read through
      * recite_index_cluster_members, which checks them). */
-    if (rc == RECITE_OK && out->nmembers && rc_index_member(idx, out->member0) >= idx->nworks)
+    if (rc == RECITE_OK && rc_index_member(idx, out->member0) >= idx->nworks)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad member of cluster %u)", i);
     return rc;
 }
@@ -651,13 +651,9 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     }
     out->bytes = cl.text_len;
     out->tokens = cl.ntokens;
-    out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
-    if (out->representative >= idx->nworks) { /* a member list naming no work */
-        memset(out, 0, sizeof *out);
-        return RECITE_EFORMAT;
-    }
+    out->representative = rc_index_member(idx, cl.member0);
     out->mode = (recite_mode)cl.mode;
-    if (out->representative >= idx->nworks) { /* members are checked where they are read */
+    if (out->representative >= idx->nworks) { /* a view's members are not checked with it */
         memset(out, 0, sizeof *out);
         return RECITE_EFORMAT;
     }
