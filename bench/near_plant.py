@@ -81,7 +81,8 @@ goto if impl implements import in inline instanceof int interface is lambda let 
 map match mod mut namespace new nil None nonlocal not null or package pass private protected pub
 public raise range register return select short signed sizeof static struct super switch
 template then this throw throws trait True true False try type typedef typename typeof union
-unsafe unsigned use using var virtual void volatile where while with yield""".split())
+unsafe unsigned use using var virtual void volatile where while with yield
+define include ifdef ifndef endif undef pragma""".split())
 SPACE = set(" \t\n\r\v\f\u00a0\ufeff\u2028\u2029")
 
 
@@ -93,6 +94,43 @@ def _ident_start(c):
 
 def _ident_part(c):
     return _ident_start(c) or "0" <= c <= "9"
+
+
+def _macro_name(rest):
+    m = re.match(r"[A-Za-z_][A-Za-z0-9_]*", rest)
+    if not m:
+        return False
+    name, after = m.group(), rest[m.end():]
+    if not name.islower() or not name.isalpha() or after == "" or after[0] == "(":
+        return True
+    r = after.lstrip(" \t")
+    return r == "" or not ("a" <= r[0] <= "z")
+
+
+def preprocessor_line(line):
+    """Whether a line `#` + blanks + ... is a C preprocessor directive (lex_code.c's
+    preprocessor_line): the directive, then what it takes."""
+    m = re.match(r"#[ \t]+([A-Za-z0-9_]{2,12})(?=$|[ \t\r(<\"/])[ \t]*", line)
+    if not m:
+        return False
+    kw, r = m.group(1), line[m.end():]
+    end = r in ("", "\r") or r.startswith("/*") or r.startswith("//")
+    if kw in ("define", "undef", "ifdef", "ifndef"):
+        return _macro_name(r)
+    if kw in ("include", "include_next", "import"):
+        return r[:1] in ("<", '"')
+    if kw in ("if", "elif"):
+        return r != "" and (r[0] in "!(_" or r[0].isupper() and r[0] < "\x80" or
+                            "0" <= r[0] <= "9" or r.startswith("defined"))
+    if kw in ("else", "endif"):
+        return end
+    if kw == "pragma":
+        return r != "" and (r[0] == "_" or r[0] < "\x80" and r[0].isalpha())
+    if kw in ("error", "warning"):
+        return r != "" and (r[0] == '"' or "A" <= r[0] <= "Z")
+    if kw == "line":
+        return r != "" and "0" <= r[0] <= "9"
+    return False
 
 
 def lex_code(s):
@@ -124,8 +162,11 @@ def lex_code(s):
                     continue
         if c == "#" and (i + 1 >= n or s[i + 1] in " \t!#\n\r"):
             e = s.find("\n", i)
-            i = n if e < 0 else e
-            continue
+            e = n if e < 0 else e
+            if not (s[i + 1:i + 2] in (" ", "\t") and s[s.rfind("\n", 0, i) + 1:i].strip(" \t")
+                    == "" and preprocessor_line(s[i:e])):
+                i = e
+                continue
         if _ident_start(c):
             e = i + 1
             while e < n and _ident_part(s[e]):

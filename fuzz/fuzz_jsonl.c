@@ -73,10 +73,17 @@ static void check_work(const rc_work_out *w)
                      (i == 0 ? w->checkpoints.v[i] == 0
                              : w->checkpoints.v[i] >= w->checkpoints.v[i - 1]),
                  "checkpoint %zu at %u", i, w->checkpoints.v[i]);
-    for (size_t i = 0; i < w->fps.n; i++)
-        FZ_CHECK(w->fps.v[i].pos < w->ntokens && w->fps.v[i].channel < RC_CHANNELS,
-                 "fingerprint %zu at token %llu of %llu", i, (unsigned long long)w->fps.v[i].pos,
-                 (unsigned long long)w->ntokens);
+    /* A code work's words (its view) are fingerprinted in the prose channel, numbered apart. */
+    FZ_CHECK(w->mode == RECITE_MODE_CODE || w->nwords == 0, "a prose work with a view");
+    for (size_t i = 0; i < w->fps.n; i++) {
+        bool words = w->fps.v[i].channel == RC_CH_PROSE;
+        uint64_t n = words && w->mode == RECITE_MODE_CODE ? w->nwords : w->ntokens;
+        FZ_CHECK(w->fps.v[i].channel < RC_CHANNELS && w->fps.v[i].pos < n &&
+                     (words || w->mode == RECITE_MODE_CODE),
+                 "fingerprint %zu (channel %u) at token %llu of %llu", i,
+                 (unsigned)w->fps.v[i].channel, (unsigned long long)w->fps.v[i].pos,
+                 (unsigned long long)n);
+    }
     /* The compressed blocks decompress to the stored bytes. */
     const uint8_t *stored_bytes = w->text_free ? w->records.v : w->text;
     uint8_t block[RC_TEXT_BLOCK_SIZE];

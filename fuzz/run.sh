@@ -19,11 +19,12 @@ here=$(cd "$(dirname "$0")" && pwd)
 status=0
 # CPU seconds (user + system) used by the children of this shell so far (`times` runs in this
 # shell: in a command substitution it would report the subshell's children).
+# The scratch files are per harness, so runners on different harnesses can share LIBFUZZER_BUILD.
 child_cpu() {
-    times >"$lf/times.tmp"
+    times >"$lf/times-$h.tmp"
     awk 'NR == 2 { n = split($0, f, " "); s = 0
         for (i = 1; i <= n; i++) { split(f[i], p, "m"); s += p[1] * 60 + p[2] } print s }' \
-        "$lf/times.tmp"
+        "$lf/times-$h.tmp"
 }
 for h in "$@"; do
     corpus=$lf/corpus/$h crashes=$lf/crashes/$h
@@ -36,16 +37,16 @@ for h in "$@"; do
     log=$lf/fuzz-$h.log
     spent=0
     while :; do
-        child_cpu >"$lf/cpu0.tmp"
-        cpu0=$(cat "$lf/cpu0.tmp")
+        child_cpu >"$lf/cpu0-$h.tmp"
+        cpu0=$(cat "$lf/cpu0-$h.tmp")
         echo "fuzz: $h for ${secs}s (log: $log)"
         # shellcheck disable=SC2086
         ASAN_OPTIONS="${ASAN_OPTIONS:-}:detect_leaks=1" nice -n 19 "$lf/libfuzzer/$bin" \
             -max_total_time="$secs" -timeout=20 -rss_limit_mb=2048 -print_final_stats=1 \
             -artifact_prefix="$crashes/" "$corpus" $regress >"$log" 2>&1
         rc=$?
-        child_cpu >"$lf/cpu1.tmp"
-        cpu=$(awk -v a="$cpu0" '{ printf "%.0f", $1 - a }' "$lf/cpu1.tmp")
+        child_cpu >"$lf/cpu1-$h.tmp"
+        cpu=$(awk -v a="$cpu0" '{ printf "%.0f", $1 - a }' "$lf/cpu1-$h.tmp")
         spent=$((spent + cpu))
         runs=$(sed -n 's/^stat::number_of_executed_units: *//p' "$log" | tail -1)
         result=ok

@@ -108,7 +108,7 @@ typedef enum {
                                           The build goes on (`recite index` then exits 3) */
 } recite_note_kind;
 
-#define RECITE_BUILD_OPTIONS_VERSION 3
+#define RECITE_BUILD_OPTIONS_VERSION 4
 
 typedef struct recite_build_options {
     unsigned version; /* RECITE_BUILD_OPTIONS_VERSION */
@@ -117,7 +117,8 @@ typedef struct recite_build_options {
     recite_mode mode;         /* 0 = RECITE_MODE_AUTO: code by file extension, prose otherwise;
                                  a JSONL "mode" field wins over this */
     unsigned min_tokens;      /* guaranteed detection length of prose, in words; 0 = 12 */
-    unsigned code_min_tokens; /* the same for code, in lexemes; 0 = 65 */
+    unsigned code_min_tokens; /* the same for code, in lexemes (renamed copies: exact ones are
+                                 found by their words from min_tokens words too); 0 = 40 */
     int skip_cmi;             /* no CMI extraction or license identification (and no license
                                  index in DIR/licenses) */
     /* Text-free index: when not NULL, the works' text is not stored, only keyed hashes of their
@@ -127,6 +128,9 @@ typedef struct recite_build_options {
     size_t text_free_key_len;
     uint64_t created_unix; /* time stamp recorded in the index; 0 = now. With the same inputs
                               and time stamp, builds are byte-identical whatever jobs and mem */
+    unsigned common_texts; /* a passage held by this many families of texts (a text and its
+                              near-duplicates) is common language; 0 = relative to the
+                              library: 1% of its families, at least 8, at most 64 */
 
     /* License texts for CMI (unused with skip_cmi) */
     const char *license_cache_dir;   /* a directory where the license index built from them is
@@ -288,9 +292,10 @@ typedef struct recite_index_stats {
     uint64_t bytes_works;       /* work table, ids and metadata */
     uint64_t bytes_checkpoints; /* token-to-byte checkpoints */
     uint64_t text_blocks, text_block_size;
-    int text_free;   /* no text stored: bytes_text holds token records (keyed hashes, offsets) */
-    uint32_t shards; /* a sharded index: its shards (the byte counts are their sums); 0 for an
-                        ordinary index */
+    int text_free; /* no text stored: bytes_text holds token records (keyed hashes, offsets) */
+    unsigned common_texts; /* families holding a passage for it to be common language */
+    uint32_t shards;       /* a sharded index: its shards (the byte counts are their sums); 0 for
+                              an ordinary index */
 } recite_index_stats;
 
 void recite_index_get_stats(recite_index_stats *out, const recite_index *idx);
@@ -361,9 +366,18 @@ typedef struct recite_match {
     uint32_t tokens;             /* matched tokens of the checked text */
     recite_kind kind;
     double similarity; /* 1.0 for exact and normalized */
-    int common;        /* common language: most of its k-grams occur in 64 or more
-                          distinct texts of the index, and the output does not
-                          reproduce most of the work (coverage < 0.5) */
+    int common;        /* common language: most of its k-grams occur in common_texts or
+                          more distinct texts of the index (recite_index_stats), and the
+                          output does not reproduce most of the work (coverage < 0.5) */
+    recite_mode unit;  /* what `tokens` and `src_token` count: RECITE_MODE_PROSE words (of a
+                          prose work, or of a code work found by its words: comments, short
+                          code), RECITE_MODE_CODE lexemes */
+    /* Common language is reported once per passage: the matches of the works sampled for one
+     * passage (the same output bytes) have `passage` = the index in matches[] of the first of
+     * them, and `shared_by` estimates how many works hold it (at least those sampled). Other
+     * matches (and every match with all_works) are their own passage, shared_by 0. */
+    uint32_t passage;
+    uint32_t shared_by;
 } recite_match;
 
 typedef enum {
@@ -383,6 +397,10 @@ typedef struct recite_work_hit {
     int common;        /* every span reported for it is common language */
     double similarity; /* of its spans, weighted by their tokens: 1.0 when all are exact or
                           normalized */
+    double score;      /* how well the work explains the output: its spans' tokens, those of
+                          near spans discounted by similarity^10 (0.99: 0.90, 0.9: 0.35) —
+                          of two versions of a text, the one the output reproduces best
+                          comes first */
     /* Copyright-management information */
     recite_cmi_verdict cmi;
     char license[64];     /* SPDX id: from the metadata, else identified; "" unknown */
@@ -399,7 +417,8 @@ typedef struct recite_result {
     uint64_t bytes;
     const recite_match *matches; /* sorted by out_start, then work */
     size_t nmatches;
-    const recite_work_hit *works; /* one per matched work, by decreasing tokens_covered */
+    const recite_work_hit *works; /* one per matched work: specific before common language,
+                                     then by decreasing score, then tokens_covered */
     size_t nworks;
     int truncated;          /* a limit was hit; the result may be incomplete */
     uint64_t invalid_utf8;  /* bytes that were not valid UTF-8 */
@@ -473,8 +492,8 @@ const char *recite_checker_text(const recite_checker *c, size_t *len);
  * The leak bound. Every span of at least min_tokens tokens that reproduces a work (exactly or
  * normalized; not common language) and starts before `cleared` has been reported by an event.
  * `cleared` trails the complete tokens fed by at most recite_checker_leak_bound() tokens: for
- * an index built with the defaults, 14 words of prose (min_tokens 12 + 3 of context - 1) and 89
- * lexemes of code (65 + 25 - 1). So a caller that releases text only up to `cleared`, and stops
+ * an index built with the defaults, 14 words of prose (min_tokens 12 + 3 of context - 1) and 54
+ * lexemes of code (40 + 15 - 1). So a caller that releases text only up to `cleared`, and stops
  * (or redacts) when an event's span is one it must not release, never releases recited text.
  * (Tokens complete once the text has them; after a construct that stayed open for more than 256
  * bytes — an unclosed comment or string — the text is tokenized again only every 1/16 of its

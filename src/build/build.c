@@ -368,14 +368,28 @@ static int put_u64(rc_spool *s, uint64_t v, recite_error *err)
     return rc_spool_append(s, b, sizeof b, err);
 }
 
-/* A new distinct text: its cluster, text, postings, checkpoints and signature. */
+static int put_checkpoints(rc_builder *b, const uint32_t *v, size_t n, recite_error *err)
+{
+    for (size_t i = 0; i < n; i++) {
+        uint8_t e[4];
+        rc_put_u32(e, v[i]);
+        int rc = rc_spool_append(&b->checkpoints, e, sizeof e, err);
+        if (rc != RECITE_OK)
+            return rc;
+    }
+    b->ncheckpoints += n;
+    return RECITE_OK;
+}
+
+/* A new distinct text: its cluster, text, postings, checkpoints and signature (and a code
+ * text's view: its words). */
 static int new_cluster(rc_builder *b, rc_work_out *w, uint32_t wnum, uint64_t ch, uint32_t *out,
                        recite_error *err)
 {
     const char *id = w->strs[RC_WS_ID];
-    if (b->nclusters >= UINT32_MAX)
+    if (b->nclusters + b->nviews >= UINT32_MAX - 1)
         return rc_error_set(err, RECITE_ELIMIT, "too many distinct works");
-    if (b->tokens_total + w->ntokens > UINT32_MAX)
+    if (b->tokens_total + w->ntokens + w->nwords > UINT32_MAX)
         return rc_error_set(err, RECITE_ELIMIT,
                             "%s: the library exceeds 2^32 tokens, the limit of one index "
                             "shard; build it in more shards (--shards N)",
@@ -399,14 +413,26 @@ static int new_cluster(rc_builder *b, rc_work_out *w, uint32_t wnum, uint64_t ch
     b->nclusters++;
     if ((rc = append_text(b, w, err)) != RECITE_OK)
         return rc;
+    /* A code work's words: its view, whose tokens follow the work's (docs/FORMAT.md). */
+    uint64_t words_base = b->tokens_total + w->ntokens;
+    bool view = w->mode == RECITE_MODE_CODE && w->nwords > 0;
+    if (view) {
+        rc_view_rec vr = {
+            cluster,    0,         b->text_total + (b->text_free ? w->word_records_at : 0),
+            words_base, w->nwords, b->ncheckpoints + w->checkpoints.n};
+        if ((rc = rc_spool_append(&b->views, &vr, sizeof vr, err)) != RECITE_OK)
+            return rc;
+        b->nviews++;
+    }
     rc_work_fp_iter fi;
     if ((rc = rc_work_fp_iter_init(&fi, w, err)) != RECITE_OK)
         return rc;
     const rc_fp *fp;
     while ((rc = rc_work_fp_next(&fi, &fp, err)) == 1) {
         /* Sort key: channel (2 bits), fingerprint (46 bits); then the contexts (16 bits). */
+        bool word = w->mode == RECITE_MODE_CODE && fp->channel == RC_CH_PROSE;
         rc_posting_rec r = {((uint64_t)fp->channel << 62) | ((fp->hash >> 18) << 16) | fp->ctx,
-                            (uint32_t)(b->tokens_total + fp->pos), cluster};
+                            (uint32_t)((word ? words_base : b->tokens_total) + fp->pos), cluster};
         b->postings[fp->channel]++;
         if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
             break;
@@ -414,16 +440,13 @@ static int new_cluster(rc_builder *b, rc_work_out *w, uint32_t wnum, uint64_t ch
     rc_work_fp_iter_free(&fi);
     if (rc < 0)
         return rc;
-    for (size_t i = 0; i < w->checkpoints.n; i++) {
-        uint8_t v[4];
-        rc_put_u32(v, w->checkpoints.v[i]);
-        if ((rc = rc_spool_append(&b->checkpoints, v, sizeof v, err)) != RECITE_OK)
-            return rc;
-    }
-    b->ncheckpoints += w->checkpoints.n;
+    if ((rc = put_checkpoints(b, w->checkpoints.v, w->checkpoints.n, err)) != RECITE_OK ||
+        (view &&
+         (rc = put_checkpoints(b, w->word_checkpoints.v, w->word_checkpoints.n, err)) != RECITE_OK))
+        return rc;
     b->text_total += rc_work_stored_len(w);
     b->work_bytes += w->text_len;
-    b->tokens_total += w->ntokens;
+    b->tokens_total += w->ntokens + (view ? w->nwords : 0);
     uint32_t sig[RC_MINHASH + 1];
     memcpy(sig, w->minhash, sizeof w->minhash);
     sig[RC_MINHASH] = w->minhash_usable;
@@ -542,7 +565,14 @@ static int compute_families(rc_builder *b, recite_error *err)
         return rc_shard_families(b, err);
     if (!(b->family = malloc((b->nclusters + 1) * sizeof *b->family)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    return rc_families(&b->minhash, (uint32_t)b->nclusters, b->family, err);
+    int rc = rc_families(&b->minhash, (uint32_t)b->nclusters, b->family, err);
+    if (rc != RECITE_OK)
+        return rc;
+    uint64_t families = 0;
+    for (uint64_t c = 0; c < b->nclusters; c++)
+        families += b->family[c] == c;
+    b->common_texts = b->opt->common_texts ? b->opt->common_texts : rc_common_texts(families);
+    return RECITE_OK;
 }
 
 /* ==== the build ==== */
@@ -576,9 +606,9 @@ static int make_batches(rc_builder *b)
 /* The spools of the tables (RC_BUILD_SPOOLS of them). */
 static void table_spools(rc_builder *b, rc_spool **out)
 {
-    rc_spool *all[RC_BUILD_SPOOLS] = {&b->clusters,  &b->works,       &b->strings, &b->cmi_data,
-                                      &b->cmi_dir,   &b->checkpoints, &b->minhash, &b->block_table,
-                                      &b->loc_index, &b->loc_data,    &b->lines};
+    rc_spool *all[RC_BUILD_SPOOLS] = {&b->clusters,    &b->works,       &b->strings,  &b->cmi_data,
+                                      &b->cmi_dir,     &b->checkpoints, &b->minhash,  &b->views,
+                                      &b->block_table, &b->loc_index,   &b->loc_data, &b->lines};
     memcpy(out, all, sizeof all);
 }
 
@@ -635,7 +665,9 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
         opt->mode != RECITE_MODE_AUTO)
         return rc_error_set(err, RECITE_EINVAL, "unknown mode %d", (int)opt->mode);
     unsigned min_tokens = opt->min_tokens ? opt->min_tokens : 12;
-    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : 65;
+    /* Code is found by its words from 12 words (about 25 lexemes); renamed, by its shapes from
+     * 40 lexemes (k = 10, w = 31). */
+    unsigned code_min = opt->code_min_tokens ? opt->code_min_tokens : 40;
     if (rc_fingerprint_params(min_tokens, &b->kgram[RC_CH_PROSE], &b->window[RC_CH_PROSE]) !=
         RECITE_OK)
         return rc_error_set(err, RECITE_EINVAL, "--min-tokens %u out of range (1-%u)", min_tokens,
@@ -644,8 +676,11 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
         RECITE_OK)
         return rc_error_set(err, RECITE_EINVAL, "--code-min-tokens %u out of range (1-%u)",
                             code_min, RC_WINDOW_MAX + RC_KGRAM_MAX - 1);
+    /* Shapes are denser than lexemes: a renamed copy with lines edited has runs of equal shapes
+     * shorter than the guarantee between its edits, and near matching chains their seeds
+     * across the edits (as it does for prose, whose fingerprints are as dense). */
     b->kgram[RC_CH_SHAPE] = b->kgram[RC_CH_CODE];
-    b->window[RC_CH_SHAPE] = b->window[RC_CH_CODE];
+    b->window[RC_CH_SHAPE] = (b->window[RC_CH_CODE] + 2) / 3;
     if (opt->text_free_key) {
         if (rc_key_derive(&b->key, opt->text_free_key, opt->text_free_key_len) != RECITE_OK)
             return rc_error_set(err, RECITE_EINVAL,
@@ -653,6 +688,9 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
                                 RC_KEY_MIN_SECRET);
         b->text_free = true;
     }
+    if (opt->common_texts && opt->common_texts < RC_COMMON_TEXTS_MIN)
+        return rc_error_set(err, RECITE_EINVAL, "common_texts must be at least %u",
+                            RC_COMMON_TEXTS_MIN);
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
     b->mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
     if (b->mem < MIN_MEM)

@@ -159,6 +159,7 @@ typedef struct head_in {
     const uint8_t *info[RC_MAX_SHARDS_BUILD];
     uint64_t works, clusters, tokens, stored, work_bytes, postings[RC_CHANNELS];
     unsigned nshards, kgram[RC_CHANNELS], window[RC_CHANNELS];
+    unsigned common_texts; /* the library's common threshold, every shard's */
 } head_in;
 
 static void secw_u64s(rc_secw *w, const uint8_t *p, size_t n)
@@ -257,14 +258,8 @@ static int write_head(const char *root, const head_in *h, const recite_build_opt
         if (text_free)
             rc_put_u64(hd + RC_H_KEY_CHECK, key.check);
         rc_put_u32(hd + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
-        for (size_t i = 0; i < nsec; i++) {
-            uint8_t *e = hd + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
-            rc_put_u32(e, sec[i].id);
-            rc_put_u64(e + 8, sec[i].offset);
-            rc_put_u64(e + 16, sec[i].length);
-            rc_put_u64(e + 24, sec[i].checksum);
-        }
-        rc_put_u64(hd + RC_H_CHECKSUM, XXH3_64bits(hd, RC_DATA_OFFSET));
+        rc_put_u32(hd + RC_H_COMMON, h->common_texts);
+        rc_header_finish(hd, sec, nsec);
         if (pwrite(fd, hd, sizeof hd, 0) != (ssize_t)sizeof hd || ftruncate(fd, (off_t)off) != 0 ||
             fsync(fd) != 0)
             rc = rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", path);
@@ -314,7 +309,11 @@ static int write_and_publish(const char *root, const char *dir, const uint8_t *a
             h.window[c] = sh->ch[c].window;
             h.postings[c] += sh->ch[c].npostings;
         }
+        bool agree = s == 0 || sh->common_texts == h.common_texts;
+        h.common_texts = sh->common_texts;
         recite_index_close(sh);
+        if (!agree)
+            return rc_error_set(err, RECITE_EFORMAT, "shard %u: another common threshold", s);
     }
     int rc = write_head(root, &h, opt, head_bytes, err);
     recite_index *idx = NULL;

@@ -34,8 +34,8 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
         rc = rc_error_set(err, rc, "out of memory");
         goto done;
     }
-    if (cache && asprintf(&cached, "%s/licenses-%016llx-v%u.idx", cache, (unsigned long long)key,
-                          RC_FORMAT_VERSION) < 0)
+    if (cache && asprintf(&cached, "%s/licenses-%016llx-v%u-t%u.idx", cache,
+                          (unsigned long long)key, RC_FORMAT_VERSION, RC_TOKENIZER_VERSION) < 0)
         cached = NULL;
     if (cached && mkdir(out, 0755) == 0) {
         /* A cached copy that does not open and verify (damaged, or written by a build of
@@ -69,6 +69,9 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
     opt.mem_budget = src->mem;
     opt.skip_cmi = 1;
     opt.created_unix = 1; /* the same texts give the same index */
+    /* License texts share much wording: identification keeps them apart (match_* of
+     * src/license), so only what 64 of them share is common there. */
+    opt.common_texts = RC_COMMON_TEXTS_MAX;
     const char *paths[] = {jsonl};
     if ((rc = recite_index_build(NULL, out, paths, 1, &opt, err)) != RECITE_OK)
         goto done;
@@ -186,8 +189,9 @@ int recite_license_identify(recite_license_info *out, recite_license_checker *lc
 {
     assert(lc && out && (text || len == 0));
     memset(out, 0, sizeof *out);
-    int m =
-        mode == RECITE_MODE_AUTO ? (name ? rc_mode_of_path(name) : RECITE_MODE_PROSE) : (int)mode;
+    int m = mode == RECITE_MODE_AUTO
+                ? (name ? rc_mode_of_text(name, (const uint8_t *)text, len) : RECITE_MODE_PROSE)
+                : (int)mode;
     rc_cmi *cmi = malloc(sizeof *cmi);
     if (!cmi)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");

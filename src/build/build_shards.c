@@ -259,6 +259,12 @@ int rc_shard_families(rc_builder *b, recite_error *err)
     }
     rc_spool_free(&sigs);
     if (rc == RECITE_OK) {
+        /* The common threshold of the whole library, the same in every shard. */
+        uint64_t families = 0;
+        for (size_t i = 0; i < total; i++)
+            families += family[i] == i;
+        b->common_texts = b->opt->common_texts ? b->opt->common_texts : rc_common_texts(families);
+        sb->common_texts = b->common_texts;
         /* This shard's texts: the family's name, and its first text in this shard. */
         for (size_t i = 0; i < total; i++)
             if (refs[i].shard == sb->shard)
@@ -293,8 +299,9 @@ static unsigned part_of(uint64_t key, unsigned nshards)
 int rc_shard_df_group(rc_shard_build *sb, uint64_t key, uint64_t npostings,
                       const uint32_t *families, size_t nfamilies)
 {
-    /* 64 families make the class "common" whatever the others hold: no need to send more. */
-    nfamilies = RC_MIN(nfamilies, (size_t)64);
+    /* RC_COMMON_TEXTS_MAX families make the class "common" whatever the others hold (the
+     * threshold is at most that): no need to send more. */
+    nfamilies = RC_MIN(nfamilies, (size_t)RC_COMMON_TEXTS_MAX);
     if (RC_VEC_RESERVE(sb->groups, sb->groups.n + GROUP_REC) != RECITE_OK ||
         RC_VEC_RESERVE(sb->df_send, sb->df_send.n + DF_REC * nfamilies) != RECITE_OK)
         return RECITE_ENOMEM;
@@ -361,7 +368,7 @@ static int count_families(rc_shard_build *sb, const uint8_t *recv, const size_t 
             for (; j < total && all[j].key == all[i].key; j++)
                 distinct += j == i || all[j].family != all[j - 1].family;
             keys[nkeys] = all[i].key;
-            classes[nkeys++] = (uint8_t)rc_df_class(distinct);
+            classes[nkeys++] = (uint8_t)rc_df_class(distinct, sb->common_texts);
             i = j;
         }
         const uint8_t *p = recv;

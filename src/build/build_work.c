@@ -24,6 +24,7 @@ void rc_work_out_free(rc_work_out *out)
     free(out->cmi_rec);
     RC_VEC_FREE(out->fps);
     RC_VEC_FREE(out->checkpoints);
+    RC_VEC_FREE(out->word_checkpoints);
     RC_VEC_FREE(out->records);
     RC_VEC_FREE(out->zdata);
     RC_VEC_FREE(out->zblocks);
@@ -286,21 +287,41 @@ static int compress_records(rc_work_ctx *ctx, rc_work_out *out)
     return RECITE_OK;
 }
 
+/* One pass over the work's text: tokenized in `mode` (the work's own, or prose for the words of
+ * a code work), fingerprinted in ctx->chans[0, nch), with the checkpoints of its tokens and, in
+ * a text-free index, their records (from byte records_at of the work's records on; checkpoints
+ * count from there). Fingerprints spilled during the pass go into `mh` (NULL: the words of a
+ * code work, which are not in its signature). */
+typedef struct pass {
+    int mode;
+    unsigned nch;
+    bool words; /* the words of a code work: checkpoints in out->word_checkpoints */
+    uint64_t records_at;
+    rc_minhash_state *mh;
+    uint64_t ntok; /* out: tokens */
+} pass;
+
+static int push_checkpoint(rc_work_out *out, const pass *ps, uint64_t at)
+{
+    return ps->words ? RC_VEC_PUSH(out->word_checkpoints, (uint32_t)at)
+                     : RC_VEC_PUSH(out->checkpoints, (uint32_t)at);
+}
+
 /* Text-free: appends the record of token number ti, whose next token starts at next_start. */
-static int put_record(rc_work_ctx *ctx, rc_work_out *out, const rc_token *t, uint64_t ti,
-                      uint64_t next_start, uint64_t *prev_end)
+static int put_record(rc_work_ctx *ctx, rc_work_out *out, const pass *ps, const rc_token *t,
+                      uint64_t ti, uint64_t next_start, uint64_t *prev_end)
 {
     bool cp = ti % RC_CHECKPOINT_EVERY == 0;
     uint64_t at = out->records_done + out->records.n;
     if (at > UINT32_MAX - RC_TOKREC_MAX)
         return RECITE_ELIMIT;
-    if ((cp && RC_VEC_PUSH(out->checkpoints, (uint32_t)at) != RECITE_OK) ||
+    if ((cp && push_checkpoint(out, ps, at - ps->records_at) != RECITE_OK) ||
         RC_VEC_RESERVE(out->records, out->records.n + RC_TOKREC_MAX) != RECITE_OK)
         return RECITE_ENOMEM;
     rc_tokx x;
     rc_tokx_of(ctx->key, out->text, out->text_len, t->start, t->end, next_start, ctx->sig, &x);
     out->records.n += rc_tokrec_encode(out->records.v + out->records.n, t, &x, *prev_end, cp,
-                                       out->mode == RECITE_MODE_CODE);
+                                       ps->mode == RECITE_MODE_CODE);
     *prev_end = t->end;
     if (ctx->spill_bytes && out->records.n >= ctx->spill_bytes / 2)
         return compress_records(ctx, out);
@@ -308,7 +329,7 @@ static int put_record(rc_work_ctx *ctx, rc_work_out *out, const rc_token *t, uin
 }
 
 /* Spilling: the fingerprints whose contexts are complete go to the work's spill file once they
- * take half the spill budget (counted into the signature as they go). */
+ * take half the spill budget (counted into the signature mh as they go, unless NULL). */
 static int spill_fps(rc_work_ctx *ctx, rc_work_out *out, unsigned nch, rc_minhash_state *mh)
 {
     if (!ctx->spill_bytes || out->fps.n * sizeof *out->fps.v < ctx->spill_bytes / 2)
@@ -325,7 +346,8 @@ static int spill_fps(rc_work_ctx *ctx, rc_work_out *out, unsigned nch, rc_minhas
         rc_spool_append(&out->fps_spool, out->fps.v, done * sizeof *out->fps.v, &ctx->spill_err);
     if (rc != RECITE_OK)
         return rc;
-    rc_minhash_add(mh, out->fps.v, done);
+    if (mh)
+        rc_minhash_add(mh, out->fps.v, done);
     memmove(out->fps.v, out->fps.v + done, (out->fps.n - done) * sizeof *out->fps.v);
     out->fps.n -= done;
     for (unsigned c = 0; c < nch; c++)
@@ -334,45 +356,31 @@ static int spill_fps(rc_work_ctx *ctx, rc_work_out *out, unsigned nch, rc_minhas
     return RECITE_OK;
 }
 
-int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
+static int fingerprint_pass(rc_work_ctx *ctx, rc_work_out *out, pass *ps)
 {
-    if (out->text_len > UINT32_MAX)
-        return RECITE_ELIMIT;
-    /* Prose works feed one channel (word hashes); code works two (lexeme and shape hashes). */
-    unsigned nch = 1;
-    if (out->mode == RECITE_MODE_CODE) {
-        chan_init(&ctx->chans[0], RC_CH_CODE, ctx->kgram[RC_CH_CODE], ctx->window[RC_CH_CODE]);
-        chan_init(&ctx->chans[1], RC_CH_SHAPE, ctx->kgram[RC_CH_SHAPE], ctx->window[RC_CH_SHAPE]);
-        nch = 2;
-    } else {
-        chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
-    }
     rc_tok_state st = {0, true};
     uint64_t t = 0, prev_end = 0, hash, pos;
     /* Text-free: each token's record is written when the next token's start is known. */
-    out->text_free = ctx->key != NULL;
     rc_token pending = {0};
     uint64_t rec_end = 0;
-    rc_minhash_state mh;
-    rc_minhash_init(&mh);
     int rc;
     for (;;) {
-        size_t n = rc_tokenize(out->mode, &ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
+        size_t n = rc_tokenize(ps->mode, &ctx->tz, out->text, out->text_len, true, &st, ctx->toks,
                                RC_ARRAY_LEN(ctx->toks));
         if (ctx->key)
             rc_key_tokens(ctx->key, ctx->toks, n);
         for (size_t i = 0; i < n; i++) {
             if (ctx->key) {
-                if (t > 0 && (rc = put_record(ctx, out, &pending, t - 1, ctx->toks[i].start,
+                if (t > 0 && (rc = put_record(ctx, out, ps, &pending, t - 1, ctx->toks[i].start,
                                               &rec_end)) != RECITE_OK)
                     return rc;
                 pending = ctx->toks[i];
             } else if (t % RC_CHECKPOINT_EVERY == 0 &&
-                       RC_VEC_PUSH(out->checkpoints, (uint32_t)(t ? prev_end : 0)) != RECITE_OK) {
+                       push_checkpoint(out, ps, t ? prev_end : 0) != RECITE_OK) {
                 return RECITE_ENOMEM;
             }
             prev_end = ctx->toks[i].end;
-            for (unsigned c = 0; c < nch; c++) {
+            for (unsigned c = 0; c < ps->nch; c++) {
                 rc_chan_state *cs = &ctx->chans[c];
                 uint64_t h = cs->channel == RC_CH_SHAPE ? ctx->toks[i].shape : ctx->toks[i].hash;
                 cs->history[t & (RC_HISTORY - 1)] = h;
@@ -380,26 +388,61 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
                     return RECITE_ENOMEM;
             }
             t++;
-            for (unsigned c = 0; c < nch; c++)
+            for (unsigned c = 0; c < ps->nch; c++)
                 complete_right(&ctx->chans[c], out, t, false);
         }
-        if ((rc = spill_fps(ctx, out, nch, &mh)) != RECITE_OK)
+        if ((rc = spill_fps(ctx, out, ps->nch, ps->mh)) != RECITE_OK)
             return rc;
         if (n < RC_ARRAY_LEN(ctx->toks))
             break;
     }
     if (ctx->key && t > 0 &&
-        (rc = put_record(ctx, out, &pending, t - 1, out->text_len, &rec_end)) != RECITE_OK)
+        (rc = put_record(ctx, out, ps, &pending, t - 1, out->text_len, &rec_end)) != RECITE_OK)
         return rc;
-    for (unsigned c = 0; c < nch; c++) {
+    for (unsigned c = 0; c < ps->nch; c++) {
         rc_chan_state *cs = &ctx->chans[c];
         if (rc_winnow_finish(&cs->wn, &hash, &pos) && add_fp(cs, out, hash, pos))
             return RECITE_ENOMEM;
         complete_right(cs, out, t, true);
     }
-    out->ntokens = t;
+    ps->ntok = t;
+    return RECITE_OK;
+}
+
+int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
+{
+    if (out->text_len > UINT32_MAX)
+        return RECITE_ELIMIT;
+    out->text_free = ctx->key != NULL;
+    /* Prose works feed one channel (word hashes); code works two (lexeme and shape hashes),
+     * then the prose channel with their words (the view of the work: docs/FORMAT.md). */
+    rc_minhash_state mh;
+    rc_minhash_init(&mh);
+    pass ps = {out->mode, 1, false, 0, &mh, 0};
+    if (out->mode == RECITE_MODE_CODE) {
+        chan_init(&ctx->chans[0], RC_CH_CODE, ctx->kgram[RC_CH_CODE], ctx->window[RC_CH_CODE]);
+        chan_init(&ctx->chans[1], RC_CH_SHAPE, ctx->kgram[RC_CH_SHAPE], ctx->window[RC_CH_SHAPE]);
+        ps.nch = 2;
+    } else {
+        chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
+    }
+    int rc = fingerprint_pass(ctx, out, &ps);
+    if (rc != RECITE_OK)
+        return rc;
+    out->ntokens = ps.ntok;
+    /* Families are of the work's own tokens (its words would make code look alike): the
+     * fingerprints spilled so far and those in memory. */
     rc_minhash_add(&mh, out->fps.v, out->fps.n);
     rc_minhash_finish(&mh, out->minhash, &out->minhash_usable);
+    if (out->mode != RECITE_MODE_CODE)
+        return RECITE_OK;
+    uint64_t records_at = out->records_done + out->records.n;
+    pass words = {RECITE_MODE_PROSE, 1, true, records_at, NULL, 0};
+    chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
+    out->word_records_at = (size_t)records_at;
+    if ((rc = fingerprint_pass(ctx, out, &words)) != RECITE_OK)
+        return rc;
+    out->nwords = words.ntok;
     return RECITE_OK;
 }
 
@@ -518,11 +561,13 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
         out->status = RC_WORK_SKIP_EMPTY;
         return RECITE_OK;
     }
-    /* A JSONL "mode" wins; then --code or --prose; --auto goes by the file name (or id). */
+    /* A JSONL "mode" wins; then --code or --prose; --auto goes by the file name (or id),
+     * then by content. */
     if (!out->mode_given)
         out->mode = ctx->mode != RECITE_MODE_AUTO
                         ? ctx->mode
-                        : rc_mode_of_path(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path);
+                        : rc_mode_of_text(out->strs[RC_WS_ID] ? out->strs[RC_WS_ID] : path,
+                                          out->text, out->text_len);
     out->content = rc_hash128_of(out->text, out->text_len);
     if (!ctx->key && /* a text-free index keeps nothing that confirms a guessed text */
         asprintf(&out->strs[RC_WS_HASH], "%016llx%016llx", (unsigned long long)out->content.hi,

@@ -83,6 +83,18 @@ uint64_t rc_align_up(uint64_t x)
 
 /* ==== sections ==== */
 
+void rc_header_finish(uint8_t *h, const rc_section_entry *sec, size_t nsec)
+{
+    for (size_t i = 0; i < nsec; i++) {
+        uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
+        rc_put_u32(e, sec[i].id);
+        rc_put_u64(e + 8, sec[i].offset);
+        rc_put_u64(e + 16, sec[i].length);
+        rc_put_u64(e + 24, sec[i].checksum);
+    }
+    rc_put_u64(h + RC_H_CHECKSUM, XXH3_64bits(h, RC_DATA_OFFSET));
+}
+
 int rc_spool_copy(const rc_spool *s, rc_secw *w, recite_error *err)
 {
     rc_spool_iter it;
@@ -114,6 +126,31 @@ static int write_works(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t 
     if (rc != RECITE_OK)
         return rc;
     sec[(*nsec)++] = rc_secw_end(w, RC_SEC_WORKS);
+    *off = rc_align_up(w->off);
+    return RECITE_OK;
+}
+
+static int write_views(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                       uint64_t *off, recite_error *err)
+{
+    rc_spool_iter it;
+    int rc = rc_spool_iter_init(&it, &b->views, err);
+    rc_secw_begin(w, b->fd, *off);
+    for (uint64_t v = 0; v < b->nviews && rc == RECITE_OK; v++) {
+        rc_view_rec vr;
+        if ((rc = rc_spool_iter_read(&it, &vr, sizeof vr, err)) != RECITE_OK)
+            break;
+        rc_secw_u32(w, vr.cluster);
+        rc_secw_u32(w, 0);
+        rc_secw_u64(w, vr.text_offset);
+        rc_secw_u64(w, vr.token_base);
+        rc_secw_u64(w, vr.ntokens);
+        rc_secw_u64(w, vr.checkpoint0);
+    }
+    rc_spool_iter_free(&it);
+    if (rc != RECITE_OK)
+        return rc;
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_VIEWS);
     *off = rc_align_up(w->off);
     return RECITE_OK;
 }
@@ -170,7 +207,8 @@ static int write_clusters(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
             return rc;
         sec[(*nsec)++] = rc_secw_end(w, pass == 0 ? RC_SEC_CLUSTERS : RC_SEC_MEMBERS);
         *off = rc_align_up(w->off);
-        if (pass == 0 && (rc = write_works(b, w, sec, nsec, off, err)) != RECITE_OK)
+        if (pass == 0 && ((rc = write_views(b, w, sec, nsec, off, err)) != RECITE_OK ||
+                          (rc = write_works(b, w, sec, nsec, off, err)) != RECITE_OK))
             return rc;
     }
     return RECITE_OK;
@@ -267,7 +305,7 @@ static int write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_
                        const rc_posting_rec *g, size_t n, uint32_t *scratch)
 {
     uint64_t families = distinct_families(b, g, n, scratch);
-    unsigned df = rc_df_class(families);
+    unsigned df = rc_df_class(families, b->common_texts);
     if (b->shard && rc_shard_df_group(b->shard, RC_SORT_KEY(g[0].hash), n, scratch,
                                       (size_t)families) != RECITE_OK)
         return RECITE_ENOMEM;
@@ -474,14 +512,8 @@ static int write_header(rc_builder *b, const rc_section_entry *sec, size_t nsec,
     if (b->text_free)
         rc_put_u64(h + RC_H_KEY_CHECK, b->key.check);
     rc_put_u32(h + RC_H_BLOCK_SIZE, RC_TEXT_BLOCK_SIZE);
-    for (size_t i = 0; i < nsec; i++) {
-        uint8_t *e = h + RC_SECTIONS_OFFSET + i * RC_SECTION_ENTRY_SIZE;
-        rc_put_u32(e, sec[i].id);
-        rc_put_u64(e + 8, sec[i].offset);
-        rc_put_u64(e + 16, sec[i].length);
-        rc_put_u64(e + 24, sec[i].checksum);
-    }
-    rc_put_u64(h + RC_H_CHECKSUM, XXH3_64bits(h, RC_DATA_OFFSET));
+    rc_put_u32(h + RC_H_COMMON, b->common_texts);
+    rc_header_finish(h, sec, nsec);
     if (pwrite(b->fd, h, sizeof h, 0) != (ssize_t)sizeof h)
         return rc_error_errno(err, RECITE_EIO, errno, "%s: write failed", b->idx_path);
     /* Pad the file to its recorded size (the last section may end short of an aligned size). */

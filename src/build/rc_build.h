@@ -151,6 +151,12 @@ typedef struct rc_work_out {
     bool mode_given;              /* by the JSONL "mode" field */
     RC_VEC(rc_fp) fps;            /* winnowed fingerprints (the last ones, when spilled) */
     RC_VEC(uint32_t) checkpoints; /* byte offset to restart at for tokens 0, 32, 64, ... */
+    /* A code work's words (its view, docs/FORMAT.md): how many, their checkpoints and, in a
+     * text-free index, where their token records start in `records` (after the lexemes'). Its
+     * fingerprints of the prose channel count positions in words. */
+    uint64_t nwords;
+    RC_VEC(uint32_t) word_checkpoints;
+    size_t word_records_at;
     uint32_t minhash[RC_MINHASH]; /* signature of its fingerprints (build_family.c) */
     bool minhash_usable;          /* enough fingerprints for the signature to mean much */
     bool text_free;               /* records are stored instead of the text */

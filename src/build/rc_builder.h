@@ -33,6 +33,8 @@ void rc_secw_write(rc_secw *w, const void *data, size_t len);
 void rc_secw_u32(rc_secw *w, uint32_t v);
 void rc_secw_u64(rc_secw *w, uint64_t v);
 rc_section_entry rc_secw_end(rc_secw *w, uint32_t id);
+/* Writes the section table of header h (RC_DATA_OFFSET bytes) and then its checksum. */
+void rc_header_finish(uint8_t *h, const rc_section_entry *sec, size_t nsec);
 uint64_t rc_align_up(uint64_t x);
 
 /* ==== the state of a build ==== */
@@ -65,6 +67,12 @@ typedef struct rc_cluster_rec {
                         array has it once computed) */
 } rc_cluster_rec;
 
+typedef struct rc_view_rec {
+    uint32_t cluster;
+    uint32_t unused; /* 0 (the record goes to a spool's file whole) */
+    uint64_t text_offset, token_base, ntokens, checkpoint0;
+} rc_view_rec;
+
 /* ==== sharded builds (build_shards.c) ==== */
 
 /* One shard's part in a sharded build: it reads every input, indexes the works whose text
@@ -85,6 +93,7 @@ typedef struct rc_shard_build {
     RC_VEC(uint64_t) df_part_len;
     RC_VEC(uint8_t) groups;         /* per group written: u64 key, u32 postings */
     unsigned key_bits[RC_CHANNELS]; /* one index of the library's bucket bits (step 4) */
+    unsigned common_texts;          /* the library's common threshold (step 4) */
 } rc_shard_build;
 
 struct rc_builder;
@@ -127,7 +136,7 @@ typedef struct rc_dup {
     uint32_t cluster, work;
 } rc_dup;
 
-#define RC_BUILD_SPOOLS 11 /* the table spools of a build, each with spool_cap bytes of buffer */
+#define RC_BUILD_SPOOLS 12 /* the table spools of a build, each with spool_cap bytes of buffer */
 
 typedef struct rc_builder {
     const recite_build_options *opt;
@@ -167,7 +176,8 @@ typedef struct rc_builder {
     rc_spool checkpoints; /* the CHECKPOINTS section */
     rc_spool minhash;     /* per cluster: RC_MINHASH u32 and u32 usable (build_family.c) */
     rc_spool block_table; /* the TEXT_BLOCKS section but its first pair */
-    uint64_t nclusters, nworks, ncheckpoints;
+    rc_spool views;       /* rc_view_rec per code cluster with words (its view) */
+    uint64_t nclusters, nviews, nworks, ncheckpoints;
     uint64_t block_raw, block_comp; /* ends of the text blocks so far */
     RC_VEC(rc_dup) dups;            /* works that joined an earlier work's cluster */
     uint32_t *family;               /* per cluster, after compute_families: the first cluster
@@ -179,8 +189,9 @@ typedef struct rc_builder {
     rc_sorter sorter;
     rc_shard_build *shard; /* a shard of a sharded build, or NULL */
     uint64_t tokens_total, text_total, works_done, bytes_done;
-    uint64_t work_bytes; /* of the distinct texts (text_total counts the stored bytes) */
-    rc_key key;          /* text-free: the key of the token hashes */
+    uint64_t work_bytes;   /* of the distinct texts (text_total counts the stored bytes) */
+    rc_key key;            /* text-free: the key of the token hashes */
+    unsigned common_texts; /* families holding a passage for it to be common language */
     bool text_free;
 
     recite_index *lic; /* the license index built in the temporary directory, or NULL */

@@ -41,8 +41,9 @@ static const char usage_text[] =
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
     "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically;\n"
-    "        works are prose (words, default) or code (lexemes, with shapes that renamed\n"
-    "        copies share): --code, or --auto by file extension; --no-cmi: no copyright\n"
+    "        works are prose (words) or code (lexemes, with shapes that renamed copies\n"
+    "        share) by file extension, then content (default, --auto); --prose or --code\n"
+    "        forces one mode for every file; --no-cmi: no copyright\n"
     "        notices or license identification (no CMI verdicts from the works' text);\n"
     "        --text-free: store no text, only token hashes keyed with the secret in FILE\n"
     "        (16+ bytes, e.g. head -c 32 /dev/urandom) and offsets; check needs --key FILE;\n"
@@ -235,9 +236,9 @@ static int cmd_index(int argc, char **argv)
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
+    /* The mode is decided per file (RECITE_MODE_AUTO) unless --prose or --code forces one. */
     unsigned shards = 0, rank = 0, size = 1;
     bool mpi = false;
-    opt.mode = RECITE_MODE_PROSE;                         /* --auto or --code to choose otherwise */
     const char **git = calloc((size_t)argc, sizeof *git); /* at most one per argument */
     if (!git)
         die_usage("out of memory");
@@ -697,7 +698,7 @@ static int cmd_stats(int argc, char **argv)
         printf("{\"format_version\":%u,\"works\":%llu,\"clusters\":%llu,\"tokens\":%llu,"
                "\"text_bytes\":%llu,\"fingerprints\":%llu,\"kgram\":%u,\"window\":%u,"
                "\"min_tokens\":%u,\"code_fingerprints\":%llu,\"shape_fingerprints\":%llu,"
-               "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,"
+               "\"code_kgram\":%u,\"code_window\":%u,\"code_min_tokens\":%u,\"common_texts\":%u,"
                "\"created_unix\":%llu,\"text_blocks\":%llu,"
                "\"text_block_size\":%llu,\"text_free\":%s,\"shards\":%u,"
                "\"bytes\":{\"total\":%llu,\"postings\":%llu,"
@@ -706,11 +707,12 @@ static int cmd_stats(int argc, char **argv)
                (unsigned long long)s.tokens, (unsigned long long)s.text_bytes,
                (unsigned long long)s.fingerprints, s.kgram, s.window, s.min_tokens,
                (unsigned long long)s.code_fingerprints, (unsigned long long)s.shape_fingerprints,
-               s.code_kgram, s.code_window, s.code_min_tokens, (unsigned long long)s.created_unix,
-               (unsigned long long)s.text_blocks, (unsigned long long)s.text_block_size,
-               s.text_free ? "true" : "false", s.shards, (unsigned long long)s.bytes_total,
-               (unsigned long long)s.bytes_postings, (unsigned long long)s.bytes_text,
-               (unsigned long long)s.bytes_works, (unsigned long long)s.bytes_checkpoints);
+               s.code_kgram, s.code_window, s.code_min_tokens, s.common_texts,
+               (unsigned long long)s.created_unix, (unsigned long long)s.text_blocks,
+               (unsigned long long)s.text_block_size, s.text_free ? "true" : "false", s.shards,
+               (unsigned long long)s.bytes_total, (unsigned long long)s.bytes_postings,
+               (unsigned long long)s.bytes_text, (unsigned long long)s.bytes_works,
+               (unsigned long long)s.bytes_checkpoints);
     } else {
         double tb = s.text_bytes ? (double)s.text_bytes : 1.0;
         printf("index          %s (format %u)\n", index_dir, s.format_version);
@@ -729,6 +731,8 @@ static int cmd_stats(int argc, char **argv)
                    (unsigned long long)s.code_fingerprints,
                    (unsigned long long)s.shape_fingerprints, s.code_kgram, s.code_window,
                    s.code_min_tokens);
+        printf("common         passages in %u or more distinct texts are common language\n",
+               s.common_texts);
         printf("on disk        %.1f MB total (%.2fx the text)\n", (double)s.bytes_total / 1e6,
                (double)s.bytes_total / tb);
         printf("  postings     %.1f MB\n", (double)s.bytes_postings / 1e6);

@@ -50,6 +50,7 @@ static const struct {
     {RC_SEC_CMI_DIR, 8},
     {RC_SEC_CMI_DATA, 1},
     {RC_SEC_PAGE_SUMS, 8},
+    {RC_SEC_VIEWS, RC_VIEW_REC_SIZE},
     {RC_SEC_LOC_INDEX, 8},
     {RC_SEC_LOC_DATA, 1},
     {RC_SEC_LINES, 4},
@@ -92,10 +93,22 @@ static bool touched(const recite_index *idx, const void *p, size_t len)
 
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
 {
-    if (RC_UNLIKELY(idx->nshards)) {
-        uint32_t s = rc_shard_of_cluster(idx, i);
-        rc_index_cluster(idx->shards[s].idx, (uint32_t)(i - idx->shards[s].cluster0), out);
+    if (RC_UNLIKELY(idx->nshards)) { /* a cluster or a view of a shard */
+        uint32_t local, s = rc_shard_route(idx, i, &local);
+        rc_index_cluster(idx->shards[s].idx, local, out);
         rc_shards_globalize(idx, s, out);
+        return;
+    }
+    if (i >= idx->nclusters) { /* a view: the words of a code cluster, as prose */
+        const uint8_t *v =
+            idx->sec[RC_SEC_VIEWS].data + (uint64_t)(i - idx->nclusters) * RC_VIEW_REC_SIZE;
+        rc_index_cluster(idx, rc_get_u32(v), out);
+        out->text_offset = rc_get_u64(v + 8);
+        out->token_base = rc_get_u64(v + 16);
+        out->ntokens = rc_get_u64(v + 24);
+        out->checkpoint0 = rc_get_u64(v + 32);
+        out->mode = RECITE_MODE_PROSE;
+        out->view = true;
         return;
     }
     const uint8_t *p = idx->sec[RC_SEC_CLUSTERS].data + (uint64_t)i * RC_CLUSTER_REC_SIZE;
@@ -109,6 +122,8 @@ void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
     int mode = rc_mode_from_disk(rc_get_u32(p + 48));
     out->mode = mode < 0 ? UINT32_MAX : (uint32_t)mode; /* invalid: refused by validation */
     out->family = rc_get_u32(p + 52);
+    out->primary = i;
+    out->view = false;
 }
 
 /* Work record w, its pages checked (NULL when they do not match). */
@@ -135,11 +150,11 @@ bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluste
 {
     uint64_t ncp = idx->sec[RC_SEC_CHECKPOINTS].len / 4;
     uint64_t want_cp = (cl->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
-    if (i >= idx->nclusters || cl->text_len == 0 || cl->text_len > UINT32_MAX ||
+    if (i >= idx->nclusters + idx->nviews || cl->text_len == 0 || cl->text_len > UINT32_MAX ||
         cl->text_offset > idx->text_bytes || cl->ntokens > idx->ntokens ||
         cl->token_base > idx->ntokens - cl->ntokens || cl->checkpoint0 > ncp ||
         want_cp > ncp - cl->checkpoint0 || cl->nmembers == 0 || cl->member0 > idx->nworks ||
-        cl->nmembers > idx->nworks - cl->member0 || cl->family > i ||
+        cl->nmembers > idx->nworks - cl->member0 || cl->family > cl->primary ||
         (cl->mode != RECITE_MODE_PROSE && cl->mode != RECITE_MODE_CODE))
         return false;
     uint64_t stored = rc_index_stored_len(idx, i);
@@ -149,12 +164,11 @@ bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluste
 
 int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out, recite_error *err)
 {
-    if (i >= idx->nclusters)
+    if (i >= idx->nclusters + idx->nviews)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (no cluster %u)", i);
     if (RC_UNLIKELY(idx->nshards)) { /* the shard's record, then its members in the head */
-        uint32_t s = rc_shard_of_cluster(idx, i);
-        int rc = rc_index_cluster_check(idx->shards[s].idx, (uint32_t)(i - idx->shards[s].cluster0),
-                                        out, err);
+        uint32_t local, s = rc_shard_route(idx, i, &local);
+        int rc = rc_index_cluster_check(idx->shards[s].idx, local, out, err);
         if (rc != RECITE_OK)
             return rc;
         rc_shards_globalize(idx, s, out);
@@ -162,6 +176,23 @@ int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out,
             return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad record of cluster %u)", i);
         return rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)out->member0,
                               4 * (size_t)out->nmembers, err);
+    }
+    if (i >= idx->nclusters) { /* a view: its record, then its code cluster's */
+        rc_view v;
+        if (!rc_index_view(idx, i - idx->nclusters, &v) || v.cluster >= idx->nclusters)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad view %llu)",
+                                (unsigned long long)(i - idx->nclusters));
+        int rc = rc_index_cluster_check(idx, v.cluster, out, err);
+        if (rc != RECITE_OK)
+            return rc;
+        if (out->mode != RECITE_MODE_CODE)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (a view of prose cluster %u)",
+                                v.cluster);
+        rc_index_cluster(idx, i, out);
+        return rc_index_cluster_valid(idx, i, out)
+                   ? RECITE_OK
+                   : rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad view %llu)",
+                                  (unsigned long long)(i - idx->nclusters));
     }
     /* Its record (and the next one, where a text-free cluster's records end), then its
      * members. */
@@ -173,8 +204,13 @@ int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out,
     rc_index_cluster(idx, i, out);
     if (!rc_index_cluster_valid(idx, i, out))
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad record of cluster %u)", i);
-    return rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)out->member0,
-                          4 * (size_t)out->nmembers, err);
+    rc = rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)out->member0,
+                        4 * (size_t)out->nmembers, err);
+    /* Its first member stands for it in results: a work (the others are read through
+     * recite_index_cluster_members, which checks them). */
+    if (rc == RECITE_OK && rc_index_member(idx, out->member0) >= idx->nworks)
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad member of cluster %u)", i);
+    return rc;
 }
 
 /* The ends of the tables, checked at open in constant time: the text blocks cover the text,
@@ -209,8 +245,12 @@ static int check_ends(const recite_index *idx, const char *path, recite_error *e
         if (idx->ntokens || idx->text_bytes || s[RC_SEC_CHECKPOINTS].len)
             return corrupt(err, path, "clusters do not cover the text");
     } else {
+        /* The last in token order: the last cluster, or its view when it has one. */
         rc_cluster last;
         uint32_t i = (uint32_t)idx->nclusters - 1;
+        rc_view v;
+        if (idx->nviews && rc_index_view(idx, idx->nviews - 1, &v) && v.cluster == i)
+            i = (uint32_t)(idx->nclusters + idx->nviews - 1);
         if (rc_index_cluster_check(idx, i, &last, NULL) != RECITE_OK ||
             last.token_base + last.ntokens != idx->ntokens ||
             last.member0 + last.nmembers != idx->nworks ||
@@ -263,6 +303,7 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     idx->text_bytes = rc_get_u64(h + RC_H_TEXT_BYTES);
     idx->work_bytes = rc_get_u64(h + RC_H_WORK_BYTES);
     idx->block_size = rc_get_u32(h + RC_H_BLOCK_SIZE);
+    idx->common_texts = rc_get_u32(h + RC_H_COMMON);
     uint64_t flags = rc_get_u64(h + RC_H_FLAGS);
     if (flags & ~(uint64_t)(RC_FLAG_TEXT_FREE | RC_FLAG_CMI | RC_FLAG_SHARDED))
         return rc_error_set(err, RECITE_EVERSION,
@@ -276,7 +317,8 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     /* Readers allocate blocks of block_size: only the size the format defines is accepted.
      * 32-bit token positions in an index; a head numbers the tokens of all its shards. */
     if (idx->nworks > UINT32_MAX || idx->nclusters > idx->nworks ||
-        (!head && idx->ntokens > UINT32_MAX) || idx->block_size != RC_TEXT_BLOCK_SIZE)
+        (!head && idx->ntokens > UINT32_MAX) || idx->block_size != RC_TEXT_BLOCK_SIZE ||
+        idx->common_texts < RC_COMMON_TEXTS_MIN)
         return corrupt(err, path, "implausible counts");
 
     uint32_t nsec = rc_get_u32(h + RC_H_NSECTIONS);
@@ -323,6 +365,9 @@ static int parse_header(recite_index *idx, const char *path, recite_error *err)
     if (!(idx->page_ok = calloc(idx->npages / 64 + 1, sizeof *idx->page_ok)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     idx->nblocks = head ? 0 : idx->sec[RC_SEC_TEXT_BLOCKS].len / 16 - 1;
+    idx->nviews = idx->sec[RC_SEC_VIEWS].len / RC_VIEW_REC_SIZE; /* a head's: its shards' */
+    if (idx->nviews > idx->nclusters)
+        return corrupt(err, path, "more views than clusters");
     if (idx->sec[RC_SEC_CHANNELS].len != RC_CHANNELS * RC_CHANNEL_REC_SIZE ||
         !touched(idx, idx->sec[RC_SEC_CHANNELS].data, idx->sec[RC_SEC_CHANNELS].len))
         return corrupt(err, path, "bad channel table");
@@ -513,6 +558,7 @@ void recite_index_get_stats(recite_index_stats *out, const recite_index *idx)
     out->created_unix = idx->created;
     out->bytes_total = idx->map_len;
     out->text_block_size = idx->block_size;
+    out->common_texts = idx->common_texts;
     if (idx->nshards) { /* the shards' bytes, and the head's */
         for (uint32_t k = 0; k < idx->nshards; k++) {
             recite_index_stats sh;
@@ -605,13 +651,12 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     }
     out->bytes = cl.text_len;
     out->tokens = cl.ntokens;
-    /* A member is a work number: one out of range is damage (found by fuzz_index). */
-    out->representative = rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
-    if (out->representative >= idx->nworks) {
+    out->representative = rc_index_member(idx, cl.member0);
+    out->mode = (recite_mode)cl.mode;
+    if (out->representative >= idx->nworks) { /* a view's members are not checked with it */
         memset(out, 0, sizeof *out);
         return RECITE_EFORMAT;
     }
-    out->mode = (recite_mode)cl.mode;
     return RECITE_OK;
 }
 
@@ -661,7 +706,7 @@ uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
         uint32_t s = rc_shard_of_token(idx, gpos);
         const rc_shard *sh = &idx->shards[s];
         uint32_t c = rc_index_cluster_of_token(sh->idx, gpos - sh->token0);
-        return c == UINT32_MAX ? c : (uint32_t)(c + sh->cluster0);
+        return c == UINT32_MAX ? c : rc_shard_global_cluster(idx, s, c);
     }
     const uint8_t *recs = idx->sec[RC_SEC_CLUSTERS].data;
     uint64_t lo = 0, hi = idx->nclusters; /* invariant: answer in [lo, hi) */
@@ -682,11 +727,17 @@ uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
             !touched(idx, recs + lo * RC_CLUSTER_REC_SIZE, RC_CLUSTER_REC_SIZE))
             return UINT32_MAX;
         rc_index_cluster(idx, (uint32_t)lo, &cl);
-        if ((cl.ntokens && gpos < cl.token_base + cl.ntokens) || lo + 1 >= idx->nclusters)
+        if ((cl.ntokens && gpos < cl.token_base + cl.ntokens) || lo + 1 >= idx->nclusters ||
+            !touched(idx, recs + (lo + 1) * RC_CLUSTER_REC_SIZE + 16, 8) ||
+            rc_get_u64(recs + (lo + 1) * RC_CLUSTER_REC_SIZE + 16) > gpos)
             break;
         lo++;
     }
-    return (uint32_t)lo;
+    if (gpos >= cl.token_base && gpos - cl.token_base < cl.ntokens)
+        return (uint32_t)lo;
+    /* Past the cluster's tokens: the words of a code cluster (its view). */
+    uint64_t v = rc_index_view_of_token(idx, gpos);
+    return v == UINT64_MAX ? UINT32_MAX : (uint32_t)(idx->nclusters + v);
 }
 
 /* ==== stored text ==== */
@@ -694,19 +745,23 @@ uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster)
 {
     if (idx->nshards) {
-        uint32_t s = rc_shard_of_cluster(idx, cluster);
-        return rc_index_stored_len(idx->shards[s].idx,
-                                   (uint32_t)(cluster - idx->shards[s].cluster0));
+        uint32_t local, s = rc_shard_route(idx, cluster, &local);
+        return rc_index_stored_len(idx->shards[s].idx, local);
     }
     rc_cluster cl;
     rc_index_cluster(idx, cluster, &cl);
     if (!idx->text_free)
         return cl.text_len;
+    /* Text-free: a cluster's records, then its view's records, then the next cluster's. */
     uint64_t end = idx->text_bytes;
-    if ((uint64_t)cluster + 1 < idx->nclusters) {
+    rc_view v;
+    uint64_t vi = cl.view ? UINT64_MAX : rc_index_view_of(idx, cl.primary);
+    if (vi != UINT64_MAX && rc_index_view(idx, vi, &v)) {
+        end = v.text_offset;
+    } else if ((uint64_t)cl.primary + 1 < idx->nclusters) {
         rc_cluster next;
-        rc_index_cluster(idx, cluster + 1, &next);
+        rc_index_cluster(idx, cl.primary + 1, &next);
         end = next.text_offset;
     }
-    return end - cl.text_offset;
+    return end >= cl.text_offset ? end - cl.text_offset : UINT64_MAX;
 }

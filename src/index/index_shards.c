@@ -48,6 +48,8 @@ static int check_shard(const recite_index *idx, const recite_index *sh, const sh
         return corrupt(err, path, "a shard's counts differ from its head's");
     if (sh->text_free != idx->text_free || sh->cmi != idx->cmi || sh->nshards)
         return corrupt(err, path, "a shard's flags differ from its head's");
+    if (sh->common_texts != idx->common_texts)
+        return corrupt(err, path, "a shard's common threshold differs from its head's");
     return RECITE_OK;
 }
 
@@ -65,7 +67,7 @@ int rc_shards_open(recite_index *idx, const char *dir, recite_error *err)
     if (!(idx->shards = calloc(n, sizeof *idx->shards)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     idx->nshards = (uint32_t)n;
-    uint64_t works = 0, clusters = 0, tokens = 0, stored = 0, work_bytes = 0;
+    uint64_t works = 0, clusters = 0, tokens = 0, stored = 0, work_bytes = 0, views = 0;
     uint64_t postings[RC_CHANNELS] = {0};
     for (uint32_t s = 0; s < n; s++) {
         char path[4096];
@@ -81,6 +83,8 @@ int rc_shards_open(recite_index *idx, const char *dir, recite_error *err)
         sh->token0 = tokens;
         sh->text0 = stored;
         sh->work0 = works;
+        sh->view0 = views;
+        views += sh->idx->nviews;
         works += r.works;
         clusters += r.clusters;
         tokens += r.tokens;
@@ -92,6 +96,9 @@ int rc_shards_open(recite_index *idx, const char *dir, recite_error *err)
     if (works != idx->nworks || clusters != idx->nclusters || tokens != idx->ntokens ||
         stored != idx->text_bytes || work_bytes != idx->work_bytes)
         return corrupt(err, dir, "the shards do not add up to the library");
+    if (idx->nviews || views > idx->nclusters)
+        return corrupt(err, dir, "the shards' views do not fit the library");
+    idx->nviews = views; /* numbered after the library's clusters, shard after shard */
     for (unsigned c = 0; c < RC_CHANNELS; c++)
         if (postings[c] != idx->ch[c].npostings)
             return corrupt(err, dir, "the shards' fingerprints do not add up to the library's");
@@ -138,6 +145,33 @@ uint32_t rc_shard_of_cluster(const recite_index *idx, uint64_t cluster)
     LAST_AT_MOST(idx, cluster0, cluster);
 }
 
+/* The shard holding view v (v < nviews): shards without views share view0 with the next. */
+static uint32_t shard_of_view(const recite_index *idx, uint64_t v)
+{
+    LAST_AT_MOST(idx, view0, v);
+}
+
+uint32_t rc_shard_route(const recite_index *idx, uint32_t i, uint32_t *local)
+{
+    if (i >= idx->nclusters) { /* a view: numbered after the shard's clusters there */
+        uint64_t v = i - idx->nclusters;
+        uint32_t s = shard_of_view(idx, v);
+        *local = (uint32_t)(idx->shards[s].idx->nclusters + (v - idx->shards[s].view0));
+        return s;
+    }
+    uint32_t s = rc_shard_of_cluster(idx, i);
+    *local = (uint32_t)(i - idx->shards[s].cluster0);
+    return s;
+}
+
+uint32_t rc_shard_global_cluster(const recite_index *idx, uint32_t s, uint32_t local)
+{
+    const rc_shard *sh = &idx->shards[s];
+    if (local >= sh->idx->nclusters)
+        return (uint32_t)(idx->nclusters + sh->view0 + (local - sh->idx->nclusters));
+    return (uint32_t)(sh->cluster0 + local);
+}
+
 uint32_t rc_shard_of_token(const recite_index *idx, uint64_t gpos)
 {
     LAST_AT_MOST(idx, token0, gpos);
@@ -177,6 +211,7 @@ void rc_shards_globalize(const recite_index *idx, uint32_t s, rc_cluster *cl)
     cl->token_base += sh->token0;
     cl->member0 += (uint32_t)sh->work0;
     cl->family += (uint32_t)sh->cluster0;
+    cl->primary += (uint32_t)sh->cluster0;
 }
 
 void rc_shards_localize(const recite_index *idx, uint32_t s, rc_cluster *cl)
@@ -186,6 +221,7 @@ void rc_shards_localize(const recite_index *idx, uint32_t s, rc_cluster *cl)
     cl->token_base -= sh->token0;
     cl->member0 -= (uint32_t)sh->work0;
     cl->family -= (uint32_t)sh->cluster0;
+    cl->primary -= (uint32_t)sh->cluster0;
 }
 
 uint64_t rc_posting_rank(const rc_posting_table *t, uint64_t pos, const recite_index *head)

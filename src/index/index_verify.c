@@ -1,10 +1,11 @@
 /*
  * index_verify.c — the complete check of an open index (recite_index_verify): every page and
- * every section against its checksum, then every record cross-checked (clusters tiling the text and
- * token spaces in order, checkpoints, members, work strings, text blocks, fingerprint directories
- * and positions, CMI records). Opening checks only what takes constant time (index_load.c); this
- * reads the whole file, and runs where that is worth it: `recite verify`, before a compaction
- * trusts its source, and on every index a build has written, before it is published.
+ * every section against its checksum, then every record cross-checked (clusters and their word
+ * views tiling the text and token spaces in order, checkpoints, members, work strings, text
+ * blocks, fingerprint directories and positions, CMI records). Opening checks only what takes
+ * constant time (index_load.c); this reads the whole file, and runs where that is worth it: `recite
+ * verify`, before a compaction trusts its source, and on every index a build has written, before it
+ * is published.
  */
 #include "rc_index.h"
 
@@ -85,12 +86,28 @@ static int check_blocks(const recite_index *idx, recite_error *err)
     return RECITE_OK;
 }
 
-/* Clusters tile the text and the token space in order; their checkpoints increase within their
- * text; their members are works of theirs. */
+/* The checkpoints of cluster (or view) c increase within its stored bytes. */
+static int check_checkpoints(const recite_index *idx, const rc_cluster *cl, uint64_t stored,
+                             recite_error *err)
+{
+    uint64_t want_cp = (cl->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
+    const uint8_t *cp = idx->sec[RC_SEC_CHECKPOINTS].data + 4 * cl->checkpoint0;
+    uint64_t prev = 0;
+    for (uint64_t k = 0; k < want_cp; k++) {
+        uint64_t off = rc_get_u32(cp + 4 * k);
+        if (off < prev || off > stored || (k == 0 && off != 0))
+            return corrupt(err, "bad checkpoint");
+        prev = off;
+    }
+    return RECITE_OK;
+}
+
+/* Clusters, each followed by its view when it has one, tile the text and the token space in
+ * order; their checkpoints increase within their text; their members are works of theirs. */
 static int check_clusters(const recite_index *idx, recite_error *err)
 {
     const rc_section *s = idx->sec;
-    uint64_t text_end = 0, tok_end = 0, cp_end = 0, mem_end = 0, work_end = 0;
+    uint64_t text_end = 0, tok_end = 0, cp_end = 0, mem_end = 0, work_end = 0, next_view = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
         if (c % (RELEASE_EVERY / 64) == 0)
             release_all(idx);
@@ -98,7 +115,6 @@ static int check_clusters(const recite_index *idx, recite_error *err)
         int rc = rc_index_cluster_check(idx, (uint32_t)c, &cl, err);
         if (rc != RECITE_OK)
             return rc;
-        uint64_t want_cp = (cl.ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
         uint64_t stored = rc_index_stored_len(idx, (uint32_t)c);
         if (cl.text_offset != text_end || cl.token_base != tok_end || cl.checkpoint0 != cp_end ||
             cl.member0 != mem_end)
@@ -106,26 +122,37 @@ static int check_clusters(const recite_index *idx, recite_error *err)
         work_end += cl.text_len;
         text_end += stored;
         tok_end += cl.ntokens;
-        cp_end += want_cp;
+        cp_end += (cl.ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
         mem_end += cl.nmembers;
-        const uint8_t *cp = s[RC_SEC_CHECKPOINTS].data + 4 * cl.checkpoint0;
-        uint64_t prev = 0;
-        for (uint64_t k = 0; k < want_cp; k++) {
-            uint64_t off = rc_get_u32(cp + 4 * k);
-            if (off < prev || off > stored || (k == 0 && off != 0))
-                return corrupt(err, "bad checkpoint");
-            prev = off;
-        }
+        if ((rc = check_checkpoints(idx, &cl, stored, err)) != RECITE_OK)
+            return rc;
         const uint8_t *mem = s[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0;
         for (uint32_t m = 0; m < cl.nmembers; m++) {
             uint32_t w = rc_get_u32(mem + 4 * m);
             if (w >= idx->nworks || rc_index_work_cluster(idx, w) != c)
                 return corrupt(err, "bad cluster member");
         }
+        rc_view v;
+        if (next_view < idx->nviews && rc_index_view(idx, next_view, &v) && v.cluster == c) {
+            uint32_t vc = (uint32_t)(idx->nclusters + next_view++);
+            rc_cluster vw;
+            if ((rc = rc_index_cluster_check(idx, vc, &vw, err)) != RECITE_OK)
+                return rc;
+            uint64_t vstored = rc_index_stored_len(idx, vc);
+            if (vw.text_offset != (idx->text_free ? text_end : cl.text_offset) ||
+                vw.token_base != tok_end || vw.checkpoint0 != cp_end)
+                return corrupt(err, "views do not tile the text");
+            if (idx->text_free)
+                text_end += vstored;
+            tok_end += vw.ntokens;
+            cp_end += (vw.ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
+            if ((rc = check_checkpoints(idx, &vw, vstored, err)) != RECITE_OK)
+                return rc;
+        }
     }
     if (text_end != idx->text_bytes || tok_end != idx->ntokens ||
         cp_end != s[RC_SEC_CHECKPOINTS].len / 4 || mem_end != idx->nworks ||
-        work_end != idx->work_bytes)
+        work_end != idx->work_bytes || next_view != idx->nviews)
         return corrupt(err, "clusters do not cover the text");
     return RECITE_OK;
 }

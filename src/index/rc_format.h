@@ -15,8 +15,9 @@
 #define RC_CATALOG_FILE "catalog.sqlite" /* the provenance catalogue beside it (src/catalog) */
 #define RC_INDEX_MAGIC "RECITEIX"
 #define RC_FORMAT_VERSION                                                                          \
-    4u /* 3: locators (sections 24-26); 4: binary CMI records (19-20),                             \
-          page checksums (21), 1 KiB text blocks */
+    6u /* 3: locators (sections 24-26); 4: binary CMI records (19-20),                             \
+          page checksums (21), 1 KiB text blocks; 5: word views of code texts (22), common         \
+          threshold; 6: sharded indexes (flag 4, key bits, sections 27-32) */
 #define RC_HEADER_SIZE 128u
 #define RC_SECTION_ENTRY_SIZE 32u
 #define RC_MAX_SECTIONS 32u
@@ -33,12 +34,26 @@
 #define RC_CHECKPOINT_EVERY 32u
 #define RC_POSTING_REM_BITS 14u /* hash bits kept per posting after the bucket bits */
 
-/* Document frequency of a fingerprint (distinct texts holding it), kept as a 2-bit class in the
- * low bits of each posting's u16: 0 = one text, 1 = 2-7, 2 = 8-63, 3 = 64 or more (common). */
+/* Document frequency of a fingerprint (distinct families of texts holding it), kept as a 2-bit
+ * class in the low bits of each posting's key: 0 = one text, 1 = 2-7, 2 = 8 up to the common
+ * threshold, 3 = the threshold or more (common language). The threshold is relative to the
+ * library (rc_common_texts), recorded in the header. */
 #define RC_DF_COMMON 3u
-static inline unsigned rc_df_class(uint64_t texts)
+#define RC_COMMON_TEXTS_MIN 8u
+#define RC_COMMON_TEXTS_MAX 64u
+static inline unsigned rc_df_class(uint64_t texts, unsigned common_texts)
 {
-    return texts <= 1 ? 0u : texts < 8 ? 1u : texts < 64 ? 2u : 3u;
+    return texts <= 1 ? 0u : texts < 8 ? 1u : texts < common_texts ? 2u : 3u;
+}
+/* The common threshold of a library of `families` families of texts: 1% of them, at least 8
+ * and at most 64 (a passage in 40 of 660 works is boilerplate; in 64 distinct texts it is
+ * whatever the library's size). */
+static inline unsigned rc_common_texts(uint64_t families)
+{
+    uint64_t t = (families + 99) / 100;
+    return (unsigned)(t < RC_COMMON_TEXTS_MIN   ? RC_COMMON_TEXTS_MIN
+                      : t > RC_COMMON_TEXTS_MAX ? RC_COMMON_TEXTS_MAX
+                                                : t);
 }
 
 /* Fingerprint channels: each has its own tokens, parameters and posting tables. Prose works
@@ -60,6 +75,7 @@ enum rc_section_id {
     RC_SEC_CMI_DIR = 19,    /* (nworks + 1) x u64: work w's CMI record is CMI_DATA[w, w + 1) */
     RC_SEC_CMI_DATA = 20,   /* binary CMI records (src/cmi/cmi_record.c) */
     RC_SEC_PAGE_SUMS = 21,  /* the last section: XXH3-64 of each page before it (below) */
+    RC_SEC_VIEWS = 22,      /* nviews x view records (40 bytes): the words of code texts */
     /* Locators (src/index/locate.c): where an offset of a work is in its original. */
     RC_SEC_LOC_INDEX = 24, /* (nworks + 1) x u64: offset of each work's record in LOC_DATA */
     RC_SEC_LOC_DATA = 25,  /* the works' locator records (RC_LOC_* below) */
@@ -123,6 +139,7 @@ enum {
     RC_H_NCLUSTERS = 64,   /* u64 */
     RC_H_NTOKENS = 72,     /* u64 tokens of all cluster texts */
     RC_H_TEXT_BYTES = 80,  /* u64 bytes of all cluster texts */
+    RC_H_COMMON = 88,      /* u32 families holding a fingerprint for it to be common language */
     RC_H_BLOCK_SIZE = 100, /* u32 raw bytes per text block (a text's last one may be shorter) */
     RC_H_WORK_BYTES = 104, /* u64 bytes of all cluster texts as indexed (= TEXT_BYTES unless
                               text-free, where the stored stream holds token records) */
@@ -144,6 +161,16 @@ static inline int rc_mode_from_disk(uint32_t v)
 #define RC_FLAG_CMI 2u       /* CMI was extracted from the works (not --no-cmi) */
 #define RC_FLAG_SHARDED 4u   /* the head of a sharded index: its works are in its shards */
 
+/* A view: the words of a code cluster's text, tokenized as prose, so that code works are found
+ * by their words too (comments, docstrings, license headers, code shorter than the code
+ * guarantee). Its postings are in the prose channel. Views are in the order of their clusters;
+ * a view's tokens follow its cluster's in the global token space (and its checkpoints the
+ * cluster's), so clusters and views together tile the tokens. Record: u32 cluster, u32 0,
+ * u64 stored offset (the cluster's text; text-free: the view's token records, which follow
+ * the cluster's), u64 first global token, u64 tokens (words), u64 first checkpoint. The matcher
+ * numbers view v as cluster nclusters + v (rc_index_cluster). */
+#define RC_VIEW_REC_SIZE 40u
+
 /* A cluster: one distinct text, held by one or more works. */
 #define RC_CLUSTER_REC_SIZE 56u
 typedef struct rc_cluster {
@@ -157,6 +184,10 @@ typedef struct rc_cluster {
     uint32_t mode;   /* RECITE_MODE_PROSE or RECITE_MODE_CODE: how its tokens are made (on
                         disk: rc_mode_to_disk) */
     uint32_t family; /* first cluster of its family of near-duplicates (forks, copies) */
+    /* In memory only: the cluster whose works these are — itself, or for a view (a number
+     * nclusters + v) the code cluster whose words it holds. */
+    uint32_t primary;
+    bool view;
 } rc_cluster;
 
 #define RC_WORK_REC_SIZE 88u

@@ -41,6 +41,7 @@ typedef struct rc_posting_table {
 typedef struct rc_shard {
     recite_index *idx;
     uint64_t cluster0, token0, text0, work0;
+    uint64_t view0; /* its views are the library's views view0... (numbered nclusters + view) */
 } rc_shard;
 
 struct recite_index {
@@ -53,8 +54,10 @@ struct recite_index {
     unsigned mode;
     uint64_t created;
     uint64_t nworks, nclusters, ntokens;
-    uint64_t text_bytes; /* of the stored stream (token records if text-free) */
-    uint64_t work_bytes; /* of the texts as indexed */
+    uint64_t nviews;       /* word views of code clusters (index_views.c) */
+    unsigned common_texts; /* families holding a fingerprint for it to be common (DF class 3) */
+    uint64_t text_bytes;   /* of the stored stream (token records if text-free) */
+    uint64_t work_bytes;   /* of the texts as indexed */
     bool text_free;
     bool cmi;     /* CMI was extracted at build time */
     bool has_key; /* text-free and opened with its key */
@@ -98,17 +101,33 @@ static inline int rc_index_touch(const recite_index *idx, const void *p, size_t 
     return rc_index_touch_pages(idx, first, last, err);
 }
 
-/* Cluster record i (i < nclusters), as stored: a cluster a check reaches from a seed or a work
- * is checked first (rc_index_cluster_check); afterwards its record can be read unchecked. */
+/* Cluster record i (i < nclusters), as stored, or for i = nclusters + v (v < nviews) view v as
+ * a prose cluster (its works, family and length those of its code cluster): a cluster a check
+ * reaches from a seed or a work is checked first (rc_index_cluster_check); afterwards its
+ * record can be read unchecked. */
 void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out);
+
+/* ==== word views of code clusters (index_views.c) ==== */
+
+typedef struct rc_view {
+    uint32_t cluster; /* the code cluster whose words these are */
+    uint64_t text_offset, token_base, ntokens, checkpoint0;
+} rc_view;
+
+/* View record v, its pages checked; false when v >= nviews or they do not match. */
+bool rc_index_view(const recite_index *idx, uint64_t v, rc_view *out);
+/* The view of cluster `cluster`; UINT64_MAX when it has none. */
+uint64_t rc_index_view_of(const recite_index *idx, uint32_t cluster);
+/* The view holding global token gpos; UINT64_MAX when none does. */
+uint64_t rc_index_view_of_token(const recite_index *idx, uint64_t gpos);
 
 /* Cluster record i, checked: its text, tokens, checkpoints and members lie inside the index.
  * RECITE_EFORMAT ("corrupt index") otherwise. */
 int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out, recite_error *err);
 bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluster *cl);
 
-/* The cluster holding global token `gpos` (gpos < ntokens); UINT32_MAX when the records read
- * fail their checksums. */
+/* The cluster (or view, numbered nclusters + v) holding global token `gpos` (gpos < ntokens);
+ * UINT32_MAX when none does or the records read fail their checksums. */
 uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos);
 
 /* The binary CMI record of work w (w < nworks) in *rec, *len bytes (0: none). */
@@ -135,8 +154,8 @@ static inline uint32_t rc_index_member(const recite_index *idx, uint64_t m)
     return rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * m);
 }
 
-/* Bytes a cluster occupies in the stored stream: its text, or (text-free) its token records,
- * which run to the next cluster's offset. */
+/* Bytes a cluster (or view) occupies in the stored stream: its text, or (text-free) its token
+ * records, which run to its view's records, or to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
 
 /* Gives back the pages of the mapping that reads made resident (they are read again from the
@@ -232,6 +251,11 @@ void rc_shards_close(recite_index *idx);
 uint32_t rc_shard_of_cluster(const recite_index *idx, uint64_t cluster);
 uint32_t rc_shard_of_token(const recite_index *idx, uint64_t gpos);
 uint32_t rc_shard_of_text(const recite_index *idx, uint64_t off);
+/* The shard holding cluster or view i of the library (i < nclusters + nviews: views numbered
+ * after the clusters, shard after shard), and its number there (a view: the shard's nclusters
+ * + its view); rc_shard_global_cluster is the reverse. */
+uint32_t rc_shard_route(const recite_index *idx, uint32_t i, uint32_t *local);
+uint32_t rc_shard_global_cluster(const recite_index *idx, uint32_t s, uint32_t local);
 /* Where work w of the library is: its shard and its number there. RECITE_EFORMAT when the map's
  * entry fails its checksum or points outside the shards. */
 int rc_shards_work(const recite_index *idx, uint32_t w, uint32_t *shard, uint32_t *local);

@@ -274,14 +274,13 @@ int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, u
 {
     const recite_index *idx = r->idx;
     if (idx->nshards) { /* the shard's chunk, keyed in the library's numbers */
-        uint32_t s = rc_shard_of_cluster(idx, cluster);
+        uint32_t lc, s = rc_shard_route(idx, cluster, &lc);
         rc_store_reader *sub = shard_reader(r, s);
         if (!sub)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         rc_cluster local = *info;
         rc_shards_localize(idx, s, &local);
-        return rc_store_chunk(out, sub, tz, (uint32_t)(cluster - idx->shards[s].cluster0), &local,
-                              chunk, err);
+        return rc_store_chunk(out, sub, tz, lc, &local, chunk, err);
     }
     uint64_t nchunks = (info->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
     if (chunk >= nchunks)

@@ -239,6 +239,15 @@ typedef struct gnu_name {
     bool library;       /* "Library General Public License": LGPL 2.0 */
 } gnu_name;
 
+/* The end of a name whose last `more` letters are optional: at most `more` bytes past `end`,
+ * never past the NUL (the next search starts there). */
+static size_t name_end(const char *c, size_t end, size_t more)
+{
+    while (more-- && c[end])
+        end++;
+    return end;
+}
+
 /* The GNU license names in c, in order. */
 static size_t gnu_names(const char *c, gnu_name *out, size_t cap)
 {
@@ -246,7 +255,7 @@ static size_t gnu_names(const char *c, gnu_name *out, size_t cap)
     for (size_t p = 0; c[p] && n < cap; p++) {
         gnu_name g = {p, 0, NULL, false};
         if (strncmp(c + p, "general public licen", 20) == 0 && (p == 0 || !word_char(c[p - 1]))) {
-            g.end = p + 20 + (c[p + 20] ? 2 : 0);
+            g.end = name_end(c, p + 20, 2); /* "licen" + "se"/"ce" */
             g.family = "GPL";
             if (p >= 7 && strncmp(c + p - 7, "lesser ", 7) == 0)
                 g.family = "LGPL", g.at = p - 7;
@@ -258,7 +267,7 @@ static size_t gnu_names(const char *c, gnu_name *out, size_t cap)
                                 strncmp(c + p - 8, "mozilla ", 8) == 0))
                 continue;
         } else if (strncmp(c + p, "free documentation licen", 24) == 0) {
-            g.end = p + 26;
+            g.end = name_end(c, p + 24, 2);
             g.family = "GFDL";
         } else if ((p == 0 || !word_char(c[p - 1])) &&
                    (strncmp(c + p, "gpl", 3) == 0 || strncmp(c + p, "lgpl", 4) == 0 ||

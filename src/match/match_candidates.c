@@ -117,19 +117,19 @@ static int cmp_candidate(const void *a, const void *b)
     return (x->rep > y->rep) - (x->rep < y->rep);
 }
 
-static int cmp_candidate_cluster(const void *a, const void *b)
+static int cmp_candidate_first(const void *a, const void *b)
 {
     const candidate *x = a, *y = b;
-    return (x->cluster > y->cluster) - (x->cluster < y->cluster);
+    return (x->first > y->first) - (x->first < y->first);
 }
 
 /* Seeds come from every work sharing a k-gram with the text. Works with a seed of specific
- * language (a k-gram held by fewer than 64 texts) are all verified, most-seeded first, up to
- * max_candidates. Works sharing only common language (license headers, boilerplate) are
- * sampled: most-seeded first, a work is kept while it covers a position of the text that fewer
- * than `common_sample` kept works cover. So every passage of common language is attributed to
- * a few works holding it and the cost stays bounded; the other works are counted. Verification
- * is what costs (decompression, tokenizing); counting seeds per work is cheap. */
+ * language (a k-gram held by fewer texts than the index's common threshold) are all verified,
+ * most-seeded first, up to max_candidates. Works sharing only common language (license headers,
+ * boilerplate) are sampled: most-seeded first, a work is kept while it covers a position of the
+ * text that fewer than `common_sample` kept works cover. So every passage of common language is
+ * attributed to a few works holding it and the cost stays bounded; the other works are counted.
+ * Verification is what costs (decompression, tokenizing); counting seeds per work is cheap. */
 int rc_match_select(rc_matcher *c, recite_error *err)
 {
     if (sort_by_gpos(c) != RECITE_OK)
@@ -209,11 +209,13 @@ int rc_match_select(rc_matcher *c, recite_error *err)
         most = RC_MAX(most, c->chans[k].common_postings_max);
     if (most > sampled && !c->all_works)
         c->common_others = most - sampled;
-    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_cluster);
-    /* Keep the seeds of the chosen works (seeds are in cluster order, as are cands now). */
+    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_first);
+    /* Keep the seeds of the chosen works (each work's seeds are a range of the seeds in
+     * position order, and cands are in that order now; a view's positions come after its
+     * cluster's, so this is not the order of cluster numbers). */
     size_t keep = 0, k = 0;
     for (size_t i = 0; i < c->seeds.n; i++) {
-        while (cands.v[k].cluster != c->seeds.v[i].cluster)
+        while (cands.v[k].first + cands.v[k].seeds <= i)
             k++;
         if (cands.v[k].keep)
             c->seeds.v[keep++] = c->seeds.v[i];

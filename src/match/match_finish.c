@@ -14,6 +14,8 @@
 static int cmp_raw(const void *a, const void *b)
 {
     const rc_raw_match *x = a, *y = b;
+    if (x->primary != y->primary) /* a code cluster's runs and its view's together */
+        return x->primary < y->primary ? -1 : 1;
     if (x->cluster != y->cluster)
         return x->cluster < y->cluster ? -1 : 1;
     if (x->q0 != y->q0)
@@ -50,6 +52,8 @@ int rc_match_cmp_hit(const void *a, const void *b)
     const recite_work_hit *x = a, *y = b;
     if (x->common != y->common)
         return x->common ? 1 : -1;
+    if (x->score != y->score)
+        return x->score > y->score ? -1 : 1;
     if (x->tokens_covered != y->tokens_covered)
         return x->tokens_covered > y->tokens_covered ? -1 : 1;
     return (x->work > y->work) - (x->work < y->work);
@@ -87,6 +91,135 @@ static void drop_contained(rc_matcher *c)
     c->raw.n = keep;
 }
 
+/* ==== code works found by their words (views) ==== */
+
+/* The cluster whose works each run's are: its own, or for a view the code cluster's. */
+static void set_primaries(rc_matcher *c)
+{
+    for (size_t i = 0; i < c->raw.n; i++) {
+        rc_raw_match *m = &c->raw.v[i];
+        rc_cluster info;
+        if (m->cluster >= c->idx->nclusters)
+            rc_index_cluster(c->idx, m->cluster, &info);
+        m->primary = m->cluster < c->idx->nclusters ? m->cluster : info.primary;
+    }
+}
+
+typedef struct out_span {
+    uint64_t a, b; /* output bytes */
+    uint32_t primary;
+    bool words; /* a run of a view: words of a code work */
+    size_t i;
+} out_span;
+
+static int cmp_out_span(const void *x_, const void *y_)
+{
+    const out_span *x = x_, *y = y_;
+    if (x->primary != y->primary)
+        return x->primary < y->primary ? -1 : 1;
+    if (x->a != y->a)
+        return x->a < y->a ? -1 : 1;
+    if (x->b != y->b)
+        return x->b > y->b ? -1 : 1;
+    if (x->words != y->words)
+        return x->words ? 1 : -1; /* of two equal spans, the lexemes' */
+    return (x->i > y->i) - (x->i < y->i);
+}
+
+/* A code work found both by its lexemes and by its words over the same output: a run of one
+ * kind that lies (in output bytes) inside a run of the other is dropped, so a passage is
+ * reported once — by lexemes when both cover the same bytes. */
+static int drop_covered_across_units(rc_matcher *c, recite_error *err)
+{
+    bool views = false;
+    for (size_t i = 0; i < c->raw.n && !views; i++)
+        views = c->raw.v[i].cluster >= c->idx->nclusters;
+    if (!views)
+        return RECITE_OK;
+    out_span *sp = malloc((c->raw.n + 1) * sizeof *sp);
+    bool *drop = calloc(c->raw.n + 1, sizeof *drop);
+    if (!sp || !drop) {
+        free(sp);
+        free(drop);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    for (size_t i = 0; i < c->raw.n; i++) {
+        const rc_raw_match *m = &c->raw.v[i];
+        const rc_token *qt = c->chans[m->channel].stream->toks.v;
+        sp[i] = (out_span){qt[m->q0].start, qt[m->q0 + m->len - 1].end, m->primary,
+                           m->cluster >= c->idx->nclusters, i};
+    }
+    rc_sort(sp, c->raw.n, sizeof *sp, cmp_out_span);
+    uint64_t reach[2] = {0, 0}; /* output bytes covered by a run of lexemes [0], of words [1] */
+    for (size_t k = 0; k < c->raw.n; k++) {
+        if (k == 0 || sp[k].primary != sp[k - 1].primary)
+            reach[0] = reach[1] = 0;
+        if (sp[k].b <= reach[!sp[k].words])
+            drop[sp[k].i] = true;
+        else
+            reach[sp[k].words] = RC_MAX(reach[sp[k].words], sp[k].b);
+    }
+    size_t keep = 0;
+    for (size_t i = 0; i < c->raw.n; i++)
+        if (!drop[i])
+            c->raw.v[keep++] = c->raw.v[i];
+    c->raw.n = keep;
+    free(sp);
+    free(drop);
+    return RECITE_OK;
+}
+
+/* The first token t of cluster cl (n tokens) whose end is after `byte` (by_start: whose start
+ * is at or after it); n when there is none. Token ends and starts increase with t. */
+static int token_at_byte(rc_matcher *c, uint32_t cl, uint64_t n, uint64_t byte, bool by_start,
+                         uint64_t *out, recite_error *err)
+{
+    uint64_t lo = 0, hi = n;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        const rc_token *t;
+        int rc = rc_match_src_tok(c, cl, mid, &t, NULL, err);
+        if (rc != RECITE_OK)
+            return rc;
+        if (by_start ? t->start >= byte : t->end > byte)
+            hi = mid;
+        else
+            lo = mid + 1;
+    }
+    *out = lo;
+    return RECITE_OK;
+}
+
+/* The tokens of run m in its work's own unit: [s0, s0 + src_len), or for a run of a view the
+ * lexemes of the code cluster inside its source bytes. */
+static int work_tokens(rc_matcher *c, const rc_raw_match *m, const rc_cluster *work, uint64_t *t0,
+                       uint64_t *t1, recite_error *err)
+{
+    if (m->cluster == m->primary) {
+        *t0 = m->s0;
+        *t1 = m->s0 + m->src_len;
+        return RECITE_OK;
+    }
+    int rc = token_at_byte(c, m->primary, work->ntokens, m->src_start, false, t0, err);
+    if (rc == RECITE_OK)
+        rc = token_at_byte(c, m->primary, work->ntokens, m->src_end, true, t1, err);
+    if (rc == RECITE_OK && *t1 < *t0)
+        *t1 = *t0;
+    return rc;
+}
+
+/* A span's part in its work's score: its tokens, discounted for a span with edits (aligned, or
+ * of other lexemes) by similarity^10, so that spans reproducing a work word for word outrank
+ * a longer near match — of two versions of a license, the one the output quotes: a notice of
+ * GPL-2 with GPL-3's last line is GPL-2 (98 words, all equal) before GPL-3 (104 words, one
+ * different: 104 x 0.99^10 = 94). Spans that differ only in punctuation count whole. */
+double rc_match_score(const rc_raw_match *m)
+{
+    double q = m->aligned || m->channel == RC_CH_SHAPE ? m->similarity : 1.0;
+    double q2 = q * q, q4 = q2 * q2, q8 = q4 * q4;
+    return (double)m->len * q8 * q2;
+}
+
 /* Whether most k-grams of the run (those the index knows) are common language. */
 static bool run_is_common(const rc_matcher *c, const rc_raw_match *m)
 {
@@ -106,49 +239,71 @@ static uint32_t representative(const recite_index *idx, const rc_cluster *info)
     return rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)info->member0);
 }
 
+/* Covered tokens of a set of intervals. */
+static uint64_t union_length(interval *iv, size_t n)
+{
+    rc_sort(iv, n, sizeof *iv, cmp_interval);
+    uint64_t covered = 0, cur_a = 0, cur_b = 0;
+    for (size_t k = 0; k < n; k++) {
+        if (k == 0 || iv[k].a > cur_b) {
+            covered += cur_b - cur_a;
+            cur_a = iv[k].a;
+            cur_b = iv[k].b;
+        } else if (iv[k].b > cur_b) {
+            cur_b = iv[k].b;
+        }
+    }
+    return covered + (cur_b - cur_a);
+}
+
 static int work_figures(rc_matcher *c, recite_error *err)
 {
-    /* raw is sorted by cluster: one pass per cluster. */
+    /* raw is sorted by primary cluster: one pass per work (a code work's runs of lexemes and of
+     * words together, counted in lexemes). */
     RC_VEC(interval) ivs = {0};
+    RC_VEC(interval) words = {0};
     size_t i = 0;
     int rc = RECITE_OK;
     while (i < c->raw.n) {
-        uint32_t cl = c->raw.v[i].cluster;
+        uint32_t cl = c->raw.v[i].primary;
+        rc_cluster info;
+        rc_index_cluster(c->idx, cl, &info);
         size_t first = i;
-        ivs.n = 0;
+        ivs.n = words.n = 0;
         uint32_t longest = 0, count = 0;
-        for (; i < c->raw.n && c->raw.v[i].cluster == cl; i++) {
+        uint64_t nwords = 0;
+        for (; i < c->raw.n && c->raw.v[i].primary == cl; i++) {
             const rc_raw_match *m = &c->raw.v[i];
-            if (RC_VEC_PUSH(ivs, ((interval){m->s0, m->s0 + m->src_len})) != RECITE_OK) {
+            uint64_t t0, t1;
+            if ((rc = work_tokens(c, m, &info, &t0, &t1, err)) != RECITE_OK)
+                goto done;
+            if (RC_VEC_PUSH(ivs, ((interval){t0, t1})) != RECITE_OK ||
+                (m->cluster != cl &&
+                 RC_VEC_PUSH(words, ((interval){m->s0, m->s0 + m->src_len})) != RECITE_OK)) {
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
                 goto done;
             }
-            longest = RC_MAX(longest, m->len);
+            if (m->cluster != cl && !nwords) {
+                rc_cluster vinfo;
+                rc_index_cluster(c->idx, m->cluster, &vinfo);
+                nwords = vinfo.ntokens;
+            }
+            longest = RC_MAX(longest, m->cluster == cl ? m->len : (uint32_t)(t1 - t0));
             count++;
         }
-        rc_sort(ivs.v, ivs.n, sizeof *ivs.v, cmp_interval);
-        uint64_t covered = 0, cur_a = 0, cur_b = 0;
-        for (size_t k = 0; k < ivs.n; k++) {
-            if (k == 0 || ivs.v[k].a > cur_b) {
-                covered += cur_b - cur_a;
-                cur_a = ivs.v[k].a;
-                cur_b = ivs.v[k].b;
-            } else if (ivs.v[k].b > cur_b) {
-                cur_b = ivs.v[k].b;
-            }
-        }
-        covered += cur_b - cur_a;
-        rc_cluster info;
-        rc_index_cluster(c->idx, cl, &info);
+        uint64_t covered = union_length(ivs.v, ivs.n);
         double coverage = info.ntokens ? (double)covered / (double)info.ntokens : 0.0;
+        if (!info.ntokens && nwords) /* code with no lexemes (all comments): by its words */
+            coverage = (double)union_length(words.v, words.n) / (double)nwords;
         bool all_common = true;
-        double weighted = 0, weight = 0;
+        double weighted = 0, weight = 0, score = 0;
         for (size_t k = first; k < i; k++) {
             rc_raw_match *m = &c->raw.v[k];
             m->common = coverage < OWN_TEXT_COVERAGE && run_is_common(c, m);
             all_common &= m->common;
             weighted += m->similarity * m->len;
             weight += m->len;
+            score += rc_match_score(m);
         }
         recite_work_hit h;
         memset(&h, 0, sizeof h);
@@ -159,6 +314,7 @@ static int work_figures(rc_matcher *c, recite_error *err)
         h.coverage = coverage;
         h.common = all_common;
         h.similarity = weight > 0 ? weighted / weight : 1.0;
+        h.score = score;
         if (RC_VEC_PUSH(c->works, h) != RECITE_OK) {
             rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
             goto done;
@@ -167,7 +323,51 @@ static int work_figures(rc_matcher *c, recite_error *err)
     rc_sort(c->works.v, c->works.n, sizeof *c->works.v, rc_match_cmp_hit);
 done:
     RC_VEC_FREE(ivs);
+    RC_VEC_FREE(words);
     return rc;
+}
+
+/* ==== common language, once per passage ==== */
+
+/* The most postings of a common k-gram of the run: about how many works hold the passage. */
+static uint32_t passage_postings(const rc_matcher *c, const rc_raw_match *m)
+{
+    const rc_chan *ch = &c->chans[m->channel];
+    unsigned k = ch->info->kgram;
+    uint32_t most = 0;
+    for (uint64_t q = m->q0; q + k <= (uint64_t)m->q0 + m->len && q < ch->kgram_common.n; q++)
+        most = RC_MAX(most, ch->kgram_common.v[q]);
+    return most;
+}
+
+/* Matches of common language over the same output bytes are one passage, reported once with
+ * the works sampled for it (matches are sorted by output start, then work); with all_works
+ * every work is itemized. */
+static void group_passages(rc_matcher *c)
+{
+    recite_match *v = c->matches.v;
+    size_t n = c->matches.n;
+    for (size_t i = 0; i < n; i++) {
+        v[i].passage = (uint32_t)i;
+        if (c->all_works)
+            v[i].shared_by = 0; /* every work itemized */
+    }
+    if (c->all_works)
+        return;
+    for (size_t i = 0; i < n; i++) {
+        if (!v[i].common || v[i].passage != i)
+            continue;
+        uint32_t works = 1;
+        for (size_t j = i + 1; j < n && v[j].out_start == v[i].out_start; j++)
+            if (v[j].common && v[j].out_end == v[i].out_end && v[j].passage == j) {
+                v[j].passage = (uint32_t)i;
+                works++;
+            }
+        uint32_t shared = RC_MAX(v[i].shared_by, works);
+        for (size_t j = i; j < n && v[j].out_start == v[i].out_start; j++)
+            if (v[j].passage == i)
+                v[j].shared_by = shared;
+    }
 }
 
 recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m)
@@ -184,7 +384,10 @@ recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m)
                           m->len,
                           m->kind,
                           m->similarity,
-                          m->common};
+                          m->common,
+                          m->channel == RC_CH_PROSE ? RECITE_MODE_PROSE : RECITE_MODE_CODE,
+                          0,
+                          0};
 }
 
 int rc_matcher_finish(rc_matcher *c, recite_error *err)
@@ -199,7 +402,10 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
     /* Runs, their kinds, near-verbatim spans (a sharded index: shards in parallel threads). */
     if ((rc = rc_match_verify(c, err)) != RECITE_OK)
         return rc;
+    set_primaries(c);
     drop_contained(c);
+    if ((rc = drop_covered_across_units(c, err)) != RECITE_OK)
+        return rc;
     if (c->raw.n > c->max_matches) {
         /* Keep the longest runs, then restore the (cluster, position) order. */
         c->truncated = true;
@@ -211,10 +417,13 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
         return rc;
     if (RC_VEC_RESERVE(c->matches, c->raw.n) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    for (size_t i = 0; i < c->raw.n; i++)
+    for (size_t i = 0; i < c->raw.n; i++) {
         c->matches.v[i] = rc_match_to_public(c, &c->raw.v[i]);
+        c->matches.v[i].shared_by = c->raw.v[i].common ? passage_postings(c, &c->raw.v[i]) : 0;
+    }
     c->matches.n = c->raw.n;
     rc_sort(c->matches.v, c->matches.n, sizeof *c->matches.v, rc_match_cmp_public);
+    group_passages(c);
 
     c->result = (recite_result){c->streams[0].toks.n, c->text.n,
                                 c->matches.v,         c->matches.n,

@@ -261,7 +261,11 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
             }
             if (df == RC_DF_COMMON && postings > ch->common_postings_max)
                 ch->common_postings_max = postings;
-            if (rc == RECITE_OK && RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK)
+            /* Common language: its postings over all tables, as one index counts them. */
+            uint32_t common =
+                df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
+            if (rc == RECITE_OK && (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK ||
+                                    RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK))
                 rc = RECITE_ENOMEM;
         }
     }

@@ -17,6 +17,11 @@
 #define NEAR_LOOKBACK 64      /* seeds considered as predecessors in the chaining */
 #define NEAR_MAX_ANCHORS 4096 /* seeds chained per work */
 #define NEAR_MAX_CHAINS 32    /* chains aligned per work */
+/* Code (the shape channel): lines inserted or deleted shift the diagonal by a line at a time,
+ * and the runs between edits may hold no seed: a wider band and more lexemes around the chain,
+ * aligned with affine gaps (rc_code_align). */
+#define NEAR_PAD_CODE 40
+#define NEAR_BAND_CODE 24
 
 typedef struct anchor {
     uint32_t q;
@@ -295,12 +300,19 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         /* A lone seed: an exact run, if anything (the exact matcher has it). */
         if (seeds < 2)
             continue;
-        uint32_t qa = qfirst > NEAR_PAD ? qfirst - NEAR_PAD : 0;
-        uint32_t qb =
-            (uint32_t)RC_MIN((uint64_t)qlast + k + NEAR_PAD, (uint64_t)ch->stream->toks.n);
+        bool code = chn == RC_CH_SHAPE;
+        uint32_t pad = code ? NEAR_PAD_CODE : NEAR_PAD;
+        int64_t band = code ? NEAR_BAND_CODE : NEAR_BAND;
+        uint32_t qa = qfirst > pad ? qfirst - pad : 0;
+        uint32_t qb = (uint32_t)RC_MIN((uint64_t)qlast + k + pad, (uint64_t)ch->stream->toks.n);
         rc_alignment al;
-        int rc = align_band(c, ch, cl, info.ntokens, qa, qb, dmin - NEAR_BAND, dmax + NEAR_BAND,
-                            &al, err);
+        int rc =
+            code ? rc_code_align(c, cl, info.ntokens, qa, qb, dmin - band, dmax + band, &al, err)
+                 : align_band(c, ch, cl, info.ntokens, qa, qb, dmin - band, dmax + band, &al, err);
+        if (rc == RECITE_ELIMIT) { /* an absurdly long chain: the exact matcher's */
+            rc = RECITE_OK;
+            memset(&al, 0, sizeof al);
+        }
         if (rc != RECITE_OK)
             return rc;
         if (al.matches == 0 || al.edits == 0)
@@ -310,6 +322,15 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         double sim = (double)al.matches / (double)RC_MAX((uint64_t)qlen, slen);
         if (qlen < ch->min_tokens || sim < c->min_similarity)
             continue;
+        if (chn == RC_CH_SHAPE) { /* equal shapes are a hint: the lexemes decide */
+            rc_code_sim cs;
+            if ((rc = rc_code_similarity(c, cl, (uint32_t)al.a0, qlen, al.b0, slen, true, &cs,
+                                         err)) != RECITE_OK)
+                return rc;
+            if (!rc_code_sim_ok(c, &cs))
+                continue;
+            sim = cs.similarity;
+        }
         const rc_token *t0, *t1;
         if ((rc = rc_match_src_tok(c, cl, al.b0, &t0, NULL, err)) != RECITE_OK)
             return rc;

@@ -39,6 +39,7 @@ static int fork_matcher(rc_matcher *w, const rc_matcher *c, size_t s0, size_t s1
     memset(&w->works, 0, sizeof w->works);
     memset(&w->srcbuf, 0, sizeof w->srcbuf);
     memset(&w->live, 0, sizeof w->live);
+    memset(&w->code, 0, sizeof w->code);
     w->seeds.v = c->seeds.v + s0; /* a view: never grown or freed by the fork */
     w->seeds.n = w->seeds.cap = s1 - s0;
     w->steps = 0;
@@ -60,14 +61,20 @@ static void fork_free(rc_matcher *w)
     RC_VEC_FREE(w->seeds_tmp);
     RC_VEC_FREE(w->raw);
     RC_VEC_FREE(w->srcbuf);
+    rc_code_scratch_free(&w->code);
 }
 
 int rc_match_verify_seeds(rc_matcher *c, recite_error *err)
 {
     int rc = rc_match_find_runs(c, err);
-    /* Classify before merging, so that of two runs over the same output the exact one wins. */
+    /* Classify before merging, so that of two runs over the same output the exact one wins;
+     * shape runs unlike the work's code are dropped. */
+    size_t kept = 0;
     for (size_t i = 0; rc == RECITE_OK && i < c->raw.n; i++)
-        rc = rc_match_classify(c, &c->raw.v[i], err);
+        if ((rc = rc_match_classify(c, &c->raw.v[i], err)) == RECITE_OK && !c->raw.v[i].weak)
+            c->raw.v[kept++] = c->raw.v[i];
+    if (rc == RECITE_OK)
+        c->raw.n = kept;
     /* Near-verbatim spans; the exact runs inside one are merged into it later. */
     if (rc == RECITE_OK && c->near)
         rc = rc_match_near(c, err);
@@ -102,8 +109,8 @@ int rc_match_verify(rc_matcher *c, recite_error *err)
         if (to < from)
             to = from;
         if (to < c->seeds.n) { /* to the end of that seed's shard */
-            uint32_t s = rc_shard_of_cluster(c->idx, c->seeds.v[to].cluster);
-            while (to < c->seeds.n && rc_shard_of_cluster(c->idx, c->seeds.v[to].cluster) == s)
+            uint32_t lc, s = rc_shard_route(c->idx, c->seeds.v[to].cluster, &lc);
+            while (to < c->seeds.n && rc_shard_route(c->idx, c->seeds.v[to].cluster, &lc) == s)
                 to++;
         }
         if (to > from) {

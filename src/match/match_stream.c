@@ -167,7 +167,7 @@ static int report(rc_matcher *c, rc_live_span *sp, recite_error *err)
         return RECITE_OK;
     /* The kind of the whole span: growing can only turn an exact span into a normalized one. */
     int rc = rc_match_classify(c, &sp->m, err);
-    if (rc != RECITE_OK)
+    if (rc != RECITE_OK || sp->m.weak) /* a shape span unlike the work's code: not reported */
         return rc;
     if (sp->id == UINT32_MAX)
         sp->id = c->live.reported++;
@@ -280,9 +280,12 @@ static int rebuild_result(rc_matcher *c, recite_error *err)
         h->longest_tokens = RC_MAX(h->longest_tokens, sp->m.len);
         h->coverage = info.ntokens ? (double)h->tokens_covered / (double)info.ntokens : 0.0;
         h->similarity = (h->similarity * (h->matches - 1) + sp->m.similarity) / h->matches;
+        h->score += rc_match_score(&sp->m);
     }
     rc_sort(c->live.works.v, c->live.works.n, sizeof *c->live.works.v, rc_match_cmp_hit);
     rc_sort(c->live.matches.v, c->live.matches.n, sizeof *c->live.matches.v, rc_match_cmp_public);
+    for (size_t i = 0; i < c->live.matches.n; i++)
+        c->live.matches.v[i].passage = (uint32_t)i;
     return RECITE_OK;
 }
 

@@ -71,6 +71,7 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     m->channel = (uint8_t)(ch - c->chans);
     m->common = false;
     m->aligned = false;
+    m->weak = false;
     m->q0 = (uint32_t)(q - left);
     m->len = (uint32_t)(left + right);
     m->s0 = s - left;
@@ -246,21 +247,6 @@ void rc_punct_memo_free(rc_punct_memo *pm)
     RC_VEC_FREE(pm->starts);
 }
 
-/* Of a run of equal shapes (code), the share of lexemes that are equal too. */
-static int shape_similarity(rc_matcher *c, const rc_raw_match *m, double *sim, recite_error *err)
-{
-    const rc_token *qt = c->chans[m->channel].stream->toks.v, *st;
-    uint64_t same = 0;
-    for (uint32_t i = 0; i < m->len; i++) {
-        int rc = rc_match_src_tok(c, m->cluster, m->s0 + i, &st, NULL, err);
-        if (rc != RECITE_OK)
-            return rc;
-        same += st->hash == qt[m->q0 + i].hash;
-    }
-    *sim = m->len ? (double)same / (double)m->len : 1.0;
-    return RECITE_OK;
-}
-
 /* Text-free: the run's tokens compared by their keyed extras (rc_tokx) — bytes of each token,
  * of the gaps between them, punctuation signatures — and their lengths: *exact when all are
  * equal, *punct the tokens whose punctuation differs. */
@@ -311,6 +297,7 @@ int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
     uint64_t slen = m->src_end - m->src_start;
     m->kind = RECITE_KIND_EXACT;
     m->similarity = 1.0;
+    m->weak = false;
     int rc;
     uint64_t diffs = 0;
     if (c->idx->text_free) {
@@ -328,12 +315,21 @@ int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
     }
     if (m->channel != RC_CH_PROSE) {
         /* Code: the same lexemes with other whitespace or comments is normalized; the same
-         * shapes with other lexemes (renamed identifiers, changed literals) is near. */
-        double sim = 1.0;
-        if (m->channel == RC_CH_SHAPE && (rc = shape_similarity(c, m, &sim, err)) != RECITE_OK)
-            return rc;
-        m->kind = sim < 1.0 ? RECITE_KIND_NEAR : RECITE_KIND_NORMALIZED;
-        m->similarity = sim;
+         * shapes with other lexemes (renamed identifiers, changed literals) is near, when the
+         * lexemes say it is the work's code (match_code.c). */
+        m->kind = RECITE_KIND_NORMALIZED;
+        m->weak = false;
+        if (m->channel == RC_CH_SHAPE) {
+            rc_code_sim cs;
+            if ((rc = rc_code_similarity(c, m->cluster, m->q0, m->len, m->s0, m->src_len, false,
+                                         &cs, err)) != RECITE_OK)
+                return rc;
+            if (!cs.exact) {
+                m->kind = RECITE_KIND_NEAR;
+                m->similarity = cs.similarity;
+                m->weak = !rc_code_sim_ok(c, &cs);
+            }
+        }
         return RECITE_OK;
     }
     if (!c->idx->text_free && (rc = passage_diffs(c, m, &diffs, err)) != RECITE_OK)

@@ -79,6 +79,14 @@ int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_ch
         c->max_candidates = UINT32_MAX;
         c->common_sample = 255;
     }
+    c->shape_ident = rc_code_class_shape('I');
+    c->shape_num = rc_code_class_shape('N');
+    c->shape_str = rc_code_class_shape('S');
+    if (idx->text_free) { /* the index's shapes are keyed: so are the classes */
+        c->shape_ident = rc_key_shape(&idx->key, c->shape_ident);
+        c->shape_num = rc_key_shape(&idx->key, c->shape_num);
+        c->shape_str = rc_key_shape(&idx->key, c->shape_str);
+    }
     if (rc_store_reader_init(&c->reader, idx) != RECITE_OK) {
         free(c);
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -96,11 +104,13 @@ void rc_matcher_free(rc_matcher *c)
     rc_align_scratch_free(&c->align);
     rc_punct_memo_free(&c->punct_memo);
     rc_align_memo_free(&c->align_memo);
+    rc_code_scratch_free(&c->code);
     RC_VEC_FREE(c->text);
     for (unsigned k = 0; k < 2; k++)
         RC_VEC_FREE(c->streams[k].toks);
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         RC_VEC_FREE(c->chans[k].kgram_df);
+        RC_VEC_FREE(c->chans[k].kgram_common);
         RC_VEC_FREE(c->ids[k].key);
         RC_VEC_FREE(c->ids[k].id);
         RC_VEC_FREE(c->ids[k].q);
@@ -125,6 +135,7 @@ void rc_matcher_reset(rc_matcher *c)
     }
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         c->chans[k].kgram_df.n = 0;
+        c->chans[k].kgram_common.n = 0;
         c->chans[k].common_postings_max = 0;
         c->chans[k].seeds_taken = 0;
         c->ids[k].built = false;
@@ -270,7 +281,10 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             }
             if (df == RC_DF_COMMON && postings > ch->common_postings_max)
                 ch->common_postings_max = postings;
-            if (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK)
+            uint32_t common =
+                df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
+            if (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK ||
+                RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK)
                 return RECITE_ENOMEM;
         }
     }

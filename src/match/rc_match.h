@@ -40,10 +40,11 @@ typedef struct rc_stream {
 typedef struct rc_chan {
     const rc_channel_info *info;
     rc_stream *stream;
-    bool shape;               /* compares shape hashes (renamed copies) */
-    bool active;              /* the index has postings in it */
-    unsigned min_tokens;      /* the run length reported for this channel */
-    RC_VEC(uint8_t) kgram_df; /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
+    bool shape;                    /* compares shape hashes (renamed copies) */
+    bool active;                   /* the index has postings in it */
+    unsigned min_tokens;           /* the run length reported for this channel */
+    RC_VEC(uint8_t) kgram_df;      /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
+    RC_VEC(uint32_t) kgram_common; /* per k-gram: its postings when common language, else 0 */
     uint64_t common_postings_max;
     uint32_t seeds_taken; /* of the check's max_postings, this channel's share (see matcher.c) */
 } rc_chan;
@@ -58,7 +59,8 @@ static inline uint64_t rc_chan_hash(const rc_chan *ch, const rc_token *t)
 unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n);
 
 typedef struct rc_raw_match {
-    uint32_t cluster;
+    uint32_t cluster; /* a cluster, or a view (the words of a code cluster: rc_index_cluster) */
+    uint32_t primary; /* the cluster whose works these are (set by finish) */
     uint8_t channel;
     uint32_t q0, len; /* output tokens */
     uint64_t s0;      /* local token number in the cluster */
@@ -66,6 +68,7 @@ typedef struct rc_raw_match {
     uint64_t src_start, src_end;
     bool common;
     bool aligned;     /* found by alignment (near): kind and similarity already set */
+    bool weak;        /* a shape span too unlike the work's code to report (rc_match_classify) */
     recite_kind kind; /* set by rc_match_classify */
     double similarity;
 } rc_raw_match;
@@ -126,6 +129,26 @@ typedef struct rc_align_memo {
 void rc_align_memo_reset(rc_align_memo *am);
 void rc_align_memo_free(rc_align_memo *am);
 
+/* Scratch of the code similarity of shape spans (match_code.c). */
+typedef struct rc_code_scratch {
+    RC_VEC(uint64_t) ah, as, bh, bs; /* lexeme and shape hashes of the output's and the work's */
+    RC_VEC(uint8_t) moves;
+    RC_VEC(int32_t) rows;
+    RC_VEC(uint32_t) pa, pb; /* the aligned pairs */
+    RC_VEC(uint64_t) key, val;
+    RC_VEC(uint8_t) used; /* the renaming, both ways: 2 tables of cap slots */
+    size_t cap;
+} rc_code_scratch;
+void rc_code_scratch_free(rc_code_scratch *sc);
+
+typedef struct rc_code_sim {
+    double similarity; /* (equal lexemes + consistently renamed names) / the longer side */
+    double kept;       /* of the output's names and strings, the share the work has as they are */
+    double names;      /* names and literals among the output's lexemes */
+    bool exact;        /* every lexeme equal, no indel */
+    uint32_t len;      /* output lexemes */
+} rc_code_sim;
+
 typedef struct rc_matcher {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
@@ -140,6 +163,8 @@ typedef struct rc_matcher {
     rc_out_ids ids[RC_CHANNELS]; /* near matching: the output's tokens as 16-bit ids */
     rc_punct_memo punct_memo;
     rc_align_memo align_memo;
+    rc_code_scratch code;
+    uint64_t shape_ident, shape_num, shape_str; /* the class shapes (keyed when text-free) */
 
     /* the text, its tokenizations and the channels looking them up */
     RC_VEC(uint8_t) text;
@@ -222,6 +247,8 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
  * start; works specific before common, then by tokens covered, then number. */
 int rc_match_cmp_public(const void *a, const void *b);
 int rc_match_cmp_hit(const void *a, const void *b);
+/* A span's part in its work's score (recite_work_hit.score). */
+double rc_match_score(const rc_raw_match *m);
 
 /* A run as the public match (the cluster's representative work, output byte offsets). */
 recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m);
@@ -288,8 +315,30 @@ static inline int rc_match_src_tok(rc_matcher *c, uint32_t cl, uint64_t t, const
     return rc_match_src_tok_load(c, cl, t, out, x, err);
 }
 
-/* Sets the kind and similarity of a run. */
+/* Sets the kind and similarity of a run (and `weak` for a shape run to drop). */
 int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err);
+
+/* ==== code similarity of shape spans (match_code.c) ==== */
+
+/* Whether a lexeme of this shape is a name or a literal (its shape is its class). */
+static inline bool rc_code_is_name(const rc_matcher *c, uint64_t shape)
+{
+    return shape == c->shape_ident || shape == c->shape_num || shape == c->shape_str;
+}
+
+/* The similarity of output lexemes [q0, q0 + qlen) of the shape channel with lexemes
+ * [s0, s0 + slen) of cluster cl: pair by pair, or along the best path when `indels`. */
+int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, uint64_t s0,
+                       uint64_t slen, bool indels, rc_code_sim *out, recite_error *err);
+/* Whether such a span is reported: similar enough (min_similarity), keeping enough of the
+ * work's names and literals, and having enough of them. */
+bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs);
+/* The best local alignment of output lexemes [qa, qb) of the shape channel with the lexemes of
+ * cluster cl (ntok of them) on diagonals dlo..dhi (source = output + d), by shapes, with affine
+ * gaps (a line inserted or deleted costs little more than a lexeme); in output and source
+ * token numbers. RECITE_ELIMIT when the band is too large. */
+int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32_t qb, int64_t dlo,
+                  int64_t dhi, rc_alignment *out, recite_error *err);
 
 /* The verification of the kept seeds (sorted by cluster, channel, diagonal, position): exact
  * runs (rc_match_find_runs), their kinds (rc_match_classify), then near-verbatim spans

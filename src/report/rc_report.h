@@ -9,6 +9,14 @@
 #include "../cmi/rc_cmi.h"
 #include "../policy/rc_policy.h"
 
+/* Whether match i is reported with an earlier match of its passage of common language (on
+ * that match's line, in its sample_works) rather than on its own. */
+static inline bool rc_report_in_passage(const recite_result *res, size_t i)
+{
+    const recite_match *m = &res->matches[i];
+    return m->common && m->shared_by && m->passage < i;
+}
+
 static inline const char *rc_report_kind_name(recite_kind k)
 {
     switch (k) {

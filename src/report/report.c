@@ -177,8 +177,12 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
         return rc;
     sbuf sb = {0};
     const char *in = input_name ? input_name : "-";
+    size_t shown = 0;
     for (size_t i = 0; i < res->nmatches; i++) {
         const recite_match *m = &res->matches[i];
+        if (rc_report_in_passage(res, i))
+            continue; /* common language: on the line of the first match of its passage */
+        shown++;
         recite_work_info info;
         if (recite_index_work(&info, idx, m->work) != RECITE_OK) {
             sb.oom = true; /* a damaged index: no report */
@@ -190,11 +194,16 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
                   (unsigned long long)m->src_end);
         sb_locator(&sb, idx, m);
         sb_printf(&sb, "  %u %s  %s", m->tokens,
-                  info.mode == RECITE_MODE_CODE ? "lexemes" : "tokens", kind_name(m->kind));
+                  m->unit == RECITE_MODE_CODE     ? "lexemes"
+                  : info.mode == RECITE_MODE_CODE ? "words"
+                                                  : "tokens",
+                  kind_name(m->kind));
         if (m->kind == RECITE_KIND_NEAR)
             sb_printf(&sb, " %.2f", m->similarity);
         if (m->common)
             sb_printf(&sb, "  common");
+        if (m->shared_by > 1)
+            sb_printf(&sb, " (in ~%u works)", m->shared_by);
         uint32_t nmem;
         recite_index_cluster_members(idx, info.cluster, &nmem);
         if (nmem > 1)
@@ -246,8 +255,8 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
                   in);
     if (res->nmatches)
         sb_printf(&sb, "%s: %s  %zu match%s in %zu work%s; %llu tokens checked%s%s%s\n", in,
-                  verdict_name(d.verdict), res->nmatches, res->nmatches == 1 ? "" : "es",
-                  res->nworks, res->nworks == 1 ? "" : "s", (unsigned long long)res->tokens,
+                  verdict_name(d.verdict), shown, shown == 1 ? "" : "es", res->nworks,
+                  res->nworks == 1 ? "" : "s", (unsigned long long)res->tokens,
                   policy ? "; policy " : "", policy ? rc_policy_name(policy) : "",
                   res->truncated ? "; TRUNCATED: limits reached, report incomplete" : "");
     else

@@ -227,8 +227,9 @@ static void put_locator(jw *w, const recite_index *idx, const recite_match *m)
     RAW(w, "}");
 }
 
-static int put_match(jw *w, const recite_index *idx, const recite_match *m)
+static int put_match(jw *w, const recite_index *idx, const recite_result *res, size_t i)
 {
+    const recite_match *m = &res->matches[i];
     recite_work_info info;
     if (recite_index_work(&info, idx, m->work) != RECITE_OK)
         return RECITE_EFORMAT;
@@ -257,6 +258,26 @@ static int put_match(jw *w, const recite_index *idx, const recite_match *m)
         return RECITE_EFORMAT;
     RAW(w, ",\"source_token\":");
     put_int(w, (long long)m->src_token);
+    if (m->unit == RECITE_MODE_CODE)
+        RAW(w, ",\"unit\":\"lexemes\"");
+    else
+        RAW(w, ",\"unit\":\"words\"");
+    if (m->shared_by) { /* a passage of common language, reported once */
+        RAW(w, ",\"shared_by\":");
+        put_int(w, m->shared_by);
+        RAW(w, ",\"sample_works\":[");
+        for (size_t j = i; j < res->nmatches && res->matches[j].out_start == m->out_start; j++) {
+            if (res->matches[j].passage != i)
+                continue;
+            recite_work_info other;
+            if (recite_index_work(&other, idx, res->matches[j].work) != RECITE_OK)
+                return RECITE_EFORMAT;
+            if (j != i)
+                RAW(w, ",");
+            put_str(w, other.id);
+        }
+        RAW(w, "]");
+    }
     RAW(w, "}");
     return RECITE_OK;
 }
@@ -332,6 +353,8 @@ static int put_work(jw *w, const recite_index *idx, const recite_work_hit *h, re
     put_bool(w, h->common);
     RAW(w, ",\"similarity\":");
     put_real(w, h->similarity);
+    RAW(w, ",\"score\":");
+    put_real(w, h->score);
     RAW(w, ",\"action\":");
     put_str(w, recite_action_name(action));
     if (rule > 0) {
@@ -367,10 +390,14 @@ int recite_report_json(char **out, const recite_index *idx, const recite_policy 
     RAW(&w, ",\"bytes\":");
     put_int(&w, (long long)res->bytes);
     RAW(&w, ",\"matches\":[");
+    bool first = true;
     for (size_t i = 0; i < res->nmatches && rc == RECITE_OK; i++) {
-        if (i)
+        if (rc_report_in_passage(res, i))
+            continue; /* common language: in the first match of its passage */
+        if (!first)
             RAW(&w, ",");
-        rc = put_match(&w, idx, &res->matches[i]);
+        first = false;
+        rc = put_match(&w, idx, res, i);
     }
     RAW(&w, "],\"works\":[");
     for (size_t i = 0; i < res->nworks && rc == RECITE_OK; i++) {

@@ -44,6 +44,11 @@ void rc_key_tokens(const rc_key *key, rc_token *t, size_t n)
     }
 }
 
+uint64_t rc_key_shape(const rc_key *key, uint64_t shape)
+{
+    return keyed_u64(key->tok, shape) & 0xffffffffu;
+}
+
 uint64_t rc_key_bytes(const rc_key *key, uint8_t domain, const uint8_t *s, size_t len)
 {
     /* One key per domain, so that a token's hash never equals a gap's of the same bytes. */

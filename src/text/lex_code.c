@@ -9,10 +9,13 @@
  *
  * Rules: `//` line and slash-star block comments everywhere; `#` starts a line comment when
  * followed by whitespace, `!` or `#` or at the end of a line (Python, shell, Perl, Ruby, `#!`)
- * and is a lexeme otherwise (C's #include, #define); strings are "...", '...' and `...` with
- * backslash escapes, and Python's triple quotes; a "..." or '...' that does not close on its
- * line is a lone quote lexeme (Rust lifetimes, apostrophes); a block comment or triple-quoted
- * string that never closes is punctuation; Markdown fences (```lang) are skipped like comments.
+ * and is a lexeme otherwise (C's #include, #define) — and also at the start of a line when
+ * spaces or tabs and a preprocessor directive follow it (glibc's `# define`, `#\tif`; see
+ * preprocessor_line: a comment such as `# if the user...` stays a comment); strings are "...",
+ * '...' and `...` with backslash escapes, and Python's triple quotes; a "..." or '...' that does
+ * not close on its line is a lone quote lexeme (Rust lifetimes, apostrophes); a block comment or
+ * triple-quoted string that never closes is punctuation; Markdown fences (```lang) are skipped like
+ * comments.
  */
 #include "rc_text.h"
 
@@ -24,25 +27,27 @@
 #define NEED_MORE SIZE_MAX
 
 /* Keywords of the languages recite lexes keep their identity in the shape hash (so that `for`
- * and `while` differ), while other identifiers all become I. */
+ * and `while` differ), while other identifiers all become I; so do the C preprocessor's
+ * directives (`#define` is not `#include`, and no name). */
 static const char *const keywords[] = {
-    "abstract",   "and",      "as",       "async",     "auto",       "await",    "bool",
-    "boolean",    "break",    "byte",     "case",      "catch",      "chan",     "char",
-    "class",      "const",    "continue", "def",       "default",    "defer",    "del",
-    "delete",     "do",       "done",     "double",    "elif",       "else",     "enum",
-    "esac",       "except",   "export",   "extends",   "extern",     "false",    "fi",
-    "final",      "finally",  "float",    "fn",        "for",        "foreach",  "from",
-    "func",       "function", "global",   "go",        "goto",       "if",       "impl",
-    "implements", "import",   "in",       "inline",    "instanceof", "int",      "interface",
-    "is",         "lambda",   "let",      "local",     "long",       "loop",     "map",
-    "match",      "mod",      "mut",      "namespace", "new",        "nil",      "None",
-    "nonlocal",   "not",      "null",     "or",        "package",    "pass",     "private",
-    "protected",  "pub",      "public",   "raise",     "range",      "register", "return",
-    "select",     "short",    "signed",   "sizeof",    "static",     "struct",   "super",
-    "switch",     "template", "then",     "this",      "throw",      "throws",   "trait",
-    "True",       "true",     "False",    "try",       "type",       "typedef",  "typename",
-    "typeof",     "union",    "unsafe",   "unsigned",  "use",        "using",    "var",
-    "virtual",    "void",     "volatile", "where",     "while",      "with",     "yield",
+    "abstract",  "and",      "as",        "async",      "auto",     "await",      "bool",
+    "boolean",   "break",    "byte",      "case",       "catch",    "chan",       "char",
+    "class",     "const",    "continue",  "def",        "default",  "defer",      "define",
+    "del",       "delete",   "do",        "done",       "double",   "elif",       "else",
+    "endif",     "enum",     "esac",      "except",     "export",   "extends",    "extern",
+    "False",     "false",    "fi",        "final",      "finally",  "float",      "fn",
+    "for",       "foreach",  "from",      "func",       "function", "global",     "go",
+    "goto",      "if",       "ifdef",     "ifndef",     "impl",     "implements", "import",
+    "in",        "include",  "inline",    "instanceof", "int",      "interface",  "is",
+    "lambda",    "let",      "local",     "long",       "loop",     "map",        "match",
+    "mod",       "mut",      "namespace", "new",        "nil",      "None",       "nonlocal",
+    "not",       "null",     "or",        "package",    "pass",     "pragma",     "private",
+    "protected", "pub",      "public",    "raise",      "range",    "register",   "return",
+    "select",    "short",    "signed",    "sizeof",     "static",   "struct",     "super",
+    "switch",    "template", "then",      "this",       "throw",    "throws",     "trait",
+    "True",      "true",     "try",       "type",       "typedef",  "typename",   "typeof",
+    "undef",     "union",    "unsafe",    "unsigned",   "use",      "using",      "var",
+    "virtual",   "void",     "volatile",  "where",      "while",    "with",       "yield",
 };
 
 static bool is_keyword(const uint8_t *s, size_t n)
@@ -159,10 +164,84 @@ static size_t line_comment_end(const uint8_t *s, size_t len, size_t i, bool fina
     return final ? len : NEED_MORE;
 }
 
+/* ==== preprocessor lines written with a space after the `#` ==== */
+
+static bool is_ident_byte(uint8_t b)
+{
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_';
+}
+
+/* Position after spaces and tabs from k (at most e). */
+static size_t skip_blank(const uint8_t *s, size_t k, size_t e)
+{
+    while (k < e && (s[k] == ' ' || s[k] == '\t'))
+        k++;
+    return k;
+}
+
+/* Whether the name at s[k, e) looks like a macro and not an English word: anything but a run of
+ * lower-case letters followed by another lower-case word (`# define the function below`). */
+static bool macro_name(const uint8_t *s, size_t k, size_t e)
+{
+    size_t n = k;
+    bool plain = true; /* lower-case letters only */
+    while (n < e && is_ident_byte(s[n])) {
+        plain &= s[n] >= 'a' && s[n] <= 'z';
+        n++;
+    }
+    if (n == k || (s[k] >= '0' && s[k] <= '9'))
+        return false;
+    if (!plain || n == e || s[n] == '(')
+        return true;
+    size_t r = skip_blank(s, n, e);
+    return r == e || !(s[r] >= 'a' && s[r] <= 'z') || s[r] == '/';
+}
+
+/* Whether the line s[i, e), which starts with `#` and a space or tab, is a C preprocessor
+ * directive: the directive's name, then what that directive takes (a macro name, a header, a
+ * condition, the end of the line...), so that comments opening with the same English word are
+ * still read as comments. */
+static bool preprocessor_line(const uint8_t *s, size_t i, size_t e)
+{
+    size_t k = skip_blank(s, i + 1, e), n = k;
+    while (n < e && is_ident_byte(s[n]))
+        n++;
+    size_t kl = n - k, r = skip_blank(s, n, e);
+    if (kl < 2 || kl > 12 ||
+        (n < e && !(s[n] == ' ' || s[n] == '\t' || s[n] == '\r' || s[n] == '(' || s[n] == '<' ||
+                    s[n] == '"' || s[n] == '/')))
+        return false;
+    const char *kw = (const char *)s + k;
+#define KW(w) (kl == sizeof(w) - 1 && memcmp(kw, w, kl) == 0)
+    bool end = r == e || s[r] == '\r' ||
+               (r + 1 < e && s[r] == '/' && (s[r + 1] == '*' || s[r + 1] == '/'));
+    if (KW("define") || KW("undef") || KW("ifdef") || KW("ifndef"))
+        return r < e && macro_name(s, r, e);
+    if (KW("include") || KW("include_next") || KW("import"))
+        return r < e && (s[r] == '<' || s[r] == '"');
+    if (KW("if") || KW("elif"))
+        return r < e &&
+               (s[r] == '!' || s[r] == '(' || s[r] == '_' || (s[r] >= 'A' && s[r] <= 'Z') ||
+                (s[r] >= '0' && s[r] <= '9') || (e - r >= 7 && memcmp(s + r, "defined", 7) == 0));
+    if (KW("else") || KW("endif"))
+        return end;
+    if (KW("pragma"))
+        return r < e &&
+               (s[r] == '_' || (s[r] >= 'a' && s[r] <= 'z') || (s[r] >= 'A' && s[r] <= 'Z'));
+    if (KW("error") || KW("warning"))
+        return r < e && (s[r] == '"' || (s[r] >= 'A' && s[r] <= 'Z'));
+    if (KW("line"))
+        return r < e && s[r] >= '0' && s[r] <= '9';
+#undef KW
+    return false;
+}
+
 /* Where the comment starting at s[i] ends; 0 when there is no comment at i; NEED_MORE. A
  * Markdown code fence (three or more backquotes or tildes, and the rest of its line: ```python)
- * counts as a comment: model output wraps code in them. */
-static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, unclosed *u)
+ * counts as a comment: model output wraps code in them. `line_start`: only spaces and tabs
+ * precede s[i] on its line. */
+static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, bool line_start,
+                          unclosed *u)
 {
     if (s[i] == '`' || s[i] == '~') {
         size_t k = i;
@@ -184,14 +263,24 @@ static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, un
             return find_close(s, len, i + 2, final, "*/", &u->close_none[0]); /* 0: punct. */
         return 0;
     }
-    if (b1 == ' ' || b1 == '\t' || b1 == '!' || b1 == '#' || b1 == '\n' || b1 == '\r')
-        return line_comment_end(s, len, i, final);
+    if (b1 == ' ' || b1 == '\t' || b1 == '!' || b1 == '#' || b1 == '\n' || b1 == '\r') {
+        size_t e = line_comment_end(s, len, i, final);
+        if (e != NEED_MORE && line_start && (b1 == ' ' || b1 == '\t') && preprocessor_line(s, i, e))
+            return 0; /* a `#` lexeme, then the directive */
+        return e;
+    }
     return 0;
 }
 
 static uint64_t shape_hash(const void *p, size_t n)
 {
     return XXH3_64bits_withSeed(p, n, SHAPE_SEED);
+}
+
+uint64_t rc_code_class_shape(char cls)
+{
+    const char name[2] = {1, cls};
+    return shape_hash(name, 2);
 }
 
 size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, rc_token *out,
@@ -202,6 +291,10 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
                    shape_str = shape_hash("\1S", 2);
     size_t i = (size_t)st->pos, ntok = 0;
     rc_tok_state resume = *st;
+    /* Only spaces, tabs and comments since the last line break (or the text's start): a `#`
+     * here may open a preprocessor directive. A restart at a token's end is never at a line's
+     * start, so resuming with false there is exact. */
+    bool line_start = st->line_start;
     unclosed u = {{SIZE_MAX, SIZE_MAX, SIZE_MAX}, {SIZE_MAX, SIZE_MAX, SIZE_MAX}, {0, 0, 0}};
     while (i < len && ntok < cap) {
         size_t n;
@@ -210,17 +303,20 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
             break;
         if (is_space(c)) {
             i += n;
-            resume = (rc_tok_state){i, false};
+            if (c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == 0x2028 || c == 0x2029)
+                line_start = true;
+            resume = (rc_tok_state){i, line_start};
             continue;
         }
-        size_t e = comment_end(s, len, i, final, &u);
+        size_t e = comment_end(s, len, i, final, line_start, &u);
         if (e == NEED_MORE)
             break;
         if (e) {
             i = e;
-            resume = (rc_tok_state){i, false};
+            resume = (rc_tok_state){i, line_start};
             continue;
         }
+        line_start = false;
         uint64_t shape;
         if (ident_start(c)) {
             e = i + n;
@@ -276,7 +372,7 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
         resume = (rc_tok_state){i, false};
     }
     if (i >= len && final)
-        resume = (rc_tok_state){i, false};
+        resume = (rc_tok_state){i, line_start};
 done:
     *st = resume;
     return ntok;
@@ -307,4 +403,17 @@ int rc_mode_of_path(const char *path)
         if (strcmp(dot + 1, code_ext[i]) == 0)
             return RECITE_MODE_CODE;
     return RECITE_MODE_PROSE;
+}
+
+int rc_mode_of_text(const char *path, const uint8_t *text, size_t len)
+{
+    if (rc_mode_of_path(path) == RECITE_MODE_CODE)
+        return RECITE_MODE_CODE;
+    /* No extension to go by: a script says what it is on its first line (`#!/bin/sh`). */
+    const char *base = strrchr(path, '/');
+    base = base ? base + 1 : path;
+    const char *dot = strrchr(base, '.');
+    bool no_ext = !dot || dot == base;
+    return no_ext && len >= 2 && text[0] == '#' && text[1] == '!' ? RECITE_MODE_CODE
+                                                                  : RECITE_MODE_PROSE;
 }

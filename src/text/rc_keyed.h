@@ -27,6 +27,9 @@ int rc_key_derive(rc_key *key, const void *secret, size_t len);
  * a text-free index stores). Equal inputs stay equal; nothing else can be told from them. */
 void rc_key_tokens(const rc_key *key, rc_token *t, size_t n);
 
+/* The keyed hash of one shape hash (as rc_key_tokens makes it for a token's shape). */
+uint64_t rc_key_shape(const rc_key *key, uint64_t shape);
+
 /* Keyed hash of a byte string (domain separates the uses: token bytes, gap bytes, punctuation
  * signature). */
 uint64_t rc_key_bytes(const rc_key *key, uint8_t domain, const uint8_t *s, size_t len);

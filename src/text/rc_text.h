@@ -9,7 +9,9 @@
 #include "../common/rc_common.h"
 
 /* Bumped whenever the tokens produced for some text change; the index records it. */
-#define RC_TOKENIZER_VERSION 1
+#define RC_TOKENIZER_VERSION                                                                       \
+    2 /* 2: number ranges with en dashes (issue 13), `# define` lines,                             \
+         preprocessor directives are keywords of code shapes */
 
 /* Longest word, in code points, before it is cut into several tokens. Keeps the scratch space
  * bounded and pathological inputs (a 50 MB run of letters) linear. */
@@ -85,12 +87,17 @@ size_t rc_lex_code(const uint8_t *buf, size_t len, bool final, rc_tok_state *st,
 size_t rc_tokenize(int mode, rc_tokenizer *tz, const uint8_t *buf, size_t len, bool final,
                    rc_tok_state *st, rc_token *out, size_t cap);
 
+/* The shape of a class of lexemes: 'I' identifiers, 'N' numbers, 'S' strings (lex_code.c). */
+uint64_t rc_code_class_shape(char cls);
+
 /* Whether a code point is a letter, mark or digit (part of a word or identifier). */
 bool rc_cp_is_word(int32_t cp);
 
 /* The mode of a file by its name: RECITE_MODE_CODE for source code extensions (and Makefile,
  * Dockerfile...), RECITE_MODE_PROSE otherwise (lex_code.c). */
 int rc_mode_of_path(const char *path);
+/* The same, then by content when the name has no extension: a `#!` first line is a script. */
+int rc_mode_of_text(const char *path, const uint8_t *text, size_t len);
 
 /* Hash of a normalized word: the seed is part of the format. */
 #define RC_TOKEN_SEED 0x7265636974653031ULL

@@ -212,8 +212,25 @@ static bool scan_word(rc_tokenizer *tz, const uint8_t *s, size_t len, bool final
             w->end = i;
             continue;
         }
-        if (c != C_APOS && c != C_HYPHEN)
+        if (c != C_APOS && c != C_HYPHEN) {
+            /* A number range: an en dash or figure dash between two digits joins them like a
+             * hyphen (1992–1994 = 1992-1994). */
+            size_t j = i + n;
+            if ((cp == 0x2013 || cp == 0x2012) && w->rawlen && tz->raw[w->rawlen - 1] >= '0' &&
+                tz->raw[w->rawlen - 1] <= '9') {
+                if (j >= len) {
+                    if (!final)
+                        return false;
+                    break;
+                }
+                if (s[j] >= '0' && s[j] <= '9') {
+                    joined = true;
+                    i = j;
+                    continue;
+                }
+            }
             break;
+        }
         size_t j = i + n;
         if (j >= len) {
             if (!final)

@@ -6,7 +6,8 @@
 # from text Debian ships, by tests/cli/mkfix.py. JSON is checked by tests/cli/check_json.py.
 # Any run of BINARY that crashes (signal, sanitizer report) fails the test it belongs to.
 #
-# Environment: RECITE_TEST_BIG_MB (default 200) sizes the single-line big-file fixture.
+# Environment: RECITE_TEST_BIG_MB (default 200) sizes the single-line big-file fixture; CLI_TESTS
+# names a subset of the tests to run.
 set -u
 
 if [ $# -ne 1 ]; then
@@ -49,7 +50,7 @@ ERR=$T/stderr
 RC=0
 
 # The harness and the tests, by command.
-for part in lib t_general t_index t_check t_stats t_license t_catalog t_textfree t_ingest t_shards; do
+for part in lib t_general t_index t_check t_code t_stats t_license t_catalog t_textfree t_ingest t_shards; do
     # shellcheck source=/dev/null
     . "$HERE/$part.sh"
 done
@@ -83,7 +84,10 @@ TESTS=(
     stats_text stats_json stats_errors
     corrupt_flipped_byte corrupt_flip_anywhere_never_crashes corrupt_truncated
     corrupt_format_version corrupt_no_index_file corrupt_empty_index_file
-    code_renamed_function cmi_values cmi_absent_and_present
+    code_renamed_function code_found_by_words code_shapes_precise code_short_renamed
+    code_renamed_edited
+    common_relative_to_library right_version_first
+    cmi_values cmi_absent_and_present
     license_text license_json license_mode license_errors license_binary license_expressions
     index_no_cmi
     textfree_same_report textfree_key_errors compact_purges_deleted compact_errors
@@ -97,6 +101,8 @@ TESTS=(
     ingest_compact_keeps_locators ingest_html_report_locators ingest_html_kept_as_code
     shards_fixture shards_same_report shards_mpi shards_compact shards_textfree shards_errors
 )
+# CLI_TESTS="a b ...": only these (while developing; later tests may need earlier ones' indexes).
+if [ -n "${CLI_TESTS:-}" ]; then read -ra TESTS <<<"$CLI_TESTS"; fi
 START=$SECONDS
 for name in "${TESTS[@]}"; do
     test_case "$name" "t_$name"

@@ -22,7 +22,7 @@ t_ingest_index() {
     expect "ing-idx/recite.idx is missing" test -s ing-idx/recite.idx
     expect_no_tmp ing-idx
     run stats --index ing-idx --json
-    expect_json "$OUT" 'r["works"] == 13' 'r["format_version"] == 4'
+    expect_json "$OUT" 'r["works"] == 13' 'r["format_version"] == 6'
 }
 t_ingest_pdf_page() {
     ing_query pdf PDF_P3_SPAN

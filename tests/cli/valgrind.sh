@@ -75,9 +75,10 @@ print()' >works.jsonl
 printf 'Words that are in no indexed work whatsoever.\n' >miss.txt
 
 step index 0 index --jobs 2 --out idx lib works.jsonl
-# About 10 MB of headers: --mem 16M makes the external sort spill runs to disk and merge them.
+# About 10 MB of headers (as words): --mem 16M makes the external sort spill runs to disk and
+# merge them.
 "$PY" "$HERE/mkfix.py" speclib spec 10 || exit 1
-step index-spill 0 index --jobs 2 --mem 16M --out idx2 spec
+step index-spill 0 index --prose --jobs 2 --mem 16M --out idx2 spec
 headers=(spec/*)
 "$PY" "$HERE/mkfix.py" plant "${headers[99]}" spec-hit.txt spec-hit.json --ntok 20 || exit 1
 step check-spilled 1 check --index idx2 --json spec-hit.txt

@@ -196,7 +196,7 @@ t_policy_and_header_facts() {
     grep -q 'examples/policy.json' pol.html || bad "policy file not named"
     grep -q 'min tokens 14' pol.html || bad "options not shown"
     grep -q '<dt>Index</dt><dd>idx</dd>' pol.html || bad "index not named"
-    grep -q 'format version 4' pol.html || bad "format version not shown"
+    grep -q 'format version 6' pol.html || bad "format version not shown"
     grep -q '@media print' pol.html || bad "no print stylesheet"
 }
 

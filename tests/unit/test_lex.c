@@ -56,6 +56,32 @@ static void test_c(void **state)
     expect_lexemes("a /* b", "a / * b");
 }
 
+/* Issue 13, point 3: glibc writes its preprocessor lines with a space or tab after the `#`
+ * (`# define`, `# include`, `#\tif`); at the start of a line and followed by a preprocessor
+ * keyword such a `#` is code, not a shell or Python comment. */
+static void test_preprocessor_lines(void **state)
+{
+    (void)state;
+    expect_lexemes("# define X 1\n#\tif defined (Y)\n#  include <a.h>\n# endif\n",
+                   "# define X 1 # if defined ( Y ) # include < a . h > # endif");
+    expect_lexemes("#ifndef _A_H\n# define _A_H 1\n#endif /* _A_H */",
+                   "# ifndef _A_H # define _A_H 1 # endif");
+    expect_lexemes("  # undef FOO\n\t# ifdef BAR\n  # else\n", "# undef FOO # ifdef BAR # else");
+    expect_lexemes("# pragma once\n# error \"no\"\n# elif __GNUC__ >= 3\n",
+                   "# pragma once # error \"no\" # elif __GNUC__ > = 3");
+    /* Comments that merely start with such a word stay comments. */
+    expect_lexemes("# if the user wants it\nx = 1", "x = 1");
+    expect_lexemes("# define the function below\ny = 2", "y = 2");
+    expect_lexemes("# include this in the docs\nz", "z");
+    expect_lexemes("# else branch: nothing\nw", "w");
+    /* Not at the start of a line: a comment, as before. */
+    expect_lexemes("x = 1 # define Y 2\n", "x = 1");
+    expect_lexemes("x = 1 # endif\n", "x = 1");
+    /* After a fence or a comment line, a new line starts. */
+    expect_lexemes("```c\n# define N 4\n```", "# define N 4");
+    expect_lexemes("// note\n# include <b.h>", "# include < b . h >");
+}
+
 static void test_python_and_shell(void **state)
 {
     (void)state;
@@ -121,6 +147,11 @@ static void test_shapes(void **state)
     assert_false(same_shape("a + b", "a - b"));
     /* An identifier named like a class is not confused with it. */
     assert_false(same_shape("N", "1"));
+    /* Preprocessor directives are keywords: a #define line is no #include or #ifdef line. */
+    assert_false(same_shape("#define A 1", "#undef A 1"));
+    assert_false(same_shape("#include <a>", "#pragma <a>"));
+    assert_false(same_shape("#ifdef X", "#name X"));
+    assert_true(same_shape("#define A 1", "#define B 2"));
 }
 
 /* ==== streaming and restart ==== */
@@ -135,6 +166,9 @@ static const char *const pieces[] = {
     "// line\n",
     "# comment\n",
     "#include ",
+    "# define ",
+    "#\tif X\n",
+    "# endif ",
     "\"str\\\"ing\" ",
     "'c' ",
     "`tmpl\n`",
@@ -237,16 +271,56 @@ static void test_real_source_is_lexed(void **state)
     }
 }
 
+/* glibc's headers write most directives as `# define`: every one of them is code (the lines of
+ * features.h that are preprocessor definitions, counted with a plain scan here, each give a `#`
+ * lexeme followed by `define`). */
+static void test_glibc_header_directives(void **state)
+{
+    (void)state;
+    size_t len = 0;
+    char *text = read_file("/usr/include/features.h", &len);
+    if (!text)
+        fail_msg("/usr/include/features.h is missing (shipped by libc6-dev)");
+    size_t want = 0;
+    for (size_t i = 0; i < len; i++) {
+        if (i > 0 && text[i - 1] != '\n')
+            continue;
+        size_t k = i;
+        while (k < len && (text[k] == ' ' || text[k] == '\t'))
+            k++;
+        if (k >= len || text[k] != '#')
+            continue;
+        k++;
+        while (k < len && (text[k] == ' ' || text[k] == '\t'))
+            k++;
+        want += len - k > 7 && memcmp(text + k, "define", 6) == 0 &&
+                (text[k + 6] == ' ' || text[k + 6] == '\t');
+    }
+    rc_tok_state st = {0, true};
+    rc_token *t = malloc(len * sizeof *t);
+    size_t n = rc_lex_code((const uint8_t *)text, len, true, &st, t, len), got = 0;
+    for (size_t i = 0; i + 1 < n; i++)
+        got += t[i].end - t[i].start == 1 && text[t[i].start] == '#' &&
+               t[i + 1].end - t[i + 1].start == 6 &&
+               memcmp(text + t[i + 1].start, "define", 6) == 0;
+    assert_true(want > 50);
+    assert_int_equal(got, want);
+    free(t);
+    free(text);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_c),
+        cmocka_unit_test(test_preprocessor_lines),
         cmocka_unit_test(test_python_and_shell),
         cmocka_unit_test(test_js_go_rust_java),
         cmocka_unit_test(test_markdown_fences),
         cmocka_unit_test(test_shapes),
         cmocka_unit_test(test_streaming_and_restart),
         cmocka_unit_test(test_real_source_is_lexed),
+        cmocka_unit_test(test_glibc_header_directives),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }

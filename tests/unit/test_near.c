@@ -242,6 +242,75 @@ static void test_near_found_with_offsets(void **state)
         fail_msg("near recall %d/%d below 0.9", found, trials);
 }
 
+/* A quotation of n words of GPL-3 from word `from` with one edit `at` words from its start (or,
+ * at_end, from its end): 'i' a token inserted, 'd' one deleted, 's' one substituted. */
+static edited make_edge_edit(const fixture *f, size_t from, size_t n, size_t at, bool at_end,
+                             char kind)
+{
+    edited e = {0};
+    e.text = malloc(f->gpl_len + 256);
+    size_t len = (size_t)sprintf(e.text, "Here is my answer. ");
+    e.span_start = len;
+    size_t w = 0, i = 0, edit_at = at_end ? n - at : at;
+    while (i < f->gpl_len && w < from + n) {
+        while (i < f->gpl_len && isspace((unsigned char)f->gpl[i]))
+            i++;
+        size_t s = i;
+        while (i < f->gpl_len && !isspace((unsigned char)f->gpl[i]))
+            i++;
+        if (s == i)
+            break;
+        if (w++ < from)
+            continue;
+        size_t k = w - 1 - from;
+        if (k == edit_at && kind == 'i')
+            len += (size_t)sprintf(e.text + len, "banana ");
+        if (k == edit_at && kind != 'i') {
+            if (kind == 's')
+                len += (size_t)sprintf(e.text + len, "purple ");
+            continue;
+        }
+        len += (size_t)sprintf(e.text + len, "%.*s ", (int)(i - s), f->gpl + s);
+    }
+    e.span_end = len - 1;
+    while (e.span_end > e.span_start && !isalnum((unsigned char)e.text[e.span_end - 1]))
+        e.span_end--; /* the span ends with its last word, not with its punctuation */
+    e.words = n;
+    sprintf(e.text + len, "I hope this helps.\n");
+    return e;
+}
+
+/* Near spans extend across a short edit at either end when the words before it outweigh it
+ * (3 or more matching words: +3 - 2 > 0): the span starts at the quotation's first word and
+ * ends at its last. */
+static void test_near_extends_across_edge_edits(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(43);
+    const char kinds[] = {'i', 'd', 's'};
+    int n = 0;
+    for (int t = 0; t < iterations(24); t++) {
+        size_t from = 200 + rng_below(&r, 4000), at = 3 + (size_t)(t % 4);
+        char kind = kinds[(t / 4) % 3];
+        bool at_end = t % 2;
+        edited e = make_edge_edit(f, from, 40, at, at_end, kind);
+        const recite_result *res;
+        recite_error err = {0};
+        assert_int_equal(recite_check_text(&res, f->chk, e.text, strlen(e.text), &err), RECITE_OK);
+        const recite_match *m = near_match(res);
+        if (!m)
+            fail_msg("no near span for an edit '%c' %zu words from the %s: %s", kind, at,
+                     at_end ? "end" : "start", e.text);
+        if (m->out_start != e.span_start || m->out_end != e.span_end)
+            fail_msg("span %llu-%llu, quotation %zu-%zu (edit '%c' %zu words from the %s): %s",
+                     (unsigned long long)m->out_start, (unsigned long long)m->out_end, e.span_start,
+                     e.span_end, kind, at, at_end ? "end" : "start", e.text);
+        n++;
+        free(e.text);
+    }
+    assert_true(n > 0);
+}
+
 static void test_exact_runs_inside_not_repeated(void **state)
 {
     fixture *f = *state;
@@ -355,6 +424,7 @@ int main(void)
         cmocka_unit_test(test_align_hand_built),
         cmocka_unit_test(test_align_vector_equals_reference),
         cmocka_unit_test_setup_teardown(test_near_found_with_offsets, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_near_extends_across_edge_edits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_runs_inside_not_repeated, setup, teardown),
         cmocka_unit_test_setup_teardown(test_unrelated_text_not_matched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_similarity, setup, teardown),

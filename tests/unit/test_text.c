@@ -100,6 +100,40 @@ static void test_hyphenation(void **state)
     assert_true(same_tokens("pre-\n\npost", "pre post"));
 }
 
+/* Issue 13, point 10: a number range is one token whatever dash joins it — hyphen, en dash,
+ * non-breaking hyphen (and figure dash) between two digits — so an output that typesets ranges
+ * with en dashes still matches a work written with hyphens. Between letters an en dash still
+ * separates words. */
+static void test_number_ranges(void **state)
+{
+    (void)state;
+    expect_tokens("1992-1994", "19921994", NULL);
+    expect_tokens("1992\xe2\x80\x93"
+                  "1994",
+                  "19921994", NULL); /* en dash */
+    expect_tokens("1992\xe2\x80\x91"
+                  "1994",
+                  "19921994", NULL); /* non-breaking hyphen */
+    expect_tokens("1992\xe2\x80\x92"
+                  "1994",
+                  "19921994", NULL); /* figure dash */
+    assert_true(same_tokens("Copyright (C) 1992\xe2\x80\x93"
+                            "1994, 2001\xe2\x80\x93"
+                            "2005 the authors",
+                            "Copyright (C) 1992-1994, 2001-2005 the authors"));
+    /* Offsets span the whole range. */
+    expect_tokens("1992\xe2\x80\x93"
+                  "1994 ok",
+                  "19921994 ok", (const uint64_t[]){0, 11, 12, 14});
+    /* Not between two digits: words stay apart, as before. */
+    expect_tokens("pages 12\xe2\x80\x93 and", "pages 12 and", NULL);
+    expect_tokens("A\xe2\x80\x93"
+                  "1",
+                  "a 1", NULL);
+    expect_tokens("London\xe2\x80\x93Paris", "london paris", NULL);
+    expect_tokens("1992 \xe2\x80\x93 1994", "1992 1994", NULL);
+}
+
 static void test_line_number_furniture(void **state)
 {
     (void)state;
@@ -323,6 +357,7 @@ int main(void)
         cmocka_unit_test(test_quotes_apostrophes_dashes),
         cmocka_unit_test(test_whitespace_and_line_breaks),
         cmocka_unit_test(test_hyphenation),
+        cmocka_unit_test(test_number_ranges),
         cmocka_unit_test(test_line_number_furniture),
         cmocka_unit_test(test_cjk),
         cmocka_unit_test(test_invalid_utf8),
