@@ -270,8 +270,20 @@ int rc_inputs_from_index(rc_inputs *in, const recite_index *from, const char *di
 int rc_build_index(recite_build_stats *stats, const char *dir, const char *const *paths,
                    size_t npaths, const recite_index *from, const uint32_t *works, size_t nworks,
                    const recite_build_options *opt, rc_shard_build *shard, recite_error *err);
-/* Whether a work id was committed already (build.c): *taken. Reading the ids back from their
- * spool may fail (RECITE_EIO, RECITE_ENOMEM). */
+
+/* ==== committing works (build_commit.c) ==== */
+
+/* Commits a loaded work (the calling thread, in input order): a note for a skipped one, else
+ * its id claimed, its cluster (an earlier identical text's, or a new one with its text, view,
+ * postings, checkpoints and signature), strings, locators and CMI record. */
+int rc_builder_commit(struct rc_builder *b, const rc_source *src, rc_work_out *w,
+                      recite_error *err);
+/* Families of near-duplicates once every work is committed (b->family; a shard's over the
+ * library), and the common threshold (b->common_texts). */
+int rc_builder_families(struct rc_builder *b, recite_error *err);
+void rc_builder_table_free(rc_slot_table *t);
+/* Whether a work id was committed already: *taken. Reading the ids back from their spool may
+ * fail (RECITE_EIO, RECITE_ENOMEM). */
 int rc_builder_id_taken(struct rc_builder *b, const char *id, bool *taken, recite_error *err);
 /* Records a new work id as taken by `val` (a work number, or RC_OTHER_ID | i). */
 int rc_builder_claim_id(struct rc_builder *b, const char *id, uint32_t val);
