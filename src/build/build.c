@@ -51,7 +51,9 @@ static uint64_t held_bytes(const rc_work_out *w)
 {
     return w->zdata.n + rc_spool_size(&w->zdata_spool) + w->records.n +
            w->fps.n * sizeof *w->fps.v + rc_spool_size(&w->fps_spool) +
-           (w->checkpoints.n + w->zblocks.n + w->block_lines.n) * sizeof(uint32_t) + 64;
+           (w->checkpoints.n + w->word_checkpoints.n + w->zblocks.n + w->block_lines.n) *
+               sizeof(uint32_t) +
+           64;
 }
 
 typedef struct emitter {
@@ -318,6 +320,10 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
     table_spools(b, spools);
     for (size_t i = 0; i < RC_BUILD_SPOOLS; i++)
         rc_spool_init(spools[i], spill_dir, b->spool_cap);
+    if (b->shard) { /* the groups of postings written, for the document frequency */
+        rc_spool_init(&b->shard->groups, spill_dir, b->spool_cap);
+        rc_spool_init(&b->shard->df_send, spill_dir, b->spool_cap);
+    }
     if (!opt->skip_cmi) {
         bool built = true; /* a sharded build's is built once, in its root */
         rc_license_src src = {opt->debian_licenses_dir,

@@ -66,8 +66,8 @@ uint64_t rc_budget_sort_bytes(const rc_builder *b)
 {
     uint64_t tables = (b->ids.cap + b->contents.cap) * (sizeof(uint64_t) + sizeof(uint32_t)) +
                       b->dups.cap * sizeof *b->dups.v;
-    uint64_t other =
-        b->inflight + RC_BUILD_SPOOLS * (uint64_t)b->spool_cap + b->inputs_bytes + tables;
+    uint64_t spools = RC_BUILD_SPOOLS + (b->shard ? 2 : 0); /* a shard's groups, build_shards.c */
+    uint64_t other = b->inflight + spools * b->spool_cap + b->inputs_bytes + tables;
     return b->mem > other + SORT_MIN ? b->mem - other : SORT_MIN;
 }
 

@@ -378,3 +378,13 @@ void rc_sorter_free(rc_sorter *s)
     RC_VEC_FREE(s->run_lens);
     memset(s, 0, sizeof *s);
 }
+
+void rc_sorter_release(rc_sorter *s)
+{
+    size_t spilled = s->spilled;
+    uint64_t peak = s->peak_bytes, total = s->total;
+    rc_sorter_free(s);
+    s->spilled = spilled;
+    s->peak_bytes = peak;
+    s->total = total;
+}

@@ -302,13 +302,14 @@ static uint64_t distinct_families(const rc_builder *b, const rc_posting_rec *g, 
 /* Writes a group; a shard of a sharded build also records it, with its families, for the
  * document frequency over the whole library (rc_shard_df_patch). */
 static int write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_secw *pos_w,
-                       const rc_posting_rec *g, size_t n, uint32_t *scratch)
+                       const rc_posting_rec *g, size_t n, uint32_t *scratch, recite_error *err)
 {
     uint64_t families = distinct_families(b, g, n, scratch);
     unsigned df = rc_df_class(families, b->common_texts);
-    if (b->shard && rc_shard_df_group(b->shard, RC_SORT_KEY(g[0].hash), n, scratch,
-                                      (size_t)families) != RECITE_OK)
-        return RECITE_ENOMEM;
+    int rc;
+    if (b->shard && (rc = rc_shard_df_group(b->shard, RC_SORT_KEY(g[0].hash), n, scratch,
+                                            (size_t)families, err)) != RECITE_OK)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         uint64_t fp = rec_fingerprint(&g[i]);
         co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
@@ -381,8 +382,9 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
                 break;
             }
-            if (write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v) != RECITE_OK) {
-                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            int wrc = write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v, err);
+            if (wrc != RECITE_OK) { /* rc is the sorter's: a record (1) or the end (0) */
+                rc = wrc;
                 break;
             }
             group.n = 0;
@@ -538,8 +540,12 @@ int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err)
     if (rc != RECITE_OK)
         return rc;
     off = rc_align_up(off);
-    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK ||
-        (b->shard && (rc = rc_shard_df_patch(b, sec, nsec, err)) != RECITE_OK) ||
+    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
+        return rc;
+    /* The sort's memory goes back before a shard's exchange of document frequency. */
+    rc_sorter_release(&b->sorter);
+    rc_budget_trim();
+    if ((b->shard && (rc = rc_shard_df_patch(b, sec, nsec, err)) != RECITE_OK) ||
         (rc = rc_write_page_sums(b->fd, b->idx_path, b->text_w, sec, &nsec, &off, err)) !=
             RECITE_OK)
         return rc;

@@ -361,6 +361,9 @@ int rc_sorter_finish(rc_sorter *s, recite_error *err);
 /* Returns 1 with *out filled, 0 at the end, or an error. */
 int rc_sorter_next(rc_sorter *s, rc_posting_rec *out, recite_error *err);
 void rc_sorter_free(rc_sorter *s); /* also deletes the run files */
+/* Once every record was read: frees the buffers and deletes the run files, keeping the
+ * counters (spilled, peak_bytes, total); rc_sorter_free still follows. */
+void rc_sorter_release(rc_sorter *s);
 
 /* Sorts records by RC_SORT_KEY(hash), stable (LSD radix); exposed for tests. `tmp` has room for n
  * records, `counts` for 65536 entries. */

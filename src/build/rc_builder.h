@@ -88,10 +88,11 @@ typedef struct rc_shard_build {
     RC_VEC(uint32_t) global;   /* the library's number of each work of this shard */
     RC_VEC(char) other_ids;    /* the ids of other shards' works (for duplicate ids) */
     RC_VEC(uint64_t) other_at; /* where each starts in other_ids */
-    /* document frequency: the fingerprint groups written, to patch their classes */
-    RC_VEC(uint8_t) df_send; /* per shard: (u64 key, u32 family) records */
-    RC_VEC(uint64_t) df_part_len;
-    RC_VEC(uint8_t) groups;         /* per group written: u64 key, u32 postings */
+    /* document frequency: the fingerprint groups written, to patch their classes (spools, set
+     * up by the shard's builder: they grow with its postings) */
+    rc_spool df_send; /* (u64 key, u32 family) per group and distinct family */
+    rc_spool groups;  /* per group written: u64 key, u32 postings */
+    uint64_t ngroups;
     unsigned key_bits[RC_CHANNELS]; /* one index of the library's bucket bits (step 4) */
     unsigned common_texts;          /* the library's common threshold (step 4) */
 } rc_shard_build;
@@ -115,9 +116,10 @@ int rc_build_sharded(recite_build_stats *stats, const char *dir, const char *con
                      recite_error *err);
 /* Families over the whole library (step 4): sets b->family and b->family_key. */
 int rc_shard_families(struct rc_builder *b, recite_error *err);
-/* Records a group of postings with one fingerprint (key) and its distinct families. */
+/* Records a group of postings with one fingerprint (key) and its distinct families (sorted);
+ * groups come in increasing key order. */
 int rc_shard_df_group(rc_shard_build *sb, uint64_t key, uint64_t npostings,
-                      const uint32_t *families, size_t nfamilies);
+                      const uint32_t *families, size_t nfamilies, recite_error *err);
 /* Document frequency over the whole library (steps 5 and 6): the classes of the groups
  * recorded, patched into the key sections written (whose entries in sec are updated). */
 int rc_shard_df_patch(struct rc_builder *b, rc_section_entry *sec, size_t nsec, recite_error *err);
