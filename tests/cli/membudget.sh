@@ -18,6 +18,7 @@ HERE=$(cd -- "$(dirname -- "$0")" && pwd)
 PY=/usr/bin/python3
 BUDGET_MB=16           # the smallest budget recite accepts
 ALLOWANCE_MB=32        # docs/MEMORY.md, README: peak RSS <= budget + this
+EXCHANGE_B=24          # docs/MEMORY.md: a sharded build's exchange, bytes per posting
 LIB_MB=${RECITE_TEST_MEM_LIB_MB:-24}
 export SOURCE_DATE_EPOCH=1700000000 # builds are then byte-identical
 export ASAN_OPTIONS="exitcode=86:${ASAN_OPTIONS:-}"
@@ -96,16 +97,27 @@ t_index_within_budget() {
 }
 
 t_large_work_spills() {
-    # One work of 4 MiB: its fingerprints and frames spill (a text-free one, its records).
+    # One work of 4 MiB: its fingerprints and frames spill (a text-free one, its records); a
+    # code work also spills the fingerprints of its words (its view) after its own.
     head -c 32 /dev/urandom > key
-    run big index --quiet --mem "${BUDGET_MB}M" --out big fix/big.txt || return
-    within "one 4 MiB work"
-    run bigw index --quiet --out bigw fix/big.txt || return
-    same big/recite.idx bigw/recite.idx "the index of one large work"
-    run tf index --quiet --mem "${BUDGET_MB}M" --text-free --key key --out tf fix/big.txt || return
-    within "text-free"
-    run tfw index --quiet --text-free --key key --out tfw fix/big.txt || return
-    same tf/recite.idx tfw/recite.idx "the text-free index of one large work"
+    local f
+    for f in big.txt big.h; do
+        run "b-$f" index --quiet --mem "${BUDGET_MB}M" --out "b-$f" "fix/$f" || return
+        within "one 4 MiB work ($f)"
+        run "bw-$f" index --quiet --out "bw-$f" "fix/$f" || return
+        same "b-$f/recite.idx" "bw-$f/recite.idx" "the index of one large work ($f)"
+        run "tf-$f" index --quiet --mem "${BUDGET_MB}M" --text-free --key key --out "tf-$f" \
+            "fix/$f" || return
+        within "text-free ($f)"
+        run "tfw-$f" index --quiet --text-free --key key --out "tfw-$f" "fix/$f" || return
+        same "tf-$f/recite.idx" "tfw-$f/recite.idx" "the text-free index of one large work ($f)"
+    done
+    # The code work was indexed as code, and by its words (prose fingerprints: its view).
+    "$BIN" stats --index b-big.h --json > stats.json 2>&1 ||
+        bad "recite stats failed: $(head -c 200 stats.json)"
+    "$PY" -c 'import json, sys; s = json.load(open(sys.argv[1]))
+sys.exit(0 if s["code_fingerprints"] > 0 and s["fingerprints"] > 0 else 1)' stats.json ||
+        bad "big.h was not indexed as code with its words: $(head -c 300 stats.json)"
 }
 
 t_compact_within_budget() {
@@ -125,7 +137,38 @@ t_compact_within_budget() {
     cmp -s c/recite.idx small/recite.idx && bad "the compaction changed nothing"
 }
 
-TESTS=(index_within_budget large_work_spills compact_within_budget)
+t_shards_within_budget() {
+    # Two shards in one process, each with max(budget / 2, 16 MiB): within their budgets plus
+    # the allowance plus the stated cost of the exchange of document frequency (docs/MEMORY.md:
+    # at most EXCHANGE_B bytes per posting of the library, the shards' buffers sent and
+    # received), and the same bytes as without a budget.
+    local shards=2 per=$((BUDGET_MB > 32 ? BUDGET_MB / 2 : 16))
+    run sh index --quiet --jobs 2 --shards $shards --mem "${BUDGET_MB}M" --out sh fix/lib || return
+    "$BIN" stats --index sh --json > sh-stats.json 2>&1 ||
+        { bad "recite stats failed: $(head -c 200 sh-stats.json)"; return; }
+    local postings
+    postings=$("$PY" -c 'import json, sys; s = json.load(open(sys.argv[1]))
+print(s["fingerprints"] + s["code_fingerprints"] + s["shape_fingerprints"])' sh-stats.json) ||
+        { bad "no fingerprint counts in the stats"; return; }
+    local bound=$((shards * per + ALLOWANCE_MB + (postings * EXCHANGE_B + (1 << 20) - 1) / (1 << 20)))
+    NOTES+=("--shards $shards --mem ${BUDGET_MB}M peak $PEAK MB (bound $bound MB: $postings postings)")
+    if [ -z "$SANITIZED" ] && [ "$PEAK" -gt "$bound" ]; then
+        bad "--shards $shards: peak RSS $PEAK MB, over $((shards * per)) + $ALLOWANCE_MB MB + the exchange"
+    fi
+    local peak=$PEAK
+    run shw index --quiet --jobs 2 --shards $shards --out shw fix/lib || return
+    NOTES+=("no budget: peak $PEAK MB")
+    # The bound above holds the exchange's cost whole; that the shards' builders keep to their
+    # budgets shows here: without one, they hold more (the sort above all).
+    [ -n "$SANITIZED" ] || [ "$PEAK" -ge $((peak + 8)) ] ||
+        bad "--shards $shards: $peak MB within the budget, $PEAK MB without: the budget does not bind"
+    local f
+    for f in recite.idx shard-0000/recite.idx shard-0001/recite.idx; do
+        same "sh/$f" "shw/$f" "the sharded index built within the budget ($f)"
+    done
+}
+
+TESTS=(index_within_budget large_work_spills compact_within_budget shards_within_budget)
 START=$SECONDS
 for t in "${TESTS[@]}"; do
     test_case "$t"
