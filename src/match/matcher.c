@@ -248,10 +248,15 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     plain += prose_shape(c, toks[q + k].shape) - prose_shape(c, toks[q].shape);
             }
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
-            __builtin_prefetch(dir + 4 * bk);
+            if (!skip[j])
+                __builtin_prefetch(dir + 4 * bk);
         }
         for (size_t j = 0; j < nb; j++) {
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
+            if (skip[j]) { /* no postings looked at */
+                pr[j].first = pr[j].end = 0;
+                continue;
+            }
             if (rc_index_touch(c->idx, dir + 4 * bk, 8, NULL) != RECITE_OK)
                 return RECITE_EFORMAT;
             rc_index_bucket(info, pr[j].hash, &pr[j].first, &pr[j].end);
@@ -267,7 +272,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             uint8_t df = RC_NO_POSTINGS;
             uint64_t postings = 0, taken = 0, near_taken = 0;
             unsigned left = 256, right = 256; /* not computed yet */
-            for (uint64_t i = skip[j] ? pr[j].end : pr[j].first; i < pr[j].end; i++) {
+            for (uint64_t i = pr[j].first; i < pr[j].end; i++) {
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
                     continue;
