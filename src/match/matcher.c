@@ -82,10 +82,20 @@ int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_ch
     c->shape_ident = rc_code_class_shape('I');
     c->shape_num = rc_code_class_shape('N');
     c->shape_str = rc_code_class_shape('S');
+    /* A word and prose's punctuation, lexed as code (the quote does not close: a lexeme). */
+    static const char prose[] = "w , . ; : ! ? ' -\n";
+    rc_token pt[RC_PROSE_SHAPES];
+    rc_tok_state pst = {0, true};
+    size_t npt =
+        rc_lex_code((const uint8_t *)prose, sizeof prose - 1, true, &pst, pt, RC_PROSE_SHAPES);
+    for (size_t i = 0; i < RC_PROSE_SHAPES; i++) /* (a short lexing repeats the word's shape) */
+        c->prose_shapes[i] = pt[i < npt ? i : 0].shape;
     if (idx->text_free) { /* the index's shapes are keyed: so are the classes */
         c->shape_ident = rc_key_shape(&idx->key, c->shape_ident);
         c->shape_num = rc_key_shape(&idx->key, c->shape_num);
         c->shape_str = rc_key_shape(&idx->key, c->shape_str);
+        for (size_t i = 0; i < RC_PROSE_SHAPES; i++)
+            c->prose_shapes[i] = rc_key_shape(&idx->key, c->prose_shapes[i]);
     }
     if (rc_store_reader_init(&c->reader, idx) != RECITE_OK) {
         free(c);
@@ -170,6 +180,15 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
     return rc_context8(tmp, (unsigned)n);
 }
 
+/* Whether a lexeme of this shape could be prose: a word or prose's punctuation. */
+static inline unsigned prose_shape(const rc_matcher *c, uint64_t shape)
+{
+    for (size_t i = 0; i < RC_PROSE_SHAPES; i++)
+        if (shape == c->prose_shapes[i])
+            return 1;
+    return 0;
+}
+
 /* One k-gram of the text on its way through the lookup pipeline. */
 typedef struct probe {
     uint64_t hash;
@@ -210,19 +229,34 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     if (ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
             poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
+    /* Shape channel: how many of the k lexemes of the k-gram at kgram_df.n are prose-like. */
+    unsigned plain = 0;
+    if (ch->shape && ch->kgram_df.n < last)
+        for (unsigned t = 0; t < k; t++)
+            plain += prose_shape(c, toks[ch->kgram_df.n + t].shape);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
+        bool skip[PROBE_BATCH];
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
             pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
-            if (q + k < n) /* slide to the next k-gram */
+            skip[j] = ch->shape && plain == k;
+            if (q + k < n) { /* slide to the next k-gram */
                 poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
                        rc_chan_hash(ch, &toks[q + k]);
+                if (ch->shape)
+                    plain += prose_shape(c, toks[q + k].shape) - prose_shape(c, toks[q].shape);
+            }
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
-            __builtin_prefetch(dir + 4 * bk);
+            if (!skip[j])
+                __builtin_prefetch(dir + 4 * bk);
         }
         for (size_t j = 0; j < nb; j++) {
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
+            if (skip[j]) { /* no postings looked at */
+                pr[j].first = pr[j].end = 0;
+                continue;
+            }
             if (rc_index_touch(c->idx, dir + 4 * bk, 8, NULL) != RECITE_OK)
                 return RECITE_EFORMAT;
             rc_index_bucket(info, pr[j].hash, &pr[j].first, &pr[j].end);
