@@ -119,11 +119,15 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
             sizes[n++] = got;
         /* Compaction: each piece maps pages of the old index (its block table searched, the
          * pages around each one read): they need not stay. */
-        if (in->from && i % 64 == 63)
+        if (in->from && i % 64 == 63) {
             rc_index_release_pages(in->from);
+            rc_store_spare_clear(in->from); /* and the blocks cached on the way */
+        }
     }
-    if (in->from)
+    if (in->from) {
         rc_index_release_pages(in->from);
+        rc_store_spare_clear(in->from);
+    }
     rc_git_cache_free(git);
     /* Compact the samples (ZDICT wants them back to back). */
     size_t total = 0;

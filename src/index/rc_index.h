@@ -238,6 +238,10 @@ void rc_store_reader_free(rc_store_reader *r);
  * memory. Give it back with rc_store_reader_put, which keeps it as the spare or frees it. */
 rc_store_reader *rc_store_reader_get(const recite_index *idx);
 void rc_store_reader_put(const recite_index *idx, rc_store_reader *r);
+/* Empties the caches of the index's spare reader (decoded blocks, up to 8 MiB, and chunks):
+ * for a pass that reads each text once through recite_index_work_text (a compaction), whose
+ * reads would otherwise fill them for nothing. Any thread (a reader in use is left alone). */
+void rc_store_spare_clear(const recite_index *idx);
 
 /* Copies global text bytes [start, end) into out (which has room for end - start bytes). */
 int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out,
