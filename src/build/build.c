@@ -452,6 +452,10 @@ static int load_and_commit(rc_builder *b, recite_error *err)
         }
         RC_VEC_FREE(bt->outs);
         rc_budget_trim();
+        /* The pages of the license index the workers' identification read (mapped: read
+         * again from the page cache when needed). */
+        if (b->lic)
+            rc_index_release_pages(b->lic);
         pthread_mutex_lock(&b->mu);
         b->committed = i + 1;
         pthread_cond_broadcast(&b->cond_space);

@@ -506,16 +506,12 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     if (src->kind == RC_SRC_INDEX) {
         if ((rc = load_from_index(in->from, (uint32_t)src->offset, out, err)) != RECITE_OK)
             return rc;
-        /* Each text is read once: the old index's pages it was read from need not stay. */
+        /* Each text is read once: the old index's pages it was read from need not stay, nor
+         * the blocks its spare reader cached on the way (up to 8 MiB). */
         ctx->from_read += out->text_len;
-        ctx->from_cached += out->text_len;
         if (ctx->from_read >= RC_FROM_RELEASE) {
             ctx->from_read = 0;
             rc_index_release_pages(in->from);
-        }
-        /* Nor the blocks the index's spare reader cached on the way (up to 8 MiB). */
-        if (ctx->from_cached >= RC_FROM_CLEAR) {
-            ctx->from_cached = 0;
             rc_store_spare_clear(in->from);
         }
     } else if (src->kind == RC_SRC_JSONL) {

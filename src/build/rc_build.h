@@ -187,8 +187,7 @@ typedef struct rc_work_out {
     bool license_found; /* its CMI names a license (an SPDX tag or an identified one) */
 } rc_work_out;
 
-#define RC_FROM_RELEASE (4u << 20)
-#define RC_FROM_CLEAR (1u << 20)
+#define RC_FROM_RELEASE (1u << 20)
 
 /* Per-thread scratch for loading works. */
 #define RC_HISTORY 1024 /* token hashes a channel keeps for contexts (>= w + k + 2c) */
@@ -220,8 +219,8 @@ typedef struct rc_work_ctx {
     uint64_t max_expanded, max_ratio;
     struct rc_git_cache *git;
     uint64_t from_read;      /* compaction: bytes of texts read from the old index since its pages
-                                were last given back (every RC_FROM_RELEASE) */
-    uint64_t from_cached;    /* ... since its spare reader's caches were emptied (RC_FROM_CLEAR) */
+                                and its spare reader's caches were last given back (every
+                                RC_FROM_RELEASE) */
     bool extract_only;       /* extracted works are handed on unprocessed (bench/bench_extract.c) */
     unsigned shard, nshards; /* a sharded build: the works of other shards are only hashed */
     /* Bytes of fingerprints (and of frames) a work keeps in memory before the rest goes to a
