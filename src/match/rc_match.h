@@ -149,8 +149,6 @@ typedef struct rc_code_sim {
     uint32_t len;      /* output lexemes */
 } rc_code_sim;
 
-#define RC_PROSE_SHAPES 9 /* I , . ; : ! ? ' - */
-
 typedef struct rc_matcher {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
@@ -167,9 +165,6 @@ typedef struct rc_matcher {
     rc_align_memo align_memo;
     rc_code_scratch code;
     uint64_t shape_ident, shape_num, shape_str; /* the class shapes (keyed when text-free) */
-    /* The shapes prose is made of (names and its punctuation, keyed when text-free): a shape
-     * k-gram of nothing else has no structure of code and seeds nothing (lookup_kgrams). */
-    uint64_t prose_shapes[RC_PROSE_SHAPES];
 
     /* the text, its tokenizations and the channels looking them up */
     RC_VEC(uint8_t) text;
