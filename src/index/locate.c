@@ -53,6 +53,8 @@ int rc_index_verify_locators(const recite_index *idx, recite_error *err)
         const uint8_t *r;
         uint32_t np, nc;
         uint64_t member;
+        if (w % 16384 == 0)
+            rc_index_release_pages(idx); /* read once: no need to stay resident */
         int rc = loc_record(idx, (uint32_t)w, &r, &np, &nc, &member, err);
         if (rc != RECITE_OK)
             return rc;
@@ -64,6 +66,8 @@ int rc_index_verify_locators(const recite_index *idx, recite_error *err)
     uint64_t blk = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
         rc_cluster cl;
+        if (c % 16384 == 0)
+            rc_index_release_pages(idx);
         rc_index_cluster(idx, (uint32_t)c, &cl);
         uint64_t end = cl.text_offset + cl.text_len, prev = 0;
         if (blk >= idx->nblocks || rc_get_u64(tb + 16 * blk) != cl.text_offset ||
