@@ -117,6 +117,7 @@ void rc_matcher_free(rc_matcher *c)
     }
     RC_VEC_FREE(c->seeds);
     RC_VEC_FREE(c->seeds_tmp);
+    RC_VEC_FREE(c->ext);
     RC_VEC_FREE(c->raw);
     RC_VEC_FREE(c->matches);
     RC_VEC_FREE(c->works);
@@ -149,6 +150,9 @@ void rc_matcher_reset(rc_matcher *c)
     c->truncated = false;
     c->finished = false;
     c->steps = 0;
+    c->ext.n = 0;
+    c->runs_cut = false;
+    c->annotated = false;
     c->common_others = 0;
     memset(&c->result, 0, sizeof c->result);
     rc_live_reset(c);
@@ -265,14 +269,19 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     taken++;
                 }
                 /* Each channel has its share of max_postings: one count for all would depend on
-                 * how the channels' lookups interleave, i.e. on how the text was fed. */
+                 * how the channels' lookups interleave, i.e. on how the text was fed. Past it the
+                 * k-gram's postings are still counted (its class, how common it is), as a sharded
+                 * index counts them in every shard. */
                 if (ch->seeds_taken >= quota) {
                     c->truncated = true;
-                    break;
+                    continue;
                 }
                 if (rc_index_touch(c->idx, pos + 4 * i, 4, NULL) != RECITE_OK)
                     return RECITE_EFORMAT;
-                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, (uint8_t)chn, exact};
+                rc_seed sd = {.gpos = rc_get_u32(pos + 4 * i),
+                              .q = (uint32_t)q,
+                              .channel = (uint8_t)chn,
+                              .exact = exact};
                 if (sd.gpos >= c->idx->ntokens)
                     return RECITE_EFORMAT;
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
