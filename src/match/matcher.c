@@ -333,7 +333,7 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
                 break;
         }
     }
-    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+    for (unsigned k = 0; k < RC_CHANNELS && !c->dist; k++) {
         if (!c->chans[k].active)
             continue;
         /* A shard opened alone keeps bits apart too: the general lookup. */

@@ -210,6 +210,7 @@ typedef struct rc_matcher {
      * set runs_cut, not truncated (the merge of the parts decides). */
     bool part;
     bool annotated; /* the seeds carry their cluster and first work (a distributed check) */
+    bool dist;      /* a distributed check: tokenizing looks nothing up (match_dist.c does) */
     const uint64_t *seed_ids;
     RC_VEC(rc_extension) ext;
     bool runs_cut;
@@ -428,6 +429,12 @@ int rc_match_verify_part(rc_part *out, const rc_matcher *c, const uint8_t *take,
  * parts' extensions, the runs of the seeds past the cut dropped. Appends to c->raw. */
 int rc_match_merge_parts(rc_matcher *c, rc_part *parts, size_t n, recite_error *err);
 void rc_part_free(rc_part *p);
+
+/* The lookups, candidates and runs of c's text (tokenized: c->dist) by every participant of
+ * comm, each holding a part of a sharded index (match_dist.c): c->result as a check of the
+ * whole index gives it, on every participant. A failure in a step fails it on all; rc: this
+ * participant's failure so far (it takes part in the first step all the same). */
+int rc_match_distributed(rc_matcher *c, const recite_comm *comm, int rc, recite_error *err);
 
 /* Sets what finishing needs of each run of c->raw from index (rc_raw_match: w0 ... vtokens). */
 int rc_match_describe(rc_matcher *c, recite_error *err);
