@@ -55,6 +55,12 @@ static void put_locator(rc_wire *wr, uint32_t w, uint64_t offset, const recite_l
     rc_wire_str(wr, l->member);
 }
 
+static int cmp_u32(const void *a, const void *b)
+{
+    uint32_t x = *(const uint32_t *)a, y = *(const uint32_t *)b;
+    return (x > y) - (x < y);
+}
+
 /* The works of this participant's shards that the result names (and the other works of their
  * clusters, which reports list), and the locators of its matches' offsets. */
 static int pack_works(const rc_matcher *m, rc_wire *wr, recite_error *err)
@@ -69,15 +75,13 @@ static int pack_works(const rc_matcher *m, rc_wire *wr, recite_error *err)
         ws[n++] = m->matches.v[i].work;
     for (size_t i = 0; i < m->works.n; i++)
         ws[n++] = m->works.v[i].work;
+    rc_sort(ws, n, sizeof *ws, cmp_u32);
     size_t at = wr->b.n;
     uint32_t count = 0;
     rc_wire_u32(wr, 0);
     int rc = RECITE_OK;
     for (size_t i = 0; i < n && rc == RECITE_OK; i++) {
-        bool seen = false;
-        for (size_t k = 0; k < i && !seen; k++) /* reports name few works: quadratic is fine */
-            seen = ws[k] == ws[i];
-        if (seen || !held_here(idx, ws[i]))
+        if ((i && ws[i] == ws[i - 1]) || !held_here(idx, ws[i]))
             continue;
         recite_work_info info;
         rc_cluster cl;
@@ -223,7 +227,7 @@ int recite_check_distributed(const recite_result **out, recite_checker *c, const
     rc = rc_match_distributed(m, comm, rc, err);
     /* Participant 0 gets what it needs of the other shards' works for CMI and reports. */
     rc_wire w = {{0}, false};
-    if (rc == RECITE_OK)
+    if (rc == RECITE_OK && comm->rank != 0) /* participant 0 has its own works at hand */
         rc = pack_works(m, &w, err);
     rc_exchange in;
     int xrc = rc_exchange_step(comm, rc, err, &w, &in);

@@ -124,17 +124,63 @@ int rc_match_verify_seeds(rc_matcher *c, recite_error *err)
     return rc;
 }
 
-int rc_match_verify_part(rc_part *out, const rc_matcher *c, const uint8_t *take, recite_error *err)
+int rc_match_verify_part(rc_part *out, rc_matcher *c, const uint8_t *take, recite_error *err)
 {
+    /* On c itself, with the seeds of those shards (its reader's caches stay warm from check to
+     * check), then c as it was. */
     memset(out, 0, sizeof *out);
-    rc_matcher w;
-    int rc = fork_part(&w, c, take);
-    if (rc != RECITE_OK)
+    size_t n = 0;
+    for (size_t i = 0; i < c->seeds.n; i++) {
+        uint32_t lc;
+        n += take[rc_shard_route(c->idx, c->seeds.v[i].cluster, &lc)] != 0;
+    }
+    uint64_t *ids = malloc((n + 1) * sizeof *ids);
+    rc_seed *mine = malloc((n + 1) * sizeof *mine);
+    if (!ids || !mine) {
+        free(ids);
+        free(mine);
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    n = 0;
+    for (size_t i = 0; i < c->seeds.n; i++) {
+        uint32_t lc;
+        if (take[rc_shard_route(c->idx, c->seeds.v[i].cluster, &lc)]) {
+            ids[n] = i;
+            mine[n++] = c->seeds.v[i];
+        }
+    }
+    rc_seed *all = c->seeds.v;
+    size_t nall = c->seeds.n, cap = c->seeds.cap;
+    bool truncated = c->truncated;
+    c->seeds.v = mine;
+    c->seeds.n = c->seeds.cap = n;
+    c->seed_ids = ids;
+    c->part = true;
+    c->truncated = false;
+    c->steps = 0;
+    c->raw.n = c->ext.n = 0;
+    int rc = rc_match_verify_seeds(c, err);
+    out->truncated = c->truncated;
+    if (rc == RECITE_OK && (RC_VEC_RESERVE(out->raw, c->raw.n + 1) != RECITE_OK ||
+                            RC_VEC_RESERVE(out->ext, c->ext.n + 1) != RECITE_OK))
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    else
-        rc = rc_match_verify_seeds(&w, err);
-    fork_result(out, &w);
-    fork_free(&w);
+    if (rc == RECITE_OK) {
+        memcpy(out->raw.v, c->raw.v, c->raw.n * sizeof *c->raw.v);
+        out->raw.n = c->raw.n;
+        memcpy(out->ext.v, c->ext.v, c->ext.n * sizeof *c->ext.v);
+        out->ext.n = c->ext.n;
+    }
+    c->seeds.v = all;
+    c->seeds.n = nall;
+    c->seeds.cap = cap;
+    c->seed_ids = NULL;
+    c->part = false;
+    c->truncated = truncated;
+    c->steps = 0;
+    c->raw.n = c->ext.n = 0;
+    c->runs_cut = false;
+    free(ids);
+    free(mine);
     return rc;
 }
 

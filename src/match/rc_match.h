@@ -421,9 +421,8 @@ int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32
 int rc_match_verify_seeds(rc_matcher *c, recite_error *err);
 int rc_match_verify(rc_matcher *c, recite_error *err);
 /* The verification of the seeds of the shards marked in take[] (nshards entries; shards open
- * in c's index) by a matcher of its own that shares c's text and lookups, into *out
- * (rc_part_free it). */
-int rc_match_verify_part(rc_part *out, const rc_matcher *c, const uint8_t *take, recite_error *err);
+ * in c's index), into *out (rc_part_free it); c is left as it was (its seeds, no runs). */
+int rc_match_verify_part(rc_part *out, rc_matcher *c, const uint8_t *take, recite_error *err);
 /* The runs of the parts together, as one verification of all the seeds gives them: the limits
  * on extensions (RC_MAX_COMPARE_STEPS, 4 x max_matches runs) applied in seed order over the
  * parts' extensions, the runs of the seeds past the cut dropped. Appends to c->raw. */
