@@ -9,6 +9,17 @@
 
 #include <stdlib.h>
 
+int cli_open_fanout(recite_index **idx, bool *fanout, const char *dir, const char *key,
+                    size_t key_len, const recite_comm *comm, recite_error *err)
+{
+    int rc = recite_index_open_part(idx, dir, key, key_len, comm->rank, comm->size, err);
+    recite_index_stats st;
+    if (rc == RECITE_OK)
+        recite_index_get_stats(&st, *idx);
+    *fanout = rc == RECITE_OK && st.shards > 0;
+    return rc;
+}
+
 int cli_check_fanout(const cli_input *inputs, size_t n, recite_checker *chk,
                      const recite_index *idx, const recite_policy *policy, bool json,
                      const recite_comm *comm)

@@ -589,16 +589,11 @@ static int cmd_check(int argc, char **argv)
     char *key = key_file ? read_key(key_file, &key_len) : NULL;
     /* --mpi on a sharded index: each rank opens its shards and checks every input against them
      * with the others (the HTML report shows the works' text: the inputs are scattered then). */
-    if (mpi && !scatter && !html_file) {
-        rc = recite_index_open_part(&idx, index_dir, key, key_len, rank, size, &err);
-        recite_index_stats st;
-        if (rc == RECITE_OK)
-            recite_index_get_stats(&st, idx);
-        fanout = rc == RECITE_OK && st.shards > 0;
-    } else {
+    if (mpi && !scatter && !html_file)
+        rc = cli_open_fanout(&idx, &fanout, index_dir, key, key_len, &comm, &err);
+    else
         rc = key ? recite_index_open_keyed(&idx, index_dir, key, key_len, &err)
                  : recite_index_open(&idx, index_dir, &err);
-    }
     free(key);
     if (rc != RECITE_OK || recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
         cli_fail(&err);

@@ -423,12 +423,8 @@ static int own_tables(recite_index *idx, recite_error *err)
     return RECITE_OK;
 }
 
-static int open_index(recite_index **out, const char *dir, unsigned part, unsigned nparts,
-                      recite_error *err);
-
-/* A text-free index opened: its key derived and checked (nothing to do for another index). */
-static int take_key(recite_index **out, const char *dir, const void *key, size_t key_len,
-                    recite_error *err)
+int rc_index_take_key(recite_index **out, const char *dir, const void *key, size_t key_len,
+                      recite_error *err)
 {
     if (!(*out)->text_free)
         return RECITE_OK;
@@ -446,32 +442,17 @@ static int take_key(recite_index **out, const char *dir, const void *key, size_t
 int recite_index_open_keyed(recite_index **out, const char *dir, const void *key, size_t key_len,
                             recite_error *err)
 {
-    int rc = open_index(out, dir, 0, 0, err);
-    return rc == RECITE_OK ? take_key(out, dir, key, key_len, err) : rc;
-}
-
-int recite_index_open_part(recite_index **out, const char *dir, const void *key, size_t key_len,
-                           unsigned part, unsigned nparts, recite_error *err)
-{
-    *out = NULL;
-    if (nparts == 0 || part >= nparts)
-        return rc_error_set(err, RECITE_EINVAL, "part %u of %u of an index", part, nparts);
-    int rc = open_index(out, dir, part, nparts, err);
-    if (rc == RECITE_OK && (*out)->nshards && !((*out)->remote = rc_remote_new())) {
-        recite_index_close(*out);
-        *out = NULL;
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    }
-    return rc == RECITE_OK ? take_key(out, dir, key, key_len, err) : rc;
+    int rc = rc_index_open_at(out, dir, 0, 0, err);
+    return rc == RECITE_OK ? rc_index_take_key(out, dir, key, key_len, err) : rc;
 }
 
 int recite_index_open(recite_index **out, const char *dir, recite_error *err)
 {
-    return open_index(out, dir, 0, 0, err);
+    return rc_index_open_at(out, dir, 0, 0, err);
 }
 
-static int open_index(recite_index **out, const char *dir, unsigned part, unsigned nparts,
-                      recite_error *err)
+int rc_index_open_at(recite_index **out, const char *dir, unsigned part, unsigned nparts,
+                     recite_error *err)
 {
     *out = NULL;
     if (!dir)

@@ -135,6 +135,21 @@ int rc_shards_open(recite_index *idx, const char *dir, unsigned part, unsigned n
     return RECITE_OK;
 }
 
+int recite_index_open_part(recite_index **out, const char *dir, const void *key, size_t key_len,
+                           unsigned part, unsigned nparts, recite_error *err)
+{
+    *out = NULL;
+    if (nparts == 0 || part >= nparts)
+        return rc_error_set(err, RECITE_EINVAL, "part %u of %u of an index", part, nparts);
+    int rc = rc_index_open_at(out, dir, part, nparts, err);
+    if (rc == RECITE_OK && (*out)->nshards && !((*out)->remote = rc_remote_new())) {
+        recite_index_close(*out);
+        *out = NULL;
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    return rc == RECITE_OK ? rc_index_take_key(out, dir, key, key_len, err) : rc;
+}
+
 void rc_shards_close(recite_index *idx)
 {
     for (uint32_t s = 0; idx->shards && s < idx->nshards; s++)

@@ -238,6 +238,15 @@ int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out
 int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
                    const rc_cluster *info, uint64_t chunk, recite_error *err);
 
+/* Opens the index at dir (index_load.c); a sharded one with only the shards s % nparts == part
+ * when nparts > 1 (recite_index_open_part). */
+int rc_index_open_at(recite_index **out, const char *dir, unsigned part, unsigned nparts,
+                     recite_error *err);
+/* A text-free index just opened: its key derived and checked (closed and *out NULL when the
+ * key is not its); nothing to do for another index. */
+int rc_index_take_key(recite_index **out, const char *dir, const void *key, size_t key_len,
+                      recite_error *err);
+
 /* ==== sharded indexes (index_shards.c) ==== */
 
 /* Opens the shards of the head `idx` (mapped, its header parsed; flag RC_FLAG_SHARDED) found in
