@@ -197,18 +197,14 @@ static int line_of(const recite_index *idx, const rc_cluster *cl, uint64_t offse
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block table)");
     uint64_t n = rc_get_u32(lines);
     if (g > start) {
-        rc_store_reader *r = calloc(1, sizeof *r); /* freed below whatever failed */
+        rc_store_reader *r = rc_store_reader_get(idx); /* given back below whatever failed */
         uint8_t *buf = malloc((size_t)(g - start));
         int rc = !r || !buf ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
-                 : rc_store_reader_init(r, idx) != RECITE_OK
-                     ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
-                     : rc_store_read(r, start, g, buf, err);
+                            : rc_store_read(r, start, g, buf, err);
         if (rc == RECITE_OK)
             for (uint64_t i = 0; i < g - start; i++)
                 n += buf[i] == '\n';
-        if (r && r->dctx)
-            rc_store_reader_free(r);
-        free(r);
+        rc_store_reader_put(idx, r);
         free(buf);
         if (rc != RECITE_OK)
             return rc;

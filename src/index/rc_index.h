@@ -85,6 +85,10 @@ struct recite_index {
     bool part;
     unsigned part_no, part_of;
     struct rc_remote *remote;
+    /* A store reader kept for one-off reads (rc_store_reader_get): taken and given back
+     * atomically, so any thread may use it; freed at close. Its caches only hold what the
+     * immutable index says, so keeping it changes no result. */
+    _Atomic(struct rc_store_reader *) spare_reader;
 };
 
 /* Checks the pages holding p[0, len) (bytes of the mapped file) against their checksums, the
@@ -226,6 +230,13 @@ typedef struct rc_store_reader {
 
 int rc_store_reader_init(rc_store_reader *r, const recite_index *idx);
 void rc_store_reader_free(rc_store_reader *r);
+
+/* A reader for a one-off read of idx (recite_index_locate, recite_index_work_text): the index's
+ * spare one unless another thread holds it, else a new one (a reader is ~200 KB with a
+ * decompression context: making one per call cost ~8 % of a check's report). NULL when out of
+ * memory. Give it back with rc_store_reader_put, which keeps it as the spare or frees it. */
+rc_store_reader *rc_store_reader_get(const recite_index *idx);
+void rc_store_reader_put(const recite_index *idx, rc_store_reader *r);
 
 /* Copies global text bytes [start, end) into out (which has room for end - start bytes). */
 int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out,

@@ -35,6 +35,34 @@ void rc_store_reader_free(rc_store_reader *r)
     memset(r, 0, sizeof *r);
 }
 
+rc_store_reader *rc_store_reader_get(const recite_index *idx)
+{
+    /* The one mutable field of an open index (allocated, never const-defined). */
+    recite_index *mut = (recite_index *)(uintptr_t)idx;
+    rc_store_reader *r = atomic_exchange(&mut->spare_reader, NULL);
+    if (r)
+        return r;
+    if (!(r = malloc(sizeof *r)))
+        return NULL;
+    if (rc_store_reader_init(r, idx) != RECITE_OK) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void rc_store_reader_put(const recite_index *idx, rc_store_reader *r)
+{
+    if (!r)
+        return;
+    recite_index *mut = (recite_index *)(uintptr_t)idx;
+    rc_store_reader *none = NULL;
+    if (!atomic_compare_exchange_strong(&mut->spare_reader, &none, r)) {
+        rc_store_reader_free(r);
+        free(r);
+    }
+}
+
 /* A sharded index: the reader of shard s (made on first use), whose chunks are keyed by the
  * library's cluster numbers. NULL when out of memory. */
 static rc_store_reader *shard_reader(rc_store_reader *r, uint32_t s)
@@ -182,11 +210,10 @@ int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uin
     char *buf = malloc(end - start + 1);
     if (!buf)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    rc_store_reader r;
-    rc = rc_store_reader_init(&r, idx);
-    if (rc == RECITE_OK)
-        rc = rc_store_read(&r, cl.text_offset + start, cl.text_offset + end, (uint8_t *)buf, err);
-    rc_store_reader_free(&r);
+    rc_store_reader *r = rc_store_reader_get(idx);
+    rc = r ? rc_store_read(r, cl.text_offset + start, cl.text_offset + end, (uint8_t *)buf, err)
+           : RECITE_ENOMEM;
+    rc_store_reader_put(idx, r);
     if (rc != RECITE_OK) {
         free(buf);
         return rc == RECITE_ENOMEM ? rc_error_set(err, rc, "out of memory") : rc;
