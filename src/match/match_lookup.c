@@ -253,21 +253,36 @@ static int take_kgram(lookup *lk, unsigned chn, size_t q, uint8_t df, uint64_t p
     return rc;
 }
 
-/* Hashes k-grams [q0, q0 + nb) into hashes[] (sliding *poly), then finds each one's bucket of
- * postings in each table (lk->ranges), prefetching directories, then keys. */
-static int batch_ranges(lookup *lk, const rc_chan *ch, size_t q0, size_t nb, uint64_t *poly,
-                        uint64_t base_k1, uint64_t *hashes)
+/* The k-grams of a batch: their hashes and, in a code channel, the structural lexemes of the
+ * next one (matcher.c's lookup skips the k-grams without one: so does this). */
+typedef struct slide {
+    uint64_t poly, base_k1;
+    unsigned structure;
+    bool code;
+} slide;
+
+/* Hashes k-grams [q0, q0 + nb) into hashes[] (sliding sl), then finds each one's bucket of
+ * postings in each table (lk->ranges; empty for a k-gram skipped), prefetching directories, then
+ * keys. */
+static int batch_ranges(lookup *lk, const rc_chan *ch, size_t q0, size_t nb, slide *sl,
+                        uint64_t *hashes)
 {
     unsigned k = ch->info->kgram;
     const rc_token *toks = ch->stream->toks.v;
     size_t n = ch->stream->toks.n;
+    bool skip[BATCH];
     for (size_t j = 0; j < nb; j++) {
         size_t q = q0 + j;
-        hashes[j] = rc_mix64(*poly ^ RC_KGRAM_SEED);
-        if (q + k < n)
-            *poly = (*poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
-                    rc_chan_hash(ch, &toks[q + k]);
-        for (size_t ti = 0; ti < lk->ntab; ti++) {
+        hashes[j] = rc_mix64(sl->poly ^ RC_KGRAM_SEED);
+        skip[j] = sl->code && sl->structure == 0;
+        if (q + k < n) {
+            sl->poly = (sl->poly - rc_chan_hash(ch, &toks[q]) * sl->base_k1) * RC_KGRAM_BASE +
+                       rc_chan_hash(ch, &toks[q + k]);
+            if (sl->code)
+                sl->structure +=
+                    rc_structural(lk->c, &toks[q + k]) - rc_structural(lk->c, &toks[q]);
+        }
+        for (size_t ti = 0; ti < lk->ntab && !skip[j]; ti++) {
             const rc_channel_info *info = lk->tabs[ti].info;
             unsigned bits = info->bucket_bits;
             if (info->npostings)
@@ -280,7 +295,7 @@ static int batch_ranges(lookup *lk, const rc_chan *ch, size_t q0, size_t nb, uin
             const rc_channel_info *info = tb->info;
             uint64_t *r = &lk->ranges.v[2 * (j * lk->ntab + ti)];
             r[0] = r[1] = 0;
-            if (!info->npostings)
+            if (!info->npostings || skip[j])
                 continue;
             unsigned bits = info->bucket_bits;
             uint64_t bk = bits ? hashes[j] >> (64 - bits) : 0;
@@ -297,9 +312,10 @@ static int batch_ranges(lookup *lk, const rc_chan *ch, size_t q0, size_t nb, uin
 }
 
 /* The k-grams to look up from `from` on (all of them when final; else those whose right
- * context is complete), the polynomial of the first, and RC_KGRAM_BASE^(k-1). */
-static size_t kgrams_from(const rc_chan *ch, size_t from, bool final, uint64_t *poly,
-                          uint64_t *base_k1)
+ * context is complete), and the slide's start: the polynomial of the first, RC_KGRAM_BASE^(k-1)
+ * and (a code channel) the first one's structural lexemes. */
+static size_t kgrams_from(const rc_matcher *c, const rc_chan *ch, size_t from, bool final,
+                          slide *sl)
 {
     unsigned k = ch->info->kgram, cc = rc_context_len(ch->info->window);
     const rc_token *toks = ch->stream->toks.v;
@@ -307,13 +323,13 @@ static size_t kgrams_from(const rc_chan *ch, size_t from, bool final, uint64_t *
     size_t last = n >= k ? n - k + 1 : 0;
     if (!final)
         last = n >= k + cc ? n - k - cc + 1 : 0;
-    *base_k1 = 1;
-    *poly = 0;
+    *sl = (slide){0, 1, 0, ch != &c->chans[RC_CH_PROSE]};
     for (unsigned t = 1; t < k; t++)
-        *base_k1 *= RC_KGRAM_BASE;
-    if (from < last)
-        for (unsigned t = 0; t < k; t++)
-            *poly = *poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[from + t]);
+        sl->base_k1 *= RC_KGRAM_BASE;
+    for (unsigned t = 0; from < last && t < k; t++) {
+        sl->poly = sl->poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[from + t]);
+        sl->structure += sl->code ? rc_structural(c, &toks[from + t]) : 0;
+    }
     return last;
 }
 
@@ -337,12 +353,13 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
     rc_chan *ch = &c->chans[chn];
     lookup lk;
     lookup_init(&lk, c, chn);
-    uint64_t poly, base_k1, hashes[BATCH];
-    size_t last = kgrams_from(ch, ch->kgram_df.n, final, &poly, &base_k1);
+    uint64_t hashes[BATCH];
+    slide sl;
+    size_t last = kgrams_from(c, ch, ch->kgram_df.n, final, &sl);
     int rc = RC_VEC_RESERVE(lk.ranges, 2 * BATCH * lk.ntab);
     while (rc == RECITE_OK && ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)BATCH, last - q0);
-        rc = batch_ranges(&lk, ch, q0, nb, &poly, base_k1, hashes);
+        rc = batch_ranges(&lk, ch, q0, nb, &sl, hashes);
         for (size_t j = 0; j < nb && rc == RECITE_OK; j++) {
             size_t q = q0 + j;
             uint8_t df = RC_NO_POSTINGS;
@@ -370,13 +387,14 @@ int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user)
     rc_chan *ch = &c->chans[chn];
     lookup lk;
     lookup_init(&lk, c, chn);
-    uint64_t poly, base_k1, hashes[BATCH];
-    size_t last = kgrams_from(ch, 0, true, &poly, &base_k1);
+    uint64_t hashes[BATCH];
+    slide sl;
+    size_t last = kgrams_from(c, ch, 0, true, &sl);
     RC_VEC(rc_scan_hit) out = {0};
     int rc = RC_VEC_RESERVE(lk.ranges, 2 * BATCH * lk.ntab);
     for (size_t q0 = 0; rc == RECITE_OK && q0 < last; q0 += BATCH) {
         size_t nb = RC_MIN((size_t)BATCH, last - q0);
-        rc = batch_ranges(&lk, ch, q0, nb, &poly, base_k1, hashes);
+        rc = batch_ranges(&lk, ch, q0, nb, &sl, hashes);
         for (size_t j = 0; j < nb && rc == RECITE_OK; j++) {
             size_t q = q0 + j;
             unsigned left = 256, right = 256;
@@ -416,8 +434,8 @@ int rc_match_take_scans(rc_matcher *c, unsigned chn, const rc_scan_rec *recs, si
     lookup lk;
     lookup_init(&lk, c, chn);
     lk.ranked = true;
-    uint64_t poly, base_k1;
-    size_t last = kgrams_from(ch, ch->kgram_df.n, true, &poly, &base_k1), r = 0;
+    slide sl;
+    size_t last = kgrams_from(c, ch, ch->kgram_df.n, true, &sl), r = 0;
     int rc = RECITE_OK;
     for (size_t q = ch->kgram_df.n; rc == RECITE_OK && q < last; q++) {
         uint8_t df = RC_NO_POSTINGS;

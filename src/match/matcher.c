@@ -175,15 +175,6 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
     return rc_context8(tmp, (unsigned)n);
 }
 
-/* Whether a lexeme has code's structure: an operator or a bracket (its first byte). Words,
- * keywords, numbers, strings and prose's punctuation (, . ; : ! ? ' " -) are what prose is made
- * of too. */
-static inline unsigned structural(const rc_matcher *c, const rc_token *t)
-{
-    static const char ops[] = "()[]{}<>=+*/%&|^~#$@\\`";
-    return memchr(ops, c->text.v[t->start], sizeof ops - 1) != NULL;
-}
-
 /* One k-gram of the text on its way through the lookup pipeline. */
 typedef struct probe {
     uint64_t hash;
@@ -232,7 +223,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     unsigned structure = 0;
     if (code && ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
-            structure += structural(c, &toks[ch->kgram_df.n + t]);
+            structure += rc_structural(c, &toks[ch->kgram_df.n + t]);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         bool skip[PROBE_BATCH];
@@ -244,7 +235,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
                        rc_chan_hash(ch, &toks[q + k]);
                 if (code)
-                    structure += structural(c, &toks[q + k]) - structural(c, &toks[q]);
+                    structure += rc_structural(c, &toks[q + k]) - rc_structural(c, &toks[q]);
             }
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
             if (!skip[j])

@@ -241,6 +241,17 @@ typedef struct rc_matcher {
     } live;
 } rc_matcher;
 
+/* Whether a lexeme has code's structure: an operator or a bracket (its first byte). Words,
+ * keywords, numbers, strings and prose's punctuation (, . ; : ! ? ' " -) are what prose is made
+ * of too. The code channels look up only k-grams with such a lexeme (one index's lookup and a
+ * sharded index's alike): by shape a k-gram without one has no structure of code; by its exact
+ * lexemes it is words, which the prose channel looks up in code works' word views. */
+static inline unsigned rc_structural(const rc_matcher *c, const rc_token *t)
+{
+    static const char ops[] = "()[]{}<>=+*/%&|^~#$@\\`";
+    return memchr(ops, c->text.v[t->start], sizeof ops - 1) != NULL;
+}
+
 /* ==== the matcher's life (matcher.c, match_finish.c) ==== */
 
 /* A matcher over idx with the matching fields of opt (NULL: defaults; background and skip_cmi

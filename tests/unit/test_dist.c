@@ -15,7 +15,7 @@
 #include "recite.h"
 
 #define MAXP 4
-#define NTEXTS 7
+#define NTEXTS 8
 
 typedef struct fixture {
     char *dir, *lib, *one, *sharded;
@@ -48,8 +48,8 @@ static char *lib_file(const fixture *f, const char *name, size_t *len)
     return t;
 }
 
-/* 40 works sharing a boilerplate passage (common language), a duplicated text, licenses, and
- * a Python module whose comments are prose; one index, and 3 shards. */
+/* 40 works sharing a boilerplate passage (common language), a duplicated text, licenses, a
+ * Python module whose comments are prose and one of names only; one index, and 3 shards. */
 static int setup(void **state)
 {
     fixture *f = calloc(1, sizeof *f);
@@ -82,6 +82,13 @@ static int setup(void **state)
                          "    return out + left + right\n",
                          doc) >= 0);
     test_put(f->lib, "merge.py", code, strlen(code));
+    /* Code whose lexemes are names only (no operator, no bracket): the code channels do not
+     * look such k-grams up, in one index or in shards; its words find it. */
+    char *mods = gen_words(999, 30), imports[2048] = "", *tok = strtok(mods, " ");
+    for (; tok; tok = strtok(NULL, " "))
+        strcat(strcat(strcat(imports, "import "), tok), "\n");
+    test_put(f->lib, "imports.py", imports, strlen(imports));
+    free(mods);
     recite_build_options opt = test_opts();
     opt.mode = RECITE_MODE_AUTO;
     test_build(f->lib, f->one, &opt);
@@ -90,7 +97,7 @@ static int setup(void **state)
     if (recite_index_build_sharded(NULL, f->sharded, paths, 1, 3, NULL, &opt, &err) != RECITE_OK)
         fail_msg("sharded build: %s", err.message);
     /* The texts checked: common language, a work with it, the duplicate, a license, the code's
-     * comment, nothing, and 30 whole works. */
+     * comment, nothing, 10 whole works, the module of names. */
     size_t len;
     f->texts[0] = boiler;
     f->texts[1] = lib_file(f, "w05.txt", &len);
@@ -112,6 +119,7 @@ static int setup(void **state)
         free(w);
     }
     f->texts[6][n] = 0;
+    f->texts[7] = lib_file(f, "imports.py", &len);
     for (int i = 0; i < NTEXTS; i++)
         f->lens[i] = strlen(f->texts[i]);
     free(doc);
@@ -295,16 +303,34 @@ static void test_dist_same_report(void **state)
     for (unsigned n = 1; n <= MAXP; n++) /* 4: one participant holds no shard */
         same_as_one(f, &opt, n, &truncated);
     assert_int_equal(truncated, 0);
-    /* The reports say what the test means them to: common language, the duplicate, the
-     * license's CMI, the code found by its words. */
+    /* The sharded index opened whole, in one process: the same reports too. */
     char *json[NTEXTS], *text[NTEXTS];
     int tr[NTEXTS];
     reference(f, &opt, json, text, tr);
+    recite_index *sh;
+    recite_checker *c;
+    test_open(f->sharded, &sh, &c, &opt);
+    for (int i = 0; i < NTEXTS; i++) {
+        const recite_result *r;
+        recite_error err = {0};
+        char *js;
+        assert_int_equal(recite_check_text(&r, c, f->texts[i], f->lens[i], &err), RECITE_OK);
+        assert_int_equal(recite_report_json(&js, sh, NULL, "t", f->texts[i], f->lens[i], r, &err),
+                         RECITE_OK);
+        if (strcmp(js, json[i]) != 0)
+            fail_msg("sharded index, text %d: JSON report differs\n%s\n%s", i, json[i], js);
+        free(js);
+    }
+    recite_checker_free(c);
+    recite_index_close(sh);
+    /* The reports say what the test means them to: common language, the duplicate, the
+     * license's CMI, the code found by its words. */
     assert_non_null(strstr(json[0], "\"common\":true"));
     assert_non_null(strstr(json[2], "zdup2.txt\"],\"source_token\""));
     assert_non_null(strstr(json[3], "/GPL-3\""));
     assert_non_null(strstr(json[4], "/merge.py\""));
     assert_non_null(strstr(json[5], "\"matches\":[]"));
+    assert_non_null(strstr(json[7], "/imports.py\""));
     for (int i = 0; i < NTEXTS; i++) {
         free(json[i]);
         free(text[i]);
