@@ -109,7 +109,8 @@ static int take_scans(rc_matcher *c, const recite_comm *comm, rc_exchange *in, r
         size_t b = a;
         while (b < recs.n && recs.v[b].channel == chn)
             b++;
-        if (c->chans[chn].active && (rc = rc_match_take_scans(c, chn, recs.v + a, b - a)) != 0)
+        if (c->chans[chn].active &&
+            (rc = rc_match_take_scans(c, chn, b > a ? recs.v + a : NULL, b - a)) != 0)
             rc = rc_error_set(err, rc, "%s", rc_matcher_tokenize_error(rc));
         a = b;
     }

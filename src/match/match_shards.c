@@ -164,11 +164,11 @@ int rc_match_verify_part(rc_part *out, rc_matcher *c, const uint8_t *take, recit
     if (rc == RECITE_OK && (RC_VEC_RESERVE(out->raw, c->raw.n + 1) != RECITE_OK ||
                             RC_VEC_RESERVE(out->ext, c->ext.n + 1) != RECITE_OK))
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if (rc == RECITE_OK) {
-        memcpy(out->raw.v, c->raw.v, c->raw.n * sizeof *c->raw.v);
-        out->raw.n = c->raw.n;
-        memcpy(out->ext.v, c->ext.v, c->ext.n * sizeof *c->ext.v);
-        out->ext.n = c->ext.n;
+    if (rc == RECITE_OK) { /* (the vectors may be empty and unallocated) */
+        for (size_t i = 0; i < c->raw.n; i++)
+            out->raw.v[out->raw.n++] = c->raw.v[i];
+        for (size_t i = 0; i < c->ext.n; i++)
+            out->ext.v[out->ext.n++] = c->ext.v[i];
     }
     c->seeds.v = all;
     c->seeds.n = nall;
