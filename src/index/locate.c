@@ -157,10 +157,13 @@ int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out,
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", w);
     out->idx = idx;
     uint32_t s, lw;
-    if (idx->nshards)
-        return rc_shards_work(idx, w, &s, &lw) != RECITE_OK
-                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
-                   : rc_index_loc_record(idx->shards[s].idx, lw, out, err);
+    if (idx->nshards) {
+        if (rc_shards_work(idx, w, &s, &lw) != RECITE_OK)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)");
+        if (!idx->shards[s].idx)
+            return rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", w, s);
+        return rc_index_loc_record(idx->shards[s].idx, lw, out, err);
+    }
     const uint8_t *r;
     uint64_t member;
     int rc = loc_record(idx, w, &r, &out->npages, &out->nchapters, &member, err);
@@ -221,10 +224,17 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", work);
     uint32_t s, lw;
-    if (idx->nshards)
-        return rc_shards_work(idx, work, &s, &lw) != RECITE_OK
-                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
-                   : recite_index_locate(out, idx->shards[s].idx, lw, offset, err);
+    if (idx->nshards) {
+        if (rc_shards_work(idx, work, &s, &lw) != RECITE_OK)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)");
+        if (idx->shards[s].idx)
+            return recite_index_locate(out, idx->shards[s].idx, lw, offset, err);
+        /* Open elsewhere: the locators a distributed check brought. */
+        return rc_remote_locate(idx, work, offset, out)
+                   ? RECITE_OK
+                   : rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", work,
+                                  s);
+    }
     rc_cluster cl;
     rc_index_cluster(idx, rc_index_work_cluster(idx, work), &cl);
     if (offset > cl.text_len)

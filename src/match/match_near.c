@@ -338,6 +338,9 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, &t1, NULL, err)) != RECITE_OK)
             return rc;
         rc_raw_match m = {.cluster = cl,
+                          .primary = info.primary,
+                          .first = rc_index_member(c->idx, info.member0),
+                          .seed = UINT64_MAX,
                           .channel = (uint8_t)chn,
                           .q0 = (uint32_t)al.a0,
                           .len = qlen,

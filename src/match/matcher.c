@@ -118,6 +118,7 @@ void rc_matcher_free(rc_matcher *c)
     }
     RC_VEC_FREE(c->seeds);
     RC_VEC_FREE(c->seeds_tmp);
+    RC_VEC_FREE(c->ext);
     RC_VEC_FREE(c->raw);
     RC_VEC_FREE(c->matches);
     RC_VEC_FREE(c->works);
@@ -150,6 +151,9 @@ void rc_matcher_reset(rc_matcher *c)
     c->truncated = false;
     c->finished = false;
     c->steps = 0;
+    c->ext.n = 0;
+    c->runs_cut = false;
+    c->annotated = false;
     c->common_others = 0;
     memset(&c->result, 0, sizeof c->result);
     rc_live_reset(c);
@@ -169,15 +173,6 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
     for (size_t i = 0; i < n; i++)
         tmp[i] = rc_chan_hash(ch, &ch->stream->toks.v[from + i]);
     return rc_context8(tmp, (unsigned)n);
-}
-
-/* Whether a lexeme has code's structure: an operator or a bracket (its first byte). Words,
- * keywords, numbers, strings and prose's punctuation (, . ; : ! ? ' " -) are what prose is made
- * of too. */
-static inline unsigned structural(const rc_matcher *c, const rc_token *t)
-{
-    static const char ops[] = "()[]{}<>=+*/%&|^~#$@\\`";
-    return memchr(ops, c->text.v[t->start], sizeof ops - 1) != NULL;
 }
 
 /* One k-gram of the text on its way through the lookup pipeline. */
@@ -228,7 +223,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     unsigned structure = 0;
     if (code && ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
-            structure += structural(c, &toks[ch->kgram_df.n + t]);
+            structure += rc_structural(c, &toks[ch->kgram_df.n + t]);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         bool skip[PROBE_BATCH];
@@ -240,7 +235,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
                        rc_chan_hash(ch, &toks[q + k]);
                 if (code)
-                    structure += structural(c, &toks[q + k]) - structural(c, &toks[q]);
+                    structure += rc_structural(c, &toks[q + k]) - rc_structural(c, &toks[q]);
             }
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
             if (!skip[j])
@@ -294,14 +289,19 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     taken++;
                 }
                 /* Each channel has its share of max_postings: one count for all would depend on
-                 * how the channels' lookups interleave, i.e. on how the text was fed. */
+                 * how the channels' lookups interleave, i.e. on how the text was fed. Past it the
+                 * k-gram's postings are still counted (its class, how common it is), as a sharded
+                 * index counts them in every shard. */
                 if (ch->seeds_taken >= quota) {
                     c->truncated = true;
-                    break;
+                    continue;
                 }
                 if (rc_index_touch(c->idx, pos + 4 * i, 4, NULL) != RECITE_OK)
                     return RECITE_EFORMAT;
-                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, (uint8_t)chn, exact};
+                rc_seed sd = {.gpos = rc_get_u32(pos + 4 * i),
+                              .q = (uint32_t)q,
+                              .channel = (uint8_t)chn,
+                              .exact = exact};
                 if (sd.gpos >= c->idx->ntokens)
                     return RECITE_EFORMAT;
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
@@ -353,7 +353,7 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
                 break;
         }
     }
-    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+    for (unsigned k = 0; k < RC_CHANNELS && !c->dist; k++) {
         if (!c->chans[k].active)
             continue;
         /* A shard opened alone keeps bits apart too: the general lookup. */
