@@ -20,10 +20,12 @@ static uint64_t rec_off(const recite_index *idx, uint64_t w)
     return rc_get_u64(idx->sec[RC_SEC_LOC_INDEX].data + 8 * w);
 }
 
+/* The length of work w's text; 0 when its record names no cluster (a damaged index). */
 static uint64_t text_len_of(const recite_index *idx, uint32_t w)
 {
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, w), &cl);
+    if (rc_index_cluster_check(idx, rc_index_work_cluster(idx, w), &cl, NULL) != RECITE_OK)
+        return 0;
     return cl.text_len;
 }
 
@@ -236,13 +238,15 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
                                   s);
     }
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, work), &cl);
+    int rc = rc_index_cluster_check(idx, rc_index_work_cluster(idx, work), &cl, err);
+    if (rc != RECITE_OK)
+        return rc;
     if (offset > cl.text_len)
         offset = cl.text_len;
     const uint8_t *r;
     uint32_t np, nc;
     uint64_t member;
-    int rc = loc_record(idx, work, &r, &np, &nc, &member, err);
+    rc = loc_record(idx, work, &r, &np, &nc, &member, err);
     if (rc != RECITE_OK)
         return rc;
     if (r) {
