@@ -20,10 +20,12 @@ static uint64_t rec_off(const recite_index *idx, uint64_t w)
     return rc_get_u64(idx->sec[RC_SEC_LOC_INDEX].data + 8 * w);
 }
 
+/* The length of work w's text; 0 when its record names no cluster (a damaged index). */
 static uint64_t text_len_of(const recite_index *idx, uint32_t w)
 {
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, w), &cl);
+    if (rc_index_cluster_check(idx, rc_index_work_cluster(idx, w), &cl, NULL) != RECITE_OK)
+        return 0;
     return cl.text_len;
 }
 
@@ -157,10 +159,13 @@ int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out,
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", w);
     out->idx = idx;
     uint32_t s, lw;
-    if (idx->nshards)
-        return rc_shards_work(idx, w, &s, &lw) != RECITE_OK
-                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
-                   : rc_index_loc_record(idx->shards[s].idx, lw, out, err);
+    if (idx->nshards) {
+        if (rc_shards_work(idx, w, &s, &lw) != RECITE_OK)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)");
+        if (!idx->shards[s].idx)
+            return rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", w, s);
+        return rc_index_loc_record(idx->shards[s].idx, lw, out, err);
+    }
     const uint8_t *r;
     uint64_t member;
     int rc = loc_record(idx, w, &r, &out->npages, &out->nchapters, &member, err);
@@ -221,18 +226,27 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", work);
     uint32_t s, lw;
-    if (idx->nshards)
-        return rc_shards_work(idx, work, &s, &lw) != RECITE_OK
-                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
-                   : recite_index_locate(out, idx->shards[s].idx, lw, offset, err);
+    if (idx->nshards) {
+        if (rc_shards_work(idx, work, &s, &lw) != RECITE_OK)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)");
+        if (idx->shards[s].idx)
+            return recite_index_locate(out, idx->shards[s].idx, lw, offset, err);
+        /* Open elsewhere: the locators a distributed check brought. */
+        return rc_remote_locate(idx, work, offset, out)
+                   ? RECITE_OK
+                   : rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", work,
+                                  s);
+    }
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, work), &cl);
+    int rc = rc_index_cluster_check(idx, rc_index_work_cluster(idx, work), &cl, err);
+    if (rc != RECITE_OK)
+        return rc;
     if (offset > cl.text_len)
         offset = cl.text_len;
     const uint8_t *r;
     uint32_t np, nc;
     uint64_t member;
-    int rc = loc_record(idx, work, &r, &np, &nc, &member, err);
+    rc = loc_record(idx, work, &r, &np, &nc, &member, err);
     if (rc != RECITE_OK)
         return rc;
     if (r) {

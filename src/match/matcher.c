@@ -8,6 +8,7 @@
 #include "rc_match.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define DEFAULT_MAX_MATCHES 10000u
 #define DEFAULT_MAX_POSTINGS 100000u
@@ -82,20 +83,10 @@ int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_ch
     c->shape_ident = rc_code_class_shape('I');
     c->shape_num = rc_code_class_shape('N');
     c->shape_str = rc_code_class_shape('S');
-    /* A word and prose's punctuation, lexed as code (the quote does not close: a lexeme). */
-    static const char prose[] = "w , . ; : ! ? ' -\n";
-    rc_token pt[RC_PROSE_SHAPES];
-    rc_tok_state pst = {0, true};
-    size_t npt =
-        rc_lex_code((const uint8_t *)prose, sizeof prose - 1, true, &pst, pt, RC_PROSE_SHAPES);
-    for (size_t i = 0; i < RC_PROSE_SHAPES; i++) /* (a short lexing repeats the word's shape) */
-        c->prose_shapes[i] = pt[i < npt ? i : 0].shape;
     if (idx->text_free) { /* the index's shapes are keyed: so are the classes */
         c->shape_ident = rc_key_shape(&idx->key, c->shape_ident);
         c->shape_num = rc_key_shape(&idx->key, c->shape_num);
         c->shape_str = rc_key_shape(&idx->key, c->shape_str);
-        for (size_t i = 0; i < RC_PROSE_SHAPES; i++)
-            c->prose_shapes[i] = rc_key_shape(&idx->key, c->prose_shapes[i]);
     }
     if (rc_store_reader_init(&c->reader, idx) != RECITE_OK) {
         free(c);
@@ -127,6 +118,7 @@ void rc_matcher_free(rc_matcher *c)
     }
     RC_VEC_FREE(c->seeds);
     RC_VEC_FREE(c->seeds_tmp);
+    RC_VEC_FREE(c->ext);
     RC_VEC_FREE(c->raw);
     RC_VEC_FREE(c->matches);
     RC_VEC_FREE(c->works);
@@ -159,6 +151,9 @@ void rc_matcher_reset(rc_matcher *c)
     c->truncated = false;
     c->finished = false;
     c->steps = 0;
+    c->ext.n = 0;
+    c->runs_cut = false;
+    c->annotated = false;
     c->common_others = 0;
     memset(&c->result, 0, sizeof c->result);
     rc_live_reset(c);
@@ -178,15 +173,6 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
     for (size_t i = 0; i < n; i++)
         tmp[i] = rc_chan_hash(ch, &ch->stream->toks.v[from + i]);
     return rc_context8(tmp, (unsigned)n);
-}
-
-/* Whether a lexeme of this shape could be prose: a word or prose's punctuation. */
-static inline unsigned prose_shape(const rc_matcher *c, uint64_t shape)
-{
-    for (size_t i = 0; i < RC_PROSE_SHAPES; i++)
-        if (shape == c->prose_shapes[i])
-            return 1;
-    return 0;
 }
 
 /* One k-gram of the text on its way through the lookup pipeline. */
@@ -229,23 +215,27 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     if (ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
             poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
-    /* Shape channel: how many of the k lexemes of the k-gram at kgram_df.n are prose-like. */
-    unsigned plain = 0;
-    if (ch->shape && ch->kgram_df.n < last)
+    /* Code channels: how many of the k lexemes of the k-gram at kgram_df.n are structural. A
+     * k-gram without one is skipped: by shape it has no structure of code (prose matched code
+     * works' runs of names, then failed as code, at a third of a check's time); by its exact
+     * lexemes it is words, which the prose channel looks up in code works' word views. */
+    bool code = chn != RC_CH_PROSE;
+    unsigned structure = 0;
+    if (code && ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
-            plain += prose_shape(c, toks[ch->kgram_df.n + t].shape);
+            structure += rc_structural(c, &toks[ch->kgram_df.n + t]);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         bool skip[PROBE_BATCH];
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
             pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
-            skip[j] = ch->shape && plain == k;
+            skip[j] = code && structure == 0;
             if (q + k < n) { /* slide to the next k-gram */
                 poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
                        rc_chan_hash(ch, &toks[q + k]);
-                if (ch->shape)
-                    plain += prose_shape(c, toks[q + k].shape) - prose_shape(c, toks[q].shape);
+                if (code)
+                    structure += rc_structural(c, &toks[q + k]) - rc_structural(c, &toks[q]);
             }
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
             if (!skip[j])
@@ -299,14 +289,19 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     taken++;
                 }
                 /* Each channel has its share of max_postings: one count for all would depend on
-                 * how the channels' lookups interleave, i.e. on how the text was fed. */
+                 * how the channels' lookups interleave, i.e. on how the text was fed. Past it the
+                 * k-gram's postings are still counted (its class, how common it is), as a sharded
+                 * index counts them in every shard. */
                 if (ch->seeds_taken >= quota) {
                     c->truncated = true;
-                    break;
+                    continue;
                 }
                 if (rc_index_touch(c->idx, pos + 4 * i, 4, NULL) != RECITE_OK)
                     return RECITE_EFORMAT;
-                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, (uint8_t)chn, exact};
+                rc_seed sd = {.gpos = rc_get_u32(pos + 4 * i),
+                              .q = (uint32_t)q,
+                              .channel = (uint8_t)chn,
+                              .exact = exact};
                 if (sd.gpos >= c->idx->ntokens)
                     return RECITE_EFORMAT;
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
@@ -358,7 +353,7 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
                 break;
         }
     }
-    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+    for (unsigned k = 0; k < RC_CHANNELS && !c->dist; k++) {
         if (!c->chans[k].active)
             continue;
         /* A shard opened alone keeps bits apart too: the general lookup. */
