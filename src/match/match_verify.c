@@ -87,6 +87,9 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
         end_byte = t->end;
     }
     m->src_end = end_byte;
+    if (m->src_end < m->src_start) /* a damaged checkpoint or token record */
+        return rc_error_set(err, RECITE_EFORMAT,
+                            "corrupt index (token offsets out of order in cluster %u)", cl);
     return RECITE_OK;
 }
 
@@ -339,6 +342,10 @@ int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
     } else {
         m->kind = RECITE_KIND_NEAR;
         m->similarity = (double)m->len / (double)(m->len + diffs);
+        bool ok;
+        if ((rc = rc_view_near_ok(c, m->cluster, m->len, m->s0, m->src_len, &ok, err)) != RECITE_OK)
+            return rc;
+        m->weak = !ok;
     }
     return RECITE_OK;
 }
