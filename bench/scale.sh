@@ -2,9 +2,10 @@
 # bench/scale.sh RECITE — scale-out benchmark (issue 12): a library of text Debian ships
 # (bench/corpus.py; linux-source makes up the bulk beyond a few hundred MB) built as one index,
 # as 2 shards in one process and with 2 MPI ranks; checks of ~4 KB outputs with planted spans on
-# one index and on the sharded index (throughput, p50/p99, identical results), the batch check of
-# every output by one process and by 2 MPI ranks; wall time and peak memory of every process and
-# rank. A benchmark, not a test: it exits non-zero only when something could not be run. The
+# one index and on the sharded index (throughput, p50/p99, identical results), the same under 2
+# MPI ranks fanned out to the shards and scattered (bench_dist.c), the batch check of every
+# output by one process and by 2 MPI ranks both ways; wall time and peak memory of every
+# process and rank. A benchmark, not a test: it exits non-zero only when something could not be run. The
 # figures are the inputs of docs/SCALE.md.
 #
 #   SCALE_MB=1000        library size in MB
@@ -120,19 +121,34 @@ for d in one mpi2; do
     cat "$R/fanout_$d.json"
 done
 
-# ---- batch checks: every output, one process against 2 MPI ranks ----
+# ---- checks under 2 MPI ranks: fanned out to the shards, and scattered ----
+# shellcheck disable=SC2046
+cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_dist" "$ROOT/bench/bench_dist.c" \
+    "$BUILD_DIR/librecite.a" $(pkg-config --cflags --libs $PKGS ompi-c) -lpthread -lm
+for mode in fanout scatter; do
+    say "check $mode, 2 MPI ranks on the 2 shards: bench_dist over $SCALE_OUTPUTS outputs, 1 warm-up + $SCALE_PASSES passes"
+    mpirun -n 2 --oversubscribe "$R/bench_dist" "$mode" "$R/mpi2" "$PLANT/list.txt" "$SCALE_PASSES" >"$R/dist_$mode.json"
+    cat "$R/dist_$mode.json"
+done
+
+# ---- batch checks: every output, one process against 2 MPI ranks (fanned out, scattered) ----
 mapfile -t OUTS <"$PLANT/list.txt"
 say "batch check of ${#OUTS[@]} outputs: one process (one index), then 2 MPI ranks (sharded index)"
 t0=$(now)
 /usr/bin/time -v -o "$R/batch_one.time" "$RECITE" check --json --index "$R/one" "${OUTS[@]}" >"$R/batch_one.json" || [ $? -eq 1 ]
 elapsed "$t0" "$(now)" >"$R/batch_one.wall"
-t0=$(now)
-mpirun -n 2 --oversubscribe sh -c 'exec /usr/bin/time -v -o "$0/batch_mpi2.rank$OMPI_COMM_WORLD_RANK.time" "$@"' "$R" \
-    "$RECITE" check --mpi --json --index "$R/mpi2" "${OUTS[@]}" >"$R/batch_mpi2.json" 2>"$R/batch_mpi2.err" || true
-elapsed "$t0" "$(now)" >"$R/batch_mpi2.wall"
-same_batch=false
-cmp -s "$R/batch_one.json" "$R/batch_mpi2.json" && same_batch=true
-echo "one process $(cat "$R/batch_one.wall") s, 2 MPI ranks $(cat "$R/batch_mpi2.wall") s; identical JSON: $same_batch"
+same_batch=true
+for mode in fanout scatter; do
+    flag=
+    [ "$mode" = scatter ] && flag=--scatter
+    t0=$(now)
+    # shellcheck disable=SC2086
+    mpirun -n 2 --oversubscribe sh -c 'm=$1; shift; exec /usr/bin/time -v -o "$0/batch_$m.rank$OMPI_COMM_WORLD_RANK.time" "$@"' "$R" "$mode" \
+        "$RECITE" check --mpi $flag --json --index "$R/mpi2" "${OUTS[@]}" >"$R/batch_$mode.json" 2>"$R/batch_$mode.err" || true
+    elapsed "$t0" "$(now)" >"$R/batch_$mode.wall"
+    cmp -s "$R/batch_one.json" "$R/batch_$mode.json" || same_batch=false
+done
+echo "one process $(cat "$R/batch_one.wall") s, 2 MPI ranks fanned out $(cat "$R/batch_fanout.wall") s, scattered $(cat "$R/batch_scatter.wall") s; identical JSON: $same_batch"
 
 # ---- summary ----
 "$PY" - "$R" "$same_files" "$same_matches" "$same_batch" "$CORPUS/corpus.json" <<'EOF'
@@ -169,11 +185,14 @@ s = {
     "check_rss": {d: rss(os.path.join(R, "check_%s.time" % d)) for d in chk},
     "same_matches": same_matches == "true",
     "fanout": {d: json.load(open(os.path.join(R, "fanout_%s.json" % d))) for d in ("one", "mpi2")},
-    "batch": {"one_process_s": wall("batch_one"), "mpi2_s": wall("batch_mpi2"),
+    "dist": {m: json.load(open(os.path.join(R, "dist_%s.json" % m))) for m in ("fanout", "scatter")},
+    "batch": {"one_process_s": wall("batch_one"),
               "one_process_rss": rss(os.path.join(R, "batch_one.time")),
-              "mpi2_rank_rss": [rss(p) for p in sorted(glob.glob(os.path.join(R, "batch_mpi2.rank*.time")))],
               "identical_json": same_batch == "true"},
 }
+for m in ("fanout", "scatter"):
+    s["batch"]["mpi2_%s_s" % m] = wall("batch_" + m)
+    s["batch"]["mpi2_%s_rank_rss" % m] = [rss(p) for p in sorted(glob.glob(os.path.join(R, "batch_%s.rank*.time" % m)))]
 json.dump(s, open(os.path.join(R, "summary.json"), "w"), indent=1)
 mb = s["library_bytes"] / 1e6
 b = s["build"]
@@ -186,7 +205,10 @@ print("  index: one %.0f MB; sharded %.0f MB (head %.1f KB, shards %s MB)" % (ib
 for d, name in (("one", "one index"), ("mpi2", "2 shards")):
     k = s["check"][d]
     print("  check, %-9s %d outputs: %6.2f MB/s  p50 %.2f ms  p99 %.2f ms  (peak %.0f MB)" % (name, k["outputs"], k["mb_per_s"], k["p50_ms"], k["p99_ms"], s["check_rss"][d] / 1e6))
+for m in ("fanout", "scatter"):
+    k = s["dist"][m]
+    print("  check, 2 MPI ranks, %-8s %d outputs: %6.2f MB/s  p50 %.2f ms  p99 %.2f ms  (peak per rank %s MB)" % (m, k["outputs"], k["mb_per_s"], k["p50_ms"], k["p99_ms"], ", ".join("%.0f" % x for x in k["rss_mb"])))
 bt = s["batch"]
-print("  batch check CLI: one process %.1f s, 2 MPI ranks %.1f s (peak per rank %s MB)" % (bt["one_process_s"], bt["mpi2_s"], ", ".join("%.0f" % (r / 1e6) for r in bt["mpi2_rank_rss"])))
+print("  batch check CLI: one process %.1f s (peak %.0f MB); 2 MPI ranks fanned out %.1f s (peak per rank %s MB), scattered %.1f s (%s MB)" % (bt["one_process_s"], bt["one_process_rss"] / 1e6, bt["mpi2_fanout_s"], ", ".join("%.0f" % (r / 1e6) for r in bt["mpi2_fanout_rank_rss"]), bt["mpi2_scatter_s"], ", ".join("%.0f" % (r / 1e6) for r in bt["mpi2_scatter_rank_rss"])))
 print("  identical: shard files %s, matches %s, batch JSON %s" % (b["mpi2_byte_identical_to_one_process_shards"], s["same_matches"], bt["identical_json"]))
 EOF

@@ -156,8 +156,12 @@ typedef struct recite_build_options {
     size_t ngit;
 
     /* Resources */
-    unsigned jobs;       /* worker threads; 0 = number of online CPUs */
-    uint64_t mem_budget; /* bytes of memory the build may use; 0 = 1 GiB */
+    unsigned jobs; /* worker threads; 0 = number of online CPUs (fewer when mem_budget cannot
+                      hold that many: 4 MiB each) */
+    /* Bytes of memory the build may use, at least 16 MiB; 0 = 1 GiB. The process stays within
+     * it plus a fixed allowance (32 MB, mostly the program and its libraries), except for the
+     * text of the work being processed, held whole (docs/MEMORY.md). */
+    uint64_t mem_budget;
     const char *tmp_dir; /* where spill files go; NULL = next to the output directory */
 
     /* Callbacks */
@@ -271,6 +275,17 @@ int recite_index_verify(const recite_index *idx, recite_error *err);
  * then ignored). */
 int recite_index_open_keyed(recite_index **out, const char *dir, const void *key, size_t key_len,
                             recite_error *err);
+
+/* Opens part `part` of `nparts` of the sharded index at `dir`, for a distributed check
+ * (recite_check_distributed): its head and only the shards s with s % nparts == part (none when
+ * part >= the shards). Works, clusters and tokens keep the whole library's numbers; stats count
+ * the open shards' bytes; works in other shards are known to recite_index_work, _locate and
+ * _cluster_members only as far as the last distributed check brought them (the works its result
+ * names), and have no text here. Ordinary checks (recite_check_text, feed, poll) of a part are
+ * refused (RECITE_EINVAL); with nparts 1 every shard is open. An ordinary index (not sharded)
+ * is opened whole (stats.shards 0). key: as recite_index_open_keyed (NULL when not text-free). */
+int recite_index_open_part(recite_index **out, const char *dir, const void *key, size_t key_len,
+                           unsigned part, unsigned nparts, recite_error *err);
 
 /* Releases an index; accepts NULL. No checker created from it may be used afterwards. */
 void recite_index_close(recite_index *idx);
@@ -480,6 +495,21 @@ int recite_check_text(const recite_result **out, recite_checker *c, const char *
 
 /* The text fed since the last reset (what the offsets of a result refer to). */
 const char *recite_checker_text(const recite_checker *c, size_t *len);
+
+/* A check of `text` against a sharded index spread over the participants of comm (MPI ranks in
+ * the `recite` command; the library does not depend on MPI): participant r calls it with the
+ * same text and a checker over part r of comm->size (recite_index_open_part). Each looks the
+ * text's k-grams up in its shards and verifies the candidates in them; their lookups and runs
+ * are exchanged (allgather) and taken together as a check of the whole index takes its shards',
+ * so the result is recite_check_text's over the index opened whole, field by field (limits and
+ * `truncated` included). Participant 0 gets it complete — CMI verdicts, the background index's
+ * common language, and the works it names readable through its index for a report (until its
+ * next distributed check); the others get its matches and works without CMI. Every participant
+ * calls it the same number of times in the same order; a failure on one fails the check on all
+ * (none waits for another). RECITE_EINVAL when the index is not sharded or not opened as part
+ * comm->rank of comm->size. */
+int recite_check_distributed(const recite_result **out, recite_checker *c, const recite_comm *comm,
+                             const char *text, size_t len, recite_error *err);
 
 /* ==== streaming verdicts ====
  * During a stream, recite_checker_poll tells what is already certain: the spans found since the

@@ -82,13 +82,17 @@ class Work:
     cmi_found_byte_end: int = 0
     action: str = "allow"
     rule: int = 0
+    score: float = 0.0
 
 
 @dataclass(eq=False, slots=True)
 class Match:
     """A span of the checked text that reproduces a work. ``start``/``end`` index the text as
     given (str: code points; bytes: bytes), ``byte_start``/``byte_end`` its UTF-8 bytes,
-    ``source_start``/``source_end`` the work's bytes; all end-exclusive."""
+    ``source_start``/``source_end`` the work's bytes; all end-exclusive. ``tokens`` and
+    ``source_token`` count ``unit``s: "words" or "lexemes" (code). A passage of common language
+    is reported once: ``shared_by`` estimates how many works hold it (0 for other matches) and
+    ``sample_works`` names the works sampled for it (this match's work first)."""
     work: Work
     start: int
     end: int
@@ -101,6 +105,10 @@ class Match:
     similarity: float
     common: bool
     source_token: int = 0
+    unit: str = "words"
+    passage: int = field(default=0, repr=False)  # internal: folds a passage's samples
+    shared_by: int = 0
+    sample_works: Tuple["Work", ...] = ()
 
 
 @dataclass(eq=False, slots=True)
@@ -168,17 +176,24 @@ def _result(raw, text: Text) -> Result:
      raw_matches, raw_works) = raw
     works, by_index = [], {}
     for (widx, meta, spans, covered, longest, coverage, similarity, common, cmi, lic, score,
-         lic_from, copyright_, copyright_from, found, fs, fe, fbs, fbe, action, rule) in raw_works:
+         lic_from, copyright_, copyright_from, found, fs, fe, fbs, fbe, action, rule,
+         wscore) in raw_works:
         w = _work_of(meta, widx, spans=spans, tokens_covered=covered, longest_tokens=longest,
                      coverage=coverage, extent="whole" if coverage >= 0.9 else "portion",
                      common=common, similarity=similarity, cmi=cmi, license=lic,
                      license_score=score, license_from=lic_from, copyright=copyright_,
                      copyright_from=copyright_from, cmi_found=found, cmi_found_start=fs,
                      cmi_found_end=fe, cmi_found_byte_start=fbs, cmi_found_byte_end=fbe,
-                     action=action, rule=rule)
+                     action=action, rule=rule, score=wscore)
         works.append(w)
         by_index[widx] = w
     matches = [Match(by_index.get(m[0]) or Work(id="?", index=m[0]), *m[1:]) for m in raw_matches]
+    # A passage of common language is reported once, as in the CLI's report: its first match
+    # names the works sampled for it, the others are folded into it.
+    for i, m in enumerate(matches):
+        if m.shared_by and m.passage == i:
+            m.sample_works = tuple(o.work for o in matches[i:] if o.passage == i)
+    matches = [m for i, m in enumerate(matches) if not m.shared_by or m.passage == i]
     return Result(verdict, matches, works, tokens, code_tokens, nbytes, truncated, invalid,
                   common_others, text_free, text)
 

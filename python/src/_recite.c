@@ -327,8 +327,8 @@ static const char *cmi_name(recite_cmi_verdict v)
 }
 
 /* One match: (work, start, end, byte_start, byte_end, source_start, source_end, tokens, kind,
- * similarity, common, source_token); start/end are str indices when cur is given, else the
- * byte offsets again. */
+ * similarity, common, source_token, unit, passage, shared_by); start/end are str indices when
+ * cur is given, else the byte offsets again. */
 static PyObject *match_tuple(const recite_match *m, cp_cursor *cur)
 {
     unsigned long long s = m->out_start, e = m->out_end;
@@ -336,18 +336,20 @@ static PyObject *match_tuple(const recite_match *m, cp_cursor *cur)
         s = to_chars(cur, m->out_start);
         e = to_chars(cur, m->out_end);
     }
-    return Py_BuildValue("(IKKKKKKIsdNK)", m->work, s, e, (unsigned long long)m->out_start,
-                         (unsigned long long)m->out_end, (unsigned long long)m->src_start,
-                         (unsigned long long)m->src_end, m->tokens, kind_name(m->kind),
-                         m->similarity, PyBool_FromLong(m->common),
-                         (unsigned long long)m->src_token);
+    return Py_BuildValue(
+        "(IKKKKKKIsdNKsII)", m->work, s, e, (unsigned long long)m->out_start,
+        (unsigned long long)m->out_end, (unsigned long long)m->src_start,
+        (unsigned long long)m->src_end, m->tokens, kind_name(m->kind), m->similarity,
+        PyBool_FromLong(m->common), (unsigned long long)m->src_token,
+        m->unit == RECITE_MODE_CODE ? "lexemes" : "words", m->passage, m->shared_by);
 }
 
 /* A whole result, for recite/__init__.py: (verdict, tokens, code_tokens, bytes, truncated,
  * invalid_utf8, common_others, text_free, matches, works) with works as
  * (work, metadata tuple, matches, tokens_covered, longest, coverage, common, similarity, cmi,
  * license, license_score, license_from, copyright, copyright_from, cmi_found, cmi_found_start,
- * cmi_found_end (str index or byte), cmi_found_byte_start, cmi_found_byte_end, action, rule). */
+ * cmi_found_end (str index or byte), cmi_found_byte_start, cmi_found_byte_end, action, rule,
+ * score). */
 static PyObject *result_tuple(const recite_index *idx, const recite_result *res,
                               recite_action verdict, const recite_action *actions, const int *rules,
                               const char *text, size_t len, bool chars)
@@ -373,7 +375,7 @@ static PyObject *result_tuple(const recite_index *idx, const recite_result *res,
         }
         const char *cmi = cmi_name(h->cmi);
         PyObject *t = Py_BuildValue(
-            "(INIKIddNNNdsNsNKKKKsi)", h->work, work_tuple(idx, h->work), h->matches,
+            "(INIKIddNNNdsNsNKKKKsid)", h->work, work_tuple(idx, h->work), h->matches,
             (unsigned long long)h->tokens_covered, h->longest_tokens, h->coverage, h->similarity,
             PyBool_FromLong(h->common), text_or_none(cmi),
             text_or_none(h->license[0] ? h->license : NULL), h->license_score,
@@ -382,7 +384,7 @@ static PyObject *result_tuple(const recite_index *idx, const recite_result *res,
             recite_info_source_name(h->copyright_from),
             text_or_none(h->cmi_found[0] ? h->cmi_found : NULL), fs, fe,
             (unsigned long long)h->cmi_found_start, (unsigned long long)h->cmi_found_end,
-            recite_action_name(actions[i]), rules[i]);
+            recite_action_name(actions[i]), rules[i], h->score);
         if (!t)
             goto fail;
         PyList_SET_ITEM(ws, (Py_ssize_t)i, t);

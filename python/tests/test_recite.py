@@ -31,13 +31,15 @@ def test_check_matches_the_cli_json(demo, index):
         want = cli_json(demo, "--index", "demo-out/index", f"demo-out/outputs/{name}")
         assert res.verdict == want["verdict"]
         got = [(m.work.id, m.byte_start, m.byte_end, m.source_start, m.source_end, m.tokens,
-                m.kind) for m in res.matches]
+                m.kind, m.unit) for m in res.matches]
         exp = [(m["work"], m["output"]["start"], m["output"]["end"], m["source"]["start"],
-                m["source"]["end"], m["tokens"], m["kind"]) for m in want["matches"]]
+                m["source"]["end"], m["tokens"], m["kind"], m["unit"]) for m in want["matches"]]
         assert got == exp, name
         assert [(w.id, w.cmi, w.license, w.source, round(w.coverage, 5)) for w in res.works] == \
             [(w["work"], w["cmi"], w["license"], w["source"], round(w["coverage"], 5))
              for w in want["works"]]
+        assert [w.score for w in res.works] == \
+            pytest.approx([w["score"] for w in want["works"]], rel=1e-4)
         assert res.tokens == want["tokens"]
 
 
@@ -53,6 +55,31 @@ def test_result_fields(demo, index):
     assert book.cmi == "absent" and book.extent == "portion" and book.action == "flag"
     assert any(m.work is book for m in res.matches)
     assert not index.check("An original sentence, in no work at all.")
+
+
+def test_common_passage_reported_once_with_its_sample(tmp_path):
+    """A passage that many works share is one match with shared_by and sample_works, as in the
+    CLI's JSON report; the code works' matches count lexemes."""
+    words = pathlib.Path("/usr/share/common-licenses/GPL-3").read_text().split()
+    shared = " ".join(words[2000:2040])
+    lib = tmp_path / "lib"
+    lib.mkdir()
+    for i in range(12):  # 12 works hold the passage: common language (the threshold is 8)
+        own = " ".join(words[3000 + 300 * i:3000 + 300 * i + 200])
+        (lib / f"w{i:02}.txt").write_text(f"{own}\n\n{shared}\n")
+    recite.build([lib], tmp_path / "idx")
+    idx = recite.Index(tmp_path / "idx")
+    out = tmp_path / "out.txt"
+    out.write_text(f"As the text says: {shared} That is all.\n")
+    res = idx.check(out.read_text())
+    want = cli_json(tmp_path, "--index", "idx", "out.txt")
+    firsts = [m for m in res.matches if m.shared_by]
+    assert len(firsts) == 1 and firsts[0].shared_by >= 8 and firsts[0].common
+    exp = [m for m in want["matches"] if m.get("shared_by")]
+    assert [(m.shared_by, [w.id for w in m.sample_works]) for m in firsts] == \
+        [(m["shared_by"], m["sample_works"]) for m in exp]
+    assert firsts[0].sample_works[0] is firsts[0].work and len(firsts[0].sample_works) > 1
+    assert all(m.unit == "words" for m in res.matches)
 
 
 def test_offsets_str_and_bytes_on_non_ascii(demo, index):

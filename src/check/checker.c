@@ -4,19 +4,18 @@
  * in public text are common language) and the CMI verdicts of the matched works (src/cmi),
  * at finish and, for works newly found, while the text streams in (poll).
  */
-#include "../cmi/rc_cmi.h"
+#include "rc_checker.h"
 
 #include <stdlib.h>
 
-struct recite_checker {
-    rc_matcher *m;
-    rc_matcher *bg;          /* matcher of the background index, or NULL */
-    rc_license_matcher *lic; /* of the license index (made on first use), or NULL */
-    bool cmi;                /* CMI verdicts of the matched works */
-    /* streaming: the works of the result so far, with their CMI (computed once per work) */
-    RC_VEC(recite_work_hit) live_works;
-    recite_result live;
-};
+/* An index opened in part is checked by its participants together only. */
+static int whole(const recite_checker *c, recite_error *err)
+{
+    return c->m->idx->part ? rc_error_set(err, RECITE_EINVAL,
+                                          "this index is opened in part: check it with every "
+                                          "participant (recite_check_distributed)")
+                           : RECITE_OK;
+}
 
 int recite_checker_create(recite_checker **out, const recite_index *idx,
                           const recite_check_options *opt, recite_error *err)
@@ -66,6 +65,8 @@ const char *recite_checker_text(const recite_checker *c, size_t *len)
 
 int recite_checker_feed(recite_checker *c, const char *bytes, size_t len, recite_error *err)
 {
+    if (whole(c, err) != RECITE_OK)
+        return RECITE_EINVAL;
     if (c->m->finished)
         c->live_works.n = 0; /* a new text */
     return rc_matcher_feed(c->m, bytes, len, err);
@@ -106,15 +107,26 @@ static int apply_background(recite_checker *c, recite_error *err)
     return RECITE_OK;
 }
 
+int rc_checker_complete(recite_checker *c, recite_error *err)
+{
+    rc_matcher *m = c->m;
+    int rc = RECITE_OK;
+    if (c->bg && m->matches.n)
+        rc = apply_background(c, err);
+    if (rc == RECITE_OK && c->cmi)
+        rc = rc_cmi_verdicts(m->idx, &c->lic, m->text.v, m->text.n, m->works.v, m->works.n, err);
+    return rc;
+}
+
 int recite_checker_finish(const recite_result **out, recite_checker *c, recite_error *err)
 {
     *out = NULL;
     rc_matcher *m = c->m;
-    int rc = rc_matcher_finish(m, err);
-    if (rc == RECITE_OK && c->bg && m->matches.n)
-        rc = apply_background(c, err);
-    if (rc == RECITE_OK && c->cmi)
-        rc = rc_cmi_verdicts(m->idx, &c->lic, m->text.v, m->text.n, m->works.v, m->works.n, err);
+    int rc = whole(c, err);
+    if (rc == RECITE_OK)
+        rc = rc_matcher_finish(m, err);
+    if (rc == RECITE_OK)
+        rc = rc_checker_complete(c, err);
     if (rc != RECITE_OK)
         return rc;
     c->live_works.n = 0;
@@ -197,6 +209,10 @@ static int live_works(recite_checker *c, const recite_result *so_far, recite_err
 
 int recite_checker_poll(recite_poll *out, recite_checker *c, recite_error *err)
 {
+    if (whole(c, err) != RECITE_OK) {
+        memset(out, 0, sizeof *out);
+        return RECITE_EINVAL;
+    }
     int rc = rc_matcher_poll(out, c->m, err);
     if (rc != RECITE_OK || c->m->finished)
         return rc; /* after finish: the final result, CMI included */

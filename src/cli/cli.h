@@ -90,5 +90,17 @@ void cli_mpi_comm(recite_comm *out, unsigned rank, unsigned size);
  * all `total` inputs in input order; returns print's status on every rank. */
 int cli_mpi_gather(const cli_report *mine, size_t n, unsigned rank, unsigned size, size_t total,
                    cli_report_fn print, void *user);
+/* Every rank's status (0 or an exit status): the highest, on every rank. */
+int cli_mpi_agree(int status);
+
+/* cli_fanout.c: the index opened for a fanned-out check (its part comm->rank of comm->size);
+ * *fanout false when it is an ordinary index (then opened whole, for a scattered check). */
+int cli_open_fanout(recite_index **idx, bool *fanout, const char *dir, const char *key,
+                    size_t key_len, const recite_comm *comm, recite_error *err);
+/* The inputs checked by every rank against its shards, rank 0 printing the reports (JSON or
+ * text) in input order; the exit status, the same on every rank. */
+int cli_check_fanout(const cli_input *inputs, size_t n, recite_checker *chk,
+                     const recite_index *idx, const recite_policy *policy, bool json,
+                     const recite_comm *comm);
 
 #endif /* RECITE_CLI_H */

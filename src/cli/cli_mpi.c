@@ -1,9 +1,10 @@
 /*
  * cli_mpi.c — `recite index --mpi` and `recite check --mpi` under mpirun (Open MPI): the only
- * file that knows MPI. The build hands the library a recite_comm made of MPI collectives (the
- * library itself does not depend on MPI); the check spreads its inputs over the ranks, each
- * checking its share against the index, and gathers the reports on rank 0, which prints them
- * in input order. Built without MPI (no `pkg-config ompi-c`), --mpi says so and fails.
+ * file that knows MPI. The build and the fanned-out check (cli_fanout.c) hand the library a
+ * recite_comm made of MPI collectives (the library itself does not depend on MPI); the
+ * scattered check spreads its inputs over the ranks, each checking its share against the whole
+ * index, and gathers the reports on rank 0, which prints them in input order. Built without
+ * MPI (no `pkg-config ompi-c`), --mpi says so and fails.
  */
 #include "cli.h"
 
@@ -185,6 +186,14 @@ int cli_mpi_gather(const cli_report *mine, size_t n, unsigned rank, unsigned siz
     return st;
 }
 
+int cli_mpi_agree(int status)
+{
+    int all = status;
+    if (MPI_Allreduce(&status, &all, 1, MPI_INT, MPI_MAX, MPI_COMM_WORLD) != MPI_SUCCESS)
+        return EXIT_USAGE;
+    return all;
+}
+
 #else /* without MPI */
 
 int cli_mpi_start(unsigned *rank, unsigned *size)
@@ -210,6 +219,11 @@ int cli_mpi_gather(const cli_report *mine, size_t n, unsigned rank, unsigned siz
 {
     (void)mine, (void)n, (void)rank, (void)size, (void)total, (void)print, (void)user;
     return EXIT_USAGE;
+}
+
+int cli_mpi_agree(int status)
+{
+    return status;
 }
 
 #endif

@@ -36,8 +36,8 @@ static const char usage_text[] =
     "  recite compact --index DIR [--jobs N] [--mem SIZE] [--quiet]\n"
     "  recite serve --index DIR [--listen ADDR:PORT] [--proxy URL] ... (recite serve --help)\n"
     "  recite --version | --help\n"
-    "  mpirun -n N recite index --mpi --out DIR ... | mpirun -n N recite check --mpi --index DIR\n"
-    "               FILE...\n"
+    "  mpirun -n N recite index --mpi --out DIR ... | mpirun -n N recite check --mpi [--scatter]\n"
+    "               --index DIR FILE...\n"
     "\n"
     "index   build an index of the works under PATH (files, directories, .jsonl files with\n"
     "        one {\"id\", \"text\", ...metadata} object per line) into DIR, atomically;\n"
@@ -62,7 +62,8 @@ static const char usage_text[] =
     "        rules by license, source, CMI and extent that decide the verdict (pass, cite,\n"
     "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged;\n"
     "        --html FILE also writes an evidence report (several inputs: FILE-1.html, ...);\n"
-    "        --mpi under mpirun: the inputs are shared out among the ranks\n"
+    "        --mpi under mpirun: each rank opens its shards, inputs are checked by all\n"
+    "        (--scatter, an ordinary index, --html: inputs shared out; docs/SCALE.md)\n"
     "stats   describe an index\n"
     "verify  read the whole index and check every checksum and table (open checks structure)\n"
     "license the license (SPDX id) and copyright notices of each FILE, as index records them\n"
@@ -513,14 +514,17 @@ static int cmd_check(int argc, char **argv)
                                          {"background", required_argument, 0, 'B'},
                                          {"key", required_argument, 0, 'k'},
                                          {"mpi", no_argument, 0, 'M'},
+                                         {"scatter", no_argument, 0, 'X'},
                                          {"help", no_argument, 0, 'h'},
                                          {0, 0, 0, 0}};
     const char *index_dir = NULL, *background_dir = NULL, *key_file = NULL;
     const char *policy_file = NULL, *html_file = NULL;
-    bool json = false, mpi = false;
+    bool json = false, mpi = false, scatter = false, fanout = false;
     unsigned rank = 0, size = 1;
     int rc;
     recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
+    recite_comm comm;
+    bool setup_ok = false;
     int c;
     while ((c = getopt_long(argc, argv, ":i:n:h", opts, NULL)) != -1) {
         switch (c) {
@@ -536,17 +540,21 @@ static int cmd_check(int argc, char **argv)
         case 'S': copt.min_similarity = parse_fraction("--min-similarity", optarg); break;
         case 'p': policy_file = optarg; break;
         case 'M': mpi = true; break;
+        case 'X': scatter = true; break;
         case 'h': fputs(usage_text, stdout); return 0;
         default: bad_option(c, argv);
         }
     }
     if (!index_dir)
         die_usage("check: --index DIR is required");
+    if (scatter && !mpi)
+        die_usage("check: --scatter goes with --mpi");
     for (int i = optind; mpi && i <= argc; i++)
         if (i == argc ? optind == argc : strcmp(argv[i], "-") == 0)
             die_usage("check: --mpi checks files named on the command line, not standard input");
     if (mpi && cli_mpi_start(&rank, &size) != 0)
         return EXIT_USAGE;
+    cli_mpi_comm(&comm, rank, size);
     cli_report *mine = NULL;
     size_t nmine = 0;
 
@@ -566,24 +574,38 @@ static int cmd_check(int argc, char **argv)
     if (policy_file &&
         recite_policy_load(&policy, policy_file, getenv("RECITE_SPDX_DIR"), &err) != RECITE_OK) {
         cli_fail(&err);
-        goto done;
+        goto setup_done;
     }
     for (size_t i = 0; i < ninputs; i++) {
         if (!cli_read_input(optind < argc ? argv[optind + (int)i] : "-", &inputs[i]))
-            goto done;
+            goto setup_done;
     }
     if (background_dir && recite_index_open(&bg, background_dir, &err) != RECITE_OK) {
         cli_fail(&err);
-        goto done;
+        goto setup_done;
     }
     copt.background = bg;
     size_t key_len = 0;
     char *key = key_file ? read_key(key_file, &key_len) : NULL;
-    rc = key ? recite_index_open_keyed(&idx, index_dir, key, key_len, &err)
-             : recite_index_open(&idx, index_dir, &err);
+    /* --mpi on a sharded index: each rank opens its shards and checks every input against them
+     * with the others (the HTML report shows the works' text: the inputs are scattered then). */
+    if (mpi && !scatter && !html_file)
+        rc = cli_open_fanout(&idx, &fanout, index_dir, key, key_len, &comm, &err);
+    else
+        rc = key ? recite_index_open_keyed(&idx, index_dir, key, key_len, &err)
+                 : recite_index_open(&idx, index_dir, &err);
     free(key);
     if (rc != RECITE_OK || recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
         cli_fail(&err);
+        goto setup_done;
+    }
+    setup_ok = true;
+setup_done:
+    /* Under mpirun every rank goes on only if every rank is ready (none would wait). */
+    if (mpi ? cli_mpi_agree(setup_ok ? 0 : EXIT_USAGE) != 0 : !setup_ok)
+        goto done;
+    if (fanout) {
+        status = cli_check_fanout(inputs, ninputs, chk, idx, policy, json, &comm);
         goto done;
     }
     bool found = false;

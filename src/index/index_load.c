@@ -95,6 +95,11 @@ void rc_index_cluster(const recite_index *idx, uint32_t i, rc_cluster *out)
 {
     if (RC_UNLIKELY(idx->nshards)) { /* a cluster or a view of a shard */
         uint32_t local, s = rc_shard_route(idx, i, &local);
+        if (!idx->shards[s].idx) { /* open elsewhere: never read (checked first) */
+            memset(out, 0, sizeof *out);
+            out->primary = i;
+            return;
+        }
         rc_index_cluster(idx->shards[s].idx, local, out);
         rc_shards_globalize(idx, s, out);
         return;
@@ -139,11 +144,15 @@ uint32_t rc_index_work_cluster(const recite_index *idx, uint32_t w)
     if (RC_UNLIKELY(idx->nshards)) {
         if (rc_shards_work(idx, w, &s, &lw) != RECITE_OK)
             return UINT32_MAX;
+        recite_work_info info;
+        if (!idx->shards[s].idx)
+            return rc_remote_work(idx, w, &info, NULL, NULL) ? info.cluster : UINT32_MAX;
         uint32_t c = rc_index_work_cluster(idx->shards[s].idx, lw);
         return c == UINT32_MAX ? c : (uint32_t)(c + idx->shards[s].cluster0);
     }
     const uint8_t *p = work_rec(idx, w);
-    return p ? rc_get_u32(p + 8 * RC_WS_COUNT_) : UINT32_MAX;
+    uint32_t c = p ? rc_get_u32(p + 8 * RC_WS_COUNT_) : UINT32_MAX;
+    return c < idx->nclusters ? c : UINT32_MAX; /* a work's cluster is never a view */
 }
 
 bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluster *cl)
@@ -168,6 +177,9 @@ int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out,
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (no cluster %u)", i);
     if (RC_UNLIKELY(idx->nshards)) { /* the shard's record, then its members in the head */
         uint32_t local, s = rc_shard_route(idx, i, &local);
+        if (!idx->shards[s].idx)
+            return rc_error_set(err, RECITE_EINVAL, "cluster %u is in shard %u, not open here", i,
+                                s);
         int rc = rc_index_cluster_check(idx->shards[s].idx, local, out, err);
         if (rc != RECITE_OK)
             return rc;
@@ -412,12 +424,11 @@ static int own_tables(recite_index *idx, recite_error *err)
     return RECITE_OK;
 }
 
-int recite_index_open_keyed(recite_index **out, const char *dir, const void *key, size_t key_len,
-                            recite_error *err)
+int rc_index_take_key(recite_index **out, const char *dir, const void *key, size_t key_len,
+                      recite_error *err)
 {
-    int rc = recite_index_open(out, dir, err);
-    if (rc != RECITE_OK || !(*out)->text_free)
-        return rc;
+    if (!(*out)->text_free)
+        return RECITE_OK;
     recite_index *idx = *out;
     if (rc_key_derive(&idx->key, key, key ? key_len : 0) != RECITE_OK ||
         idx->key.check != rc_get_u64(idx->map + RC_H_KEY_CHECK)) {
@@ -429,7 +440,20 @@ int recite_index_open_keyed(recite_index **out, const char *dir, const void *key
     return RECITE_OK;
 }
 
+int recite_index_open_keyed(recite_index **out, const char *dir, const void *key, size_t key_len,
+                            recite_error *err)
+{
+    int rc = rc_index_open_at(out, dir, 0, 0, err);
+    return rc == RECITE_OK ? rc_index_take_key(out, dir, key, key_len, err) : rc;
+}
+
 int recite_index_open(recite_index **out, const char *dir, recite_error *err)
+{
+    return rc_index_open_at(out, dir, 0, 0, err);
+}
+
+int rc_index_open_at(recite_index **out, const char *dir, unsigned part, unsigned nparts,
+                     recite_error *err)
 {
     *out = NULL;
     if (!dir)
@@ -476,7 +500,7 @@ int recite_index_open(recite_index **out, const char *dir, recite_error *err)
     if ((rc = parse_header(idx, path, err)) != RECITE_OK)
         goto fail;
     if (rc_get_u64(idx->map + RC_H_FLAGS) & RC_FLAG_SHARDED)
-        rc = rc_shards_open(idx, dir, err);
+        rc = rc_shards_open(idx, dir, part, nparts, err);
     else if ((rc = check_ends(idx, path, err)) == RECITE_OK)
         rc = own_tables(idx, err);
     if (rc != RECITE_OK)
@@ -521,7 +545,11 @@ void recite_index_close(recite_index *idx)
     if (!idx)
         return;
     recite_index_close(idx->licenses);
+    rc_store_reader *spare = atomic_load(&idx->spare_reader);
+    rc_store_reader_free(spare);
+    free(spare);
     rc_shards_close(idx);
+    rc_remote_free(idx->remote);
     for (unsigned c = 0; c < RC_CHANNELS; c++)
         free(idx->tables[c]);
     ZSTD_freeDDict(idx->ddict);
@@ -562,6 +590,8 @@ void recite_index_get_stats(recite_index_stats *out, const recite_index *idx)
     if (idx->nshards) { /* the shards' bytes, and the head's */
         for (uint32_t k = 0; k < idx->nshards; k++) {
             recite_index_stats sh;
+            if (!idx->shards[k].idx) /* open elsewhere: the open shards' bytes */
+                continue;
             recite_index_get_stats(&sh, idx->shards[k].idx);
             out->bytes_total += sh.bytes_total;
             out->bytes_postings += sh.bytes_postings;
@@ -617,6 +647,8 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
         uint32_t s, lw;
         if (rc_shards_work(idx, w, &s, &lw) != RECITE_OK)
             return RECITE_EFORMAT;
+        if (!idx->shards[s].idx) /* open elsewhere: what a distributed check brought */
+            return rc_remote_work(idx, w, out, NULL, NULL) ? RECITE_OK : RECITE_EINVAL;
         int rc = recite_index_work(out, idx->shards[s].idx, lw);
         if (rc != RECITE_OK)
             return rc;
@@ -643,8 +675,9 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     }
     out->cluster = rc_get_u32(rec + 8 * RC_WS_COUNT_);
     rc_cluster cl;
-    /* An id is required; offset 0 is "", and so is any offset of a NUL byte. */
-    if (!out->id || !out->id[0] ||
+    /* An id is required; offset 0 is "", and so is any offset of a NUL byte. A work's cluster
+     * is one of the index's clusters, never a view (views are numbered after them). */
+    if (!out->id || !out->id[0] || out->cluster >= idx->nclusters ||
         rc_index_cluster_check(idx, out->cluster, &cl, NULL) != RECITE_OK) {
         memset(out, 0, sizeof *out);
         return RECITE_EFORMAT;
@@ -665,8 +698,16 @@ const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t c
 {
     *count = 0;
     rc_cluster cl;
-    if (rc_index_cluster_check(idx, cluster, &cl, NULL) != RECITE_OK)
+    uint32_t local;
+    if (idx->nshards && cluster < idx->nclusters &&
+        !idx->shards[rc_shard_route(idx, cluster, &local)].idx) { /* open elsewhere */
+        if (!rc_remote_members(idx, cluster, &cl.member0, &cl.nmembers) ||
+            rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0,
+                           4 * (size_t)cl.nmembers, NULL) != RECITE_OK)
+            return NULL;
+    } else if (rc_index_cluster_check(idx, cluster, &cl, NULL) != RECITE_OK) {
         return NULL;
+    }
     /* MEMBERS is 4-aligned within a 64-aligned section: safe to view as u32 on little-endian. */
     const uint32_t *m =
         (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
@@ -685,8 +726,12 @@ void rc_index_work_cmi(const recite_index *idx, uint32_t w, const uint8_t **rec,
         return;
     uint32_t s, lw;
     if (idx->nshards) {
-        if (rc_shards_work(idx, w, &s, &lw) == RECITE_OK)
+        if (rc_shards_work(idx, w, &s, &lw) != RECITE_OK)
+            return;
+        if (idx->shards[s].idx)
             rc_index_work_cmi(idx->shards[s].idx, lw, rec, len);
+        else
+            rc_remote_work(idx, w, NULL, rec, len);
         return;
     }
     const uint8_t *dir = idx->sec[RC_SEC_CMI_DIR].data + 8 * (uint64_t)w;
@@ -705,6 +750,8 @@ uint32_t rc_index_cluster_of_token(const recite_index *idx, uint64_t gpos)
     if (idx->nshards) {
         uint32_t s = rc_shard_of_token(idx, gpos);
         const rc_shard *sh = &idx->shards[s];
+        if (!sh->idx)
+            return UINT32_MAX;
         uint32_t c = rc_index_cluster_of_token(sh->idx, gpos - sh->token0);
         return c == UINT32_MAX ? c : rc_shard_global_cluster(idx, s, c);
     }
@@ -746,7 +793,7 @@ uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster)
 {
     if (idx->nshards) {
         uint32_t local, s = rc_shard_route(idx, cluster, &local);
-        return rc_index_stored_len(idx->shards[s].idx, local);
+        return idx->shards[s].idx ? rc_index_stored_len(idx->shards[s].idx, local) : UINT64_MAX;
     }
     rc_cluster cl;
     rc_index_cluster(idx, cluster, &cl);

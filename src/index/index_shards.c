@@ -53,7 +53,8 @@ static int check_shard(const recite_index *idx, const recite_index *sh, const sh
     return RECITE_OK;
 }
 
-int rc_shards_open(recite_index *idx, const char *dir, recite_error *err)
+int rc_shards_open(recite_index *idx, const char *dir, unsigned part, unsigned nparts,
+                   recite_error *err)
 {
     const rc_section *sec = idx->sec;
     uint64_t n = sec[RC_SEC_SHARDS].len / RC_SHARD_REC_SIZE;
@@ -61,57 +62,92 @@ int rc_shards_open(recite_index *idx, const char *dir, recite_error *err)
         sec[RC_SEC_SHARD_WORKS].len != idx->nworks * 4 ||
         sec[RC_SEC_MEMBERS].len != idx->nworks * 4)
         return corrupt(err, dir, "the head's sections disagree with its counts");
+    /* Views are numbered nclusters + the first cluster of their shard + their number there:
+     * known from the head alone, whichever shards are open. */
+    if (idx->nclusters > UINT32_MAX / 2)
+        return rc_error_set(err, RECITE_ELIMIT, "%s: more than 2^31 clusters in a sharded index",
+                            dir);
     int rc = rc_index_touch(idx, sec[RC_SEC_SHARDS].data, sec[RC_SEC_SHARDS].len, err);
     if (rc != RECITE_OK)
         return rc;
     if (!(idx->shards = calloc(n, sizeof *idx->shards)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     idx->nshards = (uint32_t)n;
-    uint64_t works = 0, clusters = 0, tokens = 0, stored = 0, work_bytes = 0, views = 0;
+    uint64_t works = 0, clusters = 0, tokens = 0, stored = 0, work_bytes = 0, all_postings = 0;
     uint64_t postings[RC_CHANNELS] = {0};
+    size_t open = 0;
     for (uint32_t s = 0; s < n; s++) {
-        char path[4096];
-        if ((size_t)snprintf(path, sizeof path, "%s/" RC_SHARD_DIR, dir, s) >= sizeof path)
-            return rc_error_set(err, RECITE_EINVAL, "%s: path too long", dir);
         rc_shard *sh = &idx->shards[s];
-        if ((rc = recite_index_open(&sh->idx, path, err)) != RECITE_OK)
-            return rc;
         shard_rec r = read_rec(sec[RC_SEC_SHARDS].data + (uint64_t)s * RC_SHARD_REC_SIZE);
-        if ((rc = check_shard(idx, sh->idx, &r, path, err)) != RECITE_OK)
-            return rc;
-        sh->cluster0 = clusters;
+        sh->cluster0 = sh->view0 = clusters;
         sh->token0 = tokens;
         sh->text0 = stored;
         sh->work0 = works;
-        sh->view0 = views;
-        views += sh->idx->nviews;
         works += r.works;
         clusters += r.clusters;
         tokens += r.tokens;
         stored += r.stored;
         work_bytes += r.work_bytes;
+        all_postings += r.postings;
+        if (nparts > 1 && s % nparts != part)
+            continue; /* another participant's */
+        char path[4096];
+        if ((size_t)snprintf(path, sizeof path, "%s/" RC_SHARD_DIR, dir, s) >= sizeof path)
+            return rc_error_set(err, RECITE_EINVAL, "%s: path too long", dir);
+        if ((rc = recite_index_open(&sh->idx, path, err)) != RECITE_OK)
+            return rc;
+        if ((rc = check_shard(idx, sh->idx, &r, path, err)) != RECITE_OK)
+            return rc;
+        if (sh->idx->nviews > r.clusters)
+            return corrupt(err, dir, "a shard has more views than clusters");
         for (unsigned c = 0; c < RC_CHANNELS; c++)
             postings[c] += sh->idx->ch[c].npostings;
+        open++;
     }
     if (works != idx->nworks || clusters != idx->nclusters || tokens != idx->ntokens ||
         stored != idx->text_bytes || work_bytes != idx->work_bytes)
         return corrupt(err, dir, "the shards do not add up to the library");
-    if (idx->nviews || views > idx->nclusters)
+    if (idx->nviews)
         return corrupt(err, dir, "the shards' views do not fit the library");
-    idx->nviews = views; /* numbered after the library's clusters, shard after shard */
-    for (unsigned c = 0; c < RC_CHANNELS; c++)
-        if (postings[c] != idx->ch[c].npostings)
-            return corrupt(err, dir, "the shards' fingerprints do not add up to the library's");
-    /* Lookups scan the shards' postings in shard order. */
+    idx->nviews = idx->nclusters; /* the room of view numbers (not every one is a view) */
+    uint64_t head_postings = 0;
     for (unsigned c = 0; c < RC_CHANNELS; c++) {
-        if (!(idx->tables[c] = calloc(n, sizeof *idx->tables[c])))
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        for (uint32_t s = 0; s < n; s++)
-            idx->tables[c][s] = (rc_posting_table){idx->shards[s].idx, &idx->shards[s].idx->ch[c],
-                                                   idx->shards[s].token0, s};
+        head_postings += idx->ch[c].npostings;
+        if (open == n && postings[c] != idx->ch[c].npostings)
+            return corrupt(err, dir, "the shards' fingerprints do not add up to the library's");
     }
-    idx->ntables = n;
+    if (all_postings != head_postings)
+        return corrupt(err, dir, "the shards' fingerprints do not add up to the library's");
+    /* Lookups scan the open shards' postings in shard order. */
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        if (!(idx->tables[c] = calloc(open + 1, sizeof *idx->tables[c])))
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        size_t t = 0;
+        for (uint32_t s = 0; s < n; s++)
+            if (idx->shards[s].idx)
+                idx->tables[c][t++] = (rc_posting_table){
+                    idx->shards[s].idx, &idx->shards[s].idx->ch[c], idx->shards[s].token0, s};
+    }
+    idx->ntables = open;
+    idx->part = nparts > 1;
+    idx->part_of = nparts > 1 ? nparts : 1;
+    idx->part_no = nparts > 1 ? part : 0;
     return RECITE_OK;
+}
+
+int recite_index_open_part(recite_index **out, const char *dir, const void *key, size_t key_len,
+                           unsigned part, unsigned nparts, recite_error *err)
+{
+    *out = NULL;
+    if (nparts == 0 || part >= nparts)
+        return rc_error_set(err, RECITE_EINVAL, "part %u of %u of an index", part, nparts);
+    int rc = rc_index_open_at(out, dir, part, nparts, err);
+    if (rc == RECITE_OK && (*out)->nshards && !((*out)->remote = rc_remote_new())) {
+        recite_index_close(*out);
+        *out = NULL;
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    }
+    return rc == RECITE_OK ? rc_index_take_key(out, dir, key, key_len, err) : rc;
 }
 
 void rc_shards_close(recite_index *idx)
@@ -145,18 +181,15 @@ uint32_t rc_shard_of_cluster(const recite_index *idx, uint64_t cluster)
     LAST_AT_MOST(idx, cluster0, cluster);
 }
 
-/* The shard holding view v (v < nviews): shards without views share view0 with the next. */
-static uint32_t shard_of_view(const recite_index *idx, uint64_t v)
-{
-    LAST_AT_MOST(idx, view0, v);
-}
-
 uint32_t rc_shard_route(const recite_index *idx, uint32_t i, uint32_t *local)
 {
     if (i >= idx->nclusters) { /* a view: numbered after the shard's clusters there */
         uint64_t v = i - idx->nclusters;
-        uint32_t s = shard_of_view(idx, v);
-        *local = (uint32_t)(idx->shards[s].idx->nclusters + (v - idx->shards[s].view0));
+        uint32_t s = rc_shard_of_cluster(idx, v); /* view0 = cluster0 */
+        uint64_t shard_clusters =
+            (s + 1 < idx->nshards ? idx->shards[s + 1].cluster0 : idx->nclusters) -
+            idx->shards[s].cluster0;
+        *local = (uint32_t)(shard_clusters + (v - idx->shards[s].view0));
         return s;
     }
     uint32_t s = rc_shard_of_cluster(idx, i);
@@ -167,7 +200,7 @@ uint32_t rc_shard_route(const recite_index *idx, uint32_t i, uint32_t *local)
 uint32_t rc_shard_global_cluster(const recite_index *idx, uint32_t s, uint32_t local)
 {
     const rc_shard *sh = &idx->shards[s];
-    if (local >= sh->idx->nclusters)
+    if (sh->idx && local >= sh->idx->nclusters)
         return (uint32_t)(idx->nclusters + sh->view0 + (local - sh->idx->nclusters));
     return (uint32_t)(sh->cluster0 + local);
 }
@@ -182,6 +215,12 @@ uint32_t rc_shard_of_text(const recite_index *idx, uint64_t off)
     LAST_AT_MOST(idx, text0, off);
 }
 
+/* Works of shard s, from the head (whether or not the shard is open here). */
+static uint64_t shard_works(const recite_index *idx, uint32_t s)
+{
+    return (s + 1 < idx->nshards ? idx->shards[s + 1].work0 : idx->nworks) - idx->shards[s].work0;
+}
+
 int rc_shards_work(const recite_index *idx, uint32_t w, uint32_t *shard, uint32_t *local)
 {
     const uint8_t *p = idx->sec[RC_SEC_WORK_MAP].data + 8 * (uint64_t)w;
@@ -189,7 +228,7 @@ int rc_shards_work(const recite_index *idx, uint32_t w, uint32_t *shard, uint32_
         return RECITE_EFORMAT;
     *shard = rc_get_u32(p);
     *local = rc_get_u32(p + 4);
-    if (*shard >= idx->nshards || *local >= idx->shards[*shard].idx->nworks)
+    if (*shard >= idx->nshards || *local >= shard_works(idx, *shard))
         return RECITE_EFORMAT;
     return RECITE_OK;
 }
@@ -198,7 +237,7 @@ uint32_t rc_shards_global_work(const recite_index *idx, uint32_t s, uint32_t loc
 {
     const rc_shard *sh = &idx->shards[s];
     const uint8_t *p = idx->sec[RC_SEC_SHARD_WORKS].data + 4 * (sh->work0 + local);
-    if (local >= sh->idx->nworks || rc_index_touch(idx, p, 4, NULL) != RECITE_OK)
+    if (local >= shard_works(idx, s) || rc_index_touch(idx, p, 4, NULL) != RECITE_OK)
         return UINT32_MAX;
     uint32_t w = rc_get_u32(p);
     return w < idx->nworks ? w : UINT32_MAX;
@@ -240,7 +279,10 @@ uint64_t rc_posting_rank(const rc_posting_table *t, uint64_t pos, const recite_i
 
 int rc_shards_verify(const recite_index *idx, bool shards_too, recite_error *err)
 {
+    /* A part: its open shards (and the head). */
     for (uint32_t s = 0; shards_too && s < idx->nshards; s++) {
+        if (!idx->shards[s].idx)
+            continue;
         recite_error e = {0};
         int rc = recite_index_verify(idx->shards[s].idx, &e);
         if (rc != RECITE_OK)
@@ -255,7 +297,7 @@ int rc_shards_verify(const recite_index *idx, bool shards_too, recite_error *err
     for (uint32_t s = 0; s < idx->nshards; s++) {
         const rc_shard *sh = &idx->shards[s];
         uint32_t prev = 0;
-        for (uint32_t lw = 0; lw < sh->idx->nworks; lw++) {
+        for (uint32_t lw = 0; sh->idx && lw < sh->idx->nworks; lw++) {
             uint32_t w = rc_shards_global_work(idx, s, lw), ms, ml;
             if (w == UINT32_MAX || (lw && w <= prev) || rc_shards_work(idx, w, &ms, &ml) != 0 ||
                 ms != s || ml != lw)

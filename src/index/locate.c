@@ -20,10 +20,12 @@ static uint64_t rec_off(const recite_index *idx, uint64_t w)
     return rc_get_u64(idx->sec[RC_SEC_LOC_INDEX].data + 8 * w);
 }
 
+/* The length of work w's text; 0 when its record names no cluster (a damaged index). */
 static uint64_t text_len_of(const recite_index *idx, uint32_t w)
 {
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, w), &cl);
+    if (rc_index_cluster_check(idx, rc_index_work_cluster(idx, w), &cl, NULL) != RECITE_OK)
+        return 0;
     return cl.text_len;
 }
 
@@ -53,6 +55,8 @@ int rc_index_verify_locators(const recite_index *idx, recite_error *err)
         const uint8_t *r;
         uint32_t np, nc;
         uint64_t member;
+        if (w % 16384 == 0)
+            rc_index_release_pages(idx); /* read once: no need to stay resident */
         int rc = loc_record(idx, (uint32_t)w, &r, &np, &nc, &member, err);
         if (rc != RECITE_OK)
             return rc;
@@ -64,6 +68,8 @@ int rc_index_verify_locators(const recite_index *idx, recite_error *err)
     uint64_t blk = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
         rc_cluster cl;
+        if (c % 16384 == 0)
+            rc_index_release_pages(idx);
         rc_index_cluster(idx, (uint32_t)c, &cl);
         uint64_t end = cl.text_offset + cl.text_len, prev = 0;
         if (blk >= idx->nblocks || rc_get_u64(tb + 16 * blk) != cl.text_offset ||
@@ -153,10 +159,13 @@ int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out,
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", w);
     out->idx = idx;
     uint32_t s, lw;
-    if (idx->nshards)
-        return rc_shards_work(idx, w, &s, &lw) != RECITE_OK
-                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
-                   : rc_index_loc_record(idx->shards[s].idx, lw, out, err);
+    if (idx->nshards) {
+        if (rc_shards_work(idx, w, &s, &lw) != RECITE_OK)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)");
+        if (!idx->shards[s].idx)
+            return rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", w, s);
+        return rc_index_loc_record(idx->shards[s].idx, lw, out, err);
+    }
     const uint8_t *r;
     uint64_t member;
     int rc = loc_record(idx, w, &r, &out->npages, &out->nchapters, &member, err);
@@ -194,18 +203,14 @@ static int line_of(const recite_index *idx, const rc_cluster *cl, uint64_t offse
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block table)");
     uint64_t n = rc_get_u32(lines);
     if (g > start) {
-        rc_store_reader *r = calloc(1, sizeof *r); /* freed below whatever failed */
+        rc_store_reader *r = rc_store_reader_get(idx); /* given back below whatever failed */
         uint8_t *buf = malloc((size_t)(g - start));
         int rc = !r || !buf ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
-                 : rc_store_reader_init(r, idx) != RECITE_OK
-                     ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
-                     : rc_store_read(r, start, g, buf, err);
+                            : rc_store_read(r, start, g, buf, err);
         if (rc == RECITE_OK)
             for (uint64_t i = 0; i < g - start; i++)
                 n += buf[i] == '\n';
-        if (r && r->dctx)
-            rc_store_reader_free(r);
-        free(r);
+        rc_store_reader_put(idx, r);
         free(buf);
         if (rc != RECITE_OK)
             return rc;
@@ -221,18 +226,27 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", work);
     uint32_t s, lw;
-    if (idx->nshards)
-        return rc_shards_work(idx, work, &s, &lw) != RECITE_OK
-                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
-                   : recite_index_locate(out, idx->shards[s].idx, lw, offset, err);
+    if (idx->nshards) {
+        if (rc_shards_work(idx, work, &s, &lw) != RECITE_OK)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)");
+        if (idx->shards[s].idx)
+            return recite_index_locate(out, idx->shards[s].idx, lw, offset, err);
+        /* Open elsewhere: the locators a distributed check brought. */
+        return rc_remote_locate(idx, work, offset, out)
+                   ? RECITE_OK
+                   : rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", work,
+                                  s);
+    }
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, work), &cl);
+    int rc = rc_index_cluster_check(idx, rc_index_work_cluster(idx, work), &cl, err);
+    if (rc != RECITE_OK)
+        return rc;
     if (offset > cl.text_len)
         offset = cl.text_len;
     const uint8_t *r;
     uint32_t np, nc;
     uint64_t member;
-    int rc = loc_record(idx, work, &r, &np, &nc, &member, err);
+    rc = loc_record(idx, work, &r, &np, &nc, &member, err);
     if (rc != RECITE_OK)
         return rc;
     if (r) {

@@ -79,6 +79,16 @@ struct recite_index {
      * of that numbering). 0 / NULL for an ordinary index. */
     uint32_t nshards;
     rc_shard *shards;
+    /* Opened in part (recite_index_open_part): only the shards s % part_of == part_no are open
+     * (shards[s].idx NULL for the others); the works of the others that a distributed check
+     * brought, for its report (index_remote.c). */
+    bool part;
+    unsigned part_no, part_of;
+    struct rc_remote *remote;
+    /* A store reader kept for one-off reads (rc_store_reader_get): taken and given back
+     * atomically, so any thread may use it; freed at close. Its caches only hold what the
+     * immutable index says, so keeping it changes no result. */
+    _Atomic(struct rc_store_reader *) spare_reader;
 };
 
 /* Checks the pages holding p[0, len) (bytes of the mapped file) against their checksums, the
@@ -158,6 +168,11 @@ static inline uint32_t rc_index_member(const recite_index *idx, uint64_t m)
  * records, which run to its view's records, or to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
 
+/* Gives back the pages of the mapping that reads made resident (they are read again from the
+ * file when touched): for whole-index passes (verification, compaction), so that an index
+ * that is read whole does not stay in memory. Any thread, any time (index_verify.c). */
+void rc_index_release_pages(const recite_index *idx);
+
 /* Checks at open, in constant time, that the locator sections (locate.c) have the sizes the
  * works and text blocks ask for; each record is checked when it is read. */
 int rc_index_validate_locators(const recite_index *idx, const char *path, recite_error *err);
@@ -215,13 +230,22 @@ typedef struct rc_store_reader {
     rc_chunk **chunks; /* RC_CHUNK_CACHE slots, NULL until first used */
     RC_VEC(uint8_t) scratch;
     uint64_t hits, misses, chunk_hits, chunk_misses;
-    uint32_t cluster0;                /* added to cluster numbers in chunk keys: a shard's
-                                         reader keys its chunks in the library's numbering */
     struct rc_store_reader **sharded; /* a sharded index: a reader per shard, made on first use */
 } rc_store_reader;
 
 int rc_store_reader_init(rc_store_reader *r, const recite_index *idx);
 void rc_store_reader_free(rc_store_reader *r);
+
+/* A reader for a one-off read of idx (recite_index_locate, recite_index_work_text): the index's
+ * spare one unless another thread holds it, else a new one (a reader is ~200 KB with a
+ * decompression context: making one per call cost ~8 % of a check's report). NULL when out of
+ * memory. Give it back with rc_store_reader_put, which keeps it as the spare or frees it. */
+rc_store_reader *rc_store_reader_get(const recite_index *idx);
+void rc_store_reader_put(const recite_index *idx, rc_store_reader *r);
+/* Empties the caches of the index's spare reader (decoded blocks, up to 8 MiB, and chunks):
+ * for a pass that reads each text once through recite_index_work_text (a compaction), whose
+ * reads would otherwise fill them for nothing. Any thread (a reader in use is left alone). */
+void rc_store_spare_clear(const recite_index *idx);
 
 /* Copies global text bytes [start, end) into out (which has room for end - start bytes). */
 int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out,
@@ -234,21 +258,32 @@ int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out
 int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
                    const rc_cluster *info, uint64_t chunk, recite_error *err);
 
+/* Opens the index at dir (index_load.c); a sharded one with only the shards s % nparts == part
+ * when nparts > 1 (recite_index_open_part). */
+int rc_index_open_at(recite_index **out, const char *dir, unsigned part, unsigned nparts,
+                     recite_error *err);
+/* A text-free index just opened: its key derived and checked (closed and *out NULL when the
+ * key is not its); nothing to do for another index. */
+int rc_index_take_key(recite_index **out, const char *dir, const void *key, size_t key_len,
+                      recite_error *err);
+
 /* ==== sharded indexes (index_shards.c) ==== */
 
 /* Opens the shards of the head `idx` (mapped, its header parsed; flag RC_FLAG_SHARDED) found in
- * `dir`, and checks that they are the ones it lists (sizes, header checksums, counts, channel
- * parameters), in O(shards). */
-int rc_shards_open(recite_index *idx, const char *dir, recite_error *err);
+ * `dir` — with nparts > 1 only those s % nparts == part — and checks that they are the ones it
+ * lists (sizes, header checksums, counts, channel parameters), in O(shards). */
+int rc_shards_open(recite_index *idx, const char *dir, unsigned part, unsigned nparts,
+                   recite_error *err);
 void rc_shards_close(recite_index *idx);
 /* The shard holding cluster `cluster`, token `gpos`, stored byte `off` (all in the library's
  * numbering, inside the index). */
 uint32_t rc_shard_of_cluster(const recite_index *idx, uint64_t cluster);
 uint32_t rc_shard_of_token(const recite_index *idx, uint64_t gpos);
 uint32_t rc_shard_of_text(const recite_index *idx, uint64_t off);
-/* The shard holding cluster or view i of the library (i < nclusters + nviews: views numbered
- * after the clusters, shard after shard), and its number there (a view: the shard's nclusters
- * + its view); rc_shard_global_cluster is the reverse. */
+/* The shard holding cluster or view i of the library (i < nclusters + nviews: view v of shard s
+ * is nclusters + cluster0 of s + v, known from the head whichever shards are open), and its
+ * number there (a view: the shard's nclusters + its view); rc_shard_global_cluster is the
+ * reverse. */
 uint32_t rc_shard_route(const recite_index *idx, uint32_t i, uint32_t *local);
 uint32_t rc_shard_global_cluster(const recite_index *idx, uint32_t s, uint32_t local);
 /* Where work w of the library is: its shard and its number there. RECITE_EFORMAT when the map's
@@ -271,5 +306,32 @@ uint64_t rc_posting_rank(const rc_posting_table *t, uint64_t pos, const recite_i
  * shards' in the library's numbering), and with shards_too every shard whole first
  * (recite_index_verify of a sharded index). */
 int rc_shards_verify(const recite_index *idx, bool shards_too, recite_error *err);
+
+/* ==== works of shards open elsewhere (index_remote.c) ====
+ * An index opened in part keeps what a distributed check brought of the works in other
+ * participants' shards that its result names: their records, CMI, clusters' members and the
+ * locators of the offsets its matches give. recite_index_work, rc_index_work_cmi,
+ * recite_index_cluster_members and recite_index_locate answer from it for those works, until
+ * the next check replaces it. */
+
+typedef struct rc_remote rc_remote;
+rc_remote *rc_remote_new(void);
+/* Forgets what the last check brought. */
+int rc_remote_begin(const recite_index *idx);
+/* A work: its record (strings copied), CMI record, and its cluster's members in the library's
+ * numbering (the head's MEMBERS from member0 on). */
+int rc_remote_add_work(const recite_index *idx, uint32_t work, const recite_work_info *info,
+                       const uint8_t *cmi, size_t cmi_len, uint32_t member0, uint32_t nmembers);
+int rc_remote_add_locator(const recite_index *idx, uint32_t work, uint64_t offset,
+                          const recite_locator *loc);
+/* Ends the filling: what was added can be looked up. */
+int rc_remote_seal(const recite_index *idx);
+void rc_remote_free(rc_remote *r);
+/* Lookups: false when the store has nothing of it. */
+bool rc_remote_work(const recite_index *idx, uint32_t work, recite_work_info *info,
+                    const uint8_t **cmi, size_t *cmi_len);
+bool rc_remote_members(const recite_index *idx, uint32_t cluster, uint32_t *member0,
+                       uint32_t *nmembers);
+bool rc_remote_locate(const recite_index *idx, uint32_t work, uint64_t offset, recite_locator *out);
 
 #endif /* RC_INDEX_H */

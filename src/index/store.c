@@ -35,6 +35,63 @@ void rc_store_reader_free(rc_store_reader *r)
     memset(r, 0, sizeof *r);
 }
 
+rc_store_reader *rc_store_reader_get(const recite_index *idx)
+{
+    /* The one mutable field of an open index (allocated, never const-defined). */
+    recite_index *mut = (recite_index *)(uintptr_t)idx;
+    rc_store_reader *r = atomic_exchange(&mut->spare_reader, NULL);
+    if (r)
+        return r;
+    if (!(r = malloc(sizeof *r)))
+        return NULL;
+    if (rc_store_reader_init(r, idx) != RECITE_OK) {
+        free(r);
+        return NULL;
+    }
+    return r;
+}
+
+void rc_store_reader_put(const recite_index *idx, rc_store_reader *r)
+{
+    if (!r)
+        return;
+    recite_index *mut = (recite_index *)(uintptr_t)idx;
+    rc_store_reader *none = NULL;
+    if (!atomic_compare_exchange_strong(&mut->spare_reader, &none, r)) {
+        rc_store_reader_free(r);
+        free(r);
+    }
+}
+
+/* Frees a reader's cached blocks and chunks (its shards' too), keeping its contexts. */
+static void reader_clear(rc_store_reader *r)
+{
+    for (uint32_t s = 0; r->sharded && s < r->idx->nshards; s++)
+        if (r->sharded[s])
+            reader_clear(r->sharded[s]);
+    for (unsigned i = 0; i < RC_BLOCK_CACHE; i++) {
+        free(r->cache[i].data);
+        r->cache[i].data = NULL;
+        r->cache[i].block = 0;
+        r->cache[i].len = 0;
+    }
+    for (unsigned i = 0; r->chunks && i < RC_CHUNK_CACHE; i++)
+        free(r->chunks[i]);
+    free(r->chunks);
+    r->chunks = NULL;
+    RC_VEC_FREE(r->scratch);
+}
+
+void rc_store_spare_clear(const recite_index *idx)
+{
+    recite_index *mut = (recite_index *)(uintptr_t)idx;
+    rc_store_reader *r = atomic_exchange(&mut->spare_reader, NULL);
+    if (r) {
+        reader_clear(r);
+        rc_store_reader_put(idx, r);
+    }
+}
+
 /* A sharded index: the reader of shard s (made on first use), whose chunks are keyed by the
  * library's cluster numbers. NULL when out of memory. */
 static rc_store_reader *shard_reader(rc_store_reader *r, uint32_t s)
@@ -47,7 +104,6 @@ static rc_store_reader *shard_reader(rc_store_reader *r, uint32_t s)
             free(sub);
             return NULL;
         }
-        sub->cluster0 = (uint32_t)r->idx->shards[s].cluster0;
         r->sharded[s] = sub;
     }
     return r->sharded[s];
@@ -124,6 +180,8 @@ int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out
     const recite_index *idx = r->idx;
     if (idx->nshards && start < end) { /* a read never spans two texts, nor two shards */
         uint32_t s = rc_shard_of_text(idx, start);
+        if (!idx->shards[s].idx)
+            return rc_error_set(err, RECITE_EINVAL, "shard %u is not open here", s);
         rc_store_reader *sub = shard_reader(r, s);
         uint64_t base = idx->shards[s].text0;
         if (!sub)
@@ -163,10 +221,14 @@ int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uin
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in this index", work);
     uint32_t s, lw;
-    if (idx->nshards)
-        return rc_shards_work(idx, work, &s, &lw) != RECITE_OK
-                   ? rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)")
-                   : recite_index_work_text(out, len, idx->shards[s].idx, lw, start, end, err);
+    if (idx->nshards) {
+        if (rc_shards_work(idx, work, &s, &lw) != RECITE_OK)
+            return rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)");
+        if (!idx->shards[s].idx)
+            return rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", work,
+                                s);
+        return recite_index_work_text(out, len, idx->shards[s].idx, lw, start, end, err);
+    }
     rc_cluster cl;
     int rc = rc_index_cluster_check(idx, rc_index_work_cluster(idx, work), &cl, err);
     if (rc != RECITE_OK)
@@ -177,11 +239,10 @@ int recite_index_work_text(char **out, size_t *len, const recite_index *idx, uin
     char *buf = malloc(end - start + 1);
     if (!buf)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    rc_store_reader r;
-    rc = rc_store_reader_init(&r, idx);
-    if (rc == RECITE_OK)
-        rc = rc_store_read(&r, cl.text_offset + start, cl.text_offset + end, (uint8_t *)buf, err);
-    rc_store_reader_free(&r);
+    rc_store_reader *r = rc_store_reader_get(idx);
+    rc = r ? rc_store_read(r, cl.text_offset + start, cl.text_offset + end, (uint8_t *)buf, err)
+           : RECITE_ENOMEM;
+    rc_store_reader_put(idx, r);
     if (rc != RECITE_OK) {
         free(buf);
         return rc == RECITE_ENOMEM ? rc_error_set(err, rc, "out of memory") : rc;
@@ -269,23 +330,16 @@ static int decode_chunk(rc_store_reader *r, uint32_t cluster, const rc_cluster *
     return RECITE_OK;
 }
 
-int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
-                   const rc_cluster *info, uint64_t chunk, recite_error *err)
+/* Chunk `chunk` of `cluster` of r's index, cached under rc_chunk_key(key_cluster, chunk): the
+ * number the caller knows it by (a sharded index's, for a shard's reader). */
+static int chunk_of(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
+                    uint32_t key_cluster, const rc_cluster *info, uint64_t chunk, recite_error *err)
 {
     const recite_index *idx = r->idx;
-    if (idx->nshards) { /* the shard's chunk, keyed in the library's numbers */
-        uint32_t lc, s = rc_shard_route(idx, cluster, &lc);
-        rc_store_reader *sub = shard_reader(r, s);
-        if (!sub)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        rc_cluster local = *info;
-        rc_shards_localize(idx, s, &local);
-        return rc_store_chunk(out, sub, tz, lc, &local, chunk, err);
-    }
     uint64_t nchunks = (info->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
     if (chunk >= nchunks)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
-    uint64_t key = rc_chunk_key(cluster + r->cluster0, chunk);
+    uint64_t key = rc_chunk_key(key_cluster, chunk);
     size_t slot = (size_t)(rc_mix64(key) & (RC_CHUNK_CACHE - 1));
     if (!r->chunks && !(r->chunks = calloc(RC_CHUNK_CACHE, sizeof *r->chunks)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
@@ -319,4 +373,22 @@ int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, u
     ch->key = key;
     *out = ch;
     return RECITE_OK;
+}
+
+int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
+                   const rc_cluster *info, uint64_t chunk, recite_error *err)
+{
+    const recite_index *idx = r->idx;
+    if (idx->nshards) { /* the shard's chunk, keyed in the library's numbers (a view's too) */
+        uint32_t lc, s = rc_shard_route(idx, cluster, &lc);
+        if (!idx->shards[s].idx)
+            return rc_error_set(err, RECITE_EINVAL, "shard %u is not open here", s);
+        rc_store_reader *sub = shard_reader(r, s);
+        if (!sub)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        rc_cluster local = *info;
+        rc_shards_localize(idx, s, &local);
+        return chunk_of(out, sub, tz, lc, cluster, &local, chunk, err);
+    }
+    return chunk_of(out, r, tz, cluster, cluster, info, chunk, err);
 }

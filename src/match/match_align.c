@@ -19,6 +19,29 @@
 
 enum { FROM_NONE = 0, FROM_DIAG = 1, FROM_UP = 2, FROM_LEFT = 3 };
 
+/* One step of a trace-back from cell (*i, column *c) of a banded matrix, by move f (not
+ * FROM_NONE): the alignment's counts and start are updated; j is b's index of the cell. */
+static inline void trace_step(rc_alignment *out, int f, bool match, size_t *i, size_t *c, size_t j)
+{
+    if (f == FROM_DIAG) {
+        if (match) {
+            out->matches++;
+            out->a0 = *i - 1;
+            out->b0 = j;
+        } else {
+            out->edits++;
+        }
+        (*i)--;
+    } else if (f == FROM_UP) {
+        out->edits++;
+        (*i)--;
+        (*c)++;
+    } else {
+        out->edits++;
+        (*c)--;
+    }
+}
+
 /* The columns of row i (1-based) whose token of b exists: [*clo, *chi] (empty when clo > chi).
  * Cell (i, c) faces b[j], j = i - 2 + dlo + c. */
 static void row_columns(size_t i, int64_t dlo, size_t width, size_t nb, size_t *clo, size_t *chi)
@@ -86,23 +109,8 @@ static int align_scalar(rc_align_scratch *sc, const uint64_t *a, size_t na, cons
         if (f == FROM_NONE)
             break;
         size_t j = (size_t)((int64_t)i - 1 + dlo + (int64_t)c - 1);
-        if (f == FROM_DIAG) {
-            if (a[i - 1] == b[j]) { /* a diagonal move is a match exactly when tokens are equal */
-                out->matches++;
-                out->a0 = i - 1;
-                out->b0 = j;
-            } else {
-                out->edits++;
-            }
-            i--;
-        } else if (f == FROM_UP) {
-            out->edits++;
-            i--;
-            c++;
-        } else {
-            out->edits++;
-            c--;
-        }
+        /* a diagonal move is a match exactly when tokens are equal */
+        trace_step(out, f, a[i - 1] == b[j], &i, &c, j);
     }
     out->score = best;
     return RECITE_OK;
@@ -341,23 +349,7 @@ static int align_vector(rc_align_scratch *sc, const uint64_t *a, const int16_t *
             v = up, f = FROM_UP;
         if (left > v)
             f = FROM_LEFT;
-        if (f == FROM_DIAG) {
-            if (match) {
-                out->matches++;
-                out->a0 = i - 1;
-                out->b0 = j;
-            } else {
-                out->edits++;
-            }
-            i--;
-        } else if (f == FROM_UP) {
-            out->edits++;
-            i--;
-            c++;
-        } else {
-            out->edits++;
-            c--;
-        }
+        trace_step(out, f, match, &i, &c, j);
     }
     out->score = best;
     return RECITE_OK;

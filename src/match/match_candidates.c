@@ -18,18 +18,24 @@ typedef struct candidate {
     bool specific; /* has an exact seed whose k-gram is not common language */
     bool exact;    /* has an exact seed */
     bool keep;
+    bool view; /* a view of a code cluster: after the cluster, whose first work it shares */
 } candidate;
 
 /* ==== sorting seeds ====
  * The two sorts of every check's seeds, without a comparator call per comparison: by global
- * position (a stable radix sort of the 32-bit positions), and by (cluster, channel, diagonal,
- * output position) (a merge sort; every seed has its own key, so any correct sort gives the
- * same order). */
+ * position (a stable radix sort of the 32-bit positions), and by (cluster in the library's
+ * order, channel, diagonal, output position) (a merge sort; every seed has its own key, so any
+ * correct sort gives the same order). The library's order of clusters is that of their first
+ * works, views after all clusters: one index numbers them so; a sharded index numbers them
+ * shard after shard, and verifies them in the library's order all the same, so that the limits
+ * of a check cut where one index's do. */
 
 static bool seed_before(const rc_seed *x, const rc_seed *y)
 {
-    if (x->cluster != y->cluster)
-        return x->cluster < y->cluster;
+    if (x->view != y->view)
+        return y->view;
+    if (x->first != y->first)
+        return x->first < y->first;
     if (x->channel != y->channel)
         return x->channel < y->channel;
     int64_t dx = (int64_t)x->gpos - (int64_t)x->q, dy = (int64_t)y->gpos - (int64_t)y->q;
@@ -114,7 +120,9 @@ static int cmp_candidate(const void *a, const void *b)
         return x->specific ? -1 : 1;
     if (x->seeds != y->seeds)
         return x->seeds > y->seeds ? -1 : 1;
-    return (x->rep > y->rep) - (x->rep < y->rep);
+    if (x->rep != y->rep)
+        return x->rep < y->rep ? -1 : 1;
+    return (x->view > y->view) - (x->view < y->view);
 }
 
 static int cmp_candidate_first(const void *a, const void *b)
@@ -147,11 +155,22 @@ int rc_match_select(rc_matcher *c, recite_error *err)
     uint32_t cl = UINT32_MAX;
     for (size_t i = 0; i < c->seeds.n; i++) {
         rc_seed *s = &c->seeds.v[i];
-        if (cl == UINT32_MAX || s->gpos >= info.token_base + info.ntokens) {
+        if (c->annotated) { /* a distributed check's: their shards found them */
+            if (cl != s->cluster) {
+                cl = s->cluster;
+                candidate cd = {cl, s->first, 0, i, false, false, false, cl >= c->idx->nclusters};
+                if (RC_VEC_PUSH(cands, cd) != RECITE_OK) {
+                    RC_VEC_FREE(cands);
+                    free(cover[0]);
+                    free(cover[1]);
+                    return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+                }
+            }
+        } else if (cl == UINT32_MAX || s->gpos >= info.token_base + info.ntokens) {
             /* The first seed of a work: its record is checked once here, for every later
              * step that reads it. */
             cl = rc_index_cluster_of_token(c->idx, s->gpos);
-            candidate cd = {cl, 0, 0, i, false, false, false};
+            candidate cd = {cl, 0, 0, i, false, false, false, cl >= c->idx->nclusters};
             int rc = rc_index_cluster_check(c->idx, cl, &info, err);
             cd.rep = rc == RECITE_OK ? rc_index_member(c->idx, info.member0) : 0;
             if (rc == RECITE_OK &&
@@ -167,8 +186,10 @@ int rc_match_select(rc_matcher *c, recite_error *err)
                 return rc;
             }
         }
-        s->cluster = cl;
         candidate *cd = &cands.v[cands.n - 1];
+        s->cluster = cl;
+        s->first = cd->rep;
+        s->view = cl >= c->idx->nclusters;
         cd->seeds++;
         cd->exact |= s->exact;
         cd->specific |= s->exact && c->chans[s->channel].kgram_df.v[s->q] != RC_DF_COMMON;

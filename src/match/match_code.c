@@ -363,35 +363,43 @@ int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32
     size_t bi = 0, bk = 0;
     for (size_t i = 1; i <= na; i++) {
         uint8_t *row = mv + i * w;
-        int32_t e = ninf; /* E along the row */
+        /* The cells of the row inside b, j = i + lo + k in [0, nb]: columns [kb, ke). Outside,
+         * -inf and no move. Inside, no test for -inf: ninf plus a few thousand gap costs is
+         * still far below any real score and far above overflow, so it never wins a max. */
+        int64_t j0 = (int64_t)i + lo;
+        size_t kb = j0 >= 0 ? 0 : (size_t)RC_MIN(-j0, (int64_t)w);
+        size_t ke = (int64_t)nb < j0 ? 0 : (size_t)RC_MIN((int64_t)nb - j0 + 1, (int64_t)w);
+        if (ke < kb)
+            ke = kb;
         hc[0] = hc[w + 1] = fc[0] = fc[w + 1] = ninf;
-        for (size_t k = 0; k < w; k++) {
-            int64_t j = (int64_t)i + lo + (int64_t)k;
-            uint8_t m = H_ZERO;
-            if (j < 0 || j > (int64_t)nb) {
-                hc[k + 1] = fc[k + 1] = ninf;
-                e = ninf;
-                row[k] = 0;
-                continue;
-            }
+        for (size_t k = 0; k < kb; k++) {
+            hc[k + 1] = fc[k + 1] = ninf;
+            row[k] = 0;
+        }
+        for (size_t k = ke; k < w; k++) {
+            hc[k + 1] = fc[k + 1] = ninf;
+            row[k] = 0;
+        }
+        const uint64_t ai = sc->as.v[i - 1];
+        const uint64_t *bs = sc->bs.v;
+        int32_t e = ninf; /* E along the row */
+        for (size_t k = kb; k < ke; k++) {
+            size_t j = (size_t)(j0 + (int64_t)k);
             /* E: b[j-1] against nothing, from (i, j-1) = column k - 1 of this row. */
-            int32_t eo = hc[k] > ninf ? hc[k] + AL_OPEN : ninf,
-                    ee = e > ninf ? e + AL_EXTEND : ninf;
+            int32_t eo = hc[k] + AL_OPEN, ee = e + AL_EXTEND;
             e = RC_MAX(eo, ee);
-            if (ee > eo)
-                m |= E_EXT;
+            uint8_t m = ee > eo ? E_EXT : 0;
             /* F: a[i-1] against nothing, from (i-1, j) = column k + 1 of the previous row. */
-            int32_t fo = hp[k + 2] > ninf ? hp[k + 2] + AL_OPEN : ninf;
-            int32_t fe = fp[k + 2] > ninf ? fp[k + 2] + AL_EXTEND : ninf;
+            int32_t fo = hp[k + 2] + AL_OPEN, fe = fp[k + 2] + AL_EXTEND;
             int32_t f = RC_MAX(fo, fe);
-            if (fe > fo)
-                m |= F_EXT;
-            int32_t h = 0, d = ninf;
-            if (j >= 1 && hp[k + 1] > ninf)
-                d = hp[k + 1] + (sc->as.v[i - 1] == sc->bs.v[j - 1] ? AL_MATCH : AL_MISMATCH);
-            if (d > h) {
-                h = d;
-                m = (uint8_t)((m & ~3u) | H_DIAG);
+            m |= fe > fo ? F_EXT : 0;
+            int32_t h = 0;
+            if (j >= 1) {
+                int32_t d = hp[k + 1] + (ai == bs[j - 1] ? AL_MATCH : AL_MISMATCH);
+                if (d > h) {
+                    h = d;
+                    m |= H_DIAG;
+                }
             }
             if (e > h) {
                 h = e;

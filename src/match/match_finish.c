@@ -26,7 +26,9 @@ static int cmp_raw(const void *a, const void *b)
         return x->kind < y->kind ? -1 : 1; /* then exact, normalized, near */
     if (x->similarity != y->similarity)
         return x->similarity > y->similarity ? -1 : 1;
-    return (x->s0 > y->s0) - (x->s0 < y->s0);
+    if (x->s0 != y->s0)
+        return x->s0 < y->s0 ? -1 : 1;
+    return (x->channel > y->channel) - (x->channel < y->channel);
 }
 
 static int cmp_raw_longest(const void *a, const void *b)
@@ -34,6 +36,8 @@ static int cmp_raw_longest(const void *a, const void *b)
     const rc_raw_match *x = a, *y = b;
     if (x->len != y->len)
         return x->len > y->len ? -1 : 1;
+    if (x->first != y->first)
+        return x->first < y->first ? -1 : 1;
     return cmp_raw(a, b);
 }
 
@@ -44,7 +48,13 @@ int rc_match_cmp_public(const void *a, const void *b)
         return x->out_start < y->out_start ? -1 : 1;
     if (x->work != y->work)
         return x->work < y->work ? -1 : 1;
-    return (x->src_start > y->src_start) - (x->src_start < y->src_start);
+    if (x->src_start != y->src_start)
+        return x->src_start < y->src_start ? -1 : 1;
+    if (x->out_end != y->out_end) /* a total order: the same whatever order the runs came in */
+        return x->out_end < y->out_end ? -1 : 1;
+    if (x->unit != y->unit)
+        return x->unit < y->unit ? -1 : 1;
+    return (x->src_end > y->src_end) - (x->src_end < y->src_end);
 }
 
 int rc_match_cmp_hit(const void *a, const void *b)
@@ -92,18 +102,6 @@ static void drop_contained(rc_matcher *c)
 }
 
 /* ==== code works found by their words (views) ==== */
-
-/* The cluster whose works each run's are: its own, or for a view the code cluster's. */
-static void set_primaries(rc_matcher *c)
-{
-    for (size_t i = 0; i < c->raw.n; i++) {
-        rc_raw_match *m = &c->raw.v[i];
-        rc_cluster info;
-        if (m->cluster >= c->idx->nclusters)
-            rc_index_cluster(c->idx, m->cluster, &info);
-        m->primary = m->cluster < c->idx->nclusters ? m->cluster : info.primary;
-    }
-}
 
 typedef struct out_span {
     uint64_t a, b; /* output bytes */
@@ -190,22 +188,34 @@ static int token_at_byte(rc_matcher *c, uint32_t cl, uint64_t n, uint64_t byte, 
     return RECITE_OK;
 }
 
-/* The tokens of run m in its work's own unit: [s0, s0 + src_len), or for a run of a view the
- * lexemes of the code cluster inside its source bytes. */
-static int work_tokens(rc_matcher *c, const rc_raw_match *m, const rc_cluster *work, uint64_t *t0,
-                       uint64_t *t1, recite_error *err)
+/* What finishing needs of each run's work (rc_raw_match: w0 ... vtokens): its tokens in the
+ * work's own unit — for a run of a view, the lexemes of the code cluster inside its source
+ * bytes — and the lengths of the work and of the view. */
+int rc_match_describe(rc_matcher *c, recite_error *err)
 {
-    if (m->cluster == m->primary) {
-        *t0 = m->s0;
-        *t1 = m->s0 + m->src_len;
-        return RECITE_OK;
+    for (size_t i = 0; i < c->raw.n; i++) {
+        rc_raw_match *m = &c->raw.v[i];
+        rc_cluster work;
+        rc_index_cluster(c->idx, m->primary, &work);
+        m->wtokens = work.ntokens;
+        if (m->cluster == m->primary) {
+            m->w0 = m->s0;
+            m->w1 = m->s0 + m->src_len;
+            m->vtokens = 0;
+            continue;
+        }
+        rc_cluster view;
+        rc_index_cluster(c->idx, m->cluster, &view);
+        m->vtokens = view.ntokens;
+        int rc = token_at_byte(c, m->primary, work.ntokens, m->src_start, false, &m->w0, err);
+        if (rc == RECITE_OK)
+            rc = token_at_byte(c, m->primary, work.ntokens, m->src_end, true, &m->w1, err);
+        if (rc != RECITE_OK)
+            return rc;
+        if (m->w1 < m->w0)
+            m->w1 = m->w0;
     }
-    int rc = token_at_byte(c, m->primary, work->ntokens, m->src_start, false, t0, err);
-    if (rc == RECITE_OK)
-        rc = token_at_byte(c, m->primary, work->ntokens, m->src_end, true, t1, err);
-    if (rc == RECITE_OK && *t1 < *t0)
-        *t1 = *t0;
-    return rc;
+    return RECITE_OK;
 }
 
 /* A span's part in its work's score: its tokens, discounted for a span with edits (aligned, or
@@ -232,11 +242,6 @@ static bool run_is_common(const rc_matcher *c, const rc_raw_match *m)
         common += df == RC_DF_COMMON;
     }
     return known > 0 && (double)common >= COMMON_SHARE * (double)known;
-}
-
-static uint32_t representative(const recite_index *idx, const rc_cluster *info)
-{
-    return rc_get_u32(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)info->member0);
 }
 
 /* Covered tokens of a set of intervals. */
@@ -266,34 +271,28 @@ static int work_figures(rc_matcher *c, recite_error *err)
     int rc = RECITE_OK;
     while (i < c->raw.n) {
         uint32_t cl = c->raw.v[i].primary;
-        rc_cluster info;
-        rc_index_cluster(c->idx, cl, &info);
+        uint64_t ntokens = c->raw.v[i].wtokens;
         size_t first = i;
         ivs.n = words.n = 0;
         uint32_t longest = 0, count = 0;
         uint64_t nwords = 0;
         for (; i < c->raw.n && c->raw.v[i].primary == cl; i++) {
             const rc_raw_match *m = &c->raw.v[i];
-            uint64_t t0, t1;
-            if ((rc = work_tokens(c, m, &info, &t0, &t1, err)) != RECITE_OK)
-                goto done;
+            uint64_t t0 = m->w0, t1 = m->w1;
             if (RC_VEC_PUSH(ivs, ((interval){t0, t1})) != RECITE_OK ||
                 (m->cluster != cl &&
                  RC_VEC_PUSH(words, ((interval){m->s0, m->s0 + m->src_len})) != RECITE_OK)) {
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
                 goto done;
             }
-            if (m->cluster != cl && !nwords) {
-                rc_cluster vinfo;
-                rc_index_cluster(c->idx, m->cluster, &vinfo);
-                nwords = vinfo.ntokens;
-            }
+            if (m->cluster != cl && !nwords)
+                nwords = m->vtokens;
             longest = RC_MAX(longest, m->cluster == cl ? m->len : (uint32_t)(t1 - t0));
             count++;
         }
         uint64_t covered = union_length(ivs.v, ivs.n);
-        double coverage = info.ntokens ? (double)covered / (double)info.ntokens : 0.0;
-        if (!info.ntokens && nwords) /* code with no lexemes (all comments): by its words */
+        double coverage = ntokens ? (double)covered / (double)ntokens : 0.0;
+        if (!ntokens && nwords) /* code with no lexemes (all comments): by its words */
             coverage = (double)union_length(words.v, words.n) / (double)nwords;
         bool all_common = true;
         double weighted = 0, weight = 0, score = 0;
@@ -307,7 +306,7 @@ static int work_figures(rc_matcher *c, recite_error *err)
         }
         recite_work_hit h;
         memset(&h, 0, sizeof h);
-        h.work = representative(c->idx, &info);
+        h.work = c->raw.v[first].first;
         h.matches = count;
         h.tokens_covered = covered;
         h.longest_tokens = longest;
@@ -372,10 +371,8 @@ static void group_passages(rc_matcher *c)
 
 recite_match rc_match_to_public(const rc_matcher *c, const rc_raw_match *m)
 {
-    rc_cluster info;
-    rc_index_cluster(c->idx, m->cluster, &info);
     const rc_token *qt = c->chans[m->channel].stream->toks.v;
-    return (recite_match){representative(c->idx, &info),
+    return (recite_match){m->first,
                           qt[m->q0].start,
                           qt[m->q0 + m->len - 1].end,
                           m->src_start,
@@ -402,12 +399,18 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
     /* Runs, their kinds, near-verbatim spans (a sharded index: shards in parallel threads). */
     if ((rc = rc_match_verify(c, err)) != RECITE_OK)
         return rc;
-    set_primaries(c);
+    return rc_match_finish_runs(c, err);
+}
+
+int rc_match_finish_runs(rc_matcher *c, recite_error *err)
+{
     drop_contained(c);
-    if ((rc = drop_covered_across_units(c, err)) != RECITE_OK)
+    int rc = drop_covered_across_units(c, err);
+    if (rc != RECITE_OK)
         return rc;
     if (c->raw.n > c->max_matches) {
-        /* Keep the longest runs, then restore the (cluster, position) order. */
+        /* Keep the longest runs (ties: the library's order), then restore the (cluster,
+         * position) order. */
         c->truncated = true;
         rc_sort(c->raw.v, c->raw.n, sizeof *c->raw.v, cmp_raw_longest);
         c->raw.n = c->max_matches;

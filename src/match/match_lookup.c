@@ -2,9 +2,11 @@
  * match_lookup.c — the k-gram lookup of an index of several posting tables: a sharded index's
  * shards in order (or one shard opened alone, whose keys keep the library's bits). The seeds are
  * those one index of the whole library gives: every table's postings of a k-gram, and where only
- * the first few are taken (common language, near seeds) the first in the library's order. As in
- * matcher.c's lookup, k-grams go in batches whose directory entries and keys are prefetched, so
- * the cache misses of a batch overlap.
+ * the first few are taken (common language, near seeds, the last ones the quota of seeds allows)
+ * the first in the library's order. As in matcher.c's lookup, k-grams go in batches whose
+ * directory entries and keys are prefetched, so the cache misses of a batch overlap. A
+ * distributed check scans its shards' tables here (rc_match_scan) and takes every shard's scans
+ * together the same way (rc_match_take_scans).
  */
 #include "rc_match.h"
 
@@ -16,10 +18,10 @@
 /* A posting of one k-gram found in a table, on its way to becoming a seed. */
 typedef struct hit {
     uint64_t gpos, rank;
-    uint32_t table;
-    uint8_t kind; /* HIT_SPECIFIC, HIT_COMMON (exact, common language) or HIT_NEAR */
+    uint32_t table;   /* in lk->tabs; the shard when the hits come ranked */
+    uint32_t cluster; /* when ranked: the library's number of its cluster */
+    uint8_t kind;     /* RC_HIT_SPECIFIC, RC_HIT_COMMON (exact, common language) or RC_HIT_NEAR */
 } hit;
-enum { HIT_SPECIFIC, HIT_COMMON, HIT_NEAR };
 
 /* The texts found while ranking, with their place in the library's order: the postings of a
  * passage's k-grams are in the same few texts, k-gram after k-gram. */
@@ -27,7 +29,7 @@ typedef struct rank_cache {
     struct {
         uint64_t base, end; /* the text's local tokens in its table */
         uint64_t first;     /* the library's number of its first work, << 32 */
-        uint32_t table;
+        uint32_t table, cluster;
     } e[RANK_CACHE];
     unsigned n, next;
 } rank_cache;
@@ -36,18 +38,22 @@ typedef struct lookup {
     rc_matcher *c;
     const rc_posting_table *tabs;
     size_t ntab;
+    bool ranked; /* the hits come with their ranks and clusters (a distributed check's) */
     RC_VEC(hit) hits, tmp;
     RC_VEC(uint64_t) ranges; /* per k-gram of the batch and table: first, end */
     rank_cache rc;
 } lookup;
 
-/* (the library's first work of the text holding `pos`) << 32 | its token in the text. */
-static uint64_t rank_of(lookup *lk, uint32_t table, uint64_t pos)
+/* (the library's first work of the text holding `pos`) << 32 | its token in the text, and the
+ * library's number of that text's cluster in *cluster. */
+static uint64_t rank_of(lookup *lk, uint32_t table, uint64_t pos, uint32_t *cluster)
 {
     rank_cache *rc = &lk->rc;
     for (unsigned i = 0; i < rc->n; i++)
-        if (rc->e[i].table == table && pos >= rc->e[i].base && pos < rc->e[i].end)
+        if (rc->e[i].table == table && pos >= rc->e[i].base && pos < rc->e[i].end) {
+            *cluster = rc->e[i].cluster;
             return rc->e[i].first | (pos - rc->e[i].base);
+        }
     const rc_posting_table *t = &lk->tabs[table];
     const recite_index *sh = t->idx, *head = lk->c->idx;
     uint32_t lc = rc_index_cluster_of_token(sh, pos);
@@ -59,12 +65,24 @@ static uint64_t rank_of(lookup *lk, uint32_t table, uint64_t pos)
     uint32_t w = head->nshards ? rc_shards_global_work(head, t->shard, rep) : rep;
     if (w == UINT32_MAX)
         return UINT64_MAX;
+    *cluster = head->nshards ? rc_shard_global_cluster(head, t->shard, lc) : lc;
     unsigned slot = rc->n < RANK_CACHE ? rc->n++ : rc->next++ % RANK_CACHE;
     rc->e[slot].base = cl.token_base;
     rc->e[slot].end = cl.token_base + cl.ntokens;
     rc->e[slot].first = (uint64_t)w << 32;
     rc->e[slot].table = table;
+    rc->e[slot].cluster = *cluster;
     return ((uint64_t)w << 32) | (pos - cl.token_base);
+}
+
+/* Ranks hits h[0, n) (unless they came ranked). */
+static int rank_hits(lookup *lk, hit *h, size_t n)
+{
+    for (size_t i = 0; !lk->ranked && i < n; i++)
+        if ((h[i].rank = rank_of(lk, h[i].table, h[i].gpos - lk->tabs[h[i].table].token0,
+                                 &h[i].cluster)) == UINT64_MAX)
+            return RECITE_EFORMAT;
+    return RECITE_OK;
 }
 
 static int cmp_rank(const void *a, const void *b)
@@ -102,15 +120,31 @@ static int keep_first(lookup *lk, uint8_t kind, uint64_t limit)
         if (h[i].kind != kind)
             t[k++] = h[i];
     if (tables) {
-        for (size_t i = 0; i < m; i++)
-            if ((t[i].rank = rank_of(lk, t[i].table, t[i].gpos - lk->tabs[t[i].table].token0)) ==
-                UINT64_MAX)
-                return RECITE_EFORMAT;
+        if (rank_hits(lk, t, m) != RECITE_OK)
+            return RECITE_EFORMAT;
         rc_sort(t, m, sizeof *t, cmp_rank);
     }
     memcpy(h, t, limit * sizeof *h);
     memcpy(h + limit, t + m, (n - m) * sizeof *h);
     lk->hits.n = n - (m - (size_t)limit);
+    return RECITE_OK;
+}
+
+/* The quota of seeds ends inside this k-gram's hits: one index takes them in its order, which is
+ * the library's (positions by first work), whatever their kind, so the hits that become seeds are
+ * the first in that order. Each table's hits are in its own order already: they are ranked only
+ * when more than one table gave some. */
+static int rank_all(lookup *lk)
+{
+    hit *h = lk->hits.v;
+    bool tables = false;
+    for (size_t i = 1; i < lk->hits.n; i++)
+        tables |= h[i].table != h[0].table;
+    if (!tables)
+        return RECITE_OK;
+    if (rank_hits(lk, h, lk->hits.n) != RECITE_OK)
+        return RECITE_EFORMAT;
+    rc_sort(h, lk->hits.n, sizeof *h, cmp_rank);
     return RECITE_OK;
 }
 
@@ -146,93 +180,186 @@ static int scan_table(lookup *lk, unsigned chn, size_t ti, size_t q, uint64_t ha
             *right = rc_chan_context(ch, q + k, nr);
         }
         bool exact = ((key >> 16) & 0xffu) == *left || (key >> 24) == *right;
-        uint8_t kind = HIT_SPECIFIC;
+        uint8_t kind = RC_HIT_SPECIFIC;
         if (!exact) {
             if (!c->near || (key & 3u) == RC_DF_COMMON || near_taken == RC_NEAR_SEEDS)
                 continue;
             near_taken++;
-            kind = HIT_NEAR;
+            kind = RC_HIT_NEAR;
         } else if ((key & 3u) == RC_DF_COMMON && !c->all_works) {
             if (taken == RC_COMMON_POSTINGS)
                 continue;
             taken++;
-            kind = HIT_COMMON;
+            kind = RC_HIT_COMMON;
         }
         if (rc_index_touch(tb->idx, info->pos + 4 * i, 4, NULL) != RECITE_OK ||
             rc_get_u32(info->pos + 4 * i) >= tb->idx->ntokens)
             return RECITE_EFORMAT;
-        hit h = {tb->token0 + rc_get_u32(info->pos + 4 * i), 0, (uint32_t)ti, kind};
+        hit h = {tb->token0 + rc_get_u32(info->pos + 4 * i), 0, (uint32_t)ti, 0, kind};
         if (RC_VEC_PUSH(lk->hits, h) != RECITE_OK)
             return RECITE_ENOMEM;
     }
     return RECITE_OK;
 }
 
-int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
+/* The channel's share of max_postings, as matcher.c's lookup counts it. */
+static uint32_t quota_of(const rc_matcher *c)
 {
+    unsigned active = 0;
+    for (unsigned k = 0; k < RC_CHANNELS; k++)
+        active += c->chans[k].active;
+    return c->max_postings / (active ? active : 1);
+}
+
+/* Makes seeds of k-gram q's hits (every table's, in table order) and records its class and
+ * postings: the first common and near hits in the library's order, then as many hits as the
+ * quota allows, in that order too when it ends among them. */
+static int take_kgram(lookup *lk, unsigned chn, size_t q, uint8_t df, uint64_t postings)
+{
+    rc_matcher *c = lk->c;
     rc_chan *ch = &c->chans[chn];
-    lookup lk;
-    memset(&lk, 0, sizeof lk);
-    lk.c = c;
-    lk.tabs = c->idx->tables[chn];
-    lk.ntab = c->idx->ntables;
+    uint32_t quota = quota_of(c);
+    int rc = keep_first(lk, RC_HIT_COMMON, RC_COMMON_POSTINGS);
+    if (rc == RECITE_OK)
+        rc = keep_first(lk, RC_HIT_NEAR, RC_NEAR_SEEDS);
+    if (rc == RECITE_OK && ch->seeds_taken < quota && lk->hits.n > quota - ch->seeds_taken)
+        rc = rank_all(lk);
+    for (size_t i = 0; i < lk->hits.n && rc == RECITE_OK; i++) {
+        if (ch->seeds_taken >= quota) {
+            c->truncated = true;
+            break;
+        }
+        const hit *h = &lk->hits.v[i];
+        rc_seed sd = {.gpos = h->gpos,
+                      .q = (uint32_t)q,
+                      .channel = (uint8_t)chn,
+                      .exact = h->kind != RC_HIT_NEAR};
+        if (lk->ranked) {
+            sd.cluster = h->cluster;
+            sd.first = (uint32_t)(h->rank >> 32);
+            sd.view = h->cluster >= c->idx->nclusters;
+        }
+        if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
+            rc = RECITE_ENOMEM;
+        ch->seeds_taken++;
+    }
+    if (df == RC_DF_COMMON && postings > ch->common_postings_max)
+        ch->common_postings_max = postings;
+    /* Common language: its postings over all tables, as one index counts them. */
+    uint32_t common = df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
+    if (rc == RECITE_OK && (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK ||
+                            RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK))
+        rc = RECITE_ENOMEM;
+    return rc;
+}
+
+/* The k-grams of a batch: their hashes and, in a code channel, the structural lexemes of the
+ * next one (matcher.c's lookup skips the k-grams without one: so does this). */
+typedef struct slide {
+    uint64_t poly, base_k1;
+    unsigned structure;
+    bool code;
+} slide;
+
+/* Hashes k-grams [q0, q0 + nb) into hashes[] (sliding sl), then finds each one's bucket of
+ * postings in each table (lk->ranges; empty for a k-gram skipped), prefetching directories, then
+ * keys. */
+static int batch_ranges(lookup *lk, const rc_chan *ch, size_t q0, size_t nb, slide *sl,
+                        uint64_t *hashes)
+{
+    unsigned k = ch->info->kgram;
+    const rc_token *toks = ch->stream->toks.v;
+    size_t n = ch->stream->toks.n;
+    bool skip[BATCH];
+    for (size_t j = 0; j < nb; j++) {
+        size_t q = q0 + j;
+        hashes[j] = rc_mix64(sl->poly ^ RC_KGRAM_SEED);
+        skip[j] = sl->code && sl->structure == 0;
+        if (q + k < n) {
+            sl->poly = (sl->poly - rc_chan_hash(ch, &toks[q]) * sl->base_k1) * RC_KGRAM_BASE +
+                       rc_chan_hash(ch, &toks[q + k]);
+            if (sl->code)
+                sl->structure +=
+                    rc_structural(lk->c, &toks[q + k]) - rc_structural(lk->c, &toks[q]);
+        }
+        for (size_t ti = 0; ti < lk->ntab && !skip[j]; ti++) {
+            const rc_channel_info *info = lk->tabs[ti].info;
+            unsigned bits = info->bucket_bits;
+            if (info->npostings)
+                __builtin_prefetch(info->dir + 4 * (bits ? hashes[j] >> (64 - bits) : 0));
+        }
+    }
+    for (size_t j = 0; j < nb; j++) {
+        for (size_t ti = 0; ti < lk->ntab; ti++) {
+            const rc_posting_table *tb = &lk->tabs[ti];
+            const rc_channel_info *info = tb->info;
+            uint64_t *r = &lk->ranges.v[2 * (j * lk->ntab + ti)];
+            r[0] = r[1] = 0;
+            if (!info->npostings || skip[j])
+                continue;
+            unsigned bits = info->bucket_bits;
+            uint64_t bk = bits ? hashes[j] >> (64 - bits) : 0;
+            if (rc_index_touch(tb->idx, info->dir + 4 * bk, 8, NULL) != RECITE_OK)
+                return RECITE_EFORMAT;
+            rc_index_bucket(info, hashes[j], &r[0], &r[1]);
+            if (r[0] > r[1] || r[1] > info->npostings ||
+                rc_index_touch(tb->idx, info->key + 4 * r[0], 4 * (r[1] - r[0]), NULL) != RECITE_OK)
+                return RECITE_EFORMAT;
+            __builtin_prefetch(info->key + 4 * r[0]);
+        }
+    }
+    return RECITE_OK;
+}
+
+/* The k-grams to look up from `from` on (all of them when final; else those whose right
+ * context is complete), and the slide's start: the polynomial of the first, RC_KGRAM_BASE^(k-1)
+ * and (a code channel) the first one's structural lexemes. */
+static size_t kgrams_from(const rc_matcher *c, const rc_chan *ch, size_t from, bool final,
+                          slide *sl)
+{
     unsigned k = ch->info->kgram, cc = rc_context_len(ch->info->window);
     const rc_token *toks = ch->stream->toks.v;
     size_t n = ch->stream->toks.n;
     size_t last = n >= k ? n - k + 1 : 0;
     if (!final)
         last = n >= k + cc ? n - k - cc + 1 : 0;
-    uint64_t base_k1 = 1, poly = 0, hashes[BATCH];
+    *sl = (slide){0, 1, 0, ch != &c->chans[RC_CH_PROSE]};
     for (unsigned t = 1; t < k; t++)
-        base_k1 *= RC_KGRAM_BASE;
-    if (ch->kgram_df.n < last)
-        for (unsigned t = 0; t < k; t++)
-            poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
-    unsigned active = 0; /* each channel has its share of max_postings, as in matcher.c */
-    for (unsigned k2 = 0; k2 < RC_CHANNELS; k2++)
-        active += c->chans[k2].active;
-    uint32_t quota = c->max_postings / (active ? active : 1);
+        sl->base_k1 *= RC_KGRAM_BASE;
+    for (unsigned t = 0; from < last && t < k; t++) {
+        sl->poly = sl->poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[from + t]);
+        sl->structure += sl->code ? rc_structural(c, &toks[from + t]) : 0;
+    }
+    return last;
+}
+
+static void lookup_init(lookup *lk, rc_matcher *c, unsigned chn)
+{
+    memset(lk, 0, sizeof *lk);
+    lk->c = c;
+    lk->tabs = c->idx->tables[chn];
+    lk->ntab = c->idx->ntables;
+}
+
+static void lookup_free(lookup *lk)
+{
+    RC_VEC_FREE(lk->hits);
+    RC_VEC_FREE(lk->tmp);
+    RC_VEC_FREE(lk->ranges);
+}
+
+int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
+{
+    rc_chan *ch = &c->chans[chn];
+    lookup lk;
+    lookup_init(&lk, c, chn);
+    uint64_t hashes[BATCH];
+    slide sl;
+    size_t last = kgrams_from(c, ch, ch->kgram_df.n, final, &sl);
     int rc = RC_VEC_RESERVE(lk.ranges, 2 * BATCH * lk.ntab);
     while (rc == RECITE_OK && ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)BATCH, last - q0);
-        /* The batch's hashes, then each table's directory entries, then its keys. */
-        for (size_t j = 0; j < nb; j++) {
-            size_t q = q0 + j;
-            hashes[j] = rc_mix64(poly ^ RC_KGRAM_SEED);
-            if (q + k < n)
-                poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
-                       rc_chan_hash(ch, &toks[q + k]);
-            for (size_t ti = 0; ti < lk.ntab; ti++) {
-                const rc_channel_info *info = lk.tabs[ti].info;
-                unsigned bits = info->bucket_bits;
-                if (info->npostings)
-                    __builtin_prefetch(info->dir + 4 * (bits ? hashes[j] >> (64 - bits) : 0));
-            }
-        }
-        for (size_t j = 0; j < nb && rc == RECITE_OK; j++) {
-            for (size_t ti = 0; ti < lk.ntab; ti++) {
-                const rc_posting_table *tb = &lk.tabs[ti];
-                const rc_channel_info *info = tb->info;
-                uint64_t *r = &lk.ranges.v[2 * (j * lk.ntab + ti)];
-                r[0] = r[1] = 0;
-                if (!info->npostings)
-                    continue;
-                unsigned bits = info->bucket_bits;
-                uint64_t bk = bits ? hashes[j] >> (64 - bits) : 0;
-                if (rc_index_touch(tb->idx, info->dir + 4 * bk, 8, NULL) != RECITE_OK) {
-                    rc = RECITE_EFORMAT;
-                    break;
-                }
-                rc_index_bucket(info, hashes[j], &r[0], &r[1]);
-                if (r[0] > r[1] || r[1] > info->npostings ||
-                    rc_index_touch(tb->idx, info->key + 4 * r[0], 4 * (r[1] - r[0]), NULL) !=
-                        RECITE_OK) {
-                    rc = RECITE_EFORMAT;
-                    break;
-                }
-                __builtin_prefetch(info->key + 4 * r[0]);
-            }
-        }
+        rc = batch_ranges(&lk, ch, q0, nb, &sl, hashes);
         for (size_t j = 0; j < nb && rc == RECITE_OK; j++) {
             size_t q = q0 + j;
             uint8_t df = RC_NO_POSTINGS;
@@ -245,32 +372,96 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
                     rc = scan_table(&lk, chn, ti, q, hashes[j], r[0], r[1], &df, &postings, &left,
                                     &right);
             }
-            if (rc == RECITE_OK &&
-                (rc = keep_first(&lk, HIT_COMMON, RC_COMMON_POSTINGS)) == RECITE_OK)
-                rc = keep_first(&lk, HIT_NEAR, RC_NEAR_SEEDS);
-            for (size_t i = 0; i < lk.hits.n && rc == RECITE_OK; i++) {
-                if (ch->seeds_taken >= quota) {
-                    c->truncated = true;
-                    break;
-                }
-                rc_seed sd = {lk.hits.v[i].gpos, (uint32_t)q, 0, (uint8_t)chn,
-                              lk.hits.v[i].kind != HIT_NEAR};
-                if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
-                    rc = RECITE_ENOMEM;
-                ch->seeds_taken++;
-            }
-            if (df == RC_DF_COMMON && postings > ch->common_postings_max)
-                ch->common_postings_max = postings;
-            /* Common language: its postings over all tables, as one index counts them. */
-            uint32_t common =
-                df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
-            if (rc == RECITE_OK && (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK ||
-                                    RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK))
-                rc = RECITE_ENOMEM;
+            if (rc == RECITE_OK)
+                rc = take_kgram(&lk, chn, q, df, postings);
         }
     }
-    RC_VEC_FREE(lk.hits);
-    RC_VEC_FREE(lk.tmp);
-    RC_VEC_FREE(lk.ranges);
+    lookup_free(&lk);
+    return rc;
+}
+
+/* ==== a distributed check ==== */
+
+int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user)
+{
+    rc_chan *ch = &c->chans[chn];
+    lookup lk;
+    lookup_init(&lk, c, chn);
+    uint64_t hashes[BATCH];
+    slide sl;
+    size_t last = kgrams_from(c, ch, 0, true, &sl);
+    RC_VEC(rc_scan_hit) out = {0};
+    int rc = RC_VEC_RESERVE(lk.ranges, 2 * BATCH * lk.ntab);
+    for (size_t q0 = 0; rc == RECITE_OK && q0 < last; q0 += BATCH) {
+        size_t nb = RC_MIN((size_t)BATCH, last - q0);
+        rc = batch_ranges(&lk, ch, q0, nb, &sl, hashes);
+        for (size_t j = 0; j < nb && rc == RECITE_OK; j++) {
+            size_t q = q0 + j;
+            unsigned left = 256, right = 256;
+            for (size_t ti = 0; ti < lk.ntab && rc == RECITE_OK; ti++) {
+                const uint64_t *r = &lk.ranges.v[2 * (j * lk.ntab + ti)];
+                uint8_t df = RC_NO_POSTINGS;
+                uint64_t postings = 0;
+                lk.hits.n = 0;
+                if (r[0] < r[1])
+                    rc = scan_table(&lk, chn, ti, q, hashes[j], r[0], r[1], &df, &postings, &left,
+                                    &right);
+                if (rc != RECITE_OK || postings == 0)
+                    continue;
+                /* Every hit ranked here, where its shard is: the others cannot. */
+                if ((rc = rank_hits(&lk, lk.hits.v, lk.hits.n)) != RECITE_OK ||
+                    (rc = RC_VEC_RESERVE(out, lk.hits.n + 1)) != RECITE_OK)
+                    break;
+                for (size_t i = 0; i < lk.hits.n; i++) {
+                    const hit *h = &lk.hits.v[i];
+                    out.v[i] = (rc_scan_hit){h->gpos, h->rank, h->cluster, h->kind};
+                }
+                rc_scan_rec rec = {
+                    (uint8_t)chn,        df,   (uint32_t)q, lk.tabs[ti].shard, postings,
+                    (uint32_t)lk.hits.n, out.v};
+                rc = emit(user, &rec);
+            }
+        }
+    }
+    RC_VEC_FREE(out);
+    lookup_free(&lk);
+    return rc;
+}
+
+int rc_match_take_scans(rc_matcher *c, unsigned chn, const rc_scan_rec *recs, size_t n)
+{
+    rc_chan *ch = &c->chans[chn];
+    lookup lk;
+    lookup_init(&lk, c, chn);
+    lk.ranked = true;
+    slide sl;
+    size_t last = kgrams_from(c, ch, ch->kgram_df.n, true, &sl), r = 0;
+    int rc = RECITE_OK;
+    for (size_t q = ch->kgram_df.n; rc == RECITE_OK && q < last; q++) {
+        uint8_t df = RC_NO_POSTINGS;
+        uint64_t postings = 0;
+        lk.hits.n = 0;
+        for (; rc == RECITE_OK && r < n && recs[r].q == q; r++) {
+            const rc_scan_rec *s = &recs[r];
+            if (s->df != RC_NO_POSTINGS)
+                df = df == RC_NO_POSTINGS ? s->df : RC_MAX(df, s->df);
+            postings += s->postings;
+            if (RC_VEC_RESERVE(lk.hits, lk.hits.n + s->nhits + 1) != RECITE_OK) {
+                rc = RECITE_ENOMEM;
+                break;
+            }
+            for (uint32_t i = 0; i < s->nhits; i++) {
+                const rc_scan_hit *h = &s->hits[i];
+                if (h->gpos >= c->idx->ntokens || h->kind > RC_HIT_NEAR)
+                    rc = RECITE_EFORMAT;
+                lk.hits.v[lk.hits.n++] = (hit){h->gpos, h->rank, s->shard, h->cluster, h->kind};
+            }
+        }
+        if (rc == RECITE_OK)
+            rc = take_kgram(&lk, chn, q, df, postings);
+    }
+    if (rc == RECITE_OK && r < n) /* records of k-grams the text does not have, or unsorted */
+        rc = RECITE_EFORMAT;
+    lookup_free(&lk);
     return rc;
 }

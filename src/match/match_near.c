@@ -352,6 +352,9 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         if (!ok)
             continue;
         rc_raw_match m = {.cluster = cl,
+                          .primary = info.primary,
+                          .first = rc_index_member(c->idx, info.member0),
+                          .seed = UINT64_MAX,
                           .channel = (uint8_t)chn,
                           .q0 = (uint32_t)al.a0,
                           .len = qlen,

@@ -10,8 +10,6 @@
 
 #include <stdlib.h>
 
-#define MAX_COMPARE_STEPS (64u << 20) /* token comparisons per check before `truncated` */
-
 /* ==== extension against the stored text ==== */
 
 /* Source token t of cluster cl, from its chunk (made or found in the reader's cache). */
@@ -68,6 +66,9 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     }
     *steps += left + right + 1;
     m->cluster = cl;
+    m->primary = info->primary;
+    m->first = rc_index_member(c->idx, info->member0);
+    m->seed = UINT64_MAX;
     m->channel = (uint8_t)(ch - c->chans);
     m->common = false;
     m->aligned = false;
@@ -110,19 +111,29 @@ int rc_match_find_runs(rc_matcher *c, recite_error *err)
             const rc_seed *sd = &c->seeds.v[i];
             if (sd->q < covered || !sd->exact)
                 continue;
-            if (c->steps > MAX_COMPARE_STEPS || c->raw.n >= (size_t)c->max_matches * 4) {
-                c->truncated = true;
+            /* A part counts its own extensions (rc_match_merge_parts counts them all). */
+            if (c->steps > RC_MAX_COMPARE_STEPS || c->raw.n >= (size_t)c->max_matches * 4) {
+                if (c->part)
+                    c->runs_cut = true;
+                else
+                    c->truncated = true;
                 return RECITE_OK;
             }
             rc_raw_match m;
+            uint64_t before = c->steps;
             int rc = rc_match_extend(c, ch, cl, &info, sd->q, sd->gpos - info.token_base, &m,
                                      &c->steps, err);
             if (rc != RECITE_OK)
                 return rc;
+            m.seed = c->seed_ids ? c->seed_ids[i] : i;
             covered = (uint64_t)sd->q + 1;
             if (m.q0 + m.len > covered)
                 covered = m.q0 + m.len;
-            if (m.len >= ch->min_tokens && RC_VEC_PUSH(c->raw, m) != RECITE_OK)
+            bool pushed = m.len >= ch->min_tokens;
+            if (pushed && RC_VEC_PUSH(c->raw, m) != RECITE_OK)
+                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            rc_extension e = {m.seed, (uint32_t)(c->steps - before), pushed};
+            if (c->part && RC_VEC_PUSH(c->ext, e) != RECITE_OK)
                 return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         }
     }

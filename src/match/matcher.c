@@ -8,6 +8,7 @@
 #include "rc_match.h"
 
 #include <stdlib.h>
+#include <string.h>
 
 #define DEFAULT_MAX_MATCHES 10000u
 #define DEFAULT_MAX_POSTINGS 100000u
@@ -117,6 +118,7 @@ void rc_matcher_free(rc_matcher *c)
     }
     RC_VEC_FREE(c->seeds);
     RC_VEC_FREE(c->seeds_tmp);
+    RC_VEC_FREE(c->ext);
     RC_VEC_FREE(c->raw);
     RC_VEC_FREE(c->matches);
     RC_VEC_FREE(c->works);
@@ -149,6 +151,9 @@ void rc_matcher_reset(rc_matcher *c)
     c->truncated = false;
     c->finished = false;
     c->steps = 0;
+    c->ext.n = 0;
+    c->runs_cut = false;
+    c->annotated = false;
     c->common_others = 0;
     memset(&c->result, 0, sizeof c->result);
     rc_live_reset(c);
@@ -210,19 +215,38 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     if (ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
             poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
+    /* Code channels: how many of the k lexemes of the k-gram at kgram_df.n are structural. A
+     * k-gram without one is skipped: by shape it has no structure of code (prose matched code
+     * works' runs of names, then failed as code, at a third of a check's time); by its exact
+     * lexemes it is words, which the prose channel looks up in code works' word views. */
+    bool code = chn != RC_CH_PROSE;
+    unsigned structure = 0;
+    if (code && ch->kgram_df.n < last)
+        for (unsigned t = 0; t < k; t++)
+            structure += rc_structural(c, &toks[ch->kgram_df.n + t]);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
+        bool skip[PROBE_BATCH];
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
             pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
-            if (q + k < n) /* slide to the next k-gram */
+            skip[j] = code && structure == 0;
+            if (q + k < n) { /* slide to the next k-gram */
                 poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
                        rc_chan_hash(ch, &toks[q + k]);
+                if (code)
+                    structure += rc_structural(c, &toks[q + k]) - rc_structural(c, &toks[q]);
+            }
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
-            __builtin_prefetch(dir + 4 * bk);
+            if (!skip[j])
+                __builtin_prefetch(dir + 4 * bk);
         }
         for (size_t j = 0; j < nb; j++) {
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
+            if (skip[j]) { /* no postings looked at */
+                pr[j].first = pr[j].end = 0;
+                continue;
+            }
             if (rc_index_touch(c->idx, dir + 4 * bk, 8, NULL) != RECITE_OK)
                 return RECITE_EFORMAT;
             rc_index_bucket(info, pr[j].hash, &pr[j].first, &pr[j].end);
@@ -265,14 +289,19 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     taken++;
                 }
                 /* Each channel has its share of max_postings: one count for all would depend on
-                 * how the channels' lookups interleave, i.e. on how the text was fed. */
+                 * how the channels' lookups interleave, i.e. on how the text was fed. Past it the
+                 * k-gram's postings are still counted (its class, how common it is), as a sharded
+                 * index counts them in every shard. */
                 if (ch->seeds_taken >= quota) {
                     c->truncated = true;
-                    break;
+                    continue;
                 }
                 if (rc_index_touch(c->idx, pos + 4 * i, 4, NULL) != RECITE_OK)
                     return RECITE_EFORMAT;
-                rc_seed sd = {rc_get_u32(pos + 4 * i), (uint32_t)q, 0, (uint8_t)chn, exact};
+                rc_seed sd = {.gpos = rc_get_u32(pos + 4 * i),
+                              .q = (uint32_t)q,
+                              .channel = (uint8_t)chn,
+                              .exact = exact};
                 if (sd.gpos >= c->idx->ntokens)
                     return RECITE_EFORMAT;
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
@@ -324,7 +353,7 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
                 break;
         }
     }
-    for (unsigned k = 0; k < RC_CHANNELS; k++) {
+    for (unsigned k = 0; k < RC_CHANNELS && !c->dist; k++) {
         if (!c->chans[k].active)
             continue;
         /* A shard opened alone keeps bits apart too: the general lookup. */

@@ -23,10 +23,15 @@
 typedef struct rc_seed {
     uint64_t gpos;    /* global token number in the index */
     uint32_t q;       /* token number in the checked text (in its channel's stream) */
-    uint32_t cluster; /* filled in by candidate selection */
+    uint32_t cluster; /* filled in by candidate selection (or by the lookup of a distributed
+                         check, with first) */
+    uint32_t first;   /* the library's number of the cluster's first work */
     uint8_t channel;  /* enum rc_channel */
     bool exact;       /* passed the context filter: may start a run of min_tokens */
+    bool view;        /* the cluster is a view (the words of a code cluster) */
 } rc_seed;
+
+#define RC_MAX_COMPARE_STEPS (64u << 20) /* token comparisons per check before `truncated` */
 
 /* One tokenization of the checked text: words (prose) or lexemes (code). */
 typedef struct rc_stream {
@@ -60,7 +65,8 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n);
 
 typedef struct rc_raw_match {
     uint32_t cluster; /* a cluster, or a view (the words of a code cluster: rc_index_cluster) */
-    uint32_t primary; /* the cluster whose works these are (set by finish) */
+    uint32_t primary; /* the cluster whose works these are */
+    uint32_t first;   /* the library's number of its first work (the representative) */
     uint8_t channel;
     uint32_t q0, len; /* output tokens */
     uint64_t s0;      /* local token number in the cluster */
@@ -71,7 +77,31 @@ typedef struct rc_raw_match {
     bool weak;        /* a shape span too unlike the work's code to report (rc_match_classify) */
     recite_kind kind; /* set by rc_match_classify */
     double similarity;
+    /* What finishing needs of the work, set with the run where its text is at hand
+     * (rc_match_describe), so that runs found elsewhere (a distributed check) finish alike: */
+    uint64_t w0, w1;  /* the run's tokens in its work's own unit (a view's run: lexemes) */
+    uint64_t wtokens; /* tokens of the primary cluster */
+    uint64_t vtokens; /* tokens of the view (a run of a view), else 0 */
+    uint64_t seed;    /* the seed an exact run was extended from (its index in the seeds
+                         verified), UINT64_MAX for a near span: the limits of a check cut
+                         runs in seed order (rc_match_merge_parts) */
 } rc_raw_match;
+
+/* An extension made while verifying: its seed, token comparisons, and whether it made a run. */
+typedef struct rc_extension {
+    uint64_t seed;
+    uint32_t steps;
+    bool pushed;
+} rc_extension;
+
+/* What the verification of a part of the seeds gives (a thread's shards, or a participant's in
+ * a distributed check): its runs, its extensions in seed order, and whether something other
+ * than the limits on extensions cut it short. */
+typedef struct rc_part {
+    RC_VEC(rc_raw_match) raw;
+    RC_VEC(rc_extension) ext;
+    bool truncated;
+} rc_part;
 
 /* A span followed while the text streams in (match_stream.c). */
 typedef struct rc_live_span {
@@ -178,6 +208,15 @@ typedef struct rc_matcher {
     bool truncated;
     bool finished; /* finish() ran: the next feed starts a new text */
     uint64_t steps;
+    /* Verifying a part of the seeds (rc_match_verify_part): the extensions are logged, each
+     * seed's index among all the seeds is seed_ids[i] (NULL: i), and the limits on extensions
+     * set runs_cut, not truncated (the merge of the parts decides). */
+    bool part;
+    bool annotated; /* the seeds carry their cluster and first work (a distributed check) */
+    bool dist;      /* a distributed check: tokenizing looks nothing up (match_dist.c does) */
+    const uint64_t *seed_ids;
+    RC_VEC(rc_extension) ext;
+    bool runs_cut;
     uint64_t common_others;
 
     /* results */
@@ -205,6 +244,17 @@ typedef struct rc_matcher {
     } live;
 } rc_matcher;
 
+/* Whether a lexeme has code's structure: an operator or a bracket (its first byte). Words,
+ * keywords, numbers, strings and prose's punctuation (, . ; : ! ? ' " -) are what prose is made
+ * of too. The code channels look up only k-grams with such a lexeme (one index's lookup and a
+ * sharded index's alike): by shape a k-gram without one has no structure of code; by its exact
+ * lexemes it is words, which the prose channel looks up in code works' word views. */
+static inline unsigned rc_structural(const rc_matcher *c, const rc_token *t)
+{
+    static const char ops[] = "()[]{}<>=+*/%&|^~#$@\\`";
+    return memchr(ops, c->text.v[t->start], sizeof ops - 1) != NULL;
+}
+
 /* ==== the matcher's life (matcher.c, match_finish.c) ==== */
 
 /* A matcher over idx with the matching fields of opt (NULL: defaults; background and skip_cmi
@@ -226,6 +276,40 @@ const char *rc_matcher_text(const rc_matcher *m, size_t *len);
  * several posting tables (a sharded index's; or a shard's, which keeps bits apart), with the
  * seeds one index of the whole library gives (match_lookup.c). */
 int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final);
+
+/* ==== the lookup of a distributed check (match_lookup.c) ====
+ * Each participant scans the tables of its shards for every k-gram of the text; the scans of
+ * all are then taken together, shard after shard, as rc_match_lookup_shards takes its tables. */
+
+enum { RC_HIT_SPECIFIC, RC_HIT_COMMON, RC_HIT_NEAR };
+
+/* A posting of a k-gram found in a shard, with what only its shard knows: its rank in the
+ * library's order (first work << 32 | token in the text) and its cluster (library numbers). */
+typedef struct rc_scan_hit {
+    uint64_t gpos, rank;
+    uint32_t cluster;
+    uint8_t kind; /* RC_HIT_* */
+} rc_scan_hit;
+
+/* What a shard holds of k-gram q of a channel: the highest class its postings show, how many
+ * postings, and the hits it gives (every exact one, the first common and near ones). */
+typedef struct rc_scan_rec {
+    uint8_t channel, df;
+    uint32_t q, shard;
+    uint64_t postings;
+    uint32_t nhits;
+    const rc_scan_hit *hits;
+} rc_scan_rec;
+
+/* Scans the tables of c's index (the shards open here) for every k-gram of the channel's stream
+ * (tokenized whole); emit() receives each k-gram's record per shard holding a posting of it, in
+ * k-gram order. */
+typedef int (*rc_scan_emit)(void *user, const rc_scan_rec *r);
+int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user);
+/* Takes the records of every shard for the channel (recs[0, n), sorted by k-gram then shard)
+ * as the seeds, classes and counts of its k-grams, exactly as rc_match_lookup_shards does with
+ * all the tables at hand; the seeds carry their cluster and first work (c->annotated). */
+int rc_match_take_scans(rc_matcher *c, unsigned chn, const rc_scan_rec *recs, size_t n);
 /* Tokenizes what is complete and looks up the k-grams whose context is (all when final).
  * RECITE_ELIMIT, RECITE_EFORMAT (a damaged fingerprint table) or RECITE_ENOMEM, which
  * rc_matcher_tokenize_error puts in words. */
@@ -348,11 +432,33 @@ int rc_view_near_ok(rc_matcher *c, uint32_t cl, uint32_t words, uint64_t s0, uin
 int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32_t qb, int64_t dlo,
                   int64_t dhi, rc_alignment *out, recite_error *err);
 
-/* The verification of the kept seeds (sorted by cluster, channel, diagonal, position): exact
- * runs (rc_match_find_runs), their kinds (rc_match_classify), then near-verbatim spans
- * (rc_match_near), appended to c->raw. rc_match_verify runs it on shards in parallel threads
- * when the index is sharded and the check large enough (match_shards.c), with the same runs. */
+/* The verification of the kept seeds (in the library's order of clusters, then channel,
+ * diagonal, position): exact runs (rc_match_find_runs), their kinds (rc_match_classify), then
+ * near-verbatim spans (rc_match_near), appended to c->raw and described (rc_match_describe).
+ * rc_match_verify runs it on shards in parallel threads when the index is sharded and the check
+ * large enough (match_shards.c), with the same runs. */
 int rc_match_verify_seeds(rc_matcher *c, recite_error *err);
 int rc_match_verify(rc_matcher *c, recite_error *err);
+/* The verification of the seeds of the shards marked in take[] (nshards entries; shards open
+ * in c's index), into *out (rc_part_free it); c is left as it was (its seeds, no runs). */
+int rc_match_verify_part(rc_part *out, rc_matcher *c, const uint8_t *take, recite_error *err);
+/* The runs of the parts together, as one verification of all the seeds gives them: the limits
+ * on extensions (RC_MAX_COMPARE_STEPS, 4 x max_matches runs) applied in seed order over the
+ * parts' extensions, the runs of the seeds past the cut dropped. Appends to c->raw. */
+int rc_match_merge_parts(rc_matcher *c, rc_part *parts, size_t n, recite_error *err);
+void rc_part_free(rc_part *p);
+
+/* The lookups, candidates and runs of c's text (tokenized: c->dist) by every participant of
+ * comm, each holding a part of a sharded index (match_dist.c): c->result as a check of the
+ * whole index gives it, on every participant. A failure in a step fails it on all; rc: this
+ * participant's failure so far (it takes part in the first step all the same). */
+int rc_match_distributed(rc_matcher *c, const recite_comm *comm, int rc, recite_error *err);
+
+/* Sets what finishing needs of each run of c->raw from index (rc_raw_match: w0 ... vtokens). */
+int rc_match_describe(rc_matcher *c, recite_error *err);
+/* The result of the verified runs of c->raw (described): contained runs dropped, the limit on
+ * matches, the works' figures, the public matches (match_finish.c). Reads nothing of the index
+ * but its counts. */
+int rc_match_finish_runs(rc_matcher *c, recite_error *err);
 
 #endif /* RC_MATCH_H */

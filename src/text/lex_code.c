@@ -28,36 +28,69 @@
 
 /* Keywords of the languages recite lexes keep their identity in the shape hash (so that `for`
  * and `while` differ), while other identifiers all become I; so do the C preprocessor's
- * directives (`#define` is not `#include`, and no name). */
-static const char *const keywords[] = {
-    "abstract",  "and",      "as",        "async",      "auto",     "await",      "bool",
-    "boolean",   "break",    "byte",      "case",       "catch",    "chan",       "char",
-    "class",     "const",    "continue",  "def",        "default",  "defer",      "define",
-    "del",       "delete",   "do",        "done",       "double",   "elif",       "else",
-    "endif",     "enum",     "esac",      "except",     "export",   "extends",    "extern",
-    "False",     "false",    "fi",        "final",      "finally",  "float",      "fn",
-    "for",       "foreach",  "from",      "func",       "function", "global",     "go",
-    "goto",      "if",       "ifdef",     "ifndef",     "impl",     "implements", "import",
-    "in",        "include",  "inline",    "instanceof", "int",      "interface",  "is",
-    "lambda",    "let",      "local",     "long",       "loop",     "map",        "match",
-    "mod",       "mut",      "namespace", "new",        "nil",      "None",       "nonlocal",
-    "not",       "null",     "or",        "package",    "pass",     "pragma",     "private",
-    "protected", "pub",      "public",    "raise",      "range",    "register",   "return",
-    "select",    "short",    "signed",    "sizeof",     "static",   "struct",     "super",
-    "switch",    "template", "then",      "this",       "throw",    "throws",     "trait",
-    "True",      "true",     "try",       "type",       "typedef",  "typename",   "typeof",
-    "undef",     "union",    "unsafe",    "unsigned",   "use",      "using",      "var",
-    "virtual",   "void",     "volatile",  "where",      "while",    "with",       "yield",
+ * directives (`#define` is not `#include`, and no name). In byte order (strcmp). */
+/* clang-format off */
+#define KW(s) {s, sizeof s - 1}
+/* clang-format on */
+static const struct {
+    const char *s;
+    size_t n;
+} keywords[] = {
+    KW("False"),     KW("None"),       KW("True"),     KW("abstract"),  KW("and"),
+    KW("as"),        KW("async"),      KW("auto"),     KW("await"),     KW("bool"),
+    KW("boolean"),   KW("break"),      KW("byte"),     KW("case"),      KW("catch"),
+    KW("chan"),      KW("char"),       KW("class"),    KW("const"),     KW("continue"),
+    KW("def"),       KW("default"),    KW("defer"),    KW("define"),    KW("del"),
+    KW("delete"),    KW("do"),         KW("done"),     KW("double"),    KW("elif"),
+    KW("else"),      KW("endif"),      KW("enum"),     KW("esac"),      KW("except"),
+    KW("export"),    KW("extends"),    KW("extern"),   KW("false"),     KW("fi"),
+    KW("final"),     KW("finally"),    KW("float"),    KW("fn"),        KW("for"),
+    KW("foreach"),   KW("from"),       KW("func"),     KW("function"),  KW("global"),
+    KW("go"),        KW("goto"),       KW("if"),       KW("ifdef"),     KW("ifndef"),
+    KW("impl"),      KW("implements"), KW("import"),   KW("in"),        KW("include"),
+    KW("inline"),    KW("instanceof"), KW("int"),      KW("interface"), KW("is"),
+    KW("lambda"),    KW("let"),        KW("local"),    KW("long"),      KW("loop"),
+    KW("map"),       KW("match"),      KW("mod"),      KW("mut"),       KW("namespace"),
+    KW("new"),       KW("nil"),        KW("nonlocal"), KW("not"),       KW("null"),
+    KW("or"),        KW("package"),    KW("pass"),     KW("pragma"),    KW("private"),
+    KW("protected"), KW("pub"),        KW("public"),   KW("raise"),     KW("range"),
+    KW("register"),  KW("return"),     KW("select"),   KW("short"),     KW("signed"),
+    KW("sizeof"),    KW("static"),     KW("struct"),   KW("super"),     KW("switch"),
+    KW("template"),  KW("then"),       KW("this"),     KW("throw"),     KW("throws"),
+    KW("trait"),     KW("true"),       KW("try"),      KW("type"),      KW("typedef"),
+    KW("typename"),  KW("typeof"),     KW("undef"),    KW("union"),     KW("unsafe"),
+    KW("unsigned"),  KW("use"),        KW("using"),    KW("var"),       KW("virtual"),
+    KW("void"),      KW("volatile"),   KW("where"),    KW("while"),     KW("with"),
+    KW("yield"),
 };
+#undef KW
 
+/* Binary search: the table is in byte order (test_lex checks it through rc_lex_keyword); a
+ * linear scan with strlen per keyword cost ~10 % of a check on code-heavy outputs. */
 static bool is_keyword(const uint8_t *s, size_t n)
 {
     if (n < 2 || n > 10)
         return false;
-    for (size_t i = 0; i < RC_ARRAY_LEN(keywords); i++)
-        if (strlen(keywords[i]) == n && memcmp(keywords[i], s, n) == 0)
+    size_t lo = 0, hi = RC_ARRAY_LEN(keywords);
+    while (lo < hi) {
+        size_t mid = lo + (hi - lo) / 2, kn = keywords[mid].n, m = RC_MIN(kn, n), i = 0;
+        const uint8_t *k = (const uint8_t *)keywords[mid].s;
+        while (i < m && k[i] == s[i])
+            i++;
+        int c = i < m ? (k[i] < s[i] ? -1 : 1) : kn < n ? -1 : kn > n;
+        if (c == 0)
             return true;
+        if (c < 0)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
     return false;
+}
+
+const char *rc_lex_keyword(size_t i)
+{
+    return i < RC_ARRAY_LEN(keywords) ? keywords[i].s : NULL;
 }
 
 /* ==== character classes ==== */

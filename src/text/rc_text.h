@@ -83,6 +83,9 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
 size_t rc_lex_code(const uint8_t *buf, size_t len, bool final, rc_tok_state *st, rc_token *out,
                    size_t cap);
 
+/* The i-th keyword whose identity the shape hash keeps (in byte order), NULL past the last. */
+const char *rc_lex_keyword(size_t i);
+
 /* Tokenizes in the given mode (RECITE_MODE_PROSE or RECITE_MODE_CODE). */
 size_t rc_tokenize(int mode, rc_tokenizer *tz, const uint8_t *buf, size_t len, bool final,
                    rc_tok_state *st, rc_token *out, size_t cap);

@@ -133,6 +133,25 @@ static bool same_shape(const char *a, const char *b)
     return same;
 }
 
+/* Every keyword keeps its identity (the lookup is a binary search over a table that must stay
+ * in byte order); names that merely resemble one are identifiers. */
+static void test_keywords(void **state)
+{
+    (void)state;
+    size_t n = 0;
+    for (const char *k; (k = rc_lex_keyword(n)) != NULL; n++) {
+        if (n > 0)
+            assert_true(strcmp(rc_lex_keyword(n - 1), k) < 0);
+        if (same_shape(k, "zq"))
+            fail_msg("keyword '%s' has the shape of an identifier", k);
+    }
+    assert_true(n > 100);
+    const char *names[] = {"whilst", "For", "iff", "a", "zzzz", "Trues", "yields", "abstrac"};
+    for (size_t i = 0; i < sizeof names / sizeof *names; i++)
+        if (!same_shape(names[i], "zq"))
+            fail_msg("'%s' is not an identifier", names[i]);
+}
+
 static void test_shapes(void **state)
 {
     (void)state;
@@ -318,6 +337,7 @@ int main(void)
         cmocka_unit_test(test_js_go_rust_java),
         cmocka_unit_test(test_markdown_fences),
         cmocka_unit_test(test_shapes),
+        cmocka_unit_test(test_keywords),
         cmocka_unit_test(test_streaming_and_restart),
         cmocka_unit_test(test_real_source_is_lexed),
         cmocka_unit_test(test_glibc_header_directives),

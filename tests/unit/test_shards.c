@@ -205,6 +205,61 @@ static void test_shards_parallel_verify(void **state)
     recite_index_close(sh);
 }
 
+/* The same result as one index when a limit cuts the check short (truncated): the seeds,
+ * candidates and runs kept are those one index keeps, in the library's order — the quota of
+ * seeds may end inside the postings of a k-gram that several shards hold (the first ones in
+ * the library's order are taken), and so may the cap on candidates and on runs. */
+static void test_shards_limits(void **state)
+{
+    fixture *f = *state;
+    recite_index *one, *sh;
+    test_open(f->one, &one, NULL, NULL);
+    test_open(f->sharded, &sh, NULL, NULL);
+    size_t cap = 1 << 20, n = 0;
+    char *text = malloc(cap);
+    for (int i = 0; i < 70; i += 3) { /* works in both shards, the boilerplate in each */
+        char name[32], *w;
+        size_t len = 0;
+        snprintf(name, sizeof name, "w%02d.txt", i);
+        char *p = path_join(f->lib, name);
+        w = read_file(p, &len);
+        free(p);
+        memcpy(text + n, w, len);
+        n += len;
+        text[n++] = '\n';
+        free(w);
+    }
+    unsigned truncated = 0;
+    for (unsigned v = 1; v < 120; v += 7) {
+        for (unsigned which = 0; which < 3; which++) {
+            recite_check_options o = RECITE_CHECK_OPTIONS_INIT;
+            if (which == 0)
+                o.max_postings = 40 * v;
+            else if (which == 1)
+                o.max_candidates = v / 4 + 1;
+            else
+                o.max_matches = v / 3 + 1;
+            recite_checker *c1, *c2;
+            recite_error err = {0};
+            assert_int_equal(recite_checker_create(&c1, one, &o, &err), RECITE_OK);
+            assert_int_equal(recite_checker_create(&c2, sh, &o, &err), RECITE_OK);
+            const recite_result *r1, *r2;
+            assert_int_equal(recite_check_text(&r1, c1, text, n, &err), RECITE_OK);
+            assert_int_equal(recite_check_text(&r2, c2, text, n, &err), RECITE_OK);
+            same_result(r1, r2);
+            for (size_t i = 0; i < r1->nmatches; i++)
+                assert_int_equal(r1->matches[i].shared_by, r2->matches[i].shared_by);
+            truncated += r1->truncated != 0;
+            recite_checker_free(c1);
+            recite_checker_free(c2);
+        }
+    }
+    assert_true(truncated > 20); /* the limits were reached */
+    free(text);
+    recite_index_close(one);
+    recite_index_close(sh);
+}
+
 /* ==== a communicator of the test's own: participants in threads ==== */
 
 typedef struct tcomm {
@@ -344,9 +399,8 @@ static void test_shards_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shards_check_equal),
-        cmocka_unit_test(test_shards_parallel_verify),
-        cmocka_unit_test(test_shards_distributed),
+        cmocka_unit_test(test_shards_check_equal), cmocka_unit_test(test_shards_parallel_verify),
+        cmocka_unit_test(test_shards_limits),      cmocka_unit_test(test_shards_distributed),
         cmocka_unit_test(test_shards_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
