@@ -7,8 +7,12 @@
  * one name of the work throughout the span), a literal only when equal. The similarity counts
  * those pairs over the longer side; a span also has to keep enough of the work's own names
  * and strings as they are (a renamed copy keeps its calls, fields and messages; unrelated code
- * of the same shape keeps almost none: numbers, small ones mostly, say little), and to have
- * enough names and literals at all.
+ * of the same shape keeps almost none: numbers, small ones mostly, say little), counted both
+ * by occurrence and by distinct name (one name repeated throughout — `defined`, `self`, a
+ * macro — is one piece of evidence, not ten), more of them when the span's shapes are
+ * boilerplate that many works share, at least one of its strings when it has several, and to
+ * have enough names and literals at all. The same judges edited spans of the lexemes' channel;
+ * edited spans found by a code work's words are held to the code guarantee (rc_view_near_ok).
  */
 #include "rc_match.h"
 
@@ -24,6 +28,19 @@
 #define SHORT_FROM 60
 #define SHORT_TO 150
 #define MIN_NAMES 0.15 /* names and literals among the output's lexemes */
+/* Of the output's distinct names and strings, the share the work has as they are. */
+#define MIN_KEPT_DISTINCT 0.3
+/* A span whose shapes are boilerplate — at least this share of its shape k-grams (those the
+ * index holds) in 8 or more families of texts (DF class 2 or 3: the table of number patterns a
+ * dozen syntax highlighters have) matches the shapes of many works, so the shapes say little
+ * about which: the lexemes have to say more. */
+#define BOILER_SHARE 0.8
+#define BOILER_DF_CLASS 2u
+#define MIN_KEPT_DISTINCT_BOILER 0.5
+/* Strings are the most telling lexemes (messages, formats, paths, patterns): a copy keeps them,
+ * or changes some; a span of this many strings or more that keeps none shares only structure
+ * (one regex table against another). */
+#define MIN_STRINGS_TESTED 3
 
 enum { MV_NONE = 0, MV_DIAG = 1, MV_UP = 2, MV_LEFT = 3 };
 
@@ -187,12 +204,27 @@ int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, u
     size_t cap = 16;
     while (cap < 2 * names + 2)
         cap *= 2;
-    if (rc != RECITE_OK || RC_VEC_RESERVE(sc->key, 2 * cap) != RECITE_OK ||
-        RC_VEC_RESERVE(sc->val, 2 * cap) != RECITE_OK ||
-        RC_VEC_RESERVE(sc->used, 2 * cap) != RECITE_OK)
+    if (rc != RECITE_OK || RC_VEC_RESERVE(sc->key, 3 * cap) != RECITE_OK ||
+        RC_VEC_RESERVE(sc->val, 3 * cap) != RECITE_OK ||
+        RC_VEC_RESERVE(sc->used, 3 * cap) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     sc->cap = cap;
-    memset(sc->used.v, 0, 2 * cap);
+    memset(sc->used.v, 0, 3 * cap);
+    /* The output's distinct names and strings (a third table, from 2 * cap): val 1 once the
+     * work has one of its occurrences as it is. */
+    uint64_t distinct = 0, distinct_kept = 0, strings = 0, strings_kept = 0;
+    for (uint32_t i = 0; i < qlen; i++) {
+        strings += sc->as.v[i] == c->shape_str;
+        if (sc->as.v[i] != c->shape_ident && sc->as.v[i] != c->shape_str)
+            continue;
+        size_t d = name_slot(sc, sc->ah.v[i], 2 * cap);
+        if (!sc->used.v[d]) {
+            sc->used.v[d] = 1;
+            sc->key.v[d] = sc->ah.v[i];
+            sc->val.v[d] = 0;
+            distinct++;
+        }
+    }
     uint64_t equal = 0, kept = 0, same = 0;
     for (size_t p = 0; p < sc->pa.n; p++) {
         uint32_t i = sc->pa.v[p], j = sc->pb.v[p];
@@ -202,19 +234,37 @@ int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, u
         same += eq;
         if (!rc_code_is_name(c, sc->as.v[i])) {
             equal++; /* a keyword or punctuation: equal shapes are equal lexemes */
-        } else if (sc->as.v[i] == c->shape_ident) {
-            bool ok = rename_consistent(sc, sc->ah.v[i], sc->bh.v[j]);
-            equal += ok;
-            kept += ok && eq;
         } else {
-            equal += eq;                               /* a number or string: only when equal */
-            kept += eq && sc->as.v[i] == c->shape_str; /* small numbers say little */
+            bool ok = sc->as.v[i] == c->shape_ident
+                          ? rename_consistent(sc, sc->ah.v[i], sc->bh.v[j])
+                          : eq;                      /* a number or string: only when equal */
+            bool word = sc->as.v[i] != c->shape_num; /* small numbers say little */
+            equal += ok;
+            kept += ok && eq && word;
+            strings_kept += eq && sc->as.v[i] == c->shape_str;
+            if (ok && eq && word) {
+                size_t d = name_slot(sc, sc->ah.v[i], 2 * cap);
+                distinct_kept += !sc->val.v[d];
+                sc->val.v[d] = 1;
+            }
         }
+    }
+    /* The share of the span's shape k-grams (those the index holds) that are boilerplate. */
+    const rc_chan *ch = &c->chans[RC_CH_SHAPE];
+    uint64_t known = 0, boiler = 0;
+    for (uint64_t q = q0; q + ch->info->kgram <= (uint64_t)q0 + qlen && q < ch->kgram_df.n; q++) {
+        uint8_t df = ch->kgram_df.v[q];
+        known += df != RC_NO_POSTINGS;
+        boiler += df != RC_NO_POSTINGS && df >= BOILER_DF_CLASS;
     }
     uint64_t longer = RC_MAX((uint64_t)qlen, slen);
     out->similarity = longer ? (double)equal / (double)longer : 1.0;
     out->kept = words ? (double)kept / (double)words : 0.0;
     out->names = qlen ? (double)names / (double)qlen : 0.0;
+    out->kept_distinct = distinct ? (double)distinct_kept / (double)distinct : 0.0;
+    out->boilerplate = known ? (double)boiler / (double)known : 0.0;
+    out->strings = (uint32_t)RC_MIN(strings, (uint64_t)UINT32_MAX);
+    out->strings_kept = (uint32_t)RC_MIN(strings_kept, (uint64_t)UINT32_MAX);
     out->exact = same == longer && qlen == slen;
     out->len = qlen;
     return RECITE_OK;
@@ -227,8 +277,11 @@ bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs)
                            ? 0.0
                            : (double)(SHORT_TO - cs->len) / (double)(SHORT_TO - SHORT_FROM);
     double min_kept = MIN_KEPT + (MIN_KEPT_SHORT - MIN_KEPT) * shortness;
-    return cs->exact ||
-           (cs->similarity >= c->min_similarity && cs->kept >= min_kept && cs->names >= MIN_NAMES);
+    double min_distinct =
+        cs->boilerplate >= BOILER_SHARE ? MIN_KEPT_DISTINCT_BOILER : MIN_KEPT_DISTINCT;
+    bool strings_ok = cs->strings < MIN_STRINGS_TESTED || cs->strings_kept > 0;
+    return cs->exact || (cs->similarity >= c->min_similarity && cs->kept >= min_kept &&
+                         cs->kept_distinct >= min_distinct && cs->names >= MIN_NAMES && strings_ok);
 }
 
 void rc_code_scratch_free(rc_code_scratch *sc)
@@ -417,4 +470,65 @@ int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32
     out->edits = edits;
     out->score = best;
     return RECITE_OK;
+}
+
+/* ==== edited spans found by a code work's words ====
+ * A code work is also indexed by its words (its view), so that comments, docstrings and exact
+ * code shorter than the code guarantee are found. Words of code repeat far more than words of
+ * prose (include lines, header guards, prototypes, imports), and unrelated files share runs of
+ * 12-20 of them with a name or two different; found with edits (aligned, or with other
+ * punctuation), such a span is the work's code with some lexemes different, which is what the
+ * code channels judge, and it is held to the code guarantee: about two lexemes a word, so
+ * code_min_tokens / 2 words. A span mostly of the work's comments (most of its words outside
+ * the work's lexemes) is prose and keeps the prose rules. */
+
+/* The first lexeme of cluster cl (ntok lexemes) that ends after byte `at`. */
+static int lexeme_after(rc_matcher *c, uint32_t cl, uint64_t ntok, uint64_t at, uint64_t *out,
+                        recite_error *err)
+{
+    uint64_t lo = 0, hi = ntok;
+    while (lo < hi) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        const rc_token *t;
+        int rc = rc_match_src_tok(c, cl, mid, &t, NULL, err);
+        if (rc != RECITE_OK)
+            return rc;
+        if (t->end <= at)
+            lo = mid + 1;
+        else
+            hi = mid;
+    }
+    *out = lo;
+    return RECITE_OK;
+}
+
+int rc_view_near_ok(rc_matcher *c, uint32_t cl, uint32_t words, uint64_t s0, uint64_t slen,
+                    bool *ok, recite_error *err)
+{
+    *ok = true;
+    if (cl < c->idx->nclusters || words >= (c->chans[RC_CH_CODE].min_tokens + 1) / 2 || !slen)
+        return RECITE_OK;
+    rc_cluster view, info;
+    rc_index_cluster(c->idx, cl, &view);
+    rc_index_cluster(c->idx, view.primary, &info);
+    /* The span's words (of the view) against the work's lexemes, in byte order. */
+    const rc_token *t;
+    int rc = rc_match_src_tok(c, cl, s0, &t, NULL, err);
+    uint64_t j = 0, in_code = 0;
+    if (rc == RECITE_OK)
+        rc = lexeme_after(c, view.primary, info.ntokens, t->start, &j, err);
+    for (uint64_t i = 0; rc == RECITE_OK && i < slen; i++) {
+        if ((rc = rc_match_src_tok(c, cl, s0 + i, &t, NULL, err)) != RECITE_OK)
+            break;
+        uint64_t start = t->start, end = t->end;
+        const rc_token *x = NULL;
+        while (j < info.ntokens &&
+               (rc = rc_match_src_tok(c, view.primary, j, &x, NULL, err)) == RECITE_OK &&
+               x->end <= start)
+            j++;
+        if (rc == RECITE_OK && j < info.ntokens && x && x->start < end)
+            in_code++;
+    }
+    *ok = 2 * in_code < slen; /* mostly comments: prose */
+    return rc;
 }

@@ -322,14 +322,18 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         double sim = (double)al.matches / (double)RC_MAX((uint64_t)qlen, slen);
         if (qlen < ch->min_tokens || sim < c->min_similarity)
             continue;
-        if (chn == RC_CH_SHAPE) { /* equal shapes are a hint: the lexemes decide */
+        if (chn != RC_CH_PROSE) {
+            /* Code with edits: equal shapes are a hint, and equal lexemes between edits (the
+             * punctuation and keywords of a table's rows, say) too: its names and literals
+             * decide (match_code.c), for the lexemes' channel as for the shapes'. */
             rc_code_sim cs;
             if ((rc = rc_code_similarity(c, cl, (uint32_t)al.a0, qlen, al.b0, slen, true, &cs,
                                          err)) != RECITE_OK)
                 return rc;
             if (!rc_code_sim_ok(c, &cs))
                 continue;
-            sim = cs.similarity;
+            if (chn == RC_CH_SHAPE)
+                sim = cs.similarity;
         }
         const rc_token *t0, *t1;
         if ((rc = rc_match_src_tok(c, cl, al.b0, &t0, NULL, err)) != RECITE_OK)
@@ -337,9 +341,16 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         uint64_t src_start = t0->start;
         if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, &t1, NULL, err)) != RECITE_OK)
             return rc;
-        if (t1->end < src_start) /* a damaged checkpoint or token record */
+        uint64_t src_end = t1->end; /* t1 may not outlive the next token read */
+        if (src_end < src_start)    /* a damaged checkpoint or token record */
             return rc_error_set(err, RECITE_EFORMAT,
                                 "corrupt index (token offsets out of order in cluster %u)", cl);
+        bool ok = true;
+        if (chn == RC_CH_PROSE &&
+            (rc = rc_view_near_ok(c, cl, qlen, al.b0, slen, &ok, err)) != RECITE_OK)
+            return rc;
+        if (!ok)
+            continue;
         rc_raw_match m = {.cluster = cl,
                           .primary = info.primary,
                           .first = rc_index_member(c->idx, info.member0),
@@ -350,7 +361,7 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
                           .s0 = al.b0,
                           .src_len = (uint32_t)slen,
                           .src_start = src_start,
-                          .src_end = t1->end,
+                          .src_end = src_end,
                           .common = false,
                           .aligned = true,
                           .kind = RECITE_KIND_NEAR,

@@ -353,6 +353,10 @@ int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
     } else {
         m->kind = RECITE_KIND_NEAR;
         m->similarity = (double)m->len / (double)(m->len + diffs);
+        bool ok;
+        if ((rc = rc_view_near_ok(c, m->cluster, m->len, m->s0, m->src_len, &ok, err)) != RECITE_OK)
+            return rc;
+        m->weak = !ok;
     }
     return RECITE_OK;
 }

@@ -175,8 +175,11 @@ typedef struct rc_code_sim {
     double similarity; /* (equal lexemes + consistently renamed names) / the longer side */
     double kept;       /* of the output's names and strings, the share the work has as they are */
     double names;      /* names and literals among the output's lexemes */
-    bool exact;        /* every lexeme equal, no indel */
-    uint32_t len;      /* output lexemes */
+    double kept_distinct; /* of the output's distinct names and strings, the share kept */
+    double boilerplate; /* of the span's shape k-grams the index holds, the share in 8+ families */
+    uint32_t strings, strings_kept; /* the output's string literals, those equal in the work */
+    bool exact;                     /* every lexeme equal, no indel */
+    uint32_t len;                   /* output lexemes */
 } rc_code_sim;
 
 typedef struct rc_matcher {
@@ -417,6 +420,11 @@ int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, u
 /* Whether such a span is reported: similar enough (min_similarity), keeping enough of the
  * work's names and literals, and having enough of them. */
 bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs);
+/* Whether an edited span (near) of `words` output words found in cluster cl, its tokens
+ * [s0, s0 + slen), is reported: always for a prose cluster; for the words of a code cluster (a
+ * view), when it has code_min_tokens / 2 words or is mostly of the work's comments. */
+int rc_view_near_ok(rc_matcher *c, uint32_t cl, uint32_t words, uint64_t s0, uint64_t slen,
+                    bool *ok, recite_error *err);
 /* The best local alignment of output lexemes [qa, qb) of the shape channel with the lexemes of
  * cluster cl (ntok of them) on diagonals dlo..dhi (source = output + d), by shapes, with affine
  * gaps (a line inserted or deleted costs little more than a lexeme); in output and source

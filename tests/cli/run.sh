@@ -85,7 +85,7 @@ TESTS=(
     corrupt_flipped_byte corrupt_flip_anywhere_never_crashes corrupt_truncated
     corrupt_format_version corrupt_no_index_file corrupt_empty_index_file
     code_renamed_function code_found_by_words code_shapes_precise code_short_renamed
-    code_renamed_edited
+    code_renamed_edited code_boilerplate_not_copies
     common_relative_to_library right_version_first
     cmi_values cmi_absent_and_present
     license_text license_json license_mode license_errors license_binary license_expressions

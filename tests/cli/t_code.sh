@@ -118,6 +118,100 @@ PYEOF
     expect_json "$OUT" 'need(any(m["work"] == "codelib3/textwrap.py" and m["kind"] == "near" and m["tokens"] >= 300 and m["similarity"] >= 0.8 for m in r["matches"]), "the renamed copy: %r" % [(m["work"], m["kind"], m["tokens"], m["similarity"]) for m in r["matches"]])'
 }
 
+# Boilerplate is no evidence of copying one work (point 5): fresh code of the same template as
+# some works of the library, each answer built to need one rule (it was reported before them):
+# a lexer's table of patterns whose shapes a dozen lexers share, keeping the common names but one
+# pattern of twelve (more distinct names kept when the shapes are boilerplate), another project's
+# rules keeping every name but none of their strings (a span of strings keeps one), a chain of
+# `defined(...)` keeping only `defined` (distinct names count once), and a new header's guard and
+# includes, 15 words with the guard renamed (edited spans of a code work's words are held to the
+# code guarantee). A comment quoted with a word changed (19 words) is still found, as is a
+# renamed copy of one lexer's table, and only in its own lexer.
+t_code_boilerplate_not_copies() {
+    mkdir -p codelib5
+    "$PY" - codelib5 p <<'PYEOF'
+import random, sys, os
+lib, out = sys.argv[1], sys.argv[2]
+rng = random.Random(29)
+syl = ["ka", "lo", "mi", "nu", "pe", "ra", "si", "to", "vu", "ze", "bo", "da", "fi", "gu"]
+def name(n):
+    return "".join(rng.choice(syl) for _ in range(n))
+def regex():
+    parts = [r"[0-9a-fA-F]{1,%d}" % rng.randint(2, 6), r"\d+", r"[+-]?", r"\.", r"(?<=\b)",
+             r"[eE]", r"0[xX]", r"[%s]" % name(1), r"(?=\b)", r"_?"]
+    return "".join(rng.choice(parts) for _ in range(rng.randint(3, 6)))
+KINDS = ["Hex", "Float", "Integer", "Oct", "Bin"] * 2
+HEX = r"0[xX][0-9a-fA-F]+"
+def table(first):  # a lexer's rules: the kinds in the usual order, the first pattern everyone's
+    return "".join("            (r'%s', Number.%s),\n" % (HEX if i == 0 and first else regex(), k)
+                   for i, k in enumerate(KINDS + KINDS[:2]))
+def states():  # another project's rules: a pattern, a token, a priority
+    return "".join("    (r'%s', Token.%s, %d),\n" % (regex(), k, i) for i, k in enumerate(KINDS))
+def helper():
+    v = [name(2) for _ in range(4)]
+    return ("    def %s(self, %s):\n        %s = []\n        for %s in %s:\n"
+            "            if %s.%s(%s):\n                %s.append(%s * %d)\n        return %s\n" %
+            (name(3), v[0], v[1], v[2], v[0], v[2], name(2), v[3], v[1], v[2], rng.randint(2, 99),
+             v[1]))
+def lexer():
+    c = name(3).capitalize()
+    return ("from pygments.lexer import RegexLexer\nfrom pygments.token import Number\n\n\n"
+            "class %sLexer(RegexLexer):\n    name = '%s'\n\n%s\n%s\n    tokens = {\n"
+            "        'numbers': [\n%s        ],\n    }\n" % (c, c, helper(), helper(), table(True)))
+def rules():
+    return "import re\n\n\nclass %s:\n%s\n%s\nRULES = [\n%s]\n" % (
+        name(3).capitalize(), helper(), helper(), states())
+def header(i):
+    c = name(3).capitalize()
+    guard = "PKG_%s_H" % c.upper()
+    incl = "".join('#include "pkg/%s"\n' % h for h in INCLUDES)
+    note = ("/* Counts the live entries of the routing table and returns a negative number "
+            "when another thread holds its lock. */\n") if i == 5 else ""
+    members = "".join("  %s %s(%s %s);\n" % (rng.choice(["int", "bool", "void"]), name(3),
+                                             rng.choice(["int", "char *", "long"]), name(2))
+                      for _ in range(4))
+    return ("#ifndef %s\n#define %s\n\n%s\nnamespace pkg {\n\n%sclass %sPass : public "
+            "PassInfoMixin<%sPass> {\npublic:\n  PreservedAnalyses run(Function &F);\n%s};\n\n"
+            "} // namespace pkg\n\n#endif\n" % (guard, guard, incl, note, c, c, members))
+INCLUDES = ["ir/PassManager.h", "support/Compiler.h", "adt/StringRef.h", "ir/Function.h"]
+def chain(prefix):
+    return ("#if " + " || \\\n    ".join("defined(%s_%s)" % (prefix, name(3).upper())
+                                        for _ in range(14)) + '\n#error "%s"\n#endif\n' % name(4))
+for d in ("lexers", "rules", "include"):
+    os.makedirs(os.path.join(lib, d), exist_ok=True)
+for i in range(12):
+    open("%s/lexers/lex%02d.py" % (lib, i), "w").write(lexer())
+    open("%s/include/pass%02d.h" % (lib, i), "w").write(header(i))
+for i in range(4):
+    open("%s/rules/rules%d.py" % (lib, i), "w").write(rules())
+open(lib + "/include/config.h", "w").write("/* checks */\n" + chain("CFG_HAVE") + "\nint %s;\n" % name(3))
+def md(p, lang, code, intro):
+    open(os.path.join(out, p), "w").write("%s\n```%s\n%s```\nThat is all.\n" % (intro, lang, code))
+md("bp-boiler.md", "python", "        'numbers': [\n" + table(True) + "        ],\n", "Number rules:")
+md("bp-strings.md", "python", "RULES = [\n" + states() + "]\n", "The rules:")
+md("bp-defined.md", "c", chain("ARCH"), "The 64-bit check:")
+md("bp-guard.md", "cpp", "#ifndef PKG_NEWNAME_H\n#define PKG_NEWNAME_H\n\n" +
+   "".join('#include "pkg/%s"\n' % h for h in INCLUDES[:2]) + "\nstruct Newname;\n\n#endif\n",
+   "A new header:")
+hdr = open(lib + "/include/pass05.h").read()
+a = hdr.index("/* Counts")
+md("bp-comment.md", "c", hdr[a:hdr.index("*/", a) + 2].replace("routing", "lookup") +
+   "\nint count(void);\n", "Its comment:")
+src = open(lib + "/lexers/lex03.py").read()
+md("bp-renamed.md", "python", src[src.index("        'numbers'"):].replace("Number.", "Num."),
+   "Renamed:")
+PYEOF
+    run index --out codeidx5 codelib5
+    expect_rc 0
+    run check --index codeidx5 --json p/bp-boiler.md p/bp-strings.md p/bp-defined.md p/bp-guard.md
+    expect_rc 0 "boilerplate of the library's works is not a copy of one"
+    expect_json "$OUT" 'need(all(x["matches"] == [] for x in r), "matches: %r" % [(x["input"].rsplit("/", 1)[-1], [(m["work"], m["kind"], m["unit"], m["tokens"], m["similarity"]) for m in x["matches"]]) for x in r])'
+    run check --index codeidx5 --json p/bp-comment.md p/bp-renamed.md
+    expect_rc 1
+    expect_json "$OUT" 'need([(m["work"], m["kind"], m["unit"]) for m in r[0]["matches"]] == [("codelib5/include/pass05.h", "near", "words")] and r[0]["matches"][0]["tokens"] < 20, "the comment: %r" % [(m["work"], m["kind"], m["unit"], m["tokens"]) for m in r[0]["matches"]])' \
+        'need(any(m["work"] == "codelib5/lexers/lex03.py" for m in r[1]["matches"]) and all(m["work"] == "codelib5/lexers/lex03.py" for m in r[1]["matches"]), "the renamed table: %r" % [(m["work"], m["kind"], m["unit"], m["tokens"]) for m in r[1]["matches"]])'
+}
+
 # ==== common language relative to the library (point 7) ====
 
 # A library of 120 works, 15 of which share a 25-word disclaimer: in a library this size, a
