@@ -482,26 +482,6 @@ int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32
  * code_min_tokens / 2 words. A span mostly of the work's comments (most of its words outside
  * the work's lexemes) is prose and keeps the prose rules. */
 
-/* The first lexeme of cluster cl (ntok lexemes) that ends after byte `at`. */
-static int lexeme_after(rc_matcher *c, uint32_t cl, uint64_t ntok, uint64_t at, uint64_t *out,
-                        recite_error *err)
-{
-    uint64_t lo = 0, hi = ntok;
-    while (lo < hi) {
-        uint64_t mid = lo + (hi - lo) / 2;
-        const rc_token *t;
-        int rc = rc_match_src_tok(c, cl, mid, &t, NULL, err);
-        if (rc != RECITE_OK)
-            return rc;
-        if (t->end <= at)
-            lo = mid + 1;
-        else
-            hi = mid;
-    }
-    *out = lo;
-    return RECITE_OK;
-}
-
 int rc_view_near_ok(rc_matcher *c, uint32_t cl, uint32_t words, uint64_t s0, uint64_t slen,
                     bool *ok, recite_error *err)
 {
@@ -516,7 +496,7 @@ int rc_view_near_ok(rc_matcher *c, uint32_t cl, uint32_t words, uint64_t s0, uin
     int rc = rc_match_src_tok(c, cl, s0, &t, NULL, err);
     uint64_t j = 0, in_code = 0;
     if (rc == RECITE_OK)
-        rc = lexeme_after(c, view.primary, info.ntokens, t->start, &j, err);
+        rc = rc_match_token_at_byte(c, view.primary, info.ntokens, t->start, false, &j, err);
     for (uint64_t i = 0; rc == RECITE_OK && i < slen; i++) {
         if ((rc = rc_match_src_tok(c, cl, s0 + i, &t, NULL, err)) != RECITE_OK)
             break;

@@ -169,8 +169,8 @@ static int drop_covered_across_units(rc_matcher *c, recite_error *err)
 
 /* The first token t of cluster cl (n tokens) whose end is after `byte` (by_start: whose start
  * is at or after it); n when there is none. Token ends and starts increase with t. */
-static int token_at_byte(rc_matcher *c, uint32_t cl, uint64_t n, uint64_t byte, bool by_start,
-                         uint64_t *out, recite_error *err)
+int rc_match_token_at_byte(rc_matcher *c, uint32_t cl, uint64_t n, uint64_t byte, bool by_start,
+                           uint64_t *out, recite_error *err)
 {
     uint64_t lo = 0, hi = n;
     while (lo < hi) {
@@ -207,9 +207,10 @@ int rc_match_describe(rc_matcher *c, recite_error *err)
         rc_cluster view;
         rc_index_cluster(c->idx, m->cluster, &view);
         m->vtokens = view.ntokens;
-        int rc = token_at_byte(c, m->primary, work.ntokens, m->src_start, false, &m->w0, err);
+        int rc =
+            rc_match_token_at_byte(c, m->primary, work.ntokens, m->src_start, false, &m->w0, err);
         if (rc == RECITE_OK)
-            rc = token_at_byte(c, m->primary, work.ntokens, m->src_end, true, &m->w1, err);
+            rc = rc_match_token_at_byte(c, m->primary, work.ntokens, m->src_end, true, &m->w1, err);
         if (rc != RECITE_OK)
             return rc;
         if (m->w1 < m->w0)

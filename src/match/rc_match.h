@@ -420,6 +420,11 @@ int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, u
 /* Whether such a span is reported: similar enough (min_similarity), keeping enough of the
  * work's names and literals, and having enough of them. */
 bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs);
+/* The first token t of cluster cl (n tokens) whose end is after `byte` (by_start: whose start
+ * is at or after it); n when there is none (match_finish.c). */
+int rc_match_token_at_byte(rc_matcher *c, uint32_t cl, uint64_t n, uint64_t byte, bool by_start,
+                           uint64_t *out, recite_error *err);
+
 /* Whether an edited span (near) of `words` output words found in cluster cl, its tokens
  * [s0, s0 + slen), is reported: always for a prose cluster; for the words of a code cluster (a
  * view), when it has code_min_tokens / 2 words or is mostly of the work's comments. */
