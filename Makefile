@@ -105,6 +105,7 @@ test-unit: $(UNIT_BIN) $(BUILD)/recite
 test-cli: $(BUILD)/recite
 	tests/cli/run.sh $(BUILD)/recite
 	tests/cli/crash.sh $(BUILD)/recite
+	tests/cli/membudget.sh $(BUILD)/recite
 
 # recite serve over loopback: endpoints, limits, sessions, the proxy against an upstream stub.
 test-http: $(BUILD)/recite

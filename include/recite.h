@@ -156,8 +156,12 @@ typedef struct recite_build_options {
     size_t ngit;
 
     /* Resources */
-    unsigned jobs;       /* worker threads; 0 = number of online CPUs */
-    uint64_t mem_budget; /* bytes of memory the build may use; 0 = 1 GiB */
+    unsigned jobs; /* worker threads; 0 = number of online CPUs (fewer when mem_budget cannot
+                      hold that many: 4 MiB each) */
+    /* Bytes of memory the build may use, at least 16 MiB; 0 = 1 GiB. The process stays within
+     * it plus a fixed allowance (32 MB, mostly the program and its libraries), except for the
+     * text of the work being processed, held whole (docs/MEMORY.md). */
+    uint64_t mem_budget;
     const char *tmp_dir; /* where spill files go; NULL = next to the output directory */
 
     /* Callbacks */

@@ -1,12 +1,11 @@
 /*
  * build.c — recite_index_build: the build in phases. prepare() checks the options and the
- * target, collects the inputs, makes the temporary directory and index file, the sorter, the
- * license index and the compression dictionary; load_and_commit() loads and fingerprints works
- * on `jobs` threads and commits them in input order on the calling thread (clustering identical
- * texts, streaming text blocks, feeding the external sort); then families of near-duplicates,
- * the sections (index_write.c) and the atomic publish (build_publish.c). One exit path frees
- * everything and, on failure, removes the temporary directory. Memory: the sort buffer gets
- * half the budget; a bounded number of batches is in flight.
+ * target, collects the inputs, makes the temporary directory and index file, the spools, the
+ * sorter, the license index and the compression dictionary; load_and_commit() loads and
+ * fingerprints works on `jobs` threads and commits them in input order on the calling thread
+ * (build_commit.c); then families of near-duplicates, the sections (index_write.c) and the
+ * atomic publish (build_publish.c). One exit path frees everything and, on failure, removes the
+ * temporary directory. Memory: within the budget's shares (build_budget.c, docs/MEMORY.md).
  */
 #include "rc_builder.h"
 #include "rc_extract.h"
@@ -19,86 +18,15 @@
 #include <time.h>
 #include <unistd.h>
 
-#define BATCH_BYTES (4u << 20)
-#define BATCH_HOLD (2 * (uint64_t)BATCH_BYTES) /* bytes of works a batch holds uncommitted */
 #define BATCH_WORKS 512u
 #define DEFAULT_MEM (1ull << 30)
+#define MIN_MEM (16ull << 20)
 
 static double now_seconds(void)
 {
     struct timespec ts;
     clock_gettime(CLOCK_MONOTONIC, &ts);
     return (double)ts.tv_sec + (double)ts.tv_nsec * 1e-9;
-}
-
-/* ==== hash tables for work ids and contents ==== */
-
-static int table_grow(rc_slot_table *t)
-{
-    size_t ncap = t->cap ? 2 * t->cap : 1024;
-    uint64_t *k = calloc(ncap, sizeof *k);
-    uint32_t *v = calloc(ncap, sizeof *v);
-    if (!k || !v) {
-        free(k);
-        free(v);
-        return RECITE_ENOMEM;
-    }
-    for (size_t i = 0; i < t->cap; i++) {
-        if (!t->keys[i])
-            continue;
-        size_t j = t->keys[i] & (ncap - 1);
-        while (k[j])
-            j = (j + 1) & (ncap - 1);
-        k[j] = t->keys[i];
-        v[j] = t->vals[i];
-    }
-    free(t->keys);
-    free(t->vals);
-    t->keys = k;
-    t->vals = v;
-    t->cap = ncap;
-    return RECITE_OK;
-}
-
-/* Iterates over the values stored under `key`: start with *i = SIZE_MAX. */
-static bool table_next(const rc_slot_table *t, uint64_t key, size_t *i, uint32_t *val)
-{
-    if (!t->cap)
-        return false;
-    size_t j = *i == SIZE_MAX ? (key & (t->cap - 1)) : ((*i + 1) & (t->cap - 1));
-    for (; t->keys[j]; j = (j + 1) & (t->cap - 1)) {
-        if (t->keys[j] == key) {
-            *i = j;
-            *val = t->vals[j];
-            return true;
-        }
-    }
-    return false;
-}
-
-static int table_put(rc_slot_table *t, uint64_t key, uint32_t val)
-{
-    if (2 * (t->n + 1) > t->cap && table_grow(t) != RECITE_OK)
-        return RECITE_ENOMEM;
-    size_t j = key & (t->cap - 1);
-    while (t->keys[j])
-        j = (j + 1) & (t->cap - 1);
-    t->keys[j] = key;
-    t->vals[j] = val;
-    t->n++;
-    return RECITE_OK;
-}
-
-static void table_free(rc_slot_table *t)
-{
-    free(t->keys);
-    free(t->vals);
-    memset(t, 0, sizeof *t);
-}
-
-static uint64_t nonzero(uint64_t h)
-{
-    return h ? h : 1;
 }
 
 static void progress(rc_builder *b, bool force)
@@ -115,29 +43,23 @@ static void progress(rc_builder *b, bool force)
     b->opt->progress(&p, b->opt->user);
 }
 
-static void note(rc_builder *b, recite_note_kind kind, const char *path, const char *detail)
-{
-    /* A sharded build: every shard reads every input; the first tells of inputs skipped, the
-     * owner of a work of that work. */
-    if (b->shard && b->shard->shard != 0 && kind != RECITE_NOTE_DUPLICATE &&
-        kind != RECITE_NOTE_INVALID_UTF8)
-        return;
-    if (b->opt->note)
-        b->opt->note(kind, path, detail, b->opt->user);
-}
-
 /* ==== workers ==== */
 
-/* Bytes a loaded work holds until it is committed (its text is freed before). */
+/* Bytes a loaded work holds until it is committed (its text is freed before), spilled ones
+ * included: they count for how far workers run ahead. */
 static uint64_t held_bytes(const rc_work_out *w)
 {
-    return w->zdata.n + w->records.n + w->fps.n * sizeof *w->fps.v +
-           w->checkpoints.n * sizeof *w->checkpoints.v + 64;
+    return w->zdata.n + rc_spool_size(&w->zdata_spool) + w->records.n +
+           w->fps.n * sizeof *w->fps.v + rc_spool_size(&w->fps_spool) +
+           (w->checkpoints.n + w->word_checkpoints.n + w->zblocks.n + w->block_lines.n) *
+               sizeof(uint32_t) +
+           64;
 }
 
 typedef struct emitter {
     rc_builder *b;
     rc_batch *bt;
+    uint64_t loading; /* bytes of the loading share the worker holds */
 } emitter;
 
 /* A worker hands a loaded work to the committing thread, waiting while its batch holds too
@@ -151,7 +73,10 @@ static int emit_work(rc_work_out *out, void *user)
     out->text = NULL;
     uint64_t size = held_bytes(out);
     pthread_mutex_lock(&b->mu);
-    while (!b->stop && bt->pending > 0 && bt->pending + size > BATCH_HOLD)
+    /* The text is gone: give its share back before waiting (the worker of the batch being
+     * committed may be waiting for it). */
+    rc_budget_load_end(b, &e->loading);
+    while (!b->stop && bt->pending > 0 && bt->pending + size > b->batch_hold)
         pthread_cond_wait(&b->cond_space, &b->mu);
     int rc = b->stop ? RECITE_EINVAL : RC_VEC_PUSH(bt->outs, *out);
     if (rc == RECITE_OK) {
@@ -174,6 +99,8 @@ static void *worker_main(void *arg)
         ctx->archive_depth = b->opt->archive_depth;
         ctx->max_expanded = b->opt->max_expanded;
         ctx->max_ratio = b->opt->max_ratio;
+        ctx->spill_bytes = b->spill;
+        ctx->spill_dir = b->opt->tmp_dir ? b->opt->tmp_dir : b->tmp_dir;
         if (!ctx->cctx || (!b->opt->skip_cmi && rc_cmi_ctx_init(&ctx->cmi, b->lic) != RECITE_OK)) {
             rc_cmi_ctx_free(&ctx->cmi);
             ZSTD_freeCCtx(ctx->cctx);
@@ -201,9 +128,18 @@ static void *worker_main(void *arg)
             ctx->mode = (int)b->opt->mode;
             ctx->shard = b->shard ? b->shard->shard : 0;
             ctx->nshards = b->shard ? b->shard->nshards : 1;
-            emitter em = {b, bt};
-            for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++)
-                rc = rc_source_load(ctx, &b->in, bt->first + i, emit_work, &em, &err);
+            emitter em = {b, bt, 0};
+            for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++) {
+                size_t src = bt->first + i;
+                pthread_mutex_lock(&b->mu);
+                rc_budget_load_begin(b, b->in.sources.v[src].length);
+                em.loading = b->in.sources.v[src].length;
+                pthread_mutex_unlock(&b->mu);
+                rc = rc_source_load(ctx, &b->in, src, emit_work, &em, &err);
+                pthread_mutex_lock(&b->mu);
+                rc_budget_load_end(b, &em.loading);
+                pthread_mutex_unlock(&b->mu);
+            }
             /* Handing a work over (emit_work) fails without a message. */
             if (rc != RECITE_OK && !err.code)
                 rc_error_set(&err, rc, "%s", recite_strerror(rc));
@@ -225,246 +161,41 @@ static void *worker_main(void *arg)
     return NULL;
 }
 
-/* ==== committing works (calling thread, input order) ==== */
-
-/* Appends a work's compressed blocks to the text stream. */
-static int append_text(rc_builder *b, const rc_work_out *w, recite_error *err)
-{
-    rc_secw_write(b->text_w, w->zdata.v, w->zdata.n);
-    if (b->text_w->errnum)
-        return rc_error_errno(err, RECITE_EIO, b->text_w->errnum, "%s: write failed", b->idx_path);
-    uint64_t raw = b->block_table.v[b->block_table.n - 2];
-    uint64_t comp = b->block_table.v[b->block_table.n - 1];
-    size_t left = rc_work_stored_len(w);
-    if (RC_VEC_RESERVE(b->block_table, b->block_table.n + 2 * w->zblocks.n) != RECITE_OK)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    for (size_t i = 0; i < w->zblocks.n; i++) {
-        size_t n = RC_MIN(left, (size_t)RC_TEXT_BLOCK_SIZE);
-        raw += n;
-        comp += w->zblocks.v[i];
-        left -= n;
-        b->block_table.v[b->block_table.n++] = raw;
-        b->block_table.v[b->block_table.n++] = comp;
-    }
-    return RECITE_OK;
-}
-
-int rc_builder_add_string(rc_builder *b, const char *s, uint64_t *off)
-{
-    if (!s) {
-        *off = 0;
-        return RECITE_OK;
-    }
-    size_t n = strlen(s) + 1;
-    if (RC_VEC_RESERVE(b->strings, b->strings.n + n) != RECITE_OK)
-        return RECITE_ENOMEM;
-    *off = b->strings.n;
-    memcpy(b->strings.v + b->strings.n, s, n);
-    b->strings.n += n;
-    return RECITE_OK;
-}
-
-static int commit_work(rc_builder *b, const rc_source *src, rc_work_out *w, recite_error *err)
-{
-    const char *path = b->in.paths.v[src->path];
-    const char *id = w->strs[RC_WS_ID];
-    if (w->status == RC_WORK_SKIP_NOTE) {
-        note(b, w->note_kind, id ? id : path, w->note ? w->note : "");
-        return RECITE_OK;
-    }
-    if (w->status != RC_WORK_OK && w->status != RC_WORK_OTHER_SHARD) {
-        const char *why = w->status == RC_WORK_SKIP_EMPTY ? "empty" : "binary (contains NUL bytes)";
-        if (src->explicit_ && src->kind == RC_SRC_FILE)
-            return rc_error_set(err, RECITE_EFORMAT, "%s: cannot index: file is %s", path, why);
-        note(b,
-             w->status == RC_WORK_SKIP_EMPTY ? RECITE_NOTE_SKIPPED_EMPTY
-                                             : RECITE_NOTE_SKIPPED_BINARY,
-             id ? id : path, why);
-        return RECITE_OK;
-    }
-    if (b->works.n >= (b->shard ? RC_OTHER_ID : UINT32_MAX))
-        return rc_error_set(err, RECITE_ELIMIT, "more than 2^32-1 works in one index");
-
-    /* Work ids are unique. */
-    if (rc_builder_id_taken(b, id)) {
-        if (src->kind == RC_SRC_JSONL)
-            return rc_error_set(err, RECITE_EFORMAT, "%s:%llu: duplicate work id \"%s\"", path,
-                                (unsigned long long)src->line, id);
-        if (src->kind == RC_SRC_INDEX) /* compaction of an index that was damaged */
-            return rc_error_set(err, RECITE_EFORMAT, "%s: corrupt index (work id \"%s\" twice)",
-                                path, id);
-        return rc_error_set(err, RECITE_EINVAL, "%s: duplicate work id (given twice?)", id);
-    }
-    if (w->status == RC_WORK_OTHER_SHARD)
-        return rc_shard_commit_other(b, id, err);
-    uint32_t wnum = (uint32_t)b->works.n;
-    if (rc_builder_claim_id(b, id, wnum) != RECITE_OK ||
-        (b->shard && RC_VEC_PUSH(b->shard->global, (uint32_t)b->shard->works_seen++) != RECITE_OK))
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-
-    /* Identical text: join the existing cluster. */
-    uint32_t cluster = UINT32_MAX;
-    size_t it = SIZE_MAX;
-    uint32_t c;
-    uint64_t ch = nonzero(w->content.lo);
-    while (table_next(&b->contents, ch, &it, &c)) {
-        const rc_cluster_rec *cr = &b->clusters.v[c];
-        if (cr->content.lo == w->content.lo && cr->content.hi == w->content.hi &&
-            cr->text_len == w->text_len) {
-            cluster = c;
-            uint32_t rep = b->clusters.v[c].member0; /* first work, recorded at creation */
-            note(b, RECITE_NOTE_DUPLICATE, id,
-                 (const char *)b->strings.v + b->works.v[rep].str[RC_WS_ID]);
-            break;
-        }
-    }
-    int rc;
-    bool new_cluster = cluster == UINT32_MAX;
-    if (cluster == UINT32_MAX) {
-        if (b->clusters.n + b->views.n >= UINT32_MAX - 1)
-            return rc_error_set(err, RECITE_ELIMIT, "too many distinct works");
-        if (b->tokens_total + w->ntokens + w->nwords > UINT32_MAX)
-            return rc_error_set(err, RECITE_ELIMIT,
-                                "%s: the library exceeds 2^32 tokens, the limit of one index "
-                                "shard; build it in more shards (--shards N)",
-                                id);
-        cluster = (uint32_t)b->clusters.n;
-        rc_cluster_rec cr = {.text_offset = b->text_total,
-                             .text_len = w->text_len,
-                             .token_base = b->tokens_total,
-                             .ntokens = w->ntokens,
-                             .checkpoint0 = b->checkpoints.n,
-                             .content = w->content,
-                             .member0 = wnum,
-                             .nmembers = 0,
-                             .mode = (uint32_t)w->mode,
-                             .family = cluster};
-        if (RC_VEC_PUSH(b->clusters, cr) != RECITE_OK ||
-            table_put(&b->contents, ch, cluster) != RECITE_OK)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        if ((rc = append_text(b, w, err)) != RECITE_OK)
-            return rc;
-        /* A code work's words: its view, whose tokens follow the work's (docs/FORMAT.md). */
-        uint64_t words_base = b->tokens_total + w->ntokens;
-        bool view = w->mode == RECITE_MODE_CODE && w->nwords > 0;
-        if (view) {
-            rc_view_rec vr = {cluster, b->text_total + (b->text_free ? w->word_records_at : 0),
-                              words_base, w->nwords, b->checkpoints.n + w->checkpoints.n};
-            if (RC_VEC_PUSH(b->views, vr) != RECITE_OK)
-                return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        }
-        for (size_t i = 0; i < w->fps.n; i++) {
-            /* Sort key: channel (2 bits), fingerprint (46 bits); then the contexts (16 bits). */
-            const rc_fp *fp = &w->fps.v[i];
-            bool word = w->mode == RECITE_MODE_CODE && fp->channel == RC_CH_PROSE;
-            rc_posting_rec r = {((uint64_t)fp->channel << 62) | ((fp->hash >> 18) << 16) | fp->ctx,
-                                (uint32_t)((word ? words_base : b->tokens_total) + fp->pos),
-                                cluster};
-            b->postings[fp->channel]++;
-            if ((rc = rc_sorter_add(&b->sorter, &r, err)) != RECITE_OK)
-                return rc;
-        }
-        if (RC_VEC_RESERVE(b->checkpoints, b->checkpoints.n + w->checkpoints.n +
-                                               (view ? w->word_checkpoints.n : 0)) != RECITE_OK)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        if (w->checkpoints.n) /* none for a text without tokens (code of comments only) */
-            memcpy(b->checkpoints.v + b->checkpoints.n, w->checkpoints.v,
-                   w->checkpoints.n * sizeof *w->checkpoints.v);
-        b->checkpoints.n += w->checkpoints.n;
-        if (view && w->word_checkpoints.n) {
-            memcpy(b->checkpoints.v + b->checkpoints.n, w->word_checkpoints.v,
-                   w->word_checkpoints.n * sizeof *w->word_checkpoints.v);
-            b->checkpoints.n += w->word_checkpoints.n;
-        }
-        b->text_total += rc_work_stored_len(w);
-        b->work_bytes += w->text_len;
-        b->tokens_total += w->ntokens + (view ? w->nwords : 0);
-        if (RC_VEC_RESERVE(b->minhash, b->minhash.n + RC_MINHASH) != RECITE_OK ||
-            RC_VEC_PUSH(b->minhash_usable, w->minhash_usable) != RECITE_OK)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        memcpy(b->minhash.v + b->minhash.n, w->minhash, sizeof w->minhash);
-        b->minhash.n += RC_MINHASH;
-    }
-    if (w->invalid_utf8) {
-        char msg[96];
-        snprintf(msg, sizeof msg, "%llu bytes of invalid UTF-8 read as Windows-1252",
-                 (unsigned long long)w->invalid_utf8);
-        note(b, RECITE_NOTE_INVALID_UTF8, id, msg);
-    }
-    rc_work_rec wr = {{0}, cluster};
-    for (unsigned f = 0; f < RC_WS_COUNT_; f++)
-        if (rc_builder_add_string(b, w->strs[f], &wr.str[f]) != RECITE_OK)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if ((rc = rc_builder_add_locators(b, w, new_cluster)) != RECITE_OK)
-        return rc_error_set(err, rc, "%s: %s", id,
-                            rc == RECITE_ELIMIT ? "too many pages or chapters" : "out of memory");
-    if (RC_VEC_PUSH(b->works, wr) != RECITE_OK ||
-        RC_VEC_PUSH(b->cmi_dir, b->cmi_data.n) != RECITE_OK ||
-        RC_VEC_RESERVE(b->cmi_data, b->cmi_data.n + w->cmi_rec_len) != RECITE_OK)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if (w->cmi_rec_len)
-        memcpy(b->cmi_data.v + b->cmi_data.n, w->cmi_rec, w->cmi_rec_len);
-    b->cmi_data.n += w->cmi_rec_len;
-    return RECITE_OK;
-}
-
-bool rc_builder_id_taken(const rc_builder *b, const char *id)
-{
-    uint64_t idh = nonzero(rc_hash64(id, strlen(id), 0));
-    size_t it = SIZE_MAX;
-    uint32_t v;
-    while (table_next(&b->ids, idh, &it, &v)) {
-        const char *other = v & RC_OTHER_ID && b->shard
-                                ? b->shard->other_ids.v + b->shard->other_at.v[v & ~RC_OTHER_ID]
-                                : (const char *)b->strings.v + b->works.v[v].str[RC_WS_ID];
-        if (strcmp(other, id) == 0)
-            return true;
-    }
-    return false;
-}
-
-int rc_builder_claim_id(rc_builder *b, const char *id, uint32_t val)
-{
-    return table_put(&b->ids, nonzero(rc_hash64(id, strlen(id), 0)), val);
-}
-
-/* ==== families ==== */
-
-static int compute_families(rc_builder *b, recite_error *err)
-{
-    if (b->shard)
-        return rc_shard_families(b, err);
-    uint32_t *family = malloc((b->clusters.n + 1) * sizeof *family);
-    if (!family)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if (rc_families(b->minhash.v, b->minhash_usable.v, (uint32_t)b->clusters.n, family) !=
-        RECITE_OK) {
-        free(family);
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    }
-    uint64_t families = 0;
-    for (size_t c = 0; c < b->clusters.n; c++) {
-        b->clusters.v[c].family = b->clusters.v[c].family_key = family[c];
-        families += family[c] == c;
-    }
-    free(family);
-    b->common_texts = b->opt->common_texts ? b->opt->common_texts : rc_common_texts(families);
-    return RECITE_OK;
-}
-
 /* ==== the build ==== */
 
-static void make_batches(rc_builder *b)
+/* Cuts the sources into batches of at most BATCH_WORKS sources and b->batch_bytes bytes (at
+ * least one source each). With `fill` false, only counts them. */
+static size_t cut_batches(rc_builder *b, bool fill)
 {
     size_t n = b->in.sources.n, nb = 0, i = 0;
     while (i < n) {
         size_t first = i;
         uint64_t bytes = 0;
-        while (i < n && i - first < BATCH_WORKS && (i == first || bytes < BATCH_BYTES))
+        while (i < n && i - first < BATCH_WORKS && (i == first || bytes < b->batch_bytes))
             bytes += b->in.sources.v[i++].length;
-        b->batches[nb++] = (rc_batch){first, i - first, {0}, 0, 0, RECITE_OK, {0}, false};
+        if (fill)
+            b->batches[nb] = (rc_batch){first, i - first, {0}, 0, 0, RECITE_OK, {0}, false};
+        nb++;
     }
-    b->nbatches = nb;
+    return nb;
+}
+
+static int make_batches(rc_builder *b)
+{
+    size_t nb = cut_batches(b, false);
+    if (!(b->batches = calloc(nb + 1, sizeof *b->batches)))
+        return RECITE_ENOMEM;
+    b->nbatches = cut_batches(b, true);
+    return RECITE_OK;
+}
+
+/* The spools of the tables (RC_BUILD_SPOOLS of them). */
+static void table_spools(rc_builder *b, rc_spool **out)
+{
+    rc_spool *all[RC_BUILD_SPOOLS] = {&b->clusters,    &b->works,       &b->strings,  &b->cmi_data,
+                                      &b->cmi_dir,     &b->checkpoints, &b->minhash,  &b->views,
+                                      &b->block_table, &b->loc_index,   &b->loc_data, &b->lines};
+    memcpy(out, all, sizeof all);
 }
 
 static void builder_free(rc_builder *b)
@@ -475,20 +206,16 @@ static void builder_free(rc_builder *b)
         RC_VEC_FREE(b->batches[i].outs);
     }
     free(b->batches);
-    rc_builder_free_locators(b);
     rc_inputs_free(&b->in);
-    RC_VEC_FREE(b->clusters);
-    RC_VEC_FREE(b->views);
-    RC_VEC_FREE(b->works);
-    RC_VEC_FREE(b->strings);
-    RC_VEC_FREE(b->cmi_data);
-    RC_VEC_FREE(b->cmi_dir);
-    RC_VEC_FREE(b->checkpoints);
-    RC_VEC_FREE(b->minhash);
-    RC_VEC_FREE(b->minhash_usable);
-    RC_VEC_FREE(b->block_table);
-    table_free(&b->ids);
-    table_free(&b->contents);
+    rc_spool *spools[RC_BUILD_SPOOLS];
+    table_spools(b, spools);
+    for (size_t i = 0; i < RC_BUILD_SPOOLS; i++)
+        rc_spool_free(spools[i]);
+    RC_VEC_FREE(b->dups);
+    free(b->family);
+    free(b->family_key);
+    rc_builder_table_free(&b->ids);
+    rc_builder_table_free(&b->contents);
     rc_sorter_free(&b->sorter);
     recite_index_close(b->lic);
     ZSTD_freeCDict(b->cdict);
@@ -552,14 +279,8 @@ static int check_options(rc_builder *b, const char *out_dir, recite_error *err)
                             RC_COMMON_TEXTS_MIN);
     b->jobs = opt->jobs ? RC_MIN(opt->jobs, 256u) : online_cpus();
     b->mem = opt->mem_budget ? opt->mem_budget : DEFAULT_MEM;
-    if (b->mem < (16u << 20))
+    if (b->mem < MIN_MEM)
         return rc_error_set(err, RECITE_EINVAL, "--mem must be at least 16 MiB");
-    /* Batches vary a lot in cost (512 small files or one 4 MB file), so workers need room to
-     * run ahead of the in-order commit: up to 8 batches per worker, within a quarter of the
-     * budget (a batch holds about 2 x BATCH_BYTES with its fingerprints). */
-    b->max_inflight = RC_MIN(8 * (size_t)b->jobs, (size_t)(b->mem / 4 / (2 * BATCH_BYTES)));
-    if (b->max_inflight < (size_t)b->jobs + 1)
-        b->max_inflight = (size_t)b->jobs + 1;
     return rc_build_check_target(out_dir, err);
 }
 
@@ -588,14 +309,29 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
     b->fd = open(b->idx_path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
     if (b->fd < 0)
         return rc_error_errno(err, RECITE_EIO, errno, "%s: cannot create", b->idx_path);
-    /* Half the budget sorts postings; the rest is batches in flight and the tables. */
-    if ((rc = rc_sorter_init(&b->sorter, (size_t)(b->mem / 2),
-                             opt->tmp_dir ? opt->tmp_dir : b->tmp_dir, err)) != RECITE_OK)
+    /* The sort gets what the other shares leave (build_budget.c); its buffers are touched as
+     * they fill, so the license index and the dictionary come first in the same memory. */
+    rc_budget_plan(b);
+    const char *spill_dir = opt->tmp_dir ? opt->tmp_dir : b->tmp_dir;
+    if ((rc = rc_sorter_init(&b->sorter, (size_t)rc_budget_sort_bytes(b), spill_dir, err)) !=
+        RECITE_OK)
         return rc;
+    rc_spool *spools[RC_BUILD_SPOOLS];
+    table_spools(b, spools);
+    for (size_t i = 0; i < RC_BUILD_SPOOLS; i++)
+        rc_spool_init(spools[i], spill_dir, b->spool_cap);
+    if (b->shard) { /* the groups of postings written, for the document frequency */
+        rc_spool_init(&b->shard->groups, spill_dir, b->spool_cap);
+        rc_spool_init(&b->shard->df_send, spill_dir, b->spool_cap);
+    }
     if (!opt->skip_cmi) {
         bool built = true; /* a sharded build's is built once, in its root */
-        rc_license_src src = {opt->debian_licenses_dir, opt->spdx_dir, opt->license_cache_dir,
-                              opt->tmp_dir, b->jobs};
+        rc_license_src src = {opt->debian_licenses_dir,
+                              opt->spdx_dir,
+                              opt->license_cache_dir,
+                              opt->tmp_dir,
+                              b->jobs,
+                              RC_MAX(b->mem / 2, MIN_MEM)};
         if (!b->shard && (rc = rc_license_index_build(b->tmp_dir, &src, &built, err)) != RECITE_OK)
             return rc;
         char *lic;
@@ -620,20 +356,22 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
             return rc;
     }
     rc_extract_init();
-    /* A dictionary is made of pieces of the texts: a text-free index has none. */
+    /* A dictionary is made of pieces of the texts: a text-free index has none. Its sample is
+     * the same whatever the budget (the index must be), and fits in the smallest one. */
     if (!b->text_free &&
         (rc = rc_store_dict_train(&b->in, &b->dict, &b->dict_len, err)) != RECITE_OK)
         return rc;
     if (b->dict && !(b->cdict = ZSTD_createCDict(b->dict, b->dict_len, RC_TEXT_LEVEL)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     b->text_w = calloc(1, sizeof *b->text_w);
-    b->batches = calloc(b->in.sources.n + 1, sizeof *b->batches);
-    if (!b->text_w || !b->batches || !(b->text_w->xs = XXH3_createState()) ||
-        RC_VEC_PUSH(b->strings, 0) != RECITE_OK || RC_VEC_PUSH(b->block_table, 0) != RECITE_OK ||
-        RC_VEC_PUSH(b->block_table, 0) != RECITE_OK)
+    static const uint8_t zero[16];
+    if (!b->text_w || make_batches(b) != RECITE_OK || !(b->text_w->xs = XXH3_createState()))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    /* The empty string at offset 0; the first pair of the block table (0, 0). */
+    if ((rc = rc_spool_append(&b->strings, zero, 1, err)) != RECITE_OK ||
+        (rc = rc_spool_append(&b->block_table, zero, 16, err)) != RECITE_OK)
+        return rc;
     rc_secw_begin(b->text_w, b->fd, RC_DATA_OFFSET);
-    make_batches(b);
     return RECITE_OK;
 }
 
@@ -698,7 +436,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
         rc_work_out w;
         while (rc == RECITE_OK && take_work(b, bt, &w)) {
             const rc_source *src = &b->in.sources.v[w.src];
-            rc = commit_work(b, src, &w, err);
+            rc = rc_builder_commit(b, src, &w, err);
             b->works_done++;
             if (w.src_last)
                 b->bytes_done += src->length;
@@ -713,6 +451,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
             break;
         }
         RC_VEC_FREE(bt->outs);
+        rc_budget_trim();
         pthread_mutex_lock(&b->mu);
         b->committed = i + 1;
         pthread_cond_broadcast(&b->cond_space);
@@ -726,6 +465,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     for (size_t i = 0; i < nthreads; i++)
         pthread_join(threads[i], NULL);
     free(threads);
+    rc_budget_trim();
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cond_done);
     pthread_cond_destroy(&b->cond_space);
@@ -737,10 +477,10 @@ static int load_and_commit(rc_builder *b, recite_error *err)
 /* Families, the sections, and the file closed and synced. */
 static int write_index(rc_builder *b, uint64_t *file_size, recite_error *err)
 {
-    if (b->shard ? b->shard->works_seen == 0 : b->works.n == 0)
+    if (b->shard ? b->shard->works_seen == 0 : b->nworks == 0)
         return rc_error_set(err, RECITE_EEMPTY,
                             "no works to index (all inputs were empty, binary or hidden)");
-    int rc = compute_families(b, err);
+    int rc = rc_builder_families(b, err);
     if (rc == RECITE_OK)
         rc = rc_builder_write(b, file_size, err);
     if (rc != RECITE_OK)
@@ -795,10 +535,11 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
         rc = rc_shard_agree(shard, rc, err);
     if (rc == RECITE_OK)
         rc = write_index(b, &file_size, err);
-    uint64_t spill_runs = b->sorter.runs.n, peak_sort = b->sorter.peak_bytes;
+    uint64_t spill_runs = b->sorter.spilled, peak_sort = b->sorter.peak_bytes;
     rc_sorter_free(&b->sorter); /* removes spill files before the directory moves */
     recite_index_close(b->lic); /* its file is in the directory about to move */
     b->lic = NULL;
+    rc_budget_trim();
     if (rc == RECITE_OK) /* once the sort's memory is given back */
         rc = verify_written(b, err);
     if (rc == RECITE_OK && shard) { /* written and verified: build_shards.c publishes */
@@ -814,8 +555,8 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     }
     if (rc == RECITE_OK && stats) {
         memset(stats, 0, sizeof *stats);
-        stats->works = b->works.n;
-        stats->clusters = b->clusters.n;
+        stats->works = b->nworks;
+        stats->clusters = b->nclusters;
         stats->bytes = b->work_bytes;
         stats->tokens = b->tokens_total;
         stats->fingerprints =
@@ -832,6 +573,7 @@ int rc_build_index(recite_build_stats *stats, const char *dir, const char *const
     if (b->tmp_dir)
         rc_build_remove_tmp(b->tmp_dir);
     builder_free(b);
+    rc_budget_trim();
     return rc;
 }
 

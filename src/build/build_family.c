@@ -16,34 +16,40 @@
 #define MIN_AGREE ((RC_MINHASH * 7 + 9) / 10) /* 70% of the signature */
 #define MIN_FINGERPRINTS 8 /* fewer: too little to tell; the text stays its own family */
 
-void rc_minhash(const rc_fp *fps, size_t n, uint32_t *sig, bool *usable)
+void rc_minhash_init(rc_minhash_state *m)
 {
     for (unsigned i = 0; i < RC_MINHASH; i++)
-        sig[i] = UINT32_MAX;
-    size_t used = 0;
+        m->sig[i] = UINT32_MAX;
+    m->used = 0;
+}
+
+void rc_minhash_add(rc_minhash_state *m, const rc_fp *fps, size_t n)
+{
     for (size_t i = 0; i < n; i++) {
         if (fps[i].channel == RC_CH_SHAPE)
             continue; /* the words or the lexemes themselves, not their shapes */
         uint64_t h = rc_mix64(fps[i].hash);
         unsigned bin = (unsigned)(h >> 59); /* 32 bins */
         uint32_t v = (uint32_t)(h >> 16);
-        if (v < sig[bin])
-            sig[bin] = v;
-        used++;
+        if (v < m->sig[bin])
+            m->sig[bin] = v;
+        m->used++;
     }
-    *usable = used >= MIN_FINGERPRINTS;
+}
+
+void rc_minhash_finish(rc_minhash_state *m, uint32_t *sig, bool *usable)
+{
+    *usable = m->used >= MIN_FINGERPRINTS;
     /* Densification: an empty bin takes the value of the next non-empty one to its right,
      * offset by the distance, so that similar texts still agree on it. */
-    uint32_t filled[RC_MINHASH];
     for (unsigned i = 0; i < RC_MINHASH; i++) {
-        filled[i] = sig[i];
-        for (unsigned d = 1; filled[i] == UINT32_MAX && d < RC_MINHASH; d++) {
-            uint32_t nb = sig[(i + d) % RC_MINHASH];
+        sig[i] = m->sig[i];
+        for (unsigned d = 1; sig[i] == UINT32_MAX && d < RC_MINHASH; d++) {
+            uint32_t nb = m->sig[(i + d) % RC_MINHASH];
             if (nb != UINT32_MAX)
-                filled[i] = (uint32_t)rc_mix64((uint64_t)nb + d);
+                sig[i] = (uint32_t)rc_mix64((uint64_t)nb + d);
         }
     }
-    memcpy(sig, filled, sizeof filled);
 }
 
 /* ==== union-find ==== */
@@ -91,28 +97,46 @@ static int cmp_band(const void *a, const void *b)
     return (x->cluster > y->cluster) - (x->cluster < y->cluster);
 }
 
-int rc_families(const uint32_t *sigs, const bool *usable, uint32_t n, uint32_t *family)
+#define SIG_WORDS (RC_MINHASH + 1) /* a signature in the spool, and its "usable" */
+
+static int read_sig(const rc_spool *sigs, uint32_t i, uint32_t *sig, recite_error *err)
+{
+    return rc_spool_read(sigs, (uint64_t)i * SIG_WORDS * 4, sig, SIG_WORDS * 4, err);
+}
+
+int rc_families(const rc_spool *sigs, uint32_t n, uint32_t *family, recite_error *err)
 {
     for (uint32_t i = 0; i < n; i++)
         family[i] = i;
     band_entry *e = malloc((size_t)n * sizeof *e + 1);
     if (!e)
-        return RECITE_ENOMEM;
-    for (unsigned b = 0; b < BANDS; b++) {
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    int rc = RECITE_OK;
+    for (unsigned b = 0; b < BANDS && rc == RECITE_OK; b++) {
         size_t m = 0;
-        for (uint32_t i = 0; i < n; i++)
-            if (usable[i])
-                e[m++] = (band_entry){
-                    rc_hash64(sigs + (size_t)i * RC_MINHASH + b * ROWS, ROWS * sizeof *sigs, b), i};
+        rc_spool_iter it;
+        if ((rc = rc_spool_iter_init(&it, sigs, err)) != RECITE_OK)
+            break;
+        uint32_t sig[SIG_WORDS], other[SIG_WORDS];
+        for (uint32_t i = 0; i < n && rc == RECITE_OK; i++)
+            if ((rc = rc_spool_iter_read(&it, sig, sizeof sig, err)) == RECITE_OK &&
+                sig[RC_MINHASH])
+                e[m++] = (band_entry){rc_hash64(sig + b * ROWS, ROWS * sizeof *sig, b), i};
+        rc_spool_iter_free(&it);
+        if (rc != RECITE_OK)
+            break;
         rc_sort(e, m, sizeof *e, cmp_band);
         /* Within a bucket, join each text to the bucket's first one it agrees with enough. */
-        for (size_t s = 0; s < m;) {
+        for (size_t s = 0; s < m && rc == RECITE_OK;) {
             size_t t = s + 1;
             while (t < m && e[t].key == e[s].key)
                 t++;
-            for (size_t k = s + 1; k < t && k < s + 1024; k++) /* cap pathological buckets */
-                if (agreement(sigs + (size_t)e[s].cluster * RC_MINHASH,
-                              sigs + (size_t)e[k].cluster * RC_MINHASH) >= MIN_AGREE)
+            if (t > s + 1)
+                rc = read_sig(sigs, e[s].cluster, sig, err);
+            for (size_t k = s + 1; k < t && k < s + 1024 && rc == RECITE_OK;
+                 k++) /* cap pathological buckets */
+                if ((rc = read_sig(sigs, e[k].cluster, other, err)) == RECITE_OK &&
+                    agreement(sig, other) >= MIN_AGREE)
                     unite(family, e[s].cluster, e[k].cluster);
             s = t;
         }
@@ -120,5 +144,5 @@ int rc_families(const uint32_t *sigs, const bool *usable, uint32_t n, uint32_t *
     free(e);
     for (uint32_t i = 0; i < n; i++)
         family[i] = find(family, i);
-    return RECITE_OK;
+    return rc;
 }

@@ -385,8 +385,13 @@ static int run(participant *p)
     /* The license index, built once for every shard. */
     if (rc == RECITE_OK && first && !p->opt.skip_cmi) {
         bool built;
-        rc_license_src src = {p->opt.debian_licenses_dir, p->opt.spdx_dir, p->opt.license_cache_dir,
-                              p->opt.tmp_dir, p->opt.jobs};
+        uint64_t mem = p->opt.mem_budget ? p->opt.mem_budget : (1ull << 30);
+        rc_license_src src = {p->opt.debian_licenses_dir,
+                              p->opt.spdx_dir,
+                              p->opt.license_cache_dir,
+                              p->opt.tmp_dir,
+                              p->opt.jobs,
+                              RC_MAX(mem / 2, (uint64_t)16 << 20)};
         rc = rc_license_index_build(root, &src, &built, err);
     }
     if (sb.step < 2)

@@ -66,6 +66,7 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
     recite_build_options opt = RECITE_BUILD_OPTIONS_INIT;
     opt.mode = RECITE_MODE_PROSE;
     opt.jobs = src->jobs;
+    opt.mem_budget = src->mem;
     opt.skip_cmi = 1;
     opt.created_unix = 1; /* the same texts give the same index */
     /* License texts share much wording: identification keeps them apart (match_* of
@@ -124,8 +125,8 @@ int recite_license_checker_create(recite_license_checker **out, const recite_lic
     if (opt->version != RECITE_LICENSE_OPTIONS_VERSION)
         return rc_error_set(err, RECITE_EINVAL, "license options version %u not supported",
                             opt->version);
-    rc_license_src src = {opt->debian_licenses_dir, opt->spdx_dir, opt->cache_dir, opt->tmp_dir,
-                          opt->jobs};
+    rc_license_src src = {
+        opt->debian_licenses_dir, opt->spdx_dir, opt->cache_dir, opt->tmp_dir, opt->jobs, 0};
     recite_license_checker *lc = calloc(1, sizeof *lc);
     char *tmp = NULL, *licdir = NULL;
     const char *base = opt->tmp_dir;

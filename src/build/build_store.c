@@ -19,7 +19,7 @@
 #define DICT_SAMPLES 1024u
 #define DICT_SAMPLE_SIZE 4096u /* bytes per sample: 4 MiB of samples in all */
 
-int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
+int rc_store_compress(rc_work_ctx *ctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
                       rc_work_out *out)
 {
     size_t bound = ZSTD_compressBound(RC_TEXT_BLOCK_SIZE);
@@ -27,15 +27,24 @@ int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *t
         size_t n = RC_MIN((size_t)RC_TEXT_BLOCK_SIZE, len - off);
         if (RC_VEC_RESERVE(out->zdata, out->zdata.n + bound) != RECITE_OK)
             return RECITE_ENOMEM;
-        size_t z = cdict ? ZSTD_compress_usingCDict(cctx, out->zdata.v + out->zdata.n, bound,
+        size_t z = cdict ? ZSTD_compress_usingCDict(ctx->cctx, out->zdata.v + out->zdata.n, bound,
                                                     text + off, n, cdict)
-                         : ZSTD_compressCCtx(cctx, out->zdata.v + out->zdata.n, bound, text + off,
-                                             n, RC_TEXT_LEVEL);
+                         : ZSTD_compressCCtx(ctx->cctx, out->zdata.v + out->zdata.n, bound,
+                                             text + off, n, RC_TEXT_LEVEL);
         if (ZSTD_isError(z))
             return RECITE_ENOMEM; /* the only failure with a large enough buffer */
         out->zdata.n += z;
         if (RC_VEC_PUSH(out->zblocks, (uint32_t)z) != RECITE_OK)
             return RECITE_ENOMEM;
+        if (ctx->spill_bytes && out->zdata.n >= ctx->spill_bytes / 2) {
+            if (!out->zdata_spool.cap)
+                rc_spool_init(&out->zdata_spool, ctx->spill_dir, RC_SPOOL_CHUNK);
+            int rc =
+                rc_spool_append(&out->zdata_spool, out->zdata.v, out->zdata.n, &ctx->spill_err);
+            if (rc != RECITE_OK)
+                return rc;
+            out->zdata.n = 0;
+        }
     }
     return RECITE_OK;
 }
@@ -108,6 +117,16 @@ int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_er
         size_t got = read_piece(in, s, off, dst, want, &git);
         if (got >= 64 && !memchr(dst, 0, got)) /* skip binary files and slivers */
             sizes[n++] = got;
+        /* Compaction: each piece maps pages of the old index (its block table searched, the
+         * pages around each one read): they need not stay. */
+        if (in->from && i % 64 == 63) {
+            rc_index_release_pages(in->from);
+            rc_store_spare_clear(in->from); /* and the blocks cached on the way */
+        }
+    }
+    if (in->from) {
+        rc_index_release_pages(in->from);
+        rc_store_spare_clear(in->from);
     }
     rc_git_cache_free(git);
     /* Compact the samples (ZDICT wants them back to back). */

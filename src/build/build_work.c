@@ -37,7 +37,40 @@ void rc_work_out_free(rc_work_out *out)
     free(out->member);
     RC_VEC_FREE(out->block_lines);
     free(out->note);
+    rc_spool_free(&out->fps_spool);
+    rc_spool_free(&out->zdata_spool);
     memset(out, 0, sizeof *out);
+}
+
+/* ==== a work's fingerprints, spilled ones first ==== */
+
+int rc_work_fp_iter_init(rc_work_fp_iter *fi, const rc_work_out *w, recite_error *err)
+{
+    memset(fi, 0, sizeof *fi);
+    fi->w = w;
+    fi->left = rc_spool_size(&w->fps_spool) / sizeof(rc_fp);
+    return rc_spool_iter_init(&fi->it, &w->fps_spool, err);
+}
+
+int rc_work_fp_next(rc_work_fp_iter *fi, const rc_fp **fp, recite_error *err)
+{
+    if (fi->left) {
+        int rc = rc_spool_iter_read(&fi->it, &fi->cur, sizeof fi->cur, err);
+        if (rc != RECITE_OK)
+            return rc;
+        fi->left--;
+        *fp = &fi->cur;
+        return 1;
+    }
+    if (fi->i >= fi->w->fps.n)
+        return 0;
+    *fp = &fi->w->fps.v[fi->i++];
+    return 1;
+}
+
+void rc_work_fp_iter_free(rc_work_fp_iter *fi)
+{
+    rc_spool_iter_free(&fi->it);
 }
 
 static int read_range(const char *path, uint64_t offset, uint64_t length, bool whole,
@@ -230,8 +263,8 @@ static void complete_right(rc_chan_state *cs, rc_work_out *out, uint64_t ntok, b
 static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t pos)
 {
     unsigned left = (unsigned)RC_MIN((uint64_t)cs->context, pos);
-    rc_fp fp = {hash, pos, (uint16_t)(context_of(cs->history, pos - left, left) << 8),
-                (uint8_t)cs->channel};
+    rc_fp fp = {hash, (uint32_t)pos, (uint16_t)(context_of(cs->history, pos - left, left) << 8),
+                (uint8_t)cs->channel, 0};
     if (RC_VEC_PUSH(out->fps, fp) != RECITE_OK)
         return RECITE_ENOMEM;
     if (cs->pending == SIZE_MAX)
@@ -239,14 +272,32 @@ static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t p
     return RECITE_OK;
 }
 
+/* Text-free, spilling: the whole blocks of records so far are compressed (the same blocks as
+ * compressing them all at the end: blocks are cut every RC_TEXT_BLOCK_SIZE bytes of the
+ * records) and dropped. */
+static int compress_records(rc_work_ctx *ctx, rc_work_out *out)
+{
+    size_t whole = out->records.n / RC_TEXT_BLOCK_SIZE * RC_TEXT_BLOCK_SIZE;
+    int rc = rc_store_compress(ctx, NULL, out->records.v, whole, out);
+    if (rc != RECITE_OK)
+        return rc;
+    memmove(out->records.v, out->records.v + whole, out->records.n - whole);
+    out->records.n -= whole;
+    out->records_done += whole;
+    return RECITE_OK;
+}
+
 /* One pass over the work's text: tokenized in `mode` (the work's own, or prose for the words of
  * a code work), fingerprinted in ctx->chans[0, nch), with the checkpoints of its tokens and, in
- * a text-free index, their records (from out->records.n on; checkpoints count from there). */
+ * a text-free index, their records (from byte records_at of the work's records on; checkpoints
+ * count from there). Fingerprints spilled during the pass go into `mh` (NULL: the words of a
+ * code work, which are not in its signature). */
 typedef struct pass {
     int mode;
     unsigned nch;
     bool words; /* the words of a code work: checkpoints in out->word_checkpoints */
-    size_t records_at;
+    uint64_t records_at;
+    rc_minhash_state *mh;
     uint64_t ntok; /* out: tokens */
 } pass;
 
@@ -261,9 +312,10 @@ static int put_record(rc_work_ctx *ctx, rc_work_out *out, const pass *ps, const 
                       uint64_t ti, uint64_t next_start, uint64_t *prev_end)
 {
     bool cp = ti % RC_CHECKPOINT_EVERY == 0;
-    if (out->records.n > UINT32_MAX - RC_TOKREC_MAX)
+    uint64_t at = out->records_done + out->records.n;
+    if (at > UINT32_MAX - RC_TOKREC_MAX)
         return RECITE_ELIMIT;
-    if ((cp && push_checkpoint(out, ps, out->records.n - ps->records_at) != RECITE_OK) ||
+    if ((cp && push_checkpoint(out, ps, at - ps->records_at) != RECITE_OK) ||
         RC_VEC_RESERVE(out->records, out->records.n + RC_TOKREC_MAX) != RECITE_OK)
         return RECITE_ENOMEM;
     rc_tokx x;
@@ -271,6 +323,36 @@ static int put_record(rc_work_ctx *ctx, rc_work_out *out, const pass *ps, const 
     out->records.n += rc_tokrec_encode(out->records.v + out->records.n, t, &x, *prev_end, cp,
                                        ps->mode == RECITE_MODE_CODE);
     *prev_end = t->end;
+    if (ctx->spill_bytes && out->records.n >= ctx->spill_bytes / 2)
+        return compress_records(ctx, out);
+    return RECITE_OK;
+}
+
+/* Spilling: the fingerprints whose contexts are complete go to the work's spill file once they
+ * take half the spill budget (counted into the signature mh as they go, unless NULL). */
+static int spill_fps(rc_work_ctx *ctx, rc_work_out *out, unsigned nch, rc_minhash_state *mh)
+{
+    if (!ctx->spill_bytes || out->fps.n * sizeof *out->fps.v < ctx->spill_bytes / 2)
+        return RECITE_OK;
+    size_t done = out->fps.n;
+    for (unsigned c = 0; c < nch; c++)
+        if (ctx->chans[c].pending != SIZE_MAX)
+            done = RC_MIN(done, ctx->chans[c].pending);
+    if (done == 0)
+        return RECITE_OK;
+    if (!out->fps_spool.cap)
+        rc_spool_init(&out->fps_spool, ctx->spill_dir, RC_SPOOL_CHUNK);
+    int rc =
+        rc_spool_append(&out->fps_spool, out->fps.v, done * sizeof *out->fps.v, &ctx->spill_err);
+    if (rc != RECITE_OK)
+        return rc;
+    if (mh)
+        rc_minhash_add(mh, out->fps.v, done);
+    memmove(out->fps.v, out->fps.v + done, (out->fps.n - done) * sizeof *out->fps.v);
+    out->fps.n -= done;
+    for (unsigned c = 0; c < nch; c++)
+        if (ctx->chans[c].pending != SIZE_MAX)
+            ctx->chans[c].pending -= done;
     return RECITE_OK;
 }
 
@@ -309,6 +391,8 @@ static int fingerprint_pass(rc_work_ctx *ctx, rc_work_out *out, pass *ps)
             for (unsigned c = 0; c < ps->nch; c++)
                 complete_right(&ctx->chans[c], out, t, false);
         }
+        if ((rc = spill_fps(ctx, out, ps->nch, ps->mh)) != RECITE_OK)
+            return rc;
         if (n < RC_ARRAY_LEN(ctx->toks))
             break;
     }
@@ -332,7 +416,9 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
     out->text_free = ctx->key != NULL;
     /* Prose works feed one channel (word hashes); code works two (lexeme and shape hashes),
      * then the prose channel with their words (the view of the work: docs/FORMAT.md). */
-    pass ps = {out->mode, 1, false, 0, 0};
+    rc_minhash_state mh;
+    rc_minhash_init(&mh);
+    pass ps = {out->mode, 1, false, 0, &mh, 0};
     if (out->mode == RECITE_MODE_CODE) {
         chan_init(&ctx->chans[0], RC_CH_CODE, ctx->kgram[RC_CH_CODE], ctx->window[RC_CH_CODE]);
         chan_init(&ctx->chans[1], RC_CH_SHAPE, ctx->kgram[RC_CH_SHAPE], ctx->window[RC_CH_SHAPE]);
@@ -344,13 +430,16 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out)
     if (rc != RECITE_OK)
         return rc;
     out->ntokens = ps.ntok;
-    /* Families are of the work's own tokens (its words would make code look alike). */
-    rc_minhash(out->fps.v, out->fps.n, out->minhash, &out->minhash_usable);
+    /* Families are of the work's own tokens (its words would make code look alike): the
+     * fingerprints spilled so far and those in memory. */
+    rc_minhash_add(&mh, out->fps.v, out->fps.n);
+    rc_minhash_finish(&mh, out->minhash, &out->minhash_usable);
     if (out->mode != RECITE_MODE_CODE)
         return RECITE_OK;
-    pass words = {RECITE_MODE_PROSE, 1, true, out->records.n, 0};
+    uint64_t records_at = out->records_done + out->records.n;
+    pass words = {RECITE_MODE_PROSE, 1, true, records_at, NULL, 0};
     chan_init(&ctx->chans[0], RC_CH_PROSE, ctx->kgram[RC_CH_PROSE], ctx->window[RC_CH_PROSE]);
-    out->word_records_at = out->records.n;
+    out->word_records_at = (size_t)records_at;
     if ((rc = fingerprint_pass(ctx, out, &words)) != RECITE_OK)
         return rc;
     out->nwords = words.ntok;
@@ -417,6 +506,18 @@ int rc_work_load(rc_work_ctx *ctx, const rc_inputs *in, const rc_source *src, rc
     if (src->kind == RC_SRC_INDEX) {
         if ((rc = load_from_index(in->from, (uint32_t)src->offset, out, err)) != RECITE_OK)
             return rc;
+        /* Each text is read once: the old index's pages it was read from need not stay. */
+        ctx->from_read += out->text_len;
+        ctx->from_cached += out->text_len;
+        if (ctx->from_read >= RC_FROM_RELEASE) {
+            ctx->from_read = 0;
+            rc_index_release_pages(in->from);
+        }
+        /* Nor the blocks the index's spare reader cached on the way (up to 8 MiB). */
+        if (ctx->from_cached >= RC_FROM_CLEAR) {
+            ctx->from_cached = 0;
+            rc_store_spare_clear(in->from);
+        }
     } else if (src->kind == RC_SRC_JSONL) {
         uint8_t *line;
         size_t len;
@@ -494,11 +595,19 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
                                 ? "%s: larger than 4 GiB, the limit for one work"
                                 : "%s: too many tokens for one work of a text-free index",
                             path);
-    if (rc != RECITE_OK ||
-        (out->text_free ? rc_store_compress(ctx->cctx, NULL, out->records.v, out->records.n, out)
-                        : rc_store_compress(ctx->cctx, ctx->cdict, out->text, out->text_len,
-                                            out)) != RECITE_OK ||
-        (ctx->cmi.header && rc_work_cmi(ctx, out) != RECITE_OK) ||
+    if (rc == RECITE_OK)
+        rc = out->text_free ? rc_store_compress(ctx, NULL, out->records.v, out->records.n, out)
+                            : rc_store_compress(ctx, ctx->cdict, out->text, out->text_len, out);
+    if (rc == RECITE_OK && out->text_free && ctx->spill_bytes) {
+        out->records_done += out->records.n; /* compressed: only their count is needed now */
+        RC_VEC_FREE(out->records);
+    }
+    if (rc == RECITE_EIO) { /* a spill file could not be written */
+        if (err)
+            *err = ctx->spill_err;
+        return rc;
+    }
+    if (rc != RECITE_OK || (ctx->cmi.header && rc_work_cmi(ctx, out) != RECITE_OK) ||
         (!out->text_free && count_block_lines(out) != RECITE_OK))
         return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
     return RECITE_OK;

@@ -95,105 +95,160 @@ void rc_header_finish(uint8_t *h, const rc_section_entry *sec, size_t nsec)
     rc_put_u64(h + RC_H_CHECKSUM, XXH3_64bits(h, RC_DATA_OFFSET));
 }
 
+int rc_spool_copy(const rc_spool *s, rc_secw *w, recite_error *err)
+{
+    rc_spool_iter it;
+    int rc = rc_spool_iter_init(&it, s, err);
+    const uint8_t *p;
+    size_t n;
+    while (rc == RECITE_OK && (rc = rc_spool_iter_next(&it, &p, &n, err)) == RECITE_OK && n)
+        rc_secw_write(w, p, n);
+    rc_spool_iter_free(&it);
+    return rc;
+}
+
+static int write_works(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                       uint64_t *off, recite_error *err)
+{
+    rc_spool_iter it;
+    int rc = rc_spool_iter_init(&it, &b->works, err);
+    rc_secw_begin(w, b->fd, *off);
+    for (uint64_t i = 0; i < b->nworks && rc == RECITE_OK; i++) {
+        rc_work_rec wr;
+        if ((rc = rc_spool_iter_read(&it, &wr, sizeof wr, err)) != RECITE_OK)
+            break;
+        for (unsigned f = 0; f < RC_WS_COUNT_; f++)
+            rc_secw_u64(w, wr.str[f]);
+        rc_secw_u32(w, wr.cluster);
+        rc_secw_u32(w, 0);
+    }
+    rc_spool_iter_free(&it);
+    if (rc != RECITE_OK)
+        return rc;
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_WORKS);
+    *off = rc_align_up(w->off);
+    return RECITE_OK;
+}
+
+static int write_views(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                       uint64_t *off, recite_error *err)
+{
+    rc_spool_iter it;
+    int rc = rc_spool_iter_init(&it, &b->views, err);
+    rc_secw_begin(w, b->fd, *off);
+    for (uint64_t v = 0; v < b->nviews && rc == RECITE_OK; v++) {
+        rc_view_rec vr;
+        if ((rc = rc_spool_iter_read(&it, &vr, sizeof vr, err)) != RECITE_OK)
+            break;
+        rc_secw_u32(w, vr.cluster);
+        rc_secw_u32(w, 0);
+        rc_secw_u64(w, vr.text_offset);
+        rc_secw_u64(w, vr.token_base);
+        rc_secw_u64(w, vr.ntokens);
+        rc_secw_u64(w, vr.checkpoint0);
+    }
+    rc_spool_iter_free(&it);
+    if (rc != RECITE_OK)
+        return rc;
+    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_VIEWS);
+    *off = rc_align_up(w->off);
+    return RECITE_OK;
+}
+
+static int cmp_dup(const void *a, const void *b)
+{
+    const rc_dup *x = a, *y = b;
+    if (x->cluster != y->cluster)
+        return x->cluster < y->cluster ? -1 : 1;
+    return (x->work > y->work) - (x->work < y->work);
+}
+
+/* CLUSTERS, with their members counted and their families; then MEMBERS: a cluster's first
+ * work (the one that made it), then the works that joined it, in work order. b->dups is
+ * sorted by cluster here. */
+static int write_clusters(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
+                          uint64_t *off, recite_error *err)
+{
+    rc_sort(b->dups.v, b->dups.n, sizeof *b->dups.v, cmp_dup);
+    for (int pass = 0; pass < 2; pass++) {
+        rc_spool_iter it;
+        int rc = rc_spool_iter_init(&it, &b->clusters, err);
+        uint32_t member0 = 0;
+        size_t d = 0;
+        *off = rc_align_up(*off);
+        rc_secw_begin(w, b->fd, *off);
+        for (uint64_t c = 0; c < b->nclusters && rc == RECITE_OK; c++) {
+            rc_cluster_rec cr;
+            if ((rc = rc_spool_iter_read(&it, &cr, sizeof cr, err)) != RECITE_OK)
+                break;
+            size_t d0 = d;
+            while (d < b->dups.n && b->dups.v[d].cluster == c)
+                d++;
+            if (pass == 1) {
+                rc_secw_u32(w, cr.member0);
+                for (size_t k = d0; k < d; k++)
+                    rc_secw_u32(w, b->dups.v[k].work);
+                continue;
+            }
+            uint32_t nmembers = (uint32_t)(1 + d - d0);
+            rc_secw_u64(w, cr.text_offset);
+            rc_secw_u64(w, cr.text_len);
+            rc_secw_u64(w, cr.token_base);
+            rc_secw_u64(w, cr.ntokens);
+            rc_secw_u64(w, cr.checkpoint0);
+            rc_secw_u32(w, member0);
+            rc_secw_u32(w, nmembers);
+            rc_secw_u32(w, rc_mode_to_disk((int)cr.mode));
+            rc_secw_u32(w, b->family[c]);
+            member0 += nmembers;
+        }
+        rc_spool_iter_free(&it);
+        if (rc != RECITE_OK)
+            return rc;
+        sec[(*nsec)++] = rc_secw_end(w, pass == 0 ? RC_SEC_CLUSTERS : RC_SEC_MEMBERS);
+        *off = rc_align_up(w->off);
+        if (pass == 0 && ((rc = write_views(b, w, sec, nsec, off, err)) != RECITE_OK ||
+                          (rc = write_works(b, w, sec, nsec, off, err)) != RECITE_OK))
+            return rc;
+    }
+    return RECITE_OK;
+}
+/* A section that is a spool's bytes (and `tail`, tail_len bytes, after them). */
+static int write_spooled(rc_builder *b, rc_secw *w, const rc_spool *s, const void *tail,
+                         size_t tail_len, uint32_t id, rc_section_entry *sec, size_t *nsec,
+                         uint64_t *off, recite_error *err)
+{
+    *off = rc_align_up(*off);
+    rc_secw_begin(w, b->fd, *off);
+    int rc = rc_spool_copy(s, w, err);
+    if (rc != RECITE_OK)
+        return rc;
+    if (tail_len)
+        rc_secw_write(w, tail, tail_len);
+    sec[(*nsec)++] = rc_secw_end(w, id);
+    *off = rc_align_up(w->off);
+    return RECITE_OK;
+}
+
 static int write_tables(rc_builder *b, rc_secw *w, rc_section_entry *sec, size_t *nsec,
                         uint64_t *off, recite_error *err)
 {
-    /* Members grouped by cluster, in work order (so the representative comes first). */
-    uint32_t *members = malloc((b->works.n + 1) * sizeof *members);
-    uint32_t *fill = calloc(b->clusters.n + 1, sizeof *fill);
-    if (!members || !fill) {
-        free(members);
-        free(fill);
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    }
-    for (size_t i = 0; i < b->works.n; i++)
-        b->clusters.v[b->works.v[i].cluster].nmembers++;
-    uint32_t sum = 0;
-    for (size_t c = 0; c < b->clusters.n; c++) {
-        b->clusters.v[c].member0 = sum;
-        fill[c] = sum;
-        sum += b->clusters.v[c].nmembers;
-    }
-    for (size_t i = 0; i < b->works.n; i++)
-        members[fill[b->works.v[i].cluster]++] = (uint32_t)i;
-    free(fill);
-
-    /* text block table */
-    *off = rc_align_up(*off);
-    rc_secw_begin(w, b->fd, *off);
-    for (size_t i = 0; i < b->block_table.n; i++)
-        rc_secw_u64(w, b->block_table.v[i]);
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_TEXT_BLOCKS);
-    *off = rc_align_up(w->off);
-
-    rc_secw_begin(w, b->fd, *off);
-    for (size_t c = 0; c < b->clusters.n; c++) {
-        const rc_cluster_rec *cr = &b->clusters.v[c];
-        rc_secw_u64(w, cr->text_offset);
-        rc_secw_u64(w, cr->text_len);
-        rc_secw_u64(w, cr->token_base);
-        rc_secw_u64(w, cr->ntokens);
-        rc_secw_u64(w, cr->checkpoint0);
-        rc_secw_u32(w, cr->member0);
-        rc_secw_u32(w, cr->nmembers);
-        rc_secw_u32(w, rc_mode_to_disk((int)cr->mode));
-        rc_secw_u32(w, cr->family);
-    }
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CLUSTERS);
-    *off = rc_align_up(w->off);
-
-    rc_secw_begin(w, b->fd, *off);
-    for (size_t v = 0; v < b->views.n; v++) {
-        const rc_view_rec *vr = &b->views.v[v];
-        rc_secw_u32(w, vr->cluster);
-        rc_secw_u32(w, 0);
-        rc_secw_u64(w, vr->text_offset);
-        rc_secw_u64(w, vr->token_base);
-        rc_secw_u64(w, vr->ntokens);
-        rc_secw_u64(w, vr->checkpoint0);
-    }
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_VIEWS);
-    *off = rc_align_up(w->off);
-
-    rc_secw_begin(w, b->fd, *off);
-    for (size_t i = 0; i < b->works.n; i++) {
-        for (unsigned f = 0; f < RC_WS_COUNT_; f++)
-            rc_secw_u64(w, b->works.v[i].str[f]);
-        rc_secw_u32(w, b->works.v[i].cluster);
-        rc_secw_u32(w, 0);
-    }
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_WORKS);
-    *off = rc_align_up(w->off);
-
-    rc_secw_begin(w, b->fd, *off);
-    for (size_t i = 0; i < b->works.n; i++)
-        rc_secw_u32(w, members[i]);
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_MEMBERS);
-    *off = rc_align_up(w->off);
-    free(members);
-
-    rc_secw_begin(w, b->fd, *off);
-    rc_secw_write(w, b->strings.v, b->strings.n);
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_STRINGS);
-    *off = rc_align_up(w->off);
-
-    rc_secw_begin(w, b->fd, *off);
-    for (size_t i = 0; i < b->checkpoints.n; i++)
-        rc_secw_u32(w, b->checkpoints.v[i]);
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CHECKPOINTS);
-    *off = rc_align_up(w->off);
-
-    rc_secw_begin(w, b->fd, *off);
-    for (size_t i = 0; i < b->works.n; i++)
-        rc_secw_u64(w, b->cmi_dir.v[i]);
-    rc_secw_u64(w, b->cmi_data.n);
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CMI_DIR);
-    *off = rc_align_up(w->off);
-
-    rc_secw_begin(w, b->fd, *off);
-    rc_secw_write(w, b->cmi_data.v, b->cmi_data.n);
-    sec[(*nsec)++] = rc_secw_end(w, RC_SEC_CMI_DATA);
-    *off = rc_align_up(w->off);
+    uint8_t cmi_end[8];
+    rc_put_u64(cmi_end, rc_spool_size(&b->cmi_data));
+    int rc = write_spooled(b, w, &b->block_table, NULL, 0, RC_SEC_TEXT_BLOCKS, sec, nsec, off, err);
+    if (rc == RECITE_OK)
+        rc = write_clusters(b, w, sec, nsec, off, err); /* and WORKS, MEMBERS */
+    if (rc == RECITE_OK)
+        rc = write_spooled(b, w, &b->strings, NULL, 0, RC_SEC_STRINGS, sec, nsec, off, err);
+    if (rc == RECITE_OK)
+        rc = write_spooled(b, w, &b->checkpoints, NULL, 0, RC_SEC_CHECKPOINTS, sec, nsec, off, err);
+    if (rc == RECITE_OK)
+        rc = write_spooled(b, w, &b->cmi_dir, cmi_end, sizeof cmi_end, RC_SEC_CMI_DIR, sec, nsec,
+                           off, err);
+    if (rc == RECITE_OK)
+        rc = write_spooled(b, w, &b->cmi_data, NULL, 0, RC_SEC_CMI_DATA, sec, nsec, off, err);
+    if (rc != RECITE_OK)
+        return rc;
     if (w->errnum)
         return rc_error_errno(err, RECITE_EIO, w->errnum, "%s: write failed", b->idx_path);
     return RECITE_OK;
@@ -235,7 +290,7 @@ static uint64_t distinct_families(const rc_builder *b, const rc_posting_rec *g, 
     size_t m = 0;
     for (size_t i = 0; i < n; i++)
         if (i == 0 || g[i].cluster != g[i - 1].cluster)
-            scratch[m++] = b->clusters.v[g[i].cluster].family_key;
+            scratch[m++] = (b->family_key ? b->family_key : b->family)[g[i].cluster];
     rc_sort(scratch, m, sizeof *scratch, cmp_u32);
     uint64_t distinct = m ? 1 : 0;
     for (size_t i = 1; i < m; i++)
@@ -247,13 +302,14 @@ static uint64_t distinct_families(const rc_builder *b, const rc_posting_rec *g, 
 /* Writes a group; a shard of a sharded build also records it, with its families, for the
  * document frequency over the whole library (rc_shard_df_patch). */
 static int write_group(const rc_builder *b, channel_out *co, rc_secw *key_w, rc_secw *pos_w,
-                       const rc_posting_rec *g, size_t n, uint32_t *scratch)
+                       const rc_posting_rec *g, size_t n, uint32_t *scratch, recite_error *err)
 {
     uint64_t families = distinct_families(b, g, n, scratch);
     unsigned df = rc_df_class(families, b->common_texts);
-    if (b->shard && rc_shard_df_group(b->shard, RC_SORT_KEY(g[0].hash), n, scratch,
-                                      (size_t)families) != RECITE_OK)
-        return RECITE_ENOMEM;
+    int rc;
+    if (b->shard && (rc = rc_shard_df_group(b->shard, RC_SORT_KEY(g[0].hash), n, scratch,
+                                            (size_t)families, err)) != RECITE_OK)
+        return rc;
     for (size_t i = 0; i < n; i++) {
         uint64_t fp = rec_fingerprint(&g[i]);
         co->dir[(co->bits ? fp >> (64 - co->bits) : 0) + 1]++;
@@ -326,8 +382,9 @@ static int write_postings(rc_builder *b, rc_secw *w, rc_section_entry *sec, size
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
                 break;
             }
-            if (write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v) != RECITE_OK) {
-                rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            int wrc = write_group(b, &co[cur], w, pos_w, group.v, group.n, scratch.v, err);
+            if (wrc != RECITE_OK) { /* rc is the sorter's: a record (1) or the end (0) */
+                rc = wrc;
                 break;
             }
             group.n = 0;
@@ -447,8 +504,8 @@ static int write_header(rc_builder *b, const rc_section_entry *sec, size_t nsec,
                b->opt->created_unix ? b->opt->created_unix : (uint64_t)time(NULL));
     rc_put_u32(h + RC_H_MODE, rc_mode_to_disk((int)b->opt->mode));
     rc_put_u32(h + RC_H_NSECTIONS, (uint32_t)nsec);
-    rc_put_u64(h + RC_H_NWORKS, b->works.n);
-    rc_put_u64(h + RC_H_NCLUSTERS, b->clusters.n);
+    rc_put_u64(h + RC_H_NWORKS, b->nworks);
+    rc_put_u64(h + RC_H_NCLUSTERS, b->nclusters);
     rc_put_u64(h + RC_H_NTOKENS, b->tokens_total);
     rc_put_u64(h + RC_H_TEXT_BYTES, b->text_total);
     rc_put_u64(h + RC_H_WORK_BYTES, b->work_bytes);
@@ -483,8 +540,12 @@ int rc_builder_write(rc_builder *b, uint64_t *file_size, recite_error *err)
     if (rc != RECITE_OK)
         return rc;
     off = rc_align_up(off);
-    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK ||
-        (b->shard && (rc = rc_shard_df_patch(b, sec, nsec, err)) != RECITE_OK) ||
+    if ((rc = write_postings(b, b->text_w, sec, &nsec, &off, err)) != RECITE_OK)
+        return rc;
+    /* The sort's memory goes back before a shard's exchange of document frequency. */
+    rc_sorter_release(&b->sorter);
+    rc_budget_trim();
+    if ((b->shard && (rc = rc_shard_df_patch(b, sec, nsec, err)) != RECITE_OK) ||
         (rc = rc_write_page_sums(b->fd, b->idx_path, b->text_w, sec, &nsec, &off, err)) !=
             RECITE_OK)
         return rc;

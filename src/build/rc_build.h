@@ -15,6 +15,48 @@
 
 #include <stdio.h>
 
+/* ==== spools (build_spool.c) ==== */
+
+/* An append-only byte stream: the last bytes in a buffer of `cap` bytes, the rest in an
+ * unlinked temporary file in `dir` (made on the first overflow). A zeroed spool is empty (and
+ * rc_spool_free accepts it); appending needs rc_spool_init first. Not thread-safe. */
+typedef struct rc_spool {
+    uint8_t *buf;     /* allocated on the first append */
+    size_t n, cap;    /* bytes in buf, its size */
+    uint64_t flushed; /* bytes in the file: they come before buf's */
+    int fd;           /* the file, when `file` */
+    bool file;
+    const char *dir;
+} rc_spool;
+
+#define RC_SPOOL_CHUNK (64u << 10) /* bytes read back from the file at a time */
+
+void rc_spool_init(rc_spool *s, const char *dir, size_t cap);
+int rc_spool_append(rc_spool *s, const void *data, size_t len, recite_error *err);
+static inline uint64_t rc_spool_size(const rc_spool *s)
+{
+    return s->flushed + s->n;
+}
+/* Reads bytes [off, off + len) of the stream. */
+int rc_spool_read(const rc_spool *s, uint64_t off, void *out, size_t len, recite_error *err);
+void rc_spool_free(rc_spool *s); /* closes the file (it was unlinked); the spool can be reused
+                                    after rc_spool_init */
+
+/* Reads a spool from the start: rc_spool_iter_next gives its bytes a piece at a time (*len 0 at
+ * the end), rc_spool_iter_read fixed-size records (use one or the other on an iterator). */
+typedef struct rc_spool_iter {
+    const rc_spool *s;
+    uint64_t off;
+    uint8_t *buf; /* RC_SPOOL_CHUNK bytes when the spool has a file */
+    const uint8_t *cur;
+    size_t have, used;
+} rc_spool_iter;
+
+int rc_spool_iter_init(rc_spool_iter *it, const rc_spool *s, recite_error *err);
+int rc_spool_iter_next(rc_spool_iter *it, const uint8_t **p, size_t *len, recite_error *err);
+int rc_spool_iter_read(rc_spool_iter *it, void *out, size_t len, recite_error *err);
+void rc_spool_iter_free(rc_spool_iter *it);
+
 /* ==== inputs ==== */
 
 enum {
@@ -89,9 +131,10 @@ typedef struct rc_chapter {
 
 typedef struct rc_fp {
     uint64_t hash;
-    uint64_t pos;    /* token number within the work */
+    uint32_t pos;    /* token number within the work (a work has less than 2^32 bytes) */
     uint16_t ctx;    /* context hashes: left << 8 | right */
     uint8_t channel; /* enum rc_channel */
+    uint8_t unused;
 } rc_fp;
 
 typedef struct rc_work_out {
@@ -106,7 +149,7 @@ typedef struct rc_work_out {
     uint64_t invalid_utf8;
     int mode;                     /* RECITE_MODE_PROSE or RECITE_MODE_CODE */
     bool mode_given;              /* by the JSONL "mode" field */
-    RC_VEC(rc_fp) fps;            /* winnowed fingerprints */
+    RC_VEC(rc_fp) fps;            /* winnowed fingerprints (the last ones, when spilled) */
     RC_VEC(uint32_t) checkpoints; /* byte offset to restart at for tokens 0, 32, 64, ... */
     /* A code work's words (its view, docs/FORMAT.md): how many, their checkpoints and, in a
      * text-free index, where their token records start in `records` (after the lexemes'). Its
@@ -117,8 +160,16 @@ typedef struct rc_work_out {
     uint32_t minhash[RC_MINHASH]; /* signature of its fingerprints (build_family.c) */
     bool minhash_usable;          /* enough fingerprints for the signature to mean much */
     bool text_free;               /* records are stored instead of the text */
-    RC_VEC(uint8_t) records;      /* text-free: the token records (src/index/tokrec.c) */
-    RC_VEC(uint8_t) zdata;        /* the stored bytes as zstd frames, one per block */
+    RC_VEC(uint8_t)
+    records;               /* text-free: the token records (src/index/tokrec.c) not
+                              compressed yet */
+    uint64_t records_done; /* text-free: bytes of records compressed (and dropped) */
+    RC_VEC(uint8_t)
+    zdata; /* the stored bytes as zstd frames, one per block (the last
+              ones, when spilled) */
+    /* A large work's first fingerprints and frames, spilled to temporary files (worker
+     * contexts with spill_bytes set): read them with rc_work_fp_next and rc_spool_copy. */
+    rc_spool fps_spool, zdata_spool;
     RC_VEC(uint32_t)
     zblocks; /* per block: compressed length (raw: RC_TEXT_BLOCK_SIZE,
                 the last one the rest) */
@@ -135,6 +186,9 @@ typedef struct rc_work_out {
     bool src_last;      /* the last work of its source */
     bool license_found; /* its CMI names a license (an SPDX tag or an identified one) */
 } rc_work_out;
+
+#define RC_FROM_RELEASE (4u << 20)
+#define RC_FROM_CLEAR (1u << 20)
 
 /* Per-thread scratch for loading works. */
 #define RC_HISTORY 1024 /* token hashes a channel keeps for contexts (>= w + k + 2c) */
@@ -165,8 +219,16 @@ typedef struct rc_work_ctx {
     unsigned archive_depth;
     uint64_t max_expanded, max_ratio;
     struct rc_git_cache *git;
+    uint64_t from_read;      /* compaction: bytes of texts read from the old index since its pages
+                                were last given back (every RC_FROM_RELEASE) */
+    uint64_t from_cached;    /* ... since its spare reader's caches were emptied (RC_FROM_CLEAR) */
     bool extract_only;       /* extracted works are handed on unprocessed (bench/bench_extract.c) */
     unsigned shard, nshards; /* a sharded build: the works of other shards are only hashed */
+    /* Bytes of fingerprints (and of frames) a work keeps in memory before the rest goes to a
+     * temporary file in spill_dir; 0: all in memory. */
+    size_t spill_bytes;
+    const char *spill_dir;
+    recite_error spill_err; /* why a spill failed (RECITE_EIO) */
 } rc_work_ctx;
 
 /* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)
@@ -208,8 +270,22 @@ int rc_license_index_build(const char *dir, const rc_license_src *src, bool *bui
 /* The bytes stored for a loaded work: its text, or (text-free) its token records. */
 static inline size_t rc_work_stored_len(const rc_work_out *w)
 {
-    return w->text_free ? w->records.n : w->text_len;
+    return w->text_free ? (size_t)w->records_done + w->records.n : w->text_len;
 }
+
+/* A loaded work's fingerprints in order, spilled ones first: rc_work_fp_next returns 1 with
+ * *fp set, 0 at the end, or an error. */
+typedef struct rc_work_fp_iter {
+    const rc_work_out *w;
+    rc_spool_iter it;
+    uint64_t left; /* spilled fingerprints not read yet */
+    size_t i;      /* next one in memory */
+    rc_fp cur;
+} rc_work_fp_iter;
+
+int rc_work_fp_iter_init(rc_work_fp_iter *fi, const rc_work_out *w, recite_error *err);
+int rc_work_fp_next(rc_work_fp_iter *fi, const rc_fp **fp, recite_error *err);
+void rc_work_fp_iter_free(rc_work_fp_iter *fi);
 
 /* Tokenizes and winnows text already in out->text (used by rc_work_load; exposed for tests). */
 int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);
@@ -222,19 +298,28 @@ int rc_work_fingerprint(rc_work_ctx *ctx, rc_work_out *out);
 int rc_store_dict_train(const rc_inputs *in, void **dict, size_t *len, recite_error *err);
 
 /* Compresses text into blocks of RC_TEXT_BLOCK_SIZE bytes (the last may be shorter), one zstd
- * frame each, appending to out->zdata and out->zblocks. */
-int rc_store_compress(ZSTD_CCtx *cctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
+ * frame each, appending to out->zdata (spilling it to out->zdata_spool when ctx->spill_bytes
+ * says so) and out->zblocks. Returns RECITE_ENOMEM, or RECITE_EIO with ctx->spill_err set. */
+int rc_store_compress(rc_work_ctx *ctx, const ZSTD_CDict *cdict, const uint8_t *text, size_t len,
                       rc_work_out *out);
 
 /* ==== families of near-duplicate texts (build_family.c) ==== */
 
-/* MinHash signature of the fingerprints of a text (RC_MINHASH values); *usable is false when
- * there are too few fingerprints for it to mean much. */
-void rc_minhash(const rc_fp *fps, size_t n, uint32_t *sig, bool *usable);
+/* MinHash signature of the fingerprints of a text (RC_MINHASH values), built a fingerprint at a
+ * time: rc_minhash_init, rc_minhash_add for each, rc_minhash_finish (*usable is false when
+ * there are too few fingerprints for it to mean much). */
+typedef struct rc_minhash_state {
+    uint32_t sig[RC_MINHASH];
+    size_t used;
+} rc_minhash_state;
+void rc_minhash_init(rc_minhash_state *m);
+void rc_minhash_add(rc_minhash_state *m, const rc_fp *fps, size_t n);
+void rc_minhash_finish(rc_minhash_state *m, uint32_t *sig, bool *usable);
 
-/* Families of n texts from their signatures (n x RC_MINHASH values): family[i] is the first
- * text of i's family. Returns RECITE_OK or RECITE_ENOMEM. */
-int rc_families(const uint32_t *sigs, const bool *usable, uint32_t n, uint32_t *family);
+/* Families of n texts from their signatures, records of RC_MINHASH u32 and a u32 "usable" in
+ * a spool (read a band at a time: memory is 16 bytes per text): family[i] is the first text of
+ * i's family. */
+int rc_families(const rc_spool *sigs, uint32_t n, uint32_t *family, recite_error *err);
 
 /* ==== external sort of postings ==== */
 
@@ -253,25 +338,34 @@ struct rc_merge;
 typedef struct rc_sorter {
     rc_posting_rec *buf, *tmp; /* records, and the radix sort's scratch of the same size */
     size_t *counts;            /* radix histogram (65536 entries) */
-    size_t n, cap;
-    const char *dir; /* where runs are spilled */
+    size_t n, cap;             /* cap: records it may hold (lowered by rc_sorter_limit) */
+    const char *dir;           /* where runs are spilled */
     RC_VEC(char *) runs;
     RC_VEC(uint64_t) run_lens;
     struct rc_merge *merge; /* after rc_sorter_finish, when runs were spilled */
+    size_t read_cap;        /* records per read buffer of the merge */
+    uint64_t nfiles;        /* run files made (their names) */
+    size_t spilled;         /* runs spilled (before any was merged into a longer one) */
     size_t next;            /* after rc_sorter_finish, when everything fitted in memory */
     uint64_t total;
     uint64_t peak_bytes;
 } rc_sorter;
 
-/* A sorter that keeps at most `mem_bytes` of records in memory before spilling a sorted run to
- * a file in `dir`. */
+/* A sorter that keeps at most `mem_bytes` of records (and the radix sort's scratch) in memory
+ * before spilling a sorted run to a file in `dir`. */
 int rc_sorter_init(rc_sorter *s, size_t mem_bytes, const char *dir, recite_error *err);
+/* Lowers the sorter's memory to `mem_bytes` (a larger value changes nothing): it spills now if
+ * it holds more, and gives back the pages of its buffers beyond. */
+int rc_sorter_limit(rc_sorter *s, size_t mem_bytes, recite_error *err);
 int rc_sorter_add(rc_sorter *s, const rc_posting_rec *r, recite_error *err);
 /* Sorts what remains; then rc_sorter_next yields every record in (hash, gpos) order. */
 int rc_sorter_finish(rc_sorter *s, recite_error *err);
 /* Returns 1 with *out filled, 0 at the end, or an error. */
 int rc_sorter_next(rc_sorter *s, rc_posting_rec *out, recite_error *err);
 void rc_sorter_free(rc_sorter *s); /* also deletes the run files */
+/* Once every record was read: frees the buffers and deletes the run files, keeping the
+ * counters (spilled, peak_bytes, total); rc_sorter_free still follows. */
+void rc_sorter_release(rc_sorter *s);
 
 /* Sorts records by RC_SORT_KEY(hash), stable (LSD radix); exposed for tests. `tmp` has room for n
  * records, `counts` for 65536 entries. */

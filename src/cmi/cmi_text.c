@@ -13,7 +13,7 @@
 #include <xxhash.h>
 
 #define HEADER_CAP (64u * 1024u)
-#define CACHE_SLOTS 4096u
+#define CACHE_SLOTS 1024u       /* x 650 bytes: identified license headers, per worker of a build */
 #define TAIL_CAP (16u * 1024u)  /* of a code text, looked at when its header has no license */
 #define FIRST_PART (4u * 1024u) /* of a license part, identified before the whole */
 #define MOSTLY_LICENSE 0.5      /* score of a start that is mostly license language */

@@ -151,7 +151,8 @@ uint32_t rc_index_work_cluster(const recite_index *idx, uint32_t w)
         return c == UINT32_MAX ? c : (uint32_t)(c + idx->shards[s].cluster0);
     }
     const uint8_t *p = work_rec(idx, w);
-    return p ? rc_get_u32(p + 8 * RC_WS_COUNT_) : UINT32_MAX;
+    uint32_t c = p ? rc_get_u32(p + 8 * RC_WS_COUNT_) : UINT32_MAX;
+    return c < idx->nclusters ? c : UINT32_MAX; /* a work's cluster is never a view */
 }
 
 bool rc_index_cluster_valid(const recite_index *idx, uint32_t i, const rc_cluster *cl)
@@ -674,8 +675,9 @@ int recite_index_work(recite_work_info *out, const recite_index *idx, uint32_t w
     }
     out->cluster = rc_get_u32(rec + 8 * RC_WS_COUNT_);
     rc_cluster cl;
-    /* An id is required; offset 0 is "", and so is any offset of a NUL byte. */
-    if (!out->id || !out->id[0] ||
+    /* An id is required; offset 0 is "", and so is any offset of a NUL byte. A work's cluster
+     * is one of the index's clusters, never a view (views are numbered after them). */
+    if (!out->id || !out->id[0] || out->cluster >= idx->nclusters ||
         rc_index_cluster_check(idx, out->cluster, &cl, NULL) != RECITE_OK) {
         memset(out, 0, sizeof *out);
         return RECITE_EFORMAT;

@@ -27,11 +27,21 @@ static void release(const recite_index *idx, uint64_t from, uint64_t to)
         madvise((void *)a, b - a, MADV_DONTNEED);
 }
 
+void rc_index_release_pages(const recite_index *idx)
+{
+    release(idx, 0, idx->map_len);
+}
+
+/* Verifying reads each table once, in order; every so many records, what was read goes back
+ * (4 MiB of records at most stay resident). */
+#define RELEASE_EVERY (1u << 20)
+#define release_all rc_index_release_pages
+
 static int check_sums(const recite_index *idx, recite_error *err)
 {
-    /* Every page (the alignment padding between sections included), 16 MiB at a time, then
+    /* Every page (the alignment padding between sections included), 4 MiB at a time, then
      * every section. */
-    const uint64_t step = 4096;
+    const uint64_t step = 1024;
     for (uint64_t p = 0; p < idx->npages; p += step) {
         uint64_t last = RC_MIN(p + step, idx->npages) - 1;
         int rc = rc_index_touch_pages(idx, p, last, err);
@@ -49,8 +59,8 @@ static int check_sums(const recite_index *idx, recite_error *err)
             continue;
         XXH3_64bits_reset(st);
         uint64_t base = (uint64_t)(s->data - idx->map);
-        for (uint64_t at = 0; at < s->len; at += (uint64_t)16 << 20) {
-            size_t n = (size_t)RC_MIN((uint64_t)16 << 20, s->len - at);
+        for (uint64_t at = 0; at < s->len; at += (uint64_t)4 << 20) {
+            size_t n = (size_t)RC_MIN((uint64_t)4 << 20, s->len - at);
             XXH3_64bits_update(st, s->data + at, n);
             release(idx, base + at, base + at + n);
         }
@@ -66,6 +76,8 @@ static int check_blocks(const recite_index *idx, recite_error *err)
 {
     const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
     for (uint64_t b = 0; b < idx->nblocks; b++) {
+        if (b % (RELEASE_EVERY / 4) == 0)
+            release_all(idx);
         uint64_t r0 = rc_get_u64(tb + 16 * b), c0 = rc_get_u64(tb + 16 * b + 8);
         uint64_t r1 = rc_get_u64(tb + 16 * b + 16), c1 = rc_get_u64(tb + 16 * b + 24);
         if (r1 <= r0 || c1 <= c0 || r1 - r0 > idx->block_size)
@@ -97,6 +109,8 @@ static int check_clusters(const recite_index *idx, recite_error *err)
     const rc_section *s = idx->sec;
     uint64_t text_end = 0, tok_end = 0, cp_end = 0, mem_end = 0, work_end = 0, next_view = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
+        if (c % (RELEASE_EVERY / 64) == 0)
+            release_all(idx);
         rc_cluster cl;
         int rc = rc_index_cluster_check(idx, (uint32_t)c, &cl, err);
         if (rc != RECITE_OK)
@@ -147,6 +161,8 @@ static int check_works(const recite_index *idx, recite_error *err)
 {
     const uint8_t *dir = idx->sec[RC_SEC_CMI_DIR].data;
     for (uint64_t w = 0; w < idx->nworks; w++) {
+        if (w % (RELEASE_EVERY / 64) == 0)
+            release_all(idx);
         recite_work_info info;
         if (recite_index_work(&info, idx, (uint32_t)w) != RECITE_OK)
             return corrupt(err, "bad work record");
@@ -168,11 +184,12 @@ static int check_postings(const recite_index *idx, recite_error *err)
                 return corrupt(err, "fingerprint directory not monotonic");
             prev = v;
         }
-        for (uint64_t i = 0; i < ch->npostings; i++)
+        for (uint64_t i = 0; i < ch->npostings; i++) {
+            if (i % RELEASE_EVERY == 0)
+                release_all(idx);
             if (rc_get_u32(ch->pos + 4 * i) >= idx->ntokens)
                 return corrupt(err, "fingerprint position out of range");
-        uint64_t base = (uint64_t)(ch->pos - idx->map);
-        release(idx, base, base + 4 * ch->npostings);
+        }
     }
     return RECITE_OK;
 }
@@ -196,6 +213,7 @@ int recite_index_verify(const recite_index *idx, recite_error *err)
         rc = check_postings(idx, err);
     if (rc == RECITE_OK)
         rc = rc_index_verify_locators(idx, err);
+    release_all(idx);
     if (rc == RECITE_OK && idx->licenses)
         rc = recite_index_verify(idx->licenses, err);
     return rc;

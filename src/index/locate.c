@@ -20,10 +20,12 @@ static uint64_t rec_off(const recite_index *idx, uint64_t w)
     return rc_get_u64(idx->sec[RC_SEC_LOC_INDEX].data + 8 * w);
 }
 
+/* The length of work w's text; 0 when its record names no cluster (a damaged index). */
 static uint64_t text_len_of(const recite_index *idx, uint32_t w)
 {
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, w), &cl);
+    if (rc_index_cluster_check(idx, rc_index_work_cluster(idx, w), &cl, NULL) != RECITE_OK)
+        return 0;
     return cl.text_len;
 }
 
@@ -53,6 +55,8 @@ int rc_index_verify_locators(const recite_index *idx, recite_error *err)
         const uint8_t *r;
         uint32_t np, nc;
         uint64_t member;
+        if (w % 16384 == 0)
+            rc_index_release_pages(idx); /* read once: no need to stay resident */
         int rc = loc_record(idx, (uint32_t)w, &r, &np, &nc, &member, err);
         if (rc != RECITE_OK)
             return rc;
@@ -64,6 +68,8 @@ int rc_index_verify_locators(const recite_index *idx, recite_error *err)
     uint64_t blk = 0;
     for (uint64_t c = 0; c < idx->nclusters; c++) {
         rc_cluster cl;
+        if (c % 16384 == 0)
+            rc_index_release_pages(idx);
         rc_index_cluster(idx, (uint32_t)c, &cl);
         uint64_t end = cl.text_offset + cl.text_len, prev = 0;
         if (blk >= idx->nblocks || rc_get_u64(tb + 16 * blk) != cl.text_offset ||
@@ -232,13 +238,15 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
                                   s);
     }
     rc_cluster cl;
-    rc_index_cluster(idx, rc_index_work_cluster(idx, work), &cl);
+    int rc = rc_index_cluster_check(idx, rc_index_work_cluster(idx, work), &cl, err);
+    if (rc != RECITE_OK)
+        return rc;
     if (offset > cl.text_len)
         offset = cl.text_len;
     const uint8_t *r;
     uint32_t np, nc;
     uint64_t member;
-    int rc = loc_record(idx, work, &r, &np, &nc, &member, err);
+    rc = loc_record(idx, work, &r, &np, &nc, &member, err);
     if (rc != RECITE_OK)
         return rc;
     if (r) {

@@ -168,6 +168,11 @@ static inline uint32_t rc_index_member(const recite_index *idx, uint64_t m)
  * records, which run to its view's records, or to the next cluster's offset. */
 uint64_t rc_index_stored_len(const recite_index *idx, uint32_t cluster);
 
+/* Gives back the pages of the mapping that reads made resident (they are read again from the
+ * file when touched): for whole-index passes (verification, compaction), so that an index
+ * that is read whole does not stay in memory. Any thread, any time (index_verify.c). */
+void rc_index_release_pages(const recite_index *idx);
+
 /* Checks at open, in constant time, that the locator sections (locate.c) have the sizes the
  * works and text blocks ask for; each record is checked when it is read. */
 int rc_index_validate_locators(const recite_index *idx, const char *path, recite_error *err);
@@ -237,6 +242,10 @@ void rc_store_reader_free(rc_store_reader *r);
  * memory. Give it back with rc_store_reader_put, which keeps it as the spare or frees it. */
 rc_store_reader *rc_store_reader_get(const recite_index *idx);
 void rc_store_reader_put(const recite_index *idx, rc_store_reader *r);
+/* Empties the caches of the index's spare reader (decoded blocks, up to 8 MiB, and chunks):
+ * for a pass that reads each text once through recite_index_work_text (a compaction), whose
+ * reads would otherwise fill them for nothing. Any thread (a reader in use is left alone). */
+void rc_store_spare_clear(const recite_index *idx);
 
 /* Copies global text bytes [start, end) into out (which has room for end - start bytes). */
 int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out,

@@ -63,6 +63,35 @@ void rc_store_reader_put(const recite_index *idx, rc_store_reader *r)
     }
 }
 
+/* Frees a reader's cached blocks and chunks (its shards' too), keeping its contexts. */
+static void reader_clear(rc_store_reader *r)
+{
+    for (uint32_t s = 0; r->sharded && s < r->idx->nshards; s++)
+        if (r->sharded[s])
+            reader_clear(r->sharded[s]);
+    for (unsigned i = 0; i < RC_BLOCK_CACHE; i++) {
+        free(r->cache[i].data);
+        r->cache[i].data = NULL;
+        r->cache[i].block = 0;
+        r->cache[i].len = 0;
+    }
+    for (unsigned i = 0; r->chunks && i < RC_CHUNK_CACHE; i++)
+        free(r->chunks[i]);
+    free(r->chunks);
+    r->chunks = NULL;
+    RC_VEC_FREE(r->scratch);
+}
+
+void rc_store_spare_clear(const recite_index *idx)
+{
+    recite_index *mut = (recite_index *)(uintptr_t)idx;
+    rc_store_reader *r = atomic_exchange(&mut->spare_reader, NULL);
+    if (r) {
+        reader_clear(r);
+        rc_store_reader_put(idx, r);
+    }
+}
+
 /* A sharded index: the reader of shard s (made on first use), whose chunks are keyed by the
  * library's cluster numbers. NULL when out of memory. */
 static rc_store_reader *shard_reader(rc_store_reader *r, uint32_t s)

@@ -18,6 +18,10 @@
 #define VOTE_SHARE 0.2  /* candidates have this share of the best one's votes at least */
 #define MIN_VOTES 2     /* ... and this many (one shared k-gram is chance) */
 #define JUMP 8          /* a k-gram this far off the text's diagonal is out of order */
+/* Bytes of tokenized license texts a matcher keeps (and of the license index's blocks read for
+ * them): past it, they are all dropped and made again as needed. A build runs one matcher per
+ * worker; the whole library of license texts would take about 13 MB in each. */
+#define TEXT_CACHE_MAX (2u << 20)
 
 /* One license text, tokenized: word hashes, replaceable words flagged, a k-gram table. */
 typedef struct lic_text {
@@ -48,6 +52,7 @@ struct rc_license_matcher {
     unsigned max_cands; /* candidates compared (0: as many as asked) */
     uint64_t *ids;      /* hashes of the license ids of the license index (open addressing) */
     size_t nids;        /* slots, a power of two */
+    size_t cached;      /* bytes of the tokenized texts in `texts` */
 };
 
 /* Words a license text may have in place of a holder's name ("THE AUTHOR", "the Regents of the
@@ -237,6 +242,23 @@ void rc_license_matcher_free(rc_license_matcher *lm)
     free(lm);
 }
 
+/* Drops every tokenized text and the blocks read for them (a pointer from text_of is valid
+ * until the next call). */
+static int drop_texts(rc_license_matcher *lm)
+{
+    for (uint32_t i = 0; i < lm->nclusters; i++) {
+        text_free(lm->texts[i]);
+        lm->texts[i] = NULL;
+    }
+    rc_store_reader_free(&lm->reader);
+    if (rc_store_reader_init(&lm->reader, lm->lic) != RECITE_OK) {
+        lm->cached = SIZE_MAX; /* no reader: the next call tries again */
+        return RECITE_ENOMEM;
+    }
+    lm->cached = 0;
+    return RECITE_OK;
+}
+
 /* The tokens of cluster cl's license text (tokenized on first use). */
 static int text_of(rc_license_matcher *lm, uint32_t cl, const lic_text **out, recite_error *err)
 {
@@ -246,6 +268,8 @@ static int text_of(rc_license_matcher *lm, uint32_t cl, const lic_text **out, re
     }
     rc_cluster info;
     rc_index_cluster(lm->lic, cl, &info);
+    if (lm->cached > TEXT_CACHE_MAX && drop_texts(lm) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     if (RC_VEC_RESERVE(lm->buf, info.text_len + 1) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     int rc = rc_store_read(&lm->reader, info.text_offset, info.text_offset + info.text_len,
@@ -294,6 +318,8 @@ static int text_of(rc_license_matcher *lm, uint32_t cl, const lic_text **out, re
         t->head[b] = i + 1;
     }
     lm->texts[cl] = t;
+    lm->cached += (size_t)n * (sizeof *t->tok + 1 + sizeof *t->next) + buckets * sizeof *t->head +
+                  info.text_len; /* and its blocks */
     *out = t;
     return RECITE_OK;
 }

@@ -34,6 +34,7 @@ typedef struct rc_license_src {
     const char *cache_dir;  /* built license indexes kept for the next build; NULL = none */
     const char *tmp_dir;    /* NULL = /tmp */
     unsigned jobs;
+    uint64_t mem; /* memory budget of the build (0: the default) */
 } rc_license_src;
 
 /* The directory of the SPDX list src names (its default when NULL). */

@@ -337,6 +337,9 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         uint64_t src_start = t0->start;
         if ((rc = rc_match_src_tok(c, cl, al.b1 - 1, &t1, NULL, err)) != RECITE_OK)
             return rc;
+        if (t1->end < src_start) /* a damaged checkpoint or token record */
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (token offsets out of order in cluster %u)", cl);
         rc_raw_match m = {.cluster = cl,
                           .primary = info.primary,
                           .first = rc_index_member(c->idx, info.member0),

@@ -150,6 +150,10 @@ static int grow(rc_matcher *c, rc_live_span *sp, recite_error *err)
         c->live.steps++;
         if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q]))
             break;
+        if (t->end < m->src_start) /* a damaged checkpoint or token record */
+            return rc_error_set(err, RECITE_EFORMAT,
+                                "corrupt index (token offsets out of order in cluster %u)",
+                                m->cluster);
         m->len++;
         m->src_len++;
         m->src_end = t->end;

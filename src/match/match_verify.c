@@ -88,6 +88,9 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
         end_byte = t->end;
     }
     m->src_end = end_byte;
+    if (m->src_end < m->src_start) /* a damaged checkpoint or token record */
+        return rc_error_set(err, RECITE_EFORMAT,
+                            "corrupt index (token offsets out of order in cluster %u)", cl);
     return RECITE_OK;
 }
 

@@ -1,0 +1,104 @@
+/*
+ * build_budget.c — the memory budget of a build (`--mem`, docs/MEMORY.md): how it is shared
+ * between the workers (their own state; fewer workers when the budget cannot hold --jobs of
+ * them), the works in flight (sources being loaded, works waiting to be committed, each
+ * worker's large work before it spills), the buffers of the table spools, the input list and
+ * the hash tables of ids and contents, and the external sort, which gets the rest and gives
+ * memory back as the tables grow. build.c asks here before a worker loads a source.
+ */
+#include "rc_builder.h"
+
+#include <stdlib.h>
+#ifdef __GLIBC__
+#include <malloc.h>
+#endif
+
+#define MiB (1ull << 20)
+#define BATCH_BYTES_MAX (4 * MiB) /* bytes of sources in one batch */
+#define SPOOL_CAP_MIN (16u << 10)
+#define SPOOL_CAP_MAX (4u << 20)
+#define SPILL_MIN (64u << 10)
+#define SORT_MIN (4096 * 2 * sizeof(rc_posting_rec)) /* the sorter's smallest buffers */
+/* What a worker keeps whatever it loads: with CMI, the license matcher's tokenized license
+ * texts and blocks (2 MiB, license_match.c), its cache of identified headers (0.65 MiB) and
+ * lookup buffers; compression and tokenizer contexts (measured: docs/MEMORY.md). */
+#define WORKER_CMI (4 * MiB)
+#define WORKER_BASE (1 * MiB)
+
+/* Bytes of the input list: the paths and the sources, with the allocator's overhead. */
+static uint64_t inputs_bytes(const rc_inputs *in)
+{
+    uint64_t n = in->paths.cap * sizeof *in->paths.v + in->sources.cap * sizeof *in->sources.v +
+                 in->blobs.cap;
+    for (size_t i = 0; i < in->paths.n; i++)
+        n += strlen(in->paths.v[i]) + 1 + 16;
+    return n;
+}
+
+void rc_budget_plan(rc_builder *b)
+{
+    uint64_t mem = b->mem;
+    /* Workers' own state comes out of the budget: at most a quarter of it, fewer workers if
+     * need be. */
+    b->worker_bytes = WORKER_BASE + (b->opt->skip_cmi ? 0 : WORKER_CMI);
+    b->jobs = (unsigned)RC_MAX(1, RC_MIN((uint64_t)b->jobs, mem / 4 / b->worker_bytes));
+    unsigned jobs = b->jobs;
+    /* An eighth of the budget for the texts being loaded, an eighth for the works waiting for
+     * their turn to be committed: batches vary a lot in cost (512 small files or one 4 MB
+     * file), so workers need room to run ahead of the in-order commit, up to 8 batches per
+     * worker. */
+    b->load_max = mem / 8;
+    uint64_t waiting = mem / 8;
+    b->max_inflight = (size_t)RC_MIN((uint64_t)8 * jobs, waiting / MiB);
+    if (b->max_inflight < (size_t)jobs + 1)
+        b->max_inflight = (size_t)jobs + 1;
+    b->batch_hold = RC_MAX(waiting / b->max_inflight, (uint64_t)SPILL_MIN);
+    b->batch_bytes = RC_MIN(b->batch_hold, BATCH_BYTES_MAX);
+    /* A work keeps half a batch's share of fingerprints and frames in memory; a larger one
+     * spills the rest (at most jobs x that, under a worker). */
+    b->spill = (size_t)RC_MAX(b->batch_hold / 2, (uint64_t)SPILL_MIN);
+    b->spool_cap = (size_t)RC_MIN(RC_MAX(mem / 512, (uint64_t)SPOOL_CAP_MIN), SPOOL_CAP_MAX);
+    b->inflight = b->load_max + waiting + (uint64_t)jobs * (b->spill + b->worker_bytes);
+    b->inputs_bytes = inputs_bytes(&b->in);
+}
+
+uint64_t rc_budget_sort_bytes(const rc_builder *b)
+{
+    uint64_t tables = (b->ids.cap + b->contents.cap) * (sizeof(uint64_t) + sizeof(uint32_t)) +
+                      b->dups.cap * sizeof *b->dups.v;
+    uint64_t spools = RC_BUILD_SPOOLS + (b->shard ? 2 : 0); /* a shard's groups, build_shards.c */
+    uint64_t other = b->inflight + spools * b->spool_cap + b->inputs_bytes + tables;
+    return b->mem > other + SORT_MIN ? b->mem - other : SORT_MIN;
+}
+
+int rc_budget_update(rc_builder *b, recite_error *err)
+{
+    return rc_sorter_limit(&b->sorter, (size_t)rc_budget_sort_bytes(b), err);
+}
+
+/* ==== sources being loaded ==== */
+
+void rc_budget_load_begin(rc_builder *b, uint64_t bytes)
+{
+    /* One source is always let through, whatever its size: a work larger than the share is
+     * loaded alone. */
+    while (!b->stop && b->loading > 0 && b->loading + bytes > b->load_max)
+        pthread_cond_wait(&b->cond_space, &b->mu);
+    b->loading += bytes;
+}
+
+void rc_budget_load_end(rc_builder *b, uint64_t *bytes)
+{
+    b->loading -= RC_MIN(b->loading, *bytes);
+    *bytes = 0;
+    pthread_cond_broadcast(&b->cond_space);
+}
+
+void rc_budget_trim(void)
+{
+#ifdef __GLIBC__
+    /* Worker threads allocate in arenas of their own, and the committing thread frees what they
+     * allocated: the freed pages stay with the process (resident) until trimmed. */
+    malloc_trim(0);
+#endif
+}
