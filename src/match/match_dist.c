@@ -6,7 +6,7 @@
  * classes and counts one index of the library gives, and chooses the same candidates; each
  * verifies the candidates of its shards (rc_match_verify_part) and sends its runs and
  * extensions to all; each merges them as the threads of an in-process check are merged
- * (rc_match_merge_parts) and finishes the same result. Two exchanges a check.
+ * (rc_match_merge_parts) and finishes the same result. Two exchanges (check_dist.c adds a third).
  */
 #include "rc_match.h"
 
