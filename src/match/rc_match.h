@@ -251,8 +251,11 @@ typedef struct rc_matcher {
  * lexemes it is words, which the prose channel looks up in code works' word views. */
 static inline unsigned rc_structural(const rc_matcher *c, const rc_token *t)
 {
-    static const char ops[] = "()[]{}<>=+*/%&|^~#$@\\`";
-    return memchr(ops, c->text.v[t->start], sizeof ops - 1) != NULL;
+    static const uint8_t ops[256] = {
+        ['('] = 1, [')'] = 1, ['['] = 1, [']'] = 1, ['{'] = 1, ['}'] = 1, ['<'] = 1, ['>'] = 1,
+        ['='] = 1, ['+'] = 1, ['*'] = 1, ['/'] = 1, ['%'] = 1, ['&'] = 1, ['|'] = 1, ['^'] = 1,
+        ['~'] = 1, ['#'] = 1, ['$'] = 1, ['@'] = 1, ['\\'] = 1, ['`'] = 1};
+    return ops[c->text.v[t->start]];
 }
 
 /* ==== the matcher's life (matcher.c, match_finish.c) ==== */
