@@ -49,15 +49,18 @@ static int64_t diag_of(const anchor *a)
 static void chain(anchor *a, size_t n, unsigned k)
 {
     size_t near = 0; /* first anchor within NEAR_MAX_GAP output tokens of a[i] (sorted by q) */
+    size_t same = 0; /* first anchor of a[i]'s output token: none from there on precedes it */
     for (size_t i = 0; i < n; i++) {
         a[i].score = (int32_t)k;
         a[i].prev = -1;
         a[i].used = 0;
         while (a[i].q - a[near].q > NEAR_MAX_GAP)
             near++;
+        if (a[i].q != a[same].q)
+            same = i;
         size_t from = i > NEAR_LOOKBACK ? i - NEAR_LOOKBACK : 0;
-        for (size_t j = RC_MAX(from, near); j < i; j++) {
-            if (a[j].q >= a[i].q || a[j].s >= a[i].s || a[i].q - a[j].q > NEAR_MAX_GAP)
+        for (size_t j = RC_MAX(from, near); j < same; j++) {
+            if (a[j].s >= a[i].s)
                 continue;
             int64_t drift = llabs(diag_of(&a[i]) - diag_of(&a[j]));
             if (drift > NEAR_MAX_DRIFT)
