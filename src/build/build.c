@@ -106,6 +106,8 @@ static void *worker_main(void *arg)
             ZSTD_freeCCtx(ctx->cctx);
             free(ctx);
             ctx = NULL;
+        } else {
+            rc_license_matcher_share(ctx->cmi.m, b->lic_shared);
         }
     }
     pthread_mutex_lock(&b->mu);
@@ -426,6 +428,9 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cond_done, NULL);
     pthread_cond_init(&b->cond_space, NULL);
+    /* Without it, each worker tokenizes the license texts it needs into its own cache. */
+    if (b->lic && rc_license_shared_create(&b->lic_shared, b->lic, b->lic_share) != RECITE_OK)
+        b->lic_shared = NULL;
     size_t nthreads = 0;
     for (; nthreads < b->jobs; nthreads++)
         if (pthread_create(&threads[nthreads], NULL, worker_main, b) != 0)
@@ -469,6 +474,8 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     for (size_t i = 0; i < nthreads; i++)
         pthread_join(threads[i], NULL);
     free(threads);
+    rc_license_shared_free(b->lic_shared);
+    b->lic_shared = NULL;
     rc_budget_trim();
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cond_done);
