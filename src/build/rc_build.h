@@ -197,7 +197,8 @@ typedef struct rc_chan_state {
     int channel;
     unsigned kgram, window, context;
     rc_winnow wn;
-    size_t pending; /* first fingerprint whose right context is not filled in yet */
+    size_t pending;    /* first fingerprint whose right context is not filled in yet */
+    uint64_t ready_at; /* tokens it takes to fill the first of this channel's pending ones */
     uint64_t history[RC_HISTORY];
 } rc_chan_state;
 
