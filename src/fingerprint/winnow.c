@@ -53,8 +53,8 @@ int rc_winnow_finish(rc_winnow *wn, uint64_t *fp, uint64_t *pos)
     uint64_t nk = wn->ntok - wn->k + 1;
     if (nk >= wn->w)
         return 0; /* full windows were seen: already winnowed */
-    /* Nothing has left the window yet: the deque's front is the rightmost minimum of all. */
-    *fp = wn->dq_hash[wn->dq_head];
-    *pos = wn->dq_pos[wn->dq_head];
+    /* Nothing has left the window yet: its minimum is the rightmost minimum of all. */
+    *fp = wn->min_hash;
+    *pos = wn->min_pos;
     return 1;
 }
