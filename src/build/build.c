@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #define BATCH_WORKS 512u
+/* Works a batch queues before its worker wakes the committing thread (which takes them all):
+ * one wake-up per work cost the worker a futex call and both threads a switch each. */
+#define WAKE_WORKS 32u
 #define DEFAULT_MEM (1ull << 30)
 #define MIN_MEM (16ull << 20)
 
@@ -76,13 +79,18 @@ static int emit_work(rc_work_out *out, void *user)
     /* The text is gone: give its share back before waiting (the worker of the batch being
      * committed may be waiting for it). */
     rc_budget_load_end(b, &e->loading);
-    while (!b->stop && bt->pending > 0 && bt->pending + size > b->batch_hold)
+    while (!b->stop && bt->pending > 0 && bt->pending + size > b->batch_hold) {
+        pthread_cond_broadcast(&b->cond_done); /* what is queued, for it to take */
         pthread_cond_wait(&b->cond_space, &b->mu);
+    }
     int rc = b->stop ? RECITE_EINVAL : RC_VEC_PUSH(bt->outs, *out);
     if (rc == RECITE_OK) {
         memset(out, 0, sizeof *out);
         bt->pending += size;
-        pthread_cond_broadcast(&b->cond_done);
+        /* The committing thread is woken every WAKE_WORKS works queued, or when they hold
+         * half of what the batch may (and when the batch is done: worker_main). */
+        if ((bt->outs.n - bt->taken) % WAKE_WORKS == 0 || 2 * bt->pending >= b->batch_hold)
+            pthread_cond_broadcast(&b->cond_done);
     }
     pthread_mutex_unlock(&b->mu);
     return rc;
