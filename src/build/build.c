@@ -109,6 +109,7 @@ static void *worker_main(void *arg)
         ctx->max_ratio = b->opt->max_ratio;
         ctx->spill_bytes = b->spill;
         ctx->spill_dir = b->opt->tmp_dir ? b->opt->tmp_dir : b->tmp_dir;
+        ctx->defer_compress = true;
         if (!ctx->cctx || (!b->opt->skip_cmi && rc_cmi_ctx_init(&ctx->cmi, b->lic) != RECITE_OK)) {
             rc_cmi_ctx_free(&ctx->cmi);
             ZSTD_freeCCtx(ctx->cctx);
@@ -139,17 +140,24 @@ static void *worker_main(void *arg)
             ctx->shard = b->shard ? b->shard->shard : 0;
             ctx->nshards = b->shard ? b->shard->nshards : 1;
             emitter em = {b, bt, 0};
+            rc_defer_init(&ctx->defer, emit_work, &em);
             for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++) {
                 size_t src = bt->first + i;
                 pthread_mutex_lock(&b->mu);
                 rc_budget_load_begin(b, b->in.sources.v[src].length);
                 em.loading = b->in.sources.v[src].length;
                 pthread_mutex_unlock(&b->mu);
-                rc = rc_source_load(ctx, &b->in, src, emit_work, &em, &err);
+                rc = rc_source_load(ctx, &b->in, src, rc_defer_emit, ctx, &err);
                 pthread_mutex_lock(&b->mu);
                 rc_budget_load_end(b, &em.loading);
                 pthread_mutex_unlock(&b->mu);
             }
+            /* The works whose compression waits go before the batch is done. */
+            if (rc == RECITE_OK)
+                rc = rc_defer_flush(ctx, &err);
+            rc_defer_free(&ctx->defer);
+            if (rc != RECITE_OK && !err.code && ctx->defer.err_set)
+                err = ctx->defer.err;
             /* Handing a work over (emit_work) fails without a message. */
             if (rc != RECITE_OK && !err.code)
                 rc_error_set(&err, rc, "%s", recite_strerror(rc));

@@ -43,7 +43,7 @@ void rc_budget_plan(rc_builder *b)
     uint64_t mem = b->mem;
     /* Workers' own state comes out of the budget: at most a quarter of it, fewer workers if
      * need be. */
-    b->worker_bytes = WORKER_BASE + (b->opt->skip_cmi ? 0 : WORKER_CMI);
+    b->worker_bytes = WORKER_BASE + RC_DEFER_BYTES + (b->opt->skip_cmi ? 0 : WORKER_CMI);
     b->jobs = (unsigned)RC_MAX(1, RC_MIN((uint64_t)b->jobs, mem / 4 / b->worker_bytes));
     unsigned jobs = b->jobs;
     /* An eighth of the budget for the texts being loaded, an eighth for the works waiting for

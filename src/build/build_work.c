@@ -598,7 +598,9 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
                                 ? "%s: larger than 4 GiB, the limit for one work"
                                 : "%s: too many tokens for one work of a text-free index",
                             path);
-    if (rc == RECITE_OK)
+    if (rc == RECITE_OK && !out->text_free && ctx->defer_compress)
+        out->compress_later = true; /* when handed on, with others (build_defer.c) */
+    else if (rc == RECITE_OK)
         rc = out->text_free ? rc_store_compress(ctx, NULL, out->records.v, out->records.n, out)
                             : rc_store_compress(ctx, ctx->cdict, out->text, out->text_len, out);
     if (rc == RECITE_OK && out->text_free && ctx->spill_bytes) {
