@@ -45,7 +45,8 @@ int rc_defer_flush(rc_work_ctx *ctx, recite_error *err)
             }
         }
         if (rc == RECITE_OK)
-            rc = d->emit(w, d->user); /* takes the work: it leaves it zeroed */
+            rc = d->emit(w, d->user); /* takes the work (leaving it zeroed), unless it fails */
+        rc_work_out_free(w);
     }
     for (; i < d->q.n; i++) /* after a failure: the rest is dropped */
         rc_work_out_free(&d->q.v[i]);

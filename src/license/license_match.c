@@ -2,9 +2,10 @@
  * license_match.c — the cheap comparison of a text with the license texts: an exact vote of the
  * text's k-grams against the license index's postings (the core matcher's lookup, nothing
  * verified), then, for the few licenses with the most votes, a token comparison of the text with
- * each license text (tokenized once per license matcher and kept): which words of the text the
- * license explains, and which words of the license the text lacks, holder names and titles
- * aside (the SPDX matching guidelines' replaceable text). license_identify.c decides from these.
+ * each license text (tokenized once per license matcher, or once per build for the matchers of
+ * its workers: rc_license_shared): which words of the text the license explains, and which words
+ * of the license the text lacks, holder names and titles aside (the SPDX matching guidelines'
+ * replaceable text). license_identify.c decides from these.
  */
 #include "rc_license.h"
 
