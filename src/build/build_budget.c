@@ -99,9 +99,21 @@ void rc_budget_load_end(rc_builder *b, uint64_t *bytes)
     pthread_cond_broadcast(&b->cond_space);
 }
 
+/* Under AddressSanitizer or ThreadSanitizer, malloc is the sanitizer's: glibc's allocator is
+ * never initialized, and malloc_trim would initialize it in whichever thread calls it first.
+ * Two shard threads doing so at once both take glibc's main arena without attaching to it, and
+ * the second to exit aborts ("a->attached_threads > 0"). There is nothing of ours to trim. */
+#if defined(__SANITIZE_ADDRESS__) || defined(__SANITIZE_THREAD__)
+#define RC_SANITIZER_MALLOC 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer) || __has_feature(thread_sanitizer)
+#define RC_SANITIZER_MALLOC 1
+#endif
+#endif
+
 void rc_budget_trim(void)
 {
-#ifdef __GLIBC__
+#if defined(__GLIBC__) && !defined(RC_SANITIZER_MALLOC)
     /* Worker threads allocate in arenas of their own, and the committing thread frees what they
      * allocated: the freed pages stay with the process (resident) until trimmed. */
     malloc_trim(0);

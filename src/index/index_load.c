@@ -218,9 +218,10 @@ int rc_index_cluster_check(const recite_index *idx, uint32_t i, rc_cluster *out,
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad record of cluster %u)", i);
     rc = rc_index_touch(idx, idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)out->member0,
                         4 * (size_t)out->nmembers, err);
-    /* Its first member stands for it in results: a work (the others are read through
-     * recite_index_cluster_members, which checks them). */
-    if (rc == RECITE_OK && rc_index_member(idx, out->member0) >= idx->nworks)
+    /* Its first member stands for it in results: a work of this cluster (the others are read
+     * through recite_index_cluster_members, which checks them). A work of another cluster
+     * would be given this cluster's offsets, past the end of its own text. */
+    if (rc == RECITE_OK && rc_index_work_cluster(idx, rc_index_member(idx, out->member0)) != i)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad member of cluster %u)", i);
     return rc;
 }
@@ -711,8 +712,8 @@ const uint32_t *recite_index_cluster_members(const recite_index *idx, uint32_t c
     /* MEMBERS is 4-aligned within a 64-aligned section: safe to view as u32 on little-endian. */
     const uint32_t *m =
         (const uint32_t *)(const void *)(idx->sec[RC_SEC_MEMBERS].data + 4 * (uint64_t)cl.member0);
-    for (uint32_t i = 0; i < cl.nmembers; i++)
-        if (m[i] >= idx->nworks) /* a damaged list: callers look the members up as works */
+    for (uint32_t i = 0; i < cl.nmembers; i++) /* a damaged list: callers take them as its works */
+        if (m[i] >= idx->nworks || (!idx->nshards && rc_index_work_cluster(idx, m[i]) != cluster))
             return NULL;
     *count = cl.nmembers;
     return m;

@@ -112,8 +112,13 @@ static int build_ids(rc_matcher *c, unsigned chn)
     return RECITE_OK;
 }
 
-/* The id of token hash h in channel chn's output tokens, 0 when the output has no such token. */
-static int16_t id_of(const rc_matcher *c, unsigned chn, uint64_t h)
+int rc_match_out_ids(rc_matcher *c, unsigned chn, const rc_out_ids **out)
+{
+    *out = &c->ids[chn];
+    return c->ids[chn].built ? RECITE_OK : build_ids(c, chn);
+}
+
+int16_t rc_match_id_of(const rc_matcher *c, unsigned chn, uint64_t h)
 {
     const rc_out_ids *t = &c->ids[chn];
     size_t cap = t->id.n, s = id_slot(h, cap);
@@ -225,7 +230,7 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
             return rc;
         b[j] = rc_chan_hash(ch, t);
         if (ids)
-            bid[j] = id_of(c, chn, b[j]);
+            bid[j] = rc_match_id_of(c, chn, b[j]);
     }
     /* In array terms: b index = a index + (qa + d - slo). */
     int64_t shift = (int64_t)qa - slo;

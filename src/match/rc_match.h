@@ -167,6 +167,8 @@ typedef struct rc_code_scratch {
     RC_VEC(uint32_t) pa, pb; /* the aligned pairs */
     RC_VEC(uint64_t) key, val;
     RC_VEC(uint8_t) used; /* the renaming, both ways: 2 tables of cap slots */
+    RC_VEC(int16_t) ids;
+    RC_VEC(int32_t) bid;
     size_t cap;
 } rc_code_scratch;
 void rc_code_scratch_free(rc_code_scratch *sc);
@@ -251,8 +253,11 @@ typedef struct rc_matcher {
  * lexemes it is words, which the prose channel looks up in code works' word views. */
 static inline unsigned rc_structural(const rc_matcher *c, const rc_token *t)
 {
-    static const char ops[] = "()[]{}<>=+*/%&|^~#$@\\`";
-    return memchr(ops, c->text.v[t->start], sizeof ops - 1) != NULL;
+    static const uint8_t ops[256] = {
+        ['('] = 1, [')'] = 1, ['['] = 1, [']'] = 1, ['{'] = 1,  ['}'] = 1, ['<'] = 1, ['>'] = 1,
+        ['='] = 1, ['+'] = 1, ['*'] = 1, ['/'] = 1, ['%'] = 1,  ['&'] = 1, ['|'] = 1, ['^'] = 1,
+        ['~'] = 1, ['#'] = 1, ['$'] = 1, ['@'] = 1, ['\\'] = 1, ['`'] = 1};
+    return ops[c->text.v[t->start]];
 }
 
 /* ==== the matcher's life (matcher.c, match_finish.c) ==== */
@@ -436,6 +441,15 @@ int rc_view_near_ok(rc_matcher *c, uint32_t cl, uint32_t words, uint64_t s0, uin
  * token numbers. RECITE_ELIMIT when the band is too large. */
 int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32_t qb, int64_t dlo,
                   int64_t dhi, rc_alignment *out, recite_error *err);
+#define RC_CODE_LANES 8
+int rc_code_align_reference(rc_code_scratch *sc, const uint64_t *a, size_t na, const uint64_t *b,
+                            size_t nb, int64_t lo, int64_t hi, rc_alignment *out);
+int rc_code_align_ids(rc_code_scratch *sc, const int16_t *aid, size_t na, const int16_t *bid,
+                      size_t nb, int64_t lo, int64_t hi, rc_alignment *out);
+int rc_code_align_ids_plain(rc_code_scratch *sc, const int16_t *aid, size_t na, const int16_t *bid,
+                            size_t nb, int64_t lo, int64_t hi, rc_alignment *out);
+int rc_match_out_ids(rc_matcher *c, unsigned chn, const rc_out_ids **out);
+int16_t rc_match_id_of(const rc_matcher *c, unsigned chn, uint64_t h);
 
 /* The verification of the kept seeds (in the library's order of clusters, then channel,
  * diagonal, position): exact runs (rc_match_find_runs), their kinds (rc_match_classify), then

@@ -43,6 +43,17 @@ static inline const char *rc_report_verdict_name(recite_action a)
     return a == RECITE_ACTION_ALLOW ? "pass" : recite_action_name(a);
 }
 
+/* Where a match's span starts and ends in its work's original (page, chapter, member, line):
+ * RECITE_OK with both, or the error of the first lookup that failed (RECITE_ENOMEM: the
+ * report fails rather than lose the locator). */
+static inline int rc_report_locate_span(const recite_index *idx, const recite_match *m,
+                                        recite_locator *a, recite_locator *b)
+{
+    uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
+    int rc = recite_index_locate(a, idx, m->work, m->src_start, NULL);
+    return rc == RECITE_OK ? recite_index_locate(b, idx, m->work, last, NULL) : rc;
+}
+
 /* The policy's decision for each work of a result (see src/policy). */
 typedef struct rc_decision {
     recite_action verdict;

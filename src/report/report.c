@@ -113,11 +113,8 @@ static size_t word_cut(const char *text, size_t a, size_t b, int words, bool fro
 static void sb_locator(sbuf *sb, const recite_index *idx, const recite_match *m)
 {
     recite_locator a, b;
-    uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
-    int rc = recite_index_locate(&a, idx, m->work, m->src_start, NULL);
-    if (rc == RECITE_OK)
-        rc = recite_index_locate(&b, idx, m->work, last, NULL);
-    if (rc == RECITE_ENOMEM) /* the report fails rather than lose the locator */
+    int rc = rc_report_locate_span(idx, m, &a, &b);
+    if (rc == RECITE_ENOMEM)
         sb->oom = true;
     if (rc != RECITE_OK)
         return;

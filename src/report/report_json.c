@@ -178,11 +178,8 @@ static int put_also(jw *w, const recite_index *idx, uint32_t work, uint32_t clus
 static void put_locator(jw *w, const recite_index *idx, const recite_match *m)
 {
     recite_locator a, b;
-    uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
-    int rc = recite_index_locate(&a, idx, m->work, m->src_start, NULL);
-    if (rc == RECITE_OK)
-        rc = recite_index_locate(&b, idx, m->work, last, NULL);
-    if (rc == RECITE_ENOMEM) /* the report fails rather than lose the locator */
+    int rc = rc_report_locate_span(idx, m, &a, &b);
+    if (rc == RECITE_ENOMEM)
         w->oom = true;
     if (rc != RECITE_OK || !(a.page || a.chapter || a.member || a.line))
         return;

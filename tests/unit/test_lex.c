@@ -133,8 +133,8 @@ static bool same_shape(const char *a, const char *b)
     return same;
 }
 
-/* Every keyword keeps its identity (the lookup is a binary search over a table that must stay
- * in byte order); names that merely resemble one are identifiers. */
+/* Every keyword keeps its identity (the table stays in byte order: no keyword twice, and the
+ * lookup's hash table finds each); names that merely resemble one are identifiers. */
 static void test_keywords(void **state)
 {
     (void)state;

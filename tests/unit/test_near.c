@@ -109,6 +109,73 @@ static void test_align_vector_equals_reference(void **state)
     rc_align_scratch_free(&sc);
 }
 
+/* The code kernels (affine gaps): the vector one on ids (the CPU's and the plain build) against
+ * the cell-by-cell reference on
+ * random shapes, with copies that have lines inserted or deleted (gaps of 5-15 lexemes) and
+ * lexemes changed, on bands of any width and offset, b shorter or longer than a. */
+static void test_code_align_vector_equals_reference(void **state)
+{
+    (void)state;
+    rng r = rng_seeded(43);
+    rc_code_scratch sc = {0};
+    static uint64_t a[600], b[700];
+    static int16_t aid[600], bid[700];
+    int with_edits = 0, with_gaps = 0, n = iterations(3000);
+    for (int it = 0; it < n; it++) {
+        size_t na = 1 + rng_below(&r, it % 10 == 0 ? 600 : 90);
+        uint64_t alphabet = 1 + rng_below(&r, it % 3 == 0 ? 4 : 30);
+        for (size_t i = 0; i < na; i++)
+            a[i] = 1 + rng_below(&r, alphabet);
+        size_t nb = 0;
+        for (size_t i = 0; i < na && nb < 700; i++) { /* a copy with lines in and out */
+            unsigned roll = (unsigned)rng_below(&r, 100);
+            if (roll < 3)
+                i += 4 + rng_below(&r, 11); /* a line deleted */
+            else if (roll < 6)
+                for (size_t g = 5 + rng_below(&r, 11); g-- && nb < 700;)
+                    b[nb++] = 1 + rng_below(&r, alphabet + 5); /* a line inserted */
+            else if (roll < 12)
+                b[nb++] = 1 + rng_below(&r, alphabet + 5); /* a lexeme changed */
+            else
+                b[nb++] = a[i];
+        }
+        if (nb == 0)
+            b[nb++] = 1;
+        /* Ids: a's distinct shapes numbered from 1, b's shapes that a lacks 0. */
+        for (size_t i = 0; i < na; i++) {
+            size_t f = 0;
+            while (a[f] != a[i])
+                f++;
+            aid[i] = f == i ? (int16_t)(i + 1) : aid[f];
+        }
+        for (size_t j = 0; j < nb; j++) {
+            bid[j] = 0;
+            for (size_t i = 0; i < na && !bid[j]; i++)
+                if (a[i] == b[j])
+                    bid[j] = aid[i];
+        }
+        int64_t lo = (int64_t)rng_below(&r, 80) - 50, hi = lo + (int64_t)rng_below(&r, 60);
+        rc_alignment x, y, z;
+        assert_int_equal(rc_code_align_ids(&sc, aid, na, bid, nb, lo, hi, &x), RECITE_OK);
+        assert_int_equal(rc_code_align_ids_plain(&sc, aid, na, bid, nb, lo, hi, &z), RECITE_OK);
+        assert_int_equal(rc_code_align_reference(&sc, a, na, b, nb, lo, hi, &y), RECITE_OK);
+        for (const rc_alignment *v = &x; v; v = v == &x ? &z : NULL) {
+            assert_int_equal(v->a0, y.a0);
+            assert_int_equal(v->a1, y.a1);
+            assert_int_equal(v->b0, y.b0);
+            assert_int_equal(v->b1, y.b1);
+            assert_int_equal(v->matches, y.matches);
+            assert_int_equal(v->edits, y.edits);
+            assert_int_equal(v->score, y.score);
+        }
+        with_edits += y.edits > 0 && y.matches > 10;
+        with_gaps += y.edits > 0 && (y.a1 - y.a0) != (y.b1 - y.b0);
+    }
+    assert_true(with_edits > n / 10); /* the cases are not all trivial */
+    assert_true(with_gaps > n / 20);
+    rc_code_scratch_free(&sc);
+}
+
 /* ==== end to end ==== */
 
 typedef struct fixture {
@@ -423,6 +490,7 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_align_hand_built),
         cmocka_unit_test(test_align_vector_equals_reference),
+        cmocka_unit_test(test_code_align_vector_equals_reference),
         cmocka_unit_test_setup_teardown(test_near_found_with_offsets, setup, teardown),
         cmocka_unit_test_setup_teardown(test_near_extends_across_edge_edits, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_runs_inside_not_repeated, setup, teardown),
