@@ -19,6 +19,9 @@
 #include <unistd.h>
 
 #define BATCH_WORKS 512u
+/* Works a batch queues before its worker wakes the committing thread (which takes them all):
+ * one wake-up per work cost the worker a futex call and both threads a switch each. */
+#define WAKE_WORKS 32u
 #define DEFAULT_MEM (1ull << 30)
 #define MIN_MEM (16ull << 20)
 
@@ -76,13 +79,18 @@ static int emit_work(rc_work_out *out, void *user)
     /* The text is gone: give its share back before waiting (the worker of the batch being
      * committed may be waiting for it). */
     rc_budget_load_end(b, &e->loading);
-    while (!b->stop && bt->pending > 0 && bt->pending + size > b->batch_hold)
+    while (!b->stop && bt->pending > 0 && bt->pending + size > b->batch_hold) {
+        pthread_cond_broadcast(&b->cond_done); /* what is queued, for it to take */
         pthread_cond_wait(&b->cond_space, &b->mu);
+    }
     int rc = b->stop ? RECITE_EINVAL : RC_VEC_PUSH(bt->outs, *out);
     if (rc == RECITE_OK) {
         memset(out, 0, sizeof *out);
         bt->pending += size;
-        pthread_cond_broadcast(&b->cond_done);
+        /* The committing thread is woken every WAKE_WORKS works queued, or when they hold
+         * half of what the batch may (and when the batch is done: worker_main). */
+        if ((bt->outs.n - bt->taken) % WAKE_WORKS == 0 || 2 * bt->pending >= b->batch_hold)
+            pthread_cond_broadcast(&b->cond_done);
     }
     pthread_mutex_unlock(&b->mu);
     return rc;
@@ -101,11 +109,14 @@ static void *worker_main(void *arg)
         ctx->max_ratio = b->opt->max_ratio;
         ctx->spill_bytes = b->spill;
         ctx->spill_dir = b->opt->tmp_dir ? b->opt->tmp_dir : b->tmp_dir;
+        ctx->defer_compress = true;
         if (!ctx->cctx || (!b->opt->skip_cmi && rc_cmi_ctx_init(&ctx->cmi, b->lic) != RECITE_OK)) {
             rc_cmi_ctx_free(&ctx->cmi);
             ZSTD_freeCCtx(ctx->cctx);
             free(ctx);
             ctx = NULL;
+        } else {
+            rc_license_matcher_share(ctx->cmi.m, b->lic_shared);
         }
     }
     pthread_mutex_lock(&b->mu);
@@ -129,17 +140,24 @@ static void *worker_main(void *arg)
             ctx->shard = b->shard ? b->shard->shard : 0;
             ctx->nshards = b->shard ? b->shard->nshards : 1;
             emitter em = {b, bt, 0};
+            rc_defer_init(&ctx->defer, emit_work, &em);
             for (size_t i = 0; i < bt->count && rc == RECITE_OK; i++) {
                 size_t src = bt->first + i;
                 pthread_mutex_lock(&b->mu);
                 rc_budget_load_begin(b, b->in.sources.v[src].length);
                 em.loading = b->in.sources.v[src].length;
                 pthread_mutex_unlock(&b->mu);
-                rc = rc_source_load(ctx, &b->in, src, emit_work, &em, &err);
+                rc = rc_source_load(ctx, &b->in, src, rc_defer_emit, ctx, &err);
                 pthread_mutex_lock(&b->mu);
                 rc_budget_load_end(b, &em.loading);
                 pthread_mutex_unlock(&b->mu);
             }
+            /* The works whose compression waits go before the batch is done. */
+            if (rc == RECITE_OK)
+                rc = rc_defer_flush(ctx, &err);
+            rc_defer_free(&ctx->defer);
+            if (rc != RECITE_OK && !err.code && ctx->defer.err_set)
+                err = ctx->defer.err;
             /* Handing a work over (emit_work) fails without a message. */
             if (rc != RECITE_OK && !err.code)
                 rc_error_set(&err, rc, "%s", recite_strerror(rc));
@@ -426,6 +444,9 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     pthread_mutex_init(&b->mu, NULL);
     pthread_cond_init(&b->cond_done, NULL);
     pthread_cond_init(&b->cond_space, NULL);
+    /* Without it, each worker tokenizes the license texts it needs into its own cache. */
+    if (b->lic && rc_license_shared_create(&b->lic_shared, b->lic, b->lic_share) != RECITE_OK)
+        b->lic_shared = NULL;
     size_t nthreads = 0;
     for (; nthreads < b->jobs; nthreads++)
         if (pthread_create(&threads[nthreads], NULL, worker_main, b) != 0)
@@ -469,6 +490,8 @@ static int load_and_commit(rc_builder *b, recite_error *err)
     for (size_t i = 0; i < nthreads; i++)
         pthread_join(threads[i], NULL);
     free(threads);
+    rc_license_shared_free(b->lic_shared);
+    b->lic_shared = NULL;
     rc_budget_trim();
     pthread_mutex_destroy(&b->mu);
     pthread_cond_destroy(&b->cond_done);

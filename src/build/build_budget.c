@@ -24,6 +24,9 @@
  * lookup buffers; compression and tokenizer contexts (measured: docs/MEMORY.md). */
 #define WORKER_CMI (4 * MiB)
 #define WORKER_BASE (1 * MiB)
+/* License texts tokenized once for all workers (license_match.c): up to this, or a sixteenth of
+ * the budget; the whole license library takes about 13 MiB. */
+#define LIC_SHARED_MAX (16 * MiB)
 
 /* Bytes of the input list: the paths and the sources, with the allocator's overhead. */
 static uint64_t inputs_bytes(const rc_inputs *in)
@@ -40,7 +43,7 @@ void rc_budget_plan(rc_builder *b)
     uint64_t mem = b->mem;
     /* Workers' own state comes out of the budget: at most a quarter of it, fewer workers if
      * need be. */
-    b->worker_bytes = WORKER_BASE + (b->opt->skip_cmi ? 0 : WORKER_CMI);
+    b->worker_bytes = WORKER_BASE + RC_DEFER_BYTES + (b->opt->skip_cmi ? 0 : WORKER_CMI);
     b->jobs = (unsigned)RC_MAX(1, RC_MIN((uint64_t)b->jobs, mem / 4 / b->worker_bytes));
     unsigned jobs = b->jobs;
     /* An eighth of the budget for the texts being loaded, an eighth for the works waiting for
@@ -58,7 +61,9 @@ void rc_budget_plan(rc_builder *b)
      * spills the rest (at most jobs x that, under a worker). */
     b->spill = (size_t)RC_MAX(b->batch_hold / 2, (uint64_t)SPILL_MIN);
     b->spool_cap = (size_t)RC_MIN(RC_MAX(mem / 512, (uint64_t)SPOOL_CAP_MIN), SPOOL_CAP_MAX);
-    b->inflight = b->load_max + waiting + (uint64_t)jobs * (b->spill + b->worker_bytes);
+    b->lic_share = b->opt->skip_cmi ? 0 : RC_MIN(LIC_SHARED_MAX, mem / 16);
+    b->inflight =
+        b->load_max + waiting + (uint64_t)jobs * (b->spill + b->worker_bytes) + b->lic_share;
     b->inputs_bytes = inputs_bytes(&b->in);
 }
 

@@ -240,6 +240,7 @@ static void chan_init(rc_chan_state *cs, int channel, unsigned k, unsigned w)
     cs->window = w;
     cs->context = rc_context_len(w);
     cs->pending = SIZE_MAX; /* set to the first fingerprint of this channel when one comes */
+    cs->ready_at = UINT64_MAX;
     rc_winnow_init(&cs->wn, k, w);
 }
 
@@ -248,16 +249,21 @@ static void chan_init(rc_chan_state *cs, int channel, unsigned k, unsigned w)
  * interleave in out->fps; each channel walks its own. */
 static void complete_right(rc_chan_state *cs, rc_work_out *out, uint64_t ntok, bool end)
 {
+    if (!end && ntok < cs->ready_at)
+        return; /* the first pending one still lacks tokens: so do those after it */
     for (; cs->pending < out->fps.n; cs->pending++) {
         rc_fp *fp = &out->fps.v[cs->pending];
         if (fp->channel != cs->channel)
             continue;
         uint64_t from = fp->pos + cs->kgram;
-        if (!end && from + cs->context > ntok)
-            break;
+        if (!end && from + cs->context > ntok) {
+            cs->ready_at = from + cs->context;
+            return;
+        }
         unsigned n = (unsigned)RC_MIN((uint64_t)cs->context, ntok - from);
         fp->ctx |= (uint16_t)context_of(cs->history, from, n);
     }
+    cs->ready_at = UINT64_MAX; /* none pending: the next one added sets it */
 }
 
 static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t pos)
@@ -269,6 +275,7 @@ static int add_fp(rc_chan_state *cs, rc_work_out *out, uint64_t hash, uint64_t p
         return RECITE_ENOMEM;
     if (cs->pending == SIZE_MAX)
         cs->pending = out->fps.n - 1;
+    cs->ready_at = RC_MIN(cs->ready_at, pos + cs->kgram + cs->context);
     return RECITE_OK;
 }
 
@@ -591,7 +598,9 @@ int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *path, recite
                                 ? "%s: larger than 4 GiB, the limit for one work"
                                 : "%s: too many tokens for one work of a text-free index",
                             path);
-    if (rc == RECITE_OK)
+    if (rc == RECITE_OK && !out->text_free && ctx->defer_compress)
+        out->compress_later = true; /* when handed on, with others (build_defer.c) */
+    else if (rc == RECITE_OK)
         rc = out->text_free ? rc_store_compress(ctx, NULL, out->records.v, out->records.n, out)
                             : rc_store_compress(ctx, ctx->cdict, out->text, out->text_len, out);
     if (rc == RECITE_OK && out->text_free && ctx->spill_bytes) {

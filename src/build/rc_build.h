@@ -183,11 +183,28 @@ typedef struct rc_work_out {
     recite_note_kind note_kind;
     char *note;
     size_t src;
-    bool src_last;      /* the last work of its source */
-    bool license_found; /* its CMI names a license (an SPDX tag or an identified one) */
+    bool src_last;       /* the last work of its source */
+    bool compress_later; /* its text is compressed when handed on (build_defer.c) */
+    bool license_found;  /* its CMI names a license (an SPDX tag or an identified one) */
 } rc_work_out;
 
 #define RC_FROM_RELEASE (1u << 20)
+
+/* Receives each work a source gives, in order (ownership of *out moves to the callee, which
+ * leaves it zeroed). Returns RECITE_OK, or an error that stops the build. */
+typedef int (*rc_emit_fn)(rc_work_out *out, void *user);
+
+/* Works whose compression waits (build_defer.c): up to RC_DEFER_BYTES of their texts, held by a
+ * worker besides what it loads. */
+#define RC_DEFER_BYTES (1u << 20)
+typedef struct rc_defer {
+    RC_VEC(rc_work_out) q;
+    size_t bytes;    /* of the texts waiting to be compressed */
+    rc_emit_fn emit; /* where the works go once compressed */
+    void *user;
+    recite_error err; /* why a flush from rc_defer_emit failed */
+    bool err_set;
+} rc_defer;
 
 /* Per-thread scratch for loading works. */
 #define RC_HISTORY 1024 /* token hashes a channel keeps for contexts (>= w + k + 2c) */
@@ -197,7 +214,8 @@ typedef struct rc_chan_state {
     int channel;
     unsigned kgram, window, context;
     rc_winnow wn;
-    size_t pending; /* first fingerprint whose right context is not filled in yet */
+    size_t pending;    /* first fingerprint whose right context is not filled in yet */
+    uint64_t ready_at; /* tokens it takes to fill the first of this channel's pending ones */
     uint64_t history[RC_HISTORY];
 } rc_chan_state;
 
@@ -228,6 +246,8 @@ typedef struct rc_work_ctx {
     size_t spill_bytes;
     const char *spill_dir;
     recite_error spill_err; /* why a spill failed (RECITE_EIO) */
+    bool defer_compress;    /* works are compressed in runs (build_defer.c), not one by one */
+    rc_defer defer;
 } rc_work_ctx;
 
 /* Loads, validates and fingerprints one source. Errors (unreadable file, malformed JSONL line)
@@ -241,10 +261,6 @@ void rc_work_out_free(rc_work_out *out);
  * in messages. Sets out->status for empty texts. */
 int rc_work_process(rc_work_ctx *ctx, rc_work_out *out, const char *name, recite_error *err);
 
-/* Receives each work a source gives, in order (ownership of *out moves to the callee, which
- * leaves it zeroed). Returns RECITE_OK, or an error that stops the build. */
-typedef int (*rc_emit_fn)(rc_work_out *out, void *user);
-
 /* Loads every work of one source — a file (a document or an archive gives its works, with
  * locators, extracted by content: rc_extract.h), a JSONL line, a git blob, a work of an index —
  * and hands each to emit, the last with src_last set. Extraction problems are works skipped
@@ -252,6 +268,16 @@ typedef int (*rc_emit_fn)(rc_work_out *out, void *user);
 int rc_source_load(rc_work_ctx *ctx, const rc_inputs *in, size_t src, rc_emit_fn emit, void *user,
                    recite_error *err);
 void rc_work_ctx_free_extract(rc_work_ctx *ctx); /* the repositories a worker opened */
+
+/* Deferred compression (build_defer.c), for a worker with ctx->defer_compress set: hand works to
+ * rc_defer_emit (user: the ctx), which queues them and, past RC_DEFER_BYTES of texts, compresses
+ * and hands them all to emit(user) set by rc_defer_init; rc_defer_flush does so for the rest
+ * (at the end of a batch). On failure the works queued are dropped and the error is in err (or
+ * ctx->defer.err for rc_defer_emit). */
+void rc_defer_init(rc_defer *d, rc_emit_fn emit, void *user);
+int rc_defer_emit(rc_work_out *out, void *user);
+int rc_defer_flush(rc_work_ctx *ctx, recite_error *err);
+void rc_defer_free(rc_defer *d);
 
 /* Whether s is one of the provenance kinds of the contract (purchased, scanned, licensed,
  * public-domain, shadow-library, unknown). */

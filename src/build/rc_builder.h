@@ -149,6 +149,7 @@ typedef struct rc_builder {
     uint64_t mem;               /* the budget */
     uint64_t inflight;          /* the workers and the works in flight */
     uint64_t worker_bytes;      /* a worker's own state */
+    uint64_t lic_share;         /* license texts tokenized once for all workers */
     uint64_t load_max, loading; /* bytes of sources being loaded (mu) */
     uint64_t batch_hold;        /* bytes of works a batch holds uncommitted */
     uint64_t batch_bytes;       /* bytes of sources per batch */
@@ -196,7 +197,8 @@ typedef struct rc_builder {
     unsigned common_texts; /* families holding a passage for it to be common language */
     bool text_free;
 
-    recite_index *lic; /* the license index built in the temporary directory, or NULL */
+    recite_index *lic;             /* the license index built in the temporary directory, or NULL */
+    rc_license_shared *lic_shared; /* its texts tokenized for the workers, while they run */
 
     /* locators (build_locators.c) */
     rc_spool loc_index; /* per work, u64: where its record ends in loc_data (after a 0) */

@@ -46,52 +46,6 @@ void rc_winnow_init(rc_winnow *wn, unsigned k, unsigned w)
         wn->base_k1 *= RC_KGRAM_BASE;
 }
 
-static inline unsigned dq_slot(const rc_winnow *wn, unsigned i)
-{
-    unsigned s = wn->dq_head + i;
-    return s >= wn->w ? s - wn->w : s;
-}
-
-int rc_winnow_push(rc_winnow *wn, uint64_t token_hash, uint64_t *fp, uint64_t *pos)
-{
-    unsigned k = wn->k, w = wn->w;
-    wn->tslot = wn->tslot + 1 == k ? 0 : wn->tslot + 1;
-    /* Slide the polynomial: drop the token leaving the k-gram (in the slot being overwritten). */
-    if (wn->ntok >= k)
-        wn->poly -= wn->tok[wn->tslot] * wn->base_k1;
-    wn->poly = wn->poly * RC_KGRAM_BASE + token_hash;
-    wn->tok[wn->tslot] = wn->tok[wn->tslot + k] = token_hash;
-    if (++wn->ntok < k)
-        return 0;
-    uint64_t g = wn->ntok - k; /* number of the new k-gram */
-    uint64_t h = rc_mix64(wn->poly ^ RC_KGRAM_SEED);
-    /* Deque: drop the oldest if it leaves the window, drop k-grams not smaller than the new
-     * one (so the rightmost minimum wins ties), append it. At most w entries. */
-    if (wn->dq_len && wn->dq_pos[wn->dq_head] + w <= g) {
-        wn->dq_head = wn->dq_head + 1 == w ? 0 : wn->dq_head + 1;
-        wn->dq_len--;
-    }
-    while (wn->dq_len && wn->dq_hash[dq_slot(wn, wn->dq_len - 1)] >= h)
-        wn->dq_len--;
-    unsigned tail = dq_slot(wn, wn->dq_len++);
-    wn->dq_hash[tail] = h;
-    wn->dq_pos[tail] = g;
-    if (g + 1 < w)
-        return 0;
-    uint64_t m = wn->dq_pos[wn->dq_head], mh = wn->dq_hash[wn->dq_head];
-    /* Robust winnowing: on a tie, keep the k-gram already selected while it is still in the
-     * window, so that low-entropy text ("la la la ...") does not select every position. */
-    if (wn->sel && wn->sel - 1 + w > g && wn->sel_hash == mh)
-        return 0;
-    if (wn->sel == m + 1)
-        return 0;
-    wn->sel = m + 1;
-    wn->sel_hash = mh;
-    *fp = mh;
-    *pos = m;
-    return 1;
-}
-
 int rc_winnow_finish(rc_winnow *wn, uint64_t *fp, uint64_t *pos)
 {
     if (wn->ntok < wn->k)
@@ -99,8 +53,8 @@ int rc_winnow_finish(rc_winnow *wn, uint64_t *fp, uint64_t *pos)
     uint64_t nk = wn->ntok - wn->k + 1;
     if (nk >= wn->w)
         return 0; /* full windows were seen: already winnowed */
-    /* Nothing has left the window yet: the deque's front is the rightmost minimum of all. */
-    *fp = wn->dq_hash[wn->dq_head];
-    *pos = wn->dq_pos[wn->dq_head];
+    /* Nothing has left the window yet: its minimum is the rightmost minimum of all. */
+    *fp = wn->min_hash;
+    *pos = wn->min_pos;
     return 1;
 }

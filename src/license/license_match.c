@@ -2,12 +2,14 @@
  * license_match.c — the cheap comparison of a text with the license texts: an exact vote of the
  * text's k-grams against the license index's postings (the core matcher's lookup, nothing
  * verified), then, for the few licenses with the most votes, a token comparison of the text with
- * each license text (tokenized once per license matcher and kept): which words of the text the
- * license explains, and which words of the license the text lacks, holder names and titles
- * aside (the SPDX matching guidelines' replaceable text). license_identify.c decides from these.
+ * each license text (tokenized once per license matcher, or once per build for the matchers of
+ * its workers: rc_license_shared): which words of the text the license explains, and which words
+ * of the license the text lacks, holder names and titles aside (the SPDX matching guidelines'
+ * replaceable text). license_identify.c decides from these.
  */
 #include "rc_license.h"
 
+#include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <xxhash.h>
@@ -34,9 +36,18 @@ typedef struct lic_text {
     uint32_t mask;
 } lic_text;
 
+struct rc_license_shared {
+    const recite_index *lic;
+    lic_text *_Atomic *texts; /* per cluster, published once made */
+    atomic_size_t bytes;      /* of the texts published */
+    size_t max_bytes;
+    uint32_t nclusters;
+};
+
 struct rc_license_matcher {
     const recite_index *lic;
-    rc_matcher *m; /* tokenizes the text and looks its k-grams up */
+    rc_license_shared *shared; /* or NULL */
+    rc_matcher *m;             /* tokenizes the text and looks its k-grams up */
     rc_store_reader reader;
     rc_tokenizer tz;
     lic_text **texts; /* per cluster, made on first use */
@@ -47,6 +58,7 @@ struct rc_license_matcher {
     RC_VEC(uint8_t) lcov; /* scratch: covered tokens of one license text */
     RC_VEC(uint8_t) buf;  /* scratch: a license text's bytes */
     RC_VEC(rc_token) toks;
+    RC_VEC(uint8_t) qrepl; /* per token of the text looked up: a replaceable word */
     uint64_t repl_words[48];
     unsigned nrepl;
     unsigned max_cands; /* candidates compared (0: as many as asked) */
@@ -237,6 +249,7 @@ void rc_license_matcher_free(rc_license_matcher *lm)
     RC_VEC_FREE(lm->lcov);
     RC_VEC_FREE(lm->buf);
     RC_VEC_FREE(lm->toks);
+    RC_VEC_FREE(lm->qrepl);
     rc_store_reader_free(&lm->reader);
     rc_matcher_free(lm->m);
     free(lm);
@@ -259,24 +272,24 @@ static int drop_texts(rc_license_matcher *lm)
     return RECITE_OK;
 }
 
-/* The tokens of cluster cl's license text (tokenized on first use). */
-static int text_of(rc_license_matcher *lm, uint32_t cl, const lic_text **out, recite_error *err)
+/* Bytes a tokenized text takes. */
+static size_t text_bytes(const lic_text *t)
 {
-    if (lm->texts[cl]) {
-        *out = lm->texts[cl];
-        return RECITE_OK;
-    }
-    rc_cluster info;
-    rc_index_cluster(lm->lic, cl, &info);
-    if (lm->cached > TEXT_CACHE_MAX && drop_texts(lm) != RECITE_OK)
+    return (size_t)t->n * (sizeof *t->tok + 1 + sizeof *t->next) +
+           ((size_t)t->mask + 1) * sizeof *t->head + sizeof *t;
+}
+
+/* A cluster's license text, tokenized (its bytes read through lm's reader) into *out. */
+static int make_text(rc_license_matcher *lm, const rc_cluster *info, lic_text **out,
+                     recite_error *err)
+{
+    if (RC_VEC_RESERVE(lm->buf, info->text_len + 1) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    if (RC_VEC_RESERVE(lm->buf, info.text_len + 1) != RECITE_OK)
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    int rc = rc_store_read(&lm->reader, info.text_offset, info.text_offset + info.text_len,
+    int rc = rc_store_read(&lm->reader, info->text_offset, info->text_offset + info->text_len,
                            lm->buf.v, err);
     if (rc != RECITE_OK)
         return rc;
-    if ((rc = tokenize(lm, lm->buf.v, info.text_len)) != RECITE_OK)
+    if ((rc = tokenize(lm, lm->buf.v, info->text_len)) != RECITE_OK)
         return rc_error_set(err, rc, "license text too long");
     lic_text *t = calloc(1, sizeof *t);
     uint32_t n = (uint32_t)lm->toks.n, buckets = 16;
@@ -297,10 +310,10 @@ static int text_of(rc_license_matcher *lm, uint32_t cl, const lic_text **out, re
     /* The title: a short first line ("MIT License", "Eclipse Public License - v 1.0"). */
     const uint8_t *s = lm->buf.v;
     size_t a = 0;
-    while (a < info.text_len && (s[a] == '\n' || s[a] == ' ' || s[a] == '\r' || s[a] == '\t'))
+    while (a < info->text_len && (s[a] == '\n' || s[a] == ' ' || s[a] == '\r' || s[a] == '\t'))
         a++;
-    const uint8_t *nl = memchr(s + a, '\n', info.text_len - a);
-    uint64_t title_end = nl ? (uint64_t)(nl - s) : info.text_len;
+    const uint8_t *nl = memchr(s + a, '\n', info->text_len - a);
+    uint64_t title_end = nl ? (uint64_t)(nl - s) : info->text_len;
     uint32_t title_toks = 0;
     while (title_toks < n && lm->toks.v[title_toks].start < title_end)
         title_toks++;
@@ -317,11 +330,87 @@ static int text_of(rc_license_matcher *lm, uint32_t cl, const lic_text **out, re
         t->next[i] = t->head[b];
         t->head[b] = i + 1;
     }
-    lm->texts[cl] = t;
-    lm->cached += (size_t)n * (sizeof *t->tok + 1 + sizeof *t->next) + buckets * sizeof *t->head +
-                  info.text_len; /* and its blocks */
     *out = t;
     return RECITE_OK;
+}
+
+/* The tokens of cluster cl's license text: the shared one, else this matcher's own (tokenized on
+ * first use). A text made here goes to the shared texts while they have room (of two matchers
+ * making the same text at once, the first published is kept), else to this matcher's. */
+static int text_of(rc_license_matcher *lm, uint32_t cl, const lic_text **out, recite_error *err)
+{
+    rc_license_shared *sh = lm->shared;
+    lic_text *t = sh ? atomic_load_explicit(&sh->texts[cl], memory_order_acquire) : NULL;
+    if (!t)
+        t = lm->texts[cl];
+    if (t) {
+        *out = t;
+        return RECITE_OK;
+    }
+    rc_cluster info;
+    rc_index_cluster(lm->lic, cl, &info);
+    if (lm->cached > TEXT_CACHE_MAX && drop_texts(lm) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    int rc = make_text(lm, &info, &t, err);
+    if (rc != RECITE_OK)
+        return rc;
+    size_t size = text_bytes(t);
+    if (sh && atomic_fetch_add(&sh->bytes, size) + size <= sh->max_bytes) {
+        lic_text *none = NULL;
+        if (atomic_compare_exchange_strong_explicit(&sh->texts[cl], &none, t, memory_order_acq_rel,
+                                                    memory_order_acquire)) {
+            *out = t;
+            return RECITE_OK;
+        }
+        atomic_fetch_sub(&sh->bytes, size); /* made by another at the same time: theirs */
+        text_free(t);
+        *out = none;
+        return RECITE_OK;
+    }
+    if (sh)
+        atomic_fetch_sub(&sh->bytes, size);
+    lm->texts[cl] = t;
+    lm->cached += size + info.text_len; /* and its blocks */
+    *out = t;
+    return RECITE_OK;
+}
+
+/* ==== texts shared by the matchers of a build ==== */
+
+int rc_license_shared_create(rc_license_shared **out, const recite_index *lic, size_t max_bytes)
+{
+    *out = NULL;
+    rc_license_shared *sh = calloc(1, sizeof *sh);
+    if (!sh)
+        return RECITE_ENOMEM;
+    sh->lic = lic;
+    sh->nclusters = (uint32_t)lic->nclusters;
+    sh->max_bytes = max_bytes;
+    atomic_init(&sh->bytes, 0);
+    if (!(sh->texts = calloc(sh->nclusters + 1, sizeof *sh->texts))) {
+        free(sh);
+        return RECITE_ENOMEM;
+    }
+    for (uint32_t i = 0; i <= sh->nclusters; i++)
+        atomic_init(&sh->texts[i], NULL);
+    *out = sh;
+    return RECITE_OK;
+}
+
+void rc_license_shared_free(rc_license_shared *sh)
+{
+    if (!sh)
+        return;
+    for (uint32_t i = 0; i <= sh->nclusters; i++)
+        text_free(atomic_load(&sh->texts[i]));
+    free((void *)sh->texts);
+    free(sh);
+}
+
+void rc_license_matcher_share(rc_license_matcher *lm, rc_license_shared *sh)
+{
+    if (lm && sh && sh->lic == lm->lic)
+        lm->shared = sh;
 }
 
 /* ==== the vote ==== */
@@ -341,6 +430,14 @@ int rc_license_lookup(rc_license_matcher *lm, const char *text, size_t len, reci
         return rc;
     if ((rc = rc_matcher_tokenize(lm->m, true)) != RECITE_OK)
         return rc_error_set(err, rc, "out of memory");
+    /* Which of its words are replaceable, once for all the comparisons. */
+    size_t nq;
+    const rc_token *q = rc_license_tokens(lm, &nq);
+    if (RC_VEC_RESERVE(lm->qrepl, nq + 1) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < nq; i++)
+        lm->qrepl.v[i] = is_replaceable(lm, q[i].hash);
+    lm->qrepl.n = nq;
     return RECITE_OK;
 }
 
@@ -464,7 +561,7 @@ int rc_license_compare(rc_license_matcher *lm, uint32_t cl, const uint8_t *qmask
             fit->matched++;
             first = RC_MIN(first, (uint32_t)i);
             last = (uint32_t)i;
-        } else if ((!qmask || qmask[i]) && !is_replaceable(lm, q[i].hash)) {
+        } else if ((!qmask || qmask[i]) && !lm->qrepl.v[i]) {
             fit->unexplained++;
         }
     }

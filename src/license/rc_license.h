@@ -69,6 +69,15 @@ typedef struct rc_license_matcher rc_license_matcher;
 int rc_license_matcher_create(rc_license_matcher **out, const recite_index *lic, recite_error *err);
 void rc_license_matcher_free(rc_license_matcher *lm); /* accepts NULL */
 
+/* License texts tokenized once for all the matchers of a build's workers (thread-safe: each
+ * text is made by the first matcher that needs it and kept until freed), up to max_bytes; past
+ * that, each matcher tokenizes the others into its own bounded cache. */
+typedef struct rc_license_shared rc_license_shared;
+int rc_license_shared_create(rc_license_shared **out, const recite_index *lic, size_t max_bytes);
+void rc_license_shared_free(rc_license_shared *sh); /* accepts NULL; after its matchers */
+/* Makes lm (of the same license index; NULL: nothing done) use the shared texts of sh. */
+void rc_license_matcher_share(rc_license_matcher *lm, rc_license_shared *sh);
+
 /* Compares at most `candidates` license texts per vote (0: no limit below the caller's): a
  * checker identifying an output's license for the CMI verdict needs the family, not the
  * variant, and tokenizes fewer license texts. */

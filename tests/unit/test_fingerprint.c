@@ -110,6 +110,33 @@ static void test_stream_matches_reference(void **state)
     }
 }
 
+/* The same for windows up to RC_WINDOW_MAX (the winnower's ring wraps) and the longer k-grams of
+ * code, over texts many windows long. */
+static void test_stream_matches_reference_wide(void **state)
+{
+    (void)state;
+    rng r = rng_seeded(12);
+    for (int it = 0; it < iterations(300); it++) {
+        bool code = rng_below(&r, 2);
+        unsigned t = 1 + (unsigned)rng_below(&r, RC_WINDOW_MAX + 5), k, w;
+        if (code ? rc_fingerprint_params_code(t, &k, &w) : rc_fingerprint_params(t, &k, &w))
+            continue;
+        size_t n = rng_below(&r, 3000);
+        uint64_t *toks = malloc((n + 1) * sizeof *toks);
+        random_tokens(&r, toks, n, rng_below(&r, 2) ? 3 : 100000);
+        fp *a = malloc((n + 2) * sizeof *a), *b = malloc((n + 2) * sizeof *b);
+        size_t na = winnow_stream(toks, n, k, w, a), nb = winnow_reference(toks, n, k, w, b);
+        assert_int_equal(na, nb);
+        for (size_t i = 0; i < na; i++) {
+            assert_int_equal(a[i].hash, b[i].hash);
+            assert_int_equal(a[i].pos, b[i].pos);
+        }
+        free(toks);
+        free(a);
+        free(b);
+    }
+}
+
 /* Any run of >= w + k - 1 tokens shared by A and B: A's fingerprints include a k-gram inside the
  * run whose hash equals B's k-gram at the same offset in the run. This is what the checker's
  * dense lookups rely on. */
@@ -198,6 +225,7 @@ int main(void)
         cmocka_unit_test(test_known_answers),
         cmocka_unit_test(test_params),
         cmocka_unit_test(test_stream_matches_reference),
+        cmocka_unit_test(test_stream_matches_reference_wide),
         cmocka_unit_test(test_guarantee),
         cmocka_unit_test(test_density),
         cmocka_unit_test(test_low_entropy_text_is_sparse),
