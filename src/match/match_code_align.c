@@ -94,6 +94,32 @@ static void row_cols(size_t i, int64_t lo, size_t w, size_t nb, size_t *kb, size
         *ke = *kb;
 }
 
+/* Row 0: H and F of both rows -inf over `width` columns and borders, H of row 0 zero where
+ * j = lo + k is inside b; the moves of row 0 none. */
+static void first_row(int32_t *hp, int32_t *hc, int32_t *fp, int32_t *fc, size_t width, size_t w,
+                      int64_t lo, size_t nb, uint8_t *mv)
+{
+    for (size_t k = 0; k < width; k++)
+        hp[k] = fp[k] = hc[k] = fc[k] = NINF;
+    for (size_t k = 0; k < w; k++) {
+        int64_t j = lo + (int64_t)k;
+        if (j >= 0 && j <= (int64_t)nb)
+            hp[k + 1] = 0;
+    }
+    memset(mv, 0, w);
+}
+
+/* The current rows become the previous ones. */
+static void next_row(int32_t **hp, int32_t **hc, int32_t **fp, int32_t **fc)
+{
+    int32_t *t = *hp;
+    *hp = *hc;
+    *hc = t;
+    t = *fp;
+    *fp = *fc;
+    *fc = t;
+}
+
 /* ==== reference: one cell at a time ==== */
 
 int rc_code_align_reference(rc_code_scratch *sc, const uint64_t *a, size_t na, const uint64_t *b,
@@ -109,15 +135,8 @@ int rc_code_align_reference(rc_code_scratch *sc, const uint64_t *a, size_t na, c
     /* Rows of H and F (the previous and the current), each with a border column on both
      * sides: column k + 1 is cell (i, j = i + lo + k). */
     int32_t *hp = sc->rows.v, *hc = hp + (w + 2), *fp = hc + (w + 2), *fc = fp + (w + 2);
-    for (size_t k = 0; k < w + 2; k++)
-        hp[k] = fp[k] = hc[k] = fc[k] = NINF;
-    for (size_t k = 0; k < w; k++) {
-        int64_t j = lo + (int64_t)k;
-        if (j >= 0 && j <= (int64_t)nb)
-            hp[k + 1] = 0;
-    }
     uint8_t *mv = sc->moves.v;
-    memset(mv, 0, w);
+    first_row(hp, hc, fp, fc, w + 2, w, lo, nb, mv);
     int32_t best = 0;
     size_t bi = 0, bk = 0;
     for (size_t i = 1; i <= na; i++) {
@@ -169,12 +188,7 @@ int rc_code_align_reference(rc_code_scratch *sc, const uint64_t *a, size_t na, c
                 bk = k;
             }
         }
-        int32_t *t = hp;
-        hp = hc;
-        hc = t;
-        t = fp;
-        fp = fc;
-        fc = t;
+        next_row(&hp, &hc, &fp, &fc);
     }
     if (best > 0)
         trace_back(mv, w, lo, bi, bk, best, out);
@@ -237,16 +251,9 @@ static inline __attribute__((always_inline)) int align_ids(rc_code_scratch *sc, 
      * current row, H without E, E, the diagonal's score, and the move bits known before E. */
     int32_t *hp = sc->rows.v, *hc = hp + stride, *fp = hc + stride, *fc = fp + stride;
     int32_t *h2 = fc + stride + 1, *ee = h2 + stride, *dd = ee + stride, *mk = dd + stride;
-    for (size_t k = 0; k < stride; k++)
-        hp[k] = fp[k] = hc[k] = fc[k] = NINF;
-    memset(h2 - 1, 0, (4 * stride) * sizeof *h2); /* h2[-1] and ee[-1] are read, then masked */
-    for (size_t k = 0; k < w; k++) {
-        int64_t j = lo + (int64_t)k;
-        if (j >= 0 && j <= (int64_t)nb)
-            hp[k + 1] = 0;
-    }
     uint8_t *mv = sc->moves.v;
-    memset(mv, 0, w);
+    first_row(hp, hc, fp, fc, stride, w, lo, nb, mv);
+    memset(h2 - 1, 0, (4 * stride) * sizeof *h2); /* h2[-1] and ee[-1] are read, then masked */
     const v32 zero = SP(0), vninf = SP(NINF), lane = {0, 1, 2, 3, 4, 5, 6, 7};
     int32_t best = 0;
     size_t bi = 0, bk = 0;
@@ -320,12 +327,7 @@ static inline __attribute__((always_inline)) int align_ids(rc_code_scratch *sc, 
             for (bk = kb; hc[bk + 1] != rm; bk++)
                 ;
         }
-        int32_t *t = hp;
-        hp = hc;
-        hc = t;
-        t = fp;
-        fp = fc;
-        fc = t;
+        next_row(&hp, &hc, &fp, &fc);
     }
     if (best > 0)
         trace_back(mv, w, lo, bi, bk, best, out);
