@@ -85,6 +85,25 @@ static void random_tokens(rng *r, uint64_t *t, size_t n, unsigned alphabet)
         t[i] = rc_mix64(1 + rng_below(r, alphabet));
 }
 
+/* n random tokens of `alphabet` values: the streaming winnower gives the reference's
+ * fingerprints, hash and position, one for one. */
+static void expect_stream_equals_reference(rng *r, size_t n, unsigned k, unsigned w,
+                                           unsigned alphabet)
+{
+    uint64_t *toks = malloc((n + 1) * sizeof *toks);
+    random_tokens(r, toks, n, alphabet);
+    fp *a = malloc((n + 2) * sizeof *a), *b = malloc((n + 2) * sizeof *b);
+    size_t na = winnow_stream(toks, n, k, w, a), nb = winnow_reference(toks, n, k, w, b);
+    assert_int_equal(na, nb);
+    for (size_t i = 0; i < na; i++) {
+        assert_int_equal(a[i].hash, b[i].hash);
+        assert_int_equal(a[i].pos, b[i].pos);
+    }
+    free(toks);
+    free(a);
+    free(b);
+}
+
 static void test_stream_matches_reference(void **state)
 {
     (void)state;
@@ -94,19 +113,8 @@ static void test_stream_matches_reference(void **state)
         unsigned k, w;
         assert_int_equal(rc_fingerprint_params(t, &k, &w), RECITE_OK);
         size_t n = rng_below(&r, 200);
-        uint64_t *toks = malloc((n + 1) * sizeof *toks);
         /* Small alphabets make ties and repeated k-grams common. */
-        random_tokens(&r, toks, n, rng_below(&r, 2) ? 3 : 1000);
-        fp *a = malloc((n + 2) * sizeof *a), *b = malloc((n + 2) * sizeof *b);
-        size_t na = winnow_stream(toks, n, k, w, a), nb = winnow_reference(toks, n, k, w, b);
-        assert_int_equal(na, nb);
-        for (size_t i = 0; i < na; i++) {
-            assert_int_equal(a[i].hash, b[i].hash);
-            assert_int_equal(a[i].pos, b[i].pos);
-        }
-        free(toks);
-        free(a);
-        free(b);
+        expect_stream_equals_reference(&r, n, k, w, rng_below(&r, 2) ? 3u : 1000u);
     }
 }
 
@@ -122,18 +130,7 @@ static void test_stream_matches_reference_wide(void **state)
         if (code ? rc_fingerprint_params_code(t, &k, &w) : rc_fingerprint_params(t, &k, &w))
             continue;
         size_t n = rng_below(&r, 3000);
-        uint64_t *toks = malloc((n + 1) * sizeof *toks);
-        random_tokens(&r, toks, n, rng_below(&r, 2) ? 3 : 100000);
-        fp *a = malloc((n + 2) * sizeof *a), *b = malloc((n + 2) * sizeof *b);
-        size_t na = winnow_stream(toks, n, k, w, a), nb = winnow_reference(toks, n, k, w, b);
-        assert_int_equal(na, nb);
-        for (size_t i = 0; i < na; i++) {
-            assert_int_equal(a[i].hash, b[i].hash);
-            assert_int_equal(a[i].pos, b[i].pos);
-        }
-        free(toks);
-        free(a);
-        free(b);
+        expect_stream_equals_reference(&r, n, k, w, rng_below(&r, 2) ? 3u : 100000u);
     }
 }
 
