@@ -379,23 +379,22 @@ int rc_code_align(rc_matcher *c, uint32_t cl, uint64_t ntok, uint32_t qa, uint32
     int rc = rc_match_out_ids(c, RC_CH_SHAPE, &ids);
     if (rc != RECITE_OK)
         return rc_error_set(err, rc, "out of memory");
+    /* The vector kernel takes the work's shapes as the output's ids; the reference (an output
+     * with too many distinct shapes for ids) the shapes themselves. */
     bool vec = !ids->too_many;
-    if (RC_VEC_RESERVE(sc->ah, na) != RECITE_OK || RC_VEC_RESERVE(sc->as, na) != RECITE_OK ||
-        RC_VEC_RESERVE(sc->bh, nb) != RECITE_OK || RC_VEC_RESERVE(sc->bs, nb) != RECITE_OK ||
-        (vec && RC_VEC_RESERVE(sc->ids, nb) != RECITE_OK))
+    if (vec ? RC_VEC_RESERVE(sc->ids, nb) != RECITE_OK
+            : RC_VEC_RESERVE(sc->as, na) != RECITE_OK || RC_VEC_RESERVE(sc->bs, nb) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    for (size_t i = 0; i < na; i++) {
-        sc->ah.v[i] = qt[qa + i].hash;
+    for (size_t i = 0; !vec && i < na; i++)
         sc->as.v[i] = qt[qa + i].shape;
-    }
     for (size_t j = 0; j < nb; j++) {
         const rc_token *t;
         if ((rc = rc_match_src_tok(c, cl, (uint64_t)slo + j, &t, NULL, err)) != RECITE_OK)
             return rc;
-        sc->bh.v[j] = t->hash;
-        sc->bs.v[j] = t->shape;
         if (vec)
             sc->ids.v[j] = rc_match_id_of(c, RC_CH_SHAPE, t->shape);
+        else
+            sc->bs.v[j] = t->shape;
     }
     rc = vec ? rc_code_align_ids(sc, ids->q.v + qa, na, sc->ids.v, nb, lo, hi, out)
              : rc_code_align_reference(sc, sc->as.v, na, sc->bs.v, nb, lo, hi, out);
