@@ -551,8 +551,10 @@ void recite_index_close(recite_index *idx)
     free(spare);
     rc_shards_close(idx);
     rc_remote_free(idx->remote);
-    for (unsigned c = 0; c < RC_CHANNELS; c++)
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
         free(idx->tables[c]);
+        rc_kfilter_free(atomic_load(&idx->filter[c]));
+    }
     ZSTD_freeDDict(idx->ddict);
     free(idx->page_ok);
     sodium_memzero(&idx->key, sizeof idx->key);

@@ -44,6 +44,13 @@ typedef struct rc_shard {
     uint64_t view0; /* its views are the library's views view0... (numbered nclusters + view) */
 } rc_shard;
 
+/* A blocked Bloom filter of a channel's posting keys (index_filter.c): 2^bits blocks of 512 bits
+ * (a cache line); a key sets 4 bits of its block. */
+typedef struct rc_kfilter {
+    unsigned bits;
+    uint64_t *words;
+} rc_kfilter;
+
 struct recite_index {
     int fd;
     const uint8_t *map;
@@ -89,7 +96,54 @@ struct recite_index {
      * atomically, so any thread may use it; freed at close. Its caches only hold what the
      * immutable index says, so keeping it changes no result. */
     _Atomic(struct rc_store_reader *) spare_reader;
+    /* The filters of the posting keys, per channel (index_filter.c): made by one thread once
+     * the channel has answered enough lookups, NULL until then (or for good if it could not
+     * be made); they change no result. */
+    _Atomic(rc_kfilter *) filter[RC_CHANNELS];
+    _Atomic(uint64_t) filter_lookups[RC_CHANNELS];
+    _Atomic(int) filter_state[RC_CHANNELS];
 };
+
+/* ==== filters of the posting keys (index_filter.c) ==== */
+
+/* Channel chn's filter after `lookups` more lookups of it (counted towards making it), or
+ * NULL while it is not made; only for an index whose lookups scan its own keys (no shards, no
+ * extra key bits). */
+const rc_kfilter *rc_index_filter(const recite_index *idx, unsigned chn, uint64_t lookups);
+/* Makes it now (tests; what a server could do at start): RECITE_OK when it exists after. */
+int rc_index_filter_make(const recite_index *idx, unsigned chn);
+void rc_kfilter_free(rc_kfilter *f);
+
+/* The filter's hash of what a lookup compares: the bucket and the key's hash bits
+ * (rc_posting_key(h, bucket_bits, 0, 0, 0), or a stored key & RC_KEY_HASH_MASK). Not the
+ * bucket itself: winnowing keeps the smallest hashes, so the low buckets hold far more. */
+static inline uint64_t rc_kfilter_hash(uint64_t bucket, uint32_t key_hash_bits)
+{
+    uint64_t x = (bucket << 16 | key_hash_bits) * 0xff51afd7ed558ccdULL;
+    return x ^ x >> 32;
+}
+
+/* The block (one cache line) of filter hash g. */
+static inline const uint64_t *rc_kfilter_block(const rc_kfilter *f, uint64_t g)
+{
+    return f->words + 8 * (f->bits ? g >> (64 - f->bits) : 0);
+}
+
+/* Its 4 bits in the block: 9-bit slices of a product. */
+static inline uint64_t rc_kfilter_slices(uint64_t g)
+{
+    return (g * 0x9e3779b97f4a7c15ULL) >> 28;
+}
+#define RC_KFILTER_BIT(w, s, i) ((w)[((s) >> (9 * (i) + 6)) & 7] >> (((s) >> (9 * (i))) & 63))
+
+/* False only when no posting has the key of filter hash g. */
+static inline bool rc_kfilter_may(const rc_kfilter *f, uint64_t g)
+{
+    const uint64_t *w = rc_kfilter_block(f, g);
+    uint64_t s = rc_kfilter_slices(g);
+    return RC_KFILTER_BIT(w, s, 0) & RC_KFILTER_BIT(w, s, 1) & RC_KFILTER_BIT(w, s, 2) &
+           RC_KFILTER_BIT(w, s, 3) & 1;
+}
 
 /* Checks the pages holding p[0, len) (bytes of the mapped file) against their checksums, the
  * first time: RECITE_OK, or RECITE_EFORMAT when one does not match (err filled when not NULL).

@@ -178,6 +178,7 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
 /* One k-gram of the text on its way through the lookup pipeline. */
 typedef struct probe {
     uint64_t hash;
+    uint64_t g;          /* its hash in the filter of posting keys */
     uint64_t first, end; /* its bucket of postings */
 } probe;
 
@@ -208,6 +209,8 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     for (unsigned k2 = 0; k2 < RC_CHANNELS; k2++)
         active += c->chans[k2].active;
     uint32_t quota = c->max_postings / (active ? active : 1);
+    const rc_kfilter *filter =
+        rc_index_filter(c->idx, chn, ch->kgram_df.n < last ? last - ch->kgram_df.n : 0);
     /* The k-gram's polynomial (rc_kgram_hash before its mixer), slid one token at a time. */
     uint64_t base_k1 = 1, poly = 0;
     for (unsigned t = 1; t < k; t++)
@@ -237,8 +240,21 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 if (code)
                     structure += rc_structural(c, &toks[q + k]) - rc_structural(c, &toks[q]);
             }
+            if (!skip[j] && filter) {
+                uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
+                pr[j].g = rc_kfilter_hash(bk, rc_posting_key(pr[j].hash, bits, 0, 0, 0));
+                __builtin_prefetch(rc_kfilter_block(filter, pr[j].g));
+            }
+        }
+        /* The filter's "surely absent" (most k-grams of text the library does not hold): no
+         * postings, as the scan would find. The others' directory entries are fetched. */
+        for (size_t j = 0; j < nb; j++) {
+            if (skip[j])
+                continue;
             uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
-            if (!skip[j])
+            if (filter && !rc_kfilter_may(filter, pr[j].g))
+                skip[j] = true;
+            else
                 __builtin_prefetch(dir + 4 * bk);
         }
         for (size_t j = 0; j < nb; j++) {

@@ -654,6 +654,14 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
     free(out.v);
 }
 
+/* Makes the filters of the posting keys now (lookups then go through them). */
+static void make_filters(const fixture *f)
+{
+    for (unsigned c = 0; c < RC_CHANNELS; c++)
+        if (f->index->ch[c].npostings)
+            assert_int_equal(rc_index_filter_make(f->index, c), RECITE_OK);
+}
+
 /* Output: filler words and planted spans of the works, some normalized. */
 static char *make_output(rng *r, const lib *l, const char *const *filler, size_t nfiller,
                          size_t *len)
@@ -719,6 +727,8 @@ static void test_property_random_texts(void **state)
     for (unsigned min_tokens = 12; min_tokens <= 13; min_tokens++) {
         open_index(f, min_tokens);
         for (int it = 0; it < iterations(150); it++) {
+            if (it == iterations(150) / 2) /* the second half through the key filters */
+                make_filters(f);
             size_t len;
             char *out = make_output(&r, &l, filler_words, 20, &len);
             compare_with_reference(f, &l, out, len, min_tokens, &r);
@@ -760,12 +770,90 @@ static void test_property_debian_licenses(void **state)
     static const char *const prose[] = {"the", "model",   "said", "that", "in",      "summary",
                                         "and", "however", "we",   "note", "license", "terms"};
     for (int it = 0; it < iterations(60); it++) {
+        if (it == iterations(60) / 2) /* the second half through the key filters */
+            make_filters(f);
         size_t len;
         char *out = make_output(&r, &l, prose, 12, &len);
         compare_with_reference(f, &l, out, len, 12, &r);
         free(out);
     }
     lib_free(&l);
+}
+
+/* The filter of posting keys (index_filter.c): made by itself once a channel has answered a
+ * quarter of its postings' worth of lookups, never false for a key the index holds, and "may"
+ * for few keys it does not. */
+static void test_key_filter(void **state)
+{
+    fixture *f = *state;
+    const char *const files[] = {"/usr/share/common-licenses/GPL-3",
+                                 "/usr/share/common-licenses/Apache-2.0", "/usr/include/zstd.h",
+                                 "/usr/include/xxhash.h"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        size_t len = 0;
+        char *text = read_file(files[i], &len);
+        assert_non_null(text); /* base-files and the -dev packages the build needs */
+        put(f, strrchr(files[i], '/') + 1, text, len);
+        free(text);
+    }
+    open_index(f, 0);
+    recite_index *idx = f->index;
+    for (unsigned c = 0; c < RC_CHANNELS; c++)
+        assert_null(atomic_load(&idx->filter[c])); /* a fresh index has none */
+    /* Text the library does not hold, checked until the prose channel's filter is made. */
+    rng r = rng_seeded(77);
+    sbuf t = {0};
+    for (int i = 0; i < 400; i++) {
+        sb_str(&t, filler_words[rng_below(&r, 20)]);
+        sb_str(&t, i % 9 == 8 ? " (x + y);\n" : " ");
+    }
+    uint64_t mark = RC_MAX((uint64_t)4096, idx->ch[RC_CH_PROSE].npostings / 4);
+    uint64_t checks = 0, per = 0; /* prose k-grams looked up per check */
+    while (!atomic_load(&idx->filter[RC_CH_PROSE]) && checks < 1000) {
+        const recite_result *res = check(f, t.s);
+        assert_int_equal(res->nmatches, 0);
+        per = res->tokens - idx->ch[RC_CH_PROSE].kgram + 1;
+        checks++;
+    }
+    assert_non_null(atomic_load(&idx->filter[RC_CH_PROSE]));
+    /* Made in the check whose lookups crossed the mark. */
+    uint64_t lookups = atomic_load(&idx->filter_lookups[RC_CH_PROSE]);
+    assert_true(per > 100 && lookups >= mark && lookups < mark + per);
+    assert_true((checks - 1) * per < mark && checks * per >= mark);
+    free(t.s);
+    make_filters(f);
+    for (unsigned c = 0; c < RC_CHANNELS; c++) {
+        const rc_channel_info *ch = &idx->ch[c];
+        const rc_kfilter *flt = atomic_load(&idx->filter[c]);
+        if (!ch->npostings) {
+            assert_null(flt);
+            continue;
+        }
+        assert_non_null(flt);
+        uint64_t nb = ch->bucket_bits ? 1ULL << ch->bucket_bits : 1;
+        /* Every key the index holds passes. */
+        for (uint64_t b = 0; b < nb; b++)
+            for (uint64_t i = rc_get_u32(ch->dir + 4 * b); i < rc_get_u32(ch->dir + 4 * (b + 1));
+                 i++)
+                assert_true(rc_kfilter_may(
+                    flt, rc_kfilter_hash(b, rc_get_u32(ch->key + 4 * i) & RC_KEY_HASH_MASK)));
+        /* Random hashes: a "may" without a posting of that key is rare. */
+        unsigned wrong = 0, absent = 0;
+        for (int i = 0; i < 100000; i++) {
+            uint64_t h = rng_next(&r), b = ch->bucket_bits ? h >> (64 - ch->bucket_bits) : 0;
+            uint32_t want = rc_posting_key(h, ch->bucket_bits, 0, 0, 0);
+            bool held = false;
+            for (uint64_t k = rc_get_u32(ch->dir + 4 * b); k < rc_get_u32(ch->dir + 4 * (b + 1));
+                 k++)
+                held |= (rc_get_u32(ch->key + 4 * k) & RC_KEY_HASH_MASK) == want;
+            if (held)
+                continue;
+            absent++;
+            wrong += rc_kfilter_may(flt, rc_kfilter_hash(b, want));
+        }
+        if (wrong * 100 > absent)
+            fail_msg("channel %u: %u of %u absent keys pass the filter", c, wrong, absent);
+    }
 }
 
 int main(void)
@@ -782,6 +870,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_background_marks_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_random_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_debian_licenses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_key_filter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
