@@ -198,6 +198,11 @@ typedef struct rc_matcher {
     rc_out_ids ids[RC_CHANNELS]; /* near matching: the output's tokens as 16-bit ids */
     rc_punct_memo punct_memo;
     rc_align_memo align_memo;
+    /* Near matching of code (match_near.c): chains aligned, and chains not aligned because a
+     * span already aligned in their work holds them (cumulative, for tests and benchmarks);
+     * with near_every_chain none is skipped (tests compare the two). */
+    uint64_t near_code_aligned, near_code_inside;
+    bool near_every_chain;
     rc_code_scratch code;
     uint64_t shape_ident, shape_num, shape_str; /* the class shapes (keyed when text-free) */
 

@@ -7,6 +7,7 @@
  */
 #include "test_util.h"
 
+#include "check/rc_checker.h"
 #include "match/rc_match.h"
 
 #include <ctype.h>
@@ -485,6 +486,145 @@ static void test_exact_only_option(void **state)
     recite_checker_free(ex);
 }
 
+static int cmp_str(const void *x, const void *y)
+{
+    return strcmp(*(char *const *)x, *(char *const *)y);
+}
+
+/* Lines [from, to) of a file, fenced as C: what a model quotes; with `edit`, every ninth line
+ * dropped and two names changed (PCI_STATUS, PCI_COMMAND). */
+static char *quote_lines(const char *path, int from, int to, bool edit, size_t *len)
+{
+    size_t n = 0;
+    char *text = read_file(path, &n);
+    assert_non_null(text);
+    char *q = NULL;
+    size_t qn = 0;
+    FILE *out = open_memstream(&q, &qn);
+    assert_non_null(out);
+    fputs("Here it is:\n\n```c\n", out);
+    int line = 1;
+    for (size_t i = 0; i < n; i++) {
+        bool in = line >= from && line < to && !(edit && (line - from) % 9 == 4);
+        if (in && edit &&
+            (!strncmp(text + i, "PCI_STATUS", 10) || !strncmp(text + i, "PCI_COMMAND", 11))) {
+            fputs("DEV", out);
+            i += 2;
+            continue;
+        }
+        if (in)
+            fputc(text[i], out);
+        line += text[i] == '\n';
+    }
+    fputs("```\n", out);
+    assert_int_equal(fclose(out), 0);
+    free(text);
+    assert_true(qn > 1000); /* the header has those lines */
+    *len = qn;
+    return q;
+}
+
+/* Code whose lines repeat (tables of #define, as the kernel's headers are full of): quoted, its
+ * shape seeds make chains in the other headers of the same shapes on diagonals a line apart,
+ * each aligned over much the same lexemes. Those inside a span already aligned in their work
+ * are not aligned again (match_near.c), and the matches are those of aligning every chain. The
+ * library: a sample of the kernel's user-space headers (linux-libc-dev, which libc6-dev needs). */
+static void test_repeated_code_chains(void **state)
+{
+    (void)state;
+    char *dir, *lib, *idx;
+    test_dirs_make(&dir, &lib, &idx);
+    const char *inc = "/usr/include/linux";
+    DIR *d = opendir(inc);
+    assert_non_null(d);
+    char *names[4096];
+    size_t nn = 0;
+    struct dirent *e;
+    while ((e = readdir(d)) != NULL && nn < 4096)
+        if (strlen(e->d_name) > 2 && !strcmp(e->d_name + strlen(e->d_name) - 2, ".h"))
+            names[nn++] = strdup(e->d_name);
+    closedir(d);
+    qsort(names, nn, sizeof *names, cmp_str);
+    size_t taken = 0;
+    for (size_t i = 0; i < nn; i++) {
+        bool quoted = !strcmp(names[i], "pci_regs.h") || !strcmp(names[i], "input-event-codes.h");
+        if (quoted || (i % 5 == 4 && taken < 60)) {
+            char *src = path_join(inc, names[i]);
+            size_t len = 0;
+            char *text = read_file(src, &len);
+            assert_non_null(text);
+            test_put(lib, names[i], text, len);
+            taken += !quoted;
+            free(text);
+            free(src);
+        }
+        free(names[i]);
+    }
+    assert_true(taken >= 40);
+    test_build(lib, idx, NULL);
+    recite_index *index;
+    recite_checker *chk, *every;
+    test_open(idx, &index, &chk, NULL);
+    recite_error err = {0};
+    assert_int_equal(recite_checker_create(&every, index, NULL, &err), RECITE_OK);
+    every->m->near_every_chain = true;
+    static const struct {
+        const char *file;
+        int from, to;
+        bool edit;
+    } quotes[] = {{"/usr/include/linux/pci_regs.h", 100, 250, false},
+                  {"/usr/include/linux/pci_regs.h", 300, 500, false},
+                  {"/usr/include/linux/input-event-codes.h", 200, 330, false},
+                  {"/usr/include/linux/pci_regs.h", 100, 250, true}};
+    bool edited_near = false;
+    for (size_t qi = 0; qi < RC_ARRAY_LEN(quotes); qi++) {
+        size_t on = 0;
+        char *os =
+            quote_lines(quotes[qi].file, quotes[qi].from, quotes[qi].to, quotes[qi].edit, &on);
+        const recite_result *a, *b;
+        assert_int_equal(recite_check_text(&a, chk, os, on, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&b, every, os, on, &err), RECITE_OK);
+        /* The quote is found, over most of it (edited: in near spans). */
+        char *covered = calloc(on, 1);
+        assert_non_null(covered);
+        size_t n_covered = 0;
+        for (size_t i = 0; i < a->nmatches; i++) {
+            const recite_match *x = &a->matches[i];
+            for (uint64_t at = x->out_start; at < x->out_end && at < on; at++)
+                covered[at] = 1;
+            edited_near |= quotes[qi].edit && x->kind == RECITE_KIND_NEAR && x->tokens >= 200;
+        }
+        for (size_t i = 0; i < on; i++)
+            n_covered += covered[i];
+        free(covered);
+        assert_true(n_covered > on * 9 / 10);
+        /* The same matches with every chain aligned. */
+        assert_int_equal(a->nmatches, b->nmatches);
+        for (size_t i = 0; i < a->nmatches; i++) {
+            const recite_match *x = &a->matches[i], *y = &b->matches[i];
+            assert_int_equal(x->work, y->work);
+            assert_int_equal(x->out_start, y->out_start);
+            assert_int_equal(x->out_end, y->out_end);
+            assert_int_equal(x->src_start, y->src_start);
+            assert_int_equal(x->src_end, y->src_end);
+            assert_int_equal(x->tokens, y->tokens);
+            assert_int_equal(x->kind, y->kind);
+            assert_true(x->similarity == y->similarity);
+        }
+        free(os);
+    }
+    assert_true(edited_near); /* the edited quote is a near span */
+    /* Chains were skipped (a tenth or more), as many as aligning every one would add. */
+    assert_int_equal(every->m->near_code_inside, 0);
+    assert_true(chk->m->near_code_inside * 10 >= every->m->near_code_aligned);
+    assert_int_equal(chk->m->near_code_aligned + chk->m->near_code_inside,
+                     every->m->near_code_aligned);
+    recite_checker_free(every);
+    recite_checker_free(chk);
+    recite_index_close(index);
+    test_dirs_free(dir, lib, idx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -497,6 +637,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_unrelated_text_not_matched, setup, teardown),
         cmocka_unit_test_setup_teardown(test_min_similarity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_only_option, setup, teardown),
+        cmocka_unit_test(test_repeated_code_chains),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
