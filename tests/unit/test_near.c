@@ -598,19 +598,7 @@ static void test_repeated_code_chains(void **state)
             n_covered += covered[i];
         free(covered);
         assert_true(n_covered > on * 9 / 10);
-        /* The same matches with every chain aligned. */
-        assert_int_equal(a->nmatches, b->nmatches);
-        for (size_t i = 0; i < a->nmatches; i++) {
-            const recite_match *x = &a->matches[i], *y = &b->matches[i];
-            assert_int_equal(x->work, y->work);
-            assert_int_equal(x->out_start, y->out_start);
-            assert_int_equal(x->out_end, y->out_end);
-            assert_int_equal(x->src_start, y->src_start);
-            assert_int_equal(x->src_end, y->src_end);
-            assert_int_equal(x->tokens, y->tokens);
-            assert_int_equal(x->kind, y->kind);
-            assert_true(x->similarity == y->similarity);
-        }
+        assert_same_matches(a, b); /* as with every chain aligned */
         free(os);
     }
     assert_true(edited_near); /* the edited quote is a near span */

@@ -82,24 +82,11 @@ static int teardown(void **state)
 
 static void same_result(const recite_result *a, const recite_result *b)
 {
-    assert_int_equal(a->nmatches, b->nmatches);
+    assert_same_matches(a, b);
     assert_int_equal(a->nworks, b->nworks);
     assert_int_equal(a->common_others, b->common_others);
     assert_int_equal(a->truncated, b->truncated);
     assert_int_equal(a->tokens, b->tokens);
-    for (size_t i = 0; i < a->nmatches; i++) {
-        const recite_match *x = &a->matches[i], *y = &b->matches[i];
-        assert_int_equal(x->work, y->work);
-        assert_int_equal(x->out_start, y->out_start);
-        assert_int_equal(x->out_end, y->out_end);
-        assert_int_equal(x->src_start, y->src_start);
-        assert_int_equal(x->src_end, y->src_end);
-        assert_int_equal(x->src_token, y->src_token);
-        assert_int_equal(x->tokens, y->tokens);
-        assert_int_equal(x->kind, y->kind);
-        assert_int_equal(x->common, y->common);
-        assert_true(x->similarity == y->similarity);
-    }
     for (size_t i = 0; i < a->nworks; i++) {
         const recite_work_hit *x = &a->works[i], *y = &b->works[i];
         assert_int_equal(x->work, y->work);

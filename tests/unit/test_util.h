@@ -274,4 +274,23 @@ static inline int same_tokens(const char *a, const char *b)
     return same;
 }
 
+/* Two results hold the same matches, field by field, in the same order. */
+static inline void assert_same_matches(const recite_result *a, const recite_result *b)
+{
+    assert_int_equal(a->nmatches, b->nmatches);
+    for (size_t i = 0; i < a->nmatches; i++) {
+        const recite_match *x = &a->matches[i], *y = &b->matches[i];
+        assert_int_equal(x->work, y->work);
+        assert_int_equal(x->out_start, y->out_start);
+        assert_int_equal(x->out_end, y->out_end);
+        assert_int_equal(x->src_start, y->src_start);
+        assert_int_equal(x->src_end, y->src_end);
+        assert_int_equal(x->src_token, y->src_token);
+        assert_int_equal(x->tokens, y->tokens);
+        assert_int_equal(x->kind, y->kind);
+        assert_int_equal(x->common, y->common);
+        assert_true(x->similarity == y->similarity);
+    }
+}
+
 #endif /* TEST_UTIL_H */
