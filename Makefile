@@ -144,7 +144,7 @@ ALLOC_WRAP := malloc calloc realloc free strdup strndup aligned_alloc posix_mema
 ALLOC_SRC := $(wildcard tests/alloc/*.c)
 $(BUILD)/alloc/test_alloc: $(ALLOC_SRC) $(wildcard tests/alloc/*.h) $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -o $@ $(ALLOC_SRC) $(BUILD)/librecite.a $(LDLIBS_ALL) \
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $(ALLOC_SRC) $(BUILD)/librecite.a $(LDLIBS_ALL) \
 	  $(foreach f,$(ALLOC_WRAP),-Wl,--wrap=$(f))
 test-alloc:
 	$(MAKE) BUILD=build/san OPT="-O1 -g" EXTRA_CFLAGS="$(SAN_FLAGS)" EXTRA_LDFLAGS="$(SAN_FLAGS)" \
