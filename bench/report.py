@@ -910,6 +910,38 @@ class Speed:
             print((f % r).rstrip())
         self.rep.results["speed"] = [dict(metric=r[0], before=r[1], after=r[2], ratio=r[3],
                                           goal=r[4], met=r[5]) for r in self.rows]
+        self.phases()
+
+    def phases(self):
+        """Where a check's time goes, per set (bench_phases: the matcher's profile, this tree)."""
+        sets = (("", "library-heavy"), ("_unrel", "unrelated"), ("_nomatch", "no matches"))
+        got = [(label, self.load("phases%s.json" % suffix)) for suffix, label in sets]
+        got = [(label, p) for label, p in got if p]
+        if not got:
+            return
+        names = ["tokenize", "lookup", "select", "exact", "near", "merge", "cmi"]
+        what = {"tokenize": "tokenizing the output (words, lexemes)",
+                "lookup": "looking its k-grams up (3 channels)",
+                "select": "choosing the works to verify",
+                "exact": "exact runs (stored text decoded, re-tokenized)",
+                "near": "near spans (chaining, alignment)",
+                "merge": "merging, per-work figures",
+                "cmi": "CMI verdicts"}
+        print("\n== where a check's time goes (after; share of the checks' wall time, one"
+              " profiled pass after a warm-up, filters of posting keys made)")
+        f = "%-48s" + " %14s" * len(got)
+        print(f % (("phase",) + tuple(label for label, _ in got)))
+        for n in names:
+            print(f % ((what[n],) + tuple("%.1f%%" % (100 * p["phases_s"][n] / p["check_s"])
+                                            for _, p in got)))
+        rest = tuple("%.1f%%" % (100 * (1 - sum(p["phases_s"].values()) / p["check_s"]))
+                     for _, p in got)
+        print(f % (("the rest (the checker's own steps)",) + rest))
+        print(f % (("MB/s over the profiled pass",) + tuple(
+            "%.2f" % (p["bytes"] * p["passes"] / 1e6 / p["check_s"]) for _, p in got)))
+        print(f % (("JSON report / check time",) + tuple(
+            "%.1f%%" % (100 * p["json_s_last_pass"] * p["passes"] / p["check_s"]) for _, p in got)))
+        self.rep.results["phases"] = {label: p for label, p in got}
 
 
 def lcs(a, b):

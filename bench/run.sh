@@ -29,8 +29,9 @@
 # Steps: corpus (cached) -> the baseline revision built (cached) -> index builds (with and
 # without CMI, this tree and the baseline) timed against zstd -3 -T1 over the same bytes ->
 # index size -> planted outputs, two sets (cached) -> check throughput/latency/recall with the
-# library (bench/bench_check.c), each set -> sim_text baseline on a subset (library filler) ->
-# summary table and the speed table, before and after (bench/report.py).
+# library (bench/bench_check.c), each set -> where a check's time goes, phase by phase
+# (bench/bench_phases.c) -> sim_text baseline on a subset (library filler) -> summary table, the
+# speed table before and after, and the phase table (bench/report.py).
 set -euo pipefail
 
 RECITE=${1:?usage: bench/run.sh path/to/recite}
@@ -248,6 +249,20 @@ if [ "$BENCH_NOMATCH" != 0 ]; then
         "$BENCH_PASSES" > "$R/check_nomatch.json"
     cat "$R/check_nomatch.json"
 fi
+# ---- 5c. where a check's time goes: the matcher's phase profile, each set (this tree only) ----
+# shellcheck disable=SC2046,SC2086
+cc -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" -o "$R/bench_phases" \
+    "$ROOT/bench/bench_phases.c" "$BUILD_DIR/librecite.a" \
+    $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) -lpthread -lm
+say "phases: bench_phases (the matcher's profile), 1 warm-up + 1 profiled pass, each set"
+for set in "$PLANT:" "$PLANT_UNREL:_unrel" "${NOMATCH:-}:_nomatch"; do
+    dir=${set%:*} suffix=${set##*:}
+    [ -n "$dir" ] && [ -f "$dir/list.txt" ] || continue
+    [ "$suffix" != _unrel ] || [ "$BENCH_OUTPUTS_UNREL" != 0 ] || continue
+    [ "$suffix" != _nomatch ] || [ "$BENCH_NOMATCH" != 0 ] || continue
+    "$R/bench_phases" "$R/idx" "$dir/list.txt" 1 > "$R/phases$suffix.json"
+    cat "$R/phases$suffix.json"
+done
 # shellcheck disable=SC2046,SC2086
 cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_open" "$ROOT/bench/bench_open.c" \
     "$BUILD_DIR/librecite.a" $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) \

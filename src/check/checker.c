@@ -111,10 +111,12 @@ int rc_checker_complete(recite_checker *c, recite_error *err)
 {
     rc_matcher *m = c->m;
     int rc = RECITE_OK;
+    uint64_t t0 = rc_phase_start(m);
     if (c->bg && m->matches.n)
         rc = apply_background(c, err);
     if (rc == RECITE_OK && c->cmi)
         rc = rc_cmi_verdicts(m->idx, &c->lic, m->text.v, m->text.n, m->works.v, m->works.n, err);
+    rc_phase_end(m, RC_PH_CMI, t0);
     return rc;
 }
 

@@ -14,6 +14,7 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #if defined(__GNUC__) || defined(__clang__)
 #define RC_PRINTF(a, b) __attribute__((format(printf, a, b)))
@@ -163,6 +164,14 @@ typedef struct rc_hash128 {
 rc_hash128 rc_hash128_of(const void *data, size_t len);
 
 /* A strong 64-bit mixer (bijective), for deriving hashes from hashes. */
+/* CLOCK_MONOTONIC in nanoseconds (phase profiles of the matcher). */
+static inline uint64_t rc_clock_ns(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_MONOTONIC, &t);
+    return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
+}
+
 static inline uint64_t rc_mix64(uint64_t x)
 {
     x ^= x >> 33;

@@ -395,12 +395,17 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
     int rc = rc_matcher_tokenize(c, true);
     if (rc != RECITE_OK)
         return rc_error_set(err, rc, "%s", rc_matcher_tokenize_error(rc));
+    uint64_t t0 = rc_phase_start(c);
     if ((rc = rc_match_select(c, err)) != RECITE_OK)
         return rc;
+    rc_phase_end(c, RC_PH_SELECT, t0);
     /* Runs, their kinds, near-verbatim spans (a sharded index: shards in parallel threads). */
     if ((rc = rc_match_verify(c, err)) != RECITE_OK)
         return rc;
-    return rc_match_finish_runs(c, err);
+    t0 = rc_phase_start(c);
+    rc = rc_match_finish_runs(c, err);
+    rc_phase_end(c, RC_PH_MERGE, t0);
+    return rc;
 }
 
 int rc_match_finish_runs(rc_matcher *c, recite_error *err)

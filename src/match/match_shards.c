@@ -107,6 +107,7 @@ void rc_part_free(rc_part *p)
 
 int rc_match_verify_seeds(rc_matcher *c, recite_error *err)
 {
+    uint64_t t0 = rc_phase_start(c);
     int rc = rc_match_find_runs(c, err);
     /* Classify before merging, so that of two runs over the same output the exact one wins;
      * shape runs unlike the work's code are dropped. */
@@ -116,9 +117,12 @@ int rc_match_verify_seeds(rc_matcher *c, recite_error *err)
             c->raw.v[kept++] = c->raw.v[i];
     if (rc == RECITE_OK)
         c->raw.n = kept;
+    rc_phase_end(c, RC_PH_EXACT, t0);
     /* Near-verbatim spans; the exact runs inside one are merged into it later. */
+    t0 = rc_phase_start(c);
     if (rc == RECITE_OK && c->near)
         rc = rc_match_near(c, err);
+    rc_phase_end(c, RC_PH_NEAR, t0);
     if (rc == RECITE_OK)
         rc = rc_match_describe(c, err);
     return rc;

@@ -347,6 +347,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
 
 int rc_matcher_tokenize(rc_matcher *c, bool final)
 {
+    uint64_t t0 = rc_phase_start(c);
     for (unsigned k = 0; k < 2; k++) {
         rc_stream *st = &c->streams[k];
         if (k == 1 && !c->chans[RC_CH_CODE].active && !c->chans[RC_CH_SHAPE].active)
@@ -369,6 +370,8 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
                 break;
         }
     }
+    rc_phase_end(c, RC_PH_TOKENIZE, t0);
+    t0 = rc_phase_start(c);
     for (unsigned k = 0; k < RC_CHANNELS && !c->dist; k++) {
         if (!c->chans[k].active)
             continue;
@@ -378,6 +381,7 @@ int rc_matcher_tokenize(rc_matcher *c, bool final)
         if (rc != RECITE_OK)
             return rc;
     }
+    rc_phase_end(c, RC_PH_LOOKUP, t0);
     return RECITE_OK;
 }
 

@@ -184,6 +184,21 @@ typedef struct rc_code_sim {
     uint32_t len;                   /* output lexemes */
 } rc_code_sim;
 
+/* The phases of a check, as a profile counts them (rc_matcher.profile): tokenizing the text
+ * (words and lexemes), looking its k-grams up, choosing the works to verify, exact runs against
+ * the stored text (extension, kinds), near-verbatim spans (chaining, alignment), merging and
+ * per-work figures, and the checker's CMI verdicts (and background). */
+enum {
+    RC_PH_TOKENIZE,
+    RC_PH_LOOKUP,
+    RC_PH_SELECT,
+    RC_PH_EXACT,
+    RC_PH_NEAR,
+    RC_PH_MERGE,
+    RC_PH_CMI,
+    RC_PHASES
+};
+
 typedef struct rc_matcher {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
@@ -203,6 +218,10 @@ typedef struct rc_matcher {
      * with near_every_chain none is skipped (tests compare the two). */
     uint64_t near_code_aligned, near_code_inside;
     bool near_every_chain;
+    /* With profile set (bench/bench_phases.c; off by default), each phase's time is added to
+     * phase_ns: two clock reads a phase. */
+    bool profile;
+    uint64_t phase_ns[RC_PHASES];
     rc_code_scratch code;
     uint64_t shape_ident, shape_num, shape_str; /* the class shapes (keyed when text-free) */
 
@@ -270,6 +289,19 @@ static inline unsigned rc_structural(const rc_matcher *c, const rc_token *t)
 /* A matcher over idx with the matching fields of opt (NULL: defaults; background and skip_cmi
  * are not the matcher's and are ignored). RECITE_EINVAL for a min_tokens below the index's
  * guarantee, RECITE_EKEY for a text-free index opened without its key. */
+/* Starts a phase of the profile: the clock now, or 0 when not profiling. */
+static inline uint64_t rc_phase_start(const rc_matcher *c)
+{
+    return c->profile ? rc_clock_ns() : 0;
+}
+
+/* Ends phase ph started at t0 (rc_phase_start). */
+static inline void rc_phase_end(rc_matcher *c, unsigned ph, uint64_t t0)
+{
+    if (c->profile)
+        c->phase_ns[ph] += rc_clock_ns() - t0;
+}
+
 int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_check_options *opt,
                       recite_error *err);
 void rc_matcher_free(rc_matcher *m); /* accepts NULL */
