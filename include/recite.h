@@ -287,6 +287,14 @@ int recite_index_open_keyed(recite_index **out, const char *dir, const void *key
 int recite_index_open_part(recite_index **out, const char *dir, const void *key, size_t key_len,
                            unsigned part, unsigned nparts, recite_error *err);
 
+/* Makes an open index's lookup caches now: the filters of its posting keys, which a process
+ * otherwise makes once its checks have done enough lookups to pay for them (src/index/
+ * index_filter.c: about 10 ns a posting, once, so 0.3-0.4 s for a 1 GB library; 13-26 bits of
+ * memory a posting, docs/MEMORY.md). For a long-running server, before its first request, so
+ * that no request waits for them (`recite serve` does). Best effort: a filter that cannot be
+ * made (memory) leaves its lookups as they were. Thread-safe; changes no result. */
+void recite_index_prepare(const recite_index *idx);
+
 /* Releases an index; accepts NULL. No checker created from it may be used afterwards. */
 void recite_index_close(recite_index *idx);
 

@@ -111,6 +111,15 @@ const rc_kfilter *rc_index_filter(const recite_index *idx, unsigned chn, uint64_
     return atomic_load_explicit(&mut->filter[chn], memory_order_acquire);
 }
 
+void recite_index_prepare(const recite_index *idx)
+{
+    /* A sharded index's lookups scan its shards' tables (the general lookup): no filters. */
+    for (const recite_index *ix = idx; ix && !ix->nshards; ix = ix == idx ? ix->licenses : NULL)
+        for (unsigned c = 0; c < RC_CHANNELS; c++)
+            if (ix->ch[c].npostings)
+                rc_index_filter_make(ix, c);
+}
+
 void rc_kfilter_free(rc_kfilter *f)
 {
     if (f)

@@ -75,6 +75,7 @@ static serve_gen *gen_load(serve_server *s, uint64_t number, recite_error *err)
         gen_free(g);
         return NULL;
     }
+    recite_index_prepare(g->idx); /* no request waits for the lookup filters */
     if (s->opt.policy_file) {
         stat_policy(s->opt.policy_file, &g->policy_mtime_ns, &g->policy_ino);
         if (recite_policy_load(&g->policy, s->opt.policy_file, getenv("RECITE_SPDX_DIR"), err) !=
