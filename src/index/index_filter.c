@@ -17,9 +17,9 @@
 #include <stdlib.h>
 
 /* Lookups of a channel before its filter is made: a quarter of its postings, and at least
- * FILTER_MIN_LOOKUPS. Making it costs about 4 ns a posting; it saves about 15 ns a lookup on
- * the 50 MB bench library (whose postings mostly stay in the cache; more on a library that
- * does not), so this is about where it has paid for itself, what a rent-or-buy rule asks. */
+ * FILTER_MIN_LOOKUPS. Making it costs about 10 ns a posting; it saves 50-70 ns a lookup of
+ * text without matches on the 50 MB bench library (more on one whose postings do not stay in
+ * the cache), so by then it would have paid for itself: what a rent-or-buy rule asks. */
 #define FILTER_MIN_LOOKUPS 4096u
 /* Not made for a channel with more postings than this (under 1 GiB of filter). */
 #define FILTER_MAX_POSTINGS (1ull << 28)
