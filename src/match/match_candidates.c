@@ -52,20 +52,27 @@ static int sort_by_gpos(rc_matcher *c)
     if (RC_VEC_RESERVE(c->seeds_tmp, n) != RECITE_OK)
         return RECITE_ENOMEM;
     rc_seed *from = c->seeds.v, *to = c->seeds_tmp.v;
-    /* Positions are 32-bit in one index; a sharded index numbers more tokens than that. */
-    unsigned bits = 32;
-    while (bits < 64 && c->idx->ntokens >> bits)
+    /* Least significant digit first over the bits the largest position has: digits of 8 bits
+     * for the few seeds of most texts (a pass then clears and sums 256 counts, not 2048), of 11
+     * bits for many. */
+    uint64_t most = 0;
+    for (size_t i = 0; i < n; i++)
+        most = RC_MAX(most, from[i].gpos);
+    unsigned bits = 1, width = n < 4096 ? 8 : 11;
+    while (bits < 64 && most >> bits)
         bits++;
-    for (unsigned shift = 0; shift < bits; shift += 11) {
-        size_t count[2049] = {0};
+    size_t mask = ((size_t)1 << width) - 1;
+    for (unsigned shift = 0; shift < bits; shift += width) {
+        size_t count[2049];
+        memset(count, 0, (mask + 2) * sizeof *count);
         for (size_t i = 0; i < n; i++)
-            count[((from[i].gpos >> shift) & 2047) + 1]++;
+            count[((from[i].gpos >> shift) & mask) + 1]++;
         if (count[1] == n) /* every key has this digit 0 */
             continue;
-        for (unsigned d = 1; d <= 2048; d++)
+        for (size_t d = 1; d <= mask + 1; d++)
             count[d] += count[d - 1];
         for (size_t i = 0; i < n; i++)
-            to[count[(from[i].gpos >> shift) & 2047]++] = from[i];
+            to[count[(from[i].gpos >> shift) & mask]++] = from[i];
         rc_seed *t = from;
         from = to;
         to = t;
