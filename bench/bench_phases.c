@@ -11,6 +11,7 @@
  * this tree only (it reads the matcher's fields): bench/run.sh runs it after bench_check.
  */
 #include "recite.h"
+#include "bench_util.h"
 
 #include "check/rc_checker.h"
 #include "index/rc_index.h"
@@ -19,36 +20,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-
-typedef struct doc {
-    char *text;
-    size_t len;
-} doc;
-
-static char *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        return NULL;
-    char *buf = NULL;
-    size_t cap = 0, n = 0, r;
-    do {
-        if (n + 65536 > cap) {
-            char *nb = realloc(buf, cap = 2 * cap + 65536);
-            if (!nb) {
-                free(buf);
-                fclose(f);
-                return NULL;
-            }
-            buf = nb;
-        }
-        r = fread(buf + n, 1, cap - n, f);
-        n += r;
-    } while (r > 0);
-    fclose(f);
-    *len = n;
-    return buf;
-}
 
 static const char *const names[RC_PHASES] = {"tokenize", "lookup", "select", "exact",
                                              "near",     "merge",  "cmi"};
@@ -80,7 +51,7 @@ int main(int argc, char **argv)
                 return 2;
             docs = nd;
         }
-        if (!(docs[ndocs].text = slurp(line, &docs[ndocs].len))) {
+        if (!(docs[ndocs].text = read_file(line, &docs[ndocs].len))) {
             fprintf(stderr, "bench_phases: %s: cannot read\n", line);
             return 2;
         }

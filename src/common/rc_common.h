@@ -163,7 +163,6 @@ typedef struct rc_hash128 {
 } rc_hash128;
 rc_hash128 rc_hash128_of(const void *data, size_t len);
 
-/* A strong 64-bit mixer (bijective), for deriving hashes from hashes. */
 /* CLOCK_MONOTONIC in nanoseconds (phase profiles of the matcher). */
 static inline uint64_t rc_clock_ns(void)
 {
@@ -172,6 +171,7 @@ static inline uint64_t rc_clock_ns(void)
     return (uint64_t)t.tv_sec * 1000000000u + (uint64_t)t.tv_nsec;
 }
 
+/* A strong 64-bit mixer (bijective), for deriving hashes from hashes. */
 static inline uint64_t rc_mix64(uint64_t x)
 {
     x ^= x >> 33;

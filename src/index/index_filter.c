@@ -31,10 +31,8 @@ enum { FILTER_NONE = 0, FILTER_MAKING = 1, FILTER_DONE = 2 };
 static inline void set_bits(rc_kfilter *f, uint64_t g)
 {
     uint64_t *w = (uint64_t *)(uintptr_t)rc_kfilter_block(f, g), s = rc_kfilter_slices(g);
-    w[(s >> 6) & 7] |= 1ULL << (s & 63);
-    w[(s >> 15) & 7] |= 1ULL << ((s >> 9) & 63);
-    w[(s >> 24) & 7] |= 1ULL << ((s >> 18) & 63);
-    w[(s >> 33) & 7] |= 1ULL << ((s >> 27) & 63);
+    for (unsigned i = 0; i < 4; i++)
+        w[RC_KFILTER_WORD(s, i)] |= 1ULL << RC_KFILTER_SHIFT(s, i);
 }
 
 /* The filter of channel chn's keys, or NULL (ENOMEM or a damaged directory: lookups then go

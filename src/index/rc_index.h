@@ -110,7 +110,7 @@ struct recite_index {
  * NULL while it is not made; only for an index whose lookups scan its own keys (no shards, no
  * extra key bits). */
 const rc_kfilter *rc_index_filter(const recite_index *idx, unsigned chn, uint64_t lookups);
-/* Makes it now (tests; what a server could do at start): RECITE_OK when it exists after. */
+/* Makes it now (recite_index_prepare, tests): RECITE_OK when it exists after. */
 int rc_index_filter_make(const recite_index *idx, unsigned chn);
 void rc_kfilter_free(rc_kfilter *f);
 
@@ -129,20 +129,23 @@ static inline const uint64_t *rc_kfilter_block(const rc_kfilter *f, uint64_t g)
     return f->words + 8 * (f->bits ? g >> (64 - f->bits) : 0);
 }
 
-/* Its 4 bits in the block: 9-bit slices of a product. */
+/* Its 4 bits in the block: 9-bit slices of a product, bit i of them in word RC_KFILTER_WORD
+ * at RC_KFILTER_SHIFT (the filter is made and read by these alone). */
 static inline uint64_t rc_kfilter_slices(uint64_t g)
 {
     return (g * 0x9e3779b97f4a7c15ULL) >> 28;
 }
-#define RC_KFILTER_BIT(w, s, i) ((w)[((s) >> (9 * (i) + 6)) & 7] >> (((s) >> (9 * (i))) & 63))
+#define RC_KFILTER_WORD(s, i) (((s) >> (9 * (i) + 6)) & 7)
+#define RC_KFILTER_SHIFT(s, i) (((s) >> (9 * (i))) & 63)
 
 /* False only when no posting has the key of filter hash g. */
 static inline bool rc_kfilter_may(const rc_kfilter *f, uint64_t g)
 {
     const uint64_t *w = rc_kfilter_block(f, g);
-    uint64_t s = rc_kfilter_slices(g);
-    return RC_KFILTER_BIT(w, s, 0) & RC_KFILTER_BIT(w, s, 1) & RC_KFILTER_BIT(w, s, 2) &
-           RC_KFILTER_BIT(w, s, 3) & 1;
+    uint64_t s = rc_kfilter_slices(g), all = 1;
+    for (unsigned i = 0; i < 4; i++)
+        all &= w[RC_KFILTER_WORD(s, i)] >> RC_KFILTER_SHIFT(s, i);
+    return all & 1;
 }
 
 /* Checks the pages holding p[0, len) (bytes of the mapped file) against their checksums, the

@@ -285,12 +285,8 @@ static int align_band(rc_matcher *c, const rc_chan *ch, uint32_t cl, uint64_t nt
  * not aligned again. Same matches on the bench sets; 4.6 % fewer instructions on library
  * filler, a third fewer on its slowest outputs (bench/run.sh's p99). Words are not skipped so:
  * there a chain inside a span may still find a longer one of its own. */
-typedef struct near_span {
-    size_t a0, a1, b0, b1;
-} near_span;
-
 static bool chain_inside(const anchor *a, int32_t top, uint32_t mark, unsigned k,
-                         const near_span *sp, size_t nsp)
+                         const rc_alignment *sp, size_t nsp)
 {
     for (size_t r = 0; r < nsp; r++) {
         bool inside = true;
@@ -313,7 +309,7 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
     rc_index_cluster(c->idx, cl, &info);
     rc_sort(a, n, sizeof *a, cmp_anchor);
     chain(a, n, k);
-    near_span spans[NEAR_MAX_CHAINS]; /* aligned so far, ended inside their windows */
+    rc_alignment spans[NEAR_MAX_CHAINS]; /* aligned so far, ended inside their windows */
     size_t nspans = 0;
     for (unsigned round = 0; round < NEAR_MAX_CHAINS; round++) {
         /* The best chain not yet used. */
@@ -358,7 +354,7 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
         if (rc != RECITE_OK)
             return rc;
         if (code && al.matches && al.a0 > qa && al.a1 < qb)
-            spans[nspans++] = (near_span){al.a0, al.a1, al.b0, al.b1};
+            spans[nspans++] = al;
         if (al.matches == 0 || al.edits == 0)
             continue;
         uint32_t qlen = (uint32_t)(al.a1 - al.a0);

@@ -178,6 +178,7 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
 /* One k-gram of the text on its way through the lookup pipeline. */
 typedef struct probe {
     uint64_t hash;
+    uint64_t bucket;     /* its bucket's number in the directory */
     uint64_t g;          /* its hash in the filter of posting keys */
     uint64_t first, end; /* its bucket of postings */
 } probe;
@@ -233,6 +234,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
             pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
+            pr[j].bucket = bits ? pr[j].hash >> (64 - bits) : 0;
             skip[j] = code && structure == 0;
             if (q + k < n) { /* slide to the next k-gram */
                 poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
@@ -241,8 +243,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     structure += rc_structural(c, &toks[q + k]) - rc_structural(c, &toks[q]);
             }
             if (!skip[j] && filter) {
-                uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
-                pr[j].g = rc_kfilter_hash(bk, rc_posting_key(pr[j].hash, bits, 0, 0, 0));
+                pr[j].g = rc_kfilter_hash(pr[j].bucket, rc_posting_key(pr[j].hash, bits, 0, 0, 0));
                 __builtin_prefetch(rc_kfilter_block(filter, pr[j].g));
             }
         }
@@ -251,19 +252,17 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
         for (size_t j = 0; j < nb; j++) {
             if (skip[j])
                 continue;
-            uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
             if (filter && !rc_kfilter_may(filter, pr[j].g))
                 skip[j] = true;
             else
-                __builtin_prefetch(dir + 4 * bk);
+                __builtin_prefetch(dir + 4 * pr[j].bucket);
         }
         for (size_t j = 0; j < nb; j++) {
-            uint64_t bk = bits ? pr[j].hash >> (64 - bits) : 0;
             if (skip[j]) { /* no postings looked at */
                 pr[j].first = pr[j].end = 0;
                 continue;
             }
-            if (rc_index_touch(c->idx, dir + 4 * bk, 8, NULL) != RECITE_OK)
+            if (rc_index_touch(c->idx, dir + 4 * pr[j].bucket, 8, NULL) != RECITE_OK)
                 return RECITE_EFORMAT;
             rc_index_bucket(info, pr[j].hash, &pr[j].first, &pr[j].end);
             if (pr[j].first > pr[j].end || pr[j].end > info->npostings ||
