@@ -38,7 +38,9 @@ typedef struct lookup {
     rc_matcher *c;
     const rc_posting_table *tabs;
     size_t ntab;
-    bool ranked; /* the hits come with their ranks and clusters (a distributed check's) */
+    bool ranked;        /* the hits come with their ranks and clusters (a distributed check's) */
+    bool cut;           /* some of the k-gram's postings may make no seed (rc_chan.kgram_cut) */
+    bool unseen[BATCH]; /* per k-gram of the batch: not looked up (code without structure) */
     RC_VEC(hit) hits, tmp;
     RC_VEC(uint64_t) ranges; /* per k-gram of the batch and table: first, end */
     rank_cache rc;
@@ -109,6 +111,7 @@ static int keep_first(lookup *lk, uint8_t kind, uint64_t limit)
     }
     if (m <= limit)
         return RECITE_OK;
+    lk->cut |= kind == RC_HIT_COMMON;
     if (RC_VEC_RESERVE(lk->tmp, n) != RECITE_OK)
         return RECITE_ENOMEM;
     hit *t = lk->tmp.v;
@@ -187,8 +190,10 @@ static int scan_table(lookup *lk, unsigned chn, size_t ti, size_t q, uint64_t ha
             near_taken++;
             kind = RC_HIT_NEAR;
         } else if ((key & 3u) == RC_DF_COMMON && !c->all_works) {
-            if (taken == RC_COMMON_POSTINGS)
+            if (taken == RC_COMMON_POSTINGS) {
+                lk->cut = true;
                 continue;
+            }
             taken++;
             kind = RC_HIT_COMMON;
         }
@@ -226,7 +231,7 @@ static int take_kgram(lookup *lk, unsigned chn, size_t q, uint8_t df, uint64_t p
         rc = rank_all(lk);
     for (size_t i = 0; i < lk->hits.n && rc == RECITE_OK; i++) {
         if (ch->seeds_taken >= quota) {
-            c->truncated = true;
+            c->truncated = ch->quota_cut = true;
             break;
         }
         const hit *h = &lk->hits.v[i];
@@ -247,8 +252,13 @@ static int take_kgram(lookup *lk, unsigned chn, size_t q, uint8_t df, uint64_t p
         ch->common_postings_max = postings;
     /* Common language: its postings over all tables, as one index counts them. */
     uint32_t common = df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
+    /* A distributed check's hits were taken where their shards are, which do not say whether
+     * they left some out: every k-gram counts as cut. */
+    uint8_t cut = lk->cut || lk->ranked;
+    lk->cut = false;
     if (rc == RECITE_OK && (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK ||
-                            RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK))
+                            RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK ||
+                            RC_VEC_PUSH(ch->kgram_cut, cut) != RECITE_OK))
         rc = RECITE_ENOMEM;
     return rc;
 }
@@ -274,7 +284,7 @@ static int batch_ranges(lookup *lk, const rc_chan *ch, size_t q0, size_t nb, sli
     for (size_t j = 0; j < nb; j++) {
         size_t q = q0 + j;
         hashes[j] = rc_mix64(sl->poly ^ RC_KGRAM_SEED);
-        skip[j] = sl->code && sl->structure == 0;
+        skip[j] = lk->unseen[j] = sl->code && sl->structure == 0;
         if (q + k < n) {
             sl->poly = (sl->poly - rc_chan_hash(ch, &toks[q]) * sl->base_k1) * RC_KGRAM_BASE +
                        rc_chan_hash(ch, &toks[q + k]);
@@ -372,6 +382,7 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
                     rc = scan_table(&lk, chn, ti, q, hashes[j], r[0], r[1], &df, &postings, &left,
                                     &right);
             }
+            lk.cut |= lk.unseen[j];
             if (rc == RECITE_OK)
                 rc = take_kgram(&lk, chn, q, df, postings);
         }

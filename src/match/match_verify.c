@@ -94,6 +94,69 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     return RECITE_OK;
 }
 
+/* Whether exact seed i (of seeds sorted by cluster, channel, diagonal and output position)
+ * cannot lie in a run of min_tokens, so that extending it (reading the work's stored text)
+ * would find nothing to report. A work's fingerprints are winnowed: any w consecutive k-grams of
+ * its text hold one, so a run of min_tokens tokens (N = min_tokens - k + 1 k-grams) holds one in
+ * every w consecutive k-grams of its own. Each is a seed on the run's diagonal: the lookup finds
+ * every posting of an output k-gram, and one inside such a run has a context inside it (exact)
+ * -- unless its k-gram is cut: not looked up (code without structure), or some of its postings
+ * made no seed (common language past those taken; the quota: quota_cut). So if no N k-grams through
+ * the seed have a seed or a cut k-gram in each of their windows of w, no run of min_tokens passes
+ * through it. Only a channel whose N is at least 2w can tell (within w, the seed itself fills every
+ * window of some N k-grams): the shapes (N = 31, w = 11: a third of a library-heavy check's exact
+ * phase went on extending their chance seeds), or a check's min_tokens raised well above the
+ * index's guarantee. The k-grams looked at fit a 64-bit mask: N up to 32. Skipping changes no
+ * run: only the comparisons counted towards RC_MAX_COMPARE_STEPS. */
+static bool seed_alone(const rc_matcher *c, const rc_chan *ch, size_t i)
+{
+    const rc_seed *sd = &c->seeds.v[i];
+    unsigned k = ch->info->kgram, w = ch->info->window; /* the index's */
+    uint64_t nk = ch->kgram_df.n;
+    if (c->extend_every_seed || ch->quota_cut || ch->min_tokens < k || ch->kgram_cut.n != nk)
+        return false;
+    unsigned n = ch->min_tokens - k + 1;
+    if (n < 2 * w || 2 * n - 1 > 64 || sd->q >= nk)
+        return false;
+    /* Bit j: k-gram q - (n - 1) + j, for j in [0, 2n - 1); k-grams before the text's first or
+     * after its last start no range. */
+    int64_t base = (int64_t)sd->q - (int64_t)(n - 1);
+    uint64_t have = 0;
+    int64_t diag = (int64_t)sd->gpos - (int64_t)sd->q;
+    for (size_t j = i; j < c->seeds.n; j++) { /* the seed and those after it on its diagonal */
+        const rc_seed *o = &c->seeds.v[j];
+        if (o->cluster != sd->cluster || o->channel != sd->channel ||
+            (int64_t)o->gpos - (int64_t)o->q != diag || o->q - sd->q >= n)
+            break;
+        have |= 1ull << (o->q - base);
+    }
+    for (size_t j = i; j-- > 0;) { /* those before it */
+        const rc_seed *o = &c->seeds.v[j];
+        if (o->cluster != sd->cluster || o->channel != sd->channel ||
+            (int64_t)o->gpos - (int64_t)o->q != diag || sd->q - o->q >= n)
+            break;
+        have |= 1ull << (o->q - base);
+    }
+    /* free bit j: k-gram j holds no seed and is not cut (bits past the text: not free, and no
+     * range below reaches them); gap bit j: k-grams j .. j + w - 1 are all free. */
+    uint64_t free = 0;
+    int64_t j0 = RC_MAX((int64_t)0, -base), j1 = RC_MIN((int64_t)(2 * n - 1), (int64_t)nk - base);
+    const uint8_t *cut = ch->kgram_cut.v;
+    for (int64_t j = j0; j < j1; j++)
+        free |= (uint64_t)(cut[base + j] == 0) << j;
+    free &= ~have;
+    uint64_t gap = free;
+    for (unsigned t = 1; t < w && gap; t++)
+        gap &= free >> t;
+    /* The ranges of n k-grams through the seed, inside the text: bits [a, a + n). */
+    int64_t lo = RC_MAX((int64_t)0, -base), hi = RC_MIN((int64_t)n - 1, (int64_t)nk - n - base);
+    uint64_t windows = (1ull << (n - w + 1)) - 1; /* the starts of a range's windows */
+    for (int64_t a = lo; a <= hi; a++)
+        if (!(gap >> a & windows))
+            return false;
+    return true;
+}
+
 int rc_match_find_runs(rc_matcher *c, recite_error *err)
 {
     size_t i = 0;
@@ -111,6 +174,10 @@ int rc_match_find_runs(rc_matcher *c, recite_error *err)
             const rc_seed *sd = &c->seeds.v[i];
             if (sd->q < covered || !sd->exact)
                 continue;
+            if (seed_alone(c, ch, i)) {
+                c->seeds_alone++;
+                continue;
+            }
             /* A part counts its own extensions (rc_match_merge_parts counts them all). */
             if (c->steps > RC_MAX_COMPARE_STEPS || c->raw.n >= (size_t)c->max_matches * 4) {
                 if (c->part)

@@ -112,6 +112,7 @@ void rc_matcher_free(rc_matcher *c)
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         RC_VEC_FREE(c->chans[k].kgram_df);
         RC_VEC_FREE(c->chans[k].kgram_common);
+        RC_VEC_FREE(c->chans[k].kgram_cut);
         RC_VEC_FREE(c->ids[k].key);
         RC_VEC_FREE(c->ids[k].id);
         RC_VEC_FREE(c->ids[k].q);
@@ -138,6 +139,8 @@ void rc_matcher_reset(rc_matcher *c)
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         c->chans[k].kgram_df.n = 0;
         c->chans[k].kgram_common.n = 0;
+        c->chans[k].kgram_cut.n = 0;
+        c->chans[k].quota_cut = false;
         c->chans[k].common_postings_max = 0;
         c->chans[k].seeds_taken = 0;
         c->ids[k].built = false;
@@ -230,12 +233,12 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             structure += rc_structural(c, &toks[ch->kgram_df.n + t]);
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
-        bool skip[PROBE_BATCH];
+        bool skip[PROBE_BATCH], unseen[PROBE_BATCH];
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
             pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
             pr[j].bucket = bits ? pr[j].hash >> (64 - bits) : 0;
-            skip[j] = code && structure == 0;
+            skip[j] = unseen[j] = code && structure == 0;
             if (q + k < n) { /* slide to the next k-gram */
                 poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
                        rc_chan_hash(ch, &toks[q + k]);
@@ -277,6 +280,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             uint8_t df = RC_NO_POSTINGS;
             uint64_t postings = 0, taken = 0, near_taken = 0;
             unsigned left = 256, right = 256; /* not computed yet */
+            uint8_t cut = unseen[j];
             for (uint64_t i = pr[j].first; i < pr[j].end; i++) {
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
@@ -299,6 +303,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                         continue;
                     near_taken++;
                 } else if (cls == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
+                    cut = 1;
                     continue;
                 } else {
                     taken++;
@@ -308,7 +313,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                  * k-gram's postings are still counted (its class, how common it is), as a sharded
                  * index counts them in every shard. */
                 if (ch->seeds_taken >= quota) {
-                    c->truncated = true;
+                    c->truncated = ch->quota_cut = true;
                     continue;
                 }
                 if (rc_index_touch(c->idx, pos + 4 * i, 4, NULL) != RECITE_OK)
@@ -328,7 +333,8 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             uint32_t common =
                 df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
             if (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK ||
-                RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK)
+                RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK ||
+                RC_VEC_PUSH(ch->kgram_cut, cut) != RECITE_OK)
                 return RECITE_ENOMEM;
         }
     }

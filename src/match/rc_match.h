@@ -50,6 +50,13 @@ typedef struct rc_chan {
     unsigned min_tokens;           /* the run length reported for this channel */
     RC_VEC(uint8_t) kgram_df;      /* per k-gram of the stream: DF class, or RC_NO_POSTINGS */
     RC_VEC(uint32_t) kgram_common; /* per k-gram: its postings when common language, else 0 */
+    /* Per k-gram: 1 when some of its postings may have made no seed: it was not looked up (a
+     * code channel's k-gram without structure), or its exact postings were not all taken
+     * (common language past RC_COMMON_POSTINGS; in a distributed check, every k-gram: the
+     * shards that took its postings do not say). With quota_cut (the quota of seeds ended the
+     * lookups) any posting may have made none. Read by seed_alone in match_verify.c. */
+    RC_VEC(uint8_t) kgram_cut;
+    bool quota_cut;
     uint64_t common_postings_max;
     uint32_t seeds_taken; /* of the check's max_postings, this channel's share (see matcher.c) */
 } rc_chan;
@@ -218,6 +225,10 @@ typedef struct rc_matcher {
      * with near_every_chain none is skipped (tests compare the two). */
     uint64_t near_code_aligned, near_code_inside;
     bool near_every_chain;
+    /* Exact seeds not extended because no run of min_tokens can pass through them
+     * (seed_alone in match_verify.c; cumulative); with extend_every_seed all are extended. */
+    uint64_t seeds_alone;
+    bool extend_every_seed;
     /* With profile set (bench/bench_phases.c; off by default), each phase's time is added to
      * phase_ns: two clock reads a phase. */
     bool profile;

@@ -9,6 +9,7 @@
 #include "test_util.h"
 
 #include "build/rc_build.h"
+#include "check/rc_checker.h"
 
 #include <ctype.h>
 
@@ -578,9 +579,10 @@ static void add_normalized(rng *r, sbuf *out, const char *text, size_t a, size_t
     }
 }
 
-/* Runs the checker on `text` and compares with the brute force over every distinct work. */
-static void compare_with_reference(fixture *f, const lib *l, const char *text, size_t len,
-                                   unsigned min_tokens, rng *r)
+/* Runs `exact` (an exact_only checker of f's index with this min_tokens) on `text` and
+ * compares with the brute force over every distinct work. */
+static void compare_with_reference(fixture *f, recite_checker *exact, const lib *l,
+                                   const char *text, size_t len, unsigned min_tokens, rng *r)
 {
     toklist out = tokenize_all(text, len);
     runs want = {0};
@@ -605,17 +607,17 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
         const recite_result *res;
         recite_error err = {0};
         if (pass == 0) {
-            assert_int_equal(recite_check_text(&res, f->exact, text, len, &err), RECITE_OK);
+            assert_int_equal(recite_check_text(&res, exact, text, len, &err), RECITE_OK);
         } else {
             size_t at = 0;
             while (at < len) {
                 size_t n = 1 + rng_below(r, 300);
                 if (n > len - at)
                     n = len - at;
-                assert_int_equal(recite_checker_feed(f->exact, text + at, n, &err), RECITE_OK);
+                assert_int_equal(recite_checker_feed(exact, text + at, n, &err), RECITE_OK);
                 at += n;
             }
-            assert_int_equal(recite_checker_finish(&res, f->exact, &err), RECITE_OK);
+            assert_int_equal(recite_checker_finish(&res, exact, &err), RECITE_OK);
         }
         assert_false(res->truncated);
         if (res->nmatches != want.n)
@@ -652,6 +654,20 @@ static void compare_with_reference(fixture *f, const lib *l, const char *text, s
     }
     free(want.v);
     free(out.v);
+}
+
+/* An exact_only checker of f's index that reports runs of min_tokens, above the index's
+ * guarantee: with min_tokens - k + 1 >= 2 w its seeds that no run of min_tokens can pass through
+ * are not extended (seed_alone in match_verify.c), which the reference checks. */
+static recite_checker *raised_checker(const fixture *f, unsigned min_tokens)
+{
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.exact_only = 1;
+    opt.min_tokens = min_tokens;
+    recite_checker *c = NULL;
+    recite_error err = {0};
+    assert_int_equal(recite_checker_create(&c, f->index, &opt, &err), RECITE_OK);
+    return c;
 }
 
 /* Makes the filters of the posting keys now (lookups then go through them). */
@@ -726,14 +742,23 @@ static void test_property_random_texts(void **state)
     }
     for (unsigned min_tokens = 12; min_tokens <= 13; min_tokens++) {
         open_index(f, min_tokens);
+        /* Runs of 24 words from an index of 12 (k = 6, w = 7: 19 k-grams >= 2 w): seeds are
+         * left alone, no run is lost. */
+        recite_checker *raised = min_tokens == 12 ? raised_checker(f, 24) : NULL;
         for (int it = 0; it < iterations(150); it++) {
             if (it == iterations(150) / 2) /* the second half through the key filters */
                 make_filters(f);
             size_t len;
             char *out = make_output(&r, &l, filler_words, 20, &len);
-            compare_with_reference(f, &l, out, len, min_tokens, &r);
+            compare_with_reference(f, f->exact, &l, out, len, min_tokens, &r);
+            if (raised)
+                compare_with_reference(f, raised, &l, out, len, 24, &r);
             free(out);
         }
+        if (raised)
+            assert_true(raised->m->seeds_alone > 0);
+        assert_int_equal(f->exact->m->seeds_alone, 0); /* 7 k-grams < 2 w: it cannot tell */
+        recite_checker_free(raised);
     }
     lib_free(&l);
 }
@@ -769,15 +794,100 @@ static void test_property_debian_licenses(void **state)
     open_index(f, 0);
     static const char *const prose[] = {"the", "model",   "said", "that", "in",      "summary",
                                         "and", "however", "we",   "note", "license", "terms"};
+    recite_checker *raised = raised_checker(f, 30); /* 25 k-grams >= 2 w */
     for (int it = 0; it < iterations(60); it++) {
         if (it == iterations(60) / 2) /* the second half through the key filters */
             make_filters(f);
         size_t len;
         char *out = make_output(&r, &l, prose, 12, &len);
-        compare_with_reference(f, &l, out, len, 12, &r);
+        compare_with_reference(f, f->exact, &l, out, len, 12, &r);
+        compare_with_reference(f, raised, &l, out, len, 30, &r);
         free(out);
     }
+    assert_true(raised->m->seeds_alone > 0);
+    recite_checker_free(raised);
     lib_free(&l);
+}
+
+/* Seeds no run of min_tokens can pass through are not extended (seed_alone in match_verify.c)
+ * -- but a k-gram whose postings did not all make seeds (common language past the first
+ * RC_COMMON_POSTINGS) may hide a run's other seeds: 60 unrelated works share a passage (common
+ * language), each with words of its own before it; text copied across the seam of a late work
+ * has a seed of that work only in its own words, and its run goes on through the passage. Same
+ * matches as extending every seed, and seeds were left alone. */
+static void test_seeds_alone_across_common(void **state)
+{
+    fixture *f = *state;
+    size_t plen = 0;
+    char *gpl = read_file("/usr/share/common-licenses/GPL-3", &plen);
+    assert_non_null(gpl); /* base-files ships it on every Debian system */
+    const char *passage = strstr(gpl, "The licenses for most software");
+    assert_non_null(passage);
+    size_t pn = 1500; /* about 250 words of the preamble */
+    rng r = rng_seeded(41);
+    char **texts = calloc(60, sizeof *texts);
+    assert_non_null(texts);
+    for (int w = 0; w < 60; w++) {
+        sbuf t = {0};
+        for (int i = 0; i < 400; i++) { /* words of its own: unrelated works, not forks */
+            char word[32];
+            snprintf(word, sizeof word, "%s%llu ", filler_words[rng_below(&r, 20)],
+                     (unsigned long long)rng_below(&r, 100000));
+            sb_str(&t, word);
+        }
+        sb_add(&t, passage, pn);
+        char id[32];
+        snprintf(id, sizeof id, "w%02d.txt", w);
+        put(f, id, t.s, t.n);
+        texts[w] = t.s;
+    }
+    open_index(f, 0);
+    recite_checker *chk = raised_checker(f, 24), *every = raised_checker(f, 24);
+    every->m->extend_every_seed = true;
+    recite_error err = {0};
+    bool cut = false;
+    for (int it = 0; it < iterations(120); it++) {
+        /* A late work's own words (8-20 of them) and on into the passage. */
+        const char *t = texts[20 + rng_below(&r, 40)];
+        const char *seam = strstr(t, "The licenses"), *from = seam - 1;
+        for (uint64_t words = 8 + rng_below(&r, 13); from > t && words > 0;)
+            words -= *--from == ' ';
+        from += *from == ' ';
+        size_t n = (size_t)(seam - from) + 200 + rng_below(&r, 800);
+        /* Then 10-18 words of another work's own (a run too short to report: seeds that are
+         * alone) and words no work has. */
+        sbuf out = {0};
+        sb_add(&out, from, n);
+        sb_str(&out, " ");
+        const char *o = texts[rng_below(&r, 60)];
+        for (uint64_t skip = rng_below(&r, 300); skip > 0; o++)
+            skip -= *o == ' ';
+        const char *oe = o;
+        for (uint64_t words = 10 + rng_below(&r, 9); words > 0; oe++)
+            words -= *oe == ' ';
+        sb_add(&out, o, (size_t)(oe - o));
+        for (int i = 0; i < 20; i++) {
+            char word[32];
+            snprintf(word, sizeof word, "zulu%llu ", (unsigned long long)rng_below(&r, 100000));
+            sb_str(&out, word);
+        }
+        const recite_result *a, *b;
+        assert_int_equal(recite_check_text(&a, chk, out.s, out.n, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&b, every, out.s, out.n, &err), RECITE_OK);
+        free(out.s);
+        assert_same_matches(a, b);
+        for (size_t q = 0; q < chk->m->chans[RC_CH_PROSE].kgram_cut.n; q++)
+            cut |= chk->m->chans[RC_CH_PROSE].kgram_cut.v[q];
+    }
+    assert_true(cut);                     /* common k-grams' postings were cut */
+    assert_true(chk->m->seeds_alone > 0); /* and seeds were left alone */
+    assert_int_equal(every->m->seeds_alone, 0);
+    recite_checker_free(chk);
+    recite_checker_free(every);
+    for (int w = 0; w < 60; w++)
+        free(texts[w]);
+    free(texts);
+    free(gpl);
 }
 
 /* The filter of posting keys (index_filter.c): made by itself once a channel has answered a
@@ -889,6 +999,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_background_marks_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_random_texts, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_debian_licenses, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_seeds_alone_across_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_filter, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);

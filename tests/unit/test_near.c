@@ -546,6 +546,8 @@ static void test_repeated_code_chains(void **state)
     closedir(d);
     qsort(names, nn, sizeof *names, cmp_str);
     size_t taken = 0;
+    char *held[64]; /* the library's headers (the texts of bits of code below) */
+    size_t nheld = 0;
     for (size_t i = 0; i < nn; i++) {
         bool quoted = !strcmp(names[i], "pci_regs.h") || !strcmp(names[i], "input-event-codes.h");
         if (quoted || (i % 5 == 4 && taken < 60)) {
@@ -555,19 +557,22 @@ static void test_repeated_code_chains(void **state)
             assert_non_null(text);
             test_put(lib, names[i], text, len);
             taken += !quoted;
-            free(text);
+            held[nheld++] = text;
             free(src);
         }
         free(names[i]);
     }
     assert_true(taken >= 40);
-    test_build(lib, idx, NULL);
+    recite_build_options bo = test_opts();
+    bo.mode = RECITE_MODE_AUTO; /* the headers as code: lexemes and shapes */
+    test_build(lib, idx, &bo);
     recite_index *index;
     recite_checker *chk, *every;
     test_open(idx, &index, &chk, NULL);
     recite_error err = {0};
     assert_int_equal(recite_checker_create(&every, index, NULL, &err), RECITE_OK);
     every->m->near_every_chain = true;
+    every->m->extend_every_seed = true;
     static const struct {
         const char *file;
         int from, to;
@@ -602,6 +607,40 @@ static void test_repeated_code_chains(void **state)
         free(os);
     }
     assert_true(edited_near); /* the edited quote is a near span */
+    /* Bits of code: three lines of the library's headers at a time, between lines of
+     * operators no header has. Their shapes are in other headers too, over shorter stretches
+     * than 40 lexemes: seeds no run of 40 passes through (seed_alone, match_verify.c). */
+    rng r = rng_seeded(53);
+    for (int it = 0; it < iterations(40); it++) {
+        char *os = NULL;
+        size_t on = 0;
+        FILE *out = open_memstream(&os, &on);
+        assert_non_null(out);
+        for (int piece = 0; piece < 6; piece++) {
+            const char *t = held[rng_below(&r, nheld)], *at = t;
+            for (uint64_t skip = rng_below(&r, 200); skip > 0 && *at; at++)
+                skip -= *at == '\n';
+            const char *end = at;
+            for (int lines = 3; lines > 0 && *end; end++)
+                lines -= *end == '\n';
+            fwrite(at, 1, (size_t)(end - at), out);
+            static const char *const ops[] = {"<<=", "^~", "%%", "|&", "@", "~~", ">>=", "?:"};
+            for (int op = 0; op < 24; op++)
+                fprintf(out, "%s ", ops[rng_below(&r, 8)]);
+            fputc('\n', out);
+        }
+        assert_int_equal(fclose(out), 0);
+        const recite_result *a, *b;
+        assert_int_equal(recite_check_text(&a, chk, os, on, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&b, every, os, on, &err), RECITE_OK);
+        assert_same_matches(a, b);
+        free(os);
+    }
+    for (size_t i = 0; i < nheld; i++)
+        free(held[i]);
+    /* Shape seeds no run of 40 lexemes passes through were not extended (seed_alone). */
+    assert_true(chk->m->seeds_alone > 0);
+    assert_int_equal(every->m->seeds_alone, 0);
     /* Chains were skipped (a tenth or more), as many as aligning every one would add. */
     assert_int_equal(every->m->near_code_inside, 0);
     assert_true(chk->m->near_code_inside * 10 >= every->m->near_code_aligned);
@@ -610,6 +649,63 @@ static void test_repeated_code_chains(void **state)
     recite_checker_free(every);
     recite_checker_free(chk);
     recite_index_close(index);
+    test_dirs_free(dir, lib, idx);
+}
+
+/* A k-gram of code without structure (no operator or bracket) is not looked up, so a run of
+ * such code holds seeds only near its brackets: a struct of 48 fields, brackets every eighth,
+ * copied with a third of the names changed, is one run of shapes whose seeds are further apart
+ * than a window, which no seed of is "alone" (seed_alone counts the k-grams not looked up as
+ * seeds it cannot see). */
+static void test_seeds_alone_structure(void **state)
+{
+    (void)state;
+    char *dir, *lib, *idx;
+    test_dirs_make(&dir, &lib, &idx);
+    char *src = NULL, *cp = NULL;
+    size_t sn = 0, cn = 0;
+    FILE *a = open_memstream(&src, &sn), *b = open_memstream(&cp, &cn);
+    assert_non_null(a);
+    assert_non_null(b);
+    fputs("/* wide.h */\nstruct wide {\n", a);
+    fputs("Here it is:\n\n```c\nstruct wide {\n", b);
+    for (int i = 0; i < 48; i++) { /* brackets every eighth line; a third of the names changed */
+        const char *dims = i % 8 == 7 ? "[8]" : "";
+        fprintf(a, "    long field_%d%s;\n", i, dims);
+        fprintf(b, "    long %s%d%s;\n", i % 3 ? "field_" : "renamed", i, dims);
+    }
+    fputs("};\n\nint wide_init(struct wide *w, unsigned flags);\n", a);
+    fputs("};\n```\n", b);
+    assert_int_equal(fclose(a), 0);
+    assert_int_equal(fclose(b), 0);
+    test_put(lib, "wide.h", src, sn);
+    size_t zn = 0;
+    char *z = read_file("/usr/include/zstd.h", &zn);
+    assert_non_null(z); /* libzstd-dev, which the build needs */
+    test_put(lib, "zstd.h", z, zn);
+    free(z);
+    recite_build_options bo = test_opts();
+    bo.mode = RECITE_MODE_AUTO;
+    test_build(lib, idx, &bo);
+    recite_index *index;
+    recite_checker *chk, *every;
+    test_open(idx, &index, &chk, NULL);
+    recite_error err = {0};
+    assert_int_equal(recite_checker_create(&every, index, NULL, &err), RECITE_OK);
+    every->m->extend_every_seed = true;
+    const recite_result *x, *y;
+    assert_int_equal(recite_check_text(&x, chk, cp, cn, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&y, every, cp, cn, &err), RECITE_OK);
+    assert_same_matches(x, y);
+    bool whole = false; /* the renamed struct, as one span of its shapes */
+    for (size_t i = 0; i < x->nmatches; i++)
+        whole |= x->matches[i].unit == RECITE_MODE_CODE && x->matches[i].tokens >= 150;
+    assert_true(whole);
+    recite_checker_free(every);
+    recite_checker_free(chk);
+    recite_index_close(index);
+    free(src);
+    free(cp);
     test_dirs_free(dir, lib, idx);
 }
 
@@ -626,6 +722,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_min_similarity, setup, teardown),
         cmocka_unit_test_setup_teardown(test_exact_only_option, setup, teardown),
         cmocka_unit_test(test_repeated_code_chains),
+        cmocka_unit_test(test_seeds_alone_structure),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
