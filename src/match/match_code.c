@@ -284,6 +284,53 @@ bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs)
                          cs->kept_distinct >= min_distinct && cs->names >= MIN_NAMES && strings_ok);
 }
 
+/* A span is reported when rc_code_sim_ok holds, and then not as exact (every lexeme equal: its
+ * alignment has no edit, and near matching drops those before asking), so it keeps a share of
+ * its names and strings (kept >= min_kept * words > 0 when it has any; a span without any has
+ * kept 0 and fails): at least one of the output's names or strings in the span is paired with
+ * the same lexeme in the work. Chance structure (unrelated code of the same shapes) mostly has
+ * none in common in the whole window a chain is aligned in: two thirds of the shape chains of
+ * library filler, whose alignments (and code similarities) are then not computed. */
+int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint64_t sa, uint64_t sb,
+                     bool *may, recite_error *err)
+{
+    rc_code_scratch *sc = &c->code;
+    const rc_token *qt = c->chans[RC_CH_SHAPE].stream->toks.v;
+    *may = true;
+    size_t cap = 64;
+    while (cap < 2 * (sb - sa) + 2)
+        cap *= 2;
+    if (RC_VEC_RESERVE(sc->words, cap) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    uint64_t *tab = sc->words.v; /* open addressing; 0 = free (keys are made odd) */
+    memset(tab, 0, cap * sizeof *tab);
+    for (uint64_t j = sa; j < sb; j++) {
+        const rc_token *t;
+        int rc = rc_match_src_tok(c, cl, j, &t, NULL, err);
+        if (rc != RECITE_OK)
+            return rc;
+        if (t->shape != c->shape_ident && t->shape != c->shape_str)
+            continue;
+        uint64_t key = t->hash | 1;
+        size_t s = (size_t)(rc_mix64(key) & (cap - 1));
+        while (tab[s] && tab[s] != key)
+            s = (s + 1) & (cap - 1);
+        tab[s] = key;
+    }
+    for (uint32_t i = qa; i < qb; i++) {
+        if (qt[i].shape != c->shape_ident && qt[i].shape != c->shape_str)
+            continue;
+        uint64_t key = qt[i].hash | 1;
+        size_t s = (size_t)(rc_mix64(key) & (cap - 1));
+        while (tab[s] && tab[s] != key)
+            s = (s + 1) & (cap - 1);
+        if (tab[s] == key)
+            return RECITE_OK;
+    }
+    *may = false;
+    return RECITE_OK;
+}
+
 void rc_code_scratch_free(rc_code_scratch *sc)
 {
     RC_VEC_FREE(sc->ah);
@@ -299,6 +346,7 @@ void rc_code_scratch_free(rc_code_scratch *sc)
     RC_VEC_FREE(sc->used);
     RC_VEC_FREE(sc->ids);
     RC_VEC_FREE(sc->bid);
+    RC_VEC_FREE(sc->words);
 }
 
 /* ==== edited spans found by a code work's words ====

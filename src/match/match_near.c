@@ -338,11 +338,26 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
             c->near_code_inside++;
             continue;
         }
-        c->near_code_aligned += code;
         uint32_t pad = code ? NEAR_PAD_CODE : NEAR_PAD;
         int64_t band = code ? NEAR_BAND_CODE : NEAR_BAND;
         uint32_t qa = qfirst > pad ? qfirst - pad : 0;
         uint32_t qb = (uint32_t)RC_MIN((uint64_t)qlast + k + pad, (uint64_t)ch->stream->toks.n);
+        if (code && !c->near_every_chain) {
+            /* The window the alignment would compare (rc_code_align's). */
+            int64_t sa = RC_MAX((int64_t)qa + dmin - band, (int64_t)0);
+            int64_t sb = RC_MIN((int64_t)qb + dmax + band, (int64_t)info.ntokens);
+            bool may = true;
+            int rc = sa < sb
+                         ? rc_code_may_keep(c, cl, qa, qb, (uint64_t)sa, (uint64_t)sb, &may, err)
+                         : RECITE_OK;
+            if (rc != RECITE_OK)
+                return rc;
+            if (!may) {
+                c->near_code_unkept++;
+                continue;
+            }
+        }
+        c->near_code_aligned += code;
         rc_alignment al;
         int rc =
             code ? rc_code_align(c, cl, info.ntokens, qa, qb, dmin - band, dmax + band, &al, err)

@@ -176,6 +176,7 @@ typedef struct rc_code_scratch {
     RC_VEC(uint8_t) used; /* the renaming, both ways: 2 tables of cap slots */
     RC_VEC(int16_t) ids;
     RC_VEC(int32_t) bid;
+    RC_VEC(uint64_t) words; /* the work's names and strings near a chain (rc_code_may_keep) */
     size_t cap;
 } rc_code_scratch;
 void rc_code_scratch_free(rc_code_scratch *sc);
@@ -220,10 +221,11 @@ typedef struct rc_matcher {
     rc_out_ids ids[RC_CHANNELS]; /* near matching: the output's tokens as 16-bit ids */
     rc_punct_memo punct_memo;
     rc_align_memo align_memo;
-    /* Near matching of code (match_near.c): chains aligned, and chains not aligned because a
-     * span already aligned in their work holds them (cumulative, for tests and benchmarks);
-     * with near_every_chain none is skipped (tests compare the two). */
-    uint64_t near_code_aligned, near_code_inside;
+    /* Near matching of code (match_near.c): chains aligned, chains not aligned because a span
+     * already aligned in their work holds them, and because none of the output's names there
+     * is the work's (rc_code_may_keep) (cumulative, for tests and benchmarks); with
+     * near_every_chain none is skipped (tests compare the two). */
+    uint64_t near_code_aligned, near_code_inside, near_code_unkept;
     bool near_every_chain;
     /* Exact seeds not extended because no run of min_tokens can pass through them
      * (seed_alone in match_verify.c; cumulative); with extend_every_seed all are extended. */
@@ -473,6 +475,11 @@ int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, u
 /* Whether such a span is reported: similar enough (min_similarity), keeping enough of the
  * work's names and literals, and having enough of them. */
 bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs);
+/* Whether an edited span of output lexemes [qa, qb) against lexemes [sa, sb) of cluster cl can
+ * pass rc_code_sim_ok: *may is false when no name or string of the output there is also among
+ * the work's there, as it is (the work's tokens are read). */
+int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint64_t sa, uint64_t sb,
+                     bool *may, recite_error *err);
 /* The first token t of cluster cl (n tokens) whose end is after `byte` (by_start: whose start
  * is at or after it); n when there is none (match_finish.c). */
 int rc_match_token_at_byte(rc_matcher *c, uint32_t cl, uint64_t n, uint64_t byte, bool by_start,
