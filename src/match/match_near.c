@@ -38,6 +38,50 @@ static int cmp_anchor(const void *a, const void *b)
     return (x->s > y->s) - (x->s < y->s);
 }
 
+/* Anchors in output order: the seeds of a work come by diagonal, then output position, so
+ * those of one output position come by source position already, and a stable counting sort by
+ * output position gives cmp_anchor's order (every anchor has its own pair); a work whose anchors
+ * span many more output positions than it has anchors is sorted by comparisons. *to receives
+ * the n anchors of `from`; cnt is scratch. */
+typedef RC_VEC(anchor) anchor_vec;
+typedef RC_VEC(uint32_t) count_vec;
+typedef RC_VEC(uint64_t) top_vec;
+
+static int cmp_top(const void *a, const void *b)
+{
+    uint64_t x = *(const uint64_t *)a, y = *(const uint64_t *)b;
+    return (x > y) - (x < y);
+}
+
+static int sort_anchors(const anchor *from, size_t n, anchor_vec *to, count_vec *cnt)
+{
+    if (RC_VEC_RESERVE(*to, n) != RECITE_OK)
+        return RECITE_ENOMEM;
+    to->n = n;
+    uint32_t lo = UINT32_MAX, hi = 0;
+    for (size_t i = 0; i < n; i++) {
+        lo = RC_MIN(lo, from[i].q);
+        hi = RC_MAX(hi, from[i].q);
+    }
+    size_t range = n ? (size_t)(hi - lo) + 1 : 0;
+    if (range > 8 * n + 4096) {
+        memcpy(to->v, from, n * sizeof *from);
+        rc_sort(to->v, n, sizeof *to->v, cmp_anchor);
+        return RECITE_OK;
+    }
+    if (RC_VEC_RESERVE(*cnt, range + 1) != RECITE_OK)
+        return RECITE_ENOMEM;
+    uint32_t *at = cnt->v;
+    memset(at, 0, (range + 1) * sizeof *at);
+    for (size_t i = 0; i < n; i++)
+        at[from[i].q - lo + 1]++;
+    for (size_t d = 1; d <= range; d++)
+        at[d] += at[d - 1];
+    for (size_t i = 0; i < n; i++)
+        to->v[at[from[i].q - lo]++] = from[i];
+    return RECITE_OK;
+}
+
 static int64_t diag_of(const anchor *a)
 {
     return (int64_t)a->s - (int64_t)a->q;
@@ -301,24 +345,32 @@ static bool chain_inside(const anchor *a, int32_t top, uint32_t mark, unsigned k
 }
 
 static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, size_t n,
-                           recite_error *err)
+                           top_vec *tops, recite_error *err)
 {
     const rc_chan *ch = &c->chans[chn];
     unsigned k = ch->info->kgram;
     rc_cluster info;
     rc_index_cluster(c->idx, cl, &info);
-    rc_sort(a, n, sizeof *a, cmp_anchor);
     chain(a, n, k);
+    /* The chains worth aligning (a score of min_tokens / 2 or more), best first (ties: the
+     * first in output order): each round takes the best whose end is not used yet. */
+    int32_t least = (int32_t)ch->min_tokens / 2;
+    tops->n = 0;
+    for (size_t i = 0; i < n; i++)
+        if (a[i].score >= least && RC_VEC_PUSH(*tops, ((uint64_t)(INT32_MAX - a[i].score) << 32) |
+                                                          (uint64_t)i) != RECITE_OK)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    rc_sort(tops->v, tops->n, sizeof *tops->v, cmp_top);
+    size_t next = 0;
     rc_alignment spans[NEAR_MAX_CHAINS]; /* aligned so far, ended inside their windows */
     size_t nspans = 0;
     for (unsigned round = 0; round < NEAR_MAX_CHAINS; round++) {
         /* The best chain not yet used. */
-        size_t top = n;
-        for (size_t i = 0; i < n; i++)
-            if (!a[i].used && (top == n || a[i].score > a[top].score))
-                top = i;
-        if (top == n || a[top].score < (int32_t)ch->min_tokens / 2)
+        while (next < tops->n && a[(uint32_t)tops->v[next]].used)
+            next++;
+        if (next == tops->n)
             break;
+        size_t top = (uint32_t)tops->v[next];
         uint32_t qfirst = a[top].q, qlast = a[top].q;
         int64_t dmin = diag_of(&a[top]), dmax = dmin;
         size_t seeds = 0;
@@ -429,7 +481,9 @@ static int near_in_cluster(rc_matcher *c, unsigned chn, uint32_t cl, anchor *a, 
 
 int rc_match_near(rc_matcher *c, recite_error *err)
 {
-    RC_VEC(anchor) a = {0};
+    anchor_vec a = {0}, sorted = {0};
+    count_vec cnt = {0};
+    top_vec tops = {0};
     int rc = RECITE_OK;
     size_t i = 0;
     while (i < c->seeds.n) {
@@ -449,10 +503,19 @@ int rc_match_near(rc_matcher *c, recite_error *err)
             }
         }
         /* Words, lexemes, and shapes: a renamed copy with lines inserted or deleted. */
-        if (a.n >= 2 && (rc = near_in_cluster(c, chn, cl, a.v, a.n, err)) != RECITE_OK)
+        if (a.n < 2)
+            continue;
+        if (sort_anchors(a.v, a.n, &sorted, &cnt) != RECITE_OK) {
+            rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
+            goto done;
+        }
+        if ((rc = near_in_cluster(c, chn, cl, sorted.v, sorted.n, &tops, err)) != RECITE_OK)
             goto done;
     }
 done:
     RC_VEC_FREE(a);
+    RC_VEC_FREE(sorted);
+    RC_VEC_FREE(cnt);
+    RC_VEC_FREE(tops);
     return rc;
 }
