@@ -524,6 +524,21 @@ static char *quote_lines(const char *path, int from, int to, bool edit, size_t *
     return q;
 }
 
+/* Builds lib as code (lexemes and shapes) at idx and opens it with a default checker and one
+ * that aligns every chain and extends every seed (what skipping some must equal). */
+static void open_code_pair(const char *lib, const char *idx, recite_index **index,
+                           recite_checker **chk, recite_checker **every)
+{
+    recite_build_options bo = test_opts();
+    bo.mode = RECITE_MODE_AUTO;
+    test_build(lib, idx, &bo);
+    test_open(idx, index, chk, NULL);
+    recite_error err = {0};
+    assert_int_equal(recite_checker_create(every, *index, NULL, &err), RECITE_OK);
+    (*every)->m->near_every_chain = true;
+    (*every)->m->extend_every_seed = true;
+}
+
 /* Code whose lines repeat (tables of #define, as the kernel's headers are full of): quoted, its
  * shape seeds make chains in the other headers of the same shapes on diagonals a line apart.
  * Chains in a work that has none of the quote's names there (rc_code_may_keep) or inside a span
@@ -576,16 +591,10 @@ static void test_repeated_code_chains(void **state)
         free(names[i]);
     }
     assert_true(taken >= 40);
-    recite_build_options bo = test_opts();
-    bo.mode = RECITE_MODE_AUTO; /* the headers as code: lexemes and shapes */
-    test_build(lib, idx, &bo);
     recite_index *index;
     recite_checker *chk, *every;
-    test_open(idx, &index, &chk, NULL);
+    open_code_pair(lib, idx, &index, &chk, &every);
     recite_error err = {0};
-    assert_int_equal(recite_checker_create(&every, index, NULL, &err), RECITE_OK);
-    every->m->near_every_chain = true;
-    every->m->extend_every_seed = true;
     static const struct {
         const char *file;
         int from, to;
@@ -711,16 +720,10 @@ static void test_seeds_alone_structure(void **state)
     assert_non_null(z); /* libzstd-dev, which the build needs */
     test_put(lib, "zstd.h", z, zn);
     free(z);
-    recite_build_options bo = test_opts();
-    bo.mode = RECITE_MODE_AUTO;
-    test_build(lib, idx, &bo);
     recite_index *index;
     recite_checker *chk, *every;
-    test_open(idx, &index, &chk, NULL);
+    open_code_pair(lib, idx, &index, &chk, &every);
     recite_error err = {0};
-    assert_int_equal(recite_checker_create(&every, index, NULL, &err), RECITE_OK);
-    every->m->extend_every_seed = true;
-    every->m->near_every_chain = true;
     const recite_result *x, *y;
     assert_int_equal(recite_check_text(&x, chk, cp, cn, &err), RECITE_OK);
     assert_int_equal(recite_check_text(&y, every, cp, cn, &err), RECITE_OK);
