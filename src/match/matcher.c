@@ -189,8 +189,9 @@ typedef struct probe {
 #define PROBE_BATCH 32
 
 /* Looks up every k-gram whose context is complete (all of them when `final`). Lookups are
- * batched: hash a batch, prefetch its directory entries, then its postings, then scan them, so
- * the cache misses of a batch overlap instead of queueing one behind another.
+ * batched: hash a batch, prefetch its directory entries, then its postings, then scan them, then
+ * read the positions of the seeds they make, so the cache misses of a batch overlap instead of
+ * queueing one behind another.
  * Postings whose context hashes both differ from the text's cannot start a run of min_tokens
  * (see rc_fingerprint.h) and make no seed; a common k-gram contributes its first
  * RC_COMMON_POSTINGS postings only (the same early works for every k-gram of a passage). The
@@ -234,6 +235,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         bool skip[PROBE_BATCH], unseen[PROBE_BATCH];
+        size_t fresh = c->seeds.n; /* the batch's seeds from here */
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
             pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
@@ -316,14 +318,10 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                     c->truncated = ch->quota_cut = true;
                     continue;
                 }
-                if (rc_index_touch(c->idx, pos + 4 * i, 4, NULL) != RECITE_OK)
-                    return RECITE_EFORMAT;
-                rc_seed sd = {.gpos = rc_get_u32(pos + 4 * i),
+                rc_seed sd = {.gpos = i, /* its posting: the position is read below */
                               .q = (uint32_t)q,
                               .channel = (uint8_t)chn,
                               .exact = exact};
-                if (sd.gpos >= c->idx->ntokens)
-                    return RECITE_EFORMAT;
                 if (RC_VEC_PUSH(c->seeds, sd) != RECITE_OK)
                     return RECITE_ENOMEM;
                 ch->seeds_taken++;
@@ -336,6 +334,18 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK ||
                 RC_VEC_PUSH(ch->kgram_cut, cut) != RECITE_OK)
                 return RECITE_ENOMEM;
+        }
+        /* The positions of the batch's seeds, read together: their cache misses (positions
+         * are a section of their own, far from the keys) overlap. */
+        for (size_t s = fresh; s < c->seeds.n; s++)
+            __builtin_prefetch(pos + 4 * c->seeds.v[s].gpos);
+        for (size_t s = fresh; s < c->seeds.n; s++) {
+            uint64_t i = c->seeds.v[s].gpos;
+            if (rc_index_touch(c->idx, pos + 4 * i, 4, NULL) != RECITE_OK)
+                return RECITE_EFORMAT;
+            c->seeds.v[s].gpos = rc_get_u32(pos + 4 * i);
+            if (c->seeds.v[s].gpos >= c->idx->ntokens)
+                return RECITE_EFORMAT;
         }
     }
     return RECITE_OK;
