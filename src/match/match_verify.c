@@ -137,17 +137,17 @@ static bool seed_alone(const rc_matcher *c, const rc_chan *ch, size_t i)
             break;
         have |= 1ull << (o->q - base);
     }
-    /* free bit j: k-gram j holds no seed and is not cut (bits past the text: not free, and no
-     * range below reaches them); gap bit j: k-grams j .. j + w - 1 are all free. */
-    uint64_t free = 0;
+    /* empty bit j: k-gram j holds no seed and is not cut (bits past the text: not empty, and no
+     * range below reaches them); gap bit j: k-grams j .. j + w - 1 are all empty. */
+    uint64_t empty = 0;
     int64_t j0 = RC_MAX((int64_t)0, -base), j1 = RC_MIN((int64_t)(2 * n - 1), (int64_t)nk - base);
     const uint8_t *cut = ch->kgram_cut.v;
     for (int64_t j = j0; j < j1; j++)
-        free |= (uint64_t)(cut[base + j] == 0) << j;
-    free &= ~have;
-    uint64_t gap = free;
+        empty |= (uint64_t)(cut[base + j] == 0) << j;
+    empty &= ~have;
+    uint64_t gap = empty;
     for (unsigned t = 1; t < w && gap; t++)
-        gap &= free >> t;
+        gap &= empty >> t;
     /* The ranges of n k-grams through the seed, inside the text: bits [a, a + n). */
     int64_t lo = RC_MAX((int64_t)0, -base), hi = RC_MIN((int64_t)n - 1, (int64_t)nk - n - base);
     uint64_t windows = (1ull << (n - w + 1)) - 1; /* the starts of a range's windows */
