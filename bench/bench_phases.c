@@ -79,6 +79,10 @@ int main(int argc, char **argv)
             goto out;
         }
     chk->m->profile = true;
+    /* What verification skipped in the profiled passes: the matcher's counters are cumulative. */
+    const rc_matcher *m = chk->m;
+    uint64_t alone0 = m->seeds_alone, aligned0 = m->near_code_aligned,
+             inside0 = m->near_code_inside, unkept0 = m->near_code_unkept;
     uint64_t wall = 0, json = 0;
     for (int p = 0; p < passes; p++)
         for (size_t i = 0; i < ndocs; i++) {
@@ -105,7 +109,12 @@ int main(int argc, char **argv)
            ndocs, bytes, passes, wall / 1e9, json / 1e9);
     for (unsigned ph = 0; ph < RC_PHASES; ph++)
         printf("%s\"%s\": %.6f", ph ? ", " : "", names[ph], chk->m->phase_ns[ph] / 1e9);
-    printf("}}\n");
+    printf("}, \"skipped\": {\"seeds_alone\": %llu, \"code_chains_aligned\": %llu, "
+           "\"code_chains_inside\": %llu, \"code_chains_unkept\": %llu}}\n",
+           (unsigned long long)(m->seeds_alone - alone0),
+           (unsigned long long)(m->near_code_aligned - aligned0),
+           (unsigned long long)(m->near_code_inside - inside0),
+           (unsigned long long)(m->near_code_unkept - unkept0));
     status = 0;
 out:
     recite_checker_free(chk);

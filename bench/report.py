@@ -941,6 +941,16 @@ class Speed:
             "%.2f" % (p["bytes"] * p["passes"] / 1e6 / p["check_s"]) for _, p in got)))
         print(f % (("JSON report / check time",) + tuple(
             "%.1f%%" % (100 * p["json_s_last_pass"] * p["passes"] / p["check_s"]) for _, p in got)))
+        # What verification skipped, per check (match_verify.c seed_alone, match_near.c).
+        rows = (("exact seeds left alone (no run can pass)", ("seeds_alone",)),
+                ("code chains aligned", ("code_chains_aligned",)),
+                ("code chains skipped: no shared name", ("code_chains_unkept",)),
+                ("code chains skipped: inside a span", ("code_chains_inside",)))
+        if all("skipped" in p for _, p in got):
+            for what_row, keys in rows:
+                print(f % ((what_row,) + tuple(
+                    "%.1f" % (sum(p["skipped"][k] for k in keys) / (p["outputs"] * p["passes"]))
+                    for _, p in got)))
         self.rep.results["phases"] = {label: p for label, p in got}
 
 
