@@ -297,13 +297,14 @@ int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint6
     rc_code_scratch *sc = &c->code;
     const rc_token *qt = c->chans[RC_CH_SHAPE].stream->toks.v;
     *may = true;
+    /* The work's names and strings there, in the scratch's name table (name_slot). */
     size_t cap = 64;
     while (cap < 2 * (sb - sa) + 2)
         cap *= 2;
-    if (RC_VEC_RESERVE(sc->words, cap) != RECITE_OK)
+    if (RC_VEC_RESERVE(sc->key, cap) != RECITE_OK || RC_VEC_RESERVE(sc->used, cap) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    uint64_t *tab = sc->words.v; /* open addressing; 0 = free (keys are made odd) */
-    memset(tab, 0, cap * sizeof *tab);
+    sc->cap = cap;
+    memset(sc->used.v, 0, cap);
     for (uint64_t j = sa; j < sb; j++) {
         const rc_token *t;
         int rc = rc_match_src_tok(c, cl, j, &t, NULL, err);
@@ -311,22 +312,14 @@ int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint6
             return rc;
         if (t->shape != c->shape_ident && t->shape != c->shape_str)
             continue;
-        uint64_t key = t->hash | 1;
-        size_t s = (size_t)(rc_mix64(key) & (cap - 1));
-        while (tab[s] && tab[s] != key)
-            s = (s + 1) & (cap - 1);
-        tab[s] = key;
+        size_t d = name_slot(sc, t->hash, 0);
+        sc->used.v[d] = 1;
+        sc->key.v[d] = t->hash;
     }
-    for (uint32_t i = qa; i < qb; i++) {
-        if (qt[i].shape != c->shape_ident && qt[i].shape != c->shape_str)
-            continue;
-        uint64_t key = qt[i].hash | 1;
-        size_t s = (size_t)(rc_mix64(key) & (cap - 1));
-        while (tab[s] && tab[s] != key)
-            s = (s + 1) & (cap - 1);
-        if (tab[s] == key)
+    for (uint32_t i = qa; i < qb; i++)
+        if ((qt[i].shape == c->shape_ident || qt[i].shape == c->shape_str) &&
+            sc->used.v[name_slot(sc, qt[i].hash, 0)])
             return RECITE_OK;
-    }
     *may = false;
     return RECITE_OK;
 }
@@ -346,7 +339,6 @@ void rc_code_scratch_free(rc_code_scratch *sc)
     RC_VEC_FREE(sc->used);
     RC_VEC_FREE(sc->ids);
     RC_VEC_FREE(sc->bid);
-    RC_VEC_FREE(sc->words);
 }
 
 /* ==== edited spans found by a code work's words ====

@@ -176,7 +176,6 @@ typedef struct rc_code_scratch {
     RC_VEC(uint8_t) used; /* the renaming, both ways: 2 tables of cap slots */
     RC_VEC(int16_t) ids;
     RC_VEC(int32_t) bid;
-    RC_VEC(uint64_t) words; /* the work's names and strings near a chain (rc_code_may_keep) */
     size_t cap;
 } rc_code_scratch;
 void rc_code_scratch_free(rc_code_scratch *sc);
