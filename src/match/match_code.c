@@ -23,7 +23,8 @@
 /* Of the output's names and strings, the share equal in the work: 0.5 for a span of up to 60
  * lexemes, down to 0.3 from 150 on (a short span of the same shapes keeps a few common names
  * by chance: `i`, `len`, `String.Char`; a long one does not). */
-#define MIN_KEPT 0.3
+#define MIN_KEPT_TENTHS 3
+#define MIN_KEPT (MIN_KEPT_TENTHS / 10.0)
 #define MIN_KEPT_SHORT 0.5
 #define SHORT_FROM 60
 #define SHORT_TO 150
@@ -287,10 +288,12 @@ bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs)
 /* A span is reported when rc_code_sim_ok holds, and then not as exact (every lexeme equal: its
  * alignment has no edit, and near matching drops those before asking), so it keeps a share of
  * its names and strings (kept >= min_kept * words > 0 when it has any; a span without any has
- * kept 0 and fails): at least one of the output's names or strings in the span is paired with
- * the same lexeme in the work. Chance structure (unrelated code of the same shapes) mostly has
- * none in common in the whole window a chain is aligned in: two thirds of the shape chains of
- * library filler, whose alignments (and code similarities) are then not computed. */
+ * kept 0 and fails; min_kept >= MIN_KEPT): at least one of the output's names or strings in the
+ * span, and MIN_KEPT of them, are paired with the same lexeme in the work, so are among the
+ * work's names and strings in the window, and the span has min_tokens lexemes or more. Chance
+ * structure (unrelated code of the same shapes) mostly has no name in common in the whole
+ * window a chain is aligned in, or too few: three quarters of the shape chains of library
+ * filler, whose alignments (and code similarities) are then not computed. */
 int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint64_t sa, uint64_t sb,
                      bool *may, recite_error *err)
 {
@@ -316,11 +319,36 @@ int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint6
         sc->used.v[d] = 1;
         sc->key.v[d] = t->hash;
     }
-    for (uint32_t i = qa; i < qb; i++)
-        if ((qt[i].shape == c->shape_ident || qt[i].shape == c->shape_str) &&
-            sc->used.v[name_slot(sc, qt[i].hash, 0)])
-            return RECITE_OK;
+    /* Some span of min_tokens lexemes or more in [qa, qb) has to hold at least one shared name
+     * or string and MIN_KEPT of its names and strings shared: with prefix sums of
+     * 10 x shared - MIN_KEPT_TENTHS x words, one whose sum over [x, y) is >= 0 with a shared
+     * one at p, x <= p < y (x only moves right as y does: a running minimum). */
+    size_t n = qb - qa, least = c->chans[RC_CH_SHAPE].min_tokens;
     *may = false;
+    if (n < least)
+        return RECITE_OK;
+    if (RC_VEC_RESERVE(sc->rows, n + 1) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    int32_t *sum = sc->rows.v;
+    sum[0] = 0;
+    size_t last = SIZE_MAX, x = 0; /* the last shared one before y; sums [0, x] in lowest */
+    int32_t lowest = 0;
+    for (size_t y = 1; y <= n; y++) {
+        const rc_token *t = &qt[qa + y - 1];
+        bool word = t->shape == c->shape_ident || t->shape == c->shape_str;
+        bool shared = word && sc->used.v[name_slot(sc, t->hash, 0)];
+        sum[y] = sum[y - 1] + (shared ? 10 : 0) - (word ? MIN_KEPT_TENTHS : 0);
+        if (shared)
+            last = y - 1;
+        if (y < least || last == SIZE_MAX)
+            continue;
+        for (size_t to = RC_MIN(y - least, last); x < to;)
+            lowest = RC_MIN(lowest, sum[++x]);
+        if (sum[y] - lowest >= 0) {
+            *may = true;
+            return RECITE_OK;
+        }
+    }
     return RECITE_OK;
 }
 

@@ -475,8 +475,9 @@ int rc_code_similarity(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t qlen, u
  * work's names and literals, and having enough of them. */
 bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs);
 /* Whether an edited span of output lexemes [qa, qb) against lexemes [sa, sb) of cluster cl can
- * pass rc_code_sim_ok: *may is false when no name or string of the output there is also among
- * the work's there, as it is (the work's tokens are read). */
+ * pass rc_code_sim_ok: *may is false when no stretch of the shape channel's min_tokens or more
+ * there has one of its names or strings among the work's there, and MIN_KEPT of them so (the
+ * work's tokens are read). */
 int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint64_t sa, uint64_t sb,
                      bool *may, recite_error *err);
 /* The first token t of cluster cl (n tokens) whose end is after `byte` (by_start: whose start

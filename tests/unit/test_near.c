@@ -750,6 +750,75 @@ static void test_seeds_alone_structure(void **state)
     test_dirs_free(dir, lib, idx);
 }
 
+/* A reported edited span of shapes keeps MIN_KEPT (0.3 from 150 lexemes on) of its names as
+ * they are; a chain whose window has no stretch of 40 lexemes or more keeping that many of the
+ * work's names is not aligned (rc_code_may_keep). A struct of 72 fields copied with every K-th
+ * name kept (the others renamed consistently) and two lines dropped: a third kept is a near
+ * span, a quarter or fewer is not, and the matches are those of aligning every chain. With one
+ * name kept the chain shares names with the work but is not aligned. */
+static void test_kept_floor(void **state)
+{
+    (void)state;
+    char *dir, *lib, *idx;
+    test_dirs_make(&dir, &lib, &idx);
+    char *src = NULL;
+    size_t sn = 0;
+    FILE *a = open_memstream(&src, &sn);
+    assert_non_null(a);
+    fputs("/* wide.h */\nstruct wide {\n", a);
+    for (int i = 0; i < 72; i++)
+        fprintf(a, "    long field_%d%s;\n", i, i % 8 == 7 ? "[8]" : "");
+    fputs("};\n\nint wide_init(struct wide *w, unsigned flags);\n", a);
+    assert_int_equal(fclose(a), 0);
+    test_put(lib, "wide.h", src, sn);
+    size_t zn = 0;
+    char *z = read_file("/usr/include/zstd.h", &zn);
+    assert_non_null(z); /* libzstd-dev, which the build needs */
+    test_put(lib, "zstd.h", z, zn);
+    free(z);
+    recite_index *index;
+    recite_checker *chk, *every;
+    open_code_pair(lib, idx, &index, &chk, &every);
+    recite_error err = {0};
+    static const int every_kth[] = {2, 3, 4, 5, 8, 72};
+    for (size_t r = 0; r < RC_ARRAY_LEN(every_kth); r++) {
+        int kth = every_kth[r];
+        char *cp = NULL;
+        size_t cn = 0;
+        FILE *b = open_memstream(&cp, &cn);
+        assert_non_null(b);
+        fputs("Here it is:\n\n```c\nstruct wide {\n", b);
+        for (int i = 0; i < 72; i++)
+            if (i != 30 && i != 31)
+                fprintf(b, "    long %s%d%s;\n", i % kth ? "renamed_" : "field_", i,
+                        i % 8 == 7 ? "[8]" : "");
+        fputs("};\n```\n", b);
+        assert_int_equal(fclose(b), 0);
+        uint64_t unkept = chk->m->near_code_unkept, aligned = chk->m->near_code_aligned,
+                 all = every->m->near_code_aligned;
+        const recite_result *x, *y;
+        assert_int_equal(recite_check_text(&x, chk, cp, cn, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&y, every, cp, cn, &err), RECITE_OK);
+        assert_same_matches(x, y);
+        bool near = false;
+        for (size_t i = 0; i < x->nmatches; i++)
+            near |= x->matches[i].unit == RECITE_MODE_CODE && x->matches[i].tokens >= 150 &&
+                    x->matches[i].kind == RECITE_KIND_NEAR;
+        assert_true(near == (kth <= 3));
+        if (kth == 72) { /* `wide` and field_0 kept: shared names, too few to align */
+            assert_true(chk->m->near_code_unkept > unkept);
+            assert_int_equal(chk->m->near_code_aligned, aligned);
+            assert_true(every->m->near_code_aligned > all);
+        }
+        free(cp);
+    }
+    recite_checker_free(every);
+    recite_checker_free(chk);
+    recite_index_close(index);
+    free(src);
+    test_dirs_free(dir, lib, idx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -764,6 +833,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_exact_only_option, setup, teardown),
         cmocka_unit_test(test_repeated_code_chains),
         cmocka_unit_test(test_seeds_alone_structure),
+        cmocka_unit_test(test_kept_floor),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
