@@ -352,6 +352,30 @@ int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint6
     return RECITE_OK;
 }
 
+/* A run of shapes is paired lexeme by lexeme (rc_code_similarity without indels): kept counts
+ * the pairs of equal names and strings, so it is at most the number equal here, and a run with
+ * fewer than MIN_KEPT of them (or none) fails unless it is exact, which has every one equal
+ * (the only runs let through with fewer). A third of the classifications of library filler,
+ * whose stored bytes and similarity are then not read. */
+int rc_code_run_may_keep(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t len, uint64_t s0,
+                         bool *may, recite_error *err)
+{
+    const rc_token *qt = c->chans[RC_CH_SHAPE].stream->toks.v;
+    uint64_t words = 0, equal = 0;
+    for (uint32_t i = 0; i < len; i++) {
+        if (qt[q0 + i].shape != c->shape_ident && qt[q0 + i].shape != c->shape_str)
+            continue;
+        const rc_token *t;
+        int rc = rc_match_src_tok(c, cl, s0 + i, &t, NULL, err);
+        if (rc != RECITE_OK)
+            return rc;
+        words++;
+        equal += t->hash == qt[q0 + i].hash;
+    }
+    *may = equal == words || (equal > 0 && 10 * equal >= MIN_KEPT_TENTHS * words);
+    return RECITE_OK;
+}
+
 void rc_code_scratch_free(rc_code_scratch *sc)
 {
     RC_VEC_FREE(sc->ah);

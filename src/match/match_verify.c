@@ -380,6 +380,18 @@ int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
     m->similarity = 1.0;
     m->weak = false;
     int rc;
+    if (m->channel == RC_CH_SHAPE && !c->near_every_chain) {
+        bool may;
+        if ((rc = rc_code_run_may_keep(c, m->cluster, m->q0, m->len, m->s0, &may, err)) !=
+            RECITE_OK)
+            return rc;
+        if (!may) { /* near and too unlike the work's code: dropped (rc_code_sim_ok fails) */
+            m->kind = RECITE_KIND_NEAR;
+            m->weak = true;
+            c->shape_runs_unkept++;
+            return RECITE_OK;
+        }
+    }
     uint64_t diffs = 0;
     if (c->idx->text_free) {
         bool exact;

@@ -226,6 +226,9 @@ typedef struct rc_matcher {
      * near_every_chain none is skipped (tests compare the two). */
     uint64_t near_code_aligned, near_code_inside, near_code_unkept;
     bool near_every_chain;
+    /* Exact runs of shapes found weak without their code similarity (rc_code_run_may_keep in
+     * rc_match_classify; cumulative); with near_every_chain, none. */
+    uint64_t shape_runs_unkept;
     /* Exact seeds not extended because no run of min_tokens can pass through them
      * (seed_alone in match_verify.c; cumulative); with extend_every_seed all are extended. */
     uint64_t seeds_alone;
@@ -480,6 +483,11 @@ bool rc_code_sim_ok(const rc_matcher *c, const rc_code_sim *cs);
  * work's tokens are read). */
 int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint64_t sa, uint64_t sb,
                      bool *may, recite_error *err);
+/* Whether a run of shapes, output lexemes [q0, q0 + len) against lexemes [s0, s0 + len) of
+ * cluster cl pair by pair, can pass rc_code_sim_ok: *may is false when fewer than MIN_KEPT of
+ * its names and strings, or none, are equal in the work, and not all of them are. */
+int rc_code_run_may_keep(rc_matcher *c, uint32_t cl, uint32_t q0, uint32_t len, uint64_t s0,
+                         bool *may, recite_error *err);
 /* The first token t of cluster cl (n tokens) whose end is after `byte` (by_start: whose start
  * is at or after it); n when there is none (match_finish.c). */
 int rc_match_token_at_byte(rc_matcher *c, uint32_t cl, uint64_t n, uint64_t byte, bool by_start,

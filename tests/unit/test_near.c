@@ -752,10 +752,12 @@ static void test_seeds_alone_structure(void **state)
 
 /* A reported edited span of shapes keeps MIN_KEPT (0.3 from 150 lexemes on) of its names as
  * they are; a chain whose window has no stretch of 40 lexemes or more keeping that many of the
- * work's names is not aligned (rc_code_may_keep). A struct of 72 fields copied with every K-th
- * name kept (the others renamed consistently) and two lines dropped: a third kept is a near
- * span, a quarter or fewer is not, and the matches are those of aligning every chain. With one
- * name kept the chain shares names with the work but is not aligned. */
+ * work's names is not aligned (rc_code_may_keep), and an exact run of shapes keeping fewer is
+ * weak without its similarity computed (rc_code_run_may_keep). A struct of 72 fields copied
+ * with every K-th name kept (the others renamed consistently), whole (a run of shapes) or with
+ * two lines dropped (a chain): a third kept is a near span, a quarter or fewer is not, and the
+ * matches are those of aligning every chain. With one name kept, the chain shares names with
+ * the work but is not aligned, and the run is found weak before its similarity. */
 static void test_kept_floor(void **state)
 {
     (void)state;
@@ -781,21 +783,22 @@ static void test_kept_floor(void **state)
     open_code_pair(lib, idx, &index, &chk, &every);
     recite_error err = {0};
     static const int every_kth[] = {2, 3, 4, 5, 8, 72};
-    for (size_t r = 0; r < RC_ARRAY_LEN(every_kth); r++) {
-        int kth = every_kth[r];
+    for (size_t r = 0; r < 2 * RC_ARRAY_LEN(every_kth); r++) {
+        int kth = every_kth[r / 2];
+        bool drop = r % 2 == 0;
         char *cp = NULL;
         size_t cn = 0;
         FILE *b = open_memstream(&cp, &cn);
         assert_non_null(b);
         fputs("Here it is:\n\n```c\nstruct wide {\n", b);
         for (int i = 0; i < 72; i++)
-            if (i != 30 && i != 31)
+            if (!drop || (i != 30 && i != 31))
                 fprintf(b, "    long %s%d%s;\n", i % kth ? "renamed_" : "field_", i,
                         i % 8 == 7 ? "[8]" : "");
         fputs("};\n```\n", b);
         assert_int_equal(fclose(b), 0);
         uint64_t unkept = chk->m->near_code_unkept, aligned = chk->m->near_code_aligned,
-                 all = every->m->near_code_aligned;
+                 all = every->m->near_code_aligned, weak = chk->m->shape_runs_unkept;
         const recite_result *x, *y;
         assert_int_equal(recite_check_text(&x, chk, cp, cn, &err), RECITE_OK);
         assert_int_equal(recite_check_text(&y, every, cp, cn, &err), RECITE_OK);
@@ -805,11 +808,14 @@ static void test_kept_floor(void **state)
             near |= x->matches[i].unit == RECITE_MODE_CODE && x->matches[i].tokens >= 150 &&
                     x->matches[i].kind == RECITE_KIND_NEAR;
         assert_true(near == (kth <= 3));
-        if (kth == 72) { /* `wide` and field_0 kept: shared names, too few to align */
+        if (kth == 72 && drop) { /* `wide` and field_0 kept: shared names, too few to align */
             assert_true(chk->m->near_code_unkept > unkept);
             assert_int_equal(chk->m->near_code_aligned, aligned);
             assert_true(every->m->near_code_aligned > all);
         }
+        if (kth == 72 && !drop) /* the run of shapes, weak before its similarity */
+            assert_true(chk->m->shape_runs_unkept > weak);
+        assert_int_equal(every->m->shape_runs_unkept, 0);
         free(cp);
     }
     recite_checker_free(every);
