@@ -6,7 +6,6 @@
  */
 #include "rc_license.h"
 
-#include <stdio.h>
 #include <strings.h>
 
 bool rc_license_gpl_family(const char *id)
@@ -18,7 +17,7 @@ bool rc_license_gpl_family(const char *id)
 /* "GPL-2.0-only" -> "GPL-2.0" in out. */
 void rc_license_family_of(const char *id, char *out, size_t cap)
 {
-    snprintf(out, cap, "%s", id);
+    rc_copy_str(out, cap, id, strlen(id));
     size_t n = strlen(out);
     if (n > 5 && strcmp(out + n - 5, "-only") == 0)
         out[n - 5] = 0;
@@ -42,7 +41,7 @@ bool rc_license_term(const char *expr, size_t i, char *out, size_t cap)
         } else if ((n == 2 && strncmp(p, "OR", 2) == 0) || (n == 3 && strncmp(p, "AND", 3) == 0)) {
             with = false;
         } else if (!with && i-- == 0) {
-            snprintf(out, cap, "%.*s", (int)RC_MIN(n, cap - 1), p);
+            rc_copy_str(out, cap, p, n);
             return true;
         }
         p += n;
@@ -75,9 +74,9 @@ bool rc_license_same_family(const char *a, const char *b)
     /* of an expression, its first license ("GPL-2.0-only WITH Classpath-exception-2.0") */
     char fa[64], fb[64], ta[64], tb[64];
     if (!rc_license_term(a, 0, ta, sizeof ta))
-        snprintf(ta, sizeof ta, "%.63s", a);
+        rc_copy_str(ta, sizeof ta, a, strlen(a));
     if (!rc_license_term(b, 0, tb, sizeof tb))
-        snprintf(tb, sizeof tb, "%.63s", b);
+        rc_copy_str(tb, sizeof tb, b, strlen(b));
     rc_license_family_of(ta, fa, sizeof fa);
     rc_license_family_of(tb, fb, sizeof fb);
     /* Treat "GPL-2.0+" as "GPL-2.0" and ignore case. */

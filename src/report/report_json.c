@@ -8,6 +8,7 @@
  */
 #include "rc_report.h"
 
+#include <math.h>
 #include <stdio.h>
 #include <stdlib.h>
 
@@ -58,6 +59,13 @@ static void put_int(jw *w, long long v)
  * nor an exponent, and the exponent without '+' and leading zeros. */
 static void put_real(jw *w, double v)
 {
+    if (v > -1e6 && v < 1e6 && v == (double)(long long)v && !(v == 0 && signbit(v))) {
+        /* A whole number "%.6g" prints as an integer (1.0 -> "1"): without snprintf, which
+         * cost 3 % of a check with its report (the similarity of every exact span is 1). */
+        put_int(w, (long long)v);
+        RAW(w, ".0");
+        return;
+    }
     char buf[64];
     int k = snprintf(buf, sizeof buf, "%.6g", v);
     if (k < 0 || (size_t)k >= sizeof buf - 3) {
