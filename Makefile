@@ -15,10 +15,17 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 WERROR  ?= 1
 
-PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium libarchive libxml-2.0 \
-            poppler-glib libgit2
-DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) 2>/dev/null)
-DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium -larchive -lxml2 -lpoppler-glib -lgobject-2.0 -lglib-2.0 -lgit2)
+PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium libarchive libxml-2.0
+# Compiled against, not linked: loaded by their soname the first time an input needs them
+# (src/common/dl.c), so that a run of recite does not map their sixty shared objects first.
+DL_PKGS  := poppler-glib libgit2
+DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS) 2>/dev/null)
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium -larchive -lxml2)
+# The soname of library $(2) of package $(1) (the one its headers belong to), or $(3).
+soname = $(or $(shell readelf -d $$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2) 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p'),$(3))
+SONAMES := -DRC_SONAME_POPPLER='"$(call soname,poppler-glib,libpoppler-glib.so,libpoppler-glib.so.8)"' \
+           -DRC_SONAME_GIT2='"$(call soname,libgit2,libgit2.so,libgit2.so.1.5)"' \
+           -DRC_SONAME_CURL='"$(call soname,libcurl,libcurl.so,libcurl.so.4)"'
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wformat=2
@@ -26,12 +33,14 @@ ifeq ($(WERROR),1)
 WARN    += -Werror
 endif
 OPT     ?= -O2 -g
-CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(EXTRA_CFLAGS)
+CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(SONAMES) \
+              $(EXTRA_CFLAGS)
 LDLIBS_ALL := $(DEP_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
 # `recite serve` (src/serve) only: HTTP server and client, linked into the command, not the library.
-SERVE_PKGS := libmicrohttpd libcurl
-SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd -lcurl)
-CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) 2>/dev/null)
+# libcurl is compiled against and loaded when `recite serve --proxy` starts (src/common/dl.c).
+SERVE_PKGS := libmicrohttpd
+SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd)
+CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) libcurl 2>/dev/null)
 
 # `--mpi` (src/cli/cli_mpi.c only, not the library): Open MPI, when pkg-config finds it.
 MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
@@ -218,7 +227,8 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 $(BUILD)/fuzz/fuzz_sse $(BUILD)/libfuzzer/fuzz_sse: FUZZ_EXTRA = $(SERVE_UNIT_OBJ)
 $(BUILD)/fuzz/fuzz_sse $(BUILD)/libfuzzer/fuzz_sse: $(SERVE_UNIT_OBJ)
 SERVE_OBJ := $(filter $(BUILD)/obj/src/serve/%,$(CLI_OBJ))
-$(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: FUZZ_EXTRA = $(SERVE_OBJ) $(SERVE_LIBS)
+$(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: FUZZ_EXTRA = $(SERVE_OBJ) $(SERVE_LIBS) \
+  $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 $(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: $(SERVE_OBJ)
 
 $(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \

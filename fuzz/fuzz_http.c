@@ -108,7 +108,9 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
     srv->started = serve_now();
     recite_error err = {0};
     FZ_CHECK(serve_gen_init(srv, &err) == RECITE_OK, "%s", err.message);
-    FZ_CHECK((srv->sessions = serve_sessions_new(srv)) && serve_proxy_global_init(), "oom");
+    char why[256] = "";
+    FZ_CHECK((srv->sessions = serve_sessions_new(srv)) && serve_proxy_global_init(why, sizeof why),
+             "oom or no libcurl: %s", why);
     json_object_seed(0);
     daemon_ = serve_http_start(srv, &port, &err);
     FZ_CHECK(daemon_, "cannot start the server: %s", err.message);

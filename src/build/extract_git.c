@@ -8,10 +8,63 @@
  */
 #include "rc_extract.h"
 
+#include <dlfcn.h>
 #include <git2.h>
 #include <limits.h>
 #include <stdio.h>
 #include <strings.h>
+
+/* What this file calls of libgit2, loaded on first use (dl.c). */
+#define GIT_FUNCTIONS(X)                                                                           \
+    X(git_blob_free)                                                                               \
+    X(git_blob_lookup)                                                                             \
+    X(git_blob_rawcontent)                                                                         \
+    X(git_blob_rawsize)                                                                            \
+    X(git_commit_tree)                                                                             \
+    X(git_error_last)                                                                              \
+    X(git_libgit2_init)                                                                            \
+    X(git_libgit2_shutdown)                                                                        \
+    X(git_object_free)                                                                             \
+    X(git_object_id)                                                                               \
+    X(git_object_peel)                                                                             \
+    X(git_odb_free)                                                                                \
+    X(git_odb_read_header)                                                                         \
+    X(git_oid_tostr)                                                                               \
+    X(git_remote_free)                                                                             \
+    X(git_remote_lookup)                                                                           \
+    X(git_remote_url)                                                                              \
+    X(git_repository_free)                                                                         \
+    X(git_repository_odb)                                                                          \
+    X(git_repository_open_ext)                                                                     \
+    X(git_repository_path)                                                                         \
+    X(git_repository_workdir)                                                                      \
+    X(git_revparse_single)                                                                         \
+    X(git_tree_entry_byindex)                                                                      \
+    X(git_tree_entry_filemode)                                                                     \
+    X(git_tree_entry_id)                                                                           \
+    X(git_tree_entry_name)                                                                         \
+    X(git_tree_entry_type)                                                                         \
+    X(git_tree_entrycount)                                                                         \
+    X(git_tree_free)                                                                               \
+    X(git_tree_walk)
+
+/* Each function f as lg.f_. */
+static struct {
+#define X(f) __typeof__(f) *f##_;
+    GIT_FUNCTIONS(X)
+#undef X
+} lg;
+static rc_dl git_dl = RC_DL_INIT;
+
+static const char *git_resolve(void *h)
+{
+#define X(f)                                                                                       \
+    if (!RC_DL_SYM(h, lg.f##_, #f))                                                                \
+        return #f;
+    GIT_FUNCTIONS(X)
+#undef X
+    return NULL;
+}
 
 struct rc_git_cache {
     RC_VEC(git_repository *) repos; /* by repository number; NULL until first used */
@@ -38,7 +91,7 @@ void rc_git_cache_free(struct rc_git_cache *c)
     if (!c)
         return;
     for (size_t i = 0; i < c->repos.n; i++)
-        git_repository_free(c->repos.v[i]);
+        lg.git_repository_free_(c->repos.v[i]);
     RC_VEC_FREE(c->repos);
     free(c->piece);
     free(c);
@@ -52,7 +105,7 @@ void rc_work_ctx_free_extract(rc_work_ctx *ctx)
 
 static const char *git_msg(void)
 {
-    const git_error *e = git_error_last();
+    const git_error *e = lg.git_error_last_();
     return e && e->message ? e->message : "unknown error";
 }
 
@@ -65,8 +118,8 @@ static git_repository *repo_of(struct rc_git_cache **cache, const rc_inputs *in,
         return NULL;
     while (c->repos.n < in->repos.n)
         c->repos.v[c->repos.n++] = NULL;
-    if (!c->repos.v[r] && git_repository_open_ext(&c->repos.v[r], in->repos.v[r]->dir,
-                                                  GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) != 0)
+    if (!c->repos.v[r] && lg.git_repository_open_ext_(&c->repos.v[r], in->repos.v[r]->dir,
+                                                      GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) != 0)
         c->repos.v[r] = NULL;
     return c->repos.v[r];
 }
@@ -99,13 +152,13 @@ typedef struct walk_state {
 static int walk_entry(const char *root, const git_tree_entry *e, void *payload)
 {
     walk_state *w = payload;
-    const char *name = git_tree_entry_name(e);
+    const char *name = lg.git_tree_entry_name_(e);
     char *id;
     if (asprintf(&id, "%s:%s%s", w->label, root, name) < 0) {
         w->rc = rc_error_set(w->err, RECITE_ENOMEM, "out of memory");
         return -1;
     }
-    git_object_t type = git_tree_entry_type(e);
+    git_object_t type = lg.git_tree_entry_type_(e);
     int ret = 0;
     if (name[0] == '.') {
         if (w->note)
@@ -114,14 +167,14 @@ static int walk_entry(const char *root, const git_tree_entry *e, void *payload)
     } else if (type == GIT_OBJECT_COMMIT) {
         if (w->note)
             w->note(RECITE_NOTE_SKIPPED_SPECIAL, id, "a submodule (not followed)", w->user);
-    } else if (type == GIT_OBJECT_BLOB && git_tree_entry_filemode(e) == GIT_FILEMODE_LINK) {
+    } else if (type == GIT_OBJECT_BLOB && lg.git_tree_entry_filemode_(e) == GIT_FILEMODE_LINK) {
         if (w->note)
             w->note(RECITE_NOTE_SKIPPED_SPECIAL, id, "a symbolic link", w->user);
     } else if (type == GIT_OBJECT_BLOB) {
         size_t size = 0;
         git_object_t t;
-        const git_oid *oid = git_tree_entry_id(e);
-        if (git_odb_read_header(&size, &t, w->odb, oid) != 0) {
+        const git_oid *oid = lg.git_tree_entry_id_(e);
+        if (lg.git_odb_read_header_(&size, &t, w->odb, oid) != 0) {
             w->rc = rc_error_set(w->err, RECITE_EFORMAT, "%s: cannot read the object: %s", id,
                                  git_msg());
             ret = -1;
@@ -155,8 +208,8 @@ static char *repo_url(git_repository *repo)
 {
     git_remote *remote = NULL;
     char *url = NULL;
-    if (git_remote_lookup(&remote, repo, "origin") == 0 && git_remote_url(remote)) {
-        const char *u = git_remote_url(remote), *scheme = strstr(u, "://");
+    if (lg.git_remote_lookup_(&remote, repo, "origin") == 0 && lg.git_remote_url_(remote)) {
+        const char *u = lg.git_remote_url_(remote), *scheme = strstr(u, "://");
         const char *host = scheme ? scheme + 3 : NULL;
         const char *at = host ? strchr(host, '@') : NULL;
         if (at && (size_t)(at - host) < strcspn(host, "/")) {
@@ -165,12 +218,12 @@ static char *repo_url(git_repository *repo)
         } else
             url = strdup(u);
     }
-    git_remote_free(remote);
+    lg.git_remote_free_(remote);
     if (url)
         return url;
-    const char *p = git_repository_workdir(repo);
+    const char *p = lg.git_repository_workdir_(repo);
     if (!p)
-        p = git_repository_path(repo);
+        p = lg.git_repository_path_(repo);
     char abs[PATH_MAX];
     return strdup(p && realpath(p, abs) ? abs : p ? p : "");
 }
@@ -194,7 +247,8 @@ static int add_repo(rc_inputs *in, const char *spec, rc_note_fn note, void *user
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto done;
     }
-    if (git_repository_open_ext(&repo, r->dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) != 0 && at) {
+    if (lg.git_repository_open_ext_(&repo, r->dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL) != 0 &&
+        at) {
         free(r->dir);
         free(r->rev);
         r->dir = strdup(spec);
@@ -203,37 +257,37 @@ static int add_repo(rc_inputs *in, const char *spec, rc_note_fn note, void *user
             rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
             goto done;
         }
-        git_repository_open_ext(&repo, r->dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
+        lg.git_repository_open_ext_(&repo, r->dir, GIT_REPOSITORY_OPEN_NO_SEARCH, NULL);
     }
     if (!repo) {
         rc = rc_error_set(err, RECITE_EIO, "%s: not a git repository: %s", spec, git_msg());
         goto done;
     }
-    if (!*r->rev || git_revparse_single(&obj, repo, r->rev) != 0 ||
-        git_object_peel(&commit, obj, GIT_OBJECT_COMMIT) != 0 ||
-        git_commit_tree(&tree, (git_commit *)commit) != 0) {
+    if (!*r->rev || lg.git_revparse_single_(&obj, repo, r->rev) != 0 ||
+        lg.git_object_peel_(&commit, obj, GIT_OBJECT_COMMIT) != 0 ||
+        lg.git_commit_tree_(&tree, (git_commit *)commit) != 0) {
         rc = rc_error_set(err, RECITE_EINVAL, "%s: no commit '%s' in the repository: %s", r->dir,
                           r->rev, git_msg());
         goto done;
     }
-    git_oid_tostr(r->commit, sizeof r->commit, git_object_id(commit));
+    lg.git_oid_tostr_(r->commit, sizeof r->commit, lg.git_object_id_(commit));
     if (!(r->url = repo_url(repo)) || asprintf(&label, "%s@%s", r->dir, r->rev) < 0) {
         label = NULL;
         rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
         goto done;
     }
     int best = INT_MAX;
-    for (size_t i = 0; i < git_tree_entrycount(tree); i++) {
-        const git_tree_entry *e = git_tree_entry_byindex(tree, i);
-        int rank = license_rank(git_tree_entry_name(e));
-        if (rank >= 0 && rank < best && git_tree_entry_type(e) == GIT_OBJECT_BLOB) {
+    for (size_t i = 0; i < lg.git_tree_entrycount_(tree); i++) {
+        const git_tree_entry *e = lg.git_tree_entry_byindex_(tree, i);
+        int rank = license_rank(lg.git_tree_entry_name_(e));
+        if (rank >= 0 && rank < best && lg.git_tree_entry_type_(e) == GIT_OBJECT_BLOB) {
             best = rank;
             free(r->license_file);
-            if (!(r->license_file = strdup(git_tree_entry_name(e)))) {
+            if (!(r->license_file = strdup(lg.git_tree_entry_name_(e)))) {
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
                 goto done;
             }
-            memcpy(r->license_blob, git_tree_entry_id(e)->id, RC_GIT_OID_SIZE);
+            memcpy(r->license_blob, lg.git_tree_entry_id_(e)->id, RC_GIT_OID_SIZE);
         }
     }
     if (in->repos.n >= UINT32_MAX || RC_VEC_PUSH(in->repos, r) != RECITE_OK) {
@@ -241,21 +295,21 @@ static int add_repo(rc_inputs *in, const char *spec, rc_note_fn note, void *user
         goto done;
     }
     r = NULL; /* kept in in->repos */
-    if (git_repository_odb(&odb, repo) != 0) {
+    if (lg.git_repository_odb_(&odb, repo) != 0) {
         rc = rc_error_set(err, RECITE_EIO, "%s: cannot read its objects: %s", spec, git_msg());
         goto done;
     }
     walk_state w = {in, odb, label, (uint32_t)(in->repos.n - 1), note, user, RECITE_OK, err};
-    if (git_tree_walk(tree, GIT_TREEWALK_PRE, walk_entry, &w) != 0 && w.rc == RECITE_OK)
+    if (lg.git_tree_walk_(tree, GIT_TREEWALK_PRE, walk_entry, &w) != 0 && w.rc == RECITE_OK)
         w.rc = rc_error_set(err, RECITE_EIO, "%s: cannot walk its tree: %s", spec, git_msg());
     rc = w.rc;
 done:
     free(label);
-    git_odb_free(odb);
-    git_tree_free(tree);
-    git_object_free(commit);
-    git_object_free(obj);
-    git_repository_free(repo);
+    lg.git_odb_free_(odb);
+    lg.git_tree_free_(tree);
+    lg.git_object_free_(commit);
+    lg.git_object_free_(obj);
+    lg.git_repository_free_(repo);
     rc_repo_free(r);
     return rc;
 }
@@ -264,8 +318,11 @@ int rc_inputs_add_git(rc_inputs *in, const char *const *repos, size_t nrepos, rc
                       void *user, recite_error *err)
 {
     int rc = RECITE_OK;
+    char why[256];
+    if (nrepos && rc_dl_load(&git_dl, RC_SONAME_GIT2, git_resolve, why, sizeof why) != RECITE_OK)
+        return rc_error_set(err, RECITE_EIO, "reading git repositories needs libgit2: %s", why);
     if (nrepos && !in->git_init) {
-        git_libgit2_init();
+        lg.git_libgit2_init_();
         in->git_init = true;
     }
     for (size_t i = 0; i < nrepos && rc == RECITE_OK; i++)
@@ -280,7 +337,7 @@ void rc_repos_free(rc_inputs *in)
     RC_VEC_FREE(in->repos);
     RC_VEC_FREE(in->blobs);
     if (in->git_init)
-        git_libgit2_shutdown();
+        lg.git_libgit2_shutdown_();
     in->git_init = false;
 }
 
@@ -291,21 +348,21 @@ static int read_blob(git_repository *repo, const uint8_t *oid_bytes, uint8_t **d
     git_oid oid;
     memcpy(oid.id, oid_bytes, RC_GIT_OID_SIZE);
     git_blob *blob;
-    if (git_blob_lookup(&blob, repo, &oid) != 0)
+    if (lg.git_blob_lookup_(&blob, repo, &oid) != 0)
         return RECITE_EFORMAT;
-    git_object_size_t n = git_blob_rawsize(blob);
+    git_object_size_t n = lg.git_blob_rawsize_(blob);
     if (n > UINT32_MAX) {
-        git_blob_free(blob);
+        lg.git_blob_free_(blob);
         return RECITE_ELIMIT;
     }
     uint8_t *buf = malloc((size_t)n + 1);
     if (!buf) {
-        git_blob_free(blob);
+        lg.git_blob_free_(blob);
         return RECITE_ENOMEM;
     }
-    memcpy(buf, git_blob_rawcontent(blob), (size_t)n);
+    memcpy(buf, lg.git_blob_rawcontent_(blob), (size_t)n);
     buf[n] = 0;
-    git_blob_free(blob);
+    lg.git_blob_free_(blob);
     *data = buf;
     *len = (size_t)n;
     return RECITE_OK;

@@ -9,21 +9,62 @@
  */
 #include "rc_extract.h"
 
+#include <dlfcn.h>
 #include <poppler.h>
 #include <stdio.h>
 #include <time.h>
 
+/* What this file calls of poppler-glib and the GLib it brings, loaded on first use (dl.c). */
+#define PDF_FUNCTIONS(X)                                                                           \
+    X(g_bytes_new_static)                                                                          \
+    X(g_bytes_unref)                                                                               \
+    X(g_clear_error)                                                                               \
+    X(g_free)                                                                                      \
+    X(g_object_unref)                                                                              \
+    X(g_utf8_validate)                                                                             \
+    X(poppler_document_get_author)                                                                 \
+    X(poppler_document_get_creation_date)                                                          \
+    X(poppler_document_get_creator)                                                                \
+    X(poppler_document_get_keywords)                                                               \
+    X(poppler_document_get_metadata)                                                               \
+    X(poppler_document_get_n_pages)                                                                \
+    X(poppler_document_get_page)                                                                   \
+    X(poppler_document_get_producer)                                                               \
+    X(poppler_document_get_subject)                                                                \
+    X(poppler_document_get_title)                                                                  \
+    X(poppler_document_new_from_bytes)                                                             \
+    X(poppler_error_quark)                                                                         \
+    X(poppler_page_get_text)
+
+/* Each function f as pp.f_ (a name of its own: GLib defines some as macros too). */
+static struct {
+#define X(f) __typeof__(f) *f##_;
+    PDF_FUNCTIONS(X)
+#undef X
+} pp;
+static rc_dl pdf_dl = RC_DL_INIT;
+
+static const char *pdf_resolve(void *h)
+{
+#define X(f)                                                                                       \
+    if (!RC_DL_SYM(h, pp.f##_, #f))                                                                \
+        return #f;
+    PDF_FUNCTIONS(X)
+#undef X
+    return NULL;
+}
+
 static void put_string(json_t *meta, const char *key, gchar *value)
 {
-    if (value && *value && g_utf8_validate(value, -1, NULL))
+    if (value && *value && pp.g_utf8_validate_(value, -1, NULL))
         json_object_set_new(meta, key, json_string(value));
-    g_free(value);
+    pp.g_free_(value);
 }
 
 /* dc:rights of the XMP metadata packet, if any. */
 static void xmp_rights(PopplerDocument *doc, json_t *meta)
 {
-    gchar *xmp = poppler_document_get_metadata(doc);
+    gchar *xmp = pp.poppler_document_get_metadata_(doc);
     if (!xmp)
         return;
     xmlDoc *x = rc_markup_parse((const uint8_t *)xmp, strlen(xmp), true);
@@ -33,7 +74,7 @@ static void xmp_rights(PopplerDocument *doc, json_t *meta)
         json_object_set_new(meta, "copyright", json_string(text));
     free(text);
     xmlFreeDoc(x);
-    g_free(xmp);
+    pp.g_free_(xmp);
 }
 
 static void info_date(json_t *meta, time_t t)
@@ -68,30 +109,32 @@ static size_t append_page(charvec *text, const char *s, bool *oom)
 int rc_extract_pdf(const uint8_t *data, size_t len, rc_work_out *out, json_t *meta, char *why,
                    size_t why_cap)
 {
-    GBytes *bytes = g_bytes_new_static(data, len);
+    if (rc_dl_load(&pdf_dl, RC_SONAME_POPPLER, pdf_resolve, why, why_cap) != RECITE_OK)
+        return RECITE_OK; /* skipped: why says which library reading it needs */
+    GBytes *bytes = pp.g_bytes_new_static_(data, len);
     GError *gerr = NULL;
-    PopplerDocument *doc = poppler_document_new_from_bytes(bytes, NULL, &gerr);
+    PopplerDocument *doc = pp.poppler_document_new_from_bytes_(bytes, NULL, &gerr);
     if (!doc) {
-        bool encrypted =
-            gerr && gerr->domain == POPPLER_ERROR && gerr->code == POPPLER_ERROR_ENCRYPTED;
+        bool encrypted = gerr && gerr->domain == pp.poppler_error_quark_() &&
+                         gerr->code == POPPLER_ERROR_ENCRYPTED;
         snprintf(why, why_cap, "%s%s",
                  encrypted ? "encrypted PDF (a password is needed)" : "unreadable PDF: ",
                  encrypted               ? ""
                  : gerr && gerr->message ? gerr->message
                                          : "damaged");
-        g_clear_error(&gerr);
-        g_bytes_unref(bytes);
+        pp.g_clear_error_(&gerr);
+        pp.g_bytes_unref_(bytes);
         return RECITE_OK;
     }
-    put_string(meta, "title", poppler_document_get_title(doc));
-    put_string(meta, "author", poppler_document_get_author(doc));
-    put_string(meta, "subject", poppler_document_get_subject(doc));
-    put_string(meta, "keywords", poppler_document_get_keywords(doc));
-    put_string(meta, "creator", poppler_document_get_creator(doc));
-    put_string(meta, "producer", poppler_document_get_producer(doc));
-    info_date(meta, poppler_document_get_creation_date(doc));
+    put_string(meta, "title", pp.poppler_document_get_title_(doc));
+    put_string(meta, "author", pp.poppler_document_get_author_(doc));
+    put_string(meta, "subject", pp.poppler_document_get_subject_(doc));
+    put_string(meta, "keywords", pp.poppler_document_get_keywords_(doc));
+    put_string(meta, "creator", pp.poppler_document_get_creator_(doc));
+    put_string(meta, "producer", pp.poppler_document_get_producer_(doc));
+    info_date(meta, pp.poppler_document_get_creation_date_(doc));
     xmp_rights(doc, meta);
-    int npages = poppler_document_get_n_pages(doc);
+    int npages = pp.poppler_document_get_n_pages_(doc);
     json_object_set_new(meta, "pages", json_integer(npages > 0 ? npages : 0));
     charvec text = {0};
     bool oom = false;
@@ -107,18 +150,18 @@ int rc_extract_pdf(const uint8_t *data, size_t len, rc_work_out *out, json_t *me
             oom = true;
             break;
         }
-        PopplerPage *page = poppler_document_get_page(doc, i);
-        gchar *t = page ? poppler_page_get_text(page) : NULL;
-        if (t && g_utf8_validate(t, -1, NULL))
+        PopplerPage *page = pp.poppler_document_get_page_(doc, i);
+        gchar *t = page ? pp.poppler_page_get_text_(page) : NULL;
+        if (t && pp.g_utf8_validate_(t, -1, NULL))
             visible += append_page(&text, t, &oom);
         else if (RC_VEC_RESERVE(text, text.n + 2) != RECITE_OK)
             oom = true;
-        g_free(t);
+        pp.g_free_(t);
         if (page)
-            g_object_unref(page);
+            pp.g_object_unref_(page);
     }
-    g_object_unref(doc);
-    g_bytes_unref(bytes);
+    pp.g_object_unref_(doc);
+    pp.g_bytes_unref_(bytes);
     if (oom || why[0]) {
         RC_VEC_FREE(text);
         return oom ? RECITE_ENOMEM : RECITE_OK;

@@ -8,6 +8,7 @@
 
 #include "recite.h"
 
+#include <pthread.h>
 #include <stdarg.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -97,6 +98,34 @@ static inline bool rc_add_overflows(size_t a, size_t b, size_t *out)
 {
     return __builtin_add_overflow(a, b, out);
 }
+
+/* ==== libraries loaded on first use (dl.c) ====
+ * A module lists the functions it takes from a library (an X-macro of their names), keeps
+ * pointers to them of their own types, and before its first call asks rc_dl_load, whose
+ * `resolve` sets the pointers from the opened library (dlsym) and returns the name of one it
+ * lacks (NULL: all found). Loaded once per process, by whichever thread comes first; never
+ * unloaded. */
+typedef struct rc_dl {
+    pthread_mutex_t lock;
+    int state; /* 0 not tried, 1 loaded, -1 failed (why says why) */
+    void *handle;
+    char why[256];
+} rc_dl;
+#define RC_DL_INIT                                                                                 \
+    {                                                                                              \
+        PTHREAD_MUTEX_INITIALIZER, 0, NULL,                                                        \
+        {                                                                                          \
+            0                                                                                      \
+        }                                                                                          \
+    }
+/* Sets a function pointer from a symbol of handle; false when there is none. (Through a void *
+ * lvalue, as POSIX's dlsym asks: ISO C has no conversion between object and function
+ * pointers.) */
+#define RC_DL_SYM(handle, ptr, name) ((*(void **)&(ptr) = dlsym((handle), (name))) != NULL)
+/* RECITE_OK once the library is loaded and resolved; else RECITE_EIO with the reason in why
+ * (soname and the loader's message, or the missing function). */
+int rc_dl_load(rc_dl *d, const char *soname, const char *(*resolve)(void *handle), char *why,
+               size_t why_cap);
 
 /* The first n bytes of s (fewer at a NUL or past cap - 1) into out, NUL-terminated (cap > 0):
  * snprintf's "%.*s" without its formatting machinery (a tenth of its instructions), for the

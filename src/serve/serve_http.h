@@ -40,7 +40,8 @@ enum MHD_Result serve_check_handle(struct MHD_Connection *c, serve_req *r);
 enum MHD_Result serve_session_handle(struct MHD_Connection *c, serve_req *r, const char *method);
 /* serve_proxy.c: POST /v1/chat/completions and /v1/completions. */
 enum MHD_Result serve_proxy_handle(struct MHD_Connection *c, serve_req *r);
-bool serve_proxy_global_init(void);
+/* Loads and initializes libcurl (false with the reason in why); cleanup undoes it, if done. */
+bool serve_proxy_global_init(char *why, size_t why_cap);
 void serve_proxy_global_cleanup(void);
 
 /* serve_http.c: starts the daemon on opt.listen; the bound port in *port. */

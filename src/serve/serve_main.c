@@ -347,8 +347,11 @@ int serve_main(int argc, char **argv)
     recite_error err = {0};
     if (serve_gen_init(s, &err) != RECITE_OK)
         die("%s", err.message[0] ? err.message : recite_strerror(err.code));
-    if (!(s->sessions = serve_sessions_new(s)) || !serve_proxy_global_init())
+    if (!(s->sessions = serve_sessions_new(s)))
         die("out of memory");
+    char why[256];
+    if (s->upstream_base && !serve_proxy_global_init(why, sizeof why))
+        die("--proxy needs libcurl: %s", why);
     /* jansson seeds its hash tables on first use: seed it before there are threads. */
     json_object_seed(0);
     /* Signals go to this thread only: block them before any other thread starts. */

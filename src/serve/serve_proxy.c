@@ -10,11 +10,52 @@
 #include "serve_http.h"
 
 #include <curl/curl.h>
+#include <dlfcn.h>
 #include <errno.h>
 #include <poll.h>
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/socket.h>
+
+/* What the proxy calls of libcurl, loaded when `recite serve --proxy` starts (as the
+ * library loads poppler and libgit2: src/common/dl.c): `recite`
+ * does not map libcurl and its thirty dependencies for anything else. */
+#define CURL_FUNCTIONS(X)                                                                          \
+    X(curl_easy_cleanup)                                                                           \
+    X(curl_easy_init)                                                                              \
+    X(curl_easy_setopt)                                                                            \
+    X(curl_easy_strerror)                                                                          \
+    X(curl_global_cleanup)                                                                         \
+    X(curl_global_init)                                                                            \
+    X(curl_multi_add_handle)                                                                       \
+    X(curl_multi_cleanup)                                                                          \
+    X(curl_multi_info_read)                                                                        \
+    X(curl_multi_init)                                                                             \
+    X(curl_multi_perform)                                                                          \
+    X(curl_multi_poll)                                                                             \
+    X(curl_multi_remove_handle)                                                                    \
+    X(curl_slist_append)                                                                           \
+    X(curl_slist_free_all)
+
+/* Each function f as cu.f_ (curl's headers define curl_easy_setopt as a macro too). */
+static struct {
+#define X(f) __typeof__(f) *f##_;
+    CURL_FUNCTIONS(X)
+#undef X
+} cu;
+static void *curl_lib; /* opened by serve_proxy_global_init (the main thread, at start) */
+
+static const char *curl_resolve(void *h)
+{
+    /* Through a void * lvalue, as POSIX's dlsym asks. */
+#define X(f)                                                                                       \
+    if (!(*(void **)&cu.f##_ = dlsym(h, #f)))                                                      \
+        return #f;
+    CURL_FUNCTIONS(X)
+#undef X
+    return NULL;
+}
 
 typedef struct choice {
     serve_filter f;
@@ -69,7 +110,7 @@ static CURLM *multi_get(void)
     pthread_mutex_lock(&multis.lock);
     CURLM *m = multis.n ? multis.v[--multis.n] : NULL;
     pthread_mutex_unlock(&multis.lock);
-    return m ? m : curl_multi_init();
+    return m ? m : cu.curl_multi_init_();
 }
 
 static void multi_put(CURLM *m)
@@ -80,20 +121,39 @@ static void multi_put(CURLM *m)
         multis.v[multis.n++] = m;
     pthread_mutex_unlock(&multis.lock);
     if (!kept)
-        curl_multi_cleanup(m);
+        cu.curl_multi_cleanup_(m);
 }
 
-bool serve_proxy_global_init(void)
+bool serve_proxy_global_init(char *why, size_t why_cap)
 {
-    return curl_global_init(CURL_GLOBAL_DEFAULT) == CURLE_OK;
+    void *h = dlopen(RC_SONAME_CURL, RTLD_NOW | RTLD_LOCAL);
+    const char *missing = h ? curl_resolve(h) : NULL, *e = h ? NULL : dlerror();
+    if (!h || missing) {
+        snprintf(why, why_cap, "%s %s%s%s", RC_SONAME_CURL, h ? "has no " : "could not be loaded (",
+                 h   ? missing
+                 : e ? e
+                     : "not found",
+                 h ? "" : ")");
+        if (h)
+            dlclose(h);
+        return false;
+    }
+    curl_lib = h;
+    if (cu.curl_global_init_(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
+        snprintf(why, why_cap, "libcurl could not be initialized");
+        return false;
+    }
+    return true;
 }
 
 void serve_proxy_global_cleanup(void)
 {
+    if (!curl_lib)
+        return;
     for (size_t i = 0; i < multis.n; i++)
-        curl_multi_cleanup(multis.v[i]);
+        cu.curl_multi_cleanup_(multis.v[i]);
     multis.n = 0;
-    curl_global_cleanup();
+    cu.curl_global_cleanup_();
 }
 
 static void proxy_free(void *cls)
@@ -102,13 +162,13 @@ static void proxy_free(void *cls)
     if (!p)
         return;
     if (p->multi && p->easy)
-        curl_multi_remove_handle(p->multi, p->easy);
-    curl_easy_cleanup(p->easy);
+        cu.curl_multi_remove_handle_(p->multi, p->easy);
+    cu.curl_easy_cleanup_(p->easy);
     if (p->multi && p->upstream_done && p->result == CURLE_OK)
         multi_put(p->multi); /* with its connection, open for the next request */
     else
-        curl_multi_cleanup(p->multi);
-    curl_slist_free_all(p->headers);
+        cu.curl_multi_cleanup_(p->multi);
+    cu.curl_slist_free_all_(p->headers);
     for (size_t i = 0; i < p->nchoices; i++) {
         if (p->choices[i].active) {
             if (p->choices[i].f.worst > p->worst)
@@ -494,11 +554,11 @@ enum { PUMP_OK, PUMP_CLIENT_GONE };
 static int pump(proxy *p, int ms)
 {
     int running = 0;
-    curl_multi_perform(p->multi, &running);
+    cu.curl_multi_perform_(p->multi, &running);
     struct curl_waitfd wfd = {p->client_fd, CURL_WAIT_POLLIN, 0};
     CURLMsg *msg;
     int left;
-    while ((msg = curl_multi_info_read(p->multi, &left)) != NULL) {
+    while ((msg = cu.curl_multi_info_read_(p->multi, &left)) != NULL) {
         if (msg->msg == CURLMSG_DONE) {
             p->upstream_done = true;
             p->result = msg->data.result;
@@ -506,7 +566,8 @@ static int pump(proxy *p, int ms)
     }
     if (p->upstream_done)
         return PUMP_OK;
-    curl_multi_poll(p->multi, p->client_fd >= 0 ? &wfd : NULL, p->client_fd >= 0 ? 1 : 0, ms, NULL);
+    cu.curl_multi_poll_(p->multi, p->client_fd >= 0 ? &wfd : NULL, p->client_fd >= 0 ? 1 : 0, ms,
+                        NULL);
     if (serve_now() - p->last_byte > p->srv->opt.upstream_idle) {
         /* Silence: ends the transfer as a time-out (curl's low-speed limit only counts once
          * the answer has begun). */
@@ -544,7 +605,7 @@ static void stream_ended(proxy *p)
     if (timed_out(p))
         emit_error(p, "upstream_timeout", "the upstream did not answer in time");
     else if (p->result != CURLE_OK)
-        emit_error(p, "upstream_failed", curl_easy_strerror(p->result));
+        emit_error(p, "upstream_failed", cu.curl_easy_strerror_(p->result));
     else
         emit_error(p, "upstream_closed", "the upstream ended the stream early");
 }
@@ -635,16 +696,16 @@ static bool setup(proxy *p, serve_req *r)
     sbuf url = {0};
     sbuf_adds(&url, s->upstream_base);
     sbuf_adds(&url, r->route == ROUTE_CHAT ? "/chat/completions" : "/completions");
-    p->easy = curl_easy_init();
+    p->easy = cu.curl_easy_init_();
     p->multi = multi_get();
     if (!p->easy || !p->multi || url.oom) {
         sbuf_free(&url);
         return false;
     }
-    p->headers = curl_slist_append(p->headers, "Content-Type: application/json");
-    p->headers = curl_slist_append(p->headers, p->stream ? "Accept: text/event-stream"
-                                                         : "Accept: application/json");
-    p->headers = curl_slist_append(p->headers, "Expect:");
+    p->headers = cu.curl_slist_append_(p->headers, "Content-Type: application/json");
+    p->headers = cu.curl_slist_append_(p->headers, p->stream ? "Accept: text/event-stream"
+                                                             : "Accept: application/json");
+    p->headers = cu.curl_slist_append_(p->headers, "Expect:");
     /* The upstream's key: --upstream-key-file, else (when recite itself asks for no token)
      * the client's own Authorization header. */
     const char *auth =
@@ -655,26 +716,26 @@ static bool setup(proxy *p, serve_req *r)
     else if (auth)
         sbuf_addf(&h, "Authorization: %s", auth);
     if (h.s && !h.oom)
-        p->headers = curl_slist_append(p->headers, h.s);
+        p->headers = cu.curl_slist_append_(p->headers, h.s);
     sbuf_free(&h);
     CURL *e = p->easy;
-    curl_easy_setopt(e, CURLOPT_URL, url.s);
+    cu.curl_easy_setopt_(e, CURLOPT_URL, url.s);
     sbuf_free(&url);
-    curl_easy_setopt(e, CURLOPT_POST, 1L);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDS, p->body);
-    curl_easy_setopt(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len);
-    curl_easy_setopt(e, CURLOPT_HTTPHEADER, p->headers);
-    curl_easy_setopt(e, CURLOPT_HEADERFUNCTION, on_header);
-    curl_easy_setopt(e, CURLOPT_HEADERDATA, p);
-    curl_easy_setopt(e, CURLOPT_WRITEFUNCTION, on_body);
-    curl_easy_setopt(e, CURLOPT_WRITEDATA, p);
-    curl_easy_setopt(e, CURLOPT_NOSIGNAL, 1L);
-    curl_easy_setopt(e, CURLOPT_TCP_NODELAY, 1L);
-    curl_easy_setopt(e, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
-    curl_easy_setopt(e, CURLOPT_CONNECTTIMEOUT, (long)s->opt.upstream_connect_timeout);
-    curl_easy_setopt(e, CURLOPT_TIMEOUT, (long)s->opt.upstream_timeout);
-    curl_easy_setopt(e, CURLOPT_USERAGENT, "recite-serve/" RECITE_VERSION_STRING);
-    return curl_multi_add_handle(p->multi, e) == CURLM_OK;
+    cu.curl_easy_setopt_(e, CURLOPT_POST, 1L);
+    cu.curl_easy_setopt_(e, CURLOPT_POSTFIELDS, p->body);
+    cu.curl_easy_setopt_(e, CURLOPT_POSTFIELDSIZE_LARGE, (curl_off_t)p->body_len);
+    cu.curl_easy_setopt_(e, CURLOPT_HTTPHEADER, p->headers);
+    cu.curl_easy_setopt_(e, CURLOPT_HEADERFUNCTION, on_header);
+    cu.curl_easy_setopt_(e, CURLOPT_HEADERDATA, p);
+    cu.curl_easy_setopt_(e, CURLOPT_WRITEFUNCTION, on_body);
+    cu.curl_easy_setopt_(e, CURLOPT_WRITEDATA, p);
+    cu.curl_easy_setopt_(e, CURLOPT_NOSIGNAL, 1L);
+    cu.curl_easy_setopt_(e, CURLOPT_TCP_NODELAY, 1L);
+    cu.curl_easy_setopt_(e, CURLOPT_NOPROXY, "localhost,127.0.0.1,::1");
+    cu.curl_easy_setopt_(e, CURLOPT_CONNECTTIMEOUT, (long)s->opt.upstream_connect_timeout);
+    cu.curl_easy_setopt_(e, CURLOPT_TIMEOUT, (long)s->opt.upstream_timeout);
+    cu.curl_easy_setopt_(e, CURLOPT_USERAGENT, "recite-serve/" RECITE_VERSION_STRING);
+    return cu.curl_multi_add_handle_(p->multi, e) == CURLM_OK;
 }
 
 enum MHD_Result serve_proxy_handle(struct MHD_Connection *c, serve_req *r)
@@ -730,7 +791,7 @@ enum MHD_Result serve_proxy_handle(struct MHD_Connection *c, serve_req *r)
                                    "the upstream's answer exceeds %zu bytes",
                                    s->opt.max_upstream_body)
                 : serve_send_error(c, r, 502, "upstream_failed", "the upstream failed: %s",
-                                   curl_easy_strerror(p->result));
+                                   cu.curl_easy_strerror_(p->result));
         proxy_free(p);
         return ok;
     }

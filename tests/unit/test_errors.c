@@ -3,12 +3,15 @@
  * recite_info_source_name every recite_info_source. The codes are read from the public header
  * itself (include/recite.h), so a code added there without a name fails here. And
  * src/common/json_syntax.c: what jansson refuses for what a text holds is never taken for a
- * failed allocation, and an errno of ENOMEM makes any error RECITE_ENOMEM.
+ * failed allocation, and an errno of ENOMEM makes any error RECITE_ENOMEM. And src/common/dl.c:
+ * a library loaded on first use says why it could not be (no such library, a missing
+ * function), once, for every later call too; one that loads resolves what it is asked for.
  */
 #include "test_util.h"
 
 #include "common/rc_common.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <jansson.h>
 #include <regex.h>
@@ -243,6 +246,50 @@ static void test_errno_enomem(void **state)
     assert_int_equal(rc_error_errno(&err, RECITE_EIO, ENOENT, "%s: cannot open", "x"), RECITE_EIO);
 }
 
+static size_t (*dl_strlen)(const char *);
+static int resolved;
+
+static const char *resolve_strlen(void *h)
+{
+    resolved++;
+    return RC_DL_SYM(h, dl_strlen, "strlen") ? NULL : "strlen";
+}
+
+static const char *resolve_missing(void *h)
+{
+    resolved++;
+    return RC_DL_SYM(h, dl_strlen, "recite_no_such_function") ? NULL : "recite_no_such_function";
+}
+
+static void test_dl_load(void **state)
+{
+    (void)state;
+    char why[256] = "";
+    /* No such library: EIO, the soname and the loader's reason; not tried again. */
+    rc_dl none = RC_DL_INIT;
+    assert_int_equal(rc_dl_load(&none, "librecite-no-such.so.9", resolve_strlen, why, sizeof why),
+                     RECITE_EIO);
+    assert_non_null(strstr(why, "librecite-no-such.so.9 could not be loaded"));
+    assert_int_equal(resolved, 0);
+    why[0] = 0;
+    assert_int_equal(rc_dl_load(&none, "librecite-no-such.so.9", resolve_strlen, why, sizeof why),
+                     RECITE_EIO);
+    assert_non_null(strstr(why, "could not be loaded"));
+    /* A library without a function asked for. */
+    rc_dl lacking = RC_DL_INIT;
+    assert_int_equal(rc_dl_load(&lacking, "libc.so.6", resolve_missing, why, sizeof why),
+                     RECITE_EIO);
+    assert_string_equal(why, "libc.so.6 has no recite_no_such_function");
+    /* Loaded: the function works, and the library is resolved once. */
+    rc_dl libc = RC_DL_INIT;
+    resolved = 0;
+    for (int i = 0; i < 3; i++)
+        assert_int_equal(rc_dl_load(&libc, "libc.so.6", resolve_strlen, why, sizeof why),
+                         RECITE_OK);
+    assert_int_equal(resolved, 1);
+    assert_int_equal(dl_strlen("recite"), 6);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -251,6 +298,7 @@ int main(void)
         cmocka_unit_test(test_json_refused_for_content),
         cmocka_unit_test(test_json_refused_for_memory),
         cmocka_unit_test(test_errno_enomem),
+        cmocka_unit_test(test_dl_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
