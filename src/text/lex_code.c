@@ -95,9 +95,12 @@ static void kw_init(void)
 static uint64_t byte_hash[128], byte_shape[128];
 static uint64_t shape_hash(const void *p, size_t n);
 
+static void lex_ascii_init(void);
+
 static void tables_init(void)
 {
     kw_init();
+    lex_ascii_init();
     for (unsigned b = 0; b < 128; b++) {
         uint8_t c = (uint8_t)b;
         byte_hash[b] = XXH3_64bits_withSeed(&c, 1, LEX_SEED);
@@ -166,6 +169,40 @@ static const uint8_t ident_ascii[128] = {
     ['k'] = 1, ['l'] = 1, ['m'] = 1, ['n'] = 1, ['o'] = 1, ['p'] = 1, ['q'] = 1, ['r'] = 1,
     ['s'] = 1, ['t'] = 1, ['u'] = 1, ['v'] = 1, ['w'] = 1, ['x'] = 1, ['y'] = 1, ['z'] = 1};
 
+/* What an ASCII byte starts, for the lexer's first look at it: whitespace and punctuation are
+ * taken at once (with a line break noted); the rest go the general way. */
+enum {
+    LX_OTHER = 0, /* not ASCII: decoded first */
+    LX_SPACE,     /* space, tab */
+    LX_BREAK,     /* line feed, carriage return, vertical tab, form feed */
+    LX_COMMENT,   /* may open a comment or a fence: / # ` ~ */
+    LX_NAME,      /* letters, _ and $ */
+    LX_DIGIT,
+    LX_QUOTE, /* " and ' (` is LX_COMMENT, then a string if no fence) */
+    LX_PUNCT  /* any other byte: a lexeme of its own */
+};
+static uint8_t lex_ascii[128];
+
+static void lex_ascii_init(void)
+{
+    for (unsigned b = 0; b < 128; b++) {
+        uint8_t k = LX_PUNCT;
+        if (b == ' ' || b == '\t')
+            k = LX_SPACE;
+        else if (b == '\n' || b == '\r' || b == '\v' || b == '\f')
+            k = LX_BREAK;
+        else if (b == '/' || b == '#' || b == '`' || b == '~')
+            k = LX_COMMENT;
+        else if (ident_start((int32_t)b))
+            k = LX_NAME;
+        else if (b >= '0' && b <= '9')
+            k = LX_DIGIT;
+        else if (b == '"' || b == '\'')
+            k = LX_QUOTE;
+        lex_ascii[b] = k;
+    }
+}
+
 /* ==== scanning ==== */
 
 /* What one call has learnt about constructs that never close. Without it, a text of openers
@@ -219,9 +256,16 @@ static size_t find_close(const uint8_t *s, size_t len, size_t from, bool final, 
     if (final && from >= *none)
         return 0;
     size_t cl = strlen(close);
-    for (size_t k = from; k + cl <= len; k++)
-        if (memcmp(s + k, close, cl) == 0)
+    /* Each candidate first byte by memchr (vectorized), then the rest compared. */
+    for (size_t k = from; k + cl <= len;) {
+        const uint8_t *at = memchr(s + k, close[0], len - cl + 1 - k);
+        if (!at)
+            break;
+        k = (size_t)(at - s);
+        if (memcmp(at + 1, close + 1, cl - 1) == 0)
             return k + cl;
+        k++;
+    }
     if (!final)
         return NEED_MORE;
     *none = from;
@@ -371,18 +415,32 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
     bool line_start = st->line_start;
     unclosed u = {{SIZE_MAX, SIZE_MAX, SIZE_MAX}, {SIZE_MAX, SIZE_MAX, SIZE_MAX}, {0, 0, 0}};
     while (i < len && ntok < cap) {
+        uint8_t kind = s[i] < 0x80 ? lex_ascii[s[i]] : LX_OTHER;
+        if (kind == LX_SPACE || kind == LX_BREAK) {
+            i++;
+            line_start |= kind == LX_BREAK;
+            resume = (rc_tok_state){i, line_start};
+            continue;
+        }
+        if (kind == LX_PUNCT) { /* a byte of its own: its hashes from the tables */
+            out[ntok++] = (rc_token){byte_hash[s[i]], byte_shape[s[i]], i, i + 1};
+            i++;
+            line_start = false;
+            resume = (rc_tok_state){i, false};
+            continue;
+        }
         size_t n;
         int32_t c = cp_at(s, len, i, final, &n);
         if (!n)
             break;
-        if (is_space(c)) {
+        if (kind == LX_OTHER && is_space(c)) {
             i += n;
-            if (c == '\n' || c == '\r' || c == '\v' || c == '\f' || c == 0x2028 || c == 0x2029)
+            if (c == 0x2028 || c == 0x2029)
                 line_start = true;
             resume = (rc_tok_state){i, line_start};
             continue;
         }
-        size_t e = comment_end(s, len, i, final, line_start, &u);
+        size_t e = kind == LX_COMMENT ? comment_end(s, len, i, final, line_start, &u) : 0;
         if (e == NEED_MORE)
             break;
         if (e) {

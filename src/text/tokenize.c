@@ -282,6 +282,24 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
             resume = (rc_tok_state){i, line_start};
             continue;
         }
+        if (buf[i] < 0x80 && !line_start) {
+            /* Fast path: an ASCII word ended by ASCII that neither continues nor joins it (a
+             * space, most punctuation), the bulk of most text: what scan_word would find. */
+            size_t j = i, lim = RC_MIN(len, i + RC_MAX_TOKEN_CP);
+            uint8_t *raw = tz->raw, b;
+            while (j < lim && (b = ascii_lower_word[buf[j]]) != 0) {
+                *raw++ = b;
+                j++;
+            }
+            if (j < lim && buf[j] < 0x80 && rc_ascii_class[buf[j]] != C_APOS &&
+                rc_ascii_class[buf[j]] != C_HYPHEN) {
+                uint64_t h = XXH3_64bits_withSeed(tz->raw, j - i, RC_TOKEN_SEED);
+                out[ntok++] = (rc_token){h, h, i, j};
+                i = j;
+                resume = (rc_tok_state){i, false};
+                continue;
+            }
+        }
         size_t n;
         int32_t cp;
         int c = class_at(buf, len, i, final, &n, &cp);
