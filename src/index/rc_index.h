@@ -138,14 +138,19 @@ static inline uint64_t rc_kfilter_slices(uint64_t g)
 #define RC_KFILTER_WORD(s, i) (((s) >> (9 * (i) + 6)) & 7)
 #define RC_KFILTER_SHIFT(s, i) (((s) >> (9 * (i))) & 63)
 
-/* False only when no posting has the key of filter hash g. */
+/* False only when no posting has the key of filter hash g, whose block is w. */
+static inline bool rc_kfilter_block_may(const uint64_t *w, uint64_t g)
+{
+    uint64_t s = rc_kfilter_slices(g);
+    return (w[RC_KFILTER_WORD(s, 0)] >> RC_KFILTER_SHIFT(s, 0) &
+            w[RC_KFILTER_WORD(s, 1)] >> RC_KFILTER_SHIFT(s, 1) &
+            w[RC_KFILTER_WORD(s, 2)] >> RC_KFILTER_SHIFT(s, 2) &
+            w[RC_KFILTER_WORD(s, 3)] >> RC_KFILTER_SHIFT(s, 3) & 1) != 0;
+}
+
 static inline bool rc_kfilter_may(const rc_kfilter *f, uint64_t g)
 {
-    const uint64_t *w = rc_kfilter_block(f, g);
-    uint64_t s = rc_kfilter_slices(g), all = 1;
-    for (unsigned i = 0; i < 4; i++)
-        all &= w[RC_KFILTER_WORD(s, i)] >> RC_KFILTER_SHIFT(s, i);
-    return all & 1;
+    return rc_kfilter_block_may(rc_kfilter_block(f, g), g);
 }
 
 /* Checks the pages holding p[0, len) (bytes of the mapped file) against their checksums, the

@@ -181,9 +181,10 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
 /* One k-gram of the text on its way through the lookup pipeline. */
 typedef struct probe {
     uint64_t hash;
-    uint64_t bucket;     /* its bucket's number in the directory */
-    uint64_t g;          /* its hash in the filter of posting keys */
-    uint64_t first, end; /* its bucket of postings */
+    uint64_t bucket;        /* its bucket's number in the directory */
+    uint64_t g;             /* its hash in the filter of posting keys */
+    const uint64_t *fblock; /* the filter's block of g */
+    uint64_t first, end;    /* its bucket of postings */
 } probe;
 
 #define PROBE_BATCH 32
@@ -232,6 +233,11 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
     if (code && ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
             structure += rc_structural(c, &toks[ch->kgram_df.n + t]);
+    /* What the lookups record of each k-gram, written in place (room made once). */
+    if (ch->kgram_df.n < last && (RC_VEC_RESERVE(ch->kgram_df, last) != RECITE_OK ||
+                                  RC_VEC_RESERVE(ch->kgram_common, last) != RECITE_OK ||
+                                  RC_VEC_RESERVE(ch->kgram_cut, last) != RECITE_OK))
+        return RECITE_ENOMEM;
     while (ch->kgram_df.n < last) {
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         bool skip[PROBE_BATCH], unseen[PROBE_BATCH];
@@ -249,7 +255,8 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             }
             if (!skip[j] && filter) {
                 pr[j].g = rc_kfilter_hash(pr[j].bucket, rc_posting_key(pr[j].hash, bits, 0, 0, 0));
-                __builtin_prefetch(rc_kfilter_block(filter, pr[j].g));
+                pr[j].fblock = rc_kfilter_block(filter, pr[j].g);
+                __builtin_prefetch(pr[j].fblock);
             }
         }
         /* The filter's "surely absent" (most k-grams of text the library does not hold): no
@@ -257,7 +264,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
         for (size_t j = 0; j < nb; j++) {
             if (skip[j])
                 continue;
-            if (filter && !rc_kfilter_may(filter, pr[j].g))
+            if (filter && !rc_kfilter_block_may(pr[j].fblock, pr[j].g))
                 skip[j] = true;
             else
                 __builtin_prefetch(dir + 4 * pr[j].bucket);
@@ -330,10 +337,9 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 ch->common_postings_max = postings;
             uint32_t common =
                 df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
-            if (RC_VEC_PUSH(ch->kgram_df, df) != RECITE_OK ||
-                RC_VEC_PUSH(ch->kgram_common, common) != RECITE_OK ||
-                RC_VEC_PUSH(ch->kgram_cut, cut) != RECITE_OK)
-                return RECITE_ENOMEM;
+            ch->kgram_df.v[ch->kgram_df.n++] = df;
+            ch->kgram_common.v[ch->kgram_common.n++] = common;
+            ch->kgram_cut.v[ch->kgram_cut.n++] = cut;
         }
         /* The positions of the batch's seeds, read together: their cache misses (positions
          * are a section of their own, far from the keys) overlap. */
