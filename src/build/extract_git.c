@@ -15,56 +15,41 @@
 #include <strings.h>
 
 /* What this file calls of libgit2, loaded on first use (dl.c). */
-#define GIT_FUNCTIONS(X)                                                                           \
-    X(git_blob_free)                                                                               \
-    X(git_blob_lookup)                                                                             \
-    X(git_blob_rawcontent)                                                                         \
-    X(git_blob_rawsize)                                                                            \
-    X(git_commit_tree)                                                                             \
-    X(git_error_last)                                                                              \
-    X(git_libgit2_init)                                                                            \
-    X(git_libgit2_shutdown)                                                                        \
-    X(git_object_free)                                                                             \
-    X(git_object_id)                                                                               \
-    X(git_object_peel)                                                                             \
-    X(git_odb_free)                                                                                \
-    X(git_odb_read_header)                                                                         \
-    X(git_oid_tostr)                                                                               \
-    X(git_remote_free)                                                                             \
-    X(git_remote_lookup)                                                                           \
-    X(git_remote_url)                                                                              \
-    X(git_repository_free)                                                                         \
-    X(git_repository_odb)                                                                          \
-    X(git_repository_open_ext)                                                                     \
-    X(git_repository_path)                                                                         \
-    X(git_repository_workdir)                                                                      \
-    X(git_revparse_single)                                                                         \
-    X(git_tree_entry_byindex)                                                                      \
-    X(git_tree_entry_filemode)                                                                     \
-    X(git_tree_entry_id)                                                                           \
-    X(git_tree_entry_name)                                                                         \
-    X(git_tree_entry_type)                                                                         \
-    X(git_tree_entrycount)                                                                         \
-    X(git_tree_free)                                                                               \
-    X(git_tree_walk)
+#define GIT_FUNCTIONS(X, a)                                                                        \
+    X(a, git_blob_free)                                                                            \
+    X(a, git_blob_lookup)                                                                          \
+    X(a, git_blob_rawcontent)                                                                      \
+    X(a, git_blob_rawsize)                                                                         \
+    X(a, git_commit_tree)                                                                          \
+    X(a, git_error_last)                                                                           \
+    X(a, git_libgit2_init)                                                                         \
+    X(a, git_libgit2_shutdown)                                                                     \
+    X(a, git_object_free)                                                                          \
+    X(a, git_object_id)                                                                            \
+    X(a, git_object_peel)                                                                          \
+    X(a, git_odb_free)                                                                             \
+    X(a, git_odb_read_header)                                                                      \
+    X(a, git_oid_tostr)                                                                            \
+    X(a, git_remote_free)                                                                          \
+    X(a, git_remote_lookup)                                                                        \
+    X(a, git_remote_url)                                                                           \
+    X(a, git_repository_free)                                                                      \
+    X(a, git_repository_odb)                                                                       \
+    X(a, git_repository_open_ext)                                                                  \
+    X(a, git_repository_path)                                                                      \
+    X(a, git_repository_workdir)                                                                   \
+    X(a, git_revparse_single)                                                                      \
+    X(a, git_tree_entry_byindex)                                                                   \
+    X(a, git_tree_entry_filemode)                                                                  \
+    X(a, git_tree_entry_id)                                                                        \
+    X(a, git_tree_entry_name)                                                                      \
+    X(a, git_tree_entry_type)                                                                      \
+    X(a, git_tree_entrycount)                                                                      \
+    X(a, git_tree_free)                                                                            \
+    X(a, git_tree_walk)
 
-/* Each function f as lg.f_. */
-static struct {
-#define X(f) __typeof__(f) *f##_;
-    GIT_FUNCTIONS(X)
-#undef X
-} lg;
+RC_DL_TABLE(lg, git_resolve, GIT_FUNCTIONS)
 static rc_dl git_dl = RC_DL_INIT;
-
-static const char *git_resolve(void *h)
-{
-#define X(f)                                                                                       \
-    if (!RC_DL_SYM(h, lg.f##_, #f))                                                                \
-        return #f;
-    GIT_FUNCTIONS(X)
-#undef X
-    return NULL;
-}
 
 struct rc_git_cache {
     RC_VEC(git_repository *) repos; /* by repository number; NULL until first used */

@@ -15,44 +15,29 @@
 #include <time.h>
 
 /* What this file calls of poppler-glib and the GLib it brings, loaded on first use (dl.c). */
-#define PDF_FUNCTIONS(X)                                                                           \
-    X(g_bytes_new_static)                                                                          \
-    X(g_bytes_unref)                                                                               \
-    X(g_clear_error)                                                                               \
-    X(g_free)                                                                                      \
-    X(g_object_unref)                                                                              \
-    X(g_utf8_validate)                                                                             \
-    X(poppler_document_get_author)                                                                 \
-    X(poppler_document_get_creation_date)                                                          \
-    X(poppler_document_get_creator)                                                                \
-    X(poppler_document_get_keywords)                                                               \
-    X(poppler_document_get_metadata)                                                               \
-    X(poppler_document_get_n_pages)                                                                \
-    X(poppler_document_get_page)                                                                   \
-    X(poppler_document_get_producer)                                                               \
-    X(poppler_document_get_subject)                                                                \
-    X(poppler_document_get_title)                                                                  \
-    X(poppler_document_new_from_bytes)                                                             \
-    X(poppler_error_quark)                                                                         \
-    X(poppler_page_get_text)
+#define PDF_FUNCTIONS(X, a)                                                                        \
+    X(a, g_bytes_new_static)                                                                       \
+    X(a, g_bytes_unref)                                                                            \
+    X(a, g_clear_error)                                                                            \
+    X(a, g_free)                                                                                   \
+    X(a, g_object_unref)                                                                           \
+    X(a, g_utf8_validate)                                                                          \
+    X(a, poppler_document_get_author)                                                              \
+    X(a, poppler_document_get_creation_date)                                                       \
+    X(a, poppler_document_get_creator)                                                             \
+    X(a, poppler_document_get_keywords)                                                            \
+    X(a, poppler_document_get_metadata)                                                            \
+    X(a, poppler_document_get_n_pages)                                                             \
+    X(a, poppler_document_get_page)                                                                \
+    X(a, poppler_document_get_producer)                                                            \
+    X(a, poppler_document_get_subject)                                                             \
+    X(a, poppler_document_get_title)                                                               \
+    X(a, poppler_document_new_from_bytes)                                                          \
+    X(a, poppler_error_quark)                                                                      \
+    X(a, poppler_page_get_text)
 
-/* Each function f as pp.f_ (a name of its own: GLib defines some as macros too). */
-static struct {
-#define X(f) __typeof__(f) *f##_;
-    PDF_FUNCTIONS(X)
-#undef X
-} pp;
+RC_DL_TABLE(pp, pdf_resolve, PDF_FUNCTIONS)
 static rc_dl pdf_dl = RC_DL_INIT;
-
-static const char *pdf_resolve(void *h)
-{
-#define X(f)                                                                                       \
-    if (!RC_DL_SYM(h, pp.f##_, #f))                                                                \
-        return #f;
-    PDF_FUNCTIONS(X)
-#undef X
-    return NULL;
-}
 
 static void put_string(json_t *meta, const char *key, gchar *value)
 {

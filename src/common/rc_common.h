@@ -122,6 +122,23 @@ typedef struct rc_dl {
  * lvalue, as POSIX's dlsym asks: ISO C has no conversion between object and function
  * pointers.) */
 #define RC_DL_SYM(handle, ptr, name) ((*(void **)&(ptr) = dlsym((handle), (name))) != NULL)
+/* The table of a library's functions: LIST(X, var) names each function f as X(var, f); this
+ * declares `static struct {...} var` with a pointer var.f_ of f's type for each (a name of its
+ * own: some libraries define their functions as macros too) and `static const char
+ * *resolve(void *handle)`, the resolver rc_dl_load takes. */
+#define RC_DL_MEMBER_(var, f) __typeof__(f) *f##_;
+#define RC_DL_RESOLVE_(var, f)                                                                     \
+    if (!RC_DL_SYM(handle, var.f##_, #f))                                                          \
+        return #f;
+#define RC_DL_TABLE(var, resolve, LIST)                                                            \
+    static struct {                                                                                \
+        LIST(RC_DL_MEMBER_, var)                                                                   \
+    } var;                                                                                         \
+    static const char *resolve(void *handle)                                                       \
+    {                                                                                              \
+        LIST(RC_DL_RESOLVE_, var)                                                                  \
+        return NULL;                                                                               \
+    }
 /* RECITE_OK once the library is loaded and resolved; else RECITE_EIO with the reason in why
  * (soname and the loader's message, or the missing function). */
 int rc_dl_load(rc_dl *d, const char *soname, const char *(*resolve)(void *handle), char *why,

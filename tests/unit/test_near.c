@@ -680,6 +680,31 @@ static void test_repeated_code_chains(void **state)
     test_dirs_free(dir, lib, idx);
 }
 
+/* The library of the struct tests: wide.h, a struct of `fields` long fields with brackets
+ * every eighth line (`long field_7[8];`), and zstd.h (libzstd-dev, which the build needs), built
+ * as code and opened twice (open_code_pair). */
+static void open_wide_library(const char *lib, const char *idx, int fields, recite_index **index,
+                              recite_checker **chk, recite_checker **every)
+{
+    char *src = NULL;
+    size_t sn = 0;
+    FILE *a = open_memstream(&src, &sn);
+    assert_non_null(a);
+    fputs("/* wide.h */\nstruct wide {\n", a);
+    for (int i = 0; i < fields; i++)
+        fprintf(a, "    long field_%d%s;\n", i, i % 8 == 7 ? "[8]" : "");
+    fputs("};\n\nint wide_init(struct wide *w, unsigned flags);\n", a);
+    assert_int_equal(fclose(a), 0);
+    test_put(lib, "wide.h", src, sn);
+    free(src);
+    size_t zn = 0;
+    char *z = read_file("/usr/include/zstd.h", &zn);
+    assert_non_null(z);
+    test_put(lib, "zstd.h", z, zn);
+    free(z);
+    open_code_pair(lib, idx, index, chk, every);
+}
+
 /* A k-gram of code without structure (no operator or bracket) is not looked up, so a run of
  * such code holds seeds only near its brackets: a struct of 48 fields, brackets every eighth,
  * copied with a third of the names changed, is one run of shapes whose seeds are further apart
@@ -691,38 +716,26 @@ static void test_seeds_alone_structure(void **state)
     (void)state;
     char *dir, *lib, *idx;
     test_dirs_make(&dir, &lib, &idx);
-    char *src = NULL, *cp = NULL, *ed = NULL;
-    size_t sn = 0, cn = 0, en = 0;
-    FILE *a = open_memstream(&src, &sn), *b = open_memstream(&cp, &cn),
-         *e = open_memstream(&ed, &en);
-    assert_non_null(a);
+    char *cp = NULL, *ed = NULL;
+    size_t cn = 0, en = 0;
+    FILE *b = open_memstream(&cp, &cn), *e = open_memstream(&ed, &en);
     assert_non_null(b);
     assert_non_null(e);
-    fputs("/* wide.h */\nstruct wide {\n", a);
     fputs("Here it is:\n\n```c\nstruct wide {\n", b);
     fputs("Here it is:\n\n```c\nstruct wide {\n", e);
-    for (int i = 0; i < 48; i++) { /* brackets every eighth line; a third of the names changed */
+    for (int i = 0; i < 48; i++) { /* a third of the names changed */
         const char *dims = i % 8 == 7 ? "[8]" : "";
-        fprintf(a, "    long field_%d%s;\n", i, dims);
         fprintf(b, "    long %s%d%s;\n", i % 3 ? "field_" : "renamed", i, dims);
         if (i != 20 && i != 21) /* and with two lines dropped: an edit */
             fprintf(e, "    long %s%d%s;\n", i % 3 ? "field_" : "renamed", i, dims);
     }
-    fputs("};\n\nint wide_init(struct wide *w, unsigned flags);\n", a);
     fputs("};\n```\n", b);
     fputs("};\n```\n", e);
-    assert_int_equal(fclose(a), 0);
     assert_int_equal(fclose(b), 0);
     assert_int_equal(fclose(e), 0);
-    test_put(lib, "wide.h", src, sn);
-    size_t zn = 0;
-    char *z = read_file("/usr/include/zstd.h", &zn);
-    assert_non_null(z); /* libzstd-dev, which the build needs */
-    test_put(lib, "zstd.h", z, zn);
-    free(z);
     recite_index *index;
     recite_checker *chk, *every;
-    open_code_pair(lib, idx, &index, &chk, &every);
+    open_wide_library(lib, idx, 48, &index, &chk, &every);
     recite_error err = {0};
     const recite_result *x, *y;
     assert_int_equal(recite_check_text(&x, chk, cp, cn, &err), RECITE_OK);
@@ -744,7 +757,6 @@ static void test_seeds_alone_structure(void **state)
     recite_checker_free(every);
     recite_checker_free(chk);
     recite_index_close(index);
-    free(src);
     free(cp);
     free(ed);
     test_dirs_free(dir, lib, idx);
@@ -763,24 +775,9 @@ static void test_kept_floor(void **state)
     (void)state;
     char *dir, *lib, *idx;
     test_dirs_make(&dir, &lib, &idx);
-    char *src = NULL;
-    size_t sn = 0;
-    FILE *a = open_memstream(&src, &sn);
-    assert_non_null(a);
-    fputs("/* wide.h */\nstruct wide {\n", a);
-    for (int i = 0; i < 72; i++)
-        fprintf(a, "    long field_%d%s;\n", i, i % 8 == 7 ? "[8]" : "");
-    fputs("};\n\nint wide_init(struct wide *w, unsigned flags);\n", a);
-    assert_int_equal(fclose(a), 0);
-    test_put(lib, "wide.h", src, sn);
-    size_t zn = 0;
-    char *z = read_file("/usr/include/zstd.h", &zn);
-    assert_non_null(z); /* libzstd-dev, which the build needs */
-    test_put(lib, "zstd.h", z, zn);
-    free(z);
     recite_index *index;
     recite_checker *chk, *every;
-    open_code_pair(lib, idx, &index, &chk, &every);
+    open_wide_library(lib, idx, 72, &index, &chk, &every);
     recite_error err = {0};
     static const int every_kth[] = {2, 3, 4, 5, 8, 72};
     for (size_t r = 0; r < 2 * RC_ARRAY_LEN(every_kth); r++) {
@@ -821,7 +818,6 @@ static void test_kept_floor(void **state)
     recite_checker_free(every);
     recite_checker_free(chk);
     recite_index_close(index);
-    free(src);
     test_dirs_free(dir, lib, idx);
 }
 
