@@ -25,7 +25,8 @@ DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lu
 soname = $(or $(shell readelf -d $$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2) 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p'),$(3))
 SONAMES := -DRC_SONAME_POPPLER='"$(call soname,poppler-glib,libpoppler-glib.so,libpoppler-glib.so.8)"' \
            -DRC_SONAME_GIT2='"$(call soname,libgit2,libgit2.so,libgit2.so.1.5)"' \
-           -DRC_SONAME_CURL='"$(call soname,libcurl,libcurl.so,libcurl.so.4)"'
+           -DRC_SONAME_CURL='"$(call soname,libcurl,libcurl.so,libcurl.so.4)"' \
+           -DRC_SONAME_MHD='"$(call soname,libmicrohttpd,libmicrohttpd.so,libmicrohttpd.so.12)"'
 
 WARN    := -Wall -Wextra -Wpedantic -Wshadow -Wstrict-prototypes -Wmissing-prototypes -Wvla \
            -Wformat=2
@@ -36,11 +37,10 @@ OPT     ?= -O2 -g
 CFLAGS_ALL := -std=c17 $(OPT) $(WARN) -D_GNU_SOURCE -fPIC -Iinclude $(DEP_CFLAGS) $(SONAMES) \
               $(EXTRA_CFLAGS)
 LDLIBS_ALL := $(DEP_LIBS) -lpthread -lm $(EXTRA_LDFLAGS)
-# `recite serve` (src/serve) only: HTTP server and client, linked into the command, not the library.
-# libcurl is compiled against and loaded when `recite serve --proxy` starts (src/common/dl.c).
-SERVE_PKGS := libmicrohttpd
-SERVE_LIBS := $(shell pkg-config --libs $(SERVE_PKGS) 2>/dev/null || echo -lmicrohttpd)
-CFLAGS_ALL += $(shell pkg-config --cflags $(SERVE_PKGS) libcurl 2>/dev/null)
+# `recite serve` (src/serve) only: HTTP server and client, in the command, not the library:
+# compiled against, and loaded when `recite serve` and its --proxy start (serve.h,
+# serve_dl_load), so that the other commands do not map them.
+CFLAGS_ALL += $(shell pkg-config --cflags libmicrohttpd libcurl 2>/dev/null)
 
 # `--mpi` (src/cli/cli_mpi.c only, not the library): Open MPI, when pkg-config finds it.
 MPI_LIBS   := $(shell pkg-config --libs ompi-c 2>/dev/null)
@@ -74,7 +74,7 @@ $(BUILD)/librecite.so: $(LIB_OBJ)
 	$(CC) -shared -Wl,-soname,librecite.so.0 -o $@ $^ $(LDLIBS_ALL)
 
 $(BUILD)/recite: $(CLI_OBJ) $(BUILD)/librecite.a
-	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(SERVE_LIBS) $(MPI_LIBS)
+	$(CC) $(CFLAGS_ALL) -o $@ $(CLI_OBJ) $(BUILD)/librecite.a $(LDLIBS_ALL) $(MPI_LIBS)
 
 $(BUILD)/obj/src/cli/cli_mpi.o: src/cli/cli_mpi.c $(HDRS)
 	@mkdir -p $(dir $@)
@@ -227,7 +227,7 @@ FUZZ_SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-fra
 $(BUILD)/fuzz/fuzz_sse $(BUILD)/libfuzzer/fuzz_sse: FUZZ_EXTRA = $(SERVE_UNIT_OBJ)
 $(BUILD)/fuzz/fuzz_sse $(BUILD)/libfuzzer/fuzz_sse: $(SERVE_UNIT_OBJ)
 SERVE_OBJ := $(filter $(BUILD)/obj/src/serve/%,$(CLI_OBJ))
-$(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: FUZZ_EXTRA = $(SERVE_OBJ) $(SERVE_LIBS) \
+$(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: FUZZ_EXTRA = $(SERVE_OBJ) \
   $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 $(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: $(SERVE_OBJ)
 

@@ -10,6 +10,7 @@
 
 #include "recite.h"
 
+#include <dlfcn.h>
 #include <jansson.h>
 #include <pthread.h>
 #include <stdatomic.h>
@@ -20,6 +21,30 @@
 
 /* `recite serve ARGS...` (argv[0] is "serve"): runs until SIGTERM/SIGINT; the exit status. */
 int serve_main(int argc, char **argv);
+
+/* ==== libraries loaded when the server needs them (serve_util.c) ====
+ * libmicrohttpd (every `recite serve`) and libcurl (`--proxy`) are not linked: `recite` does not
+ * map them and their dependencies for its other commands (as the library loads poppler and
+ * libgit2, src/common/dl.c). A list LIST(X, var) of the functions a table takes, X(var, f);
+ * SERVE_DL_TABLE declares the table (var.f_, of f's type) and its resolver. */
+#define SERVE_DL_MEMBER_(var, f) __typeof__(f) *f##_;
+#define SERVE_DL_RESOLVE_(var, f)                                                                  \
+    if (!(*(void **)&var.f##_ = dlsym(handle, #f)))                                                \
+        return #f;
+#define SERVE_DL_TYPE(LIST)                                                                        \
+    struct {                                                                                       \
+        LIST(SERVE_DL_MEMBER_, _)                                                                  \
+    }
+#define SERVE_DL_RESOLVER(var, resolve, LIST)                                                      \
+    static const char *resolve(void *handle)                                                       \
+    {                                                                                              \
+        LIST(SERVE_DL_RESOLVE_, var)                                                               \
+        return NULL;                                                                               \
+    }
+/* Opens soname and resolves its functions (once; the handle kept in *handle): false with the
+ * reason in why (the loader's message, or the missing function). Called by one thread. */
+bool serve_dl_load(void **handle, const char *soname, const char *(*resolve)(void *handle),
+                   char *why, size_t why_cap);
 
 /* ==== byte buffers (serve_util.c) ==== */
 

@@ -19,24 +19,24 @@
 enum MHD_Result serve_send(struct MHD_Connection *c, serve_req *r, unsigned status,
                            const char *content_type, char *body, size_t len)
 {
-    struct MHD_Response *resp =
-        MHD_create_response_from_buffer(body ? len : 0, body ? body : (void *)"",
-                                        body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
+    struct MHD_Response *resp = serve_mhd.MHD_create_response_from_buffer_(
+        body ? len : 0, body ? body : (void *)"",
+        body ? MHD_RESPMEM_MUST_FREE : MHD_RESPMEM_PERSISTENT);
     if (!resp) {
         free(body);
         return MHD_NO;
     }
     if (content_type)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
+        serve_mhd.MHD_add_response_header_(resp, MHD_HTTP_HEADER_CONTENT_TYPE, content_type);
     if (status == 401)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
+        serve_mhd.MHD_add_response_header_(resp, MHD_HTTP_HEADER_WWW_AUTHENTICATE, "Bearer");
     if (status == 405 && r->allow)
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
+        serve_mhd.MHD_add_response_header_(resp, MHD_HTTP_HEADER_ALLOW, r->allow);
     if (status == 503 || atomic_load(&r->srv->draining))
-        MHD_add_response_header(resp, MHD_HTTP_HEADER_CONNECTION, "close");
+        serve_mhd.MHD_add_response_header_(resp, MHD_HTTP_HEADER_CONNECTION, "close");
     r->status = status;
-    enum MHD_Result ok = MHD_queue_response(c, status, resp);
-    MHD_destroy_response(resp);
+    enum MHD_Result ok = serve_mhd.MHD_queue_response_(c, status, resp);
+    serve_mhd.MHD_destroy_response_(resp);
     return ok;
 }
 
@@ -166,13 +166,13 @@ static bool authorized(const serve_server *s, struct MHD_Connection *c)
 {
     if (!s->token)
         return true;
-    const char *auth = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Authorization");
+    const char *auth = serve_mhd.MHD_lookup_connection_value_(c, MHD_HEADER_KIND, "Authorization");
     if (auth && strncasecmp(auth, "Bearer ", 7) == 0 && token_ok(s, auth + 7))
         return true;
     /* Azure's and API-gateway style key headers carry the same token. */
-    return token_ok(s,
-                    MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Ocp-Apim-Subscription-Key")) ||
-           token_ok(s, MHD_lookup_connection_value(c, MHD_HEADER_KIND, "x-api-key"));
+    return token_ok(s, serve_mhd.MHD_lookup_connection_value_(c, MHD_HEADER_KIND,
+                                                              "Ocp-Apim-Subscription-Key")) ||
+           token_ok(s, serve_mhd.MHD_lookup_connection_value_(c, MHD_HEADER_KIND, "x-api-key"));
 }
 
 /* ==== healthz, metrics ==== */
@@ -260,7 +260,8 @@ static enum MHD_Result on_request(void *cls, struct MHD_Connection *c, const cha
             return serve_send_error(c, r, 405, "method_not_allowed",
                                     "%s does not take %s (allowed: %s)", url, method, allow);
         }
-        const char *cl = MHD_lookup_connection_value(c, MHD_HEADER_KIND, "Content-Length");
+        const char *cl =
+            serve_mhd.MHD_lookup_connection_value_(c, MHD_HEADER_KIND, "Content-Length");
         if (cl && strtoull(cl, NULL, 10) > s->opt.max_body)
             return serve_send_error(c, r, 413, "body_too_large",
                                     "the body is larger than the limit of %zu bytes",
@@ -337,8 +338,18 @@ static void on_log(void *cls, const char *fmt, va_list ap)
     serve_log("http: %s", line);
 }
 
+serve_mhd_table serve_mhd;
+static void *mhd_lib;
+SERVE_DL_RESOLVER(serve_mhd, mhd_resolve, SERVE_MHD_FUNCTIONS)
+
 struct MHD_Daemon *serve_http_start(serve_server *s, unsigned *port, recite_error *err)
 {
+    char why[256];
+    if (!serve_dl_load(&mhd_lib, RC_SONAME_MHD, mhd_resolve, why, sizeof why)) {
+        snprintf(err->message, sizeof err->message, "recite serve needs libmicrohttpd: %s", why);
+        err->code = RECITE_EIO;
+        return NULL;
+    }
     /* HOST:PORT, HOST an address or name ([...] for IPv6). */
     char host[256];
     const char *listen = s->opt.listen, *colon = strrchr(listen, ':');
@@ -367,13 +378,13 @@ struct MHD_Daemon *serve_http_start(serve_server *s, unsigned *port, recite_erro
                      MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
-    struct MHD_Daemon *d =
-        MHD_start_daemon(flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
-                         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
-                         (unsigned)(s->opt.max_connections + 64), MHD_OPTION_CONNECTION_TIMEOUT,
-                         (unsigned)s->opt.idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed,
-                         s, MHD_OPTION_NOTIFY_CONNECTION, on_connection, s,
-                         MHD_OPTION_LISTEN_BACKLOG_SIZE, (unsigned)1024, MHD_OPTION_END);
+    struct MHD_Daemon *d = serve_mhd.MHD_start_daemon_(
+        flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
+        MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
+        (unsigned)(s->opt.max_connections + 64), MHD_OPTION_CONNECTION_TIMEOUT,
+        (unsigned)s->opt.idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
+        MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
+        (unsigned)1024, MHD_OPTION_END);
     freeaddrinfo(ai);
     if (!d) {
         snprintf(err->message, sizeof err->message,
@@ -381,7 +392,7 @@ struct MHD_Daemon *serve_http_start(serve_server *s, unsigned *port, recite_erro
         err->code = RECITE_EIO;
         return NULL;
     }
-    const union MHD_DaemonInfo *info = MHD_get_daemon_info(d, MHD_DAEMON_INFO_BIND_PORT);
+    const union MHD_DaemonInfo *info = serve_mhd.MHD_get_daemon_info_(d, MHD_DAEMON_INFO_BIND_PORT);
     *port = info ? info->port : 0;
     return d;
 }

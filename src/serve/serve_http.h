@@ -44,7 +44,25 @@ enum MHD_Result serve_proxy_handle(struct MHD_Connection *c, serve_req *r);
 bool serve_proxy_global_init(char *why, size_t why_cap);
 void serve_proxy_global_cleanup(void);
 
-/* serve_http.c: starts the daemon on opt.listen; the bound port in *port. */
+/* libmicrohttpd's functions, loaded by serve_http_start (serve.h, SERVE_DL_TABLE): each f as
+ * serve_mhd.f_. */
+#define SERVE_MHD_FUNCTIONS(X, a)                                                                  \
+    X(a, MHD_add_response_header)                                                                  \
+    X(a, MHD_create_response_from_buffer)                                                          \
+    X(a, MHD_create_response_from_callback)                                                        \
+    X(a, MHD_destroy_response)                                                                     \
+    X(a, MHD_get_connection_info)                                                                  \
+    X(a, MHD_get_daemon_info)                                                                      \
+    X(a, MHD_lookup_connection_value)                                                              \
+    X(a, MHD_queue_response)                                                                       \
+    X(a, MHD_quiesce_daemon)                                                                       \
+    X(a, MHD_start_daemon)                                                                         \
+    X(a, MHD_stop_daemon)
+typedef SERVE_DL_TYPE(SERVE_MHD_FUNCTIONS) serve_mhd_table;
+extern serve_mhd_table serve_mhd;
+
+/* serve_http.c: loads libmicrohttpd and starts the daemon on opt.listen; the bound port in
+ * *port. */
 struct MHD_Daemon *serve_http_start(serve_server *s, unsigned *port, recite_error *err);
 
 #endif /* RECITE_SERVE_HTTP_H */

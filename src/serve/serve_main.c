@@ -319,7 +319,7 @@ static void parse_options(serve_server *s, int argc, char **argv)
 static void drain(serve_server *s, struct MHD_Daemon *d)
 {
     atomic_store(&s->draining, 1);
-    MHD_socket fd = MHD_quiesce_daemon(d);
+    MHD_socket fd = serve_mhd.MHD_quiesce_daemon_(d);
     if (fd != MHD_INVALID_SOCKET)
         close(fd);
     double until = serve_now() + s->opt.drain_timeout;
@@ -402,7 +402,7 @@ int serve_main(int argc, char **argv)
         serve_sessions_expire(s->sessions);
     }
     drain(s, d);
-    MHD_stop_daemon(d);
+    serve_mhd.MHD_stop_daemon_(d);
     serve_sessions_free(s->sessions);
     serve_gen_shutdown(s);
     serve_proxy_global_cleanup();

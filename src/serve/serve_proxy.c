@@ -21,41 +21,26 @@
 /* What the proxy calls of libcurl, loaded when `recite serve --proxy` starts (as the
  * library loads poppler and libgit2: src/common/dl.c): `recite`
  * does not map libcurl and its thirty dependencies for anything else. */
-#define CURL_FUNCTIONS(X)                                                                          \
-    X(curl_easy_cleanup)                                                                           \
-    X(curl_easy_init)                                                                              \
-    X(curl_easy_setopt)                                                                            \
-    X(curl_easy_strerror)                                                                          \
-    X(curl_global_cleanup)                                                                         \
-    X(curl_global_init)                                                                            \
-    X(curl_multi_add_handle)                                                                       \
-    X(curl_multi_cleanup)                                                                          \
-    X(curl_multi_info_read)                                                                        \
-    X(curl_multi_init)                                                                             \
-    X(curl_multi_perform)                                                                          \
-    X(curl_multi_poll)                                                                             \
-    X(curl_multi_remove_handle)                                                                    \
-    X(curl_slist_append)                                                                           \
-    X(curl_slist_free_all)
+#define CURL_FUNCTIONS(X, a)                                                                       \
+    X(a, curl_easy_cleanup)                                                                        \
+    X(a, curl_easy_init)                                                                           \
+    X(a, curl_easy_setopt)                                                                         \
+    X(a, curl_easy_strerror)                                                                       \
+    X(a, curl_global_cleanup)                                                                      \
+    X(a, curl_global_init)                                                                         \
+    X(a, curl_multi_add_handle)                                                                    \
+    X(a, curl_multi_cleanup)                                                                       \
+    X(a, curl_multi_info_read)                                                                     \
+    X(a, curl_multi_init)                                                                          \
+    X(a, curl_multi_perform)                                                                       \
+    X(a, curl_multi_poll)                                                                          \
+    X(a, curl_multi_remove_handle)                                                                 \
+    X(a, curl_slist_append)                                                                        \
+    X(a, curl_slist_free_all)
 
-/* Each function f as cu.f_ (curl's headers define curl_easy_setopt as a macro too). */
-static struct {
-#define X(f) __typeof__(f) *f##_;
-    CURL_FUNCTIONS(X)
-#undef X
-} cu;
-static void *curl_lib; /* opened by serve_proxy_global_init (the main thread, at start) */
-
-static const char *curl_resolve(void *h)
-{
-    /* Through a void * lvalue, as POSIX's dlsym asks. */
-#define X(f)                                                                                       \
-    if (!(*(void **)&cu.f##_ = dlsym(h, #f)))                                                      \
-        return #f;
-    CURL_FUNCTIONS(X)
-#undef X
-    return NULL;
-}
+static SERVE_DL_TYPE(CURL_FUNCTIONS) cu; /* each function f as cu.f_ */
+static void *curl_lib;                   /* opened by serve_proxy_global_init, at start */
+SERVE_DL_RESOLVER(cu, curl_resolve, CURL_FUNCTIONS)
 
 typedef struct choice {
     serve_filter f;
@@ -126,19 +111,8 @@ static void multi_put(CURLM *m)
 
 bool serve_proxy_global_init(char *why, size_t why_cap)
 {
-    void *h = dlopen(RC_SONAME_CURL, RTLD_NOW | RTLD_LOCAL);
-    const char *missing = h ? curl_resolve(h) : NULL, *e = h ? NULL : dlerror();
-    if (!h || missing) {
-        snprintf(why, why_cap, "%s %s%s%s", RC_SONAME_CURL, h ? "has no " : "could not be loaded (",
-                 h   ? missing
-                 : e ? e
-                     : "not found",
-                 h ? "" : ")");
-        if (h)
-            dlclose(h);
+    if (!serve_dl_load(&curl_lib, RC_SONAME_CURL, curl_resolve, why, why_cap))
         return false;
-    }
-    curl_lib = h;
     if (cu.curl_global_init_(CURL_GLOBAL_DEFAULT) != CURLE_OK) {
         snprintf(why, why_cap, "libcurl could not be initialized");
         return false;
@@ -708,8 +682,9 @@ static bool setup(proxy *p, serve_req *r)
     p->headers = cu.curl_slist_append_(p->headers, "Expect:");
     /* The upstream's key: --upstream-key-file, else (when recite itself asks for no token)
      * the client's own Authorization header. */
-    const char *auth =
-        s->token ? NULL : MHD_lookup_connection_value(p->conn, MHD_HEADER_KIND, "Authorization");
+    const char *auth = s->token ? NULL
+                                : serve_mhd.MHD_lookup_connection_value_(p->conn, MHD_HEADER_KIND,
+                                                                         "Authorization");
     sbuf h = {0};
     if (s->upstream_key)
         sbuf_addf(&h, "Authorization: Bearer %s", s->upstream_key);
@@ -765,7 +740,7 @@ enum MHD_Result serve_proxy_handle(struct MHD_Connection *c, serve_req *r)
     p->chat = r->route == ROUTE_CHAT;
     p->stream = stream;
     const union MHD_ConnectionInfo *ci =
-        MHD_get_connection_info(c, MHD_CONNECTION_INFO_CONNECTION_FD);
+        serve_mhd.MHD_get_connection_info_(c, MHD_CONNECTION_INFO_CONNECTION_FD);
     p->client_fd = ci ? ci->connect_fd : -1;
     p->body = sbuf_take(&r->body, &p->body_len);
     p->last_byte = serve_now();
@@ -811,16 +786,16 @@ enum MHD_Result serve_proxy_handle(struct MHD_Connection *c, serve_req *r)
         proxy_free(p);
         return ok;
     }
-    struct MHD_Response *resp =
-        MHD_create_response_from_callback(MHD_SIZE_UNKNOWN, 16384, reader, p, proxy_free);
+    struct MHD_Response *resp = serve_mhd.MHD_create_response_from_callback_(
+        MHD_SIZE_UNKNOWN, 16384, reader, p, proxy_free);
     if (!resp) {
         proxy_free(p);
         return MHD_NO;
     }
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
-    MHD_add_response_header(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
+    serve_mhd.MHD_add_response_header_(resp, MHD_HTTP_HEADER_CONTENT_TYPE, "text/event-stream");
+    serve_mhd.MHD_add_response_header_(resp, MHD_HTTP_HEADER_CACHE_CONTROL, "no-cache");
     r->status = 200;
-    enum MHD_Result ok = MHD_queue_response(c, 200, resp);
-    MHD_destroy_response(resp);
+    enum MHD_Result ok = serve_mhd.MHD_queue_response_(c, 200, resp);
+    serve_mhd.MHD_destroy_response_(resp);
     return ok;
 }

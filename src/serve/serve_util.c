@@ -4,6 +4,7 @@
  */
 #include "serve.h"
 
+#include <dlfcn.h>
 #include <errno.h>
 #include <stdarg.h>
 #include <stdio.h>
@@ -224,4 +225,25 @@ bool serve_act_parse(serve_act *out, const char *s)
         }
     }
     return false;
+}
+
+bool serve_dl_load(void **handle, const char *soname, const char *(*resolve)(void *handle),
+                   char *why, size_t why_cap)
+{
+    if (*handle)
+        return true;
+    void *h = dlopen(soname, RTLD_NOW | RTLD_LOCAL);
+    if (!h) {
+        const char *e = dlerror();
+        snprintf(why, why_cap, "%s could not be loaded (%s)", soname, e ? e : "not found");
+        return false;
+    }
+    const char *missing = resolve(h);
+    if (missing) {
+        snprintf(why, why_cap, "%s has no %s", soname, missing);
+        dlclose(h);
+        return false;
+    }
+    *handle = h;
+    return true;
 }

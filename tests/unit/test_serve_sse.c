@@ -2,7 +2,9 @@
  * test_serve_sse.c — the SSE parser of `recite serve` (src/serve/serve_sse.c): fields, line
  * ends (LF, CRLF, CR, and a CRLF split between two pieces), comments, event names, a leading
  * byte-order mark, an unfinished event at the end, limits, the callback's stop; and any
- * chunking of a random stream gives the events of the whole stream.
+ * chunking of a random stream gives the events of the whole stream. And serve_dl_load
+ * (serve_util.c), which opens libmicrohttpd and libcurl when the server starts: a missing
+ * library or function is said, a loaded one resolved once.
  */
 #include "test_util.h"
 
@@ -210,12 +212,40 @@ static void test_openai_stream(void **state)
     got_free(&g);
 }
 
+#define LIBC_FUNCTIONS(X, a) X(a, strlen)
+#define NO_FUNCTIONS(X, a) X(a, recite_no_such_function)
+size_t recite_no_such_function(const char *s); /* declared for its type: defined nowhere */
+static SERVE_DL_TYPE(LIBC_FUNCTIONS) libc;
+static SERVE_DL_TYPE(NO_FUNCTIONS) none;
+SERVE_DL_RESOLVER(libc, libc_resolve, LIBC_FUNCTIONS)
+SERVE_DL_RESOLVER(none, none_resolve, NO_FUNCTIONS)
+
+static void test_dl_load(void **state)
+{
+    (void)state;
+    char why[256] = "";
+    void *h = NULL;
+    assert_false(serve_dl_load(&h, "librecite-no-such.so.9", libc_resolve, why, sizeof why));
+    assert_null(h);
+    assert_non_null(strstr(why, "librecite-no-such.so.9 could not be loaded"));
+    assert_false(serve_dl_load(&h, "libc.so.6", none_resolve, why, sizeof why));
+    assert_null(h);
+    assert_string_equal(why, "libc.so.6 has no recite_no_such_function");
+    assert_true(serve_dl_load(&h, "libc.so.6", libc_resolve, why, sizeof why));
+    assert_non_null(h);
+    assert_int_equal(libc.strlen_("serve"), 5);
+    void *was = h;
+    assert_true(serve_dl_load(&h, "libc.so.6", libc_resolve, why, sizeof why));
+    assert_ptr_equal(h, was);
+    (void)none;
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_fields),          cmocka_unit_test(test_line_ends),
         cmocka_unit_test(test_limits_and_stop), cmocka_unit_test(test_any_chunking),
-        cmocka_unit_test(test_openai_stream),
+        cmocka_unit_test(test_openai_stream),   cmocka_unit_test(test_dl_load),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
