@@ -15,15 +15,17 @@ PREFIX  ?= /usr/local
 BUILD   ?= build
 WERROR  ?= 1
 
-PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium libarchive libxml-2.0
+PKGS     := libxxhash libutf8proc libzstd jansson sqlite3 libsodium
 # Compiled against, not linked: loaded by their soname the first time an input needs them
-# (src/common/dl.c), so that a run of recite does not map their sixty shared objects first.
-DL_PKGS  := poppler-glib libgit2
+# (src/common/dl.c), so that a run of recite does not map their seventy shared objects first.
+DL_PKGS  := libarchive libxml-2.0 poppler-glib libgit2
 DEP_CFLAGS := $(shell pkg-config --cflags $(PKGS) $(DL_PKGS) 2>/dev/null)
-DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium -larchive -lxml2)
+DEP_LIBS   := $(shell pkg-config --libs $(PKGS) 2>/dev/null || echo -lxxhash -lutf8proc -lzstd -ljansson -lsqlite3 -lsodium)
 # The soname of library $(2) of package $(1) (the one its headers belong to), or $(3).
 soname = $(or $(shell readelf -d $$(pkg-config --variable=libdir $(1) 2>/dev/null)/$(2) 2>/dev/null | sed -n 's/.*(SONAME).*\[\(.*\)\]/\1/p'),$(3))
-SONAMES := -DRC_SONAME_POPPLER='"$(call soname,poppler-glib,libpoppler-glib.so,libpoppler-glib.so.8)"' \
+SONAMES := -DRC_SONAME_ARCHIVE='"$(call soname,libarchive,libarchive.so,libarchive.so.13)"' \
+           -DRC_SONAME_XML2='"$(call soname,libxml-2.0,libxml2.so,libxml2.so.2)"' \
+           -DRC_SONAME_POPPLER='"$(call soname,poppler-glib,libpoppler-glib.so,libpoppler-glib.so.8)"' \
            -DRC_SONAME_GIT2='"$(call soname,libgit2,libgit2.so,libgit2.so.1.5)"' \
            -DRC_SONAME_CURL='"$(call soname,libcurl,libcurl.so,libcurl.so.4)"' \
            -DRC_SONAME_MHD='"$(call soname,libmicrohttpd,libmicrohttpd.so,libmicrohttpd.so.12)"'
@@ -84,7 +86,11 @@ $(BUILD)/obj/src/cli/cli_mpi.o: src/cli/cli_mpi.c $(HDRS)
 
 $(BUILD)/tests/%: tests/unit/%.c tests/unit/test_util.h $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL) -lcmocka
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL) $(TEST_LIBS) -lcmocka
+# Fixtures of archives are written with libarchive's writer (fuzz/seeds_write.h): linked into
+# the programs that write them (the library itself loads libarchive to read).
+ARCHIVE_WRITER_LIBS := $(shell pkg-config --libs libarchive 2>/dev/null || echo -larchive)
+$(BUILD)/tests/test_extract: TEST_LIBS = $(ARCHIVE_WRITER_LIBS)
 
 # The SSE parser of recite serve is tested alone (it is in the command, not the library).
 SERVE_UNIT_OBJ := $(BUILD)/obj/src/serve/serve_sse.o $(BUILD)/obj/src/serve/serve_util.o
@@ -166,7 +172,8 @@ INGEST_FUZZ_BIN := $(INGEST_FUZZ:%=$(BUILD)/fuzz/ingest_%)
 $(BUILD)/fuzz/ingest_%: fuzz/fuzz_%.c fuzz/ingest_replay.c fuzz/ingest_fuzz.h fuzz/seeds_write.h \
                         $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< fuzz/ingest_replay.c $(BUILD)/librecite.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< fuzz/ingest_replay.c $(BUILD)/librecite.a $(LDLIBS_ALL) \
+	  $(ARCHIVE_WRITER_LIBS)
 test-fuzz-ingest: $(INGEST_FUZZ_BIN)
 	tests/fuzz_ingest.sh $(BUILD)
 
@@ -271,7 +278,8 @@ fuzz-ingest: deps $(INGEST_FUZZ_BIN)
 	  $(INGEST_FUZZ:%=ingest_%)
 $(BUILD)/libfuzzer/ingest_%: fuzz/fuzz_%.c fuzz/ingest_fuzz.h fuzz/seeds_write.h $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL)
+	$(CC) $(CFLAGS_ALL) -fsanitize=fuzzer -Isrc -o $@ $< $(BUILD)/librecite.a $(LDLIBS_ALL) \
+	  $(ARCHIVE_WRITER_LIBS)
 
 demo: deps all python
 	scripts/demo.sh $(BUILD)/recite

@@ -51,7 +51,6 @@ int main(int argc, char **argv)
         fprintf(stderr, "bench_extract: %s\n", err.message);
         return 2;
     }
-    rc_extract_init();
     rc_work_ctx *ctx = calloc(1, sizeof *ctx);
     ctx->extract_only = true;
     ctx->mode = RECITE_MODE_PROSE;

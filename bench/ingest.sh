@@ -133,8 +133,8 @@ BE=$OUT/bench_extract
 cc -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" \
     $(pkg-config --cflags libxxhash libutf8proc libzstd jansson libarchive libxml-2.0 poppler-glib libgit2) \
     -o "$BE" "$ROOT/bench/bench_extract.c" "$BUILD_DIR/librecite.a" \
-    $(pkg-config --libs libxxhash libutf8proc libzstd jansson sqlite3 libsodium libarchive libxml-2.0) \
-    -lpthread -lm # poppler-glib and libgit2: loaded by the library when needed (src/common/dl.c)
+    $(pkg-config --libs libxxhash libutf8proc libzstd jansson sqlite3 libsodium) \
+    -lpthread -lm # libarchive, libxml2, poppler-glib, libgit2: loaded when needed (src/common/dl.c)
 
 # best_of N CMD...: the best wall time of N runs of CMD (output discarded), in seconds.
 best_of() {

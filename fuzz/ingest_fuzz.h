@@ -66,7 +66,6 @@ static inline void if_run(rc_doc_kind kind, const uint8_t *data, size_t size)
     ctx->cctx = ZSTD_createCCtx();
     ctx->max_expanded = 64u << 20; /* keep runs short; the ratio check still applies */
     IF_CHECK(ctx->cctx, "out of memory");
-    rc_extract_init();
     size_t works = 0;
     rc_extract x = {ctx, if_emit, &works, 0, "fuzz", size, 0, 0, false, NULL};
     recite_error err = {0};

@@ -12,10 +12,9 @@ HERE = os.path.dirname(os.path.abspath(__file__))
 ROOT = os.path.dirname(HERE)
 LIB = os.environ.get("RECITE_LIB", os.path.join(ROOT, "build", "librecite.a"))
 INCLUDE = os.environ.get("RECITE_INCLUDE", os.path.join(ROOT, "include"))
-# poppler-glib and libgit2 are not linked: the library loads them when a PDF or a repository is
-# read (src/common/dl.c).
-PKGS = ["libxxhash", "libutf8proc", "libzstd", "jansson", "sqlite3", "libsodium", "libarchive",
-        "libxml-2.0"]
+# libarchive, libxml2, poppler-glib and libgit2 are not linked: the library loads them when an
+# archive, markup, a PDF or a repository is read (src/common/dl.c).
+PKGS = ["libxxhash", "libutf8proc", "libzstd", "jansson", "sqlite3", "libsodium"]
 
 
 def pkg_libs():
@@ -23,8 +22,7 @@ def pkg_libs():
         out = subprocess.run(["pkg-config", "--libs"] + PKGS, check=True, capture_output=True,
                              text=True).stdout.split()
     except (OSError, subprocess.CalledProcessError):
-        out = ["-lxxhash", "-lutf8proc", "-lzstd", "-ljansson", "-lsqlite3", "-lsodium",
-               "-larchive", "-lxml2"]
+        out = ["-lxxhash", "-lutf8proc", "-lzstd", "-ljansson", "-lsqlite3", "-lsodium"]
     return [f[2:] for f in out if f.startswith("-l")] + ["pthread", "m"]
 
 

@@ -373,7 +373,6 @@ static int prepare(rc_builder *b, const char *out_dir, recite_error *err)
             (rc = rc_repos_identify_licenses(&b->in, b->lic, err)) != RECITE_OK)
             return rc;
     }
-    rc_extract_init();
     /* A dictionary is made of pieces of the texts: a text-free index has none. Its sample is
      * the same whatever the budget (the index must be), and fits in the smallest one. */
     if (!b->text_free &&

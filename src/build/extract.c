@@ -8,18 +8,12 @@
 #include "rc_extract.h"
 
 #include <errno.h>
-#include <libxml/parser.h>
 #include <fcntl.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <strings.h>
 #include <sys/stat.h>
 #include <unistd.h>
-
-void rc_extract_init(void)
-{
-    xmlInitParser();
-}
 
 /* ==== kinds ==== */
 

@@ -8,6 +8,8 @@
  */
 #include "rc_extract.h"
 
+#include <dlfcn.h>
+
 #include <archive.h>
 #include <archive_entry.h>
 #include <stdio.h>
@@ -15,14 +17,44 @@
 
 #define READ_CHUNK (64u << 10)
 
-static struct archive *archive_new(void)
+/* What this file calls of libarchive, loaded on first use (dl.c). */
+#define ARCHIVE_FUNCTIONS(X, a)                                                                    \
+    X(a, archive_entry_filetype)                                                                   \
+    X(a, archive_entry_hardlink)                                                                   \
+    X(a, archive_entry_is_encrypted)                                                               \
+    X(a, archive_entry_pathname)                                                                   \
+    X(a, archive_entry_pathname_utf8)                                                              \
+    X(a, archive_entry_size)                                                                       \
+    X(a, archive_entry_size_is_set)                                                                \
+    X(a, archive_error_string)                                                                     \
+    X(a, archive_format)                                                                           \
+    X(a, archive_read_data)                                                                        \
+    X(a, archive_read_free)                                                                        \
+    X(a, archive_read_new)                                                                         \
+    X(a, archive_read_next_header)                                                                 \
+    X(a, archive_read_open_fd)                                                                     \
+    X(a, archive_read_open_memory)                                                                 \
+    X(a, archive_read_support_filter_all)                                                          \
+    X(a, archive_read_support_format_all)                                                          \
+    X(a, archive_read_support_format_raw)                                                          \
+    X(a, archive_read_support_format_zip)
+
+RC_DL_TABLE(la, archive_resolve, ARCHIVE_FUNCTIONS)
+static rc_dl archive_dl = RC_DL_INIT;
+
+/* A reader of every format and filter; NULL with why set when libarchive cannot be loaded,
+ * with why empty when out of memory. */
+static struct archive *archive_new(char *why, size_t why_cap)
 {
-    struct archive *a = archive_read_new();
+    why[0] = 0;
+    if (rc_dl_load(&archive_dl, RC_SONAME_ARCHIVE, archive_resolve, why, why_cap) != RECITE_OK)
+        return NULL;
+    struct archive *a = la.archive_read_new_();
     if (!a)
         return NULL;
-    archive_read_support_filter_all(a);
-    archive_read_support_format_all(a);
-    archive_read_support_format_raw(a); /* a single compressed file: one member */
+    la.archive_read_support_filter_all_(a);
+    la.archive_read_support_format_all_(a);
+    la.archive_read_support_format_raw_(a); /* a single compressed file: one member */
     return a;
 }
 
@@ -67,8 +99,8 @@ static int read_member(rc_extract *x, struct archive *a, struct archive_entry *e
     why[0] = 0;
     size_t cap = 0, n = 0;
     uint8_t *buf = NULL;
-    if (archive_entry_size_is_set(e) && archive_entry_size(e) > 0)
-        cap = (size_t)RC_MIN((uint64_t)archive_entry_size(e), (uint64_t)(64u << 20)) + 1;
+    if (la.archive_entry_size_is_set_(e) && la.archive_entry_size_(e) > 0)
+        cap = (size_t)RC_MIN((uint64_t)la.archive_entry_size_(e), (uint64_t)(64u << 20)) + 1;
     if (cap && !(buf = malloc(cap)))
         return RECITE_ENOMEM;
     for (;;) {
@@ -82,7 +114,7 @@ static int read_member(rc_extract *x, struct archive *a, struct archive_entry *e
                 return RECITE_ENOMEM;
             }
         }
-        la_ssize_t r = archive_read_data(a, buf + n, READ_CHUNK);
+        la_ssize_t r = la.archive_read_data_(a, buf + n, READ_CHUNK);
         if (r == 0) {
             buf[n] = 0;
             *data = buf;
@@ -90,7 +122,7 @@ static int read_member(rc_extract *x, struct archive *a, struct archive_entry *e
             return RECITE_OK;
         }
         if (r < 0) {
-            const char *msg = archive_error_string(a);
+            const char *msg = la.archive_error_string_(a);
             snprintf(why, why_cap, "unreadable member: %s", msg ? msg : "read error");
             break;
         }
@@ -111,13 +143,13 @@ static int read_archive(rc_extract *x, struct archive *a, const char *id, const 
     char why[512];
     for (;;) {
         struct archive_entry *e;
-        int r = archive_read_next_header(a, &e);
+        int r = la.archive_read_next_header_(a, &e);
         if (r == ARCHIVE_EOF)
             break;
         if (r == ARCHIVE_RETRY)
             continue;
         if (r < ARCHIVE_WARN) {
-            const char *msg = archive_error_string(a);
+            const char *msg = la.archive_error_string_(a);
             return rc_extract_note(x, id, RECITE_NOTE_SKIPPED_UNREADABLE,
                                    members ? "corrupt archive: read stopped after %llu members: %s"
                                            : "not a readable archive%.0llu: %s",
@@ -130,11 +162,11 @@ static int read_archive(rc_extract *x, struct archive *a, const char *id, const 
                                    RC_EXTRACT_MAX_MEMBERS);
         }
         members++;
-        const char *name = archive_entry_pathname_utf8(e);
+        const char *name = la.archive_entry_pathname_utf8_(e);
         if (!name)
-            name = archive_entry_pathname(e);
+            name = la.archive_entry_pathname_(e);
         char *raw = NULL;
-        if (archive_format(a) == ARCHIVE_FORMAT_RAW)
+        if (la.archive_format_(a) == ARCHIVE_FORMAT_RAW)
             name = raw = raw_member_name(id);
         if (!name || !*name)
             name = "?";
@@ -152,15 +184,16 @@ static int read_archive(rc_extract *x, struct archive *a, const char *id, const 
             free(child_member);
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
         }
-        mode_t type = archive_entry_filetype(e);
+        mode_t type = la.archive_entry_filetype_(e);
         if (type == AE_IFDIR) {
             /* directories hold nothing themselves */
         } else if (hidden_path(child_member)) {
             rc = rc_extract_note(x, child, RECITE_NOTE_SKIPPED_HIDDEN, "hidden entry");
-        } else if (type != AE_IFREG || archive_entry_hardlink(e)) {
+        } else if (type != AE_IFREG || la.archive_entry_hardlink_(e)) {
             rc = rc_extract_note(x, child, RECITE_NOTE_SKIPPED_SPECIAL,
-                                 archive_entry_hardlink(e) ? "a hard link" : "not a regular file");
-        } else if (archive_entry_is_encrypted(e)) {
+                                 la.archive_entry_hardlink_(e) ? "a hard link"
+                                                               : "not a regular file");
+        } else if (la.archive_entry_is_encrypted_(e)) {
             rc = rc_extract_note(x, child, RECITE_NOTE_SKIPPED_UNREADABLE,
                                  "encrypted member (a password is needed)");
         } else {
@@ -184,36 +217,44 @@ static int read_archive(rc_extract *x, struct archive *a, const char *id, const 
 
 int rc_extract_archive_fd(rc_extract *x, const char *path, int fd, recite_error *err)
 {
-    struct archive *a = archive_new();
+    char why[256];
+    struct archive *a = archive_new(why, sizeof why);
+    if (!a && why[0])
+        return rc_extract_note(x, path, RECITE_NOTE_SKIPPED_UNREADABLE,
+                               "reading archives needs libarchive: %s", why);
     if (!a)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     int rc;
-    if (archive_read_open_fd(a, fd, 1 << 16) != ARCHIVE_OK) {
-        const char *msg = archive_error_string(a);
+    if (la.archive_read_open_fd_(a, fd, 1 << 16) != ARCHIVE_OK) {
+        const char *msg = la.archive_error_string_(a);
         rc = rc_extract_note(x, path, RECITE_NOTE_SKIPPED_UNREADABLE, "not a readable archive: %s",
                              msg ? msg : "unknown format");
     } else {
         rc = read_archive(x, a, path, NULL, 1, err);
     }
-    archive_read_free(a);
+    la.archive_read_free_(a);
     return rc;
 }
 
 int rc_extract_archive_mem(rc_extract *x, const char *id, const char *member, const uint8_t *data,
                            size_t len, unsigned depth, recite_error *err)
 {
-    struct archive *a = archive_new();
+    char why[256];
+    struct archive *a = archive_new(why, sizeof why);
+    if (!a && why[0])
+        return rc_extract_note(x, id, RECITE_NOTE_SKIPPED_UNREADABLE,
+                               "reading archives needs libarchive: %s", why);
     if (!a)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     int rc;
-    if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
-        const char *msg = archive_error_string(a);
+    if (la.archive_read_open_memory_(a, data, len) != ARCHIVE_OK) {
+        const char *msg = la.archive_error_string_(a);
         rc = rc_extract_note(x, id, RECITE_NOTE_SKIPPED_UNREADABLE, "not a readable archive: %s",
                              msg ? msg : "unknown format");
     } else {
         rc = read_archive(x, a, id, member, depth, err);
     }
-    archive_read_free(a);
+    la.archive_read_free_(a);
     return rc;
 }
 
@@ -238,35 +279,40 @@ int rc_zip_read(rc_extract *x, const uint8_t *data, size_t len, rc_zip *out, cha
 {
     memset(out, 0, sizeof *out);
     why[0] = 0;
-    struct archive *a = archive_read_new();
+    char lib[200];
+    if (rc_dl_load(&archive_dl, RC_SONAME_ARCHIVE, archive_resolve, lib, sizeof lib) != RECITE_OK) {
+        snprintf(why, why_cap, "reading an EPUB needs libarchive: %s", lib);
+        return RECITE_OK;
+    }
+    struct archive *a = la.archive_read_new_();
     if (!a)
         return RECITE_ENOMEM;
-    archive_read_support_format_zip(a);
+    la.archive_read_support_format_zip_(a);
     int rc = RECITE_OK;
-    if (archive_read_open_memory(a, data, len) != ARCHIVE_OK) {
-        const char *msg = archive_error_string(a);
+    if (la.archive_read_open_memory_(a, data, len) != ARCHIVE_OK) {
+        const char *msg = la.archive_error_string_(a);
         snprintf(why, why_cap, "not a readable zip: %s", msg ? msg : "unknown format");
         goto done;
     }
     for (;;) {
         struct archive_entry *e;
-        int r = archive_read_next_header(a, &e);
+        int r = la.archive_read_next_header_(a, &e);
         if (r == ARCHIVE_EOF)
             break;
         if (r < ARCHIVE_WARN) {
-            const char *msg = archive_error_string(a);
+            const char *msg = la.archive_error_string_(a);
             snprintf(why, why_cap, "corrupt zip: %s", msg ? msg : "unknown error");
             break;
         }
-        if (archive_entry_filetype(e) != AE_IFREG || media_file(archive_entry_pathname(e)))
+        if (la.archive_entry_filetype_(e) != AE_IFREG || media_file(la.archive_entry_pathname_(e)))
             continue; /* images, fonts, audio: not text (and not read) */
         if (++x->members > RC_EXTRACT_MAX_MEMBERS) {
             snprintf(why, why_cap, "more than %u members", RC_EXTRACT_MAX_MEMBERS);
             break;
         }
-        const char *name = archive_entry_pathname_utf8(e);
+        const char *name = la.archive_entry_pathname_utf8_(e);
         if (!name)
-            name = archive_entry_pathname(e);
+            name = la.archive_entry_pathname_(e);
         rc_zip_entry z = {name ? strdup(name) : strdup("?"), NULL, 0};
         if (!z.name || RC_VEC_PUSH(out->entries, z) != RECITE_OK) {
             free(z.name);
@@ -274,7 +320,7 @@ int rc_zip_read(rc_extract *x, const uint8_t *data, size_t len, rc_zip *out, cha
             break;
         }
         rc_zip_entry *ze = &out->entries.v[out->entries.n - 1];
-        if (archive_entry_is_encrypted(e)) {
+        if (la.archive_entry_is_encrypted_(e)) {
             snprintf(why, why_cap, "encrypted (%s needs a password)", ze->name);
             break;
         }
@@ -286,7 +332,7 @@ int rc_zip_read(rc_extract *x, const uint8_t *data, size_t len, rc_zip *out, cha
         }
     }
 done:
-    archive_read_free(a);
+    la.archive_read_free_(a);
     if (rc != RECITE_OK || why[0])
         rc_zip_free(out);
     return rc;

@@ -175,7 +175,7 @@ static void opf_metadata(xmlNode *md, json_t *meta)
 
 static int parse_opf(xmlDoc *doc, book *b, json_t *meta)
 {
-    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *root = rc_markup_root(doc);
     opf_metadata(rc_markup_find(root, "metadata"), meta);
     xmlNode *manifest = rc_markup_find(root, "manifest"), *spine = rc_markup_find(root, "spine");
     for (xmlNode *n = manifest ? manifest->children : NULL; n; n = n->next) {
@@ -263,7 +263,7 @@ static void read_toc(book *b, const rc_zip *z, const char *opf_dir)
     xmlDoc *doc = e ? rc_markup_parse(e->data, e->len, true) : NULL;
     char *base = path ? dir_of(path) : NULL;
     if (doc && base) {
-        xmlNode *root = xmlDocGetRootElement(doc);
+        xmlNode *root = rc_markup_root(doc);
         if (nav) {
             /* The nav element whose type is "toc", else the first one. */
             xmlNode *toc = NULL;
@@ -281,7 +281,7 @@ static void read_toc(book *b, const rc_zip *z, const char *opf_dir)
             ncx_points(b, base, rc_markup_find(root, "navMap"));
         }
     }
-    xmlFreeDoc(doc);
+    rc_markup_free(doc);
     free(base);
     free(path);
 }
@@ -326,7 +326,7 @@ static int read_chapters(const book *b, const rc_zip *z, const char *opf_dir, rc
             free(path);
             continue;
         }
-        xmlNode *root = xmlDocGetRootElement(doc);
+        xmlNode *root = rc_markup_root(doc);
         if (tb->s.n > 0)
             rc_textbuf_break(tb, 2);
         size_t before = tb->s.n;
@@ -342,12 +342,12 @@ static int read_chapters(const book *b, const rc_zip *z, const char *opf_dir, rc
             if (tb->s.n > UINT32_MAX || RC_VEC_PUSH(out->chapters, ch) != RECITE_OK) {
                 free(ch.title);
                 free(ch.name);
-                xmlFreeDoc(doc);
+                rc_markup_free(doc);
                 return tb->s.n > UINT32_MAX ? RECITE_ELIMIT : RECITE_ENOMEM;
             }
         }
         free(path);
-        xmlFreeDoc(doc);
+        rc_markup_free(doc);
     }
     return tb->oom ? RECITE_ENOMEM : RECITE_OK;
 }
@@ -360,7 +360,7 @@ static char *package_path(const rc_zip *z)
     if (!doc)
         return NULL;
     char *path = NULL;
-    xmlNode *rf = rc_markup_find(xmlDocGetRootElement(doc), "rootfile");
+    xmlNode *rf = rc_markup_find(rc_markup_root(doc), "rootfile");
     for (; rf && !path; rf = rf->next) {
         if (rf->type != XML_ELEMENT_NODE)
             continue;
@@ -369,7 +369,7 @@ static char *package_path(const rc_zip *z)
             path = rc_xml_attr(rf, "full-path");
         free(type);
     }
-    xmlFreeDoc(doc);
+    rc_markup_free(doc);
     return path;
 }
 
@@ -411,7 +411,7 @@ int rc_extract_epub(rc_extract *x, const uint8_t *data, size_t len, rc_work_out 
     }
 done:
     RC_VEC_FREE(tb.s);
-    xmlFreeDoc(doc);
+    rc_markup_free(doc);
     free(opf_path);
     free(opf_dir);
     book_free(&b);

@@ -9,9 +9,41 @@
 #include "rc_extract.h"
 #include "../text/rc_text.h"
 
+#include <dlfcn.h>
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
 #include <strings.h>
+
+/* What this file calls of libxml2, loaded on first use (dl.c); the other readers of markup
+ * (EPUB, PDF metadata) go through rc_markup_*. */
+#define XML_FUNCTIONS(X, a)                                                                        \
+    X(a, htmlReadMemory)                                                                           \
+    X(a, xmlDocGetRootElement)                                                                     \
+    X(a, xmlFreeDoc)                                                                               \
+    X(a, xmlHasProp)                                                                               \
+    X(a, xmlInitParser)                                                                            \
+    X(a, xmlNodeListGetString)                                                                     \
+    X(a, xmlReadMemory)
+
+RC_DL_TABLE(lx, xml_table, XML_FUNCTIONS)
+static rc_dl xml_dl = RC_DL_INIT;
+static xmlFreeFunc *xml_free_var; /* libxml2's variable xmlFree: the function it frees with */
+
+/* The table, xmlFree, and the parser initialized once, before any thread parses. */
+static const char *xml_resolve(void *handle)
+{
+    const char *missing = xml_table(handle);
+    if (!missing && !RC_DL_SYM(handle, xml_free_var, "xmlFree"))
+        missing = "xmlFree";
+    if (!missing)
+        lx.xmlInitParser_();
+    return missing;
+}
+
+static void xml_free(void *p)
+{
+    (*xml_free_var)(p);
+}
 
 /* ==== a text with HTML's whitespace ==== */
 
@@ -89,11 +121,11 @@ char *rc_xml_attr(xmlNode *node, const char *name)
     for (xmlAttr *a = node->properties; a; a = a->next) {
         if (strcasecmp((const char *)a->name, name) != 0)
             continue;
-        xmlChar *v = xmlNodeListGetString(node->doc, a->children, 1);
+        xmlChar *v = lx.xmlNodeListGetString_(node->doc, a->children, 1);
         if (!v)
             return NULL;
         char *copy = strdup((const char *)v);
-        xmlFree(v);
+        xml_free(v);
         return copy;
     }
     return NULL;
@@ -104,7 +136,7 @@ static bool hidden_element(xmlNode *n)
 {
     char *role = rc_xml_attr(n, "role"), *aria = rc_xml_attr(n, "aria-hidden");
     bool h = (role && strcasecmp(role, "navigation") == 0) || (aria && strcmp(aria, "true") == 0) ||
-             xmlHasProp(n, (const xmlChar *)"hidden") != NULL; /* a value-less attribute */
+             lx.xmlHasProp_(n, (const xmlChar *)"hidden") != NULL; /* a value-less attribute */
     free(role);
     free(aria);
     return h;
@@ -187,30 +219,50 @@ xmlNode *rc_markup_find(xmlNode *node, const char *name)
     return NULL;
 }
 
+bool rc_markup_load(const char **why)
+{
+    if (rc_dl_load(&xml_dl, RC_SONAME_XML2, xml_resolve, NULL, 0) == RECITE_OK)
+        return true;
+    *why = xml_dl.why; /* set once, never changed after */
+    return false;
+}
+
+xmlNode *rc_markup_root(xmlDoc *doc)
+{
+    return doc ? lx.xmlDocGetRootElement_(doc) : NULL;
+}
+
+void rc_markup_free(xmlDoc *doc)
+{
+    if (doc)
+        lx.xmlFreeDoc_(doc);
+}
+
 xmlDoc *rc_markup_parse(const uint8_t *data, size_t len, bool xml)
 {
-    if (len > INT32_MAX)
+    const char *why;
+    if (len > INT32_MAX || !rc_markup_load(&why))
         return NULL;
     if (xml) {
         /* No entity substitution, no DTD loading, no network: a book cannot make the parser
          * fetch or expand anything. */
-        xmlDoc *d = xmlReadMemory((const char *)data, (int)len, NULL, NULL,
-                                  XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NONET |
-                                      XML_PARSE_NOCDATA);
-        if (d && xmlDocGetRootElement(d))
+        xmlDoc *d = lx.xmlReadMemory_((const char *)data, (int)len, NULL, NULL,
+                                      XML_PARSE_NOERROR | XML_PARSE_NOWARNING | XML_PARSE_NONET |
+                                          XML_PARSE_NOCDATA);
+        if (d && lx.xmlDocGetRootElement_(d))
             return d;
-        xmlFreeDoc(d);
+        lx.xmlFreeDoc_(d);
     }
     /* Without a declared charset libxml2 assumes Latin-1: valid UTF-8 is read as UTF-8. */
     const char *enc = rc_utf8_count_invalid(data, len) == 0 ? "UTF-8" : NULL;
     bool declared = memmem(data, RC_MIN(len, (size_t)4096), "charset", 7) != NULL ||
                     memmem(data, RC_MIN(len, (size_t)4096), "encoding=", 9) != NULL;
-    htmlDocPtr d = htmlReadMemory((const char *)data, (int)len, NULL, declared ? NULL : enc,
-                                  HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
-                                      HTML_PARSE_NOIMPLIED);
-    if (d && xmlDocGetRootElement(d))
+    htmlDocPtr d = lx.htmlReadMemory_((const char *)data, (int)len, NULL, declared ? NULL : enc,
+                                      HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_NONET |
+                                          HTML_PARSE_NOIMPLIED);
+    if (d && lx.xmlDocGetRootElement_(d))
         return d;
-    xmlFreeDoc(d);
+    lx.xmlFreeDoc_(d);
     return NULL;
 }
 
@@ -273,12 +325,14 @@ static void page_meta(xmlNode *node, json_t *meta)
 bool rc_extract_html(const uint8_t *data, size_t len, rc_work_out *out, json_t *meta,
                      const char **why)
 {
+    if (!rc_markup_load(why))
+        return false;
     xmlDoc *doc = rc_markup_parse(data, len, false);
     if (!doc) {
         *why = "not readable as HTML";
         return false;
     }
-    xmlNode *root = xmlDocGetRootElement(doc);
+    xmlNode *root = lx.xmlDocGetRootElement_(doc);
     xmlNode *title = rc_markup_find(root, "title");
     char *t = title ? rc_markup_inline_text(title) : NULL;
     meta_put(meta, "title", t);
@@ -294,7 +348,7 @@ bool rc_extract_html(const uint8_t *data, size_t len, rc_work_out *out, json_t *
         rc_markup_text(&tb, body, RC_HTML_PAGE);
     else
         html_text(&tb, root, RC_HTML_PAGE, false, 0);
-    xmlFreeDoc(doc);
+    lx.xmlFreeDoc_(doc);
     if (tb.oom) {
         RC_VEC_FREE(tb.s);
         *why = "out of memory";

@@ -53,12 +53,12 @@ static void xmp_rights(PopplerDocument *doc, json_t *meta)
     if (!xmp)
         return;
     xmlDoc *x = rc_markup_parse((const uint8_t *)xmp, strlen(xmp), true);
-    xmlNode *rights = x ? rc_markup_find(xmlDocGetRootElement(x), "rights") : NULL;
+    xmlNode *rights = x ? rc_markup_find(rc_markup_root(x), "rights") : NULL;
     char *text = rights ? rc_markup_inline_text(rights) : NULL;
     if (text && !json_object_get(meta, "copyright"))
         json_object_set_new(meta, "copyright", json_string(text));
     free(text);
-    xmlFreeDoc(x);
+    rc_markup_free(x);
     pp.g_free_(xmp);
 }
 

@@ -35,9 +35,6 @@ rc_doc_kind rc_doc_kind_of(const uint8_t *head, size_t n, const char *name);
  * build_store.c skips those: their bytes are not the text that is stored). */
 bool rc_doc_name_is_container(const char *name);
 
-/* Initializes the parsers once, before worker threads use them (libxml2 asks for it). */
-void rc_extract_init(void);
-
 /* ==== one extraction: a top-level input and everything inside it ==== */
 
 #define RC_EXTRACT_DEPTH 4                    /* archives inside archives opened by default */
@@ -122,9 +119,14 @@ enum { RC_HTML_PAGE = 1 }; /* a web page: headers, footers and asides are droppe
 void rc_markup_text(rc_textbuf *tb, xmlNode *node, unsigned flags);
 /* The text of node's subtree on one line (titles, labels), malloc'd; NULL when empty. */
 char *rc_markup_inline_text(xmlNode *node);
+/* Loads libxml2 (on first use, extract_html.c): false with *why saying why it cannot be. */
+bool rc_markup_load(const char **why);
 /* Parses a document: XML first when `xml` (XHTML), else (or when that fails) HTML. NULL when
- * nothing can be made of it. Prints nothing. */
+ * nothing can be made of it, or libxml2 cannot be loaded. Prints nothing. */
 xmlDoc *rc_markup_parse(const uint8_t *data, size_t len, bool xml);
+/* A parsed document's root element (NULL for a NULL doc), and the document freed (NULL: none). */
+xmlNode *rc_markup_root(xmlDoc *doc);
+void rc_markup_free(xmlDoc *doc);
 /* The first element named `name` (case-insensitive, any namespace) under node, depth first. */
 xmlNode *rc_markup_find(xmlNode *node, const char *name);
 /* An attribute's value (any namespace), malloc'd, or NULL. */
