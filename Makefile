@@ -192,7 +192,8 @@ $(BUILD)/tsan/test_tsan: tests/tsan/test_tsan.c $(BUILD)/librecite.a
 
 test-valgrind: $(UNIT_BIN)
 	@set -e; for t in $(UNIT_BIN); do echo "== valgrind $$t"; \
-	  RECITE_TEST_QUICK=1 valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect $$t >/dev/null; done
+	  RECITE_TEST_QUICK=1 valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect \
+	    --suppressions=tests/valgrind.supp $$t >/dev/null; done
 	tests/cli/valgrind.sh $(BUILD)/recite
 
 test-clang:

@@ -26,7 +26,8 @@ trap 'rm -rf -- "$T"' EXIT
 cd "$T" || exit 2
 
 # shellcheck disable=SC2054 # the commas belong to an option's value
-VG=(valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect)
+VG=(valgrind -q --error-exitcode=9 --leak-check=full --errors-for-leak-kinds=definite,indirect
+    "--suppressions=$HERE/../valgrind.supp")
 NTESTS=0
 NFAILED=0
 
