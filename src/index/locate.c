@@ -207,9 +207,10 @@ static int line_of(const recite_index *idx, const rc_cluster *cl, uint64_t offse
         uint8_t *buf = malloc((size_t)(g - start));
         int rc = !r || !buf ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
                             : rc_store_read(r, start, g, buf, err);
-        if (rc == RECITE_OK)
-            for (uint64_t i = 0; i < g - start; i++)
-                n += buf[i] == '\n';
+        /* Line breaks by memchr (vectorized): a byte loop was a fifth of a report's time. */
+        for (const uint8_t *p = buf, *end = buf + (g - start);
+             rc == RECITE_OK && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
+            n++;
         rc_store_reader_put(idx, r);
         free(buf);
         if (rc != RECITE_OK)
