@@ -319,11 +319,14 @@ static int cmd_index(int argc, char **argv)
     free(git);
     if (ui.progress_shown)
         fputs("\r\033[K", stderr);
+    /* Rank 0 says why before MPI_Finalize, which the other ranks wait in: once one of them
+     * exits non-zero, mpirun ends the job, and a line rank 0 wrote after that could be lost. */
+    int failed = rc != RECITE_OK && rank == 0 ? cli_fail(&err) : 0;
     cli_mpi_end();
     if (rank != 0) /* rank 0 reports (and builds the catalogue) */
         return rc != RECITE_OK ? EXIT_USAGE : 0;
     if (rc != RECITE_OK)
-        return cli_fail(&err);
+        return failed;
     /* The provenance catalogue of the new index, carrying over deletions and the audit log. */
     if (recite_catalog_build(out, &err) != RECITE_OK) {
         if (!existed) /* exit 2 leaves no index without its catalogue where there was none */
