@@ -36,6 +36,23 @@ int rc_match_src_tok_load(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token
     return RECITE_OK;
 }
 
+/* How many of the n token pairs a[i], b[i] are equal under the channel's hash before the first
+ * that differs, going up (step 1) or down (step -1) from a and b. */
+static inline uint64_t same_run(const rc_token *a, const rc_token *b, uint64_t n, bool shape,
+                                ptrdiff_t step)
+{
+    uint64_t j = 0;
+    if (shape)
+        while (j < n && a->shape == b->shape)
+            j++, a += step, b += step;
+    else
+        while (j < n && a->hash == b->hash)
+            j++, a += step, b += step;
+    return j;
+}
+
+/* Extends a seed both ways, a chunk of stored tokens at a time: the chunk holding the next
+ * token is found once (rc_match_src_tok), then its tokens are compared in a tight loop. */
 int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_cluster *info,
                     uint32_t q, uint64_t s, rc_raw_match *m, uint64_t *steps, recite_error *err)
 {
@@ -44,25 +61,37 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
     int rc;
     uint64_t nq = ch->stream->toks.n;
     uint64_t right = 0, left = 0;
-    while (q + right < nq && s + right < info->ntokens) {
+    for (;;) { /* right: tokens s + right of the work and q + right of the output on */
+        uint64_t room =
+            RC_MIN(nq - RC_MIN(nq, q + right), info->ntokens - RC_MIN(info->ntokens, s + right));
+        if (!room)
+            break;
         if ((rc = rc_match_src_tok(c, cl, s + right, &t, NULL, err)) != RECITE_OK)
             return rc;
-        if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q + right]))
+        uint64_t in_chunk = c->chunk->n - (s + right) % RC_CHECKPOINT_EVERY,
+                 n = RC_MIN(room, in_chunk);
+        uint64_t same = same_run(t, &qt[q + right], n, ch->shape, 1);
+        right += same;
+        if (same < n)
             break;
-        right++;
+    }
+    for (;;) { /* left: tokens s - left - 1 of the work and q - left - 1 of the output down */
+        uint64_t room = RC_MIN(q - left, s - left);
+        if (!room)
+            break;
+        if ((rc = rc_match_src_tok(c, cl, s - left - 1, &t, NULL, err)) != RECITE_OK)
+            return rc;
+        uint64_t in_chunk = (s - left - 1) % RC_CHECKPOINT_EVERY + 1, n = RC_MIN(room, in_chunk);
+        uint64_t same = same_run(t, &qt[q - left - 1], n, ch->shape, -1);
+        left += same;
+        if (same < n)
+            break;
     }
     uint64_t end_byte = 0;
     if (right) {
         if ((rc = rc_match_src_tok(c, cl, s + right - 1, &t, NULL, err)) != RECITE_OK)
             return rc;
         end_byte = t->end;
-    }
-    while (left < q && left < s) {
-        if ((rc = rc_match_src_tok(c, cl, s - left - 1, &t, NULL, err)) != RECITE_OK)
-            return rc;
-        if (rc_chan_hash(ch, t) != rc_chan_hash(ch, &qt[q - left - 1]))
-            break;
-        left++;
     }
     *steps += left + right + 1;
     m->cluster = cl;

@@ -239,11 +239,34 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                                   RC_VEC_RESERVE(ch->kgram_cut, last) != RECITE_OK))
         return RECITE_ENOMEM;
     while (ch->kgram_df.n < last) {
+        if (code && structure == 0) {
+            /* A stretch without structure (prose in a code channel): its k-grams are recorded
+             * unseen at once, and the next k-gram with a structural lexeme is hashed afresh. */
+            size_t q0 = ch->kgram_df.n, p = q0 + k;
+            while (p < n && !rc_structural(c, &toks[p]))
+                p++;
+            size_t q1 = p < n ? RC_MIN(p - k + 1, last) : last;
+            memset(ch->kgram_df.v + q0, RC_NO_POSTINGS, q1 - q0);
+            memset(ch->kgram_common.v + q0, 0, (q1 - q0) * sizeof *ch->kgram_common.v);
+            memset(ch->kgram_cut.v + q0, 1, q1 - q0);
+            ch->kgram_df.n = ch->kgram_common.n = ch->kgram_cut.n = q1;
+            if (q1 == last)
+                break;
+            poly = 0;
+            for (unsigned t = 0; t < k; t++) {
+                poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[q1 + t]);
+                structure += rc_structural(c, &toks[q1 + t]);
+            }
+        }
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
         bool skip[PROBE_BATCH], unseen[PROBE_BATCH];
         size_t fresh = c->seeds.n; /* the batch's seeds from here */
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
+            if (code && structure == 0) { /* the batch ends before a stretch without structure */
+                nb = j;
+                break;
+            }
             pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
             pr[j].bucket = bits ? pr[j].hash >> (64 - bits) : 0;
             skip[j] = unseen[j] = code && structure == 0;
