@@ -335,7 +335,13 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                         continue;
                     near_taken++;
                 } else if (cls == RC_DF_COMMON && taken == RC_COMMON_POSTINGS && !c->all_works) {
+                    /* Past the postings taken of common language, the ones after it of the
+                     * same bits and class (a fingerprint's postings are together: sorted by
+                     * fingerprint) only count: counted in a tight loop. */
                     cut = 1;
+                    uint32_t same = want | RC_DF_COMMON;
+                    while (i + 1 < pr[j].end && (rc_get_u32(keys + 4 * (i + 1)) & 0xffffu) == same)
+                        i++, postings++;
                     continue;
                 } else {
                     taken++;
