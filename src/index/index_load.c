@@ -523,22 +523,34 @@ int rc_index_open_at(recite_index **out, const char *dir, unsigned part, unsigne
         }
         free(lic);
     }
-    if (idx->sec[RC_SEC_TEXT_DICT].len) {
-        if ((rc = rc_index_touch(idx, idx->sec[RC_SEC_TEXT_DICT].data,
-                                 idx->sec[RC_SEC_TEXT_DICT].len, err)) != RECITE_OK)
-            goto fail;
-        idx->ddict =
-            ZSTD_createDDict(idx->sec[RC_SEC_TEXT_DICT].data, idx->sec[RC_SEC_TEXT_DICT].len);
-        if (!idx->ddict) {
-            rc = corrupt(err, path, "bad text dictionary");
-            goto fail;
-        }
-    }
     *out = idx;
     return RECITE_OK;
 fail:
     recite_index_close(idx);
     return rc;
+}
+
+int rc_index_ddict(const recite_index *idx, const ZSTD_DDict **out, recite_error *err)
+{
+    recite_index *mut = (recite_index *)(uintptr_t)idx; /* allocated, never const-defined */
+    const rc_section *sec = &idx->sec[RC_SEC_TEXT_DICT];
+    ZSTD_DDict *dd = atomic_load_explicit(&mut->ddict, memory_order_acquire);
+    if (dd || !sec->len) {
+        *out = dd;
+        return RECITE_OK;
+    }
+    int rc = rc_index_touch(idx, sec->data, sec->len, err);
+    if (rc != RECITE_OK)
+        return rc;
+    if (!(dd = ZSTD_createDDict(sec->data, sec->len)))
+        return rc_error_set(err, RECITE_EFORMAT, "corrupt index (bad text dictionary)");
+    ZSTD_DDict *none = NULL; /* another thread may have made them meanwhile: theirs stay */
+    if (!atomic_compare_exchange_strong(&mut->ddict, &none, dd)) {
+        ZSTD_freeDDict(dd);
+        dd = none;
+    }
+    *out = dd;
+    return RECITE_OK;
 }
 
 void recite_index_close(recite_index *idx)
@@ -555,7 +567,7 @@ void recite_index_close(recite_index *idx)
         free(idx->tables[c]);
         rc_kfilter_free(atomic_load(&idx->filter[c]));
     }
-    ZSTD_freeDDict(idx->ddict);
+    ZSTD_freeDDict(atomic_load(&idx->ddict));
     free(idx->page_ok);
     sodium_memzero(&idx->key, sizeof idx->key);
     if (idx->map)

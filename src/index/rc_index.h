@@ -71,7 +71,9 @@ struct recite_index {
     rc_key key;
     uint64_t nblocks;
     uint64_t block_size;
-    ZSTD_DDict *ddict; /* NULL when the index has no dictionary */
+    /* The text dictionary's decompression tables, made on first use (rc_index_ddict): NULL
+     * before, and always when the index has no dictionary. */
+    _Atomic(ZSTD_DDict *) ddict;
     /* Pages checked against PAGE_SUMS so far: one bit per page, set by whichever thread checks
      * it first (the only state of an open index that changes, and only from 0 to 1). */
     _Atomic(uint64_t) *page_ok;
@@ -157,6 +159,13 @@ static inline bool rc_kfilter_may(const rc_kfilter *f, uint64_t g)
  * first time: RECITE_OK, or RECITE_EFORMAT when one does not match (err filled when not NULL).
  * Every read of a section goes through it before its bytes are trusted. */
 int rc_index_touch_pages(const recite_index *idx, uint64_t first, uint64_t last, recite_error *err);
+
+/* The decompression tables of the text dictionary (*out NULL when the index has none), made by
+ * the first thread that decompresses a block: its pages are checked then, and a damaged
+ * dictionary fails that read (RECITE_EFORMAT), as any damaged page does. Opening does not pay
+ * for them (about 1 M instructions for a 256 KiB dictionary): a check that reads no stored
+ * text never does. */
+int rc_index_ddict(const recite_index *idx, const ZSTD_DDict **out, recite_error *err);
 static inline int rc_index_touch(const recite_index *idx, const void *p, size_t len,
                                  recite_error *err)
 {

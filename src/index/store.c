@@ -160,10 +160,13 @@ static int get_block(rc_store_reader *r, uint64_t b, const uint8_t **data, size_
     const uint8_t *src = idx->sec[RC_SEC_TEXT_DATA].data + c0;
     if ((rc = rc_index_touch(idx, src, (size_t)(c1 - c0), err)) != RECITE_OK)
         return rc;
-    size_t got = idx->ddict ? ZSTD_decompress_usingDDict(r->dctx, r->cache[slot].data,
-                                                         idx->block_size, src, c1 - c0, idx->ddict)
-                            : ZSTD_decompressDCtx(r->dctx, r->cache[slot].data, idx->block_size,
-                                                  src, c1 - c0);
+    const ZSTD_DDict *dd;
+    if ((rc = rc_index_ddict(idx, &dd, err)) != RECITE_OK)
+        return rc;
+    size_t got =
+        dd ? ZSTD_decompress_usingDDict(r->dctx, r->cache[slot].data, idx->block_size, src, c1 - c0,
+                                        dd)
+           : ZSTD_decompressDCtx(r->dctx, r->cache[slot].data, idx->block_size, src, c1 - c0);
     if (ZSTD_isError(got) || got != raw)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block %llu: %s)",
                             (unsigned long long)b,

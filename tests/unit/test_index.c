@@ -8,6 +8,7 @@
 #include "build/rc_build.h"
 
 #include <fcntl.h>
+#include <pthread.h>
 
 typedef struct fixture {
     char *dir, *lib, *idx;
@@ -561,6 +562,104 @@ static void test_corrupt_truncated_version(void **state)
     free(path);
 }
 
+/* A check that copies the first 1500 bytes of work w: its number of matches (-1: an error, with
+ * its code in *rc). */
+static int check_copy(const recite_index *idx, uint32_t w, int *rc)
+{
+    recite_error err;
+    recite_checker *chk;
+    recite_work_info info;
+    char *text = NULL;
+    size_t len;
+    const recite_result *res;
+    int n = -1;
+    assert_int_equal(recite_checker_create(&chk, idx, NULL, &err), RECITE_OK);
+    assert_int_equal(recite_index_work(&info, idx, w), RECITE_OK);
+    *rc = recite_index_work_text(&text, &len, idx, w, 0, RC_MIN(info.bytes, (uint64_t)1500), &err);
+    if (*rc == RECITE_OK)
+        *rc = recite_check_text(&res, chk, text, len, &err);
+    if (*rc == RECITE_OK)
+        n = (int)res->nmatches;
+    else
+        assert_non_null(strstr(err.message, "corrupt index"));
+    free(text);
+    recite_checker_free(chk);
+    return n;
+}
+
+typedef struct copier {
+    const recite_index *idx;
+    uint32_t work;
+    pthread_barrier_t *bar;
+    int matches, rc;
+} copier;
+
+static void *copy_thread(void *arg)
+{
+    copier *cp = arg;
+    pthread_barrier_wait(cp->bar);
+    cp->matches = check_copy(cp->idx, cp->work, &cp->rc);
+    return NULL;
+}
+
+/* The text dictionary's decompression tables are made on first use, not at open: opening reads
+ * none of the dictionary; the first reads of stored text, by two threads at once, make them
+ * once and find the copies; a damaged dictionary opens, checks text that reads no stored text,
+ * and fails the first read that needs it, and verify, with "corrupt index". */
+static void test_dictionary_on_first_use(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(31);
+    write_library(f, &r, 160); /* ~1.9 MB: a dictionary is trained (libraries over 1 MB) */
+    const char *paths[] = {f->lib};
+    notes nt = {0};
+    recite_error err = {0};
+    assert_int_equal(build(f, paths, 1, &nt, 2, 0, &err), RECITE_OK);
+    recite_index *idx;
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
+    const rc_section *dict = &idx->sec[RC_SEC_TEXT_DICT];
+    assert_true(dict->len > 0);
+    assert_null(atomic_load(&idx->ddict));
+    size_t dict_at = (size_t)(dict->data - idx->map), dict_len = (size_t)dict->len;
+    pthread_barrier_t bar;
+    pthread_barrier_init(&bar, NULL, 2);
+    copier cps[2] = {{idx, 3, &bar, 0, 0}, {idx, 77, &bar, 0, 0}};
+    pthread_t th[2];
+    for (int t = 0; t < 2; t++)
+        assert_int_equal(pthread_create(&th[t], NULL, copy_thread, &cps[t]), 0);
+    for (int t = 0; t < 2; t++) {
+        pthread_join(th[t], NULL);
+        assert_int_equal(cps[t].rc, RECITE_OK);
+        assert_true(cps[t].matches > 0);
+    }
+    pthread_barrier_destroy(&bar);
+    assert_non_null(atomic_load(&idx->ddict));
+    recite_index_close(idx);
+
+    /* One byte of the dictionary damaged. */
+    size_t len;
+    char *orig = file_bytes(f->idx, &len), *path = path_join(f->idx, RC_INDEX_FILE);
+    orig[dict_at + dict_len / 2] ^= 0x5a;
+    rewrite(path, orig, len);
+    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
+    recite_checker *chk;
+    const recite_result *res;
+    const char *fresh = "nothing here is in the library: zebra quartz umbrella xylophone";
+    assert_int_equal(recite_checker_create(&chk, idx, NULL, &err), RECITE_OK);
+    assert_int_equal(recite_check_text(&res, chk, fresh, strlen(fresh), &err), RECITE_OK);
+    assert_int_equal(res->nmatches, 0);
+    recite_checker_free(chk);
+    int rc;
+    assert_int_equal(check_copy(idx, 3, &rc), -1);
+    assert_int_equal(rc, RECITE_EFORMAT);
+    assert_null(atomic_load(&idx->ddict));
+    assert_int_equal(recite_index_verify(idx, &err), RECITE_EFORMAT);
+    assert_non_null(strstr(err.message, "corrupt index"));
+    recite_index_close(idx);
+    free(orig);
+    free(path);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -571,6 +670,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_deterministic_builds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_chunks, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_truncated_version, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_dictionary_on_first_use, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
