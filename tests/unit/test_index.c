@@ -375,17 +375,25 @@ static void test_deterministic_builds(void **state)
 
 /* ==== stored tokens equal a one-pass tokenization, chunk by chunk ==== */
 
-static void test_stored_chunks(void **state)
+/* Writes a library of nfiles generated files, builds it with two jobs and opens the index. */
+static recite_index *build_open(const fixture *f, rng *r, size_t nfiles)
 {
-    fixture *f = *state;
-    rng r = rng_seeded(23);
-    write_library(f, &r, 20);
+    write_library(f, r, nfiles);
     const char *paths[] = {f->lib};
     notes nt = {0};
     recite_error err = {0};
     assert_int_equal(build(f, paths, 1, &nt, 2, 0, &err), RECITE_OK);
     recite_index *idx;
     assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
+    return idx;
+}
+
+static void test_stored_chunks(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(23);
+    recite_index *idx = build_open(f, &r, 20);
+    recite_error err = {0};
     rc_store_reader rd;
     assert_int_equal(rc_store_reader_init(&rd, idx), RECITE_OK);
     static rc_tokenizer tz;
@@ -610,13 +618,9 @@ static void test_dictionary_on_first_use(void **state)
 {
     fixture *f = *state;
     rng r = rng_seeded(31);
-    write_library(f, &r, 160); /* ~1.9 MB: a dictionary is trained (libraries over 1 MB) */
-    const char *paths[] = {f->lib};
-    notes nt = {0};
+    /* ~1.9 MB: a dictionary is trained (libraries over 1 MB). */
+    recite_index *idx = build_open(f, &r, 160);
     recite_error err = {0};
-    assert_int_equal(build(f, paths, 1, &nt, 2, 0, &err), RECITE_OK);
-    recite_index *idx;
-    assert_int_equal(recite_index_open(&idx, f->idx, &err), RECITE_OK);
     const rc_section *dict = &idx->sec[RC_SEC_TEXT_DICT];
     assert_true(dict->len > 0);
     assert_null(atomic_load(&idx->ddict));
