@@ -137,16 +137,48 @@ int rc_match_extend(rc_matcher *c, const rc_chan *ch, uint32_t cl, const rc_clus
  * phase went on extending their chance seeds), or a check's min_tokens raised well above the
  * index's guarantee. The k-grams looked at fit a 64-bit mask: N up to 32. Skipping changes no
  * run: only the comparisons counted towards RC_MAX_COMPARE_STEPS. */
+static bool alone_applies(const rc_matcher *c, const rc_chan *ch)
+{
+    unsigned k = ch->info->kgram, w = ch->info->window; /* the index's */
+    if (c->extend_every_seed || ch->quota_cut || ch->min_tokens < k ||
+        ch->kgram_cut.n != ch->kgram_df.n)
+        return false;
+    unsigned n = ch->min_tokens - k + 1;
+    return n >= 2 * w && 2 * n - 1 <= 64;
+}
+
+/* Bits [p, p + m) of the bit array v (m <= 64; v has a word past bit p + m). */
+static inline uint64_t bits_at(const uint64_t *v, uint64_t p, unsigned m)
+{
+    unsigned r = (unsigned)(p & 63);
+    uint64_t x = v[p >> 6] >> r;
+    if (r && r + m > 64)
+        x |= v[(p >> 6) + 1] << (64 - r);
+    return m == 64 ? x : x & ((1ull << m) - 1);
+}
+
+/* ch->kgram_open from ch->kgram_cut. */
+static int open_bits(rc_chan *ch)
+{
+    size_t nk = ch->kgram_cut.n, nw = nk / 64 + 2;
+    if (RC_VEC_RESERVE(ch->kgram_open, nw) != RECITE_OK)
+        return RECITE_ENOMEM;
+    uint64_t *v = ch->kgram_open.v;
+    memset(v, 0, nw * sizeof *v);
+    for (size_t q = 0; q < nk; q++)
+        v[q >> 6] |= (uint64_t)(ch->kgram_cut.v[q] == 0) << (q & 63);
+    ch->kgram_open.n = nw;
+    return RECITE_OK;
+}
+
 static bool seed_alone(const rc_matcher *c, const rc_chan *ch, size_t i)
 {
     const rc_seed *sd = &c->seeds.v[i];
     unsigned k = ch->info->kgram, w = ch->info->window; /* the index's */
     uint64_t nk = ch->kgram_df.n;
-    if (c->extend_every_seed || ch->quota_cut || ch->min_tokens < k || ch->kgram_cut.n != nk)
+    if (!alone_applies(c, ch) || sd->q >= nk)
         return false;
     unsigned n = ch->min_tokens - k + 1;
-    if (n < 2 * w || 2 * n - 1 > 64 || sd->q >= nk)
-        return false;
     /* Bit j: k-gram q - (n - 1) + j, for j in [0, 2n - 1); k-grams before the text's first or
      * after its last start no range. */
     int64_t base = (int64_t)sd->q - (int64_t)(n - 1);
@@ -168,11 +200,9 @@ static bool seed_alone(const rc_matcher *c, const rc_chan *ch, size_t i)
     }
     /* empty bit j: k-gram j holds no seed and is not cut (bits past the text: not empty, and no
      * range below reaches them); gap bit j: k-grams j .. j + w - 1 are all empty. */
-    uint64_t empty = 0;
     int64_t j0 = RC_MAX((int64_t)0, -base), j1 = RC_MIN((int64_t)(2 * n - 1), (int64_t)nk - base);
-    const uint8_t *cut = ch->kgram_cut.v;
-    for (int64_t j = j0; j < j1; j++)
-        empty |= (uint64_t)(cut[base + j] == 0) << j;
+    uint64_t empty =
+        j1 > j0 ? bits_at(ch->kgram_open.v, (uint64_t)(base + j0), (unsigned)(j1 - j0)) << j0 : 0;
     empty &= ~have;
     uint64_t gap = empty;
     for (unsigned t = 1; t < w && gap; t++)
@@ -188,6 +218,10 @@ static bool seed_alone(const rc_matcher *c, const rc_chan *ch, size_t i)
 
 int rc_match_find_runs(rc_matcher *c, recite_error *err)
 {
+    for (unsigned k = 0; k < RC_CHANNELS; k++)
+        if (c->chans[k].active && alone_applies(c, &c->chans[k]) &&
+            open_bits(&c->chans[k]) != RECITE_OK)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     size_t i = 0;
     while (i < c->seeds.n) {
         uint32_t cl = c->seeds.v[i].cluster;

@@ -113,6 +113,7 @@ void rc_matcher_free(rc_matcher *c)
         RC_VEC_FREE(c->chans[k].kgram_df);
         RC_VEC_FREE(c->chans[k].kgram_common);
         RC_VEC_FREE(c->chans[k].kgram_cut);
+        RC_VEC_FREE(c->chans[k].kgram_open);
         RC_VEC_FREE(c->ids[k].key);
         RC_VEC_FREE(c->ids[k].id);
         RC_VEC_FREE(c->ids[k].q);

@@ -56,6 +56,9 @@ typedef struct rc_chan {
      * shards that took its postings do not say). With quota_cut (the quota of seeds ended the
      * lookups) any posting may have made none. Read by seed_alone in match_verify.c. */
     RC_VEC(uint8_t) kgram_cut;
+    /* Bit q set when kgram_cut[q] is 0, a word per 64 k-grams (and one more): made by
+     * rc_match_find_runs for the channels seed_alone tells about, which reads 61 at a time. */
+    RC_VEC(uint64_t) kgram_open;
     bool quota_cut;
     uint64_t common_postings_max;
     uint32_t seeds_taken; /* of the check's max_postings, this channel's share (see matcher.c) */
