@@ -38,6 +38,8 @@ static int fork_part(rc_matcher *w, const rc_matcher *c, const uint8_t *take)
     memset(&w->live, 0, sizeof w->live);
     memset(&w->code, 0, sizeof w->code);
     memset(&w->ext, 0, sizeof w->ext);
+    for (unsigned k = 0; k < RC_CHANNELS; k++) /* made by each fork's rc_match_find_runs */
+        memset(&w->chans[k].kgram_open, 0, sizeof w->chans[k].kgram_open);
     w->steps = 0;
     w->truncated = false;
     w->part = true;
@@ -73,6 +75,7 @@ static void fork_free(rc_matcher *w)
     rc_punct_memo_free(&w->punct_memo);
     rc_align_memo_free(&w->align_memo);
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
+        RC_VEC_FREE(w->chans[k].kgram_open);
         RC_VEC_FREE(w->ids[k].key);
         RC_VEC_FREE(w->ids[k].id);
         RC_VEC_FREE(w->ids[k].q);

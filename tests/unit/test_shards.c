@@ -192,6 +192,80 @@ static void test_shards_parallel_verify(void **state)
     recite_index_close(sh);
 }
 
+/* Code works: a fork of the check per run of shards builds its own bit array of the k-grams
+ * seed_alone reads (the shapes' channel), and one made by an earlier check of the same checker
+ * is not shared with them. A small check first (verified in one thread), then one of 40 whole
+ * works (in parallel), then the small one again: the results of one index each time. */
+static void test_shards_parallel_code(void **state)
+{
+    (void)state;
+    char *dir, *lib, *one, *sharded;
+    test_dirs_make(&dir, &lib, &one);
+    sharded = path_join(dir, "sharded");
+    size_t cap = 1 << 21, n = 0;
+    char *all = malloc(cap);
+    for (int i = 0; i < 48; i++) {
+        char name[32], *code = NULL;
+        size_t len = 0;
+        for (int fn = 0; fn < 12; fn++) {
+            char *a = gen_words((uint64_t)i * 100 + (uint64_t)fn, 4), *line;
+            char *sp1 = strchr(a, ' '), *sp2 = strchr(sp1 + 1, ' '), *sp3 = strchr(sp2 + 1, ' ');
+            *sp1 = *sp2 = *sp3 = 0;
+            assert_true(
+                asprintf(&line,
+                         "%sstatic int %s_%d(int %s, int %s)\n{\n    int %s = %s + %s * %d;"
+                         "\n    if (%s > %d)\n        return %s - %s;\n    return %s;\n}\n\n",
+                         code ? code : "", a, fn, sp1 + 1, sp2 + 1, sp3 + 1, sp1 + 1, sp2 + 1,
+                         fn + 3, sp3 + 1, i + fn, sp3 + 1, sp1 + 1, sp3 + 1) >= 0);
+            free(code);
+            free(a);
+            code = line;
+        }
+        len = strlen(code);
+        snprintf(name, sizeof name, "c%02d.c", i);
+        test_put(lib, name, code, len);
+        if (i < 40) {
+            assert_true(n + len + 1 < cap);
+            memcpy(all + n, code, len);
+            n += len;
+        }
+        free(code);
+    }
+    all[n] = 0;
+    recite_build_options opt = test_opts();
+    opt.mode = RECITE_MODE_AUTO; /* .c files: code */
+    test_build(lib, one, &opt);
+    const char *paths[] = {lib};
+    recite_error err = {0};
+    recite_build_stats st;
+    assert_int_equal(recite_index_build_sharded(&st, sharded, paths, 1, 3, NULL, &opt, &err),
+                     RECITE_OK);
+    recite_index *i1, *ish;
+    recite_checker *c1, *c2;
+    recite_check_options copt = RECITE_CHECK_OPTIONS_INIT;
+    copt.max_postings = 1000000; /* no channel's quota cut: seed_alone reads its bits */
+    test_open(one, &i1, &c1, &copt);
+    test_open(sharded, &ish, &c2, &copt);
+    const recite_result *r1, *r2;
+    size_t small = 1500;
+    for (int round = 0; round < 3; round++) {
+        size_t len = round == 1 ? n : small;
+        assert_int_equal(recite_check_text(&r1, c1, all, len, &err), RECITE_OK);
+        assert_int_equal(recite_check_text(&r2, c2, all, len, &err), RECITE_OK);
+        assert_true(r1->nmatches > 0);
+        if (round == 1)
+            assert_true(r1->nworks >= 40);
+        same_result(r1, r2);
+    }
+    free(all);
+    recite_checker_free(c1);
+    recite_checker_free(c2);
+    recite_index_close(i1);
+    recite_index_close(ish);
+    test_dirs_free(dir, lib, one);
+    free(sharded);
+}
+
 /* The same result as one index when a limit cuts the check short (truncated): the seeds,
  * candidates and runs kept are those one index keeps, in the library's order — the quota of
  * seeds may end inside the postings of a k-gram that several shards hold (the first ones in
@@ -386,9 +460,9 @@ static void test_shards_refused(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_shards_check_equal), cmocka_unit_test(test_shards_parallel_verify),
-        cmocka_unit_test(test_shards_limits),      cmocka_unit_test(test_shards_distributed),
-        cmocka_unit_test(test_shards_refused),
+        cmocka_unit_test(test_shards_check_equal),   cmocka_unit_test(test_shards_parallel_verify),
+        cmocka_unit_test(test_shards_parallel_code), cmocka_unit_test(test_shards_limits),
+        cmocka_unit_test(test_shards_distributed),   cmocka_unit_test(test_shards_refused),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
