@@ -329,6 +329,14 @@ int rc_store_read(rc_store_reader *r, uint64_t start, uint64_t end, uint8_t *out
 int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
                    const rc_cluster *info, uint64_t chunk, recite_error *err);
 
+/* The chunk of `cluster` (record *info) whose checkpoint is the last at or before byte `byte`
+ * of its text: where its tokens around that byte are, if the checkpoints are right. A hint, to
+ * be checked against the tokens (nothing here validates the checkpoints); UINT64_MAX when there
+ * is none (a text-free index, whose checkpoints are offsets of token records; a shard open
+ * elsewhere; a page out of reach). */
+uint64_t rc_store_chunk_of_byte(const recite_index *idx, uint32_t cluster, const rc_cluster *info,
+                                uint64_t byte);
+
 /* Opens the index at dir (index_load.c); a sharded one with only the shards s % nparts == part
  * when nparts > 1 (recite_index_open_part). */
 int rc_index_open_at(recite_index **out, const char *dir, unsigned part, unsigned nparts,

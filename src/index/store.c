@@ -378,6 +378,37 @@ static int chunk_of(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, 
     return RECITE_OK;
 }
 
+uint64_t rc_store_chunk_of_byte(const recite_index *idx, uint32_t cluster, const rc_cluster *info,
+                                uint64_t byte)
+{
+    rc_cluster local;
+    if (idx->nshards) {
+        uint32_t lc, s = rc_shard_route(idx, cluster, &lc);
+        if (!idx->shards[s].idx)
+            return UINT64_MAX;
+        local = *info;
+        rc_shards_localize(idx, s, &local);
+        info = &local;
+        idx = idx->shards[s].idx;
+    }
+    if (idx->text_free) /* its checkpoints are offsets of token records, not of text */
+        return UINT64_MAX;
+    uint64_t nchunks = (info->ntokens + RC_CHECKPOINT_EVERY - 1) / RC_CHECKPOINT_EVERY;
+    const uint8_t *cp = idx->sec[RC_SEC_CHECKPOINTS].data + 4 * (uint64_t)info->checkpoint0;
+    /* The last chunk whose checkpoint is at or before byte (checkpoint 0 is the text's start). */
+    uint64_t lo = 0, hi = nchunks;
+    while (hi - lo > 1) {
+        uint64_t mid = lo + (hi - lo) / 2;
+        if (rc_index_touch(idx, cp + 4 * mid, 4, NULL) != RECITE_OK)
+            return UINT64_MAX;
+        if (rc_get_u32(cp + 4 * mid) <= byte)
+            lo = mid;
+        else
+            hi = mid;
+    }
+    return nchunks ? lo : UINT64_MAX;
+}
+
 int rc_store_chunk(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, uint32_t cluster,
                    const rc_cluster *info, uint64_t chunk, recite_error *err)
 {

@@ -19,10 +19,13 @@ int rc_match_src_tok_load(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token
     uint64_t chunk = t / RC_CHECKPOINT_EVERY;
     const rc_chunk *ch = c->chunk;
     if (!ch || ch->key != rc_chunk_key(cl, chunk)) {
-        rc_cluster info;
-        rc_index_cluster(c->idx, cl, &info);
+        if (!c->chunk_cl_known || c->chunk_cl != cl) {
+            rc_index_cluster(c->idx, cl, &c->chunk_info);
+            c->chunk_cl = cl;
+            c->chunk_cl_known = true;
+        }
         c->chunk = NULL;
-        int rc = rc_store_chunk(&ch, &c->reader, &c->tz, cl, &info, chunk, err);
+        int rc = rc_store_chunk(&ch, &c->reader, &c->tz, cl, &c->chunk_info, chunk, err);
         if (rc != RECITE_OK)
             return rc;
         c->chunk = ch;

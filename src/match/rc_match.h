@@ -219,6 +219,11 @@ typedef struct rc_matcher {
     rc_tokenizer tz;
     rc_store_reader reader;
     const rc_chunk *chunk; /* the chunk of stored tokens read last (rc_match_src_tok) */
+    /* The record of the cluster whose chunk was read last: runs, alignments and seeds of one
+     * work go from chunk to chunk of it (the index is immutable: it stays true). */
+    uint32_t chunk_cl;
+    bool chunk_cl_known;
+    rc_cluster chunk_info;
     rc_align_scratch align;
     rc_out_ids ids[RC_CHANNELS]; /* near matching: the output's tokens as 16-bit ids */
     rc_punct_memo punct_memo;

@@ -985,6 +985,58 @@ static void test_key_filter(void **state)
     recite_index_close(fresh);
 }
 
+/* rc_match_token_at_byte (which starts at the chunk the checkpoints name) against a scan of
+ * the tokens, for every byte of works of words and of code, both ways of asking: bytes before
+ * the first token, between tokens, inside one, on chunk boundaries and past the end. */
+static void test_token_at_byte(void **state)
+{
+    fixture *f = *state;
+    const char *const files[] = {"/usr/share/common-licenses/GPL-2", "/usr/include/zstd.h"};
+    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
+        size_t len = 0;
+        char *text = read_file(files[i], &len);
+        assert_non_null(text); /* base-files and the -dev packages the build needs */
+        put(f, strrchr(files[i], '/') + 1, text, len);
+        free(text);
+    }
+    put(f, "short.txt", "  Two words.\n", 13); /* one chunk, space before its first token */
+    recite_build_options bo = test_opts();
+    bo.mode = RECITE_MODE_AUTO;
+    test_build(f->lib, f->idx, &bo);
+    test_open(f->idx, &f->index, &f->chk, NULL);
+    rc_matcher *m = f->chk->m;
+    recite_error err = {0};
+    uint64_t probed = 0;
+    for (uint32_t cl = 0; cl < f->index->nclusters; cl++) {
+        rc_cluster info;
+        rc_index_cluster(f->index, cl, &info);
+        assert_true(info.ntokens > 0);
+        uint64_t n = info.ntokens;
+        for (int by_start = 0; by_start <= 1; by_start++) {
+            uint64_t want = 0; /* the scan's answer, moved up as byte grows */
+            for (uint64_t byte = 0; byte <= info.text_len + 1; byte++) {
+                for (;;) {
+                    const rc_token *t = NULL;
+                    if (want < n)
+                        assert_int_equal(rc_match_src_tok(m, cl, want, &t, NULL, &err), RECITE_OK);
+                    if (want == n || (by_start ? t->start >= byte : t->end > byte))
+                        break;
+                    want++;
+                }
+                uint64_t got = UINT64_MAX;
+                assert_int_equal(rc_match_token_at_byte(m, cl, n, byte, by_start, &got, &err),
+                                 RECITE_OK);
+                if (got != want)
+                    fail_msg("cluster %u byte %llu by_start %d: %llu, the scan %llu", cl,
+                             (unsigned long long)byte, by_start, (unsigned long long)got,
+                             (unsigned long long)want);
+                probed++;
+            }
+        }
+    }
+    assert_true(f->index->nclusters == 3 && probed > 2 * 20000);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -1001,6 +1053,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_property_debian_licenses, setup, teardown),
         cmocka_unit_test_setup_teardown(test_seeds_alone_across_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_filter, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_token_at_byte, setup, teardown),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
