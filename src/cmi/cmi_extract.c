@@ -405,7 +405,7 @@ size_t rc_cmi_header(const uint8_t *text, size_t len, int mode, char *out, size_
 /* ==== comparisons ==== */
 
 /* Lower-case words of s, without legal-form and filler words, into words[]; returns count. */
-static size_t holder_words(const char *s, char words[][32], size_t max)
+static size_t holder_words(const char *s, char words[][32], uint8_t *lens, size_t max)
 {
     static const char *const drop[] = {
         "inc", "ltd",          "llc",     "corp",         "corporation", "co",   "the",
@@ -429,18 +429,20 @@ static size_t holder_words(const char *s, char words[][32], size_t max)
         for (size_t d = 0; d < RC_ARRAY_LEN(drop) && !skip; d++)
             skip = strcmp(w, drop[d]) == 0;
         /* E-mail addresses and URLs name the holder too, but vary: keep the words only. */
-        if (!skip)
-            memcpy(words[n++], w, k + 1);
+        if (!skip) {
+            memcpy(words[n], w, k + 1);
+            lens[n++] = (uint8_t)k;
+        }
     }
     return n;
 }
 
-/* Equal, or (for words of 5+ letters) one typo apart: a letter changed, added or dropped. */
-static bool same_word(const char *x, const char *y)
+/* Equal, or (for words of 5+ letters) one typo apart: a letter changed, added or dropped.
+ * Lengths first: a text's notices are compared with every holder of every work it matched. */
+static bool same_word(const char *x, size_t nx, const char *y, size_t ny)
 {
-    if (strcmp(x, y) == 0)
+    if (nx == ny && memcmp(x, y, nx) == 0)
         return true;
-    size_t nx = strlen(x), ny = strlen(y);
     if (nx < 5 || ny < 5 || (nx > ny ? nx - ny : ny - nx) > 1)
         return false;
     size_t i = 0;
@@ -453,7 +455,7 @@ static bool same_word(const char *x, const char *y)
 
 void rc_holder_key_of(const char *holder, rc_holder_key *k)
 {
-    k->n = (unsigned)holder_words(holder, k->w, RC_HOLDER_WORDS);
+    k->n = (unsigned)holder_words(holder, k->w, k->len, RC_HOLDER_WORDS);
 }
 
 bool rc_holder_key_same(const rc_holder_key *a, const rc_holder_key *b)
@@ -463,7 +465,7 @@ bool rc_holder_key_same(const rc_holder_key *a, const rc_holder_key *b)
     size_t common = 0;
     for (size_t i = 0; i < a->n; i++)
         for (size_t j = 0; j < b->n; j++)
-            if (same_word(a->w[i], b->w[j])) {
+            if (same_word(a->w[i], a->len[i], b->w[j], b->len[j])) {
                 common++;
                 break;
             }

@@ -47,7 +47,8 @@ bool rc_cmi_same_holder(const char *a, const char *b);
  * the output with every holder of every matched work). */
 #define RC_HOLDER_WORDS 16
 typedef struct rc_holder_key {
-    char w[RC_HOLDER_WORDS][32]; /* lower-cased words, legal-form words dropped */
+    char w[RC_HOLDER_WORDS][32];  /* lower-cased words, legal-form words dropped */
+    uint8_t len[RC_HOLDER_WORDS]; /* their lengths */
     unsigned n;
 } rc_holder_key;
 void rc_holder_key_of(const char *holder, rc_holder_key *k);

@@ -253,6 +253,9 @@ static size_t gnu_names(const char *c, gnu_name *out, size_t cap)
 {
     size_t n = 0;
     for (size_t p = 0; c[p] && n < cap; p++) {
+        /* Every name below starts with one of these letters: the others are passed at once. */
+        if (c[p] != 'g' && c[p] != 'f' && c[p] != 'l' && c[p] != 'a')
+            continue;
         gnu_name g = {p, 0, NULL, false};
         if (strncmp(c + p, "general public licen", 20) == 0 && (p == 0 || !word_char(c[p - 1]))) {
             g.end = name_end(c, p + 20, 2); /* "licen" + "se"/"ce" */

@@ -120,6 +120,17 @@ static void test_same_holder(void **state)
     assert_false(rc_cmi_same_holder("Jane Doe", "John Roe"));
     assert_false(rc_cmi_same_holder("Free Software Foundation, Inc.", "Example Corp."));
     assert_false(rc_cmi_same_holder("", "Example Corp."));
+    /* Words of 5+ letters one typo apart: a letter dropped, added or changed. */
+    assert_true(rc_cmi_same_holder("Example Laboratories", "Exmple Laboratories"));
+    assert_true(rc_cmi_same_holder("Example Laboratories", "Examples Laboratories"));
+    assert_true(rc_cmi_same_holder("Example Laboratories", "Exbmple Laboratories"));
+    /* Two typos in a word, or one in a word under 5 letters: another word. */
+    assert_false(rc_cmi_same_holder("Example Laboratories", "Exmpl Laboratoris"));
+    assert_false(rc_cmi_same_holder("Example Laboratories", "Exampleses Laboratoriesss"));
+    assert_false(rc_cmi_same_holder("Ada Lab", "Adb Lab"));
+    /* Names of legal forms only have no words: equal to each other, to nothing else. */
+    assert_true(rc_cmi_same_holder("Inc.", "Ltd"));
+    assert_false(rc_cmi_same_holder("Inc.", "Example"));
 }
 
 static void test_or_later(void **state)
