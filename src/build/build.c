@@ -471,7 +471,7 @@ static int load_and_commit(rc_builder *b, recite_error *err)
             break;
         }
         RC_VEC_FREE(bt->outs);
-        rc_budget_trim();
+        rc_budget_trim_batch(b);
         /* The pages of the license index the workers' identification read (mapped: read
          * again from the page cache when needed). */
         if (b->lic)

@@ -8,7 +8,9 @@
  */
 #include "rc_builder.h"
 
+#include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 #ifdef __GLIBC__
 #include <malloc.h>
 #endif
@@ -118,4 +120,29 @@ void rc_budget_trim(void)
      * allocated: the freed pages stay with the process (resident) until trimmed. */
     malloc_trim(0);
 #endif
+}
+
+/* Resident bytes of the process (Linux's /proc/self/statm), or UINT64_MAX when unknown. */
+static uint64_t resident_bytes(void)
+{
+    FILE *f = fopen("/proc/self/statm", "re");
+    if (!f)
+        return UINT64_MAX;
+    unsigned long long size = 0, resident = 0;
+    int got = fscanf(f, "%llu %llu", &size, &resident);
+    fclose(f);
+    long page = sysconf(_SC_PAGESIZE);
+    return got == 2 && page > 0 ? (uint64_t)resident * (uint64_t)page : UINT64_MAX;
+}
+
+void rc_budget_trim_batch(const rc_builder *b)
+{
+    /* Trimming gives back the pages the committing thread freed for the workers, and the next
+     * batch faults them in again: trimming after every batch was 8 % of the build of the 50 MB
+     * bench library (1.95 -> 1.80 s, 19 % fewer page faults). Below half the budget what the
+     * allocator keeps cannot take the build past it (the next batch reuses it before asking
+     * for more): from there on, every batch, as before. At the smallest budgets the program
+     * alone is past half of it. The phases' trims (build.c, index_write.c) stay. */
+    if (resident_bytes() >= b->mem / 2)
+        rc_budget_trim();
 }

@@ -240,6 +240,8 @@ void rc_budget_load_end(rc_builder *b, uint64_t *bytes);
 /* Gives the pages of freed memory back to the system (glibc keeps them otherwise): called
  * between batches and phases. */
 void rc_budget_trim(void);
+/* After a batch is committed: rc_budget_trim once the process holds half the budget. */
+void rc_budget_trim_batch(const rc_builder *b);
 
 /* ==== locators (build_locators.c) ==== */
 
