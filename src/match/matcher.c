@@ -179,6 +179,12 @@ unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n)
     return rc_context8(tmp, (unsigned)n);
 }
 
+/* The value of a token in a k-gram of its channel (rc_chan_hash, the channel's kind known). */
+static inline uint64_t kgram_token(const rc_token *t, bool shape)
+{
+    return shape ? t->shape : t->hash;
+}
+
 /* One k-gram of the text on its way through the lookup pipeline. */
 typedef struct probe {
     uint64_t hash;
@@ -200,7 +206,8 @@ typedef struct probe {
  * context hashes of a k-gram are computed only when one of its postings has its hash bits: most
  * k-grams of a text are in no work. Every directory entry and position read is checked against
  * the index (RECITE_EFORMAT). */
-static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
+static inline __attribute__((always_inline)) int lookup_batches(rc_matcher *c, unsigned chn,
+                                                                bool final, bool code, bool shape)
 {
     rc_chan *ch = &c->chans[chn];
     const rc_channel_info *info = ch->info;
@@ -224,12 +231,11 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
         base_k1 *= RC_KGRAM_BASE;
     if (ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
-            poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[ch->kgram_df.n + t]);
+            poly = poly * RC_KGRAM_BASE + kgram_token(&toks[ch->kgram_df.n + t], shape);
     /* Code channels: how many of the k lexemes of the k-gram at kgram_df.n are structural. A
      * k-gram without one is skipped: by shape it has no structure of code (prose matched code
      * works' runs of names, then failed as code, at a third of a check's time); by its exact
      * lexemes it is words, which the prose channel looks up in code works' word views. */
-    bool code = chn != RC_CH_PROSE;
     unsigned structure = 0;
     if (code && ch->kgram_df.n < last)
         for (unsigned t = 0; t < k; t++)
@@ -255,7 +261,7 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 break;
             poly = 0;
             for (unsigned t = 0; t < k; t++) {
-                poly = poly * RC_KGRAM_BASE + rc_chan_hash(ch, &toks[q1 + t]);
+                poly = poly * RC_KGRAM_BASE + kgram_token(&toks[q1 + t], shape);
                 structure += rc_structural(c, &toks[q1 + t]);
             }
         }
@@ -272,8 +278,8 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             pr[j].bucket = bits ? pr[j].hash >> (64 - bits) : 0;
             skip[j] = unseen[j] = code && structure == 0;
             if (q + k < n) { /* slide to the next k-gram */
-                poly = (poly - rc_chan_hash(ch, &toks[q]) * base_k1) * RC_KGRAM_BASE +
-                       rc_chan_hash(ch, &toks[q + k]);
+                poly = (poly - kgram_token(&toks[q], shape) * base_k1) * RC_KGRAM_BASE +
+                       kgram_token(&toks[q + k], shape);
                 if (code)
                     structure += rc_structural(c, &toks[q + k]) - rc_structural(c, &toks[q]);
             }
@@ -284,31 +290,34 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
             }
         }
         /* The filter's "surely absent" (most k-grams of text the library does not hold): no
-         * postings, as the scan would find. The others' directory entries are fetched. */
+         * postings, as the scan would find. Every k-gram of the batch is recorded so first (a
+         * k-gram skipped because it has no structure: cut); the others' directory entries are
+         * fetched, and only they go on. */
+        memset(ch->kgram_df.v + q0, RC_NO_POSTINGS, nb);
+        memset(ch->kgram_common.v + q0, 0, nb * sizeof *ch->kgram_common.v);
+        memcpy(ch->kgram_cut.v + q0, unseen, nb);
+        ch->kgram_df.n = ch->kgram_common.n = ch->kgram_cut.n = q0 + nb;
+        uint8_t live[PROBE_BATCH];
+        size_t nlive = 0;
         for (size_t j = 0; j < nb; j++) {
-            if (skip[j])
+            if (skip[j] || (filter && !rc_kfilter_block_may(pr[j].fblock, pr[j].g)))
                 continue;
-            if (filter && !rc_kfilter_block_may(pr[j].fblock, pr[j].g))
-                skip[j] = true;
-            else
-                __builtin_prefetch(dir + 4 * pr[j].bucket);
+            __builtin_prefetch(dir + 4 * pr[j].bucket);
+            live[nlive++] = (uint8_t)j;
         }
-        for (size_t j = 0; j < nb; j++) {
-            if (skip[j]) { /* no postings looked at */
-                pr[j].first = pr[j].end = 0;
-                continue;
-            }
-            if (rc_index_touch(c->idx, dir + 4 * pr[j].bucket, 8, NULL) != RECITE_OK)
+        for (size_t l = 0; l < nlive; l++) {
+            probe *p = &pr[live[l]];
+            if (rc_index_touch(c->idx, dir + 4 * p->bucket, 8, NULL) != RECITE_OK)
                 return RECITE_EFORMAT;
-            rc_index_bucket(info, pr[j].hash, &pr[j].first, &pr[j].end);
-            if (pr[j].first > pr[j].end || pr[j].end > info->npostings ||
-                rc_index_touch(c->idx, keys + 4 * pr[j].first, 4 * (pr[j].end - pr[j].first),
-                               NULL) != RECITE_OK)
+            rc_index_bucket(info, p->hash, &p->first, &p->end);
+            if (p->first > p->end || p->end > info->npostings ||
+                rc_index_touch(c->idx, keys + 4 * p->first, 4 * (p->end - p->first), NULL) !=
+                    RECITE_OK)
                 return RECITE_EFORMAT;
-            __builtin_prefetch(keys + 4 * pr[j].first);
+            __builtin_prefetch(keys + 4 * p->first);
         }
-        for (size_t j = 0; j < nb; j++) {
-            size_t q = q0 + j;
+        for (size_t l = 0; l < nlive; l++) {
+            size_t j = live[l], q = q0 + j;
             uint32_t want = rc_posting_key(pr[j].hash, bits, 0, 0, 0);
             uint8_t df = RC_NO_POSTINGS;
             uint64_t postings = 0, taken = 0, near_taken = 0;
@@ -367,9 +376,9 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
                 ch->common_postings_max = postings;
             uint32_t common =
                 df == RC_DF_COMMON ? (uint32_t)RC_MIN(postings, (uint64_t)UINT32_MAX) : 0;
-            ch->kgram_df.v[ch->kgram_df.n++] = df;
-            ch->kgram_common.v[ch->kgram_common.n++] = common;
-            ch->kgram_cut.v[ch->kgram_cut.n++] = cut;
+            ch->kgram_df.v[q] = df;
+            ch->kgram_common.v[q] = common;
+            ch->kgram_cut.v[q] = cut;
         }
         /* The positions of the batch's seeds, read together: their cache misses (positions
          * are a section of their own, far from the keys) overlap. */
@@ -385,6 +394,15 @@ static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
         }
     }
     return RECITE_OK;
+}
+
+/* One copy of the loop per kind of channel: words, lexemes (structure counted), shapes. */
+static int lookup_kgrams(rc_matcher *c, unsigned chn, bool final)
+{
+    if (chn == RC_CH_PROSE)
+        return lookup_batches(c, chn, final, false, false);
+    return c->chans[chn].shape ? lookup_batches(c, chn, final, true, true)
+                               : lookup_batches(c, chn, final, true, false);
 }
 
 /* A feed tokenizes from where the last complete token ended, so a construct left open (an
