@@ -44,6 +44,18 @@ static void put(const fixture *f, const char *name, const char *text, size_t len
     test_put(f->lib, name, text, len);
 }
 
+/* Copies files this machine ships into the library, by their base names. */
+static void put_files(const fixture *f, const char *const *files, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        size_t len = 0;
+        char *text = read_file(files[i], &len);
+        assert_non_null(text); /* base-files and the -dev packages the build needs */
+        put(f, strrchr(files[i], '/') + 1, text, len);
+        free(text);
+    }
+}
+
 static void open_index(fixture *f, unsigned min_tokens)
 {
     recite_build_options opt = test_opts();
@@ -899,13 +911,7 @@ static void test_key_filter(void **state)
     const char *const files[] = {"/usr/share/common-licenses/GPL-3",
                                  "/usr/share/common-licenses/Apache-2.0", "/usr/include/zstd.h",
                                  "/usr/include/xxhash.h"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        size_t len = 0;
-        char *text = read_file(files[i], &len);
-        assert_non_null(text); /* base-files and the -dev packages the build needs */
-        put(f, strrchr(files[i], '/') + 1, text, len);
-        free(text);
-    }
+    put_files(f, files, sizeof files / sizeof *files);
     /* By file type (the others here are all words): the headers give lexemes and shapes. */
     recite_build_options bo = test_opts();
     bo.mode = RECITE_MODE_AUTO;
@@ -992,13 +998,7 @@ static void test_token_at_byte(void **state)
 {
     fixture *f = *state;
     const char *const files[] = {"/usr/share/common-licenses/GPL-2", "/usr/include/zstd.h"};
-    for (size_t i = 0; i < sizeof files / sizeof *files; i++) {
-        size_t len = 0;
-        char *text = read_file(files[i], &len);
-        assert_non_null(text); /* base-files and the -dev packages the build needs */
-        put(f, strrchr(files[i], '/') + 1, text, len);
-        free(text);
-    }
+    put_files(f, files, sizeof files / sizeof *files);
     put(f, "short.txt", "  Two words.\n", 13); /* one chunk, space before its first token */
     recite_build_options bo = test_opts();
     bo.mode = RECITE_MODE_AUTO;
