@@ -12,6 +12,9 @@
 #include "rc_match.h"
 
 #include <stdlib.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 #define SCORE_MATCH 1
 #define SCORE_MISMATCH (-2)
@@ -183,8 +186,13 @@ static inline v16 splat(int16_t x)
 
 static inline v16 vmax(v16 a, v16 b)
 {
+#if defined(__SSE2__)
+    /* pmaxsw: the compilers do not make it of the compare-and-select below. */
+    return (v16)_mm_max_epi16((__m128i)a, (__m128i)b);
+#else
     v16 m = a > b;
     return (a & m) | (b & ~m);
+#endif
 }
 
 /* Bit l set when lane l of a comparison's result is true. */
