@@ -425,9 +425,12 @@ static size_t holder_words(const char *s, char words[][32], uint8_t *lens, size_
         w[k] = 0;
         if (!k)
             continue;
+        /* The legal-form words are 2-12 letters long and start with one of these letters: the
+         * others are no such word (holder names are split for every work a check matches). */
         bool skip = false;
-        for (size_t d = 0; d < RC_ARRAY_LEN(drop) && !skip; d++)
-            skip = strcmp(w, drop[d]) == 0;
+        if (k >= 2 && k <= 12 && strchr("abcegilst", w[0]))
+            for (size_t d = 0; d < RC_ARRAY_LEN(drop) && !skip; d++)
+                skip = strcmp(w, drop[d]) == 0;
         /* E-mail addresses and URLs name the holder too, but vary: keep the words only. */
         if (!skip) {
             memcpy(words[n], w, k + 1);

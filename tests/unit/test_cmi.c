@@ -128,6 +128,19 @@ static void test_same_holder(void **state)
     assert_false(rc_cmi_same_holder("Example Laboratories", "Exmpl Laboratoris"));
     assert_false(rc_cmi_same_holder("Example Laboratories", "Exampleses Laboratoriesss"));
     assert_false(rc_cmi_same_holder("Ada Lab", "Adb Lab"));
+    /* Every legal-form word is dropped, in any case. */
+    static const char *const forms[] = {
+        "inc", "ltd",          "llc",     "corp",         "corporation", "co",   "the",
+        "and", "contributors", "authors", "et",           "al",          "gmbh", "ag",
+        "sa",  "limited",      "company", "incorporated", "by"};
+    for (size_t i = 0; i < sizeof forms / sizeof *forms; i++) {
+        char name[64];
+        snprintf(name, sizeof name, "Example %s", forms[i]);
+        assert_true(rc_cmi_same_holder(name, "EXAMPLE"));
+        rc_holder_key key;
+        rc_holder_key_of(name, &key);
+        assert_int_equal(key.n, 1);
+    }
     /* Names of legal forms only have no words: equal to each other, to nothing else. */
     assert_true(rc_cmi_same_holder("Inc.", "Ltd"));
     assert_false(rc_cmi_same_holder("Inc.", "Example"));
