@@ -563,6 +563,7 @@ int rc_license_compare(rc_license_matcher *lm, uint32_t cl, const uint8_t *qmask
     memset(lcov, 0, t->n + 1);
     memset(qcov, 0, nq + 1);
     int64_t diag = INT64_MIN; /* p - q of the last k-gram found */
+    uint32_t fixed_found = 0; /* tokens of the license text found that are not replaceable */
     uint64_t h3[K];
     for (size_t i = 0; i + K <= nq; i++) {
         bool skip = false;
@@ -597,7 +598,11 @@ int rc_license_compare(rc_license_matcher *lm, uint32_t cl, const uint8_t *qmask
         diag = (int64_t)best - (int64_t)i;
         for (unsigned k = 0; k < K; k++) {
             qcov[i + k] = 1;
-            lcov[best + k] = 1;
+            if (!lcov[best + k]) { /* counted once: the license text's words found */
+                lcov[best + k] = 1;
+                fit->covered++;
+                fixed_found += !t->repl[best + k];
+            }
         }
     }
     uint32_t first = UINT32_MAX, last = 0;
@@ -610,10 +615,7 @@ int rc_license_compare(rc_license_matcher *lm, uint32_t cl, const uint8_t *qmask
             fit->unexplained++;
         }
     }
-    for (uint32_t i = 0; i < t->n; i++) {
-        fit->covered += lcov[i];
-        fit->missing += !lcov[i] && !t->repl[i];
-    }
+    fit->missing = t->fixed - fixed_found;
     fit->license_tokens = t->n;
     fit->license_fixed = t->fixed;
     if (first != UINT32_MAX) {
