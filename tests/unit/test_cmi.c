@@ -26,6 +26,35 @@ static rc_cmi extract(const char *s)
 
 /* ==== extraction ==== */
 
+/* "All rights reserved" and an SPDX tag are found wherever they start in a line, in any case,
+ * a line of any length (the scan takes sixteen positions at a time, then the rest); a word one
+ * letter short is not. */
+static void test_marks_anywhere(void **state)
+{
+    (void)state;
+    rng r = rng_seeded(53);
+    static const char *const rights[] = {"All Rights Reserved", "all rights reserved",
+                                         "ALL RIGHTS RESERVED"};
+    char line[256];
+    for (size_t pos = 0; pos < 70; pos++)
+        for (size_t after = 0; after < 40; after += 3) {
+            char fill[128];
+            for (size_t k = 0; k < pos + after; k++) /* letters and spaces: never a keyword */
+                fill[k] = "xyz bqw"[rng_below(&r, 7)];
+            const char *w = rights[(pos + after) % 3];
+            snprintf(line, sizeof line, "%.*s%s%.*s\n", (int)pos, fill, w, (int)after, fill + pos);
+            assert_true(extract(line).rights_reserved);
+            snprintf(line, sizeof line, "%.*sAll rights reserve%.*s\n", (int)pos, fill, (int)after,
+                     fill + pos);
+            assert_false(extract(line).rights_reserved);
+            snprintf(line, sizeof line, "%.*sSPDX-License-Identifier: MIT\n%.*s", (int)pos, fill,
+                     (int)after, fill + pos);
+            rc_cmi c = extract(line);
+            assert_string_equal(c.spdx, "MIT");
+            assert_int_equal(c.spdx_end - c.spdx_start, 3);
+        }
+}
+
 static void test_extract_notices(void **state)
 {
     (void)state;
@@ -568,6 +597,7 @@ static void test_verdict_none(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
+        cmocka_unit_test(test_marks_anywhere),
         cmocka_unit_test(test_extract_notices),
         cmocka_unit_test(test_extract_spdx_and_rights),
         cmocka_unit_test(test_extract_regions),
