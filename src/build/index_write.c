@@ -47,6 +47,8 @@ static void rc_secw_flush(rc_secw *w)
 
 void rc_secw_write(rc_secw *w, const void *data, size_t len)
 {
+    if (len == 0) /* data may be NULL then */
+        return;
     if (len < sizeof w->buf - w->n) { /* room to spare: most writes are of a record */
         memcpy(w->buf + w->n, data, len);
         w->n += len;
