@@ -10,6 +10,9 @@
 #include <utf8proc.h>
 #define XXH_INLINE_ALL
 #include <xxhash.h>
+#if defined(__SSE2__)
+#include <emmintrin.h>
+#endif
 
 /* For bytes that are ASCII letters or digits: the byte in lower case; 0 for every other byte. */
 static const uint8_t ascii_lower_word[256] = {
@@ -287,6 +290,27 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
              * space, most punctuation), the bulk of most text: what scan_word would find. */
             size_t j = i, lim = RC_MIN(len, i + RC_MAX_TOKEN_CP);
             uint8_t *raw = tz->raw, b;
+#if defined(__SSE2__)
+            /* Sixteen bytes at a time: ASCII letters (lowered by OR 0x20) and digits (which
+             * OR 0x20 leaves alone) are copied, up to the first other byte. Bytes from 0x80
+             * compare as negative and are neither. */
+            while (j + 16 <= lim) {
+                __m128i x = _mm_loadu_si128((const __m128i *)(const void *)(buf + j));
+                __m128i low = _mm_or_si128(x, _mm_set1_epi8(0x20));
+                __m128i word =
+                    _mm_or_si128(_mm_and_si128(_mm_cmpgt_epi8(low, _mm_set1_epi8('a' - 1)),
+                                               _mm_cmplt_epi8(low, _mm_set1_epi8('z' + 1))),
+                                 _mm_and_si128(_mm_cmpgt_epi8(x, _mm_set1_epi8('0' - 1)),
+                                               _mm_cmplt_epi8(x, _mm_set1_epi8('9' + 1))));
+                _mm_storeu_si128((__m128i *)(void *)raw, low);
+                unsigned stop = ~(unsigned)_mm_movemask_epi8(word) & 0xffffu;
+                unsigned k = stop ? (unsigned)__builtin_ctz(stop) : 16;
+                raw += k;
+                j += k;
+                if (stop)
+                    break;
+            }
+#endif
             while (j < lim && (b = ascii_lower_word[buf[j]]) != 0) {
                 *raw++ = b;
                 j++;

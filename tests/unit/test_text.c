@@ -4,6 +4,8 @@
  */
 #include "test_util.h"
 
+#include <xxhash.h>
+
 /* Asserts the tokens of `s` are exactly the words in `expect` (space-separated, already
  * normalized) with the given byte offsets (pairs), when offsets != NULL. */
 static void expect_tokens(const char *s, const char *expect, const uint64_t *offsets)
@@ -36,6 +38,37 @@ static void test_words_and_offsets(void **state)
     expect_tokens("", "", NULL);
     expect_tokens("  ... !!! ", "", NULL);
     expect_tokens("x", "x", NULL);
+}
+
+/* ASCII words of every length up to 70, in mixed case with digits, at every alignment, after a
+ * word of their line, ended by each kind of separator or by the text's end, with or without
+ * spaces after it: the hash of the lower-cased word (the tokenizer scans such words sixteen
+ * bytes at a time where sixteen bytes are left), the span the word's. */
+static void test_ascii_words_any_length(void **state)
+{
+    (void)state;
+    rng r = rng_seeded(61);
+    static const char *const ends[] = {"", " ", ".", ",", ")", "\n", "\t", "/", ";", "\"", "#"};
+    char word[80], lower[80], text[160];
+    for (size_t len = 1; len <= 70; len++)
+        for (size_t pad = 1; pad < 18; pad += 3)
+            for (size_t e = 0; e < sizeof ends / sizeof *ends; e++)
+                for (int tail = 0; tail <= 16; tail += 16) {
+                    for (size_t k = 0; k < len; k++) {
+                        unsigned x = (unsigned)rng_below(&r, 62);
+                        word[k] = (char)(x < 26 ? 'a' + x : x < 52 ? 'A' + x - 26 : '0' + x - 52);
+                        lower[k] = (char)(x < 26 ? 'a' + x : x < 52 ? 'a' + x - 26 : '0' + x - 52);
+                    }
+                    /* "x" first: a word at a line's start may be a line number (another path) */
+                    snprintf(text, sizeof text, "x%*s%.*s%s%*s", (int)pad, "", (int)len, word,
+                             ends[e], tail, "");
+                    toklist tl = tokenize_str(text);
+                    assert_int_equal(tl.n, 2);
+                    assert_int_equal(tl.v[1].hash, XXH3_64bits_withSeed(lower, len, RC_TOKEN_SEED));
+                    assert_int_equal(tl.v[1].start, 1 + pad);
+                    assert_int_equal(tl.v[1].end, 1 + pad + len);
+                    free(tl.v);
+                }
 }
 
 static void test_case_and_unicode_forms(void **state)
@@ -353,6 +386,7 @@ int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_words_and_offsets),
+        cmocka_unit_test(test_ascii_words_any_length),
         cmocka_unit_test(test_case_and_unicode_forms),
         cmocka_unit_test(test_quotes_apostrophes_dashes),
         cmocka_unit_test(test_whitespace_and_line_breaks),
