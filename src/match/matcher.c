@@ -266,7 +266,6 @@ static inline __attribute__((always_inline)) int lookup_batches(rc_matcher *c, u
             }
         }
         size_t q0 = ch->kgram_df.n, nb = RC_MIN((size_t)PROBE_BATCH, last - q0);
-        bool skip[PROBE_BATCH], unseen[PROBE_BATCH];
         size_t fresh = c->seeds.n; /* the batch's seeds from here */
         for (size_t j = 0; j < nb; j++) {
             size_t q = q0 + j;
@@ -276,31 +275,30 @@ static inline __attribute__((always_inline)) int lookup_batches(rc_matcher *c, u
             }
             pr[j].hash = rc_mix64(poly ^ RC_KGRAM_SEED);
             pr[j].bucket = bits ? pr[j].hash >> (64 - bits) : 0;
-            skip[j] = unseen[j] = code && structure == 0;
             if (q + k < n) { /* slide to the next k-gram */
                 poly = (poly - kgram_token(&toks[q], shape) * base_k1) * RC_KGRAM_BASE +
                        kgram_token(&toks[q + k], shape);
                 if (code)
                     structure += rc_structural(c, &toks[q + k]) - rc_structural(c, &toks[q]);
             }
-            if (!skip[j] && filter) {
+            if (filter) {
                 pr[j].g = rc_kfilter_hash(pr[j].bucket, rc_posting_key(pr[j].hash, bits, 0, 0, 0));
                 pr[j].fblock = rc_kfilter_block(filter, pr[j].g);
                 __builtin_prefetch(pr[j].fblock);
             }
         }
         /* The filter's "surely absent" (most k-grams of text the library does not hold): no
-         * postings, as the scan would find. Every k-gram of the batch is recorded so first (a
-         * k-gram skipped because it has no structure: cut); the others' directory entries are
-         * fetched, and only they go on. */
+         * postings, as the scan would find. Every k-gram of the batch is recorded so first
+         * (every one has structure: the batch ends before a stretch without); the others'
+         * directory entries are fetched, and only they go on. */
         memset(ch->kgram_df.v + q0, RC_NO_POSTINGS, nb);
         memset(ch->kgram_common.v + q0, 0, nb * sizeof *ch->kgram_common.v);
-        memcpy(ch->kgram_cut.v + q0, unseen, nb);
+        memset(ch->kgram_cut.v + q0, 0, nb);
         ch->kgram_df.n = ch->kgram_common.n = ch->kgram_cut.n = q0 + nb;
         uint8_t live[PROBE_BATCH];
         size_t nlive = 0;
         for (size_t j = 0; j < nb; j++) {
-            if (skip[j] || (filter && !rc_kfilter_block_may(pr[j].fblock, pr[j].g)))
+            if (filter && !rc_kfilter_block_may(pr[j].fblock, pr[j].g))
                 continue;
             __builtin_prefetch(dir + 4 * pr[j].bucket);
             live[nlive++] = (uint8_t)j;
@@ -322,7 +320,7 @@ static inline __attribute__((always_inline)) int lookup_batches(rc_matcher *c, u
             uint8_t df = RC_NO_POSTINGS;
             uint64_t postings = 0, taken = 0, near_taken = 0;
             unsigned left = 256, right = 256; /* not computed yet */
-            uint8_t cut = unseen[j];
+            uint8_t cut = 0;
             for (uint64_t i = pr[j].first; i < pr[j].end; i++) {
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
