@@ -12,6 +12,8 @@ int rc_store_reader_init(rc_store_reader *r, const recite_index *idx)
 {
     memset(r, 0, sizeof *r);
     r->idx = idx;
+    r->block_sets = RC_BLOCK_CACHE / RC_BLOCK_WAYS;
+    r->chunk_sets = RC_CHUNK_CACHE / RC_CHUNK_WAYS;
     r->dctx = ZSTD_createDCtx();
     return r->dctx ? RECITE_OK : RECITE_ENOMEM;
 }
@@ -133,13 +135,18 @@ static int get_block(rc_store_reader *r, uint64_t b, const uint8_t **data, size_
     const recite_index *idx = r->idx;
     if (b >= idx->nblocks)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block table)");
-    unsigned slot = (unsigned)(b % RC_BLOCK_CACHE);
-    if (r->cache[slot].block == b + 1) {
-        r->hits++;
-        *data = r->cache[slot].data;
-        *len = r->cache[slot].len;
-        return RECITE_OK;
-    }
+    /* Its set (consecutive blocks in consecutive sets), most recently used first. */
+    struct rc_block_slot *set = r->cache + (b & (r->block_sets - 1)) * RC_BLOCK_WAYS, slot;
+    for (unsigned w = 0; w < RC_BLOCK_WAYS; w++)
+        if (set[w].block == b + 1) {
+            slot = set[w];
+            memmove(set + 1, set, w * sizeof *set);
+            set[0] = slot;
+            r->hits++;
+            *data = slot.data;
+            *len = slot.len;
+            return RECITE_OK;
+        }
     r->misses++;
     const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
     int rc = rc_index_touch(idx, tb + 16 * b, 32, err);
@@ -151,12 +158,12 @@ static int get_block(rc_store_reader *r, uint64_t b, const uint8_t **data, size_
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block %llu)",
                             (unsigned long long)b);
     uint64_t raw = r1 - r0;
-    if (!r->cache[slot].data) {
-        r->cache[slot].data = malloc(idx->block_size);
-        if (!r->cache[slot].data)
-            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    }
-    r->cache[slot].block = 0;
+    /* The least recently used slot is refilled (its buffer kept), first in its set. */
+    slot = set[RC_BLOCK_WAYS - 1];
+    if (!slot.data && !(slot.data = malloc(idx->block_size)))
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    memmove(set + 1, set, (RC_BLOCK_WAYS - 1) * sizeof *set);
+    set[0] = (struct rc_block_slot){0, slot.data, 0};
     const uint8_t *src = idx->sec[RC_SEC_TEXT_DATA].data + c0;
     if ((rc = rc_index_touch(idx, src, (size_t)(c1 - c0), err)) != RECITE_OK)
         return rc;
@@ -164,16 +171,15 @@ static int get_block(rc_store_reader *r, uint64_t b, const uint8_t **data, size_
     if ((rc = rc_index_ddict(idx, &dd, err)) != RECITE_OK)
         return rc;
     size_t got =
-        dd ? ZSTD_decompress_usingDDict(r->dctx, r->cache[slot].data, idx->block_size, src, c1 - c0,
-                                        dd)
-           : ZSTD_decompressDCtx(r->dctx, r->cache[slot].data, idx->block_size, src, c1 - c0);
+        dd ? ZSTD_decompress_usingDDict(r->dctx, slot.data, idx->block_size, src, c1 - c0, dd)
+           : ZSTD_decompressDCtx(r->dctx, slot.data, idx->block_size, src, c1 - c0);
     if (ZSTD_isError(got) || got != raw)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block %llu: %s)",
                             (unsigned long long)b,
                             ZSTD_isError(got) ? ZSTD_getErrorName(got) : "wrong length");
-    r->cache[slot].block = b + 1;
-    r->cache[slot].len = got;
-    *data = r->cache[slot].data;
+    set[0].block = b + 1;
+    set[0].len = got;
+    *data = slot.data;
     *len = got;
     return RECITE_OK;
 }
@@ -343,18 +349,25 @@ static int chunk_of(const rc_chunk **out, rc_store_reader *r, rc_tokenizer *tz, 
     if (chunk >= nchunks)
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (token out of range)");
     uint64_t key = rc_chunk_key(key_cluster, chunk);
-    size_t slot = (size_t)(rc_mix64(key) & (RC_CHUNK_CACHE - 1));
     if (!r->chunks && !(r->chunks = calloc(RC_CHUNK_CACHE, sizeof *r->chunks)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    rc_chunk *ch = r->chunks[slot];
-    if (ch && ch->key == key) {
-        r->chunk_hits++;
-        *out = ch;
-        return RECITE_OK;
-    }
+    /* The key's set, most recently used first (empty slots last). */
+    rc_chunk **set = r->chunks + (rc_mix64(key) & (r->chunk_sets - 1)) * RC_CHUNK_WAYS;
+    rc_chunk *ch;
+    for (unsigned w = 0; w < RC_CHUNK_WAYS && (ch = set[w]) != NULL; w++)
+        if (ch->key == key) {
+            memmove(set + 1, set, w * sizeof *set);
+            set[0] = ch;
+            r->chunk_hits++;
+            *out = ch;
+            return RECITE_OK;
+        }
     r->chunk_misses++;
-    if (!ch && !(ch = r->chunks[slot] = malloc(sizeof *ch)))
+    /* The least recently used slot's chunk is refilled (a new one while the set has room). */
+    if (!(ch = set[RC_CHUNK_WAYS - 1]) && !(ch = malloc(sizeof *ch)))
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    memmove(set + 1, set, (RC_CHUNK_WAYS - 1) * sizeof *set);
+    set[0] = ch;
     ch->key = 0;
     const uint8_t *cp = idx->sec[RC_SEC_CHECKPOINTS].data + 4 * (info->checkpoint0 + chunk);
     int rc = rc_index_touch(idx, cp, chunk + 1 < nchunks ? 8 : 4, err);

@@ -441,6 +441,98 @@ static void test_stored_chunks(void **state)
     recite_index_close(idx);
 }
 
+/* The caches of a reader narrowed to one set of each (RC_BLOCK_WAYS blocks, RC_CHUNK_WAYS
+ * chunks): reads across the library replace slots all the time and still give the stored bytes
+ * and tokens, and the slot replaced is the least recently used one. */
+static void test_cache_replacement(void **state)
+{
+    fixture *f = *state;
+    rng r = rng_seeded(29);
+    recite_index *idx = build_open(f, &r, 20);
+    recite_error err = {0};
+    rc_store_reader rd, whole;
+    assert_int_equal(rc_store_reader_init(&rd, idx), RECITE_OK);
+    assert_int_equal(rc_store_reader_init(&whole, idx), RECITE_OK);
+    rd.block_sets = rd.chunk_sets = 1;
+    static rc_tokenizer tz;
+    /* Chunks: the first RC_CHUNK_WAYS + 1 of the library, in the order A B C D A E A B (for 4
+     * ways): A is used again before E comes, so E replaces B, the least recently used. */
+    enum { W = RC_CHUNK_WAYS };
+    uint32_t cc[W + 1];
+    uint64_t ci[W + 1];
+    size_t got = 0;
+    for (uint32_t c = 0; c < idx->nclusters && got < W + 1; c++) {
+        rc_cluster cl;
+        rc_index_cluster(idx, c, &cl);
+        for (uint64_t i = 0; i * RC_CHECKPOINT_EVERY < cl.ntokens && got < W + 1; i++, got++)
+            cc[got] = c, ci[got] = i;
+    }
+    assert_int_equal(got, W + 1);
+    size_t order[2 * W + 1], n = 0;
+    for (size_t k = 0; k < W; k++)
+        order[n++] = k;
+    order[n++] = 0;
+    order[n++] = W;
+    order[n++] = 0;
+    order[n++] = 1;
+    uint64_t hits_want[2 * W + 1], h = 0;
+    for (size_t k = 0; k < n; k++) {
+        h += (k == W || k == W + 2); /* A again (twice); B after E: a miss */
+        hits_want[k] = h;
+    }
+    for (size_t k = 0; k < n; k++) {
+        size_t j = order[k];
+        rc_cluster cl;
+        rc_index_cluster(idx, cc[j], &cl);
+        const rc_chunk *a, *b;
+        assert_int_equal(rc_store_chunk(&a, &rd, &tz, cc[j], &cl, ci[j], &err), RECITE_OK);
+        assert_int_equal(rd.chunk_hits, hits_want[k]);
+        assert_int_equal(rc_store_chunk(&b, &whole, &tz, cc[j], &cl, ci[j], &err), RECITE_OK);
+        assert_int_equal(a->n, b->n);
+        for (uint32_t t = 0; t < a->n; t++) {
+            assert_int_equal(a->toks[t].hash, b->toks[t].hash);
+            assert_int_equal(a->toks[t].start, b->toks[t].start);
+            assert_int_equal(a->toks[t].end, b->toks[t].end);
+        }
+    }
+    /* Blocks (a reader of empty caches again): bytes of blocks 0 .. W read in the same order,
+     * one byte each. */
+    assert_int_equal(RC_BLOCK_WAYS, W);
+    assert_true(idx->nblocks > W + 1);
+    rc_store_reader_free(&rd);
+    assert_int_equal(rc_store_reader_init(&rd, idx), RECITE_OK);
+    rd.block_sets = rd.chunk_sets = 1;
+    uint64_t hits0 = rd.hits;
+    for (size_t k = 0; k < n; k++) {
+        uint64_t at = order[k] * idx->block_size;
+        uint8_t x, y;
+        assert_int_equal(rc_store_read(&rd, at, at + 1, &x, &err), RECITE_OK);
+        assert_int_equal(rd.hits - hits0, hits_want[k]);
+        assert_int_equal(rc_store_read(&whole, at, at + 1, &y, &err), RECITE_OK);
+        assert_int_equal(x, y);
+    }
+    /* Whole texts read through the narrowed reader: the bytes the full one gives. */
+    for (uint32_t c = 0; c < idx->nclusters; c++) {
+        rc_cluster cl;
+        rc_index_cluster(idx, c, &cl);
+        uint8_t *a = malloc(cl.text_len + 1), *b = malloc(cl.text_len + 1);
+        assert_non_null(a);
+        assert_non_null(b);
+        assert_int_equal(rc_store_read(&rd, cl.text_offset, cl.text_offset + cl.text_len, a, &err),
+                         RECITE_OK);
+        assert_int_equal(
+            rc_store_read(&whole, cl.text_offset, cl.text_offset + cl.text_len, b, &err),
+            RECITE_OK);
+        assert_memory_equal(a, b, cl.text_len);
+        free(a);
+        free(b);
+    }
+    assert_true(rd.misses > idx->nblocks); /* blocks were decompressed again after replacement */
+    rc_store_reader_free(&rd);
+    rc_store_reader_free(&whole);
+    recite_index_close(idx);
+}
+
 /* ==== damaged indexes ==== */
 
 static void rewrite(const char *path, const char *data, size_t len)
@@ -673,6 +765,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_sorter_spills_and_merges, setup, teardown),
         cmocka_unit_test_setup_teardown(test_deterministic_builds, setup, teardown),
         cmocka_unit_test_setup_teardown(test_stored_chunks, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_cache_replacement, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_truncated_version, setup, teardown),
         cmocka_unit_test_setup_teardown(test_dictionary_on_first_use, setup, teardown),
     };
