@@ -342,8 +342,10 @@ int rc_code_may_keep(rc_matcher *c, uint32_t cl, uint32_t qa, uint32_t qb, uint6
             last = y - 1;
         if (y < least || last == SIZE_MAX)
             continue;
-        for (size_t to = RC_MIN(y - least, last); x < to;)
-            lowest = RC_MIN(lowest, sum[++x]);
+        for (size_t to = RC_MIN(y - least, last); x < to;) {
+            x++; /* not in RC_MIN's arguments: it evaluates them twice */
+            lowest = RC_MIN(lowest, sum[x]);
+        }
         if (sum[y] - lowest >= 0) {
             *may = true;
             return RECITE_OK;

@@ -821,6 +821,110 @@ static void test_kept_floor(void **state)
     test_dirs_free(dir, lib, idx);
 }
 
+/* rc_code_may_keep's rule, evaluated the slow way: some span [x, y) of `least` output lexemes
+ * or more holds a name or string of the work and 10 x shared - MIN_KEPT_TENTHS (3) x names and
+ * strings >= 0 over it. */
+static bool may_keep_reference(const uint8_t *word, const uint8_t *shared, size_t n, size_t least)
+{
+    for (size_t x = 0; x < n; x++) {
+        int sum = 0;
+        bool any = false;
+        for (size_t y = x + 1; y <= n; y++) {
+            sum += (shared[y - 1] ? 10 : 0) - (word[y - 1] ? 3 : 0);
+            any |= shared[y - 1] != 0;
+            if (y - x >= least && any && sum >= 0)
+                return true;
+        }
+    }
+    return false;
+}
+
+/* rc_code_may_keep (the running minimum of prefix sums) says what its rule says, on windows of
+ * copies of wide.h with a fifth to a half of the names kept and some types renamed (a name
+ * where the work has a keyword). Its loop once advanced twice a step where the next sum was the
+ * lowest (an increment inside RC_MIN's arguments, evaluated twice): it dropped chains the rule
+ * keeps and kept others, about one window in eighty here. */
+static void test_may_keep_rule(void **state)
+{
+    (void)state;
+    char *dir, *lib, *idx;
+    test_dirs_make(&dir, &lib, &idx);
+    recite_index *index;
+    recite_checker *chk, *every;
+    open_wide_library(lib, idx, 72, &index, &chk, &every);
+    rc_matcher *c = chk->m;
+    uint32_t cl = UINT32_MAX;
+    for (uint32_t w = 0; w < index->nworks; w++) {
+        recite_work_info wi;
+        assert_int_equal(recite_index_work(&wi, index, w), RECITE_OK);
+        if (strstr(wi.id, "wide.h"))
+            cl = rc_index_work_cluster(index, w);
+    }
+    assert_true(cl != UINT32_MAX);
+    rc_cluster info;
+    rc_index_cluster(index, cl, &info);
+    recite_error err = {0};
+    rng r = rng_seeded(7);
+    size_t tried = 0, kept = 0;
+    for (int it = 0; it < 60; it++) {
+        char *os = NULL;
+        size_t on = 0;
+        FILE *b = open_memstream(&os, &on);
+        assert_non_null(b);
+        fputs("Here it is:\n\n```c\nstruct other {\n", b);
+        int keep = 20 + (int)rng_below(&r, 30); /* percent of the names kept */
+        for (int i = 0; i < 72; i++) {
+            bool k = (int)rng_below(&r, 100) < keep, typed = rng_below(&r, 4) == 0;
+            fprintf(b, "    %s %s%d%s;\n", typed ? "my_type" : "long", k ? "field_" : "renamed_", i,
+                    i % 8 == 7 ? "[8]" : "");
+        }
+        fputs("};\n```\n", b);
+        assert_int_equal(fclose(b), 0);
+        const recite_result *res;
+        assert_int_equal(recite_check_text(&res, chk, os, on, &err), RECITE_OK);
+        const rc_token *qt = c->chans[RC_CH_SHAPE].stream->toks.v;
+        size_t n = c->chans[RC_CH_SHAPE].stream->toks.n, least = c->chans[RC_CH_SHAPE].min_tokens;
+        assert_true(n > 2 * least);
+        /* The work's names and strings, and which lexemes of the output are such and shared. */
+        uint64_t *names = calloc(info.ntokens + 1, sizeof *names);
+        uint8_t *word = calloc(n + 1, 1), *shared = calloc(n + 1, 1);
+        assert_non_null(names);
+        assert_non_null(word);
+        assert_non_null(shared);
+        size_t nn = 0;
+        for (uint64_t j = 0; j < info.ntokens; j++) {
+            const rc_token *t;
+            assert_int_equal(rc_match_src_tok(c, cl, j, &t, NULL, &err), RECITE_OK);
+            if (t->shape == c->shape_ident || t->shape == c->shape_str)
+                names[nn++] = t->hash;
+        }
+        for (size_t q = 0; q < n; q++) {
+            word[q] = qt[q].shape == c->shape_ident || qt[q].shape == c->shape_str;
+            for (size_t i = 0; word[q] && i < nn && !shared[q]; i++)
+                shared[q] = names[i] == qt[q].hash;
+        }
+        for (int w = 0; w < 20; w++) {
+            size_t qa = rng_below(&r, n / 2), qb = qa + least + rng_below(&r, n - qa - least + 1);
+            bool may = false;
+            assert_int_equal(
+                rc_code_may_keep(c, cl, (uint32_t)qa, (uint32_t)qb, 0, info.ntokens, &may, &err),
+                RECITE_OK);
+            assert_int_equal(may, may_keep_reference(word + qa, shared + qa, qb - qa, least));
+            tried++;
+            kept += may;
+        }
+        free(names);
+        free(word);
+        free(shared);
+        free(os);
+    }
+    assert_true(kept > tried / 10 && kept < tried - tried / 10); /* both answers were asked for */
+    recite_checker_free(every);
+    recite_checker_free(chk);
+    recite_index_close(index);
+    test_dirs_free(dir, lib, idx);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -836,6 +940,7 @@ int main(void)
         cmocka_unit_test(test_repeated_code_chains),
         cmocka_unit_test(test_seeds_alone_structure),
         cmocka_unit_test(test_kept_floor),
+        cmocka_unit_test(test_may_keep_rule),
     };
     return cmocka_run_group_tests(tests, NULL, NULL);
 }
