@@ -105,6 +105,10 @@ deps:
 test: deps
 	$(MAKE) format-check
 	/usr/bin/python3 scripts/layers.py
+	/usr/bin/python3 scripts/macro_args.py
+	@f=$$(mktemp --suffix=.c) && printf 'int f(int a) { return RC_MIN(a++, 3); }\n' > $$f && \
+	  if /usr/bin/python3 scripts/macro_args.py $$f >/dev/null; then rm -f $$f; \
+	  echo "macro_args.py let a side effect through" >&2; exit 1; fi; rm -f $$f
 	$(MAKE) test-unit test-cli test-http test-html test-python test-fuzz-ingest test-fuzz
 	$(MAKE) test-install
 	$(MAKE) test-san

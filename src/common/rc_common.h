@@ -27,6 +27,8 @@
 #define RC_UNLIKELY(x) (x)
 #endif
 
+/* Macros, so that -Wsign-compare sees their comparison; an argument is evaluated twice, so none
+ * may have a side effect (scripts/macro_args.py, run by make test). */
 #define RC_MIN(a, b) ((a) < (b) ? (a) : (b))
 #define RC_MAX(a, b) ((a) > (b) ? (a) : (b))
 #define RC_ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
