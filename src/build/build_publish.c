@@ -76,7 +76,7 @@ int rc_build_check_target(const char *out_dir, recite_error *err)
     char *path;
     if (asprintf(&path, "%s/%s", out_dir, RC_INDEX_FILE) < 0)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK); /* a FIFO: no wait for a writer */
     free(path);
     char magic[8] = {0};
     if (fd >= 0) {

@@ -35,6 +35,10 @@ void cli_env_free(cli_env *env);
 /* Prints "recite: MESSAGE" for err on stderr; returns EXIT_USAGE. */
 int cli_fail(const recite_error *err);
 
+/* Prints "recite: " and the formatted message on stderr as one line (a newline or carriage
+ * return in it, e.g. from a path, becomes a space), then a newline. */
+void cli_error(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
+
 /* Flushes stdout: 0, or EXIT_USAGE with a message when the output could not be written. */
 int cli_finish_output(void);
 

@@ -37,12 +37,12 @@ typedef enum { FMT_TABLE, FMT_CSV, FMT_JSON } out_format;
 
 __attribute__((format(printf, 1, 2))) static int usage_error(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
     va_start(ap, fmt);
-    fputs("recite: catalog: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see recite catalog --help)\n", stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    cli_error("catalog: %s (see recite catalog --help)", msg);
     return EXIT_USAGE;
 }
 

@@ -56,7 +56,7 @@ int cli_write_html(const char *path, size_t i, size_t n, const recite_index *idx
     }
     free(html);
     if (!ok) {
-        fprintf(stderr, "recite: %s: cannot write the HTML report: %s\n", file, strerror(e));
+        cli_error("%s: cannot write the HTML report: %s", file, strerror(e));
         free(file);
         return EXIT_USAGE;
     }

@@ -29,8 +29,7 @@ static const char license_usage[] =
 
 static int usage_error(const char *msg, const char *arg)
 {
-    fprintf(stderr, "recite: license: %s%s%s (see recite license --help)\n", msg, arg ? " " : "",
-            arg ? arg : "");
+    cli_error("license: %s%s%s (see recite license --help)", msg, arg ? " " : "", arg ? arg : "");
     return EXIT_USAGE;
 }
 

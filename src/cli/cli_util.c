@@ -4,15 +4,31 @@
 #include "cli.h"
 
 #include <errno.h>
+#include <fcntl.h>
+#include <stdarg.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 #include <utf8proc.h>
 
 int cli_fail(const recite_error *err)
 {
     fprintf(stderr, "recite: %s\n", err->message[0] ? err->message : recite_strerror(err->code));
     return EXIT_USAGE;
+}
+
+void cli_error(const char *fmt, ...)
+{
+    char line[4096];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(line, sizeof line, fmt, ap);
+    va_end(ap);
+    for (char *p = line; *p; p++)
+        if (*p == '\n' || *p == '\r')
+            *p = ' ';
+    fprintf(stderr, "recite: %s\n", line);
 }
 
 int cli_finish_output(void)
@@ -27,21 +43,25 @@ int cli_finish_output(void)
 bool cli_read_input(const char *name, cli_input *in)
 {
     bool std_in = strcmp(name, "-") == 0;
-    FILE *f = std_in ? stdin : fopen(name, "rb");
+    /* O_NONBLOCK: a FIFO (refused below: not a regular file) does not wait for a writer */
+    int fd = std_in ? -1 : open(name, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    FILE *f = std_in ? stdin : fd >= 0 ? fdopen(fd, "rb") : NULL;
+    if (!std_in && fd >= 0 && !f)
+        close(fd);
     in->name = name;
     in->data = NULL;
     in->len = 0;
     if (!f) {
-        fprintf(stderr, "recite: %s: cannot open: %s\n", name, strerror(errno));
+        cli_error("%s: cannot open: %s", name, strerror(errno));
         return false;
     }
     struct stat st;
     if (!std_in && (fstat(fileno(f), &st) != 0 || !S_ISREG(st.st_mode))) {
         int e = errno;
-        fprintf(stderr, "recite: %s: %s\n", name,
-                fstat(fileno(f), &st) != 0 ? strerror(e)
-                : S_ISDIR(st.st_mode)      ? "is a directory"
-                                           : "not a regular file");
+        cli_error("%s: %s", name,
+                  fstat(fileno(f), &st) != 0 ? strerror(e)
+                  : S_ISDIR(st.st_mode)      ? "is a directory"
+                                             : "not a regular file");
         fclose(f);
         return false;
     }
@@ -52,7 +72,7 @@ bool cli_read_input(const char *name, cli_input *in)
             size_t ncap = cap ? cap * 2 : 131072;
             char *p = realloc(in->data, ncap);
             if (!p) {
-                fprintf(stderr, "recite: %s: out of memory\n", name);
+                cli_error("%s: out of memory", name);
                 ok = false;
                 break;
             }
@@ -65,13 +85,13 @@ bool cli_read_input(const char *name, cli_input *in)
             break;
     }
     if (ok && ferror(f)) {
-        fprintf(stderr, "recite: %s: read error: %s\n", name, strerror(errno));
+        cli_error("%s: read error: %s", name, strerror(errno));
         ok = false;
     }
     if (!std_in)
         fclose(f);
     if (ok && memchr(in->data, 0, in->len < 8000 ? in->len : 8000)) {
-        fprintf(stderr, "recite: %s: binary input (contains NUL bytes); recite reads text\n", name);
+        cli_error("%s: binary input (contains NUL bytes); recite reads text", name);
         ok = false;
     }
     if (ok)

@@ -28,8 +28,7 @@ int cli_verify(int argc, char **argv)
                   stdout);
             return 0;
         default:
-            fprintf(stderr, "recite: verify: bad option '%s' (see recite verify --help)\n",
-                    argv[optind - 1]);
+            cli_error("verify: bad option '%s' (see recite verify --help)", argv[optind - 1]);
             return EXIT_USAGE;
         }
     }
@@ -50,7 +49,7 @@ int cli_verify(int argc, char **argv)
     recite_index_get_stats(&st, idx);
     recite_index_close(idx);
     if (rc != RECITE_OK) {
-        fprintf(stderr, "recite: %s: %s\n", index_dir, err.message);
+        cli_error("%s: %s", index_dir, err.message);
         return EXIT_USAGE;
     }
     printf("%s: intact (%.1f MB, every checksum and table checked in %.2f s)\n", index_dir,

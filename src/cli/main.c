@@ -80,12 +80,12 @@ static const char usage_text[] =
 static void die_usage(const char *fmt, ...) __attribute__((format(printf, 1, 2), noreturn));
 static void die_usage(const char *fmt, ...)
 {
+    char msg[4096];
     va_list ap;
     va_start(ap, fmt);
-    fputs("recite: ", stderr);
-    vfprintf(stderr, fmt, ap);
-    fputs(" (see recite --help)\n", stderr);
+    vsnprintf(msg, sizeof msg, fmt, ap);
     va_end(ap);
+    cli_error("%s (see recite --help)", msg);
     exit(EXIT_USAGE);
 }
 
@@ -136,9 +136,11 @@ static uint64_t parse_size(const char *opt, const char *s)
         end++;
     if (*end == 'B')
         end++;
-    if (errno || end == s || *end || v <= 0 || v * (double)mult > 1e15)
+    double bytes = v * (double)mult;
+    /* !(>= 1) also refuses NaN, which no comparison is true of (and a size under a byte) */
+    if (errno || end == s || *end || !(bytes >= 1 && bytes <= 1e15))
         die_usage("%s expects a size such as 512M or 2G, not '%s'", opt, s);
-    return (uint64_t)(v * (double)mult);
+    return (uint64_t)bytes;
 }
 
 /* ==== index ==== */
@@ -305,6 +307,26 @@ static int cmd_index(int argc, char **argv)
     recite_error err = {0};
     struct stat out_st;
     bool existed = lstat(out, &out_st) == 0;
+    /* The catalogue of the index being replaced is carried over after the new index is
+     * published: one that cannot be read would fail the run with the new index already in
+     * place beside the old catalogue, so it fails the run before anything is built. */
+    char *cat_path = NULL;
+    struct stat cat_st;
+    if (existed && asprintf(&cat_path, "%s/catalog.sqlite", out) > 0 &&
+        lstat(cat_path, &cat_st) == 0) {
+        recite_catalog *old_cat = NULL;
+        if (recite_catalog_open(&old_cat, out, 0, &err) != RECITE_OK) {
+            free(cat_path);
+            cli_env_free(&env);
+            free(key);
+            free(git);
+            cli_fail(&err);
+            cli_mpi_end();
+            return EXIT_USAGE;
+        }
+        recite_catalog_close(old_cat);
+    }
+    free(cat_path);
     recite_comm comm;
     cli_mpi_comm(&comm, rank, size);
     const char *const *paths = (const char *const *)argv + optind;
@@ -771,16 +793,14 @@ static int cmd_stats(int argc, char **argv)
         printf("  checkpoints  %.1f MB\n", (double)s.bytes_checkpoints / 1e6);
     }
     recite_index_close(idx);
-    return 0;
+    return cli_finish_output(); /* stats that could not be written are an error, as elsewhere */
 }
 
 int main(int argc, char **argv)
 {
     signal(SIGPIPE, SIG_IGN);
-    if (argc < 2) {
-        fputs(usage_text, stderr);
-        return EXIT_USAGE;
-    }
+    if (argc < 2)
+        die_usage("no command: index, check, stats, verify, license, catalog, compact or serve");
     const char *cmd = argv[1];
     if (strcmp(cmd, "--version") == 0 || strcmp(cmd, "-V") == 0) {
         printf("recite %s\n", recite_version());

@@ -476,7 +476,8 @@ int rc_index_open_at(recite_index **out, const char *dir, unsigned part, unsigne
         rc = rc_error_set(err, RECITE_EFORMAT, "%s: not an index directory", dir);
         goto fail;
     }
-    idx->fd = open(path, O_RDONLY | O_CLOEXEC);
+    /* O_NONBLOCK: a FIFO in place of the file is refused below instead of waiting for a writer */
+    idx->fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
     if (idx->fd < 0) {
         rc = rc_error_errno(err, errno == ENOENT ? RECITE_EFORMAT : RECITE_EIO, errno,
                             "%s: not a recite index (cannot open %s)", dir, RC_INDEX_FILE);

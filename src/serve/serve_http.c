@@ -327,9 +327,15 @@ static void on_connection(void *cls, struct MHD_Connection *c, void **socket_con
 }
 
 static void on_log(void *cls, const char *fmt, va_list ap) __attribute__((format(printf, 2, 0)));
+/* Set while the daemon starts: its complaints then (a port it cannot bind) are said by the one
+ * error line serve_http_start returns, not logged besides. */
+static atomic_bool mhd_starting;
+
 static void on_log(void *cls, const char *fmt, va_list ap)
 {
     (void)cls;
+    if (atomic_load(&mhd_starting))
+        return;
     char line[512];
     vsnprintf(line, sizeof line, fmt, ap);
     size_t n = strlen(line);
@@ -365,6 +371,15 @@ struct MHD_Daemon *serve_http_start(serve_server *s, unsigned *port, recite_erro
         h++, hn -= 2;
     memcpy(host, h, hn);
     host[hn] = 0;
+    /* A port getaddrinfo would take modulo 65536 (99999 is 34463) is refused. */
+    const char *port_s = colon + 1;
+    size_t pn = strspn(port_s, "0123456789");
+    if (pn == 0 || pn > 5 || port_s[pn] || strtoul(port_s, NULL, 10) > 65535) {
+        snprintf(err->message, sizeof err->message,
+                 "--listen expects HOST:PORT with a port from 0 to 65535, not '%s'", listen);
+        err->code = RECITE_EINVAL;
+        return NULL;
+    }
     struct addrinfo hints = {0}, *ai = NULL;
     hints.ai_socktype = SOCK_STREAM;
     hints.ai_flags = AI_NUMERICSERV | AI_PASSIVE;
@@ -378,6 +393,7 @@ struct MHD_Daemon *serve_http_start(serve_server *s, unsigned *port, recite_erro
                      MHD_USE_POLL | MHD_USE_ITC | MHD_USE_ERROR_LOG;
     if (ai->ai_family == AF_INET6)
         flags |= MHD_USE_IPv6;
+    atomic_store(&mhd_starting, true);
     struct MHD_Daemon *d = serve_mhd.MHD_start_daemon_(
         flags, 0, NULL, NULL, on_request, s, MHD_OPTION_EXTERNAL_LOGGER, on_log, s,
         MHD_OPTION_SOCK_ADDR, ai->ai_addr, MHD_OPTION_CONNECTION_LIMIT,
@@ -385,6 +401,7 @@ struct MHD_Daemon *serve_http_start(serve_server *s, unsigned *port, recite_erro
         (unsigned)s->opt.idle_timeout, MHD_OPTION_NOTIFY_COMPLETED, on_completed, s,
         MHD_OPTION_NOTIFY_CONNECTION, on_connection, s, MHD_OPTION_LISTEN_BACKLOG_SIZE,
         (unsigned)1024, MHD_OPTION_END);
+    atomic_store(&mhd_starting, false);
     freeaddrinfo(ai);
     if (!d) {
         snprintf(err->message, sizeof err->message,

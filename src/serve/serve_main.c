@@ -340,10 +340,6 @@ int serve_main(int argc, char **argv)
         die("out of memory");
     parse_options(s, argc, argv);
     s->started = serve_now();
-    if (!is_loopback(s->opt.listen) && !s->token && !s->opt.quiet)
-        serve_log("warning: listening on %s without --token-file: anyone who can reach it may "
-                  "use it",
-                  s->opt.listen);
     recite_error err = {0};
     if (serve_gen_init(s, &err) != RECITE_OK)
         die("%s", err.message[0] ? err.message : recite_strerror(err.code));
@@ -365,6 +361,11 @@ int serve_main(int argc, char **argv)
     struct MHD_Daemon *d = serve_http_start(s, &port, &err);
     if (!d)
         die("%s", err.message);
+    /* Warned once the address is known good: a bad one is one error line, not a warning too. */
+    if (!is_loopback(s->opt.listen) && !s->token && !s->opt.quiet)
+        serve_log("warning: listening on %s without --token-file: anyone who can reach it may "
+                  "use it",
+                  s->opt.listen);
     serve_gen *g = serve_gen_acquire(s);
     if (!s->opt.quiet) {
         char host[256];

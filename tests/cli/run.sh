@@ -81,7 +81,7 @@ TESTS=(
     check_error_missing_index_option check_error_below_guarantee
     policy_blocks policy_allows policy_cite_by_family_and_default policy_example_file
     policy_error_malformed policy_error_conflict policy_error_unknown_license policy_error_files
-    stats_text stats_json stats_errors
+    stats_text stats_json stats_errors bad_input_edges
     corrupt_flipped_byte corrupt_flip_anywhere_never_crashes corrupt_truncated
     corrupt_format_version corrupt_no_index_file corrupt_empty_index_file
     code_renamed_function code_found_by_words code_shapes_precise code_short_renamed

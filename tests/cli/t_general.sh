@@ -19,6 +19,7 @@ t_help() {
 t_no_arguments() {
     run
     expect_rc 2
+    expect_one_error_line
 }
 t_unknown_command() {
     run frobnicate

@@ -27,6 +27,60 @@ t_stats_errors() {
     expect_one_error_line
     run stats
     expect_rc 2
+    # Stats that cannot be written are an error, as for the other commands.
+    "$BIN" stats --index idx >/dev/full 2>"$ERR"
+    RC=$?
+    expect_rc 2 "stats to a full device"
+    expect_one_error_line
+}
+
+# Bad input met in a sweep of every command (session 10): each one error line and exit 2,
+# nothing written, no wait.
+t_bad_input_edges() {
+    # Sizes: NaN (no comparison is true of it: the limit was off) and under a byte.
+    local v
+    for v in nan 0.0001 -1 inf; do
+        run index --out sized --mem "$v" lib
+        expect_rc 2 "--mem $v"
+        expect_one_error_line
+        expect_no_index sized
+        run index --out sized --max-expand "$v" lib
+        expect_rc 2 "--max-expand $v"
+        expect_one_error_line
+    done
+    # A FIFO as the checked file or as the index file: refused at once, not waited on.
+    rm -rf fifo.in fifoidx
+    mkfifo fifo.in
+    mkdir fifoidx
+    mkfifo fifoidx/recite.idx
+    run --timeout 20 check --index idx fifo.in
+    expect_rc 2 "a FIFO to check"
+    expect_one_error_line
+    expect_err 'not a regular file'
+    run --timeout 20 stats --index fifoidx
+    expect_rc 2 "a FIFO as the index file"
+    expect_one_error_line
+    run --timeout 20 index --out fifoidx lib
+    expect_rc 2 "a FIFO where the index would be replaced"
+    expect_one_error_line
+    # A line break in an argument does not break the one line.
+    run check --index idx $'no\nsuch'
+    expect_rc 2
+    expect_one_error_line
+    run check $'--fr\nob'
+    expect_rc 2
+    expect_one_error_line
+    # An unreadable catalogue of the index being replaced fails the run before anything is
+    # built: the index stays as it was (it used to be replaced, beside the old catalogue).
+    rm -rf catg
+    cp -a idx catg
+    head -c 8192 /dev/urandom >catg/catalog.sqlite
+    cp catg/recite.idx catg.idx.saved
+    run index --out catg lib
+    expect_rc 2 "a corrupt catalogue"
+    expect_one_error_line
+    expect_same_file catg/recite.idx catg.idx.saved "the index was replaced"
+    expect_no_tmp catg
 }
 
 # ==== corrupt indexes ====

@@ -120,6 +120,17 @@ def assert_error(reply, status, code=None):
 # ==== basics ====
 
 
+def t_listen_errors():
+    # A port past 65535 is refused (getaddrinfo would take it modulo 65536), and a bad address
+    # is one error line: no warning about --token-file before it, no libmicrohttpd line after.
+    for listen in ("127.0.0.1:99999", "127.0.0.1:", "garbage", "999.1.1.1:8080"):
+        r = subprocess.run([BIN, "serve", "--index", IDX, "--listen", listen],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2, (listen, r.returncode, r.stderr)
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith("recite: "), (listen, r.stderr)
+
+
 def t_healthz():
     j = H.get(P1, "/healthz").json()
     assert j["status"] == "ok" and j["works"] == 3 and j["generation"] == 1, j
