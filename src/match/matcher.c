@@ -58,6 +58,7 @@ int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_ch
     for (unsigned k = 0; k < RC_CHANNELS; k++) {
         rc_chan *ch = &c->chans[k];
         ch->info = &idx->ch[k];
+        ch->memo_gen = 1; /* the memo's zeroed entries are empty */
         ch->stream = &c->streams[k == RC_CH_PROSE ? 0 : 1];
         ch->shape = k == RC_CH_SHAPE;
         ch->active = idx->ch[k].npostings > 0;
@@ -144,6 +145,7 @@ void rc_matcher_reset(rc_matcher *c)
         c->chans[k].quota_cut = false;
         c->chans[k].common_postings_max = 0;
         c->chans[k].seeds_taken = 0;
+        c->chans[k].memo_gen++;
         c->ids[k].built = false;
     }
     c->seeds.n = 0;
@@ -321,6 +323,28 @@ static inline __attribute__((always_inline)) int lookup_batches(rc_matcher *c, u
             uint64_t postings = 0, taken = 0, near_taken = 0;
             unsigned left = 256, right = 256; /* not computed yet */
             uint8_t cut = 0;
+            /* A k-gram of many postings (a text repeated in the library) met again with the same
+             * contexts: what its scan gave before, when its postings can make no seed now (none
+             * could, or the quota is spent). A repetitive text checked against a repetitive
+             * work rescanned every posting for every k-gram: quadratic. */
+            rc_lookup_memo *memo = NULL;
+            if (pr[j].end - pr[j].first >= RC_MEMO_MIN_POSTINGS && !c->lookup_every_posting) {
+                size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
+                left = rc_chan_context(ch, q - nl, nl);
+                right = rc_chan_context(ch, q + k, nr);
+                memo = &ch->memo[rc_mix64(pr[j].hash ^ (left << 8 | right)) & (RC_MEMO_SIZE - 1)];
+                if (memo->gen == ch->memo_gen && memo->hash == pr[j].hash && memo->left == left &&
+                    memo->right == right && (!memo->eligible || ch->seeds_taken >= quota)) {
+                    if (memo->eligible)
+                        c->truncated = ch->quota_cut = true;
+                    df = memo->df;
+                    postings = memo->postings;
+                    cut = memo->cut;
+                    pr[j].end = pr[j].first; /* no scan */
+                    memo = NULL;
+                    c->lookup_memo_hits++;
+                }
+            }
             for (uint64_t i = pr[j].first; i < pr[j].end; i++) {
                 uint32_t key = rc_get_u32(keys + 4 * i);
                 if ((key & RC_KEY_HASH_MASK) != want)
@@ -370,6 +394,10 @@ static inline __attribute__((always_inline)) int lookup_batches(rc_matcher *c, u
                     return RECITE_ENOMEM;
                 ch->seeds_taken++;
             }
+            if (memo) /* eligible: a posting was taken (or would have been but for the quota) */
+                *memo = (rc_lookup_memo){
+                    pr[j].hash,     postings, ch->memo_gen, (uint8_t)left,
+                    (uint8_t)right, df,       cut,          taken + near_taken > 0};
             if (df == RC_DF_COMMON && postings > ch->common_postings_max)
                 ch->common_postings_max = postings;
             uint32_t common =

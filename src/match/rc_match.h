@@ -41,6 +41,17 @@ typedef struct rc_stream {
     uint64_t tried_at; /* bytes of text when it was last tokenized (rc_matcher_tokenize) */
 } rc_stream;
 
+/* What the lookup of a k-gram of many postings gave (matcher.c): the same k-gram hash with the
+ * same contexts met again gives the same, unless its postings could still make seeds. */
+typedef struct rc_lookup_memo {
+    uint64_t hash, postings;
+    uint32_t gen; /* the channel's memo_gen when made; another: empty */
+    uint8_t left, right, df, cut;
+    bool eligible; /* some posting could make a seed (taken, or cut by the quota) */
+} rc_lookup_memo;
+#define RC_MEMO_SIZE 64          /* entries per channel (a power of two) */
+#define RC_MEMO_MIN_POSTINGS 256 /* postings in the bucket for a k-gram's lookup to be kept */
+
 /* One channel of the index being looked up with a stream's tokens. */
 typedef struct rc_chan {
     const rc_channel_info *info;
@@ -62,6 +73,8 @@ typedef struct rc_chan {
     bool quota_cut;
     uint64_t common_postings_max;
     uint32_t seeds_taken; /* of the check's max_postings, this channel's share (see matcher.c) */
+    uint32_t memo_gen; /* bumped by every reset: the memo's entries of an earlier check are void */
+    rc_lookup_memo memo[RC_MEMO_SIZE];
 } rc_chan;
 
 /* The hash a channel compares. */
@@ -241,6 +254,10 @@ typedef struct rc_matcher {
      * (seed_alone in match_verify.c; cumulative); with extend_every_seed all are extended. */
     uint64_t seeds_alone;
     bool extend_every_seed;
+    /* Lookups of a k-gram of many postings answered by the channel's memo (matcher.c;
+     * cumulative); with lookup_every_posting, none is (tests compare the two). */
+    uint64_t lookup_memo_hits;
+    bool lookup_every_posting;
     /* With profile set (bench/bench_phases.c; off by default), each phase's time is added to
      * phase_ns: two clock reads a phase. */
     bool profile;

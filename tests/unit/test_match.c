@@ -221,6 +221,21 @@ static void test_repetitive_text_is_bounded(void **state)
     assert_int_equal(recite_checker_create(&c, f->index, &opt, &err), RECITE_OK);
     assert_int_equal(recite_check_text(&res, c, rep, strlen(rep), &err), RECITE_OK);
     assert_true(res->truncated);
+    /* Once the quota is spent, a lookup of the repeated k-gram is answered by the channel's
+     * memo of its first scan (every posting of it was scanned again for every k-gram of the
+     * text: quadratic, 14 minutes for 50 MB), with what scanning gives. */
+    recite_checker *every;
+    assert_int_equal(recite_checker_create(&every, f->index, &opt, &err), RECITE_OK);
+    every->m->lookup_every_posting = true;
+    uint64_t hits = c->m->lookup_memo_hits;
+    assert_int_equal(recite_check_text(&res, c, rep, strlen(rep), &err), RECITE_OK);
+    assert_true(c->m->lookup_memo_hits - hits > n / 2);
+    const recite_result *scanned;
+    assert_int_equal(recite_check_text(&scanned, every, rep, strlen(rep), &err), RECITE_OK);
+    assert_int_equal(every->m->lookup_memo_hits, 0);
+    assert_same_matches(res, scanned);
+    assert_int_equal(res->truncated, scanned->truncated);
+    recite_checker_free(every);
     recite_checker_free(c);
     free(rep);
 }
