@@ -358,6 +358,45 @@ static void lookup_free(lookup *lk)
     RC_VEC_FREE(lk->ranges);
 }
 
+/* The memo entry of k-gram j of the batch (k-gram q of the text), when its buckets hold
+ * RC_MEMO_MIN_POSTINGS postings or more over all tables (its contexts then computed into *left
+ * and *right); NULL for others. As matcher.c's lookup: a repetitive text checked against a
+ * repetitive work scanned every posting of the repeated k-gram for every k-gram of the text. */
+static rc_lookup_memo *memo_of(const lookup *lk, rc_chan *ch, size_t j, size_t q, uint64_t hash,
+                               unsigned *left, unsigned *right)
+{
+    if (lk->c->lookup_every_posting || lk->unseen[j])
+        return NULL;
+    uint64_t total = 0;
+    for (size_t ti = 0; ti < lk->ntab; ti++) {
+        const uint64_t *r = &lk->ranges.v[2 * (j * lk->ntab + ti)];
+        total += r[1] - r[0];
+    }
+    if (total < RC_MEMO_MIN_POSTINGS)
+        return NULL;
+    unsigned k = ch->info->kgram, cc = rc_context_len(ch->info->window);
+    size_t n = ch->stream->toks.n;
+    size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
+    *left = rc_chan_context(ch, q - nl, nl);
+    *right = rc_chan_context(ch, q + k, nr);
+    return &ch->memo[rc_mix64(hash ^ (*left << 8 | *right)) & (RC_MEMO_SIZE - 1)];
+}
+
+/* Whether the memo entry tells k-gram's lookup (same hash and contexts: memo_of) without a
+ * scan: made in this check, and its hits can make no seed now (there were none, or the
+ * channel's quota is spent: the check is then truncated, as take_kgram would say). */
+static bool memo_answers(rc_matcher *c, rc_chan *ch, const rc_lookup_memo *m, uint64_t hash,
+                         unsigned left, unsigned right)
+{
+    if (m->gen != ch->memo_gen || m->hash != hash || m->left != left || m->right != right ||
+        (m->eligible && ch->seeds_taken < quota_of(c)))
+        return false;
+    if (m->eligible)
+        c->truncated = ch->quota_cut = true;
+    c->lookup_memo_hits++;
+    return true;
+}
+
 int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
 {
     rc_chan *ch = &c->chans[chn];
@@ -376,13 +415,25 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
             uint64_t postings = 0;
             unsigned left = 256, right = 256;
             lk.hits.n = 0;
-            for (size_t ti = 0; ti < lk.ntab && rc == RECITE_OK; ti++) {
-                const uint64_t *r = &lk.ranges.v[2 * (j * lk.ntab + ti)];
-                if (r[0] < r[1])
-                    rc = scan_table(&lk, chn, ti, q, hashes[j], r[0], r[1], &df, &postings, &left,
-                                    &right);
+            rc_lookup_memo *memo = memo_of(&lk, ch, j, q, hashes[j], &left, &right);
+            if (memo && memo_answers(c, ch, memo, hashes[j], left, right)) {
+                df = memo->df;
+                postings = memo->postings;
+                lk.cut = memo->cut;
+                memo = NULL;
+            } else {
+                for (size_t ti = 0; ti < lk.ntab && rc == RECITE_OK; ti++) {
+                    const uint64_t *r = &lk.ranges.v[2 * (j * lk.ntab + ti)];
+                    if (r[0] < r[1])
+                        rc = scan_table(&lk, chn, ti, q, hashes[j], r[0], r[1], &df, &postings,
+                                        &left, &right);
+                }
+                lk.cut |= lk.unseen[j];
             }
-            lk.cut |= lk.unseen[j];
+            if (memo) /* eligible: some hit could make a seed (taken, or cut by the quota) */
+                *memo = (rc_lookup_memo){
+                    hashes[j],      postings, ch->memo_gen, (uint8_t)left,
+                    (uint8_t)right, df,       lk.cut,       lk.hits.n > 0};
             if (rc == RECITE_OK)
                 rc = take_kgram(&lk, chn, q, df, postings);
         }
@@ -393,6 +444,29 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
 
 /* ==== a distributed check ==== */
 
+/* What a table gave for a k-gram of many postings once the takers' quota is surely spent
+ * (rc_match_scan): its class and postings, and its first hit, all that is sent then. */
+typedef struct scan_memo {
+    uint64_t key, postings; /* key: the k-gram's hash and the table; 0: empty */
+    rc_scan_hit hit;
+    uint8_t left, right, df;
+    bool has_hit;
+} scan_memo;
+
+/* Each participant scans its own tables and every participant takes all their hits
+ * (rc_match_take_scans), at most the channel's quota of them as seeds, first in the library's
+ * order. Two bounds keep what is sent (and scanned) in proportion to the text, where a
+ * repetitive text checked against a repetitive work sent every posting of its repeated k-gram
+ * for each of its k-grams (40 KB of text against a 1 MB work: 23 GB, then a failed exchange):
+ *  - a table's hits of one k-gram are cut to its first quota + RC_COMMON_POSTINGS +
+ *    RC_NEAR_SEEDS: a hit that becomes a seed has fewer of its table's hits before it (the
+ *    seeds before it, under the quota, and at most the common and near hits its table gave,
+ *    which the takers may drop);
+ *  - `sure` counts seeds the takers make of this participant's hits whatever the others send
+ *    (specific hits, common and near ones up to what take_kgram keeps). Once it reaches the
+ *    quota, the quota is spent before any later k-gram: only its class, postings and whether it
+ *    has hits matter (the check is truncated if so), so one hit is sent, and a k-gram of many
+ *    postings met again with the same contexts is answered by a memo without a scan. */
 int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user)
 {
     rc_chan *ch = &c->chans[chn];
@@ -402,38 +476,81 @@ int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user)
     slide sl;
     size_t last = kgrams_from(c, ch, 0, true, &sl);
     RC_VEC(rc_scan_hit) out = {0};
-    int rc = RC_VEC_RESERVE(lk.ranges, 2 * BATCH * lk.ntab);
+    uint32_t quota = quota_of(c);
+    uint64_t cap = (uint64_t)quota + RC_COMMON_POSTINGS + RC_NEAR_SEEDS, sure = 0;
+    unsigned k = ch->info->kgram, cc = rc_context_len(ch->info->window);
+    size_t n = ch->stream->toks.n;
+    scan_memo *memo = calloc(RC_MEMO_SIZE, sizeof *memo);
+    int rc = memo ? RC_VEC_RESERVE(lk.ranges, 2 * BATCH * lk.ntab) : RECITE_ENOMEM;
     for (size_t q0 = 0; rc == RECITE_OK && q0 < last; q0 += BATCH) {
         size_t nb = RC_MIN((size_t)BATCH, last - q0);
         rc = batch_ranges(&lk, ch, q0, nb, &sl, hashes);
         for (size_t j = 0; j < nb && rc == RECITE_OK; j++) {
             size_t q = q0 + j;
             unsigned left = 256, right = 256;
+            bool spent = sure >= quota;
+            uint64_t specific = 0, common = 0, near = 0;
             for (size_t ti = 0; ti < lk.ntab && rc == RECITE_OK; ti++) {
                 const uint64_t *r = &lk.ranges.v[2 * (j * lk.ntab + ti)];
                 uint8_t df = RC_NO_POSTINGS;
                 uint64_t postings = 0;
                 lk.hits.n = 0;
+                scan_memo *m = NULL;
+                if (spent && r[1] - r[0] >= RC_MEMO_MIN_POSTINGS && !c->lookup_every_posting) {
+                    if (left == 256) {
+                        size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
+                        left = rc_chan_context(ch, q - nl, nl);
+                        right = rc_chan_context(ch, q + k, nr);
+                    }
+                    uint64_t key = (hashes[j] + ti * 0x9e3779b97f4a7c15ull) | 1;
+                    m = &memo[rc_mix64(key ^ (left << 8 | right)) & (RC_MEMO_SIZE - 1)];
+                    if (m->key == key && m->left == left && m->right == right) {
+                        c->lookup_memo_hits++;
+                        rc_scan_rec rec = {(uint8_t)chn, m->df,      (uint32_t)q,
+                                           lk.tabs[ti].shard, m->postings, m->has_hit,
+                                           &m->hit};
+                        rc = emit(user, &rec);
+                        continue;
+                    }
+                    *m = (scan_memo){.key = key, .left = (uint8_t)left, .right = (uint8_t)right};
+                }
                 if (r[0] < r[1])
                     rc = scan_table(&lk, chn, ti, q, hashes[j], r[0], r[1], &df, &postings, &left,
                                     &right);
-                if (rc != RECITE_OK || postings == 0)
+                if (rc != RECITE_OK || postings == 0) {
+                    if (m) /* no scan or no posting: not kept */
+                        m->key = 0;
                     continue;
+                }
                 /* Every hit ranked here, where its shard is: the others cannot. */
-                if ((rc = rank_hits(&lk, lk.hits.v, lk.hits.n)) != RECITE_OK ||
-                    (rc = RC_VEC_RESERVE(out, lk.hits.n + 1)) != RECITE_OK)
+                size_t nh = RC_MIN((uint64_t)lk.hits.n, spent ? 1 : cap);
+                if ((rc = rank_hits(&lk, lk.hits.v, nh)) != RECITE_OK ||
+                    (rc = RC_VEC_RESERVE(out, nh + 1)) != RECITE_OK)
                     break;
-                for (size_t i = 0; i < lk.hits.n; i++) {
+                for (size_t i = 0; i < nh; i++) {
                     const hit *h = &lk.hits.v[i];
                     out.v[i] = (rc_scan_hit){h->gpos, h->rank, h->cluster, h->kind};
+                    specific += h->kind == RC_HIT_SPECIFIC;
+                    common += h->kind == RC_HIT_COMMON;
+                    near += h->kind == RC_HIT_NEAR;
+                }
+                if (m) {
+                    m->df = df;
+                    m->postings = postings;
+                    m->has_hit = nh > 0;
+                    if (nh)
+                        m->hit = out.v[0];
                 }
                 rc_scan_rec rec = {
-                    (uint8_t)chn,        df,   (uint32_t)q, lk.tabs[ti].shard, postings,
-                    (uint32_t)lk.hits.n, out.v};
+                    (uint8_t)chn, df, (uint32_t)q, lk.tabs[ti].shard, postings, (uint32_t)nh,
+                    out.v};
                 rc = emit(user, &rec);
             }
+            sure += specific + RC_MIN(common, (uint64_t)RC_COMMON_POSTINGS) +
+                    RC_MIN(near, (uint64_t)RC_NEAR_SEEDS);
         }
     }
+    free(memo);
     RC_VEC_FREE(out);
     lookup_free(&lk);
     return rc;

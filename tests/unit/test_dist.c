@@ -4,7 +4,8 @@
  * each holding part of a sharded index, give participant 0 the result and the JSON and text
  * reports of one index of the same library — common language, duplicates, licenses (CMI),
  * code found by its words, a long text, checks cut short by limits — whether one, two, three or
- * four participants (more than shards) share the shards; a part refuses ordinary checks and
+ * four participants (more than shards) share the shards; a repetitive text against a repetitive
+ * work, bounded and still the same; a part refuses ordinary checks and
  * knows other shards' works only as a check brought them; a participant that cannot take part
  * fails the check on all.
  */
@@ -12,6 +13,7 @@
 
 #include <pthread.h>
 
+#include "check/rc_checker.h"
 #include "recite.h"
 
 #define MAXP 4
@@ -157,6 +159,7 @@ typedef struct participant {
     /* participant 0: the reports of every text (JSON, text), and the figures of its result */
     char *json[NTEXTS], *text[NTEXTS];
     int truncated[NTEXTS];
+    uint64_t memo_hits; /* lookups answered without a scan (rc_match_scan), all texts */
     int rc;
     recite_error err;
 } participant;
@@ -210,6 +213,8 @@ static void *participate(void *arg)
                 p->rc = RECITE_EIO;
         }
     }
+    if (chk)
+        p->memo_hits = chk->m->lookup_memo_hits;
     recite_checker_free(chk);
     recite_index_close(idx);
     return NULL;
@@ -413,6 +418,107 @@ static void test_dist_refused(void **state)
     assert_non_null(strstr(ps[0].err.message, "participant 2"));
 }
 
+static char *repeat(const char *unit, size_t n)
+{
+    size_t u = strlen(unit);
+    char *s = malloc(u * n + 1);
+    for (size_t i = 0; i < n; i++)
+        memcpy(s + u * i, unit, u);
+    s[u * n] = 0;
+    return s;
+}
+
+/* A repetitive text against a repetitive work: every k-gram of the text is the work's repeated
+ * k-gram, with hundreds of postings. Each participant sent every posting of it for every k-gram
+ * (40 KB of text: 23 GB, then a failed exchange) and one process holding the shards scanned
+ * them all for every k-gram (quadratic: 38 s for 390 KB). The hits a participant sends are cut
+ * to what can become seeds, and once its hits alone have spent the quota, a k-gram met again is
+ * answered by a memo of its scan: the same reports and truncation as one index, with and
+ * without limits, and most lookups answered by the memos. */
+static void test_dist_repetitive(void **state)
+{
+    (void)state;
+    fixture lf;
+    memset(&lf, 0, sizeof lf);
+    test_dirs_make(&lf.dir, &lf.lib, &lf.one);
+    lf.sharded = path_join(lf.dir, "sharded");
+    char *rep = repeat("zo ", 4000);
+    test_put(lf.lib, "rep.txt", rep, strlen(rep));
+    for (int i = 0; i < 4; i++) {
+        char *w = gen_words((uint64_t)i + 77, 300), name[32];
+        snprintf(name, sizeof name, "w%d.txt", i);
+        test_put(lf.lib, name, w, strlen(w));
+        if (i == 2)
+            lf.texts[3] = w;
+        else
+            free(w);
+    }
+    recite_build_options bo = test_opts();
+    test_build(lf.lib, lf.one, &bo);
+    const char *paths[] = {lf.lib};
+    recite_error err = {0};
+    if (recite_index_build_sharded(NULL, lf.sharded, paths, 1, 2, NULL, &bo, &err) != RECITE_OK)
+        fail_msg("sharded build: %s", err.message);
+    char *half = repeat("zo ", 1500), *words = gen_words(5, 40);
+    lf.texts[0] = rep;
+    lf.texts[1] = repeat("zo ", 900);
+    assert_true(asprintf(&lf.texts[2], "%s%s%s", half, words, half) >= 0);
+    assert_true(asprintf(&lf.texts[4], "%s%s", lf.texts[3], half) >= 0);
+    lf.texts[5] = repeat("zo zo ka ", 1000);
+    lf.texts[6] = repeat("zo ", 40);
+    lf.texts[7] = strdup(words);
+    free(half);
+    free(words);
+    for (int i = 0; i < NTEXTS; i++)
+        lf.lens[i] = strlen(lf.texts[i]);
+    int truncated = 0;
+    uint64_t memo_hits = 0;
+    for (unsigned which = 0; which < 3; which++) {
+        recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+        opt.max_postings = which == 0 ? 0 : which == 1 ? 100 : 3000;
+        for (unsigned n = 2; n <= 3; n++)
+            same_as_one(&lf, &opt, n, &truncated);
+        participant ps[MAXP];
+        run(&lf, 2, &opt, UINT32_MAX, ps);
+        for (unsigned r = 0; r < 2; r++) {
+            assert_int_equal(ps[r].rc, RECITE_OK);
+            memo_hits += ps[r].memo_hits;
+            free_reports(&ps[r]);
+        }
+    }
+    assert_true(truncated >= 3);
+    assert_true(memo_hits > 4000); /* each run's text 0 alone has 4,000 k-grams */
+    /* The sharded index opened whole in one process (rc_match_lookup_shards): the memo of
+     * the channel answers most lookups, with what scanning every posting gives. */
+    recite_index *sh;
+    test_open(lf.sharded, &sh, NULL, NULL);
+    recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
+    opt.max_postings = 100;
+    recite_checker *c, *every;
+    assert_int_equal(recite_checker_create(&c, sh, &opt, &err), RECITE_OK);
+    assert_int_equal(recite_checker_create(&every, sh, &opt, &err), RECITE_OK);
+    every->m->lookup_every_posting = true;
+    for (int i = 0; i < NTEXTS; i++) {
+        const recite_result *r1, *r2;
+        uint64_t before = c->m->lookup_memo_hits;
+        assert_int_equal(recite_check_text(&r1, c, lf.texts[i], lf.lens[i], &err), RECITE_OK);
+        if (i == 0)
+            assert_true(c->m->lookup_memo_hits - before > 2000);
+        assert_int_equal(recite_check_text(&r2, every, lf.texts[i], lf.lens[i], &err), RECITE_OK);
+        assert_same_matches(r1, r2);
+        assert_int_equal(r1->truncated, r2->truncated);
+        assert_int_equal(r1->tokens, r2->tokens);
+    }
+    assert_int_equal(every->m->lookup_memo_hits, 0);
+    recite_checker_free(c);
+    recite_checker_free(every);
+    recite_index_close(sh);
+    for (int i = 0; i < NTEXTS; i++)
+        free(lf.texts[i]);
+    free(lf.sharded);
+    test_dirs_free(lf.dir, lf.lib, lf.one);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
@@ -420,6 +526,7 @@ int main(void)
         cmocka_unit_test(test_dist_same_report),
         cmocka_unit_test(test_dist_limits),
         cmocka_unit_test(test_dist_refused),
+        cmocka_unit_test(test_dist_repetitive),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
 }
