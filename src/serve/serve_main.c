@@ -7,6 +7,7 @@
 #include "serve_http.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
@@ -14,6 +15,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #define EXIT_USAGE 2
@@ -97,14 +99,37 @@ static size_t size_arg(const char *opt, const char *s)
 }
 
 /* The first line of a small file, trimmed: a token or key. */
+/* A small file of a secret (token, key), opened without blocking (a FIFO would wait for a
+ * writer) and refused unless a regular file; read into buf (cap bytes at most), its size
+ * returned. */
+static size_t read_small(const char *opt, const char *path, char *buf, size_t cap)
+{
+    int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0)
+        die("%s %s: %s", opt, path, strerror(errno));
+    if (!S_ISREG(st.st_mode))
+        die("%s %s: %s", opt, path,
+            S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
+    size_t n = 0;
+    while (n < cap) {
+        ssize_t r = read(fd, buf + n, cap - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0)
+            die("%s %s: %s", opt, path, strerror(errno));
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    return n;
+}
+
 static char *read_secret(const char *opt, const char *path)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        die("%s %s: %s", opt, path, strerror(errno));
     char buf[4097];
-    size_t n = fread(buf, 1, sizeof buf - 1, f);
-    fclose(f);
+    size_t n = read_small(opt, path, buf, sizeof buf - 1);
     buf[n] = 0;
     size_t a = 0;
     while (a < n && (buf[a] == ' ' || buf[a] == '\t' || buf[a] == '\r' || buf[a] == '\n'))
@@ -128,13 +153,11 @@ static char *read_secret(const char *opt, const char *path)
 /* The bytes of a text-free index's key (as `recite check --key`). */
 static char *read_key(const char *path, size_t *len)
 {
-    FILE *f = fopen(path, "rb");
-    if (!f)
-        die("--key %s: %s", path, strerror(errno));
     char *buf = malloc(4097);
-    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
-    fclose(f);
-    if (!buf || n < 16 || n > 4096)
+    if (!buf)
+        die("out of memory");
+    size_t n = read_small("--key", path, buf, 4097);
+    if (n < 16 || n > 4096)
         die("--key %s: a key has 16 to 4096 bytes", path);
     *len = n;
     return buf;

@@ -129,6 +129,17 @@ def t_listen_errors():
         assert r.returncode == 2, (listen, r.returncode, r.stderr)
         lines = r.stderr.splitlines()
         assert len(lines) == 1 and lines[0].startswith("recite: "), (listen, r.stderr)
+    # A token or key file that is a directory or a FIFO is refused at once, saying so (a
+    # directory read as "the file is empty"; a FIFO waited for a writer).
+    fifo = os.path.join(T, "token.fifo")
+    os.mkfifo(fifo)
+    for flag, path, says in (("--token-file", T, "a directory"), ("--key", T, "a directory"),
+                             ("--token-file", fifo, "not a regular file")):
+        r = subprocess.run([BIN, "serve", "--index", IDX, flag, path],
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2, (flag, path, r.returncode, r.stderr)
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1 and says in lines[0], (flag, path, r.stderr)
 
 
 def t_healthz():
