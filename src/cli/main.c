@@ -100,12 +100,19 @@ static void bad_option(int c, char **argv)
     die_usage("unknown option '%.*s'", (int)strcspn(arg, "="), arg);
 }
 
+/* Whether [s, end) is only digits and a decimal point: what strto* parse beyond that (leading
+ * spaces, a sign, hexadecimal, "inf", exponents) is not a number a user means here. */
+static bool digits_only(const char *s, const char *end)
+{
+    return end > s && strspn(s, "0123456789.") == (size_t)(end - s);
+}
+
 static unsigned parse_uint(const char *opt, const char *s, unsigned min, unsigned max)
 {
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+    if (errno || end == s || *end || !digits_only(s, end) || v < min || v > max)
         die_usage("%s expects a whole number from %u to %u, not '%s'", opt, min, max, s);
     return (unsigned)v;
 }
@@ -115,7 +122,7 @@ static double parse_fraction(const char *opt, const char *s)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
-    if (errno || end == s || *end || !(v > 0.0 && v <= 1.0))
+    if (errno || end == s || *end || !digits_only(s, end) || !(v > 0.0 && v <= 1.0))
         die_usage("%s expects a number in (0, 1], not '%s'", opt, s);
     return v;
 }
@@ -125,6 +132,7 @@ static uint64_t parse_size(const char *opt, const char *s)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
+    const char *num_end = end;
     uint64_t mult = 1;
     if (*end == 'k' || *end == 'K')
         mult = 1ull << 10, end++;
@@ -138,7 +146,7 @@ static uint64_t parse_size(const char *opt, const char *s)
         end++;
     double bytes = v * (double)mult;
     /* !(>= 1) also refuses NaN, which no comparison is true of (and a size under a byte) */
-    if (errno || end == s || *end || !(bytes >= 1 && bytes <= 1e15))
+    if (errno || end == s || *end || !digits_only(s, num_end) || !(bytes >= 1 && bytes <= 1e15))
         die_usage("%s expects a size such as 512M or 2G, not '%s'", opt, s);
     return (uint64_t)bytes;
 }

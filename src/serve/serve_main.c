@@ -70,12 +70,19 @@ static void die(const char *fmt, ...)
     exit(EXIT_USAGE);
 }
 
+/* Whether [s, end) is only digits and a decimal point: what strto* parse beyond that (leading
+ * spaces, a sign, hexadecimal, "inf", exponents) is not a number a user means here. */
+static bool digits_only(const char *s, const char *end)
+{
+    return end > s && strspn(s, "0123456789.") == (size_t)(end - s);
+}
+
 static unsigned uint_arg(const char *opt, const char *s, unsigned min, unsigned max)
 {
     char *end;
     errno = 0;
     unsigned long v = strtoul(s, &end, 10);
-    if (errno || end == s || *end || s[0] == '-' || v < min || v > max)
+    if (errno || end == s || *end || !digits_only(s, end) || v < min || v > max)
         die("%s expects a whole number from %u to %u, not '%s' (see recite serve --help)", opt, min,
             max, s);
     return (unsigned)v;
@@ -86,6 +93,7 @@ static size_t size_arg(const char *opt, const char *s)
     char *end;
     errno = 0;
     double v = strtod(s, &end);
+    const char *num_end = end;
     double mult = 1;
     if (*end == 'k' || *end == 'K')
         mult = 1024, end++;
@@ -93,7 +101,7 @@ static size_t size_arg(const char *opt, const char *s)
         mult = 1024.0 * 1024, end++;
     else if (*end == 'g' || *end == 'G')
         mult = 1024.0 * 1024 * 1024, end++;
-    if (errno || end == s || *end || !(v >= 1) || v * mult > 1e12)
+    if (errno || end == s || *end || !digits_only(s, num_end) || !(v >= 1) || v * mult > 1e12)
         die("%s expects a size such as 64K or 1M, not '%s'", opt, s);
     return (size_t)(v * mult);
 }

@@ -39,7 +39,8 @@ t_stats_errors() {
 t_bad_input_edges() {
     # Sizes: NaN (no comparison is true of it: the limit was off) and under a byte.
     local v
-    for v in nan 0.0001 -1 inf; do
+    # What strtod takes beyond digits (hexadecimal, exponents, leading blanks) is refused too.
+    for v in nan 0.0001 -1 inf 0x10M 1e9 ' 64M'; do
         run index --out sized --mem "$v" lib
         expect_rc 2 "--mem $v"
         expect_one_error_line
@@ -48,6 +49,19 @@ t_bad_input_edges() {
         expect_rc 2 "--max-expand $v"
         expect_one_error_line
     done
+    # Whole numbers: digits only (strtoul skipped blanks and took a sign).
+    for v in ' 2' '+2' 2x; do
+        run index --out sized --jobs "$v" lib
+        expect_rc 2 "--jobs '$v'"
+        expect_one_error_line
+        expect_no_index sized
+        run check --index idx --min-tokens "$v" /dev/null
+        expect_rc 2 "--min-tokens '$v'"
+        expect_one_error_line
+    done
+    run check --index idx --min-similarity 5e-1 /dev/null
+    expect_rc 2 "--min-similarity 5e-1"
+    expect_one_error_line
     # A FIFO as the checked file or as the index file: refused at once, not waited on.
     rm -rf fifo.in fifoidx
     mkfifo fifo.in
