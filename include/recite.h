@@ -633,6 +633,14 @@ int recite_catalog_build(const char *index_dir, recite_error *err);
  * an error (RECITE_EIO / RECITE_EFORMAT) with a one-line message. */
 int recite_catalog_open(recite_catalog **out, const char *index_dir, int writable,
                         recite_error *err);
+
+/* Whether the catalogue was made for the index now at index_dir (*current 1), or for an earlier
+ * one (0): a build or compaction stopped (killed, disk full) after publishing the index and
+ * before remaking its catalogue. recite_catalog_build brings it up to date, carrying its
+ * deletions and audit log over (the CLI does so before any catalogue command). A catalogue of
+ * a recite that did not record its index counts as current. */
+int recite_catalog_current(recite_catalog *cat, const char *index_dir, int *current,
+                           recite_error *err);
 void recite_catalog_close(recite_catalog *cat); /* accepts NULL */
 
 typedef struct recite_catalog_filter {

@@ -177,6 +177,34 @@ int recite_catalog_open(recite_catalog **out, const char *index_dir, int writabl
     return RECITE_OK;
 }
 
+int recite_catalog_current(recite_catalog *cat, const char *index_dir, int *current,
+                           recite_error *err)
+{
+    *current = 1;
+    sqlite3_stmt *st = NULL;
+    int rc = rc_catalog_prepare(cat, "SELECT value FROM meta WHERE key = 'index_checksum'", &st,
+                                err);
+    if (rc != RECITE_OK)
+        return rc;
+    char made_for[24] = "";
+    int src = sqlite3_step(st);
+    if (src == SQLITE_ROW && sqlite3_column_text(st, 0))
+        snprintf(made_for, sizeof made_for, "%s", (const char *)sqlite3_column_text(st, 0));
+    sqlite3_finalize(st);
+    if (src != SQLITE_ROW && src != SQLITE_DONE)
+        return rc_catalog_db_error(cat->db, src, cat->path, err);
+    if (!made_for[0]) /* made before catalogues recorded their index */
+        return RECITE_OK;
+    recite_index *idx;
+    if ((rc = recite_index_open(&idx, index_dir, err)) != RECITE_OK)
+        return rc;
+    char now[24];
+    snprintf(now, sizeof now, "%016llx", (unsigned long long)rc_index_header_sum(idx));
+    recite_index_close(idx);
+    *current = strcmp(now, made_for) == 0;
+    return RECITE_OK;
+}
+
 void recite_catalog_close(recite_catalog *cat)
 {
     if (!cat)

@@ -29,7 +29,8 @@
  * audit: the append-only log (triggers refuse UPDATE and DELETE); `work` is the work id as
  * text, so entries outlive the work's row.
  *
- * meta: schema_version, index_created_unix, index_works, recite_version. The file carries
+ * meta: schema_version, index_created_unix, index_works, index_checksum (the index file's
+ * header checksum, hex: recite_catalog_current), recite_version. The file carries
  * PRAGMA application_id 0x52435443 ("RCTC") and user_version 1. */
 static const char schema_sql[] =
     "PRAGMA application_id = 1380144195;" /* 0x52435443 */
@@ -203,13 +204,15 @@ static int add_meta(builder *b, recite_error *err)
 {
     recite_index_stats s;
     recite_index_get_stats(&s, b->idx);
-    char created[32], works[32], schema[16];
+    char created[32], works[32], schema[16], sum[24];
     snprintf(created, sizeof created, "%llu", (unsigned long long)s.created_unix);
+    snprintf(sum, sizeof sum, "%016llx", (unsigned long long)rc_index_header_sum(b->idx));
     snprintf(works, sizeof works, "%llu", (unsigned long long)s.works);
     snprintf(schema, sizeof schema, "%d", RC_CATALOG_SCHEMA);
     const char *kv[][2] = {{"schema_version", schema},
                            {"index_created_unix", created},
                            {"index_works", works},
+                           {"index_checksum", sum},
                            {"recite_version", recite_version()}};
     sqlite3_stmt *st;
     int rc = rc_catalog_prepare(&b->out, "INSERT INTO meta(key, value) VALUES (?, ?)", &st, err);

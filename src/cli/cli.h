@@ -17,6 +17,10 @@
 
 int cli_license(int argc, char **argv); /* cli_license.c */
 int cli_catalog(int argc, char **argv); /* cli_catalog.c */
+/* recite_catalog_open, after remaking a catalogue made for an earlier index than the one at
+ * dir (a build stopped between publishing the index and remaking it: recite_catalog_current),
+ * which a line on stderr says. */
+int cli_catalog_open(recite_catalog **cat, const char *dir, int writable, recite_error *err);
 int serve_main(int argc, char **argv);  /* src/serve/serve_main.c */
 int cli_verify(int argc, char **argv);  /* cli_verify.c */
 

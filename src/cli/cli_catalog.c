@@ -351,7 +351,7 @@ static int run_query(subcommand sub, const args *a)
 
     recite_catalog *cat;
     recite_error err = {0};
-    if (recite_catalog_open(&cat, a->index, 0, &err) != RECITE_OK)
+    if (cli_catalog_open(&cat, a->index, 0, &err) != RECITE_OK)
         return cli_fail(&err);
     if (a->format == FMT_CSV)
         csv_row(stdout, sub == SUB_LIST ? list_csv : s.tab.head,
@@ -378,6 +378,34 @@ static int run_query(subcommand sub, const args *a)
     return status;
 }
 
+int cli_catalog_open(recite_catalog **cat, const char *dir, int writable, recite_error *err)
+{
+    int rc = recite_catalog_open(cat, dir, writable, err), current = 1;
+    if (rc == RECITE_OK && (rc = recite_catalog_current(*cat, dir, &current, err)) == RECITE_OK &&
+        !current) {
+        recite_catalog_close(*cat);
+        *cat = NULL;
+        if ((rc = recite_catalog_build(dir, err)) == RECITE_OK) {
+            fprintf(stderr,
+                    "recite: %s: the catalogue was made for an earlier index (a build stopped "
+                    "after publishing this one): remade, its deletions and audit log kept\n",
+                    dir);
+            rc = recite_catalog_open(cat, dir, writable, err);
+        } else { /* a read-only directory, a full disk: say what is wrong first */
+            char why[sizeof err->message];
+            snprintf(why, sizeof why, "%s", err->message);
+            snprintf(err->message, sizeof err->message,
+                     "%.200s: the catalogue was made for an earlier index and cannot be remade (%.230s)",
+                     dir, why);
+        }
+    }
+    if (rc != RECITE_OK) {
+        recite_catalog_close(*cat);
+        *cat = NULL;
+    }
+    return rc;
+}
+
 static int run_delete(const args *a)
 {
     const char *who = a->who;
@@ -388,7 +416,7 @@ static int run_delete(const args *a)
     }
     recite_catalog *cat;
     recite_error err = {0};
-    if (recite_catalog_open(&cat, a->index, 1, &err) != RECITE_OK)
+    if (cli_catalog_open(&cat, a->index, 1, &err) != RECITE_OK)
         return cli_fail(&err);
     int rc = recite_catalog_delete(cat, a->work, who, a->why, &err);
     recite_catalog_close(cat);

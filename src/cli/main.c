@@ -447,7 +447,7 @@ static int cmd_compact(int argc, char **argv)
     recite_catalog_filter all = {NULL, NULL, NULL, 1};
     id_list del = {0};
     int status = EXIT_USAGE;
-    if (recite_catalog_open(&cat, dir, 0, &err) != RECITE_OK ||
+    if (cli_catalog_open(&cat, dir, 0, &err) != RECITE_OK ||
         recite_catalog_list(cat, &all, collect_deleted, &del, &err) != RECITE_OK) {
         cli_fail(&err);
         goto done;

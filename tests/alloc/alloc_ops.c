@@ -651,12 +651,15 @@ static void catalog_build_after(int rc)
     free(now);
 }
 
-/* Open, list, runs, delete a work, audit. */
+/* Open, whether it is the index's (it is), list, runs, delete a work, audit. */
 static int catalog_run(recite_error *err)
 {
     recite_catalog *cat = NULL;
     cat_deleted = false;
-    int rc = recite_catalog_open(&cat, fx.catdir, 1, err);
+    int rc = recite_catalog_open(&cat, fx.catdir, 1, err), current = -1;
+    if (rc == RECITE_OK)
+        rc = recite_catalog_current(cat, fx.catdir, &current, err);
+    TA_CHECK(rc != RECITE_OK || current == 1, "the catalogue is not its index's");
     dg_reset();
     if (rc == RECITE_OK)
         rc = catalog_dump(cat, err);

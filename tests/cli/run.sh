@@ -94,6 +94,7 @@ TESTS=(
     catalog_built_by_index catalog_list_table catalog_list_csv catalog_list_json
     catalog_list_filters catalog_runs catalog_delete_and_audit catalog_errors
     catalog_corrupt_unchanged catalog_locked_unchanged catalog_reindex_keeps_audit
+    catalog_stale_remade
     reproducible_jobs reproducible_mem
     big_single_line_file interrupted_rebuild_keeps_index
     ingest_index ingest_pdf_page ingest_pdf_broken ingest_epub_chapter ingest_html

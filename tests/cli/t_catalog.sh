@@ -193,6 +193,39 @@ t_catalog_reindex_keeps_audit() {
     run catalog list --index catre --format json
     expect_json "$OUT" '"cat/b" not in [w["id"] for w in r]'
 }
+# A build stopped (killed, disk full) after publishing the new index and before remaking its
+# catalogue leaves the previous catalogue beside it; the next catalogue command remakes it first
+# (deletions and audit log kept) and says so in one line; once only.
+t_catalog_stale_remade() {
+    catalog_copy catst
+    run catalog delete --index catst --work cat/b --who alice --why takedown
+    expect_rc 0
+    rm -rf catst.new
+    run index --out catst.new cat.jsonl
+    expect_rc 0
+    cp catst.new/recite.idx catst/recite.idx
+    run catalog list --index catst --format json
+    expect_rc 0
+    expect_one_error_line
+    expect_err '^recite: catst: the catalogue was made for an earlier index'
+    expect_json "$OUT" 'sorted(w["id"] for w in r) == ["cat/a", "cat/c", "cat/d"]'
+    run catalog list --index catst --deleted --format json
+    expect_rc 0
+    expect "said something on stderr again: $(snippet "$ERR")" test ! -s "$ERR"
+    expect_json "$OUT" '{w["id"]: w for w in r}["cat/b"]["deleted_by"] == "alice"'
+    run catalog audit --index catst --format json
+    expect_json "$OUT" '[(e["who"], e["work"]) for e in r] == [("alice", "cat/b")]'
+    # A deletion on a stale catalogue lands in the remade one.
+    catalog_copy catst
+    cp catst.new/recite.idx catst/recite.idx
+    run catalog delete --index catst --work cat/c --who bob --why dmca
+    expect_rc 0
+    expect_one_error_line
+    expect_err 'made for an earlier index'
+    run catalog list --index catst --format json
+    expect "said something on stderr again: $(snippet "$ERR")" test ! -s "$ERR"
+    expect_json "$OUT" 'sorted(w["id"] for w in r) == ["cat/a", "cat/b", "cat/d"]'
+}
 # catalog_fails REGEX ARGS...: `recite catalog ARGS` exits 2 with one matching line.
 catalog_fails() {
     local re=$1

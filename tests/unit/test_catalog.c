@@ -707,6 +707,45 @@ static void test_index_rebuild_keeps_catalogue(void **state)
     recite_catalog_close(cat);
 }
 
+static int current_of(const char *dir)
+{
+    recite_error err = {0};
+    recite_catalog *cat = open_cat(dir, 0);
+    int current = -1;
+    if (recite_catalog_current(cat, dir, &current, &err) != RECITE_OK)
+        fail_msg("recite_catalog_current: %s", err.message);
+    recite_catalog_close(cat);
+    return current;
+}
+
+/* The catalogue names the index it was made for: an index published beside it without it being
+ * remade (a build stopped between the two) is not its index until it is remade; a catalogue that
+ * names none (made before catalogues did) counts as current. */
+static void test_current_index(void **state)
+{
+    fixture *f = *state;
+    assert_int_equal(current_of(f->idx), 1);
+    char *j = jsonl_text(false);
+    write_str(f->jsonl, j);
+    free(j);
+    build_index(f->jsonl, f->idx); /* four works, beside the catalogue of the five */
+    assert_int_equal(current_of(f->idx), 0);
+    build_catalog(f->idx);
+    assert_int_equal(current_of(f->idx), 1);
+    sqlite3 *db;
+    assert_int_equal(sqlite3_open_v2(f->cat, &db, SQLITE_OPEN_READWRITE, NULL), SQLITE_OK);
+    assert_int_equal(
+        sqlite3_exec(db, "DELETE FROM meta WHERE key = 'index_checksum'", NULL, NULL, NULL),
+        SQLITE_OK);
+    assert_int_equal(sqlite3_changes(db), 1);
+    sqlite3_close(db);
+    j = jsonl_text(true);
+    write_str(f->jsonl, j);
+    free(j);
+    build_index(f->jsonl, f->idx);
+    assert_int_equal(current_of(f->idx), 1);
+}
+
 /* ==== bad input ==== */
 
 static void test_locked(void **state)
@@ -906,6 +945,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_delete_after_rebuild_through_old_handle, setup,
                                         teardown),
         cmocka_unit_test_setup_teardown(test_index_rebuild_keeps_catalogue, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_current_index, setup, teardown),
         cmocka_unit_test_setup_teardown(test_locked, setup, teardown),
         cmocka_unit_test_setup_teardown(test_corrupt_foreign_newer, setup, teardown),
         cmocka_unit_test_setup_teardown(test_missing, setup, teardown),
