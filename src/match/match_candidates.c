@@ -9,17 +9,6 @@
 
 #include <stdlib.h>
 
-typedef struct candidate {
-    uint32_t cluster;
-    uint32_t rep; /* its first work: ties are broken by it, which orders works as one index of
-                     the library does whether or not it is sharded */
-    uint32_t seeds;
-    size_t first;  /* its seeds are seeds[first .. first + seeds) while sorted by position */
-    bool specific; /* has an exact seed whose k-gram is not common language */
-    bool exact;    /* has an exact seed */
-    bool keep;
-    bool view; /* a view of a code cluster: after the cluster, whose first work it shares */
-} candidate;
 
 /* ==== sorting seeds ====
  * The two sorts of every check's seeds, without a comparator call per comparison: by global
@@ -120,22 +109,54 @@ static int sort_by_diag(rc_matcher *c)
     return RECITE_OK;
 }
 
-static int cmp_candidate(const void *a, const void *b)
+/* The order works are chosen in: specific language first, then most seeds, then the library's
+ * order (a cluster's first work; a view after its cluster). Every candidate has its own key. */
+static rc_cand_key cand_key(const rc_candidate *cd, uint32_t i)
 {
-    const candidate *x = a, *y = b;
-    if (x->specific != y->specific)
-        return x->specific ? -1 : 1;
-    if (x->seeds != y->seeds)
-        return x->seeds > y->seeds ? -1 : 1;
-    if (x->rep != y->rep)
-        return x->rep < y->rep ? -1 : 1;
-    return (x->view > y->view) - (x->view < y->view);
+    return (rc_cand_key){(uint64_t)!cd->specific << 32 | (uint32_t)~cd->seeds,
+                         (uint64_t)cd->rep << 1 | cd->view, i};
 }
 
-static int cmp_candidate_first(const void *a, const void *b)
+static bool key_before(const rc_cand_key *x, const rc_cand_key *y)
 {
-    const candidate *x = a, *y = b;
-    return (x->first > y->first) - (x->first < y->first);
+    return x->hi != y->hi ? x->hi < y->hi : x->lo < y->lo;
+}
+
+/* Sorts the candidates' keys (insertion sort of runs of 16, then merges, as sort_by_diag);
+ * the order is in c->cand_keys. */
+static int sort_keys(rc_matcher *c)
+{
+    size_t n = c->cand_keys.n, run = 16;
+    if (RC_VEC_RESERVE(c->cand_tmp, n + 1) != RECITE_OK)
+        return RECITE_ENOMEM;
+    rc_cand_key *v = c->cand_keys.v, *from = v, *to = c->cand_tmp.v;
+    for (size_t a = 0; a < n; a += run) {
+        size_t b = RC_MIN(n, a + run);
+        for (size_t i = a + 1; i < b; i++) {
+            rc_cand_key x = v[i];
+            size_t j = i;
+            for (; j > a && key_before(&x, &v[j - 1]); j--)
+                v[j] = v[j - 1];
+            v[j] = x;
+        }
+    }
+    for (size_t w = run; w < n; w *= 2) {
+        for (size_t a = 0; a < n; a += 2 * w) {
+            size_t m = RC_MIN(n, a + w), b = RC_MIN(n, a + 2 * w), i = a, j = m, k = a;
+            while (i < m && j < b)
+                to[k++] = key_before(&from[j], &from[i]) ? from[j++] : from[i++];
+            while (i < m)
+                to[k++] = from[i++];
+            while (j < b)
+                to[k++] = from[j++];
+        }
+        rc_cand_key *t = from;
+        from = to;
+        to = t;
+    }
+    if (from != v)
+        memcpy(v, from, n * sizeof *from);
+    return RECITE_OK;
 }
 
 /* Seeds come from every work sharing a k-gram with the text. Works with a seed of specific
@@ -149,15 +170,15 @@ int rc_match_select(rc_matcher *c, recite_error *err)
 {
     if (sort_by_gpos(c) != RECITE_OK)
         return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    RC_VEC(candidate) cands = {0};
+    c->cands.n = 0;
     /* How many kept works cover each k-gram of each stream (words, lexemes). */
-    uint8_t *cover[2] = {calloc(c->chans[RC_CH_PROSE].kgram_df.n + 1, 1),
-                         calloc(c->chans[RC_CH_CODE].kgram_df.n + 1, 1)};
-    if (!cover[0] || !cover[1]) {
-        free(cover[0]);
-        free(cover[1]);
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    size_t nk[2] = {c->chans[RC_CH_PROSE].kgram_df.n + 1, c->chans[RC_CH_CODE].kgram_df.n + 1};
+    for (unsigned t = 0; t < 2; t++) {
+        if (RC_VEC_RESERVE(c->cover[t], nk[t]) != RECITE_OK)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        memset(c->cover[t].v, 0, nk[t]);
     }
+    uint8_t *cover[2] = {c->cover[0].v, c->cover[1].v};
     rc_cluster info = {0};
     uint32_t cl = UINT32_MAX;
     for (size_t i = 0; i < c->seeds.n; i++) {
@@ -165,35 +186,28 @@ int rc_match_select(rc_matcher *c, recite_error *err)
         if (c->annotated) { /* a distributed check's: their shards found them */
             if (cl != s->cluster) {
                 cl = s->cluster;
-                candidate cd = {cl, s->first, 0, i, false, false, false, cl >= c->idx->nclusters};
-                if (RC_VEC_PUSH(cands, cd) != RECITE_OK) {
-                    RC_VEC_FREE(cands);
-                    free(cover[0]);
-                    free(cover[1]);
+                rc_candidate cd = {cl, s->first, 0, i, false, false, false,
+                                   cl >= c->idx->nclusters};
+                if (RC_VEC_PUSH(c->cands, cd) != RECITE_OK)
                     return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-                }
             }
         } else if (cl == UINT32_MAX || s->gpos >= info.token_base + info.ntokens) {
             /* The first seed of a work: its record is checked once here, for every later
              * step that reads it. */
             cl = rc_index_cluster_of_token(c->idx, s->gpos);
-            candidate cd = {cl, 0, 0, i, false, false, false, cl >= c->idx->nclusters};
+            rc_candidate cd = {cl, 0, 0, i, false, false, false, cl >= c->idx->nclusters};
             int rc = rc_index_cluster_check(c->idx, cl, &info, err);
             cd.rep = rc == RECITE_OK ? rc_index_member(c->idx, info.member0) : 0;
             if (rc == RECITE_OK &&
                 (s->gpos < info.token_base || s->gpos >= info.token_base + info.ntokens))
                 rc = rc_error_set(err, RECITE_EFORMAT,
                                   "corrupt index (clusters do not tile the tokens)");
-            if (rc == RECITE_OK && RC_VEC_PUSH(cands, cd) != RECITE_OK)
+            if (rc == RECITE_OK && RC_VEC_PUSH(c->cands, cd) != RECITE_OK)
                 rc = rc_error_set(err, RECITE_ENOMEM, "out of memory");
-            if (rc != RECITE_OK) {
-                RC_VEC_FREE(cands);
-                free(cover[0]);
-                free(cover[1]);
+            if (rc != RECITE_OK)
                 return rc;
-            }
         }
-        candidate *cd = &cands.v[cands.n - 1];
+        rc_candidate *cd = &c->cands.v[c->cands.n - 1];
         s->cluster = cl;
         s->first = cd->rep;
         s->view = cl >= c->idx->nclusters;
@@ -201,10 +215,17 @@ int rc_match_select(rc_matcher *c, recite_error *err)
         cd->exact |= s->exact;
         cd->specific |= s->exact && c->chans[s->channel].kgram_df.v[s->q] != RC_DF_COMMON;
     }
-    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate);
+    /* Chosen in the order of their keys; the candidates stay in the order of their seeds. */
+    if (RC_VEC_RESERVE(c->cand_keys, c->cands.n + 1) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    for (size_t i = 0; i < c->cands.n; i++)
+        c->cand_keys.v[i] = cand_key(&c->cands.v[i], (uint32_t)i);
+    c->cand_keys.n = c->cands.n;
+    if (sort_keys(c) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
     uint32_t specific = 0, sampled = 0;
-    for (size_t i = 0; i < cands.n; i++) {
-        candidate *cd = &cands.v[i];
+    for (size_t i = 0; i < c->cands.n; i++) {
+        rc_candidate *cd = &c->cands.v[c->cand_keys.v[i].cand];
         if (cd->specific || !cd->exact) {
             /* Specific language; or only near seeds: worth aligning when there are two. */
             if (!cd->specific && cd->seeds < 2)
@@ -228,8 +249,6 @@ int rc_match_select(rc_matcher *c, recite_error *err)
                 (*cv)++;
         }
     }
-    free(cover[0]);
-    free(cover[1]);
     /* Works sharing the common passages beyond those kept: estimated from the longest posting
      * list of a common k-gram (postings of a fingerprint >= works holding it). */
     uint64_t most = 0;
@@ -237,19 +256,17 @@ int rc_match_select(rc_matcher *c, recite_error *err)
         most = RC_MAX(most, c->chans[k].common_postings_max);
     if (most > sampled && !c->all_works)
         c->common_others = most - sampled;
-    rc_sort(cands.v, cands.n, sizeof *cands.v, cmp_candidate_first);
     /* Keep the seeds of the chosen works (each work's seeds are a range of the seeds in
      * position order, and cands are in that order now; a view's positions come after its
      * cluster's, so this is not the order of cluster numbers). */
     size_t keep = 0, k = 0;
     for (size_t i = 0; i < c->seeds.n; i++) {
-        while (cands.v[k].first + cands.v[k].seeds <= i)
+        while (c->cands.v[k].first + c->cands.v[k].seeds <= i)
             k++;
-        if (cands.v[k].keep)
+        if (c->cands.v[k].keep)
             c->seeds.v[keep++] = c->seeds.v[i];
     }
     c->seeds.n = keep;
-    RC_VEC_FREE(cands);
     return sort_by_diag(c) == RECITE_OK ? RECITE_OK
                                         : rc_error_set(err, RECITE_ENOMEM, "out of memory");
 }

@@ -31,6 +31,10 @@ static int fork_part(rc_matcher *w, const rc_matcher *c, const uint8_t *take)
     memset(&w->align_memo, 0, sizeof w->align_memo);
     memset(&w->seeds, 0, sizeof w->seeds);
     memset(&w->seeds_tmp, 0, sizeof w->seeds_tmp);
+    memset(&w->cands, 0, sizeof w->cands); /* the main matcher's scratch: a fork selects nothing */
+    memset(&w->cand_keys, 0, sizeof w->cand_keys);
+    memset(&w->cand_tmp, 0, sizeof w->cand_tmp);
+    memset(w->cover, 0, sizeof w->cover);
     memset(&w->raw, 0, sizeof w->raw);
     memset(&w->matches, 0, sizeof w->matches);
     memset(&w->works, 0, sizeof w->works);

@@ -121,6 +121,11 @@ void rc_matcher_free(rc_matcher *c)
     }
     RC_VEC_FREE(c->seeds);
     RC_VEC_FREE(c->seeds_tmp);
+    RC_VEC_FREE(c->cands);
+    RC_VEC_FREE(c->cand_keys);
+    RC_VEC_FREE(c->cand_tmp);
+    RC_VEC_FREE(c->cover[0]);
+    RC_VEC_FREE(c->cover[1]);
     RC_VEC_FREE(c->ext);
     RC_VEC_FREE(c->raw);
     RC_VEC_FREE(c->matches);

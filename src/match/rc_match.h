@@ -222,6 +222,27 @@ enum {
     RC_PHASES
 };
 
+/* A work sharing k-grams with the text, on its way to being verified or not
+ * (match_candidates.c). */
+typedef struct rc_candidate {
+    uint32_t cluster;
+    uint32_t rep; /* its first work: ties are broken by it, which orders works as one index of
+                     the library does whether or not it is sharded */
+    uint32_t seeds;
+    size_t first;  /* its seeds are seeds[first .. first + seeds) while sorted by position */
+    bool specific; /* has an exact seed whose k-gram is not common language */
+    bool exact;    /* has an exact seed */
+    bool keep;
+    bool view; /* a view of a code cluster: after the cluster, whose first work it shares */
+} rc_candidate;
+
+/* A candidate's place in the order works are chosen in (specific language first, then most
+ * seeds, then the library's order), as two words compared as one number. */
+typedef struct rc_cand_key {
+    uint64_t hi, lo;
+    uint32_t cand;
+} rc_cand_key;
+
 typedef struct rc_matcher {
     const recite_index *idx;
     uint32_t max_matches, max_postings, max_candidates, common_sample;
@@ -271,6 +292,10 @@ typedef struct rc_matcher {
     rc_chan chans[RC_CHANNELS];
     RC_VEC(rc_seed) seeds;
     RC_VEC(rc_seed) seeds_tmp; /* scratch of their sorts */
+    /* Scratch of choosing the works to verify (rc_match_select), kept from check to check. */
+    RC_VEC(rc_candidate) cands;
+    RC_VEC(rc_cand_key) cand_keys, cand_tmp;
+    RC_VEC(uint8_t) cover[2];
     bool truncated;
     bool finished; /* finish() ran: the next feed starts a new text */
     uint64_t steps;
