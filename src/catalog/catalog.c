@@ -182,8 +182,8 @@ int recite_catalog_current(recite_catalog *cat, const char *index_dir, int *curr
 {
     *current = 1;
     sqlite3_stmt *st = NULL;
-    int rc = rc_catalog_prepare(cat, "SELECT value FROM meta WHERE key = 'index_checksum'", &st,
-                                err);
+    int rc =
+        rc_catalog_prepare(cat, "SELECT value FROM meta WHERE key = 'index_checksum'", &st, err);
     if (rc != RECITE_OK)
         return rc;
     char made_for[24] = "";

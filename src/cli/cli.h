@@ -21,8 +21,8 @@ int cli_catalog(int argc, char **argv); /* cli_catalog.c */
  * dir (a build stopped between publishing the index and remaking it: recite_catalog_current),
  * which a line on stderr says. */
 int cli_catalog_open(recite_catalog **cat, const char *dir, int writable, recite_error *err);
-int serve_main(int argc, char **argv);  /* src/serve/serve_main.c */
-int cli_verify(int argc, char **argv);  /* cli_verify.c */
+int serve_main(int argc, char **argv); /* src/serve/serve_main.c */
+int cli_verify(int argc, char **argv); /* cli_verify.c */
 
 /* The environment the library does not read, read here once: where license indexes are cached
  * ($RECITE_CACHE, else $XDG_CACHE_HOME/recite, else $HOME/.cache/recite; NULL when none), the

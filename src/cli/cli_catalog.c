@@ -394,9 +394,10 @@ int cli_catalog_open(recite_catalog **cat, const char *dir, int writable, recite
         } else { /* a read-only directory, a full disk: say what is wrong first */
             char why[sizeof err->message];
             snprintf(why, sizeof why, "%s", err->message);
-            snprintf(err->message, sizeof err->message,
-                     "%.200s: the catalogue was made for an earlier index and cannot be remade (%.230s)",
-                     dir, why);
+            snprintf(
+                err->message, sizeof err->message,
+                "%.200s: the catalogue was made for an earlier index and cannot be remade (%.230s)",
+                dir, why);
         }
     }
     if (rc != RECITE_OK) {

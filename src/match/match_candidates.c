@@ -9,7 +9,6 @@
 
 #include <stdlib.h>
 
-
 /* ==== sorting seeds ====
  * The two sorts of every check's seeds, without a comparator call per comparison: by global
  * position (a stable radix sort of the 32-bit positions), and by (cluster in the library's
@@ -186,8 +185,8 @@ int rc_match_select(rc_matcher *c, recite_error *err)
         if (c->annotated) { /* a distributed check's: their shards found them */
             if (cl != s->cluster) {
                 cl = s->cluster;
-                rc_candidate cd = {cl, s->first, 0, i, false, false, false,
-                                   cl >= c->idx->nclusters};
+                rc_candidate cd = {cl,    s->first, 0,     i,
+                                   false, false,    false, cl >= c->idx->nclusters};
                 if (RC_VEC_PUSH(c->cands, cd) != RECITE_OK)
                     return rc_error_set(err, RECITE_ENOMEM, "out of memory");
             }

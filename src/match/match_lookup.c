@@ -431,9 +431,8 @@ int rc_match_lookup_shards(rc_matcher *c, unsigned chn, bool final)
                 lk.cut |= lk.unseen[j];
             }
             if (memo) /* eligible: some hit could make a seed (taken, or cut by the quota) */
-                *memo = (rc_lookup_memo){
-                    hashes[j],      postings, ch->memo_gen, (uint8_t)left,
-                    (uint8_t)right, df,       lk.cut,       lk.hits.n > 0};
+                *memo = (rc_lookup_memo){hashes[j],      postings, ch->memo_gen, (uint8_t)left,
+                                         (uint8_t)right, df,       lk.cut,       lk.hits.n > 0};
             if (rc == RECITE_OK)
                 rc = take_kgram(&lk, chn, q, df, postings);
         }
@@ -506,9 +505,8 @@ int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user)
                     m = &memo[rc_mix64(key ^ (left << 8 | right)) & (RC_MEMO_SIZE - 1)];
                     if (m->key == key && m->left == left && m->right == right) {
                         c->lookup_memo_hits++;
-                        rc_scan_rec rec = {(uint8_t)chn, m->df,      (uint32_t)q,
-                                           lk.tabs[ti].shard, m->postings, m->has_hit,
-                                           &m->hit};
+                        rc_scan_rec rec = {(uint8_t)chn, m->df,      (uint32_t)q, lk.tabs[ti].shard,
+                                           m->postings,  m->has_hit, &m->hit};
                         rc = emit(user, &rec);
                         continue;
                     }
@@ -541,9 +539,8 @@ int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user)
                     if (nh)
                         m->hit = out.v[0];
                 }
-                rc_scan_rec rec = {
-                    (uint8_t)chn, df, (uint32_t)q, lk.tabs[ti].shard, postings, (uint32_t)nh,
-                    out.v};
+                rc_scan_rec rec = {(uint8_t)chn, df,           (uint32_t)q, lk.tabs[ti].shard,
+                                   postings,     (uint32_t)nh, out.v};
                 rc = emit(user, &rec);
             }
             sure += specific + RC_MIN(common, (uint64_t)RC_COMMON_POSTINGS) +

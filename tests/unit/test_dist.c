@@ -522,10 +522,8 @@ static void test_dist_repetitive(void **state)
 int main(void)
 {
     const struct CMUnitTest tests[] = {
-        cmocka_unit_test(test_dist_part),
-        cmocka_unit_test(test_dist_same_report),
-        cmocka_unit_test(test_dist_limits),
-        cmocka_unit_test(test_dist_refused),
+        cmocka_unit_test(test_dist_part),       cmocka_unit_test(test_dist_same_report),
+        cmocka_unit_test(test_dist_limits),     cmocka_unit_test(test_dist_refused),
         cmocka_unit_test(test_dist_repetitive),
     };
     return cmocka_run_group_tests(tests, setup, teardown);
