@@ -473,9 +473,10 @@ static void test_dist_repetitive(void **state)
         lf.lens[i] = strlen(lf.texts[i]);
     int truncated = 0;
     uint64_t memo_hits = 0;
-    for (unsigned which = 0; which < 3; which++) {
+    static const uint32_t quotas[] = {0, 1, 7, 30, 100, 450, 3000};
+    for (unsigned which = 0; which < sizeof quotas / sizeof *quotas; which++) {
         recite_check_options opt = RECITE_CHECK_OPTIONS_INIT;
-        opt.max_postings = which == 0 ? 0 : which == 1 ? 100 : 3000;
+        opt.max_postings = quotas[which];
         for (unsigned n = 2; n <= 3; n++)
             same_as_one(&lf, &opt, n, &truncated);
         participant ps[MAXP];
