@@ -70,6 +70,41 @@ static int sort_by_gpos(rc_matcher *c)
     return RECITE_OK;
 }
 
+/* Sorts v[0, n) of type T by BEFORE(const T *, const T *), stably, through tmp (n elements):
+ * insertion sort of runs of 16, then merges; BEFORE is inlined, where qsort calls a function a
+ * comparison. The seeds' sort by diagonal and the candidates' by key. */
+#define MERGE_SORT(T, BEFORE, v, tmp, n)                                                           \
+    do {                                                                                           \
+        T *from_ = (v), *to_ = (tmp);                                                              \
+        const size_t n_ = (n), run_ = 16;                                                          \
+        for (size_t a = 0; a < n_; a += run_) {                                                    \
+            size_t b = RC_MIN(n_, a + run_);                                                       \
+            for (size_t i = a + 1; i < b; i++) {                                                   \
+                T x = from_[i];                                                                    \
+                size_t j = i;                                                                      \
+                for (; j > a && BEFORE(&x, &from_[j - 1]); j--)                                    \
+                    from_[j] = from_[j - 1];                                                       \
+                from_[j] = x;                                                                      \
+            }                                                                                      \
+        }                                                                                          \
+        for (size_t w = run_; w < n_; w *= 2) {                                                    \
+            for (size_t a = 0; a < n_; a += 2 * w) {                                               \
+                size_t m = RC_MIN(n_, a + w), b = RC_MIN(n_, a + 2 * w), i = a, j = m, k = a;      \
+                while (i < m && j < b)                                                             \
+                    to_[k++] = BEFORE(&from_[j], &from_[i]) ? from_[j++] : from_[i++];             \
+                while (i < m)                                                                      \
+                    to_[k++] = from_[i++];                                                         \
+                while (j < b)                                                                      \
+                    to_[k++] = from_[j++];                                                         \
+            }                                                                                      \
+            T *t_ = from_;                                                                         \
+            from_ = to_;                                                                           \
+            to_ = t_;                                                                              \
+        }                                                                                          \
+        if (from_ != (v))                                                                          \
+            memcpy((v), from_, n_ * sizeof *from_);                                                \
+    } while (0)
+
 static int sort_by_diag(rc_matcher *c)
 {
     size_t n = c->seeds.n;
@@ -77,34 +112,7 @@ static int sort_by_diag(rc_matcher *c)
         return RECITE_OK;
     if (RC_VEC_RESERVE(c->seeds_tmp, n) != RECITE_OK)
         return RECITE_ENOMEM;
-    rc_seed *v = c->seeds.v, *from = v, *to = c->seeds_tmp.v;
-    const size_t run = 16;
-    for (size_t a = 0; a < n; a += run) { /* insertion sort of runs of 16 */
-        size_t b = RC_MIN(n, a + run);
-        for (size_t i = a + 1; i < b; i++) {
-            rc_seed x = v[i];
-            size_t j = i;
-            for (; j > a && seed_before(&x, &v[j - 1]); j--)
-                v[j] = v[j - 1];
-            v[j] = x;
-        }
-    }
-    for (size_t w = run; w < n; w *= 2) { /* then merges */
-        for (size_t a = 0; a < n; a += 2 * w) {
-            size_t m = RC_MIN(n, a + w), b = RC_MIN(n, a + 2 * w), i = a, j = m, k = a;
-            while (i < m && j < b)
-                to[k++] = seed_before(&from[j], &from[i]) ? from[j++] : from[i++];
-            while (i < m)
-                to[k++] = from[i++];
-            while (j < b)
-                to[k++] = from[j++];
-        }
-        rc_seed *t = from;
-        from = to;
-        to = t;
-    }
-    if (from != v)
-        memcpy(v, from, n * sizeof *from);
+    MERGE_SORT(rc_seed, seed_before, c->seeds.v, c->seeds_tmp.v, n);
     return RECITE_OK;
 }
 
@@ -121,40 +129,13 @@ static bool key_before(const rc_cand_key *x, const rc_cand_key *y)
     return x->hi != y->hi ? x->hi < y->hi : x->lo < y->lo;
 }
 
-/* Sorts the candidates' keys (insertion sort of runs of 16, then merges, as sort_by_diag);
- * the order is in c->cand_keys. */
+/* Sorts the candidates' keys (c->cand_keys). */
 static int sort_keys(rc_matcher *c)
 {
-    size_t n = c->cand_keys.n, run = 16;
+    size_t n = c->cand_keys.n;
     if (RC_VEC_RESERVE(c->cand_tmp, n + 1) != RECITE_OK)
         return RECITE_ENOMEM;
-    rc_cand_key *v = c->cand_keys.v, *from = v, *to = c->cand_tmp.v;
-    for (size_t a = 0; a < n; a += run) {
-        size_t b = RC_MIN(n, a + run);
-        for (size_t i = a + 1; i < b; i++) {
-            rc_cand_key x = v[i];
-            size_t j = i;
-            for (; j > a && key_before(&x, &v[j - 1]); j--)
-                v[j] = v[j - 1];
-            v[j] = x;
-        }
-    }
-    for (size_t w = run; w < n; w *= 2) {
-        for (size_t a = 0; a < n; a += 2 * w) {
-            size_t m = RC_MIN(n, a + w), b = RC_MIN(n, a + 2 * w), i = a, j = m, k = a;
-            while (i < m && j < b)
-                to[k++] = key_before(&from[j], &from[i]) ? from[j++] : from[i++];
-            while (i < m)
-                to[k++] = from[i++];
-            while (j < b)
-                to[k++] = from[j++];
-        }
-        rc_cand_key *t = from;
-        from = to;
-        to = t;
-    }
-    if (from != v)
-        memcpy(v, from, n * sizeof *from);
+    MERGE_SORT(rc_cand_key, key_before, c->cand_keys.v, c->cand_tmp.v, n);
     return RECITE_OK;
 }
 
