@@ -104,8 +104,10 @@ typedef enum {
     RECITE_NOTE_DUPLICATE = 6,         /* identical to an earlier work; clustered with it */
     RECITE_NOTE_SKIPPED_UNREADABLE = 7 /* a document or archive (or a member of one) that could
                                           not be read: corrupt, encrypted, a PDF without a text
-                                          layer, over an extraction limit; the detail says which.
-                                          The build goes on (`recite index` then exits 3) */
+                                          layer, over an extraction limit; or a file or directory
+                                          met in a directory that may not be read (permissions).
+                                          The detail says which. The build goes on (`recite
+                                          index` then exits 3) */
 } recite_note_kind;
 
 #define RECITE_BUILD_OPTIONS_VERSION 4

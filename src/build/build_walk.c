@@ -178,6 +178,12 @@ static int walk_dir(walk *wk, const char *dir, recite_error *err)
         } else if (stat(child, &st) != 0) {
             if (wk->note)
                 wk->note(RECITE_NOTE_SKIPPED_SPECIAL, child, strerror(errno), wk->user);
+        } else if ((S_ISDIR(st.st_mode) || S_ISREG(st.st_mode)) &&
+                   access(child, S_ISDIR(st.st_mode) ? R_OK | X_OK : R_OK) != 0) {
+            /* Met in a directory (not named by the caller): skipped, as an unreadable
+             * document is, and the build goes on. */
+            if (wk->note)
+                wk->note(RECITE_NOTE_SKIPPED_UNREADABLE, child, strerror(errno), wk->user);
         } else if (S_ISDIR(st.st_mode)) {
             bool loop = false;
             for (size_t k = 0; k < wk->stack.n; k++)

@@ -380,8 +380,8 @@ static int cmd_index(int argc, char **argv)
         if (ui.skipped)
             printf("%llu inputs were skipped (see the notes above)\n", ui.skipped);
         if (ui.unreadable)
-            printf("%llu of them could not be read (corrupt, encrypted, without text or over "
-                   "a limit): exit status %d\n",
+            printf("%llu of them could not be read (unreadable, corrupt, encrypted, without "
+                   "text or over a limit): exit status %d\n",
                    ui.unreadable, EXIT_SKIPPED);
     }
     return ui.unreadable ? EXIT_SKIPPED : 0;

@@ -60,7 +60,8 @@ done
 setup_library
 TESTS=(
     version help no_arguments unknown_command serve_unavailable
-    index_library index_skips_hidden index_skips_binary_and_empty index_notes_invalid_utf8
+    index_library index_skips_hidden index_skips_binary_and_empty index_skips_unreadable
+    index_notes_invalid_utf8
     work_id_is_path_as_reached dir_walk_sorted_and_also jsonl_work_and_metadata
     jsonl_offsets_into_utf8_text jsonl_source_outside_contract
     index_error_missing_path index_error_empty_file index_error_binary_file

@@ -29,6 +29,43 @@ t_index_skips_binary_and_empty() {
     run stats --index idx --json
     expect_json "$OUT" 'r["works"] == 9' 'r["clusters"] == 8'
 }
+# A file or directory met in a walked directory that may not be read is skipped with a note and
+# the build goes on (exit 3, as for an unreadable document); named on the command line, it is an
+# error (exit 2). Permissions do not bind root: as root, recite runs as nobody (setpriv).
+t_index_skips_unreadable() {
+    local u
+    u=$(mktemp -d "${TMPDIR:-/tmp}/recite-perm.XXXXXX") || {
+        bad "mktemp"
+        return
+    }
+    mkdir -p "$u/lib/sub" "$u/lib/locked" "$u/out"
+    cp lib/licenses/apache.txt "$u/lib/a.txt"
+    cp lib/licenses/apache.txt "$u/lib/secret.txt"
+    cp lib/deep/er/artistic.txt "$u/lib/sub/b.txt"
+    cp lib/deep/er/artistic.txt "$u/lib/locked/c.txt"
+    cp "$BIN" "$u/recite"
+    chmod -R a+rX "$u"
+    chmod 777 "$u/out"
+    chmod 000 "$u/lib/secret.txt"
+    chmod 700 "$u/lib/locked"
+    as_other() { if [ "$(id -u)" -eq 0 ]; then setpriv --reuid=65534 --regid=65534 --clear-groups -- "$@"; else "$@"; fi; }
+    (cd "$u" && as_other ./recite index --out out/idx lib) >"$OUT" 2>"$ERR"
+    RC=$?
+    expect_rc 3 "unreadable entries in a walked directory"
+    expect_err '^recite: skipped: lib/secret\.txt \(Permission denied\)$'
+    expect_err '^recite: skipped: lib/locked \(Permission denied\)$'
+    expect_out '^2 of them could not be read'
+    run stats --index "$u/out/idx" --json
+    expect_json "$OUT" 'r["works"] == 2'
+    (cd "$u" && as_other ./recite index --out out/idx2 lib/secret.txt) >"$OUT" 2>"$ERR"
+    RC=$?
+    expect_rc 2 "an unreadable file named on the command line"
+    expect_one_error_line
+    expect_err 'secret\.txt: cannot read: Permission denied'
+    expect_no_index "$u/out/idx2"
+    chmod -R u+rwX "$u"
+    rm -rf -- "$u"
+}
 t_index_notes_invalid_utf8() {
     expect_grep index.stderr '^recite: [a-z]+: lib/latin1/mpl11\.txt \(.+\)$'
     NASSERT=$((NASSERT + 1))
