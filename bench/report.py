@@ -847,14 +847,16 @@ class Speed:
         mb = cat / 1e6
         sets = (("", "library-heavy outputs (library filler)", 15, 5),
                 ("_unrel", "unrelated outputs with planted spans", 50, None),
-                ("_nomatch", "text without matches", 150, None))
+                ("_nomatch", "text without matches", 150, None),
+                ("_code", "held-out code (no goal)", None, None))
         for suffix, label, goal_mbs, goal_p99 in sets:
             a, b = self.load("check%s.json" % suffix), self.load("base_check%s.json" % suffix)
             if not a:
                 continue
             am, bm = a["mb_per_s"], b["mb_per_s"] if b else None
-            goal = ">= %d MB/s" % goal_mbs + (", 10x" if suffix == "" else "")
-            ok = am >= goal_mbs and (suffix != "" or (bm is not None and am >= 10 * bm))
+            goal = ">= %d MB/s" % goal_mbs + (", 10x" if suffix == "" else "") if goal_mbs else ""
+            ok = None if goal_mbs is None else \
+                am >= goal_mbs and (suffix != "" or (bm is not None and am >= 10 * bm))
             self.row("%s, MB/s (1 thread)" % label, bm, am, goal, ok)
             self.row("  latency p50 / 4 KB, ms", b["p50_ms"] if b else None, a["p50_ms"],
                      fmt_="%.3f")
@@ -914,7 +916,8 @@ class Speed:
 
     def phases(self):
         """Where a check's time goes, per set (bench_phases: the matcher's profile, this tree)."""
-        sets = (("", "library-heavy"), ("_unrel", "unrelated"), ("_nomatch", "no matches"))
+        sets = (("", "library-heavy"), ("_unrel", "unrelated"), ("_nomatch", "no matches"),
+                ("_code", "held-out code"))
         got = [(label, self.load("phases%s.json" % suffix)) for suffix, label in sets]
         got = [(label, p) for label, p in got if p]
         if not got:

@@ -21,6 +21,9 @@
 #   SIM_OTHERS=3000     further random works given to sim_text
 #   BENCH_NOMATCH=1000  outputs of ~4 KB sharing nothing with the library (held-out words at
 #                       random, no planted span): the speed of text without matches; 0 skips
+#   BENCH_HELDCODE=300  outputs of at most 4 KB cut from held-out code (files of the library's
+#                       packages in no work: bench/heldcode.py): what a code assistant writes;
+#                       a row of the speed table without a goal; 0 skips
 #   BENCH_BASELINE=e4f7257  the "before" of the speed table (issue 14): this revision of the
 #                       repository is built in $BENCH_DIR/baseline-REV (cached) and measured in
 #                       the same run as this tree (its builds, checks, open); "none" skips it
@@ -46,6 +49,7 @@ BENCH_PASSES=${BENCH_PASSES:-3}
 SIM_OUTPUTS=${SIM_OUTPUTS:-300}
 SIM_OTHERS=${SIM_OTHERS:-3000}
 BENCH_NOMATCH=${BENCH_NOMATCH:-1000}
+BENCH_HELDCODE=${BENCH_HELDCODE:-300}
 BENCH_BASELINE=${BENCH_BASELINE:-e4f7257}
 PY=/usr/bin/python3
 export LC_ALL=C PYTHONDONTWRITEBYTECODE=1
@@ -249,17 +253,33 @@ if [ "$BENCH_NOMATCH" != 0 ]; then
         "$BENCH_PASSES" > "$R/check_nomatch.json"
     cat "$R/check_nomatch.json"
 fi
+if [ "$BENCH_HELDCODE" != 0 ]; then
+    HMD5=$(cat "$ROOT/bench/heldcode.py" "$ROOT/bench/plant.py" | md5sum | cut -c1-8)
+    HELDCODE=$CORPUS/heldcode-$BENCH_HELDCODE-$HMD5
+    say "held-out code: $BENCH_HELDCODE outputs of at most 4 KB, in $HELDCODE"
+    if [ ! -f "$HELDCODE/list.txt" ]; then
+        rm -rf "$CORPUS"/heldcode-*
+        "$PY" "$ROOT/bench/heldcode.py" "$CORPUS" "$HELDCODE" "$BENCH_HELDCODE"
+    else
+        echo "reusing the outputs generated earlier"
+    fi
+    say "check, held-out code: bench_check, 1 warm-up + $BENCH_PASSES timed passes, one thread"
+    "$R/bench_check" "$R/idx" "$HELDCODE/list.txt" "$R/matches_code.tsv" /dev/null \
+        "$R/latency_code.tsv" "$BENCH_PASSES" > "$R/check_code.json"
+    cat "$R/check_code.json"
+fi
 # ---- 5c. where a check's time goes: the matcher's phase profile, each set (this tree only) ----
 # shellcheck disable=SC2046,SC2086
 cc -O2 -std=c17 -D_GNU_SOURCE -I"$ROOT/include" -I"$ROOT/src" -o "$R/bench_phases" \
     "$ROOT/bench/bench_phases.c" "$BUILD_DIR/librecite.a" \
     $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) -lpthread -lm
 say "phases: bench_phases (the matcher's profile), 1 warm-up + 1 profiled pass, each set"
-for set in "$PLANT:" "$PLANT_UNREL:_unrel" "${NOMATCH:-}:_nomatch"; do
+for set in "$PLANT:" "$PLANT_UNREL:_unrel" "${NOMATCH:-}:_nomatch" "${HELDCODE:-}:_code"; do
     dir=${set%:*} suffix=${set##*:}
     [ -n "$dir" ] && [ -f "$dir/list.txt" ] || continue
     [ "$suffix" != _unrel ] || [ "$BENCH_OUTPUTS_UNREL" != 0 ] || continue
     [ "$suffix" != _nomatch ] || [ "$BENCH_NOMATCH" != 0 ] || continue
+    [ "$suffix" != _code ] || [ "$BENCH_HELDCODE" != 0 ] || continue
     "$R/bench_phases" "$R/idx" "$dir/list.txt" 1 > "$R/phases$suffix.json"
     cat "$R/phases$suffix.json"
 done
@@ -288,6 +308,7 @@ if [ -n "$BASE_RECITE" ]; then
     base_check "library filler" "$PLANT/list.txt" ""
     [ "$BENCH_OUTPUTS_UNREL" = 0 ] || base_check "unrelated filler" "$PLANT_UNREL/list.txt" "_unrel"
     [ "$BENCH_NOMATCH" = 0 ] || base_check "no matches" "$NOMATCH/list.txt" "_nomatch"
+    [ "$BENCH_HELDCODE" = 0 ] || base_check "held-out code" "$HELDCODE/list.txt" "_code"
     "$R/base_bench_open" "$R/base_idx1" 200 > "$R/base_open.json"
     cat "$R/base_open.json"
 fi
