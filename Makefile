@@ -2,9 +2,10 @@
 #   make            library (static + shared) and the `recite` command, in build/
 #   make demo       install Debian dependencies if missing, build, index a library made from
 #                   texts Debian ships, check sample outputs, print the report
-#   make test       every test: unit (cmocka), property, CLI, HTTP; then again under ASan+UBSan;
-#                   allocation failures (tests/alloc); unit tests under valgrind; a clang -Werror
-#                   build when clang is present
+#   make test       every test: unit (cmocka), property, CLI, HTTP, HTML, Python, fuzz replays;
+#                   the same again under ASan+UBSan and allocation failures (tests/alloc), beside
+#                   the first (two groups on two cores); ThreadSanitizer; unit tests and the CLI
+#                   under valgrind; a clang -Werror build
 #   make bench      benchmarks against baselines (not a test; takes minutes)
 #   make fuzz       every fuzz harness (fuzz/) under libFuzzer + ASan + UBSan, FUZZ_SECONDS each
 #   make fuzz-ingest  the same for the document and archive readers (fuzz/fuzz_{archive,epub,pdf,html}.c)
@@ -58,7 +59,7 @@ UNIT_SRC := $(wildcard tests/unit/test_*.c)
 UNIT_BIN := $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 HDRS    := $(wildcard include/*.h src/*/*.h)
 
-.PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-valgrind test-clang test-install bench install \
+.PHONY: all deps demo python test test-unit test-cli test-http test-html test-python test-san test-group-plain test-group-san test-valgrind test-clang test-install bench install \
         test-fuzz-ingest fuzz fuzz-ingest test-fuzz test-tsan test-alloc \
         clean format format-check
 
@@ -109,14 +110,25 @@ test: deps
 	@f=$$(mktemp --suffix=.c) && printf 'int f(int a) { return RC_MIN(a++, 3); }\n' > $$f && \
 	  if /usr/bin/python3 scripts/macro_args.py $$f >/dev/null; then rm -f $$f; \
 	  echo "macro_args.py let a side effect through" >&2; exit 1; fi; rm -f $$f
+	@# Two groups of tiers side by side (2 cores; each group's tiers one after another): the
+	@# sanitizer build's (its output in build/test-san.log, shown when it ends) beside the
+	@# plain build's, shown as it runs. They share no build directory.
+	@mkdir -p build; $(MAKE) test-group-san > build/test-san.log 2>&1 & san=$$!; \
+	  $(MAKE) test-group-plain; plain=$$?; wait $$san; san=$$?; \
+	  echo "==== AddressSanitizer + UndefinedBehaviorSanitizer, allocation failures (exit $$san)"; \
+	  cat build/test-san.log; [ $$plain -eq 0 ] && [ $$san -eq 0 ]
+	@echo "all tests passed"
+
+test-group-plain:
 	$(MAKE) test-unit test-cli test-http test-html test-python test-fuzz-ingest test-fuzz
 	$(MAKE) test-install
-	$(MAKE) test-san
-	$(MAKE) test-alloc
 	$(MAKE) test-tsan
 	$(MAKE) test-valgrind
 	$(MAKE) test-clang
-	@echo "all tests passed"
+
+test-group-san:
+	$(MAKE) test-san
+	$(MAKE) test-alloc
 
 test-unit: $(UNIT_BIN) $(BUILD)/recite
 	@set -e; for t in $(UNIT_BIN); do echo "== $$t"; $$t; done
