@@ -238,35 +238,33 @@ if [ "$BENCH_OUTPUTS_UNREL" != 0 ]; then
 fi
 
 # ---- 5b. the speed table: text without matches, opening, and the baseline in the same run ----
-if [ "$BENCH_NOMATCH" != 0 ]; then
-    NMD5=$(cat "$ROOT/bench/nomatch.py" "$ROOT/bench/plant.py" | md5sum | cut -c1-8)
-    NOMATCH=$CORPUS/nomatch-$BENCH_NOMATCH-$NMD5
-    say "outputs without matches: $BENCH_NOMATCH of ~4 KB, held-out words at random, in $NOMATCH"
-    if [ ! -f "$NOMATCH/list.txt" ]; then
-        rm -rf "$CORPUS"/nomatch-*
-        "$PY" "$ROOT/bench/nomatch.py" "$CORPUS" "$NOMATCH" "$BENCH_NOMATCH"
+# extra_set SCRIPT N SUFFIX MATCHES WHAT: N outputs made by bench/SCRIPT.py, cached in
+# $CORPUS/SCRIPT-N-MD5 (SET names it), checked like the planted sets into check$SUFFIX.json.
+extra_set() {
+    local script=$1 n=$2 suffix=$3 matches=$4 what=$5 md5
+    md5=$(cat "$ROOT/bench/$script.py" "$ROOT/bench/plant.py" | md5sum | cut -c1-8)
+    SET=$CORPUS/$script-$n-$md5
+    say "$what: $n outputs, in $SET"
+    if [ ! -f "$SET/list.txt" ]; then
+        rm -rf "$CORPUS/$script"-*
+        "$PY" "$ROOT/bench/$script.py" "$CORPUS" "$SET" "$n"
     else
         echo "reusing the outputs generated earlier"
     fi
-    say "check, no matches: bench_check, 1 warm-up + $BENCH_PASSES timed passes, one thread"
-    "$R/bench_check" "$R/idx" "$NOMATCH/list.txt" /dev/null /dev/null "$R/latency_nomatch.tsv" \
-        "$BENCH_PASSES" > "$R/check_nomatch.json"
-    cat "$R/check_nomatch.json"
+    say "check, $what: bench_check, 1 warm-up + $BENCH_PASSES timed passes, one thread"
+    "$R/bench_check" "$R/idx" "$SET/list.txt" "$matches" /dev/null "$R/latency$suffix.tsv" \
+        "$BENCH_PASSES" > "$R/check$suffix.json"
+    cat "$R/check$suffix.json"
+}
+if [ "$BENCH_NOMATCH" != 0 ]; then
+    extra_set nomatch "$BENCH_NOMATCH" _nomatch /dev/null \
+        "outputs without matches (~4 KB, held-out words at random)"
+    NOMATCH=$SET
 fi
 if [ "$BENCH_HELDCODE" != 0 ]; then
-    HMD5=$(cat "$ROOT/bench/heldcode.py" "$ROOT/bench/plant.py" | md5sum | cut -c1-8)
-    HELDCODE=$CORPUS/heldcode-$BENCH_HELDCODE-$HMD5
-    say "held-out code: $BENCH_HELDCODE outputs of at most 4 KB, in $HELDCODE"
-    if [ ! -f "$HELDCODE/list.txt" ]; then
-        rm -rf "$CORPUS"/heldcode-*
-        "$PY" "$ROOT/bench/heldcode.py" "$CORPUS" "$HELDCODE" "$BENCH_HELDCODE"
-    else
-        echo "reusing the outputs generated earlier"
-    fi
-    say "check, held-out code: bench_check, 1 warm-up + $BENCH_PASSES timed passes, one thread"
-    "$R/bench_check" "$R/idx" "$HELDCODE/list.txt" "$R/matches_code.tsv" /dev/null \
-        "$R/latency_code.tsv" "$BENCH_PASSES" > "$R/check_code.json"
-    cat "$R/check_code.json"
+    extra_set heldcode "$BENCH_HELDCODE" _code "$R/matches_code.tsv" \
+        "held-out code (at most 4 KB a piece)"
+    HELDCODE=$SET
 fi
 # ---- 5c. where a check's time goes: the matcher's phase profile, each set (this tree only) ----
 # shellcheck disable=SC2046,SC2086

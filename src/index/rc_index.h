@@ -116,9 +116,6 @@ const rc_kfilter *rc_index_filter(const recite_index *idx, unsigned chn, uint64_
 int rc_index_filter_make(const recite_index *idx, unsigned chn);
 void rc_kfilter_free(rc_kfilter *f);
 
-/* The filter's hash of what a lookup compares: the bucket and the key's hash bits
- * (rc_posting_key(h, bucket_bits, 0, 0, 0), or a stored key & RC_KEY_HASH_MASK). Not the
- * bucket itself: winnowing keeps the smallest hashes, so the low buckets hold far more. */
 /* The checksum of the index file's header and section table (RC_H_CHECKSUM): through the
  * sections' checksums it covers every byte, so it names the index's contents (the catalogue
  * records the one it was made for). */
@@ -127,6 +124,9 @@ static inline uint64_t rc_index_header_sum(const recite_index *idx)
     return rc_get_u64(idx->map + RC_H_CHECKSUM);
 }
 
+/* The filter's hash of what a lookup compares: the bucket and the key's hash bits
+ * (rc_posting_key(h, bucket_bits, 0, 0, 0), or a stored key & RC_KEY_HASH_MASK). Not the
+ * bucket itself: winnowing keeps the smallest hashes, so the low buckets hold far more. */
 static inline uint64_t rc_kfilter_hash(uint64_t bucket, uint32_t key_hash_bits)
 {
     uint64_t x = (bucket << 16 | key_hash_bits) * 0xff51afd7ed558ccdULL;

@@ -162,8 +162,6 @@ static int scan_table(lookup *lk, unsigned chn, size_t ti, size_t q, uint64_t ha
     rc_chan *ch = &c->chans[chn];
     const rc_posting_table *tb = &lk->tabs[ti];
     const rc_channel_info *info = tb->info;
-    unsigned k = info->kgram, cc = rc_context_len(info->window);
-    size_t n = ch->stream->toks.n;
     uint32_t want = rc_posting_key(hash, info->key_bits, 0, 0, 0);
     uint32_t xb = rc_posting_xbits(hash, info->bucket_bits, info->key_bits);
     if (info->xbits && first < end &&
@@ -177,11 +175,8 @@ static int scan_table(lookup *lk, unsigned chn, size_t ti, size_t q, uint64_t ha
         /* The highest class the k-gram's bits find, in whatever order the tables come. */
         *df = *df == RC_NO_POSTINGS ? (uint8_t)(key & 3u) : RC_MAX(*df, (uint8_t)(key & 3u));
         (*postings)++;
-        if (*left == 256) {
-            size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-            *left = rc_chan_context(ch, q - nl, nl);
-            *right = rc_chan_context(ch, q + k, nr);
-        }
+        if (*left == 256)
+            rc_chan_contexts(ch, q, left, right);
         bool exact = ((key >> 16) & 0xffu) == *left || (key >> 24) == *right;
         uint8_t kind = RC_HIT_SPECIFIC;
         if (!exact) {
@@ -374,12 +369,8 @@ static rc_lookup_memo *memo_of(const lookup *lk, rc_chan *ch, size_t j, size_t q
     }
     if (total < RC_MEMO_MIN_POSTINGS)
         return NULL;
-    unsigned k = ch->info->kgram, cc = rc_context_len(ch->info->window);
-    size_t n = ch->stream->toks.n;
-    size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-    *left = rc_chan_context(ch, q - nl, nl);
-    *right = rc_chan_context(ch, q + k, nr);
-    return &ch->memo[rc_mix64(hash ^ (*left << 8 | *right)) & (RC_MEMO_SIZE - 1)];
+    rc_chan_contexts(ch, q, left, right);
+    return rc_chan_memo(ch, hash, *left, *right);
 }
 
 /* Whether the memo entry tells k-gram's lookup (same hash and contexts: memo_of) without a
@@ -477,8 +468,6 @@ int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user)
     RC_VEC(rc_scan_hit) out = {0};
     uint32_t quota = quota_of(c);
     uint64_t cap = (uint64_t)quota + RC_COMMON_POSTINGS + RC_NEAR_SEEDS, sure = 0;
-    unsigned k = ch->info->kgram, cc = rc_context_len(ch->info->window);
-    size_t n = ch->stream->toks.n;
     scan_memo *memo = calloc(RC_MEMO_SIZE, sizeof *memo);
     int rc = memo ? RC_VEC_RESERVE(lk.ranges, 2 * BATCH * lk.ntab) : RECITE_ENOMEM;
     for (size_t q0 = 0; rc == RECITE_OK && q0 < last; q0 += BATCH) {
@@ -496,11 +485,8 @@ int rc_match_scan(rc_matcher *c, unsigned chn, rc_scan_emit emit, void *user)
                 lk.hits.n = 0;
                 scan_memo *m = NULL;
                 if (spent && r[1] - r[0] >= RC_MEMO_MIN_POSTINGS && !c->lookup_every_posting) {
-                    if (left == 256) {
-                        size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-                        left = rc_chan_context(ch, q - nl, nl);
-                        right = rc_chan_context(ch, q + k, nr);
-                    }
+                    if (left == 256)
+                        rc_chan_contexts(ch, q, &left, &right);
                     uint64_t key = (hashes[j] + ti * 0x9e3779b97f4a7c15ull) | 1;
                     m = &memo[rc_mix64(key ^ (left << 8 | right)) & (RC_MEMO_SIZE - 1)];
                     if (m->key == key && m->left == left && m->right == right) {

@@ -334,10 +334,8 @@ static inline __attribute__((always_inline)) int lookup_batches(rc_matcher *c, u
              * work rescanned every posting for every k-gram: quadratic. */
             rc_lookup_memo *memo = NULL;
             if (pr[j].end - pr[j].first >= RC_MEMO_MIN_POSTINGS && !c->lookup_every_posting) {
-                size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-                left = rc_chan_context(ch, q - nl, nl);
-                right = rc_chan_context(ch, q + k, nr);
-                memo = &ch->memo[rc_mix64(pr[j].hash ^ (left << 8 | right)) & (RC_MEMO_SIZE - 1)];
+                rc_chan_contexts(ch, q, &left, &right);
+                memo = rc_chan_memo(ch, pr[j].hash, left, right);
                 if (memo->gen == ch->memo_gen && memo->hash == pr[j].hash && memo->left == left &&
                     memo->right == right && (!memo->eligible || ch->seeds_taken >= quota)) {
                     if (memo->eligible)
@@ -359,11 +357,8 @@ static inline __attribute__((always_inline)) int lookup_batches(rc_matcher *c, u
                 uint8_t cls = (uint8_t)(key & 3u);
                 df = df == RC_NO_POSTINGS ? cls : RC_MAX(df, cls);
                 postings++;
-                if (left == 256) {
-                    size_t nl = RC_MIN((size_t)cc, q), nr = RC_MIN((size_t)cc, n - q - k);
-                    left = rc_chan_context(ch, q - nl, nl);
-                    right = rc_chan_context(ch, q + k, nr);
-                }
+                if (left == 256)
+                    rc_chan_contexts(ch, q, &left, &right);
                 bool exact = ((key >> 16) & 0xffu) == left || (key >> 24) == right;
                 if (!exact) {
                     /* Cannot start a run of min_tokens, but may anchor a near-verbatim span:

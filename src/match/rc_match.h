@@ -86,6 +86,24 @@ static inline uint64_t rc_chan_hash(const rc_chan *ch, const rc_token *t)
 /* The 8-bit context hash of the channel's tokens [from, from + n) (matcher.c). */
 unsigned rc_chan_context(const rc_chan *ch, size_t from, size_t n);
 
+/* The context hashes of k-gram q of the channel's stream: of the tokens just before it and
+ * just after it (up to the window's context length each), which a posting's key holds to tell
+ * an exact seed from a near one. */
+static inline void rc_chan_contexts(const rc_chan *ch, size_t q, unsigned *left, unsigned *right)
+{
+    size_t cc = rc_context_len(ch->info->window), k = ch->info->kgram, n = ch->stream->toks.n;
+    size_t nl = RC_MIN(cc, q), nr = RC_MIN(cc, n - q - k);
+    *left = rc_chan_context(ch, q - nl, nl);
+    *right = rc_chan_context(ch, q + k, nr);
+}
+
+/* The channel's memo entry for a k-gram of this hash and these contexts (rc_lookup_memo). */
+static inline rc_lookup_memo *rc_chan_memo(rc_chan *ch, uint64_t hash, unsigned left,
+                                           unsigned right)
+{
+    return &ch->memo[rc_mix64(hash ^ (left << 8 | right)) & (RC_MEMO_SIZE - 1)];
+}
+
 typedef struct rc_raw_match {
     uint32_t cluster; /* a cluster, or a view (the words of a code cluster: rc_index_cluster) */
     uint32_t primary; /* the cluster whose works these are */

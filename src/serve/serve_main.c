@@ -106,7 +106,6 @@ static size_t size_arg(const char *opt, const char *s)
     return (size_t)(v * mult);
 }
 
-/* The first line of a small file, trimmed: a token or key. */
 /* A small file of a secret (token, key), opened without blocking (a FIFO would wait for a
  * writer) and refused unless a regular file; read into buf (cap bytes at most), its size
  * returned. */
@@ -134,6 +133,7 @@ static size_t read_small(const char *opt, const char *path, char *buf, size_t ca
     return n;
 }
 
+/* The first line of a small file, trimmed: a token or key. */
 static char *read_secret(const char *opt, const char *path)
 {
     char buf[4097];
