@@ -104,10 +104,19 @@ bool cli_read_key(char **out, size_t *len, const char *path, recite_error *err)
     *out = NULL;
     *len = 0;
     err->code = RECITE_EINVAL;
-    FILE *f = fopen(path, "rb");
+    /* O_NONBLOCK: a FIFO (refused below: not a regular file) does not wait for a writer */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    const char *why = fd < 0 || fstat(fd, &st) != 0 ? strerror(errno)
+                      : S_ISDIR(st.st_mode)         ? "is a directory"
+                      : !S_ISREG(st.st_mode)        ? "not a regular file"
+                                                    : NULL;
+    FILE *f = why ? NULL : fdopen(fd, "rb");
     if (!f) {
         snprintf(err->message, sizeof err->message, "%s: cannot read the key: %s", path,
-                 strerror(errno));
+                 why ? why : strerror(errno));
+        if (fd >= 0)
+            close(fd);
         return false;
     }
     char *buf = malloc(4097);

@@ -77,6 +77,10 @@ t_bad_input_edges() {
     run --timeout 20 index --out fifoidx lib
     expect_rc 2 "a FIFO where the index would be replaced"
     expect_one_error_line
+    run --timeout 20 check --index idx --key fifo.in p/probe.txt
+    expect_rc 2 "a FIFO as the key"
+    expect_one_error_line
+    expect_err 'fifo\.in: cannot read the key: not a regular file'
     # A line break in an argument does not break the one line.
     run check --index idx $'no\nsuch'
     expect_rc 2
