@@ -255,19 +255,17 @@ $(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: FUZZ_EXTRA = $(SERVE_OBJ) 
   $(shell pkg-config --libs libcurl 2>/dev/null || echo -lcurl)
 $(BUILD)/fuzz/fuzz_http $(BUILD)/libfuzzer/fuzz_http: $(SERVE_OBJ)
 
-$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \
-                      $(BUILD)/obj/src/cli/cli_util.o
+$(BUILD)/fuzz/fuzz_%: fuzz/fuzz_%.c fuzz/replay.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -Isrc -Isrc/cli -o $@ $< fuzz/replay.c $(FUZZ_SRC) $(FUZZ_EXTRA) \
-	  $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
+	$(CC) $(CFLAGS_ALL) -Isrc -o $@ $< fuzz/replay.c $(FUZZ_SRC) $(FUZZ_EXTRA) \
+	  $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
 
 # With libFuzzer: the library instrumented for coverage (fuzzer-no-link), harnesses linked
 # with -fsanitize=fuzzer (BUILD=build/fuzz-lf, CC=clang; see the fuzz target).
-$(BUILD)/libfuzzer/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a \
-                           $(BUILD)/obj/src/cli/cli_util.o
+$(BUILD)/libfuzzer/fuzz_%: fuzz/fuzz_%.c $(FUZZ_SRC) $(FUZZ_HDRS) $(BUILD)/librecite.a
 	@mkdir -p $(dir $@)
-	$(CC) $(CFLAGS_ALL) -DRECITE_LIBFUZZER -fsanitize=fuzzer -Isrc -Isrc/cli -o $@ $< $(FUZZ_SRC) \
-	  $(FUZZ_EXTRA) $(BUILD)/obj/src/cli/cli_util.o $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
+	$(CC) $(CFLAGS_ALL) -DRECITE_LIBFUZZER -fsanitize=fuzzer -Isrc -o $@ $< $(FUZZ_SRC) \
+	  $(FUZZ_EXTRA) $(BUILD)/librecite.a $(LDLIBS_ALL) $(FUZZ_LDFLAGS)
 
 test-fuzz: $(FUZZ_BIN)
 	@set -e; tmp=$$(mktemp -d); trap 'rm -rf "$$tmp"' EXIT; \

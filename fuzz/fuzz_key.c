@@ -1,12 +1,12 @@
 /*
- * fuzz_key.c — the keys of text-free indexes on any bytes: the CLI's key-file rules
- * (cli_read_key: 16 to 4096 bytes, read back unchanged, else one line naming the file), the
- * text-free key derivation (rc_key_derive: refused under 16 bytes, deterministic, and a changed
- * byte changes the key), and opening a text-free index with the key (recite_index_open_keyed:
- * RECITE_EKEY for any key but the index's; with the right one, a check finds the planted text).
+ * fuzz_key.c — the keys of text-free indexes on any bytes: the key-file rules (recite_key_read,
+ * which index, check and serve use: 16 to 4096 bytes, read back unchanged, else RECITE_EINVAL
+ * and one line naming the file), the text-free key derivation (rc_key_derive: refused under 16
+ * bytes, deterministic, and a changed byte changes the key), and opening a text-free index with
+ * the key (recite_index_open_keyed: RECITE_EKEY for any key but the index's; with the right one,
+ * a check finds the planted text).
  */
 #include "fuzz.h"
-#include "cli.h"
 #include "text/rc_keyed.h"
 
 #include <stdio.h>
@@ -42,20 +42,23 @@ int LLVMFuzzerInitialize(int *argc, char ***argv)
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 {
-    /* The CLI's rules for a key file. */
+    /* The rules for a key file. */
     FZ_CHECK(fz_write(key_path, data, size) == 0, "cannot write %s", key_path);
     char *key = NULL;
     size_t len = 0;
     recite_error err = {0};
-    bool ok = cli_read_key(&key, &len, key_path, &err);
+    int rrc = recite_key_read(&key, &len, key_path, &err);
+    bool ok = rrc == RECITE_OK;
     FZ_CHECK(ok == (size >= 16 && size <= 4096), "a key file of %zu bytes is %s", size,
              ok ? "accepted" : "refused");
     if (ok) {
         FZ_CHECK(key && len == size && memcmp(key, data, size) == 0, "the key read back differs");
     } else {
-        FZ_CHECK(!key && strncmp(err.message, key_path, strlen(key_path)) == 0 &&
+        FZ_CHECK(!key && len == 0 && rrc == RECITE_EINVAL && err.code == RECITE_EINVAL &&
+                     strncmp(err.message, key_path, strlen(key_path)) == 0 &&
+                     strstr(err.message, size < 16 ? "key too short" : "key too long") &&
                      !strchr(err.message, '\n'),
-                 "bad message: %s", err.message);
+                 "bad message: %d %s", rrc, err.message);
     }
     free(key);
 

@@ -278,6 +278,20 @@ int recite_index_verify(const recite_index *idx, recite_error *err);
 int recite_index_open_keyed(recite_index **out, const char *dir, const void *key, size_t key_len,
                             recite_error *err);
 
+#define RECITE_KEY_MIN_BYTES 16   /* a text-free index's key: at least this many bytes */
+#define RECITE_KEY_MAX_BYTES 4096 /* and, read from a file (recite_key_read), at most this many */
+
+/* Reads the key of a text-free index from the file at `path` (the FILE of `recite index
+ * --text-free --key`, `recite check --key` and `recite serve --key`): all its bytes, which must
+ * number RECITE_KEY_MIN_BYTES to RECITE_KEY_MAX_BYTES, into a new malloc'd buffer *out (not
+ * NUL-terminated; caller frees) of *len bytes. The file is opened without blocking and must be
+ * a regular file: a FIFO is refused at once, not waited on. On failure *out is NULL, *len 0 and
+ * err's message names the path: RECITE_EIO "PATH: cannot read the key: WHY" (WHY: strerror of
+ * the open or read, "a directory, not a file" or "not a regular file"); RECITE_EINVAL "PATH: key
+ * too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)" or "PATH: key too long: at most
+ * 4096 bytes"; RECITE_ENOMEM. Thread-safe. */
+int recite_key_read(char **out, size_t *len, const char *path, recite_error *err);
+
 /* Opens part `part` of `nparts` of the sharded index at `dir`, for a distributed check
  * (recite_check_distributed): its head and only the shards s with s % nparts == part (none when
  * part >= the shards). Works, clusters and tokens keep the whole library's numbers; stats count

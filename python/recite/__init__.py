@@ -261,15 +261,15 @@ def _bytes(text: Text) -> Tuple[bytes, bool]:
 def _read_key(key) -> Optional[bytes]:
     if key is None or isinstance(key, (bytes, bytearray)):
         return bytes(key) if key is not None else None
-    with open(key, "rb") as f:  # a path: the key file, as `recite check --key FILE`
-        return f.read()
+    return _recite.key_read(key)  # a path: the key file, read as `recite check --key FILE` does
 
 
 class Index:
     """A loaded index (``recite_index_open``): immutable, memory-mapped, shared by threads.
 
-    ``key``: for a text-free index, its key — bytes, or the path of the key file.
-    Raises FileError, FormatError, VersionError, KeyMismatchError."""
+    ``key``: for a text-free index, its key — bytes, or the path of the key file (16 to 4096
+    bytes of a regular file, as ``recite check --key`` takes it).
+    Raises FileError, FormatError, VersionError, KeyMismatchError, InvalidArgumentError."""
 
     def __init__(self, path: Union[str, os.PathLike], key: Union[bytes, str, os.PathLike,
                                                                  None] = None):

@@ -807,8 +807,32 @@ static PyObject *mod_version(PyObject *mod, PyObject *unused)
     return PyUnicode_FromString(recite_version());
 }
 
+/* key_read(path): the bytes of a text-free index's key file (recite_key_read), as `recite
+ * check --key` reads them. */
+static PyObject *mod_key_read(PyObject *mod, PyObject *args)
+{
+    (void)mod;
+    PyObject *path;
+    if (!PyArg_ParseTuple(args, "O&", PyUnicode_FSConverter, &path))
+        return NULL;
+    char *key = NULL;
+    size_t len = 0;
+    recite_error err = {0};
+    int rc;
+    Py_BEGIN_ALLOW_THREADS;
+    rc = recite_key_read(&key, &len, PyBytes_AS_STRING(path), &err);
+    Py_END_ALLOW_THREADS;
+    Py_DECREF(path);
+    if (rc != RECITE_OK)
+        return raise_error(rc, &err);
+    PyObject *out = PyBytes_FromStringAndSize(key, (Py_ssize_t)len);
+    free(key);
+    return out;
+}
+
 static PyMethodDef module_methods[] = {
     {"build", ext_build, METH_VARARGS, "Builds an index (raw)."},
+    {"key_read", mod_key_read, METH_VARARGS, "The bytes of a key file (recite_key_read)."},
     {"version", mod_version, METH_NOARGS, "The library version."},
     {NULL, NULL, 0, NULL}};
 

@@ -290,6 +290,17 @@ def test_build(tmp_path):
         recite.Index(tmp_path / "tf", key=os.urandom(32))
     tf = recite.Index(tmp_path / "tf", key=key)
     assert tf.stats["text_free"]
+    # A key file is read as `recite check --key` reads it (recite_key_read).
+    (tmp_path / "tf.key").write_bytes(key)
+    assert recite.Index(tmp_path / "tf", key=tmp_path / "tf.key").stats["text_free"]
+    (tmp_path / "short.key").write_bytes(key[:15])
+    with pytest.raises(recite.InvalidArgumentError, match="short.key: key too short"):
+        recite.Index(tmp_path / "tf", key=tmp_path / "short.key")
+    with pytest.raises(recite.FileError, match="a directory, not a file"):
+        recite.Index(tmp_path / "tf", key=lib)
+    os.mkfifo(tmp_path / "fifo.key")  # refused at once, not waited on
+    with pytest.raises(recite.FileError, match="fifo.key: cannot read the key: not a regular"):
+        recite.Index(tmp_path / "tf", key=str(tmp_path / "fifo.key"))
     with pytest.raises(recite.NoTextError):
         tf.work_text(0, 0, 10)
 

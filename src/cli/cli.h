@@ -57,11 +57,6 @@ typedef struct cli_input {
  * or binary (NUL bytes in the first 8000) input. in->data is to be freed either way. */
 bool cli_read_input(const char *name, cli_input *in);
 
-/* The secret of a text-free index: the bytes of the file at `path`, at least 16 and at most
- * 4096 of them, in a new malloc'd buffer (*out, *len). false, with a one-line message in err
- * naming the file, when it cannot be read or has too few or too many bytes. */
-bool cli_read_key(char **out, size_t *len, const char *path, recite_error *err);
-
 /* Length of the valid UTF-8 sequence at s (n bytes available) and its code point, or 0 when it
  * is not one. */
 size_t cli_utf8_seq(const unsigned char *s, size_t n, unsigned *cp);

@@ -99,43 +99,6 @@ bool cli_read_input(const char *name, cli_input *in)
     return ok;
 }
 
-bool cli_read_key(char **out, size_t *len, const char *path, recite_error *err)
-{
-    *out = NULL;
-    *len = 0;
-    err->code = RECITE_EINVAL;
-    /* O_NONBLOCK: a FIFO (refused below: not a regular file) does not wait for a writer */
-    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
-    struct stat st;
-    const char *why = fd < 0 || fstat(fd, &st) != 0 ? strerror(errno)
-                      : S_ISDIR(st.st_mode)         ? "is a directory"
-                      : !S_ISREG(st.st_mode)        ? "not a regular file"
-                                                    : NULL;
-    FILE *f = why ? NULL : fdopen(fd, "rb");
-    if (!f) {
-        snprintf(err->message, sizeof err->message, "%s: cannot read the key: %s", path,
-                 why ? why : strerror(errno));
-        if (fd >= 0)
-            close(fd);
-        return false;
-    }
-    char *buf = malloc(4097);
-    size_t n = buf ? fread(buf, 1, 4097, f) : 0;
-    bool bad = !buf || ferror(f);
-    fclose(f);
-    if (bad || n < 16 || n > 4096) {
-        free(buf);
-        snprintf(err->message, sizeof err->message, "%s: %s", path,
-                 bad      ? "cannot read the key"
-                 : n < 16 ? "key too short: at least 16 bytes (head -c 32 /dev/urandom >FILE)"
-                          : "key too long: at most 4096 bytes");
-        return false;
-    }
-    *out = buf;
-    *len = n;
-    return true;
-}
-
 size_t cli_utf8_seq(const unsigned char *s, size_t n, unsigned *cp)
 {
     utf8proc_int32_t c;

@@ -61,6 +61,7 @@ static const char usage_text[] =
     "        public text, spans also found there are common language; --policy FILE:\n"
     "        rules by license, source, CMI and extent that decide the verdict (pass, cite,\n"
     "        flag, block; docs/POLICY.md); default: common language passes, the rest is flagged;\n"
+    "        --key FILE: the key of a text-free index (refused for an ordinary one);\n"
     "        --html FILE also writes an evidence report (several inputs: FILE-1.html, ...);\n"
     "        --mpi under mpirun: each rank opens its shards, inputs are checked by all\n"
     "        (--scatter, an ordinary index, --html: inputs shared out; docs/SCALE.md)\n"
@@ -192,12 +193,12 @@ static void on_note(recite_note_kind kind, const char *path, const char *detail,
     fprintf(stderr, "recite: %s: %s (%s)\n", what, path, detail);
 }
 
-/* The secret of a text-free index (cli_read_key), or exit with its error. */
+/* The secret of a text-free index (recite_key_read), or exit with its error. */
 static char *read_key(const char *path, size_t *len)
 {
     char *key;
     recite_error err = {0};
-    if (!cli_read_key(&key, len, path, &err))
+    if (recite_key_read(&key, len, path, &err) != RECITE_OK)
         exit(cli_fail(&err));
     return key;
 }
@@ -628,7 +629,19 @@ static int cmd_check(int argc, char **argv)
         rc = key ? recite_index_open_keyed(&idx, index_dir, key, key_len, &err)
                  : recite_index_open(&idx, index_dir, &err);
     free(key);
-    if (rc != RECITE_OK || recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
+    if (rc != RECITE_OK) {
+        cli_fail(&err);
+        goto setup_done;
+    }
+    /* The library ignores a key given to an ordinary index; a user who gives one has named the
+     * wrong index (or the wrong file for another flag). */
+    recite_index_stats istats;
+    recite_index_get_stats(&istats, idx);
+    if (key_file && !istats.text_free) {
+        cli_error("--key: %s is not a text-free index; it takes no key", index_dir);
+        goto setup_done;
+    }
+    if (recite_checker_create(&chk, idx, &copt, &err) != RECITE_OK) {
         cli_fail(&err);
         goto setup_done;
     }

@@ -3,7 +3,9 @@
  * license cache): fsync of a path, paths' parents and last components, mkdir -p, copying a
  * file, and the temporary files and directories of writers that died. Writers put their PID in
  * temporary names (.DIR.tmp-PID-XXXXXX, .catalog.sqlite.tmp-PID-XXXXXX) so that the next writer
- * can tell a leftover from a build still running, and publish with an atomic rename.
+ * can tell a leftover from a build still running, and publish with an atomic rename. And the
+ * one reader of a text-free index's key file (recite_key_read), which the command's check,
+ * index and serve share.
  */
 #include "rc_common.h"
 
@@ -155,5 +157,61 @@ int rc_publish_file(const char *tmp_path, const char *path, recite_error *err)
     free(dir);
     if (r != 0)
         return rc_error_errno(err, RECITE_EIO, e, "%s: fsync of its directory failed", path);
+    return RECITE_OK;
+}
+
+int recite_key_read(char **out, size_t *len, const char *path, recite_error *err)
+{
+    *out = NULL;
+    *len = 0;
+    /* O_NONBLOCK: a FIFO (refused below: not a regular file) does not wait for a writer. */
+    int fd = open(path, O_RDONLY | O_CLOEXEC | O_NONBLOCK);
+    struct stat st;
+    if (fd < 0 || fstat(fd, &st) != 0) {
+        int e = errno;
+        if (fd >= 0)
+            close(fd);
+        return rc_error_errno(err, RECITE_EIO, e, "%s: cannot read the key", path);
+    }
+    if (!S_ISREG(st.st_mode)) {
+        close(fd);
+        return rc_error_set(err, RECITE_EIO, "%s: cannot read the key: %s", path,
+                            S_ISDIR(st.st_mode) ? "a directory, not a file" : "not a regular file");
+    }
+    /* One byte more than a key may have: a longer file is then told from one of the most. */
+    char *buf = malloc(RECITE_KEY_MAX_BYTES + 1);
+    if (!buf) {
+        close(fd);
+        return rc_error_set(err, RECITE_ENOMEM, "%s: out of memory", path);
+    }
+    size_t n = 0;
+    while (n < RECITE_KEY_MAX_BYTES + 1) {
+        ssize_t r = read(fd, buf + n, RECITE_KEY_MAX_BYTES + 1 - n);
+        if (r < 0 && errno == EINTR)
+            continue;
+        if (r < 0) {
+            int e = errno;
+            close(fd);
+            free(buf);
+            return rc_error_errno(err, RECITE_EIO, e, "%s: cannot read the key", path);
+        }
+        if (r == 0)
+            break;
+        n += (size_t)r;
+    }
+    close(fd);
+    if (n < RECITE_KEY_MIN_BYTES) {
+        free(buf);
+        return rc_error_set(err, RECITE_EINVAL,
+                            "%s: key too short: at least %d bytes (head -c 32 /dev/urandom >FILE)",
+                            path, RECITE_KEY_MIN_BYTES);
+    }
+    if (n > RECITE_KEY_MAX_BYTES) {
+        free(buf);
+        return rc_error_set(err, RECITE_EINVAL, "%s: key too long: at most %d bytes", path,
+                            RECITE_KEY_MAX_BYTES);
+    }
+    *out = buf;
+    *len = n;
     return RECITE_OK;
 }

@@ -75,6 +75,16 @@ static serve_gen *gen_load(serve_server *s, uint64_t number, recite_error *err)
         gen_free(g);
         return NULL;
     }
+    recite_index_get_stats(&g->stats, g->idx);
+    /* The library ignores a key given to an ordinary index: one given here names the wrong
+     * index (at start-up, a usage error; on a reload, an index that is not taken). */
+    if (s->key && !g->stats.text_free) {
+        snprintf(err->message, sizeof err->message,
+                 "--key: %s is not a text-free index; it takes no key", s->opt.index_dir);
+        err->code = RECITE_EINVAL;
+        gen_free(g);
+        return NULL;
+    }
     recite_index_prepare(g->idx); /* no request waits for the lookup filters */
     if (s->opt.policy_file) {
         stat_policy(s->opt.policy_file, &g->policy_mtime_ns, &g->policy_ino);
@@ -84,7 +94,6 @@ static serve_gen *gen_load(serve_server *s, uint64_t number, recite_error *err)
             return NULL;
         }
     }
-    recite_index_get_stats(&g->stats, g->idx);
     /* One checker now: it proves the index can be checked against (a text-free index needs
      * its key) and gives the leak bound. */
     recite_checker *c;

@@ -33,7 +33,7 @@ static const char help_text[] =
     "  --listen ADDR:PORT        where to listen (default 127.0.0.1:8080; port 0: any free one)\n"
     "  --policy FILE             the policy deciding verdicts (docs/POLICY.md)\n"
     "  --token-file FILE         require 'Authorization: Bearer TOKEN' (TOKEN: the file's line)\n"
-    "  --key FILE                the key of a text-free index\n"
+    "  --key FILE                the key of a text-free index (refused for an ordinary one)\n"
     "  --upstream-key-file FILE  the upstream's API key (default: the client's Authorization\n"
     "                            header is passed on when there is no --token-file)\n"
     "  --on-cite ACT, --on-flag ACT, --on-block ACT\n"
@@ -106,9 +106,9 @@ static size_t size_arg(const char *opt, const char *s)
     return (size_t)(v * mult);
 }
 
-/* A small file of a secret (token, key), opened without blocking (a FIFO would wait for a
- * writer) and refused unless a regular file; read into buf (cap bytes at most), its size
- * returned. */
+/* A small file of a secret (a token, the upstream's API key), opened without blocking (a FIFO
+ * would wait for a writer) and refused unless a regular file; read into buf (cap bytes at
+ * most), its size returned. */
 static size_t read_small(const char *opt, const char *path, char *buf, size_t cap)
 {
     int fd = open(path, O_RDONLY | O_NONBLOCK | O_CLOEXEC);
@@ -133,7 +133,7 @@ static size_t read_small(const char *opt, const char *path, char *buf, size_t ca
     return n;
 }
 
-/* The first line of a small file, trimmed: a token or key. */
+/* The first line of a small file, trimmed: a token or the upstream's API key. */
 static char *read_secret(const char *opt, const char *path)
 {
     char buf[4097];
@@ -156,19 +156,6 @@ static char *read_secret(const char *opt, const char *path)
     if (!s)
         die("out of memory");
     return s;
-}
-
-/* The bytes of a text-free index's key (as `recite check --key`). */
-static char *read_key(const char *path, size_t *len)
-{
-    char *buf = malloc(4097);
-    if (!buf)
-        die("out of memory");
-    size_t n = read_small("--key", path, buf, 4097);
-    if (n < 16 || n > 4096)
-        die("--key %s: a key has 16 to 4096 bytes", path);
-    *len = n;
-    return buf;
 }
 
 /* The upstream's base URL: http(s)://HOST[:PORT][/PATH], without a trailing slash; a URL
@@ -340,8 +327,11 @@ static void parse_options(serve_server *s, int argc, char **argv)
         s->token = read_secret("--token-file", o->token_file), s->token_len = strlen(s->token);
     if (o->upstream_key_file)
         s->upstream_key = read_secret("--upstream-key-file", o->upstream_key_file);
-    if (o->key_file)
-        s->key = read_key(o->key_file, &s->key_len);
+    if (o->key_file) {
+        recite_error err = {0};
+        if (recite_key_read(&s->key, &s->key_len, o->key_file, &err) != RECITE_OK)
+            die("--key %s", err.message);
+    }
     if (o->proxy_url)
         s->upstream_base = upstream_base(o->proxy_url);
 }

@@ -12,7 +12,7 @@
 
 #include "rc_text.h"
 
-#define RC_KEY_MIN_SECRET 16 /* bytes of secret a key must be made from */
+#define RC_KEY_MIN_SECRET RECITE_KEY_MIN_BYTES /* bytes of secret a key must be made from */
 
 typedef struct rc_key {
     uint8_t tok[16];   /* SipHash key of token hashes */

@@ -227,6 +227,7 @@ void ta_fixture_make(void)
     fx.jsonl = ta_join(fx.root, "works.jsonl");
     fx.policy = ta_join(fx.root, "policy.json");
     fx.tfidx = ta_join(fx.root, "textfree");
+    fx.tfkey = ta_join(fx.root, "textfree.key");
     fx.compacted = ta_join(fx.root, "compacted");
 
     size_t bsd_len, art_len;
@@ -255,6 +256,7 @@ void ta_fixture_make(void)
     ta_write(fx.jsonl, jsonl, strlen(jsonl));
     free(jsonl);
     ta_write(fx.policy, policy_json, strlen(policy_json));
+    ta_write(fx.tfkey, ta_key, TA_KEY_LEN);
 
     /* The index (which fills the license cache), the previous index of the build operation,
      * and an index directory whose catalogue records a deletion. */

@@ -230,13 +230,22 @@ static int stream_run(recite_error *err)
     return rc;
 }
 
-/* A text-free index: opened with its key, then the same check (its spans are the same). */
+/* A text-free index: its key read from its file, the index opened with it, then the same
+ * check (its spans are the same). */
 static int textfree_run(recite_error *err)
 {
     recite_index *idx = NULL;
     recite_checker *c = NULL;
     const recite_result *res = NULL;
-    int rc = recite_index_open_keyed(&idx, fx.tfidx, ta_key, TA_KEY_LEN, err);
+    char *key = NULL;
+    size_t key_len = 0;
+    int rc = recite_key_read(&key, &key_len, fx.tfkey, err);
+    if (rc == RECITE_OK) {
+        TA_CHECK(key_len == TA_KEY_LEN && memcmp(key, ta_key, TA_KEY_LEN) == 0,
+                 "the key read back differs");
+        rc = recite_index_open_keyed(&idx, fx.tfidx, key, key_len, err);
+    }
+    free(key);
     if (rc == RECITE_OK)
         rc = recite_checker_create(&c, idx, NULL, err);
     if (rc == RECITE_OK)

@@ -32,6 +32,7 @@ typedef struct fixture {
     char *catdir;    /* an index directory whose catalogue the catalogue operations change */
     char *catsaved;  /* a copy of that catalogue (it records a deletion) */
     char *tfidx;     /* a text-free index of lib, with the key below */
+    char *tfkey;     /* the file of that key */
     char *compacted; /* the index compacted without tale/two (the compact operation's result) */
     char *policy;    /* a policy file */
     char *output;    /* the text checked */

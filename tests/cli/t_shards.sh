@@ -194,6 +194,12 @@ t_shards_textfree() {
     NASSERT=$((NASSERT + 1))
     cmp -s "$OUT" sh-tf1.json ||
         bad "check --mpi of text-free shards differs (key, hex: $(od -An -tx1 -v sh.key | tr -d ' \n'))"
+    # A key given to ordinary shards is refused, fanned out or not (every rank says so).
+    [ -d sh-2 ] || run index --quiet --shards 2 --out sh-2 lib meta.jsonl sh/lib
+    check_fails '^recite: --key: sh-2 is not a text-free index; it takes no key$' --key sh.key --index sh-2 sh/in/boiler.txt
+    mpi_run 2 check --mpi --key sh.key --index sh-2 sh/in/boiler.txt
+    expect_rc 2 "check --mpi --key of ordinary shards"
+    expect_err '^recite: --key: sh-2 is not a text-free index; it takes no key$'
 }
 
 # A shard replaced, damaged or missing is found when the index opens (or by verify); a bad

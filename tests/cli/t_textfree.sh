@@ -37,6 +37,13 @@ t_textfree_key_errors() {
     head -c 8 /dev/urandom >tf-short.key
     check_fails 'too short' --index tfidx --key tf-short.key p/tf.txt
     check_fails 'cannot read the key' --index tfidx --key no-such.key p/tf.txt
+    head -c 4097 /dev/urandom >tf-long.key
+    check_fails '^recite: tf-long\.key: key too long: at most 4096 bytes$' --index tfidx --key tf-long.key p/tf.txt
+    check_fails '^recite: lib: cannot read the key: a directory, not a file$' --index tfidx --key lib p/tf.txt
+    # A key given to an index that takes none: the wrong index, or the wrong flag (the library
+    # would ignore it). The key is read first: a bad key file is still named as such.
+    check_fails '^recite: --key: idx is not a text-free index; it takes no key$' --index idx --key tf.key p/tf.txt
+    check_fails 'tf-short\.key: key too short' --index idx --key tf-short.key p/tf.txt
     run index --quiet --text-free --out tf-bad lib
     expect_rc 2
     expect_err 'needs --key'
@@ -47,5 +54,10 @@ t_textfree_key_errors() {
     run index --quiet --text-free --key tf-short.key --out tf-bad lib
     expect_rc 2
     expect_err 'too short'
+    expect_no_index tf-bad
+    run index --quiet --text-free --key lib --out tf-bad lib
+    expect_rc 2
+    expect_one_error_line
+    expect_err '^recite: lib: cannot read the key: a directory, not a file$'
     expect_no_index tf-bad
 }

@@ -142,6 +142,45 @@ def t_listen_errors():
         assert len(lines) == 1 and says in lines[0], (flag, path, r.stderr)
 
 
+def t_text_free_key():
+    # --key reads the key file as `recite check --key` does (recite_key_read) and goes only with
+    # a text-free index: given to an ordinary one it names the wrong index (or the wrong flag)
+    # and the server does not start; a text-free index is not served without its key.
+    key, short = os.path.join(T, "tf.key"), os.path.join(T, "tf-short.key")
+    with open(key, "wb") as f:
+        f.write(os.urandom(32))
+    with open(short, "wb") as f:
+        f.write(os.urandom(15))
+    tf = os.path.join(T, "idx-tf")
+    r = recite("index", "--quiet", "--text-free", "--key", key, "--out", tf, LIB)
+    assert r.returncode == 0, r.stderr
+    for args, says in (
+            (["--index", IDX, "--key", key],
+             "recite: serve: --key: %s is not a text-free index; it takes no key" % IDX),
+            (["--index", tf], "recite: serve: the index is text-free: checking needs its key"),
+            (["--index", tf, "--key", short], "recite: serve: --key %s: key too short" % short)):
+        r = subprocess.run([BIN, "serve", "--listen", "127.0.0.1:0"] + args,
+                           capture_output=True, text=True, timeout=30)
+        assert r.returncode == 2, (args, r.returncode, r.stderr)
+        lines = r.stderr.splitlines()
+        assert len(lines) == 1 and lines[0].startswith(says), (args, r.stderr)
+    s = server(["--index", tf, "--key", key, "--reload-interval", "0"], "s-textfree")
+    m = check_text(s.port, TEXTS["gpl"]).json()["matches"]
+    assert m and m[0]["work"].endswith("GPL-3"), m
+    # An ordinary index published in its place is not taken on a reload: the one in use stays.
+    assert recite("index", "--quiet", "--out", tf, LIB).returncode == 0
+    s.send(signal.SIGHUP)
+    said = "reload failed, keeping the index in use: --key: %s is not a text-free index" % tf
+    deadline = time.time() + 10
+    while time.time() < deadline and said not in s.text():
+        time.sleep(0.05)
+    assert said in s.text(), s.text()[-2000:]
+    assert H.metric(s.port, "recite_index_reload_failures_total") == 1
+    assert H.get(s.port, "/healthz").json()["generation"] == 1
+    assert check_text(s.port, TEXTS["gpl"]).json()["matches"], "the text-free index was dropped"
+    assert s.stop() == 0
+
+
 def t_healthz():
     j = H.get(P1, "/healthz").json()
     assert j["status"] == "ok" and j["works"] == 3 and j["generation"] == 1, j

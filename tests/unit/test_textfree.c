@@ -2,7 +2,9 @@
  * test_textfree.c — text-free indexes (src/text/keyed.c, src/index/tokrec.c): the same
  * library indexed with and without its text gives the same exact and normalized matches, with
  * the same offsets, on planted spans of prose and code; the stored stream holds no words of the
- * works; the key is required and checked; the token record codec round-trips.
+ * works; the key is required and checked; the token record codec round-trips. And the key file
+ * reader (recite_key_read, src/common/fs.c): 16 to 4096 bytes of a regular file, read back
+ * unchanged; anything else refused with a code and one line naming the file, a FIFO at once.
  */
 #include "test_util.h"
 
@@ -291,10 +293,78 @@ static void test_record_codec(void **state)
     assert_int_equal(rc_tokrec_decode(junk, sizeof junk, 0, true, false, &t, &x), SIZE_MAX);
 }
 
+/* recite_key_read(path) fails with `code` and a message "PATH: ...WHY...", *out NULL, *len 0. */
+static void key_refused(const char *path, int code, const char *why)
+{
+    char *key = (char *)"untouched";
+    size_t len = 99;
+    recite_error err = {0};
+    assert_int_equal(recite_key_read(&key, &len, path, &err), code);
+    assert_int_equal(err.code, code);
+    assert_null(key);
+    assert_int_equal(len, 0);
+    assert_int_equal(strncmp(err.message, path, strlen(path)), 0);
+    if (!strstr(err.message, why))
+        fail_msg("'%s' does not say '%s'", err.message, why);
+    assert_null(strchr(err.message, '\n'));
+    /* err may be NULL */
+    assert_int_equal(recite_key_read(&key, &len, path, NULL), code);
+    assert_null(key);
+}
+
+static void test_key_file(void **state)
+{
+    (void)state;
+    char *dir = tmp_dir_make();
+    char *path = path_join(dir, "key");
+    uint8_t bytes[RECITE_KEY_MAX_BYTES + 1];
+    rng r = rng_seeded(83);
+    for (size_t i = 0; i < sizeof bytes; i++)
+        bytes[i] = (uint8_t)rng_next(&r);
+    bytes[3] = 0; /* any bytes: NUL and line breaks are part of the key */
+    bytes[4] = '\n';
+    /* 16, 32 and 4096 bytes: read back unchanged */
+    static const size_t ok_sizes[] = {RECITE_KEY_MIN_BYTES, 32, RECITE_KEY_MAX_BYTES};
+    for (size_t i = 0; i < RC_ARRAY_LEN(ok_sizes); i++) {
+        write_file(path, bytes, ok_sizes[i]);
+        char *key = NULL;
+        size_t len = 0;
+        recite_error err = {0};
+        assert_int_equal(recite_key_read(&key, &len, path, &err), RECITE_OK);
+        assert_int_equal(len, ok_sizes[i]);
+        assert_memory_equal(key, bytes, len);
+        free(key);
+    }
+    /* too few and too many bytes */
+    write_file(path, bytes, 0);
+    key_refused(path, RECITE_EINVAL, "key too short: at least 16 bytes");
+    write_file(path, bytes, RECITE_KEY_MIN_BYTES - 1);
+    key_refused(path, RECITE_EINVAL, "key too short: at least 16 bytes (head -c 32 /dev/urandom");
+    write_file(path, bytes, RECITE_KEY_MAX_BYTES + 1);
+    key_refused(path, RECITE_EINVAL, "key too long: at most 4096 bytes");
+    /* not a file, or none */
+    key_refused(dir, RECITE_EIO, "cannot read the key: a directory, not a file");
+    char *missing = path_join(dir, "missing");
+    key_refused(missing, RECITE_EIO, strerror(ENOENT));
+    /* A FIFO without a writer: refused at once (a blocking open would wait here for ever; the
+     * alarm ends the test then). */
+    char *fifo = path_join(dir, "fifo");
+    assert_int_equal(mkfifo(fifo, 0600), 0);
+    alarm(20);
+    key_refused(fifo, RECITE_EIO, "cannot read the key: not a regular file");
+    alarm(0);
+    rm_rf(dir);
+    free(fifo);
+    free(missing);
+    free(path);
+    free(dir);
+}
+
 int main(void)
 {
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_record_codec),
+        cmocka_unit_test(test_key_file),
         cmocka_unit_test_setup_teardown(test_same_matches, setup, teardown),
         cmocka_unit_test_setup_teardown(test_no_text_stored, setup, teardown),
         cmocka_unit_test_setup_teardown(test_key_required_and_checked, setup, teardown),
