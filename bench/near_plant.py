@@ -406,10 +406,15 @@ def edit_code(rng, text, e, lang, words, kinds_allowed):
             changed += 5 + (lang == "c")
             return True
         if kind == "rename":
+            # Not the headers of #include lines: whoever renames a program's variables does
+            # not rename the files it includes (recite lexes `<linux/slab.h>` as one string).
             names = {}
             for k, (a, b, c) in enumerate(lx):
+                ls = line_starts[lex_line[k]]
+                le = line_starts[lex_line[k] + 1] if lex_line[k] + 1 < nlines else len(text)
                 if c == "I" and lex_line[k] not in deleted and not (
-                        k > 0 and text[lx[k - 1][0]:lx[k - 1][1]] == "#"):
+                        k > 0 and text[lx[k - 1][0]:lx[k - 1][1]] == "#") and not re.match(
+                        r"[ \t]*#[ \t]*(include|include_next|import)\b", text[ls:le]):
                     names.setdefault(text[a:b], []).append(k)
             cands = sorted(x for x in names if x not in renamed)
             if not cands:

@@ -15,7 +15,10 @@
  * '...' and `...` with backslash escapes, and Python's triple quotes; a "..." or '...' that does
  * not close on its line is a lone quote lexeme (Rust lifetimes, apostrophes); a block comment or
  * triple-quoted string that never closes is punctuation; Markdown fences (```lang) are skipped like
- * comments.
+ * comments. The header of `#include <stdio.h>` (`#include_next`, `#import`) is one string lexeme,
+ * as "stdio.h" is. Perl's POD (a line starting with `=head1`, `=item`, `=pod`... up to the line
+ * of `=cut`, or the end of the text) and Ruby's `=begin`...`=end` are skipped like comments:
+ * they are documentation, which the words' channel reads as prose.
  */
 #include "rc_text.h"
 
@@ -211,6 +214,7 @@ static void lex_ascii_init(void)
  * needs none of it: it stops at the first construct still open. */
 typedef struct unclosed {
     size_t close_none[3];          /* no star-slash, ''' or """ at or after this offset */
+    size_t pod_none[2];            /* no line of =cut, =end (pod_end) at or after this offset */
     size_t str_from[3], str_to[3]; /* a string of this quote opened in [from, to) runs unclosed
                                       to `to` (its newline, or the end of the text) */
 } unclosed;
@@ -389,6 +393,151 @@ static size_t comment_end(const uint8_t *s, size_t len, size_t i, bool final, bo
     return 0;
 }
 
+/* ==== Perl's POD (and Ruby's =begin blocks) and __END__: documentation and data, read as a
+ * comment ==== */
+
+/* The POD commands a block may open with (perlpod): `=` at the start of a line, then one of
+ * them and a space or the line's end. Only these: a line such as `=SUM(A1:A3)` is not POD. */
+static bool pod_command(const uint8_t *s, size_t n)
+{
+    static const char *const cmds[] = {"pod",   "head1", "head2", "head3",    "head4",
+                                       "head5", "head6", "over",  "item",     "back",
+                                       "begin", "end",   "for",   "encoding", "cut"};
+    for (size_t k = 0; k < RC_ARRAY_LEN(cmds); k++)
+        if (strlen(cmds[k]) == n && memcmp(cmds[k], s, n) == 0)
+            return true;
+    return false;
+}
+
+/* The first line starting at or after `from` (a line's start) that is a Markdown fence (```
+ * or ~~~: a model's code block ends there) or, when `close` is given (`=cut`, `=end`), starts
+ * with it as a word: its start, with *closed telling which; len when there is none (final);
+ * NEED_MORE when the text's last line, not ended yet, could still become one. */
+static size_t block_close_line(const uint8_t *s, size_t len, size_t from, bool final,
+                               const char *close, bool *closed)
+{
+    size_t cl = close ? strlen(close) : 0;
+    for (size_t p = from; p < len;) {
+        const uint8_t *nl = memchr(s + p, '\n', len - p);
+        if (!nl && !final)
+            return NEED_MORE;
+        size_t end = nl ? (size_t)(nl - s) : len;
+        if (close && end - p >= cl && memcmp(s + p, close, cl) == 0 &&
+            (p + cl == end || !is_ident_byte(s[p + cl]))) {
+            *closed = true;
+            return p;
+        }
+        if (end - p >= 3 && (s[p] == '`' || s[p] == '~') && s[p + 1] == s[p] && s[p + 2] == s[p]) {
+            *closed = false;
+            return p;
+        }
+        p = end + 1;
+    }
+    return final ? len : NEED_MORE;
+}
+
+/* Where the POD block opened by the `=` at s[i] (the first byte of its line) ends: at the end
+ * of the line of its closing `=cut` (`=end` for Ruby's bare `=begin`), or at a fence that ends
+ * the model's code block first; 0 when s[i] opens no block, or one that never closes (a
+ * model's answer may hold a line such as `=item 3` with code after it; POD at the end of a
+ * Perl file follows `__END__`); NEED_MORE. Its text is documentation: the words' channel reads
+ * it as prose, the lexemes' channel skips it (a list of authors is not code with renamed
+ * identifiers). `none[k]`: no closing line of kind k (=cut, =end) from there on (final). */
+static size_t pod_end(const uint8_t *s, size_t len, size_t i, bool final, size_t none[2])
+{
+    size_t k = i + 1;
+    while (k < len && k - i <= 9 && is_ident_byte(s[k]))
+        k++;
+    if (k == len && !final)
+        return NEED_MORE;
+    if (k == i + 1 || !pod_command(s + i + 1, k - i - 1) ||
+        (k < len && s[k] != ' ' && s[k] != '\t' && s[k] != '\r' && s[k] != '\n'))
+        return 0;
+    if (k - i - 1 == 3 && memcmp(s + i + 1, "cut", 3) == 0)
+        return line_comment_end(s, len, i, final); /* a stray `=cut`: its line */
+    bool ruby = false;                             /* `=begin` alone on its line */
+    if (k - i - 1 == 5 && memcmp(s + i + 1, "begin", 5) == 0) {
+        size_t r = skip_blank(s, k, len);
+        if (r == len && !final)
+            return NEED_MORE;
+        ruby = r == len || s[r] == '\n' || s[r] == '\r';
+    }
+    size_t eol = line_comment_end(s, len, i, final);
+    if (eol == NEED_MORE)
+        return NEED_MORE;
+    if (eol == len || (final && eol + 1 >= none[ruby]))
+        return 0;
+    bool closed = false;
+    size_t r = block_close_line(s, len, eol + 1, final, ruby ? "=end" : "=cut", &closed);
+    if (r == NEED_MORE)
+        return NEED_MORE;
+    if (r == len) {
+        none[ruby] = eol + 1;
+        return 0;
+    }
+    return closed ? line_comment_end(s, len, r, final) : r;
+}
+
+/* Where the data after Perl's or Ruby's `__END__` (`__DATA__`), alone at the start of a line
+ * at s[i, e), ends: at a fence, or the end of the text; 0 when this is no such line;
+ * NEED_MORE. */
+static size_t data_end(const uint8_t *s, size_t len, size_t i, size_t e, bool final)
+{
+    if (!((e - i == 7 && memcmp(s + i, "__END__", 7) == 0) ||
+          (e - i == 8 && memcmp(s + i, "__DATA__", 8) == 0)) ||
+        (i > 0 && s[i - 1] != '\n' && s[i - 1] != '\r'))
+        return 0;
+    size_t eol = line_comment_end(s, len, e, final);
+    if (eol == NEED_MORE)
+        return NEED_MORE;
+    if (skip_blank(s, e, eol) != eol && !(s[eol - 1] == '\r' && skip_blank(s, e, eol) == eol - 1))
+        return 0;
+    if (eol == len)
+        return len;
+    bool closed = false;
+    return block_close_line(s, len, eol + 1, final, NULL, &closed);
+}
+
+/* ==== the header of an #include: one string, as with quotes ==== */
+
+/* Whether the `<` at s[i] follows `#include`, `#include_next` or `#import` (spaces and tabs
+ * allowed around the name) at the start of its line: then `<linux/slab.h>` is one string
+ * lexeme, like "slab.h", and two lists of different headers differ in their strings instead
+ * of sharing every `<`, `/`, `.` and `h` with a renamed name between them. */
+static bool include_header(const uint8_t *s, size_t i)
+{
+    size_t j = i;
+    while (j > 0 && (s[j - 1] == ' ' || s[j - 1] == '\t'))
+        j--;
+    size_t e = j;
+    while (j > 0 && is_ident_byte(s[j - 1]))
+        j--;
+    size_t n = e - j;
+    if (!((n == 7 && memcmp(s + j, "include", 7) == 0) ||
+          (n == 12 && memcmp(s + j, "include_next", 12) == 0) ||
+          (n == 6 && memcmp(s + j, "import", 6) == 0)))
+        return false;
+    while (j > 0 && (s[j - 1] == ' ' || s[j - 1] == '\t'))
+        j--;
+    if (j == 0 || s[j - 1] != '#')
+        return false;
+    for (j--; j > 0 && (s[j - 1] == ' ' || s[j - 1] == '\t'); j--)
+        ;
+    return j == 0 || s[j - 1] == '\n' || s[j - 1] == '\r';
+}
+
+/* End of the header name opened by the `<` at s[i]: after its `>`; 0 when the line has none
+ * (then `<` is punctuation); NEED_MORE. */
+static size_t header_end(const uint8_t *s, size_t len, size_t i, bool final)
+{
+    size_t k = i + 1;
+    while (k < len && k - i < 4 * RC_MAX_TOKEN_CP && s[k] != '>' && s[k] != '\n' && s[k] != '\r')
+        k++;
+    if (k == len && !final)
+        return NEED_MORE;
+    return k < len && s[k] == '>' ? k + 1 : 0;
+}
+
 static uint64_t shape_hash(const void *p, size_t n)
 {
     return XXH3_64bits_withSeed(p, n, SHAPE_SEED);
@@ -413,7 +562,10 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
      * here may open a preprocessor directive. A restart at a token's end is never at a line's
      * start, so resuming with false there is exact. */
     bool line_start = st->line_start;
-    unclosed u = {{SIZE_MAX, SIZE_MAX, SIZE_MAX}, {SIZE_MAX, SIZE_MAX, SIZE_MAX}, {0, 0, 0}};
+    unclosed u = {{SIZE_MAX, SIZE_MAX, SIZE_MAX},
+                  {SIZE_MAX, SIZE_MAX},
+                  {SIZE_MAX, SIZE_MAX, SIZE_MAX},
+                  {0, 0, 0}};
     while (i < len && ntok < cap) {
         uint8_t kind = s[i] < 0x80 ? lex_ascii[s[i]] : LX_OTHER;
         if (kind == LX_SPACE || kind == LX_BREAK) {
@@ -423,6 +575,29 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
             continue;
         }
         if (kind == LX_PUNCT) { /* a byte of its own: its hashes from the tables */
+            if (s[i] == '<' && include_header(s, i)) {
+                size_t e = header_end(s, len, i, final);
+                if (e == NEED_MORE)
+                    break;
+                if (e) {
+                    out[ntok++] =
+                        (rc_token){XXH3_64bits_withSeed(s + i, e - i, LEX_SEED), shape_str, i, e};
+                    i = e;
+                    line_start = false;
+                    resume = (rc_tok_state){i, false};
+                    continue;
+                }
+            }
+            if (s[i] == '=' && (i == 0 || s[i - 1] == '\n' || s[i - 1] == '\r')) {
+                size_t e = pod_end(s, len, i, final, u.pod_none);
+                if (e == NEED_MORE)
+                    break;
+                if (e) {
+                    i = e;
+                    resume = (rc_tok_state){i, line_start};
+                    continue;
+                }
+            }
             out[ntok++] = (rc_token){byte_hash[s[i]], byte_shape[s[i]], i, i + 1};
             i++;
             line_start = false;
@@ -470,6 +645,17 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
                 if (!ident_part(d))
                     break;
                 e += m;
+            }
+            if (s[i] == '_' && e - i <= 8) {
+                size_t d = data_end(s, len, i, e, final);
+                if (d == NEED_MORE)
+                    goto done;
+                if (d) {
+                    i = d;
+                    line_start = true;
+                    resume = (rc_tok_state){i, true};
+                    continue;
+                }
             }
             shape = is_keyword(s + i, e - i) ? shape_hash(s + i, e - i) : shape_ident;
         } else if (c >= '0' && c <= '9') {

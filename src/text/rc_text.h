@@ -10,8 +10,9 @@
 
 /* Bumped whenever the tokens produced for some text change; the index records it. */
 #define RC_TOKENIZER_VERSION                                                                       \
-    2 /* 2: number ranges with en dashes (issue 13), `# define` lines,                             \
-         preprocessor directives are keywords of code shapes */
+    3 /* 2: number ranges with en dashes (issue 13), `# define` lines,                             \
+         preprocessor directives are keywords of code shapes; 3: `#include <h>` one string,        \
+         Perl POD skipped by the code lexer */
 
 /* Longest word, in code points, before it is cut into several tokens. Keeps the scratch space
  * bounded and pathological inputs (a 50 MB run of letters) linear. */

@@ -47,7 +47,7 @@ static void test_c(void **state)
     (void)state;
     expect_lexemes("int main(void) { /* comment */ return 0; } // tail",
                    "int main ( void ) { return 0 ; }");
-    expect_lexemes("#include <stdio.h>\n#define N 10", "# include < stdio . h > # define N 10");
+    expect_lexemes("#include <stdio.h>\n#define N 10", "# include <stdio.h> # define N 10");
     expect_lexemes("char *s = \"a \\\" b\"; char c = '\\n';", "char * s = \"a\x01\\\"\x01"
                                                               "b\" ; char c = '\\n' ;");
     expect_lexemes("x = 0x1F + 1e10 + 3.14 + 10UL;", "x = 0x1F + 1e10 + 3.14 + 10UL ;");
@@ -63,7 +63,7 @@ static void test_preprocessor_lines(void **state)
 {
     (void)state;
     expect_lexemes("# define X 1\n#\tif defined (Y)\n#  include <a.h>\n# endif\n",
-                   "# define X 1 # if defined ( Y ) # include < a . h > # endif");
+                   "# define X 1 # if defined ( Y ) # include <a.h> # endif");
     expect_lexemes("#ifndef _A_H\n# define _A_H 1\n#endif /* _A_H */",
                    "# ifndef _A_H # define _A_H 1 # endif");
     expect_lexemes("  # undef FOO\n\t# ifdef BAR\n  # else\n", "# undef FOO # ifdef BAR # else");
@@ -79,7 +79,7 @@ static void test_preprocessor_lines(void **state)
     expect_lexemes("x = 1 # endif\n", "x = 1");
     /* After a fence or a comment line, a new line starts. */
     expect_lexemes("```c\n# define N 4\n```", "# define N 4");
-    expect_lexemes("// note\n# include <b.h>", "# include < b . h >");
+    expect_lexemes("// note\n# include <b.h>", "# include <b.h>");
 }
 
 static void test_python_and_shell(void **state)
@@ -173,6 +173,53 @@ static void test_shapes(void **state)
     assert_true(same_shape("#define A 1", "#define B 2"));
 }
 
+/* The header of an #include is one string lexeme, as a quoted one is: two lists of different
+ * headers share no lexeme but `#` and `include`, not every `<`, `/`, `.` and `h`. */
+static void test_include_headers(void **state)
+{
+    (void)state;
+    expect_lexemes("#include <linux/slab.h>\n#include \"core.h\"\n",
+                   "# include <linux/slab.h> # include \"core.h\"");
+    expect_lexemes("  #  include_next <stdlib.h>\n#import <Foundation/Foundation.h>",
+                   "# include_next <stdlib.h> # import <Foundation/Foundation.h>");
+    assert_true(same_shape("#include <linux/slab.h>", "#include <linux/delay.h>"));
+    assert_true(same_shape("#include <a.h>", "#include \"a.h\""));
+    /* A header is as long as its line allows; without `>` the `<` is punctuation. */
+    expect_lexemes("#include <a.h\nx", "# include < a . h x");
+    /* Not after #include at the start of a line: comparisons and templates as before. */
+    expect_lexemes("if (a <b.h> c) include <x>", "if ( a < b . h > c ) include < x >");
+    expect_lexemes("x = 1; #include <a.h>", "x = 1 ; # include < a . h >");
+    expect_lexemes("std::vector<int> v;", "std : : vector < int > v ;");
+}
+
+/* Perl's POD is documentation: skipped like a comment, from a line starting with a POD command
+ * to the line of `=cut` (or a Markdown fence that ends the answer's code block first); Ruby's
+ * `=begin` alone on its line ends at `=end`; a block that never closes is no POD. After
+ * `__END__` or `__DATA__` alone on a line comes data (and POD), up to a fence or the end. */
+static void test_pod(void **state)
+{
+    (void)state;
+    expect_lexemes("my $x = 1;\n=head1 AUTHORS\n\nJane Doe <jane@example.org>\n\n=cut\nprint $x;",
+                   "my $x = 1 ; print $x ;");
+    expect_lexemes("=pod\n\ntext\n=cutter\nmore\n=cut\n1;", "1 ;");
+    expect_lexemes("x\n=begin\ncomment\n=end\ny", "x y");
+    expect_lexemes("x\n=begin html\n<p>\n=end html\n\nPOD goes on\n=cut\ny", "x y");
+    expect_lexemes("=cut\nz", "z");
+    expect_lexemes("```perl\nx;\n=head1 NAME\nA - b\n```\n```c\nint y;\n```", "x ; int y ;");
+    /* Never closed: an answer's line, code after it. */
+    expect_lexemes("=item 3\nint x;", "= item 3 int x ;");
+    expect_lexemes("sub f {}\n=head1 X\n", "sub f { } = head1 X");
+    /* Not POD: not at the start of a line, no POD command, or a formula. */
+    expect_lexemes("a\n=b;", "a = b ;");
+    expect_lexemes("x =head1\n=cut", "x = head1");
+    expect_lexemes("=SUM(A1:A3)\n=items\n=cut", "= SUM ( A1 : A3 ) = items");
+    /* __END__ and __DATA__ */
+    expect_lexemes("print 1;\n__END__\n=head1 AUTHORS\nJane\n", "print 1 ;");
+    expect_lexemes("a\n__DATA__\r\nraw data\n```\n```py\nb = 2\n```", "a b = 2");
+    expect_lexemes("x = __END__\ny", "x = __END__ y");
+    expect_lexemes("__END__ = 1\ny", "__END__ = 1 y");
+}
+
 /* ==== streaming and restart ==== */
 
 static const char *const pieces[] = {
@@ -185,6 +232,13 @@ static const char *const pieces[] = {
     "// line\n",
     "# comment\n",
     "#include ",
+    "<a/b.h>",
+    "=head1 X\n",
+    "=cut\n",
+    "=begin\n",
+    "=end\n",
+    "__END__\n",
+    "```\n",
     "# define ",
     "#\tif X\n",
     "# endif ",
@@ -333,6 +387,8 @@ int main(void)
     const struct CMUnitTest tests[] = {
         cmocka_unit_test(test_c),
         cmocka_unit_test(test_preprocessor_lines),
+        cmocka_unit_test(test_include_headers),
+        cmocka_unit_test(test_pod),
         cmocka_unit_test(test_python_and_shell),
         cmocka_unit_test(test_js_go_rust_java),
         cmocka_unit_test(test_markdown_fences),
