@@ -33,6 +33,7 @@ import os
 import random
 import re
 import statistics
+import subprocess
 import sys
 
 sys.dont_write_bytecode = True  # no __pycache__ in bench/
@@ -152,11 +153,13 @@ class Report:
         self.p = lambda name: os.path.join(run, name)
         with open(self.p("params.json")) as f:
             self.params = json.load(f)
-        self.cluster = {}
+        self.cluster, self.number = {}, {}
         with open(self.p("works.tsv"), encoding="utf-8", errors="surrogateescape") as f:
-            for line in f:
+            for k, line in enumerate(f):
                 wid, cl, rep = line.rstrip("\n").split("\t")
                 self.cluster[wid] = int(cl)
+                self.number[wid] = k  # works.tsv lists the works in index order
+        self.texts = None  # bench/work_text, started on first use
         self.lib = OutSet(self, "lib", "library filler", truth_path, "")
         self.sets = [self.lib]
         if unrel_truth_path:
@@ -376,7 +379,7 @@ class Report:
                 # reflow can break a word hyphenated at a line end ("FIT-\nNESS" -> "FIT- NESS")
                 # or move a 1-3 digit number to or from a line start (line-number furniture).
                 sp["in_contract"] = norm_words(data, sp["out_start"], sp["out_end"]) == \
-                    norm_words(self.src_bytes(sp["work"], cache), sp["src_start"], sp["src_end"])
+                    norm_words(self.file_bytes(sp["work"], cache), sp["src_start"], sp["src_end"])
                 outside += not sp["in_contract"]
                 keys = ["all", sp["kind"], "bucket " + sp["bucket"],
                         sp["kind"] + " " + sp["bucket"]]
@@ -659,13 +662,33 @@ class Report:
         with open(t["file"], "rb") as f:
             return f.read()
 
-    def src_bytes(self, work, cache):
-        d = cache.get(work)
+    def file_bytes(self, work, cache):
+        """The work's file as bench/plant.py read it: a planted span's offsets are in it."""
+        key = ("file", work)
+        d = cache.get(key)
         if d is None:
             if len(cache) > 256:
                 cache.clear()
             with open(os.path.join(self.corpus, work), "rb") as f:
-                d = cache[work] = f.read()
+                d = cache[key] = f.read()
+        return d
+
+    def src_bytes(self, work, cache):
+        """The work's text as the index holds it (bench/work_text): source offsets are offsets
+        in it, which for an extracted file (HTML) are not offsets in the file's bytes."""
+        d = cache.get(work)
+        if d is None:
+            if len(cache) > 256:
+                cache.clear()
+            if self.texts is None:
+                self.texts = subprocess.Popen([self.p("work_text"), self.p("idx")],
+                                              stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+            self.texts.stdin.write(b"%d\n" % self.number[work])
+            self.texts.stdin.flush()
+            n = int(self.texts.stdout.readline())
+            d = cache[work] = self.texts.stdout.read(n) if n else b""
+            if len(d) != n:
+                raise RuntimeError("work_text: short read for %s" % work)
         return d
 
     def verify(self, t, m, cache):

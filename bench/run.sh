@@ -285,6 +285,11 @@ done
 cc -O2 -std=c17 -I"$ROOT/include" -o "$R/bench_open" "$ROOT/bench/bench_open.c" \
     "$BUILD_DIR/librecite.a" $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) \
     -lpthread -lm
+# The works' text as the index holds it, for the report's check of source offsets.
+# shellcheck disable=SC2046,SC2086
+cc -O2 -std=c17 -I"$ROOT/include" -o "$R/work_text" "$ROOT/bench/work_text.c" \
+    "$BUILD_DIR/librecite.a" $(pkg-config --libs ${PKGS:-libxxhash libutf8proc libzstd jansson}) \
+    -lpthread -lm
 say "opening the index: recite_index_open + close, and a check of a tiny text, 200 times"
 "$R/bench_open" "$R/idx" 200 > "$R/open.json"
 cat "$R/open.json"

@@ -177,53 +177,104 @@ int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out,
     return RECITE_OK;
 }
 
-/* Lines of cluster text [0, offset): the count before offset's block plus its line breaks. */
-static int line_of(const recite_index *idx, const rc_cluster *cl, uint64_t offset, uint64_t *line,
-                   recite_error *err)
+/* The text block holding global text offset g (at a text's end: its last block, `last`);
+ * its first byte's global offset in *start. */
+static int block_at(const recite_index *idx, uint64_t g, bool last, uint64_t *blk, uint64_t *start,
+                    recite_error *err)
 {
     const uint8_t *tb = idx->sec[RC_SEC_TEXT_BLOCKS].data;
-    uint64_t g = cl->text_offset + offset;
-    /* The block holding the offset (at the end of the text: its last block). */
-    uint64_t probe = offset == cl->text_len ? g - 1 : g, lo = 0, hi = idx->nblocks;
-    int rc0 = RECITE_OK;
-    while (hi - lo > 1 && rc0 == RECITE_OK) {
+    uint64_t probe = last ? g - 1 : g, lo = 0, hi = idx->nblocks;
+    int rc = RECITE_OK;
+    while (hi - lo > 1 && rc == RECITE_OK) {
         uint64_t mid = lo + (hi - lo) / 2;
-        rc0 = rc_index_touch(idx, tb + 16 * mid, 8, err);
+        rc = rc_index_touch(idx, tb + 16 * mid, 8, err);
         if (rc_get_u64(tb + 16 * mid) <= probe)
             lo = mid;
         else
             hi = mid;
     }
-    const uint8_t *lines = idx->sec[RC_SEC_LINES].data + 4 * lo;
-    if (rc0 != RECITE_OK || (rc0 = rc_index_touch(idx, tb + 16 * lo, 8, err)) != RECITE_OK ||
-        (rc0 = rc_index_touch(idx, lines, 4, err)) != RECITE_OK)
-        return rc0;
-    uint64_t start = rc_get_u64(tb + 16 * lo);
-    if (start > g || g - start > RC_TEXT_BLOCK_SIZE) /* the block table is checked where read */
+    if (rc != RECITE_OK || (rc = rc_index_touch(idx, tb + 16 * lo, 8, err)) != RECITE_OK)
+        return rc;
+    *blk = lo;
+    *start = rc_get_u64(tb + 16 * lo);
+    if (*start > g || g - *start > RC_TEXT_BLOCK_SIZE) /* the block table is checked where read */
         return rc_error_set(err, RECITE_EFORMAT, "corrupt index (text block table)");
-    uint64_t n = rc_get_u32(lines);
-    if (g > start) {
-        rc_store_reader *r = rc_store_reader_get(idx); /* given back below whatever failed */
-        uint8_t *buf = malloc((size_t)(g - start));
-        int rc = !r || !buf ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
-                            : rc_store_read(r, start, g, buf, err);
-        /* Line breaks by memchr (vectorized): a byte loop was a fifth of a report's time. */
-        for (const uint8_t *p = buf, *end = buf + (g - start);
-             rc == RECITE_OK && (p = memchr(p, '\n', (size_t)(end - p))) != NULL; p++)
-            n++;
-        rc_store_reader_put(idx, r);
-        free(buf);
-        if (rc != RECITE_OK)
-            return rc;
-    }
-    *line = n + 1;
     return RECITE_OK;
 }
 
-int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t work,
-                        uint64_t offset, recite_error *err)
+/* Lines of cluster text [0, a) and [0, b), a <= b, as 1-based line numbers: the count before
+ * a's block plus the line breaks inside it, read once for both when b is in the same block (a
+ * match's first and last byte, mostly), else b's block read as well. */
+static int lines_of(const recite_index *idx, const rc_cluster *cl, uint64_t a, uint64_t b,
+                    uint64_t *line_a, uint64_t *line_b, recite_error *err)
 {
-    memset(out, 0, sizeof *out);
+    uint64_t ga = cl->text_offset + a, gb = cl->text_offset + b, blk, start;
+    int rc = block_at(idx, ga, a == cl->text_len, &blk, &start, err);
+    const uint8_t *lines = idx->sec[RC_SEC_LINES].data + 4 * blk;
+    if (rc != RECITE_OK || (rc = rc_index_touch(idx, lines, 4, err)) != RECITE_OK)
+        return rc;
+    uint64_t n = rc_get_u32(lines);
+    bool same = gb - start <= RC_TEXT_BLOCK_SIZE &&
+                (blk + 1 >= idx->nblocks ||
+                 rc_index_touch(idx, idx->sec[RC_SEC_TEXT_BLOCKS].data + 16 * (blk + 1), 8, NULL) !=
+                     RECITE_OK ||
+                 gb <= rc_get_u64(idx->sec[RC_SEC_TEXT_BLOCKS].data + 16 * (blk + 1)));
+    uint64_t end = same ? gb : ga;
+    if (end > start) {
+        uint8_t buf[RC_TEXT_BLOCK_SIZE];
+        rc_store_reader *r = rc_store_reader_get(idx); /* given back below whatever failed */
+        rc = !r ? rc_error_set(err, RECITE_ENOMEM, "out of memory")
+                : rc_store_read(r, start, end, buf, err);
+        rc_store_reader_put(idx, r);
+        if (rc != RECITE_OK)
+            return rc;
+        /* Line breaks by memchr (vectorized): a byte loop was a fifth of a report's time. */
+        const uint8_t *p = buf, *pa = buf + (ga - start), *pe = buf + (end - start);
+        uint64_t before_a = 0, total = 0;
+        for (; (p = memchr(p, '\n', (size_t)(pe - p))) != NULL; p++) {
+            total++;
+            before_a += p < pa;
+        }
+        *line_a = n + before_a + 1;
+        if (same) {
+            *line_b = n + total + 1;
+            return RECITE_OK;
+        }
+    } else {
+        *line_a = n + 1;
+        if (same) {
+            *line_b = n + 1;
+            return RECITE_OK;
+        }
+    }
+    return lines_of(idx, cl, b, b, line_b, line_b, err);
+}
+
+/* Pages, chapter and member of `offset` from work w's locator record r (NULL: none). */
+static void locate_in_record(recite_locator *out, const recite_index *idx, const uint8_t *r,
+                             uint32_t np, uint32_t nc, uint64_t member, uint64_t offset)
+{
+    if (!r)
+        return;
+    out->member = rc_index_string(idx, member);
+    if (np) {
+        out->pages = np;
+        out->page = (uint32_t)last_at_most(r + RC_LOC_HEAD_SIZE, np, 4, offset) + 1;
+    }
+    const uint8_t *c = r + RC_LOC_HEAD_SIZE + 4 * (uint64_t)np;
+    if (nc && rc_get_u32(c) <= offset) {
+        uint64_t i = last_at_most(c, nc, RC_LOC_CHAPTER_SIZE, offset);
+        out->chapter = (uint32_t)i + 1;
+        out->chapter_title = rc_index_string(idx, rc_get_u64(c + RC_LOC_CHAPTER_SIZE * i + 8));
+        out->chapter_name = rc_index_string(idx, rc_get_u64(c + RC_LOC_CHAPTER_SIZE * i + 16));
+    }
+}
+
+int rc_index_locate_span(recite_locator *a, recite_locator *b, const recite_index *idx,
+                         uint32_t work, uint64_t off_a, uint64_t off_b, recite_error *err)
+{
+    memset(a, 0, sizeof *a);
+    memset(b, 0, sizeof *b);
     if (work >= idx->nworks)
         return rc_error_set(err, RECITE_EINVAL, "no work %u in the index", work);
     uint32_t s, lw;
@@ -231,40 +282,35 @@ int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t w
         if (rc_shards_work(idx, work, &s, &lw) != RECITE_OK)
             return rc_error_set(err, RECITE_EFORMAT, "corrupt index (work map)");
         if (idx->shards[s].idx)
-            return recite_index_locate(out, idx->shards[s].idx, lw, offset, err);
+            return rc_index_locate_span(a, b, idx->shards[s].idx, lw, off_a, off_b, err);
         /* Open elsewhere: the locators a distributed check brought. */
-        return rc_remote_locate(idx, work, offset, out)
-                   ? RECITE_OK
-                   : rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", work,
-                                  s);
+        if (!rc_remote_locate(idx, work, off_a, a) || !rc_remote_locate(idx, work, off_b, b))
+            return rc_error_set(err, RECITE_EINVAL, "work %u is in shard %u, not open here", work,
+                                s);
+        return RECITE_OK;
     }
     rc_cluster cl;
     int rc = rc_index_cluster_check(idx, rc_index_work_cluster(idx, work), &cl, err);
     if (rc != RECITE_OK)
         return rc;
-    if (offset > cl.text_len)
-        offset = cl.text_len;
+    off_a = RC_MIN(off_a, cl.text_len);
+    off_b = RC_MIN(off_b, cl.text_len);
     const uint8_t *r;
     uint32_t np, nc;
     uint64_t member;
-    rc = loc_record(idx, work, &r, &np, &nc, &member, err);
-    if (rc != RECITE_OK)
+    if ((rc = loc_record(idx, work, &r, &np, &nc, &member, err)) != RECITE_OK)
         return rc;
-    if (r) {
-        out->member = rc_index_string(idx, member);
-        if (np) {
-            out->pages = np;
-            out->page = (uint32_t)last_at_most(r + RC_LOC_HEAD_SIZE, np, 4, offset) + 1;
-        }
-        const uint8_t *c = r + RC_LOC_HEAD_SIZE + 4 * (uint64_t)np;
-        if (nc && rc_get_u32(c) <= offset) {
-            uint64_t i = last_at_most(c, nc, RC_LOC_CHAPTER_SIZE, offset);
-            out->chapter = (uint32_t)i + 1;
-            out->chapter_title = rc_index_string(idx, rc_get_u64(c + RC_LOC_CHAPTER_SIZE * i + 8));
-            out->chapter_name = rc_index_string(idx, rc_get_u64(c + RC_LOC_CHAPTER_SIZE * i + 16));
-        }
-    }
+    locate_in_record(a, idx, r, np, nc, member, off_a);
+    locate_in_record(b, idx, r, np, nc, member, off_b);
     if (idx->text_free)
         return RECITE_OK;
-    return line_of(idx, &cl, offset, &out->line, err);
+    return off_a <= off_b ? lines_of(idx, &cl, off_a, off_b, &a->line, &b->line, err)
+                          : lines_of(idx, &cl, off_b, off_a, &b->line, &a->line, err);
+}
+
+int recite_index_locate(recite_locator *out, const recite_index *idx, uint32_t work,
+                        uint64_t offset, recite_error *err)
+{
+    recite_locator same;
+    return rc_index_locate_span(out, &same, idx, work, offset, offset, err);
 }

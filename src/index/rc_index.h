@@ -270,6 +270,10 @@ typedef struct rc_loc_record {
                                 chapters' title and name offsets point into */
 } rc_loc_record;
 int rc_index_loc_record(const recite_index *idx, uint32_t w, rc_loc_record *out, recite_error *err);
+/* recite_index_locate of two offsets of one work at once (a match's first and last byte): its
+ * record read once, and its text block too when both offsets are in it. */
+int rc_index_locate_span(recite_locator *a, recite_locator *b, const recite_index *idx,
+                         uint32_t work, uint64_t off_a, uint64_t off_b, recite_error *err);
 /* The string at offset off of STRINGS, NULL for 0. */
 const char *rc_index_string(const recite_index *idx, uint64_t off);
 

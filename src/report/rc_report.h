@@ -50,8 +50,7 @@ static inline int rc_report_locate_span(const recite_index *idx, const recite_ma
                                         recite_locator *a, recite_locator *b)
 {
     uint64_t last = m->src_end > m->src_start ? m->src_end - 1 : m->src_start;
-    int rc = recite_index_locate(a, idx, m->work, m->src_start, NULL);
-    return rc == RECITE_OK ? recite_index_locate(b, idx, m->work, last, NULL) : rc;
+    return rc_index_locate_span(a, b, idx, m->work, m->src_start, last, NULL);
 }
 
 /* The policy's decision for each work of a result (see src/policy). */

@@ -160,6 +160,23 @@ static void test_locate_lines(void **state)
         assert_int_equal(loc.page, 0);
         assert_int_equal(loc.chapter, 0);
     }
+    /* Two offsets at once (a match's first and last byte, as reports ask): in one block, in
+     * two, at the text's end, and given in either order. */
+    for (int i = 0; i < iterations(400); i++) {
+        uint64_t x = rng_below(&r, n + 1);
+        uint64_t y = i % 3 == 0   ? x + rng_below(&r, 64)
+                     : i % 3 == 1 ? x + rng_below(&r, 3000)
+                                  : rng_below(&r, n + 50);
+        if (i % 17 == 0)
+            y = n;
+        recite_locator la, lb;
+        assert_int_equal(rc_index_locate_span(&la, &lb, ix, lines_w, x, y, &err), RECITE_OK);
+        uint64_t wa = count_line(text, x > n ? n : x), wb = count_line(text, y > n ? n : y);
+        if (la.line != wa || lb.line != wb)
+            fail_msg("offsets %llu, %llu: lines %llu, %llu, expected %llu, %llu",
+                     (unsigned long long)x, (unsigned long long)y, (unsigned long long)la.line,
+                     (unsigned long long)lb.line, (unsigned long long)wa, (unsigned long long)wb);
+    }
     assert_int_equal(recite_index_locate(&loc, ix, member_w, 4000, &err), RECITE_OK);
     assert_string_equal(loc.member, "dir/member.txt");
     assert_int_equal(loc.line, count_line(text, 4000));
