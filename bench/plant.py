@@ -137,11 +137,31 @@ class Files:
         return t
 
 
+def extracted(s, path):
+    """Whether recite indexes the text extracted from this file rather than its bytes (an HTML
+    page: src/build/extract.c's rule): a span of its markup is no span of the indexed text."""
+    h = s[:4096].lstrip("\ufeff")
+    while True:
+        h = h.lstrip(" \t\r\n")
+        for a, b in (("<!--", "-->"), ("<?xml", "?>")):
+            if h.startswith(a) and b in h:
+                h = h[h.index(b) + len(b):]
+                break
+        else:
+            break
+    low = h[:14].lower()
+    return low.startswith("<!doctype html") or low.startswith("<html") or (
+        h.startswith("<") and path.lower().endswith((".html", ".htm", ".xhtml")))
+
+
 def pick_span(rng, lib, ntok):
-    """Returns (work, src_start, src_end, text, at_line_start) of ntok tokens from a random work."""
+    """Returns (work, src_start, src_end, text, at_line_start) of ntok tokens from a random work
+    whose text recite indexes as it is."""
     for _ in range(10000):
         work = rng.choice(lib.paths)
         s = lib.text(work)
+        if extracted(s, work):
+            continue
         if len(s) < ntok * 3:
             continue
         off = rng.randrange(len(s))
