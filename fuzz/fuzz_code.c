@@ -60,6 +60,8 @@ int fuzz_seeds(const char *dir)
         "fn f<'a>(x: &'a str) -> &'a str { x } /* rust */ let \xce\xb1\xce\xb2 = 1;",
         "\x01#!/bin/sh\necho \"$HOME\" | tr a-z A-Z # shout\n## twice\n#",
         "\x01x = \"no close\ny = 'no close either\nz = \\",
+        "\x01#include <linux/slab.h>\n# include_next <a\nmy $x;\n=head1 NAME\n\nA\n=cut\n=item 3\n"
+        "=begin\nruby\n=end\n```\n__END__\ndata\n```perl\n__DATA__\r\n=pod\n",
         "\x01\xff\xfe identifiers \xc3\xa9t\xc3\xa9 $dollar _under 123abc 1..2 3.",
         "\xa0"
         "a",        /* a 4 K identifier */

@@ -52,8 +52,18 @@ void recite_checker_free(recite_checker *c)
     free(c);
 }
 
+/* The check's readers go back to the index's spares: the report of the result, a one-off read
+ * of the same index, then reads through the reader that decoded its blocks. */
+static void release_readers(recite_checker *c)
+{
+    rc_matcher_release_reader(c->m);
+    if (c->bg)
+        rc_matcher_release_reader(c->bg);
+}
+
 void recite_checker_reset(recite_checker *c)
 {
+    release_readers(c);
     rc_matcher_reset(c->m);
     c->live_works.n = 0;
 }
@@ -117,6 +127,7 @@ int rc_checker_complete(recite_checker *c, recite_error *err)
     if (rc == RECITE_OK && c->cmi)
         rc = rc_cmi_verdicts(m->idx, &c->lic, m->text.v, m->text.n, m->works.v, m->works.n, err);
     rc_phase_end(m, RC_PH_CMI, t0);
+    release_readers(c);
     return rc;
 }
 
@@ -129,8 +140,10 @@ int recite_checker_finish(const recite_result **out, recite_checker *c, recite_e
         rc = rc_matcher_finish(m, err);
     if (rc == RECITE_OK)
         rc = rc_checker_complete(c, err);
-    if (rc != RECITE_OK)
+    if (rc != RECITE_OK) {
+        release_readers(c);
         return rc;
+    }
     c->live_works.n = 0;
     *out = &m->result;
     return RECITE_OK;

@@ -559,9 +559,11 @@ void recite_index_close(recite_index *idx)
     if (!idx)
         return;
     recite_index_close(idx->licenses);
-    rc_store_reader *spare = atomic_load(&idx->spare_reader);
-    rc_store_reader_free(spare);
-    free(spare);
+    for (int i = 0; i < RC_SPARE_READERS; i++) {
+        rc_store_reader *spare = atomic_load(&idx->spare_readers[i]);
+        rc_store_reader_free(spare);
+        free(spare);
+    }
     rc_shards_close(idx);
     rc_remote_free(idx->remote);
     for (unsigned c = 0; c < RC_CHANNELS; c++) {

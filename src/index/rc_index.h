@@ -51,6 +51,10 @@ typedef struct rc_kfilter {
     uint64_t *words;
 } rc_kfilter;
 
+/* Store readers an index keeps for reuse (a reader is ~200 KB with a decompression context, and
+ * its caches up to 27 MiB): as many as threads use the index at once, up to this. */
+#define RC_SPARE_READERS 16
+
 struct recite_index {
     int fd;
     const uint8_t *map;
@@ -94,10 +98,13 @@ struct recite_index {
     bool part;
     unsigned part_no, part_of;
     struct rc_remote *remote;
-    /* A store reader kept for one-off reads (rc_store_reader_get): taken and given back
-     * atomically, so any thread may use it; freed at close. Its caches only hold what the
-     * immutable index says, so keeping it changes no result. */
-    _Atomic(struct rc_store_reader *) spare_reader;
+    /* Store readers not in use (rc_store_reader_get, _put): a matcher takes one for a check
+     * and gives it back when the check is complete, a one-off read (a report's locators, a
+     * work's text) takes one for the read, so the report of a check reads through the reader
+     * that check warmed. Taken and given back atomically, any thread; freed at close. Their
+     * caches only hold what the immutable index says, so which one a reader gets changes no
+     * result. */
+    _Atomic(struct rc_store_reader *) spare_readers[RC_SPARE_READERS];
     /* The filters of the posting keys, per channel (index_filter.c): made by one thread once
      * the channel has answered enough lookups, NULL until then (or for good if it could not
      * be made); they change no result. */
@@ -328,13 +335,13 @@ typedef struct rc_store_reader {
 int rc_store_reader_init(rc_store_reader *r, const recite_index *idx);
 void rc_store_reader_free(rc_store_reader *r);
 
-/* A reader for a one-off read of idx (recite_index_locate, recite_index_work_text): the index's
- * spare one unless another thread holds it, else a new one (a reader is ~200 KB with a
- * decompression context: making one per call cost ~8 % of a check's report). NULL when out of
- * memory. Give it back with rc_store_reader_put, which keeps it as the spare or frees it. */
+/* A reader of idx for a check or a one-off read (recite_index_locate, recite_index_work_text):
+ * the spare one given back last, unless other threads hold them all, else a new one (making
+ * one per call cost ~8 % of a check's report). NULL when out of memory. Give it back with
+ * rc_store_reader_put, which keeps it as a spare or frees it (RC_SPARE_READERS kept). */
 rc_store_reader *rc_store_reader_get(const recite_index *idx);
 void rc_store_reader_put(const recite_index *idx, rc_store_reader *r);
-/* Empties the caches of the index's spare reader (decoded blocks, up to 8 MiB, and chunks):
+/* Empties the caches of the index's spare readers (decoded blocks, up to 8 MiB, and chunks):
  * for a pass that reads each text once through recite_index_work_text (a compaction), whose
  * reads would otherwise fill them for nothing. Any thread (a reader in use is left alone). */
 void rc_store_spare_clear(const recite_index *idx);

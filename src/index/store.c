@@ -37,11 +37,17 @@ void rc_store_reader_free(rc_store_reader *r)
     memset(r, 0, sizeof *r);
 }
 
+/* The spare readers are a stack in slots [0, RC_SPARE_READERS): taken from the last slot in use
+ * and given back to the first free one, so a thread gets back the reader it gave back last
+ * (warm with the blocks of its last check) unless others came in between. */
 rc_store_reader *rc_store_reader_get(const recite_index *idx)
 {
-    /* The one mutable field of an open index (allocated, never const-defined). */
+    /* The mutable fields of an open index (allocated, never const-defined). */
     recite_index *mut = (recite_index *)(uintptr_t)idx;
-    rc_store_reader *r = atomic_exchange(&mut->spare_reader, NULL);
+    rc_store_reader *r = NULL;
+    for (int i = RC_SPARE_READERS - 1; i >= 0 && !r; i--)
+        if (atomic_load_explicit(&mut->spare_readers[i], memory_order_relaxed))
+            r = atomic_exchange(&mut->spare_readers[i], NULL);
     if (r)
         return r;
     if (!(r = malloc(sizeof *r)))
@@ -58,11 +64,13 @@ void rc_store_reader_put(const recite_index *idx, rc_store_reader *r)
     if (!r)
         return;
     recite_index *mut = (recite_index *)(uintptr_t)idx;
-    rc_store_reader *none = NULL;
-    if (!atomic_compare_exchange_strong(&mut->spare_reader, &none, r)) {
-        rc_store_reader_free(r);
-        free(r);
+    for (int i = 0; i < RC_SPARE_READERS; i++) {
+        rc_store_reader *none = NULL;
+        if (atomic_compare_exchange_strong(&mut->spare_readers[i], &none, r))
+            return;
     }
+    rc_store_reader_free(r);
+    free(r);
 }
 
 /* Frees a reader's cached blocks and chunks (its shards' too), keeping its contexts. */
@@ -87,10 +95,12 @@ static void reader_clear(rc_store_reader *r)
 void rc_store_spare_clear(const recite_index *idx)
 {
     recite_index *mut = (recite_index *)(uintptr_t)idx;
-    rc_store_reader *r = atomic_exchange(&mut->spare_reader, NULL);
-    if (r) {
-        reader_clear(r);
-        rc_store_reader_put(idx, r);
+    for (int i = 0; i < RC_SPARE_READERS; i++) {
+        rc_store_reader *r = atomic_exchange(&mut->spare_readers[i], NULL);
+        if (r) {
+            reader_clear(r);
+            rc_store_reader_put(idx, r);
+        }
     }
 }
 

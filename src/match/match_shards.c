@@ -19,11 +19,11 @@
 /* ==== a part ==== */
 
 /* A matcher for the seeds of the shards in take[] that shares c's text, tokens and lookups
- * (read-only) and owns its reader, caches, scratch, seeds and runs. */
+ * (read-only) and owns its caches, scratch, seeds and runs, and a reader while it works. */
 static int fork_part(rc_matcher *w, const rc_matcher *c, const uint8_t *take)
 {
     memcpy(w, c, sizeof *w);
-    memset(&w->reader, 0, sizeof w->reader);
+    w->reader = NULL; /* a spare of the index's, taken on first use */
     w->chunk = NULL;
     memset(&w->align, 0, sizeof w->align);
     memset(w->ids, 0, sizeof w->ids);
@@ -68,13 +68,13 @@ static int fork_part(rc_matcher *w, const rc_matcher *c, const uint8_t *take)
         }
     }
     w->seed_ids = ids;
-    return rc_store_reader_init(&w->reader, c->idx);
+    return RECITE_OK;
 }
 
 /* Frees what the fork owns but its runs and extensions (handed over to an rc_part). */
 static void fork_free(rc_matcher *w)
 {
-    rc_store_reader_free(&w->reader);
+    rc_matcher_release_reader(w);
     rc_align_scratch_free(&w->align);
     rc_punct_memo_free(&w->punct_memo);
     rc_align_memo_free(&w->align_memo);

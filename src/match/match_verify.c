@@ -25,7 +25,10 @@ int rc_match_src_tok_load(rc_matcher *c, uint32_t cl, uint64_t t, const rc_token
             c->chunk_cl_known = true;
         }
         c->chunk = NULL;
-        int rc = rc_store_chunk(&ch, &c->reader, &c->tz, cl, &c->chunk_info, chunk, err);
+        rc_store_reader *r = rc_matcher_reader(c);
+        if (!r)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        int rc = rc_store_chunk(&ch, r, &c->tz, cl, &c->chunk_info, chunk, err);
         if (rc != RECITE_OK)
             return rc;
         c->chunk = ch;
@@ -466,8 +469,11 @@ int rc_match_classify(rc_matcher *c, rc_raw_match *m, recite_error *err)
     } else {
         if (RC_VEC_RESERVE(c->srcbuf, slen + 1) != RECITE_OK)
             return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-        if ((rc = rc_store_read(&c->reader, info.text_offset + m->src_start,
-                                info.text_offset + m->src_end, c->srcbuf.v, err)) != RECITE_OK)
+        rc_store_reader *r = rc_matcher_reader(c);
+        if (!r)
+            return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+        if ((rc = rc_store_read(r, info.text_offset + m->src_start, info.text_offset + m->src_end,
+                                c->srcbuf.v, err)) != RECITE_OK)
             return rc;
         if (slen == out_end - out_start && memcmp(c->srcbuf.v, c->text.v + out_start, slen) == 0)
             return RECITE_OK;

@@ -89,20 +89,30 @@ int rc_matcher_create(rc_matcher **out, const recite_index *idx, const recite_ch
         c->shape_num = rc_key_shape(&idx->key, c->shape_num);
         c->shape_str = rc_key_shape(&idx->key, c->shape_str);
     }
-    if (rc_store_reader_init(&c->reader, idx) != RECITE_OK) {
-        free(c);
-        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
-    }
     rc_matcher_reset(c);
     *out = c;
     return RECITE_OK;
+}
+
+rc_store_reader *rc_matcher_reader(rc_matcher *c)
+{
+    if (!c->reader)
+        c->reader = rc_store_reader_get(c->idx);
+    return c->reader;
+}
+
+void rc_matcher_release_reader(rc_matcher *c)
+{
+    c->chunk = NULL;
+    rc_store_reader_put(c->idx, c->reader);
+    c->reader = NULL;
 }
 
 void rc_matcher_free(rc_matcher *c)
 {
     if (!c)
         return;
-    rc_store_reader_free(&c->reader);
+    rc_matcher_release_reader(c);
     rc_align_scratch_free(&c->align);
     rc_punct_memo_free(&c->punct_memo);
     rc_align_memo_free(&c->align_memo);

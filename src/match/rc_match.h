@@ -269,8 +269,12 @@ typedef struct rc_matcher {
     double min_similarity; /* of near spans */
 
     rc_tokenizer tz;
-    rc_store_reader reader;
-    const rc_chunk *chunk; /* the chunk of stored tokens read last (rc_match_src_tok) */
+    /* Taken from the index's spare readers when a check first reads stored text, given back
+     * when the check is complete (rc_matcher_release_reader), so that its report, a one-off
+     * read, finds the blocks the check decoded; NULL between checks. */
+    rc_store_reader *reader;
+    const rc_chunk *chunk; /* the chunk of stored tokens read last (rc_match_src_tok): in the
+                              reader's cache, NULL once the reader is given back */
     /* The record of the cluster whose chunk was read last: runs, alignments and seeds of one
      * work go from chunk to chunk of it (the index is immutable: it stays true). */
     uint32_t chunk_cl;
@@ -507,6 +511,11 @@ int rc_align_local_reference(const uint64_t *a, size_t na, const uint64_t *b, si
 int rc_align_local_scratch(rc_align_scratch *sc, const uint64_t *a, size_t na, const uint64_t *b,
                            size_t nb, int64_t dlo, int64_t dhi, rc_alignment *out);
 void rc_align_scratch_free(rc_align_scratch *sc);
+
+/* The matcher's store reader, taken from the index's spares if it has none (NULL when out of
+ * memory), and its giving back (the chunk read last goes with it). */
+rc_store_reader *rc_matcher_reader(rc_matcher *c);
+void rc_matcher_release_reader(rc_matcher *c);
 
 /* Token t of cluster cl, from its chunk of stored tokens (made or found in the reader's cache);
  * *out stays valid until the next call, and *x (when not NULL) receives the token's extras in

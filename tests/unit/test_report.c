@@ -7,6 +7,8 @@
  */
 #include "test_util.h"
 
+#include "index/rc_index.h"
+
 #include <jansson.h>
 
 static void check_json_is_janssons(const char *json)
@@ -60,10 +62,21 @@ static void test_report_bytes_are_janssons(void **state)
     recite_error err = {0};
     assert_int_equal(recite_check_text(&res, chk, out, m, &err), RECITE_OK);
     assert_true(res->nmatches >= 2);
+    rc_store_reader *spare = atomic_load(&index->spare_readers[0]);
+    assert_non_null(spare);
+    for (int i = 1; i < RC_SPARE_READERS; i++)
+        assert_null(atomic_load(&index->spare_readers[i]));
+    uint64_t misses = spare->misses, hits = spare->hits;
     char *json = NULL;
     assert_int_equal(recite_report_json(&json, index, NULL, "out \"1\".txt", out, m, res, &err),
                      RECITE_OK);
     check_json_is_janssons(json);
+    /* ... through the reader the check used: it gave it back to the index's spares, and the
+     * report's locators (each match's lines, from its text block) found the blocks the check
+     * decoded, none decoded again. */
+    assert_ptr_equal(atomic_load(&index->spare_readers[0]), spare);
+    assert_int_equal(spare->misses, misses);
+    assert_true(spare->hits > hits);
     /* What the cases were there for. */
     assert_non_null(strstr(json, "\\\"quoted\\\" \\\\ work"));
     assert_non_null(strstr(json, "caf\\u00E9\\tna\\u00EFve-\\u201Cq\\u201D"));
