@@ -53,7 +53,7 @@ typedef struct rc_kfilter {
 
 /* Store readers an index keeps for reuse (a reader is ~200 KB with a decompression context, and
  * its caches up to 27 MiB): as many as threads use the index at once, up to this. */
-#define RC_SPARE_READERS 16
+#define RC_SPARE_READERS 64
 
 struct recite_index {
     int fd;
