@@ -218,11 +218,26 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
             rc = RECITE_EFORMAT;
             break;
         }
-        sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu %s (%.1f%%), longest %u, %s", in, info.id,
-                  h->matches, h->matches == 1 ? "" : "s", (unsigned long long)h->tokens_covered,
-                  (unsigned long long)info.tokens,
-                  info.mode == RECITE_MODE_CODE ? "lexemes" : "tokens", 100.0 * h->coverage,
-                  h->longest_tokens, h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion");
+        if (info.mode == RECITE_MODE_CODE && h->tokens_covered == 0 && h->matches) {
+            /* Found by its words where it has no lexemes: in its comments. Coverage counts a
+             * code work's lexemes (none here), so the spans' own length says how much. */
+            uint32_t words = 0;
+            for (size_t k = 0; k < res->nmatches; k++)
+                if (res->matches[k].work == h->work)
+                    words = RC_MAX(words, res->matches[k].tokens);
+            sb_printf(&sb,
+                      "%s: %s  %u span%s in its comments, longest %u words (0 of %llu lexemes), %s",
+                      in, info.id, h->matches, h->matches == 1 ? "" : "s", words,
+                      (unsigned long long)info.tokens,
+                      h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion");
+        } else {
+            sb_printf(&sb, "%s: %s  %u span%s, %llu of %llu %s (%.1f%%), longest %u, %s", in,
+                      info.id, h->matches, h->matches == 1 ? "" : "s",
+                      (unsigned long long)h->tokens_covered, (unsigned long long)info.tokens,
+                      info.mode == RECITE_MODE_CODE ? "lexemes" : "tokens", 100.0 * h->coverage,
+                      h->longest_tokens,
+                      h->coverage >= WHOLE_WORK_COVERAGE ? "whole work" : "portion");
+        }
         if (h->similarity < 1.0)
             sb_printf(&sb, ", similarity %.2f", h->similarity);
         if (h->license[0])

@@ -58,6 +58,11 @@ t_code_found_by_words() {
         'need(r[0]["matches"][0]["tokens"] >= 30 and r[2]["matches"][0]["tokens"] >= 15, "tokens: %r" % [x["matches"][0]["tokens"] for x in r])'
     # The source offsets are those of the quoted bytes in the work.
     expect_json "$OUT" 'need(data("codelib2/stdio.h")[r[0]["matches"][0]["source"]["start"]:r[0]["matches"][0]["source"]["end"]].startswith(b"The GNU C Library is distributed"), "source offsets")'
+    # The text report of a code work found only in its comments (no lexemes covered) says so,
+    # with the span's length in words, not "0 of N lexemes, longest 0".
+    run check --index codeidx2 p/cw-comment.md
+    expect_rc 1
+    expect_out 'codelib2/stdio\.h  1 span in its comments, longest [1-9][0-9]* words \(0 of [0-9]+ lexemes\), portion'
     # Found by its lexemes and by its words, a passage is reported once (by its lexemes), and
     # the work's figures count lexemes.
     run check --index codeidx2 --json p/cw-long.md
