@@ -53,6 +53,11 @@ static inline int rc_report_locate_span(const recite_index *idx, const recite_ma
     return rc_index_locate_span(a, b, idx, m->work, m->src_start, last, NULL);
 }
 
+/* A code work found only by words of its comments (its spans cover none of its lexemes, which
+ * its coverage counts): the longest span in words, for reports to say so; else 0. */
+uint32_t rc_report_comment_words(const recite_result *res, const recite_work_hit *h,
+                                 recite_mode mode);
+
 /* The policy's decision for each work of a result (see src/policy). */
 typedef struct rc_decision {
     recite_action verdict;

@@ -13,6 +13,17 @@
 #define cmi_name rc_report_cmi_name
 #define verdict_name rc_report_verdict_name
 
+uint32_t rc_report_comment_words(const recite_result *res, const recite_work_hit *h,
+                                 recite_mode mode)
+{
+    uint32_t words = 0;
+    if (mode == RECITE_MODE_CODE && h->tokens_covered == 0)
+        for (size_t k = 0; k < res->nmatches; k++)
+            if (res->matches[k].work == h->work)
+                words = RC_MAX(words, res->matches[k].tokens);
+    return words;
+}
+
 int rc_report_decide(const recite_index *idx, const recite_policy *policy, const recite_result *res,
                      rc_decision *d, recite_error *err)
 {
@@ -218,13 +229,8 @@ int recite_report_text(char **out, const recite_index *idx, const recite_policy 
             rc = RECITE_EFORMAT;
             break;
         }
-        if (info.mode == RECITE_MODE_CODE && h->tokens_covered == 0 && h->matches) {
-            /* Found by its words where it has no lexemes: in its comments. Coverage counts a
-             * code work's lexemes (none here), so the spans' own length says how much. */
-            uint32_t words = 0;
-            for (size_t k = 0; k < res->nmatches; k++)
-                if (res->matches[k].work == h->work)
-                    words = RC_MAX(words, res->matches[k].tokens);
+        uint32_t words = rc_report_comment_words(res, h, info.mode);
+        if (words) {
             sb_printf(&sb,
                       "%s: %s  %u span%s in its comments, longest %u words (0 of %llu lexemes), %s",
                       in, info.id, h->matches, h->matches == 1 ? "" : "s", words,

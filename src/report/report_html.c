@@ -6,6 +6,7 @@
  * report_html_esc.c and report_html_diff.c.
  */
 #include "../policy/rc_policy.h"
+#include "rc_report.h"
 #include "rc_report_html.h"
 
 #include <jansson.h>
@@ -260,9 +261,10 @@ static void summary(ctx *c)
         rc_html_text(b, h->license, strnlen(h->license, sizeof h->license));
         rc_html_puts(b, "</td><td>");
         rc_html_attrs(b, info.source ? info.source : "unknown");
-        rc_html_printf(b, "</td><td>%.1f%% (%s)</td><td>%u</td><td>", 100.0 * h->coverage,
+        uint32_t words = rc_report_comment_words(r, h, info.mode);
+        rc_html_printf(b, "</td><td>%.1f%% (%s)</td><td>%u%s</td><td>", 100.0 * h->coverage,
                        h->coverage >= RC_WHOLE_WORK_COVERAGE ? "whole" : "portion",
-                       h->longest_tokens);
+                       words ? words : h->longest_tokens, words ? " words (comments)" : "");
         static const char *const cmi[] = {"unknown", "none", "present", "absent", "altered"};
         rc_html_puts(b, (unsigned)h->cmi < RC_ARRAY_LEN(cmi) ? cmi[h->cmi] : "unknown");
         rc_html_printf(b, "</td><td>%s</td></tr>", recite_action_name(c->actions[i]));
@@ -325,13 +327,15 @@ static void work_facts(ctx *c, size_t i, const recite_work_info *info)
         rc_html_puts(b, "</dd>");
     }
     const char *unit = info->mode == RECITE_MODE_CODE ? "lexemes" : "words";
+    uint32_t words = rc_report_comment_words(c->res, h, info->mode);
     rc_html_printf(b,
-                   "<dt>Coverage</dt><dd>%.1f%%: %llu of %llu %s, in %u span%s "
+                   "<dt>Coverage</dt><dd>%.1f%%: %llu of %llu %s, in %u span%s%s "
                    "(<b>%s</b>)</dd><dt>Longest span</dt><dd>%u %s</dd>",
                    100.0 * h->coverage, (unsigned long long)h->tokens_covered,
                    (unsigned long long)info->tokens, unit, h->matches, h->matches == 1 ? "" : "s",
+                   words ? " of its comments (words, no code)" : "",
                    h->coverage >= RC_WHOLE_WORK_COVERAGE ? "whole work" : "portion",
-                   h->longest_tokens, unit);
+                   words ? words : h->longest_tokens, words ? "words" : unit);
     if (h->similarity < 1.0)
         rc_html_printf(b, "<dt>Similarity</dt><dd>%.2f</dd>", h->similarity);
     if (h->common)

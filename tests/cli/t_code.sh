@@ -63,6 +63,9 @@ t_code_found_by_words() {
     run check --index codeidx2 p/cw-comment.md
     expect_rc 1
     expect_out 'codelib2/stdio\.h  1 span in its comments, longest [1-9][0-9]* words \(0 of [0-9]+ lexemes\), portion'
+    run check --index codeidx2 --html cw-comment.html p/cw-comment.md
+    expect_grep cw-comment.html 'in 1 span of its comments \(words, no code\)'
+    expect_grep cw-comment.html '<dt>Longest span</dt><dd>[1-9][0-9]* words</dd>'
     # Found by its lexemes and by its words, a passage is reported once (by its lexemes), and
     # the work's figures count lexemes.
     run check --index codeidx2 --json p/cw-long.md
