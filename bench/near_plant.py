@@ -133,6 +133,48 @@ def preprocessor_line(line):
     return False
 
 
+POD_COMMANDS = {"pod", "head1", "head2", "head3", "head4", "head5", "head6", "over", "item",
+                "back", "begin", "end", "for", "encoding", "cut"}
+INCLUDE_LINE = re.compile(r"[ \t]*#[ \t]*(include|include_next|import)[ \t]*$")
+
+
+def _block_close(s, start, close):
+    """The start of the first line from `start` that begins with `close` (a word) or is a
+    Markdown fence; (position, closed) or (None, False)."""
+    p = start
+    while p < len(s):
+        e = s.find("\n", p)
+        e = len(s) if e < 0 else e
+        line = s[p:e]
+        if close and line.startswith(close) and not _ident_part(line[len(close):len(close) + 1] or " "):
+            return p, True
+        if line[:3] in ("```", "~~~"):
+            return p, False
+        p = e + 1
+    return None, False
+
+
+def _skip_pod(s, i):
+    """lex_code.c's pod_end: the end of the POD block opened at s[i] (a line's first byte), or
+    None."""
+    m = re.match(r"=([A-Za-z0-9_]+)(?=[ \t\r\n]|$)", s[i:i + 12])
+    if not m or m.group(1) not in POD_COMMANDS:
+        return None
+    eol = s.find("\n", i)
+    if m.group(1) == "cut":
+        return len(s) if eol < 0 else eol
+    if eol < 0:
+        return None
+    ruby = m.group(1) == "begin" and s[i + 6:eol].strip(" \t\r") == ""
+    p, closed = _block_close(s, eol + 1, "=end" if ruby else "=cut")
+    if p is None:
+        return None
+    if not closed:
+        return p
+    e = s.find("\n", p)
+    return len(s) if e < 0 else e
+
+
 def lex_code(s):
     """Lexemes of s as recite's code lexer has them (src/text/lex_code.c, the whole text at
     once): [(start, end, cls)] in characters, cls I (identifier), K (keyword), N, S, P."""
@@ -142,6 +184,27 @@ def lex_code(s):
         if c in SPACE:
             i += 1
             continue
+        at_line = i == 0 or s[i - 1] in "\n\r"
+        if c == "=" and at_line:
+            e = _skip_pod(s, i)
+            if e is not None:
+                i = e
+                continue
+        if c == "<" and INCLUDE_LINE.match(s[s.rfind("\n", 0, i) + 1:i]):
+            e = s.find(">", i)
+            nl = min((x for x in (s.find("\n", i), s.find("\r", i)) if x >= 0), default=n)
+            if 0 <= e < nl:
+                out.append((i, e + 1, "S"))
+                i = e + 1
+                continue
+        if c == "_" and at_line and (s.startswith("__END__", i) or s.startswith("__DATA__", i)):
+            word = "__DATA__" if s.startswith("__DATA__", i) else "__END__"
+            eol = s.find("\n", i)
+            eol = n if eol < 0 else eol
+            if s[i + len(word):eol].strip(" \t\r") == "":
+                p, _ = _block_close(s, eol + 1, None) if eol < n else (None, False)
+                i = n if p is None else p
+                continue
         if c in "`~":  # a Markdown fence is a comment
             k = i
             while k < n and s[k] == c:
