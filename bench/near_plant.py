@@ -146,7 +146,8 @@ def _block_close(s, start, close):
         e = s.find("\n", p)
         e = len(s) if e < 0 else e
         line = s[p:e]
-        if close and line.startswith(close) and not _ident_part(line[len(close):len(close) + 1] or " "):
+        after = line[len(close):len(close) + 1] if close else ""
+        if close and line.startswith(close) and not (after and _ident_part(after)):
             return p, True
         if line[:3] in ("```", "~~~"):
             return p, False
