@@ -112,11 +112,7 @@ void rc_matcher_free(rc_matcher *c)
 {
     if (!c)
         return;
-    /* A reader still held (a check not complete, a license matcher's) is freed, not given
-     * back: freeing a checker touches its index no more than it did when each owned a reader
-     * (the Python binding may free a checker after its index). */
-    rc_store_reader_free(c->reader);
-    free(c->reader);
+    rc_matcher_release_reader(c);
     rc_align_scratch_free(&c->align);
     rc_punct_memo_free(&c->punct_memo);
     rc_align_memo_free(&c->align_memo);
