@@ -311,7 +311,8 @@ int recite_index_open_part(recite_index **out, const char *dir, const void *key,
  * made (memory) leaves its lookups as they were. Thread-safe; changes no result. */
 void recite_index_prepare(const recite_index *idx);
 
-/* Releases an index; accepts NULL. No checker created from it may be used afterwards. */
+/* Releases an index; accepts NULL. Free the checkers created from it first (a checker gives
+ * its store reader back to its index when freed); none may be used afterwards. */
 void recite_index_close(recite_index *idx);
 
 typedef struct recite_index_stats {
