@@ -203,8 +203,8 @@ static int block_at(const recite_index *idx, uint64_t g, bool last, uint64_t *bl
 }
 
 /* Lines of cluster text [0, a) and [0, b), a <= b, as 1-based line numbers: the count before
- * a's block plus the line breaks inside it, read once for both when b is in the same block (a
- * match's first and last byte, mostly), else b's block read as well. */
+ * a's block plus the line breaks from there, one read for both when b is within a block's
+ * length of that block's start (a match's first and last byte, mostly), else b's own. */
 static int lines_of(const recite_index *idx, const rc_cluster *cl, uint64_t a, uint64_t b,
                     uint64_t *line_a, uint64_t *line_b, recite_error *err)
 {
@@ -213,13 +213,9 @@ static int lines_of(const recite_index *idx, const rc_cluster *cl, uint64_t a, u
     const uint8_t *lines = idx->sec[RC_SEC_LINES].data + 4 * blk;
     if (rc != RECITE_OK || (rc = rc_index_touch(idx, lines, 4, err)) != RECITE_OK)
         return rc;
-    uint64_t n = rc_get_u32(lines);
-    bool same = gb - start <= RC_TEXT_BLOCK_SIZE &&
-                (blk + 1 >= idx->nblocks ||
-                 rc_index_touch(idx, idx->sec[RC_SEC_TEXT_BLOCKS].data + 16 * (blk + 1), 8, NULL) !=
-                     RECITE_OK ||
-                 gb <= rc_get_u64(idx->sec[RC_SEC_TEXT_BLOCKS].data + 16 * (blk + 1)));
-    uint64_t end = same ? gb : ga;
+    uint64_t n = rc_get_u32(lines), before_a = 0, total = 0;
+    bool both = gb - start <= RC_TEXT_BLOCK_SIZE; /* the read may run into the next block */
+    uint64_t end = both ? gb : ga;
     if (end > start) {
         uint8_t buf[RC_TEXT_BLOCK_SIZE];
         rc_store_reader *r = rc_store_reader_get(idx); /* given back below whatever failed */
@@ -230,22 +226,15 @@ static int lines_of(const recite_index *idx, const rc_cluster *cl, uint64_t a, u
             return rc;
         /* Line breaks by memchr (vectorized): a byte loop was a fifth of a report's time. */
         const uint8_t *p = buf, *pa = buf + (ga - start), *pe = buf + (end - start);
-        uint64_t before_a = 0, total = 0;
         for (; (p = memchr(p, '\n', (size_t)(pe - p))) != NULL; p++) {
             total++;
             before_a += p < pa;
         }
-        *line_a = n + before_a + 1;
-        if (same) {
-            *line_b = n + total + 1;
-            return RECITE_OK;
-        }
-    } else {
-        *line_a = n + 1;
-        if (same) {
-            *line_b = n + 1;
-            return RECITE_OK;
-        }
+    }
+    *line_a = n + before_a + 1;
+    if (both) {
+        *line_b = n + total + 1;
+        return RECITE_OK;
     }
     return lines_of(idx, cl, b, b, line_b, line_b, err);
 }

@@ -490,7 +490,8 @@ static size_t data_end(const uint8_t *s, size_t len, size_t i, size_t e, bool fi
     size_t eol = line_comment_end(s, len, e, final);
     if (eol == NEED_MORE)
         return NEED_MORE;
-    if (skip_blank(s, e, eol) != eol && !(s[eol - 1] == '\r' && skip_blank(s, e, eol) == eol - 1))
+    size_t r = skip_blank(s, e, eol); /* nothing else on its line but a \r */
+    if (r < eol && !(r == eol - 1 && s[r] == '\r'))
         return 0;
     if (eol == len)
         return len;
@@ -574,7 +575,9 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
             resume = (rc_tok_state){i, line_start};
             continue;
         }
-        if (kind == LX_PUNCT) { /* a byte of its own: its hashes from the tables */
+        /* `=` first on its line may open a POD block: skipped below, like a comment. */
+        bool pod = s[i] == '=' && (i == 0 || s[i - 1] == '\n' || s[i - 1] == '\r');
+        if (kind == LX_PUNCT && !pod) { /* a byte of its own: its hashes from the tables */
             if (s[i] == '<' && include_header(s, i)) {
                 size_t e = header_end(s, len, i, final);
                 if (e == NEED_MORE)
@@ -585,16 +588,6 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
                     i = e;
                     line_start = false;
                     resume = (rc_tok_state){i, false};
-                    continue;
-                }
-            }
-            if (s[i] == '=' && (i == 0 || s[i - 1] == '\n' || s[i - 1] == '\r')) {
-                size_t e = pod_end(s, len, i, final, u.pod_none);
-                if (e == NEED_MORE)
-                    break;
-                if (e) {
-                    i = e;
-                    resume = (rc_tok_state){i, line_start};
                     continue;
                 }
             }
@@ -615,7 +608,9 @@ size_t rc_lex_code(const uint8_t *s, size_t len, bool final, rc_tok_state *st, r
             resume = (rc_tok_state){i, line_start};
             continue;
         }
-        size_t e = kind == LX_COMMENT ? comment_end(s, len, i, final, line_start, &u) : 0;
+        size_t e = kind == LX_COMMENT ? comment_end(s, len, i, final, line_start, &u)
+                   : pod              ? pod_end(s, len, i, final, u.pod_none)
+                                      : 0;
         if (e == NEED_MORE)
             break;
         if (e) {
