@@ -402,9 +402,11 @@ typedef struct recite_match {
     uint32_t tokens;             /* matched tokens of the checked text */
     recite_kind kind;
     double similarity; /* 1.0 for exact and normalized */
-    int common;        /* common language: most of its k-grams occur in common_texts or
-                          more distinct texts of the index (recite_index_stats), and the
-                          output does not reproduce most of the work (coverage < 0.5) */
+    int common;        /* common language: it holds k-grams of common_texts or more
+                          distinct texts of the index (recite_index_stats) and, for words, no
+                          stretch of min_tokens held by fewer than 8 (for code: 80% of its
+                          k-grams are common); and the output does not reproduce most of the
+                          work (coverage < 0.5) */
     recite_mode unit;  /* what `tokens` and `src_token` count: RECITE_MODE_PROSE words (of a
                           prose work, or of a code work found by its words: comments, short
                           code), RECITE_MODE_CODE lexemes */

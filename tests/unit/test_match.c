@@ -56,10 +56,11 @@ static void put_files(const fixture *f, const char *const *files, size_t n)
     }
 }
 
-static void open_index(fixture *f, unsigned min_tokens)
+static void open_index_with(fixture *f, unsigned min_tokens, unsigned common_texts)
 {
     recite_build_options opt = test_opts();
     opt.min_tokens = min_tokens;
+    opt.common_texts = common_texts;
     opt.jobs = 2;
     test_build(f->lib, f->idx, &opt);
     recite_error err = {0};
@@ -71,6 +72,17 @@ static void open_index(fixture *f, unsigned min_tokens)
     recite_check_options eopt = RECITE_CHECK_OPTIONS_INIT;
     eopt.exact_only = 1;
     assert_int_equal(recite_checker_create(&f->exact, f->index, &eopt, &err), RECITE_OK);
+}
+
+static void open_index(fixture *f, unsigned min_tokens)
+{
+    open_index_with(f, min_tokens, 0);
+}
+
+/* The index with a common threshold of common_texts texts (the library's 1% otherwise). */
+static void open_index_common(fixture *f, unsigned common_texts)
+{
+    open_index_with(f, 0, common_texts);
 }
 
 static const recite_result *check(fixture *f, const char *text)
@@ -299,6 +311,94 @@ static void test_boilerplate_fanout(void **state)
     assert_true(res->works[0].coverage == 1.0);
     assert_false(res->works[0].common);
     free(target);
+}
+
+/* A license header is common language with its own title line, years and holder in it (each
+ * a few words no other work has, between common words), and with a variant clause held by
+ * fewer texts than the common threshold; a sentence of the work's own inside it (a stretch of
+ * 12 words no k-gram of many texts covers) is not. */
+static void test_header_with_own_title_is_common(void **state)
+{
+    fixture *f = *state;
+    const char *notice_a =
+        "This library is free software; you can redistribute it and/or modify it under the "
+        "terms of the license. ";
+    const char *variant = "You may also choose the terms of the amber tower license, version "
+                          "two or later, for this file. ";
+    const char *notice_b =
+        "This library is distributed in the hope that it will be useful, but without any "
+        "warranty.\n";
+    char work[2048], name[32], head[1024], sentence[1024];
+    for (int i = 0; i < 100; i++) {
+        /* Works 0-19 hold the variant: 20 texts, under the threshold of 50 (class 2). */
+        snprintf(work, sizeof work,
+                 "Widget%d table -*- C -*-\n"
+                 "Copyright (C) 2001-2022 Holder%d Incorporated\n%s%s%s"
+                 "The body of file %d computes value%d from input%d using method%d and reports "
+                 "result%d to caller%d with flag%d set, then frees buffer%d, closes handle%d, "
+                 "logs event%d, updates counter%d and returns status%d to its caller%d. The "
+                 "header is a minor part of the work (coverage below one half when only it is "
+                 "copied): widget%d keeps its rows in bucket%d, sorted by key%d, and rebuilds "
+                 "index%d whenever table%d grows past limit%d, then writes journal%d to disk%d "
+                 "and wakes sleeper%d on queue%d.\n",
+                 i, i, notice_a, i < 20 ? variant : "", notice_b, i, i, i, i, i, i, i, i, i, i, i,
+                 i, i, i, i, i, i, i, i, i, i, i, i);
+        snprintf(name, sizeof name, "w%03d.txt", i);
+        put(f, name, work, strlen(work));
+    }
+    /* Work 100: the notice with a sentence of its own in the middle. */
+    snprintf(sentence, sizeof sentence,
+             "%sOur crimson lighthouse keepers count seventeen herons before every dawn "
+             "patrol begins near the harbor. %s",
+             notice_a, notice_b);
+    snprintf(work, sizeof work,
+             "%sThe rest of this file is a long list of unrelated remarks about nothing in "
+             "particular, written only to make the header a small part of it: the garden gate "
+             "squeaks, seven blue kettles whistle at noon, an old violin rests on the piano, "
+             "marbles roll under the cupboard, the ferry leaves at nine, lanterns swing in the "
+             "orchard, a clockmaker sorts brass gears by size, and the baker counts loaves twice "
+             "before the market opens on rainy mornings in late autumn.\n",
+             sentence);
+    put(f, "own.txt", work, strlen(work));
+    open_index_common(f, 50);
+
+    /* Work 7's header: a match against work 7, common language. */
+    snprintf(head, sizeof head,
+             "Widget7 table -*- C -*-\n"
+             "Copyright (C) 2001-2022 Holder7 Incorporated\n%s%s%s",
+             notice_a, variant, notice_b);
+    const recite_result *res = check(f, head);
+    bool found = false;
+    for (size_t i = 0; i < res->nmatches; i++) {
+        const recite_match *m = &res->matches[i];
+        if (strstr(work_id(f, m->work), "w007.txt")) {
+            found = true;
+            assert_true(m->common);
+            assert_int_equal(m->out_start, 0);              /* with its title line */
+            assert_int_equal(m->out_end, strlen(head) - 2); /* and the variant: up to "warranty" */
+        }
+    }
+    assert_true(found);
+    for (size_t i = 0; i < res->nworks; i++)
+        assert_true(res->works[i].common);
+
+    /* The variant alone, held by 20 texts and holding no common language: not common. */
+    res = check(f, variant);
+    assert_true(res->nmatches >= 3);
+    for (size_t i = 0; i < res->nmatches; i++)
+        assert_false(res->matches[i].common);
+
+    /* The notice with the work's own sentence: that work's match is not common language. */
+    res = check(f, sentence);
+    found = false;
+    for (size_t i = 0; i < res->nmatches; i++) {
+        const recite_match *m = &res->matches[i];
+        if (strstr(work_id(f, m->work), "own.txt")) {
+            found = true;
+            assert_false(m->common);
+        }
+    }
+    assert_true(found);
 }
 
 /* 100 forks of one text (a few words changed each) are one family: their shared text is not
@@ -1062,6 +1162,7 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_whole_work_coverage_and_clusters, setup, teardown),
         cmocka_unit_test_setup_teardown(test_repetitive_text_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boilerplate_fanout, setup, teardown),
+        cmocka_unit_test_setup_teardown(test_header_with_own_title_is_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forks_are_not_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_marks_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_random_texts, setup, teardown),
