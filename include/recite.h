@@ -543,7 +543,8 @@ int recite_check_distributed(const recite_result **out, recite_checker *c, const
  * previous poll and the part of the text that is cleared.
  *
  * The leak bound. Every span of at least min_tokens tokens that reproduces a work (exactly or
- * normalized; not common language) and starts before `cleared` has been reported by an event.
+ * normalized; not common language; for words, min_tokens of them on lines other than include
+ * and import lines) and starts before `cleared` has been reported by an event.
  * `cleared` trails the complete tokens fed by at most recite_checker_leak_bound() tokens: for
  * an index built with the defaults, 14 words of prose (min_tokens 12 + 3 of context - 1) and 54
  * lexemes of code (40 + 15 - 1). So a caller that releases text only up to `cleared`, and stops

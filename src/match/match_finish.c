@@ -471,10 +471,35 @@ int rc_matcher_finish(rc_matcher *c, recite_error *err)
     return rc;
 }
 
+/* Drops the runs of words that are not min_tokens long without their words on include and
+ * import lines (match_imports.c). */
+static int drop_import_lists(rc_matcher *c, recite_error *err)
+{
+    unsigned min = c->chans[RC_CH_PROSE].min_tokens;
+    size_t keep = 0;
+    for (size_t i = 0; i < c->raw.n; i++) {
+        const rc_raw_match *m = &c->raw.v[i];
+        if (m->channel == RC_CH_PROSE) {
+            uint64_t imports;
+            int rc = rc_match_import_words(c, m->q0, m->len, true, &imports, err);
+            if (rc != RECITE_OK)
+                return rc;
+            if (m->len - imports < min)
+                continue;
+        }
+        c->raw.v[keep++] = *m;
+    }
+    c->raw.n = keep;
+    return RECITE_OK;
+}
+
 int rc_match_finish_runs(rc_matcher *c, recite_error *err)
 {
+    int rc = drop_import_lists(c, err);
+    if (rc != RECITE_OK)
+        return rc;
     drop_contained(c);
-    int rc = drop_covered_across_units(c, err);
+    rc = drop_covered_across_units(c, err);
     if (rc != RECITE_OK)
         return rc;
     if (c->raw.n > c->max_matches) {

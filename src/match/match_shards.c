@@ -29,6 +29,7 @@ static int fork_part(rc_matcher *w, const rc_matcher *c, const uint8_t *take)
     memset(w->ids, 0, sizeof w->ids);
     memset(&w->punct_memo, 0, sizeof w->punct_memo);
     memset(&w->align_memo, 0, sizeof w->align_memo);
+    memset(&w->imports, 0, sizeof w->imports); /* a fork reports nothing */
     memset(&w->seeds, 0, sizeof w->seeds);
     memset(&w->seeds_tmp, 0, sizeof w->seeds_tmp);
     memset(&w->cands, 0, sizeof w->cands); /* the main matcher's scratch: a fork selects nothing */

@@ -169,6 +169,12 @@ static int report(rc_matcher *c, rc_live_span *sp, recite_error *err)
     if (sp->m.len < chan_min_tokens(c, ch) ||
         (sp->m.len == sp->reported_len && sp->open == sp->reported_open))
         return RECITE_OK;
+    if (sp->m.channel == RC_CH_PROSE) { /* not long enough without its include lines: not yet */
+        uint64_t imports;
+        int rc = rc_match_import_words(c, sp->m.q0, sp->m.len, false, &imports, err);
+        if (rc != RECITE_OK || sp->m.len - imports < chan_min_tokens(c, ch))
+            return rc;
+    }
     /* The kind of the whole span: growing can only turn an exact span into a normalized one. */
     int rc = rc_match_classify(c, &sp->m, err);
     if (rc != RECITE_OK || sp->m.weak) /* a shape span unlike the work's code: not reported */

@@ -116,6 +116,7 @@ void rc_matcher_free(rc_matcher *c)
     rc_align_scratch_free(&c->align);
     rc_punct_memo_free(&c->punct_memo);
     rc_align_memo_free(&c->align_memo);
+    RC_VEC_FREE(c->imports.before);
     rc_code_scratch_free(&c->code);
     RC_VEC_FREE(c->text);
     for (unsigned k = 0; k < 2; k++)
@@ -166,6 +167,7 @@ void rc_matcher_reset(rc_matcher *c)
     c->seeds.n = 0;
     rc_punct_memo_reset(&c->punct_memo);
     rc_align_memo_reset(&c->align_memo);
+    rc_imports_reset(&c->imports);
     c->raw.n = 0;
     c->matches.n = 0;
     c->works.n = 0;

@@ -197,6 +197,16 @@ typedef struct rc_align_memo {
     RC_VEC(uint32_t) slots; /* open addressing: entry + 1, 0 = free */
     RC_VEC(uint64_t) arena; /* the source tokens of each entry */
 } rc_align_memo;
+
+/* Prose tokens of the output on include and import lines (match_imports.c), counted as they
+ * come: before.v[i] of the first i; `line` is the line of the next token to count, `line_end`
+ * its '\n' (UINT64_MAX while the text holds none: the text up to `searched` was looked at),
+ * `is` its class once `classified` (when the line is whole, or the text final). */
+typedef struct rc_imports {
+    RC_VEC(uint32_t) before;
+    uint64_t line, line_end, searched;
+    bool is, classified;
+} rc_imports;
 void rc_align_memo_reset(rc_align_memo *am);
 void rc_align_memo_free(rc_align_memo *am);
 
@@ -284,6 +294,7 @@ typedef struct rc_matcher {
     rc_out_ids ids[RC_CHANNELS]; /* near matching: the output's tokens as 16-bit ids */
     rc_punct_memo punct_memo;
     rc_align_memo align_memo;
+    rc_imports imports; /* the output's prose tokens on include and import lines */
     /* Near matching of code (match_near.c): chains aligned, chains not aligned because a span
      * already aligned in their work holds them, and because none of the output's names there
      * is the work's (rc_code_may_keep) (cumulative, for tests and benchmarks); with
@@ -619,5 +630,16 @@ int rc_match_describe(rc_matcher *c, recite_error *err);
  * matches, the works' figures, the public matches (match_finish.c). Reads nothing of the index
  * but its counts. */
 int rc_match_finish_runs(rc_matcher *c, recite_error *err);
+
+/* ==== include and import lines (match_imports.c) ==== */
+
+/* Whether the line s[0, n) is an include or import line (`#include`, `#import`, `import x`,
+ * `from x import y`). */
+bool rc_import_line(const uint8_t *s, size_t n);
+/* How many of the output's prose tokens [q0, q0 + len) lie on include or import lines. Before
+ * the text is final, a last line not ended yet counts by its bytes so far. */
+int rc_match_import_words(rc_matcher *c, uint64_t q0, uint64_t len, bool final, uint64_t *out,
+                          recite_error *err);
+void rc_imports_reset(rc_imports *im);
 
 #endif /* RC_MATCH_H */

@@ -86,10 +86,10 @@ static int setup(void **state)
     test_put(f->lib, "merge.py", code, strlen(code));
     /* Code whose lexemes are names only (no operator, no bracket): the code channels do not
      * look such k-grams up, in one index or in shards; its words find it. */
-    char *mods = gen_words(999, 30), imports[2048] = "", *tok = strtok(mods, " ");
+    char *mods = gen_words(999, 30), dels[2048] = "", *tok = strtok(mods, " ");
     for (; tok; tok = strtok(NULL, " "))
-        strcat(strcat(strcat(imports, "import "), tok), "\n");
-    test_put(f->lib, "imports.py", imports, strlen(imports));
+        strcat(strcat(strcat(dels, "del "), tok), "\n");
+    test_put(f->lib, "names.py", dels, strlen(dels));
     free(mods);
     recite_build_options opt = test_opts();
     opt.mode = RECITE_MODE_AUTO;
@@ -121,7 +121,7 @@ static int setup(void **state)
         free(w);
     }
     f->texts[6][n] = 0;
-    f->texts[7] = lib_file(f, "imports.py", &len);
+    f->texts[7] = lib_file(f, "names.py", &len);
     for (int i = 0; i < NTEXTS; i++)
         f->lens[i] = strlen(f->texts[i]);
     free(doc);
@@ -335,7 +335,7 @@ static void test_dist_same_report(void **state)
     assert_non_null(strstr(json[3], "/GPL-3\""));
     assert_non_null(strstr(json[4], "/merge.py\""));
     assert_non_null(strstr(json[5], "\"matches\":[]"));
-    assert_non_null(strstr(json[7], "/imports.py\""));
+    assert_non_null(strstr(json[7], "/names.py\""));
     for (int i = 0; i < NTEXTS; i++) {
         free(json[i]);
         free(text[i]);

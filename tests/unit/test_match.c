@@ -401,6 +401,89 @@ static void test_header_with_own_title_is_common(void **state)
     assert_true(found);
 }
 
+/* Include and import lines are recognized as such, and nothing else is. */
+static void test_import_line(void **state)
+{
+    (void)state;
+    static const char *const yes[] = {
+        "#include <stdio.h>",        "  #  include \"widget.h\"",
+        "#include_next <limits.h>",  "#import <Foundation/Foundation.h>",
+        "\t#include<sys/types.h>",   "import os, sys",
+        "import java.util.List;",    "from collections import OrderedDict",
+        "from .. import fixer_base", "from a.b import (c, d)"};
+    static const char *const no[] = {"#includes are listed below",
+                                     "#define INCLUDE 1",
+                                     "important changes",
+                                     "Import duties apply",
+                                     "import",
+                                     "from here to eternity",
+                                     "from a-b import c",
+                                     "we import os here",
+                                     "# include the header",
+                                     "#include MACRO"};
+    for (size_t i = 0; i < RC_ARRAY_LEN(yes); i++)
+        assert_true(rc_import_line((const uint8_t *)yes[i], strlen(yes[i])));
+    for (size_t i = 0; i < RC_ARRAY_LEN(no); i++)
+        assert_false(rc_import_line((const uint8_t *)no[i], strlen(no[i])));
+}
+
+/* Include and import lists are no evidence of copying a work: a run of words counts only its
+ * words on other lines towards min_tokens, in a check and in a stream. A comment copied with
+ * them is still found. */
+static void test_import_lists_are_no_copy(void **state)
+{
+    fixture *f = *state;
+    const char *comment = "/* Widget registry: keeps every widget the toolkit knows, sorted by "
+                          "the name its maker gave it. */\n";
+    const char *includes = "#include <stdio.h>\n#include <stdlib.h>\n#include <string.h>\n"
+                           "#include <errno.h>\n#include <unistd.h>\n";
+    const char *imports = "import os\nimport sys\nimport json\nfrom collections import "
+                          "OrderedDict\nfrom typing import List, Dict\n";
+    char work[1024];
+    snprintf(work, sizeof work,
+             "%s%s\nstatic int widgets_known;\n\nint widget_count(void)\n{\n    return "
+             "widgets_known;\n}\n",
+             comment, includes);
+    put(f, "registry.c", work, strlen(work));
+    snprintf(work, sizeof work, "%s\n\ndef main():\n    print(json.dumps(sys.argv))\n", imports);
+    put(f, "tool.py", work, strlen(work));
+    open_index(f, 0);
+
+    char out[1024];
+    snprintf(out, sizeof out, "%s\nint main(void)\n{\n    puts(\"hi\");\n    return 0;\n}\n",
+             includes);
+    char py[1024];
+    snprintf(py, sizeof py, "%s\nprint(OrderedDict())\n", imports);
+    const char *lists[] = {out, py};
+    for (size_t l = 0; l < 2; l++) {
+        /* 15 and 14 words of include and import lines: no match. */
+        const recite_result *res = check(f, lists[l]);
+        assert_int_equal(res->nmatches, 0);
+        /* Streamed in pieces of 5 bytes, polled after each: no event either. */
+        recite_checker *c;
+        recite_error err = {0};
+        assert_int_equal(recite_checker_create(&c, f->index, NULL, &err), RECITE_OK);
+        recite_poll p;
+        for (size_t at = 0, n = strlen(lists[l]); at < n; at += 5) {
+            assert_int_equal(recite_checker_feed(c, lists[l] + at, RC_MIN((size_t)5, n - at), &err),
+                             RECITE_OK);
+            assert_int_equal(recite_checker_poll(&p, c, &err), RECITE_OK);
+            assert_int_equal(p.nevents, 0);
+        }
+        assert_int_equal(recite_checker_finish(&res, c, &err), RECITE_OK);
+        assert_int_equal(res->nmatches, 0);
+        recite_checker_free(c);
+    }
+
+    /* With the comment: found, by its words, include lines and all. */
+    snprintf(out, sizeof out, "%s%s", comment, includes);
+    const recite_result *res = check(f, out);
+    assert_int_equal(res->nmatches, 1);
+    assert_non_null(strstr(work_id(f, res->matches[0].work), "registry.c"));
+    assert_int_equal(res->matches[0].out_start, 3);           /* from "Widget" */
+    assert_true(res->matches[0].out_end >= strlen(out) - 10); /* through the include lines */
+}
+
 /* 100 forks of one text (a few words changed each) are one family: their shared text is not
  * common language, and reproducing it is flagged, against the forks, not sampled away. */
 static void test_forks_are_not_common(void **state)
@@ -1163,6 +1246,8 @@ int main(void)
         cmocka_unit_test_setup_teardown(test_repetitive_text_is_bounded, setup, teardown),
         cmocka_unit_test_setup_teardown(test_boilerplate_fanout, setup, teardown),
         cmocka_unit_test_setup_teardown(test_header_with_own_title_is_common, setup, teardown),
+        cmocka_unit_test(test_import_line),
+        cmocka_unit_test_setup_teardown(test_import_lists_are_no_copy, setup, teardown),
         cmocka_unit_test_setup_teardown(test_forks_are_not_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_background_marks_common, setup, teardown),
         cmocka_unit_test_setup_teardown(test_property_random_texts, setup, teardown),

@@ -1,0 +1,150 @@
+/*
+ * match_imports.c — words of include and import lines. `#include <linux/slab.h>`, `import os`,
+ * `from a.b import c`: their words are the names of other files, and unrelated files of one
+ * project share runs of them (three include lines are 13 words). A run of words counts only
+ * its words on other lines towards min_tokens, in a check and in a stream alike: an include
+ * list is no evidence of copying a work (the lexer makes each header one lexeme for the same
+ * reason). The output's prose tokens are classified once, line by line, as they come.
+ */
+#include "rc_match.h"
+
+#include <stdlib.h>
+
+static bool blank(uint8_t b)
+{
+    return b == ' ' || b == '\t';
+}
+
+static bool ident(uint8_t b)
+{
+    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_';
+}
+
+/* Past the word w at s[i] when it is there as a whole word, else 0. */
+static size_t word_at(const uint8_t *s, size_t n, size_t i, const char *w)
+{
+    size_t k = strlen(w);
+    if (i + k > n || memcmp(s + i, w, k) != 0 || (i + k < n && ident(s[i + k])))
+        return 0;
+    return i + k;
+}
+
+static size_t skip_blanks(const uint8_t *s, size_t n, size_t i)
+{
+    while (i < n && blank(s[i]))
+        i++;
+    return i;
+}
+
+/* Whether the line s[0, n) is an include or import line: `#include`, `#include_next`,
+ * `#import` with a header (C, C++, Objective-C); `import x` (Python, Java, JavaScript, Go);
+ * `from x import y` (Python: a line of prose of that form is taken for one too). */
+bool rc_import_line(const uint8_t *s, size_t n)
+{
+    size_t i = skip_blanks(s, n, 0), j;
+    if (i < n && s[i] == '#') { /* a header named: "# include the header" is a comment */
+        i = skip_blanks(s, n, i + 1);
+        if (!(j = word_at(s, n, i, "include")) && !(j = word_at(s, n, i, "include_next")) &&
+            !(j = word_at(s, n, i, "import")))
+            return false;
+        j = skip_blanks(s, n, j);
+        return j < n && (s[j] == '<' || s[j] == '"');
+    }
+    if ((j = word_at(s, n, i, "import")) != 0)
+        return j < n && blank(s[j]);
+    if ((j = word_at(s, n, i, "from")) == 0 || j >= n || !blank(s[j]))
+        return false;
+    j = skip_blanks(s, n, j);
+    size_t name = j;
+    while (j < n && (ident(s[j]) || s[j] == '.'))
+        j++;
+    if (j == name || j >= n || !blank(s[j]))
+        return false;
+    return word_at(s, n, skip_blanks(s, n, j), "import") != 0;
+}
+
+/* Makes sure the line the counting is on knows its end (the '\n' the text holds after it),
+ * searching only text not searched before. */
+static void find_line_end(rc_matcher *c)
+{
+    rc_imports *im = &c->imports;
+    if (im->line_end != UINT64_MAX || im->searched >= c->text.n)
+        return;
+    const uint8_t *nl = memchr(c->text.v + im->searched, '\n', c->text.n - im->searched);
+    if (nl)
+        im->line_end = (uint64_t)(nl - c->text.v);
+    im->searched = c->text.n;
+}
+
+static void start_line(rc_matcher *c, uint64_t at)
+{
+    rc_imports *im = &c->imports;
+    im->line = at;
+    im->line_end = UINT64_MAX;
+    im->searched = at;
+    im->classified = false;
+    find_line_end(c);
+}
+
+/* The line's class, from its bytes so far (final only once its end is in the text). */
+static bool line_is_import(const rc_matcher *c)
+{
+    const rc_imports *im = &c->imports;
+    uint64_t end = im->line_end != UINT64_MAX ? im->line_end : c->text.n;
+    return rc_import_line(c->text.v + im->line, end - im->line);
+}
+
+/* Counts the prose tokens before `upto` into im->before, except those of a last line the text
+ * has not ended yet (its class may still change: `from x` becomes `from x import y`) unless
+ * the text is final. */
+static int extend(rc_matcher *c, uint64_t upto, bool final)
+{
+    rc_imports *im = &c->imports;
+    const rc_token *toks = c->chans[RC_CH_PROSE].stream->toks.v;
+    if (!im->before.n) {
+        if (RC_VEC_PUSH(im->before, 0) != RECITE_OK)
+            return RECITE_ENOMEM;
+        start_line(c, 0);
+    }
+    if (upto > im->before.n - 1 && RC_VEC_RESERVE(im->before, upto + 1) != RECITE_OK)
+        return RECITE_ENOMEM;
+    for (uint64_t i = im->before.n - 1; i < upto; i++) {
+        find_line_end(c);
+        while (im->line_end != UINT64_MAX && toks[i].start > im->line_end)
+            start_line(c, im->line_end + 1);
+        if (im->line_end == UINT64_MAX && !final)
+            break;
+        if (!im->classified) { /* once, when the line is whole */
+            im->is = line_is_import(c);
+            im->classified = true;
+        }
+        im->before.v[i + 1] = im->before.v[i] + im->is;
+        im->before.n = i + 2;
+    }
+    return RECITE_OK;
+}
+
+int rc_match_import_words(rc_matcher *c, uint64_t q0, uint64_t len, bool final, uint64_t *out,
+                          recite_error *err)
+{
+    *out = 0;
+    uint64_t end = RC_MIN(q0 + len, (uint64_t)c->chans[RC_CH_PROSE].stream->toks.n);
+    if (q0 >= end)
+        return RECITE_OK;
+    if (extend(c, end, final) != RECITE_OK)
+        return rc_error_set(err, RECITE_ENOMEM, "out of memory");
+    const rc_imports *im = &c->imports;
+    uint64_t counted = im->before.n - 1, mid = RC_MIN(end, counted);
+    if (q0 < mid)
+        *out = im->before.v[mid] - im->before.v[q0];
+    /* The rest is on the last line, not ended yet: by what of it the text holds. */
+    if (end > counted && line_is_import(c))
+        *out += end - RC_MAX(q0, counted);
+    return RECITE_OK;
+}
+
+void rc_imports_reset(rc_imports *im)
+{
+    im->before.n = 0;
+    im->classified = false;
+}
