@@ -76,22 +76,65 @@ static void find_line_end(rc_matcher *c)
     im->searched = c->text.n;
 }
 
+/* The line's bytes so far (all of them once its end is in the text). */
+static size_t line_bytes(const rc_matcher *c, const uint8_t **s)
+{
+    const rc_imports *im = &c->imports;
+    uint64_t end = im->line_end != UINT64_MAX ? im->line_end : c->text.n;
+    *s = c->text.v + im->line;
+    return (size_t)(end - im->line);
+}
+
+/* Whether the line is an import line: one itself, or a continuation of one (after a line
+ * ending in a backslash, or inside its brackets: `from a import (` ... `)`, `import {` ...
+ * `} from "b";`). */
+static bool line_is_import(const rc_matcher *c)
+{
+    const rc_imports *im = &c->imports;
+    const uint8_t *s;
+    size_t n = line_bytes(c, &s);
+    return im->depth > 0 || im->backslash || rc_import_line(s, n);
+}
+
+/* Classifies the line, whole, and what it carries to the next one. */
+static void classify(rc_matcher *c)
+{
+    rc_imports *im = &c->imports;
+    const uint8_t *s;
+    size_t n = line_bytes(c, &s);
+    im->is = line_is_import(c);
+    im->classified = true;
+    uint32_t depth = 0;
+    bool backslash = false;
+    if (im->is) {
+        depth = im->depth;
+        for (size_t i = 0; i < n; i++)
+            if (s[i] == '(' || s[i] == '{')
+                depth++;
+            else if ((s[i] == ')' || s[i] == '}') && depth)
+                depth--;
+        while (n && (blank(s[n - 1]) || s[n - 1] == '\r'))
+            n--;
+        backslash = n && s[n - 1] == '\\';
+    }
+    im->next_depth = depth;
+    im->next_backslash = backslash;
+}
+
+/* Moves to the line starting at `at`: the line before is whole, and classified now if no token
+ * of it was. */
 static void start_line(rc_matcher *c, uint64_t at)
 {
     rc_imports *im = &c->imports;
+    if (!im->classified)
+        classify(c);
+    im->depth = im->next_depth;
+    im->backslash = im->next_backslash;
     im->line = at;
     im->line_end = UINT64_MAX;
     im->searched = at;
     im->classified = false;
     find_line_end(c);
-}
-
-/* The line's class, from its bytes so far (final only once its end is in the text). */
-static bool line_is_import(const rc_matcher *c)
-{
-    const rc_imports *im = &c->imports;
-    uint64_t end = im->line_end != UINT64_MAX ? im->line_end : c->text.n;
-    return rc_import_line(c->text.v + im->line, end - im->line);
 }
 
 /* Counts the prose tokens before `upto` into im->before, except those of a last line the text
@@ -104,7 +147,8 @@ static int extend(rc_matcher *c, uint64_t upto, bool final)
     if (!im->before.n) {
         if (RC_VEC_PUSH(im->before, 0) != RECITE_OK)
             return RECITE_ENOMEM;
-        start_line(c, 0);
+        *im = (rc_imports){.before = im->before, .line_end = UINT64_MAX};
+        find_line_end(c);
     }
     if (upto > im->before.n - 1 && RC_VEC_RESERVE(im->before, upto + 1) != RECITE_OK)
         return RECITE_ENOMEM;
@@ -114,10 +158,8 @@ static int extend(rc_matcher *c, uint64_t upto, bool final)
             start_line(c, im->line_end + 1);
         if (im->line_end == UINT64_MAX && !final)
             break;
-        if (!im->classified) { /* once, when the line is whole */
-            im->is = line_is_import(c);
-            im->classified = true;
-        }
+        if (!im->classified) /* once, when the line is whole */
+            classify(c);
         im->before.v[i + 1] = im->before.v[i] + im->is;
         im->before.n = i + 2;
     }
@@ -145,6 +187,5 @@ int rc_match_import_words(rc_matcher *c, uint64_t q0, uint64_t len, bool final, 
 
 void rc_imports_reset(rc_imports *im)
 {
-    im->before.n = 0;
-    im->classified = false;
+    im->before.n = 0; /* the rest is set when counting starts */
 }

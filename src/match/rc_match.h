@@ -201,11 +201,14 @@ typedef struct rc_align_memo {
 /* Prose tokens of the output on include and import lines (match_imports.c), counted as they
  * come: before.v[i] of the first i; `line` is the line of the next token to count, `line_end`
  * its '\n' (UINT64_MAX while the text holds none: the text up to `searched` was looked at),
- * `is` its class once `classified` (when the line is whole, or the text final). */
+ * `is` its class once `classified` (when the line is whole, or the text final); `depth` and
+ * `backslash` what the line before carries into it (open brackets of an import line, a
+ * backslash at its end), next_depth and next_backslash what it carries into the next. */
 typedef struct rc_imports {
     RC_VEC(uint32_t) before;
     uint64_t line, line_end, searched;
-    bool is, classified;
+    uint32_t depth, next_depth;
+    bool backslash, next_backslash, is, classified;
 } rc_imports;
 void rc_align_memo_reset(rc_align_memo *am);
 void rc_align_memo_free(rc_align_memo *am);
