@@ -10,6 +10,8 @@
 
 #include <stdlib.h>
 
+#define IMPORT_LINE_HEAD 512 /* bytes of a line that can tell an import line */
+
 static bool blank(uint8_t b)
 {
     return b == ' ' || b == '\t';
@@ -41,6 +43,8 @@ static size_t skip_blanks(const uint8_t *s, size_t n, size_t i)
  * `from x import y` (Python: a line of prose of that form is taken for one too). */
 bool rc_import_line(const uint8_t *s, size_t n)
 {
+    /* Only the line's first bytes are looked at (a stream asks again while a line grows). */
+    n = RC_MIN(n, (size_t)IMPORT_LINE_HEAD);
     size_t i = skip_blanks(s, n, 0), j;
     if (i < n && s[i] == '#') { /* a header named: "# include the header" is a comment */
         i = skip_blanks(s, n, i + 1);
