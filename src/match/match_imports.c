@@ -4,68 +4,12 @@
  * project share runs of them (three include lines are 13 words). A run of words counts only
  * its words on other lines towards min_tokens, in a check and in a stream alike: an include
  * list is no evidence of copying a work (the lexer makes each header one lexeme for the same
- * reason). The output's prose tokens are classified once, line by line, as they come.
+ * reason). The output's prose tokens are classified once, line by line, as they come; which
+ * lines are import lines is the lexer's to say (rc_import_line, lex_code.c).
  */
 #include "rc_match.h"
 
 #include <stdlib.h>
-
-#define IMPORT_LINE_HEAD 512 /* bytes of a line that can tell an import line */
-
-static bool blank(uint8_t b)
-{
-    return b == ' ' || b == '\t';
-}
-
-static bool ident(uint8_t b)
-{
-    return (b >= 'a' && b <= 'z') || (b >= 'A' && b <= 'Z') || (b >= '0' && b <= '9') || b == '_';
-}
-
-/* Past the word w at s[i] when it is there as a whole word, else 0. */
-static size_t word_at(const uint8_t *s, size_t n, size_t i, const char *w)
-{
-    size_t k = strlen(w);
-    if (i + k > n || memcmp(s + i, w, k) != 0 || (i + k < n && ident(s[i + k])))
-        return 0;
-    return i + k;
-}
-
-static size_t skip_blanks(const uint8_t *s, size_t n, size_t i)
-{
-    while (i < n && blank(s[i]))
-        i++;
-    return i;
-}
-
-/* Whether the line s[0, n) is an include or import line: `#include`, `#include_next`,
- * `#import` with a header (C, C++, Objective-C); `import x` (Python, Java, JavaScript, Go);
- * `from x import y` (Python: a line of prose of that form is taken for one too). */
-bool rc_import_line(const uint8_t *s, size_t n)
-{
-    /* Only the line's first bytes are looked at (a stream asks again while a line grows). */
-    n = RC_MIN(n, (size_t)IMPORT_LINE_HEAD);
-    size_t i = skip_blanks(s, n, 0), j;
-    if (i < n && s[i] == '#') { /* a header named: "# include the header" is a comment */
-        i = skip_blanks(s, n, i + 1);
-        if (!(j = word_at(s, n, i, "include")) && !(j = word_at(s, n, i, "include_next")) &&
-            !(j = word_at(s, n, i, "import")))
-            return false;
-        j = skip_blanks(s, n, j);
-        return j < n && (s[j] == '<' || s[j] == '"');
-    }
-    if ((j = word_at(s, n, i, "import")) != 0)
-        return j < n && blank(s[j]);
-    if ((j = word_at(s, n, i, "from")) == 0 || j >= n || !blank(s[j]))
-        return false;
-    j = skip_blanks(s, n, j);
-    size_t name = j;
-    while (j < n && (ident(s[j]) || s[j] == '.'))
-        j++;
-    if (j == name || j >= n || !blank(s[j]))
-        return false;
-    return word_at(s, n, skip_blanks(s, n, j), "import") != 0;
-}
 
 /* Makes sure the line the counting is on knows its end (the '\n' the text holds after it),
  * searching only text not searched before. */
@@ -106,7 +50,7 @@ static void classify(rc_matcher *c)
     rc_imports *im = &c->imports;
     const uint8_t *s;
     size_t n = line_bytes(c, &s);
-    im->is = line_is_import(c);
+    im->is = im->depth > 0 || im->backslash || rc_import_line(s, n);
     im->classified = true;
     uint32_t depth = 0;
     bool backslash = false;
@@ -117,7 +61,7 @@ static void classify(rc_matcher *c)
                 depth++;
             else if ((s[i] == ')' || s[i] == '}') && depth)
                 depth--;
-        while (n && (blank(s[n - 1]) || s[n - 1] == '\r'))
+        while (n && (s[n - 1] == ' ' || s[n - 1] == '\t' || s[n - 1] == '\r'))
             n--;
         backslash = n && s[n - 1] == '\\';
     }

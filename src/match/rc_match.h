@@ -636,9 +636,6 @@ int rc_match_finish_runs(rc_matcher *c, recite_error *err);
 
 /* ==== include and import lines (match_imports.c) ==== */
 
-/* Whether the line s[0, n) is an include or import line (`#include`, `#import`, `import x`,
- * `from x import y`). */
-bool rc_import_line(const uint8_t *s, size_t n);
 /* How many of the output's prose tokens [q0, q0 + len) lie on include or import lines. Before
  * the text is final, a last line not ended yet counts by its bytes so far. */
 int rc_match_import_words(rc_matcher *c, uint64_t q0, uint64_t len, bool final, uint64_t *out,

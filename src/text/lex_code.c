@@ -499,6 +499,44 @@ static size_t data_end(const uint8_t *s, size_t len, size_t i, size_t e, bool fi
     return block_close_line(s, len, eol + 1, final, NULL, &closed);
 }
 
+/* ==== include and import lines (for the matcher: their words are no evidence) ==== */
+
+#define IMPORT_LINE_HEAD 512 /* bytes of a line that can tell an import line */
+
+/* Past the word w at s[i] when it is there as a whole word (s has n bytes), else 0. */
+static size_t word_at(const uint8_t *s, size_t n, size_t i, const char *w)
+{
+    size_t k = strlen(w);
+    if (i + k > n || memcmp(s + i, w, k) != 0 || (i + k < n && is_ident_byte(s[i + k])))
+        return 0;
+    return i + k;
+}
+
+bool rc_import_line(const uint8_t *s, size_t n)
+{
+    n = RC_MIN(n, (size_t)IMPORT_LINE_HEAD); /* a stream asks again while a line grows */
+    size_t i = skip_blank(s, 0, n), j;
+    if (i < n && s[i] == '#') { /* a header named: "# include the header" is a comment */
+        i = skip_blank(s, i + 1, n);
+        if (!(j = word_at(s, n, i, "include")) && !(j = word_at(s, n, i, "include_next")) &&
+            !(j = word_at(s, n, i, "import")))
+            return false;
+        j = skip_blank(s, j, n);
+        return j < n && (s[j] == '<' || s[j] == '"');
+    }
+    if ((j = word_at(s, n, i, "import")) != 0)
+        return j < n && (s[j] == ' ' || s[j] == '\t');
+    if ((j = word_at(s, n, i, "from")) == 0 || j >= n || !(s[j] == ' ' || s[j] == '\t'))
+        return false;
+    j = skip_blank(s, j, n);
+    size_t name = j;
+    while (j < n && (is_ident_byte(s[j]) || s[j] == '.'))
+        j++;
+    if (j == name || j >= n || !(s[j] == ' ' || s[j] == '\t'))
+        return false;
+    return word_at(s, n, skip_blank(s, j, n), "import") != 0;
+}
+
 /* ==== the header of an #include: one string, as with quotes ==== */
 
 /* Whether the `<` at s[i] follows `#include`, `#include_next` or `#import` (spaces and tabs

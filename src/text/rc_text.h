@@ -84,6 +84,12 @@ size_t rc_tokenize_prose(rc_tokenizer *tz, const uint8_t *buf, size_t len, bool 
 size_t rc_lex_code(const uint8_t *buf, size_t len, bool final, rc_tok_state *st, rc_token *out,
                    size_t cap);
 
+/* Whether the line s[0, n) is an include or import line: `#include`, `#include_next`,
+ * `#import` with a header (C, C++, Objective-C); `import x` (Python, Java, JavaScript, Go);
+ * `from x import y` (Python: a line of prose of that form is taken for one too). Only the
+ * line's first 512 bytes are looked at. */
+bool rc_import_line(const uint8_t *s, size_t n);
+
 /* The i-th keyword whose identity the shape hash keeps (in byte order), NULL past the last. */
 const char *rc_lex_keyword(size_t i);
 
